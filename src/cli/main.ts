@@ -1,1 +1,79 @@
-process.stdout.write('bot-memory-audit\n');
+/**
+ * `bot-memory-audit`: the journal core, headless, for CI and terminals.
+ * Exit codes: 0 = no finding reaches --fail-on, 1 = one does, 2 = bad arguments or an
+ * unreadable folder (message on stderr, never a stack trace).
+ */
+
+import { parseArgs } from 'util';
+import { runAudit } from './audit';
+import { UsageError, out, err } from './io';
+
+const VERSION = '0.1.0';
+
+export const USAGE = `Usage: bot-memory-audit <command> [options]
+
+Commands:
+  audit <sessionsDir>   Read every turn journal and report sessions, turns and findings.
+      --session ID              only this session
+      --json                    print one JSON object (see docs/cli.md)
+      --fail-on LEVEL           error (default) | warning | never: exit 1 when a finding reaches LEVEL
+      --stale-after-minutes N   a turn open longer than this is dangling (default 60)
+      --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
+      --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
+
+  help                  Show this help.   version   Print the version.
+
+<sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
+Exit codes: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder.`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = {
+  audit: runAudit,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    out(USAGE + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'version' || command === '--version' || command === '-v') {
+    out(`${VERSION}\n`);
+    return 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    err(`bot-memory-audit: unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`bot-memory-audit ${command}: ${e.message}\nRun "bot-memory-audit help" for usage.\n`);
+      return 2;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    err(`bot-memory-audit ${command}: ${message}\n`);
+    if (process.env.BMA_DEBUG && e instanceof Error && e.stack) err(e.stack + '\n');
+    return 2;
+  }
+}
+
+export { parseArgs };
+
+if (require.main === module) {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      err(`bot-memory-audit: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -1,0 +1,93 @@
+/** `bot-memory-audit audit <sessionsDir>` */
+
+import { auditSessions, buildReport, reachesThreshold, sessionReport, type FailOn, type SessionReport } from '../core/audit';
+import { discoverSessions, DiscoveryError } from '../core/discovery';
+import { isValidSessionId } from '../core/sessionId';
+import { UsageError, bold, dim, green, out, parse, numberOption, red, safeText, yellow } from './io';
+
+export async function runAudit(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      session: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'fail-on': { type: 'string', default: 'error' },
+      'stale-after-minutes': { type: 'string' },
+      'max-line-bytes': { type: 'string' },
+      now: { type: 'string' },
+    },
+    { min: 1, max: 1, names: '<sessionsDir>' },
+  );
+  const failOn = values['fail-on'] as string;
+  if (!['error', 'warning', 'never'].includes(failOn)) throw new UsageError(`--fail-on must be error, warning or never, got "${failOn}"`);
+  if (values.session !== undefined && !isValidSessionId(values.session)) {
+    throw new UsageError(`--session "${values.session}" is not a valid session id (^[A-Za-z0-9_.-]+$, not "." or "..")`);
+  }
+  const options = {
+    sessionId: values.session,
+    staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
+    maxLineBytes: numberOption(values['max-line-bytes'], 'max-line-bytes', 1),
+    now: numberOption(values.now, 'now', 0),
+  };
+  let discovery;
+  try {
+    discovery = await discoverSessions(positionals[0]);
+  } catch (e) {
+    if (e instanceof DiscoveryError) throw new Error(e.message);
+    throw e;
+  }
+  if (options.sessionId !== undefined && !discovery.sessions.some((s) => s.sessionId === options.sessionId)) {
+    throw new UsageError(`no session "${options.sessionId}" in ${discovery.journalDir}`);
+  }
+  const sessions: SessionReport[] = [];
+  for await (const a of auditSessions(discovery, options)) {
+    const r = sessionReport(a);
+    sessions.push(r);
+    if (!values.json) out(sessionLine(r));
+  }
+  const report = buildReport(discovery, sessions);
+  if (values.json) {
+    out(JSON.stringify(report) + '\n');
+  } else {
+    out(footer(report.summary, discovery.journalDir, report.skipped_files));
+    out(findingsBlock(sessions));
+  }
+  return reachesThreshold(report, failOn as FailOn) ? 1 : 0;
+}
+
+function plural(n: number, one: string, many = one + 's'): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function sessionLine(r: SessionReport): string {
+  const sev = { error: 0, warning: 0, info: 0 };
+  for (const f of r.findings) sev[f.severity]++;
+  const mark = sev.error ? red('✖') : sev.warning ? yellow('▲') : green('✔');
+  const parts = [plural(r.turn_count, 'turn'), `${r.open_turn_count} open`];
+  if (r.collisions.length) parts.push(plural(r.collisions.length, 'collision'));
+  if (r.malformed.length) parts.push(plural(r.malformed.length, 'malformed line'));
+  const counts = [sev.error && red(plural(sev.error, 'error')), sev.warning && yellow(plural(sev.warning, 'warning')), sev.info && dim(`${sev.info} info`)].filter(Boolean).join(', ');
+  const title = r.title ? ` ${dim(`"${safeText(r.title, 60)}"`)}` : '';
+  return `${mark} ${bold(r.session_id)}${title}  ${parts.join(' · ')}${counts ? `  (${counts})` : ''}  ${dim(plural(r.shards.length, 'shard'))}\n`;
+}
+
+function footer(summary: { sessions: number; events: number; turns: number; findings: Record<string, number> }, journalDir: string, skipped: { name: string; reason: string }[]): string {
+  let s = `\n${plural(summary.sessions, 'session')}, ${plural(summary.turns, 'turn')}, ${plural(summary.events, 'event')} in ${journalDir}\n`;
+  s += `${summary.findings.error} errors, ${summary.findings.warning} warnings, ${summary.findings.info} info\n`;
+  for (const f of skipped) s += `${yellow('skipped')} ${safeText(f.name, 120)}: ${f.reason}\n`;
+  return s;
+}
+
+function findingsBlock(sessions: SessionReport[]): string {
+  let s = '';
+  for (const r of sessions) {
+    if (r.findings.length === 0) continue;
+    s += `\n${bold(r.session_id)}\n`;
+    for (const f of r.findings) {
+      const sev = f.severity === 'error' ? red('error  ') : f.severity === 'warning' ? yellow('warning') : dim('info   ');
+      const where = f.shard ? dim(`${f.shard}${f.line ? `:${f.line}` : ''}`) + ' ' : '';
+      s += `  ${sev} ${f.kind.padEnd(26)} ${where}${safeText(f.message, 300)}\n`;
+    }
+  }
+  return s;
+}

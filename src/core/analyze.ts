@@ -1,0 +1,444 @@
+/**
+ * From the raw contents of a session's shards and its sidecar to the turn model and the
+ * findings. Pure: no I/O, the clock is passed in.
+ */
+
+import { deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
+import { compareNames } from './sessionId';
+import type { ShardContents } from './shardReader';
+import type { Sidecar, SidecarRead } from './sidecar';
+import type { Finding, FindingKind, JournalEvent, MalformedLine, Severity } from './types';
+import { KNOWN_EVENTS, SEVERITY_RANK } from './types';
+
+export interface AnalyzeOptions {
+  /** Current time, epoch seconds. */
+  now: number;
+  /** A non-terminal turn whose last event is older than this is dangling. */
+  staleAfterSeconds: number;
+}
+
+export const DEFAULT_STALE_AFTER_MINUTES = 60;
+
+export interface TurnStep {
+  name: string;
+  at: number | null;
+  /** Seconds since the turn's first event (null when either time is unknown). */
+  sinceStart: number | null;
+  /** Seconds since the previous step. */
+  sincePrevious: number | null;
+  shard: string;
+  line: number;
+  terminal: boolean;
+}
+
+export interface Turn {
+  turnId: string;
+  streamId: string | null;
+  /** Every event of the turn in the documented sorted order. */
+  events: JournalEvent[];
+  steps: TurnStep[];
+  /** Name of the latest event (upstream's derived state). */
+  state: string;
+  terminal: boolean;
+  userMessage: string | null;
+  attachments: unknown[];
+  model: string | null;
+  modelProvider: string | null;
+  workspace: string | null;
+  /** The interruption reason of the latest `interrupted` event, if any. */
+  reason: string | null;
+  startedAt: number | null;
+  lastAt: number | null;
+  durations: {
+    toWorker: number | null;
+    toAssistant: number | null;
+    toTerminal: number | null;
+    total: number | null;
+  };
+  assistantMessageIndex: number | null;
+  assistantReply: string | null;
+  /** The turn's terminal events when there are more than one. */
+  collision: JournalEvent[] | null;
+  hasSubmitted: boolean;
+  /** The stream is the sidecar's active_stream_id: a turn in progress. */
+  live: boolean;
+  /** The submitted content appears among the sidecar's user messages. */
+  userMessageSaved: boolean;
+  /** Events recovered from glued lines (not part of upstream's state until repaired). */
+  recovered: JournalEvent[];
+}
+
+export interface ShardSummary {
+  name: string;
+  size: number;
+  mtimeMs: number;
+  lines: number;
+  events: number;
+  malformed: number;
+  tornTail: boolean;
+  hasBom: boolean;
+  crlfLines: number;
+  error?: string;
+}
+
+export interface SessionAnalysis {
+  sessionId: string;
+  title: string | null;
+  model: string | null;
+  modelProvider: string | null;
+  shards: ShardSummary[];
+  /** Every valid event (upstream's view), in the documented order. */
+  events: JournalEvent[];
+  turns: Turn[];
+  /** Every malformed physical line, torn tails included, by shard then line. */
+  malformed: MalformedLine[];
+  findings: Finding[];
+  sidecar: Sidecar | null;
+  sidecarStatus: 'ok' | 'missing' | 'invalid';
+  sidecarError?: string;
+  firstActivity: number | null;
+  lastActivity: number | null;
+  counts: {
+    events: number;
+    turns: number;
+    open: number;
+    byState: Record<string, number>;
+    collisions: number;
+    malformed: number;
+    findings: Record<Severity, number>;
+  };
+  worstSeverity: Severity | null;
+}
+
+export function analyzeSession(
+  sessionId: string,
+  shards: readonly ShardContents[],
+  sidecarRead: SidecarRead,
+  options: AnalyzeOptions,
+): SessionAnalysis {
+  const rank = rankByName(shards.map((s) => s.name));
+  const all: JournalEvent[] = [];
+  const malformed: MalformedLine[] = [];
+  for (const s of shards) {
+    for (const e of s.events) all.push(e);
+    if (s.tailEvent) all.push(s.tailEvent);
+    for (const m of s.malformed) malformed.push(m);
+    if (s.tailMalformed) malformed.push(s.tailMalformed);
+  }
+  const events = sortEvents(all, rank);
+  const { states, collisions } = deriveStates(events);
+  const sidecar = sidecarRead.status === 'ok' ? sidecarRead.sidecar : null;
+
+  const findings: Finding[] = [];
+  const add = (kind: FindingKind, severity: Severity, message: string, where: Partial<Finding> = {}): void => {
+    findings.push({ kind, severity, sessionId, message, ...where });
+  };
+
+  // Turns, in order of first appearance in the sorted stream.
+  const byTurn = new Map<string, JournalEvent[]>();
+  for (const ev of events) {
+    if (ev.turnId === '') continue;
+    const list = byTurn.get(ev.turnId);
+    if (list) list.push(ev);
+    else byTurn.set(ev.turnId, [ev]);
+  }
+  const recoveredByTurn = new Map<string, JournalEvent[]>();
+  for (const m of malformed) {
+    if (m.glued && m.glued.turnId !== '') {
+      const list = recoveredByTurn.get(m.glued.turnId) ?? [];
+      list.push(m.glued);
+      recoveredByTurn.set(m.glued.turnId, list);
+    }
+  }
+  const userContents = new Set<string>();
+  if (sidecar) for (const m of sidecar.messages) if (m.role === 'user') userContents.add(m.content);
+
+  const turns: Turn[] = [];
+  for (const [turnId, evs] of byTurn) {
+    const latest = states.get(turnId)!;
+    turns.push(buildTurn(turnId, evs, latest, collisions.get(turnId) ?? null, sidecar, userContents, recoveredByTurn.get(turnId) ?? []));
+  }
+  // Glued events of turns that have no valid event at all still deserve a (recovered) turn.
+  for (const [turnId, rec] of recoveredByTurn) {
+    if (byTurn.has(turnId)) continue;
+    const t = buildTurn(turnId, [], rec[rec.length - 1], null, sidecar, userContents, rec);
+    turns.push(t);
+  }
+
+  // --- findings about lines ---------------------------------------------------------
+  for (const s of shards) {
+    if (s.error !== undefined) add('unreadable_shard', 'error', `${s.name} cannot be read: ${s.error}`, { shard: s.name });
+  }
+  const invalidUtf8Shards = new Set<string>();
+  for (const m of malformed) {
+    const where = { shard: m.shard, line: m.line, offset: m.offset };
+    if (m.torn) {
+      add('torn_tail', 'error', `torn final line (no newline, ${m.length} bytes): an append was cut off; the next append by the same process will be glued onto it`, where);
+    } else {
+      add('malformed_line', 'error', `malformed line: ${m.detail}`, where);
+    }
+    if (m.glued) {
+      const g = m.glued;
+      add('glued_event', 'error', `a complete "${g.name}" event is glued after a torn write (at byte ${m.gluedAt} of the line); upstream loses it`, { ...where, turnId: g.turnId || undefined });
+    }
+    if (m.kind === 'invalid_utf8') invalidUtf8Shards.add(m.shard);
+  }
+  for (const shard of invalidUtf8Shards) {
+    add('upstream_incompatible_line', 'info', `invalid UTF-8 in this shard: upstream's reader raises and cannot read this session at all`, { shard });
+  }
+  for (const s of shards) {
+    if (s.tailEvent) {
+      add('torn_tail', 'warning', `valid event without its final newline: the next append by the same process will be glued onto it`, { shard: s.name, line: s.tailEvent.line, offset: s.tailEvent.offset, turnId: s.tailEvent.turnId || undefined });
+    }
+  }
+  for (const ev of events) {
+    const where = { shard: ev.shard, line: ev.line, offset: ev.offset, turnId: ev.turnId || undefined };
+    if (ev.turnId === '') add('event_without_turn_id', 'warning', `"${ev.name}" event has no turn_id; upstream ignores it`, where);
+    const ca = ev.createdAtRaw;
+    if (typeof ca !== 'number' || !Number.isFinite(ca)) {
+      const raises = pyFloatRaises(ca);
+      const what = ca === undefined ? 'missing' : typeof ca === 'number' ? String(ca) : JSON.stringify(ca);
+      add('invalid_created_at', raises ? 'error' : 'warning', `created_at is ${what}${raises ? ": upstream's state derivation raises on it" : '; it sorts as 0'}`, where);
+      if (raises) add('upstream_incompatible_line', 'info', `non-numeric created_at that makes upstream's reader raise for the whole session`, where);
+    }
+    if (ev.nonStandardNumbers) add('nonstandard_number', 'info', `NaN or Infinity in the line, which only Python's JSON accepts (strict JSON readers reject the line)`, where);
+    if (ev.pythonLineBreaks) add('upstream_incompatible_line', 'info', `U+2028, U+2029, U+0085 or another character that Python's splitlines() breaks on: upstream reads this event as malformed lines`, where);
+    if (ev.name === '') add('unknown_event', 'warning', `event has no event name`, where);
+    else if (!KNOWN_EVENTS.has(ev.name)) add('unknown_event', 'info', `unknown event "${ev.name}" (shown, not rejected)`, where);
+  }
+
+  // --- findings about turns ---------------------------------------------------------
+  const staleBefore = options.now - options.staleAfterSeconds;
+  for (const t of turns) {
+    if (t.events.length === 0) continue; // only recovered events
+    const first = t.events[0];
+    const where = { turnId: t.turnId, shard: first.shard, line: first.line, offset: first.offset };
+    if (t.collision) {
+      const names = t.collision.map((e) => `${e.name} (${e.shard}:${e.line})`).join(' and ');
+      for (const e of t.collision) {
+        add('terminal_collision', 'warning', `turn ${t.turnId} has ${t.collision.length} terminal events: ${names}`, { turnId: t.turnId, shard: e.shard, line: e.line, offset: e.offset });
+      }
+    }
+    if (!t.hasSubmitted) add('orphan_turn', 'warning', `turn ${t.turnId} has no "submitted" event`, where);
+    const disorder = outOfOrder(t.events);
+    if (disorder) add('out_of_order', 'warning', `turn ${t.turnId}: ${disorder.message}`, { turnId: t.turnId, shard: disorder.event.shard, line: disorder.event.line, offset: disorder.event.offset });
+    if (t.state === 'interrupted') {
+      add('interrupted_turn', 'info', `turn ${t.turnId} was interrupted${t.reason ? ` (${t.reason})` : ''}`, locate(t, 'interrupted') ?? where);
+    }
+    if (!t.terminal) {
+      const submitted = t.events.find((e) => e.name === 'submitted') ?? first;
+      const at = { turnId: t.turnId, shard: submitted.shard, line: submitted.line, offset: submitted.offset };
+      if (t.userMessage !== null && !t.userMessageSaved) {
+        add('pending_turn', 'warning', `turn ${t.turnId} is not finished and its user message is missing from the sidecar's messages`, at);
+      }
+      if (t.live) {
+        // In progress: the sidecar says this stream is running.
+      } else if (t.lastAt !== null && t.lastAt < staleBefore) {
+        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished`, at);
+      }
+    }
+  }
+
+  // --- the sidecar ------------------------------------------------------------------
+  if (sidecarRead.status === 'invalid') {
+    add('invalid_sidecar', 'error', `sidecar ${sessionId}.json cannot be used: ${sidecarRead.error}`);
+  } else if (sidecar && sidecar.problems.length > 0) {
+    add('invalid_sidecar', 'warning', `sidecar ${sessionId}.json: ${sidecar.problems.slice(0, 5).join('; ')}${sidecar.problems.length > 5 ? ` (+${sidecar.problems.length - 5} more)` : ''}`);
+  }
+  if (sidecar) {
+    for (const t of turns) {
+      if (t.assistantMessageIndex !== null && t.assistantReply === null && t.state === 'completed') {
+        add('invalid_sidecar', 'warning', `turn ${t.turnId} points at assistant message ${t.assistantMessageIndex}, which the sidecar does not have as an assistant message`, { turnId: t.turnId });
+      }
+    }
+  }
+
+  findings.sort(compareFindings);
+  const byState: Record<string, number> = {};
+  let open = 0;
+  for (const t of turns) {
+    byState[t.state] = (byState[t.state] ?? 0) + 1;
+    if (!t.terminal) open++;
+  }
+  const sev: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  for (const f of findings) sev[f.severity]++;
+  const worst: Severity | null = sev.error ? 'error' : sev.warning ? 'warning' : sev.info ? 'info' : null;
+  let firstActivity: number | null = null;
+  let lastActivity: number | null = null;
+  for (const e of events) {
+    const v = e.createdAtRaw;
+    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+    if (firstActivity === null || v < firstActivity) firstActivity = v;
+    if (lastActivity === null || v > lastActivity) lastActivity = v;
+  }
+  return {
+    sessionId,
+    title: sidecar?.title ?? null,
+    model: sidecar?.model ?? turns.find((t) => t.model)?.model ?? null,
+    modelProvider: sidecar?.modelProvider ?? turns.find((t) => t.modelProvider)?.modelProvider ?? null,
+    shards: shards.map((s) => ({
+      name: s.name,
+      size: s.size,
+      mtimeMs: s.mtimeMs,
+      lines: s.lineCount + (s.tail ? 1 : 0),
+      events: s.events.length + (s.tailEvent ? 1 : 0),
+      malformed: s.malformed.length + (s.tailMalformed ? 1 : 0),
+      tornTail: s.tail !== null,
+      hasBom: s.hasBom,
+      crlfLines: s.crlfLines,
+      ...(s.error !== undefined ? { error: s.error } : {}),
+    })),
+    events,
+    turns,
+    malformed,
+    findings,
+    sidecar,
+    sidecarStatus: sidecarRead.status,
+    ...(sidecarRead.status === 'invalid' ? { sidecarError: sidecarRead.error } : {}),
+    firstActivity,
+    lastActivity,
+    counts: {
+      events: events.length,
+      turns: turns.length,
+      open,
+      byState,
+      collisions: collisions.size,
+      malformed: malformed.length,
+      findings: sev,
+    },
+    worstSeverity: worst,
+  };
+}
+
+function buildTurn(
+  turnId: string,
+  evs: JournalEvent[],
+  latest: JournalEvent,
+  collision: JournalEvent[] | null,
+  sidecar: Sidecar | null,
+  userContents: Set<string>,
+  recovered: JournalEvent[],
+): Turn {
+  const submitted = evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
+  const sd = submitted?.data ?? {};
+  const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
+  const times = evs.map((e) => finiteOrNull(e.createdAtRaw));
+  const known = times.filter((x): x is number => x !== null);
+  const startedAt = known.length ? known[0] : null;
+  const lastAt = known.length ? known[known.length - 1] : null;
+  const steps: TurnStep[] = evs.map((e, i) => {
+    const at = times[i];
+    const prev = i > 0 ? times[i - 1] : null;
+    return {
+      name: e.name,
+      at,
+      sinceStart: at !== null && startedAt !== null ? at - startedAt : null,
+      sincePrevious: at !== null && prev !== null ? at - prev : null,
+      shard: e.shard,
+      line: e.line,
+      terminal: e.terminal,
+    };
+  });
+  const timeOf = (name: string): number | null => {
+    const e = evs.find((x) => x.name === name);
+    return e ? finiteOrNull(e.createdAtRaw) : null;
+  };
+  const tSub = timeOf('submitted');
+  const tWorker = timeOf('worker_started');
+  const tAssistant = timeOf('assistant_started');
+  const term = evs.find((e) => e.terminal);
+  const tTerm = term ? finiteOrNull(term.createdAtRaw) : null;
+  const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? b - a : null);
+  const lastInterrupted = [...evs].reverse().find((e) => e.name === 'interrupted');
+  const indexEv = [...evs].reverse().find((e) => typeof e.data.assistant_message_index === 'number');
+  const assistantMessageIndex = indexEv ? (indexEv.data.assistant_message_index as number) : null;
+  let assistantReply: string | null = null;
+  if (sidecar && assistantMessageIndex !== null && Number.isInteger(assistantMessageIndex)) {
+    const m = sidecar.messages[assistantMessageIndex];
+    if (m && m.role === 'assistant') assistantReply = m.content;
+  }
+  const userMessage = typeof sd.content === 'string' ? sd.content : sd.content === undefined ? null : JSON.stringify(sd.content);
+  return {
+    turnId,
+    streamId,
+    events: evs,
+    steps,
+    state: latest.name,
+    terminal: latest.terminal,
+    userMessage,
+    attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
+    model: typeof sd.model === 'string' ? sd.model : null,
+    modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
+    workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
+    reason: lastInterrupted && typeof lastInterrupted.data.reason === 'string' ? lastInterrupted.data.reason : lastInterrupted ? pyRepr(lastInterrupted.data.reason) : null,
+    startedAt,
+    lastAt,
+    durations: {
+      toWorker: diff(tSub, tWorker),
+      toAssistant: diff(tWorker ?? tSub, tAssistant),
+      toTerminal: diff(tAssistant ?? tWorker ?? tSub, tTerm),
+      total: diff(tSub ?? startedAt, tTerm ?? (latest.terminal ? lastAt : null)),
+    },
+    assistantMessageIndex,
+    assistantReply,
+    collision,
+    hasSubmitted: evs.some((e) => e.name === 'submitted'),
+    live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
+    userMessageSaved: userMessage !== null && userContents.has(userMessage),
+    recovered,
+  };
+}
+
+const STEP_RANK: Record<string, number> = { submitted: 0, worker_started: 1, assistant_started: 2, completed: 3, interrupted: 3 };
+
+/** The first event whose time contradicts the state machine, if any. */
+function outOfOrder(evs: JournalEvent[]): { event: JournalEvent; message: string } | null {
+  let maxRank = -1;
+  let maxEvent: JournalEvent | null = null;
+  for (const e of evs) {
+    const r = STEP_RANK[e.name];
+    if (r === undefined) continue;
+    if (maxEvent && r < maxRank) {
+      return { event: e, message: `"${e.name}" (${e.shard}:${e.line}) is timed after "${maxEvent.name}" (${maxEvent.shard}:${maxEvent.line}), against the lifecycle submitted → worker_started → assistant_started → completed | interrupted` };
+    }
+    if (r >= maxRank) {
+      maxRank = r;
+      maxEvent = e;
+    }
+  }
+  return null;
+}
+
+function locate(t: Turn, name: string): Partial<Finding> | null {
+  const e = [...t.events].reverse().find((x) => x.name === name);
+  return e ? { turnId: t.turnId, shard: e.shard, line: e.line, offset: e.offset } : null;
+}
+
+function finiteOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function pyRepr(v: unknown): string | null {
+  return v === undefined || v === null ? null : JSON.stringify(v);
+}
+
+export function formatAge(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'an unknown time';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 90) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 90) return `${m} min`;
+  const h = Math.round(s / 3600);
+  if (h < 48) return `${h} h`;
+  return `${Math.round(s / 86400)} days`;
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  return (
+    SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
+    compareNames(a.shard ?? '', b.shard ?? '') ||
+    (a.line ?? 0) - (b.line ?? 0) ||
+    compareNames(a.kind, b.kind) ||
+    compareNames(a.turnId ?? '', b.turnId ?? '')
+  );
+}

@@ -1,0 +1,148 @@
+/**
+ * Auditing a whole sessions folder, one session at a time (memory stays bounded by the
+ * largest session), and the `audit --json` report shape.
+ */
+
+import type { AnalyzeOptions, SessionAnalysis } from './analyze';
+import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
+import { discoverSessions, type Discovery, type SkippedFile } from './discovery';
+import { SessionJournal } from './session';
+import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
+import type { Finding, Severity } from './types';
+import { SEVERITY_RANK } from './types';
+
+export interface AuditOptions {
+  /** Only this session. */
+  sessionId?: string;
+  maxLineBytes?: number;
+  staleAfterMinutes?: number;
+  /** Epoch seconds; defaults to the current time. */
+  now?: number;
+}
+
+export function analyzeOptions(o: AuditOptions): AnalyzeOptions {
+  return {
+    now: o.now ?? Date.now() / 1000,
+    staleAfterSeconds: (o.staleAfterMinutes ?? DEFAULT_STALE_AFTER_MINUTES) * 60,
+  };
+}
+
+/** Yields each session's analysis in session-id order; the caller decides what to keep. */
+export async function* auditSessions(discovery: Discovery, options: AuditOptions = {}): AsyncGenerator<SessionAnalysis> {
+  const opts = analyzeOptions(options);
+  for (const s of discovery.sessions) {
+    if (options.sessionId !== undefined && s.sessionId !== options.sessionId) continue;
+    const journal = new SessionJournal(discovery.sessionsDir, s.sessionId, { maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
+    journal.setShards(s.shards);
+    await journal.refresh();
+    yield journal.analyze(opts);
+  }
+}
+
+// ---- the report -------------------------------------------------------------------------
+
+export interface SessionReport {
+  session_id: string;
+  title: string | null;
+  model: string | null;
+  shards: string[];
+  event_count: number;
+  turn_count: number;
+  open_turn_count: number;
+  states: Record<string, string>;
+  collisions: { turn_id: string; events: string[]; lines: string[] }[];
+  malformed: { shard: string; line: number; offset: number; kind: string; torn: boolean; glued: boolean }[];
+  findings: ReportFinding[];
+  first_activity: number | null;
+  last_activity: number | null;
+}
+
+export interface ReportFinding {
+  kind: string;
+  severity: Severity;
+  turn_id?: string;
+  shard?: string;
+  line?: number;
+  offset?: number;
+  message: string;
+}
+
+export interface AuditReport {
+  version: 1;
+  sessionsDir: string;
+  generated_at: string;
+  sessions: SessionReport[];
+  skipped_files: { name: string; reason: string }[];
+  summary: {
+    sessions: number;
+    events: number;
+    turns: number;
+    findings: Record<Severity, number>;
+  };
+}
+
+export function sessionReport(a: SessionAnalysis): SessionReport {
+  const states: Record<string, string> = {};
+  for (const t of a.turns) if (t.events.length > 0) states[t.turnId] = t.state;
+  return {
+    session_id: a.sessionId,
+    title: a.title,
+    model: a.model,
+    shards: a.shards.map((s) => s.name),
+    event_count: a.counts.events,
+    turn_count: Object.keys(states).length,
+    open_turn_count: a.counts.open,
+    states,
+    collisions: a.turns
+      .filter((t) => t.collision)
+      .map((t) => ({ turn_id: t.turnId, events: t.collision!.map((e) => e.name), lines: t.collision!.map((e) => `${e.shard}:${e.line}`) })),
+    malformed: a.malformed.map((m) => ({ shard: m.shard, line: m.line, offset: m.offset, kind: m.kind, torn: m.torn === true, glued: m.glued !== undefined })),
+    findings: a.findings.map(reportFinding),
+    first_activity: a.firstActivity,
+    last_activity: a.lastActivity,
+  };
+}
+
+export function reportFinding(f: Finding): ReportFinding {
+  const r: ReportFinding = { kind: f.kind, severity: f.severity, message: f.message };
+  if (f.turnId !== undefined) r.turn_id = f.turnId;
+  if (f.shard !== undefined) r.shard = f.shard;
+  if (f.line !== undefined) r.line = f.line;
+  if (f.offset !== undefined) r.offset = f.offset;
+  return r;
+}
+
+export async function auditFolder(dir: string, options: AuditOptions = {}): Promise<AuditReport> {
+  const discovery = await discoverSessions(dir);
+  const sessions: SessionReport[] = [];
+  for await (const a of auditSessions(discovery, options)) sessions.push(sessionReport(a));
+  return buildReport(discovery, sessions);
+}
+
+export function buildReport(discovery: Discovery, sessions: SessionReport[]): AuditReport {
+  const findings: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
+  let events = 0;
+  let turns = 0;
+  for (const s of sessions) {
+    events += s.event_count;
+    turns += s.turn_count;
+    for (const f of s.findings) findings[f.severity]++;
+  }
+  return {
+    version: 1,
+    sessionsDir: discovery.sessionsDir,
+    generated_at: new Date().toISOString(),
+    sessions,
+    skipped_files: discovery.skipped.map((f: SkippedFile) => ({ name: f.name, reason: f.reason })),
+    summary: { sessions: sessions.length, events, turns, findings },
+  };
+}
+
+export type FailOn = Severity | 'never';
+
+/** Whether any finding reaches the threshold (exit code 1 of the CLI). */
+export function reachesThreshold(report: AuditReport, failOn: FailOn): boolean {
+  if (failOn === 'never') return false;
+  const min = SEVERITY_RANK[failOn];
+  return report.sessions.some((s) => s.findings.some((f) => SEVERITY_RANK[f.severity] >= min));
+}

@@ -1,0 +1,12 @@
+/** The journal core's public surface: plain TypeScript, no `vscode`. */
+export * from './types';
+export * from './sessionId';
+export * from './jsonLine';
+export * from './shardReader';
+export * from './discovery';
+export * from './sidecar';
+export * from './derive';
+export * from './analyze';
+export * from './session';
+export * from './audit';
+export * from './durable';

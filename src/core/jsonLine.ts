@@ -1,0 +1,87 @@
+/**
+ * Parsing one journal line as JSON the way upstream (Python's `json.loads`) accepts it.
+ *
+ * Python's JSON reader also accepts the bare tokens `NaN`, `Infinity` and `-Infinity`;
+ * JavaScript's does not. We accept them too (so we read what upstream reads) and report
+ * that the line used them. Strings are never touched: the rewrite only happens outside
+ * string literals, and the placeholder carries a per-process random nonce so no text in a
+ * transcript can be mistaken for one.
+ */
+
+import { randomBytes } from 'crypto';
+
+const NONCE = randomBytes(9).toString('base64url');
+const MARK = `\u0000bma-nonfinite-${NONCE}:`;
+const MARK_VALUES: Record<string, number> = {
+  [`${MARK}NaN`]: NaN,
+  [`${MARK}Infinity`]: Infinity,
+  [`${MARK}-Infinity`]: -Infinity,
+};
+
+export type JsonParse =
+  | { ok: true; value: unknown; nonStandard: boolean }
+  | { ok: false; error: string };
+
+export function parseJsonLine(text: string): JsonParse {
+  try {
+    return { ok: true, value: JSON.parse(text), nonStandard: false };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    // Only lines that mention one of the tokens are worth the slower second pass.
+    if (!text.includes('NaN') && !text.includes('Infinity')) return { ok: false, error };
+    const rewritten = rewriteNonFinite(text);
+    if (rewritten === null) return { ok: false, error };
+    try {
+      const value = JSON.parse(rewritten, (_key, v) =>
+        typeof v === 'string' && v.startsWith(MARK) && v in MARK_VALUES ? MARK_VALUES[v] : v,
+      );
+      return { ok: true, value, nonStandard: true };
+    } catch {
+      return { ok: false, error };
+    }
+  }
+}
+
+/** Replaces NaN / Infinity / -Infinity outside strings by placeholders; null if none found. */
+function rewriteNonFinite(text: string): string | null {
+  let out = '';
+  let last = 0;
+  let inString = false;
+  let found = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+      continue;
+    }
+    if (c === 0x22) {
+      inString = true;
+      continue;
+    }
+    let token: string | null = null;
+    if (c === 0x4e /* N */ && text.startsWith('NaN', i)) token = 'NaN';
+    else if (c === 0x49 /* I */ && text.startsWith('Infinity', i)) token = 'Infinity';
+    else if (c === 0x2d /* - */ && text.startsWith('-Infinity', i)) token = '-Infinity';
+    if (token !== null) {
+      out += text.slice(last, i) + JSON.stringify(MARK + token);
+      i += token.length - 1;
+      last = i + 1;
+      found = true;
+    }
+  }
+  return found ? out + text.slice(last) : null;
+}
+
+/**
+ * Serialises an event the way upstream writes it: compact separators, non-ASCII raw.
+ * JSON.stringify already leaves non-ASCII raw (including U+2028/U+2029) and uses compact
+ * separators, so lines we write are byte-compatible with upstream's reader.
+ */
+export function serializeEvent(event: Record<string, unknown>): string {
+  return JSON.stringify(event);
+}
+
+/** Characters that Python's str.splitlines() treats as line breaks besides `\n`. */
+// eslint-disable-next-line no-control-regex
+export const PYTHON_EXTRA_LINE_BREAKS = /[\r\u000b\u000c\u001c\u001d\u001e\u0085\u2028\u2029]/;

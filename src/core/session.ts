@@ -1,0 +1,88 @@
+/**
+ * A session as a live object: its shard readers (kept between refreshes, so a re-read after
+ * an append parses only the new bytes), its sidecar, and the analysis derived from both.
+ */
+
+import * as path from 'path';
+import { promises as fsp } from 'fs';
+import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './analyze';
+import type { ShardFile } from './discovery';
+import { ShardReader, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
+import { readSidecar, sidecarPath, type SidecarRead } from './sidecar';
+
+export interface SessionOptions {
+  maxLineBytes?: number;
+}
+
+export class SessionJournal {
+  private readonly readers = new Map<string, ShardReader>();
+  private sidecar: SidecarRead | null = null;
+  private sidecarStamp = '';
+  private readonly maxLineBytes: number;
+
+  constructor(
+    readonly sessionsDir: string,
+    readonly sessionId: string,
+    options: SessionOptions = {},
+  ) {
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  }
+
+  /** Replaces the set of shard files (from discovery); readers of kept shards keep their state. */
+  setShards(files: readonly ShardFile[]): void {
+    const keep = new Set(files.map((f) => f.name));
+    for (const name of [...this.readers.keys()]) if (!keep.has(name)) this.readers.delete(name);
+    for (const f of files) {
+      if (!this.readers.has(f.name)) this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes }));
+    }
+  }
+
+  get shardNames(): string[] {
+    return [...this.readers.keys()].sort();
+  }
+
+  shardPath(name: string): string | undefined {
+    return this.readers.get(name)?.contents.path;
+  }
+
+  /** Reads whatever changed on disk. Returns per-shard results and whether anything changed. */
+  async refresh(): Promise<{ changed: boolean; shards: Map<string, RefreshResult> }> {
+    const results = new Map<string, RefreshResult>();
+    let changed = false;
+    for (const [name, reader] of this.readers) {
+      const r = await reader.refresh();
+      results.set(name, r);
+      if (r.mode !== 'none') changed = true;
+    }
+    if (await this.refreshSidecar()) changed = true;
+    return { changed, shards: results };
+  }
+
+  private async refreshSidecar(): Promise<boolean> {
+    const p = sidecarPath(this.sessionsDir, this.sessionId);
+    let stamp = 'missing';
+    try {
+      const st = await fsp.stat(p);
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      // missing: stamp stays 'missing'
+    }
+    if (this.sidecar !== null && stamp === this.sidecarStamp) return false;
+    this.sidecarStamp = stamp;
+    this.sidecar = await readSidecar(this.sessionsDir, this.sessionId);
+    return true;
+  }
+
+  analyze(options: AnalyzeOptions): SessionAnalysis {
+    const shards = this.shardNames.map((n) => this.readers.get(n)!.contents);
+    return analyzeSession(this.sessionId, shards, this.sidecar ?? { status: 'missing', path: sidecarPath(this.sessionsDir, this.sessionId) }, options);
+  }
+}
+
+/** Convenience: a journal for a session whose shards live in `journalDir`. */
+export function shardFilesFor(journalDir: string, names: readonly string[]): ShardFile[] {
+  return names.map((name) => {
+    const tilde = name.indexOf('~');
+    return { name, path: path.join(journalDir, name), tag: tilde === -1 ? null : name.slice(tilde + 1, -'.jsonl'.length) };
+  });
+}

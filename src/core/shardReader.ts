@@ -1,0 +1,417 @@
+/**
+ * Incremental, streaming reader of one journal shard.
+ *
+ * Lines end at `\n` only: U+2028, U+2029, U+0085 and friends are text. A `\r` before the
+ * `\n` and a UTF-8 BOM at the start of the file are tolerated. The reader keeps the byte
+ * offset just past the last complete line; a refresh after an append parses only the bytes
+ * from there. A final line without `\n` (a torn tail, or an append in progress) is parsed
+ * on every refresh but never committed, so once its `\n` arrives it is read again whole.
+ * A file that shrank or was replaced (new inode) is re-read from the start.
+ */
+
+import { promises as fsp } from 'fs';
+import { isUtf8 } from 'buffer';
+import { parseJsonLine, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
+import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
+import { TERMINAL_EVENTS } from './types';
+
+export interface ReadOptions {
+  /** Lines longer than this many bytes are malformed (`too_long`) and never buffered whole. */
+  maxLineBytes: number;
+  /** Read size per system call. */
+  chunkBytes?: number;
+}
+
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_CHUNK = 1024 * 1024;
+const PREVIEW_BYTES = 2048;
+const MAX_GLUE_CANDIDATES = 64;
+
+/** What a shard holds after the last refresh. Owned by ShardReader; treat as read-only. */
+export interface ShardContents {
+  name: string;
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  dev: number;
+  /** Committed (newline-terminated) lines read so far. */
+  lineCount: number;
+  events: JournalEvent[];
+  malformed: MalformedLine[];
+  /** The final line when it has no `\n` (its event, if valid, is in `tailEvent`). */
+  tail: TornTail | null;
+  tailEvent: JournalEvent | null;
+  tailMalformed: MalformedLine | null;
+  hasBom: boolean;
+  /** Lines that ended in `\r\n`. */
+  crlfLines: number;
+  /** Set when the file could not be read at all. */
+  error?: string;
+}
+
+export interface RefreshResult {
+  /** 'none': nothing changed; 'append': only new bytes were parsed; 'full': re-read from 0. */
+  mode: 'none' | 'append' | 'full';
+  /** Bytes read from disk by this refresh. */
+  bytesRead: number;
+  newEvents: number;
+}
+
+export class ShardReader {
+  readonly contents: ShardContents;
+  /** Byte offset just past the last committed line. */
+  private committed = 0;
+  private readonly maxLineBytes: number;
+  private readonly chunkBytes: number;
+
+  constructor(path: string, name: string, options: ReadOptions) {
+    this.maxLineBytes = options.maxLineBytes;
+    this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
+    this.contents = emptyContents(path, name);
+  }
+
+  get committedOffset(): number {
+    return this.committed;
+  }
+
+  async refresh(): Promise<RefreshResult> {
+    const c = this.contents;
+    let st;
+    try {
+      st = await fsp.stat(c.path, { bigint: false });
+    } catch (err) {
+      this.reset();
+      c.error = describeFsError(err);
+      return { mode: 'full', bytesRead: 0, newEvents: 0 };
+    }
+    if (!st.isFile()) {
+      this.reset();
+      c.error = 'not a regular file';
+      return { mode: 'full', bytesRead: 0, newEvents: 0 };
+    }
+    const replaced = c.ino !== 0 && (st.ino !== c.ino || st.dev !== c.dev);
+    const shrank = st.size < this.committed;
+    let mode: RefreshResult['mode'] = 'append';
+    if (replaced || shrank || c.error !== undefined) {
+      this.reset();
+      mode = 'full';
+    } else if (st.size === c.size && st.mtimeMs === c.mtimeMs && c.ino !== 0) {
+      return { mode: 'none', bytesRead: 0, newEvents: 0 };
+    }
+    if (this.committed === 0 && c.lineCount === 0) mode = 'full';
+    c.ino = st.ino;
+    c.dev = st.dev;
+    c.mtimeMs = st.mtimeMs;
+    const before = c.events.length;
+    let bytesRead = 0;
+    try {
+      bytesRead = await this.readFrom(this.committed);
+    } catch (err) {
+      this.reset();
+      c.error = describeFsError(err);
+      return { mode: 'full', bytesRead, newEvents: 0 };
+    }
+    return { mode, bytesRead, newEvents: c.events.length - before };
+  }
+
+  private reset(): void {
+    const c = this.contents;
+    Object.assign(c, emptyContents(c.path, c.name));
+    this.committed = 0;
+  }
+
+  /** Reads from `start` to EOF, committing complete lines and parsing the tail. */
+  private async readFrom(start: number): Promise<number> {
+    const c = this.contents;
+    c.tail = null;
+    c.tailEvent = null;
+    c.tailMalformed = null;
+    const fh = await fsp.open(c.path, 'r');
+    let total = 0;
+    try {
+      let pos = start;
+      let lineStart = start;
+      // Bytes of the current (incomplete) line carried over from earlier chunks.
+      let carry: Buffer[] = [];
+      let carryLen = 0;
+      // Set while skipping the rest of an over-long line.
+      let overLong: { preview: Buffer } | null = null;
+      const chunk = Buffer.allocUnsafe(this.chunkBytes);
+      for (;;) {
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+        if (bytesRead === 0) break;
+        total += bytesRead;
+        let i = 0;
+        while (i < bytesRead) {
+          const nl = chunk.indexOf(10, i);
+          const end = nl === -1 || nl >= bytesRead ? bytesRead : nl;
+          const piece = chunk.subarray(i, end);
+          if (overLong === null && carryLen + piece.length > this.maxLineBytes) {
+            const head = carryLen > 0 ? Buffer.concat([...carry, piece]) : piece;
+            overLong = { preview: Buffer.from(head.subarray(0, PREVIEW_BYTES)) };
+            carry = [];
+            carryLen = 0;
+          }
+          if (overLong === null) {
+            if (end === bytesRead) {
+              // No newline in the rest of this chunk: keep a copy and read on.
+              carry.push(Buffer.from(piece));
+              carryLen += piece.length;
+            } else if (carryLen > 0) {
+              carry.push(piece);
+              this.commitLine(Buffer.concat(carry, carryLen + piece.length), lineStart);
+              carry = [];
+              carryLen = 0;
+            } else {
+              this.commitLine(piece, lineStart);
+            }
+          }
+          if (end < bytesRead) {
+            const lineEnd = pos + end;
+            if (overLong !== null) {
+              this.commitOverLong(overLong.preview, lineStart, lineEnd - lineStart, false);
+              overLong = null;
+            }
+            lineStart = lineEnd + 1;
+            this.committed = lineStart;
+            i = end + 1;
+          } else {
+            i = bytesRead;
+          }
+        }
+        pos += bytesRead;
+      }
+      c.size = pos;
+      // Whatever follows the last `\n` is a torn tail (or an append still in progress).
+      if (overLong !== null) {
+        this.tailOverLong(overLong.preview, lineStart, pos - lineStart);
+      } else if (carryLen > 0) {
+        this.parseTail(Buffer.concat(carry, carryLen), lineStart);
+      }
+    } finally {
+      await fh.close();
+    }
+    return total;
+  }
+
+  private commitLine(raw: Buffer, offset: number): void {
+    const c = this.contents;
+    c.lineCount++;
+    const parsed = this.parseLine(raw, offset, c.lineCount, false);
+    if (parsed === null) return;
+    if ('kind' in parsed) c.malformed.push(parsed);
+    else c.events.push(parsed);
+  }
+
+  private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {
+    const c = this.contents;
+    const line = torn ? c.lineCount + 1 : ++c.lineCount;
+    const m = malformed('too_long', c.name, line, offset, length, preview, `line is ${length} bytes, over the limit of ${this.maxLineBytes}`);
+    if (torn) m.torn = true;
+    else c.malformed.push(m);
+    return m;
+  }
+
+  private tailOverLong(preview: Buffer, offset: number, length: number): void {
+    const c = this.contents;
+    c.tail = { shard: c.name, line: c.lineCount + 1, offset, length, parsed: false };
+    c.tailMalformed = this.commitOverLong(preview, offset, length, true);
+  }
+
+  private parseTail(raw: Buffer, offset: number): void {
+    const c = this.contents;
+    const line = c.lineCount + 1;
+    const parsed = this.parseLine(raw, offset, line, true);
+    if (parsed === null) return; // whitespace only
+    c.tail = { shard: c.name, line, offset, length: raw.length, parsed: !('kind' in parsed) };
+    if ('kind' in parsed) c.tailMalformed = parsed;
+    else c.tailEvent = parsed;
+  }
+
+  /** Parses one line (without its `\n`). null = blank line. */
+  private parseLine(raw: Buffer, offset: number, line: number, torn: boolean): JournalEvent | MalformedLine | null {
+    const c = this.contents;
+    let bytes = raw;
+    let start = offset;
+    if (offset === 0 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+      c.hasBom = true;
+      bytes = bytes.subarray(3);
+      start += 3;
+    }
+    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) {
+      bytes = bytes.subarray(0, bytes.length - 1);
+      if (!torn) c.crlfLines++;
+    }
+    if (!isUtf8(bytes)) {
+      if (isBlankBytes(bytes)) return null;
+      const m = malformed('invalid_utf8', c.name, line, offset, raw.length, bytes, `invalid UTF-8 at byte ${firstInvalidUtf8(bytes)} of the line`);
+      if (torn) m.torn = true;
+      this.tryGlue(m, bytes, start);
+      return m;
+    }
+    const text = bytes.toString('utf8');
+    if (text.trim().length === 0) return null;
+    const result = parseJsonLine(text);
+    if (!result.ok || typeof result.value !== 'object' || result.value === null || Array.isArray(result.value)) {
+      const kind: MalformedKind = result.ok ? 'not_object' : 'not_json';
+      const detail = result.ok
+        ? `valid JSON but ${Array.isArray(result.value) ? 'an array' : result.value === null ? 'null' : `a ${typeof result.value}`}, not an object`
+        : `not JSON: ${result.error}`;
+      const m = malformed(kind, c.name, line, offset, raw.length, bytes, detail);
+      if (torn) m.torn = true;
+      if (!result.ok) this.tryGlue(m, bytes, start, text);
+      return m;
+    }
+    const ev = toEvent(result.value as Record<string, unknown>, c.name, line, offset, raw.length);
+    if (result.nonStandard) ev.nonStandardNumbers = true;
+    if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
+    return ev;
+  }
+
+  /**
+   * A crash mid-append leaves a line without `\n`; the same process's next append is then
+   * glued onto it. If a suffix of the malformed line starting at `{` parses as an object
+   * with an `event`, that suffix is the glued event.
+   */
+  private tryGlue(m: MalformedLine, bytes: Buffer, start: number, text?: string): void {
+    let tries = 0;
+    let from = 1;
+    while (tries < MAX_GLUE_CANDIDATES) {
+      const at = bytes.indexOf(0x7b /* { */, from);
+      if (at === -1) return;
+      from = at + 1;
+      // Upstream's lines start with `{"`; anything else is not a glued event.
+      if (bytes[at + 1] !== 0x22) continue;
+      tries++;
+      const suffix = bytes.subarray(at);
+      if (text === undefined && !isUtf8(suffix)) continue;
+      const parsed = parseJsonLine(suffix.toString('utf8'));
+      if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) continue;
+      const obj = parsed.value as Record<string, unknown>;
+      if (typeof obj.event !== 'string' || obj.event.length === 0) continue;
+      const ev = toEvent(obj, m.shard, m.line, start + at, suffix.length);
+      ev.recovered = true;
+      if (parsed.nonStandard) ev.nonStandardNumbers = true;
+      m.glued = ev;
+      m.gluedAt = start + at - m.offset;
+      return;
+    }
+  }
+}
+
+function emptyContents(path: string, name: string): ShardContents {
+  return {
+    name,
+    path,
+    size: 0,
+    mtimeMs: 0,
+    ino: 0,
+    dev: 0,
+    lineCount: 0,
+    events: [],
+    malformed: [],
+    tail: null,
+    tailEvent: null,
+    tailMalformed: null,
+    hasBom: false,
+    crlfLines: 0,
+  };
+}
+
+/** Builds a JournalEvent from a parsed object with upstream's coercions. */
+export function toEvent(obj: Record<string, unknown>, shard: string, line: number, offset: number, length: number): JournalEvent {
+  const name = pyStr(obj.event);
+  const turnId = pyStr(obj.turn_id).trim();
+  const stream = obj.stream_id;
+  const createdAtRaw = obj.created_at;
+  return {
+    name,
+    turnId,
+    streamId: typeof stream === 'string' ? stream : stream == null ? null : pyStr(stream),
+    createdAtRaw,
+    sortKey: sortKeyOf(createdAtRaw),
+    terminal: TERMINAL_EVENTS.has(name),
+    shard,
+    line,
+    offset,
+    length,
+    data: obj,
+  };
+}
+
+/**
+ * `str(x or "")` for the JSON value types: falsy values (None, "", 0, false, empty list or
+ * object) give "", numbers and booleans print as Python prints them.
+ */
+export function pyStr(v: unknown): string {
+  if (v === null || v === undefined || v === '' || v === 0 || v === false) return '';
+  if (typeof v === 'string') return v;
+  if (v === true) return 'True';
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return 'nan';
+    if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
+    return String(v);
+  }
+  if (Array.isArray(v)) return v.length === 0 ? '' : JSON.stringify(v);
+  if (typeof v === 'object') return Object.keys(v as object).length === 0 ? '' : JSON.stringify(v);
+  return String(v);
+}
+
+/** The documented sort key: a finite or infinite number as is; missing, NaN or non-numeric = 0. */
+export function sortKeyOf(v: unknown): number {
+  if (typeof v === 'number' && !Number.isNaN(v)) return v;
+  return 0;
+}
+
+function malformed(kind: MalformedKind, shard: string, line: number, offset: number, length: number, bytes: Buffer, detail: string): MalformedLine {
+  const cut = bytes.length > PREVIEW_BYTES;
+  const head = cut ? bytes.subarray(0, PREVIEW_BYTES) : bytes;
+  return {
+    kind,
+    shard,
+    line,
+    offset,
+    length,
+    preview: new TextDecoder('utf-8', { fatal: false }).decode(head),
+    previewTruncated: cut,
+    detail,
+  };
+}
+
+function isBlankBytes(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) {
+    const x = b[i];
+    if (x !== 0x20 && x !== 0x09 && x !== 0x0d && x !== 0x0b && x !== 0x0c) return false;
+  }
+  return true;
+}
+
+/** Byte index of the first invalid UTF-8 sequence (for the message). */
+export function firstInvalidUtf8(b: Buffer): number {
+  let i = 0;
+  while (i < b.length) {
+    const x = b[i];
+    let n = 0;
+    if (x < 0x80) n = 1;
+    else if (x >= 0xc2 && x <= 0xdf) n = 2;
+    else if (x >= 0xe0 && x <= 0xef) n = 3;
+    else if (x >= 0xf0 && x <= 0xf4) n = 4;
+    else return i;
+    if (n > 1 && !isUtf8(b.subarray(i, i + n))) return i;
+    i += n;
+  }
+  return b.length;
+}
+
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ENOENT': return 'no such file or folder';
+    case 'EACCES':
+    case 'EPERM': return 'permission denied';
+    case 'ELOOP': return 'symbolic link loop';
+    case 'EISDIR': return 'is a directory';
+    default: return e?.message ?? String(err);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The hermes-webui session sidecar `SESSION_DIR/<sid>.json` (FORMATS.md §2): title, model,
+ * live-turn markers and the message list that `completed.assistant_message_index` indexes.
+ */
+
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import { describeFsError } from './shardReader';
+
+export interface SidecarMessage {
+  role: string;
+  content: string;
+  timestamp: number | null;
+  recovered: boolean;
+  error: boolean;
+  raw: Record<string, unknown>;
+}
+
+export interface Sidecar {
+  path: string;
+  title: string | null;
+  model: string | null;
+  modelProvider: string | null;
+  createdAt: number | null;
+  updatedAt: number | null;
+  activeStreamId: string | null;
+  pendingUserMessage: string | null;
+  messages: SidecarMessage[];
+  /** Problems with the file's shape (missing or wrong-typed fields); the rest is still used. */
+  problems: string[];
+  size: number;
+  mtimeMs: number;
+}
+
+export type SidecarRead =
+  | { status: 'missing'; path: string }
+  | { status: 'invalid'; path: string; error: string }
+  | { status: 'ok'; sidecar: Sidecar };
+
+export function sidecarPath(sessionsDir: string, sessionId: string): string {
+  return path.join(sessionsDir, `${sessionId}.json`);
+}
+
+export async function readSidecar(sessionsDir: string, sessionId: string): Promise<SidecarRead> {
+  const p = sidecarPath(sessionsDir, sessionId);
+  let buf: Buffer;
+  let st;
+  try {
+    st = await fsp.stat(p);
+    if (!st.isFile()) return { status: 'invalid', path: p, error: 'not a regular file' };
+    buf = await fsp.readFile(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', path: p };
+    return { status: 'invalid', path: p, error: describeFsError(err) };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf));
+  } catch (err) {
+    const what = err instanceof TypeError ? 'invalid UTF-8' : `not JSON: ${(err as Error).message}`;
+    return { status: 'invalid', path: p, error: what };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { status: 'invalid', path: p, error: 'not a JSON object' };
+  }
+  return { status: 'ok', sidecar: parseSidecarObject(p, value as Record<string, unknown>, st.size, st.mtimeMs) };
+}
+
+export function parseSidecarObject(p: string, o: Record<string, unknown>, size = 0, mtimeMs = 0): Sidecar {
+  const problems: string[] = [];
+  const str = (k: string): string | null => {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'string') return v;
+    problems.push(`"${k}" should be a string, is ${typeName(v)}`);
+    return null;
+  };
+  const num = (k: string): number | null => {
+    const v = o[k];
+    if (v === undefined || v === null) return null;
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+    problems.push(`"${k}" should be a number, is ${typeName(v)}`);
+    return null;
+  };
+  const messages: SidecarMessage[] = [];
+  if (o.messages !== undefined && !Array.isArray(o.messages)) {
+    problems.push(`"messages" should be a list, is ${typeName(o.messages)}`);
+  } else if (Array.isArray(o.messages)) {
+    o.messages.forEach((m, i) => {
+      if (typeof m !== 'object' || m === null || Array.isArray(m)) {
+        problems.push(`messages[${i}] is ${typeName(m)}, not an object`);
+        messages.push({ role: '', content: '', timestamp: null, recovered: false, error: false, raw: {} });
+        return;
+      }
+      const r = m as Record<string, unknown>;
+      messages.push({
+        role: typeof r.role === 'string' ? r.role : '',
+        content: contentText(r.content),
+        timestamp: typeof r.timestamp === 'number' ? r.timestamp : null,
+        recovered: r._recovered === true,
+        error: r._error === true,
+        raw: r,
+      });
+    });
+  }
+  return {
+    path: p,
+    title: str('title'),
+    model: str('model'),
+    modelProvider: str('model_provider'),
+    createdAt: num('created_at'),
+    updatedAt: num('updated_at'),
+    activeStreamId: str('active_stream_id'),
+    pendingUserMessage: str('pending_user_message'),
+    messages,
+    problems,
+    size,
+    mtimeMs,
+  };
+}
+
+/** Message content is usually a string; multi-part content is joined from its text parts. */
+export function contentText(c: unknown): string {
+  if (typeof c === 'string') return c;
+  if (c === null || c === undefined) return '';
+  if (Array.isArray(c)) {
+    return c
+      .map((part) => (typeof part === 'string' ? part : typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
+      .filter((s) => s.length > 0)
+      .join('\n');
+  }
+  return JSON.stringify(c);
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+}

@@ -1,0 +1,105 @@
+/** Data model of the journal core. Plain data: no `vscode`, no classes, JSON-serialisable. */
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['completed', 'interrupted']);
+export const KNOWN_EVENTS: ReadonlySet<string> = new Set([
+  'submitted',
+  'worker_started',
+  'assistant_started',
+  'completed',
+  'interrupted',
+]);
+
+/** One valid journal event as read from a shard, reduced to what the auditor uses. */
+export interface JournalEvent {
+  /** `str(event.get("event") or "")` as upstream computes it. */
+  name: string;
+  /** `str(event.get("turn_id") or "").strip()`; empty = no turn id. */
+  turnId: string;
+  streamId: string | null;
+  /** `created_at` exactly as written (number, string, null, …). */
+  createdAtRaw: unknown;
+  /** The numeric sort key: the number when finite, else 0 (Infinity stays Infinity). */
+  sortKey: number;
+  terminal: boolean;
+  /** Shard file name and the line's position in it. */
+  shard: string;
+  /** 1-based physical line number (lines end at `\n` only). */
+  line: number;
+  /** Byte offset of the line's first byte in the shard. */
+  offset: number;
+  /** Byte length of the line without its `\n` (and `\r`). */
+  length: number;
+  /** The whole parsed object (transcript text is untrusted: display it as text only). */
+  data: Record<string, unknown>;
+  /** The line used NaN / Infinity / -Infinity, which only Python's JSON accepts. */
+  nonStandardNumbers?: boolean;
+  /** The line holds characters that Python's splitlines() breaks on (U+2028, U+2029, U+0085, …). */
+  pythonLineBreaks?: boolean;
+  /** Set on an event recovered from the tail of a glued line: not part of upstream's state. */
+  recovered?: boolean;
+}
+
+export type MalformedKind = 'invalid_utf8' | 'not_json' | 'not_object' | 'too_long';
+
+export interface MalformedLine {
+  kind: MalformedKind;
+  shard: string;
+  line: number;
+  offset: number;
+  /** Byte length of the whole line. */
+  length: number;
+  /** A printable preview of the raw line (lossy for invalid UTF-8; cut for long lines). */
+  preview: string;
+  previewTruncated: boolean;
+  /** Why it failed, in words. */
+  detail: string;
+  /** The line is the shard's final line and has no `\n`: a torn append. */
+  torn?: boolean;
+  /** A complete event glued onto the end of this line by a later append. */
+  glued?: JournalEvent;
+  /** Byte offset within the line where the glued event starts. */
+  gluedAt?: number;
+}
+
+/** A torn tail whose text parses as a valid event is still an event (upstream reads it). */
+export interface TornTail {
+  shard: string;
+  line: number;
+  offset: number;
+  length: number;
+  /** The tail parsed as a JSON object event. */
+  parsed: boolean;
+}
+
+export interface Finding {
+  kind: FindingKind;
+  severity: Severity;
+  sessionId: string;
+  message: string;
+  turnId?: string;
+  shard?: string;
+  line?: number;
+  offset?: number;
+}
+
+export type FindingKind =
+  | 'pending_turn'
+  | 'dangling_turn'
+  | 'interrupted_turn'
+  | 'terminal_collision'
+  | 'malformed_line'
+  | 'torn_tail'
+  | 'glued_event'
+  | 'event_without_turn_id'
+  | 'invalid_created_at'
+  | 'out_of_order'
+  | 'orphan_turn'
+  | 'upstream_incompatible_line'
+  | 'invalid_sidecar'
+  | 'unknown_event'
+  | 'nonstandard_number'
+  | 'unreadable_shard';
+
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
