@@ -10,3 +10,5 @@ export * from './analyze';
 export * from './session';
 export * from './audit';
 export * from './durable';
+export * from './events';
+export * from './sessionIndex';

@@ -1,0 +1,97 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { SessionIndex, type IndexChange } from '../../src/core/sessionIndex';
+import { ev, lifecycle, line, sessionsDir, T0 } from './helpers';
+
+function setup() {
+  const a = sessionsDir();
+  const b = sessionsDir();
+  fs.writeFileSync(path.join(a.journal, 's1~1.jsonl'), lifecycle('t1', T0));
+  fs.writeFileSync(path.join(a.journal, 's2~1.jsonl'), lifecycle('t2', T0, null));
+  fs.writeFileSync(path.join(a.dir, 's1.json'), JSON.stringify({ title: 'First', messages: [{ role: 'user', content: 'question t1' }, { role: 'assistant', content: 'x' }] }));
+  fs.writeFileSync(path.join(b.journal, 'x~1.jsonl'), lifecycle('t3', T0) + 'junk\n');
+  return { a, b };
+}
+
+describe('SessionIndex', () => {
+  it('lists sessions of several roots before parsing anything, then summarizes lazily', async () => {
+    const { a, b } = setup();
+    const index = new SessionIndex({ now: () => T0 + 86400 });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }, { sessionsDir: b.journal, source: 'workspace' }, { sessionsDir: a.dir, source: 'default' }]);
+    assert.deepStrictEqual(index.roots().map((r) => r.id), [a.dir, b.dir]);
+    assert.deepStrictEqual(index.sessions(a.dir).map((s) => s.sessionId), ['s1', 's2']);
+    assert.strictEqual(index.cachedSummary(a.dir, 's1'), undefined);
+    const s1 = await index.summarize(a.dir, 's1');
+    assert.strictEqual(s1?.title, 'First');
+    assert.strictEqual(s1?.worst, null);
+    const s2 = await index.summarize(a.dir, 's2');
+    assert.strictEqual(s2?.open, 1);
+    assert.strictEqual(s2?.worst, 'warning');
+    const x = await index.summarize(b.dir, 'x');
+    assert.strictEqual(x?.malformed, 1);
+    assert.strictEqual(x?.worst, 'error');
+  });
+
+  it('background summaries fire one change per session as they arrive', async () => {
+    const { a } = setup();
+    const index = new SessionIndex({ now: () => T0 + 86400 });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      index.onDidChange((c: IndexChange) => {
+        if (Array.isArray(c.sessions)) seen.push(...c.sessions);
+        if (seen.length === 2) resolve();
+      });
+    });
+    index.summarizeInBackground(a.dir);
+    await done;
+    assert.deepStrictEqual(seen.sort(), ['s1', 's2']);
+  });
+
+  it('re-reads only appended bytes for a kept journal, and picks up new shards and deletions', async () => {
+    const { a } = setup();
+    const index = new SessionIndex({ now: () => T0 + 86400 });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    const first = await index.analyze(a.dir, 's2');
+    assert.strictEqual(first?.turns[0].state, 'assistant_started');
+    fs.appendFileSync(path.join(a.journal, 's2~1.jsonl'), line(ev('completed', 't2', T0 + 20)));
+    assert.ok(await index.fileChanged(path.join(a.journal, 's2~1.jsonl'), 'changed'));
+    assert.strictEqual(index.lastAnalysis(a.dir, 's2')?.turns[0].state, 'completed');
+
+    fs.writeFileSync(path.join(a.journal, 's2~2.jsonl'), line(ev('interrupted', 't2', T0 + 30, { reason: 'x' })));
+    await index.fileChanged(path.join(a.journal, 's2~2.jsonl'), 'created');
+    assert.deepStrictEqual(index.sessions(a.dir).find((s) => s.sessionId === 's2')?.shards.map((s) => s.name), ['s2~1.jsonl', 's2~2.jsonl']);
+    assert.strictEqual(index.lastAnalysis(a.dir, 's2')?.counts.collisions, 1);
+
+    fs.rmSync(path.join(a.journal, 's1~1.jsonl'));
+    await index.fileChanged(path.join(a.journal, 's1~1.jsonl'), 'deleted');
+    assert.deepStrictEqual(index.sessions(a.dir).map((s) => s.sessionId), ['s2']);
+  });
+
+  it('reuses a persisted summary while the fingerprint matches, and drops it when a file changes', async () => {
+    const { a } = setup();
+    const one = new SessionIndex({ now: () => T0 + 86400 });
+    await one.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    await one.summarize(a.dir, 's1');
+    const cache = JSON.parse(JSON.stringify(one.exportCache()));
+
+    const two = new SessionIndex({ now: () => T0 + 86400 });
+    two.importCache(cache);
+    await two.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    assert.deepStrictEqual(await two.validateCached(a.dir), []);
+    assert.strictEqual(two.cachedSummary(a.dir, 's1')?.title, 'First');
+    fs.appendFileSync(path.join(a.journal, 's1~1.jsonl'), 'junk\n');
+    assert.deepStrictEqual(await two.validateCached(a.dir), ['s1']);
+    assert.strictEqual((await two.summarize(a.dir, 's1'))?.malformed, 1);
+  });
+
+  it('locates shard and sidecar paths', async () => {
+    const { a } = setup();
+    const index = new SessionIndex();
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    assert.deepStrictEqual(index.locate(path.join(a.journal, 's1~99.jsonl')), { rootId: a.dir, sessionId: 's1' });
+    assert.deepStrictEqual(index.locate(path.join(a.dir, 's2.json')), { rootId: a.dir, sessionId: 's2' });
+    assert.strictEqual(index.locate('/elsewhere/x.jsonl'), undefined);
+  });
+});
