@@ -1,9 +1,32 @@
 import * as vscode from 'vscode';
+import { SessionStore } from './store';
+import { Commands } from './commandIds';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What features share: registered once in activate(), disposed with the extension. */
+export interface Services {
+  context: vscode.ExtensionContext;
+  store: SessionStore;
+  output: vscode.LogOutputChannel;
+}
+
+/** Returned from activate(): integration tests reach the live services through it. */
+export interface BotMemoryApi {
+  services: Services;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
+  const output = vscode.window.createOutputChannel('Bot Memory Auditor', { log: true });
+  context.subscriptions.push(output);
+  const store = new SessionStore(context);
+  context.subscriptions.push(store);
+  const services: Services = { context, store, output };
+
   context.subscriptions.push(
-    vscode.commands.registerCommand('botMemory.auditFolder', () => undefined),
+    vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
   );
+
+  void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
+  return { services };
 }
 
 export function deactivate(): void {

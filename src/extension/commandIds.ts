@@ -1,0 +1,18 @@
+/** Every command id in one place (package.json `contributes.commands` must match: see scripts/check-commands.mjs). */
+export const Commands = {
+  auditFolder: 'botMemory.auditFolder',
+  refresh: 'botMemory.refresh',
+  filter: 'botMemory.filter',
+  sort: 'botMemory.sort',
+  openTimeline: 'botMemory.openTimeline',
+  openRawShard: 'botMemory.openRawShard',
+  revealInExplorer: 'botMemory.revealInExplorer',
+  copySessionId: 'botMemory.copySessionId',
+  copyTurnId: 'botMemory.copyTurnId',
+  addSessionsFolder: 'botMemory.addSessionsFolder',
+  openDemo: 'botMemory.openDemo',
+  focusAttention: 'botMemory.showSessionsNeedingAttention',
+} as const;
+
+export const VIEW_SESSIONS = 'botMemory.sessions';
+export const TIMELINE_VIEW_TYPE = 'botMemory.timeline';

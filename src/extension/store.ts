@@ -1,0 +1,190 @@
+/**
+ * The extension's view of every session: the core SessionIndex, fed by
+ * - roots: `_turn_journal` folders found in the workspace, `botMemory.sessionDirectories`,
+ *   and upstream's default location when it exists;
+ * - file watchers on each root's journal folder and sidecars (debounced per path);
+ * - a summary cache persisted in global storage, so a reopened window paints at once.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { SessionIndex, type IndexChange, type Root, type RootSpec } from '../core/sessionIndex';
+import { JOURNAL_DIR_NAME } from '../core/sessionId';
+import { readSettings, upstreamDefaultDir, SECTION } from './config';
+import { Disposable } from './dispose';
+
+const CACHE_FILE = 'summary-cache.json';
+const DEBOUNCE_MS = 150;
+
+export interface SessionRef {
+  rootId: string;
+  sessionId: string;
+}
+
+export class SessionStore extends Disposable {
+  readonly index: SessionIndex;
+  private readonly changeEmitter = this._register(new vscode.EventEmitter<IndexChange>());
+  /** Fires when a root's list or a session's content changed. */
+  readonly onDidChange = this.changeEmitter.event;
+  private readonly rootsEmitter = this._register(new vscode.EventEmitter<void>());
+  readonly onDidChangeRoots = this.rootsEmitter.event;
+  private watchers = new Map<string, vscode.Disposable[]>();
+  private pendingPaths = new Map<string, { kind: 'created' | 'changed' | 'deleted'; timer: NodeJS.Timeout }>();
+  private saveTimer: NodeJS.Timeout | undefined;
+  private ready: Promise<void> = Promise.resolve();
+  private readonly extraRoots = new Set<string>();
+
+  constructor(private readonly context: vscode.ExtensionContext) {
+    super();
+    const s = readSettings();
+    this.index = new SessionIndex({ maxLineBytes: s.maxLineBytes, staleAfterMinutes: s.staleAfterMinutes });
+    this.loadCache();
+    const sub = this.index.onDidChange((c) => {
+      this.changeEmitter.fire(c);
+      this.scheduleSave();
+    });
+    this._register({ dispose: () => sub.dispose() });
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration(SECTION)) return;
+        const n = readSettings();
+        this.index.configure({ maxLineBytes: n.maxLineBytes, staleAfterMinutes: n.staleAfterMinutes });
+        if (e.affectsConfiguration(`${SECTION}.sessionDirectories`)) void this.reloadRoots();
+      }),
+    );
+    this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.reloadRoots()));
+    this._register({ dispose: () => this.disposeWatchers() });
+    this._register({ dispose: () => this.flushCache() });
+  }
+
+  /** Resolves once roots are known and listed (summaries continue in the background). */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  roots(): Root[] {
+    return this.index.roots();
+  }
+
+  reloadRoots(): Promise<void> {
+    this.ready = this.doReloadRoots();
+    return this.ready;
+  }
+
+  /** A folder opened for this window only (e.g. the demo), besides settings and workspace. */
+  async addTransientRoot(dir: string): Promise<void> {
+    this.extraRoots.add(dir);
+    await this.reloadRoots();
+  }
+
+  private async doReloadRoots(): Promise<void> {
+    const specs: RootSpec[] = [];
+    for (const dir of await findWorkspaceJournals()) specs.push({ sessionsDir: dir, source: 'workspace' });
+    for (const dir of readSettings().sessionDirectories) specs.push({ sessionsDir: dir, source: 'setting' });
+    for (const dir of this.extraRoots) specs.push({ sessionsDir: dir, source: 'other' });
+    const def = upstreamDefaultDir();
+    if (fs.existsSync(path.join(def, JOURNAL_DIR_NAME))) specs.push({ sessionsDir: def, source: 'default' });
+    await this.index.setRoots(specs);
+    for (const r of this.index.roots()) await this.index.validateCached(r.id);
+    this.syncWatchers();
+    this.rootsEmitter.fire();
+    for (const r of this.index.roots()) this.index.summarizeInBackground(r.id);
+  }
+
+  async refreshAll(): Promise<void> {
+    await this.reloadRoots();
+    await Promise.all(this.index.roots().map((r) => this.index.scan(r.id)));
+  }
+
+  private syncWatchers(): void {
+    const ids = new Set(this.index.roots().map((r) => r.id));
+    for (const [id, ds] of this.watchers) {
+      if (!ids.has(id)) {
+        ds.forEach((d) => d.dispose());
+        this.watchers.delete(id);
+      }
+    }
+    for (const root of this.index.roots()) {
+      if (this.watchers.has(root.id)) continue;
+      const ds: vscode.Disposable[] = [];
+      const watch = (base: string, glob: string) => {
+        const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(base), glob));
+        ds.push(w, w.onDidCreate((u) => this.queue(u.fsPath, 'created')), w.onDidChange((u) => this.queue(u.fsPath, 'changed')), w.onDidDelete((u) => this.queue(u.fsPath, 'deleted')));
+      };
+      watch(root.journalDir, '*.jsonl');
+      watch(root.sessionsDir, '*.json');
+      // The journal folder itself appearing or vanishing.
+      watch(root.sessionsDir, JOURNAL_DIR_NAME);
+      this.watchers.set(root.id, ds);
+    }
+  }
+
+  private queue(p: string, kind: 'created' | 'changed' | 'deleted'): void {
+    const prev = this.pendingPaths.get(p);
+    if (prev) clearTimeout(prev.timer);
+    // A create or delete within the window wins over a change.
+    const k = prev && prev.kind !== 'changed' && kind === 'changed' ? prev.kind : kind;
+    const timer = setTimeout(() => {
+      this.pendingPaths.delete(p);
+      void this.index.fileChanged(p, k);
+    }, DEBOUNCE_MS);
+    this.pendingPaths.set(p, { kind: k, timer });
+  }
+
+  private disposeWatchers(): void {
+    for (const ds of this.watchers.values()) ds.forEach((d) => d.dispose());
+    this.watchers.clear();
+    for (const p of this.pendingPaths.values()) clearTimeout(p.timer);
+    this.pendingPaths.clear();
+  }
+
+  // ---- persisted summary cache ------------------------------------------------------
+
+  private cachePath(): string {
+    return path.join(this.context.globalStorageUri.fsPath, CACHE_FILE);
+  }
+
+  private loadCache(): void {
+    try {
+      this.index.importCache(JSON.parse(fs.readFileSync(this.cachePath(), 'utf8')));
+    } catch {
+      // no cache yet, or unreadable: start cold
+    }
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.flushCache();
+    }, 2000);
+  }
+
+  private flushCache(): void {
+    if (this.saveTimer) {
+      clearTimeout(this.saveTimer);
+      this.saveTimer = undefined;
+    }
+    try {
+      fs.mkdirSync(path.dirname(this.cachePath()), { recursive: true });
+      fs.writeFileSync(this.cachePath(), JSON.stringify(this.index.exportCache()));
+    } catch {
+      // A cache is an optimisation; failing to write it loses nothing.
+    }
+  }
+}
+
+/** Sessions folders of every `_turn_journal` folder in the workspace (node_modules and .git skipped). */
+async function findWorkspaceJournals(): Promise<string[]> {
+  if (!vscode.workspace.workspaceFolders?.length) return [];
+  const files = await vscode.workspace.findFiles(`**/${JOURNAL_DIR_NAME}/*.jsonl`, '{**/node_modules/**,**/.git/**}', 20000);
+  const dirs = new Set<string>();
+  for (const f of files) if (f.scheme === 'file') dirs.add(path.dirname(path.dirname(f.fsPath)));
+  // Empty journal folders count too: look one level down each workspace folder.
+  for (const wf of vscode.workspace.workspaceFolders) {
+    if (wf.uri.scheme !== 'file') continue;
+    if (fs.existsSync(path.join(wf.uri.fsPath, JOURNAL_DIR_NAME))) dirs.add(wf.uri.fsPath);
+  }
+  return [...dirs].sort();
+}
