@@ -53,11 +53,13 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-start-'));
   let server;
   let browser;
-  const cleanup = async () => {
-    await browser?.close().catch(() => {});
-    await server?.stop().catch(() => {});
-    fs.rmSync(tmp, { recursive: true, force: true });
-  };
+  let cleaning;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await browser?.close().catch(() => {});
+      await server?.stop().catch(() => {});
+      fs.rmSync(tmp, { recursive: true, force: true });
+    })());
   let stopping = false;
   const onSignal = (sig) => {
     if (stopping) return;
@@ -67,6 +69,10 @@ async function main() {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // `npm start` does not pass a SIGTERM sent to npm itself on to us: stop when npm is gone.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && onSignal('parent process exited'), 1000).unref();
 
   try {
     step('building (node esbuild.js)', process.execPath, ['esbuild.js']);
@@ -109,7 +115,10 @@ async function main() {
       const demoRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="demo"]');
       if (await demoRow.count()) {
         await demoRow.first().click();
-        await page.locator('.explorer-folders-view .monaco-list-row[aria-label="sessions"]').first().click({ timeout: 5_000 }).catch(() => {});
+        await page.waitForTimeout(500);
+        // Unless the explorer compacted demo/sessions into one row, open sessions too.
+        const sessionsRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="sessions"]');
+        if (await sessionsRow.count()) await sessionsRow.first().click();
       }
       const png = await screenshot(page, path.join(repoRoot, 'screenshots', 'start.png'), { settleMs: 1000 });
       log(`[start] smoke test passed: VS Code ${install.vscodeVersion} served ${shown}, the extension's command is in the palette; screenshot ${png}`);

@@ -92,16 +92,20 @@ export async function launchBrowser({ viewport = { width: 1440, height: 900 }, h
     throw e;
   }
   const page = context.pages()[0] ?? (await context.newPage());
-  let closed = false;
+  let closing;
+  const onExit = () => fs.rmSync(dirs.root, { recursive: true, force: true });
+  process.on('exit', onExit);
   return {
     context,
     page,
     dirs,
-    async close() {
-      if (closed) return;
-      closed = true;
-      await Promise.race([context.close().catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
-      fs.rmSync(dirs.root, { recursive: true, force: true, maxRetries: 3 });
+    /** Idempotent: every call returns the same promise. */
+    close() {
+      return (closing ??= (async () => {
+        await Promise.race([context.close().catch(() => {}), new Promise((r) => setTimeout(r, 10_000))]);
+        process.removeListener('exit', onExit);
+        fs.rmSync(dirs.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+      })());
     },
   };
 }
@@ -118,12 +122,24 @@ export async function waitForWorkbench(page, { timeout = 60_000 } = {}) {
       new Promise((_, rej) => setTimeout(() => rej(new Error('[browser] workbench not restored in time')), left())),
     ]);
   }
-  // If a folder is open, wait until the explorer has rendered it (rows or its empty view).
+  // If a folder is open, wait until the explorer has rendered it: rows appear, or (an empty
+  // folder) its list has stayed empty for 2 s.
   const folderOpen = await page.evaluate(() => new URL(location.href).searchParams.has('folder'));
   if (folderOpen) {
-    await page
-      .waitForSelector('.explorer-folders-view .monaco-list-row, .explorer-folders-view .monaco-list, .explorer-viewlet', { timeout: Math.min(left(), 15_000) })
-      .catch(() => {});
+    const cap = Date.now() + Math.min(left(), 15_000);
+    let emptySince;
+    while (Date.now() < cap) {
+      const { list, rows } = await page.evaluate(() => ({
+        list: !!document.querySelector('.explorer-folders-view .monaco-list'),
+        rows: document.querySelectorAll('.explorer-folders-view .monaco-list-row').length,
+      }));
+      if (rows > 0) break;
+      if (list) {
+        emptySince ??= Date.now();
+        if (Date.now() - emptySince > 2000) break;
+      }
+      await page.waitForTimeout(100);
+    }
   }
 }
 

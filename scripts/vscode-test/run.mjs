@@ -65,18 +65,23 @@ async function main() {
   let browser;
   let timer;
   let finished = false;
-  const cleanup = async () => {
-    clearTimeout(timer);
-    await browser?.close().catch(() => {});
-    await server?.stop().catch(() => {});
-    fs.rmSync(wsRoot, { recursive: true, force: true });
-  };
+  let cleaning;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      clearTimeout(timer);
+      await browser?.close().catch(() => {});
+      await server?.stop().catch(() => {});
+      fs.rmSync(wsRoot, { recursive: true, force: true });
+    })());
   const onSignal = (sig) => {
     out(`[vscode-test] ${sig}: stopping`);
     cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // npm does not pass a SIGTERM sent to npm itself on to us: stop when our parent is gone.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && onSignal('parent process exited'), 1000).unref();
 
   try {
     server = await startServer({

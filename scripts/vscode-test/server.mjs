@@ -152,17 +152,20 @@ export async function startServer({
   }
   const { dirs, env } = makeThrowawayDirs();
   let child;
-  let stopped = false;
-  const onExit = () => child && killGroupSync(child.pid);
-  const cleanupDirs = () => fs.rmSync(dirs.root, { recursive: true, force: true, maxRetries: 3 });
-
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    process.removeListener('exit', onExit);
-    if (child) await killGroup(child.pid);
-    cleanupDirs();
+  let stopping;
+  const onExit = () => {
+    if (child) killGroupSync(child.pid);
+    fs.rmSync(dirs.root, { recursive: true, force: true });
   };
+  process.on('exit', onExit);
+
+  /** Idempotent: every call returns the same promise, settled when all is gone. */
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (child) await killGroup(child.pid);
+      process.removeListener('exit', onExit);
+      fs.rmSync(dirs.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    })());
 
   try {
     writeSettings(dirs.userData, settings);
@@ -183,7 +186,6 @@ export async function startServer({
       ...extraArgs,
     ];
     child = spawn(p.node, args, { env, cwd: dirs.home, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    process.on('exit', onExit);
 
     let output = '';
     const actualPort = await new Promise((resolve, reject) => {
