@@ -245,8 +245,15 @@ async function installCodeServer(p, log) {
       2,
     ) + '\n',
   );
+  // Don't let a surrounding `npm run` leak its npm_* settings into this install: its
+  // npm_config_user_agent (node/v20) would fail code-server's Node version check, and
+  // prefix/global settings would redirect the install. Keep only registry/cache/proxy settings.
+  const keep = /^npm_config_(registry|cache|userconfig|proxy|https_proxy|noproxy|strict_ssl|cafile|ca|fetch_.*|@.*:registry)$/i;
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !(/^npm_/i.test(k) && !keep.test(k)) && !['NODE', 'INIT_CWD'].includes(k)),
+  );
   const env = {
-    ...process.env,
+    ...inherited,
     // Node 24 first on PATH: npm (`#!/usr/bin/env node`) then runs on it, so the postinstall's
     // version check passes and native modules are built for its ABI against its headers.
     PATH: `${path.join(p.nodeDir, 'bin')}${path.delimiter}${process.env.PATH}`,
@@ -259,10 +266,6 @@ async function installCodeServer(p, log) {
     npm_config_update_notifier: 'false',
     npm_config_progress: 'false',
   };
-  // Don't let a surrounding `npm run` leak its npm_* settings (e.g. npm_config_global, prefix).
-  for (const k of Object.keys(env)) {
-    if (/^npm_(package|lifecycle)_/.test(k) || k === 'npm_config_prefix' || k === 'INIT_CWD') delete env[k];
-  }
   const started = Date.now();
   const npm = npmCommand();
   const args = ['install', '--no-package-lock', '--omit=dev', '--unsafe-perm', '--foreground-scripts'];
