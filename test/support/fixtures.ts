@@ -585,15 +585,16 @@ export interface SessionManifest {
   sidecar: string | null;
   /** Sorted by name = canonical order. */
   shards: ShardManifest[];
-  /** Anomaly kinds present in this session (sorted); empty = healthy. */
+  /** Anomaly kinds present in this session (sorted). */
   anomalies: AnomalyKind[];
+  /** Only benign kinds (hostile_content, unicode_content, legacy): every line is a clean event. */
   healthy: boolean;
   /** Sidecar active_stream_id (null unless a live or stale-pending turn). */
   activeStreamId: string | null;
   turns: TurnManifest[];
   // ── truth view ──
   validEventCount: number;
-  /** turn_id -> latest event name. */
+  /** turn_id -> latest event name (key order is not meaningful). */
   states: Record<string, string>;
   collisions: CollisionManifest[];
   malformed: MalformedLine[];
@@ -1524,7 +1525,8 @@ function buildSession(spec: SessionSpec, rng: Rng, now: number): BuiltSession {
   (q.garbage ?? []).forEach((g) => anomalies.add(g));
   if (sepLines.length) anomalies.add('line_separators');
   const anomalyList = [...anomalies].sort(cmpStr);
-  const contentOnly = (a: AnomalyKind): boolean => a === 'hostile_content' || a === 'unicode_content';
+  // benign: content worth rendering carefully, and the legacy file (a normal upstream layout)
+  const benign = (a: AnomalyKind): boolean => a === 'hostile_content' || a === 'unicode_content' || a === 'legacy';
 
   const shardManifests: ShardManifest[] = shards.map((s) => ({
     name: s.name,
@@ -1544,7 +1546,7 @@ function buildSession(spec: SessionSpec, rng: Rng, now: number): BuiltSession {
     sidecar: sidecar ? `${sid}.json` : null,
     shards: shardManifests,
     anomalies: anomalyList,
-    healthy: anomalyList.every(contentOnly),
+    healthy: anomalyList.every(benign),
     activeStreamId,
     turns: turnManifests,
     validEventCount: truthOrdered.length,
