@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
-import { Commands } from './commandIds';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
 
 /** What features share: registered once in activate(), disposed with the extension. */
@@ -24,9 +23,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const services: Services = { context, store, output };
 
   const sessions = registerSessionsView(services);
-  context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
-  );
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
   return { services, sessions };

@@ -190,3 +190,24 @@ describe('session analysis and findings', () => {
     }
   });
 });
+
+describe('upstream incompatibilities beyond line breaks', () => {
+  it('flags a BOM, deep nesting and huge integers that make upstream fail', async () => {
+    const { dir, journal } = sessionsDir();
+    const deep = { ...ev('worker_started', 't1', T0 + 1), extra: JSON.parse('['.repeat(1200) + ']'.repeat(1200)) };
+    const huge = `{"event":"assistant_started","turn_id":"t1","created_at":${T0 + 2},"n":${'9'.repeat(5000)}}\n`;
+    fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), '\ufeff' + line(ev('submitted', 't1', T0)) + line(deep) + huge + line(ev('completed', 't1', T0 + 3)));
+    const r = (await auditFolder(dir, { now: NOW })).sessions[0];
+    const inc = r.findings.filter((f) => f.kind === 'upstream_incompatible_line').map((f) => `${f.line}:${f.message.slice(0, 40)}`);
+    assert.strictEqual(inc.length, 3, inc.join('\n'));
+    assert.ok(inc.some((x) => x.startsWith('1:the shard starts with a UTF-8 byte-order')));
+    assert.ok(inc.some((x) => x.startsWith('2:nesting 1201 levels deep')));
+    assert.ok(inc.some((x) => x.startsWith('3:an integer of 5000 digits')));
+    assert.strictEqual(r.states.t1, 'completed');
+  });
+
+  it('does not mistake long strings of digits or brackets inside text for hazards', async () => {
+    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, 'completed', { content: '9'.repeat(6000) + '['.repeat(3000) }) }, { messages: [{ role: 'user', content: '9'.repeat(6000) + '['.repeat(3000) }, { role: 'assistant', content: 'x' }] });
+    assert.deepStrictEqual(r.findings, []);
+  });
+});
