@@ -235,10 +235,11 @@ export function analyzeSession(
       if (t.userMessage !== null && !t.userMessageSaved) {
         add('pending_turn', 'warning', `turn ${t.turnId} is not finished and its user message is missing from the sidecar's messages`, at);
       }
-      if (t.live) {
-        // In progress: the sidecar says this stream is running.
-      } else if (t.lastAt !== null && t.lastAt < staleBefore) {
-        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished`, at);
+      if (t.lastAt !== null && t.lastAt < staleBefore) {
+        // A crash leaves the sidecar naming the dead stream as active, so an old "live" turn
+        // is reported too; repair leaves it alone while the sidecar marks it active.
+        const note = t.live ? ' (the sidecar still names its stream as active: a crashed worker, or a very long turn)' : '';
+        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished${note}`, at);
       }
     }
   }

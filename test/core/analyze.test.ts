@@ -106,13 +106,20 @@ describe('session analysis and findings', () => {
     assert.strictEqual(r.states.t1, 'interrupted');
   });
 
-  it('dangling_turn and pending_turn for an old unfinished turn; nothing for a live one', async () => {
+  it('dangling_turn and pending_turn for an old unfinished turn; no dangling for a recent live one', async () => {
     const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, null) + lifecycle('t2', NOW - 10, null) }, { messages: [], active_stream_id: 'stream-t2' });
     const dangling = r.findings.filter((f) => f.kind === 'dangling_turn');
     assert.deepStrictEqual(dangling.map((f) => f.turn_id), ['t1']);
     assert.match(dangling[0].message, /assistant_started.*ago/);
     assert.deepStrictEqual(r.findings.filter((f) => f.kind === 'pending_turn').map((f) => f.turn_id).sort(), ['t1', 't2']);
     assert.strictEqual(r.open_turn_count, 2);
+  });
+
+  it('an old turn whose stream the sidecar still names as active is dangling, and says so', async () => {
+    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, null) }, { messages: [{ role: 'user', content: 'question t1' }], active_stream_id: 'stream-t1' });
+    const d = r.findings.filter((f) => f.kind === 'dangling_turn');
+    assert.strictEqual(d.length, 1);
+    assert.match(d[0].message, /still names its stream as active/);
   });
 
   it('a recent unfinished turn is not dangling yet', async () => {
