@@ -64,7 +64,7 @@ export interface Turn {
   live: boolean;
   /** The submitted content appears among the sidecar's user messages. */
   userMessageSaved: boolean;
-  /** Events recovered from glued lines (not part of upstream's state until repaired). */
+  /** Events recovered from glued lines (counted here; upstream loses them until repaired). */
   recovered: JournalEvent[];
 }
 
@@ -87,7 +87,7 @@ export interface SessionAnalysis {
   model: string | null;
   modelProvider: string | null;
   shards: ShardSummary[];
-  /** Every valid event (upstream's view), in the documented order. */
+  /** Every valid event, glued ones recovered (flag `recovered`), in the documented order. */
   events: JournalEvent[];
   turns: Turn[];
   /** Every malformed physical line, torn tails included, by shard then line. */
@@ -125,6 +125,19 @@ export function analyzeSession(
     for (const m of s.malformed) malformed.push(m);
     if (s.tailMalformed) malformed.push(s.tailMalformed);
   }
+  // A glued event is lost to upstream's reader; ours must not lose it (FORMATS.md §1), unless
+  // an identical copy is already present (e.g. repair appended it to the auditor's shard).
+  const glued = malformed.filter((m) => m.glued !== undefined).map((m) => m.glued!);
+  if (glued.length > 0) {
+    const present = new Set(all.filter((e) => glued.some((g) => g.turnId === e.turnId)).map((e) => canonical(e.data)));
+    for (const g of glued) {
+      const c = canonical(g.data);
+      if (!present.has(c)) {
+        all.push(g);
+        present.add(c);
+      }
+    }
+  }
   const events = sortEvents(all, rank);
   const { states, collisions } = deriveStates(events);
   const sidecar = sidecarRead.status === 'ok' ? sidecarRead.sidecar : null;
@@ -157,12 +170,6 @@ export function analyzeSession(
   for (const [turnId, evs] of byTurn) {
     const latest = states.get(turnId)!;
     turns.push(buildTurn(turnId, evs, latest, collisions.get(turnId) ?? null, sidecar, userContents, recoveredByTurn.get(turnId) ?? []));
-  }
-  // Glued events of turns that have no valid event at all still deserve a (recovered) turn.
-  for (const [turnId, rec] of recoveredByTurn) {
-    if (byTurn.has(turnId)) continue;
-    const t = buildTurn(turnId, [], rec[rec.length - 1], null, sidecar, userContents, rec);
-    turns.push(t);
   }
 
   // --- findings about lines ---------------------------------------------------------
@@ -417,6 +424,11 @@ function outOfOrder(evs: JournalEvent[]): { event: JournalEvent; message: string
 function locate(t: Turn, name: string): Partial<Finding> | null {
   const e = [...t.events].reverse().find((x) => x.name === name);
   return e ? { turnId: t.turnId, shard: e.shard, line: e.line, offset: e.offset } : null;
+}
+
+/** Key-order-independent JSON of an event, to recognise identical copies. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as object).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 }
 
 function finiteOrNull(v: unknown): number | null {

@@ -39,7 +39,7 @@ export interface JournalEvent {
   pythonLineBreaks?: boolean;
   /** Why Python's json.loads raises on this line (deep nesting, a huge integer). */
   pythonHazard?: string;
-  /** Set on an event recovered from the tail of a glued line: not part of upstream's state. */
+  /** Set on an event recovered from the tail of a glued line: counted by us, lost to upstream's reader. */
   recovered?: boolean;
 }
 

@@ -141,8 +141,9 @@ describe('session analysis and findings', () => {
     assert.deepStrictEqual(byKind('glued_event'), ['sess~1.jsonl:6']);
     assert.deepStrictEqual(byKind('torn_tail'), ['sess~1.jsonl:7']);
     assert.deepStrictEqual(r.malformed.map((m) => [m.line, m.torn, m.glued]), [[5, false, false], [6, false, true], [7, true, false]]);
-    // The glued event is not part of upstream's state.
-    assert.ok(!('t2' in r.states));
+    // Upstream loses the glued event; we must not (FORMATS.md §1).
+    assert.strictEqual(r.states.t2, 'submitted');
+    assert.strictEqual(r.event_count, 5);
   });
 
   it('event_without_turn_id, invalid_created_at, nonstandard_number, unknown_event', async () => {
@@ -216,5 +217,19 @@ describe('upstream incompatibilities beyond line breaks', () => {
   it('does not mistake long strings of digits or brackets inside text for hazards', async () => {
     const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, 'completed', { content: '9'.repeat(6000) + '['.repeat(3000) }) }, { messages: [{ role: 'user', content: '9'.repeat(6000) + '['.repeat(3000) }, { role: 'assistant', content: 'x' }] });
     assert.deepStrictEqual(r.findings, []);
+  });
+});
+
+describe('glued events', () => {
+  it('count once even when an identical copy was appended elsewhere (as repair does)', async () => {
+    const done = ev('completed', 't1', T0 + 5, { assistant_message_index: 1 });
+    const files = {
+      'sess~1.jsonl': line(ev('submitted', 't1', T0)) + '{"event":"assistant_started","tur' + line(done),
+      'sess~audit.jsonl': JSON.stringify(Object.fromEntries(Object.entries(done).reverse())) + '\n',
+    };
+    const r = await audit(files, sidecarFor(['t1']));
+    assert.strictEqual(r.states.t1, 'completed');
+    assert.strictEqual(r.event_count, 2);
+    assert.deepStrictEqual(r.collisions, []);
   });
 });
