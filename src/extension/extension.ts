@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { Commands } from './commandIds';
+import { TimelineEditorProvider } from './timeline/timelineEditor';
 
 /** What features share: registered once in activate(), disposed with the extension. */
 export interface Services {
@@ -24,6 +25,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
   );
+  context.subscriptions.push(...TimelineEditorProvider.register(services));
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
   return { services };
