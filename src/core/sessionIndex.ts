@@ -19,7 +19,7 @@ import { SessionJournal } from './session';
 import { JOURNAL_DIR_NAME, parseShardFileName } from './sessionId';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import { sidecarPath } from './sidecar';
-import type { Severity } from './types';
+import type { Finding, Severity } from './types';
 
 export interface RootSpec {
   sessionsDir: string;
@@ -55,7 +55,14 @@ export interface SessionSummary {
   fingerprint: string;
   /** When the summary was computed (epoch seconds): dangling status depends on the clock. */
   computedAt: number;
+  /** Findings located in a shard (for the Problems panel), at most MAX_SUMMARY_FINDINGS. */
+  lineFindings: Finding[];
+  /** How many located findings were left out of `lineFindings`. */
+  lineFindingsOmitted: number;
 }
+
+/** Cap on located findings kept per summary, so 10,000 sessions stay cheap to cache. */
+export const MAX_SUMMARY_FINDINGS = 1000;
 
 export interface IndexChange {
   rootId: string;
@@ -428,6 +435,7 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Pr
 }
 
 export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionSummary {
+  const located = a.findings.filter((f) => f.shard !== undefined);
   return {
     sessionId: a.sessionId,
     title: a.title,
@@ -444,10 +452,12 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionS
     lastActivity: a.lastActivity,
     fingerprint: fp,
     computedAt: now,
+    lineFindings: located.slice(0, MAX_SUMMARY_FINDINGS),
+    lineFindingsOmitted: Math.max(0, located.length - MAX_SUMMARY_FINDINGS),
   };
 }
 
 function isSummary(v: unknown): v is SessionSummary {
   const s = v as SessionSummary;
-  return typeof s === 'object' && s !== null && typeof s.sessionId === 'string' && typeof s.fingerprint === 'string' && typeof s.turns === 'number' && typeof s.findings === 'object';
+  return typeof s === 'object' && s !== null && typeof s.sessionId === 'string' && typeof s.fingerprint === 'string' && typeof s.turns === 'number' && typeof s.findings === 'object' && Array.isArray(s.lineFindings);
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { Commands } from './commandIds';
+import { registerSessionsView, type SessionsFeature } from './sessionsView';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
 
 /** What features share: registered once in activate(), disposed with the extension. */
@@ -13,6 +14,7 @@ export interface Services {
 /** Returned from activate(): integration tests reach the live services through it. */
 export interface BotMemoryApi {
   services: Services;
+  sessions: SessionsFeature;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
@@ -22,13 +24,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   context.subscriptions.push(store);
   const services: Services = { context, store, output };
 
+  const sessions = registerSessionsView(services);
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
   );
   context.subscriptions.push(...TimelineEditorProvider.register(services));
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services };
+  return { services, sessions };
 }
 
 export function deactivate(): void {

@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+// `npm test`: typecheck, unit tests (mocha in Node), then the extension tests inside a real
+// VS Code 1.139.1 extension host (installing that VS Code into the cache first if needed).
+// Stops at the first failing step with its exit code; ends with a summary and one closing
+// line `N passed, N failed` (`, N skipped`) that adds up the test steps.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SUMMARY = /^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/;
+
+/** `npm run x` with the npm that runs us when there is one. */
+function npmRun(script) {
+  const execPath = process.env.npm_execpath;
+  if (execPath && /npm-cli\.js$/.test(execPath) && fs.existsSync(execPath)) return [process.execPath, [execPath, 'run', script]];
+  return ['npm', ['run', script]];
+}
+
+const steps = [
+  { name: 'typecheck', cmd: npmRun('typecheck') },
+  { name: 'unit tests', cmd: npmRun('test:unit'), tests: true },
+  { name: 'install VS Code', cmd: [process.execPath, [path.join(repoRoot, 'scripts', 'vscode-test', 'install.mjs')]] },
+  { name: 'extension tests (VS Code)', cmd: npmRun('test:vscode'), tests: true },
+];
+
+/** Runs a step, passing its output through; resolves { code, summary }. */
+function runStep(step) {
+  return new Promise((resolve) => {
+    const [cmd, args] = step.cmd;
+    const child = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let summary;
+    const scan = (stream, sink) => {
+      let partial = '';
+      stream.on('data', (chunk) => {
+        sink.write(chunk);
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop();
+        for (const l of lines) {
+          const m = SUMMARY.exec(l.trim());
+          if (m) summary = { passed: +m[1], failed: +m[2], skipped: +(m[3] ?? 0) };
+        }
+      });
+      stream.on('end', () => {
+        const m = SUMMARY.exec(partial.trim());
+        if (m) summary = { passed: +m[1], failed: +m[2], skipped: +(m[3] ?? 0) };
+      });
+    };
+    scan(child.stdout, process.stdout);
+    scan(child.stderr, process.stderr);
+    child.on('error', (e) => {
+      console.error(`[test] cannot run ${cmd}: ${e.message}`);
+      resolve({ code: 1, summary });
+    });
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), signal, summary }));
+  });
+}
+
+const fmt = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+async function main() {
+  const results = [];
+  let exitCode = 0;
+  for (const step of steps) {
+    console.log(`\n[test] ===== ${step.name} =====`);
+    const t = Date.now();
+    const r = await runStep(step);
+    results.push({ step, ...r, ms: Date.now() - t });
+    if (r.code !== 0) {
+      exitCode = r.code;
+      break;
+    }
+  }
+
+  const total = { passed: 0, failed: 0, skipped: 0 };
+  console.log('\n[test] ===== summary =====');
+  for (const r of results) {
+    const s = r.summary;
+    if (s) {
+      total.passed += s.passed;
+      total.failed += s.failed;
+      total.skipped += s.skipped;
+    }
+    // A failing step that reported no failed test (typecheck, install, a crash) counts as one.
+    if (r.code !== 0 && (!s || s.failed === 0)) total.failed += 1;
+    const counts = s ? ` (${s.passed} passed, ${s.failed} failed${s.skipped ? `, ${s.skipped} skipped` : ''})` : '';
+    console.log(`[test] ${r.code === 0 ? 'ok  ' : 'FAIL'} ${r.step.name}${counts} in ${fmt(r.ms)}${r.code !== 0 ? ` (exit code ${r.code})` : ''}`);
+  }
+  for (const step of steps.slice(results.length)) console.log(`[test] skip ${step.name} (not run after the failure)`);
+  if (exitCode !== 0) console.log(`[test] FAILED at: ${results[results.length - 1].step.name}`);
+  console.log(`${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}`);
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

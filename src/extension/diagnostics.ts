@@ -1,0 +1,88 @@
+/**
+ * Problems panel entries for shard files, present without opening them: filled from the
+ * summaries the index computes in the background, updated live, removed when fixed.
+ */
+
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { IndexChange } from '../core/sessionIndex';
+import type { Finding, FindingKind } from '../core/types';
+import { Disposable } from './dispose';
+import type { SessionStore } from './store';
+
+/** Normal lifecycle facts are not problems. */
+const NOT_PROBLEMS: ReadonlySet<FindingKind> = new Set(['interrupted_turn', 'unknown_event']);
+
+export const DIAGNOSTIC_SOURCE = 'Bot Memory';
+
+export class DiagnosticsPublisher extends Disposable {
+  readonly collection = this._register(vscode.languages.createDiagnosticCollection('botMemory'));
+  /** The shard files each session last published to, to clear them when fixed. */
+  private published = new Map<string, Set<string>>();
+
+  constructor(private readonly store: SessionStore) {
+    super();
+    this._register(store.onDidChange((c) => this.update(c)));
+    this._register(store.onDidChangeRoots(() => this.updateAll()));
+  }
+
+  private updateAll(): void {
+    const live = new Set<string>();
+    for (const r of this.store.roots()) {
+      for (const s of this.store.index.sessions(r.id)) {
+        live.add(`${r.id}\0${s.sessionId}`);
+        this.publish(r.id, s.sessionId);
+      }
+    }
+    for (const k of [...this.published.keys()]) if (!live.has(k)) this.clear(k);
+  }
+
+  private update(c: IndexChange): void {
+    if (c.sessions === 'all') {
+      this.updateAll();
+      return;
+    }
+    for (const s of c.sessions) this.publish(c.rootId, s);
+  }
+
+  private clear(k: string): void {
+    for (const file of this.published.get(k) ?? []) this.collection.delete(vscode.Uri.file(file));
+    this.published.delete(k);
+  }
+
+  private publish(rootId: string, sessionId: string): void {
+    const k = `${rootId}\0${sessionId}`;
+    const root = this.store.index.root(rootId);
+    const exists = root?.sessions.has(sessionId);
+    const summary = exists ? this.store.index.cachedSummary(rootId, sessionId) : undefined;
+    if (!root || !exists) {
+      this.clear(k);
+      return;
+    }
+    if (!summary) return; // not read yet: keep what was shown
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const f of summary.lineFindings) {
+      if (NOT_PROBLEMS.has(f.kind) || f.shard === undefined) continue;
+      const file = path.join(root.journalDir, f.shard);
+      const list = byFile.get(file) ?? [];
+      list.push(toDiagnostic(f));
+      byFile.set(file, list);
+    }
+    const before = this.published.get(k) ?? new Set<string>();
+    for (const file of before) if (!byFile.has(file)) this.collection.delete(vscode.Uri.file(file));
+    for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
+    this.published.set(k, new Set(byFile.keys()));
+  }
+}
+
+export function toDiagnostic(f: Finding): vscode.Diagnostic {
+  const line = Math.max(0, (f.line ?? 1) - 1);
+  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, 10_000), f.message, severity(f));
+  d.source = DIAGNOSTIC_SOURCE;
+  d.code = f.kind;
+  return d;
+}
+
+function severity(f: Finding): vscode.DiagnosticSeverity {
+  return f.severity === 'error' ? vscode.DiagnosticSeverity.Error : f.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
+}

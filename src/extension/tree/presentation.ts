@@ -1,0 +1,102 @@
+/** How sessions and turns look: icons, colours, descriptions, tooltips. No state. */
+
+import * as vscode from 'vscode';
+import type { Turn } from '../../core/analyze';
+import type { SessionSummary } from '../../core/sessionIndex';
+import type { MalformedLine, Severity } from '../../core/types';
+
+export function severityIcon(worst: Severity | null): vscode.ThemeIcon {
+  switch (worst) {
+    case 'error': return new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+    case 'warning': return new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+    case 'info': return new vscode.ThemeIcon('info', new vscode.ThemeColor('problemsInfoIcon.foreground'));
+    default: return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+  }
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function sessionDescription(s: SessionSummary): string {
+  const issues = s.findings.error + s.findings.warning;
+  const parts = [plural(s.turns, 'turn')];
+  if (s.open > 0) parts.push(`${s.open} open`);
+  if (issues > 0) parts.push(plural(issues, 'issue'));
+  return parts.join(' · ');
+}
+
+export function formatTime(epochSeconds: number | null): string {
+  if (epochSeconds === null) return 'unknown';
+  const d = new Date(epochSeconds * 1000);
+  return Number.isNaN(d.getTime()) ? 'unknown' : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '';
+  if (seconds < 0) return `−${formatDuration(-seconds)}`;
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${Math.round(seconds / 86400)} days`;
+}
+
+/** Markdown with every untrusted string escaped (titles and models come from bot files). */
+export function sessionTooltip(s: SessionSummary, sessionsDir: string): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.isTrusted = false;
+  md.supportHtml = false;
+  md.appendMarkdown(`**${esc(s.title ?? s.sessionId)}**\n\n`);
+  const rows: [string, string][] = [
+    ['Session', s.sessionId],
+    ['Model', s.model ?? '—'],
+    ['Shards', s.shards.join(', ')],
+    ['First activity', formatTime(s.firstActivity)],
+    ['Last activity', formatTime(s.lastActivity)],
+    ['Turns', `${s.turns} (${s.open} open)`],
+    ['Events', String(s.events)],
+    ['Collisions', String(s.collisions)],
+    ['Broken lines', String(s.malformed)],
+    ['Findings', `${s.findings.error} errors, ${s.findings.warning} warnings, ${s.findings.info} info`],
+    ['Folder', sessionsDir],
+  ];
+  md.appendMarkdown(rows.map(([k, v]) => `${k}: \`${code(v)}\``).join('  \n'));
+  return md;
+}
+
+export interface TurnLook {
+  icon: vscode.ThemeIcon;
+  /** Words for the state, used in the description and for screen readers. */
+  words: string;
+}
+
+export function turnLook(t: Turn, dangling: boolean): TurnLook {
+  if (t.collision) return { icon: new vscode.ThemeIcon('git-compare', new vscode.ThemeColor('problemsErrorIcon.foreground')), words: `collision: ${t.collision.map((e) => e.name).join(' + ')}` };
+  if (t.state === 'completed') return { icon: new vscode.ThemeIcon('check', new vscode.ThemeColor('testing.iconPassed')), words: 'completed' };
+  if (t.state === 'interrupted') return { icon: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('problemsWarningIcon.foreground')), words: `interrupted${t.reason ? ` (${t.reason})` : ''}` };
+  if (t.live) return { icon: new vscode.ThemeIcon('sync~spin'), words: `running (${t.state})` };
+  if (dangling) return { icon: new vscode.ThemeIcon('watch', new vscode.ThemeColor('problemsWarningIcon.foreground')), words: `dangling at ${t.state}` };
+  return { icon: new vscode.ThemeIcon('circle-large-outline'), words: `open at ${t.state}` };
+}
+
+/** First line of a message, shortened, with control and bidi characters made visible. */
+export function firstLine(text: string | null, max = 80): string {
+  if (text === null || text.trim() === '') return '(no user message)';
+  const line = text.trim().split(/\r?\n|\u2028|\u2029|\u0085/, 1)[0];
+  // eslint-disable-next-line no-control-regex
+  const clean = line.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '�');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+export function malformedLabel(m: MalformedLine): string {
+  const what = m.torn ? 'torn tail' : m.glued ? 'glued event' : m.kind.replace('_', ' ');
+  return `${m.shard}:${m.line} · ${what}`;
+}
+
+function esc(s: string): string {
+  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
+}
+function code(s: string): string {
+  return s.replace(/`/g, "'").replace(/[\r\n]+/g, ' ');
+}
