@@ -210,7 +210,7 @@ export class TimelineController extends Disposable {
 
   private async loadPage(index: number, sessionBytes: number, limit: number): Promise<void> {
     const ref = this.session!;
-    const pageBytes = Math.max(16 * 1024, Math.min(16 * 1024 * 1024, Math.floor(limit / 4)));
+    const pageBytes = Math.max(1024, Math.min(16 * 1024 * 1024, Math.floor(limit / 4)));
     index = Math.max(0, Math.min(index, this.pages.length - 1));
     this.sendStatus(`Reading page ${index + 1}…`, null);
     const root = this.services.store.index.root(ref.rootId)!;
