@@ -213,6 +213,11 @@ function shownIndexOfKey(key: string | null): number {
   return -1;
 }
 
+/** Marks for "the opened shard" only mean something when the session has several. */
+function multiShard(): boolean {
+  return (header?.shards.length ?? 0) > 1;
+}
+
 function nowSeconds(): number {
   return Date.now() / 1000;
 }
@@ -326,7 +331,7 @@ function statusGlyph(status: TurnStatus, collision: boolean): string {
     case 'interrupted':
       return '✕';
     case 'dangling':
-      return '⏸';
+      return '‖';
     case 'live':
       return '●';
     case 'open':
@@ -389,7 +394,7 @@ function turnCard(row: TimelineTurnRow): HTMLElement {
   const collision = row.collision !== null;
   const classes = ['card', 'turn', `status-${row.status}`];
   if (collision) classes.push('collision');
-  if (row.own) classes.push('own');
+  if (row.own && multiShard()) classes.push('own');
   if (row.key === selectedKey) classes.push('selected');
   if (row.worst) classes.push(`worst-${row.worst}`);
   const label = `Turn ${row.ordinal}, ${collision ? 'terminal collision, ' : ''}${statusWords(row)}${row.startedAt !== null ? `, ${formatTimestamp(row.startedAt)}` : ''}`;
@@ -405,7 +410,7 @@ function turnCard(row: TimelineTurnRow): HTMLElement {
     h('time', { class: 'when', title: row.startedAt !== null ? formatTimestamp(row.startedAt, true) + ' UTC' : '' }, formatTimestamp(row.startedAt)),
     row.total !== null ? h('span', { class: 'total', title: 'From submitted to the terminal event' }, formatDuration(row.total)) : null,
     row.model ? h('span', { class: 'model', title: row.modelProvider ? `${row.modelProvider} / ${row.model}` : row.model }, row.model) : null,
-    row.own ? h('span', { class: 'own-tag', title: 'Has lines in the shard this editor was opened on' }, 'this shard') : null,
+    row.own && multiShard() ? h('span', { class: 'own-tag', title: 'Has lines in the shard this editor was opened on' }, 'this shard') : null,
     h('span', { class: 'grow' }),
     h('button', { type: 'button', class: 'turn-id', 'data-action': 'copy', title: 'Copy turn id', 'aria-label': `Copy turn id ${row.turnId}` }, hl(row.turnId), h('span', { class: 'copy-hint', 'aria-hidden': 'true' }, ' copy')),
   );
@@ -421,7 +426,7 @@ function turnCard(row: TimelineTurnRow): HTMLElement {
           h('strong', null, c.name || '(no name)'),
           c.reason ? ` (${c.reason})` : '',
           ` at ${formatTimestamp(c.at)} · `,
-          chipFor(c.shard, c.line, `${c.shard}:${c.line}`, `loc${c.own ? ' own' : ''}`, `Open ${c.shard} at line ${c.line}`),
+          chipFor(c.shard, c.line, `${c.shard}:${c.line}`, `loc${c.own && multiShard() ? ' own' : ''}`, `Open ${c.shard} at line ${c.line}`),
         ),
       );
     }
@@ -441,7 +446,7 @@ function turnCard(row: TimelineTurnRow): HTMLElement {
       h(
         'div',
         { class: `banner ${row.status === 'dangling' ? 'dangling-banner' : 'open-banner'}` },
-        h('span', { 'aria-hidden': 'true' }, row.status === 'dangling' ? '⏸ ' : '◌ '),
+        h('span', { 'aria-hidden': 'true' }, row.status === 'dangling' ? '‖ ' : '◌ '),
         row.status === 'live' ? 'In progress; last event ' : row.status === 'dangling' ? 'Dangling: open for ' : 'Open for ',
         age,
         row.status === 'live' ? ' ago' : '',
@@ -464,7 +469,7 @@ function turnCard(row: TimelineTurnRow): HTMLElement {
   const steps = h('ol', { class: 'steps', 'aria-label': 'Lifecycle events (open the raw line)' });
   row.steps.forEach((s, i) => {
     if (i > 0) steps.append(h('li', { class: 'arrow', 'aria-hidden': 'true' }, '→'));
-    const cls = ['step', s.terminal ? `terminal step-${s.name}` : '', s.recovered ? 'recovered' : '', s.own ? 'own' : ''].filter(Boolean).join(' ');
+    const cls = ['step', s.terminal ? `terminal step-${s.name}` : '', s.recovered ? 'recovered' : '', s.own && multiShard() ? 'own' : ''].filter(Boolean).join(' ');
     const when = s.at !== null ? formatClock(s.at) : 'unknown time';
     const title = `${s.name || '(no event name)'} at ${when}${s.sincePrevious !== null && i > 0 ? ` (${formatOffset(s.sincePrevious)} after the previous step)` : ''}${s.recovered ? ' — recovered from a glued line' : ''}\nOpen ${s.shard} at line ${s.line}`;
     const chip = chipFor(s.shard, s.line, '', cls, title);
@@ -512,7 +517,7 @@ const PROBLEM_WORDS: Record<TimelineLineRow['problem'], string> = {
 
 function lineCard(row: TimelineLineRow): HTMLElement {
   const classes = ['card', 'line', `problem-${row.problem}`, `worst-${row.worst}`];
-  if (row.own) classes.push('own');
+  if (row.own && multiShard()) classes.push('own');
   if (row.key === selectedKey) classes.push('selected');
   const card = h('article', { class: classes.join(' '), 'data-key': row.key, 'aria-label': `${PROBLEM_WORDS[row.problem]} ${row.shard} line ${row.line}`, tabindex: -1 });
   card.append(
@@ -524,7 +529,7 @@ function lineCard(row: TimelineLineRow): HTMLElement {
       h('span', { class: 'loc' }, `${row.shard}:${row.line}`),
       h('span', { class: 'muted' }, formatBytes(row.length)),
       row.near !== null ? h('span', { class: 'muted', title: 'Time of the nearest earlier event in this shard' }, `after ${formatTimestamp(row.near)}`) : null,
-      row.own ? h('span', { class: 'own-tag' }, 'this shard') : null,
+      row.own && multiShard() ? h('span', { class: 'own-tag' }, 'this shard') : null,
       h('span', { class: 'grow' }),
       h('button', { type: 'button', class: 'link', 'data-action': 'open', 'data-shard': row.shard, 'data-line': row.line }, `Open at line ${row.line}`),
     ),
