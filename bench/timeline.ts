@@ -20,6 +20,7 @@ import * as path from 'path';
 import { SessionJournal, shardFilesFor } from '../src/core/session';
 import { buildTimelineModel } from '../src/core/timelineModel';
 import { TimelineFeed } from '../src/extension/timeline/feed';
+import type { Bench } from './harness';
 
 export interface TimelineBenchRow {
   events: number;
@@ -201,3 +202,11 @@ export async function benchTimeline(options: { sizes?: number[]; log?: (s: strin
   }
   return results;
 }
+
+/** For bench/index.ts: `npm run bench -- --only timeline` (quick: 1k and 10k events). */
+export const timelineBench: Bench = {
+  name: 'timeline',
+  run: async (ctx) => {
+    await benchTimeline({ sizes: ctx.quick ? [1_000, 10_000] : undefined, log: ctx.log });
+  },
+};

@@ -111,14 +111,14 @@ async function main() {
         .first()
         .waitFor({ state: 'visible', timeout: 15_000 });
       await page.keyboard.press('Escape');
-      // Expand demo/ in the explorer when it is there, so the screenshot shows the sessions.
-      const demoRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="demo"]');
-      if (await demoRow.count()) {
-        await demoRow.first().click();
-        await page.waitForTimeout(500);
-        // Unless the explorer compacted demo/sessions into one row, open sessions too.
-        const sessionsRow = page.locator('.explorer-folders-view .monaco-list-row[aria-label="sessions"]');
-        if (await sessionsRow.count()) await sessionsRow.first().click();
+      // Expand demo/ and demo/sessions in the explorer (one row when the explorer compacts
+      // them), so the screenshot shows the sessions.
+      for (const name of ['demo', 'sessions']) {
+        const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"][aria-expanded="false"]`);
+        if (await row.count()) {
+          await row.first().click();
+          await page.waitForTimeout(500);
+        }
       }
       const png = await screenshot(page, path.join(repoRoot, 'screenshots', 'start.png'), { settleMs: 1000 });
       log(`[start] smoke test passed: VS Code ${install.vscodeVersion} served ${shown}, the extension's command is in the palette; screenshot ${png}`);

@@ -268,7 +268,8 @@ async function installCodeServer(p, log) {
   };
   const started = Date.now();
   const npm = npmCommand();
-  const args = ['install', '--no-package-lock', '--omit=dev', '--unsafe-perm', '--foreground-scripts'];
+  // (npm_config_unsafe_perm above stands for the recipe's --unsafe-perm: npm >= 9 only warns about it.)
+  const args = ['install', '--no-package-lock', '--omit=dev', '--foreground-scripts'];
   // Run npm with Node 24 explicitly when we know where npm-cli.js is.
   await run(npm.viaNode ? p.node : npm.cmd, npm.viaNode ? [npm.cmd, ...args] : args, { cwd: staging, env });
   const serverMain = path.join(staging, path.relative(projectDir, p.serverMain));
@@ -309,6 +310,14 @@ export async function ensureInstalled({ requireChromium = true, log = (m) => con
     return p;
   }
   await withLock(p.cacheDir, log, async () => {
+    // Leftovers of an install that was killed half-way.
+    for (const name of fs.readdirSync(p.cacheDir)) {
+      const m = /^\.staging-.*-(\d+)$/.exec(name);
+      if (m && !pidAlive(Number(m[1]))) {
+        log(`[install] removing leftover ${name}`);
+        fs.rmSync(path.join(p.cacheDir, name), { recursive: true, force: true });
+      }
+    }
     const started = Date.now();
     const a = await installNode(p, log);
     const b = await installCodeServer(p, log);

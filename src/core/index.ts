@@ -12,3 +12,4 @@ export * from './audit';
 export * from './durable';
 export * from './events';
 export * from './sessionIndex';
+export * from './dirWatcher';

@@ -226,11 +226,8 @@ export class SessionIndex {
     while (this.running < this.options.concurrency && this.queue.length > 0) {
       const job = this.queue.shift()!;
       this.running++;
-      const before = this.summaries.get(key(job.rootId, job.sessionId));
       void this.summarize(job.rootId, job.sessionId)
-        .then((s) => {
-          if (s && s !== before) this.changeEmitter.fire({ rootId: job.rootId, sessions: [job.sessionId] });
-        })
+        .catch(() => undefined)
         .finally(() => {
           this.running--;
           this.pump();
@@ -248,9 +245,21 @@ export class SessionIndex {
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
     const keep = this.journals.has(k);
     const analysis = await this.analyzeInternal(root, found, keep);
-    const summary = summaryOf(analysis, fp, this.options.now());
-    this.summaries.set(k, summary);
-    return summary;
+    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now()));
+  }
+
+  /** Stores a summary; listeners hear of it only when its content changed (no refresh loops). */
+  private setSummary(rootId: string, sessionId: string, next: SessionSummary): SessionSummary {
+    const k = key(rootId, sessionId);
+    const prev = this.summaries.get(k);
+    if (prev && sameSummary(prev, next)) {
+      prev.computedAt = next.computedAt;
+      prev.fingerprint = next.fingerprint;
+      return prev;
+    }
+    this.summaries.set(k, next);
+    this.changeEmitter.fire({ rootId, sessions: [sessionId] });
+    return next;
   }
 
   /** A summary with open turns may turn "dangling" as time passes: recompute after a while. */
@@ -268,7 +277,7 @@ export class SessionIndex {
     if (!root || !found) return undefined;
     const analysis = await this.analyzeInternal(root, found, true);
     const fp = await fingerprint(root.sessionsDir, found);
-    this.summaries.set(key(rootId, sessionId), summaryOf(analysis, fp, this.options.now()));
+    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now()));
     return analysis;
   }
 
@@ -455,6 +464,11 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionS
     lineFindings: located.slice(0, MAX_SUMMARY_FINDINGS),
     lineFindingsOmitted: Math.max(0, located.length - MAX_SUMMARY_FINDINGS),
   };
+}
+
+function sameSummary(a: SessionSummary, b: SessionSummary): boolean {
+  const strip = ({ computedAt: _c, fingerprint: _f, ...rest }: SessionSummary) => rest;
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 
 function isSummary(v: unknown): v is SessionSummary {

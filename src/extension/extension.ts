@@ -20,7 +20,7 @@ export interface BotMemoryApi {
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
   const output = vscode.window.createOutputChannel('Bot Memory Auditor', { log: true });
   context.subscriptions.push(output);
-  const store = new SessionStore(context);
+  const store = new SessionStore(context, output);
   context.subscriptions.push(store);
   const services: Services = { context, store, output };
 

@@ -2,7 +2,8 @@
  * The extension's view of every session: the core SessionIndex, fed by
  * - roots: `_turn_journal` folders found in the workspace, `botMemory.sessionDirectories`,
  *   and upstream's default location when it exists;
- * - file watchers on each root's journal folder and sidecars (debounced per path);
+ * - folder watchers (Node fs.watch, see core/dirWatcher.ts) on each root's journal folder
+ *   and sessions folder, debounced per path;
  * - a summary cache persisted in global storage, so a reopened window paints at once.
  */
 
@@ -11,6 +12,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { SessionIndex, type IndexChange, type Root, type RootSpec } from '../core/sessionIndex';
 import { JOURNAL_DIR_NAME } from '../core/sessionId';
+import { DirWatcher } from '../core/dirWatcher';
 import { readSettings, upstreamDefaultDir, SECTION } from './config';
 import { Disposable } from './dispose';
 
@@ -29,13 +31,19 @@ export class SessionStore extends Disposable {
   readonly onDidChange = this.changeEmitter.event;
   private readonly rootsEmitter = this._register(new vscode.EventEmitter<void>());
   readonly onDidChangeRoots = this.rootsEmitter.event;
-  private watchers = new Map<string, vscode.Disposable[]>();
+  private readonly fileEmitter = this._register(new vscode.EventEmitter<{ path: string; kind: 'created' | 'changed' | 'deleted' }>());
+  /** Fires after a watched file's change has been applied to the index. */
+  readonly onDidProcessFileChange = this.fileEmitter.event;
+  private watchers = new Map<string, DirWatcher[]>();
   private pendingPaths = new Map<string, { kind: 'created' | 'changed' | 'deleted'; timer: NodeJS.Timeout }>();
   private saveTimer: NodeJS.Timeout | undefined;
   private ready: Promise<void> = Promise.resolve();
   private readonly extraRoots = new Set<string>();
 
-  constructor(private readonly context: vscode.ExtensionContext) {
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log?: vscode.LogOutputChannel,
+  ) {
     super();
     const s = readSettings();
     this.index = new SessionIndex({ maxLineBytes: s.maxLineBytes, staleAfterMinutes: s.staleAfterMinutes });
@@ -99,41 +107,57 @@ export class SessionStore extends Disposable {
 
   private syncWatchers(): void {
     const ids = new Set(this.index.roots().map((r) => r.id));
-    for (const [id, ds] of this.watchers) {
+    for (const [id, ws] of this.watchers) {
       if (!ids.has(id)) {
-        ds.forEach((d) => d.dispose());
+        ws.forEach((w) => w.dispose());
         this.watchers.delete(id);
       }
     }
     for (const root of this.index.roots()) {
-      if (this.watchers.has(root.id)) continue;
-      const ds: vscode.Disposable[] = [];
-      const watch = (base: string, glob: string) => {
-        const w = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(base), glob));
-        ds.push(w, w.onDidCreate((u) => this.queue(u.fsPath, 'created')), w.onDidChange((u) => this.queue(u.fsPath, 'changed')), w.onDidDelete((u) => this.queue(u.fsPath, 'deleted')));
-      };
-      watch(root.journalDir, '*.jsonl');
-      watch(root.sessionsDir, '*.json');
-      // The journal folder itself appearing or vanishing.
-      watch(root.sessionsDir, JOURNAL_DIR_NAME);
-      this.watchers.set(root.id, ds);
+      const existing = this.watchers.get(root.id);
+      if (existing) {
+        existing.forEach((w) => w.arm()); // a journal folder that appeared since
+        continue;
+      }
+      const onError = (m: string) => this.log?.warn(m);
+      const journal = new DirWatcher(root.journalDir, (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind), onError);
+      const sessions = new DirWatcher(
+        root.sessionsDir,
+        (file, kind) => {
+          if (path.basename(file) === JOURNAL_DIR_NAME) {
+            journal.arm();
+            this.queue(file, kind);
+          } else if (file.endsWith('.json')) {
+            this.queue(file, kind);
+          }
+        },
+        onError,
+      );
+      this.watchers.set(root.id, [journal, sessions]);
     }
   }
 
   private queue(p: string, kind: 'created' | 'changed' | 'deleted'): void {
+    this.log?.trace(`file ${kind}: ${p}`);
     const prev = this.pendingPaths.get(p);
     if (prev) clearTimeout(prev.timer);
     // A create or delete within the window wins over a change.
     const k = prev && prev.kind !== 'changed' && kind === 'changed' ? prev.kind : kind;
     const timer = setTimeout(() => {
       this.pendingPaths.delete(p);
-      void this.index.fileChanged(p, k);
+      this.index
+        .fileChanged(p, k)
+        .then(
+          (known) => known || this.log?.trace(`ignored change outside every root: ${p}`),
+          (err) => this.log?.error(`refreshing after a change to ${p} failed: ${err instanceof Error ? err.message : String(err)}`),
+        )
+        .finally(() => this.fileEmitter.fire({ path: p, kind: k }));
     }, DEBOUNCE_MS);
     this.pendingPaths.set(p, { kind: k, timer });
   }
 
   private disposeWatchers(): void {
-    for (const ds of this.watchers.values()) ds.forEach((d) => d.dispose());
+    for (const ws of this.watchers.values()) ws.forEach((w) => w.dispose());
     this.watchers.clear();
     for (const p of this.pendingPaths.values()) clearTimeout(p.timer);
     this.pendingPaths.clear();

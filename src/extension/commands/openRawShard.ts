@@ -16,8 +16,6 @@ export async function openShardAtLine(file: string, line: number): Promise<vscod
 
 /** Which shard file and line a node points at. */
 export function shardTarget(c: CommandContext, arg: unknown): { path: string; line: number } | undefined {
-  const a = arg as { path?: unknown; line?: unknown } & Partial<Node>;
-  if (a && typeof a.path === 'string') return { path: a.path, line: typeof a.line === 'number' ? a.line : 1 };
   const node = arg as Node | undefined;
   if (node?.kind === 'turn' && node.shardPath) return { path: node.shardPath, line: node.turn.events[0]?.line ?? 1 };
   if (node?.kind === 'line') return { path: node.path, line: node.line.line };
@@ -27,6 +25,9 @@ export function shardTarget(c: CommandContext, arg: unknown): { path: string; li
     const shard = s?.shards[s.shards.length - 1];
     if (root && shard) return { path: path.join(root.journalDir, shard.name), line: 1 };
   }
+  // A plain {path, line} (from the timeline or a link).
+  const a = arg as { path?: unknown; line?: unknown } | undefined;
+  if (a && typeof a.path === 'string') return { path: a.path, line: typeof a.line === 'number' && a.line >= 1 ? a.line : 1 };
   return undefined;
 }
 

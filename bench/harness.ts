@@ -1,0 +1,52 @@
+/**
+ * Tiny benchmark harness: every measurement is printed beside a baseline measured in the
+ * same run, as a ratio, so results compare across machines. No pass/fail here: benchmarks
+ * report; tests assert.
+ */
+
+export interface BenchContext {
+  /** A scratch folder for this run (removed afterwards). */
+  tmp: string;
+  /** Smaller sizes for a quick look (`npm run bench -- --quick`). */
+  quick: boolean;
+  log(line: string): void;
+}
+
+export interface Bench {
+  name: string;
+  run(ctx: BenchContext): Promise<void>;
+}
+
+export async function time<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
+  const t = process.hrtime.bigint();
+  const value = await fn();
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, value };
+}
+
+/** Best of n runs (minimum wall time), the usual way to damp noise on a shared machine. */
+export async function best<T>(n: number, fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
+  let out: { ms: number; value: T } | undefined;
+  for (let i = 0; i < n; i++) {
+    const r = await time(fn);
+    if (!out || r.ms < out.ms) out = r;
+  }
+  return out!;
+}
+
+/** Peak resident set size of this process so far, in MB (Linux reports it exactly). */
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}
+
+export function ratio(a: number, b: number): string {
+  return b === 0 ? 'n/a' : (a / b).toFixed(2);
+}
+
+export function table(rows: (string | number)[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  return rows.map((r) => r.map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join('  ')).join('\n');
+}

@@ -1,0 +1,160 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { execFileSync } from 'child_process';
+import * as vscode from 'vscode';
+import type { Node } from '../../src/extension/tree/sessionsTree';
+import type { BotMemoryApi } from '../../src/extension/extension';
+import { ev, lifecycle, line, T0 } from '../core/helpers';
+import { api, waitFor, waitForWatcher, workspaceDir } from './util';
+
+describe('Sessions view', function () {
+  this.timeout(60_000);
+  let a: BotMemoryApi;
+  let sessionsDir: string;
+  let journal: string;
+  const events: string[] = [];
+  const seen = () => `file events seen: ${events.join(', ') || 'none'}`;
+
+  /** The root node of our fixture folder, or undefined when it is the only root. */
+  async function sessionNodes(): Promise<Node[]> {
+    const top = await a.sessions.tree.getChildren();
+    const root = top.find((n) => n.kind === 'root' && n.root.sessionsDir === sessionsDir);
+    if (root) return a.sessions.tree.getChildren(root);
+    return top;
+  }
+  async function sessionNode(id: string): Promise<Node> {
+    const n = (await sessionNodes()).find((x) => x.kind === 'session' && x.sessionId === id);
+    assert.ok(n, `no node for session ${id}`);
+    return n;
+  }
+  const item = (n: Node) => a.sessions.tree.getTreeItem(n);
+  const iconId = (n: Node) => (item(n).iconPath as vscode.ThemeIcon).id;
+
+  before(async () => {
+    a = await api();
+    a.services.store.onDidProcessFileChange((e) => events.push(`${e.kind} ${path.basename(e.path)} @${Date.now() % 100000}`));
+    sessionsDir = path.join(workspaceDir(), 'bots', 'alpha');
+    journal = path.join(sessionsDir, '_turn_journal');
+    fs.mkdirSync(journal, { recursive: true });
+    fs.writeFileSync(path.join(journal, 'healthy~100.jsonl'), lifecycle('h1', T0) + lifecycle('h2', T0 + 100));
+    fs.writeFileSync(path.join(sessionsDir, 'healthy.json'), JSON.stringify({ title: 'Healthy chat', messages: [{ role: 'user', content: 'question h1' }, { role: 'assistant', content: 'answer' }, { role: 'user', content: 'question h2' }, { role: 'assistant', content: 'answer 2' }] }, null, 2));
+    // broken: t1 collides across two shards, t2 dangles, one garbage line.
+    fs.writeFileSync(path.join(journal, 'broken~1.jsonl'), lifecycle('t1', T0 + 10, 'completed', { content: 'Why is the sky blue?\nsecond line' }) + 'garbage line\n' + lifecycle('t2', T0 + 50, null, { content: 'Second question' }));
+    fs.writeFileSync(path.join(journal, 'broken~2.jsonl'), line(ev('interrupted', 't1', T0 + 40, { reason: 'cancelled' })));
+    fs.writeFileSync(path.join(sessionsDir, 'broken.json'), JSON.stringify({ title: 'Broken chat', messages: [] }));
+    await a.services.store.reloadRoots();
+    assert.ok(a.services.store.roots().some((r) => r.sessionsDir === sessionsDir), 'the workspace journal folder is a root');
+    for (const id of ['healthy', 'broken']) await a.services.store.index.summarize(sessionsDir, id);
+    await waitForWatcher(a, sessionsDir);
+  });
+
+  afterEach(async () => {
+    await vscode.commands.executeCommand('botMemory.filter', 'all');
+    await vscode.commands.executeCommand('botMemory.sort', 'lastActivity');
+  });
+
+  it('shows each session with its sidecar title, counts and health icon', async () => {
+    const healthy = item(await sessionNode('healthy'));
+    assert.strictEqual(healthy.label, 'Healthy chat');
+    assert.strictEqual(healthy.description, '2 turns');
+    assert.strictEqual((healthy.iconPath as vscode.ThemeIcon).id, 'pass');
+    const broken = item(await sessionNode('broken'));
+    assert.strictEqual(broken.label, 'Broken chat');
+    assert.match(String(broken.description), /^2 turns · 1 open · \d+ issues$/);
+    assert.strictEqual((broken.iconPath as vscode.ThemeIcon).id, 'error');
+    assert.match((broken.tooltip as vscode.MarkdownString).value, /broken~1\.jsonl, broken~2\.jsonl/);
+  });
+
+  it('lists a broken-lines group and the turns in time order, merged across shards', async () => {
+    const children = await a.sessions.tree.getChildren(await sessionNode('broken'));
+    assert.strictEqual(children[0].kind, 'findings');
+    const lines = await a.sessions.tree.getChildren(children[0]);
+    assert.deepStrictEqual(lines.map((n) => item(n).label), ['broken~1.jsonl:5 · not json']);
+    const turns = children.filter((n) => n.kind === 'turn');
+    assert.deepStrictEqual(turns.map((n) => item(n).label), ['Why is the sky blue?', 'Second question']);
+    assert.strictEqual(iconId(turns[0]), 'git-compare');
+    assert.match(String(item(turns[0]).description), /collision: completed \+ interrupted/);
+    assert.strictEqual(iconId(turns[1]), 'watch');
+    assert.match(String(item(turns[1]).description), /dangling at assistant_started/);
+    const cmd = item(turns[0]).command!;
+    assert.strictEqual(cmd.command, 'botMemory.openTimeline');
+    assert.deepStrictEqual(cmd.arguments, [{ rootId: sessionsDir, sessionId: 'broken', turnId: 't1' }]);
+  });
+
+  it('fills the Problems panel for shards without opening them', async () => {
+    const uri1 = vscode.Uri.file(path.join(journal, 'broken~1.jsonl'));
+    const uri2 = vscode.Uri.file(path.join(journal, 'broken~2.jsonl'));
+    await waitFor(() => vscode.languages.getDiagnostics(uri1).length > 0, 10_000, "diagnostics");
+    const d1 = vscode.languages.getDiagnostics(uri1);
+    const at = (d: vscode.Diagnostic[], code: string) => d.filter((x) => x.code === code).map((x) => [x.range.start.line + 1, x.severity]);
+    assert.deepStrictEqual(at(d1, 'malformed_line'), [[5, vscode.DiagnosticSeverity.Error]]);
+    assert.deepStrictEqual(at(d1, 'terminal_collision'), [[4, vscode.DiagnosticSeverity.Warning]]);
+    assert.deepStrictEqual(at(d1, 'dangling_turn'), [[6, vscode.DiagnosticSeverity.Warning]]);
+    assert.deepStrictEqual(at(vscode.languages.getDiagnostics(uri2), 'terminal_collision'), [[1, vscode.DiagnosticSeverity.Warning]]);
+    assert.ok(d1.every((d) => d.source === 'Bot Memory'));
+  });
+
+  it('updates live when another process appends, and clears fixed problems', async () => {
+    const shard = path.join(journal, 'broken~1.jsonl');
+    const uri = vscode.Uri.file(shard);
+    // Another process appends the missing terminal event for t2.
+    execFileSync(process.execPath, ['-e', `require('fs').appendFileSync(${JSON.stringify(shard)}, ${JSON.stringify(line(ev('completed', 't2', T0 + 70, { assistant_message_index: 3 })))})`]);
+    await waitFor(async () => /^2 turns · \d+ issues$/.test(String(item(await sessionNode('broken')).description)), 15_000, () => `the tree to show the appended event (${seen()})`);
+    await waitFor(() => !vscode.languages.getDiagnostics(uri).some((d) => d.code === 'dangling_turn'), 10_000, 'the dangling diagnostic to go');
+    const turns = (await a.sessions.tree.getChildren(await sessionNode('broken'))).filter((n) => n.kind === 'turn');
+    assert.strictEqual(iconId(turns[1]), 'check');
+  });
+
+  it('picks up a new shard and a new session', async () => {
+    fs.writeFileSync(path.join(journal, 'newcomer~7.jsonl'), lifecycle('n1', T0 + 500));
+    const n = await waitFor(async () => (await sessionNodes()).find((x) => x.kind === 'session' && x.sessionId === 'newcomer'), 15_000, () => `the new session (${seen()})`);
+    await waitFor(() => item(n).description === '1 turn · 1 issue' || item(n).description === '1 turn', 10_000, 'its summary');
+  });
+
+  it('filters and sorts', async () => {
+    await vscode.commands.executeCommand('botMemory.filter', 'findings');
+    let ids = (await sessionNodes()).filter((n) => n.kind === 'session').map((n) => (n as { sessionId: string }).sessionId);
+    assert.ok(ids.includes('broken'));
+    assert.ok(!ids.includes('healthy'));
+    assert.strictEqual(a.sessions.view.description, 'Filter: with findings');
+    await vscode.commands.executeCommand('botMemory.filter', 'all');
+    await vscode.commands.executeCommand('botMemory.sort', 'title');
+    ids = (await sessionNodes()).filter((n) => n.kind === 'session').map((n) => (n as { sessionId: string }).sessionId);
+    assert.deepStrictEqual(ids.slice(0, 2), ['broken', 'healthy']);
+    await vscode.commands.executeCommand('botMemory.sort', 'lastActivity');
+    ids = (await sessionNodes()).filter((n) => n.kind === 'session').map((n) => (n as { sessionId: string }).sessionId);
+    assert.strictEqual(ids[0], 'newcomer');
+  });
+
+  it('copies ids and opens the raw shard at a line', async () => {
+    const broken = await sessionNode('broken');
+    await vscode.commands.executeCommand('botMemory.copySessionId', broken);
+    assert.strictEqual(await vscode.env.clipboard.readText(), 'broken');
+    const children = await a.sessions.tree.getChildren(broken);
+    const turn = children.find((n) => n.kind === 'turn')!;
+    await vscode.commands.executeCommand('botMemory.copyTurnId', turn);
+    assert.strictEqual(await vscode.env.clipboard.readText(), 't1');
+    const lineNode = (await a.sessions.tree.getChildren(children[0]))[0];
+    await vscode.commands.executeCommand('botMemory.openRawShard', lineNode);
+    const editor = await waitFor(() => vscode.window.activeTextEditor, 5000, 'an editor');
+    assert.strictEqual(editor.document.uri.fsPath, path.join(journal, 'broken~1.jsonl'));
+    assert.strictEqual(editor.selection.active.line, 4);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('the status bar counts sessions needing attention and its command filters the view', async () => {
+    const sb = a.sessions.statusBar;
+    sb.update();
+    assert.match(sb.item.text, /\d+ sessions? needs? attention/);
+    assert.strictEqual(sb.item.command, 'botMemory.showSessionsNeedingAttention');
+    await vscode.commands.executeCommand('botMemory.showSessionsNeedingAttention');
+    assert.strictEqual(a.sessions.tree.filter, 'findings');
+  });
+
+  it('every contributed command is registered', async () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(vscode.extensions.getExtension('bot-memory-auditor.bot-memory-auditor')!.extensionPath, 'package.json'), 'utf8'));
+    const registered = new Set(await vscode.commands.getCommands(true));
+    for (const c of pkg.contributes.commands as { command: string }[]) assert.ok(registered.has(c.command), `${c.command} is declared but not registered`);
+  });
+});
