@@ -187,6 +187,9 @@ export function analyzeSession(
     add('upstream_incompatible_line', 'info', `invalid UTF-8 in this shard: upstream's reader raises and cannot read this session at all`, { shard });
   }
   for (const s of shards) {
+    if (s.hasBom) {
+      add('upstream_incompatible_line', 'info', "the shard starts with a UTF-8 byte-order mark: upstream's reader (utf-8, not utf-8-sig) reads line 1 as malformed", { shard: s.name, line: 1, offset: 0 });
+    }
     if (s.tailEvent) {
       add('torn_tail', 'warning', `valid event without its final newline: the next append by the same process will be glued onto it`, { shard: s.name, line: s.tailEvent.line, offset: s.tailEvent.offset, turnId: s.tailEvent.turnId || undefined });
     }
@@ -198,10 +201,11 @@ export function analyzeSession(
     if (typeof ca !== 'number' || !Number.isFinite(ca)) {
       const raises = pyFloatRaises(ca);
       const what = ca === undefined ? 'missing' : typeof ca === 'number' ? String(ca) : JSON.stringify(ca);
-      add('invalid_created_at', raises ? 'error' : 'warning', `created_at is ${what}${raises ? ": upstream's state derivation raises on it" : '; it sorts as 0'}`, where);
+      add('invalid_created_at', raises ? 'error' : 'warning', `created_at is ${what}${raises ? ": upstream's state derivation raises as soon as it compares this event with another of its turn" : '; it sorts as 0'}`, where);
       if (raises) add('upstream_incompatible_line', 'info', `non-numeric created_at that makes upstream's reader raise for the whole session`, where);
     }
     if (ev.nonStandardNumbers) add('nonstandard_number', 'info', `NaN or Infinity in the line, which only Python's JSON accepts (strict JSON readers reject the line)`, where);
+    if (ev.pythonHazard) add('upstream_incompatible_line', 'warning', `${ev.pythonHazard}: upstream's reader fails for the whole session`, where);
     if (ev.pythonLineBreaks) add('upstream_incompatible_line', 'info', `U+2028, U+2029, U+0085 or another character that Python's splitlines() breaks on: upstream reads this event as malformed lines`, where);
     if (ev.name === '') add('unknown_event', 'warning', `event has no event name`, where);
     else if (!KNOWN_EVENTS.has(ev.name)) add('unknown_event', 'info', `unknown event "${ev.name}" (shown, not rejected)`, where);
@@ -231,10 +235,11 @@ export function analyzeSession(
       if (t.userMessage !== null && !t.userMessageSaved) {
         add('pending_turn', 'warning', `turn ${t.turnId} is not finished and its user message is missing from the sidecar's messages`, at);
       }
-      if (t.live) {
-        // In progress: the sidecar says this stream is running.
-      } else if (t.lastAt !== null && t.lastAt < staleBefore) {
-        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished`, at);
+      if (t.lastAt !== null && t.lastAt < staleBefore) {
+        // A crash leaves the sidecar naming the dead stream as active, so an old "live" turn
+        // is reported too; repair leaves it alone while the sidecar marks it active.
+        const note = t.live ? ' (the sidecar still names its stream as active: a crashed worker, or a very long turn)' : '';
+        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished${note}`, at);
       }
     }
   }

@@ -1,6 +1,5 @@
 /** Every command id in one place (package.json `contributes.commands` must match: see scripts/check-commands.mjs). */
 export const Commands = {
-  auditFolder: 'botMemory.auditFolder',
   refresh: 'botMemory.refresh',
   filter: 'botMemory.filter',
   sort: 'botMemory.sort',

@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
-import { Commands } from './commandIds';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
 
@@ -25,9 +24,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const services: Services = { context, store, output };
 
   const sessions = registerSessionsView(services);
-  context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
-  );
   context.subscriptions.push(...TimelineEditorProvider.register(services));
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
