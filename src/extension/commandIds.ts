@@ -4,6 +4,7 @@ export const Commands = {
   filter: 'botMemory.filter',
   sort: 'botMemory.sort',
   openTimeline: 'botMemory.openTimeline',
+  openTimelineAsText: 'botMemory.timeline.openAsText',
   openRawShard: 'botMemory.openRawShard',
   revealInExplorer: 'botMemory.revealInExplorer',
   copySessionId: 'botMemory.copySessionId',
