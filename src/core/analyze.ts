@@ -29,6 +29,8 @@ export interface TurnStep {
   shard: string;
   line: number;
   terminal: boolean;
+  /** Recovered from a glued line: counted by us, lost to upstream's reader until repaired. */
+  recovered: boolean;
 }
 
 export interface Turn {
@@ -45,7 +47,7 @@ export interface Turn {
   model: string | null;
   modelProvider: string | null;
   workspace: string | null;
-  /** The interruption reason of the latest `interrupted` event, if any. */
+  /** The reason of the latest `interrupted` event, when the turn's state is `interrupted`. */
   reason: string | null;
   startedAt: number | null;
   lastAt: number | null;
@@ -349,6 +351,7 @@ function buildTurn(
       shard: e.shard,
       line: e.line,
       terminal: e.terminal,
+      recovered: e.recovered === true,
     };
   });
   const timeOf = (name: string): number | null => {
@@ -382,7 +385,9 @@ function buildTurn(
     model: typeof sd.model === 'string' ? sd.model : null,
     modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
     workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
-    reason: lastInterrupted && typeof lastInterrupted.data.reason === 'string' ? lastInterrupted.data.reason : lastInterrupted ? pyRepr(lastInterrupted.data.reason) : null,
+    // Only an interrupted turn has a reason; a collision won by `completed` keeps its
+    // interrupted event (and reason) in `collision`.
+    reason: latest.name !== 'interrupted' || !lastInterrupted ? null : typeof lastInterrupted.data.reason === 'string' ? lastInterrupted.data.reason : pyRepr(lastInterrupted.data.reason),
     startedAt,
     lastAt,
     durations: {

@@ -371,7 +371,7 @@ function lineRow(m: MalformedLine, near: number | null, opened: string | null, f
 }
 
 function statusOf(t: Turn, dangling: boolean): TurnStatus {
-  if (t.events.length === 0) return 'recovered';
+  if (t.events.every((e) => e.recovered === true)) return 'recovered';
   if (t.terminal) return t.state === 'completed' ? 'completed' : t.state === 'interrupted' ? 'interrupted' : 'other';
   if (t.live) return 'live';
   return dangling ? 'dangling' : 'open';
@@ -388,25 +388,8 @@ function turnRow(t: Turn, ordinal: number, opened: string | null, findings: Time
     line: s.line,
     terminal: s.terminal,
     own: s.shard === opened,
-    recovered: false,
+    recovered: s.recovered,
   }));
-  // Events recovered from glued lines follow, marked (upstream does not see them).
-  const start = t.startedAt;
-  for (const e of t.recovered) {
-    const at = finite(e.createdAtRaw);
-    steps.push({
-      name: e.name,
-      label: stepLabel(e.name),
-      at,
-      sinceStart: at !== null && start !== null ? at - start : null,
-      sincePrevious: null,
-      shard: e.shard,
-      line: e.line,
-      terminal: e.terminal,
-      own: e.shard === opened,
-      recovered: true,
-    });
-  }
   const collision = t.collision
     ? t.collision.map((e) => ({
         name: e.name,
