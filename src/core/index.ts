@@ -13,3 +13,8 @@ export * from './durable';
 export * from './events';
 export * from './sessionIndex';
 export * from './dirWatcher';
+export * from './feedback/record';
+export * from './feedback/latest';
+export * from './feedback/store';
+export * from './feedback/export';
+export * from './feedback/reviewer';

@@ -19,6 +19,9 @@ import { SessionJournal } from './session';
 import { JOURNAL_DIR_NAME, parseShardFileName } from './sessionId';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import { sidecarPath } from './sidecar';
+import { FEEDBACK_DIR_NAME, feedbackFilePath, sessionIdOfFeedbackFile } from './feedback/record';
+import { isReviewed, type TurnFeedback } from './feedback/latest';
+import { SessionFeedbackFile } from './feedback/store';
 import type { Finding, Severity } from './types';
 
 export interface RootSpec {
@@ -30,6 +33,8 @@ export interface RootSpec {
 export interface Root extends RootSpec {
   id: string;
   journalDir: string;
+  /** `<sessionsDir>/_turn_feedback`: reviewers' feedback records, one file per session. */
+  feedbackDir: string;
   label: string;
   sessions: Map<string, DiscoveredSession>;
   skipped: SkippedFile[];
@@ -55,6 +60,13 @@ export interface SessionSummary {
   fingerprint: string;
   /** When the summary was computed (epoch seconds): dangling status depends on the clock. */
   computedAt: number;
+  /** Completed turns (the ones a reviewer rates). */
+  reviewable: number;
+  /** Completed turns whose latest feedback is 👍 or 👎. */
+  reviewed: number;
+  /** Turns (any state) whose latest feedback is 👍 / 👎. */
+  thumbsUp: number;
+  thumbsDown: number;
   /** Findings located in a shard (for the Problems panel), at most MAX_SUMMARY_FINDINGS. */
   lineFindings: Finding[];
   /** How many located findings were left out of `lineFindings`. */
@@ -86,6 +98,7 @@ export class SessionIndex {
   private readonly summaries = new Map<string, SessionSummary>();
   private readonly journals = new Map<string, SessionJournal>(); // LRU: insertion order
   private readonly analyses = new Map<string, SessionAnalysis>();
+  private readonly feedbackFiles = new Map<string, SessionFeedbackFile>();
   private readonly pending = new Map<string, Promise<SessionSummary | undefined>>();
   private readonly queue: { rootId: string; sessionId: string }[] = [];
   private running = 0;
@@ -140,6 +153,7 @@ export class SessionIndex {
         for (const key of [...this.summaries.keys()]) if (key.startsWith(id + '\0')) this.summaries.delete(key);
         for (const key of [...this.journals.keys()]) if (key.startsWith(id + '\0')) this.journals.delete(key);
         for (const key of [...this.analyses.keys()]) if (key.startsWith(id + '\0')) this.analyses.delete(key);
+        for (const key of [...this.feedbackFiles.keys()]) if (key.startsWith(id + '\0')) this.feedbackFiles.delete(key);
       }
     }
     const added: Root[] = [];
@@ -149,6 +163,7 @@ export class SessionIndex {
         ...spec,
         id: dir,
         journalDir: path.join(dir, JOURNAL_DIR_NAME),
+        feedbackDir: path.join(dir, FEEDBACK_DIR_NAME),
         label: labelFor(dir),
         sessions: new Map(),
         skipped: [],
@@ -245,7 +260,8 @@ export class SessionIndex {
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
     const keep = this.journals.has(k);
     const analysis = await this.analyzeInternal(root, found, keep);
-    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now()));
+    const feedback = await this.refreshFeedback(rootId, sessionId);
+    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
   }
 
   /** Stores a summary; listeners hear of it only when its content changed (no refresh loops). */
@@ -276,9 +292,34 @@ export class SessionIndex {
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
     const analysis = await this.analyzeInternal(root, found, true);
+    const feedback = await this.refreshFeedback(rootId, sessionId);
     const fp = await fingerprint(root.sessionsDir, found);
-    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now()));
+    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
     return analysis;
+  }
+
+  /** Re-reads what was appended to a session's feedback file; returns the latest per turn id. */
+  async refreshFeedback(rootId: string, sessionId: string): Promise<ReadonlyMap<string, TurnFeedback>> {
+    const root = this.rootsById.get(rootId);
+    if (!root) return new Map();
+    const k = key(rootId, sessionId);
+    let f = this.feedbackFiles.get(k);
+    if (!f) {
+      f = SessionFeedbackFile.forSession(root.sessionsDir, sessionId);
+      this.feedbackFiles.set(k, f);
+    }
+    await f.refresh();
+    return f.latest();
+  }
+
+  /** The latest feedback per turn id as last read (no disk access; empty before any read). */
+  feedback(rootId: string, sessionId: string): ReadonlyMap<string, TurnFeedback> {
+    return this.feedbackFiles.get(key(rootId, sessionId))?.latest() ?? EMPTY_FEEDBACK;
+  }
+
+  /** The session's feedback file reader (records, history, problems), if it was read. */
+  feedbackFile(rootId: string, sessionId: string): SessionFeedbackFile | undefined {
+    return this.feedbackFiles.get(key(rootId, sessionId));
   }
 
   /** The last analysis computed by `analyze`, without touching the disk. */
@@ -339,6 +380,16 @@ export class SessionIndex {
         if (root.sessions.has(sid)) await this.touch(root.id, sid);
         return true;
       }
+      if (dir === root.feedbackDir) {
+        const sid = sessionIdOfFeedbackFile(name);
+        if (sid !== null && root.sessions.has(sid)) await this.touch(root.id, sid);
+        return true;
+      }
+      if (abs === root.feedbackDir) {
+        // The folder appeared or went: every session's feedback may have changed.
+        for (const sid of root.sessions.keys()) if (this.feedbackFiles.has(key(root.id, sid))) await this.touch(root.id, sid);
+        return true;
+      }
       if (abs === root.journalDir || abs === root.sessionsDir) {
         await this.scan(root.id);
         return true;
@@ -361,6 +412,7 @@ export class SessionIndex {
       this.journals.delete(k);
       this.analyses.delete(k);
       this.summaries.delete(k);
+      this.feedbackFiles.delete(k);
     }
   }
 
@@ -418,6 +470,7 @@ export class SessionIndex {
 }
 
 const analysisTimes = new WeakMap<SessionAnalysis, number>();
+const EMPTY_FEEDBACK: ReadonlyMap<string, TurnFeedback> = new Map();
 
 function key(rootId: string, sessionId: string): string {
   return `${rootId}\0${sessionId}`;
@@ -431,7 +484,7 @@ function labelFor(dir: string): string {
 
 export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Promise<string> {
   const parts = await Promise.all(
-    [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId)].map(async (p) => {
+    [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)].map(async (p) => {
       try {
         const st = await fsp.stat(p);
         return `${path.basename(p)}:${st.size}:${st.mtimeMs}:${st.ino}`;
@@ -443,8 +496,20 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Pr
   return parts.join('|');
 }
 
-export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionSummary {
+export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback: ReadonlyMap<string, TurnFeedback> = EMPTY_FEEDBACK): SessionSummary {
   const located = a.findings.filter((f) => f.shard !== undefined);
+  let reviewable = 0;
+  let reviewed = 0;
+  let thumbsUp = 0;
+  let thumbsDown = 0;
+  for (const t of a.turns) {
+    const f = feedback.get(t.turnId);
+    if (f?.value === 1) thumbsUp++;
+    else if (f?.value === -1) thumbsDown++;
+    if (!isReviewable(t)) continue;
+    reviewable++;
+    if (isReviewed(f)) reviewed++;
+  }
   return {
     sessionId: a.sessionId,
     title: a.title,
@@ -461,9 +526,18 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionS
     lastActivity: a.lastActivity,
     fingerprint: fp,
     computedAt: now,
+    reviewable,
+    reviewed,
+    thumbsUp,
+    thumbsDown,
     lineFindings: located.slice(0, MAX_SUMMARY_FINDINGS),
     lineFindingsOmitted: Math.max(0, located.length - MAX_SUMMARY_FINDINGS),
   };
+}
+
+/** A turn a reviewer rates: completed (the answer exists). */
+export function isReviewable(t: { state: string }): boolean {
+  return t.state === 'completed';
 }
 
 function sameSummary(a: SessionSummary, b: SessionSummary): boolean {
@@ -473,5 +547,5 @@ function sameSummary(a: SessionSummary, b: SessionSummary): boolean {
 
 function isSummary(v: unknown): v is SessionSummary {
   const s = v as SessionSummary;
-  return typeof s === 'object' && s !== null && typeof s.sessionId === 'string' && typeof s.fingerprint === 'string' && typeof s.turns === 'number' && typeof s.findings === 'object' && Array.isArray(s.lineFindings);
+  return typeof s === 'object' && s !== null && typeof s.sessionId === 'string' && typeof s.fingerprint === 'string' && typeof s.turns === 'number' && typeof s.reviewable === 'number' && typeof s.findings === 'object' && Array.isArray(s.lineFindings);
 }
