@@ -6,6 +6,8 @@
 
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
+import { runExport } from './export';
+import { runFeedback } from './feedback';
 import { UsageError, out, err } from './io';
 
 const VERSION = '0.1.0';
@@ -21,6 +23,25 @@ Commands:
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
 
+  feedback <sessionsDir> <sessionId> <turnId>
+                        Rate a turn: append a record to _turn_feedback/<sessionId>.jsonl (docs/feedback.md).
+      --up | --down | --clear   👍, 👎, or clear the rating (exactly one)
+      --note TEXT               a note for the record
+      --tag TAG                 a tag (repeatable)
+      --reviewer NAME           default: $BOT_MEMORY_REVIEWER, git config user.name, the OS user
+      --history                 print the turn's feedback history instead (with --json: the records)
+      --json                    print the appended record
+
+  export <sessionsDir>  Write training data from the feedback, one JSON object a line (Hugging Face TRL).
+      --format sft|kto|dpo      sft: 👍 conversations; kto: 👍/👎 with labels; dpo: 👍/👎 pairs per prompt
+      --out FILE                where to write (replaced atomically); - = standard output
+      --since, --until TIME     turns started in this window (ISO-8601 or epoch seconds)
+      --model NAME              only this model's turns
+      --tag TAG                 only turns whose feedback has this tag (repeatable: any)
+      --session ID              only this session (repeatable)
+      --include-interrupted, --include-collisions   left out unless given
+      --json                    print the summary as JSON
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
@@ -30,6 +51,8 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   audit: runAudit,
+  feedback: runFeedback,
+  export: runExport,
 };
 
 export async function main(argv: string[]): Promise<number> {
