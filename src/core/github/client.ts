@@ -117,9 +117,10 @@ export class GithubClient {
       auth: options.token,
       baseUrl: this.apiUrl,
       userAgent: options.userAgent ?? 'bot-memory-audit',
-      request: { fetch: fetchWrapper, retries: options.retries ?? 3 },
+      request: { fetch: fetchWrapper },
       log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
       retry: {
+        retries: options.retries ?? 3,
         retryAfterBaseValue: options.retryBaseMs ?? 1000,
         // Conflicts and client errors are decided by the caller; 429 belongs to the throttler.
         doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451],

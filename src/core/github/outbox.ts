@@ -7,6 +7,8 @@
  * - `_github_outbox.jsonl`: one record line per line (the exact line that will be pushed).
  * - `_github_ledger.jsonl`: `{"id","target","commit","at"}` per record known to be in the log
  *   of `target` (`owner/name@branch:path`; branch empty = the default branch).
+ * - `_github_state.json`: per target, what pushes learned (`large`: the file is over 1 MB;
+ *   `defaultBranch`), so a push of a large file starts on the Git Data API path. Only a hint.
  * - `_github_push.lock`: held (O_EXCL, with our pid) while a push of this folder runs; a lock
  *   whose process is gone is taken over.
  *
@@ -27,6 +29,7 @@ import { recordId } from './records';
 export const OUTBOX_FILE = '_github_outbox.jsonl';
 export const LEDGER_FILE = '_github_ledger.jsonl';
 export const LOCK_FILE = '_github_push.lock';
+export const STATE_FILE = '_github_state.json';
 
 function readLines(file: string): string[] {
   let text: string;
@@ -52,6 +55,30 @@ export class Outbox {
   ) {
     this.outboxFile = path.join(dir, OUTBOX_FILE);
     this.ledgerFile = path.join(dir, LEDGER_FILE);
+  }
+
+  readHint(): { large?: boolean; defaultBranch?: string } {
+    try {
+      const all = JSON.parse(fs.readFileSync(path.join(this.dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
+      const h = all[this.target] as { large?: unknown; defaultBranch?: unknown } | undefined;
+      return { large: h?.large === true, defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined };
+    } catch {
+      return {};
+    }
+  }
+
+  writeHint(hint: { large?: boolean; defaultBranch?: string }): void {
+    const file = path.join(this.dir, STATE_FILE);
+    let all: Record<string, unknown> = {};
+    try {
+      all = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch {
+      // first time, or damaged: it is only a hint
+    }
+    const next = { large: hint.large === true, ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}) };
+    if (JSON.stringify(all[this.target]) === JSON.stringify(next)) return;
+    all[this.target] = next;
+    atomicReplace(file, JSON.stringify(all, null, 2) + '\n');
   }
 
   /** Ids already in the log of this target. */

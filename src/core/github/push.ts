@@ -44,6 +44,14 @@ export interface PushOptions {
   onProgress?: (p: PushProgress) => void;
   /** Commit message; default "bot-memory-audit: append N records [skip ci]". */
   message?: (n: number) => string;
+  /** What earlier pushes learned about the target (updated in place; pushFolder persists it). */
+  hint?: TargetHint;
+}
+
+export interface TargetHint {
+  /** The file was over 1 MB: go straight to the Git Data API path. */
+  large?: boolean;
+  defaultBranch?: string;
 }
 
 export interface PushResult {
@@ -84,8 +92,9 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
   const base = options.backoffBaseMs ?? 250;
   const cap = options.backoffMaxMs ?? 8000;
   const message = options.message ?? defaultMessage;
-  let large = false;
-  let branch = t.branch;
+  const hint = options.hint ?? {};
+  let large = hint.large === true;
+  let branch = t.branch ?? hint.defaultBranch;
   let lastError: GithubError | undefined;
 
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -98,9 +107,18 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
         else remote = r;
       }
       if (large) {
-        if (branch === undefined) branch = (await client.request<{ default_branch: string }>(`GET ${repoRoute(t)}`)).data.default_branch;
-        remote = await readViaGit(client, t, branch);
+        if (branch === undefined) branch = hint.defaultBranch = (await client.request<{ default_branch: string }>(`GET ${repoRoute(t)}`)).data.default_branch;
+        try {
+          remote = await readViaGit(client, t, branch);
+        } catch (e) {
+          // A remembered default branch that is gone (renamed): ask the repository again.
+          if (!(e instanceof GithubError && e.kind === 'not_found' && t.branch === undefined && hint.defaultBranch !== undefined)) throw e;
+          hint.defaultBranch = branch = undefined;
+          attempt--;
+          continue;
+        }
       }
+      hint.large = large;
       const scan = scanLog(remote!.content, recordId);
       const missing = [...records].filter(([id]) => !scan.ids.has(id));
       const result = { alreadyPresent: records.size - missing.length, remoteUnparsed: scan.unparsed, attempts: attempt };
@@ -113,7 +131,7 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
         commit = await putContents(client, t, next, remote!.sha, message(missing.length));
       } else if (remote!.via === 'contents') {
         // Grew past 1 MB: commit through the Git Data API, based on a commit we read at.
-        large = true;
+        large = hint.large = true;
         attempt--;
         continue;
       } else if (remote!.commit === undefined) {
@@ -188,7 +206,9 @@ export async function pushFolder(sessionsDir: string, options: PushOptions & { c
       progress({ phase: 'done', message: 'Nothing to push', pending: 0 });
       return { collected, queued, pending: 0, left: 0, appended: 0, alreadyPresent: 0, remoteUnparsed: 0, commit: null, attempts: 0, via: 'none' };
     }
-    const r = await pushRecords(pending, options);
+    const hint = outbox.readHint();
+    const r = await pushRecords(pending, { ...options, hint });
+    outbox.writeHint(hint);
     outbox.markPushed([...pending.keys()], r.commit);
     progress({ phase: 'done', message: `Appended ${r.appended}, ${r.alreadyPresent} already there`, pending: 0 });
     return { ...r, collected, queued, pending: pending.size, left: outbox.pending().size };
