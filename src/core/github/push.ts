@@ -38,6 +38,8 @@ export interface PushOptions {
   client: GithubClient;
   /** Read–write attempts before giving up (records stay in the outbox). Default 10. */
   maxAttempts?: number;
+  /** Of those, how many may fail on 5xx / network after the client's own retries. Default 3. */
+  maxTransientFailures?: number;
   /** Jittered backoff between attempts: random in [0, min(max, base·2^n)]. Defaults 250 / 8000 ms. */
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -96,6 +98,8 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
   let large = hint.large === true;
   let branch = t.branch ?? hint.defaultBranch;
   let lastError: GithubError | undefined;
+  let transient = 0;
+  const maxTransient = options.maxTransientFailures ?? 3;
 
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     try {
@@ -145,13 +149,14 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
       const err = e instanceof GithubError ? e : new GithubError('other', e instanceof Error ? e.message : String(e));
       if (!isConflict(err) && !isTransient(err)) throw err;
       lastError = err;
-      if (attempt === maxAttempts) break;
+      if (isTransient(err)) transient++;
+      if (attempt === maxAttempts || transient >= maxTransient) break;
       const delay = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
       progress({ phase: isConflict(err) ? 'conflict' : 'retry', message: isConflict(err) ? `The log changed meanwhile; reading it again (attempt ${attempt + 1} of ${maxAttempts})` : `${err.message}; trying again (attempt ${attempt + 1} of ${maxAttempts})`, attempt });
       await new Promise((r) => setTimeout(r, delay));
     }
   }
-  throw new GithubError(lastError && isConflict(lastError) ? 'conflict' : lastError?.kind ?? 'other', `Gave up after ${maxAttempts} attempts (${lastError?.message ?? 'unknown error'}). Nothing was lost: the records stay in the outbox for the next push.`, lastError?.status);
+  throw new GithubError(lastError && isConflict(lastError) ? 'conflict' : lastError?.kind ?? 'other', `Gave up after ${transient >= maxTransient ? transient : maxAttempts} attempts (${lastError?.message ?? 'unknown error'}). Nothing was lost: the records stay in the outbox for the next push.`, lastError?.status);
 }
 
 async function putContents(client: GithubClient, t: GithubTarget, content: Buffer, sha: string | undefined, message: string): Promise<string> {
