@@ -7,9 +7,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Bench } from './harness';
+import { githubBench } from './github';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
+  githubBench,
 ];
 
 async function main(): Promise<void> {
