@@ -2,6 +2,9 @@ import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { Commands } from './commandIds';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import * as pushGithub from './commands/pushGithub';
+import * as pullGithub from './commands/pullGithub';
+import * as setGithubToken from './commands/setGithubToken';
 
 /** What features share: registered once in activate(), disposed with the extension. */
 export interface Services {
@@ -26,6 +29,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const sessions = registerSessionsView(services);
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
+    pushGithub.register(services),
+    pullGithub.register(services),
+    setGithubToken.register(services),
   );
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
