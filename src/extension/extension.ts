@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
-import { Commands } from './commandIds';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import { TimelineEditorProvider } from './timeline/timelineEditor';
 import * as pushGithub from './commands/pushGithub';
 import * as pullGithub from './commands/pullGithub';
 import * as setGithubToken from './commands/setGithubToken';
@@ -27,12 +27,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const services: Services = { context, store, output };
 
   const sessions = registerSessionsView(services);
-  context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
-    pushGithub.register(services),
-    pullGithub.register(services),
-    setGithubToken.register(services),
-  );
+  context.subscriptions.push(...TimelineEditorProvider.register(services));
+  context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
   return { services, sessions };
