@@ -7,11 +7,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Bench } from './harness';
+import { githubBench } from './github';
 import { timelineBench } from './timeline';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
   timelineBench,
+  githubBench,
 ];
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@ import { parseArgs } from 'util';
 import { runAudit } from './audit';
 import { runExport } from './export';
 import { runFeedback } from './feedback';
+import { runPull, runPush } from './github';
 import { UsageError, out, err } from './io';
 
 const VERSION = '0.1.0';
@@ -42,10 +43,23 @@ Commands:
       --include-interrupted, --include-collisions   left out unless given
       --json                    print the summary as JSON
 
+  push <sessionsDir> --repo OWNER/NAME   Append finished turns and feedback to the GitHub log,
+                                each record exactly once (docs/github-log.md). Token: GITHUB_TOKEN.
+      --branch B                branch (default: the repository's default branch)
+      --path P                  file in the repository (default data/interactions.jsonl)
+      --api-url URL             API root (default https://api.github.com; GitHub Enterprise)
+      --no-collect              push only what is already in the outbox
+      --quiet                   no progress on stderr
+  pull <sessionsDir> --repo OWNER/NAME   Download the log to <sessionsDir>/_github_log.jsonl.
+      --branch, --path, --api-url as for push
+      --last N                  only the last N lines
+      --out FILE                write here instead
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
-Exit codes: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder.`;
+Exit codes: audit: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder;
+push/pull: 0 done, 1 records left in the outbox (network, rate limit), 2 usage or auth error.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -53,6 +67,8 @@ const COMMANDS: Record<string, Command> = {
   audit: runAudit,
   feedback: runFeedback,
   export: runExport,
+  push: runPush,
+  pull: runPull,
 };
 
 export async function main(argv: string[]): Promise<number> {
