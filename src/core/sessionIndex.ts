@@ -431,6 +431,25 @@ export class SessionIndex {
     return undefined;
   }
 
+  /** Reviewed of reviewable (completed) turns over every summarised session of every root. */
+  reviewProgress(): { reviewed: number; reviewable: number; sessions: number; summarised: number } {
+    let reviewed = 0;
+    let reviewable = 0;
+    let sessions = 0;
+    let summarised = 0;
+    for (const root of this.rootsById.values()) {
+      for (const sid of root.sessions.keys()) {
+        sessions++;
+        const sum = this.summaries.get(key(root.id, sid));
+        if (!sum) continue;
+        summarised++;
+        reviewed += sum.reviewed;
+        reviewable += sum.reviewable;
+      }
+    }
+    return { reviewed, reviewable, sessions, summarised };
+  }
+
   /** Summaries as plain data, to persist across windows. */
   exportCache(): Record<string, SessionSummary> {
     return Object.fromEntries(this.summaries);

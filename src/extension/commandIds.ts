@@ -15,6 +15,13 @@ export const Commands = {
   pushGithub: 'botMemory.pushGithub',
   pullGithub: 'botMemory.pullGithub',
   setGithubToken: 'botMemory.setGithubToken',
+  giveFeedback: 'botMemory.giveFeedback',
+  thumbsUp: 'botMemory.feedback.thumbsUp',
+  thumbsDown: 'botMemory.feedback.thumbsDown',
+  clearFeedback: 'botMemory.feedback.clear',
+  addNote: 'botMemory.feedback.addNote',
+  nextUnreviewed: 'botMemory.nextUnreviewedTurn',
+  exportTrainingData: 'botMemory.exportTrainingData',
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';

@@ -5,6 +5,8 @@ import { TimelineEditorProvider } from './timeline/timelineEditor';
 import * as pushGithub from './commands/pushGithub';
 import * as pullGithub from './commands/pullGithub';
 import * as setGithubToken from './commands/setGithubToken';
+import { registerFeedback } from './feedback/register';
+import type { FeedbackService } from './feedback/service';
 
 /** What features share: registered once in activate(), disposed with the extension. */
 export interface Services {
@@ -17,6 +19,7 @@ export interface Services {
 export interface BotMemoryApi {
   services: Services;
   sessions: SessionsFeature;
+  feedback: FeedbackService;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
@@ -29,9 +32,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const sessions = registerSessionsView(services);
   context.subscriptions.push(...TimelineEditorProvider.register(services));
   context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
+  const feedback = registerFeedback(services, sessions);
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions };
+  return { services, sessions, feedback };
 }
 
 export function deactivate(): void {
