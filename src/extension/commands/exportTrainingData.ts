@@ -37,7 +37,7 @@ export function register(c: FeedbackContext): vscode.Disposable {
     }
     const format = arg?.format ?? (await pickFormat());
     if (!format) return undefined;
-    const options = arg?.options ?? (await pickOptions());
+    const options = arg?.options ?? (arg?.out ? {} : await pickOptions());
     if (!options) return undefined;
     let out = arg?.out;
     if (!out) {

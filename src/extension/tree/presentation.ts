@@ -23,7 +23,7 @@ export function sessionDescription(s: SessionSummary): string {
   const issues = s.findings.error + s.findings.warning;
   const parts = [plural(s.turns, 'turn')];
   if (s.open > 0) parts.push(`${s.open} open`);
-  if (s.reviewable > 0) parts.push(`${s.reviewed}/${s.reviewable} reviewed`);
+  if (s.reviewed > 0) parts.push(`${s.reviewed}/${s.reviewable} reviewed`);
   if (issues > 0) parts.push(plural(issues, 'issue'));
   return parts.join(' · ');
 }
