@@ -81,11 +81,12 @@ describe('Feedback', function () {
     assert.deepStrictEqual([recs[0].type, recs[0].version, recs[0].session_id, recs[0].turn_id, recs[0].feedback, recs[0].reviewer], ['feedback', 1, 'fa', 'a1', 1, 'Test Reviewer']);
     const item = await turnItem('fa', 'a1');
     assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'thumbsup');
-    assert.match(String(item.description), /^👍 · completed/);
+    assert.match(String(item.description), /^thumbs up · completed/);
     assert.match(String(item.contextValue), /\brated up\b/);
     assert.match((item.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' '), /thumbs up by Test Reviewer/);
     await waitFor(() => a.services.store.index.cachedSummary(dir, 'fa')?.reviewed === 1, 5000, 'the summary counts it');
     assert.match(String(a.sessions.view.description), /\d+ of \d+ reviewed/);
+    await waitFor(() => /^[1-9]\d* of \d+ completed turns reviewed$/.test(String(a.sessions.view.message)), 5000, () => `the view message (${a.sessions.view.message})`);
   });
 
   it('the timeline shows it, and its keys and buttons rate the focused card; notes and another process too', async () => {

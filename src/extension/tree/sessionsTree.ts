@@ -268,7 +268,7 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     const item = new vscode.TreeItem(firstLine(t.userMessage), vscode.TreeItemCollapsibleState.None);
     item.id = `turn\0${node.rootId}\0${node.sessionId}\0${t.turnId}`;
     const dur = formatDuration(t.durations.total);
-    item.description = [rated === 'up' ? '👍' : rated === 'down' ? '👎' : '', look.words, dur, fb?.note ? '📝' : ''].filter(Boolean).join(' · ');
+    item.description = [rated ? `thumbs ${rated}` : '', look.words, dur, fb?.note ? 'note' : ''].filter(Boolean).join(' · ');
     // A rating replaces the state icon (the state stays in the description); a collision keeps its icon.
     item.iconPath = rated && !t.collision ? feedbackIcon(rated) : look.icon;
     const md = new vscode.MarkdownString();
@@ -278,7 +278,7 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     item.tooltip = md;
     item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : ''].filter(Boolean).join(' ');
     item.command = { command: Commands.openTimeline, title: 'Open Timeline', arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId }] };
-    item.accessibilityInformation = { label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${String(item.description).replace(/👍|👎|📝/g, '')}${fb?.note ? ' Has a feedback note.' : ''}` };
+    item.accessibilityInformation = { label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}` };
     return item;
   }
 }
@@ -291,6 +291,8 @@ export function createSessionsView(store: SessionStore, context: vscode.Extensio
     const p = store.index.reviewProgress();
     const reviewed = p.reviewable > 0 ? `${p.reviewed} of ${p.reviewable} reviewed` : '';
     view.description = [reviewed, f ? `Filter: ${f}` : ''].filter(Boolean).join(' · ') || undefined;
+    // A view alone in its container shows no description: once reviewing has started, say it above the tree too.
+    view.message = p.reviewed > 0 ? `${p.reviewed} of ${p.reviewable} completed turns reviewed` : undefined;
     void vscode.commands.executeCommand('setContext', 'botMemory.sessions.filtered', provider.filter !== 'all');
   };
   describe();

@@ -496,7 +496,7 @@ function turnCard(row: TimelineTurnRow): HTMLElement {
         `Feedback: ${words}`,
         f.reviewer ? h('span', { class: 'muted' }, ` · ${f.reviewer}`) : null,
         f.tags?.length ? h('span', { class: 'fb-tags' }, ...f.tags.map((t) => h('span', { class: 'fb-tag' }, t))) : null,
-        f.comment ? h('span', { class: 'fb-note' }, ' — ', hl(f.comment)) : null,
+        f.comment ? h('span', { class: 'fb-comment' }, ' — ', hl(f.comment)) : null,
       ),
     );
   }
@@ -523,8 +523,8 @@ function feedbackBar(row: TimelineTurnRow): HTMLElement {
   return h(
     'div',
     { class: 'fb-bar', role: 'group', 'aria-label': 'Feedback' },
-    btn('up', '👍', 'Thumbs up: a good answer', r === 'up', '+'),
-    btn('down', '👎', 'Thumbs down: a bad answer', r === 'down', '-'),
+    btn('up', '👍 Good', 'Thumbs up: a good answer', r === 'up', '+'),
+    btn('down', '👎 Bad', 'Thumbs down: a bad answer', r === 'down', '-'),
     row.feedback ? btn('clear', 'Clear', 'Clear the rating', null, '0') : null,
     btn('note', row.feedback?.comment ? 'Edit note' : 'Note…', 'Add or edit a feedback note', null, 'n'),
   );
