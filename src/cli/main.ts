@@ -6,6 +6,7 @@
 
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
+import { runRebuild, REBUILD_USAGE } from './rebuild';
 import { UsageError, out, err } from './io';
 
 const VERSION = '0.1.0';
@@ -21,6 +22,8 @@ Commands:
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
 
+${REBUILD_USAGE}
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
@@ -30,6 +33,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   audit: runAudit,
+  rebuild: runRebuild,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -20,6 +20,8 @@ export interface ReadOptions {
   maxLineBytes: number;
   /** Read size per system call. */
   chunkBytes?: number;
+  /** Keep each event's line text in `JournalEvent.raw` (the SQLite index stores it). */
+  keepRaw?: boolean;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -64,9 +66,11 @@ export class ShardReader {
   private committed = 0;
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
+  private readonly keepRaw: boolean;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
+    this.keepRaw = options.keepRaw === true;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
   }
@@ -264,6 +268,7 @@ export class ShardReader {
       return m;
     }
     const ev = toEvent(result.value as Record<string, unknown>, c.name, line, offset, raw.length);
+    if (this.keepRaw) ev.raw = text;
     if (result.nonStandard) ev.nonStandardNumbers = true;
     if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
     return ev;
@@ -292,6 +297,7 @@ export class ShardReader {
       if (typeof obj.event !== 'string' || obj.event.length === 0) continue;
       const ev = toEvent(obj, m.shard, m.line, start + at, suffix.length);
       ev.recovered = true;
+      if (this.keepRaw) ev.raw = suffix.toString('utf8');
       if (parsed.nonStandard) ev.nonStandardNumbers = true;
       m.glued = ev;
       m.gluedAt = start + at - m.offset;

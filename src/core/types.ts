@@ -39,6 +39,8 @@ export interface JournalEvent {
   pythonLineBreaks?: boolean;
   /** Set on an event recovered from the tail of a glued line: not part of upstream's state. */
   recovered?: boolean;
+  /** The line's text (BOM and `\r` removed), only when read with `keepRaw`. */
+  raw?: string;
 }
 
 export type MalformedKind = 'invalid_utf8' | 'not_json' | 'not_object' | 'too_long';
