@@ -7,9 +7,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Bench } from './harness';
+import { sqliteBench } from './sqlite';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
+  sqliteBench,
 ];
 
 async function main(): Promise<void> {

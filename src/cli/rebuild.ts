@@ -99,13 +99,13 @@ export async function runRebuild(argv: string[]): Promise<number> {
   if (tty && lastLine) err('\n');
   emit({ type: 'done', ...result });
   if (values.json) {
-    out(JSON.stringify(result) + '\n');
+    out(JSON.stringify({ ...result, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n');
   } else {
     const c = result.counts;
     const how = result.mode === 'incremental' ? `incremental: ${result.sessionsRedone} session(s) redone, ${result.eventsAdded} new events` : `full${result.reason ? `: ${result.reason}` : ''}`;
     out(`Rebuilt ${result.db} (${how}) in ${(result.elapsedMs / 1000).toFixed(1)} s, ${(result.bytes / 1024 / 1024).toFixed(1)} MB\n`);
     out(`  ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.collisions} collisions, ${c.malformed} malformed lines, ${c.findings} findings, ${c.feedback} feedback records\n`);
-    if (c.malformed > 0) out(yellow(`  malformed lines are indexed as findings: SELECT * FROM findings WHERE kind LIKE '%malformed%' OR kind LIKE 'invalid%'\n`));
+    if (c.malformed > 0) out(yellow(`  ${c.malformed} malformed line(s) indexed in the malformed and findings tables\n`));
   }
   return 0;
 }
