@@ -12,6 +12,8 @@ export const Commands = {
   addSessionsFolder: 'botMemory.addSessionsFolder',
   openDemo: 'botMemory.openDemo',
   focusAttention: 'botMemory.showSessionsNeedingAttention',
+  rebuildIndex: 'botMemory.rebuildIndex',
+  openIndex: 'botMemory.openIndex',
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';

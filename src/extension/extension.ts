@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { Commands } from './commandIds';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import * as rebuildIndex from './commands/rebuildIndex';
+import * as openIndex from './commands/openIndex';
 
 /** What features share: registered once in activate(), disposed with the extension. */
 export interface Services {
@@ -26,6 +28,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const sessions = registerSessionsView(services);
   context.subscriptions.push(
     vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
+    rebuildIndex.register(services),
+    openIndex.register(services),
   );
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
