@@ -6,6 +6,7 @@
 
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
+import { runRebuild, REBUILD_USAGE } from './rebuild';
 import { runPull, runPush } from './github';
 import { UsageError, out, err } from './io';
 
@@ -34,6 +35,8 @@ Commands:
       --last N                  only the last N lines
       --out FILE                write here instead
 
+${REBUILD_USAGE}
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
@@ -44,6 +47,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   audit: runAudit,
+  rebuild: runRebuild,
   push: runPush,
   pull: runPull,
 };
