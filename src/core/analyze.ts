@@ -187,6 +187,11 @@ export function analyzeSession(
     add('upstream_incompatible_line', 'info', `invalid UTF-8 in this shard: upstream's reader raises and cannot read this session at all`, { shard });
   }
   for (const s of shards) {
+    // Upstream decodes with "utf-8" (not "utf-8-sig"): the BOM stays glued to line 1, which
+    // json.loads then rejects, so upstream loses that line's event.
+    if (s.hasBom) add('upstream_incompatible_line', 'info', `the shard starts with a UTF-8 byte order mark: upstream reads its first line as malformed`, { shard: s.name, line: 1, offset: 0 });
+  }
+  for (const s of shards) {
     if (s.tailEvent) {
       add('torn_tail', 'warning', `valid event without its final newline: the next append by the same process will be glued onto it`, { shard: s.name, line: s.tailEvent.line, offset: s.tailEvent.offset, turnId: s.tailEvent.turnId || undefined });
     }
@@ -231,11 +236,13 @@ export function analyzeSession(
       if (t.userMessage !== null && !t.userMessageSaved) {
         add('pending_turn', 'warning', `turn ${t.turnId} is not finished and its user message is missing from the sidecar's messages`, at);
       }
-      if (t.live) {
-        // In progress: the sidecar says this stream is running.
-      } else if (t.lastAt !== null && t.lastAt < staleBefore) {
-        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished`, at);
+      if (t.lastAt !== null && t.lastAt < staleBefore) {
+        // The sidecar may still name the stream as active (a "live" turn) long after the
+        // process that ran it died: past the stale limit that claim is not trusted either.
+        const claim = t.live ? ' (the sidecar still marks its stream active: the process running it probably died)' : '';
+        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished${claim}`, at);
       }
+      // Otherwise recent, or in progress (the sidecar says this stream is running).
     }
   }
 

@@ -115,6 +115,21 @@ describe('session analysis and findings', () => {
     assert.strictEqual(r.open_turn_count, 2);
   });
 
+  it('a turn the sidecar still marks active is dangling once it is older than the stale limit', async () => {
+    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, null) }, { messages: [], active_stream_id: 'stream-t1', pending_user_message: 'question t1' });
+    const dangling = r.findings.filter((f) => f.kind === 'dangling_turn');
+    assert.deepStrictEqual(dangling.map((f) => f.turn_id), ['t1']);
+    assert.match(dangling[0].message, /sidecar still marks its stream active/);
+  });
+
+  it('upstream_incompatible_line for a shard that starts with a UTF-8 BOM, at its first line', async () => {
+    const r = await audit({ 'sess~1.jsonl': '\ufeff' + lifecycle('t1', T0) }, sidecarFor(['t1']));
+    assert.deepStrictEqual(r.states, { t1: 'completed' });
+    const inc = r.findings.filter((f) => f.kind === 'upstream_incompatible_line');
+    assert.deepStrictEqual(inc.map((f) => `${f.shard}:${f.line}:${f.severity}`), ['sess~1.jsonl:1:info']);
+    assert.match(inc[0].message, /byte order mark/);
+  });
+
   it('a recent unfinished turn is not dangling yet', async () => {
     const r = await audit({ 'sess~1.jsonl': lifecycle('t1', NOW - 60, null) }, sidecarFor(['t1']));
     assert.ok(!kinds(r).includes('dangling_turn'));
