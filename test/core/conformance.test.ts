@@ -8,11 +8,9 @@
  * weakness (FORMATS.md §1: splitlines() separators, invalid UTF-8, non-numeric created_at,
  * glued lines; plus the BOM that upstream's read_text keeps), and our findings must say so.
  *
- * Deliberate differences from the fixture's "truth" view (documented in src/core):
- * - NaN / Infinity lines: the truth view calls them malformed (not strict JSON); the core reads
- *   them like upstream does (Python's json accepts them) and reports `nonstandard_number`.
- * - glued events: the truth view recovers them; the core keeps them out of the derived state
- *   (upstream loses them) and reports them as `glued_event` with the recovered event attached.
+ * Like the truth view, the core reads NaN / Infinity lines as events (Python's json does) and
+ * flags them (`nonstandard_number`), and counts the event glued after a torn write (upstream
+ * loses it) while reporting it (`glued_event`).
  */
 import * as assert from 'assert';
 import { execFileSync, spawnSync } from 'child_process';
@@ -86,6 +84,10 @@ function upstreamWeaknesses(a: SessionAnalysis): Map<string, string[]> {
   };
   const bomShards = new Set(a.shards.filter((s) => s.hasBom).map((s) => s.name));
   for (const ev of a.events) {
+    if (ev.recovered) {
+      assert.ok(hasFinding(a, 'glued_event', { shard: ev.shard, line: ev.line }), `${a.sessionId}: no glued_event finding for the event recovered at ${at(ev)}`);
+      note(ev.turnId, `event glued after a torn write at ${at(ev)}`);
+    }
     if (ev.pythonLineBreaks) {
       assert.ok(hasFinding(a, 'upstream_incompatible_line', { shard: ev.shard, line: ev.line }), `${a.sessionId}: no upstream_incompatible_line finding for the separator line ${at(ev)}`);
       note(ev.turnId, `U+2028-class separator at ${at(ev)}`);
@@ -106,7 +108,7 @@ function compareWithUpstream(a: SessionAnalysis, r: SessionReport, up: UpstreamA
   const ctx = `${source}, session ${a.sessionId}`;
   const why = upstreamWeaknesses(a);
   // Events: upstream reads every event we read, except the ones its weaknesses cost it.
-  const lost = a.events.filter((e) => e.pythonLineBreaks || (e.line === 1 && a.shards.find((s) => s.name === e.shard)?.hasBom)).length;
+  const lost = a.events.filter((e) => e.recovered || e.pythonLineBreaks || (e.line === 1 && a.shards.find((s) => s.name === e.shard)?.hasBom)).length;
   assert.strictEqual(up.eventCount, r.event_count - lost, `${ctx}: upstream event count`);
   const turnIds = new Set([...Object.keys(r.states), ...Object.keys(up.states)]);
   for (const t of turnIds) {
@@ -142,25 +144,23 @@ function checkUpstreamRaises(a: SessionAnalysis, error: string, source: string):
 function compareWithTruth(a: SessionAnalysis, r: SessionReport, m: SessionManifest): void {
   const ctx = `session ${m.id} (${m.anomalies.join(', ')})`;
   assert.deepStrictEqual(r.shards, m.shards.map((s) => s.name), `${ctx}: shards`);
-  const nonFinite = m.malformed.filter((x) => x.kind === 'non_finite_number');
   // Malformed lines, with their kind, torn and glued marks.
-  const expected = m.malformed
-    .filter((x) => x.kind !== 'non_finite_number')
-    .map((x) => `${at(x)} ${MALFORMED_KIND[x.kind]}${x.kind === 'torn_tail' ? ' torn' : ''}${x.kind === 'glued' ? ' glued' : ''}`);
+  const expected = m.malformed.map((x) => `${at(x)} ${MALFORMED_KIND[x.kind]}${x.kind === 'torn_tail' ? ' torn' : ''}${x.kind === 'glued' ? ' glued' : ''}`);
   const got = r.malformed.map((x) => `${at(x)} ${x.kind}${x.torn ? ' torn' : ''}${x.glued ? ' glued' : ''}`);
   assert.deepStrictEqual(sorted(got), sorted(expected), `${ctx}: malformed lines`);
-  // NaN / Infinity lines are events for us (as for upstream), flagged.
-  for (const x of nonFinite) {
-    const ev = a.events.find((e) => e.shard === x.shard && e.line === x.line);
-    assert.ok(ev && ev.nonStandardNumbers, `${ctx}: ${at(x)} should be read as an event with non-standard numbers`);
-    assert.ok(hasFinding(a, 'nonstandard_number', x), `${ctx}: no nonstandard_number finding at ${at(x)}`);
+  // NaN / Infinity lines are events (as for upstream), flagged.
+  for (const t of m.turns.filter((x) => x.fate === 'non_finite')) {
+    for (const e of t.events) {
+      const ev = a.events.find((x) => x.shard === e.shard && x.line === e.line);
+      assert.ok(ev?.nonStandardNumbers, `${ctx}: ${at(e)} should be read as an event with non-standard numbers`);
+      assert.ok(hasFinding(a, 'nonstandard_number', e), `${ctx}: no nonstandard_number finding at ${at(e)}`);
+    }
   }
-  assert.strictEqual(r.event_count, m.validEventCount - m.glued.length + nonFinite.length, `${ctx}: valid events`);
+  assert.strictEqual(r.event_count, m.validEventCount, `${ctx}: valid events`);
   // Torn tails: each is reported as such.
   for (const t of m.tornTails) assert.ok(hasFinding(a, 'torn_tail', { shard: t.shard, line: t.line }), `${ctx}: no torn_tail finding at ${at(t)}`);
   assert.strictEqual(a.shards.filter((s) => s.tornTail).length, m.shards.filter((s) => s.tornTail).length, `${ctx}: shards with a torn tail`);
-  // Glued lines: the event after the cut is recovered and reported, but kept out of the state.
-  const gluedTurns = new Set<string>();
+  // Glued lines: the event after the cut is recovered, counted and reported.
   for (const g of m.glued) {
     const line = a.malformed.find((x) => x.shard === g.shard && x.line === g.line);
     assert.ok(line?.glued, `${ctx}: no glued event recovered at ${at(g)}`);
@@ -168,26 +168,16 @@ function compareWithTruth(a: SessionAnalysis, r: SessionReport, m: SessionManife
     assert.strictEqual(line.glued.turnId, g.turnId, `${ctx}: recovered event's turn at ${at(g)}`);
     assert.ok(hasFinding(a, 'glued_event', { ...g, turnId: g.turnId }), `${ctx}: no glued_event finding at ${at(g)}`);
     const turn = a.turns.find((t) => t.turnId === g.turnId);
-    assert.ok(turn?.recovered.some((e) => e.name === g.recoveredEvent), `${ctx}: turn ${g.turnId} does not show its recovered "${g.recoveredEvent}"`);
-    gluedTurns.add(g.turnId);
+    assert.ok(turn?.events.some((e) => e.recovered && e.name === g.recoveredEvent), `${ctx}: turn ${g.turnId} does not count its recovered "${g.recoveredEvent}"`);
   }
-  // States and collisions: equal to the truth except for the deliberate differences above.
-  const nonFiniteTurns = new Set(m.turns.filter((t) => t.fate === 'non_finite').map((t) => t.turnId));
+  // States and collisions: exactly the truth.
   for (const t of m.turns) {
-    if (gluedTurns.has(t.turnId)) continue;
-    if (nonFiniteTurns.has(t.turnId)) {
-      assert.strictEqual(t.latest, null, `${ctx}: fixture changed: non-finite turn ${t.turnId} has a truth state`);
-      assert.strictEqual(r.states[t.turnId], 'submitted', `${ctx}: the non-finite turn ${t.turnId} reads as submitted`);
-      continue;
-    }
     assert.strictEqual(r.states[t.turnId], t.latest ?? undefined, `${ctx}: state of turn ${t.turnId} (${t.fate}${t.quirks.length ? ' ' + t.quirks.join('+') : ''})`);
   }
-  const expectedStates = Object.keys(m.states).filter((t) => !gluedTurns.has(t));
-  const ourStates = Object.keys(r.states).filter((t) => !gluedTurns.has(t) && !nonFiniteTurns.has(t));
-  assert.deepStrictEqual(sorted(ourStates), sorted(expectedStates), `${ctx}: turns with a state`);
+  assert.deepStrictEqual(r.states, m.states, `${ctx}: states`);
   assert.deepStrictEqual(
-    normCollisions(r.collisions.filter((c) => !gluedTurns.has(c.turn_id)).map((c) => ({ turn_id: c.turn_id, events: c.events }))),
-    normCollisions(m.collisions.filter((c) => !gluedTurns.has(c.turnId)).map((c) => ({ turn_id: c.turnId, events: c.events }))),
+    normCollisions(r.collisions.map((c) => ({ turn_id: c.turn_id, events: c.events }))),
+    normCollisions(m.collisions.map((c) => ({ turn_id: c.turnId, events: c.events }))),
     `${ctx}: collisions`,
   );
   for (const c of m.collisions) assert.ok(hasFinding(a, 'terminal_collision', { turnId: c.turnId }), `${ctx}: no terminal_collision for ${c.turnId}`);
@@ -198,10 +188,10 @@ function compareWithTruth(a: SessionAnalysis, r: SessionReport, m: SessionManife
   for (const s of m.shards.filter((x) => x.lineEnding === 'crlf')) assert.ok((a.shards.find((x) => x.name === s.name)?.crlfLines ?? 0) > 0, `${ctx}: CRLF lines of ${s.name}`);
   // Turn-level findings.
   for (const t of m.turns) {
-    if (t.latest === null || gluedTurns.has(t.turnId)) continue;
+    if (t.latest === null) continue;
     if (t.orphan) assert.ok(hasFinding(a, 'orphan_turn', { turnId: t.turnId }), `${ctx}: orphan turn ${t.turnId} not reported`);
     if (t.interrupted) assert.ok(hasFinding(a, 'interrupted_turn', { turnId: t.turnId }), `${ctx}: interrupted turn ${t.turnId} not reported`);
-    if (t.dangling && !nonFiniteTurns.has(t.turnId)) assert.ok(hasFinding(a, 'dangling_turn', { turnId: t.turnId }), `${ctx}: dangling turn ${t.turnId} (${t.fate}) not reported`);
+    if (t.dangling) assert.ok(hasFinding(a, 'dangling_turn', { turnId: t.turnId }), `${ctx}: dangling turn ${t.turnId} (${t.fate}) not reported`);
     if (t.live) assert.ok(!hasFinding(a, 'dangling_turn', { turnId: t.turnId }), `${ctx}: live turn ${t.turnId} reported as dangling`);
   }
   if (m.healthy) {
