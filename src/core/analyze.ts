@@ -249,6 +249,10 @@ export function analyzeSession(
         // is reported too; repair leaves it alone while the sidecar marks it active.
         const note = t.live ? ' (the sidecar still names its stream as active: a crashed worker, or a very long turn)' : '';
         add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished${note}`, at);
+      } else if (t.lastAt === null && !t.live) {
+        // No event of the turn has a finite created_at (NaN, Infinity, a string…), so its age
+        // is unknown; unless the sidecar says it runs, an unfinished turn is not in progress.
+        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" at an unknown time (no event has a finite created_at) and never finished`, at);
       }
     }
   }

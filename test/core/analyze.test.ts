@@ -122,6 +122,14 @@ describe('session analysis and findings', () => {
     assert.match(d[0].message, /still names its stream as active/);
   });
 
+  it('an unfinished turn with no finite created_at is dangling at an unknown time, unless the sidecar marks it active', async () => {
+    const r = await audit({ 'sess~1.jsonl': line(ev('submitted', 't1', NaN)).replace('null', 'NaN') + line(ev('submitted', 't2', 'soon')) }, { messages: [], active_stream_id: 'stream-t2' });
+    assert.deepStrictEqual(r.states, { t1: 'submitted', t2: 'submitted' });
+    const d = r.findings.filter((f) => f.kind === 'dangling_turn');
+    assert.deepStrictEqual(d.map((f) => f.turn_id), ['t1']);
+    assert.match(d[0].message, /unknown time/);
+  });
+
   it('a recent unfinished turn is not dangling yet', async () => {
     const r = await audit({ 'sess~1.jsonl': lifecycle('t1', NOW - 60, null) }, sidecarFor(['t1']));
     assert.ok(!kinds(r).includes('dangling_turn'));
