@@ -204,9 +204,11 @@ export function analyzeSession(
     }
   }
   for (const ev of events) {
+    const ca = ev.createdAtRaw;
+    // The common case, an event with nothing to report, allocates nothing.
+    if (ev.turnId !== '' && typeof ca === 'number' && Number.isFinite(ca) && !ev.nonStandardNumbers && !ev.pythonHazard && !ev.pythonLineBreaks && KNOWN_EVENTS.has(ev.name)) continue;
     const where = { shard: ev.shard, line: ev.line, offset: ev.offset, turnId: ev.turnId || undefined };
     if (ev.turnId === '') add('event_without_turn_id', 'warning', `"${ev.name}" event has no turn_id; upstream ignores it`, where);
-    const ca = ev.createdAtRaw;
     if (typeof ca !== 'number' || !Number.isFinite(ca)) {
       const raises = pyFloatRaises(ca);
       const what = ca === undefined ? 'missing' : typeof ca === 'number' ? String(ca) : JSON.stringify(ca);
