@@ -342,14 +342,48 @@ function buildTurn(
   const submitted = evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
   const sd = submitted?.data ?? {};
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
-  const times = evs.map((e) => finiteOrNull(e.createdAtRaw));
-  const known = times.filter((x): x is number => x !== null);
-  const startedAt = known.length ? known[0] : null;
-  const lastAt = known.length ? known[known.length - 1] : null;
-  const steps: TurnStep[] = evs.map((e, i) => {
+  // One pass over the events for the times and the events looked up by name (no copies).
+  const times: (number | null)[] = new Array(evs.length);
+  let startedAt: number | null = null;
+  let lastAt: number | null = null;
+  let tSub: number | null = null;
+  let tWorker: number | null = null;
+  let tAssistant: number | null = null;
+  let term: JournalEvent | undefined;
+  let seenSub = false;
+  let seenWorker = false;
+  let seenAssistant = false;
+  let lastInterrupted: JournalEvent | undefined;
+  let indexEv: JournalEvent | undefined;
+  for (let i = 0; i < evs.length; i++) {
+    const e = evs[i];
+    const at = finiteOrNull(e.createdAtRaw);
+    times[i] = at;
+    if (at !== null) {
+      if (startedAt === null) startedAt = at;
+      lastAt = at;
+    }
+    // The first event of each name counts for the durations, as Array.find would pick it.
+    if (e.name === 'submitted') {
+      if (!seenSub) tSub = at;
+      seenSub = true;
+    } else if (e.name === 'worker_started') {
+      if (!seenWorker) tWorker = at;
+      seenWorker = true;
+    } else if (e.name === 'assistant_started') {
+      if (!seenAssistant) tAssistant = at;
+      seenAssistant = true;
+    }
+    if (e.terminal && term === undefined) term = e;
+    if (e.name === 'interrupted') lastInterrupted = e;
+    if (typeof e.data.assistant_message_index === 'number') indexEv = e;
+  }
+  const steps: TurnStep[] = new Array(evs.length);
+  for (let i = 0; i < evs.length; i++) {
+    const e = evs[i];
     const at = times[i];
     const prev = i > 0 ? times[i - 1] : null;
-    return {
+    steps[i] = {
       name: e.name,
       at,
       sinceStart: at !== null && startedAt !== null ? at - startedAt : null,
@@ -359,19 +393,9 @@ function buildTurn(
       terminal: e.terminal,
       recovered: e.recovered === true,
     };
-  });
-  const timeOf = (name: string): number | null => {
-    const e = evs.find((x) => x.name === name);
-    return e ? finiteOrNull(e.createdAtRaw) : null;
-  };
-  const tSub = timeOf('submitted');
-  const tWorker = timeOf('worker_started');
-  const tAssistant = timeOf('assistant_started');
-  const term = evs.find((e) => e.terminal);
+  }
   const tTerm = term ? finiteOrNull(term.createdAtRaw) : null;
   const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? b - a : null);
-  const lastInterrupted = [...evs].reverse().find((e) => e.name === 'interrupted');
-  const indexEv = [...evs].reverse().find((e) => typeof e.data.assistant_message_index === 'number');
   const assistantMessageIndex = indexEv ? (indexEv.data.assistant_message_index as number) : null;
   let assistantReply: string | null = null;
   if (sidecar && assistantMessageIndex !== null && Number.isInteger(assistantMessageIndex)) {
