@@ -7,10 +7,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Bench } from './harness';
+import { coreBench } from './core';
+import { sessionsBench } from './sessions';
 import { timelineBench } from './timeline';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
+  coreBench,
+  sessionsBench,
   timelineBench,
 ];
 
