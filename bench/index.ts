@@ -9,6 +9,8 @@ import * as path from 'path';
 import type { Bench } from './harness';
 import { coreBench } from './core';
 import { sessionsBench } from './sessions';
+import { sqliteBench } from './sqlite';
+import { githubBench } from './github';
 import { timelineBench } from './timeline';
 
 const benches: Bench[] = [
@@ -16,6 +18,8 @@ const benches: Bench[] = [
   coreBench,
   sessionsBench,
   timelineBench,
+  githubBench,
+  sqliteBench,
 ];
 
 async function main(): Promise<void> {

@@ -20,6 +20,8 @@ export interface ReadOptions {
   maxLineBytes: number;
   /** Read size per system call. */
   chunkBytes?: number;
+  /** Keep each event's line text in `JournalEvent.raw` (the SQLite index stores it). */
+  keepRaw?: boolean;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -64,9 +66,11 @@ export class ShardReader {
   private committed = 0;
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
+  private readonly keepRaw: boolean;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
+    this.keepRaw = options.keepRaw === true;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
   }
@@ -301,7 +305,7 @@ export class ShardReader {
   /** Parses one line (without its `\n`) and records BOM / CRLF on the shard. */
   private parseLine(raw: Buffer, offset: number, line: number, torn: boolean): JournalEvent | MalformedLine | null {
     const c = this.contents;
-    const r = parseShardLine(raw, c.name, offset, line, torn);
+    const r = parseShardLine(raw, c.name, offset, line, torn, this.keepRaw);
     if (r.bom) c.hasBom = true;
     if (r.crlf && !torn) c.crlfLines++;
     return r.item;
@@ -322,7 +326,7 @@ export interface ParsedLine {
  * becomes an event or a malformed line. `offset` is the line's byte offset in the shard,
  * `line` its 1-based number, `torn` whether it is a final line without `\n`.
  */
-export function parseShardLine(raw: Buffer, shard: string, offset: number, line: number, torn: boolean): ParsedLine {
+export function parseShardLine(raw: Buffer, shard: string, offset: number, line: number, torn: boolean, keepRaw = false): ParsedLine {
   let bytes = raw;
   let start = offset;
   let bom = false;
@@ -341,7 +345,7 @@ export function parseShardLine(raw: Buffer, shard: string, offset: number, line:
     if (isBlankBytes(bytes)) return done(null);
     const m = malformedLine('invalid_utf8', shard, line, offset, raw.length, bytes, `invalid UTF-8 at byte ${firstInvalidUtf8(bytes)} of the line`);
     if (torn) m.torn = true;
-    tryGlue(m, bytes, start);
+    tryGlue(m, bytes, start, undefined, keepRaw);
     return done(m);
   }
   const text = bytes.toString('utf8');
@@ -354,10 +358,11 @@ export function parseShardLine(raw: Buffer, shard: string, offset: number, line:
       : `not JSON: ${result.error}`;
     const m = malformedLine(kind, shard, line, offset, raw.length, bytes, detail);
     if (torn) m.torn = true;
-    if (!result.ok) tryGlue(m, bytes, start, text);
+    if (!result.ok) tryGlue(m, bytes, start, text, keepRaw);
     return done(m);
   }
   const ev = toEvent(result.value as Record<string, unknown>, shard, line, offset, raw.length);
+  if (keepRaw) ev.raw = text;
   if (result.nonStandard) ev.nonStandardNumbers = true;
   if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
   const hazard = pythonJsonHazard(text);
@@ -370,7 +375,7 @@ export function parseShardLine(raw: Buffer, shard: string, offset: number, line:
  * glued onto it. If a suffix of the malformed line starting at `{"` parses as an object
  * with an `event`, that suffix is the glued event.
  */
-function tryGlue(m: MalformedLine, bytes: Buffer, start: number, text?: string): void {
+function tryGlue(m: MalformedLine, bytes: Buffer, start: number, text?: string, keepRaw = false): void {
   let tries = 0;
   let from = 1;
   while (tries < MAX_GLUE_CANDIDATES) {
@@ -388,6 +393,7 @@ function tryGlue(m: MalformedLine, bytes: Buffer, start: number, text?: string):
     if (typeof obj.event !== 'string' || obj.event.length === 0) continue;
     const ev = toEvent(obj, m.shard, m.line, start + at, suffix.length);
     ev.recovered = true;
+    if (keepRaw) ev.raw = suffix.toString('utf8');
     if (parsed.nonStandard) ev.nonStandardNumbers = true;
     m.glued = ev;
     m.gluedAt = start + at - m.offset;

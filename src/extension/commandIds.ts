@@ -12,6 +12,11 @@ export const Commands = {
   addSessionsFolder: 'botMemory.addSessionsFolder',
   openDemo: 'botMemory.openDemo',
   focusAttention: 'botMemory.showSessionsNeedingAttention',
+  rebuildIndex: 'botMemory.rebuildIndex',
+  openIndex: 'botMemory.openIndex',
+  pushGithub: 'botMemory.pushGithub',
+  pullGithub: 'botMemory.pullGithub',
+  setGithubToken: 'botMemory.setGithubToken',
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';
