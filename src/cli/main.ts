@@ -8,6 +8,7 @@ import { parseArgs } from 'util';
 import { runAudit } from './audit';
 import { runExport } from './export';
 import { runFeedback } from './feedback';
+import { runRebuild, REBUILD_USAGE } from './rebuild';
 import { runPull, runPush } from './github';
 import { UsageError, out, err } from './io';
 
@@ -55,6 +56,8 @@ Commands:
       --last N                  only the last N lines
       --out FILE                write here instead
 
+${REBUILD_USAGE}
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
@@ -67,6 +70,7 @@ const COMMANDS: Record<string, Command> = {
   audit: runAudit,
   feedback: runFeedback,
   export: runExport,
+  rebuild: runRebuild,
   push: runPush,
   pull: runPull,
 };

@@ -12,6 +12,8 @@ export const Commands = {
   addSessionsFolder: 'botMemory.addSessionsFolder',
   openDemo: 'botMemory.openDemo',
   focusAttention: 'botMemory.showSessionsNeedingAttention',
+  rebuildIndex: 'botMemory.rebuildIndex',
+  openIndex: 'botMemory.openIndex',
   pushGithub: 'botMemory.pushGithub',
   pullGithub: 'botMemory.pullGithub',
   setGithubToken: 'botMemory.setGithubToken',

@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import * as rebuildIndex from './commands/rebuildIndex';
+import * as openIndex from './commands/openIndex';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
 import * as pushGithub from './commands/pushGithub';
 import * as pullGithub from './commands/pullGithub';
@@ -33,6 +35,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   context.subscriptions.push(...TimelineEditorProvider.register(services));
   context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
   const feedback = registerFeedback(services, sessions);
+  context.subscriptions.push(rebuildIndex.register(services), openIndex.register(services));
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
   return { services, sessions, feedback };
