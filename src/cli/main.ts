@@ -6,6 +6,7 @@
 
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
+import { runMemory, MEMORY_USAGE } from './memory';
 import { UsageError, out, err } from './io';
 
 const VERSION = '0.1.0';
@@ -21,15 +22,18 @@ Commands:
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
 
+${MEMORY_USAGE}
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
-Exit codes: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder.`;
+Exit codes: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder/file.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   audit: runAudit,
+  memory: runMemory,
 };
 
 export async function main(argv: string[]): Promise<number> {
