@@ -12,7 +12,11 @@ export const Commands = {
   addSessionsFolder: 'botMemory.addSessionsFolder',
   openDemo: 'botMemory.openDemo',
   focusAttention: 'botMemory.showSessionsNeedingAttention',
+  memoryAddDatabase: 'botMemory.memory.addDatabase',
+  memoryExportProjection: 'botMemory.memory.exportProjection',
+  memoryRefresh: 'botMemory.memory.refresh',
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';
+export const VIEW_MEMORIES = 'botMemory.memories';
 export const TIMELINE_VIEW_TYPE = 'botMemory.timeline';
