@@ -7,11 +7,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Bench } from './harness';
+import { sqliteBench } from './sqlite';
+import { githubBench } from './github';
 import { timelineBench } from './timeline';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
   timelineBench,
+  githubBench,
+  sqliteBench,
 ];
 
 async function main(): Promise<void> {

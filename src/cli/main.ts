@@ -7,6 +7,8 @@
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
 import { runMemory, MEMORY_USAGE } from './memory';
+import { runRebuild, REBUILD_USAGE } from './rebuild';
+import { runPull, runPush } from './github';
 import { UsageError, out, err } from './io';
 
 const VERSION = '0.1.0';
@@ -22,18 +24,37 @@ Commands:
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
 
+  push <sessionsDir> --repo OWNER/NAME   Append finished turns and feedback to the GitHub log,
+                                each record exactly once (docs/github-log.md). Token: GITHUB_TOKEN.
+      --branch B                branch (default: the repository's default branch)
+      --path P                  file in the repository (default data/interactions.jsonl)
+      --api-url URL             API root (default https://api.github.com; GitHub Enterprise)
+      --no-collect              push only what is already in the outbox
+      --quiet                   no progress on stderr
+  pull <sessionsDir> --repo OWNER/NAME   Download the log to <sessionsDir>/_github_log.jsonl.
+      --branch, --path, --api-url as for push
+      --last N                  only the last N lines
+      --out FILE                write here instead
+
+${REBUILD_USAGE}
+
 ${MEMORY_USAGE}
 
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
-Exit codes: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder/file.`;
+Exit codes: audit: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder;
+memory: 0/1 as audit, 2 usage error, unreadable file or a schema that does not fit the settings;
+push/pull: 0 done, 1 records left in the outbox (network, rate limit), 2 usage or auth error.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   audit: runAudit,
   memory: runMemory,
+  rebuild: runRebuild,
+  push: runPush,
+  pull: runPull,
 };
 
 export async function main(argv: string[]): Promise<number> {

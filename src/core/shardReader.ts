@@ -20,6 +20,8 @@ export interface ReadOptions {
   maxLineBytes: number;
   /** Read size per system call. */
   chunkBytes?: number;
+  /** Keep each event's line text in `JournalEvent.raw` (the SQLite index stores it). */
+  keepRaw?: boolean;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -64,9 +66,11 @@ export class ShardReader {
   private committed = 0;
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
+  private readonly keepRaw: boolean;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
+    this.keepRaw = options.keepRaw === true;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
   }
@@ -207,7 +211,7 @@ export class ShardReader {
   private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {
     const c = this.contents;
     const line = torn ? c.lineCount + 1 : ++c.lineCount;
-    const m = malformed('too_long', c.name, line, offset, length, preview, `line is ${length} bytes, over the limit of ${this.maxLineBytes}`);
+    const m = malformedLine('too_long', c.name, line, offset, length, preview, `line is ${length} bytes, over the limit of ${this.maxLineBytes}`);
     if (torn) m.torn = true;
     else c.malformed.push(m);
     return m;
@@ -229,80 +233,107 @@ export class ShardReader {
     else c.tailEvent = parsed;
   }
 
-  /** Parses one line (without its `\n`). null = blank line. */
+  /** Parses one line (without its `\n`) and records BOM / CRLF on the shard. */
   private parseLine(raw: Buffer, offset: number, line: number, torn: boolean): JournalEvent | MalformedLine | null {
     const c = this.contents;
-    let bytes = raw;
-    let start = offset;
-    if (offset === 0 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-      c.hasBom = true;
-      bytes = bytes.subarray(3);
-      start += 3;
-    }
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) {
-      bytes = bytes.subarray(0, bytes.length - 1);
-      if (!torn) c.crlfLines++;
-    }
-    if (!isUtf8(bytes)) {
-      if (isBlankBytes(bytes)) return null;
-      const m = malformed('invalid_utf8', c.name, line, offset, raw.length, bytes, `invalid UTF-8 at byte ${firstInvalidUtf8(bytes)} of the line`);
-      if (torn) m.torn = true;
-      this.tryGlue(m, bytes, start);
-      return m;
-    }
-    const text = bytes.toString('utf8');
-    if (text.trim().length === 0) return null;
-    const result = parseJsonLine(text);
-    if (!result.ok || typeof result.value !== 'object' || result.value === null || Array.isArray(result.value)) {
-      const kind: MalformedKind = result.ok ? 'not_object' : 'not_json';
-      const detail = result.ok
-        ? `valid JSON but ${Array.isArray(result.value) ? 'an array' : result.value === null ? 'null' : `a ${typeof result.value}`}, not an object`
-        : `not JSON: ${result.error}`;
-      const m = malformed(kind, c.name, line, offset, raw.length, bytes, detail);
-      if (torn) m.torn = true;
-      if (!result.ok) this.tryGlue(m, bytes, start, text);
-      return m;
-    }
-    const ev = toEvent(result.value as Record<string, unknown>, c.name, line, offset, raw.length);
-    if (result.nonStandard) ev.nonStandardNumbers = true;
-    if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
-    const hazard = pythonJsonHazard(text);
-    if (hazard !== null) ev.pythonHazard = hazard;
-    return ev;
-  }
-
-  /**
-   * A crash mid-append leaves a line without `\n`; the same process's next append is then
-   * glued onto it. If a suffix of the malformed line starting at `{` parses as an object
-   * with an `event`, that suffix is the glued event.
-   */
-  private tryGlue(m: MalformedLine, bytes: Buffer, start: number, text?: string): void {
-    let tries = 0;
-    let from = 1;
-    while (tries < MAX_GLUE_CANDIDATES) {
-      const at = bytes.indexOf(0x7b /* { */, from);
-      if (at === -1) return;
-      from = at + 1;
-      // Upstream's lines start with `{"`; anything else is not a glued event.
-      if (bytes[at + 1] !== 0x22) continue;
-      tries++;
-      const suffix = bytes.subarray(at);
-      if (text === undefined && !isUtf8(suffix)) continue;
-      const parsed = parseJsonLine(suffix.toString('utf8'));
-      if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) continue;
-      const obj = parsed.value as Record<string, unknown>;
-      if (typeof obj.event !== 'string' || obj.event.length === 0) continue;
-      const ev = toEvent(obj, m.shard, m.line, start + at, suffix.length);
-      ev.recovered = true;
-      if (parsed.nonStandard) ev.nonStandardNumbers = true;
-      m.glued = ev;
-      m.gluedAt = start + at - m.offset;
-      return;
-    }
+    const r = parseShardLine(raw, c.name, offset, line, torn, this.keepRaw);
+    if (r.bom) c.hasBom = true;
+    if (r.crlf && !torn) c.crlfLines++;
+    return r.item;
   }
 }
 
-function emptyContents(path: string, name: string): ShardContents {
+export interface ParsedLine {
+  /** The event, the malformed line, or null for a blank line. */
+  item: JournalEvent | MalformedLine | null;
+  /** The line started with a UTF-8 BOM (only possible at offset 0), which was skipped. */
+  bom: boolean;
+  /** The line ended in `\r`, which was dropped. */
+  crlf: boolean;
+}
+
+/**
+ * Parses one physical line of a shard (without its `\n`): the single place where a line
+ * becomes an event or a malformed line. `offset` is the line's byte offset in the shard,
+ * `line` its 1-based number, `torn` whether it is a final line without `\n`.
+ */
+export function parseShardLine(raw: Buffer, shard: string, offset: number, line: number, torn: boolean, keepRaw = false): ParsedLine {
+  let bytes = raw;
+  let start = offset;
+  let bom = false;
+  let crlf = false;
+  if (offset === 0 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    bom = true;
+    bytes = bytes.subarray(3);
+    start += 3;
+  }
+  if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) {
+    bytes = bytes.subarray(0, bytes.length - 1);
+    crlf = true;
+  }
+  const done = (item: JournalEvent | MalformedLine | null): ParsedLine => ({ item, bom, crlf });
+  if (!isUtf8(bytes)) {
+    if (isBlankBytes(bytes)) return done(null);
+    const m = malformedLine('invalid_utf8', shard, line, offset, raw.length, bytes, `invalid UTF-8 at byte ${firstInvalidUtf8(bytes)} of the line`);
+    if (torn) m.torn = true;
+    tryGlue(m, bytes, start, undefined, keepRaw);
+    return done(m);
+  }
+  const text = bytes.toString('utf8');
+  if (text.trim().length === 0) return done(null);
+  const result = parseJsonLine(text);
+  if (!result.ok || typeof result.value !== 'object' || result.value === null || Array.isArray(result.value)) {
+    const kind: MalformedKind = result.ok ? 'not_object' : 'not_json';
+    const detail = result.ok
+      ? `valid JSON but ${Array.isArray(result.value) ? 'an array' : result.value === null ? 'null' : `a ${typeof result.value}`}, not an object`
+      : `not JSON: ${result.error}`;
+    const m = malformedLine(kind, shard, line, offset, raw.length, bytes, detail);
+    if (torn) m.torn = true;
+    if (!result.ok) tryGlue(m, bytes, start, text, keepRaw);
+    return done(m);
+  }
+  const ev = toEvent(result.value as Record<string, unknown>, shard, line, offset, raw.length);
+  if (keepRaw) ev.raw = text;
+  if (result.nonStandard) ev.nonStandardNumbers = true;
+  if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
+  const hazard = pythonJsonHazard(text);
+  if (hazard !== null) ev.pythonHazard = hazard;
+  return done(ev);
+}
+
+/**
+ * A crash mid-append leaves a line without `\n`; the same process's next append is then
+ * glued onto it. If a suffix of the malformed line starting at `{"` parses as an object
+ * with an `event`, that suffix is the glued event.
+ */
+function tryGlue(m: MalformedLine, bytes: Buffer, start: number, text?: string, keepRaw = false): void {
+  let tries = 0;
+  let from = 1;
+  while (tries < MAX_GLUE_CANDIDATES) {
+    const at = bytes.indexOf(0x7b /* { */, from);
+    if (at === -1) return;
+    from = at + 1;
+    // Upstream's lines start with `{"`; anything else is not a glued event.
+    if (bytes[at + 1] !== 0x22) continue;
+    tries++;
+    const suffix = bytes.subarray(at);
+    if (text === undefined && !isUtf8(suffix)) continue;
+    const parsed = parseJsonLine(suffix.toString('utf8'));
+    if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) continue;
+    const obj = parsed.value as Record<string, unknown>;
+    if (typeof obj.event !== 'string' || obj.event.length === 0) continue;
+    const ev = toEvent(obj, m.shard, m.line, start + at, suffix.length);
+    ev.recovered = true;
+    if (keepRaw) ev.raw = suffix.toString('utf8');
+    if (parsed.nonStandard) ev.nonStandardNumbers = true;
+    m.glued = ev;
+    m.gluedAt = start + at - m.offset;
+    return;
+  }
+}
+
+/** The contents of a shard before anything was read. */
+export function emptyContents(path: string, name: string): ShardContents {
   return {
     name,
     path,
@@ -366,7 +397,7 @@ export function sortKeyOf(v: unknown): number {
   return 0;
 }
 
-function malformed(kind: MalformedKind, shard: string, line: number, offset: number, length: number, bytes: Buffer, detail: string): MalformedLine {
+export function malformedLine(kind: MalformedKind, shard: string, line: number, offset: number, length: number, bytes: Buffer, detail: string): MalformedLine {
   const cut = bytes.length > PREVIEW_BYTES;
   const head = cut ? bytes.subarray(0, PREVIEW_BYTES) : bytes;
   return {

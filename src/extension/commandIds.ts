@@ -15,6 +15,11 @@ export const Commands = {
   memoryAddDatabase: 'botMemory.memory.addDatabase',
   memoryExportProjection: 'botMemory.memory.exportProjection',
   memoryRefresh: 'botMemory.memory.refresh',
+  rebuildIndex: 'botMemory.rebuildIndex',
+  openIndex: 'botMemory.openIndex',
+  pushGithub: 'botMemory.pushGithub',
+  pullGithub: 'botMemory.pullGithub',
+  setGithubToken: 'botMemory.setGithubToken',
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';

@@ -1,8 +1,13 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import * as rebuildIndex from './commands/rebuildIndex';
+import * as openIndex from './commands/openIndex';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
 import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
+import * as pushGithub from './commands/pushGithub';
+import * as pullGithub from './commands/pullGithub';
+import * as setGithubToken from './commands/setGithubToken';
 
 /** What features share: registered once in activate(), disposed with the extension. */
 export interface Services {
@@ -28,6 +33,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const sessions = registerSessionsView(services);
   context.subscriptions.push(...TimelineEditorProvider.register(services));
   const memories = registerMemoriesView(services);
+  context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
+  context.subscriptions.push(rebuildIndex.register(services), openIndex.register(services));
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
   return { services, sessions, memories };
