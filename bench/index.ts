@@ -10,12 +10,14 @@ import type { Bench } from './harness';
 import { sqliteBench } from './sqlite';
 import { githubBench } from './github';
 import { timelineBench } from './timeline';
+import { memoryBench } from './memory';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
   timelineBench,
   githubBench,
   sqliteBench,
+  memoryBench,
 ];
 
 async function main(): Promise<void> {

@@ -64,6 +64,8 @@ export class BotDb {
     this.db.exec(
       `CREATE TABLE IF NOT EXISTS "${this.mem}" (id INTEGER PRIMARY KEY, "${this.ownerCol}" TEXT NOT NULL, text TEXT NOT NULL, significance INTEGER, pinned INTEGER NOT NULL DEFAULT 0, auto_pinned INTEGER NOT NULL DEFAULT 0, created_at ${options.isoTimes ? 'TEXT' : 'REAL'} NOT NULL)`,
     );
+    // The worker's pin queries filter on owner and pin flags.
+    this.db.exec(`CREATE INDEX IF NOT EXISTS "${this.mem}_pins" ON "${this.mem}" ("${this.ownerCol}", pinned, auto_pinned, created_at)`);
   }
 
   now(): number | string {
@@ -182,6 +184,8 @@ export function populateClean(b: BotDb, o: { bots?: number; memoriesPerBot?: num
   };
   if (batch) b.begin();
   const ids: number[][] = Array.from({ length: bots }, () => []);
+  // At most 3 manual pins per bot, so auto-pins always have room under the cap.
+  const manual: number[][] = Array.from({ length: bots }, () => []);
   for (let i = 0; i < per; i++) {
     for (let k = 0; k < bots; k++) {
       const id = b.write(`bot-${k}`, `memory ${i} of bot ${k}`);
@@ -192,7 +196,12 @@ export function populateClean(b: BotDb, o: { bots?: number; memoriesPerBot?: num
       b.score(id, s);
       step(b.events - before);
       if (i % 11 === 5) {
+        if (manual[k].length >= 3) {
+          b.unpin(manual[k].shift()!);
+          step(1);
+        }
         b.pin(id); // a manual pin
+        manual[k].push(id);
         step(1);
       }
       if (i % 13 === 12) {
@@ -209,9 +218,9 @@ export function populateClean(b: BotDb, o: { bots?: number; memoriesPerBot?: num
 export function writeLargeLedger(file: string, events: number, options: BotDbOptions = {}): number {
   const b = new BotDb(file, options);
   try {
-    // ~2.6 events per memory with pinEvery 3 (write + score + pins).
+    // ~2.86 events per memory with pinEvery 3 (write + score + auto-pins, evictions, manual pins).
     const bots = 10;
-    const per = Math.ceil(events / 2.45 / bots);
+    const per = Math.ceil(events / 2.86 / bots);
     return populateClean(b, { bots, memoriesPerBot: per, batch: 5000 });
   } finally {
     b.close();

@@ -126,8 +126,9 @@ export function replay(events: readonly LedgerEvent[], o: ReplayOptions): Replay
     findings.push(f);
   };
   const evName = (ev: LedgerEvent) => `event ${ev.id ?? `#${ev.seq + 1}`}`;
+  const cands = Object.fromEntries((Object.keys(CANDIDATES.payloadKeys) as (keyof PayloadKeys)[]).map((k) => [k, candidatesFor(keys[k], CANDIDATES.payloadKeys[k])])) as Record<keyof PayloadKeys, string[]>;
   const payloadKey = (k: keyof PayloadKeys, p: Record<string, unknown>): string | undefined => {
-    for (const c of candidatesFor(keys[k], CANDIDATES.payloadKeys[k])) {
+    for (const c of cands[k]) {
       if (Object.prototype.hasOwnProperty.call(p, c)) {
         if (usedKeys[k] === undefined) usedKeys[k] = c;
         return c;
