@@ -17,11 +17,10 @@ function show(v: unknown): string {
 
 export function compareWithTable(memories: Map<string, ProjectedMemory>, live: Map<string, LiveMemory>): MemoryFinding[] {
   const findings: MemoryFinding[] = [];
-  const at = (m: ProjectedMemory) => ({ eventSeq: m.writtenSeq });
   for (const m of memories.values()) {
     const row = live.get(m.key);
     if (!row) {
-      findings.push({ kind: 'memory_missing', severity: 'error', sessionId: m.owner, memoryId: m.key, ...at(m), message: `memory ${m.key} is in the event log but not in the memories table` });
+      findings.push({ kind: 'memory_missing', severity: 'error', sessionId: m.owner, memoryId: m.key, message: `memory ${m.key} is in the event log but not in the memories table` });
       continue;
     }
     const drift: string[] = [];
@@ -35,10 +34,10 @@ export function compareWithTable(memories: Map<string, ProjectedMemory>, live: M
     if (!sigOk) drift.push(`significance: table ${show(sig)}, events ${m.significance ?? 'unset'}`);
     if (m.carried.owner && row.owner !== m.owner) drift.push(`owner: table ${show(row.owner)}, events ${show(m.owner)}`);
     if (drift.length) {
-      findings.push({ kind: 'memory_drift', severity: 'error', sessionId: m.owner, memoryId: m.key, ...at(m), message: `memory ${m.key} differs from its events: ${drift.join('; ')}` });
+      findings.push({ kind: 'memory_drift', severity: 'error', sessionId: m.owner, memoryId: m.key, message: `memory ${m.key} differs from its events: ${drift.join('; ')}` });
     }
     if (m.carried.text && row.text !== undefined && row.text !== m.text) {
-      findings.push({ kind: 'memory_drift', severity: 'warning', sessionId: m.owner, memoryId: m.key, ...at(m), message: `memory ${m.key}'s text in the table differs from the text its memory_written event carried` });
+      findings.push({ kind: 'memory_drift', severity: 'warning', sessionId: m.owner, memoryId: m.key, message: `memory ${m.key}'s text in the table differs from the text its memory_written event carried` });
     }
   }
   for (const row of live.values()) {
