@@ -91,6 +91,15 @@ describe('bot-memory-audit memory', () => {
     assert.deepStrictEqual(Object.keys(p.memories[0]), ['id', 'owner', 'text', 'significance', 'pinned', 'auto_pinned', 'created_at', 'events']);
   });
 
+  it('a JSONL export: findings carry file:line', () => {
+    const file = path.join(path.dirname(clean), 'events.jsonl');
+    fs.writeFileSync(file, [{ id: 1, kind: 'memory_written', payload: { memory_id: 1, owner_id: 'ada', text: 't' } }, { id: 2, kind: 'memory_significance_set', payload: { memory_id: 2, significance: 1 } }].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const r = run('memory', file, '--now', NOW);
+    assert.strictEqual(r.code, 1);
+    assert.match(r.stdout, /error {3}unknown_memory_event +events\.jsonl:2 event 2 \(memory_significance_set\) is about memory 2/);
+    assert.match(r.stdout, /info {4}memories_table_unavailable/);
+  });
+
   it('bad arguments and unreadable inputs exit 2 with a message and no stack trace', () => {
     for (const args of [['memory'], ['memory', '/nonexistent/bot.db'], ['memory', clean, '--fail-on', 'sometimes'], ['memory', clean, '--event-column', 'nope=x'], ['memory', clean, '--config', '/nonexistent.json']]) {
       const r = run(...args);
