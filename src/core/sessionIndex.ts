@@ -77,6 +77,11 @@ export interface IndexOptions {
   now?: () => number;
   /** How many full journals to keep in memory. */
   keepJournals?: number;
+  /**
+   * Total shard bytes of the journals kept in memory (parsed events take several times their
+   * size on disk). The most recently used journal is always kept, whatever its size.
+   */
+  keepJournalBytes?: number;
   /** How many summaries to compute at once in the background. */
   concurrency?: number;
 }
@@ -99,6 +104,7 @@ export class SessionIndex {
       staleAfterMinutes: options.staleAfterMinutes ?? DEFAULT_STALE_AFTER_MINUTES,
       now: options.now ?? (() => Date.now() / 1000),
       keepJournals: options.keepJournals ?? 16,
+      keepJournalBytes: options.keepJournalBytes ?? 128 * 1024 * 1024,
       concurrency: options.concurrency ?? 4,
     };
   }
@@ -304,8 +310,11 @@ export class SessionIndex {
     if (keep) {
       this.journals.set(k, journal);
       this.analyses.set(k, analysis);
-      while (this.journals.size > this.options.keepJournals) {
+      let bytes = 0;
+      for (const a of this.analyses.values()) bytes += a.shards.reduce((n, sh) => n + sh.size, 0);
+      while (this.journals.size > 1 && (this.journals.size > this.options.keepJournals || bytes > this.options.keepJournalBytes)) {
         const oldest = this.journals.keys().next().value as string;
+        bytes -= this.analyses.get(oldest)?.shards.reduce((n, sh) => n + sh.size, 0) ?? 0;
         this.journals.delete(oldest);
         this.analyses.delete(oldest);
       }
@@ -397,17 +406,23 @@ export class SessionIndex {
     const root = this.rootsById.get(rootId);
     if (!root) return [];
     const stale: string[] = [];
-    await Promise.all(
-      [...root.sessions.values()].map(async (s) => {
+    const sessions = [...root.sessions.values()];
+    // A few sessions at a time: tens of thousands of stats in flight at once are slower than
+    // a steady few (measured in bench/sessions.ts), and hog the thread pool.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < sessions.length) {
+        const s = sessions[next++];
         const k = key(rootId, s.sessionId);
         const c = this.summaries.get(k);
-        if (!c) return;
+        if (!c) continue;
         if (c.fingerprint !== (await fingerprint(root.sessionsDir, s))) {
           this.summaries.delete(k);
           stale.push(s.sessionId);
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: VALIDATE_LANES }, lane));
     return stale;
   }
 
@@ -418,6 +433,7 @@ export class SessionIndex {
 }
 
 const analysisTimes = new WeakMap<SessionAnalysis, number>();
+const VALIDATE_LANES = 8;
 
 function key(rootId: string, sessionId: string): string {
   return `${rootId}\0${sessionId}`;
