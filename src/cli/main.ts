@@ -8,6 +8,7 @@ import { parseArgs } from 'util';
 import { runAudit } from './audit';
 import { runExport } from './export';
 import { runFeedback } from './feedback';
+import { runMemory, MEMORY_USAGE } from './memory';
 import { runRebuild, REBUILD_USAGE } from './rebuild';
 import { runPull, runPush } from './github';
 import { UsageError, out, err } from './io';
@@ -58,10 +59,13 @@ Commands:
 
 ${REBUILD_USAGE}
 
+${MEMORY_USAGE}
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
 Exit codes: audit: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder;
+memory: 0/1 as audit, 2 usage error, unreadable file or a schema that does not fit the settings;
 push/pull: 0 done, 1 records left in the outbox (network, rate limit), 2 usage or auth error.`;
 
 type Command = (argv: string[]) => Promise<number>;
@@ -70,6 +74,7 @@ const COMMANDS: Record<string, Command> = {
   audit: runAudit,
   feedback: runFeedback,
   export: runExport,
+  memory: runMemory,
   rebuild: runRebuild,
   push: runPush,
   pull: runPull,

@@ -12,6 +12,9 @@ export const Commands = {
   addSessionsFolder: 'botMemory.addSessionsFolder',
   openDemo: 'botMemory.openDemo',
   focusAttention: 'botMemory.showSessionsNeedingAttention',
+  memoryAddDatabase: 'botMemory.memory.addDatabase',
+  memoryExportProjection: 'botMemory.memory.exportProjection',
+  memoryRefresh: 'botMemory.memory.refresh',
   rebuildIndex: 'botMemory.rebuildIndex',
   openIndex: 'botMemory.openIndex',
   pushGithub: 'botMemory.pushGithub',
@@ -27,4 +30,5 @@ export const Commands = {
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';
+export const VIEW_MEMORIES = 'botMemory.memories';
 export const TIMELINE_VIEW_TYPE = 'botMemory.timeline';

@@ -4,6 +4,7 @@ import { registerSessionsView, type SessionsFeature } from './sessionsView';
 import * as rebuildIndex from './commands/rebuildIndex';
 import * as openIndex from './commands/openIndex';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
+import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
 import * as pushGithub from './commands/pushGithub';
 import * as pullGithub from './commands/pullGithub';
 import * as setGithubToken from './commands/setGithubToken';
@@ -22,6 +23,7 @@ export interface BotMemoryApi {
   services: Services;
   sessions: SessionsFeature;
   feedback: FeedbackService;
+  memories: MemoriesFeature;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
@@ -33,12 +35,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
 
   const sessions = registerSessionsView(services);
   context.subscriptions.push(...TimelineEditorProvider.register(services));
+  const memories = registerMemoriesView(services);
   context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
   const feedback = registerFeedback(services, sessions);
   context.subscriptions.push(rebuildIndex.register(services), openIndex.register(services));
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions, feedback };
+  return { services, sessions, feedback, memories };
 }
 
 export function deactivate(): void {
