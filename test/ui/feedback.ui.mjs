@@ -10,20 +10,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { check, log, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { frameWithSelector, launchBrowser, openWorkbench, runCommand, screenshot } from '../../scripts/vscode-test/browser.mjs';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shots = path.join(repoRoot, 'screenshots');
-const log = (m) => console.log(m);
-let passes = 0;
-let failures = 0;
-function check(ok, what) {
-  if (ok) passes++;
-  else failures++;
-  log(`  ${ok ? '✔' : '✗'} ${what}`);
-}
 
 const T0 = 1767225600;
 function session(dir, sid, title, turns) {
@@ -121,12 +112,6 @@ async function main() {
     await server.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  log(`${passes} passed, ${failures} failed`);
-  process.exitCode = failures ? 1 : 0;
 }
 
-main().catch((err) => {
-  console.error(err);
-  log(`${passes} passed, ${failures + 1} failed`);
-  process.exitCode = 1;
-});
+runUi(main);

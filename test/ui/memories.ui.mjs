@@ -9,22 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { check, log, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, screenshot } from '../../scripts/vscode-test/browser.mjs';
 
 const require = createRequire(import.meta.url);
 const { Database } = require('node-sqlite3-wasm');
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shots = path.join(repoRoot, 'screenshots');
-const log = (m) => console.log(m);
-let passes = 0;
-let failures = 0;
-function check(ok, what) {
-  if (ok) passes++;
-  else failures++;
-  log(`  ${ok ? '✔' : '✗'} ${what}`);
-}
 
 const XSS = '<img src=x onerror="window.__pwned=1"> **bold** [link](command:workbench.action.quit)';
 
@@ -121,12 +112,6 @@ async function main() {
     await server.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  log(`${passes} passed, ${failures} failed`);
-  process.exitCode = failures ? 1 : 0;
 }
 
-main().catch((err) => {
-  console.error(err);
-  log(`${passes} passed, ${failures + 1} failed`);
-  process.exitCode = 1;
-});
+runUi(main);
