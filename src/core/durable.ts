@@ -30,7 +30,17 @@ export function fsyncDir(dir: string): void {
 
 export function appendLineDurable(file: string, line: string): void {
   if (line.includes('\n')) throw new Error('a journal line must not contain a newline');
-  const data = Buffer.from(line + '\n', 'utf8');
+  appendDurable(file, Buffer.from(line + '\n', 'utf8'));
+}
+
+/** Several lines in ONE write (all or, on a short write, an error): never interleaved with other appenders. */
+export function appendLinesDurable(file: string, lines: readonly string[]): void {
+  for (const l of lines) if (l.includes('\n')) throw new Error('a journal line must not contain a newline');
+  if (lines.length === 0) return;
+  appendDurable(file, Buffer.from(lines.join('\n') + '\n', 'utf8'));
+}
+
+function appendDurable(file: string, data: Buffer): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_WRONLY, 0o600);
   try {
@@ -41,12 +51,6 @@ export function appendLineDurable(file: string, line: string): void {
     fs.closeSync(fd);
   }
   fsyncDir(path.dirname(file));
-}
-
-export function appendLinesDurable(file: string, lines: readonly string[]): void {
-  for (const l of lines) if (l.includes('\n')) throw new Error('a journal line must not contain a newline');
-  if (lines.length === 0) return;
-  appendLineDurable(file, lines.join('\n'));
 }
 
 export interface AtomicOptions {
