@@ -6,6 +6,7 @@
 
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
+import { runRepair, runReview, runUndo } from './repair';
 import { UsageError, out, err } from './io';
 
 const VERSION = '0.1.0';
@@ -21,15 +22,32 @@ Commands:
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
 
+  repair <sessionsDir>  Print the repair plan (see docs/repair.md); nothing is written without --apply.
+      --session ID              only this session
+      --apply                   apply the plan (sidecar backups, repair log; undo with "undo")
+      --json                    print the plan (and the result) as JSON
+      --reviewer NAME           recorded in the repair log
+      --stale-after-minutes N   a turn open longer than this is dangling (default 60)
+      --now EPOCH_SECONDS       plan as if it were this time
+
+  undo <sessionsDir>    Undo the last repair (refuses when a file changed since). --dry-run, --json.
+
+  review <sessionsDir> --session ID --turn ID --note TEXT [--reviewer NAME]
+                        Mark a terminal collision as reviewed (collisions are never auto-fixed).
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
-Exit codes: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder.`;
+Exit codes: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder.
+repair/undo: 0 nothing left to do, 1 work left undone (plan not applied, repair skipped, undo refused), 2 as above.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   audit: runAudit,
+  repair: runRepair,
+  undo: runUndo,
+  review: runReview,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -13,3 +13,4 @@ export * from './durable';
 export * from './events';
 export * from './sessionIndex';
 export * from './dirWatcher';
+export * from './repair';
