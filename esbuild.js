@@ -85,6 +85,7 @@ if (args.has('--bench')) {
     platform: 'node',
     format: 'cjs',
     sourcemap: false,
+    external: ['playwright-core'],
   });
 }
 

@@ -7,9 +7,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Bench } from './harness';
+import { timelineBench } from './timeline';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
+  timelineBench,
 ];
 
 async function main(): Promise<void> {

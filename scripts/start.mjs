@@ -79,7 +79,7 @@ async function main() {
     const vsix = path.join(tmp, 'bot-memory-auditor.vsix');
     const vsce = path.join(repoRoot, 'node_modules', '.bin', 'vsce');
     const [cmd, pre] = fs.existsSync(vsce) ? [vsce, []] : ['npx', ['--no-install', 'vsce']];
-    step('packaging the .vsix (vsce package)', cmd, [...pre, 'package', '--no-dependencies', '--allow-missing-repository', '--out', vsix], {
+    step('packaging the .vsix (vsce package)', cmd, [...pre, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
 

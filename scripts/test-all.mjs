@@ -23,6 +23,7 @@ const steps = [
   { name: 'unit tests', cmd: npmRun('test:unit'), tests: true },
   { name: 'install VS Code', cmd: [process.execPath, [path.join(repoRoot, 'scripts', 'vscode-test', 'install.mjs')]] },
   { name: 'extension tests (VS Code)', cmd: npmRun('test:vscode'), tests: true },
+  { name: 'UI tests (VS Code in chromium)', cmd: npmRun('test:ui'), tests: true },
 ];
 
 /** Runs a step, passing its output through; resolves { code, summary }. */

@@ -29,6 +29,8 @@ export interface TurnStep {
   shard: string;
   line: number;
   terminal: boolean;
+  /** Recovered from a glued line: counted by us, lost to upstream's reader until repaired. */
+  recovered: boolean;
 }
 
 export interface Turn {
@@ -45,7 +47,7 @@ export interface Turn {
   model: string | null;
   modelProvider: string | null;
   workspace: string | null;
-  /** The interruption reason of the latest `interrupted` event, if any. */
+  /** The reason of the latest `interrupted` event, when the turn's state is `interrupted`. */
   reason: string | null;
   startedAt: number | null;
   lastAt: number | null;
@@ -64,7 +66,7 @@ export interface Turn {
   live: boolean;
   /** The submitted content appears among the sidecar's user messages. */
   userMessageSaved: boolean;
-  /** Events recovered from glued lines (not part of upstream's state until repaired). */
+  /** Events recovered from glued lines (counted here; upstream loses them until repaired). */
   recovered: JournalEvent[];
 }
 
@@ -87,7 +89,7 @@ export interface SessionAnalysis {
   model: string | null;
   modelProvider: string | null;
   shards: ShardSummary[];
-  /** Every valid event (upstream's view), in the documented order. */
+  /** Every valid event, glued ones recovered (flag `recovered`), in the documented order. */
   events: JournalEvent[];
   turns: Turn[];
   /** Every malformed physical line, torn tails included, by shard then line. */
@@ -125,6 +127,19 @@ export function analyzeSession(
     for (const m of s.malformed) malformed.push(m);
     if (s.tailMalformed) malformed.push(s.tailMalformed);
   }
+  // A glued event is lost to upstream's reader; ours must not lose it (FORMATS.md §1), unless
+  // an identical copy is already present (e.g. repair appended it to the auditor's shard).
+  const glued = malformed.filter((m) => m.glued !== undefined).map((m) => m.glued!);
+  if (glued.length > 0) {
+    const present = new Set(all.filter((e) => glued.some((g) => g.turnId === e.turnId)).map((e) => canonical(e.data)));
+    for (const g of glued) {
+      const c = canonical(g.data);
+      if (!present.has(c)) {
+        all.push(g);
+        present.add(c);
+      }
+    }
+  }
   const events = sortEvents(all, rank);
   const { states, collisions } = deriveStates(events);
   const sidecar = sidecarRead.status === 'ok' ? sidecarRead.sidecar : null;
@@ -158,12 +173,6 @@ export function analyzeSession(
     const latest = states.get(turnId)!;
     turns.push(buildTurn(turnId, evs, latest, collisions.get(turnId) ?? null, sidecar, userContents, recoveredByTurn.get(turnId) ?? []));
   }
-  // Glued events of turns that have no valid event at all still deserve a (recovered) turn.
-  for (const [turnId, rec] of recoveredByTurn) {
-    if (byTurn.has(turnId)) continue;
-    const t = buildTurn(turnId, [], rec[rec.length - 1], null, sidecar, userContents, rec);
-    turns.push(t);
-  }
 
   // --- findings about lines ---------------------------------------------------------
   for (const s of shards) {
@@ -187,6 +196,9 @@ export function analyzeSession(
     add('upstream_incompatible_line', 'info', `invalid UTF-8 in this shard: upstream's reader raises and cannot read this session at all`, { shard });
   }
   for (const s of shards) {
+    if (s.hasBom) {
+      add('upstream_incompatible_line', 'info', "the shard starts with a UTF-8 byte-order mark: upstream's reader (utf-8, not utf-8-sig) reads line 1 as malformed", { shard: s.name, line: 1, offset: 0 });
+    }
     if (s.tailEvent) {
       add('torn_tail', 'warning', `valid event without its final newline: the next append by the same process will be glued onto it`, { shard: s.name, line: s.tailEvent.line, offset: s.tailEvent.offset, turnId: s.tailEvent.turnId || undefined });
     }
@@ -198,10 +210,11 @@ export function analyzeSession(
     if (typeof ca !== 'number' || !Number.isFinite(ca)) {
       const raises = pyFloatRaises(ca);
       const what = ca === undefined ? 'missing' : typeof ca === 'number' ? String(ca) : JSON.stringify(ca);
-      add('invalid_created_at', raises ? 'error' : 'warning', `created_at is ${what}${raises ? ": upstream's state derivation raises on it" : '; it sorts as 0'}`, where);
+      add('invalid_created_at', raises ? 'error' : 'warning', `created_at is ${what}${raises ? ": upstream's state derivation raises as soon as it compares this event with another of its turn" : '; it sorts as 0'}`, where);
       if (raises) add('upstream_incompatible_line', 'info', `non-numeric created_at that makes upstream's reader raise for the whole session`, where);
     }
     if (ev.nonStandardNumbers) add('nonstandard_number', 'info', `NaN or Infinity in the line, which only Python's JSON accepts (strict JSON readers reject the line)`, where);
+    if (ev.pythonHazard) add('upstream_incompatible_line', 'warning', `${ev.pythonHazard}: upstream's reader fails for the whole session`, where);
     if (ev.pythonLineBreaks) add('upstream_incompatible_line', 'info', `U+2028, U+2029, U+0085 or another character that Python's splitlines() breaks on: upstream reads this event as malformed lines`, where);
     if (ev.name === '') add('unknown_event', 'warning', `event has no event name`, where);
     else if (!KNOWN_EVENTS.has(ev.name)) add('unknown_event', 'info', `unknown event "${ev.name}" (shown, not rejected)`, where);
@@ -231,10 +244,11 @@ export function analyzeSession(
       if (t.userMessage !== null && !t.userMessageSaved) {
         add('pending_turn', 'warning', `turn ${t.turnId} is not finished and its user message is missing from the sidecar's messages`, at);
       }
-      if (t.live) {
-        // In progress: the sidecar says this stream is running.
-      } else if (t.lastAt !== null && t.lastAt < staleBefore) {
-        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished`, at);
+      if (t.lastAt !== null && t.lastAt < staleBefore) {
+        // A crash leaves the sidecar naming the dead stream as active, so an old "live" turn
+        // is reported too; repair leaves it alone while the sidecar marks it active.
+        const note = t.live ? ' (the sidecar still names its stream as active: a crashed worker, or a very long turn)' : '';
+        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished${note}`, at);
       }
     }
   }
@@ -337,6 +351,7 @@ function buildTurn(
       shard: e.shard,
       line: e.line,
       terminal: e.terminal,
+      recovered: e.recovered === true,
     };
   });
   const timeOf = (name: string): number | null => {
@@ -370,7 +385,9 @@ function buildTurn(
     model: typeof sd.model === 'string' ? sd.model : null,
     modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
     workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
-    reason: lastInterrupted && typeof lastInterrupted.data.reason === 'string' ? lastInterrupted.data.reason : lastInterrupted ? pyRepr(lastInterrupted.data.reason) : null,
+    // Only an interrupted turn has a reason; a collision won by `completed` keeps its
+    // interrupted event (and reason) in `collision`.
+    reason: latest.name !== 'interrupted' || !lastInterrupted ? null : typeof lastInterrupted.data.reason === 'string' ? lastInterrupted.data.reason : pyRepr(lastInterrupted.data.reason),
     startedAt,
     lastAt,
     durations: {
@@ -412,6 +429,11 @@ function outOfOrder(evs: JournalEvent[]): { event: JournalEvent; message: string
 function locate(t: Turn, name: string): Partial<Finding> | null {
   const e = [...t.events].reverse().find((x) => x.name === name);
   return e ? { turnId: t.turnId, shard: e.shard, line: e.line, offset: e.offset } : null;
+}
+
+/** Key-order-independent JSON of an event, to recognise identical copies. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as object).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 }
 
 function finiteOrNull(v: unknown): number | null {

@@ -85,3 +85,41 @@ export function serializeEvent(event: Record<string, unknown>): string {
 /** Characters that Python's str.splitlines() treats as line breaks besides `\n`. */
 // eslint-disable-next-line no-control-regex
 export const PYTHON_EXTRA_LINE_BREAKS = /[\r\u000b\u000c\u001c\u001d\u001e\u0085\u2028\u2029]/;
+
+/** Python's json.loads raises RecursionError past about this nesting depth (recursion limit 1000). */
+export const PYTHON_MAX_DEPTH = 990;
+/** Python 3.11+ refuses to parse integers with more digits than this (ValueError). */
+export const PYTHON_MAX_INT_DIGITS = 4300;
+
+/**
+ * What makes Python's json.loads raise (not a JSONDecodeError, so upstream's reader fails for
+ * the whole session) on a line JavaScript parses fine. Only long lines can have either.
+ */
+export function pythonJsonHazard(text: string): string | null {
+  if (text.length <= 2 * PYTHON_MAX_DEPTH && text.length <= PYTHON_MAX_INT_DIGITS) return null;
+  let depth = 0;
+  let maxDepth = 0;
+  let digits = 0;
+  let maxDigits = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c >= 0x30 && c <= 0x39) {
+      if (++digits > maxDigits) maxDigits = digits;
+      continue;
+    }
+    digits = 0;
+    if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > maxDepth) maxDepth = depth;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  if (maxDepth > PYTHON_MAX_DEPTH) return `nesting ${maxDepth} levels deep makes Python's json.loads raise RecursionError`;
+  if (maxDigits > PYTHON_MAX_INT_DIGITS) return `an integer of ${maxDigits} digits makes Python's json.loads raise ValueError`;
+  return null;
+}

@@ -11,7 +11,7 @@
 
 import { promises as fsp } from 'fs';
 import { isUtf8 } from 'buffer';
-import { parseJsonLine, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
+import { parseJsonLine, pythonJsonHazard, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
 import { TERMINAL_EVENTS } from './types';
 
@@ -266,6 +266,8 @@ export class ShardReader {
     const ev = toEvent(result.value as Record<string, unknown>, c.name, line, offset, raw.length);
     if (result.nonStandard) ev.nonStandardNumbers = true;
     if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
+    const hazard = pythonJsonHazard(text);
+    if (hazard !== null) ev.pythonHazard = hazard;
     return ev;
   }
 

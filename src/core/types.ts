@@ -37,7 +37,9 @@ export interface JournalEvent {
   nonStandardNumbers?: boolean;
   /** The line holds characters that Python's splitlines() breaks on (U+2028, U+2029, U+0085, …). */
   pythonLineBreaks?: boolean;
-  /** Set on an event recovered from the tail of a glued line: not part of upstream's state. */
+  /** Why Python's json.loads raises on this line (deep nesting, a huge integer). */
+  pythonHazard?: string;
+  /** Set on an event recovered from the tail of a glued line: counted by us, lost to upstream's reader. */
   recovered?: boolean;
 }
 

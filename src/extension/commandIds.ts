@@ -1,10 +1,10 @@
 /** Every command id in one place (package.json `contributes.commands` must match: see scripts/check-commands.mjs). */
 export const Commands = {
-  auditFolder: 'botMemory.auditFolder',
   refresh: 'botMemory.refresh',
   filter: 'botMemory.filter',
   sort: 'botMemory.sort',
   openTimeline: 'botMemory.openTimeline',
+  openTimelineAsText: 'botMemory.timeline.openAsText',
   openRawShard: 'botMemory.openRawShard',
   revealInExplorer: 'botMemory.revealInExplorer',
   copySessionId: 'botMemory.copySessionId',

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
-import { Commands } from './commandIds';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import { TimelineEditorProvider } from './timeline/timelineEditor';
 
 /** What features share: registered once in activate(), disposed with the extension. */
 export interface Services {
@@ -24,9 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const services: Services = { context, store, output };
 
   const sessions = registerSessionsView(services);
-  context.subscriptions.push(
-    vscode.commands.registerCommand(Commands.auditFolder, () => undefined),
-  );
+  context.subscriptions.push(...TimelineEditorProvider.register(services));
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
   return { services, sessions };

@@ -82,8 +82,16 @@ export class SessionStore extends Disposable {
 
   /** A folder opened for this window only (e.g. the demo), besides settings and workspace. */
   async addTransientRoot(dir: string): Promise<void> {
+    if (this.extraRoots.has(dir)) return;
     this.extraRoots.add(dir);
-    await this.reloadRoots();
+    // Only the new root is listed and watched; the others stay as they are.
+    await this.ready;
+    const specs: RootSpec[] = [...this.index.roots().map(({ sessionsDir, source }) => ({ sessionsDir, source })), { sessionsDir: dir, source: 'other' }];
+    await this.index.setRoots(specs);
+    this.syncWatchers();
+    this.rootsEmitter.fire();
+    const added = this.index.roots().find((r) => r.sessionsDir === dir || r.journalDir === dir);
+    if (added) this.index.summarizeInBackground(added.id);
   }
 
   private async doReloadRoots(): Promise<void> {

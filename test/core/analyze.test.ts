@@ -106,13 +106,20 @@ describe('session analysis and findings', () => {
     assert.strictEqual(r.states.t1, 'interrupted');
   });
 
-  it('dangling_turn and pending_turn for an old unfinished turn; nothing for a live one', async () => {
+  it('dangling_turn and pending_turn for an old unfinished turn; no dangling for a recent live one', async () => {
     const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, null) + lifecycle('t2', NOW - 10, null) }, { messages: [], active_stream_id: 'stream-t2' });
     const dangling = r.findings.filter((f) => f.kind === 'dangling_turn');
     assert.deepStrictEqual(dangling.map((f) => f.turn_id), ['t1']);
     assert.match(dangling[0].message, /assistant_started.*ago/);
     assert.deepStrictEqual(r.findings.filter((f) => f.kind === 'pending_turn').map((f) => f.turn_id).sort(), ['t1', 't2']);
     assert.strictEqual(r.open_turn_count, 2);
+  });
+
+  it('an old turn whose stream the sidecar still names as active is dangling, and says so', async () => {
+    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, null) }, { messages: [{ role: 'user', content: 'question t1' }], active_stream_id: 'stream-t1' });
+    const d = r.findings.filter((f) => f.kind === 'dangling_turn');
+    assert.strictEqual(d.length, 1);
+    assert.match(d[0].message, /still names its stream as active/);
   });
 
   it('a recent unfinished turn is not dangling yet', async () => {
@@ -134,8 +141,9 @@ describe('session analysis and findings', () => {
     assert.deepStrictEqual(byKind('glued_event'), ['sess~1.jsonl:6']);
     assert.deepStrictEqual(byKind('torn_tail'), ['sess~1.jsonl:7']);
     assert.deepStrictEqual(r.malformed.map((m) => [m.line, m.torn, m.glued]), [[5, false, false], [6, false, true], [7, true, false]]);
-    // The glued event is not part of upstream's state.
-    assert.ok(!('t2' in r.states));
+    // Upstream loses the glued event; we must not (FORMATS.md §1).
+    assert.strictEqual(r.states.t2, 'submitted');
+    assert.strictEqual(r.event_count, 5);
   });
 
   it('event_without_turn_id, invalid_created_at, nonstandard_number, unknown_event', async () => {
@@ -188,5 +196,40 @@ describe('session analysis and findings', () => {
       assert.ok(['error', 'warning', 'info'].includes(f.severity));
       assert.ok(f.message.length > 5);
     }
+  });
+});
+
+describe('upstream incompatibilities beyond line breaks', () => {
+  it('flags a BOM, deep nesting and huge integers that make upstream fail', async () => {
+    const { dir, journal } = sessionsDir();
+    const deep = { ...ev('worker_started', 't1', T0 + 1), extra: JSON.parse('['.repeat(1200) + ']'.repeat(1200)) };
+    const huge = `{"event":"assistant_started","turn_id":"t1","created_at":${T0 + 2},"n":${'9'.repeat(5000)}}\n`;
+    fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), '\ufeff' + line(ev('submitted', 't1', T0)) + line(deep) + huge + line(ev('completed', 't1', T0 + 3)));
+    const r = (await auditFolder(dir, { now: NOW })).sessions[0];
+    const inc = r.findings.filter((f) => f.kind === 'upstream_incompatible_line').map((f) => `${f.line}:${f.message.slice(0, 40)}`);
+    assert.strictEqual(inc.length, 3, inc.join('\n'));
+    assert.ok(inc.some((x) => x.startsWith('1:the shard starts with a UTF-8 byte-order')));
+    assert.ok(inc.some((x) => x.startsWith('2:nesting 1201 levels deep')));
+    assert.ok(inc.some((x) => x.startsWith('3:an integer of 5000 digits')));
+    assert.strictEqual(r.states.t1, 'completed');
+  });
+
+  it('does not mistake long strings of digits or brackets inside text for hazards', async () => {
+    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, 'completed', { content: '9'.repeat(6000) + '['.repeat(3000) }) }, { messages: [{ role: 'user', content: '9'.repeat(6000) + '['.repeat(3000) }, { role: 'assistant', content: 'x' }] });
+    assert.deepStrictEqual(r.findings, []);
+  });
+});
+
+describe('glued events', () => {
+  it('count once even when an identical copy was appended elsewhere (as repair does)', async () => {
+    const done = ev('completed', 't1', T0 + 5, { assistant_message_index: 1 });
+    const files = {
+      'sess~1.jsonl': line(ev('submitted', 't1', T0)) + '{"event":"assistant_started","tur' + line(done),
+      'sess~audit.jsonl': JSON.stringify(Object.fromEntries(Object.entries(done).reverse())) + '\n',
+    };
+    const r = await audit(files, sidecarFor(['t1']));
+    assert.strictEqual(r.states.t1, 'completed');
+    assert.strictEqual(r.event_count, 2);
+    assert.deepStrictEqual(r.collisions, []);
   });
 });

@@ -21,9 +21,9 @@ describe('Extension activation', () => {
     assert.strictEqual(ext.isActive, true);
   });
 
-  it('registers botMemory.auditFolder', async () => {
+  it('registers botMemory.refresh', async () => {
     await vscode.extensions.getExtension(EXTENSION_ID)?.activate();
     const commands = await vscode.commands.getCommands(true);
-    assert.ok(commands.includes('botMemory.auditFolder'), 'command botMemory.auditFolder is not registered');
+    assert.ok(commands.includes('botMemory.refresh'), 'command botMemory.refresh is not registered');
   });
 });

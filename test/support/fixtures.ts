@@ -431,7 +431,7 @@ export interface WriteOptions {
 // ───────────────────────────── manifest types ─────────────────────────────
 
 /** Why a line is not a (recoverable) event in the truth view. */
-export type MalformedKind = GarbageKind | 'torn_tail' | 'glued' | 'invalid_utf8' | 'non_finite_number';
+export type MalformedKind = GarbageKind | 'torn_tail' | 'glued' | 'invalid_utf8';
 
 /** Everything that can be planted; `generateSessionsFolder({anomalies})` counts these. */
 export type AnomalyKind =
@@ -1262,8 +1262,9 @@ function buildSession(spec: SessionSpec, rng: Rng, now: number): BuiltSession {
       const e = evs[k];
       e.shardName = s.name;
       if (e.form === 'full') {
-        const nonFinite = e.createdAt instanceof PyFloat && !Number.isFinite(e.createdAt.value);
-        s.lines.push({ kind: nonFinite ? 'non_finite_number' : 'event', text: e.text, event: nonFinite ? undefined : e, lost: nonFinite ? e : undefined });
+        // NaN / Infinity: Python's JSON reads them, and so must a correct reader (issue 2:
+        // "accept NaN / Infinity as upstream does, and flag them"), so the line is an event.
+        s.lines.push({ kind: 'event', text: e.text, event: e });
       } else if (e.form === 'torn') {
         if (k !== evs.length - 1) throw new Error(`session ${sid}: torn event is not the last line of ${s.name}`);
         s.lines.push({ kind: 'torn_tail', text: cutLine(e.text, rng), lost: e });
@@ -1371,7 +1372,7 @@ function buildSession(spec: SessionSpec, rng: Rng, now: number): BuiltSession {
         const isLast = idx === s.lines.length - 1;
         const text = (s.bom && idx === 0 ? '\ufeff' : '') + l.text + (isLast && l.kind === 'torn_tail' ? '' : s.crlf ? '\r\n' : '\n');
         const pieces = pySplitlines(text);
-        const pyValid = (l.kind === 'event' || l.kind === 'non_finite_number') && pieces.length === 1 && !(s.bom && idx === 0);
+        const pyValid = l.kind === 'event' && pieces.length === 1 && !(s.bom && idx === 0);
         for (const piece of pieces) {
           no++;
           if (pyIsBlank(piece)) continue;

@@ -1,0 +1,477 @@
+/**
+ * The turn timeline's view-model: a SessionAnalysis turned into plain, serialisable rows
+ * that the timeline webview renders (one card per turn, one card per broken line), in time
+ * order, with everything the card shows precomputed. Pure: no `vscode`, no DOM, no I/O;
+ * the clock is passed in.
+ */
+
+import type { SessionAnalysis, Turn } from './analyze';
+import { stepLabel } from './timelineFormat';
+import type { Finding, FindingKind, JournalEvent, MalformedKind, MalformedLine, Severity } from './types';
+
+/**
+ * A person's verdict on a turn (thumbs up/down, optional note). No data source yet: a later
+ * issue fills it; the webview renders it whenever it is present.
+ */
+export interface TimelineFeedback {
+  rating: 'up' | 'down' | 'neutral';
+  comment?: string;
+  /** Where the verdict came from (e.g. "interactions.jsonl"), for the tooltip. */
+  source?: string;
+  /** Epoch seconds. */
+  at?: number | null;
+}
+
+export interface TimelineStep {
+  name: string;
+  label: string;
+  at: number | null;
+  sinceStart: number | null;
+  sincePrevious: number | null;
+  shard: string;
+  line: number;
+  terminal: boolean;
+  /** The event is a line of the shard this editor was opened on. */
+  own: boolean;
+  /** Recovered from a glued line: upstream does not see it. */
+  recovered: boolean;
+}
+
+export interface TimelineTerminalEvent {
+  name: string;
+  at: number | null;
+  shard: string;
+  line: number;
+  reason: string | null;
+  own: boolean;
+}
+
+/**
+ * - completed / interrupted: terminal;
+ * - live: the sidecar says its stream is running;
+ * - dangling: not terminal, not live, and quiet for longer than the stale limit;
+ * - open: not terminal, but recent;
+ * - recovered: only known from glued lines.
+ */
+export type TurnStatus = 'completed' | 'interrupted' | 'live' | 'open' | 'dangling' | 'recovered' | 'other';
+
+export interface TimelineFindingRef {
+  kind: FindingKind;
+  severity: Severity;
+  message: string;
+  shard?: string;
+  line?: number;
+}
+
+export interface TimelineTurnRow {
+  kind: 'turn';
+  /** Unique and stable across rebuilds: `t:<turnId>`. */
+  key: string;
+  /** 1-based position among the session's turns. */
+  ordinal: number;
+  turnId: string;
+  streamId: string | null;
+  /** Upstream's derived state: the name of the latest event. */
+  state: string;
+  status: TurnStatus;
+  terminal: boolean;
+  userMessage: string | null;
+  attachments: number;
+  reply: string | null;
+  replyIndex: number | null;
+  model: string | null;
+  modelProvider: string | null;
+  reason: string | null;
+  startedAt: number | null;
+  lastAt: number | null;
+  /** Seconds from submitted to the terminal event, when both are known. */
+  total: number | null;
+  steps: TimelineStep[];
+  /** Every terminal event, when there are more than one (a terminal collision). */
+  collision: TimelineTerminalEvent[] | null;
+  findings: TimelineFindingRef[];
+  worst: Severity | null;
+  /** At least one of its events is a line of the opened shard. */
+  own: boolean;
+  feedback: TimelineFeedback | null;
+  /** Changes whenever anything the card shows changes (cheap live diffing). */
+  version: string;
+}
+
+export type LineProblem = 'malformed' | 'torn' | 'glued';
+
+export interface TimelineLineRow {
+  kind: 'line';
+  /** `l:<shard>:<line>` */
+  key: string;
+  problem: LineProblem;
+  malformedKind: MalformedKind;
+  shard: string;
+  line: number;
+  offset: number;
+  length: number;
+  /** The raw text (a preview for long lines). Untrusted: display as text only. */
+  raw: string;
+  rawTruncated: boolean;
+  detail: string;
+  /** A complete event found glued after the torn part. */
+  glued: { name: string; turnId: string; at: number | null; atByte: number | null } | null;
+  /** Seconds since epoch of the nearest earlier event of the same shard (where it sits). */
+  near: number | null;
+  own: boolean;
+  findings: TimelineFindingRef[];
+  worst: Severity;
+  version: string;
+}
+
+export type TimelineRow = TimelineTurnRow | TimelineLineRow;
+
+export interface TimelineShardInfo {
+  name: string;
+  size: number;
+  lines: number;
+  events: number;
+  malformed: number;
+  tornTail: boolean;
+  own: boolean;
+  error?: string;
+}
+
+export interface TimelineHeader {
+  sessionId: string;
+  title: string | null;
+  model: string | null;
+  modelProvider: string | null;
+  openedShard: string | null;
+  shards: TimelineShardInfo[];
+  totalBytes: number;
+  counts: {
+    events: number;
+    turns: number;
+    open: number;
+    collisions: number;
+    malformed: number;
+    /** Turns by status (completed, interrupted, open, dangling, live, …). */
+    byStatus: Partial<Record<TurnStatus, number>>;
+    /** Turns by upstream state (latest event name). */
+    byState: Record<string, number>;
+  };
+  findings: Record<Severity, number>;
+  /** Finding kinds with their counts, worst first. */
+  findingKinds: { kind: FindingKind; severity: Severity; count: number }[];
+  /** Findings that belong to no turn and no line (the sidecar, unreadable shards…). */
+  sessionFindings: TimelineFindingRef[];
+  firstActivity: number | null;
+  lastActivity: number | null;
+  sidecar: 'ok' | 'missing' | 'invalid';
+  /** When the model was built (epoch seconds). */
+  builtAt: number;
+}
+
+export interface TimelineModel {
+  header: TimelineHeader;
+  rows: TimelineRow[];
+}
+
+export interface TimelineBuildOptions {
+  /** File name of the shard the editor was opened on (its lines are marked). */
+  openedShard?: string | null;
+  /** Epoch seconds. */
+  now: number;
+  /** Feedback per turn id; no source yet (a later issue). */
+  feedback?: (turnId: string) => TimelineFeedback | null | undefined;
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
+
+function worstOf(fs: readonly { severity: Severity }[]): Severity | null {
+  let w: Severity | null = null;
+  for (const f of fs) if (w === null || SEVERITY_ORDER[f.severity] > SEVERITY_ORDER[w]) w = f.severity;
+  return w;
+}
+
+function ref(f: Finding): TimelineFindingRef {
+  const r: TimelineFindingRef = { kind: f.kind, severity: f.severity, message: f.message };
+  if (f.shard !== undefined) r.shard = f.shard;
+  if (f.line !== undefined) r.line = f.line;
+  return r;
+}
+
+function finite(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** Finding kinds that describe a line rather than a turn (shown on the line's card). */
+const LINE_KINDS: ReadonlySet<FindingKind> = new Set(['malformed_line', 'torn_tail', 'glued_event']);
+
+export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOptions): TimelineModel {
+  const opened = options.openedShard ?? null;
+
+  // Position of every event in the session's sorted stream: rows sort by it.
+  const position = new Map<JournalEvent, number>();
+  a.events.forEach((e, i) => position.set(e, i));
+  // Per shard, its events by line, to find where a broken line sits.
+  const byShard = new Map<string, { line: number; pos: number; at: number | null }[]>();
+  for (const [e, pos] of position) {
+    let list = byShard.get(e.shard);
+    if (!list) byShard.set(e.shard, (list = []));
+    list.push({ line: e.line, pos, at: finite(e.createdAtRaw) });
+  }
+  for (const list of byShard.values()) list.sort((x, y) => x.line - y.line);
+
+  // Findings by turn and by line.
+  const turnFindings = new Map<string, TimelineFindingRef[]>();
+  const lineFindings = new Map<string, TimelineFindingRef[]>();
+  const sessionFindings: TimelineFindingRef[] = [];
+  const kindCounts = new Map<FindingKind, { kind: FindingKind; severity: Severity; count: number }>();
+  for (const f of a.findings) {
+    const k = kindCounts.get(f.kind);
+    if (k) {
+      k.count++;
+      if (SEVERITY_ORDER[f.severity] > SEVERITY_ORDER[k.severity]) k.severity = f.severity;
+    } else kindCounts.set(f.kind, { kind: f.kind, severity: f.severity, count: 1 });
+    if (LINE_KINDS.has(f.kind) && f.shard !== undefined && f.line !== undefined && !(f.kind === 'torn_tail' && f.severity === 'warning')) {
+      push(lineFindings, `${f.shard}:${f.line}`, ref(f));
+    } else if (f.turnId) {
+      push(turnFindings, f.turnId, ref(f));
+    } else {
+      sessionFindings.push(ref(f));
+    }
+  }
+  const danglingTurns = new Set(a.findings.filter((f) => f.kind === 'dangling_turn' && f.turnId).map((f) => f.turnId!));
+
+  // pos: place in the sorted event stream; sub: order among rows at the same place
+  // (a turn first, then broken lines by line, a turn recovered from a glued line right after it).
+  type Keyed = { row: TimelineRow; pos: number; sub: number };
+  const keyed: Keyed[] = [];
+  const byStatus: Partial<Record<TurnStatus, number>> = {};
+  const recoveredAt = new Map<string, { pos: number; sub: number }>();
+
+  // Broken lines first (their positions also place turns known only from glued lines).
+  for (const m of a.malformed) {
+    const where = nearest(byShard.get(m.shard), m.line);
+    const row = lineRow(m, where.at, opened, lineFindings.get(`${m.shard}:${m.line}`) ?? []);
+    keyed.push({ row, pos: where.pos, sub: m.line });
+    if (m.glued && m.glued.turnId && !recoveredAt.has(m.glued.turnId)) recoveredAt.set(m.glued.turnId, { pos: where.pos, sub: m.line + 0.5 });
+  }
+
+  a.turns.forEach((t) => {
+    const row = turnRow(t, 0, opened, turnFindings.get(t.turnId) ?? [], danglingTurns.has(t.turnId), options);
+    byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
+    const first = t.events[0];
+    if (first) keyed.push({ row, pos: position.get(first)!, sub: -1 });
+    else keyed.push({ row, ...(recoveredAt.get(t.turnId) ?? { pos: Number.MAX_SAFE_INTEGER, sub: 0 }) });
+  });
+
+  keyed.sort((x, y) => x.pos - y.pos || x.sub - y.sub || cmpRowLocation(x.row, y.row));
+  let ordinal = 0;
+  const rows = keyed.map((k) => {
+    if (k.row.kind === 'turn') {
+      k.row.ordinal = ++ordinal;
+      k.row.version = `${k.row.ordinal}|${k.row.version}`;
+    }
+    return k.row;
+  });
+
+  const header: TimelineHeader = {
+    sessionId: a.sessionId,
+    title: a.title,
+    model: a.model,
+    modelProvider: a.modelProvider,
+    openedShard: opened,
+    shards: a.shards.map((s) => ({
+      name: s.name,
+      size: s.size,
+      lines: s.lines,
+      events: s.events,
+      malformed: s.malformed,
+      tornTail: s.tornTail,
+      own: s.name === opened,
+      ...(s.error !== undefined ? { error: s.error } : {}),
+    })),
+    totalBytes: a.shards.reduce((n, s) => n + s.size, 0),
+    counts: {
+      events: a.counts.events,
+      turns: a.counts.turns,
+      open: a.counts.open,
+      collisions: a.counts.collisions,
+      malformed: a.counts.malformed,
+      byStatus,
+      byState: { ...a.counts.byState },
+    },
+    findings: { ...a.counts.findings },
+    findingKinds: [...kindCounts.values()].sort((x, y) => SEVERITY_ORDER[y.severity] - SEVERITY_ORDER[x.severity] || y.count - x.count || (x.kind < y.kind ? -1 : 1)),
+    sessionFindings,
+    firstActivity: a.firstActivity,
+    lastActivity: a.lastActivity,
+    sidecar: a.sidecarStatus,
+    builtAt: options.now,
+  };
+  return { header, rows };
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+}
+
+function cmpRowLocation(x: TimelineRow, y: TimelineRow): number {
+  const sx = x.kind === 'line' ? x.shard : '';
+  const sy = y.kind === 'line' ? y.shard : '';
+  if (sx !== sy) return sx < sy ? -1 : 1;
+  const lx = x.kind === 'line' ? x.line : 0;
+  const ly = y.kind === 'line' ? y.line : 0;
+  return lx - ly;
+}
+
+/**
+ * Where a broken line sits: just after the nearest earlier event of its shard in the
+ * session's sorted stream (so it follows that event's turn), or just before the first
+ * event of the shard when nothing precedes it.
+ */
+function nearest(list: { line: number; pos: number; at: number | null }[] | undefined, line: number): { pos: number; at: number | null } {
+  if (!list || list.length === 0) return { pos: Number.MAX_SAFE_INTEGER, at: null };
+  let lo = 0;
+  let hi = list.length - 1;
+  let best = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].line < line) {
+      best = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (best === -1) return { pos: list[0].pos - 0.5, at: list[0].at };
+  return { pos: list[best].pos + 0.5, at: list[best].at };
+}
+
+function lineRow(m: MalformedLine, near: number | null, opened: string | null, findings: TimelineFindingRef[]): TimelineLineRow {
+  const problem: LineProblem = m.glued ? 'glued' : m.torn ? 'torn' : 'malformed';
+  const glued = m.glued ? { name: m.glued.name, turnId: m.glued.turnId, at: finite(m.glued.createdAtRaw), atByte: m.gluedAt ?? null } : null;
+  return {
+    kind: 'line',
+    key: `l:${m.shard}:${m.line}`,
+    problem,
+    malformedKind: m.kind,
+    shard: m.shard,
+    line: m.line,
+    offset: m.offset,
+    length: m.length,
+    raw: m.preview,
+    rawTruncated: m.previewTruncated,
+    detail: m.detail,
+    glued,
+    near,
+    own: m.shard === opened,
+    findings,
+    worst: worstOf(findings) ?? 'error',
+    version: `${problem}|${m.length}|${m.kind}|${findings.length}`,
+  };
+}
+
+function statusOf(t: Turn, dangling: boolean): TurnStatus {
+  if (t.events.every((e) => e.recovered === true)) return 'recovered';
+  if (t.terminal) return t.state === 'completed' ? 'completed' : t.state === 'interrupted' ? 'interrupted' : 'other';
+  if (t.live) return 'live';
+  return dangling ? 'dangling' : 'open';
+}
+
+function turnRow(t: Turn, ordinal: number, opened: string | null, findings: TimelineFindingRef[], dangling: boolean, options: TimelineBuildOptions): TimelineTurnRow {
+  const steps: TimelineStep[] = t.steps.map((s) => ({
+    name: s.name,
+    label: stepLabel(s.name),
+    at: s.at,
+    sinceStart: s.sinceStart,
+    sincePrevious: s.sincePrevious,
+    shard: s.shard,
+    line: s.line,
+    terminal: s.terminal,
+    own: s.shard === opened,
+    recovered: s.recovered,
+  }));
+  const collision = t.collision
+    ? t.collision.map((e) => ({
+        name: e.name,
+        at: finite(e.createdAtRaw),
+        shard: e.shard,
+        line: e.line,
+        reason: e.name === 'interrupted' ? (typeof e.data.reason === 'string' ? e.data.reason : e.data.reason == null ? null : JSON.stringify(e.data.reason)) : null,
+        own: e.shard === opened,
+      }))
+    : null;
+  const status = statusOf(t, dangling);
+  const feedback = options.feedback?.(t.turnId) ?? null;
+  const lastLine = t.events.length ? `${t.events[t.events.length - 1].shard}:${t.events[t.events.length - 1].line}` : '';
+  return {
+    kind: 'turn',
+    key: `t:${t.turnId}`,
+    ordinal,
+    turnId: t.turnId,
+    streamId: t.streamId,
+    state: t.state,
+    status,
+    terminal: t.terminal,
+    userMessage: t.userMessage,
+    attachments: t.attachments.length,
+    reply: t.assistantReply,
+    replyIndex: t.assistantMessageIndex,
+    model: t.model,
+    modelProvider: t.modelProvider,
+    reason: t.reason,
+    startedAt: t.startedAt,
+    lastAt: t.lastAt,
+    total: t.durations.total,
+    steps,
+    collision,
+    findings,
+    worst: worstOf(findings),
+    own: steps.some((s) => s.own),
+    feedback,
+    version: [
+      t.events.length,
+      t.recovered.length,
+      lastLine,
+      t.state,
+      status,
+      t.assistantReply?.length ?? -1,
+      t.userMessage?.length ?? -1,
+      findings.length,
+      collision?.length ?? 0,
+      feedback ? `${feedback.rating}:${feedback.comment?.length ?? 0}` : '',
+    ].join('|'),
+  };
+}
+
+/** Text a search looks in for a row (message text, turn id, reason; raw text of broken lines). */
+export function searchableText(row: TimelineRow): string {
+  if (row.kind === 'turn') {
+    return [row.userMessage ?? '', row.reply ?? '', row.turnId, row.reason ?? '', row.feedback?.comment ?? ''].join('\n');
+  }
+  return [row.raw, row.detail, row.shard, row.glued?.turnId ?? ''].join('\n');
+}
+
+/** Does a row pass the state / findings / feedback filters? */
+export interface TimelineFilter {
+  /** '' = any; a TurnStatus, or 'collision', or 'broken' (broken lines). */
+  status: '' | TurnStatus | 'collision' | 'broken';
+  findingsOnly: boolean;
+  feedbackOnly: boolean;
+}
+
+export const NO_FILTER: TimelineFilter = { status: '', findingsOnly: false, feedbackOnly: false };
+
+export function matchesFilter(row: TimelineRow, f: TimelineFilter): boolean {
+  if (f.feedbackOnly && (row.kind !== 'turn' || row.feedback === null)) return false;
+  if (f.findingsOnly && row.kind === 'turn' && row.findings.length === 0 && row.collision === null) return false;
+  switch (f.status) {
+    case '':
+      return true;
+    case 'broken':
+      return row.kind === 'line';
+    case 'collision':
+      return row.kind === 'turn' && row.collision !== null;
+    default:
+      return row.kind === 'turn' && row.status === f.status;
+  }
+}

@@ -1,0 +1,386 @@
+/**
+ * One open timeline editor: its webview, the session it shows, and the live link to the
+ * SessionIndex. The webview is told nothing before it says `ready`; every later `ready`
+ * (it is recreated when hidden, retainContextWhenHidden is off) gets a fresh Reset.
+ */
+
+import { randomBytes } from 'crypto';
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { analyzeSession, type SessionAnalysis } from '../../core/analyze';
+import { JOURNAL_DIR_NAME } from '../../core/sessionId';
+import { readSidecar } from '../../core/sidecar';
+import { buildTimelineModel, type TimelineModel } from '../../core/timelineModel';
+import { formatBytes } from '../../core/timelineFormat';
+import { MessageType, type FromWebview, type Notice, type PageInfo, type Snapshot, type ToWebview, type WebviewRequest } from '../../webview/timeline/protocol';
+import { Disposable } from '../dispose';
+import { readSettings } from '../config';
+import type { Services } from '../extension';
+import { TimelineFeed } from './feed';
+import { readShardPage, type PageStart } from './pagedShard';
+import { openShardAtLine, timelineSettings } from './util';
+
+interface SessionRef {
+  rootId: string;
+  sessionId: string;
+}
+
+export class TimelineController extends Disposable {
+  private ready = false;
+  private readonly feed = new TimelineFeed();
+  private session: SessionRef | undefined;
+  private model: TimelineModel | undefined;
+  /** Sent with every Reset while the session is shown in pages. */
+  private notice: Notice | null = null;
+  private pageInfo: PageInfo | null = null;
+  private mode: 'full' | 'paged' = 'full';
+  private loadWhole = false;
+  private pages: PageStart[] = [{ byte: 0, line: 1 }];
+  private pageIndex = 0;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private dirty = false;
+  private nextRequestId = 1;
+  private readonly pending = new Map<number, { resolve: (s: Snapshot) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private pendingReveal: string | undefined;
+  private loadPromise: Promise<void> | undefined;
+  private readonly onDidDisposeEmitter = this._register(new vscode.EventEmitter<void>());
+  readonly onDidDispose = this.onDidDisposeEmitter.event;
+
+  constructor(
+    private readonly services: Services,
+    readonly uri: vscode.Uri,
+    readonly panel: vscode.WebviewPanel,
+  ) {
+    super();
+    const distWebview = vscode.Uri.joinPath(services.context.extensionUri, 'dist', 'webview');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [distWebview] };
+    panel.webview.html = this.html(panel.webview, distWebview);
+    this._register(panel.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m)));
+    this._register(panel.onDidDispose(() => this.dispose()));
+    this._register(
+      services.store.onDidChange((c) => {
+        if (!this.session || c.rootId !== this.session.rootId) return;
+        if (c.sessions === 'all' || c.sessions.includes(this.session.sessionId)) this.scheduleRefresh();
+      }),
+    );
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('botMemory.timeline.maxSessionMB')) void this.reload();
+      }),
+    );
+    this._register(
+      panel.onDidChangeViewState(() => {
+        if (panel.visible && this.dirty) this.scheduleRefresh();
+      }),
+    );
+    this._register({
+      dispose: () => {
+        clearTimeout(this.refreshTimer);
+        for (const p of this.pending.values()) {
+          clearTimeout(p.timer);
+          p.reject(new Error('the timeline editor was closed'));
+        }
+        this.pending.clear();
+      },
+    });
+    this.loadPromise = this.load();
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    this.onDidDisposeEmitter.fire();
+    super.dispose();
+  }
+
+  get sessionRef(): SessionRef | undefined {
+    return this.session;
+  }
+
+  get shardName(): string {
+    return path.basename(this.uri.fsPath);
+  }
+
+  /** Scrolls to and highlights a turn (now, or once the session is shown). */
+  reveal(turnId: string): void {
+    this.pendingReveal = turnId;
+    this.flushReveal();
+  }
+
+  private flushReveal(): void {
+    if (!this.ready || !this.model || this.pendingReveal === undefined) return;
+    this.post({ type: MessageType.Reveal, turnId: this.pendingReveal });
+    this.pendingReveal = undefined;
+  }
+
+  /** Asks the webview (after it has rendered the session) and returns what it rendered. */
+  async request(request: WebviewRequest, timeoutMs = 10000): Promise<Snapshot> {
+    await this.loadPromise;
+    const deadline = Date.now() + timeoutMs;
+    while (!this.ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (!this.ready) throw new Error('the timeline webview did not become ready');
+    const id = this.nextRequestId++;
+    return new Promise<Snapshot>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`the timeline webview did not answer "${request.kind}"`));
+      }, Math.max(100, deadline - Date.now()));
+      this.pending.set(id, { resolve, reject, timer });
+      this.post({ type: MessageType.Request, id, request });
+    });
+  }
+
+  // ---- loading --------------------------------------------------------------------------
+
+  private async reload(): Promise<void> {
+    this.loadPromise = this.load();
+    await this.loadPromise;
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this.session = await this.locate();
+      if (!this.session) {
+        this.model = undefined;
+        this.sendStatus(null, {
+          severity: 'error',
+          message: `${this.shardName} is not a turn journal shard this extension can read (a shard is _turn_journal/<session id>.jsonl or <session id>~<tag>.jsonl).`,
+          actions: [{ kind: 'openAsText', label: 'Open as Text' }],
+        });
+        return;
+      }
+      const size = await this.sessionBytes(this.session);
+      const limit = timelineSettings().maxSessionBytes;
+      if (size > limit && !this.loadWhole) {
+        this.mode = 'paged';
+        await this.loadPage(this.pageIndex, size, limit);
+      } else {
+        this.mode = 'full';
+        this.notice = null;
+        this.pageInfo = null;
+        await this.loadFull();
+      }
+    } catch (err) {
+      this.services.output.error(`Timeline: loading ${this.uri.fsPath} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.sendStatus(null, { severity: 'error', message: `Could not load the session: ${err instanceof Error ? err.message : String(err)}`, actions: [{ kind: 'openAsText', label: 'Open as Text' }] });
+    }
+  }
+
+  private async locate(): Promise<SessionRef | undefined> {
+    const { store } = this.services;
+    await store.whenReady();
+    const fsPath = this.uri.fsPath;
+    let loc = store.index.locate(fsPath);
+    if (!loc && path.basename(path.dirname(fsPath)) === JOURNAL_DIR_NAME) {
+      await store.addTransientRoot(path.dirname(path.dirname(fsPath)));
+      loc = store.index.locate(fsPath);
+    }
+    if (!loc) return undefined;
+    // The session must actually hold this shard (discovery may have skipped it).
+    const root = store.index.root(loc.rootId);
+    const found = root?.sessions.get(loc.sessionId);
+    if (!found) {
+      if (root) await store.index.scan(root.id);
+      if (!store.index.root(loc.rootId)?.sessions.get(loc.sessionId)) return undefined;
+    }
+    return loc;
+  }
+
+  private shardFiles(ref: SessionRef): { name: string; path: string }[] {
+    return this.services.store.index.root(ref.rootId)?.sessions.get(ref.sessionId)?.shards ?? [];
+  }
+
+  private async sessionBytes(ref: SessionRef): Promise<number> {
+    const sizes = await Promise.all(this.shardFiles(ref).map((s) => fsp.stat(s.path).then((st) => st.size, () => 0)));
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
+  private async loadFull(): Promise<void> {
+    const ref = this.session!;
+    this.sendStatus('Reading the session…', null);
+    const analysis = await this.services.store.index.analyze(ref.rootId, ref.sessionId);
+    if (!analysis) {
+      this.sendStatus(null, { severity: 'error', message: `Session ${ref.sessionId} is gone (its shards were removed).`, actions: [{ kind: 'openAsText', label: 'Open as Text' }] });
+      return;
+    }
+    this.model = this.build(analysis);
+    this.sendReset();
+  }
+
+  private async loadPage(index: number, sessionBytes: number, limit: number): Promise<void> {
+    const ref = this.session!;
+    const pageBytes = Math.max(1024, Math.min(16 * 1024 * 1024, Math.floor(limit / 4)));
+    index = Math.max(0, Math.min(index, this.pages.length - 1));
+    this.sendStatus(`Reading page ${index + 1}…`, null);
+    const root = this.services.store.index.root(ref.rootId)!;
+    const page = await readShardPage(this.uri.fsPath, this.shardName, this.pages[index], pageBytes, readSettings().maxLineBytes);
+    if (page.next && this.pages.length === index + 1) this.pages.push(page.next);
+    this.pageIndex = index;
+    const sidecar = await readSidecar(root.sessionsDir, ref.sessionId);
+    const analysis = analyzeSession(ref.sessionId, [page.contents], sidecar, this.services.store.index.analyzeOptions());
+    this.model = this.build(analysis);
+    const shardCount = this.shardFiles(ref).length;
+    this.pageInfo = {
+      page: index,
+      pages: this.pages.length,
+      more: page.next !== null,
+      shard: this.shardName,
+      fromLine: page.start.line,
+      toLine: page.lastLine,
+      fromByte: page.start.byte,
+      toByte: page.endByte,
+      shardBytes: page.fileSize,
+    };
+    const actions: Notice['actions'] = [];
+    if (index > 0) actions.push({ kind: 'page', label: '← Previous page', page: index - 1 });
+    if (page.next) actions.push({ kind: 'page', label: 'Next page →', page: index + 1 });
+    actions.push({ kind: 'loadWholeSession', label: 'Load the whole session' }, { kind: 'openAsText', label: 'Open as Text' });
+    this.notice = {
+      severity: 'warning',
+      message:
+        `This session is ${formatBytes(sessionBytes)}${shardCount > 1 ? ` in ${shardCount} shards` : ''}, above the limit of ${formatBytes(limit)} (setting botMemory.timeline.maxSessionMB). ` +
+        `Showing page ${index + 1}${page.next ? '' : ` of ${this.pages.length}`} of ${this.shardName}: lines ${page.start.line.toLocaleString('en-US')}–${page.lastLine.toLocaleString('en-US')} ` +
+        `(${formatBytes(page.start.byte)}–${formatBytes(page.endByte)} of ${formatBytes(page.fileSize)}), read on its own: other shards, collisions across pages and glued-line recovery are not shown.`,
+      actions,
+    };
+    this.sendReset();
+  }
+
+  private build(analysis: SessionAnalysis): TimelineModel {
+    // Feedback has no source yet (a later issue): the slot stays empty.
+    return buildTimelineModel(analysis, { openedShard: this.shardName, now: this.services.store.index.analyzeOptions().now });
+  }
+
+  // ---- live updates ---------------------------------------------------------------------
+
+  private scheduleRefresh(): void {
+    if (this.mode !== 'full' || !this.model) return;
+    if (!this.panel.visible) {
+      this.dirty = true;
+      return;
+    }
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => void this.refresh(), 60);
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.refreshing) {
+      await this.refreshing;
+    }
+    this.refreshing = this.doRefresh().finally(() => (this.refreshing = undefined));
+    await this.refreshing;
+  }
+
+  private async doRefresh(): Promise<void> {
+    const ref = this.session;
+    if (!ref || this.isDisposed) return;
+    this.dirty = false;
+    const analysis = await this.services.store.index.analyze(ref.rootId, ref.sessionId);
+    if (!analysis || this.isDisposed) return;
+    const size = analysis.shards.reduce((n, s) => n + s.size, 0);
+    if (!this.loadWhole && size > timelineSettings().maxSessionBytes) {
+      await this.reload(); // grew past the limit: switch to pages
+      return;
+    }
+    this.model = this.build(analysis);
+    if (this.ready) this.post(this.feed.patch(this.model));
+  }
+
+  // ---- messages -------------------------------------------------------------------------
+
+  private sendReset(): void {
+    if (!this.ready || !this.model) return;
+    for (const m of this.feed.reset(this.model, this.notice, this.pageInfo)) this.post(m);
+    this.flushReveal();
+  }
+
+  private sendStatus(loading: string | null, notice: Notice | null): void {
+    if (this.ready) this.post({ type: MessageType.Status, loading, notice });
+    this.lastStatus = { loading, notice };
+  }
+  private lastStatus: { loading: string | null; notice: Notice | null } | undefined;
+
+  private post(m: ToWebview): void {
+    if (this.isDisposed) return;
+    void this.panel.webview.postMessage(m);
+  }
+
+  private async onMessage(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case MessageType.Ready:
+        this.ready = true;
+        if (this.model) this.sendReset();
+        else if (this.lastStatus) this.post({ type: MessageType.Status, ...this.lastStatus });
+        break;
+      case MessageType.OpenLine: {
+        const file = this.shardPath(m.shard);
+        if (!file) {
+          void vscode.window.showWarningMessage(`Shard ${m.shard} is not part of this session.`);
+          break;
+        }
+        await openShardAtLine(vscode.Uri.file(file), m.line, vscode.ViewColumn.Beside);
+        break;
+      }
+      case MessageType.CopyText:
+        if (typeof m.text === 'string' && m.text.length <= 4096) {
+          await vscode.env.clipboard.writeText(m.text);
+          vscode.window.setStatusBarMessage(`Copied ${m.what === 'turn id' ? 'turn id' : 'text'} ${m.text.length > 60 ? m.text.slice(0, 60) + '…' : m.text}`, 3000);
+        }
+        break;
+      case MessageType.OpenAsText:
+        await openShardAtLine(this.uri, 1, this.panel.viewColumn ?? vscode.ViewColumn.Active);
+        break;
+      case MessageType.LoadPage:
+        if (this.mode === 'paged' && this.session && Number.isInteger(m.page)) {
+          const size = await this.sessionBytes(this.session);
+          await this.loadPage(m.page, size, timelineSettings().maxSessionBytes);
+        }
+        break;
+      case MessageType.LoadWholeSession:
+        this.loadWhole = true;
+        await this.reload();
+        break;
+      case MessageType.Reply: {
+        const p = this.pending.get(m.inReplyTo);
+        if (p) {
+          clearTimeout(p.timer);
+          this.pending.delete(m.inReplyTo);
+          p.resolve(m.result);
+        }
+        break;
+      }
+    }
+  }
+
+  /** The path of a shard of this session, by file name (never a path from the webview). */
+  private shardPath(name: string): string | undefined {
+    if (name === this.shardName) return this.uri.fsPath;
+    if (!this.session) return undefined;
+    return this.shardFiles(this.session).find((s) => s.name === name)?.path;
+  }
+
+  private html(webview: vscode.Webview, distWebview: vscode.Uri): string {
+    const nonce = randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(distWebview, 'timeline.js'));
+    const csp = [
+      `default-src 'none'`,
+      `img-src ${webview.cspSource}`,
+      `font-src ${webview.cspSource}`,
+      `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+      `script-src 'nonce-${nonce}'`,
+    ].join('; ');
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Turn timeline</title>
+</head>
+<body>
+<script nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+  }
+}

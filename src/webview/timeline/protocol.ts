@@ -1,0 +1,203 @@
+/**
+ * The message protocol between the timeline custom editor (extension host) and its webview.
+ * Imported by both sides; type-only on the wire (plain JSON data, no `any`).
+ *
+ * - The webview sends `Ready` first; the host sends nothing before it (messages posted to a
+ *   webview that has not loaded its script yet are lost).
+ * - The host sends `Reset` (header + the first rows, enough to paint the first screen), then
+ *   the remaining rows in `Rows` chunks; later changes arrive as `Patch`.
+ * - Host → webview requests (`Request`) are answered by `Reply` with the same `id`.
+ */
+
+import type { TimelineFilter, TimelineHeader, TimelineRow } from '../../core/timelineModel';
+
+export const enum MessageType {
+  // webview → host
+  Ready = 'ready',
+  OpenLine = 'openLine',
+  CopyText = 'copyText',
+  OpenAsText = 'openAsText',
+  LoadPage = 'loadPage',
+  LoadWholeSession = 'loadWholeSession',
+  Reply = 'reply',
+  // host → webview
+  Reset = 'reset',
+  Rows = 'rows',
+  Patch = 'patch',
+  Reveal = 'reveal',
+  Status = 'status',
+  Request = 'request',
+}
+
+/** Shown instead of (or above) the timeline when the session is partly loaded or missing. */
+export interface Notice {
+  severity: 'info' | 'warning' | 'error';
+  message: string;
+  /** Buttons the webview offers with the notice. */
+  actions?: NoticeAction[];
+}
+
+export type NoticeAction =
+  | { kind: 'openAsText'; label: string }
+  | { kind: 'loadWholeSession'; label: string }
+  | { kind: 'page'; label: string; page: number };
+
+/** Paged loading of a session above the size limit. */
+export interface PageInfo {
+  /** 0-based page shown. */
+  page: number;
+  /** Pages known so far (more may follow while `more` is true). */
+  pages: number;
+  more: boolean;
+  shard: string;
+  fromLine: number;
+  toLine: number;
+  fromByte: number;
+  toByte: number;
+  shardBytes: number;
+}
+
+export interface ResetMessage {
+  type: MessageType.Reset;
+  /** Increases with every Reset; Rows/Patch of an older generation are ignored. */
+  generation: number;
+  header: TimelineHeader;
+  total: number;
+  /** rows[0 .. rows.length) of `total`; the rest follow in Rows messages. */
+  rows: TimelineRow[];
+  notice: Notice | null;
+  page: PageInfo | null;
+}
+
+export interface RowsMessage {
+  type: MessageType.Rows;
+  generation: number;
+  start: number;
+  rows: TimelineRow[];
+}
+
+/**
+ * Live change. `upserts` replace rows with the same key or add new ones. When `order` is
+ * absent the old order is kept and new keys are appended in the order of `upserts`;
+ * otherwise `order` is the full new order of keys (rows not in it are removed).
+ */
+export interface PatchMessage {
+  type: MessageType.Patch;
+  generation: number;
+  header: TimelineHeader;
+  upserts: TimelineRow[];
+  order?: string[];
+}
+
+export interface RevealMessage {
+  type: MessageType.Reveal;
+  turnId: string;
+}
+
+export interface StatusMessage {
+  type: MessageType.Status;
+  /** Loading text while nothing can be shown yet, or a notice with no timeline. */
+  loading: string | null;
+  notice: Notice | null;
+}
+
+/** What the webview rendered, as it is in the DOM (for tests and diagnostics). */
+export interface Snapshot {
+  loaded: boolean;
+  generation: number;
+  totalRows: number;
+  /** Rows left after search and filters. */
+  shownRows: number;
+  /** Keys of the rows in the DOM, top to bottom. */
+  renderedKeys: string[];
+  renderedTurnIds: string[];
+  /** Turn ids of rendered cards marked as terminal collisions. */
+  collisionTurnIds: string[];
+  /** `problem@shard:line` of rendered broken-line cards. */
+  brokenLines: string[];
+  /** Rendered cards marked as belonging to the opened shard. */
+  ownKeys: string[];
+  /** document.getElementsByTagName('*').length */
+  domElements: number;
+  /** Rows matching the search text (0 without a search). */
+  searchHits: number;
+  /** <mark> elements currently highlighting matches. */
+  marks: number;
+  search: string;
+  filter: TimelineFilter;
+  followTail: boolean;
+  scrollTop: number;
+  scrollHeight: number;
+  selectedKey: string | null;
+  headerText: string;
+  noticeText: string;
+}
+
+export type WebviewRequest =
+  | { kind: 'snapshot' }
+  | { kind: 'setSearch'; text: string }
+  | { kind: 'setFilter'; filter: Partial<TimelineFilter> }
+  | { kind: 'scroll'; to: 'top' | 'bottom' }
+  | { kind: 'setFollowTail'; on: boolean };
+
+export interface RequestMessage {
+  type: MessageType.Request;
+  id: number;
+  request: WebviewRequest;
+}
+
+export type ToWebview = ResetMessage | RowsMessage | PatchMessage | RevealMessage | StatusMessage | RequestMessage;
+
+export interface ReadyMessage {
+  type: MessageType.Ready;
+}
+
+export interface OpenLineMessage {
+  type: MessageType.OpenLine;
+  shard: string;
+  line: number;
+}
+
+export interface CopyTextMessage {
+  type: MessageType.CopyText;
+  text: string;
+  /** What was copied, for the status bar message ("turn id"). */
+  what: string;
+}
+
+export interface OpenAsTextMessage {
+  type: MessageType.OpenAsText;
+}
+
+export interface LoadPageMessage {
+  type: MessageType.LoadPage;
+  page: number;
+}
+
+export interface LoadWholeSessionMessage {
+  type: MessageType.LoadWholeSession;
+}
+
+export interface ReplyMessage {
+  type: MessageType.Reply;
+  inReplyTo: number;
+  /** The answer to the request (a Snapshot for every request kind). */
+  result: Snapshot;
+}
+
+export type FromWebview = ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | ReplyMessage;
+
+/** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
+export const FIRST_CHUNK_ROWS = 60;
+/** Rows per later Rows message. */
+export const CHUNK_ROWS = 2000;
+
+/** State the webview keeps across being hidden and shown again (vscode.setState). */
+export interface PersistedState {
+  search: string;
+  filter: TimelineFilter;
+  followTail: boolean;
+  expanded: string[];
+  topKey: string | null;
+  selectedKey: string | null;
+}

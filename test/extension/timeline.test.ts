@@ -1,0 +1,219 @@
+/**
+ * The turn timeline custom editor in the real extension host: it opens for a shard, the
+ * webview renders the session's turns, the terminal collision and the broken lines, search
+ * and filters work, appended events appear live, the openTimeline command reveals a turn,
+ * and sessions above the size limit open in pages. What the webview rendered is read back
+ * through the internal `_botMemory.timeline.query` command (real DOM, reported by the page).
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { BotMemoryApi } from '../../src/extension/extension';
+import type { Snapshot, WebviewRequest } from '../../src/webview/timeline/protocol';
+
+const EXTENSION_ID = 'bot-memory-auditor.bot-memory-auditor';
+const QUERY = '_botMemory.timeline.query';
+const T0 = 1767225600; // 2026-01-01T00:00:00Z
+
+const TURN = {
+  a: '20260101T000000Z-aaaaaaaaaaaa',
+  b: '20260101T000100Z-bbbbbbbbbbbb',
+  c: '20260101T000200Z-cccccccccccc',
+  d: '20260101T000300Z-dddddddddddd',
+  e: '20260101T000400Z-eeeeeeeeeeee',
+};
+
+function ev(name: string, turn: string, at: number, extra: Record<string, unknown> = {}): string {
+  const e: Record<string, unknown> = { version: 1, event: name, session_id: 'tl', turn_id: turn, created_at: at, stream_id: `s-${turn.slice(-4)}`, ...extra };
+  if (name === 'completed' || name === 'interrupted') e.terminal = true;
+  return JSON.stringify(e) + '\n';
+}
+
+function lifecycle(turn: string, at: number, content: string, index: number | null, end: 'completed' | 'interrupted' | null = 'completed'): string {
+  let s = ev('submitted', turn, at, { role: 'user', content, attachments: [], workspace: '/w', model: 'gpt-test', model_provider: 'openai' });
+  s += ev('worker_started', turn, at + 0.2);
+  s += ev('assistant_started', turn, at + 1.1, { assistant_message_index: index });
+  if (end === 'completed') s += ev('completed', turn, at + 14.3, { assistant_message_index: index });
+  if (end === 'interrupted') s += ev('interrupted', turn, at + 3, { reason: 'rate_limit' });
+  return s;
+}
+
+async function query(uri: vscode.Uri, request: WebviewRequest = { kind: 'snapshot' }): Promise<Snapshot> {
+  return (await vscode.commands.executeCommand(QUERY, uri.toString(), request)) as Snapshot;
+}
+
+async function until(uri: vscode.Uri, ok: (s: Snapshot) => boolean, what: string, timeoutMs = 15000): Promise<Snapshot> {
+  const deadline = Date.now() + timeoutMs;
+  let last: Snapshot | undefined;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await query(uri);
+      if (ok(last)) return last;
+    } catch (err) {
+      lastErr = err;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  assert.fail(`timed out waiting for ${what}; last snapshot: ${JSON.stringify(last)?.slice(0, 1500)} ${lastErr ? String(lastErr) : ''}`);
+}
+
+describe('Turn timeline editor', function () {
+  this.timeout(60000);
+  let dir: string;
+  let shard1: vscode.Uri;
+  let shard2: vscode.Uri;
+  let api: BotMemoryApi;
+
+  before(async () => {
+    api = (await vscode.extensions.getExtension<BotMemoryApi>(EXTENSION_ID)!.activate()) as BotMemoryApi;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-timeline-'));
+    const journal = path.join(dir, '_turn_journal');
+    fs.mkdirSync(journal);
+    // Shard 1: a, a malformed line, b, c (completed), d (dangling: never finished).
+    fs.writeFileSync(
+      path.join(journal, 'tl~100.jsonl'),
+      lifecycle(TURN.a, T0, 'Where is Lisbon?', 1) +
+        'this line is not json\n' +
+        lifecycle(TURN.b, T0 + 60, 'And Porto?', 3) +
+        lifecycle(TURN.c, T0 + 120, 'Trains between them?', 5) +
+        lifecycle(TURN.d, T0 + 180, 'Hotels?', null, null),
+    );
+    // Shard 2: a second terminal event for c (a terminal collision) and a torn tail.
+    fs.writeFileSync(path.join(journal, 'tl~200.jsonl'), ev('interrupted', TURN.c, T0 + 140, { reason: 'cancelled' }) + '{"event":"worker_st');
+    fs.writeFileSync(
+      path.join(dir, 'tl.json'),
+      JSON.stringify({
+        session_id: 'tl',
+        title: 'Portugal trip',
+        model: 'gpt-test',
+        messages: [
+          { role: 'user', content: 'Where is Lisbon?', timestamp: T0 },
+          { role: 'assistant', content: 'Lisbon is the capital of Portugal.', timestamp: T0 + 14 },
+          { role: 'user', content: 'And Porto?', timestamp: T0 + 60 },
+          { role: 'assistant', content: 'Porto is in the north.', timestamp: T0 + 74 },
+          { role: 'user', content: 'Trains between them?', timestamp: T0 + 120 },
+          { role: 'assistant', content: 'About three hours by Alfa Pendular.', timestamp: T0 + 134 },
+        ],
+      }),
+    );
+    shard1 = vscode.Uri.file(path.join(journal, 'tl~100.jsonl'));
+    shard2 = vscode.Uri.file(path.join(journal, 'tl~200.jsonl'));
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('botMemory.timeline').update('maxSessionMB', undefined, vscode.ConfigurationTarget.Global);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is the default editor for journal shards and renders the whole session', async () => {
+    await vscode.commands.executeCommand('vscode.open', shard1);
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    assert.ok(tab?.input instanceof vscode.TabInputCustom, `expected the custom editor, got ${tab?.input?.constructor.name}`);
+    assert.strictEqual((tab.input as vscode.TabInputCustom).viewType, 'botMemory.timeline');
+    const s = await until(shard1, (x) => x.loaded && x.renderedTurnIds.length >= 4, 'the session to render');
+    assert.deepStrictEqual(s.renderedTurnIds, [TURN.a, TURN.b, TURN.c, TURN.d], 'one card per turn, in time order, across both shards');
+    assert.strictEqual(s.totalRows, 6, '4 turns + 1 malformed line + 1 torn tail');
+    assert.match(s.headerText, /Portugal trip/);
+    assert.match(s.headerText, /gpt-test/);
+    assert.match(s.headerText, /2 shards/);
+    // The opened shard's rows are marked; the torn tail of shard 2 is not.
+    assert.ok(s.ownKeys.includes(`t:${TURN.a}`));
+    assert.ok(!s.ownKeys.includes('l:tl~200.jsonl:2'));
+    assert.ok(s.domElements < 3000);
+  });
+
+  it('shows the terminal collision and the broken lines where they sit', async () => {
+    const s = await query(shard1);
+    assert.deepStrictEqual(s.collisionTurnIds, [TURN.c]);
+    assert.deepStrictEqual(s.brokenLines, ['malformed@tl~100.jsonl:5', 'torn@tl~200.jsonl:2']);
+    // The malformed line sits right after the turn it follows in its shard.
+    const keys = s.renderedKeys;
+    assert.strictEqual(keys.indexOf('l:tl~100.jsonl:5'), keys.indexOf(`t:${TURN.a}`) + 1);
+  });
+
+  it('searches message text, turn ids and reasons, with highlighted matches', async () => {
+    let s = await query(shard1, { kind: 'setSearch', text: 'lisbon' });
+    assert.deepStrictEqual(s.renderedTurnIds, [TURN.a]);
+    assert.strictEqual(s.searchHits, 1);
+    assert.ok(s.marks >= 2, `user message and reply both highlighted (${s.marks} marks)`);
+    s = await query(shard1, { kind: 'setSearch', text: 'cccccccc' });
+    assert.deepStrictEqual(s.renderedTurnIds, [TURN.c]);
+    s = await query(shard1, { kind: 'setSearch', text: 'cancelled' });
+    assert.deepStrictEqual(s.renderedTurnIds, [TURN.c], 'the interruption reason is searchable');
+    s = await query(shard1, { kind: 'setSearch', text: 'no such text anywhere' });
+    assert.strictEqual(s.shownRows, 0);
+    s = await query(shard1, { kind: 'setSearch', text: '' });
+    assert.strictEqual(s.shownRows, 6);
+  });
+
+  it('filters by state, collisions, broken lines and findings', async () => {
+    let s = await query(shard1, { kind: 'setFilter', filter: { status: 'collision' } });
+    assert.deepStrictEqual(s.renderedTurnIds, [TURN.c]);
+    s = await query(shard1, { kind: 'setFilter', filter: { status: 'dangling' } });
+    assert.deepStrictEqual(s.renderedTurnIds, [TURN.d]);
+    s = await query(shard1, { kind: 'setFilter', filter: { status: 'broken' } });
+    assert.deepStrictEqual(s.renderedTurnIds, []);
+    assert.strictEqual(s.brokenLines.length, 2);
+    s = await query(shard1, { kind: 'setFilter', filter: { status: '', findingsOnly: true } });
+    assert.ok(!s.renderedTurnIds.includes(TURN.a) && s.renderedTurnIds.includes(TURN.c) && s.renderedTurnIds.includes(TURN.d));
+    s = await query(shard1, { kind: 'setFilter', filter: { status: '', findingsOnly: false, feedbackOnly: true } });
+    assert.strictEqual(s.shownRows, 0, 'no feedback source yet');
+    s = await query(shard1, { kind: 'setFilter', filter: { status: '', findingsOnly: false, feedbackOnly: false } });
+    assert.strictEqual(s.shownRows, 6);
+  });
+
+  it('shows appended events live, keeping the reader in place, and follows the tail when asked', async () => {
+    const before = await query(shard1, { kind: 'scroll', to: 'top' });
+    fs.appendFileSync(shard1.fsPath, lifecycle(TURN.e, T0 + 240, 'Best pastel de nata?', null));
+    let s = await until(shard1, (x) => x.totalRows === before.totalRows + 1, 'the appended turn to arrive');
+    assert.strictEqual(s.generation, before.generation, 'a patch, not a reload');
+    assert.strictEqual(s.scrollTop, before.scrollTop, 'scroll position kept');
+    s = await query(shard1, { kind: 'setFollowTail', on: true });
+    s = await query(shard1, { kind: 'scroll', to: 'bottom' });
+    assert.ok(s.renderedTurnIds.includes(TURN.e));
+    // With follow-tail on, the next append is scrolled into view by itself.
+    fs.appendFileSync(shard1.fsPath, ev('interrupted', TURN.d, T0 + 300, { reason: 'no_response' }));
+    s = await until(shard1, (x) => x.headerText.includes('interrupted'), 'the dangling turn to be interrupted');
+    assert.ok(s.followTail);
+    assert.ok(s.scrollTop > 0);
+    await query(shard1, { kind: 'setFollowTail', on: false });
+  });
+
+  it('botMemory.openTimeline opens a session and reveals a turn', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const loc = api.services.store.index.locate(shard1.fsPath);
+    assert.ok(loc, 'the shard’s folder became a known root');
+    await vscode.commands.executeCommand('botMemory.openTimeline', { ...loc, turnId: TURN.c });
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    assert.ok(tab?.input instanceof vscode.TabInputCustom);
+    const opened = (tab.input as vscode.TabInputCustom).uri;
+    const s = await until(opened, (x) => x.loaded && x.selectedKey === `t:${TURN.c}`, 'turn c to be revealed');
+    assert.ok(s.renderedTurnIds.includes(TURN.c));
+  });
+
+  it('opens the shard as text from the timeline', async () => {
+    await vscode.commands.executeCommand('vscode.openWith', shard2, 'botMemory.timeline');
+    await until(shard2, (x) => x.loaded, 'shard 2 timeline');
+    await vscode.commands.executeCommand('botMemory.timeline.openAsText');
+    const ed = vscode.window.activeTextEditor;
+    assert.ok(ed, 'a text editor is active');
+    assert.strictEqual(ed.document.uri.fsPath, shard2.fsPath);
+  });
+
+  it('opens sessions above the size limit in pages, with a notice', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('botMemory.timeline').update('maxSessionMB', 0.001, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('vscode.openWith', shard1, 'botMemory.timeline');
+    const s = await until(shard1, (x) => x.loaded && x.noticeText.includes('above the limit'), 'the paged notice');
+    assert.match(s.noticeText, /page 1/i);
+    assert.match(s.noticeText, /Next page/);
+    assert.ok(s.totalRows > 0 && s.totalRows < 7, `a page shows part of the session (${s.totalRows} rows)`);
+    await vscode.workspace.getConfiguration('botMemory.timeline').update('maxSessionMB', undefined, vscode.ConfigurationTarget.Global);
+    const full = await until(shard1, (x) => x.loaded && x.noticeText === '', 'the whole session after the limit is lifted');
+    assert.ok(full.totalRows >= 7);
+  });
+});

@@ -1,0 +1,286 @@
+#!/usr/bin/env node
+// UI check of the turn timeline in the real VS Code 1.139.1 web workbench (code-server's
+// server + headless Debian chromium, see scripts/vscode-test/*.mjs):
+//
+// 1. XSS proof: opens (through Quick Open, as a user would) a session whose messages, reply,
+//    interruption reason, turn id and a malformed line carry <script>, <img onerror>,
+//    javascript: links, <svg onload>, <iframe srcdoc> and lookalike HTML. Every payload tries
+//    to set window.__pwned and/or call alert(). Asserts: no dialog opened, no frame (webview
+//    iframes included) has __pwned, the cards contain no element made from the payloads
+//    (img/script/svg/iframe/a), every payload shows verbatim as text, and the webview runs
+//    under a nonce CSP.
+// 2. Interaction: j/k move the selection, a lifecycle chip opens the raw shard at its line.
+// 3. Screenshots of a session with terminal collisions in dark, light and high-contrast
+//    themes, and of the hostile session: screenshots/timeline-*.png.
+//
+// Run: `npm run test:ui` (builds first). Exit code 0 = all checks passed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
+import { startServer } from '../../scripts/vscode-test/server.mjs';
+import { launchBrowser, openWorkbench, screenshot, frameWithSelector } from '../../scripts/vscode-test/browser.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const shots = path.join(repoRoot, 'screenshots');
+const log = (m) => console.log(m);
+let failures = 0;
+let passes = 0;
+function check(ok, what) {
+  if (ok) {
+    passes++;
+    log(`  ✔ ${what}`);
+  } else {
+    failures++;
+    log(`  ✗ ${what}`);
+  }
+}
+
+// ---- the hostile session ----------------------------------------------------------------
+const T0 = 1767225600;
+export const PAYLOADS = [
+  '<script>window.__pwned = "script"; alert("script")</script>',
+  '<img src=x onerror="window.__pwned = \'img\'; alert(\'img\')">',
+  '<a href="javascript:window.__pwned=\'link\';alert(\'link\')">click me</a>',
+  '[markdown link](javascript:alert("md"))',
+  '<svg onload="window.__pwned=\'svg\'"><circle r=5 /></svg>',
+  '<iframe srcdoc="<script>parent.__pwned=\'iframe\'</script>"></iframe>',
+  '"><b onmouseover="window.__pwned=\'attr\'">lookalike bold</b><!--',
+  '&lt;b&gt;entities stay entities&lt;/b&gt; &amp; &#60;script&#62;',
+  '</article></div><div class="card turn"><h1>fake card</h1></div>',
+  '${alert("template")} {{constructor.constructor(\'alert(1)\')()}}',
+];
+const EVIL_TURN = '20260101T000000Z-<img src=x onerror=alert(9)>';
+
+function writeHostileSession(sessionsDir) {
+  const journal = path.join(sessionsDir, '_turn_journal');
+  fs.mkdirSync(journal, { recursive: true });
+  const lines = [];
+  const messages = [];
+  const ev = (name, turn, at, extra = {}) => {
+    const e = { version: 1, event: name, session_id: 'hostile', turn_id: turn, created_at: at, stream_id: `s-${at}`, ...extra };
+    if (name === 'completed' || name === 'interrupted') e.terminal = true;
+    lines.push(JSON.stringify(e));
+  };
+  PAYLOADS.forEach((p, i) => {
+    const turn = `20260101T0000${String(i).padStart(2, '0')}Z-${String(i).padStart(12, '0')}`;
+    const at = T0 + i * 60;
+    messages.push({ role: 'user', content: p, timestamp: at });
+    messages.push({ role: 'assistant', content: `Reply ${i}: ${p}`, timestamp: at + 5 });
+    ev('submitted', turn, at, { role: 'user', content: p, attachments: [], workspace: '/w', model: 'gpt-<b>bold</b>', model_provider: 'openai' });
+    ev('worker_started', turn, at + 0.2);
+    ev('assistant_started', turn, at + 1.1, { assistant_message_index: messages.length - 1 });
+    ev('completed', turn, at + 4.2, { assistant_message_index: messages.length - 1 });
+  });
+  // An interruption reason and a turn id that are HTML, and a malformed line that is HTML.
+  ev('submitted', EVIL_TURN, T0 + 900, { role: 'user', content: 'evil turn id', attachments: [], model: 'gpt-test', model_provider: 'x' });
+  ev('interrupted', EVIL_TURN, T0 + 901, { reason: '<img src=x onerror="window.__pwned=\'reason\'">' });
+  lines.push('<script>window.__pwned="raw line"</script> not json at all');
+  fs.writeFileSync(path.join(journal, 'hostile~666.jsonl'), lines.join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(sessionsDir, 'hostile.json'),
+    JSON.stringify({ session_id: 'hostile', title: '<script>alert("title")</script> Hostile session', model: 'gpt-test', messages }, null, 2),
+  );
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+async function quickOpen(page, name) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 15000 });
+  await input.fill(name);
+  const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first();
+  await row.waitFor({ state: 'visible', timeout: 15000 });
+  await page.waitForTimeout(300);
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout: 15000 }).catch(() => {});
+}
+
+/** The webview frame of the timeline showing `title` (waits until its cards are rendered). */
+async function timelineFrame(page, title, timeout = 30000) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const ok = await frame
+        .evaluate((t) => !!document.querySelector('article.card') && (document.querySelector('.session-header .title')?.textContent ?? '').includes(t), title)
+        .catch(() => false);
+      if (ok) return frame;
+    }
+    if (Date.now() > until) throw new Error(`no timeline webview showing "${title}" after ${timeout} ms`);
+    await page.waitForTimeout(200);
+  }
+}
+
+async function waitForThemeClass(page, cls, timeout = 15000) {
+  const until = Date.now() + timeout;
+  while (Date.now() < until) {
+    const ok = await page.evaluate((c) => document.querySelector('.monaco-workbench')?.classList.contains(c), cls);
+    if (ok) return true;
+    await page.waitForTimeout(200);
+  }
+  return false;
+}
+
+// ---- main ---------------------------------------------------------------------------------
+async function main() {
+  await ensureInstalled({ log });
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'webview', 'timeline.js'))) throw new Error('dist/ is not built: run `node esbuild.js` (npm run test:ui does)');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-ui-timeline-'));
+  const workspace = path.join(root, 'workspace');
+  writeHostileSession(path.join(workspace, 'hostile'));
+  fs.cpSync(path.join(repoRoot, 'demo', 'sessions'), path.join(workspace, 'demo', 'sessions'), { recursive: true });
+
+  const server = await startServer({ log, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'window.zoomLevel': 0, 'workbench.activityBar.location': 'default' } });
+  const browser = await launchBrowser({ log, viewport: { width: 1400, height: 900 } });
+  const dialogs = [];
+  try {
+    const { page } = browser;
+    page.on('dialog', (d) => {
+      dialogs.push(`${d.type()}: ${d.message()}`);
+      void d.dismiss().catch(() => {});
+    });
+    await openWorkbench(page, server.url(workspace, [['extensionDevelopmentPath', repoRoot]]));
+
+    // ---- 1. hostile session ----
+    log('[ui] hostile session');
+    await quickOpen(page, 'hostile~666.jsonl');
+    const frame = await timelineFrame(page, 'Hostile session');
+    await page.waitForTimeout(1000);
+    // Scroll through every card so all of them have been rendered at least once.
+    const seenTexts = await frame.evaluate(async () => {
+      const scroller = document.getElementById('scroller');
+      const texts = new Set();
+      for (let y = 0; y <= scroller.scrollHeight; y += 300) {
+        scroller.scrollTop = y;
+        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 30)));
+        for (const el of document.querySelectorAll('.msg .text, pre.raw, .reason code, .turn-id, .session-header .title')) texts.add(el.textContent);
+      }
+      scroller.scrollTop = 0;
+      return [...texts];
+    });
+    for (const p of PAYLOADS) {
+      check(seenTexts.some((t) => t === p) && seenTexts.some((t) => t === `Reply ${PAYLOADS.indexOf(p)}: ${p}`), `shows verbatim: ${p.slice(0, 60)}`);
+    }
+    check(seenTexts.some((t) => t.includes('<img src=x onerror="window.__pwned=\'reason\'">')), 'interruption reason shown verbatim');
+    check(seenTexts.some((t) => t.startsWith(EVIL_TURN)), 'hostile turn id shown verbatim');
+    check(seenTexts.some((t) => t.startsWith('<script>window.__pwned="raw line"</script>')), 'malformed line shown verbatim');
+    check(seenTexts.some((t) => t.startsWith('<script>alert("title")</script>')), 'hostile title shown verbatim');
+    const injected = await frame.evaluate(() => document.querySelectorAll('#feed img, #feed script, #feed svg, #feed iframe, #feed a, #feed h1, #feed b, .session-header img, .session-header script').length);
+    check(injected === 0, `no element created from transcript text (found ${injected})`);
+    const csp = await frame.evaluate(() => {
+      const doc = document;
+      return doc.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '';
+    });
+    check(/script-src 'nonce-[^']+'/.test(csp) && /default-src 'none'/.test(csp) && !csp.includes('unsafe-inline'), `strict CSP with a nonce (${csp})`);
+    // Hover and click the payload texts: nothing may run or navigate.
+    const before = frame.url();
+    const texts = frame.locator('.msg .text');
+    const n = Math.min(await texts.count(), 6);
+    for (let i = 0; i < n; i++) {
+      await texts.nth(i).hover().catch(() => {});
+      await texts.nth(i).click().catch(() => {});
+    }
+    await page.waitForTimeout(800);
+    check(frame.url() === before, 'clicking payload text does not navigate the webview');
+    const pwned = [];
+    for (const f of page.frames()) {
+      const v = await f.evaluate(() => window.__pwned).catch(() => undefined);
+      if (v !== undefined) pwned.push(`${f.url()}: ${v}`);
+    }
+    check(pwned.length === 0, `no frame has window.__pwned${pwned.length ? ` (${pwned.join('; ')})` : ''}`);
+    check(dialogs.length === 0, `no alert/confirm dialog${dialogs.length ? ` (${dialogs.join('; ')})` : ''}`);
+    await screenshot(page, path.join(shots, 'timeline-hostile.png'));
+
+    // ---- 2. a story with collisions: keyboard, chips, themes ----
+    log('[ui] collisions session');
+    await quickOpen(page, '2d8a6e9f1c57~60533.jsonl');
+    const story = await timelineFrame(page, '京都と大阪');
+    await page.waitForTimeout(800);
+    await story.locator('article.card').first().click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.waitForTimeout(300);
+    const sel = await story.evaluate(() => ({ active: document.activeElement?.getAttribute('data-key'), pos: document.activeElement?.getAttribute('aria-posinset') }));
+    check(sel.pos === '3', `j j moves focus to the third card (${JSON.stringify(sel)})`);
+    await page.keyboard.press('k');
+    await page.waitForTimeout(200);
+    const sel2 = await story.evaluate(() => document.activeElement?.getAttribute('aria-posinset'));
+    check(sel2 === '2', `k moves back (${sel2})`);
+    const collisions = await story.evaluate(() => document.querySelectorAll('article.card.collision .collision-banner').length);
+    check(collisions >= 1, `terminal collisions are marked (${collisions} rendered)`);
+
+    await screenshot(page, path.join(shots, 'timeline-dark.png'));
+
+    // A lifecycle chip opens the raw shard at that event's line, beside the timeline.
+    const chip = story.locator('button.chip.step').first();
+    const chipTitle = (await chip.getAttribute('title')) ?? '';
+    const m = /Open (\S+) at line (\d+)/.exec(chipTitle);
+    await chip.click();
+    let tabs = [];
+    let textEditor = 0;
+    let cursor = '';
+    for (let i = 0; i < 60; i++) {
+      await page.waitForTimeout(200);
+      tabs = await page.evaluate(() => [...document.querySelectorAll('.tabs-container .tab')].map((t) => t.getAttribute('aria-label')));
+      textEditor = await page.locator('.editor-instance .monaco-editor .view-lines').count();
+      cursor = await page.evaluate(() => document.querySelector('.statusbar [id="status.editor.selection"]')?.textContent ?? '');
+      if (m && textEditor > 0 && tabs.some((t) => t?.includes(m[1]) && t.includes('Editor Group 2')) && cursor.includes(`Ln ${m[2]}`)) break;
+    }
+    check(!!m && textEditor > 0 && tabs.some((t) => t?.includes(m[1]) && t.includes('Editor Group 2')), `a chip opens ${m?.[1]} line ${m?.[2]} as text beside the timeline (tabs: ${tabs.join(' | ')})`);
+    check(!!m && cursor.includes(`Ln ${m[2]}`), `the raw line is selected (${cursor})`);
+    await screenshot(page, path.join(shots, 'timeline-open-line.png'));
+
+    // ---- 3. torn, glued and malformed lines where they sit ----
+    log('[ui] broken lines session');
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('W'); // close all editors
+    await page.waitForTimeout(500);
+    await quickOpen(page, '4e2c7a9b0d13~51877.jsonl');
+    const broken = await timelineFrame(page, 'Rust lifetimes');
+    const kinds = await broken.evaluate(() => [...document.querySelectorAll('article.card.line')].map((c) => c.className));
+    check(kinds.some((k) => k.includes('problem-glued')) && kinds.some((k) => k.includes('problem-torn')), `torn and glued lines rendered (${kinds.length} line cards)`);
+    await screenshot(page, path.join(shots, 'timeline-broken-lines.png'));
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+
+  // ---- 4. the same sessions in the light and high-contrast themes (a server per theme) ----
+  try {
+    for (const [theme, cls, suffix] of [
+      ['Default Light Modern', 'vs', 'light'],
+      ['Default High Contrast', 'hc-black', 'hc'],
+    ]) {
+      log(`[ui] ${theme}`);
+      const s2 = await startServer({ log, settings: { 'workbench.colorTheme': theme } });
+      const b2 = await launchBrowser({ log, viewport: { width: 1400, height: 900 } });
+      try {
+        await openWorkbench(b2.page, s2.url(workspace, [['extensionDevelopmentPath', repoRoot]]));
+        check(await waitForThemeClass(b2.page, cls), `workbench in ${theme}`);
+        await quickOpen(b2.page, '2d8a6e9f1c57~60533.jsonl');
+        await timelineFrame(b2.page, '京都と大阪');
+        await screenshot(b2.page, path.join(shots, `timeline-${suffix}.png`), { settleMs: 1200 });
+        await quickOpen(b2.page, '4e2c7a9b0d13~51877.jsonl');
+        await timelineFrame(b2.page, 'Rust lifetimes');
+        await screenshot(b2.page, path.join(shots, `timeline-broken-lines-${suffix}.png`), { settleMs: 1200 });
+      } finally {
+        await b2.close();
+        await s2.stop();
+      }
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  log(`${passes} passed, ${failures} failed`);
+  return failures === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    log(`${passes} passed, ${failures + 1} failed`);
+    process.exit(1);
+  },
+);
