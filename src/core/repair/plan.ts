@@ -180,7 +180,9 @@ export function planSession(analysis: SessionAnalysis, sidecar: SidecarSnapshot,
   if (ownTail && ownTail.offset !== undefined) plan.dropOwnTail = { offset: ownTail.offset, size: journal[own] ?? 0 };
   const dropped = (e: { shard: string; offset: number }): boolean => plan.dropOwnTail !== null && e.shard === own && e.offset >= plan.dropOwnTail.offset;
 
-  const events: JournalEvent[] = analysis.events.filter((e) => !dropped(e));
+  // Upstream's view: the analysis also lists glued events it recovered (flag `recovered`);
+  // those are exactly what upstream loses, so they are not "present".
+  const events: JournalEvent[] = analysis.events.filter((e) => !dropped(e) && e.recovered !== true);
   const present = new Set(events.map((e) => canonicalJson(e.data)));
   const shardNames = [...new Set([...Object.keys(journal), own])];
   const rank = rankByName(shardNames);
@@ -332,7 +334,7 @@ export function planSession(analysis: SessionAnalysis, sidecar: SidecarSnapshot,
   }
   for (const f of analysis.findings) {
     if (f.kind !== 'torn_tail' || f.severity !== 'warning' || f.shard === undefined || f.shard === own || f.offset === undefined) continue;
-    const e = analysis.events.find((x) => x.shard === f.shard && x.offset === f.offset);
+    const e = analysis.events.find((x) => x.shard === f.shard && x.offset === f.offset && x.recovered !== true);
     if (!e || options.known.lines.has(lineKey(sid, e.shard, e.offset, e.length))) continue;
     plan.reviews.push({ kind: 'torn_tail', shard: e.shard, line: e.line, offset: e.offset, length: e.length, note: 'left as is: a valid event without its final newline; upstream reads it' });
   }
