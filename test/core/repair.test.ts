@@ -345,3 +345,27 @@ describe('repair: log, backups, lock, reviews', function () {
     assert.ok(reachesThreshold(report, 'warning'), 'without the review flags the report still fails');
   });
 });
+
+describe('repair: the session index shows reviewed findings as known', function () {
+  this.timeout(20000);
+  it('summaries stop counting reviewed findings once the repair log records them, and count them again after undo', async () => {
+    const { SessionIndex } = await import('../../src/core/sessionIndex');
+    const dir = fixture();
+    const index = new SessionIndex({ now: () => NOW });
+    await index.setRoots([{ sessionsDir: dir, source: 'other' }]);
+    const root = index.roots()[0].id;
+    const before = (await index.summarize(root, 'collide3'))!;
+    assert.ok(before.findings.error >= 2);
+    assert.strictEqual(before.reviewedFindings, undefined);
+    applyRepair(await plan(dir, { sessionId: 'collide3' }));
+    const after = (await index.summarize(root, 'collide3'))!;
+    assert.strictEqual(after.reviewedFindings, 2);
+    assert.strictEqual(after.findings.error, before.findings.error - 2);
+    assert.ok(after.lineFindings.filter((f) => f.kind === 'malformed_line').every((f) => f.reviewed && /left as is/.test(f.reviewed.note)));
+    undoLastRepair(dir);
+    const undone = (await index.summarize(root, 'collide3'))!;
+    assert.strictEqual(undone.reviewedFindings, undefined);
+    assert.strictEqual(undone.findings.error, before.findings.error);
+    index.dispose();
+  });
+});

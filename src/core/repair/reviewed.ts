@@ -11,9 +11,12 @@ import { lineKey, type KnownReviews } from './log';
 
 const LINE_KINDS = new Set(['malformed_line', 'torn_tail', 'glued_event']);
 
-/** Sets `reviewed` on the analysis' findings that the log knows about; returns how many. */
+/** Sets `reviewed` on the analysis' findings that the log knows about (and clears it on the others); returns how many. */
 export function markReviewedFindings(analysis: SessionAnalysis, known: KnownReviews): number {
-  if (known.lines.size === 0 && known.collisions.size === 0) return 0;
+  if (known.lines.size === 0 && known.collisions.size === 0) {
+    for (const f of analysis.findings) delete f.reviewed;
+    return 0;
+  }
   const lengthAt = new Map<string, number>();
   for (const m of analysis.malformed) lengthAt.set(`${m.shard}\u0000${m.offset}`, m.length);
   let n = 0;
@@ -22,6 +25,8 @@ export function markReviewedFindings(analysis: SessionAnalysis, known: KnownRevi
     if (r) {
       f.reviewed = r;
       n++;
+    } else {
+      delete f.reviewed;
     }
   }
   return n;
