@@ -12,6 +12,11 @@ export const Commands = {
   addSessionsFolder: 'botMemory.addSessionsFolder',
   openDemo: 'botMemory.openDemo',
   focusAttention: 'botMemory.showSessionsNeedingAttention',
+  auditSessions: 'botMemory.auditSessions',
+  repairSession: 'botMemory.repairSession',
+  repairAll: 'botMemory.repairAll',
+  undoRepair: 'botMemory.undoRepair',
+  markCollisionReviewed: 'botMemory.markCollisionReviewed',
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';

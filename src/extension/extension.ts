@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
+import { registerRepair, type RepairFeature } from './repair/register';
 
 /** What features share: registered once in activate(), disposed with the extension. */
 export interface Services {
@@ -14,6 +15,7 @@ export interface Services {
 export interface BotMemoryApi {
   services: Services;
   sessions: SessionsFeature;
+  repair: RepairFeature;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
@@ -25,9 +27,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
 
   const sessions = registerSessionsView(services);
   context.subscriptions.push(...TimelineEditorProvider.register(services));
+  const repair = registerRepair(services);
+  context.subscriptions.push(...repair.disposables);
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions };
+  return { services, sessions, repair: repair.feature };
 }
 
 export function deactivate(): void {

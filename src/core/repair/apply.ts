@@ -16,7 +16,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
-import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
+import { DEFAULT_STALE_AFTER_MINUTES, type SessionAnalysis } from '../analyze';
+import { markReviewedFindings } from './reviewed';
 import { discoverSessions } from '../discovery';
 import { appendLinesDurable, atomicReplace } from '../durable';
 import { JOURNAL_DIR_NAME } from '../sessionId';
@@ -31,6 +32,8 @@ export interface PlanFolderOptions {
   now?: number;
   staleAfterMinutes?: number;
   maxLineBytes?: number;
+  /** Receives every session's analysis (findings flagged `reviewed`) with its plan, e.g. for a report. */
+  onSession?: (analysis: SessionAnalysis, plan: SessionPlan) => void;
 }
 
 export class RepairInputError extends Error {}
@@ -48,6 +51,10 @@ export async function planRepair(dir: string, options: PlanFolderOptions = {}): 
     if (options.sessionId !== undefined && s.sessionId !== options.sessionId) continue;
     const { analysis, sidecar, journal } = await loadSession(discovery.sessionsDir, s, { now, staleAfterMinutes, maxLineBytes: options.maxLineBytes });
     const p = planSession(analysis, sidecar, journal, { now, staleAfterMinutes, known });
+    if (options.onSession) {
+      markReviewedFindings(analysis, known);
+      options.onSession(analysis, p);
+    }
     if (hasWork(p) || p.skipped.length > 0 || p.human.length > 0) sessions.push(p);
   }
   return { version: 1, sessionsDir: discovery.sessionsDir, now, staleAfterMinutes, sessions };
