@@ -16,6 +16,17 @@ export function md(s: string, max = 200): string {
   return t.replace(/[\\`*_{}[\]()#+\-.!|<>~&:]/g, '\\$&');
 }
 
+/** An inline code span: its content is literal (no escapes needed), fenced past any backtick run inside. */
+export function mdCode(s: string, max = 200): string {
+  // eslint-disable-next-line no-control-regex
+  let t = s.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, ' ');
+  if (t.length > max) t = t.slice(0, max - 1) + '…';
+  const longest = Math.max(0, ...(t.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = t.startsWith('`') || t.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${t}${pad}${fence}`;
+}
+
 function plural(n: number, one: string, many = one + 's'): string {
   return `${n} ${n === 1 ? one : many}`;
 }
@@ -24,23 +35,23 @@ export function sessionPlanMarkdown(p: SessionPlan): string[] {
   const out: string[] = [];
   if (p.dropOwnTail) out.push(`- **Own shard:** drop the incomplete last line of \`${p.ownShard}\` (from byte ${p.dropOwnTail.offset}; a killed earlier repair), then redo it.`);
   if (p.messages.length) {
-    out.push(`- **Sidecar** \`${md(p.sessionId)}.json\` — append ${plural(p.messages.length, 'message')} at the end of \`messages\` (a backup is kept):`);
+    out.push(`- **Sidecar** ${mdCode(`${p.sessionId}.json`)} — append ${plural(p.messages.length, 'message')} at the end of \`messages\` (a backup is kept):`);
     for (const m of p.messages) {
       const content = typeof m.message.content === 'string' ? m.message.content : '';
       out.push(
         m.kind === 'recovered_user_message'
-          ? `  - recovered user message of turn \`${md(m.turnId)}\`: “${md(content, 160)}”`
-          : `  - interruption marker for turn \`${md(m.turnId)}\`: “${md(content, 160)}”`,
+          ? `  - recovered user message of turn ${mdCode(m.turnId)}: “${md(content, 160)}”`
+          : `  - interruption marker for turn ${mdCode(m.turnId)}: “${md(content, 160)}”`,
       );
     }
   }
   if (p.appends.length) {
-    out.push(`- **Journal** — append ${plural(p.appends.length, 'event')} to our own shard \`${md(p.ownShard)}\`:`);
+    out.push(`- **Journal** — append ${plural(p.appends.length, 'event')} to our own shard ${mdCode(p.ownShard)}:`);
     for (const a of p.appends) {
       out.push(
         a.kind === 'recovered_event'
-          ? `  - recovered \`${md(a.event)}\` of turn \`${md(a.turnId)}\` (found glued in ${md(a.from!.shard)}:${a.from!.line})`
-          : `  - \`interrupted\` (reason \`audit_repair\`) closing turn \`${md(a.turnId)}\``,
+          ? `  - recovered ${mdCode(a.event)} of turn ${mdCode(a.turnId)} (found glued in ${md(a.from!.shard)}:${a.from!.line})`
+          : `  - \`interrupted\` (reason \`audit_repair\`) closing turn ${mdCode(a.turnId)}`,
       );
     }
   }
@@ -56,7 +67,7 @@ export function sessionPlanMarkdown(p: SessionPlan): string[] {
     out.push(`- **For a human** (terminal collisions are never fixed automatically):`);
     for (const h of p.human) {
       const rev = h.reviewed ? ` — reviewed${h.reviewed.reviewer ? ` by ${md(h.reviewed.reviewer)}` : ''}: “${md(h.reviewed.note)}”` : '';
-      out.push(`  - turn \`${md(h.turnId)}\`: ${h.events.map((e) => md(e)).join(' and ')}${rev}`);
+      out.push(`  - turn ${mdCode(h.turnId)}: ${h.events.map((e) => md(e)).join(' and ')}${rev}`);
     }
   }
   if (out.length === 0) out.push('- nothing to do');
@@ -66,7 +77,7 @@ export function sessionPlanMarkdown(p: SessionPlan): string[] {
 export function planMarkdown(plan: RepairPlan, title = 'Repair plan'): string {
   const work = plan.sessions.filter(hasWork);
   const lines: string[] = [`# ${md(title)}`, ''];
-  lines.push(`Sessions folder: \`${md(plan.sessionsDir, 400)}\`  `);
+  lines.push(`Sessions folder: ${mdCode(plan.sessionsDir, 400)}  `);
   lines.push(`Planned at ${new Date(plan.now * 1000).toISOString()} · a turn counts as dangling after ${plan.staleAfterMinutes} min`);
   lines.push('');
   lines.push(
@@ -83,7 +94,7 @@ export function planMarkdown(plan: RepairPlan, title = 'Repair plan'): string {
 
 /** The "Audit Sessions" report: per session, per finding, and what repair would do. */
 export function auditMarkdown(sessionsDir: string, entries: { analysis: SessionAnalysis; plan: SessionPlan | null }[]): string {
-  const lines: string[] = ['# Bot Memory audit', '', `Sessions folder: \`${md(sessionsDir, 400)}\`  `, `Generated ${new Date().toISOString()}`, ''];
+  const lines: string[] = ['# Bot Memory audit', '', `Sessions folder: ${mdCode(sessionsDir, 400)}  `, `Generated ${new Date().toISOString()}`, ''];
   const withFindings = entries.filter((e) => e.analysis.findings.length > 0);
   const counts = { error: 0, warning: 0, info: 0 };
   for (const e of entries) for (const f of e.analysis.findings) counts[f.severity]++;
