@@ -82,6 +82,14 @@ describe('Audit and repair commands', function () {
     await waitFor(() => (a.services.store.index.cachedSummary(dir, 'dangling1')?.open ?? 0) > 0, 10_000, 'dangling1 open again');
   });
 
+  it('Repair Session takes a shard URI (the timeline title bar) and repairs its session', async () => {
+    const shard = vscode.Uri.file(path.join(dir, '_turn_journal', 'dangling1~4100.jsonl'));
+    assert.ok(fs.existsSync(shard.fsPath));
+    const r = (await vscode.commands.executeCommand('botMemory.repairSession', shard, { yes: true, showPlan: false })) as RepairCommandResult;
+    assert.strictEqual(r.status, 'applied', r.message);
+    assert.deepStrictEqual(r.plans[0].sessions.map((x) => x.sessionId), ['dangling1']);
+  });
+
   it('writing commands are gated on workspace trust (setting, menus and a runtime check)', () => {
     assert.strictEqual(trustGate(true), null);
     assert.strictEqual(trustGate(false), UNTRUSTED_MESSAGE);

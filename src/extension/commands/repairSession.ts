@@ -4,7 +4,7 @@ import { sessionRefOf } from './context';
 import { confirmAndApply, planRoots, trustGate, type RepairCommandOptions, type RepairCommandResult, type RepairServices } from '../repair/repairService';
 import type { SessionSummary } from '../../core/sessionIndex';
 
-/** "Repair Session…": from the palette (session picker), the Sessions tree, or the timeline ({rootId, sessionId}). */
+/** "Repair Session…": from the palette (session picker), the Sessions tree, the timeline ({rootId, sessionId}) or its title bar (the shard URI). */
 export function register(s: RepairServices): vscode.Disposable {
   return vscode.commands.registerCommand(Commands.repairSession, async (arg?: unknown, opts?: RepairCommandOptions): Promise<RepairCommandResult | undefined> => {
     const gate = trustGate();
@@ -13,7 +13,9 @@ export function register(s: RepairServices): vscode.Disposable {
       return { status: 'untrusted', message: gate, plans: [], results: [] };
     }
     const options = { ...(opts ?? {}), ...optionsOf(arg) };
-    const ref = sessionRefOf(arg) ?? (await pickSession(s));
+    // A shard or sidecar URI (the timeline editor's title bar) names its session too.
+    const fromUri = arg instanceof vscode.Uri && arg.scheme === 'file' ? s.store.index.locate(arg.fsPath) : undefined;
+    const ref = sessionRefOf(arg) ?? fromUri ?? (await pickSession(s));
     if (!ref) return undefined;
     const plans = await planRoots(s, [ref]);
     return confirmAndApply(s, plans, `Repair plan — ${ref.sessionId}`, options);
