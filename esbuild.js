@@ -89,6 +89,21 @@ if (args.has('--bench')) {
   });
 }
 
+/**
+ * The SQLite engine (node-sqlite3-wasm) loads its .wasm from the folder of the bundle that
+ * includes it: copy it beside every bundle folder (dist/, out/test/<dir>/, out/bench/).
+ */
+function copySqliteWasm() {
+  const wasm = require.resolve('node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm');
+  const dirs = new Set(['dist']);
+  for (const f of find('out', /\.js$/)) dirs.add(path.dirname(f));
+  for (const d of dirs) {
+    if (!fs.existsSync(d)) continue;
+    const to = path.join(d, 'node-sqlite3-wasm.wasm');
+    if (!fs.existsSync(to) || fs.statSync(to).size !== fs.statSync(wasm).size) fs.copyFileSync(wasm, to);
+  }
+}
+
 async function main() {
   if (watch) {
     const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
@@ -98,6 +113,7 @@ async function main() {
   }
   await Promise.all(builds.map((b) => esbuild.build(b)));
   if (fs.existsSync('dist/cli.js')) fs.chmodSync('dist/cli.js', 0o755);
+  copySqliteWasm();
 }
 
 main().catch((err) => {

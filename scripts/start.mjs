@@ -101,27 +101,22 @@ async function main() {
       browser = await launchBrowser();
       const { page } = browser;
       await openWorkbench(page, url);
-      // The packaged extension's command must be in the command palette.
+      // The packaged extension's commands are in the palette...
       await page.keyboard.press('F1');
       const input = page.locator('.quick-input-widget .quick-input-box input');
       await input.waitFor({ state: 'visible', timeout: 15_000 });
-      await input.fill('>Bot Memory');
+      await input.fill('>Bot Memory: Refresh Sessions');
       await page
-        .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Audit Sessions Folder' })
+        .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Refresh Sessions' })
         .first()
         .waitFor({ state: 'visible', timeout: 15_000 });
       await page.keyboard.press('Escape');
-      // Expand demo/ and demo/sessions in the explorer (one row when the explorer compacts
-      // them), so the screenshot shows the sessions.
-      for (const name of ['demo', 'sessions']) {
-        const row = page.locator(`.explorer-folders-view .monaco-list-row[aria-label="${name}"][aria-expanded="false"]`);
-        if (await row.count()) {
-          await row.first().click();
-          await page.waitForTimeout(500);
-        }
-      }
+      // ...and its Sessions view lists the demo sessions with their health.
+      await page.locator('.activitybar .action-label[aria-label^="Bot Memory"]').first().click();
+      await page.locator('.sidebar .monaco-list-row', { hasText: 'Rust lifetimes in a struct' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+      await page.waitForFunction(() => !document.body.innerText.includes('reading…'), null, { timeout: 30_000 });
       const png = await screenshot(page, path.join(repoRoot, 'screenshots', 'start.png'), { settleMs: 1000 });
-      log(`[start] smoke test passed: VS Code ${install.vscodeVersion} served ${shown}, the extension's command is in the palette; screenshot ${png}`);
+      log(`[start] smoke test passed: VS Code ${install.vscodeVersion} served ${shown}, its commands are in the palette and its Sessions view lists the demo; screenshot ${png}`);
       await cleanup();
       return 0;
     }

@@ -6,6 +6,8 @@
 
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
+import { runRebuild, REBUILD_USAGE } from './rebuild';
+import { runPull, runPush } from './github';
 import { runRepair, runReview, runUndo } from './repair';
 import { UsageError, out, err } from './io';
 
@@ -21,6 +23,20 @@ Commands:
       --stale-after-minutes N   a turn open longer than this is dangling (default 60)
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
+
+  push <sessionsDir> --repo OWNER/NAME   Append finished turns and feedback to the GitHub log,
+                                each record exactly once (docs/github-log.md). Token: GITHUB_TOKEN.
+      --branch B                branch (default: the repository's default branch)
+      --path P                  file in the repository (default data/interactions.jsonl)
+      --api-url URL             API root (default https://api.github.com; GitHub Enterprise)
+      --no-collect              push only what is already in the outbox
+      --quiet                   no progress on stderr
+  pull <sessionsDir> --repo OWNER/NAME   Download the log to <sessionsDir>/_github_log.jsonl.
+      --branch, --path, --api-url as for push
+      --last N                  only the last N lines
+      --out FILE                write here instead
+
+${REBUILD_USAGE}
 
   repair <sessionsDir>  Print the repair plan (see docs/repair.md); nothing is written without --apply.
       --session ID              only this session
@@ -38,13 +54,17 @@ Commands:
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
-Exit codes: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder.
+Exit codes: audit: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder;
+push/pull: 0 done, 1 records left in the outbox (network, rate limit), 2 usage or auth error;
 repair/undo: 0 nothing left to do, 1 work left undone (plan not applied, repair skipped, undo refused), 2 as above.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   audit: runAudit,
+  rebuild: runRebuild,
+  push: runPush,
+  pull: runPull,
   repair: runRepair,
   undo: runUndo,
   review: runReview,

@@ -33,7 +33,7 @@ export function appendLineDurable(file: string, line: string): void {
   appendDurable(file, Buffer.from(line + '\n', 'utf8'));
 }
 
-/** Several lines in ONE write (all or, on a short write, an error): never interleaved with other appenders. */
+/** Several lines in ONE write (so concurrent appenders never interleave them). */
 export function appendLinesDurable(file: string, lines: readonly string[]): void {
   for (const l of lines) if (l.includes('\n')) throw new Error('a journal line must not contain a newline');
   if (lines.length === 0) return;

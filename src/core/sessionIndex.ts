@@ -444,17 +444,23 @@ export class SessionIndex {
     const root = this.rootsById.get(rootId);
     if (!root) return [];
     const stale: string[] = [];
-    await Promise.all(
-      [...root.sessions.values()].map(async (s) => {
+    const sessions = [...root.sessions.values()];
+    // A few sessions at a time: tens of thousands of stats in flight at once are slower than
+    // a steady few (measured in bench/sessions.ts), and hog the thread pool.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < sessions.length) {
+        const s = sessions[next++];
         const k = key(rootId, s.sessionId);
         const c = this.summaries.get(k);
-        if (!c) return;
+        if (!c) continue;
         if (c.fingerprint !== (await this.fingerprintOf(root, s))) {
           this.summaries.delete(k);
           stale.push(s.sessionId);
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: VALIDATE_LANES }, lane));
     return stale;
   }
 
@@ -465,6 +471,7 @@ export class SessionIndex {
 }
 
 const analysisTimes = new WeakMap<SessionAnalysis, number>();
+const VALIDATE_LANES = 8;
 
 function hashText(s: string): string {
   let h = 2166136261;

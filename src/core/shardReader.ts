@@ -20,6 +20,8 @@ export interface ReadOptions {
   maxLineBytes: number;
   /** Read size per system call. */
   chunkBytes?: number;
+  /** Keep each event's line text in `JournalEvent.raw` (the SQLite index stores it). */
+  keepRaw?: boolean;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
@@ -64,9 +66,11 @@ export class ShardReader {
   private committed = 0;
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
+  private readonly keepRaw: boolean;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
+    this.keepRaw = options.keepRaw === true;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
   }
@@ -106,7 +110,7 @@ export class ShardReader {
     const before = c.events.length;
     let bytesRead = 0;
     try {
-      bytesRead = await this.readFrom(this.committed);
+      bytesRead = await this.readFrom(this.committed, st.size);
     } catch (err) {
       this.reset();
       c.error = describeFsError(err);
@@ -121,8 +125,13 @@ export class ShardReader {
     this.committed = 0;
   }
 
-  /** Reads from `start` to EOF, committing complete lines and parsing the tail. */
-  private async readFrom(start: number): Promise<number> {
+  /**
+   * Reads from `start` to EOF, committing complete lines and parsing the tail. `size` is the
+   * file size seen by stat just before: the read buffer is no larger than what is left (a
+   * small shard costs a small buffer, not a fresh chunk), and a short read is the end of the
+   * file (anything appended after it is read by the next refresh, since `size` is then larger).
+   */
+  private async readFrom(start: number, size: number): Promise<number> {
     const c = this.contents;
     c.tail = null;
     c.tailEvent = null;
@@ -137,13 +146,28 @@ export class ShardReader {
       let carryLen = 0;
       // Set while skipping the rest of an over-long line.
       let overLong: { preview: Buffer } | null = null;
-      const chunk = Buffer.allocUnsafe(this.chunkBytes);
+      // One byte more than what is left, so that reading it all is a short read.
+      const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(this.chunkBytes, size - start + 1)));
       for (;;) {
         const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
         if (bytesRead === 0) break;
         total += bytesRead;
         let i = 0;
+        // Fast path, tried once per chunk: the complete lines that lie wholly inside this chunk,
+        // when they are all valid UTF-8, are decoded with one toString and split on "\n".
+        const lastNl = chunk.lastIndexOf(10, bytesRead - 1);
+        let fastTried = lastNl === -1;
         while (i < bytesRead) {
+          if (!fastTried && overLong === null && carryLen === 0 && pos + i > 0 && i < lastNl) {
+            fastTried = true;
+            if (isUtf8(chunk.subarray(i, lastNl))) {
+              this.commitRegion(chunk, i, lastNl, pos + i);
+              lineStart = pos + lastNl + 1;
+              this.committed = lineStart;
+              i = lastNl + 1;
+              continue;
+            }
+          }
           const nl = chunk.indexOf(10, i);
           const end = nl === -1 || nl >= bytesRead ? bytesRead : nl;
           const piece = chunk.subarray(i, end);
@@ -181,6 +205,7 @@ export class ShardReader {
           }
         }
         pos += bytesRead;
+        if (bytesRead < chunk.length) break;
       }
       c.size = pos;
       // Whatever follows the last `\n` is a torn tail (or an append still in progress).
@@ -195,6 +220,54 @@ export class ShardReader {
     return total;
   }
 
+  /**
+   * Commits the complete lines of `chunk[from, to)` (`to` is the index of a `\n`, every line
+   * in the range ends with one), known to be valid UTF-8 and not at the start of the file
+   * (no BOM to strip). Same results as commitLine on each line; lines that are not plain
+   * JSON objects, or are too long, take the general path.
+   */
+  private commitRegion(chunk: Buffer, from: number, to: number, fileOffset: number): void {
+    const c = this.contents;
+    const text = chunk.toString('utf8', from, to);
+    // Most chunks have no character Python's splitlines() breaks on: then no line has one
+    // (a byte search is several times faster than the regular expression on the text).
+    const mayBreak = hasPythonLineBreakBytes(chunk.subarray(from, to));
+    const lines = text.split('\n');
+    let p = from;
+    for (let k = 0; k < lines.length; k++) {
+      const nl = k === lines.length - 1 ? to : chunk.indexOf(10, p);
+      const offset = fileOffset + (p - from);
+      const length = nl - p;
+      if (length > this.maxLineBytes) {
+        this.commitOverLong(Buffer.from(chunk.subarray(p, p + PREVIEW_BYTES)), offset, length, false);
+        p = nl + 1;
+        continue;
+      }
+      let line = lines[k];
+      const cr = line.length > 0 && line.charCodeAt(line.length - 1) === 13;
+      if (cr) line = line.slice(0, -1);
+      let value: unknown;
+      try {
+        value = line.trim().length === 0 ? undefined : JSON.parse(line);
+      } catch {
+        value = undefined;
+      }
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        c.lineCount++;
+        if (cr) c.crlfLines++;
+        const ev = toEvent(value as Record<string, unknown>, c.name, c.lineCount, offset, length);
+        if (mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line)) ev.pythonLineBreaks = true;
+        const hazard = pythonJsonHazard(line);
+        if (hazard !== null) ev.pythonHazard = hazard;
+        c.events.push(ev);
+      } else {
+        // Blank, not JSON, NaN / Infinity, not an object: the general path decides.
+        this.commitLine(chunk.subarray(p, nl), offset);
+      }
+      p = nl + 1;
+    }
+  }
+
   private commitLine(raw: Buffer, offset: number): void {
     const c = this.contents;
     c.lineCount++;
@@ -207,7 +280,7 @@ export class ShardReader {
   private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {
     const c = this.contents;
     const line = torn ? c.lineCount + 1 : ++c.lineCount;
-    const m = malformed('too_long', c.name, line, offset, length, preview, `line is ${length} bytes, over the limit of ${this.maxLineBytes}`);
+    const m = malformedLine('too_long', c.name, line, offset, length, preview, `line is ${length} bytes, over the limit of ${this.maxLineBytes}`);
     if (torn) m.torn = true;
     else c.malformed.push(m);
     return m;
@@ -229,80 +302,107 @@ export class ShardReader {
     else c.tailEvent = parsed;
   }
 
-  /** Parses one line (without its `\n`). null = blank line. */
+  /** Parses one line (without its `\n`) and records BOM / CRLF on the shard. */
   private parseLine(raw: Buffer, offset: number, line: number, torn: boolean): JournalEvent | MalformedLine | null {
     const c = this.contents;
-    let bytes = raw;
-    let start = offset;
-    if (offset === 0 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-      c.hasBom = true;
-      bytes = bytes.subarray(3);
-      start += 3;
-    }
-    if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) {
-      bytes = bytes.subarray(0, bytes.length - 1);
-      if (!torn) c.crlfLines++;
-    }
-    if (!isUtf8(bytes)) {
-      if (isBlankBytes(bytes)) return null;
-      const m = malformed('invalid_utf8', c.name, line, offset, raw.length, bytes, `invalid UTF-8 at byte ${firstInvalidUtf8(bytes)} of the line`);
-      if (torn) m.torn = true;
-      this.tryGlue(m, bytes, start);
-      return m;
-    }
-    const text = bytes.toString('utf8');
-    if (text.trim().length === 0) return null;
-    const result = parseJsonLine(text);
-    if (!result.ok || typeof result.value !== 'object' || result.value === null || Array.isArray(result.value)) {
-      const kind: MalformedKind = result.ok ? 'not_object' : 'not_json';
-      const detail = result.ok
-        ? `valid JSON but ${Array.isArray(result.value) ? 'an array' : result.value === null ? 'null' : `a ${typeof result.value}`}, not an object`
-        : `not JSON: ${result.error}`;
-      const m = malformed(kind, c.name, line, offset, raw.length, bytes, detail);
-      if (torn) m.torn = true;
-      if (!result.ok) this.tryGlue(m, bytes, start, text);
-      return m;
-    }
-    const ev = toEvent(result.value as Record<string, unknown>, c.name, line, offset, raw.length);
-    if (result.nonStandard) ev.nonStandardNumbers = true;
-    if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
-    const hazard = pythonJsonHazard(text);
-    if (hazard !== null) ev.pythonHazard = hazard;
-    return ev;
-  }
-
-  /**
-   * A crash mid-append leaves a line without `\n`; the same process's next append is then
-   * glued onto it. If a suffix of the malformed line starting at `{` parses as an object
-   * with an `event`, that suffix is the glued event.
-   */
-  private tryGlue(m: MalformedLine, bytes: Buffer, start: number, text?: string): void {
-    let tries = 0;
-    let from = 1;
-    while (tries < MAX_GLUE_CANDIDATES) {
-      const at = bytes.indexOf(0x7b /* { */, from);
-      if (at === -1) return;
-      from = at + 1;
-      // Upstream's lines start with `{"`; anything else is not a glued event.
-      if (bytes[at + 1] !== 0x22) continue;
-      tries++;
-      const suffix = bytes.subarray(at);
-      if (text === undefined && !isUtf8(suffix)) continue;
-      const parsed = parseJsonLine(suffix.toString('utf8'));
-      if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) continue;
-      const obj = parsed.value as Record<string, unknown>;
-      if (typeof obj.event !== 'string' || obj.event.length === 0) continue;
-      const ev = toEvent(obj, m.shard, m.line, start + at, suffix.length);
-      ev.recovered = true;
-      if (parsed.nonStandard) ev.nonStandardNumbers = true;
-      m.glued = ev;
-      m.gluedAt = start + at - m.offset;
-      return;
-    }
+    const r = parseShardLine(raw, c.name, offset, line, torn, this.keepRaw);
+    if (r.bom) c.hasBom = true;
+    if (r.crlf && !torn) c.crlfLines++;
+    return r.item;
   }
 }
 
-function emptyContents(path: string, name: string): ShardContents {
+export interface ParsedLine {
+  /** The event, the malformed line, or null for a blank line. */
+  item: JournalEvent | MalformedLine | null;
+  /** The line started with a UTF-8 BOM (only possible at offset 0), which was skipped. */
+  bom: boolean;
+  /** The line ended in `\r`, which was dropped. */
+  crlf: boolean;
+}
+
+/**
+ * Parses one physical line of a shard (without its `\n`): the single place where a line
+ * becomes an event or a malformed line. `offset` is the line's byte offset in the shard,
+ * `line` its 1-based number, `torn` whether it is a final line without `\n`.
+ */
+export function parseShardLine(raw: Buffer, shard: string, offset: number, line: number, torn: boolean, keepRaw = false): ParsedLine {
+  let bytes = raw;
+  let start = offset;
+  let bom = false;
+  let crlf = false;
+  if (offset === 0 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    bom = true;
+    bytes = bytes.subarray(3);
+    start += 3;
+  }
+  if (bytes.length > 0 && bytes[bytes.length - 1] === 0x0d) {
+    bytes = bytes.subarray(0, bytes.length - 1);
+    crlf = true;
+  }
+  const done = (item: JournalEvent | MalformedLine | null): ParsedLine => ({ item, bom, crlf });
+  if (!isUtf8(bytes)) {
+    if (isBlankBytes(bytes)) return done(null);
+    const m = malformedLine('invalid_utf8', shard, line, offset, raw.length, bytes, `invalid UTF-8 at byte ${firstInvalidUtf8(bytes)} of the line`);
+    if (torn) m.torn = true;
+    tryGlue(m, bytes, start, undefined, keepRaw);
+    return done(m);
+  }
+  const text = bytes.toString('utf8');
+  if (text.trim().length === 0) return done(null);
+  const result = parseJsonLine(text);
+  if (!result.ok || typeof result.value !== 'object' || result.value === null || Array.isArray(result.value)) {
+    const kind: MalformedKind = result.ok ? 'not_object' : 'not_json';
+    const detail = result.ok
+      ? `valid JSON but ${Array.isArray(result.value) ? 'an array' : result.value === null ? 'null' : `a ${typeof result.value}`}, not an object`
+      : `not JSON: ${result.error}`;
+    const m = malformedLine(kind, shard, line, offset, raw.length, bytes, detail);
+    if (torn) m.torn = true;
+    if (!result.ok) tryGlue(m, bytes, start, text, keepRaw);
+    return done(m);
+  }
+  const ev = toEvent(result.value as Record<string, unknown>, shard, line, offset, raw.length);
+  if (keepRaw) ev.raw = text;
+  if (result.nonStandard) ev.nonStandardNumbers = true;
+  if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
+  const hazard = pythonJsonHazard(text);
+  if (hazard !== null) ev.pythonHazard = hazard;
+  return done(ev);
+}
+
+/**
+ * A crash mid-append leaves a line without `\n`; the same process's next append is then
+ * glued onto it. If a suffix of the malformed line starting at `{"` parses as an object
+ * with an `event`, that suffix is the glued event.
+ */
+function tryGlue(m: MalformedLine, bytes: Buffer, start: number, text?: string, keepRaw = false): void {
+  let tries = 0;
+  let from = 1;
+  while (tries < MAX_GLUE_CANDIDATES) {
+    const at = bytes.indexOf(0x7b /* { */, from);
+    if (at === -1) return;
+    from = at + 1;
+    // Upstream's lines start with `{"`; anything else is not a glued event.
+    if (bytes[at + 1] !== 0x22) continue;
+    tries++;
+    const suffix = bytes.subarray(at);
+    if (text === undefined && !isUtf8(suffix)) continue;
+    const parsed = parseJsonLine(suffix.toString('utf8'));
+    if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) continue;
+    const obj = parsed.value as Record<string, unknown>;
+    if (typeof obj.event !== 'string' || obj.event.length === 0) continue;
+    const ev = toEvent(obj, m.shard, m.line, start + at, suffix.length);
+    ev.recovered = true;
+    if (keepRaw) ev.raw = suffix.toString('utf8');
+    if (parsed.nonStandard) ev.nonStandardNumbers = true;
+    m.glued = ev;
+    m.gluedAt = start + at - m.offset;
+    return;
+  }
+}
+
+/** The contents of a shard before anything was read. */
+export function emptyContents(path: string, name: string): ShardContents {
   return {
     name,
     path,
@@ -366,7 +466,7 @@ export function sortKeyOf(v: unknown): number {
   return 0;
 }
 
-function malformed(kind: MalformedKind, shard: string, line: number, offset: number, length: number, bytes: Buffer, detail: string): MalformedLine {
+export function malformedLine(kind: MalformedKind, shard: string, line: number, offset: number, length: number, bytes: Buffer, detail: string): MalformedLine {
   const cut = bytes.length > PREVIEW_BYTES;
   const head = cut ? bytes.subarray(0, PREVIEW_BYTES) : bytes;
   return {
@@ -379,6 +479,16 @@ function malformed(kind: MalformedKind, shard: string, line: number, offset: num
     previewTruncated: cut,
     detail,
   };
+}
+
+const PY_BREAK_BYTES = [0x0d, 0x0b, 0x0c, 0x1c, 0x1d, 0x1e];
+const PY_BREAK_SEQUENCES = [Buffer.from([0xc2, 0x85]), Buffer.from([0xe2, 0x80, 0xa8]), Buffer.from([0xe2, 0x80, 0xa9])];
+
+/** Whether UTF-8 bytes hold a character of PYTHON_EXTRA_LINE_BREAKS (\r, \v, \f, \x1c-\x1e, U+0085, U+2028, U+2029). */
+export function hasPythonLineBreakBytes(b: Buffer): boolean {
+  for (const x of PY_BREAK_BYTES) if (b.indexOf(x) !== -1) return true;
+  for (const x of PY_BREAK_SEQUENCES) if (b.indexOf(x) !== -1) return true;
+  return false;
 }
 
 function isBlankBytes(b: Buffer): boolean {

@@ -41,6 +41,8 @@ export interface JournalEvent {
   pythonHazard?: string;
   /** Set on an event recovered from the tail of a glued line: counted by us, lost to upstream's reader. */
   recovered?: boolean;
+  /** The line's text (BOM and `\r` removed), only when read with `keepRaw`. */
+  raw?: string;
 }
 
 export type MalformedKind = 'invalid_utf8' | 'not_json' | 'not_object' | 'too_long';

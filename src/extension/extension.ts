@@ -1,7 +1,12 @@
 import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import * as rebuildIndex from './commands/rebuildIndex';
+import * as openIndex from './commands/openIndex';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
+import * as pushGithub from './commands/pushGithub';
+import * as pullGithub from './commands/pullGithub';
+import * as setGithubToken from './commands/setGithubToken';
 import { registerRepair, type RepairFeature } from './repair/register';
 
 /** What features share: registered once in activate(), disposed with the extension. */
@@ -27,6 +32,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
 
   const sessions = registerSessionsView(services);
   context.subscriptions.push(...TimelineEditorProvider.register(services));
+  context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
+  context.subscriptions.push(rebuildIndex.register(services), openIndex.register(services));
   const repair = registerRepair(services);
   context.subscriptions.push(...repair.disposables);
 

@@ -2,15 +2,13 @@
  * Paged reading of one shard, for sessions above the timeline's size limit: a page is a
  * byte range cut at line boundaries, parsed on its own. No `vscode` import.
  *
- * Deliberately simpler than the full reader (ShardReader): no glued-event recovery and no
- * cross-shard merge; the editor says so while it shows pages.
+ * Lines are parsed by the same `parseShardLine` as the full reader (glued events included);
+ * what paging leaves out is the cross-shard merge, which the editor says while it shows pages.
  */
 
 import { promises as fsp } from 'fs';
-import { isUtf8 } from 'buffer';
-import { parseJsonLine, PYTHON_EXTRA_LINE_BREAKS } from '../../core/jsonLine';
 import type { ShardContents } from '../../core/shardReader';
-import { toEvent } from '../../core/shardReader';
+import { emptyContents, malformedLine, parseShardLine } from '../../core/shardReader';
 import type { JournalEvent, MalformedLine } from '../../core/types';
 
 export interface PageStart {
@@ -29,8 +27,6 @@ export interface ShardPage {
   endByte: number;
   fileSize: number;
 }
-
-const PREVIEW_CHARS = 2048;
 
 export async function readShardPage(filePath: string, name: string, start: PageStart, pageBytes: number, maxLineBytes: number): Promise<ShardPage> {
   const fh = await fsp.open(filePath, 'r');
@@ -63,36 +59,24 @@ export async function readShardPage(filePath: string, name: string, start: PageS
       buf = Buffer.concat(extra);
       end = pos;
     }
-    const contents: ShardContents = {
-      name,
-      path: filePath,
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      ino: st.ino,
-      dev: st.dev,
-      lineCount: 0,
-      events: [],
-      malformed: [],
-      tail: null,
-      tailEvent: null,
-      tailMalformed: null,
-      hasBom: false,
-      crlfLines: 0,
-    };
+    const contents: ShardContents = { ...emptyContents(filePath, name), size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
     let lineNo = start.line;
     let i = 0;
     while (i < buf.length) {
       const nl = buf.indexOf(0x0a, i);
       const stop = nl === -1 ? buf.length : nl;
       const offset = start.byte + i;
-      let raw = buf.subarray(i, stop);
-      if (raw.length && raw[raw.length - 1] === 0x0d) raw = raw.subarray(0, raw.length - 1);
-      if (offset === 0 && raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) {
-        raw = raw.subarray(3);
-        contents.hasBom = true;
-      }
+      const raw = buf.subarray(i, stop);
       const torn = nl === -1 && end >= st.size;
-      const item = parseLine(raw, name, lineNo, offset, stop - i, maxLineBytes);
+      let item: JournalEvent | MalformedLine | null;
+      if (raw.length > maxLineBytes) {
+        item = malformedLine('too_long', name, lineNo, offset, raw.length, raw, `line is ${raw.length} bytes, over the limit of ${maxLineBytes}`);
+      } else {
+        const parsed = parseShardLine(raw, name, offset, lineNo, torn);
+        if (parsed.bom) contents.hasBom = true;
+        if (parsed.crlf && !torn) contents.crlfLines++;
+        item = parsed.item;
+      }
       if (item) {
         if ('kind' in item) {
           if (torn) item.torn = true;
@@ -108,22 +92,4 @@ export async function readShardPage(filePath: string, name: string, start: PageS
   } finally {
     await fh.close();
   }
-}
-
-function parseLine(raw: Buffer, shard: string, line: number, offset: number, length: number, maxLineBytes: number): JournalEvent | MalformedLine | null {
-  const mk = (kind: MalformedLine['kind'], detail: string): MalformedLine => {
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(raw.subarray(0, PREVIEW_CHARS * 2));
-    return { kind, shard, line, offset, length, preview: text.slice(0, PREVIEW_CHARS), previewTruncated: text.length > PREVIEW_CHARS || raw.length > PREVIEW_CHARS * 2, detail };
-  };
-  if (raw.length > maxLineBytes) return mk('too_long', `line is ${raw.length} bytes, over the limit of ${maxLineBytes}`);
-  if (!isUtf8(raw)) return mk('invalid_utf8', 'invalid UTF-8');
-  const text = raw.toString('utf8');
-  if (text.trim() === '') return null;
-  const r = parseJsonLine(text);
-  if (!r.ok) return mk('not_json', `not JSON: ${r.error}`);
-  if (typeof r.value !== 'object' || r.value === null || Array.isArray(r.value)) return mk('not_object', 'valid JSON but not an object');
-  const ev = toEvent(r.value as Record<string, unknown>, shard, line, offset, length);
-  if (r.nonStandard) ev.nonStandardNumbers = true;
-  if (PYTHON_EXTRA_LINE_BREAKS.test(text)) ev.pythonLineBreaks = true;
-  return ev;
 }

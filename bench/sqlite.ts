@@ -1,0 +1,86 @@
+/**
+ * SQLite index rebuild (issue: "Speed"): a full rebuild from 1,000,000 events (events/s,
+ * peak RSS) beside a baseline measured in the same run that inserts the same event rows
+ * into the same engine with one prepared statement in one transaction and nothing else;
+ * then an incremental rebuild after appending 1% of the events (to the 1% most recently
+ * active sessions, and, for contrast, spread over every session).
+ * Each rebuild runs as the real CLI in its own process, so peak RSS is its own.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import type { Bench } from './harness';
+import { ratio, table } from './harness';
+import { generateLargeFolder, appendEventLine, FIXED_NOW } from '../test/support/fixtures';
+
+const CLI = path.resolve(__dirname, '../../dist/cli.js');
+
+interface Run {
+  ms: number;
+  peakRssMb: number;
+  result: { mode: string; eventsAdded: number; counts: { events: number; turns: number; findings: number }; bytes: number; sessionsRedone: number };
+}
+
+function rebuild(args: string[]): Run {
+  const r = spawnSync(process.execPath, [CLI, 'rebuild', ...args, '--json', '--now', String(FIXED_NOW)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`rebuild failed: ${r.stderr}`);
+  const result = JSON.parse(r.stdout);
+  return { ms: result.elapsedMs, peakRssMb: result.peakRssMb, result };
+}
+
+function appendTurns(journalDir: string, sids: string[], events: number): void {
+  let n = 0;
+  for (let i = 0; n < events; i++) {
+    const sid = sids[i % sids.length];
+    const shard = fs.readdirSync(journalDir).find((f) => f.startsWith(sid + '~'))!;
+    const turn = `20260101T000000Z-${i.toString(16).padStart(12, '0')}`;
+    for (const e of ['submitted', 'worker_started', 'assistant_started', 'completed']) {
+      appendEventLine(path.join(journalDir, shard), `{"event":"${e}","stream_id":"s${i}","version":1,"session_id":"${sid}","turn_id":"${turn}","created_at":${FIXED_NOW + i}${e === 'completed' ? ',"terminal":true' : ''}}`, { fsyncDir: false });
+      n++;
+    }
+  }
+}
+
+export const sqliteBench: Bench = {
+  name: 'sqlite',
+  async run(ctx) {
+    const events = ctx.quick ? 100_000 : 1_000_000;
+    const sessions = events / 1000;
+    const dir = path.join(ctx.tmp, 'sessions');
+    const m = generateLargeFolder(dir, { sessions, eventsPerSession: 1000, malformedEvery: 5000 });
+    ctx.log(`fixture: ${m.events} events, ${m.malformedLines} malformed lines, ${(m.bytes / 1048576).toFixed(0)} MB in ${sessions} sessions (${m.elapsedMs.toFixed(0)} ms to write)`);
+    const db = path.join(dir, '_audit_index.sqlite');
+
+    const full = rebuild([dir, '--full']);
+    const baseTarget = path.join(ctx.tmp, 'baseline.sqlite');
+    const b = spawnSync(process.execPath, [path.join(__dirname, 'sqlite.worker.js'), db, baseTarget], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (b.status !== 0) throw new Error(`baseline failed: ${b.stderr}`);
+    const base = JSON.parse(b.stdout) as { rows: number; ms: number; rowsMb: number; peakRssMb: number };
+    fs.rmSync(baseTarget, { force: true });
+
+    // 1% more events: new turns in the 1% most recently active sessions.
+    const onePercent = Math.round(events / 100);
+    const active = m.sessionIds.slice(-Math.max(1, Math.round(sessions / 100)));
+    appendTurns(m.journalDir, active, onePercent);
+    const inc = rebuild([dir]);
+    const fullAgain = rebuild([dir, '--db', path.join(ctx.tmp, 'full-again.sqlite'), '--full']);
+    fs.rmSync(path.join(ctx.tmp, 'full-again.sqlite'), { force: true });
+    // For contrast: 1% spread over every session (each session must be re-read).
+    appendTurns(m.journalDir, m.sessionIds, onePercent);
+    const spread = rebuild([dir]);
+
+    const evps = (n: number, ms: number): string => Math.round(n / (ms / 1000)).toLocaleString('en-US');
+    ctx.log(table([
+      ['run', 'ms', 'events/s', 'peak RSS MB', 'rows'],
+      ['baseline: events rows, 1 statement, 1 transaction', Math.round(base.ms), evps(base.rows, base.ms), `${base.peakRssMb.toFixed(0)} (${base.rowsMb.toFixed(0)} holding the rows)`, `${base.rows} events`],
+      ['full rebuild (read, derive, all tables, indexes, fsync)', full.ms, evps(full.result.counts.events, full.ms), full.peakRssMb.toFixed(0), `${full.result.counts.events} events, ${full.result.counts.turns} turns, ${full.result.counts.findings} findings`],
+      [`incremental: +${onePercent} events in ${active.length} active sessions`, inc.ms, evps(inc.result.eventsAdded, inc.ms), inc.peakRssMb.toFixed(0), `${inc.result.eventsAdded} new events, ${inc.result.sessionsRedone} sessions redone`],
+      ['full rebuild of the same folder', fullAgain.ms, evps(fullAgain.result.counts.events, fullAgain.ms), fullAgain.peakRssMb.toFixed(0), `${fullAgain.result.counts.events} events`],
+      [`incremental: +${onePercent} events spread over all ${sessions} sessions`, spread.ms, evps(spread.result.eventsAdded, spread.ms), spread.peakRssMb.toFixed(0), `${spread.result.sessionsRedone} sessions redone`],
+    ]));
+    ctx.log(`full rebuild / baseline: ${ratio(full.ms, base.ms)}× (target ≤ 1.5×)`);
+    ctx.log(`incremental (1% in active sessions) / full: ${((inc.ms / fullAgain.ms) * 100).toFixed(1)}% (target ≤ 5%)`);
+    ctx.log(`incremental (1% spread over all sessions) / full: ${((spread.ms / fullAgain.ms) * 100).toFixed(1)}% (every session is re-read and re-derived)`);
+    ctx.log(`index size: ${(full.result.bytes / 1048576).toFixed(0)} MB`);
+  },
+};

@@ -1,0 +1,125 @@
+/** `bot-memory-audit rebuild <sessionsDir> [--db path]` and `rebuild --from-log file.jsonl`. */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { resolveSessionsDir, DiscoveryError } from '../core/discovery';
+import { DEFAULT_INDEX_NAME } from '../core/sqlite/schema';
+import { rebuildIndex, RebuildCancelled, type RebuildProgress, type RebuildResult } from '../core/sqlite/rebuild';
+import { TargetBusyError } from '../core/sqlite/lock';
+import { UsageError, dim, err, numberOption, out, parse, yellow } from './io';
+
+export const REBUILD_USAGE = `  rebuild <sessionsDir>  Rebuild the SQLite index of everything the journals say (docs/sqlite.md).
+      --db PATH                 the database (default <sessionsDir>/${DEFAULT_INDEX_NAME})
+      --from-log FILE           replay a downloaded GitHub interaction log instead of a sessions folder
+                                (default database: ${DEFAULT_INDEX_NAME} beside the log)
+      --full                    rebuild from scratch even when only appends happened
+      --force                   replace the index even if another program holds it open
+      --json                    print the result as one JSON object
+      --progress-json           progress as JSON lines on stderr (for the extension)
+      --now, --stale-after-minutes, --max-line-bytes   as for audit`;
+
+export async function runRebuild(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      db: { type: 'string' },
+      'from-log': { type: 'string' },
+      full: { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      'progress-json': { type: 'boolean', default: false },
+      'stale-after-minutes': { type: 'string' },
+      'max-line-bytes': { type: 'string' },
+      now: { type: 'string' },
+    },
+    { min: 0, max: 1, names: '<sessionsDir>' },
+  );
+  const fromLog = values['from-log'];
+  const dir = positionals[0];
+  if (fromLog === undefined && dir === undefined) throw new UsageError('missing <sessionsDir> (or --from-log FILE)');
+  if (fromLog !== undefined && dir !== undefined) throw new UsageError('give a sessions folder or --from-log, not both');
+  let db: string;
+  if (fromLog !== undefined) {
+    if (!fs.existsSync(fromLog) || !fs.statSync(fromLog).isFile()) throw new Error(`cannot read the interaction log ${fromLog}: no such file`);
+    db = values.db ?? path.join(path.dirname(path.resolve(fromLog)), DEFAULT_INDEX_NAME);
+  } else {
+    const { sessionsDir } = resolveSessionsDir(dir!);
+    if (!fs.existsSync(sessionsDir) || !fs.statSync(sessionsDir).isDirectory()) throw new Error(`cannot read sessions folder ${sessionsDir}: no such folder`);
+    db = values.db ?? path.join(sessionsDir, DEFAULT_INDEX_NAME);
+  }
+  const progressJson = values['progress-json'];
+  const tty = process.stderr.isTTY === true && !progressJson && !values.json;
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  const emit = (o: object): void => {
+    if (progressJson) err(JSON.stringify(o) + '\n');
+  };
+  let lastLine = '';
+  let result: RebuildResult;
+  try {
+    result = await rebuildIndex({
+      sessionsDir: dir,
+      fromLog,
+      db,
+      full: values.full,
+      force: values.force,
+      now: numberOption(values.now, 'now', 0),
+      staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
+      maxLineBytes: numberOption(values['max-line-bytes'], 'max-line-bytes', 1),
+      signal: controller.signal,
+      onProgress: (p: RebuildProgress) => {
+        emit({ type: 'progress', ...p });
+        if (tty) {
+          lastLine = `\r${dim(`${p.phase}: ${p.sessionsDone}/${p.sessionsTotal} sessions, ${p.events} events`)}`;
+          err(lastLine);
+        }
+      },
+      checkpoint: process.env.BMA_REBUILD_PAUSE_AT ? pauseAt(process.env.BMA_REBUILD_PAUSE_AT) : undefined,
+    });
+  } catch (e) {
+    if (tty && lastLine) err('\n');
+    if (e instanceof TargetBusyError) {
+      emit({ type: 'error', busy: true, forceable: e.forceable, message: e.message });
+      err(`bot-memory-audit rebuild: ${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof RebuildCancelled) {
+      emit({ type: 'error', cancelled: true, message: 'cancelled; the previous index is unchanged' });
+      err('bot-memory-audit rebuild: cancelled; the previous index is unchanged\n');
+      return 1;
+    }
+    if (e instanceof DiscoveryError) throw new Error(e.message);
+    throw e;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  if (tty && lastLine) err('\n');
+  emit({ type: 'done', ...result });
+  if (values.json) {
+    out(JSON.stringify({ ...result, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n');
+  } else {
+    const c = result.counts;
+    const how = result.mode === 'incremental' ? `incremental: ${result.sessionsRedone} session(s) redone, ${result.eventsAdded} new events` : `full${result.reason ? `: ${result.reason}` : ''}`;
+    out(`Rebuilt ${result.db} (${how}) in ${(result.elapsedMs / 1000).toFixed(1)} s, ${(result.bytes / 1024 / 1024).toFixed(1)} MB\n`);
+    out(`  ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.collisions} collisions, ${c.malformed} malformed lines, ${c.findings} findings, ${c.feedback} feedback records\n`);
+    if (c.malformed > 0) out(yellow(`  ${c.malformed} malformed line(s) indexed in the malformed and findings tables\n`));
+  }
+  return 0;
+}
+
+/**
+ * Test hook (env BMA_REBUILD_PAUSE_AT=<checkpoint>[:<n>]): stops the process with SIGSTOP at
+ * the n-th time it reaches that checkpoint, so a test can kill it at a known point.
+ */
+function pauseAt(spec: string): (name: string) => void {
+  const [name, nth] = spec.split(':');
+  let seen = 0;
+  const want = Number(nth ?? 1);
+  return (n) => {
+    if (n !== name) return;
+    if (++seen === want) process.kill(process.pid, 'SIGSTOP');
+  };
+}

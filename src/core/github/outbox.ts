@@ -1,0 +1,183 @@
+/**
+ * The local side of exactly-once: an outbox of records waiting to be pushed and a ledger of
+ * records already in the log, both in the sessions folder, both append-only JSONL written
+ * with `appendLinesDurable` (one write + fsync), so a crash or a lost network never loses a
+ * record and never makes us push one twice.
+ *
+ * - `_github_outbox.jsonl`: one record line per line (the exact line that will be pushed).
+ * - `_github_ledger.jsonl`: `{"id","target","commit","at"}` per record known to be in the log
+ *   of `target` (`owner/name@branch:path`; branch empty = the default branch).
+ * - `_github_state.json`: per target, what pushes learned (`large`: the file is over 1 MB;
+ *   `defaultBranch`), so a push of a large file starts on the Git Data API path. Only a hint.
+ * - `_github_push.lock`: held (O_EXCL, with our pid) while a push of this folder runs; a lock
+ *   whose process is gone is taken over.
+ *
+ * After a push the ledger gets the ids first, then the outbox is compacted by atomicReplace to
+ * what is still pending. A crash between the two leaves records in the outbox that the ledger
+ * already names: they are filtered out on the next read. A crash after the commit but before
+ * the ledger write leaves them pending: the next push finds their ids in the remote file and
+ * only records them in the ledger. A torn last line (crash mid-append) is ignored; the record
+ * is collected again from the journals.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { appendLinesDurable, atomicReplace } from '../durable';
+import type { LogRecord } from './records';
+import { recordId } from './records';
+
+export const OUTBOX_FILE = '_github_outbox.jsonl';
+export const LEDGER_FILE = '_github_ledger.jsonl';
+export const LOCK_FILE = '_github_push.lock';
+export const STATE_FILE = '_github_state.json';
+
+function readLines(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const lines = text.split('\n');
+  lines.pop(); // the part after the last newline: empty, or a torn append
+  return lines;
+}
+
+export class Outbox {
+  readonly outboxFile: string;
+  readonly ledgerFile: string;
+
+  constructor(
+    readonly dir: string,
+    /** `owner/name@branch:path` */
+    readonly target: string,
+  ) {
+    this.outboxFile = path.join(dir, OUTBOX_FILE);
+    this.ledgerFile = path.join(dir, LEDGER_FILE);
+  }
+
+  readHint(): { large?: boolean; defaultBranch?: string } {
+    try {
+      const all = JSON.parse(fs.readFileSync(path.join(this.dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
+      const h = all[this.target] as { large?: unknown; defaultBranch?: unknown } | undefined;
+      return { large: h?.large === true, defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined };
+    } catch {
+      return {};
+    }
+  }
+
+  writeHint(hint: { large?: boolean; defaultBranch?: string }): void {
+    const file = path.join(this.dir, STATE_FILE);
+    let all: Record<string, unknown> = {};
+    try {
+      all = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch {
+      // first time, or damaged: it is only a hint
+    }
+    const next = { large: hint.large === true, ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}) };
+    if (JSON.stringify(all[this.target]) === JSON.stringify(next)) return;
+    all[this.target] = next;
+    atomicReplace(file, JSON.stringify(all, null, 2) + '\n');
+  }
+
+  /** Ids already in the log of this target. */
+  pushedIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const l of readLines(this.ledgerFile)) {
+      try {
+        const v = JSON.parse(l) as { id?: unknown; target?: unknown };
+        if (typeof v.id === 'string' && v.target === this.target) ids.add(v.id);
+      } catch {
+        // a damaged ledger line only means that record is checked against the remote again
+      }
+    }
+    return ids;
+  }
+
+  /** Records waiting to be pushed (not in the ledger), first occurrence of each id. */
+  pending(pushed = this.pushedIds()): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const l of readLines(this.outboxFile)) {
+      const id = recordId(l);
+      if (id !== null && !pushed.has(id) && !out.has(id)) out.set(id, l);
+    }
+    return out;
+  }
+
+  /** Adds the records that are neither pending nor pushed; returns how many were added. */
+  add(records: readonly LogRecord[]): number {
+    const pushed = this.pushedIds();
+    const pending = this.pending(pushed);
+    const fresh = records.filter((r) => !pushed.has(r.id) && !pending.has(r.id));
+    const unique = new Map(fresh.map((r) => [r.id, r.line]));
+    if (unique.size) appendLinesDurable(this.outboxFile, [...unique.values()]);
+    return unique.size;
+  }
+
+  /** Records `ids` as in the log, then rewrites the outbox without them. */
+  markPushed(ids: readonly string[], commit: string | null): void {
+    if (ids.length) {
+      const at = new Date().toISOString();
+      appendLinesDurable(this.ledgerFile, ids.map((id) => JSON.stringify({ id, target: this.target, commit, at })));
+    }
+    this.compact();
+  }
+
+  /** Rewrites the outbox to the records still pending (no-op when nothing would change). */
+  compact(): void {
+    const next = Buffer.from([...this.pending().values()].map((l) => l + '\n').join(''), 'utf8');
+    let current: Buffer | null = null;
+    try {
+      current = fs.readFileSync(this.outboxFile);
+    } catch {
+      // no outbox yet
+    }
+    if (current ? current.equals(next) : next.length === 0) return;
+    atomicReplace(this.outboxFile, next);
+  }
+}
+
+export class LockBusyError extends Error {}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Runs `fn` holding `<dir>/_github_push.lock`; waits for another live holder up to `waitMs`. */
+export async function withPushLock<T>(dir: string, fn: () => Promise<T>, waitMs = 120_000): Promise<T> {
+  const file = path.join(dir, LOCK_FILE);
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const fd = fs.openSync(file, 'wx', 0o600);
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let pid = NaN;
+      try {
+        pid = Number(fs.readFileSync(file, 'utf8'));
+      } catch {
+        continue; // removed meanwhile
+      }
+      if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > until) throw new LockBusyError(`another push of ${dir} is running (pid ${Number.isInteger(pid) ? pid : '?'}); try again when it ends`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}

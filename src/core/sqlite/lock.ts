@@ -1,0 +1,233 @@
+/**
+ * Is the index file in use elsewhere? Best-effort checks before a rebuild replaces it, and
+ * the rebuild's own lock. What each check sees and misses is in docs/sqlite.md ("Safety").
+ *
+ * - `<db>.lock/`: the lock folder of our engine's VFS (node-sqlite3-wasm): a reader or
+ *   writer using this engine is inside a transaction (or died inside one).
+ * - `<db>-journal`, `<db>-wal`, `<db>-shm`: a native SQLite program has it open in WAL mode,
+ *   is writing, or crashed mid-write. Renaming a new file under such a journal would let
+ *   SQLite apply the old journal to the new file, so this is never overridden.
+ * - Linux `/proc/locks`: a POSIX or flock lock on the file's inode (any SQLite that is in a
+ *   transaction, or any WAL-mode connection).
+ * - Linux `/proc/<pid>/fd`: another process has the file open (an idle connection of a
+ *   viewer). Replacing is safe for it (it keeps reading the old inode until it reopens), so
+ *   `force` overrides this one.
+ * - `<db>.rebuild-lock`: another rebuild of the same index is running (pid inside; a lock
+ *   whose process is gone is taken over).
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+
+export class TargetBusyError extends Error {
+  constructor(
+    message: string,
+    /** True when `force` would let the rebuild go ahead. */
+    readonly forceable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface Holder {
+  pid: number;
+  name: string;
+}
+
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Throws TargetBusyError when the target looks in use. A missing target is never busy. */
+export function checkTarget(target: string, options: { force?: boolean; ignorePids?: readonly number[] } = {}): void {
+  for (const suffix of ['-journal', '-wal', '-shm']) {
+    if (fs.existsSync(target + suffix)) {
+      throw new TargetBusyError(
+        `${path.basename(target + suffix)} exists beside the index: a SQLite program has ${path.basename(target)} open in WAL mode, is writing to it, or crashed while writing. ` +
+          `Close that program (or open and close the index once with sqlite3 to settle the journal), then rebuild.`,
+        false,
+      );
+    }
+  }
+  if (isDir(target + '.lock')) {
+    throw new TargetBusyError(
+      `${path.basename(target)} is locked (${path.basename(target)}.lock/ exists): another program using this SQLite engine is reading or writing it. ` +
+        `If no such program runs, it died mid-transaction: remove the ${path.basename(target)}.lock folder.`,
+      false,
+    );
+  }
+  let st: fs.BigIntStats;
+  try {
+    st = fs.statSync(target, { bigint: true });
+  } catch {
+    return; // no target yet
+  }
+  const ignore = new Set([process.pid, ...(options.ignorePids ?? [])]);
+  const lockers = procLocks(st).filter((p) => !ignore.has(p));
+  if (lockers.length > 0) {
+    throw new TargetBusyError(`${path.basename(target)} is locked by ${describeHolders(lockers.map((pid) => ({ pid, name: processName(pid) })))}: a program is in the middle of using it. Close it and rebuild.`, false);
+  }
+  if (!options.force) {
+    const holders = processesHolding(target, st).filter((h) => !ignore.has(h.pid));
+    if (holders.length > 0) {
+      throw new TargetBusyError(
+        `${path.basename(target)} is open in ${describeHolders(holders)}. Replacing it is safe for that program (it keeps the old copy until it reopens the file), ` +
+          `but it will not see the new index: close it first, or rebuild with --force (the "Replace Anyway" button) to replace it now.`,
+        true,
+      );
+    }
+  }
+}
+
+function describeHolders(h: Holder[]): string {
+  return h.map((x) => `${x.name || 'a process'} (pid ${x.pid})`).join(', ');
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Linux: pids holding a POSIX/flock/OFD lock on this inode (empty elsewhere). */
+export function procLocks(st: fs.BigIntStats): number[] {
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return [];
+  }
+  const dev = st.dev;
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  const pids: number[] = [];
+  for (const line of text.split('\n')) {
+    // "1: POSIX  ADVISORY  WRITE 1234 fd:01:5678 0 EOF" (an OFD lock shows pid -1)
+    const m = /^\d+:\s+(?:->\s+)?\S+\s+\S+\s+\S+\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
+    if (!m) continue;
+    if (BigInt(m[4]) !== st.ino || parseInt(m[2], 16) !== major || parseInt(m[3], 16) !== minor) continue;
+    pids.push(Number(m[1]));
+  }
+  return [...new Set(pids)];
+}
+
+/** Linux: processes with the file open, by scanning /proc/<pid>/fd (those we may read). */
+export function processesHolding(target: string, st?: fs.BigIntStats): Holder[] {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  const real = safeRealpath(target);
+  const out: Holder[] = [];
+  for (const p of pids) {
+    const fdDir = `/proc/${p}/fd`;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(fdDir);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = fs.readlinkSync(`${fdDir}/${fd}`);
+      } catch {
+        continue;
+      }
+      if (link !== real) continue;
+      if (st) {
+        try {
+          const s = fs.statSync(`${fdDir}/${fd}`, { bigint: true });
+          if (s.ino !== st.ino || s.dev !== st.dev) continue;
+        } catch {
+          continue;
+        }
+      }
+      out.push({ pid: Number(p), name: processName(Number(p)) });
+      break;
+    }
+  }
+  return out;
+}
+
+function safeRealpath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+function processName(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The rebuild's own lock: `<db>.rebuild-lock` created exclusively, holding our pid. */
+export function acquireRebuildLock(target: string): () => void {
+  const lock = target + '.rebuild-lock';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = fs.openSync(lock, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
+      fs.writeSync(fd, JSON.stringify({ pid: process.pid, started: new Date().toISOString() }) + '\n');
+      fs.closeSync(fd);
+      return () => fs.rmSync(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let pid = NaN;
+    try {
+      pid = Number(JSON.parse(fs.readFileSync(lock, 'utf8')).pid);
+    } catch {
+      // unreadable or half-written: a writer died between open and write
+    }
+    if (pidAlive(pid) && pid !== process.pid) {
+      throw new TargetBusyError(`another rebuild of ${path.basename(target)} is running (pid ${pid}); wait for it to finish`, false);
+    }
+    fs.rmSync(lock, { force: true });
+  }
+  throw new TargetBusyError(`cannot take the rebuild lock ${lock}`, false);
+}
+
+export const TEMP_RE = /^\.(.+)\.tmp-(\d+)-[0-9a-f]+$/;
+
+/** `.<name>.tmp-<pid>-<hex>` beside the target. */
+export function tempName(target: string, hex: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${hex}`);
+}
+
+/** Removes temp files (and their engine lock folders) left by rebuilds that died. */
+export function removeStaleTemps(target: string): string[] {
+  const dir = path.dirname(target);
+  const base = path.basename(target);
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    const stem = n.replace(/(-journal|\.lock)$/, '');
+    const m = TEMP_RE.exec(stem);
+    if (!m || m[1] !== base) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && pidAlive(pid)) continue;
+    fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    removed.push(n);
+  }
+  return removed;
+}

@@ -1,0 +1,486 @@
+/**
+ * Rebuilding the SQLite index from the JSONL logs (the durable truth).
+ *
+ * Safety: the new database is built in a temp file beside the target
+ * (`.<name>.tmp-<pid>-<hex>`), fsynced, then renamed over the target and the folder fsynced.
+ * Killing the process at any moment leaves the old database as it was; temp files of dead
+ * rebuilds are removed by the next one.
+ *
+ * Incremental: when every shard the last build read still exists with the same inode and
+ * has only grown (the bytes before the last complete line it read still hash the same),
+ * the target is copied to the temp file and only the sessions that changed are redone:
+ * their new events and malformed lines are added, their derived rows (sessions, shards,
+ * turns, collisions, findings) replaced. Anything else is a full rebuild.
+ */
+
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import { analyzeSession, DEFAULT_STALE_AFTER_MINUTES, type SessionAnalysis } from '../analyze';
+import { discoverSessions, type DiscoveredSession, type Discovery } from '../discovery';
+import { fsyncDir } from '../durable';
+import { listFeedbackFiles, readFeedbackFile } from '../feedback/read';
+import { ShardReader, DEFAULT_MAX_LINE_BYTES } from '../shardReader';
+import { readSidecar, sidecarPath } from '../sidecar';
+import { openDb, sqliteVersion, ENGINE_NAME, type Db } from './engine';
+import { acquireRebuildLock, checkTarget, removeStaleTemps, tempName } from './lock';
+import { DDL, INDEXES, SCHEMA_VERSION } from './schema';
+import { applyFeedback, IndexWriter, type ShardRow } from './writer';
+import { replayLog } from './fromLog';
+
+export interface RebuildProgress {
+  phase: 'scan' | 'sessions' | 'log' | 'indexes' | 'sync' | 'done';
+  sessionsDone: number;
+  sessionsTotal: number;
+  /** Events written so far (new ones only, for an incremental rebuild). */
+  events: number;
+  bytesDone: number;
+  bytesTotal: number;
+  /** The temp file being built (removed if the rebuild is cancelled or fails). */
+  temp?: string;
+}
+
+export interface RebuildOptions {
+  /** The sessions folder (holding `_turn_journal/`). Exclusive with `fromLog`. */
+  sessionsDir?: string;
+  /** A downloaded GitHub interaction log (JSONL) to replay instead of a sessions folder. */
+  fromLog?: string;
+  /** The database file to (re)build. */
+  db: string;
+  /** Always rebuild from scratch. */
+  full?: boolean;
+  /** Replace the target even when another process holds it open (never when it is locked). */
+  force?: boolean;
+  now?: number;
+  staleAfterMinutes?: number;
+  maxLineBytes?: number;
+  toolVersion?: string;
+  onProgress?: (p: RebuildProgress) => void;
+  signal?: AbortSignal;
+  /** Test hook: called at named points of the build (e.g. to kill the process there). */
+  checkpoint?: (name: string) => void;
+}
+
+export interface RebuildResult {
+  db: string;
+  mode: 'full' | 'incremental';
+  /** Why a full rebuild was needed (incremental not possible), if it was. */
+  reason: string | null;
+  sessionsRedone: number;
+  eventsAdded: number;
+  counts: { sessions: number; events: number; turns: number; collisions: number; malformed: number; findings: number; feedback: number };
+  elapsedMs: number;
+  bytes: number;
+}
+
+export class RebuildCancelled extends Error {
+  constructor() {
+    super('rebuild cancelled');
+  }
+}
+
+interface PrevShard {
+  sessionId: string;
+  fingerprint: string;
+  committed: number;
+}
+
+interface Plan {
+  mode: 'full' | 'incremental';
+  reason: string | null;
+  /** Sessions to (re)do; for full: all. */
+  redo: Set<string>;
+  prevShards: Map<string, PrevShard>;
+  prevFeedback: Record<string, string>;
+}
+
+const TOOL_VERSION = '0.1.0';
+
+export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResult> {
+  const started = Date.now();
+  if ((options.sessionsDir === undefined) === (options.fromLog === undefined)) throw new Error('give either a sessions folder or an interaction log');
+  const target = path.resolve(options.db);
+  const dir = path.dirname(target);
+  if (!fs.existsSync(dir)) throw new Error(`the folder of the index does not exist: ${dir}`);
+  checkTarget(target, { force: options.force });
+  const release = acquireRebuildLock(target);
+  const temp = tempName(target, crypto.randomBytes(4).toString('hex'));
+  const progress: RebuildProgress = { phase: 'scan', sessionsDone: 0, sessionsTotal: 0, events: 0, bytesDone: 0, bytesTotal: 0, temp };
+  const report = (): void => options.onProgress?.({ ...progress });
+  const cp = options.checkpoint ?? (() => undefined);
+  let db: Db | null = null;
+  try {
+    removeStaleTemps(target);
+    cp('locked');
+    report();
+    const settings = {
+      now: options.now ?? Date.now() / 1000,
+      staleAfterMinutes: options.staleAfterMinutes ?? DEFAULT_STALE_AFTER_MINUTES,
+      maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    };
+    const sources = options.sessionsDir !== undefined
+      ? [{ kind: 'journal', path: path.resolve(options.sessionsDir) }]
+      : [{ kind: 'log', path: path.resolve(options.fromLog!) }];
+
+    let result: Omit<RebuildResult, 'counts' | 'elapsedMs' | 'bytes' | 'db'>;
+    if (options.sessionsDir !== undefined) {
+      let discovery: Discovery;
+      discovery = await discoverSessions(options.sessionsDir);
+      const feedbackFiles = await listFeedbackFiles(discovery.sessionsDir);
+      const stamps = await statAll(discovery);
+      progress.sessionsTotal = discovery.sessions.length;
+      progress.bytesTotal = [...stamps.values()].reduce((n, s) => n + s.size, 0);
+      const feedbackStamps: Record<string, string> = {};
+      for (const f of feedbackFiles) feedbackStamps[f.name] = await statStamp(f.path);
+
+      let plan: Plan = { mode: 'full', reason: options.full ? 'asked for a full rebuild' : 'no index yet', redo: new Set(discovery.sessions.map((s) => s.sessionId)), prevShards: new Map(), prevFeedback: {} };
+      if (!options.full && fs.existsSync(target)) {
+        fs.copyFileSync(target, temp, fs.constants.COPYFILE_EXCL);
+        cp('copied');
+        db = openDb(temp, { mustExist: true });
+        const p = await planIncremental(db, discovery, stamps, sources, settings);
+        if (p.mode === 'incremental') plan = p;
+        else {
+          plan.reason = p.reason;
+          db.close();
+          db = null;
+          fs.rmSync(temp, { force: true });
+        }
+      }
+      if (db === null) {
+        db = openDb(temp);
+        db.exec('PRAGMA page_size = 8192;');
+      }
+      db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;');
+      if (plan.mode === 'full') db.exec(DDL);
+      db.exec('BEGIN');
+      const writer = new IndexWriter(db);
+      progress.phase = 'sessions';
+      if (plan.mode === 'incremental') progress.sessionsTotal = plan.redo.size;
+      report();
+      let lastReport = Date.now();
+      const opts = { now: settings.now, staleAfterSeconds: settings.staleAfterMinutes * 60 };
+      for (const s of discovery.sessions) {
+        if (!plan.redo.has(s.sessionId)) continue;
+        if (options.signal?.aborted) throw new RebuildCancelled();
+        const read = await readSession(discovery.sessionsDir, s, settings.maxLineBytes, opts);
+        let skip: Map<string, number> | undefined;
+        if (plan.mode === 'incremental') {
+          skip = new Map();
+          deleteSessionRows(db, s.sessionId);
+          for (const sh of read.shards) {
+            const prev = plan.prevShards.get(sh.name);
+            if (!prev) continue;
+            skip.set(sh.name, prev.committed);
+            db.all('DELETE FROM events WHERE shard = ? AND offset >= ?', [sh.name, prev.committed]);
+            db.all('DELETE FROM malformed WHERE shard = ? AND offset >= ?', [sh.name, prev.committed]);
+          }
+        }
+        writer.writeSession(read.analysis, read.shards, read.sidecarFingerprint, skip);
+        progress.sessionsDone++;
+        progress.events = writer.eventsWritten;
+        progress.bytesDone += read.shards.reduce((n, x) => n + x.size, 0);
+        if (Date.now() - lastReport >= 100) {
+          report();
+          lastReport = Date.now();
+          // Let signals, cancellation and progress output through.
+          await new Promise((r) => setImmediate(r));
+        }
+        cp('session');
+      }
+      // Feedback: files that changed are replaced whole (they are small).
+      const changedFeedback = feedbackFiles.filter((f) => plan.mode === 'full' || plan.prevFeedback[f.name] !== feedbackStamps[f.name]);
+      if (plan.mode === 'incremental') {
+        for (const name of Object.keys(plan.prevFeedback)) {
+          if (feedbackStamps[name] === plan.prevFeedback[name]) continue;
+          db.all('DELETE FROM feedback WHERE file = ?', [name]);
+          db.all('DELETE FROM malformed WHERE shard = ?', [name]);
+          db.all("DELETE FROM findings WHERE source = 'feedback' AND shard = ?", [name]);
+        }
+      }
+      for (const f of changedFeedback) {
+        const ff = await readFeedbackFile(f.path, f.name);
+        for (const r of ff.records) writer.writeFeedback(r);
+        const sid = path.basename(f.name, '.jsonl');
+        ff.problems.forEach((p, i) => writer.writeFeedbackProblem(p, sid, i, 'feedback'));
+      }
+      applyFeedback(db);
+      writer.finalize();
+      writeMeta(db, {
+        sources: JSON.stringify(sources),
+        skipped_files: JSON.stringify(discovery.skipped.map((f) => ({ name: f.name, reason: f.reason }))),
+        feedback_files: JSON.stringify(feedbackStamps),
+        mode: plan.mode,
+        full_reason: plan.reason ?? '',
+        ...settingsMeta(settings),
+        ...versionMeta(options.toolVersion),
+      });
+      progress.events = writer.eventsWritten;
+      result = { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, eventsAdded: writer.eventsWritten };
+      db.exec('COMMIT');
+      cp('committed');
+      if (plan.mode === 'full') {
+        progress.phase = 'indexes';
+        report();
+        db.exec(INDEXES);
+        db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      }
+    } else {
+      db = openDb(temp);
+      db.exec('PRAGMA page_size = 8192; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;');
+      db.exec(DDL);
+      db.exec('BEGIN');
+      progress.phase = 'log';
+      report();
+      const writer = new IndexWriter(db);
+      const log = await replayLog(options.fromLog!, writer);
+      applyFeedback(db);
+      writer.finalize();
+      writeMeta(db, {
+        sources: JSON.stringify(sources),
+        skipped_files: '[]',
+        feedback_files: '{}',
+        mode: 'full',
+        full_reason: 'a log replay is always full',
+        log_lines: String(log.lines),
+        ...settingsMeta(settings),
+        ...versionMeta(options.toolVersion),
+      });
+      db.exec('COMMIT');
+      db.exec(INDEXES);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      result = { mode: 'full', reason: 'a log replay is always full', sessionsRedone: log.sessions, eventsAdded: 0 };
+    }
+    const counts = countRows(db);
+    db.close();
+    db = null;
+    cp('closed');
+    progress.phase = 'sync';
+    report();
+    fsyncFile(temp);
+    cp('synced');
+    // The target may have been opened while we built: check again right before replacing it.
+    checkTarget(target, { force: options.force });
+    fs.renameSync(temp, target);
+    cp('renamed');
+    fsyncDir(dir);
+    progress.phase = 'done';
+    progress.temp = undefined;
+    report();
+    return { db: target, ...result, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
+  } catch (e) {
+    try {
+      db?.close();
+    } catch {
+      // already failing
+    }
+    fs.rmSync(temp, { force: true });
+    fs.rmSync(temp + '.lock', { recursive: true, force: true });
+    fs.rmSync(temp + '-journal', { force: true });
+    throw e;
+  } finally {
+    release();
+  }
+}
+
+function settingsMeta(s: { now: number; staleAfterMinutes: number; maxLineBytes: number }): Record<string, string> {
+  return { now: String(s.now), stale_after_minutes: String(s.staleAfterMinutes), max_line_bytes: String(s.maxLineBytes) };
+}
+
+function versionMeta(tool?: string): Record<string, string> {
+  return { schema_version: String(SCHEMA_VERSION), tool_version: tool ?? TOOL_VERSION, engine: ENGINE_NAME, sqlite_version: sqliteVersion(), built_at: new Date().toISOString() };
+}
+
+function writeMeta(db: Db, meta: Record<string, string>): void {
+  const st = db.prepare('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)');
+  for (const [k, v] of Object.entries(meta)) st.run([k, v]);
+  st.finalize();
+}
+
+export function countRows(db: Db): RebuildResult['counts'] {
+  const n = (sql: string): number => Number(db.get(sql)!.n);
+  return {
+    sessions: n('SELECT count(*) AS n FROM sessions'),
+    // From the per-session counts: counting the events table would read all of it.
+    events: n("SELECT coalesce(sum(event_count), 0) AS n FROM sessions WHERE source = 'journal'"),
+    turns: n('SELECT count(*) AS n FROM turns'),
+    collisions: n('SELECT count(DISTINCT session_id || char(0) || turn_id) AS n FROM collisions'),
+    malformed: n('SELECT count(*) AS n FROM malformed'),
+    findings: n('SELECT count(*) AS n FROM findings'),
+    feedback: n('SELECT count(*) AS n FROM feedback'),
+  };
+}
+
+function deleteSessionRows(db: Db, sid: string): void {
+  for (const t of ['sessions', 'shards', 'turns', 'collisions']) db.all(`DELETE FROM ${t} WHERE session_id = ?`, [sid]);
+  db.all("DELETE FROM findings WHERE session_id = ? AND source = 'journal'", [sid]);
+}
+
+export function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+// ---- reading a session ----------------------------------------------------------------
+
+interface Stamp {
+  ino: bigint;
+  dev: bigint;
+  size: number;
+  mtimeMs: number;
+}
+
+async function statAll(d: Discovery): Promise<Map<string, Stamp>> {
+  const m = new Map<string, Stamp>();
+  for (const s of d.sessions) {
+    for (const f of s.shards) {
+      try {
+        const st = await fsp.stat(f.path, { bigint: true });
+        m.set(f.name, { ino: st.ino, dev: st.dev, size: Number(st.size), mtimeMs: Number(st.mtimeMs) });
+      } catch {
+        // vanished since discovery: the reader reports it
+      }
+    }
+  }
+  return m;
+}
+
+async function statStamp(p: string): Promise<string> {
+  try {
+    const st = await fsp.stat(p, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/** `ino:dev:size:mtimeMs:sha1(last ≤4 KiB before the committed offset)`. */
+async function shardFingerprint(file: string, committed: number, fallback: Stamp | undefined): Promise<string> {
+  let st: Stamp | undefined = fallback;
+  try {
+    const s = await fsp.stat(file, { bigint: true });
+    st = { ino: s.ino, dev: s.dev, size: Number(s.size), mtimeMs: Number(s.mtimeMs) };
+  } catch {
+    // unreadable shard
+  }
+  if (!st) return 'missing';
+  return `${st.ino}:${st.dev}:${st.size}:${st.mtimeMs}:${await prefixHash(file, committed)}`;
+}
+
+async function prefixHash(file: string, committed: number): Promise<string> {
+  const n = Math.min(4096, committed);
+  if (n === 0) return 'empty';
+  let fh;
+  try {
+    fh = await fsp.open(file, 'r');
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, committed - n);
+    return crypto.createHash('sha1').update(buf.subarray(0, bytesRead)).digest('hex');
+  } catch {
+    return 'unreadable';
+  } finally {
+    await fh?.close();
+  }
+}
+
+async function readSession(
+  sessionsDir: string,
+  s: DiscoveredSession,
+  maxLineBytes: number,
+  opts: { now: number; staleAfterSeconds: number },
+): Promise<{ analysis: SessionAnalysis; shards: ShardRow[]; sidecarFingerprint: string }> {
+  const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true }));
+  for (const r of readers) await r.refresh();
+  const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
+  const sidecarFingerprint = await statStamp(sidecarPath(sessionsDir, s.sessionId));
+  const analysis = analyzeSession(s.sessionId, readers.map((r) => r.contents), sidecarRead, opts);
+  const shards: ShardRow[] = [];
+  for (let i = 0; i < readers.length; i++) {
+    const r = readers[i];
+    const c = r.contents;
+    const sum = analysis.shards.find((x) => x.name === c.name)!;
+    const committed = r.committedOffset;
+    shards.push({
+      name: c.name,
+      sessionId: s.sessionId,
+      size: c.size,
+      mtimeMs: c.mtimeMs,
+      fingerprint: c.error !== undefined ? 'unreadable' : await shardFingerprint(c.path, committed, undefined),
+      committedSize: committed,
+      lines: sum.lines,
+      events: sum.events,
+      malformed: sum.malformed,
+      tornTail: sum.tornTail,
+      hasBom: sum.hasBom,
+      crlfLines: sum.crlfLines,
+      error: c.error ?? null,
+    });
+  }
+  return { analysis, shards, sidecarFingerprint };
+}
+
+// ---- planning an incremental rebuild ----------------------------------------------------
+
+async function planIncremental(
+  db: Db,
+  discovery: Discovery,
+  stamps: Map<string, Stamp>,
+  sources: { kind: string; path: string }[],
+  settings: { staleAfterMinutes: number; maxLineBytes: number },
+): Promise<Plan> {
+  const full = (reason: string): Plan => ({ mode: 'full', reason, redo: new Set(), prevShards: new Map(), prevFeedback: {} });
+  let meta: Map<string, string>;
+  try {
+    const version = Number(db.get('PRAGMA user_version')!.user_version);
+    if (version !== SCHEMA_VERSION) return full(`the index has schema version ${version}, this tool writes ${SCHEMA_VERSION}`);
+    meta = new Map(db.all('SELECT key, value FROM meta').map((r) => [String(r.key), String(r.value)]));
+  } catch (e) {
+    return full(`the existing index cannot be read (${(e as Error).message})`);
+  }
+  if (meta.get('sources') !== JSON.stringify(sources)) return full('the index was built from other sources');
+  if (meta.get('stale_after_minutes') !== String(settings.staleAfterMinutes) || meta.get('max_line_bytes') !== String(settings.maxLineBytes)) {
+    return full('the index was built with other settings');
+  }
+  const prevShards = new Map<string, PrevShard>();
+  for (const r of db.all('SELECT name, session_id, fingerprint, committed_size FROM shards')) {
+    prevShards.set(String(r.name), { sessionId: String(r.session_id), fingerprint: String(r.fingerprint), committed: Number(r.committed_size) });
+  }
+  const current = new Map<string, { sessionId: string; path: string }>();
+  for (const s of discovery.sessions) for (const f of s.shards) current.set(f.name, { sessionId: s.sessionId, path: f.path });
+  const redo = new Set<string>();
+  for (const [name, prev] of prevShards) {
+    const cur = current.get(name);
+    if (!cur) return full(`${name} is gone`);
+    const st = stamps.get(name);
+    const [ino, dev, size, mtime] = prev.fingerprint.split(':');
+    if (!st || prev.fingerprint === 'unreadable' || prev.fingerprint === 'missing') return full(`${name} could not be read last time or now`);
+    if (String(st.ino) !== ino || String(st.dev) !== dev) return full(`${name} was replaced (new inode)`);
+    if (st.size < prev.committed) return full(`${name} shrank`);
+    if (String(st.size) === size && String(st.mtimeMs) === mtime) continue; // unchanged
+    if (st.size === Number(size)) return full(`${name} changed without growing`);
+    const hash = prev.fingerprint.split(':')[4];
+    if ((await prefixHash(cur.path, prev.committed)) !== hash) return full(`${name} was rewritten, not appended to`);
+    redo.add(prev.sessionId);
+  }
+  for (const [name, cur] of current) if (!prevShards.has(name)) redo.add(cur.sessionId);
+  // Sidecars that changed, sessions that are new, and sessions with an open turn (their
+  // dangling findings depend on the clock) are redone too.
+  const prevSidecars = new Map(db.all("SELECT session_id, sidecar_fingerprint FROM sessions WHERE source = 'journal'").map((r) => [String(r.session_id), String(r.sidecar_fingerprint)]));
+  for (const s of discovery.sessions) {
+    const prev = prevSidecars.get(s.sessionId);
+    if (prev === undefined || prev !== (await statStamp(sidecarPath(discovery.sessionsDir, s.sessionId)))) redo.add(s.sessionId);
+  }
+  for (const r of db.all("SELECT DISTINCT session_id FROM turns WHERE terminal = 0 AND source = 'journal'")) redo.add(String(r.session_id));
+  let prevFeedback: Record<string, string> = {};
+  try {
+    prevFeedback = JSON.parse(meta.get('feedback_files') ?? '{}');
+  } catch {
+    return full('the index has no readable list of feedback files');
+  }
+  return { mode: 'incremental', reason: null, redo, prevShards, prevFeedback };
+}

@@ -1,0 +1,208 @@
+/**
+ * Rows of the index: from a session's analysis (journal), feedback records and interaction
+ * log records to INSERTs with one prepared statement per table.
+ */
+
+import type { SessionAnalysis, Turn } from '../analyze';
+import type { FeedbackProblem, FeedbackRecord } from '../feedback/read';
+import type { Db, SqlValue, Statement } from './engine';
+import { DDL } from './schema';
+
+export interface ShardRow {
+  name: string;
+  sessionId: string;
+  size: number;
+  mtimeMs: number;
+  fingerprint: string;
+  committedSize: number;
+  lines: number;
+  events: number;
+  malformed: number;
+  tornTail: boolean;
+  hasBom: boolean;
+  crlfLines: number;
+  error: string | null;
+}
+
+export interface LogTurnRow {
+  sessionId: string;
+  turnId: string;
+  ordinal: number;
+  state: string;
+  model: string | null;
+  modelProvider: string | null;
+  user: string | null;
+  assistant: string | null;
+  reason: string | null;
+  startedAt: number | null;
+  completedAt: number | null;
+}
+
+export interface FindingRow {
+  sessionId: string | null;
+  ordinal: number;
+  source: 'journal' | 'feedback' | 'log';
+  kind: string;
+  severity: string;
+  turnId?: string | null;
+  shard?: string | null;
+  line?: number | null;
+  offset?: number | null;
+  message: string;
+}
+
+export interface MalformedRow {
+  sessionId: string | null;
+  shard: string;
+  line: number;
+  offset: number;
+  length: number;
+  kind: string;
+  torn: boolean;
+  gluedEvent: string | null;
+  detail: string;
+  preview: string;
+}
+
+/**
+ * `INSERT INTO t (cols) VALUES (...)` from the DDL, with TEXT columns as CAST(? AS TEXT) so a
+ * string bound as bytes (one holding U+0000, see engine.ts) is stored as TEXT.
+ */
+export function insertSql(table: string): string {
+  const m = new RegExp(`CREATE TABLE ${table} \\(([\\s\\S]*?)\\n\\);`).exec(DDL);
+  if (!m) throw new Error(`no table ${table}`);
+  const cols: { name: string; text: boolean }[] = [];
+  for (const raw of m[1].split('\n')) {
+    const c = /^\s+([a-z_]+)\s+(TEXT|INTEGER|REAL)\b/.exec(raw);
+    if (c && !(table === 'events' && c[1] === 'id')) cols.push({ name: c[1], text: c[2] === 'TEXT' });
+  }
+  return `INSERT INTO ${table} (${cols.map((c) => c.name).join(', ')}) VALUES (${cols.map((c) => (c.text ? 'CAST(? AS TEXT)' : '?')).join(', ')})`;
+}
+
+const b = (v: boolean): number => (v ? 1 : 0);
+const num = (v: unknown): number | null => (typeof v === 'number' && !Number.isNaN(v) ? v : null);
+
+export class IndexWriter {
+  private readonly st: Record<string, Statement>;
+  eventsWritten = 0;
+  rowsWritten = 0;
+
+  constructor(db: Db) {
+    this.st = {};
+    for (const t of ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback']) this.st[t] = db.prepare(insertSql(t));
+  }
+
+  /**
+   * Everything a journal session contributes. With `skipBelow`, events and malformed lines
+   * of a shard that start before that byte offset are already in the index (incremental).
+   */
+  writeSession(a: SessionAnalysis, shards: ShardRow[], sidecarFingerprint: string, skipBelow?: ReadonlyMap<string, number>): void {
+    const sid = a.sessionId;
+    const withEvents = a.turns.filter((t) => t.events.length > 0).length;
+    this.run('sessions', [
+      sid, 'journal', a.title, a.model, a.modelProvider, a.sidecarStatus, a.sidecarError ?? null, sidecarFingerprint,
+      a.shards.length, a.counts.events, withEvents, a.counts.open, a.counts.collisions, a.counts.malformed,
+      a.counts.findings.error, a.counts.findings.warning, a.counts.findings.info, a.worstSeverity, a.firstActivity, a.lastActivity,
+    ]);
+    for (const s of shards) this.writeShard(s);
+    const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
+    const ev = this.st.events;
+    for (const e of a.events) {
+      if (skip(e.shard, e.offset)) continue;
+      ev.run([sid, e.shard, e.line, e.offset, e.length, e.turnId === '' ? null : e.turnId, e.streamId, e.name, num(e.createdAtRaw), b(e.terminal), e.raw ?? JSON.stringify(e.data)]);
+      this.eventsWritten++;
+    }
+    a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
+    for (const t of a.turns) {
+      if (!t.collision) continue;
+      t.collision.forEach((e, i) => this.run('collisions', [sid, t.turnId, i, e.name, e.shard, e.line, e.offset, num(e.createdAtRaw)]));
+    }
+    for (const m of a.malformed) {
+      if (skip(m.shard, m.offset)) continue;
+      this.writeMalformed({
+        sessionId: sid, shard: m.shard, line: m.line, offset: m.offset, length: m.length, kind: m.kind, torn: m.torn === true,
+        gluedEvent: m.glued ? (m.glued.raw ?? JSON.stringify(m.glued.data)) : null, detail: m.detail, preview: m.preview,
+      });
+    }
+    a.findings.forEach((f, i) =>
+      this.writeFinding({ sessionId: sid, ordinal: i, source: 'journal', kind: f.kind, severity: f.severity, turnId: f.turnId, shard: f.shard, line: f.line, offset: f.offset, message: f.message }),
+    );
+  }
+
+  writeShard(s: ShardRow): void {
+    this.run('shards', [s.name, s.sessionId, s.size, s.mtimeMs, s.fingerprint, s.committedSize, s.lines, s.events, s.malformed, b(s.tornTail), b(s.hasBom), s.crlfLines, s.error]);
+  }
+
+  private writeTurn(sid: string, t: Turn, ordinal: number): void {
+    const term = t.events.find((e) => e.terminal);
+    this.run('turns', [
+      sid, t.turnId, ordinal, 'journal', t.state, b(t.terminal), t.streamId, t.model, t.modelProvider, t.workspace,
+      t.userMessage, t.assistantReply, t.reason, t.startedAt, t.lastAt, term ? num(term.createdAtRaw) : null,
+      t.durations.toWorker, t.durations.toAssistant, t.durations.toTerminal, t.durations.total,
+      t.events.length, t.events.filter((e) => e.terminal).length, t.recovered.length, b(t.hasSubmitted), b(t.live), b(t.userMessageSaved),
+      t.assistantMessageIndex, null, null, null, null, null,
+    ]);
+  }
+
+  writeLogTurn(t: LogTurnRow): void {
+    const terminal = t.state === 'completed' || t.state === 'interrupted';
+    const total = t.startedAt !== null && t.completedAt !== null ? t.completedAt - t.startedAt : null;
+    this.run('turns', [
+      t.sessionId, t.turnId, t.ordinal, 'log', t.state, b(terminal), null, t.model, t.modelProvider, null,
+      t.user, t.assistant, t.reason, t.startedAt, t.completedAt ?? t.startedAt, t.completedAt,
+      null, null, null, total, 0, terminal ? 1 : 0, 0, b(t.user !== null), 0, 0, null, null, null, null, null, null,
+    ]);
+  }
+
+  writeLogSession(row: { sessionId: string; model: string | null; modelProvider: string | null; turns: number; open: number; first: number | null; last: number | null; errors: number; warnings: number; infos: number }): void {
+    const worst = row.errors ? 'error' : row.warnings ? 'warning' : row.infos ? 'info' : null;
+    this.run('sessions', [row.sessionId, 'log', null, row.model, row.modelProvider, null, null, null, 0, 0, row.turns, row.open, 0, 0, row.errors, row.warnings, row.infos, worst, row.first, row.last]);
+  }
+
+  writeMalformed(m: MalformedRow): void {
+    this.run('malformed', [m.sessionId, m.shard, m.line, m.offset, m.length, m.kind, b(m.torn), b(m.gluedEvent !== null), m.gluedEvent, m.detail, m.preview]);
+  }
+
+  writeFinding(f: FindingRow): void {
+    this.run('findings', [f.sessionId, f.ordinal, f.source, f.kind, f.severity, f.turnId ?? null, f.shard ?? null, f.line ?? null, f.offset ?? null, f.message]);
+  }
+
+  writeFeedback(r: FeedbackRecord): void {
+    this.run('feedback', [r.file, r.line, r.id, r.sessionId, r.turnId, r.feedback, r.note, r.tags ? JSON.stringify(r.tags) : null, r.reviewer, r.timestamp, 0, r.raw]);
+  }
+
+  /** A feedback line that is not a usable record: a malformed row and a finding. */
+  writeFeedbackProblem(p: FeedbackProblem, sessionId: string | null, ordinal: number, source: 'feedback' | 'log'): void {
+    this.writeMalformed({ sessionId, shard: p.file, line: p.line, offset: p.offset, length: p.length, kind: p.detail.startsWith('not JSON') ? 'not_json' : 'not_a_record', torn: false, gluedEvent: null, detail: p.detail, preview: p.preview });
+    this.writeFinding({ sessionId, ordinal, source, kind: source === 'log' ? 'invalid_log_line' : 'invalid_feedback', severity: 'warning', shard: p.file, line: p.line, offset: p.offset, message: `${p.file}:${p.line} is not a usable record: ${p.detail}` });
+  }
+
+  private run(table: string, values: (SqlValue | undefined)[]): void {
+    this.st[table].run(values);
+    this.rowsWritten++;
+  }
+
+  finalize(): void {
+    for (const s of Object.values(this.st)) s.finalize();
+  }
+}
+
+/**
+ * Marks the winning feedback record per (session, turn) (the last in file, line order) and
+ * copies it onto its turn. Run at the end of every build, full or incremental.
+ */
+export function applyFeedback(db: Db): void {
+  db.exec(`
+    UPDATE feedback SET latest = 0 WHERE latest = 1;
+    UPDATE feedback SET latest = 1 FROM (
+      SELECT file AS wf, line AS wl FROM (
+        SELECT file, line, row_number() OVER (PARTITION BY session_id, turn_id ORDER BY file DESC, line DESC) AS rn FROM feedback
+      ) WHERE rn = 1
+    ) AS w WHERE feedback.file = w.wf AND feedback.line = w.wl;
+    UPDATE turns SET feedback = NULL, feedback_note = NULL, feedback_tags = NULL, feedback_reviewer = NULL, feedback_at = NULL
+      WHERE feedback IS NOT NULL;
+    UPDATE turns SET feedback = f.feedback, feedback_note = f.note, feedback_tags = f.tags, feedback_reviewer = f.reviewer, feedback_at = f.timestamp
+      FROM (SELECT session_id, turn_id, feedback, note, tags, reviewer, timestamp FROM feedback WHERE latest = 1 AND turn_id IS NOT NULL) AS f
+      WHERE turns.session_id = f.session_id AND turns.turn_id = f.turn_id;
+  `);
+}

@@ -1,0 +1,32 @@
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { DEFAULT_INDEX_NAME } from '../../core/sqlite/schema';
+import { SECTION, expandPath } from '../config';
+
+/**
+ * The index file of a sessions folder: `botMemory.index.path` when set (absolute, or
+ * relative to the sessions folder; `~` and `${env:NAME}` expanded), else
+ * `<sessionsDir>/_audit_index.sqlite`.
+ */
+export function indexPathFor(sessionsDir: string): string {
+  const configured = vscode.workspace.getConfiguration(SECTION).get<string>('index.path')?.trim();
+  if (!configured) return path.join(sessionsDir, DEFAULT_INDEX_NAME);
+  const p = expandPath(configured);
+  return path.isAbsolute(p) ? p : path.resolve(sessionsDir, p);
+}
+
+/** The sessions folder a command is about: from its argument (a root node or a path), the only root, or a pick. */
+export async function pickSessionsDir(roots: { sessionsDir: string; label: string }[], arg: unknown, title: string): Promise<string | undefined> {
+  const a = arg as { sessionsDir?: unknown; root?: { sessionsDir?: unknown } } | string | vscode.Uri | undefined;
+  if (typeof a === 'string') return a;
+  if (a instanceof vscode.Uri) return a.fsPath;
+  if (a && typeof a.sessionsDir === 'string') return a.sessionsDir;
+  if (a && a.root && typeof a.root.sessionsDir === 'string') return a.root.sessionsDir;
+  if (roots.length === 0) {
+    void vscode.window.showInformationMessage('No sessions folder to index: add one first (Bot Memory: Add Sessions Folder…).');
+    return undefined;
+  }
+  if (roots.length === 1) return roots[0].sessionsDir;
+  const picked = await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title });
+  return picked?.dir;
+}

@@ -1,0 +1,157 @@
+import * as assert from 'assert';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { spawn, spawnSync } from 'child_process';
+import { FIXED_NOW, appendEventLine, generateLargeFolder } from '../support/fixtures';
+import { dumpIndex, query } from '../support/sqliteDump';
+import { lifecycle, sessionsDir, T0 } from '../core/helpers';
+
+const CLI = path.resolve(__dirname, '../../../dist/cli.js');
+
+function run(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const sha = (f: string): string => crypto.createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+
+/** Leftovers of a rebuild beside the index: temp files, engine lock folders, the rebuild lock. */
+function leftovers(dir: string, base: string): string[] {
+  return fs.readdirSync(dir).filter((n) => n.startsWith(`.${base}.tmp-`) || n === `${base}.rebuild-lock` || n === `${base}.lock` || n === `${base}-journal`);
+}
+
+function stopped(pid: number): boolean {
+  try {
+    return / T /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, ' '));
+  } catch {
+    return false;
+  }
+}
+
+describe('bot-memory-audit rebuild', function () {
+  this.timeout(120_000);
+
+  it('builds the default index in the sessions folder and prints counts; usage errors exit 2', () => {
+    const { dir, journal } = sessionsDir();
+    fs.writeFileSync(path.join(journal, 'a~1.jsonl'), lifecycle('a1', T0) + 'garbage\n');
+    const r = run('rebuild', dir, '--json', '--now', String(T0));
+    assert.strictEqual(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.strictEqual(res.db, path.join(dir, '_audit_index.sqlite'));
+    assert.deepStrictEqual([res.counts.sessions, res.counts.events, res.counts.malformed], [1, 4, 1]);
+    assert.strictEqual(run('rebuild').code, 2);
+    assert.strictEqual(run('rebuild', dir, '--from-log', 'x').code, 2);
+    const missing = run('rebuild', path.join(dir, 'nope'));
+    assert.strictEqual(missing.code, 2);
+    assert.match(missing.stderr, /no such folder/);
+    assert.doesNotMatch(missing.stderr, /at .*\.js/);
+  });
+
+  it('says clearly when the index is held open elsewhere (exit 1), and --force replaces it', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const { dir, journal } = sessionsDir();
+    fs.writeFileSync(path.join(journal, 'a~1.jsonl'), lifecycle('a1', T0));
+    const db = path.join(dir, 'x.sqlite');
+    assert.strictEqual(run('rebuild', dir, '--db', db).code, 0);
+    const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(db)}, 'r'); console.log('open'); setTimeout(() => {}, 20000)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((r) => holder.stdout!.once('data', r));
+      const busy = spawnSync(process.execPath, [CLI, 'rebuild', dir, '--db', db, '--progress-json'], { encoding: 'utf8' });
+      assert.strictEqual(busy.status, 1);
+      assert.match(busy.stderr, new RegExp(`x\\.sqlite is open in node \\(pid ${holder.pid}\\)`));
+      const errLine = busy.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((o) => o.type === 'error');
+      assert.deepStrictEqual([errLine.busy, errLine.forceable], [true, true]);
+      assert.strictEqual(run('rebuild', dir, '--db', db, '--force').code, 0);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
+  it('killing the process at any moment leaves the old index intact (SIGKILL ≥ 20 times)', async function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = path.join(sessionsDir().dir, 's');
+    const m = generateLargeFolder(dir, { sessions: 20, eventsPerSession: 400, malformedEvery: 97, sidecars: true });
+    const db = path.join(dir, '_audit_index.sqlite');
+    const args = ['rebuild', dir, '--now', String(FIXED_NOW)];
+    assert.strictEqual(run(...args).code, 0);
+    // Change the folder so that a finished rebuild would differ from the old index.
+    for (const sid of m.sessionIds.slice(0, 3)) {
+      const shard = fs.readdirSync(m.journalDir).find((n) => n.startsWith(sid + '~'))!;
+      appendEventLine(path.join(m.journalDir, shard), `{"event":"submitted","version":1,"session_id":"${sid}","turn_id":"20260101T000000Z-aaaaaaaaaaaa","created_at":${FIXED_NOW}}`);
+    }
+    const oldHash = sha(db);
+    const oldDump = dumpIndex(db);
+    // Where a finished rebuild would end up (built elsewhere, compared by content).
+    const ref = path.join(path.dirname(dir), 'ref.sqlite');
+    assert.strictEqual(run(...args, '--db', ref, '--full').code, 0);
+    const refDump = dumpIndex(ref);
+
+    /** Shortest of two timed runs of the same command against a scratch copy of the index. */
+    const timed = (full: boolean): number => {
+      let best = Infinity;
+      for (let k = 0; k < 2; k++) {
+        const scratch = path.join(path.dirname(dir), `timing-${k}.sqlite`);
+        fs.copyFileSync(db, scratch);
+        const t = Date.now();
+        assert.strictEqual(run(...args, '--db', scratch, ...(full ? ['--full'] : [])).code, 0);
+        best = Math.min(best, Date.now() - t);
+      }
+      return best;
+    };
+    const fullMs = timed(true);
+    const incMs = timed(false);
+    console.log(`      (a full rebuild takes ${fullMs} ms here, an incremental one ${incMs} ms)`);
+
+    let intact = 0;
+    let replaced = 0;
+    const check = (label: string): void => {
+      assert.ok(fs.existsSync(db), `${label}: the index is gone`);
+      if (sha(db) === oldHash) {
+        intact++;
+        return;
+      }
+      // The kill came after the rename: then it must be the complete new index.
+      assert.strictEqual(query(db, 'PRAGMA integrity_check')[0].integrity_check, 'ok', label);
+      assert.deepStrictEqual(dumpIndex(db), refDump, `${label}: neither the old index nor the complete new one`);
+      replaced++;
+    };
+    const saved = path.join(path.dirname(dir), 'old.sqlite');
+    fs.copyFileSync(db, saved);
+    /** After a kill that came after the rename, put the old index back and go on. */
+    const restore = (): void => {
+      if (sha(db) !== oldHash) fs.copyFileSync(saved, db);
+    };
+    // Deterministic points: the process stops itself there (SIGSTOP) and is killed.
+    const points = ['locked', 'copied', 'session:1', 'session:15', 'committed', 'closed', 'synced'];
+    for (const [i, point] of points.entries()) {
+      const full = i % 2 === 1 && point !== 'copied';
+      const child = spawn(process.execPath, [CLI, ...args, ...(full ? ['--full'] : [])], { env: { ...process.env, BMA_REBUILD_PAUSE_AT: point }, stdio: 'ignore' });
+      const until = Date.now() + 30_000;
+      while (!stopped(child.pid!) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(stopped(child.pid!), `the rebuild did not reach ${point}`);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      check(`killed at ${point}`);
+      assert.strictEqual(sha(db), oldHash, `killed at ${point}, before the rename: the old index must be untouched`);
+    }
+    // Random moments over a whole run, full and incremental.
+    for (let i = 0; i < 24 && intact < 21; i++) {
+      const full = i % 2 === 0;
+      const child = spawn(process.execPath, [CLI, ...args, ...(full ? ['--full'] : [])], { stdio: 'ignore' });
+      const delay = Math.floor(Math.random() * 0.7 * (full ? fullMs : incMs));
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+      check(`killed after ${delay} ms`);
+      restore();
+    }
+    assert.ok(intact >= 20, `${intact} kills left the old index intact (${replaced} came after the rename)`);
+    assert.deepStrictEqual(dumpIndex(db), oldDump);
+    // A later successful run cleans up every leftover and gives the new index.
+    const ok = run(...args);
+    assert.strictEqual(ok.code, 0, ok.stderr);
+    assert.deepStrictEqual(leftovers(dir, '_audit_index.sqlite'), []);
+    assert.deepStrictEqual(dumpIndex(db), refDump);
+  });
+});
