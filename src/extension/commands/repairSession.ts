@@ -24,8 +24,12 @@ export function register(s: RepairServices): vscode.Disposable {
 
 function optionsOf(arg: unknown): RepairCommandOptions {
   const a = arg as RepairCommandOptions | undefined;
-  if (!a || typeof a !== 'object') return {};
-  return { yes: a.yes === true ? true : undefined, confirm: a.confirm === false ? false : undefined, showPlan: a.showPlan === false ? false : undefined };
+  const o: RepairCommandOptions = {};
+  if (!a || typeof a !== 'object' || a instanceof vscode.Uri) return o;
+  if (a.yes === true) o.yes = true;
+  if (a.confirm === false) o.confirm = false;
+  if (a.showPlan === false) o.showPlan = false;
+  return o;
 }
 
 function health(x: SessionSummary | undefined): string {
