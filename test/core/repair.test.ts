@@ -369,3 +369,14 @@ describe('repair: the session index shows reviewed findings as known', function 
     index.dispose();
   });
 });
+
+describe('repair: lock leftovers', () => {
+  it('removes the private lock files of killed processes', () => {
+    const { dir } = sessionsDir();
+    const stray = path.join(dir, `${LOCK_NAME}.999999999.0`);
+    fs.writeFileSync(stray, '999999999\n');
+    acquireRepairLock(dir)();
+    assert.ok(!fs.existsSync(stray));
+    assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith(LOCK_NAME)), []);
+  });
+});

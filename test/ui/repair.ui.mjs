@@ -2,7 +2,8 @@
 // UI check of audit and repair in the real VS Code web workbench, on a copy of the demo:
 // 1. "Bot Memory: Audit Sessions" opens the report (rendered Markdown) per session and finding;
 // 2. "Bot Memory: Repair All Sessions…" shows the plan, then asks in a modal; "Repair" applies;
-// 3. "Bot Memory: Undo Last Repair" asks and restores the sidecars.
+// 3. a session's context menu in the Sessions view offers "Repair Session…";
+// 4. "Bot Memory: Undo Last Repair" asks and restores the sidecars.
 // Screenshots: screenshots/repair-*.png. Exit code 0 = all checks passed.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -86,7 +87,19 @@ async function main() {
     check(/repaired \d+ sessions?/.test(notes), 'a notification reports the result');
     await screenshot(page, path.join(shots, 'repair-applied.png'));
 
-    log('3. Undo Last Repair');
+    log('3. the Sessions view context menu');
+    await page.locator('.activitybar a[aria-label^="Bot Memory"], .activitybar .action-label[aria-label^="Bot Memory"]').first().click();
+    const row = page.locator('.monaco-list-row', { hasText: 'Planilha de orçamento' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    await row.click({ button: 'right' });
+    const menu = page.locator('.context-view .monaco-menu, .monaco-menu-container').first();
+    await menu.waitFor({ timeout: 10_000 }).catch(() => undefined);
+    const items = await menu.innerText().catch(() => '');
+    check(/Repair Session…/.test(items), 'a session\'s context menu offers "Repair Session…"');
+    await screenshot(page, path.join(shots, 'repair-context-menu.png'));
+    await page.keyboard.press('Escape');
+
+    log('4. Undo Last Repair');
     await runCommand(page, 'Bot Memory: Undo Last Repair');
     const undo = page.locator('.monaco-dialog-box');
     await undo.waitFor({ timeout: 20_000 });

@@ -188,6 +188,15 @@ function pidAlive(pid: number): boolean {
  */
 export function acquireRepairLock(sessionsDir: string): () => void {
   const file = path.join(sessionsDir, LOCK_NAME);
+  // Private files of processes killed between writing and linking them.
+  try {
+    for (const n of fs.readdirSync(sessionsDir)) {
+      const m = new RegExp(`^${LOCK_NAME.replace(/\./g, '\\.')}\\.(\\d+)\\.\\d+$`).exec(n);
+      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(sessionsDir, n), { force: true });
+    }
+  } catch {
+    // unreadable folder: the lock attempt below reports it
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     // Write our pid to a private file, then link it into place: link() fails when the lock
     // exists, and a lock file is never seen without its pid.
