@@ -81,6 +81,11 @@ export interface IndexOptions {
   now?: () => number;
   /** How many full journals to keep in memory. */
   keepJournals?: number;
+  /**
+   * Total shard bytes of the journals kept in memory (parsed events take several times their
+   * size on disk). The most recently used journal is always kept, whatever its size.
+   */
+  keepJournalBytes?: number;
   /** How many summaries to compute at once in the background. */
   concurrency?: number;
 }
@@ -103,6 +108,7 @@ export class SessionIndex {
       staleAfterMinutes: options.staleAfterMinutes ?? DEFAULT_STALE_AFTER_MINUTES,
       now: options.now ?? (() => Date.now() / 1000),
       keepJournals: options.keepJournals ?? 16,
+      keepJournalBytes: options.keepJournalBytes ?? 128 * 1024 * 1024,
       concurrency: options.concurrency ?? 4,
     };
   }
@@ -310,8 +316,11 @@ export class SessionIndex {
     if (keep) {
       this.journals.set(k, journal);
       this.analyses.set(k, analysis);
-      while (this.journals.size > this.options.keepJournals) {
+      let bytes = 0;
+      for (const a of this.analyses.values()) bytes += a.shards.reduce((n, sh) => n + sh.size, 0);
+      while (this.journals.size > 1 && (this.journals.size > this.options.keepJournals || bytes > this.options.keepJournalBytes)) {
         const oldest = this.journals.keys().next().value as string;
+        bytes -= this.analyses.get(oldest)?.shards.reduce((n, sh) => n + sh.size, 0) ?? 0;
         this.journals.delete(oldest);
         this.analyses.delete(oldest);
       }
