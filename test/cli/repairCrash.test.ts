@@ -159,3 +159,44 @@ describe('repair --apply survives SIGKILL at any point', function () {
     assert.ok(killed >= steps, `only ${killed} of ${runs} runs were killed before they finished`);
   });
 });
+
+describe('undo survives SIGKILL after each step', function () {
+  this.timeout(60000);
+
+  function runUndo(dir: string, env: Record<string, string>): Promise<{ code: number | null; signal: string | null }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'undo', dir], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  it('a killed undo leaves valid files and the next undo completes it', async () => {
+    const template = tempDir('bma-undo-template-');
+    writeRepairFixture(template);
+    const original = snapshotFiles(template);
+    applyRepair(await planRepair(template, { now: NOW }));
+    const repaired = snapshotFiles(template);
+    let step = 0;
+    for (;;) {
+      step++;
+      const dir = tempDir('bma-undo-crash-');
+      fs.cpSync(template, dir, { recursive: true });
+      const r = await runUndo(dir, { BMA_CRASH_AFTER_STEP: String(step) });
+      const files = snapshotFiles(dir);
+      for (const [k, v] of files) if (/^[^/]+\.json$/.test(k)) assert.doesNotThrow(() => JSON.parse(v.toString('utf8')), `undo step ${step}: ${k}`);
+      for (const [k, v] of original) if (k.startsWith('_turn_journal')) assert.ok(files.get(k)?.equals(v), `undo step ${step}: ${k} changed`);
+      const again = await runUndo(dir, {});
+      assert.strictEqual(again.code, 0, `undo step ${step}: the next undo failed`);
+      const after = snapshotFiles(dir);
+      for (const [k, v] of original) {
+        if (k.endsWith('.json') || k.startsWith('_turn_journal')) assert.ok(after.get(k)?.equals(v), `undo step ${step}: ${k} not restored`);
+      }
+      for (const [k, v] of after) if (k.endsWith('~audit.jsonl')) assert.strictEqual(v.length, 0, `undo step ${step}: ${k} still has lines`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (r.signal !== 'SIGKILL') break; // the undo finished before this step: every step was covered
+      assert.ok(step < 50);
+    }
+    assert.ok(step > 3, `undo had only ${step - 1} steps`);
+    assert.ok(repaired.size > original.size);
+  });
+});
