@@ -126,8 +126,11 @@ describe('repair: plan', () => {
   const sc = (extra: Record<string, unknown> = {}) => ({ session_id: 'sess', messages: [{ role: 'user', content: 'question t1', timestamp: T0 }], ...extra });
   const open = line(ev('submitted', 't1', T0)) + line(ev('worker_started', 't1', T0 + 1));
 
-  it('does nothing for a turn that is open but not stale yet', async () => {
+  it('does nothing for a turn that is open but not stale yet, and says why it leaves a turn of unknown age', async () => {
     assert.strictEqual(await single({ 'sess~1.jsonl': open }, sc(), T0 + 60), undefined);
+    const s = (await single({ 'sess~1.jsonl': line(ev('submitted', 't1', 'yesterday')) }, sc()))!;
+    assert.ok(!hasWork(s));
+    assert.match(s.skipped[0].reason, /age is unknown/);
   });
 
   it('never closes a turn whose terminal event is timed before its latest event (would collide)', async () => {

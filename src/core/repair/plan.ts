@@ -245,11 +245,15 @@ export function planSession(analysis: SessionAnalysis, sidecar: SidecarSnapshot,
     if (!latest || latest.terminal) continue;
     let lastAt: number | null = null;
     for (const e of evs) if (typeof e.createdAtRaw === 'number' && Number.isFinite(e.createdAtRaw) && (lastAt === null || e.createdAtRaw > lastAt)) lastAt = e.createdAtRaw;
-    if (lastAt === null || lastAt >= staleBefore) continue; // not dangling (yet)
     const submitted = evs.find((e) => e.name === 'submitted');
     const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? null;
     const what = `close dangling turn ${turnId} (stopped at "${latest.name}")`;
     const skip = (reason: string, retry: boolean): void => void plan.skipped.push({ turnId, what, reason, retry });
+    if (lastAt === null) {
+      skip('none of its events has a usable created_at, so its age is unknown; close it by hand if its server is gone', false);
+      continue;
+    }
+    if (lastAt >= staleBefore) continue; // not dangling (yet)
     if (evs.some((e) => e.terminal)) {
       skip('it has a terminal event that is not its latest (timestamps out of order): closing it would make a terminal collision', false);
       continue;
