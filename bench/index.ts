@@ -12,6 +12,7 @@ import { sessionsBench } from './sessions';
 import { sqliteBench } from './sqlite';
 import { githubBench } from './github';
 import { timelineBench } from './timeline';
+import { memoryBench } from './memory';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
@@ -20,6 +21,7 @@ const benches: Bench[] = [
   timelineBench,
   githubBench,
   sqliteBench,
+  memoryBench,
 ];
 
 async function main(): Promise<void> {

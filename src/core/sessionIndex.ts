@@ -19,6 +19,9 @@ import { SessionJournal } from './session';
 import { JOURNAL_DIR_NAME, parseShardFileName } from './sessionId';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import { sidecarPath } from './sidecar';
+import { FEEDBACK_DIR_NAME, feedbackFilePath, sessionIdOfFeedbackFile } from './feedback/record';
+import { isReviewed, type TurnFeedback } from './feedback/latest';
+import { SessionFeedbackFile } from './feedback/store';
 import { knownReviews, readRepairLog, repairLogPath, REPAIR_LOG_NAME, type KnownReviews } from './repair/log';
 import { markReviewedFindings } from './repair/reviewed';
 import type { Finding, Severity } from './types';
@@ -32,6 +35,8 @@ export interface RootSpec {
 export interface Root extends RootSpec {
   id: string;
   journalDir: string;
+  /** `<sessionsDir>/_turn_feedback`: reviewers' feedback records, one file per session. */
+  feedbackDir: string;
   label: string;
   sessions: Map<string, DiscoveredSession>;
   skipped: SkippedFile[];
@@ -57,6 +62,13 @@ export interface SessionSummary {
   fingerprint: string;
   /** When the summary was computed (epoch seconds): dangling status depends on the clock. */
   computedAt: number;
+  /** Completed turns (the ones a reviewer rates). */
+  reviewable: number;
+  /** Completed turns whose latest feedback is 👍 or 👎. */
+  reviewed: number;
+  /** Turns (any state) whose latest feedback is 👍 / 👎. */
+  thumbsUp: number;
+  thumbsDown: number;
   /** Findings located in a shard (for the Problems panel), at most MAX_SUMMARY_FINDINGS. */
   lineFindings: Finding[];
   /** How many located findings were left out of `lineFindings`. */
@@ -95,6 +107,7 @@ export class SessionIndex {
   private readonly summaries = new Map<string, SessionSummary>();
   private readonly journals = new Map<string, SessionJournal>(); // LRU: insertion order
   private readonly analyses = new Map<string, SessionAnalysis>();
+  private readonly feedbackFiles = new Map<string, SessionFeedbackFile>();
   private readonly pending = new Map<string, Promise<SessionSummary | undefined>>();
   private readonly queue: { rootId: string; sessionId: string }[] = [];
   private running = 0;
@@ -150,6 +163,7 @@ export class SessionIndex {
         for (const key of [...this.summaries.keys()]) if (key.startsWith(id + '\0')) this.summaries.delete(key);
         for (const key of [...this.journals.keys()]) if (key.startsWith(id + '\0')) this.journals.delete(key);
         for (const key of [...this.analyses.keys()]) if (key.startsWith(id + '\0')) this.analyses.delete(key);
+        for (const key of [...this.feedbackFiles.keys()]) if (key.startsWith(id + '\0')) this.feedbackFiles.delete(key);
       }
     }
     const added: Root[] = [];
@@ -159,6 +173,7 @@ export class SessionIndex {
         ...spec,
         id: dir,
         journalDir: path.join(dir, JOURNAL_DIR_NAME),
+        feedbackDir: path.join(dir, FEEDBACK_DIR_NAME),
         label: labelFor(dir),
         sessions: new Map(),
         skipped: [],
@@ -256,7 +271,8 @@ export class SessionIndex {
     const keep = this.journals.has(k);
     const analysis = await this.analyzeInternal(root, found, keep);
     markReviewedFindings(analysis, this.reviewsOf(root).known);
-    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now()));
+    const feedback = await this.refreshFeedback(rootId, sessionId);
+    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
   }
 
   /** Stores a summary; listeners hear of it only when its content changed (no refresh loops). */
@@ -288,9 +304,34 @@ export class SessionIndex {
     if (!root || !found) return undefined;
     const analysis = await this.analyzeInternal(root, found, true);
     markReviewedFindings(analysis, this.reviewsOf(root).known);
+    const feedback = await this.refreshFeedback(rootId, sessionId);
     const fp = await this.fingerprintOf(root, found);
-    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now()));
+    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
     return analysis;
+  }
+
+  /** Re-reads what was appended to a session's feedback file; returns the latest per turn id. */
+  async refreshFeedback(rootId: string, sessionId: string): Promise<ReadonlyMap<string, TurnFeedback>> {
+    const root = this.rootsById.get(rootId);
+    if (!root) return new Map();
+    const k = key(rootId, sessionId);
+    let f = this.feedbackFiles.get(k);
+    if (!f) {
+      f = SessionFeedbackFile.forSession(root.sessionsDir, sessionId);
+      this.feedbackFiles.set(k, f);
+    }
+    await f.refresh();
+    return f.latest();
+  }
+
+  /** The latest feedback per turn id as last read (no disk access; empty before any read). */
+  feedback(rootId: string, sessionId: string): ReadonlyMap<string, TurnFeedback> {
+    return this.feedbackFiles.get(key(rootId, sessionId))?.latest() ?? EMPTY_FEEDBACK;
+  }
+
+  /** The session's feedback file reader (records, history, problems), if it was read. */
+  feedbackFile(rootId: string, sessionId: string): SessionFeedbackFile | undefined {
+    return this.feedbackFiles.get(key(rootId, sessionId));
   }
 
   /** The last analysis computed by `analyze`, without touching the disk. */
@@ -359,6 +400,16 @@ export class SessionIndex {
         if (root.sessions.has(sid)) await this.touch(root.id, sid);
         return true;
       }
+      if (dir === root.feedbackDir) {
+        const sid = sessionIdOfFeedbackFile(name);
+        if (sid !== null && root.sessions.has(sid)) await this.touch(root.id, sid);
+        return true;
+      }
+      if (abs === root.feedbackDir) {
+        // The folder appeared or went: every session's feedback may have changed.
+        for (const sid of root.sessions.keys()) if (this.feedbackFiles.has(key(root.id, sid))) await this.touch(root.id, sid);
+        return true;
+      }
       if (abs === root.journalDir || abs === root.sessionsDir) {
         await this.scan(root.id);
         return true;
@@ -381,6 +432,7 @@ export class SessionIndex {
       this.journals.delete(k);
       this.analyses.delete(k);
       this.summaries.delete(k);
+      this.feedbackFiles.delete(k);
     }
   }
 
@@ -397,6 +449,25 @@ export class SessionIndex {
       if (dir === root.sessionsDir && name.endsWith('.json')) return { rootId: root.id, sessionId: name.slice(0, -5) };
     }
     return undefined;
+  }
+
+  /** Reviewed of reviewable (completed) turns over every summarised session of every root. */
+  reviewProgress(): { reviewed: number; reviewable: number; sessions: number; summarised: number } {
+    let reviewed = 0;
+    let reviewable = 0;
+    let sessions = 0;
+    let summarised = 0;
+    for (const root of this.rootsById.values()) {
+      for (const sid of root.sessions.keys()) {
+        sessions++;
+        const sum = this.summaries.get(key(root.id, sid));
+        if (!sum) continue;
+        summarised++;
+        reviewed += sum.reviewed;
+        reviewable += sum.reviewable;
+      }
+    }
+    return { reviewed, reviewable, sessions, summarised };
   }
 
   /** Summaries as plain data, to persist across windows. */
@@ -480,6 +551,7 @@ export class SessionIndex {
 }
 
 const analysisTimes = new WeakMap<SessionAnalysis, number>();
+const EMPTY_FEEDBACK: ReadonlyMap<string, TurnFeedback> = new Map();
 const VALIDATE_LANES = 8;
 
 function hashText(s: string): string {
@@ -500,7 +572,7 @@ function labelFor(dir: string): string {
 
 export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Promise<string> {
   const parts = await Promise.all(
-    [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId)].map(async (p) => {
+    [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)].map(async (p) => {
       try {
         const st = await fsp.stat(p);
         return `${path.basename(p)}:${st.size}:${st.mtimeMs}:${st.ino}`;
@@ -512,18 +584,30 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Pr
   return parts.join('|');
 }
 
-export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionSummary {
+export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback: ReadonlyMap<string, TurnFeedback> = EMPTY_FEEDBACK): SessionSummary {
   const located = a.findings.filter((f) => f.shard !== undefined);
   // Findings the repair log knows (reviewed) are shown, but no longer make a session need attention.
   const counts = { ...a.counts.findings };
-  let reviewed = 0;
+  let reviewedFindings = 0;
   for (const f of a.findings) {
     if (f.reviewed) {
       counts[f.severity]--;
-      reviewed++;
+      reviewedFindings++;
     }
   }
   const worst: Severity | null = counts.error ? 'error' : counts.warning ? 'warning' : counts.info ? 'info' : null;
+  let reviewable = 0;
+  let reviewed = 0;
+  let thumbsUp = 0;
+  let thumbsDown = 0;
+  for (const t of a.turns) {
+    const f = feedback.get(t.turnId);
+    if (f?.value === 1) thumbsUp++;
+    else if (f?.value === -1) thumbsDown++;
+    if (!isReviewable(t)) continue;
+    reviewable++;
+    if (isReviewed(f)) reviewed++;
+  }
   return {
     sessionId: a.sessionId,
     title: a.title,
@@ -535,15 +619,24 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionS
     collisions: a.counts.collisions,
     malformed: a.counts.malformed,
     findings: counts,
-    worst: reviewed ? worst : a.worstSeverity,
-    ...(reviewed ? { reviewedFindings: reviewed } : {}),
+    worst: reviewedFindings ? worst : a.worstSeverity,
+    ...(reviewedFindings ? { reviewedFindings } : {}),
     firstActivity: a.firstActivity,
     lastActivity: a.lastActivity,
     fingerprint: fp,
     computedAt: now,
+    reviewable,
+    reviewed,
+    thumbsUp,
+    thumbsDown,
     lineFindings: located.slice(0, MAX_SUMMARY_FINDINGS),
     lineFindingsOmitted: Math.max(0, located.length - MAX_SUMMARY_FINDINGS),
   };
+}
+
+/** A turn a reviewer rates: completed (the answer exists). */
+export function isReviewable(t: { state: string }): boolean {
+  return t.state === 'completed';
 }
 
 function sameSummary(a: SessionSummary, b: SessionSummary): boolean {
@@ -553,5 +646,5 @@ function sameSummary(a: SessionSummary, b: SessionSummary): boolean {
 
 function isSummary(v: unknown): v is SessionSummary {
   const s = v as SessionSummary;
-  return typeof s === 'object' && s !== null && typeof s.sessionId === 'string' && typeof s.fingerprint === 'string' && typeof s.turns === 'number' && typeof s.findings === 'object' && Array.isArray(s.lineFindings);
+  return typeof s === 'object' && s !== null && typeof s.sessionId === 'string' && typeof s.fingerprint === 'string' && typeof s.turns === 'number' && typeof s.reviewable === 'number' && typeof s.findings === 'object' && Array.isArray(s.lineFindings);
 }

@@ -23,7 +23,9 @@ export interface RepairSettings {
 export function readRepairSettings(): RepairSettings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const stale = c.get<unknown>('repair.staleAfterMinutes');
-  const reviewer = c.get<unknown>('repair.reviewer');
+  // The feedback feature's reviewer name is the fallback: one name for one person.
+  const own = c.get<unknown>('repair.reviewer');
+  const reviewer = typeof own === 'string' && own.trim() !== '' ? own : c.get<unknown>('feedback.reviewer');
   return {
     staleAfterMinutes: typeof stale === 'number' && Number.isFinite(stale) && stale >= 0 ? stale : 60,
     reviewer: typeof reviewer === 'string' && reviewer.trim() !== '' ? reviewer.trim() : undefined,
