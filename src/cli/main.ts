@@ -11,6 +11,7 @@ import { runFeedback } from './feedback';
 import { runMemory, MEMORY_USAGE } from './memory';
 import { runRebuild, REBUILD_USAGE } from './rebuild';
 import { runPull, runPush } from './github';
+import { runRepair, runReview, runUndo } from './repair';
 import { UsageError, out, err } from './io';
 
 const VERSION = '0.1.0';
@@ -61,12 +62,26 @@ ${REBUILD_USAGE}
 
 ${MEMORY_USAGE}
 
+  repair <sessionsDir>  Print the repair plan (see docs/repair.md); nothing is written without --apply.
+      --session ID              only this session
+      --apply                   apply the plan (sidecar backups, repair log; undo with "undo")
+      --json                    print the plan (and the result) as JSON
+      --reviewer NAME           recorded in the repair log
+      --stale-after-minutes N   a turn open longer than this is dangling (default 60)
+      --now EPOCH_SECONDS       plan as if it were this time
+
+  undo <sessionsDir>    Undo the last repair (refuses when a file changed since). --dry-run, --json.
+
+  review <sessionsDir> --session ID --turn ID --note TEXT [--reviewer NAME]
+                        Mark a terminal collision as reviewed (collisions are never auto-fixed).
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
 Exit codes: audit: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder;
 memory: 0/1 as audit, 2 usage error, unreadable file or a schema that does not fit the settings;
-push/pull: 0 done, 1 records left in the outbox (network, rate limit), 2 usage or auth error.`;
+push/pull: 0 done, 1 records left in the outbox (network, rate limit), 2 usage or auth error;
+repair/undo: 0 nothing left to do, 1 work left undone (plan not applied, repair skipped, undo refused), 2 as above.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -78,6 +93,9 @@ const COMMANDS: Record<string, Command> = {
   rebuild: runRebuild,
   push: runPush,
   pull: runPull,
+  repair: runRepair,
+  undo: runUndo,
+  review: runReview,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -76,6 +76,9 @@ export interface ReportFinding {
   line?: number;
   offset?: number;
   message: string;
+  /** The repair log records this finding as looked at (a reviewed line, a collision marked with a note). */
+  reviewed?: true;
+  review_note?: string;
 }
 
 export interface AuditReport {
@@ -120,6 +123,10 @@ export function reportFinding(f: Finding): ReportFinding {
   if (f.shard !== undefined) r.shard = f.shard;
   if (f.line !== undefined) r.line = f.line;
   if (f.offset !== undefined) r.offset = f.offset;
+  if (f.reviewed) {
+    r.reviewed = true;
+    r.review_note = f.reviewed.by ? `${f.reviewed.note} (${f.reviewed.by})` : f.reviewed.note;
+  }
   return r;
 }
 
@@ -151,9 +158,10 @@ export function buildReport(discovery: Discovery, sessions: SessionReport[]): Au
 
 export type FailOn = Severity | 'never';
 
-/** Whether any finding reaches the threshold (exit code 1 of the CLI). */
+/** Whether any finding not yet reviewed reaches the threshold (exit code 1 of the CLI). */
 export function reachesThreshold(report: AuditReport, failOn: FailOn): boolean {
   if (failOn === 'never') return false;
   const min = SEVERITY_RANK[failOn];
-  return report.sessions.some((s) => s.findings.some((f) => SEVERITY_RANK[f.severity] >= min));
+  // Reviewed findings are known (see docs/repair.md): they are shown, they no longer fail a run.
+  return report.sessions.some((s) => s.findings.some((f) => !f.reviewed && SEVERITY_RANK[f.severity] >= min));
 }

@@ -18,3 +18,4 @@ export * from './feedback/latest';
 export * from './feedback/store';
 export * from './feedback/export';
 export * from './feedback/reviewer';
+export * from './repair';

@@ -9,7 +9,7 @@
  * Plain TypeScript: the extension wires file watchers and settings to it.
  */
 
-import { promises as fsp } from 'fs';
+import { promises as fsp, statSync } from 'fs';
 import * as path from 'path';
 import type { AnalyzeOptions, SessionAnalysis } from './analyze';
 import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
@@ -22,6 +22,8 @@ import { sidecarPath } from './sidecar';
 import { FEEDBACK_DIR_NAME, feedbackFilePath, sessionIdOfFeedbackFile } from './feedback/record';
 import { isReviewed, type TurnFeedback } from './feedback/latest';
 import { SessionFeedbackFile } from './feedback/store';
+import { knownReviews, readRepairLog, repairLogPath, REPAIR_LOG_NAME, type KnownReviews } from './repair/log';
+import { markReviewedFindings } from './repair/reviewed';
 import type { Finding, Severity } from './types';
 
 export interface RootSpec {
@@ -71,6 +73,8 @@ export interface SessionSummary {
   lineFindings: Finding[];
   /** How many located findings were left out of `lineFindings`. */
   lineFindingsOmitted: number;
+  /** Findings the repair log records as reviewed (not counted in `findings` / `worst`). */
+  reviewedFindings?: number;
 }
 
 /** Cap on located findings kept per summary, so 10,000 sessions stay cheap to cache. */
@@ -261,11 +265,12 @@ export class SessionIndex {
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
     const k = key(rootId, sessionId);
-    const fp = await fingerprint(root.sessionsDir, found);
+    const fp = await this.fingerprintOf(root, found);
     const cached = this.summaries.get(k);
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
     const keep = this.journals.has(k);
     const analysis = await this.analyzeInternal(root, found, keep);
+    markReviewedFindings(analysis, this.reviewsOf(root).known);
     const feedback = await this.refreshFeedback(rootId, sessionId);
     return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
   }
@@ -298,8 +303,9 @@ export class SessionIndex {
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
     const analysis = await this.analyzeInternal(root, found, true);
+    markReviewedFindings(analysis, this.reviewsOf(root).known);
     const feedback = await this.refreshFeedback(rootId, sessionId);
-    const fp = await fingerprint(root.sessionsDir, found);
+    const fp = await this.fingerprintOf(root, found);
     this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
     return analysis;
   }
@@ -382,6 +388,11 @@ export class SessionIndex {
           await this.scan(root.id);
         }
         await this.touch(root.id, parsed.sessionId);
+        return true;
+      }
+      if (dir === root.sessionsDir && name === REPAIR_LOG_NAME) {
+        // Reviews changed: sessions whose review set changed get a new fingerprint.
+        this.summarizeInBackground(root.id);
         return true;
       }
       if (dir === root.sessionsDir && name.endsWith('.json')) {
@@ -472,6 +483,42 @@ export class SessionIndex {
     }
   }
 
+  private readonly reviewCache = new Map<string, { stamp: string; known: KnownReviews; bySession: Map<string, string> }>();
+
+  /** What the root's repair log (core/repair) says was reviewed; re-read only when the log changed. */
+  private reviewsOf(root: Root): { known: KnownReviews; bySession: Map<string, string> } {
+    let stamp = '-';
+    try {
+      const st = statSync(repairLogPath(root.sessionsDir));
+      stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      // no log
+    }
+    const cached = this.reviewCache.get(root.id);
+    if (cached && cached.stamp === stamp) return cached;
+    let known: KnownReviews = { lines: new Map(), collisions: new Map() };
+    const bySession = new Map<string, string>();
+    if (stamp !== '-') {
+      try {
+        known = knownReviews(readRepairLog(root.sessionsDir));
+      } catch {
+        // unreadable log: nothing known
+      }
+      const add = (sid: string, part: string) => bySession.set(sid, (bySession.get(sid) ?? '') + part);
+      for (const [k, v] of [...known.lines].sort()) add(k.split('\0')[0], `${k}=${v.repairId};`);
+      for (const [k, v] of [...known.collisions].sort()) add(k.split('\0')[0], `${k}=${[...v.events].join(',')}:${v.at};`);
+    }
+    const entry = { stamp, known, bySession };
+    this.reviewCache.set(root.id, entry);
+    return entry;
+  }
+
+  /** File stats plus the session's reviews: a new review makes the summary stale. */
+  private async fingerprintOf(root: Root, s: DiscoveredSession): Promise<string> {
+    const reviews = this.reviewsOf(root).bySession.get(s.sessionId);
+    return (await fingerprint(root.sessionsDir, s)) + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '');
+  }
+
   /** Cached summaries whose fingerprint still matches the files (cheap: stats only). */
   async validateCached(rootId: string): Promise<string[]> {
     const root = this.rootsById.get(rootId);
@@ -487,7 +534,7 @@ export class SessionIndex {
         const k = key(rootId, s.sessionId);
         const c = this.summaries.get(k);
         if (!c) continue;
-        if (c.fingerprint !== (await fingerprint(root.sessionsDir, s))) {
+        if (c.fingerprint !== (await this.fingerprintOf(root, s))) {
           this.summaries.delete(k);
           stale.push(s.sessionId);
         }
@@ -506,6 +553,12 @@ export class SessionIndex {
 const analysisTimes = new WeakMap<SessionAnalysis, number>();
 const EMPTY_FEEDBACK: ReadonlyMap<string, TurnFeedback> = new Map();
 const VALIDATE_LANES = 8;
+
+function hashText(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(16);
+}
 
 function key(rootId: string, sessionId: string): string {
   return `${rootId}\0${sessionId}`;
@@ -533,6 +586,16 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Pr
 
 export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback: ReadonlyMap<string, TurnFeedback> = EMPTY_FEEDBACK): SessionSummary {
   const located = a.findings.filter((f) => f.shard !== undefined);
+  // Findings the repair log knows (reviewed) are shown, but no longer make a session need attention.
+  const counts = { ...a.counts.findings };
+  let reviewedFindings = 0;
+  for (const f of a.findings) {
+    if (f.reviewed) {
+      counts[f.severity]--;
+      reviewedFindings++;
+    }
+  }
+  const worst: Severity | null = counts.error ? 'error' : counts.warning ? 'warning' : counts.info ? 'info' : null;
   let reviewable = 0;
   let reviewed = 0;
   let thumbsUp = 0;
@@ -555,8 +618,9 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback:
     open: a.counts.open,
     collisions: a.counts.collisions,
     malformed: a.counts.malformed,
-    findings: { ...a.counts.findings },
-    worst: a.worstSeverity,
+    findings: counts,
+    worst: reviewedFindings ? worst : a.worstSeverity,
+    ...(reviewedFindings ? { reviewedFindings } : {}),
     firstActivity: a.firstActivity,
     lastActivity: a.lastActivity,
     fingerprint: fp,

@@ -86,6 +86,8 @@ export interface Finding {
   shard?: string;
   line?: number;
   offset?: number;
+  /** Set when the repair log records this finding as looked at (see core/repair/reviewed.ts). */
+  reviewed?: { note: string; by?: string; at?: string };
 }
 
 export type FindingKind =

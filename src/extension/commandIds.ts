@@ -27,6 +27,11 @@ export const Commands = {
   addNote: 'botMemory.feedback.addNote',
   nextUnreviewed: 'botMemory.nextUnreviewedTurn',
   exportTrainingData: 'botMemory.exportTrainingData',
+  auditSessions: 'botMemory.auditSessions',
+  repairSession: 'botMemory.repairSession',
+  repairAll: 'botMemory.repairAll',
+  undoRepair: 'botMemory.undoRepair',
+  markCollisionReviewed: 'botMemory.markCollisionReviewed',
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';

@@ -10,6 +10,7 @@ import * as pullGithub from './commands/pullGithub';
 import * as setGithubToken from './commands/setGithubToken';
 import { registerFeedback } from './feedback/register';
 import type { FeedbackService } from './feedback/service';
+import { registerRepair, type RepairFeature } from './repair/register';
 
 /** What features share: registered once in activate(), disposed with the extension. */
 export interface Services {
@@ -24,6 +25,7 @@ export interface BotMemoryApi {
   sessions: SessionsFeature;
   feedback: FeedbackService;
   memories: MemoriesFeature;
+  repair: RepairFeature;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
@@ -39,9 +41,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
   const feedback = registerFeedback(services, sessions);
   context.subscriptions.push(rebuildIndex.register(services), openIndex.register(services));
+  const repair = registerRepair(services);
+  context.subscriptions.push(...repair.disposables);
 
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions, feedback, memories };
+  return { services, sessions, feedback, memories, repair: repair.feature };
 }
 
 export function deactivate(): void {

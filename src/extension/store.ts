@@ -9,6 +9,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPAIR_LOG_NAME } from '../core/repair/log';
 import * as vscode from 'vscode';
 import { SessionIndex, type IndexChange, type Root, type RootSpec } from '../core/sessionIndex';
 import { JOURNAL_DIR_NAME } from '../core/sessionId';
@@ -141,7 +142,7 @@ export class SessionStore extends Disposable {
           } else if (path.basename(file) === FEEDBACK_DIR_NAME) {
             feedback.arm();
             this.queue(file, kind);
-          } else if (file.endsWith('.json')) {
+          } else if (file.endsWith('.json') || path.basename(file) === REPAIR_LOG_NAME) {
             this.queue(file, kind);
           }
         },
