@@ -9,20 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { check, log, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, runCommand, screenshot, frameWithSelector } from '../../scripts/vscode-test/browser.mjs';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shots = path.join(repoRoot, 'screenshots');
-const log = (m) => console.log(m);
-let passes = 0;
-let failures = 0;
-function check(ok, what) {
-  if (ok) passes++;
-  else failures++;
-  log(`  ${ok ? '✔' : '✗'} ${what}`);
-}
 
 /** Text of the rendered Markdown preview (a webview iframe) that matches `contains`. */
 async function previewText(page, contains) {
@@ -113,12 +104,6 @@ async function main() {
     await server.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  log(`${passes} passed, ${failures} failed`);
-  process.exitCode = failures ? 1 : 0;
 }
 
-main().catch((err) => {
-  console.error(err);
-  log(`${passes} passed, ${failures + 1} failed`);
-  process.exitCode = 1;
-});
+runUi(main);
