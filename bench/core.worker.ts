@@ -3,20 +3,24 @@
  *   {mode: 'audit', dir}     the core audits the folder the way the CLI does: discoverSessions,
  *                            then auditSessions one session at a time, sessionReport of each
  *                            (the reports are kept, as the CLI keeps them for its summary).
+ *   {mode: 'parallel', dir}  the same on worker threads (what `bot-memory-audit audit` does by
+ *                            default on a multi-core machine: --jobs = the cores, at most 4).
  *   {mode: 'baseline', dir}  the bare minimum: read each shard, split on "\n", JSON.parse each line.
  *   {mode: 'reader', dir}    the core's shard reader alone (ShardReader.refresh of every shard).
  *   {mode: 'refresh', dir}   the core's reading of every session (SessionJournal.refresh: shards +
  *                            sidecar), no analysis: the audit minus analysis and report.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { auditSessions, sessionReport, type SessionReport } from '../src/core/audit';
 import { discoverSessions } from '../src/core/discovery';
+import { auditReportsParallel } from '../src/core/parallelAudit';
 import { SessionJournal } from '../src/core/session';
 import { ShardReader } from '../src/core/shardReader';
 import { workerMain } from './fork';
 
-workerMain(async (job: { mode: 'audit' | 'baseline' | 'reader' | 'refresh'; dir: string }) => {
+workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'refresh'; dir: string }) => {
   const t = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const cpuMs = (): number => {
@@ -36,6 +40,17 @@ workerMain(async (job: { mode: 'audit' | 'baseline' | 'reader' | 'refresh'; dir:
     }
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     return { ms, cpuMs: cpuMs(), bytes, sessions: reports.length, events: reports.reduce((n, r) => n + r.event_count, 0), findings };
+  }
+  if (job.mode === 'parallel') {
+    const discovery = await discoverSessions(job.dir);
+    const reports: SessionReport[] = [];
+    const jobs = Math.max(1, Math.min(4, os.availableParallelism()));
+    // The CLI bundle is the worker script (it serves audit jobs when started as a worker).
+    const cli = path.resolve(__dirname, '../../dist/cli.js');
+    for await (const r of auditReportsParallel(discovery, { now: 1763661600 }, jobs, cli)) reports.push(r);
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    // Worker threads' CPU is included in process.cpuUsage().
+    return { ms, cpuMs: cpuMs(), bytes: 0, sessions: reports.length, events: reports.reduce((n, r) => n + r.event_count, 0), findings: reports.reduce((n, r) => n + r.findings.length, 0) };
   }
   if (job.mode === 'reader' || job.mode === 'refresh') {
     const discovery = await discoverSessions(job.dir);

@@ -1,7 +1,9 @@
 /** `bot-memory-audit audit <sessionsDir>` */
 
-import { auditSessions, buildReport, reachesThreshold, sessionReport, type FailOn, type SessionReport } from '../core/audit';
-import { discoverSessions, DiscoveryError } from '../core/discovery';
+import * as os from 'os';
+import { auditSessions, buildReport, reachesThreshold, sessionReport, type AuditOptions, type FailOn, type SessionReport } from '../core/audit';
+import { discoverSessions, DiscoveryError, type Discovery } from '../core/discovery';
+import { auditReportsParallel } from '../core/parallelAudit';
 import { isValidSessionId } from '../core/sessionId';
 import { loadKnownReviews, markReviewedFindings } from '../core/repair';
 import { UsageError, bold, dim, green, out, parse, numberOption, red, safeText, yellow } from './io';
@@ -16,6 +18,7 @@ export async function runAudit(argv: string[]): Promise<number> {
       'stale-after-minutes': { type: 'string' },
       'max-line-bytes': { type: 'string' },
       now: { type: 'string' },
+      jobs: { type: 'string' },
     },
     { min: 1, max: 1, names: '<sessionsDir>' },
   );
@@ -41,10 +44,9 @@ export async function runAudit(argv: string[]): Promise<number> {
     throw new UsageError(`no session "${options.sessionId}" in ${discovery.journalDir}`);
   }
   const sessions: SessionReport[] = [];
-  const known = loadKnownReviews(discovery.sessionsDir);
-  for await (const a of auditSessions(discovery, options)) {
-    markReviewedFindings(a, known);
-    const r = sessionReport(a);
+  const wanted = options.sessionId === undefined ? discovery.sessions.length : 1;
+  const jobs = Math.min(numberOption(values.jobs, 'jobs', 1) ?? defaultJobs(), wanted);
+  for await (const r of jobs > 1 ? auditReportsParallel(discovery, options, jobs, __filename, true) : reports(discovery, options)) {
     sessions.push(r);
     if (!values.json) out(sessionLine(r));
   }
@@ -56,6 +58,20 @@ export async function runAudit(argv: string[]): Promise<number> {
     out(findingsBlock(sessions));
   }
   return reachesThreshold(report, failOn as FailOn) ? 1 : 0;
+}
+
+/** One thread: the analysis of each session, reviewed findings marked, as a report. */
+async function* reports(discovery: Discovery, options: AuditOptions): AsyncGenerator<SessionReport> {
+  const known = loadKnownReviews(discovery.sessionsDir);
+  for await (const a of auditSessions(discovery, options)) {
+    markReviewedFindings(a, known);
+    yield sessionReport(a);
+  }
+}
+
+/** Sessions are independent: use the cores there are (at most 4; a worker costs memory too). */
+function defaultJobs(): number {
+  return Math.max(1, Math.min(4, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
 }
 
 function plural(n: number, one: string, many = one + 's'): string {

@@ -6,6 +6,7 @@
 
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
+import { runAuditWorkerIfWorker } from '../core/parallelAudit';
 import { runExport } from './export';
 import { runFeedback } from './feedback';
 import { runMemory, MEMORY_USAGE } from './memory';
@@ -26,6 +27,7 @@ Commands:
       --stale-after-minutes N   a turn open longer than this is dangling (default 60)
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
+      --jobs N                  sessions audited at once on worker threads (default: the cores, at most 4)
 
   feedback <sessionsDir> <sessionId> <turnId>
                         Rate a turn: append a record to _turn_feedback/<sessionId>.jsonl (docs/feedback.md).
@@ -129,7 +131,8 @@ export async function main(argv: string[]): Promise<number> {
 
 export { parseArgs };
 
-if (require.main === module) {
+// The CLI is also its own audit worker (`audit --jobs N`): a worker serves jobs and nothing else.
+if (!runAuditWorkerIfWorker() && require.main === module) {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });

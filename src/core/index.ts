@@ -19,3 +19,4 @@ export * from './feedback/store';
 export * from './feedback/export';
 export * from './feedback/reviewer';
 export * from './repair';
+export * from './parallelAudit';

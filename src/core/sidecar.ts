@@ -4,6 +4,7 @@
  */
 
 import { isUtf8 } from 'buffer';
+import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { describeFsError } from './shardReader';
@@ -47,9 +48,10 @@ export async function readSidecar(sessionsDir: string, sessionId: string): Promi
   let buf: Buffer;
   let st;
   try {
-    st = await fsp.stat(p);
+    st = fs.statSync(p);
     if (!st.isFile()) return { status: 'invalid', path: p, error: 'not a regular file' };
-    buf = await fsp.readFile(p);
+    // Small sidecars (nearly all) are cheaper to read synchronously than through the thread pool.
+    buf = st.size <= 1024 * 1024 ? fs.readFileSync(p) : await fsp.readFile(p);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', path: p };
     return { status: 'invalid', path: p, error: describeFsError(err) };

@@ -80,3 +80,28 @@ describe('bot-memory-audit audit', () => {
     assert.match(r.stdout, /evil\\u001b\[2J/);
   });
 });
+
+describe('bot-memory-audit audit --jobs', () => {
+  it('gives the same report on worker threads as on one thread, in the same order', async () => {
+    const { generateSessionsFolder } = await import('../support/fixtures');
+    const { dir } = sessionsDir();
+    generateSessionsFolder(dir, { seed: 7, sessions: 14, anomalies: 'all' });
+    const strip = (s: string) => {
+      const o = JSON.parse(s);
+      delete o.generated_at;
+      return JSON.stringify(o);
+    };
+    const one = run('audit', dir, '--json', '--now', String(T0 + 86400 * 400), '--jobs', '1');
+    const four = run('audit', dir, '--json', '--now', String(T0 + 86400 * 400), '--jobs', '4');
+    assert.strictEqual(one.code, four.code);
+    assert.ok(JSON.parse(one.stdout).sessions.length >= 14);
+    assert.strictEqual(strip(four.stdout), strip(one.stdout));
+    assert.strictEqual(run('audit', dir, '--jobs', '3', '--now', '0').stdout, run('audit', dir, '--jobs', '1', '--now', '0').stdout);
+  });
+
+  it('rejects a bad --jobs', () => {
+    const r = run('audit', '.', '--jobs', '0');
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, /--jobs/);
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * The folder audit on several cores: sessions are independent, so worker threads read and
+ * analyse them while the caller receives their reports in discovery order — the same reports,
+ * in the same order, as `auditSessions` + `sessionReport` on one thread.
+ *
+ * The worker is whatever script calls `runAuditWorkerIfWorker()` at startup (the CLI bundle
+ * does; so the CLI starts itself as its workers). At most a few sessions per worker are in
+ * flight ahead of the one being yielded, so memory stays bounded by the largest sessions.
+ */
+
+import { Worker, isMainThread, parentPort, workerData } from 'worker_threads';
+import { analyzeOptions, sessionReport, type AuditOptions, type SessionReport } from './audit';
+import type { DiscoveredSession, Discovery } from './discovery';
+import { loadKnownReviews, markReviewedFindings } from './repair';
+import { SessionJournal } from './session';
+import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
+
+interface WorkerInit {
+  bmaAuditWorker: true;
+  sessionsDir: string;
+  options: AuditOptions & { now: number };
+  /** Flag findings the repair log records as reviewed (as the CLI's audit does). */
+  markReviewed: boolean;
+}
+interface Job {
+  i: number;
+  session: DiscoveredSession;
+}
+interface Done {
+  i: number;
+  report?: SessionReport;
+  error?: string;
+}
+
+/** In a worker started by `auditReportsParallel`: serve jobs and return true. Else false. */
+export function runAuditWorkerIfWorker(): boolean {
+  const init = workerData as WorkerInit | undefined;
+  if (isMainThread || !parentPort || !init || init.bmaAuditWorker !== true) return false;
+  const port = parentPort;
+  const opts = analyzeOptions(init.options);
+  const known = init.markReviewed ? loadKnownReviews(init.sessionsDir) : null;
+  port.on('message', (job: Job) => {
+    const journal = new SessionJournal(init.sessionsDir, job.session.sessionId, { maxLineBytes: init.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
+    journal.setShards(job.session.shards);
+    journal.refresh().then(
+      () => {
+        const analysis = journal.analyze(opts);
+        if (known) markReviewedFindings(analysis, known);
+        port.postMessage({ i: job.i, report: sessionReport(analysis) } satisfies Done);
+      },
+      (err: unknown) => port.postMessage({ i: job.i, error: err instanceof Error ? err.message : String(err) } satisfies Done),
+    );
+  });
+  return true;
+}
+
+export async function* auditReportsParallel(discovery: Discovery, options: AuditOptions, jobs: number, workerScript: string, markReviewed = false): AsyncGenerator<SessionReport> {
+  const wanted = discovery.sessions.filter((s) => options.sessionId === undefined || s.sessionId === options.sessionId);
+  // One clock for every session, as on one thread.
+  const init: WorkerInit = { bmaAuditWorker: true, sessionsDir: discovery.sessionsDir, options: { ...options, now: options.now ?? Date.now() / 1000 }, markReviewed };
+  const window = jobs * 3;
+  const results = new Map<number, Done>();
+  const idle: Worker[] = [];
+  let nextToSend = 0;
+  let nextToYield = 0;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const pump = () => {
+    while (idle.length > 0 && nextToSend < wanted.length && nextToSend < nextToYield + window) {
+      const i = nextToSend++;
+      idle.pop()!.postMessage({ i, session: wanted[i] } satisfies Job);
+    }
+  };
+  const workers: Worker[] = [];
+  for (let k = 0; k < Math.max(1, Math.min(jobs, wanted.length)); k++) {
+    const w = new Worker(workerScript, { workerData: init });
+    w.on('message', (m: Done) => {
+      results.set(m.i, m);
+      idle.push(w);
+      pump();
+      notify();
+    });
+    w.on('error', (err) => {
+      failure = err;
+      notify();
+    });
+    w.on('exit', (code) => {
+      if (code !== 0 && nextToYield < wanted.length) failure ??= new Error(`an audit worker exited with code ${code}`);
+      notify();
+    });
+    workers.push(w);
+    idle.push(w);
+  }
+  pump();
+  try {
+    while (nextToYield < wanted.length) {
+      while (!results.has(nextToYield) && failure === null) await new Promise<void>((r) => (wake = r));
+      if (failure !== null) throw failure;
+      const done = results.get(nextToYield)!;
+      results.delete(nextToYield);
+      nextToYield++;
+      pump();
+      if (done.error !== undefined) throw new Error(`${wanted[done.i].sessionId}: ${done.error}`);
+      yield done.report!;
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
