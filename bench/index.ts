@@ -7,15 +7,21 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Bench } from './harness';
+import { coreBench } from './core';
+import { sessionsBench } from './sessions';
 import { sqliteBench } from './sqlite';
 import { githubBench } from './github';
 import { timelineBench } from './timeline';
+import { memoryBench } from './memory';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
+  coreBench,
+  sessionsBench,
   timelineBench,
   githubBench,
   sqliteBench,
+  memoryBench,
 ];
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@
 import { auditSessions, buildReport, reachesThreshold, sessionReport, type FailOn, type SessionReport } from '../core/audit';
 import { discoverSessions, DiscoveryError } from '../core/discovery';
 import { isValidSessionId } from '../core/sessionId';
+import { loadKnownReviews, markReviewedFindings } from '../core/repair';
 import { UsageError, bold, dim, green, out, parse, numberOption, red, safeText, yellow } from './io';
 
 export async function runAudit(argv: string[]): Promise<number> {
@@ -40,7 +41,9 @@ export async function runAudit(argv: string[]): Promise<number> {
     throw new UsageError(`no session "${options.sessionId}" in ${discovery.journalDir}`);
   }
   const sessions: SessionReport[] = [];
+  const known = loadKnownReviews(discovery.sessionsDir);
   for await (const a of auditSessions(discovery, options)) {
+    markReviewedFindings(a, known);
     const r = sessionReport(a);
     sessions.push(r);
     if (!values.json) out(sessionLine(r));
@@ -86,7 +89,8 @@ function findingsBlock(sessions: SessionReport[]): string {
     for (const f of r.findings) {
       const sev = f.severity === 'error' ? red('error  ') : f.severity === 'warning' ? yellow('warning') : dim('info   ');
       const where = f.shard ? dim(`${f.shard}${f.line ? `:${f.line}` : ''}`) + ' ' : '';
-      s += `  ${sev} ${f.kind.padEnd(26)} ${where}${safeText(f.message, 300)}\n`;
+      const known = f.reviewed ? dim(` [reviewed: ${safeText(f.review_note ?? '', 160)}]`) : '';
+      s += `  ${sev} ${f.kind.padEnd(26)} ${where}${safeText(f.message, 300)}${known}\n`;
     }
   }
   return s;

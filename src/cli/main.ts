@@ -6,8 +6,12 @@
 
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
+import { runExport } from './export';
+import { runFeedback } from './feedback';
+import { runMemory, MEMORY_USAGE } from './memory';
 import { runRebuild, REBUILD_USAGE } from './rebuild';
 import { runPull, runPush } from './github';
+import { runRepair, runReview, runUndo } from './repair';
 import { UsageError, out, err } from './io';
 
 const VERSION = '0.1.0';
@@ -23,6 +27,25 @@ Commands:
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
 
+  feedback <sessionsDir> <sessionId> <turnId>
+                        Rate a turn: append a record to _turn_feedback/<sessionId>.jsonl (docs/feedback.md).
+      --up | --down | --clear   👍, 👎, or clear the rating (exactly one)
+      --note TEXT               a note for the record
+      --tag TAG                 a tag (repeatable)
+      --reviewer NAME           default: $BOT_MEMORY_REVIEWER, git config user.name, the OS user
+      --history                 print the turn's feedback history instead (with --json: the records)
+      --json                    print the appended record
+
+  export <sessionsDir>  Write training data from the feedback, one JSON object a line (Hugging Face TRL).
+      --format sft|kto|dpo      sft: 👍 conversations; kto: 👍/👎 with labels; dpo: 👍/👎 pairs per prompt
+      --out FILE                where to write (replaced atomically); - = standard output
+      --since, --until TIME     turns started in this window (ISO-8601 or epoch seconds)
+      --model NAME              only this model's turns
+      --tag TAG                 only turns whose feedback has this tag (repeatable: any)
+      --session ID              only this session (repeatable)
+      --include-interrupted, --include-collisions   left out unless given
+      --json                    print the summary as JSON
+
   push <sessionsDir> --repo OWNER/NAME   Append finished turns and feedback to the GitHub log,
                                 each record exactly once (docs/github-log.md). Token: GITHUB_TOKEN.
       --branch B                branch (default: the repository's default branch)
@@ -37,19 +60,42 @@ Commands:
 
 ${REBUILD_USAGE}
 
+${MEMORY_USAGE}
+
+  repair <sessionsDir>  Print the repair plan (see docs/repair.md); nothing is written without --apply.
+      --session ID              only this session
+      --apply                   apply the plan (sidecar backups, repair log; undo with "undo")
+      --json                    print the plan (and the result) as JSON
+      --reviewer NAME           recorded in the repair log
+      --stale-after-minutes N   a turn open longer than this is dangling (default 60)
+      --now EPOCH_SECONDS       plan as if it were this time
+
+  undo <sessionsDir>    Undo the last repair (refuses when a file changed since). --dry-run, --json.
+
+  review <sessionsDir> --session ID --turn ID --note TEXT [--reviewer NAME]
+                        Mark a terminal collision as reviewed (collisions are never auto-fixed).
+
   help                  Show this help.   version   Print the version.
 
 <sessionsDir> is the folder that holds _turn_journal/ (the _turn_journal folder itself works too).
 Exit codes: audit: 0 nothing reaches --fail-on, 1 something does, 2 usage error or unreadable folder;
-push/pull: 0 done, 1 records left in the outbox (network, rate limit), 2 usage or auth error.`;
+memory: 0/1 as audit, 2 usage error, unreadable file or a schema that does not fit the settings;
+push/pull: 0 done, 1 records left in the outbox (network, rate limit), 2 usage or auth error;
+repair/undo: 0 nothing left to do, 1 work left undone (plan not applied, repair skipped, undo refused), 2 as above.`;
 
 type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   audit: runAudit,
+  feedback: runFeedback,
+  export: runExport,
+  memory: runMemory,
   rebuild: runRebuild,
   push: runPush,
   pull: runPull,
+  repair: runRepair,
+  undo: runUndo,
+  review: runReview,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -204,9 +204,11 @@ export function analyzeSession(
     }
   }
   for (const ev of events) {
+    const ca = ev.createdAtRaw;
+    // The common case, an event with nothing to report, allocates nothing.
+    if (ev.turnId !== '' && typeof ca === 'number' && Number.isFinite(ca) && !ev.nonStandardNumbers && !ev.pythonHazard && !ev.pythonLineBreaks && KNOWN_EVENTS.has(ev.name)) continue;
     const where = { shard: ev.shard, line: ev.line, offset: ev.offset, turnId: ev.turnId || undefined };
     if (ev.turnId === '') add('event_without_turn_id', 'warning', `"${ev.name}" event has no turn_id; upstream ignores it`, where);
-    const ca = ev.createdAtRaw;
     if (typeof ca !== 'number' || !Number.isFinite(ca)) {
       const raises = pyFloatRaises(ca);
       const what = ca === undefined ? 'missing' : typeof ca === 'number' ? String(ca) : JSON.stringify(ca);
@@ -249,6 +251,10 @@ export function analyzeSession(
         // is reported too; repair leaves it alone while the sidecar marks it active.
         const note = t.live ? ' (the sidecar still names its stream as active: a crashed worker, or a very long turn)' : '';
         add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished${note}`, at);
+      } else if (t.lastAt === null && !t.live) {
+        // No event of the turn has a finite created_at (NaN, Infinity, a string…), so its age
+        // is unknown; unless the sidecar says it runs, an unfinished turn is not in progress.
+        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" at an unknown time (no event has a finite created_at) and never finished`, at);
       }
     }
   }
@@ -336,14 +342,48 @@ function buildTurn(
   const submitted = evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
   const sd = submitted?.data ?? {};
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
-  const times = evs.map((e) => finiteOrNull(e.createdAtRaw));
-  const known = times.filter((x): x is number => x !== null);
-  const startedAt = known.length ? known[0] : null;
-  const lastAt = known.length ? known[known.length - 1] : null;
-  const steps: TurnStep[] = evs.map((e, i) => {
+  // One pass over the events for the times and the events looked up by name (no copies).
+  const times: (number | null)[] = new Array(evs.length);
+  let startedAt: number | null = null;
+  let lastAt: number | null = null;
+  let tSub: number | null = null;
+  let tWorker: number | null = null;
+  let tAssistant: number | null = null;
+  let term: JournalEvent | undefined;
+  let seenSub = false;
+  let seenWorker = false;
+  let seenAssistant = false;
+  let lastInterrupted: JournalEvent | undefined;
+  let indexEv: JournalEvent | undefined;
+  for (let i = 0; i < evs.length; i++) {
+    const e = evs[i];
+    const at = finiteOrNull(e.createdAtRaw);
+    times[i] = at;
+    if (at !== null) {
+      if (startedAt === null) startedAt = at;
+      lastAt = at;
+    }
+    // The first event of each name counts for the durations, as Array.find would pick it.
+    if (e.name === 'submitted') {
+      if (!seenSub) tSub = at;
+      seenSub = true;
+    } else if (e.name === 'worker_started') {
+      if (!seenWorker) tWorker = at;
+      seenWorker = true;
+    } else if (e.name === 'assistant_started') {
+      if (!seenAssistant) tAssistant = at;
+      seenAssistant = true;
+    }
+    if (e.terminal && term === undefined) term = e;
+    if (e.name === 'interrupted') lastInterrupted = e;
+    if (typeof e.data.assistant_message_index === 'number') indexEv = e;
+  }
+  const steps: TurnStep[] = new Array(evs.length);
+  for (let i = 0; i < evs.length; i++) {
+    const e = evs[i];
     const at = times[i];
     const prev = i > 0 ? times[i - 1] : null;
-    return {
+    steps[i] = {
       name: e.name,
       at,
       sinceStart: at !== null && startedAt !== null ? at - startedAt : null,
@@ -353,19 +393,9 @@ function buildTurn(
       terminal: e.terminal,
       recovered: e.recovered === true,
     };
-  });
-  const timeOf = (name: string): number | null => {
-    const e = evs.find((x) => x.name === name);
-    return e ? finiteOrNull(e.createdAtRaw) : null;
-  };
-  const tSub = timeOf('submitted');
-  const tWorker = timeOf('worker_started');
-  const tAssistant = timeOf('assistant_started');
-  const term = evs.find((e) => e.terminal);
+  }
   const tTerm = term ? finiteOrNull(term.createdAtRaw) : null;
   const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? b - a : null);
-  const lastInterrupted = [...evs].reverse().find((e) => e.name === 'interrupted');
-  const indexEv = [...evs].reverse().find((e) => typeof e.data.assistant_message_index === 'number');
   const assistantMessageIndex = indexEv ? (indexEv.data.assistant_message_index as number) : null;
   let assistantReply: string | null = null;
   if (sidecar && assistantMessageIndex !== null && Number.isInteger(assistantMessageIndex)) {

@@ -5,7 +5,7 @@
 
 import type { AnalyzeOptions, SessionAnalysis } from './analyze';
 import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
-import { discoverSessions, type Discovery, type SkippedFile } from './discovery';
+import { discoverSessions, type DiscoveredSession, type Discovery, type SkippedFile } from './discovery';
 import { SessionJournal } from './session';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import type { Finding, Severity } from './types';
@@ -27,14 +27,25 @@ export function analyzeOptions(o: AuditOptions): AnalyzeOptions {
   };
 }
 
-/** Yields each session's analysis in session-id order; the caller decides what to keep. */
+/**
+ * Yields each session's analysis in session-id order; the caller decides what to keep.
+ * The next session's files are read while the current one is analysed and handed out, so
+ * file I/O overlaps the CPU work: at most two sessions are in memory at once.
+ */
 export async function* auditSessions(discovery: Discovery, options: AuditOptions = {}): AsyncGenerator<SessionAnalysis> {
   const opts = analyzeOptions(options);
-  for (const s of discovery.sessions) {
-    if (options.sessionId !== undefined && s.sessionId !== options.sessionId) continue;
+  const wanted = discovery.sessions.filter((s) => options.sessionId === undefined || s.sessionId === options.sessionId);
+  const load = (s: DiscoveredSession): Promise<SessionJournal> => {
     const journal = new SessionJournal(discovery.sessionsDir, s.sessionId, { maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
     journal.setShards(s.shards);
-    await journal.refresh();
+    const p = journal.refresh().then(() => journal);
+    p.catch(() => undefined); // handled when awaited; never unhandled if the caller stops early
+    return p;
+  };
+  let next = wanted.length > 0 ? load(wanted[0]) : null;
+  for (let i = 0; next !== null; i++) {
+    const journal = await next;
+    next = i + 1 < wanted.length ? load(wanted[i + 1]) : null;
     yield journal.analyze(opts);
   }
 }
@@ -65,6 +76,9 @@ export interface ReportFinding {
   line?: number;
   offset?: number;
   message: string;
+  /** The repair log records this finding as looked at (a reviewed line, a collision marked with a note). */
+  reviewed?: true;
+  review_note?: string;
 }
 
 export interface AuditReport {
@@ -109,6 +123,10 @@ export function reportFinding(f: Finding): ReportFinding {
   if (f.shard !== undefined) r.shard = f.shard;
   if (f.line !== undefined) r.line = f.line;
   if (f.offset !== undefined) r.offset = f.offset;
+  if (f.reviewed) {
+    r.reviewed = true;
+    r.review_note = f.reviewed.by ? `${f.reviewed.note} (${f.reviewed.by})` : f.reviewed.note;
+  }
   return r;
 }
 
@@ -140,9 +158,10 @@ export function buildReport(discovery: Discovery, sessions: SessionReport[]): Au
 
 export type FailOn = Severity | 'never';
 
-/** Whether any finding reaches the threshold (exit code 1 of the CLI). */
+/** Whether any finding not yet reviewed reaches the threshold (exit code 1 of the CLI). */
 export function reachesThreshold(report: AuditReport, failOn: FailOn): boolean {
   if (failOn === 'never') return false;
   const min = SEVERITY_RANK[failOn];
-  return report.sessions.some((s) => s.findings.some((f) => SEVERITY_RANK[f.severity] >= min));
+  // Reviewed findings are known (see docs/repair.md): they are shown, they no longer fail a run.
+  return report.sessions.some((s) => s.findings.some((f) => !f.reviewed && SEVERITY_RANK[f.severity] >= min));
 }

@@ -47,14 +47,16 @@ export class SessionJournal {
 
   /** Reads whatever changed on disk. Returns per-shard results and whether anything changed. */
   async refresh(): Promise<{ changed: boolean; shards: Map<string, RefreshResult> }> {
+    // Shards and the sidecar are read concurrently: each is its own file and its own reader,
+    // and a session's reads are mostly waits on the file system, not CPU.
+    const entries = [...this.readers];
+    const [rs, sidecarChanged] = await Promise.all([Promise.all(entries.map(([, reader]) => reader.refresh())), this.refreshSidecar()]);
     const results = new Map<string, RefreshResult>();
-    let changed = false;
-    for (const [name, reader] of this.readers) {
-      const r = await reader.refresh();
-      results.set(name, r);
-      if (r.mode !== 'none') changed = true;
-    }
-    if (await this.refreshSidecar()) changed = true;
+    let changed = sidecarChanged;
+    entries.forEach(([name], k) => {
+      results.set(name, rs[k]);
+      if (rs[k].mode !== 'none') changed = true;
+    });
     return { changed, shards: results };
   }
 

@@ -9,7 +9,7 @@
  * Plain TypeScript: the extension wires file watchers and settings to it.
  */
 
-import { promises as fsp } from 'fs';
+import { promises as fsp, statSync } from 'fs';
 import * as path from 'path';
 import type { AnalyzeOptions, SessionAnalysis } from './analyze';
 import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
@@ -19,6 +19,11 @@ import { SessionJournal } from './session';
 import { JOURNAL_DIR_NAME, parseShardFileName } from './sessionId';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import { sidecarPath } from './sidecar';
+import { FEEDBACK_DIR_NAME, feedbackFilePath, sessionIdOfFeedbackFile } from './feedback/record';
+import { isReviewed, type TurnFeedback } from './feedback/latest';
+import { SessionFeedbackFile } from './feedback/store';
+import { knownReviews, readRepairLog, repairLogPath, REPAIR_LOG_NAME, type KnownReviews } from './repair/log';
+import { markReviewedFindings } from './repair/reviewed';
 import type { Finding, Severity } from './types';
 
 export interface RootSpec {
@@ -30,6 +35,8 @@ export interface RootSpec {
 export interface Root extends RootSpec {
   id: string;
   journalDir: string;
+  /** `<sessionsDir>/_turn_feedback`: reviewers' feedback records, one file per session. */
+  feedbackDir: string;
   label: string;
   sessions: Map<string, DiscoveredSession>;
   skipped: SkippedFile[];
@@ -55,10 +62,19 @@ export interface SessionSummary {
   fingerprint: string;
   /** When the summary was computed (epoch seconds): dangling status depends on the clock. */
   computedAt: number;
+  /** Completed turns (the ones a reviewer rates). */
+  reviewable: number;
+  /** Completed turns whose latest feedback is 👍 or 👎. */
+  reviewed: number;
+  /** Turns (any state) whose latest feedback is 👍 / 👎. */
+  thumbsUp: number;
+  thumbsDown: number;
   /** Findings located in a shard (for the Problems panel), at most MAX_SUMMARY_FINDINGS. */
   lineFindings: Finding[];
   /** How many located findings were left out of `lineFindings`. */
   lineFindingsOmitted: number;
+  /** Findings the repair log records as reviewed (not counted in `findings` / `worst`). */
+  reviewedFindings?: number;
 }
 
 /** Cap on located findings kept per summary, so 10,000 sessions stay cheap to cache. */
@@ -77,6 +93,11 @@ export interface IndexOptions {
   now?: () => number;
   /** How many full journals to keep in memory. */
   keepJournals?: number;
+  /**
+   * Total shard bytes of the journals kept in memory (parsed events take several times their
+   * size on disk). The most recently used journal is always kept, whatever its size.
+   */
+  keepJournalBytes?: number;
   /** How many summaries to compute at once in the background. */
   concurrency?: number;
 }
@@ -86,6 +107,7 @@ export class SessionIndex {
   private readonly summaries = new Map<string, SessionSummary>();
   private readonly journals = new Map<string, SessionJournal>(); // LRU: insertion order
   private readonly analyses = new Map<string, SessionAnalysis>();
+  private readonly feedbackFiles = new Map<string, SessionFeedbackFile>();
   private readonly pending = new Map<string, Promise<SessionSummary | undefined>>();
   private readonly queue: { rootId: string; sessionId: string }[] = [];
   private running = 0;
@@ -99,6 +121,7 @@ export class SessionIndex {
       staleAfterMinutes: options.staleAfterMinutes ?? DEFAULT_STALE_AFTER_MINUTES,
       now: options.now ?? (() => Date.now() / 1000),
       keepJournals: options.keepJournals ?? 16,
+      keepJournalBytes: options.keepJournalBytes ?? 128 * 1024 * 1024,
       concurrency: options.concurrency ?? 4,
     };
   }
@@ -140,6 +163,7 @@ export class SessionIndex {
         for (const key of [...this.summaries.keys()]) if (key.startsWith(id + '\0')) this.summaries.delete(key);
         for (const key of [...this.journals.keys()]) if (key.startsWith(id + '\0')) this.journals.delete(key);
         for (const key of [...this.analyses.keys()]) if (key.startsWith(id + '\0')) this.analyses.delete(key);
+        for (const key of [...this.feedbackFiles.keys()]) if (key.startsWith(id + '\0')) this.feedbackFiles.delete(key);
       }
     }
     const added: Root[] = [];
@@ -149,6 +173,7 @@ export class SessionIndex {
         ...spec,
         id: dir,
         journalDir: path.join(dir, JOURNAL_DIR_NAME),
+        feedbackDir: path.join(dir, FEEDBACK_DIR_NAME),
         label: labelFor(dir),
         sessions: new Map(),
         skipped: [],
@@ -240,12 +265,14 @@ export class SessionIndex {
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
     const k = key(rootId, sessionId);
-    const fp = await fingerprint(root.sessionsDir, found);
+    const fp = await this.fingerprintOf(root, found);
     const cached = this.summaries.get(k);
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
     const keep = this.journals.has(k);
     const analysis = await this.analyzeInternal(root, found, keep);
-    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now()));
+    markReviewedFindings(analysis, this.reviewsOf(root).known);
+    const feedback = await this.refreshFeedback(rootId, sessionId);
+    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
   }
 
   /** Stores a summary; listeners hear of it only when its content changed (no refresh loops). */
@@ -276,9 +303,35 @@ export class SessionIndex {
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
     const analysis = await this.analyzeInternal(root, found, true);
-    const fp = await fingerprint(root.sessionsDir, found);
-    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now()));
+    markReviewedFindings(analysis, this.reviewsOf(root).known);
+    const feedback = await this.refreshFeedback(rootId, sessionId);
+    const fp = await this.fingerprintOf(root, found);
+    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
     return analysis;
+  }
+
+  /** Re-reads what was appended to a session's feedback file; returns the latest per turn id. */
+  async refreshFeedback(rootId: string, sessionId: string): Promise<ReadonlyMap<string, TurnFeedback>> {
+    const root = this.rootsById.get(rootId);
+    if (!root) return new Map();
+    const k = key(rootId, sessionId);
+    let f = this.feedbackFiles.get(k);
+    if (!f) {
+      f = SessionFeedbackFile.forSession(root.sessionsDir, sessionId);
+      this.feedbackFiles.set(k, f);
+    }
+    await f.refresh();
+    return f.latest();
+  }
+
+  /** The latest feedback per turn id as last read (no disk access; empty before any read). */
+  feedback(rootId: string, sessionId: string): ReadonlyMap<string, TurnFeedback> {
+    return this.feedbackFiles.get(key(rootId, sessionId))?.latest() ?? EMPTY_FEEDBACK;
+  }
+
+  /** The session's feedback file reader (records, history, problems), if it was read. */
+  feedbackFile(rootId: string, sessionId: string): SessionFeedbackFile | undefined {
+    return this.feedbackFiles.get(key(rootId, sessionId));
   }
 
   /** The last analysis computed by `analyze`, without touching the disk. */
@@ -304,8 +357,11 @@ export class SessionIndex {
     if (keep) {
       this.journals.set(k, journal);
       this.analyses.set(k, analysis);
-      while (this.journals.size > this.options.keepJournals) {
+      let bytes = 0;
+      for (const a of this.analyses.values()) bytes += a.shards.reduce((n, sh) => n + sh.size, 0);
+      while (this.journals.size > 1 && (this.journals.size > this.options.keepJournals || bytes > this.options.keepJournalBytes)) {
         const oldest = this.journals.keys().next().value as string;
+        bytes -= this.analyses.get(oldest)?.shards.reduce((n, sh) => n + sh.size, 0) ?? 0;
         this.journals.delete(oldest);
         this.analyses.delete(oldest);
       }
@@ -334,9 +390,24 @@ export class SessionIndex {
         await this.touch(root.id, parsed.sessionId);
         return true;
       }
+      if (dir === root.sessionsDir && name === REPAIR_LOG_NAME) {
+        // Reviews changed: sessions whose review set changed get a new fingerprint.
+        this.summarizeInBackground(root.id);
+        return true;
+      }
       if (dir === root.sessionsDir && name.endsWith('.json')) {
         const sid = name.slice(0, -'.json'.length);
         if (root.sessions.has(sid)) await this.touch(root.id, sid);
+        return true;
+      }
+      if (dir === root.feedbackDir) {
+        const sid = sessionIdOfFeedbackFile(name);
+        if (sid !== null && root.sessions.has(sid)) await this.touch(root.id, sid);
+        return true;
+      }
+      if (abs === root.feedbackDir) {
+        // The folder appeared or went: every session's feedback may have changed.
+        for (const sid of root.sessions.keys()) if (this.feedbackFiles.has(key(root.id, sid))) await this.touch(root.id, sid);
         return true;
       }
       if (abs === root.journalDir || abs === root.sessionsDir) {
@@ -361,6 +432,7 @@ export class SessionIndex {
       this.journals.delete(k);
       this.analyses.delete(k);
       this.summaries.delete(k);
+      this.feedbackFiles.delete(k);
     }
   }
 
@@ -379,6 +451,25 @@ export class SessionIndex {
     return undefined;
   }
 
+  /** Reviewed of reviewable (completed) turns over every summarised session of every root. */
+  reviewProgress(): { reviewed: number; reviewable: number; sessions: number; summarised: number } {
+    let reviewed = 0;
+    let reviewable = 0;
+    let sessions = 0;
+    let summarised = 0;
+    for (const root of this.rootsById.values()) {
+      for (const sid of root.sessions.keys()) {
+        sessions++;
+        const sum = this.summaries.get(key(root.id, sid));
+        if (!sum) continue;
+        summarised++;
+        reviewed += sum.reviewed;
+        reviewable += sum.reviewable;
+      }
+    }
+    return { reviewed, reviewable, sessions, summarised };
+  }
+
   /** Summaries as plain data, to persist across windows. */
   exportCache(): Record<string, SessionSummary> {
     return Object.fromEntries(this.summaries);
@@ -392,22 +483,64 @@ export class SessionIndex {
     }
   }
 
+  private readonly reviewCache = new Map<string, { stamp: string; known: KnownReviews; bySession: Map<string, string> }>();
+
+  /** What the root's repair log (core/repair) says was reviewed; re-read only when the log changed. */
+  private reviewsOf(root: Root): { known: KnownReviews; bySession: Map<string, string> } {
+    let stamp = '-';
+    try {
+      const st = statSync(repairLogPath(root.sessionsDir));
+      stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    } catch {
+      // no log
+    }
+    const cached = this.reviewCache.get(root.id);
+    if (cached && cached.stamp === stamp) return cached;
+    let known: KnownReviews = { lines: new Map(), collisions: new Map() };
+    const bySession = new Map<string, string>();
+    if (stamp !== '-') {
+      try {
+        known = knownReviews(readRepairLog(root.sessionsDir));
+      } catch {
+        // unreadable log: nothing known
+      }
+      const add = (sid: string, part: string) => bySession.set(sid, (bySession.get(sid) ?? '') + part);
+      for (const [k, v] of [...known.lines].sort()) add(k.split('\0')[0], `${k}=${v.repairId};`);
+      for (const [k, v] of [...known.collisions].sort()) add(k.split('\0')[0], `${k}=${[...v.events].join(',')}:${v.at};`);
+    }
+    const entry = { stamp, known, bySession };
+    this.reviewCache.set(root.id, entry);
+    return entry;
+  }
+
+  /** File stats plus the session's reviews: a new review makes the summary stale. */
+  private async fingerprintOf(root: Root, s: DiscoveredSession): Promise<string> {
+    const reviews = this.reviewsOf(root).bySession.get(s.sessionId);
+    return (await fingerprint(root.sessionsDir, s)) + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '');
+  }
+
   /** Cached summaries whose fingerprint still matches the files (cheap: stats only). */
   async validateCached(rootId: string): Promise<string[]> {
     const root = this.rootsById.get(rootId);
     if (!root) return [];
     const stale: string[] = [];
-    await Promise.all(
-      [...root.sessions.values()].map(async (s) => {
+    const sessions = [...root.sessions.values()];
+    // A few sessions at a time: tens of thousands of stats in flight at once are slower than
+    // a steady few (measured in bench/sessions.ts), and hog the thread pool.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < sessions.length) {
+        const s = sessions[next++];
         const k = key(rootId, s.sessionId);
         const c = this.summaries.get(k);
-        if (!c) return;
-        if (c.fingerprint !== (await fingerprint(root.sessionsDir, s))) {
+        if (!c) continue;
+        if (c.fingerprint !== (await this.fingerprintOf(root, s))) {
           this.summaries.delete(k);
           stale.push(s.sessionId);
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: VALIDATE_LANES }, lane));
     return stale;
   }
 
@@ -418,6 +551,14 @@ export class SessionIndex {
 }
 
 const analysisTimes = new WeakMap<SessionAnalysis, number>();
+const EMPTY_FEEDBACK: ReadonlyMap<string, TurnFeedback> = new Map();
+const VALIDATE_LANES = 8;
+
+function hashText(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(16);
+}
 
 function key(rootId: string, sessionId: string): string {
   return `${rootId}\0${sessionId}`;
@@ -431,7 +572,7 @@ function labelFor(dir: string): string {
 
 export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Promise<string> {
   const parts = await Promise.all(
-    [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId)].map(async (p) => {
+    [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)].map(async (p) => {
       try {
         const st = await fsp.stat(p);
         return `${path.basename(p)}:${st.size}:${st.mtimeMs}:${st.ino}`;
@@ -443,8 +584,30 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Pr
   return parts.join('|');
 }
 
-export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionSummary {
+export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback: ReadonlyMap<string, TurnFeedback> = EMPTY_FEEDBACK): SessionSummary {
   const located = a.findings.filter((f) => f.shard !== undefined);
+  // Findings the repair log knows (reviewed) are shown, but no longer make a session need attention.
+  const counts = { ...a.counts.findings };
+  let reviewedFindings = 0;
+  for (const f of a.findings) {
+    if (f.reviewed) {
+      counts[f.severity]--;
+      reviewedFindings++;
+    }
+  }
+  const worst: Severity | null = counts.error ? 'error' : counts.warning ? 'warning' : counts.info ? 'info' : null;
+  let reviewable = 0;
+  let reviewed = 0;
+  let thumbsUp = 0;
+  let thumbsDown = 0;
+  for (const t of a.turns) {
+    const f = feedback.get(t.turnId);
+    if (f?.value === 1) thumbsUp++;
+    else if (f?.value === -1) thumbsDown++;
+    if (!isReviewable(t)) continue;
+    reviewable++;
+    if (isReviewed(f)) reviewed++;
+  }
   return {
     sessionId: a.sessionId,
     title: a.title,
@@ -455,15 +618,25 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number): SessionS
     open: a.counts.open,
     collisions: a.counts.collisions,
     malformed: a.counts.malformed,
-    findings: { ...a.counts.findings },
-    worst: a.worstSeverity,
+    findings: counts,
+    worst: reviewedFindings ? worst : a.worstSeverity,
+    ...(reviewedFindings ? { reviewedFindings } : {}),
     firstActivity: a.firstActivity,
     lastActivity: a.lastActivity,
     fingerprint: fp,
     computedAt: now,
+    reviewable,
+    reviewed,
+    thumbsUp,
+    thumbsDown,
     lineFindings: located.slice(0, MAX_SUMMARY_FINDINGS),
     lineFindingsOmitted: Math.max(0, located.length - MAX_SUMMARY_FINDINGS),
   };
+}
+
+/** A turn a reviewer rates: completed (the answer exists). */
+export function isReviewable(t: { state: string }): boolean {
+  return t.state === 'completed';
 }
 
 function sameSummary(a: SessionSummary, b: SessionSummary): boolean {
@@ -473,5 +646,5 @@ function sameSummary(a: SessionSummary, b: SessionSummary): boolean {
 
 function isSummary(v: unknown): v is SessionSummary {
   const s = v as SessionSummary;
-  return typeof s === 'object' && s !== null && typeof s.sessionId === 'string' && typeof s.fingerprint === 'string' && typeof s.turns === 'number' && typeof s.findings === 'object' && Array.isArray(s.lineFindings);
+  return typeof s === 'object' && s !== null && typeof s.sessionId === 'string' && typeof s.fingerprint === 'string' && typeof s.turns === 'number' && typeof s.reviewable === 'number' && typeof s.findings === 'object' && Array.isArray(s.lineFindings);
 }

@@ -10,8 +10,8 @@ import { stepLabel } from './timelineFormat';
 import type { Finding, FindingKind, JournalEvent, MalformedKind, MalformedLine, Severity } from './types';
 
 /**
- * A person's verdict on a turn (thumbs up/down, optional note). No data source yet: a later
- * issue fills it; the webview renders it whenever it is present.
+ * A person's verdict on a turn (thumbs up/down, optional note): the latest record of
+ * `_turn_feedback/<sid>.jsonl` (core/feedback). 'neutral' = cleared but with a note.
  */
 export interface TimelineFeedback {
   rating: 'up' | 'down' | 'neutral';
@@ -20,6 +20,10 @@ export interface TimelineFeedback {
   source?: string;
   /** Epoch seconds. */
   at?: number | null;
+  reviewer?: string;
+  tags?: string[];
+  /** How many records the turn's history holds (corrections included). */
+  revisions?: number;
 }
 
 export interface TimelineStep {
@@ -178,7 +182,7 @@ export interface TimelineBuildOptions {
   openedShard?: string | null;
   /** Epoch seconds. */
   now: number;
-  /** Feedback per turn id; no source yet (a later issue). */
+  /** Feedback per turn id (see core/feedback: `timelineFeedbackOf`). */
   feedback?: (turnId: string) => TimelineFeedback | null | undefined;
 }
 
@@ -438,7 +442,7 @@ function turnRow(t: Turn, ordinal: number, opened: string | null, findings: Time
       t.userMessage?.length ?? -1,
       findings.length,
       collision?.length ?? 0,
-      feedback ? `${feedback.rating}:${feedback.comment?.length ?? 0}` : '',
+      feedback ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}` : '',
     ].join('|'),
   };
 }

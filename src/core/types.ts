@@ -86,6 +86,8 @@ export interface Finding {
   shard?: string;
   line?: number;
   offset?: number;
+  /** Set when the repair log records this finding as looked at (see core/repair/reviewed.ts). */
+  reviewed?: { note: string; by?: string; at?: string };
 }
 
 export type FindingKind =
@@ -104,6 +106,28 @@ export type FindingKind =
   | 'invalid_sidecar'
   | 'unknown_event'
   | 'nonstandard_number'
-  | 'unreadable_shard';
+  | 'unreadable_shard'
+  // Memory ledger audit (src/core/memory, docs/memory-ledger.md): sessionId holds the bot id,
+  // or the database / export file name for file-level findings.
+  | 'memory_missing'
+  | 'memory_extra'
+  | 'memory_drift'
+  | 'unknown_memory_event'
+  | 'duplicate_memory_written'
+  | 'unknown_event_kind'
+  | 'invalid_event_payload'
+  | 'memory_owner_missing'
+  | 'pin_cap_exceeded'
+  | 'manual_pin_evicted'
+  | 'wrong_pin_evicted'
+  | 'score_not_auto_pinned'
+  | 'auto_pin_below_threshold'
+  | 'memories_table_unavailable'
+  | 'database_changed_while_reading'
+  | 'retention_exceeded'
+  | 'snapshot_stale'
+  | 'backup_stale'
+  | 'backup_too_frequent'
+  | 'backup_unreadable';
 
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };

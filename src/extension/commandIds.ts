@@ -12,12 +12,28 @@ export const Commands = {
   addSessionsFolder: 'botMemory.addSessionsFolder',
   openDemo: 'botMemory.openDemo',
   focusAttention: 'botMemory.showSessionsNeedingAttention',
+  memoryAddDatabase: 'botMemory.memory.addDatabase',
+  memoryExportProjection: 'botMemory.memory.exportProjection',
+  memoryRefresh: 'botMemory.memory.refresh',
   rebuildIndex: 'botMemory.rebuildIndex',
   openIndex: 'botMemory.openIndex',
   pushGithub: 'botMemory.pushGithub',
   pullGithub: 'botMemory.pullGithub',
   setGithubToken: 'botMemory.setGithubToken',
+  giveFeedback: 'botMemory.giveFeedback',
+  thumbsUp: 'botMemory.feedback.thumbsUp',
+  thumbsDown: 'botMemory.feedback.thumbsDown',
+  clearFeedback: 'botMemory.feedback.clear',
+  addNote: 'botMemory.feedback.addNote',
+  nextUnreviewed: 'botMemory.nextUnreviewedTurn',
+  exportTrainingData: 'botMemory.exportTrainingData',
+  auditSessions: 'botMemory.auditSessions',
+  repairSession: 'botMemory.repairSession',
+  repairAll: 'botMemory.repairAll',
+  undoRepair: 'botMemory.undoRepair',
+  markCollisionReviewed: 'botMemory.markCollisionReviewed',
 } as const;
 
 export const VIEW_SESSIONS = 'botMemory.sessions';
+export const VIEW_MEMORIES = 'botMemory.memories';
 export const TIMELINE_VIEW_TYPE = 'botMemory.timeline';

@@ -77,7 +77,9 @@ export class DiagnosticsPublisher extends Disposable {
 
 export function toDiagnostic(f: Finding): vscode.Diagnostic {
   const line = Math.max(0, (f.line ?? 1) - 1);
-  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, 10_000), f.message, severity(f));
+  // A finding the repair log records as reviewed is known: shown as information, with its note.
+  const message = f.reviewed ? `${f.message} — reviewed: ${f.reviewed.note}${f.reviewed.by ? ` (${f.reviewed.by})` : ''}` : f.message;
+  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, 10_000), message, f.reviewed ? vscode.DiagnosticSeverity.Information : severity(f));
   d.source = DIAGNOSTIC_SOURCE;
   d.code = f.kind;
   return d;

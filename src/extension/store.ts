@@ -9,9 +9,11 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPAIR_LOG_NAME } from '../core/repair/log';
 import * as vscode from 'vscode';
 import { SessionIndex, type IndexChange, type Root, type RootSpec } from '../core/sessionIndex';
 import { JOURNAL_DIR_NAME } from '../core/sessionId';
+import { FEEDBACK_DIR_NAME } from '../core/feedback/record';
 import { DirWatcher } from '../core/dirWatcher';
 import { readSettings, upstreamDefaultDir, SECTION } from './config';
 import { Disposable } from './dispose';
@@ -129,19 +131,24 @@ export class SessionStore extends Disposable {
       }
       const onError = (m: string) => this.log?.warn(m);
       const journal = new DirWatcher(root.journalDir, (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind), onError);
+      // Reviewers' feedback (_turn_feedback/<sid>.jsonl), from this window or another process.
+      const feedback = new DirWatcher(root.feedbackDir, (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind), onError);
       const sessions = new DirWatcher(
         root.sessionsDir,
         (file, kind) => {
           if (path.basename(file) === JOURNAL_DIR_NAME) {
             journal.arm();
             this.queue(file, kind);
-          } else if (file.endsWith('.json')) {
+          } else if (path.basename(file) === FEEDBACK_DIR_NAME) {
+            feedback.arm();
+            this.queue(file, kind);
+          } else if (file.endsWith('.json') || path.basename(file) === REPAIR_LOG_NAME) {
             this.queue(file, kind);
           }
         },
         onError,
       );
-      this.watchers.set(root.id, [journal, sessions]);
+      this.watchers.set(root.id, [journal, feedback, sessions]);
     }
   }
 

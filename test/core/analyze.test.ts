@@ -13,7 +13,7 @@ const NOW = T0 + 86400;
 async function audit(files: Record<string, string | Buffer>, sidecar?: unknown): Promise<SessionReport> {
   const { dir, journal } = sessionsDir();
   for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(journal, name), content);
-  if (sidecar !== undefined) fs.writeFileSync(path.join(dir, 'sess.json'), typeof sidecar === 'string' ? sidecar : JSON.stringify(sidecar, null, 2));
+  if (sidecar !== undefined) fs.writeFileSync(path.join(dir, 'sess.json'), typeof sidecar === 'string' || Buffer.isBuffer(sidecar) ? sidecar : JSON.stringify(sidecar, null, 2));
   const report = await auditFolder(dir, { now: NOW });
   assert.strictEqual(report.sessions.length, 1);
   return report.sessions[0];
@@ -122,6 +122,14 @@ describe('session analysis and findings', () => {
     assert.match(d[0].message, /still names its stream as active/);
   });
 
+  it('an unfinished turn with no finite created_at is dangling at an unknown time, unless the sidecar marks it active', async () => {
+    const r = await audit({ 'sess~1.jsonl': line(ev('submitted', 't1', NaN)).replace('null', 'NaN') + line(ev('submitted', 't2', 'soon')) }, { messages: [], active_stream_id: 'stream-t2' });
+    assert.deepStrictEqual(r.states, { t1: 'submitted', t2: 'submitted' });
+    const d = r.findings.filter((f) => f.kind === 'dangling_turn');
+    assert.deepStrictEqual(d.map((f) => f.turn_id), ['t1']);
+    assert.match(d[0].message, /unknown time/);
+  });
+
   it('a recent unfinished turn is not dangling yet', async () => {
     const r = await audit({ 'sess~1.jsonl': lifecycle('t1', NOW - 60, null) }, sidecarFor(['t1']));
     assert.ok(!kinds(r).includes('dangling_turn'));
@@ -178,6 +186,14 @@ describe('session analysis and findings', () => {
     const inc = r.findings.filter((f) => f.kind === 'upstream_incompatible_line');
     assert.deepStrictEqual(inc.map((f) => `${f.shard}:${f.line ?? ''}`).sort(), ['sess~1.jsonl:1', 'sess~2.jsonl:']);
     assert.strictEqual(r.states.t1, 'completed');
+  });
+
+  it('a sidecar with a UTF-8 BOM is read; one with invalid UTF-8 is invalid_sidecar', async () => {
+    const bom = await audit({ 'sess~1.jsonl': lifecycle('t1', T0) }, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(sidecarFor(['t1'])))]));
+    assert.deepStrictEqual(bom.findings, []);
+    assert.strictEqual(bom.title, 'A title');
+    const bad = await audit({ 'sess~1.jsonl': lifecycle('t1', T0) }, Buffer.from([0x7b, 0xff, 0x7d]));
+    assert.match(bad.findings.find((f) => f.kind === 'invalid_sidecar')!.message, /invalid UTF-8/);
   });
 
   it('invalid_sidecar for broken JSON, wrong types, and a bad assistant index', async () => {

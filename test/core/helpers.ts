@@ -3,8 +3,28 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+/** One registry per process, shared by every test bundle that includes this helper. */
+const registry = ((globalThis as Record<string, unknown>).__bmaTempDirs ??= (() => {
+  const dirs: string[] = [];
+  if (!process.env.BMA_KEEP_TMP) {
+    process.on('exit', () => {
+      for (const d of dirs) {
+        try {
+          fs.rmSync(d, { recursive: true, force: true });
+        } catch {
+          // best effort
+        }
+      }
+    });
+  }
+  return dirs;
+})()) as string[];
+
+/** A fresh temp folder, removed when the test process exits (BMA_KEEP_TMP=1 keeps them). */
 export function tempDir(prefix = 'bma-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  registry.push(dir);
+  return dir;
 }
 
 /** A sessions folder with an empty `_turn_journal/`. */

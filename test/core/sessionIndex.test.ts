@@ -95,3 +95,18 @@ describe('SessionIndex', () => {
     assert.strictEqual(index.locate('/elsewhere/x.jsonl'), undefined);
   });
 });
+
+describe('SessionIndex memory budget', () => {
+  it('keeps full journals within a byte budget, always keeping the most recent one', async () => {
+    const { a } = setup();
+    const index = new SessionIndex({ now: () => T0 + 86400, keepJournalBytes: 1 });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    await index.analyze(a.dir, 's1');
+    assert.ok(index.lastAnalysis(a.dir, 's1'), 'the only journal is kept even over budget');
+    await index.analyze(a.dir, 's2');
+    assert.ok(index.lastAnalysis(a.dir, 's2'));
+    assert.strictEqual(index.lastAnalysis(a.dir, 's1'), undefined, 'the older one was evicted');
+    // Evicted sessions still summarize and analyze (from scratch).
+    assert.strictEqual((await index.analyze(a.dir, 's1'))?.turns.length, 1);
+  });
+});

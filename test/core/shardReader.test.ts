@@ -1,7 +1,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ShardReader } from '../../src/core/shardReader';
+import { hasPythonLineBreakBytes, ShardReader } from '../../src/core/shardReader';
+import { PYTHON_EXTRA_LINE_BREAKS } from '../../src/core/jsonLine';
 import { ev, line, tempDir, T0 } from './helpers';
 
 function reader(file: string, maxLineBytes = 1 << 24, chunkBytes?: number): ShardReader {
@@ -15,6 +16,57 @@ function write(content: string | Buffer): string {
 }
 
 describe('ShardReader', () => {
+  it('finds the characters Python breaks lines on in UTF-8 bytes exactly as the regular expression does in text', () => {
+    for (const cp of [0x0d, 0x0b, 0x0c, 0x1c, 0x1d, 0x1e, 0x85, 0x2028, 0x2029]) {
+      const s = `{"content":"a${String.fromCodePoint(cp)}b"}`;
+      assert.strictEqual(hasPythonLineBreakBytes(Buffer.from(s)), true, cp.toString(16));
+      assert.strictEqual(PYTHON_EXTRA_LINE_BREAKS.test(s), true);
+    }
+    for (const s of ['plain', 'tab\there', 'em — dash … “quotes” \u2027 \u202a é 😀 ¥ …']) {
+      assert.strictEqual(hasPythonLineBreakBytes(Buffer.from(s)), false, s);
+      assert.strictEqual(PYTHON_EXTRA_LINE_BREAKS.test(s), false, s);
+    }
+  });
+
+  it('reads the same events and malformed lines whether lines fit in one read or span many', async () => {
+    // Big reads take the one-decode-per-chunk path; 7-byte reads put every line across chunks.
+    const lines = [
+      line(ev('submitted', 't1', T0, { content: 'héllo 😀' })),
+      line(ev('worker_started', 't1', T0 + 1, { content: 'a\u2028b' })),
+      '\n',
+      '   \t\n',
+      'not json\n',
+      '[1,2]\n',
+      line(ev('assistant_started', 't1', T0 + 2)).replace('\n', '\r\n'),
+      line(ev('completed', 't1', NaN)).replace('null', 'NaN'),
+      '{"event":"subm' + line(ev('submitted', 't2', T0 + 9)),
+      line(ev('interrupted', 't1', T0 + 3, { reason: 'x'.repeat(3000) })),
+      line(ev('submitted', 't3', T0 + 20)),
+    ];
+    const file = write(Buffer.concat([...lines.map((l) => Buffer.from(l)), Buffer.from([0x7b, 0xff, 0x0a]), Buffer.from(line(ev('submitted', 't4', T0 + 30)))]));
+    const shape = (r: ShardReader) => ({
+      events: r.contents.events.map((e) => [e.name, e.turnId, e.line, e.offset, e.length, !!e.pythonLineBreaks, !!e.nonStandardNumbers]),
+      malformed: r.contents.malformed.map((m) => [m.kind, m.line, m.offset, m.length, m.glued?.name ?? null, m.gluedAt ?? null]),
+      lines: r.contents.lineCount,
+      crlf: r.contents.crlfLines,
+    });
+    const big = reader(file);
+    await big.refresh();
+    const expected = shape(big);
+    assert.strictEqual(expected.events.length, 7);
+    assert.deepStrictEqual(expected.malformed.map((m) => m[0]), ['not_json', 'not_object', 'not_json', 'invalid_utf8']);
+    for (const chunk of [7, 64, 500, 4096]) {
+      const small = reader(file, 1 << 24, chunk);
+      await small.refresh();
+      assert.deepStrictEqual(shape(small), expected, `chunk ${chunk}`);
+    }
+    // A line longer than the limit is too_long on either path.
+    const limited = [reader(file, 2048), reader(file, 2048, 100)];
+    for (const r of limited) await r.refresh();
+    assert.deepStrictEqual(shape(limited[0]), shape(limited[1]));
+    assert.deepStrictEqual(limited[0].contents.malformed.filter((m) => m.kind === 'too_long').map((m) => m.line), [10]);
+  });
+
   it('ends lines at \\n only: U+2028, U+2029 and U+0085 are text', async () => {
     const content = 'a\u2028b\u2029c\u0085d\u000be';
     const r = reader(write(line(ev('submitted', 't1', T0, { content })) + line(ev('completed', 't1', T0 + 1))));

@@ -10,40 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { check, log, repoRoot, runUi, shots, openBotMemory, widenSidebar } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, screenshot } from '../../scripts/vscode-test/browser.mjs';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shots = path.join(repoRoot, 'screenshots');
-const log = (m) => console.log(m);
-let passes = 0;
-let failures = 0;
-function check(ok, what) {
-  if (ok) passes++;
-  else failures++;
-  log(`  ${ok ? '✔' : '✗'} ${what}`);
-}
-
-async function openContainer(page) {
-  await page.locator('.activitybar a[aria-label^="Bot Memory"], .activitybar .action-label[aria-label^="Bot Memory"]').first().click();
-  // One view in the container: VS Code hides its header and titles the side bar instead.
-  await page.locator('.sidebar .composite.title', { hasText: /bot memory/i }).first().waitFor({ timeout: 15_000 });
-}
 
 const rows = (page) => page.locator('.sidebar .pane-body .monaco-list-row').filter({ hasText: /./ });
-
-/** Widens the side bar so descriptions are readable (drag its sash). */
-async function widenSidebar(page, to = 640) {
-  const sash = page.locator('.monaco-sash.vertical').filter({ has: page.locator(':scope') }).first();
-  const box = await page.locator('.part.sidebar').boundingBox();
-  if (!box) return;
-  await page.mouse.move(box.x + box.width + 2, box.y + box.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(to, box.y + box.height / 2, { steps: 8 });
-  await page.mouse.up();
-  void sash;
-}
 
 async function main() {
   await ensureInstalled({ log: () => {} });
@@ -61,7 +34,7 @@ async function main() {
   try {
     log('1. welcome view in an empty workspace');
     await openWorkbench(page, server.url(empty, [['extensionDevelopmentPath', repoRoot]]));
-    await openContainer(page);
+    await openBotMemory(page);
     const welcome = page.locator('.welcome-view-content');
     await welcome.first().waitFor({ timeout: 20_000 });
     const text = await welcome.first().innerText();
@@ -74,7 +47,7 @@ async function main() {
 
     log('2. the demo folder as a workspace');
     await openWorkbench(page, server.url(withDemo, [['extensionDevelopmentPath', repoRoot]]));
-    await openContainer(page);
+    await openBotMemory(page);
     await page.locator('.monaco-list-row', { hasText: 'Rust lifetimes in a struct' }).first().waitFor({ timeout: 20_000 });
     // Summaries arrive in the background: wait until no session says "reading…".
     await page.waitForFunction(() => !document.body.innerText.includes('reading…'), null, { timeout: 20_000 });
@@ -107,12 +80,6 @@ async function main() {
     await server.stop();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  log(`${passes} passed, ${failures} failed`);
-  process.exitCode = failures ? 1 : 0;
 }
 
-main().catch((err) => {
-  console.error(err);
-  log(`${passes} passed, ${failures + 1} failed`);
-  process.exitCode = 1;
-});
+runUi(main);

@@ -18,24 +18,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { check, log, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, screenshot, frameWithSelector } from '../../scripts/vscode-test/browser.mjs';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const shots = path.join(repoRoot, 'screenshots');
-const log = (m) => console.log(m);
-let failures = 0;
-let passes = 0;
-function check(ok, what) {
-  if (ok) {
-    passes++;
-    log(`  ✔ ${what}`);
-  } else {
-    failures++;
-    log(`  ✗ ${what}`);
-  }
-}
 
 // ---- the hostile session ----------------------------------------------------------------
 const T0 = 1767225600;
@@ -272,15 +259,6 @@ async function main() {
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
-  log(`${passes} passed, ${failures} failed`);
-  return failures === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err);
-    log(`${passes} passed, ${failures + 1} failed`);
-    process.exit(1);
-  },
-);
+runUi(main);

@@ -188,7 +188,8 @@ export class IndexWriter {
 }
 
 /**
- * Marks the winning feedback record per (session, turn) (the last in file, line order) and
+ * Marks the winning feedback record per (session, turn) (latest timestamp, then file and line
+ * order, as core/feedback/latest.ts) and
  * copies it onto its turn. Run at the end of every build, full or incremental.
  */
 export function applyFeedback(db: Db): void {
@@ -196,7 +197,7 @@ export function applyFeedback(db: Db): void {
     UPDATE feedback SET latest = 0 WHERE latest = 1;
     UPDATE feedback SET latest = 1 FROM (
       SELECT file AS wf, line AS wl FROM (
-        SELECT file, line, row_number() OVER (PARTITION BY session_id, turn_id ORDER BY file DESC, line DESC) AS rn FROM feedback
+        SELECT file, line, row_number() OVER (PARTITION BY session_id, turn_id ORDER BY julianday(timestamp) DESC NULLS LAST, file DESC, line DESC) AS rn FROM feedback
       ) WHERE rn = 1
     ) AS w WHERE feedback.file = w.wf AND feedback.line = w.wl;
     UPDATE turns SET feedback = NULL, feedback_note = NULL, feedback_tags = NULL, feedback_reviewer = NULL, feedback_at = NULL

@@ -15,6 +15,8 @@ import { buildTimelineModel, type TimelineModel } from '../../core/timelineModel
 import { formatBytes } from '../../core/timelineFormat';
 import { MessageType, type FromWebview, type Notice, type PageInfo, type Snapshot, type ToWebview, type WebviewRequest } from '../../webview/timeline/protocol';
 import { Disposable } from '../dispose';
+import { Commands } from '../commandIds';
+import { timelineFeedbackOf } from '../../core/feedback/latest';
 import { readSettings } from '../config';
 import type { Services } from '../extension';
 import { TimelineFeed } from './feed';
@@ -219,6 +221,7 @@ export class TimelineController extends Disposable {
     this.pageIndex = index;
     const sidecar = await readSidecar(root.sessionsDir, ref.sessionId);
     const analysis = analyzeSession(ref.sessionId, [page.contents], sidecar, this.services.store.index.analyzeOptions());
+    await this.services.store.index.refreshFeedback(ref.rootId, ref.sessionId);
     this.model = this.build(analysis);
     const shardCount = this.shardFiles(ref).length;
     this.pageInfo = {
@@ -248,8 +251,13 @@ export class TimelineController extends Disposable {
   }
 
   private build(analysis: SessionAnalysis): TimelineModel {
-    // Feedback has no source yet (a later issue): the slot stays empty.
-    return buildTimelineModel(analysis, { openedShard: this.shardName, now: this.services.store.index.analyzeOptions().now });
+    const ref = this.session;
+    const feedback = ref ? this.services.store.index.feedback(ref.rootId, ref.sessionId) : undefined;
+    return buildTimelineModel(analysis, {
+      openedShard: this.shardName,
+      now: this.services.store.index.analyzeOptions().now,
+      feedback: (turnId) => timelineFeedbackOf(feedback?.get(turnId)),
+    });
   }
 
   // ---- live updates ---------------------------------------------------------------------
@@ -310,6 +318,7 @@ export class TimelineController extends Disposable {
     switch (m.type) {
       case MessageType.Ready:
         this.ready = true;
+        this.post({ type: MessageType.Capabilities, feedback: vscode.workspace.isTrusted });
         if (this.model) this.sendReset();
         else if (this.lastStatus) this.post({ type: MessageType.Status, ...this.lastStatus });
         break;
@@ -341,6 +350,16 @@ export class TimelineController extends Disposable {
         this.loadWhole = true;
         await this.reload();
         break;
+      case MessageType.SetFeedback:
+      case MessageType.EditNote: {
+        const ref = this.session;
+        // Only a turn this timeline shows (never an id made up by the page).
+        if (!ref || typeof m.turnId !== 'string' || !this.model?.rows.some((r) => r.kind === 'turn' && r.turnId === m.turnId)) break;
+        const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
+        if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
+        else if (m.value === 1 || m.value === -1 || m.value === 0) await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
+        break;
+      }
       case MessageType.Reply: {
         const p = this.pending.get(m.inReplyTo);
         if (p) {

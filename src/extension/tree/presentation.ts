@@ -2,6 +2,7 @@
 
 import * as vscode from 'vscode';
 import type { Turn } from '../../core/analyze';
+import type { TurnFeedback } from '../../core/feedback/latest';
 import type { SessionSummary } from '../../core/sessionIndex';
 import type { MalformedLine, Severity } from '../../core/types';
 
@@ -22,6 +23,7 @@ export function sessionDescription(s: SessionSummary): string {
   const issues = s.findings.error + s.findings.warning;
   const parts = [plural(s.turns, 'turn')];
   if (s.open > 0) parts.push(`${s.open} open`);
+  if (s.reviewed > 0) parts.push(`${s.reviewed}/${s.reviewable} reviewed`);
   if (issues > 0) parts.push(plural(issues, 'issue'));
   return parts.join(' · ');
 }
@@ -59,6 +61,7 @@ export function sessionTooltip(s: SessionSummary, sessionsDir: string): vscode.M
     ['Collisions', String(s.collisions)],
     ['Broken lines', String(s.malformed)],
     ['Findings', `${s.findings.error} errors, ${s.findings.warning} warnings, ${s.findings.info} info`],
+    ['Reviewed', `${s.reviewed ?? 0} of ${s.reviewable ?? 0} completed turns (${s.thumbsUp ?? 0} up, ${s.thumbsDown ?? 0} down)`],
     ['Folder', sessionsDir],
   ];
   md.appendMarkdown(rows.map(([k, v]) => `${k}: \`${code(v)}\``).join('  \n'));
@@ -99,4 +102,16 @@ function esc(s: string): string {
 }
 function code(s: string): string {
   return s.replace(/`/g, "'").replace(/[\r\n]+/g, ' ');
+}
+
+export function feedbackIcon(rated: 'up' | 'down'): vscode.ThemeIcon {
+  return rated === 'up' ? new vscode.ThemeIcon('thumbsup', new vscode.ThemeColor('testing.iconPassed')) : new vscode.ThemeIcon('thumbsdown', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+}
+
+/** The rating, reviewer, time, tags and note (untrusted text: appended as text, never Markdown). */
+export function appendFeedbackTooltip(md: vscode.MarkdownString, f: TurnFeedback): void {
+  const what = f.value === 1 ? '👍 thumbs up' : f.value === -1 ? '👎 thumbs down' : 'rating cleared';
+  md.appendText(`\nFeedback: ${what} by ${f.reviewer ?? 'unknown'}${f.timestamp ? ` at ${f.timestamp}` : ''}${f.history.length > 1 ? ` (${f.history.length} records)` : ''}\n`);
+  if (f.tags?.length) md.appendText(`Tags: ${f.tags.join(', ')}\n`);
+  if (f.note) md.appendCodeblock(f.note.slice(0, 1000), 'text');
 }

@@ -12,7 +12,7 @@ import type { MalformedLine } from '../../core/types';
 import { Commands, VIEW_SESSIONS } from '../commandIds';
 import { Disposable } from '../dispose';
 import type { SessionStore } from '../store';
-import { firstLine, formatDuration, malformedLabel, plural, sessionDescription, sessionTooltip, severityIcon, turnLook } from './presentation';
+import { appendFeedbackTooltip, feedbackIcon, firstLine, formatDuration, malformedLabel, plural, sessionDescription, sessionTooltip, severityIcon, turnLook } from './presentation';
 
 export type SessionFilter = 'all' | 'findings' | 'open';
 export type SessionSort = 'lastActivity' | 'title' | 'id';
@@ -263,18 +263,22 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
   private turnItem(node: TurnNode): vscode.TreeItem {
     const t = node.turn;
     const look = turnLook(t, node.dangling);
+    const fb = this.store.index.feedback(node.rootId, node.sessionId).get(t.turnId);
+    const rated = fb?.value === 1 ? 'up' : fb?.value === -1 ? 'down' : null;
     const item = new vscode.TreeItem(firstLine(t.userMessage), vscode.TreeItemCollapsibleState.None);
     item.id = `turn\0${node.rootId}\0${node.sessionId}\0${t.turnId}`;
     const dur = formatDuration(t.durations.total);
-    item.description = [look.words, dur].filter(Boolean).join(' · ');
-    item.iconPath = look.icon;
+    item.description = [rated ? `thumbs ${rated}` : '', look.words, dur, fb?.note ? 'note' : ''].filter(Boolean).join(' · ');
+    // A rating replaces the state icon (the state stays in the description); a collision keeps its icon.
+    item.iconPath = rated && !t.collision ? feedbackIcon(rated) : look.icon;
     const md = new vscode.MarkdownString();
     md.appendText(`${t.turnId}\n${look.words}${dur ? ` in ${dur}` : ''}${t.model ? ` · ${t.model}` : ''}\n`);
     if (t.userMessage) md.appendCodeblock(t.userMessage.slice(0, 600), 'text');
+    if (fb) appendFeedbackTooltip(md, fb);
     item.tooltip = md;
-    item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open'].filter(Boolean).join(' ');
+    item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : ''].filter(Boolean).join(' ');
     item.command = { command: Commands.openTimeline, title: 'Open Timeline', arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId }] };
-    item.accessibilityInformation = { label: `Turn: ${item.label}. ${item.description}` };
+    item.accessibilityInformation = { label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}` };
     return item;
   }
 }
@@ -284,7 +288,11 @@ export function createSessionsView(store: SessionStore, context: vscode.Extensio
   const view = vscode.window.createTreeView(VIEW_SESSIONS, { treeDataProvider: provider, showCollapseAll: true });
   const describe = () => {
     const f = provider.filter === 'all' ? '' : provider.filter === 'findings' ? 'with findings' : 'open turns';
-    view.description = f ? `Filter: ${f}` : undefined;
+    const p = store.index.reviewProgress();
+    const reviewed = p.reviewable > 0 ? `${p.reviewed} of ${p.reviewable} reviewed` : '';
+    view.description = [reviewed, f ? `Filter: ${f}` : ''].filter(Boolean).join(' · ') || undefined;
+    // A view alone in its container shows no description: once reviewing has started, say it above the tree too.
+    view.message = p.reviewed > 0 ? `${p.reviewed} of ${p.reviewable} completed turns reviewed` : undefined;
     void vscode.commands.executeCommand('setContext', 'botMemory.sessions.filtered', provider.filter !== 'all');
   };
   describe();

@@ -69,6 +69,8 @@ let selectedKey: string | null = saved?.selectedKey ?? null;
 let restoreTopKey: string | null = saved?.topKey ?? null;
 let searchHits = 0;
 let pendingReveal: string | null = null;
+/** The host allows feedback (a trusted workspace). */
+let feedbackEnabled = false;
 
 interface Live {
   el: HTMLElement;
@@ -166,7 +168,7 @@ function estimateHeight(row: TimelineRow): number {
   };
   if (row.kind === 'line') return 120 + (row.glued ? 24 : 0);
   const full = expanded.has(row.key);
-  return 96 + textHeight(row.userMessage, full) + textHeight(row.reply, full) + (row.collision ? 30 + 22 * row.collision.length : 0) + (row.status === 'dangling' || row.status === 'open' ? 26 : 0) + Math.min(row.findings.length, 4) * 20 + (row.reason ? 20 : 0) + (row.feedback ? 22 : 0);
+  return 96 + textHeight(row.userMessage, full) + textHeight(row.reply, full) + (row.collision ? 30 + 22 * row.collision.length : 0) + (row.status === 'dangling' || row.status === 'open' ? 26 : 0) + Math.min(row.findings.length, 4) * 20 + (row.reason ? 20 : 0) + (row.feedback ? 22 : 0) + (feedbackEnabled ? 30 : 0);
 }
 
 function heightOf(i: number): number {
@@ -484,10 +486,22 @@ function turnCard(row: TimelineTurnRow): HTMLElement {
   if (row.feedback) {
     const f = row.feedback;
     const glyph = f.rating === 'up' ? '👍' : f.rating === 'down' ? '👎' : '•';
-    const words = f.rating === 'up' ? 'Helpful' : f.rating === 'down' ? 'Not helpful' : 'Neutral';
-    meta.append(h('span', { class: `feedback feedback-${f.rating}`, title: f.source ? `Feedback from ${f.source}` : 'Feedback' }, h('span', { 'aria-hidden': 'true' }, `${glyph} `), `Feedback: ${words}`, f.comment ? ` — ${f.comment}` : ''));
+    const words = f.rating === 'up' ? 'Helpful' : f.rating === 'down' ? 'Not helpful' : 'Not rated';
+    const by = [f.reviewer ? `by ${f.reviewer}` : '', f.at ? `at ${formatTimestamp(f.at, true)} UTC` : '', f.revisions && f.revisions > 1 ? `${f.revisions} records (latest wins)` : '', f.source ? `in ${f.source}` : ''].filter(Boolean).join(', ');
+    meta.append(
+      h(
+        'span',
+        { class: `feedback feedback-${f.rating}`, title: `Feedback ${by}` },
+        h('span', { 'aria-hidden': 'true' }, `${glyph} `),
+        `Feedback: ${words}`,
+        f.reviewer ? h('span', { class: 'muted' }, ` · ${f.reviewer}`) : null,
+        f.tags?.length ? h('span', { class: 'fb-tags' }, ...f.tags.map((t) => h('span', { class: 'fb-tag' }, t))) : null,
+        f.comment ? h('span', { class: 'fb-comment' }, ' — ', hl(f.comment)) : null,
+      ),
+    );
   }
   if (meta.childNodes.length) card.append(meta);
+  if (feedbackEnabled) card.append(feedbackBar(row));
 
   const findings = row.findings.filter((f) => f.kind !== 'terminal_collision' && f.kind !== 'dangling_turn' && f.kind !== 'interrupted_turn');
   if (findings.length) {
@@ -499,6 +513,25 @@ function turnCard(row: TimelineTurnRow): HTMLElement {
     card.append(ul);
   }
   return card;
+}
+
+/** 👍 / 👎 / clear / note buttons (also keys + - 0 n on the focused card). */
+function feedbackBar(row: TimelineTurnRow): HTMLElement {
+  const r = row.feedback?.rating;
+  const btn = (action: string, text: string, label: string, pressed: boolean | null, key: string) =>
+    h('button', { type: 'button', class: `fb-btn fb-${action}${pressed ? ' on' : ''}`, 'data-action': `fb-${action}`, 'aria-pressed': pressed === null ? null : pressed ? 'true' : 'false', title: `${label} (${key})`, 'aria-label': label, 'aria-keyshortcuts': key }, text);
+  return h(
+    'div',
+    { class: 'fb-bar', role: 'group', 'aria-label': 'Feedback' },
+    btn('up', '👍 Good', 'Thumbs up: a good answer', r === 'up', '+'),
+    btn('down', '👎 Bad', 'Thumbs down: a bad answer', r === 'down', '-'),
+    row.feedback ? btn('clear', 'Clear', 'Clear the rating', null, '0') : null,
+    btn('note', row.feedback?.comment ? 'Edit note' : 'Note…', 'Add or edit a feedback note', null, 'n'),
+  );
+}
+
+function sendFeedback(turnId: string | undefined, value: 1 | -1 | 0): void {
+  if (turnId && feedbackEnabled) post({ type: MessageType.SetFeedback, turnId, value });
 }
 
 function hl(text: string): DocumentFragment {
@@ -729,6 +762,18 @@ document.addEventListener('keydown', (e) => {
       e.preventDefault();
       select(shown.length - 1);
       break;
+    case '+':
+    case '=':
+    case '-':
+    case '0':
+    case 'n': {
+      const card = t.closest<HTMLElement>('.card.turn') ?? (selectedKey ? live.get(selectedKey)?.el.closest<HTMLElement>('.card.turn') : null);
+      if (!card?.dataset.turnId || !feedbackEnabled) return;
+      e.preventDefault();
+      if (e.key === 'n') post({ type: MessageType.EditNote, turnId: card.dataset.turnId });
+      else sendFeedback(card.dataset.turnId, e.key === '-' ? -1 : e.key === '0' ? 0 : 1);
+      break;
+    }
     case '/':
       e.preventDefault();
       searchInput.focus();
@@ -777,6 +822,18 @@ app.addEventListener('click', (e) => {
     }
     case 'expand':
       if (card?.dataset.key) toggleExpand(card.dataset.key);
+      break;
+    case 'fb-up':
+      sendFeedback(card?.dataset.turnId, 1);
+      break;
+    case 'fb-down':
+      sendFeedback(card?.dataset.turnId, -1);
+      break;
+    case 'fb-clear':
+      sendFeedback(card?.dataset.turnId, 0);
+      break;
+    case 'fb-note':
+      if (card?.dataset.turnId && feedbackEnabled) post({ type: MessageType.EditNote, turnId: card.dataset.turnId });
       break;
     case 'filter-status': {
       const s = (target.dataset.status ?? '') as TimelineFilter['status'];
@@ -989,6 +1046,16 @@ function handleRequest(id: number, req: WebviewRequest): void {
       setFollow(req.on);
       render();
       break;
+    case 'key': {
+      const i = shownIndexOfKey(`t:${req.turnId}`);
+      if (i >= 0) {
+        select(i, 'center');
+        const el = live.get(`t:${req.turnId}`)?.el;
+        el?.focus();
+        el?.dispatchEvent(new KeyboardEvent('keydown', { key: req.key, bubbles: true, cancelable: true }));
+      }
+      break;
+    }
     case 'snapshot':
       break;
   }
@@ -1028,6 +1095,14 @@ function snapshot(): Snapshot {
     selectedKey,
     headerText: headerEl.textContent ?? '',
     noticeText: noticeEl.hidden ? '' : (noticeEl.textContent ?? ''),
+    feedback: cards
+      .filter((c) => c.classList.contains('turn'))
+      .flatMap((c) => {
+        const fb = c.querySelector<HTMLElement>('.feedback');
+        const rating = fb ? (['up', 'down', 'neutral'].find((r) => fb.classList.contains(`feedback-${r}`)) ?? '?') : null;
+        return rating ? [`${rating}:${c.dataset.turnId ?? ''}`] : [];
+      }),
+    feedbackButtons: cards.filter((c) => c.querySelector('.fb-bar')).length,
   };
 }
 
@@ -1054,6 +1129,15 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       break;
     case MessageType.Request:
       handleRequest(m.id, m.request);
+      break;
+    case MessageType.Capabilities:
+      if (feedbackEnabled !== m.feedback) {
+        feedbackEnabled = m.feedback;
+        for (const l of live.values()) l.stamp = ''; // re-render with (or without) the buttons
+        heights.clear();
+        layout();
+        scheduleRender();
+      }
       break;
   }
 });

@@ -19,6 +19,8 @@ export const enum MessageType {
   OpenAsText = 'openAsText',
   LoadPage = 'loadPage',
   LoadWholeSession = 'loadWholeSession',
+  SetFeedback = 'setFeedback',
+  EditNote = 'editNote',
   Reply = 'reply',
   // host → webview
   Reset = 'reset',
@@ -27,6 +29,7 @@ export const enum MessageType {
   Reveal = 'reveal',
   Status = 'status',
   Request = 'request',
+  Capabilities = 'capabilities',
 }
 
 /** Shown instead of (or above) the timeline when the session is partly loaded or missing. */
@@ -131,6 +134,10 @@ export interface Snapshot {
   selectedKey: string | null;
   headerText: string;
   noticeText: string;
+  /** `<rating>:<turnId>` of rendered turn cards that show feedback (up, down, neutral). */
+  feedback: string[];
+  /** Rendered turn cards with feedback buttons. */
+  feedbackButtons: number;
 }
 
 export type WebviewRequest =
@@ -138,7 +145,9 @@ export type WebviewRequest =
   | { kind: 'setSearch'; text: string }
   | { kind: 'setFilter'; filter: Partial<TimelineFilter> }
   | { kind: 'scroll'; to: 'top' | 'bottom' }
-  | { kind: 'setFollowTail'; on: boolean };
+  | { kind: 'setFollowTail'; on: boolean }
+  /** Selects the turn's card and presses a key on it (a real keydown event on the card). */
+  | { kind: 'key'; key: string; turnId: string };
 
 export interface RequestMessage {
   type: MessageType.Request;
@@ -146,7 +155,14 @@ export interface RequestMessage {
   request: WebviewRequest;
 }
 
-export type ToWebview = ResetMessage | RowsMessage | PatchMessage | RevealMessage | StatusMessage | RequestMessage;
+/** What the host lets the webview do (sent after every Ready). */
+export interface CapabilitiesMessage {
+  type: MessageType.Capabilities;
+  /** Feedback buttons and keys work (false in untrusted workspaces). */
+  feedback: boolean;
+}
+
+export type ToWebview = ResetMessage | RowsMessage | PatchMessage | RevealMessage | StatusMessage | RequestMessage | CapabilitiesMessage;
 
 export interface ReadyMessage {
   type: MessageType.Ready;
@@ -185,7 +201,20 @@ export interface ReplyMessage {
   result: Snapshot;
 }
 
-export type FromWebview = ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | ReplyMessage;
+/** 👍 (1), 👎 (-1) or clear (0) a turn: a card button or the `+` / `-` / `0` keys. */
+export interface SetFeedbackMessage {
+  type: MessageType.SetFeedback;
+  turnId: string;
+  value: 1 | -1 | 0;
+}
+
+/** Edit the turn's feedback note (the host asks for the text): the note button or `n`. */
+export interface EditNoteMessage {
+  type: MessageType.EditNote;
+  turnId: string;
+}
+
+export type FromWebview = ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | ReplyMessage;
 
 /** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
 export const FIRST_CHUNK_ROWS = 60;

@@ -1,0 +1,95 @@
+/**
+ * Sessions benchmarks (issue 3), each measurement in a fresh process (bench/sessions.worker.ts).
+ *
+ * Re-read after append: one ~100 MB session (quick: ~10 MB). Full read + analysis, then one
+ * appended event: the shard re-read (bytes read, ms) and the re-analysis (derive + turns +
+ * findings over all events), separately, as a share of the full read (target < 1%).
+ *
+ * Sessions view: 10,000 small sessions in one folder (quick: 1,000). The tree's first paint
+ * (SessionIndex.setRoots + sessions(root): discovery only), summaries of all sessions cold
+ * (empty cache) and warm (importCache of an exported cache, validateCached: stats only), and
+ * analyze() of one session — each as a ratio to fs.statSync of the same files in the same run.
+ */
+import * as path from 'path';
+import { generateLargeFolder, generateLargeSession } from '../test/support/fixtures';
+import { runWorker, type WorkerAnswer } from './fork';
+import { mb, table, type Bench } from './harness';
+
+interface RereadAnswer extends WorkerAnswer {
+  bytes: number;
+  events: number;
+  fullReadMs: number;
+  fullAnalyzeMs: number;
+  appendReadMs: number;
+  appendAnalyzeMs: number;
+  appendBytesRead: number;
+  appendMode: string;
+  indexColdMs: number;
+  indexAfterAppendMs: number;
+}
+
+interface ViewAnswer extends WorkerAnswer {
+  sessions: number;
+  files: number;
+  statMs: number;
+  discoverMs: number;
+  coldMs: number;
+  cold: number;
+  cacheBytes: number;
+  validateMs: number;
+  stale: number;
+  warmMs: number;
+  warmCount: number;
+  analyzeOneMs: number;
+  analyzeOneTurns: number;
+}
+
+const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(2)}%`;
+const f1 = (x: number): string => x.toFixed(1);
+
+export const sessionsBench: Bench = {
+  name: 'sessions',
+  async run(ctx) {
+    // ── re-read after append ──
+    const big = path.join(ctx.tmp, 'big');
+    const g = generateLargeSession(big, { bytes: (ctx.quick ? 10 : 100) * 1024 * 1024, shards: 4, seed: 11 });
+    ctx.log(`one session: ${g.shards} shards, ${g.events.toLocaleString('en')} events, ${mb(g.bytes)} MB`);
+    const r = await runWorker<RereadAnswer>('sessions', { mode: 'reread', dir: big, appends: 5 });
+    const full = r.fullReadMs + r.fullAnalyzeMs;
+    const after = r.appendReadMs + r.appendAnalyzeMs;
+    ctx.log(
+      table([
+        ['re-read after append (SessionJournal)', 'ms', 'share of full'],
+        ['full: read all shards', f1(r.fullReadMs), ''],
+        ['full: analyze (derive + turns + findings)', f1(r.fullAnalyzeMs), ''],
+        ['full: total', f1(full), '100%'],
+        [`append: shard re-read (${r.appendBytesRead} bytes, mode ${r.appendMode})`, f1(r.appendReadMs), pct(r.appendReadMs, full)],
+        ['append: re-analysis of all events', f1(r.appendAnalyzeMs), pct(r.appendAnalyzeMs, full)],
+        ['append: total', f1(after), pct(after, full)],
+        ['SessionIndex.analyze, cold', f1(r.indexColdMs), pct(r.indexColdMs, full)],
+        ['SessionIndex.analyze, after an append', f1(r.indexAfterAppendMs), pct(r.indexAfterAppendMs, full)],
+      ]),
+    );
+    ctx.log(`refresh after append / full read: ${pct(after, full)} (target < 1%); bytes re-read ${r.appendBytesRead} of ${r.bytes} (${pct(r.appendBytesRead, r.bytes)}); peak RSS ${mb(r.maxRssBytes)} MB`);
+
+    // ── sessions view ──
+    const many = path.join(ctx.tmp, 'many');
+    const n = ctx.quick ? 1000 : 10000;
+    const m = generateLargeFolder(many, { sessions: n, eventsPerSession: 12, shardsPerSession: 2, contentChars: 80, seed: 12 });
+    ctx.log(`\nfolder: ${n.toLocaleString('en')} sessions, ${m.shards.toLocaleString('en')} shards + ${n.toLocaleString('en')} sidecars, ${m.events.toLocaleString('en')} events, ${mb(m.bytes)} MB of journals`);
+    const v = await runWorker<ViewAnswer>('sessions', { mode: 'view', dir: many });
+    if (v.cold !== n || v.warmCount !== n || v.stale !== 0) throw new Error(`view: ${v.cold} cold / ${v.warmCount} warm summaries, ${v.stale} stale, expected ${n} / ${n} / 0`);
+    ctx.log(
+      table([
+        ['sessions view', 'ms', '× statSync of the files'],
+        [`baseline: fs.statSync of ${v.files.toLocaleString('en')} files`, f1(v.statMs), '1.00'],
+        ['first paint: setRoots + sessions(root) (discovery)', f1(v.discoverMs), (v.discoverMs / v.statMs).toFixed(2)],
+        ['summaries of all, cold (read + analyze every session)', f1(v.coldMs), (v.coldMs / v.statMs).toFixed(2)],
+        ['warm: validateCached after importCache (stats only)', f1(v.validateMs), (v.validateMs / v.statMs).toFixed(2)],
+        ['warm: summaries of all (cache hits)', f1(v.warmMs), (v.warmMs / v.statMs).toFixed(2)],
+        [`analyze() of one session (${v.analyzeOneTurns} turns)`, f1(v.analyzeOneMs), (v.analyzeOneMs / v.statMs).toFixed(2)],
+      ]),
+    );
+    ctx.log(`exported summary cache: ${mb(v.cacheBytes)} MB of JSON; peak RSS ${mb(v.maxRssBytes)} MB`);
+  },
+};

@@ -1,0 +1,156 @@
+/**
+ * Worker for bench/sessions.ts (one measurement per process, see bench/fork.ts).
+ *   {mode: 'reread', dir}  one big session: full read + analysis, then one appended event:
+ *                          shard re-read (bytes, ms) and re-analysis (ms), through
+ *                          SessionJournal and through SessionIndex.analyze.
+ *   {mode: 'view', dir}    many small sessions: what the Sessions tree needs, each beside
+ *                          fs.statSync of the same files in the same process.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { discoverSessions } from '../src/core/discovery';
+import { SessionJournal } from '../src/core/session';
+import { SessionIndex } from '../src/core/sessionIndex';
+import { appendEventLine, buildJournalEvent, makeTurnId, Rng } from '../test/support/fixtures';
+import { workerMain } from './fork';
+
+const NOW = 1763661600;
+const analyzeOptions = { now: NOW, staleAfterSeconds: 3600 };
+
+function ms(t: bigint): number {
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+async function timed<T>(fn: () => Promise<T> | T): Promise<[number, T]> {
+  const t = process.hrtime.bigint();
+  const v = await fn();
+  return [ms(t), v];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Appends one upstream-shaped event (a new turn's `submitted`) to the shard, like another process would. */
+function appendOne(shard: string, sessionId: string, k: number): void {
+  const rng = new Rng(1000 + k);
+  const at = NOW - 60 + k;
+  const e = buildJournalEvent(sessionId, { event: 'submitted', stream_id: rng.hex(32), role: 'user', content: `appended question ${k}`, attachments: [], workspace: '/srv/bench', model: 'gpt-4.1-mini', model_provider: 'openai' }, { turnId: makeTurnId(at, rng), createdAt: at });
+  appendEventLine(shard, e);
+}
+
+async function reread(dir: string, appends: number): Promise<Record<string, unknown>> {
+  const d = await discoverSessions(dir);
+  const s = d.sessions[0];
+  const bytes = s.shards.reduce((n, f) => n + fs.statSync(f.path).size, 0);
+  const j = new SessionJournal(d.sessionsDir, s.sessionId);
+  j.setShards(s.shards);
+  const [fullReadMs] = await timed(() => j.refresh());
+  const [fullAnalyzeMs, a0] = await timed(() => j.analyze(analyzeOptions));
+  const events = a0.counts.events;
+  const read: number[] = [];
+  const analyze: number[] = [];
+  let bytesRead = 0;
+  let mode = '';
+  for (let k = 0; k < appends; k++) {
+    appendOne(s.shards[k % s.shards.length].path, s.sessionId, k);
+    const [r, res] = await timed(() => j.refresh());
+    const [an, a] = await timed(() => j.analyze(analyzeOptions));
+    if (a.counts.events !== events + k + 1) throw new Error(`expected ${events + k + 1} events after the append, got ${a.counts.events}`);
+    read.push(r);
+    analyze.push(an);
+    bytesRead = [...res.shards.values()].reduce((n, x) => n + x.bytesRead, 0);
+    mode = [...res.shards.values()].map((x) => x.mode).filter((m) => m !== 'none').join(',');
+  }
+  // The same through SessionIndex (what the extension calls): a cold analyze, then after an append.
+  const index = new SessionIndex({ now: () => NOW });
+  await index.setRoots([{ sessionsDir: dir, source: 'other' }]);
+  const rootId = index.roots()[0].id;
+  const [indexColdMs] = await timed(() => index.analyze(rootId, s.sessionId));
+  const indexAfter: number[] = [];
+  for (let k = 0; k < appends; k++) {
+    appendOne(s.shards[0].path, s.sessionId, 100 + k);
+    const [t] = await timed(() => index.analyze(rootId, s.sessionId));
+    indexAfter.push(t);
+  }
+  return {
+    bytes,
+    events,
+    fullReadMs,
+    fullAnalyzeMs,
+    appendReadMs: median(read),
+    appendAnalyzeMs: median(analyze),
+    appendBytesRead: bytesRead,
+    appendMode: mode,
+    indexColdMs,
+    indexAfterAppendMs: median(indexAfter),
+  };
+}
+
+async function view(dir: string): Promise<Record<string, unknown>> {
+  // The files the index looks at: every shard and every sidecar.
+  const journal = path.join(dir, '_turn_journal');
+  const files = [...fs.readdirSync(journal).map((n) => path.join(journal, n)), ...fs.readdirSync(dir).filter((n) => n.endsWith('.json') && n !== '_index.json').map((n) => path.join(dir, n))];
+  const statAll = (): number => {
+    const t = process.hrtime.bigint();
+    let size = 0;
+    for (const f of files) size += fs.statSync(f).size;
+    if (size === 0) throw new Error('no bytes');
+    return ms(t);
+  };
+  const stat1 = statAll();
+
+  const index = new SessionIndex({ now: () => NOW });
+  const [discoverMs, count] = await timed(async () => {
+    await index.setRoots([{ sessionsDir: dir, source: 'other' }]);
+    return index.sessions(index.roots()[0].id).length;
+  });
+  const rootId = index.roots()[0].id;
+  const ids = index.sessions(rootId).map((s) => s.sessionId);
+  const summarizeAll = async (ix: SessionIndex): Promise<number> => {
+    // Bounded concurrency, as summarizeInBackground does (4 at a time).
+    let next = 0;
+    let done = 0;
+    const lane = async (): Promise<void> => {
+      while (next < ids.length) {
+        const id = ids[next++];
+        if (await ix.summarize(rootId, id)) done++;
+      }
+    };
+    await Promise.all([lane(), lane(), lane(), lane()]);
+    return done;
+  };
+  const [coldMs, cold] = await timed(() => summarizeAll(index));
+  const cache = JSON.parse(JSON.stringify(index.exportCache())) as unknown;
+  const cacheBytes = JSON.stringify(cache).length;
+
+  const warm = new SessionIndex({ now: () => NOW });
+  await warm.setRoots([{ sessionsDir: dir, source: 'other' }]);
+  warm.importCache(cache);
+  const [validateMs, stale] = await timed(() => warm.validateCached(rootId));
+  const [warmMs, warmCount] = await timed(() => summarizeAll(warm));
+  const one = ids[Math.floor(ids.length / 2)];
+  const [analyzeOneMs, a] = await timed(() => warm.analyze(rootId, one));
+  const stat2 = statAll();
+  return {
+    sessions: count,
+    files: files.length,
+    statMs: Math.min(stat1, stat2),
+    discoverMs,
+    coldMs,
+    cold,
+    cacheBytes,
+    validateMs,
+    stale: stale.length,
+    warmMs,
+    warmCount,
+    analyzeOneMs,
+    analyzeOneTurns: a?.turns.length ?? 0,
+  };
+}
+
+workerMain(async (job: { mode: 'reread' | 'view'; dir: string; appends?: number }) => {
+  if (job.mode === 'reread') return reread(job.dir, job.appends ?? 5);
+  return view(job.dir);
+});

@@ -1,0 +1,92 @@
+/**
+ * Which feedback record counts for a turn: the latest per (session, turn), ordered by
+ * `timestamp` (parsed as ISO-8601; a missing or unparsable timestamp sorts before every
+ * valid one), ties by file order (line). `0` clears the rating. Every record stays in the
+ * turn's history. Pure.
+ */
+
+import type { TimelineFeedback } from '../timelineModel';
+import type { FeedbackRecord, FeedbackValue } from './record';
+import { timestampMs } from './record';
+
+export interface TurnFeedback {
+  sessionId: string;
+  turnId: string;
+  /** The winning record's value: 1 = 👍, -1 = 👎, 0 = cleared. */
+  value: FeedbackValue;
+  note: string | null;
+  tags: string[] | null;
+  reviewer: string | null;
+  timestamp: string | null;
+  latest: FeedbackRecord;
+  /** Every record for the turn, oldest first (the winning order: the last one wins). */
+  history: FeedbackRecord[];
+}
+
+export function turnKey(sessionId: string, turnId: string): string {
+  return `${sessionId}\u0000${turnId}`;
+}
+
+/** Orders records so that the winner comes last; `a`/`b` positions break ties (file order). */
+export function compareFeedback(a: FeedbackRecord, b: FeedbackRecord): number {
+  const ta = timestampMs(a) ?? -Infinity;
+  const tb = timestampMs(b) ?? -Infinity;
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.line - b.line;
+}
+
+/**
+ * Latest state per (session, turn) of records given in file order. Legacy records without a
+ * turn are ignored here (they rate no turn).
+ */
+export function latestPerTurn(records: Iterable<FeedbackRecord>): Map<string, TurnFeedback> {
+  const groups = new Map<string, FeedbackRecord[]>();
+  for (const r of records) {
+    if (r.turnId === null) continue;
+    const k = turnKey(r.sessionId, r.turnId);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  const out = new Map<string, TurnFeedback>();
+  for (const [k, g] of groups) {
+    // Stable sort: equal keys keep their file order.
+    const history = g.slice().sort(compareFeedback);
+    const latest = history[history.length - 1];
+    out.set(k, {
+      sessionId: latest.sessionId,
+      turnId: latest.turnId!,
+      value: latest.feedback,
+      note: latest.note,
+      tags: latest.tags,
+      reviewer: latest.reviewer,
+      timestamp: latest.timestamp,
+      latest,
+      history,
+    });
+  }
+  return out;
+}
+
+/** A turn counts as reviewed when its latest record rates it (👍 or 👎); `0` un-reviews it. */
+export function isReviewed(f: TurnFeedback | undefined): boolean {
+  return f !== undefined && f.value !== 0;
+}
+
+/** What the timeline card shows: null when there is none or it was cleared without a note. */
+export function timelineFeedbackOf(f: TurnFeedback | undefined): TimelineFeedback | null {
+  if (!f) return null;
+  if (f.value === 0 && !f.note) return null;
+  const ms = timestampMs(f.latest);
+  const out: TimelineFeedback = {
+    rating: f.value === 1 ? 'up' : f.value === -1 ? 'down' : 'neutral',
+    source: f.latest.file,
+    at: ms === null ? null : ms / 1000,
+    revisions: f.history.length,
+  };
+  if (f.note) out.comment = f.note;
+  if (f.reviewer) out.reviewer = f.reviewer;
+  if (f.tags && f.tags.length) out.tags = [...f.tags];
+  return out;
+}

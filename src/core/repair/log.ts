@@ -1,0 +1,232 @@
+/**
+ * The repair log `<sessionsDir>/_audit_repairs.jsonl`: append-only JSON lines, one record
+ * per action, written with one durable append each (docs/repair.md lists every record).
+ * A torn last line (the process was killed mid-append) is skipped when reading; the next
+ * append starts with a newline so it never glues onto it.
+ */
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { appendLineDurable } from '../durable';
+
+export const REPAIR_LOG_NAME = '_audit_repairs.jsonl';
+export const BACKUP_DIR_NAME = '_audit_backups';
+export const LOCK_NAME = '_audit_repairs.lock';
+/** Backups of this many most recent repairs are kept. */
+export const KEEP_BACKUPS = 14;
+
+export interface LineRef {
+  shard: string;
+  line: number;
+  offset: number;
+  length: number;
+}
+
+export type RepairRecord =
+  | { op: 'begin'; repair_id: string; at: string; tool: string; sessions: string[]; reviewer?: string }
+  | {
+      op: 'sidecar';
+      repair_id: string;
+      session_id: string;
+      /** Sidecar file name in the sessions folder. */
+      file: string;
+      /** Backup path relative to the sessions folder. */
+      backup: string;
+      before_sha256: string;
+      after_sha256: string;
+      added: { kind: string; turn_id: string }[];
+    }
+  | { op: 'truncate'; repair_id: string; session_id: string; shard: string; size_before: number; size_after: number; sha256_before: string }
+  | { op: 'append'; repair_id: string; session_id: string; shard: string; offset: number; lines: string[] }
+  | { op: 'reviewed'; repair_id: string; session_id: string; lines: (LineRef & { kind: string; note: string })[] }
+  | { op: 'skipped'; repair_id: string; session_id: string; turn_id?: string; reason: string }
+  | { op: 'done'; repair_id: string; at: string }
+  | { op: 'undo_begin'; repair_id: string; at: string }
+  | { op: 'undone'; repair_id: string; at: string }
+  | {
+      op: 'review';
+      at: string;
+      session_id: string;
+      turn_id: string;
+      kind: 'terminal_collision';
+      /** The terminal events reviewed, as `shard:line`. */
+      events: string[];
+      note: string;
+      reviewer?: string;
+    };
+
+export function repairLogPath(sessionsDir: string): string {
+  return path.join(sessionsDir, REPAIR_LOG_NAME);
+}
+
+/** Every well-formed record in file order; broken lines are skipped. Missing log = []. */
+export function readRepairLog(sessionsDir: string): RepairRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(repairLogPath(sessionsDir), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const out: RepairRecord[] = [];
+  const lines = text.split('\n');
+  // A final piece without "\n" is a torn append: not a record yet.
+  lines.pop();
+  for (const l of lines) {
+    if (l.trim() === '') continue;
+    try {
+      const v = JSON.parse(l);
+      if (v && typeof v === 'object' && typeof v.op === 'string') out.push(v as RepairRecord);
+    } catch {
+      // torn line from a killed process, already followed by a newline: skip
+    }
+  }
+  return out;
+}
+
+export function appendRepairRecord(sessionsDir: string, record: RepairRecord): void {
+  const file = repairLogPath(sessionsDir);
+  let needsNewline = false;
+  try {
+    const st = fs.statSync(file);
+    if (st.size > 0) {
+      const fd = fs.openSync(file, 'r');
+      try {
+        const b = Buffer.alloc(1);
+        fs.readSync(fd, b, 0, 1, st.size - 1);
+        needsNewline = b[0] !== 0x0a;
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  } catch {
+    // new log
+  }
+  const text = JSON.stringify(record);
+  // A lone "\n" first closes a torn line left by a killed process (it is then skipped).
+  if (needsNewline) appendLineDurable(file, '');
+  appendLineDurable(file, text);
+}
+
+// ---- who did what, derived from the log ------------------------------------------------
+
+export interface RepairSummary {
+  repairId: string;
+  begin: Extract<RepairRecord, { op: 'begin' }>;
+  records: RepairRecord[];
+  done: boolean;
+  undone: boolean;
+  undoStarted: boolean;
+}
+
+/** Repairs in log order. */
+export function summarizeRepairs(records: readonly RepairRecord[]): RepairSummary[] {
+  const byId = new Map<string, RepairSummary>();
+  for (const r of records) {
+    if (r.op === 'review') continue;
+    if (r.op === 'begin') {
+      byId.set(r.repair_id, { repairId: r.repair_id, begin: r, records: [], done: false, undone: false, undoStarted: false });
+      continue;
+    }
+    const s = byId.get(r.repair_id);
+    if (!s) continue;
+    if (r.op === 'done') s.done = true;
+    else if (r.op === 'undone') s.undone = true;
+    else if (r.op === 'undo_begin') s.undoStarted = true;
+    else s.records.push(r);
+  }
+  return [...byId.values()];
+}
+
+/** What the log says has been looked at: line reviews from repairs that were not undone, and collision reviews. */
+export interface KnownReviews {
+  /** key lineKey(sid, shard, offset, length) → note */
+  lines: Map<string, { note: string; repairId: string }>;
+  /** key `${sid}\0${turnId}` → latest review */
+  collisions: Map<string, { events: Set<string>; note: string; reviewer?: string; at: string }>;
+}
+
+export function lineKey(sessionId: string, shard: string, offset: number, length: number): string {
+  return `${sessionId}\u0000${shard}\u0000${offset}\u0000${length}`;
+}
+
+export function knownReviews(records: readonly RepairRecord[]): KnownReviews {
+  const undone = new Set<string>();
+  for (const r of records) if (r.op === 'undone') undone.add(r.repair_id);
+  const lines = new Map<string, { note: string; repairId: string }>();
+  const collisions = new Map<string, { events: Set<string>; note: string; reviewer?: string; at: string }>();
+  for (const r of records) {
+    if (r.op === 'reviewed' && !undone.has(r.repair_id)) {
+      for (const l of r.lines) lines.set(lineKey(r.session_id, l.shard, l.offset, l.length), { note: l.note, repairId: r.repair_id });
+    } else if (r.op === 'review') {
+      collisions.set(`${r.session_id}\u0000${r.turn_id}`, { events: new Set(r.events), note: r.note, reviewer: r.reviewer, at: r.at });
+    }
+  }
+  return { lines, collisions };
+}
+
+export function loadKnownReviews(sessionsDir: string): KnownReviews {
+  return knownReviews(readRepairLog(sessionsDir));
+}
+
+// ---- one repair at a time ---------------------------------------------------------------
+
+export class RepairBusyError extends Error {}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the sessions folder's repair lock (a file holding our pid, created with O_EXCL).
+ * A lock left by a process that no longer runs is taken over. Returns the release function.
+ */
+export function acquireRepairLock(sessionsDir: string): () => void {
+  const file = path.join(sessionsDir, LOCK_NAME);
+  // Private files of processes killed between writing and linking them.
+  try {
+    for (const n of fs.readdirSync(sessionsDir)) {
+      const m = new RegExp(`^${LOCK_NAME.replace(/\./g, '\\.')}\\.(\\d+)\\.\\d+$`).exec(n);
+      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(sessionsDir, n), { force: true });
+    }
+  } catch {
+    // unreadable folder: the lock attempt below reports it
+  }
+  for (let attempt = 0; attempt < 3; attempt++) {
+    // Write our pid to a private file, then link it into place: link() fails when the lock
+    // exists, and a lock file is never seen without its pid.
+    const tmp = `${file}.${process.pid}.${attempt}`;
+    fs.writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
+    try {
+      fs.linkSync(tmp, file);
+      return () => {
+        try {
+          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
+        } catch {
+          // already gone
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let owner = NaN;
+      try {
+        owner = Number(fs.readFileSync(file, 'utf8').trim());
+      } catch {
+        continue;
+      }
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && pidAlive(owner)) {
+        throw new RepairBusyError(`another repair or undo is running on this folder (process ${owner}); try again when it ends`);
+      }
+      // Stale lock: its process is gone.
+      fs.rmSync(file, { force: true });
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+  }
+  throw new RepairBusyError(`cannot take the repair lock ${file}`);
+}

@@ -1,0 +1,98 @@
+import * as vscode from 'vscode';
+import type { FeedbackValue } from '../../core/feedback/record';
+import { Commands } from '../commandIds';
+import { firstLine } from '../tree/presentation';
+import { turnRefOf, type TurnRef } from '../feedback/service';
+import type { FeedbackContext } from './feedbackContext';
+
+type Verdict = FeedbackValue | 'note';
+
+/**
+ * "Give Feedback on Turn…": quick picks for the session, the turn and the verdict (👍, 👎,
+ * clear, note). A turn argument skips the first two; `{…ref, value, note?}` skips all (tests).
+ */
+export function register(c: FeedbackContext): vscode.Disposable {
+  return vscode.commands.registerCommand(Commands.giveFeedback, async (arg?: unknown) => {
+    if (!c.feedback.canWrite()) return undefined;
+    let ref = turnRefOf(arg);
+    if (!ref) {
+      const session = await pickSession(c);
+      if (!session) return undefined;
+      ref = await pickTurn(c, session);
+      if (!ref) return undefined;
+    }
+    const given = (arg as { value?: unknown; note?: unknown } | undefined)?.value;
+    const verdict: Verdict | undefined = given === 1 || given === -1 || given === 0 ? given : await pickVerdict(c, ref);
+    if (verdict === undefined) return undefined;
+    if (verdict === 'note') return vscode.commands.executeCommand(Commands.addNote, ref);
+    const note = (arg as { note?: unknown } | undefined)?.note;
+    return c.feedback.give(ref, verdict, typeof note === 'string' ? { note } : {});
+  });
+}
+
+async function pickSession(c: FeedbackContext): Promise<{ rootId: string; sessionId: string } | undefined> {
+  await c.store.whenReady();
+  type Item = vscode.QuickPickItem & { rootId?: string; sessionId?: string; last?: number };
+  const items: Item[] = [];
+  const multi = c.store.roots().length > 1;
+  for (const root of c.store.roots()) {
+    const list: Item[] = [];
+    for (const s of c.store.index.sessions(root.id)) {
+      const sum = c.store.index.cachedSummary(root.id, s.sessionId);
+      list.push({
+        label: sum?.title?.trim() || s.sessionId,
+        description: sum?.title ? s.sessionId : undefined,
+        detail: sum ? `${sum.reviewed} of ${sum.reviewable} completed turns reviewed · ${sum.thumbsUp} 👍 ${sum.thumbsDown} 👎` : undefined,
+        rootId: root.id,
+        sessionId: s.sessionId,
+        last: sum?.lastActivity ?? -Infinity,
+      });
+    }
+    if (list.length === 0) continue;
+    if (multi) items.push({ label: root.label, kind: vscode.QuickPickItemKind.Separator });
+    items.push(...list.sort((a, b) => (b.last ?? 0) - (a.last ?? 0)));
+  }
+  if (items.length === 0) {
+    void vscode.window.showInformationMessage('No sessions to give feedback on.');
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(items, { title: 'Give Feedback (1/3): session', placeHolder: 'Pick a session', matchOnDescription: true, matchOnDetail: true });
+  return picked?.rootId && picked.sessionId ? { rootId: picked.rootId, sessionId: picked.sessionId } : undefined;
+}
+
+async function pickTurn(c: FeedbackContext, s: { rootId: string; sessionId: string }): Promise<TurnRef | undefined> {
+  const a = await c.store.index.analyze(s.rootId, s.sessionId);
+  if (!a || a.turns.length === 0) {
+    void vscode.window.showInformationMessage(`Session ${s.sessionId} has no turns.`);
+    return undefined;
+  }
+  const fb = c.store.index.feedback(s.rootId, s.sessionId);
+  type Item = vscode.QuickPickItem & { turnId: string };
+  const turns = [...a.turns].sort((x, y) => (y.startedAt ?? 0) - (x.startedAt ?? 0));
+  const items: Item[] = turns.map((t) => {
+    const f = fb.get(t.turnId);
+    const mark = f?.value === 1 ? '$(thumbsup) ' : f?.value === -1 ? '$(thumbsdown) ' : '';
+    return {
+      label: `${mark}${firstLine(t.userMessage, 70)}`,
+      description: `${t.state}${t.collision ? ' · collision' : ''} · ${t.turnId}`,
+      detail: t.assistantReply ? firstLine(t.assistantReply, 110) : undefined,
+      turnId: t.turnId,
+    };
+  });
+  const picked = await vscode.window.showQuickPick(items, { title: 'Give Feedback (2/3): turn', placeHolder: 'Pick a turn (newest first)', matchOnDescription: true, matchOnDetail: true });
+  return picked ? { ...s, turnId: picked.turnId } : undefined;
+}
+
+async function pickVerdict(c: FeedbackContext, ref: TurnRef): Promise<Verdict | undefined> {
+  await c.store.index.refreshFeedback(ref.rootId, ref.sessionId);
+  const cur = c.feedback.current(ref);
+  const now = cur ? (cur.value === 1 ? 'now 👍' : cur.value === -1 ? 'now 👎' : 'now cleared') : 'not rated yet';
+  const items: (vscode.QuickPickItem & { v: Verdict })[] = [
+    { label: '$(thumbsup) Thumbs up', description: 'a good answer: train on it', v: 1 },
+    { label: '$(thumbsdown) Thumbs down', description: 'a bad answer', v: -1 },
+    { label: '$(close) Clear', description: 'remove the rating (history is kept)', v: 0 },
+    { label: '$(note) Note…', description: cur?.note ? `edit: ${firstLine(cur.note, 60)}` : 'add a note to the rating', v: 'note' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: `Give Feedback (3/3): turn ${ref.turnId} (${now})`, placeHolder: 'Your verdict' });
+  return picked?.v;
+}

@@ -1,0 +1,135 @@
+/**
+ * What the repair commands share: settings, the trust gate, planning per root, the
+ * confirm-then-apply flow, and refreshing the index afterwards. The work itself is the
+ * core's (src/core/repair); this file only talks to the user.
+ */
+
+import * as vscode from 'vscode';
+import type { SessionAnalysis } from '../../core/analyze';
+import { applyRepair, hasWork, planMarkdown, planRepair, type ApplyResult, type RepairPlan, type SessionPlan } from '../../core/repair';
+import type { Services } from '../extension';
+import { SECTION } from '../config';
+import type { PlanDocuments } from './planDocuments';
+
+export interface RepairServices extends Services {
+  plans: PlanDocuments;
+}
+
+export interface RepairSettings {
+  staleAfterMinutes: number;
+  reviewer: string | undefined;
+}
+
+export function readRepairSettings(): RepairSettings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  const stale = c.get<unknown>('repair.staleAfterMinutes');
+  // The feedback feature's reviewer name is the fallback: one name for one person.
+  const own = c.get<unknown>('repair.reviewer');
+  const reviewer = typeof own === 'string' && own.trim() !== '' ? own : c.get<unknown>('feedback.reviewer');
+  return {
+    staleAfterMinutes: typeof stale === 'number' && Number.isFinite(stale) && stale >= 0 ? stale : 60,
+    reviewer: typeof reviewer === 'string' && reviewer.trim() !== '' ? reviewer.trim() : undefined,
+  };
+}
+
+export const UNTRUSTED_MESSAGE = 'Bot Memory: repairs write files, so they are disabled in an untrusted workspace. Trust the workspace to repair sessions.';
+
+/** Null when writing is allowed; otherwise the message to show. */
+export function trustGate(isTrusted: boolean = vscode.workspace.isTrusted): string | null {
+  return isTrusted ? null : UNTRUSTED_MESSAGE;
+}
+
+/** Options a caller (a test, the timeline) may pass to the repair commands. */
+export interface RepairCommandOptions {
+  /** Skip the confirmation: apply the plan as shown. */
+  yes?: boolean;
+  /** With `confirm: false` the confirmation is skipped too. */
+  confirm?: boolean;
+  /** Do not open the plan document (tests). */
+  showPlan?: boolean;
+}
+
+export interface RepairCommandResult {
+  status: 'applied' | 'cancelled' | 'nothing' | 'untrusted' | 'error';
+  message: string;
+  plans: RepairPlan[];
+  results: ApplyResult[];
+  planUri?: string;
+}
+
+export async function planRoots(s: RepairServices, scope: { rootId: string; sessionId?: string }[], onSession?: (rootId: string, a: SessionAnalysis, p: SessionPlan) => void): Promise<RepairPlan[]> {
+  const settings = readRepairSettings();
+  const plans: RepairPlan[] = [];
+  for (const { rootId, sessionId } of scope) {
+    const root = s.store.index.root(rootId);
+    if (!root) continue;
+    plans.push(
+      await planRepair(root.sessionsDir, {
+        sessionId,
+        staleAfterMinutes: settings.staleAfterMinutes,
+        maxLineBytes: vscode.workspace.getConfiguration(SECTION).get<number>('maxLineBytes'),
+        onSession: onSession && ((a, p) => onSession(rootId, a, p)),
+      }),
+    );
+  }
+  return plans;
+}
+
+/** Shows the plan, asks, applies, refreshes. */
+export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], title: string, options: RepairCommandOptions = {}): Promise<RepairCommandResult> {
+  const gate = trustGate();
+  if (gate) {
+    void vscode.window.showErrorMessage(gate);
+    return { status: 'untrusted', message: gate, plans: [], results: [] };
+  }
+  const work = plans.flatMap((p) => p.sessions.filter(hasWork));
+  const markdown = plans.map((p, i) => planMarkdown(p, plans.length > 1 ? `${title} (${i + 1} of ${plans.length})` : title)).join('\n---\n\n');
+  const planUri = options.showPlan === false ? undefined : (await s.plans.show(title, markdown)).toString();
+  if (work.length === 0) {
+    const skipped = plans.reduce((n, p) => n + p.sessions.reduce((m, x) => m + x.skipped.length, 0), 0);
+    const message = `Bot Memory: nothing to repair${skipped ? ` (${skipped} repair${skipped === 1 ? '' : 's'} skipped — see the plan)` : ''}.`;
+    if (options.showPlan !== false) void vscode.window.showInformationMessage(message);
+    return { status: 'nothing', message, plans, results: [], planUri };
+  }
+  const ask = options.yes !== true && options.confirm !== false;
+  if (ask) {
+    const sessions = work.length === 1 ? `session ${work[0].sessionId}` : `${work.length} sessions`;
+    const detail =
+      `${work.reduce((n, w) => n + w.messages.length, 0)} sidecar message(s) and ${work.reduce((n, w) => n + w.appends.length, 0)} journal event(s) will be appended, ` +
+      `${work.reduce((n, w) => n + w.reviews.length, 0)} broken line(s) recorded as reviewed. Sidecars are backed up first; other processes' shards are never written. Undo with "Bot Memory: Undo Last Repair".`;
+    const choice = await vscode.window.showWarningMessage(`Repair ${sessions} as shown in the plan?`, { modal: true, detail }, 'Repair');
+    if (choice !== 'Repair') return { status: 'cancelled', message: 'Repair cancelled; nothing was written.', plans, results: [], planUri };
+  }
+  const results: ApplyResult[] = [];
+  try {
+    for (const p of plans) {
+      if (!p.sessions.some(hasWork)) continue;
+      results.push(applyRepair(p, { reviewer: readRepairSettings().reviewer, tool: 'bot-memory-auditor (VS Code)' }));
+    }
+  } catch (e) {
+    const message = `Bot Memory: repair failed: ${e instanceof Error ? e.message : String(e)}`;
+    s.output.error(message);
+    void vscode.window.showErrorMessage(message);
+    await refreshAfter(s, plans);
+    return { status: 'error', message, plans, results, planUri };
+  }
+  await refreshAfter(s, plans);
+  const applied = results.flatMap((r) => r.sessions.filter((x) => x.status === 'applied'));
+  const skipped = results.flatMap((r) => r.sessions.filter((x) => x.status === 'skipped'));
+  for (const r of results) s.output.info(`repair ${r.repairId}: ${r.sessions.map((x) => `${x.sessionId} ${x.status}${x.message ? ` (${x.message})` : ''}`).join(', ')}`);
+  const message = `Bot Memory: repaired ${applied.length} session${applied.length === 1 ? '' : 's'}${skipped.length ? `; skipped ${skipped.map((x) => `${x.sessionId} (${x.message})`).join(', ')}` : ''}.`;
+  if (skipped.length) void vscode.window.showWarningMessage(message);
+  else void vscode.window.showInformationMessage(message);
+  return { status: 'applied', message, plans, results, planUri };
+}
+
+/** Re-reads what a repair or undo changed, so the tree and Problems panel follow at once. */
+export async function refreshAfter(s: Services, plans: { sessionsDir: string; sessions?: { sessionId: string }[] }[]): Promise<void> {
+  for (const p of plans) {
+    const root = s.store.index.roots().find((r) => r.sessionsDir === p.sessionsDir);
+    if (!root) continue;
+    await s.store.index.scan(root.id);
+    const ids = p.sessions ? p.sessions.map((x) => x.sessionId) : [...root.sessions.keys()];
+    await Promise.all(ids.map((sid) => s.store.index.summarize(root.id, sid)));
+  }
+}

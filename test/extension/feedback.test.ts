@@ -1,0 +1,148 @@
+/**
+ * Feedback in the real extension host: commands write `_turn_feedback/<sid>.jsonl`, the tree
+ * item and the timeline card show it at once, another process's append shows too, the
+ * timeline's keys rate the focused card, Next Unreviewed walks completed turns newest first,
+ * and Export Training Data writes valid lines.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { BotMemoryApi } from '../../src/extension/extension';
+import type { Node } from '../../src/extension/tree/sessionsTree';
+import type { Snapshot, WebviewRequest } from '../../src/webview/timeline/protocol';
+import { formatFeedbackRecord } from '../../src/core/feedback/record';
+import { T0 } from '../core/helpers';
+import { turnLines, validateLine, writeSession } from '../core/feedbackFixture';
+import { api, waitFor, waitForWatcher, workspaceDir } from './util';
+
+const QUERY = '_botMemory.timeline.query';
+
+describe('Feedback', function () {
+  this.timeout(60_000);
+  let a: BotMemoryApi;
+  let dir: string;
+  const file = (sid: string) => path.join(dir, '_turn_feedback', `${sid}.jsonl`);
+  const records = (sid: string) => (fs.existsSync(file(sid)) ? fs.readFileSync(file(sid), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+
+  async function turnNodes(sid: string): Promise<Node[]> {
+    const top = await a.sessions.tree.getChildren();
+    const root = top.find((n) => n.kind === 'root' && n.root.sessionsDir === dir);
+    const sessions = root ? await a.sessions.tree.getChildren(root) : top;
+    const s = sessions.find((n) => n.kind === 'session' && n.sessionId === sid);
+    assert.ok(s, `no session node ${sid}`);
+    return (await a.sessions.tree.getChildren(s)).filter((n) => n.kind === 'turn');
+  }
+  async function turnItem(sid: string, turnId: string): Promise<vscode.TreeItem> {
+    const n = (await turnNodes(sid)).find((x) => x.kind === 'turn' && x.turn.turnId === turnId);
+    assert.ok(n, `no turn node ${turnId}`);
+    return a.sessions.tree.getTreeItem(n);
+  }
+  const query = async (uri: vscode.Uri, r: WebviewRequest = { kind: 'snapshot' }) => (await vscode.commands.executeCommand(QUERY, uri.toString(), r)) as Snapshot;
+  async function until(uri: vscode.Uri, ok: (s: Snapshot) => boolean, what: string): Promise<Snapshot> {
+    let last: Snapshot | undefined;
+    return waitFor(async () => {
+      last = await query(uri);
+      return ok(last) ? last : undefined;
+    }, 15_000, () => `${what}; last: ${JSON.stringify(last?.feedback)} ${last?.renderedTurnIds}`);
+  }
+
+  before(async () => {
+    a = await api();
+    await vscode.workspace.getConfiguration('botMemory.feedback').update('reviewer', 'Test Reviewer', vscode.ConfigurationTarget.Global);
+    dir = path.join(workspaceDir(), 'bots', 'fb');
+    writeSession(dir, 'fa', turnLines('fa', 'a1', T0, 'Hi', 1) + turnLines('fa', 'a2', T0 + 60, 'Capital of France?', 3) + turnLines('fa', 'a3', T0 + 120, 'Stop', null, 'interrupted'), [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello!' },
+      { role: 'user', content: 'Capital of France?' },
+      { role: 'assistant', content: 'Paris' },
+    ]);
+    writeSession(dir, 'fb', turnLines('fb', 'b1', T0 + 30, 'Hi', 1) + turnLines('fb', 'b2', T0 + 200, 'Newest question', 3), [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Go away.' },
+      { role: 'user', content: 'Newest question' },
+      { role: 'assistant', content: 'Newest answer' },
+    ]);
+    await a.services.store.reloadRoots();
+    assert.ok(a.services.store.roots().some((r) => r.sessionsDir === dir));
+    await waitForWatcher(a, dir);
+  });
+
+  after(async () => {
+    await vscode.workspace.getConfiguration('botMemory.feedback').update('reviewer', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('thumbs up from the tree writes a record and the tree item shows it at once', async () => {
+    const node = (await turnNodes('fa')).find((n) => n.kind === 'turn' && n.turn.turnId === 'a1')!;
+    await vscode.commands.executeCommand('botMemory.feedback.thumbsUp', node);
+    const recs = records('fa');
+    assert.strictEqual(recs.length, 1);
+    assert.deepStrictEqual([recs[0].type, recs[0].version, recs[0].session_id, recs[0].turn_id, recs[0].feedback, recs[0].reviewer], ['feedback', 1, 'fa', 'a1', 1, 'Test Reviewer']);
+    const item = await turnItem('fa', 'a1');
+    assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'thumbsup');
+    assert.match(String(item.description), /^thumbs up · completed/);
+    assert.match(String(item.contextValue), /\brated up\b/);
+    assert.match((item.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' '), /thumbs up by Test Reviewer/);
+    await waitFor(() => a.services.store.index.cachedSummary(dir, 'fa')?.reviewed === 1, 5000, 'the summary counts it');
+    assert.match(String(a.sessions.view.description), /\d+ of \d+ reviewed/);
+    await waitFor(() => /^[1-9]\d* of \d+ completed turns reviewed$/.test(String(a.sessions.view.message)), 5000, () => `the view message (${a.sessions.view.message})`);
+  });
+
+  it('the timeline shows it, and its keys and buttons rate the focused card; notes and another process too', async () => {
+    await vscode.commands.executeCommand('botMemory.openTimeline', { rootId: dir, sessionId: 'fa', turnId: 'a2' });
+    const uri = vscode.Uri.file(path.join(dir, '_turn_journal', 'fa~100.jsonl'));
+    let s = await until(uri, (x) => x.feedback.includes('up:a1') && x.feedbackButtons > 0, 'a1 shows 👍 with buttons');
+    // Keyboard: "-" on a2's card.
+    await query(uri, { kind: 'key', key: '-', turnId: 'a2' });
+    s = await until(uri, (x) => x.feedback.includes('down:a2'), 'the - key rated a2 👎');
+    assert.deepStrictEqual(records('fa').map((r) => [r.turn_id, r.feedback]), [['a1', 1], ['a2', -1]]);
+    // A note through the command the "n" key runs (the input box is skipped by the argument).
+    await vscode.commands.executeCommand('botMemory.feedback.addNote', { rootId: dir, sessionId: 'fa', turnId: 'a2', note: 'Say <b>Paris</b> first' });
+    await waitFor(() => records('fa').at(-1)?.note === 'Say <b>Paris</b> first' && records('fa').at(-1)?.feedback === -1, 5000, 'the note keeps the 👎');
+    // "0" clears.
+    await query(uri, { kind: 'key', key: '0', turnId: 'a1' });
+    s = await until(uri, (x) => !x.feedback.some((f) => f.endsWith(':a1')), 'the 0 key cleared a1');
+    assert.strictEqual(records('fa').at(-1).feedback, 0);
+    // Another process appends: the watcher brings it in.
+    fs.appendFileSync(file('fa'), formatFeedbackRecord({ sessionId: 'fa', turnId: 'a3', feedback: 1, reviewer: 'Other Process', note: 'from elsewhere' }) + '\n');
+    s = await until(uri, (x) => x.feedback.includes('up:a3'), 'a record from another process shows');
+    assert.ok(s.feedback.includes('down:a2'));
+    const item = await turnItem('fa', 'a3');
+    assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'thumbsup');
+    assert.match((item.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' '), /from elsewhere/);
+  });
+
+  it('Give Feedback on Turn… with a full argument, and Next Unreviewed walks completed turns newest first', async () => {
+    await vscode.commands.executeCommand('botMemory.giveFeedback', { rootId: dir, sessionId: 'fb', turnId: 'b1', value: -1, note: 'rude' });
+    assert.deepStrictEqual(records('fb').map((r) => [r.turn_id, r.feedback, r.note]), [['b1', -1, 'rude']]);
+    // Unreviewed completed turns in this folder now: b2 (T0+200), a1 (T0, cleared). a3 is interrupted.
+    a.feedback.resetWalk();
+    const seen: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const next = (await vscode.commands.executeCommand('botMemory.nextUnreviewedTurn')) as { rootId: string; sessionId: string; turnId: string } | undefined;
+      if (!next) break;
+      if (next.rootId === dir) seen.push(`${next.sessionId}/${next.turnId}`);
+      if (seen.length === 2) break;
+    }
+    assert.deepStrictEqual(seen, ['fb/b2', 'fa/a1']);
+    const shown = await until(vscode.Uri.file(path.join(dir, '_turn_journal', 'fa~100.jsonl')), (x) => x.selectedKey === 't:a1', 'a1 revealed in its timeline');
+    assert.strictEqual(shown.shownRows, 3, 'the whole session is shown');
+    // Rating b2 removes it from the walk.
+    await vscode.commands.executeCommand('botMemory.feedback.thumbsUp', { rootId: dir, sessionId: 'fb', turnId: 'b2' });
+    a.feedback.resetWalk();
+    const next = (await vscode.commands.executeCommand('botMemory.nextUnreviewedTurn')) as { rootId: string; sessionId: string; turnId: string } | undefined;
+    assert.ok(!(next?.rootId === dir && next.turnId === 'b2'));
+  });
+
+  it('Export Training Data writes valid lines and reports what it left out', async () => {
+    const out = path.join(workspaceDir(), 'kto.jsonl');
+    const summary = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'kto', out, options: {} })) as { examples: number; excluded: Record<string, number> };
+    const lines = fs.readFileSync(out, 'utf8').split(/(?<=\n)/);
+    assert.strictEqual(lines.length, summary.examples);
+    for (const l of lines) assert.strictEqual(validateLine('kto', l), null, l);
+    // fa/a2 👎, fb/b1 👎, fb/b2 👍; a1 cleared; a3 interrupted.
+    assert.deepStrictEqual(lines.map((l) => { const o = JSON.parse(l); return [o.completion[0].content, o.label]; }), [['Paris', false], ['Go away.', false], ['Newest answer', true]]);
+    assert.deepStrictEqual(summary.excluded, { cleared: 1, interrupted: 1 });
+  });
+});

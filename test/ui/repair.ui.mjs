@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// UI check of audit and repair in the real VS Code web workbench, on a copy of the demo:
+// 1. "Bot Memory: Audit Sessions" opens the report (rendered Markdown) per session and finding;
+// 2. "Bot Memory: Repair All Sessions…" shows the plan, then asks in a modal; "Repair" applies;
+// 3. a session's context menu in the Sessions view offers "Repair Session…";
+// 4. "Bot Memory: Undo Last Repair" asks and restores the sidecars.
+// Screenshots: screenshots/repair-*.png. Exit code 0 = all checks passed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { check, log, repoRoot, runUi, shots } from './common.mjs';
+import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
+import { startServer } from '../../scripts/vscode-test/server.mjs';
+import { launchBrowser, openWorkbench, runCommand, screenshot, frameWithSelector } from '../../scripts/vscode-test/browser.mjs';
+
+
+/** Text of the rendered Markdown preview (a webview iframe) that matches `contains`. */
+async function previewText(page, contains) {
+  await frameWithSelector(page, '.markdown-body, body.vscode-body', { timeout: 20_000 });
+  const until = Date.now() + 15_000;
+  let last = '';
+  while (Date.now() < until) {
+    for (const frame of page.frames().filter((f) => f !== page.mainFrame())) {
+      const text = await frame.locator('body').innerText({ timeout: 500 }).catch(() => '');
+      if (contains.test(text)) return text;
+      if (text) last = text;
+    }
+    await page.waitForTimeout(200);
+  }
+  return last;
+}
+
+async function main() {
+  await ensureInstalled({ log: () => {} });
+  fs.mkdirSync(shots, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-ui-repair-'));
+  const ws = path.join(tmp, 'workspace');
+  const sessions = path.join(ws, 'demo', 'sessions');
+  fs.mkdirSync(path.dirname(sessions), { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'demo', 'sessions'), sessions, { recursive: true });
+  const sidecar = path.join(sessions, 'e71b4f0c3d28.json');
+  const before = fs.readFileSync(sidecar);
+  const server = await startServer({ log: () => {}, settings: { 'workbench.colorTheme': 'Default Light Modern', 'botMemory.repair.reviewer': 'ui-test' } });
+  const b = await launchBrowser();
+  const page = b.page;
+  try {
+    await openWorkbench(page, server.url(ws, [['extensionDevelopmentPath', repoRoot]]));
+
+    log('1. Audit Sessions');
+    await runCommand(page, 'Bot Memory: Audit Sessions');
+    const report = await previewText(page, /What repair would do/);
+    check(/Bot Memory audit/.test(report), 'the audit report opens as a rendered document');
+    check(/4e2c7a9b0d13/.test(report) && /glued_event/.test(report), 'it lists sessions and their findings');
+    check(/What repair would do/.test(report) && /interruption marker/.test(report), 'it says what repair would do');
+    await screenshot(page, path.join(shots, 'repair-audit-report.png'));
+
+    log('2. Repair All Sessions…');
+    await runCommand(page, 'Bot Memory: Repair All Sessions…');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 20_000 });
+    const dialogText = await dialog.innerText();
+    check(/Repair \d+ sessions as shown in the plan\?/.test(dialogText), 'the modal asks first: "Repair N sessions as shown in the plan?"');
+    check(/backed up/.test(dialogText) && /Undo Last Repair/.test(dialogText), 'it says how to undo');
+    const plan = await previewText(page, /Repair plan — all sessions/);
+    check(/Repair plan — all sessions/.test(plan) && /Journal/.test(plan) && /Sidecar/.test(plan), 'the plan is shown behind the modal');
+    check(fs.readFileSync(sidecar).equals(before), 'nothing is written before confirming');
+    await screenshot(page, path.join(shots, 'repair-plan-confirm.png'));
+    await dialog.locator('.monaco-button', { hasText: /^Repair$/ }).click();
+    const until = Date.now() + 15_000;
+    while (Date.now() < until && fs.readFileSync(sidecar).equals(before)) await page.waitForTimeout(200);
+    check(!fs.readFileSync(sidecar).equals(before), 'confirming applies the repair');
+    check(fs.existsSync(path.join(sessions, '_turn_journal', 'e71b4f0c3d28~audit.jsonl')), "the auditor's own shard is written");
+    await runCommand(page, 'Notifications: Show Notifications');
+    const center = page.locator('.notifications-center');
+    await center.waitFor({ timeout: 10_000 }).catch(() => undefined);
+    const notes = await center.innerText().catch(() => '');
+    check(/repaired \d+ sessions?/.test(notes), 'a notification reports the result');
+    await screenshot(page, path.join(shots, 'repair-applied.png'));
+
+    log('3. the Sessions view context menu');
+    await page.locator('.activitybar a[aria-label^="Bot Memory"], .activitybar .action-label[aria-label^="Bot Memory"]').first().click();
+    const row = page.locator('.monaco-list-row', { hasText: 'Planilha de orçamento' }).first();
+    await row.waitFor({ timeout: 20_000 });
+    await row.click({ button: 'right' });
+    const menu = page.locator('.context-view .monaco-menu, .monaco-menu-container').first();
+    await menu.waitFor({ timeout: 10_000 }).catch(() => undefined);
+    const items = await menu.innerText().catch(() => '');
+    check(/Repair Session…/.test(items), 'a session\'s context menu offers "Repair Session…"');
+    await screenshot(page, path.join(shots, 'repair-context-menu.png'));
+    await page.keyboard.press('Escape');
+
+    log('4. Undo Last Repair');
+    await runCommand(page, 'Bot Memory: Undo Last Repair');
+    const undo = page.locator('.monaco-dialog-box');
+    await undo.waitFor({ timeout: 20_000 });
+    check(/Undo repair \S+ in /.test(await undo.innerText()), 'undo asks first');
+    await undo.locator('.monaco-button', { hasText: /^Undo$/ }).click();
+    const until2 = Date.now() + 15_000;
+    while (Date.now() < until2 && !fs.readFileSync(sidecar).equals(before)) await page.waitForTimeout(200);
+    check(fs.readFileSync(sidecar).equals(before), 'undo restores the sidecar byte for byte');
+  } finally {
+    await b.close();
+    await server.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+runUi(main);
