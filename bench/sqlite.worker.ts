@@ -2,10 +2,10 @@
  * Baseline for the SQLite bench, run in its own process (so its peak RSS is its own):
  * loads the events rows of an existing index into memory, then times inserting them into a
  * new database file with the same engine, one prepared statement, one transaction and
- * nothing else. Prints one JSON line.
+ * nothing else. Prints one JSON line. BMA_SQLITE_PLAIN_BINDING=1: the engine's own binding.
  */
 import * as fs from 'fs';
-import { openDb } from '../src/core/sqlite/engine';
+import { directBinding, openDb } from '../src/core/sqlite/engine';
 import { DDL } from '../src/core/sqlite/schema';
 import { insertSql } from '../src/core/sqlite/writer';
 
@@ -27,4 +27,4 @@ st.finalize();
 db.exec('COMMIT');
 db.close();
 const ms = Number(process.hrtime.bigint() - t) / 1e6;
-process.stdout.write(JSON.stringify({ rows: rows.length, ms, rowsMb: rssBefore / 1024 / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024 }) + '\n');
+process.stdout.write(JSON.stringify({ rows: rows.length, ms, rowsMb: rssBefore / 1024 / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024, direct: directBinding }) + '\n');

@@ -77,6 +77,8 @@ export async function runRebuild(argv: string[]): Promise<number> {
         }
       },
       checkpoint: process.env.BMA_REBUILD_PAUSE_AT ? pauseAt(process.env.BMA_REBUILD_PAUSE_AT) : undefined,
+      // Test hook: a tiny page cache makes an in-place rebuild write into the index before its commit.
+      cacheSize: process.env.BMA_REBUILD_CACHE_SIZE ? Number(process.env.BMA_REBUILD_CACHE_SIZE) : undefined,
     });
   } catch (e) {
     if (tty && lastLine) err('\n');

@@ -4,7 +4,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawn, spawnSync } from 'child_process';
 import { FIXED_NOW, appendEventLine, generateLargeFolder } from '../support/fixtures';
-import { dumpIndex, query } from '../support/sqliteDump';
+import { isDeepStrictEqual } from 'util';
+import { openDb } from '../../src/core/sqlite/engine';
+import { playBackJournal } from '../../src/core/sqlite/lock';
+import { dumpIndex } from '../support/sqliteDump';
 import { lifecycle, sessionsDir, T0 } from '../core/helpers';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
@@ -68,7 +71,7 @@ describe('bot-memory-audit rebuild', function () {
     }
   });
 
-  it('killing the process at any moment leaves the old index intact (SIGKILL ≥ 20 times)', async function () {
+  it('killing the process at any moment leaves the old index or the complete new one (SIGKILL ≥ 20 times, full and in-place incremental)', async function () {
     if (process.platform === 'win32') this.skip();
     const dir = path.join(sessionsDir().dir, 's');
     const m = generateLargeFolder(dir, { sessions: 20, eventsPerSession: 400, malformedEvery: 97, sidecars: true });
@@ -103,37 +106,109 @@ describe('bot-memory-audit rebuild', function () {
     const incMs = timed(false);
     console.log(`      (a full rebuild takes ${fullMs} ms here, an incremental one ${incMs} ms)`);
 
+    /**
+     * What a program that opens the index now sees: the file with its journal (if a killed
+     * in-place rebuild left one) is copied aside and opened read-write, so SQLite rolls a
+     * hot journal back exactly as any program opening it would; then every table is read.
+     */
+    let opened = 0;
+    const contentAsOpened = (label: string): 'old' | 'new' => {
+      const scratchDir = path.join(path.dirname(dir), `opened-${opened++}`);
+      fs.mkdirSync(scratchDir);
+      const copy = path.join(scratchDir, 'i.sqlite');
+      fs.copyFileSync(db, copy);
+      const hot = fs.existsSync(db + '-journal');
+      // Our engine cannot roll a hot journal back itself (docs/sqlite.md, "Safety"); the
+      // next rebuild plays it back as SQLite would (checked against native SQLite below).
+      if (hot) playBackJournal(copy, fs.readFileSync(db + '-journal'));
+      const rw = openDb(copy, { mustExist: true });
+      try {
+        assert.strictEqual(rw.get('PRAGMA integrity_check')!.integrity_check, 'ok', label);
+      } finally {
+        rw.close();
+      }
+      const dump = dumpIndex(copy);
+      fs.rmSync(scratchDir, { recursive: true, force: true });
+      if (isDeepStrictEqual(dump, oldDump)) return 'old';
+      assert.deepStrictEqual(dump, refDump, `${label}: neither the old index nor the complete new one${hot ? ' (hot journal rolled back)' : ''}`);
+      return 'new';
+    };
     let intact = 0;
     let replaced = 0;
-    const check = (label: string): void => {
+    let journalsLeft = 0;
+    const check = (label: string): 'old' | 'new' => {
       assert.ok(fs.existsSync(db), `${label}: the index is gone`);
-      if (sha(db) === oldHash) {
+      if (fs.existsSync(db + '-journal')) journalsLeft++;
+      if (sha(db) === oldHash && !fs.existsSync(db + '-journal')) {
         intact++;
-        return;
+        return 'old';
       }
-      // The kill came after the rename: then it must be the complete new index.
-      assert.strictEqual(query(db, 'PRAGMA integrity_check')[0].integrity_check, 'ok', label);
-      assert.deepStrictEqual(dumpIndex(db), refDump, `${label}: neither the old index nor the complete new one`);
-      replaced++;
+      // Killed after the rename (full) or after the commit (incremental): the complete new
+      // index. Killed inside an in-place transaction: the old one once the journal is rolled back.
+      const seen = contentAsOpened(label);
+      if (seen === 'old') intact++;
+      else replaced++;
+      return seen;
     };
     const saved = path.join(path.dirname(dir), 'old.sqlite');
     fs.copyFileSync(db, saved);
-    /** After a kill that came after the rename, put the old index back and go on. */
+    /** After a kill that came after the rename or commit, put the old index back and go on. */
     const restore = (): void => {
-      if (sha(db) !== oldHash) fs.copyFileSync(saved, db);
+      if (sha(db) === oldHash) return;
+      if (fs.existsSync(db + '-journal') && contentAsOpened('restore') === 'old') return; // the next run rolls it back
+      fs.copyFileSync(saved, db);
+      for (const f of [db + '-journal', db + '.lock']) fs.rmSync(f, { recursive: true, force: true });
     };
-    // Deterministic points: the process stops itself there (SIGSTOP) and is killed.
-    const points = ['locked', 'copied', 'session:1', 'session:15', 'committed', 'closed', 'synced'];
-    for (const [i, point] of points.entries()) {
-      const full = i % 2 === 1 && point !== 'copied';
+    // Deterministic points: the process stops itself there (SIGSTOP) and is killed. Even
+    // runs are incremental (in place, one transaction on the index), odd ones full.
+    const points: [string, boolean, 'old' | 'new'][] = [
+      ['locked', false, 'old'], ['locked', true, 'old'], ['session:1', false, 'old'], ['session:2', false, 'old'], ['session:15', true, 'old'],
+      ['committed', false, 'new'], ['committed', true, 'old'], ['closed', false, 'new'], ['closed', true, 'old'], ['synced', true, 'old'],
+    ];
+    for (const [point, full, want] of points) {
       const child = spawn(process.execPath, [CLI, ...args, ...(full ? ['--full'] : [])], { env: { ...process.env, BMA_REBUILD_PAUSE_AT: point }, stdio: 'ignore' });
       const until = Date.now() + 30_000;
       while (!stopped(child.pid!) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       assert.ok(stopped(child.pid!), `the rebuild did not reach ${point}`);
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
-      check(`killed at ${point}`);
-      assert.strictEqual(sha(db), oldHash, `killed at ${point}, before the rename: the old index must be untouched`);
+      const label = `killed at ${point} (${full ? 'full' : 'incremental'})`;
+      assert.strictEqual(check(label), want, label);
+      if (full) assert.strictEqual(sha(db), oldHash, `${label}, before the rename: the old index must be untouched`);
+      restore();
+    }
+    assert.ok(journalsLeft >= 1, 'some kills came inside an in-place transaction (a journal was left)');
+    // With a 2-page cache SQLite writes changed pages into the index itself before the
+    // commit (after syncing their old content into the journal): a kill then leaves a
+    // modified file and a hot journal, which opening the file rolls back.
+    for (const point of ['session:2', 'session:3']) {
+      const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, BMA_REBUILD_PAUSE_AT: point, BMA_REBUILD_CACHE_SIZE: '2' }, stdio: 'ignore' });
+      const until = Date.now() + 30_000;
+      while (!stopped(child.pid!) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(stopped(child.pid!), `the rebuild did not reach ${point}`);
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      assert.notStrictEqual(sha(db), oldHash, `killed at ${point} with a tiny cache: the index file was written before the commit`);
+      assert.ok(fs.existsSync(db + '-journal'), 'and its journal is there');
+      // Native SQLite (Python's sqlite3 module) opening a copy rolls the journal back to the old file, byte for byte.
+      const native = path.join(path.dirname(dir), `native-${point}.sqlite`);
+      fs.copyFileSync(db, native);
+      fs.copyFileSync(db + '-journal', native + '-journal');
+      const py = spawnSync('python3', ['-c', 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("pragma integrity_check").fetchone()[0]); c.close()', native], { encoding: 'utf8' });
+      if (py.status === 0) {
+        assert.strictEqual(py.stdout.trim(), 'ok');
+        assert.strictEqual(sha(native), oldHash, 'native SQLite rolled the journal back to the old index');
+        assert.ok(!fs.existsSync(native + '-journal'));
+      }
+      assert.strictEqual(check(`killed at ${point} (incremental, tiny cache)`), 'old');
+      // The next rebuild rolls the journal back first (then a kill right after it leaves the old index).
+      const next = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, BMA_REBUILD_PAUSE_AT: 'locked' }, stdio: 'ignore' });
+      while (!stopped(next.pid!) && next.exitCode === null && Date.now() < until + 30_000) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(stopped(next.pid!), 'the next rebuild did not reach locked');
+      next.kill('SIGKILL');
+      await new Promise((r) => next.once('exit', r));
+      assert.ok(!fs.existsSync(db + '-journal'), 'the next rebuild rolled the journal back');
+      assert.strictEqual(sha(db), oldHash, 'the rollback restored the old index byte for byte');
     }
     // Random moments over a whole run, full and incremental.
     for (let i = 0; i < 24 && intact < 21; i++) {
@@ -146,8 +221,8 @@ describe('bot-memory-audit rebuild', function () {
       check(`killed after ${delay} ms`);
       restore();
     }
-    assert.ok(intact >= 20, `${intact} kills left the old index intact (${replaced} came after the rename)`);
-    assert.deepStrictEqual(dumpIndex(db), oldDump);
+    assert.ok(intact >= 20, `${intact} kills left the old index intact (${replaced} came after the rename or commit)`);
+    assert.strictEqual(contentAsOpened('after the kills'), 'old');
     // A later successful run cleans up every leftover and gives the new index.
     const ok = run(...args);
     assert.strictEqual(ok.code, 0, ok.stderr);

@@ -7,9 +7,17 @@
  *
  * The wasm file must sit beside the bundle that includes this module (esbuild.js copies it).
  * This wrapper keeps the rest of the code independent of the engine's API.
+ *
+ * Binding (docs/sqlite.md, "Speed"): `Statement.run` binds values itself through the
+ * engine's exported C functions (`sqlite3_bind_text` with an explicit byte length, the
+ * UTF-8 written by Node's native encoder straight into the WASM heap) instead of the
+ * engine's JavaScript binding, which measures and encodes every string with a JavaScript
+ * loop and mallocs and frees a copy per value. That needs the WASM memory, which the engine
+ * does not export: it is picked up from the instance the engine creates when it loads. If
+ * it cannot be (another engine build), the engine's own binding is used.
  */
 
-import { Database } from 'node-sqlite3-wasm';
+import type * as Sqlite3Wasm from 'node-sqlite3-wasm';
 
 export type SqlValue = number | bigint | string | Uint8Array | null;
 export type Row = Record<string, SqlValue>;
@@ -30,17 +38,183 @@ export interface Db {
 
 export const ENGINE_NAME = 'node-sqlite3-wasm';
 
+/** The C functions the engine exports (emscripten names), as far as we use them. */
+interface Exports {
+  _malloc(n: number): number;
+  _free(p: number): void;
+  _sqlite3_bind_text(st: number, i: number, p: number, n: number, destructor: number): number;
+  _sqlite3_bind_blob(st: number, i: number, p: number, n: number, destructor: number): number;
+  _sqlite3_bind_int(st: number, i: number, v: number): number;
+  _sqlite3_bind_int64(st: number, i: number, v: bigint): number;
+  _sqlite3_bind_double(st: number, i: number, v: number): number;
+  _sqlite3_bind_null(st: number, i: number): number;
+  _sqlite3_step(st: number): number;
+  _sqlite3_reset(st: number): number;
+  _sqlite3_clear_bindings(st: number): number;
+  _sqlite3_errmsg(db: number): number;
+}
+
+const engine = loadEngine();
+const lib = engine.lib;
+
+function loadEngine(): { lib: typeof Sqlite3Wasm; memory: WebAssembly.Memory | null } {
+  let memory: WebAssembly.Memory | null = null;
+  const Original = WebAssembly.Instance;
+  // Sees the engine's module instance while it loads, to keep a handle on its memory.
+  const Spy = function (module: WebAssembly.Module, imports?: WebAssembly.Imports): WebAssembly.Instance {
+    const instance = new Original(module, imports);
+    for (const v of Object.values(instance.exports)) if (memory === null && v instanceof WebAssembly.Memory) memory = v;
+    return instance;
+  } as unknown as typeof WebAssembly.Instance;
+  Spy.prototype = Original.prototype;
+  let loaded: typeof Sqlite3Wasm;
+  try {
+    (WebAssembly as { Instance: typeof WebAssembly.Instance }).Instance = Spy;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require('node-sqlite3-wasm') as typeof Sqlite3Wasm;
+  } finally {
+    (WebAssembly as { Instance: typeof WebAssembly.Instance }).Instance = Original;
+  }
+  const fns = loaded as unknown as Partial<Exports>;
+  const needed: (keyof Exports)[] = ['_malloc', '_free', '_sqlite3_bind_text', '_sqlite3_bind_blob', '_sqlite3_bind_int', '_sqlite3_bind_int64', '_sqlite3_bind_double', '_sqlite3_bind_null', '_sqlite3_step', '_sqlite3_reset', '_sqlite3_clear_bindings', '_sqlite3_errmsg'];
+  if (process.env.BMA_SQLITE_PLAIN_BINDING === '1' || !needed.every((k) => typeof fns[k] === 'function')) memory = null;
+  return { lib: loaded, memory };
+}
+
+/** True when `Statement.run` uses the direct binding (false: the engine's own). */
+export const directBinding = engine.memory !== null;
+
+const SQLITE_ROW = 100;
+const SQLITE_DONE = 101;
+const SQLITE_STATIC = 0;
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/**
+ * One scratch area in the WASM heap, shared by every statement: a row's strings and blobs
+ * are written there and bound with SQLITE_STATIC (no copy). Safe because a row is bound,
+ * stepped and its bindings cleared before the next row is written.
+ */
+class Scratch {
+  ptr = 0;
+  size = 0;
+  private heap: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly c: Exports,
+    private readonly memory: WebAssembly.Memory,
+  ) {}
+
+  /** A Buffer over the whole heap, at least `n` bytes free at `this.ptr`. */
+  reserve(n: number): Buffer {
+    if (n > this.size) {
+      if (this.ptr) this.c._free(this.ptr);
+      this.size = Math.max(n, 1 << 20, this.size * 2);
+      this.ptr = this.c._malloc(this.size);
+      if (!this.ptr) throw new Error(`SQLite: out of memory reserving ${this.size} bytes`);
+    }
+    // The heap's ArrayBuffer is replaced whenever the memory grows.
+    if (this.heap.buffer !== this.memory.buffer) this.heap = Buffer.from(this.memory.buffer);
+    return this.heap;
+  }
+
+  cString(p: number): string {
+    const heap = this.reserve(0);
+    let end = p;
+    while (heap[end] !== 0) end++;
+    return heap.toString('utf8', p, end);
+  }
+}
+
+let scratch: Scratch | null = null;
+
+/** Node's unchecked UTF-8 writer behind `Buffer#write` (present in Node 20–24), else `write`. */
+const utf8Write: (this: Buffer, s: string, offset: number) => number =
+  typeof (Buffer.prototype as unknown as { utf8Write?: unknown }).utf8Write === 'function'
+    ? (Buffer.prototype as unknown as { utf8Write: (this: Buffer, s: string, offset: number) => number }).utf8Write
+    : function (this: Buffer, s: string, offset: number): number {
+        return this.write(s, offset, 'utf8');
+      };
+
+interface LibStatement {
+  _ptr: number;
+  run(values: unknown): unknown;
+  all(values?: unknown): unknown[];
+  finalize(): void;
+}
+
+function directRun(st: LibStatement, dbPtr: number, values: readonly (SqlValue | boolean | undefined)[]): void {
+  const c = lib as unknown as Exports;
+  scratch ??= new Scratch(c, engine.memory!);
+  let need = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v === 'string') need += v.length * 3;
+    else if (v instanceof Uint8Array) need += v.byteLength;
+  }
+  const heap = scratch.reserve(need);
+  const p = st._ptr;
+  let off = scratch.ptr;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    let rc: number;
+    switch (typeof v) {
+      case 'string': {
+        // Explicit length: a U+0000 inside is stored, not a terminator. Lone surrogates
+        // are written as U+FFFD (valid UTF-8), as node:sqlite does.
+        const n = utf8Write.call(heap, v, off);
+        rc = c._sqlite3_bind_text(p, i + 1, off, n, SQLITE_STATIC);
+        off += n;
+        break;
+      }
+      case 'number':
+        if (Number.isSafeInteger(v)) rc = v >= INT32_MIN && v <= INT32_MAX ? c._sqlite3_bind_int(p, i + 1, v) : c._sqlite3_bind_int64(p, i + 1, BigInt(v));
+        else rc = c._sqlite3_bind_double(p, i + 1, v);
+        break;
+      case 'bigint':
+        rc = c._sqlite3_bind_int64(p, i + 1, v);
+        break;
+      case 'boolean':
+        rc = c._sqlite3_bind_int(p, i + 1, v ? 1 : 0);
+        break;
+      default:
+        if (v === null || v === undefined) rc = c._sqlite3_bind_null(p, i + 1);
+        else if (v instanceof Uint8Array) {
+          heap.set(v, off);
+          // A zero-length blob needs a non-NULL pointer to be a blob and not NULL.
+          rc = c._sqlite3_bind_blob(p, i + 1, off, v.byteLength, SQLITE_STATIC);
+          off += v.byteLength;
+        } else throw new Error(`SQLite: cannot bind a ${typeof v}`);
+    }
+    if (rc !== 0) {
+      c._sqlite3_clear_bindings(p);
+      c._sqlite3_reset(p);
+      throw new Error(`SQLite: binding value ${i + 1}: ${scratch.cString(c._sqlite3_errmsg(dbPtr))}`);
+    }
+  }
+  const rc = c._sqlite3_step(p);
+  c._sqlite3_clear_bindings(p);
+  if (rc !== SQLITE_DONE && rc !== SQLITE_ROW) {
+    c._sqlite3_reset(p);
+    throw new Error(scratch.cString(c._sqlite3_errmsg(dbPtr)));
+  }
+  c._sqlite3_reset(p);
+}
+
 export function openDb(file: string, options: { readOnly?: boolean; mustExist?: boolean } = {}): Db {
-  const db = new Database(file, { readOnly: options.readOnly === true, fileMustExist: options.mustExist === true || options.readOnly === true });
+  const db = new lib.Database(file, { readOnly: options.readOnly === true, fileMustExist: options.mustExist === true || options.readOnly === true });
+  const dbPtr = (db as unknown as { _ptr: number })._ptr;
   return {
     exec: (sql) => db.exec(sql),
     prepare: (sql) => {
-      const st = db.prepare(sql);
+      const st = db.prepare(sql) as unknown as LibStatement;
       return {
-        run: (values) => {
-          st.run(values.map(bindable) as never);
-        },
-        all: (values) => st.all((values ?? []) as never) as Row[],
+        run: directBinding
+          ? (values) => directRun(st, dbPtr, values)
+          : (values) => {
+              st.run(values.map(bindable));
+            },
+        all: (values) => st.all(values ?? []) as Row[],
         finalize: () => st.finalize(),
       };
     },
@@ -51,10 +225,10 @@ export function openDb(file: string, options: { readOnly?: boolean; mustExist?: 
 }
 
 /**
- * The engine binds strings as NUL-terminated C strings, which would cut a text at its first
- * U+0000. Such a string is bound as its UTF-8 bytes (a BLOB) instead; the writer's INSERTs
- * wrap text columns in CAST(? AS TEXT), so it is stored as the whole TEXT value. Absent
- * values (`undefined`) are stored as NULL.
+ * The engine's own binding (the fallback) binds strings as NUL-terminated C strings, which
+ * would cut a text at its first U+0000. Such a string is bound as its UTF-8 bytes (a BLOB)
+ * instead; the writer's INSERTs wrap text columns in CAST(? AS TEXT), so it is stored as
+ * the whole TEXT value. Absent values (`undefined`) are stored as NULL.
  */
 function bindable(v: SqlValue | boolean | undefined): SqlValue | boolean {
   if (v === undefined) return null;
@@ -64,7 +238,7 @@ function bindable(v: SqlValue | boolean | undefined): SqlValue | boolean {
 
 /** The SQLite library version the engine was built with. */
 export function sqliteVersion(): string {
-  const db = new Database();
+  const db = new lib.Database();
   try {
     return String((db.get('select sqlite_version() as v') as Row).v);
   } finally {

@@ -176,30 +176,190 @@ function processName(pid: number): string {
   }
 }
 
-/** The rebuild's own lock: `<db>.rebuild-lock` created exclusively, holding our pid. */
-export function acquireRebuildLock(target: string): () => void {
+/** What a rebuild lock file holds. */
+export interface RebuildLockInfo {
+  pid: number;
+  started: string;
+  /** True while the rebuild may have uncommitted changes in the target itself (incremental, in place). */
+  inPlace?: boolean;
+}
+
+export interface RebuildLock {
+  (): void;
+  release(): void;
+  /** The lock of a rebuild that died, if this one took it over. */
+  previous: RebuildLockInfo | null;
+  /** Updates the lock file (atomically: temp file + rename). */
+  mark(info: { inPlace: boolean }): void;
+}
+
+/**
+ * The rebuild's own lock: `<db>.rebuild-lock` created exclusively, holding our pid (and,
+ * while an in-place incremental rebuild runs, `inPlace: true`, so that the next rebuild
+ * knows a journal left beside the index is that dead rebuild's). Callable: releases it.
+ */
+export function acquireRebuildLock(target: string): RebuildLock {
   const lock = target + '.rebuild-lock';
+  const started = new Date().toISOString();
+  let previous: RebuildLockInfo | null = null;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = fs.openSync(lock, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
-      fs.writeSync(fd, JSON.stringify({ pid: process.pid, started: new Date().toISOString() }) + '\n');
+      // A dead in-place rebuild's claim is carried over until its journal is rolled back.
+      fs.writeSync(fd, JSON.stringify({ pid: process.pid, started, ...(previous?.inPlace ? { inPlace: true } : {}) }) + '\n');
       fs.closeSync(fd);
-      return () => fs.rmSync(lock, { force: true });
+      const release = (): void => fs.rmSync(lock, { force: true });
+      const mark = (info: { inPlace: boolean }): void => {
+        const tmp = `${lock}.${process.pid}`;
+        const fd2 = fs.openSync(tmp, 'w', 0o600);
+        try {
+          fs.writeSync(fd2, JSON.stringify({ pid: process.pid, started, inPlace: info.inPlace }) + '\n');
+          fs.fsyncSync(fd2);
+        } finally {
+          fs.closeSync(fd2);
+        }
+        fs.renameSync(tmp, lock);
+        fsyncDirQuiet(path.dirname(lock));
+      };
+      return Object.assign(release, { release, previous, mark });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    let pid = NaN;
+    let info: Partial<RebuildLockInfo> = {};
     try {
-      pid = Number(JSON.parse(fs.readFileSync(lock, 'utf8')).pid);
+      info = JSON.parse(fs.readFileSync(lock, 'utf8'));
     } catch {
       // unreadable or half-written: a writer died between open and write
     }
+    const pid = Number(info.pid);
     if (pidAlive(pid) && pid !== process.pid) {
       throw new TargetBusyError(`another rebuild of ${path.basename(target)} is running (pid ${pid}); wait for it to finish`, false);
     }
+    if (info.inPlace === true) previous = { pid, started: String(info.started), inPlace: true };
+    else previous ??= Number.isFinite(pid) ? { pid, started: String(info.started) } : null;
     fs.rmSync(lock, { force: true });
   }
   throw new TargetBusyError(`cannot take the rebuild lock ${lock}`, false);
+}
+
+function fsyncDirQuiet(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // some platforms cannot fsync a folder
+  }
+}
+
+/**
+ * After an in-place incremental rebuild died mid-transaction: its engine lock folder
+ * (`<db>.lock/`, which only that dead process held) is removed and its rollback journal
+ * played back, so the target returns byte for byte to its last committed state.
+ *
+ * The engine cannot do this itself: its VFS has one lock (a folder) for every lock level, so
+ * when it checks whether a hot journal's writer is still alive it sees its own lock and
+ * never rolls back. Native SQLite programs do roll it back when they open the file; this
+ * does the same (SQLite's pager_playback, https://www.sqlite.org/fileformat2.html section
+ * "The Rollback Journal"): for each journal header, its records (page number, the page's
+ * original content, checksum) are written back, stopping at a bad checksum or header;
+ * the file is cut back to the size the first header records, synced, then the journal
+ * deleted. Interrupted, it can simply be run again.
+ */
+export function recoverInPlace(target: string, previous: RebuildLockInfo): void {
+  const journalPath = target + '-journal';
+  const journal = fs.existsSync(journalPath);
+  let lockDir: fs.Stats | null = null;
+  try {
+    lockDir = fs.statSync(target + '.lock');
+  } catch {
+    // none
+  }
+  // With a journal, nothing else can have taken the engine lock since the writer died;
+  // without one, the folder is that rebuild's if it was made while it ran.
+  if (lockDir && (journal || lockDir.mtimeMs >= Date.parse(previous.started) - 1000)) fs.rmSync(target + '.lock', { recursive: true, force: true });
+  if (!journal) return;
+  const st = fs.statSync(target, { bigint: true });
+  const lockers = procLocks(st).filter((p) => p !== process.pid);
+  if (lockers.length > 0) throw new TargetBusyError(`${path.basename(target)} has a journal beside it and is locked by pid ${lockers.join(', ')}; close that program and rebuild`, false);
+  playBackJournal(target, fs.readFileSync(journalPath));
+  fs.rmSync(journalPath, { force: true });
+  fsyncDirQuiet(path.dirname(target));
+}
+
+const JOURNAL_MAGIC = Buffer.from([0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]);
+
+/** Writes a rollback journal's original pages back into the database file (and syncs it). Returns the pages restored. */
+export function playBackJournal(dbFile: string, j: Buffer): number {
+  const pow2 = (n: number, lo: number, hi: number): boolean => n >= lo && n <= hi && (n & (n - 1)) === 0;
+  let off = 0;
+  let restored = 0;
+  let pageSize = 0;
+  let sectorSize = 0;
+  let origPages = -1;
+  const fd = fs.openSync(dbFile, 'r+');
+  try {
+    for (;;) {
+      if (off + 28 > j.length || !j.subarray(off, off + 8).equals(JOURNAL_MAGIC)) break; // no (more) synced header
+      let nRec = j.readUInt32BE(off + 8);
+      const nonce = j.readUInt32BE(off + 12);
+      const mxPg = j.readUInt32BE(off + 16);
+      if (origPages < 0) {
+        sectorSize = j.readUInt32BE(off + 20);
+        pageSize = j.readUInt32BE(off + 24);
+        if (!pow2(sectorSize, 32, 65536) || !pow2(pageSize, 512, 65536)) throw new Error(`${path.basename(dbFile)}-journal has an invalid header (sector ${sectorSize}, page ${pageSize})`);
+        origPages = mxPg;
+        // Cut the file back to its size before the transaction.
+        fs.ftruncateSync(fd, origPages * pageSize);
+      }
+      off += sectorSize;
+      const rec = pageSize + 8;
+      if (nRec === 0xffffffff) nRec = Math.floor((j.length - off) / rec);
+      let done = false;
+      for (let u = 0; u < nRec; u++) {
+        if (off + rec > j.length) {
+          done = true;
+          break;
+        }
+        const pgno = j.readUInt32BE(off);
+        const data = j.subarray(off + 4, off + 4 + pageSize);
+        let ck = nonce;
+        for (let i = pageSize - 200; i > 0; i -= 200) ck = (ck + data[i]) >>> 0;
+        if (pgno === 0 || ck !== j.readUInt32BE(off + 4 + pageSize)) {
+          done = true;
+          break;
+        }
+        if (pgno <= origPages) {
+          fs.writeSync(fd, data, 0, pageSize, (pgno - 1) * pageSize);
+          restored++;
+        }
+        off += rec;
+      }
+      if (done) break;
+      off = Math.ceil(off / sectorSize) * sectorSize; // the next header starts on a sector boundary
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return restored;
+}
+
+/** Other processes with the target open or locked (Linux; empty elsewhere or when there is no target). */
+export function otherHolders(target: string): Holder[] {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.statSync(target, { bigint: true });
+  } catch {
+    return [];
+  }
+  const seen = new Map<number, Holder>();
+  for (const pid of procLocks(st)) if (pid !== process.pid) seen.set(pid, { pid, name: processName(pid) });
+  for (const h of processesHolding(target, st)) if (h.pid !== process.pid) seen.set(h.pid, h);
+  return [...seen.values()];
 }
 
 export const TEMP_RE = /^\.(.+)\.tmp-(\d+)-[0-9a-f]+$/;

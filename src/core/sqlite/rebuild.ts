@@ -24,8 +24,8 @@ import { listFeedbackFiles, readFeedbackFile } from '../feedback/read';
 import { ShardReader, DEFAULT_MAX_LINE_BYTES } from '../shardReader';
 import { readSidecar, sidecarPath } from '../sidecar';
 import { openDb, sqliteVersion, ENGINE_NAME, type Db } from './engine';
-import { acquireRebuildLock, checkTarget, removeStaleTemps, tempName } from './lock';
-import { DDL, INDEXES, SCHEMA_VERSION } from './schema';
+import { acquireRebuildLock, checkTarget, otherHolders, recoverInPlace, removeStaleTemps, tempName } from './lock';
+import { DDL, EVENT_INDEXES, LATE_INDEXES, SCHEMA_VERSION } from './schema';
 import { applyFeedback, IndexWriter, type ShardRow } from './writer';
 import { replayLog } from './fromLog';
 
@@ -58,6 +58,8 @@ export interface RebuildOptions {
   toolVersion?: string;
   onProgress?: (p: RebuildProgress) => void;
   signal?: AbortSignal;
+  /** Test hook: the page cache (PRAGMA cache_size) of an in-place incremental rebuild; tiny values make SQLite write into the file before the commit. */
+  cacheSize?: number;
   /** Test hook: called at named points of the build (e.g. to kill the process there). */
   checkpoint?: (name: string) => void;
 }
@@ -96,6 +98,10 @@ interface Plan {
 }
 
 const TOOL_VERSION = '0.1.0';
+/** Page size of a new index (measured: docs/sqlite.md, "Speed"). */
+const PAGE_SIZE = 8192;
+/** Page cache: 64 MB (negative = KiB). */
+const CACHE_SIZE = -65536;
 
 export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResult> {
   const started = Date.now();
@@ -103,14 +109,23 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
   const target = path.resolve(options.db);
   const dir = path.dirname(target);
   if (!fs.existsSync(dir)) throw new Error(`the folder of the index does not exist: ${dir}`);
-  checkTarget(target, { force: options.force });
-  const release = acquireRebuildLock(target);
+  const lock = acquireRebuildLock(target);
+  const release = lock.release;
   const temp = tempName(target, crypto.randomBytes(4).toString('hex'));
   const progress: RebuildProgress = { phase: 'scan', sessionsDone: 0, sessionsTotal: 0, events: 0, bytesDone: 0, bytesTotal: 0, temp };
   const report = (): void => options.onProgress?.({ ...progress });
   const cp = options.checkpoint ?? (() => undefined);
   let db: Db | null = null;
+  /** Incremental, writing into the target itself (one transaction); else into `temp`. */
+  let inPlace = false;
   try {
+    // A rebuild that was killed while it wrote into the target in place left its hot
+    // journal (and its engine lock folder): roll the target back to its last commit.
+    if (lock.previous?.inPlace === true) {
+      recoverInPlace(target, lock.previous);
+      lock.mark({ inPlace: false });
+    }
+    checkTarget(target, { force: options.force });
     removeStaleTemps(target);
     cp('locked');
     report();
@@ -136,35 +151,66 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
 
       let plan: Plan = { mode: 'full', reason: options.full ? 'asked for a full rebuild' : 'no index yet', redo: new Set(discovery.sessions.map((s) => s.sessionId)), prevShards: new Map(), prevFeedback: {} };
       if (!options.full && fs.existsSync(target)) {
-        fs.copyFileSync(target, temp, fs.constants.COPYFILE_EXCL);
-        cp('copied');
-        db = openDb(temp, { mustExist: true });
+        // In place when no other process has the target open: SQLite's rollback journal
+        // makes the one transaction atomic. When one has it open (only with --force, see
+        // checkTarget) it must keep seeing the old file: copy, update the copy, rename.
+        inPlace = otherHolders(target).length === 0;
+        if (inPlace) {
+          lock.mark({ inPlace: true });
+          db = openDb(target, { mustExist: true });
+          db.exec(`PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA cache_size = ${Math.trunc(options.cacheSize ?? CACHE_SIZE)}; PRAGMA temp_store = MEMORY;`);
+          db.exec('BEGIN IMMEDIATE');
+        } else {
+          fs.copyFileSync(target, temp, fs.constants.COPYFILE_EXCL);
+          cp('copied');
+          db = openDb(temp, { mustExist: true });
+        }
         const p = await planIncremental(db, discovery, stamps, sources, settings);
         if (p.mode === 'incremental') plan = p;
         else {
           plan.reason = p.reason;
+          if (inPlace) db.exec('ROLLBACK');
           db.close();
           db = null;
-          fs.rmSync(temp, { force: true });
+          if (inPlace) lock.mark({ inPlace: false });
+          else fs.rmSync(temp, { force: true });
+          inPlace = false;
         }
       }
       if (db === null) {
+        // A new file nobody else sees until the rename: no journal, no syncs until the end.
         db = openDb(temp);
-        db.exec('PRAGMA page_size = 8192;');
+        db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE}; PRAGMA temp_store = MEMORY;`);
+        db.exec(DDL);
+        db.exec(EVENT_INDEXES);
+        db.exec('BEGIN');
+      } else if (!inPlace) {
+        db.exec(`PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE}; PRAGMA temp_store = MEMORY;`);
+        db.exec('BEGIN');
       }
-      db.exec('PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;');
-      if (plan.mode === 'full') db.exec(DDL);
-      db.exec('BEGIN');
+      if (inPlace) progress.temp = undefined;
       const writer = new IndexWriter(db);
       progress.phase = 'sessions';
       if (plan.mode === 'incremental') progress.sessionsTotal = plan.redo.size;
       report();
       let lastReport = Date.now();
       const opts = { now: settings.now, staleAfterSeconds: settings.staleAfterMinutes * 60 };
-      for (const s of discovery.sessions) {
-        if (!plan.redo.has(s.sessionId)) continue;
+      // Reading (file I/O on libuv's threads, then parsing) runs ahead of writing: while
+      // one session's rows go into SQLite, the next sessions' files are being read.
+      const todo = discovery.sessions.filter((s) => plan.redo.has(s.sessionId));
+      const ahead: Promise<SessionRead>[] = [];
+      const readAt = (i: number): void => {
+        if (i >= todo.length) return;
+        const pr = readSession(discovery.sessionsDir, todo[i], settings.maxLineBytes, opts);
+        pr.catch(() => undefined); // awaited below; never an unhandled rejection if we stop first
+        ahead.push(pr);
+      };
+      for (let i = 0; i < READ_AHEAD; i++) readAt(i);
+      for (let i = 0; i < todo.length; i++) {
+        const s = todo[i];
         if (options.signal?.aborted) throw new RebuildCancelled();
-        const read = await readSession(discovery.sessionsDir, s, settings.maxLineBytes, opts);
+        const read = await ahead.shift()!;
+        readAt(i + READ_AHEAD);
         let skip: Map<string, number> | undefined;
         if (plan.mode === 'incremental') {
           skip = new Map();
@@ -223,13 +269,14 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       if (plan.mode === 'full') {
         progress.phase = 'indexes';
         report();
-        db.exec(INDEXES);
+        db.exec(LATE_INDEXES);
         db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       }
     } else {
       db = openDb(temp);
-      db.exec('PRAGMA page_size = 8192; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;');
+      db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE}; PRAGMA temp_store = MEMORY;`);
       db.exec(DDL);
+      db.exec(EVENT_INDEXES);
       db.exec('BEGIN');
       progress.phase = 'log';
       report();
@@ -248,7 +295,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         ...versionMeta(options.toolVersion),
       });
       db.exec('COMMIT');
-      db.exec(INDEXES);
+      db.exec(LATE_INDEXES);
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       result = { mode: 'full', reason: 'a log replay is always full', sessionsRedone: log.sessions, eventsAdded: 0 };
     }
@@ -256,6 +303,14 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     db.close();
     db = null;
     cp('closed');
+    if (inPlace) {
+      // Committed: SQLite synced the file (synchronous = FULL) and deleted its journal.
+      fsyncDir(dir);
+      lock.mark({ inPlace: false });
+      progress.phase = 'done';
+      report();
+      return { db: target, ...result, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
+    }
     progress.phase = 'sync';
     report();
     fsyncFile(temp);
@@ -271,10 +326,16 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     return { db: target, ...result, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
   } catch (e) {
     try {
+      if (inPlace && db !== null) db.exec('ROLLBACK');
+    } catch {
+      // no transaction open: nothing written
+    }
+    try {
       db?.close();
     } catch {
       // already failing
     }
+    if (inPlace && !fs.existsSync(target + '-journal')) lock.mark({ inPlace: false });
     fs.rmSync(temp, { force: true });
     fs.rmSync(temp + '.lock', { recursive: true, force: true });
     fs.rmSync(temp + '-journal', { force: true });
@@ -388,12 +449,21 @@ async function prefixHash(file: string, committed: number): Promise<string> {
   }
 }
 
+/** Sessions being read ahead of the one being written. */
+const READ_AHEAD = 2;
+
+interface SessionRead {
+  analysis: SessionAnalysis;
+  shards: ShardRow[];
+  sidecarFingerprint: string;
+}
+
 async function readSession(
   sessionsDir: string,
   s: DiscoveredSession,
   maxLineBytes: number,
   opts: { now: number; staleAfterSeconds: number },
-): Promise<{ analysis: SessionAnalysis; shards: ShardRow[]; sidecarFingerprint: string }> {
+): Promise<SessionRead> {
   const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true }));
   for (const r of readers) await r.refresh();
   const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
