@@ -7,6 +7,7 @@
 import { parseArgs } from 'util';
 import { runAudit } from './audit';
 import { runAuditWorkerIfWorker } from '../core/parallelAudit';
+import { runRebuildWorkerIfWorker } from '../core/sqlite/parallelRows';
 import { runExport } from './export';
 import { runFeedback } from './feedback';
 import { runMemory, MEMORY_USAGE } from './memory';
@@ -131,8 +132,9 @@ export async function main(argv: string[]): Promise<number> {
 
 export { parseArgs };
 
-// The CLI is also its own audit worker (`audit --jobs N`): a worker serves jobs and nothing else.
-if (!runAuditWorkerIfWorker() && require.main === module) {
+// The CLI is also its own audit worker (`audit --jobs N`) and rebuild worker (`rebuild`): a
+// worker serves jobs and nothing else.
+if (!runAuditWorkerIfWorker() && !runRebuildWorkerIfWorker() && require.main === module) {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   });

@@ -69,6 +69,8 @@ export async function runRebuild(argv: string[]): Promise<number> {
       staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
       maxLineBytes: numberOption(values['max-line-bytes'], 'max-line-bytes', 1),
       signal: controller.signal,
+      // This bundle is also the rebuild worker (main.ts).
+      workerScript: __filename,
       onProgress: (p: RebuildProgress) => {
         emit({ type: 'progress', ...p });
         if (tty) {

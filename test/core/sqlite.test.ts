@@ -5,10 +5,24 @@ import { spawn } from 'child_process';
 import { auditFolder } from '../../src/core/audit';
 import { rebuildIndex } from '../../src/core/sqlite/rebuild';
 import { TargetBusyError, acquireRebuildLock } from '../../src/core/sqlite/lock';
-import { SCHEMA_VERSION, TABLES } from '../../src/core/sqlite/schema';
+import { ORDER_BY, SCHEMA_VERSION, TABLES } from '../../src/core/sqlite/schema';
 import { dumpIndex, query } from '../support/sqliteDump';
 import { FIXED_NOW, appendEventLine, generateSessionsFolder } from '../support/fixtures';
 import { ev, lifecycle, line, sessionsDir, tempDir, T0 } from './helpers';
+
+/** The CLI bundle, which is also the rebuild worker (built by `npm run test:unit`). */
+const WORKER = path.resolve(__dirname, '../../../dist/cli.js');
+
+/** Every value of every table as its SQLite type and bytes (hex), in a stable order: byte-for-byte equality. */
+function exactDump(file: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const t of TABLES) {
+    const cols = query(file, `SELECT name FROM pragma_table_info('${t}')`).map((c) => String(c.name)).filter((c) => !(t === 'events' && c === 'id'));
+    const where = t === 'meta' ? "WHERE key NOT IN ('built_at', 'mode', 'full_reason')" : '';
+    out[t] = query(file, `SELECT ${cols.map((c) => `typeof(${c}) || ':' || hex(${c})`).join(" || '|' || ")} AS r FROM ${t} ${where} ORDER BY ${ORDER_BY[t]}`).map((r) => String(r.r));
+  }
+  return out;
+}
 
 /** The audit --json facts, read back from the index. */
 function reportFromIndex(file: string) {
@@ -118,6 +132,26 @@ describe('SQLite index', function () {
     assert.deepStrictEqual(reportFromIndex(db), report.sessions);
   });
 
+  it('builds the same index byte for byte on worker threads (1 and 2 workers) as on one thread', async () => {
+    const dir = tempDir();
+    generateSessionsFolder(dir, { seed: 4, sessions: 10 });
+    const journal = path.join(dir, '_turn_journal');
+    // Strings that encode differently: U+0000, a lone surrogate, astral characters; big and fractional numbers.
+    const odd = { ...ev('submitted', 'odd\u0000turn', T0 + 0.125), session_id: 'odd', content: 'nul\u0000 lone \ud800 astral 😀 é', big: 2 ** 40 };
+    fs.writeFileSync(path.join(journal, 'odd~1.jsonl'), line(odd) + line({ ...ev('completed', 'odd\u0000turn', 2 ** 33 + 0.5), session_id: 'odd' }) + '{"glued":1}{"event":"x"}\n');
+    const one = path.join(dir, 'one.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db: one, now: FIXED_NOW, workerScript: WORKER, workers: 0 });
+    const expected = exactDump(one);
+    assert.ok(expected.events.length > 100 && expected.turns.length > 10, 'the fixture has rows');
+    assert.ok(expected.events.some((r) => r.includes('00')), 'a U+0000 is stored');
+    for (const workers of [1, 2]) {
+      const db = path.join(dir, `w${workers}.sqlite`);
+      const r = await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW, workerScript: WORKER, workers, alwaysWorkers: true });
+      assert.strictEqual(r.eventsAdded, expected.events.length);
+      assert.deepStrictEqual(exactDump(db), expected, `${workers} worker(s)`);
+    }
+  });
+
   it('reads feedback records: every record kept, the latest per turn on the turn', async () => {
     const { dir, journal } = sessionsDir();
     fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), lifecycle('t1', T0) + lifecycle('t2', T0 + 60));
@@ -156,7 +190,8 @@ describe('SQLite index', function () {
       return added;
     }
 
-    it('adds only the new rows and gives the same database as a full rebuild', async () => {
+    for (const workers of [0, 1]) it(`adds only the new rows and gives the same database as a full rebuild (${workers ? 'on a worker thread' : 'on one thread'})`, async () => {
+      const w = { workerScript: WORKER, workers, alwaysWorkers: true };
       const dir = tempDir();
       generateSessionsFolder(dir, { seed: 5, sessions: 10 });
       // A valid event without its newline (an append in progress) at the end of a shard.
@@ -164,7 +199,7 @@ describe('SQLite index', function () {
       fs.writeFileSync(tailShard, lifecycle('x1', FIXED_NOW - 100).replace(/\n$/, '').replace(/"session_id":"sess"/g, '"session_id":"tail"'));
       const inc = path.join(dir, 'inc.sqlite');
       const full = path.join(dir, 'full.sqlite');
-      await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW });
+      await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW, ...w });
       const before = Number(query(inc, 'SELECT count(*) AS n FROM events')[0].n);
       assert.strictEqual(query(inc, "SELECT count(*) AS n FROM events WHERE shard = 'tail~1.jsonl'")[0].n, 4);
       const added = grow(dir);
@@ -178,7 +213,7 @@ describe('SQLite index', function () {
       }
       const sidecars = fs.readdirSync(dir).filter((n) => n.endsWith('.json') && !n.startsWith('_'));
       fs.appendFileSync(path.join(dir, sidecars[0]), ' ');
-      const r = await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW + 30 });
+      const r = await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW + 30, ...w });
       assert.strictEqual(r.mode, 'incremental', String(r.reason));
       assert.ok(r.sessionsRedone < 11, `redid ${r.sessionsRedone} of 11 sessions`);
       assert.strictEqual(query(inc, "SELECT count(*) AS n FROM events WHERE shard = 'tail~1.jsonl'")[0].n, 5);
@@ -187,6 +222,7 @@ describe('SQLite index', function () {
       const rf = await rebuildIndex({ sessionsDir: dir, db: full, now: FIXED_NOW + 30, full: true });
       assert.strictEqual(rf.mode, 'full');
       assert.deepStrictEqual(dumpIndex(inc), dumpIndex(full));
+      assert.deepStrictEqual(exactDump(inc), exactDump(full));
       assert.strictEqual(query(inc, "SELECT feedback FROM turns WHERE turn_id = 'new-turn'")[0].feedback, -1);
     });
 

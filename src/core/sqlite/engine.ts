@@ -201,6 +201,121 @@ function directRun(st: LibStatement, dbPtr: number, values: readonly (SqlValue |
   c._sqlite3_reset(p);
 }
 
+/**
+ * Rows encoded for binding without re-encoding (built in a rebuild worker by rows.ts
+ * `RowEncoder`, handed over as transferable ArrayBuffers). Row r is a row of
+ * `statements[table[r]]` with that statement's parameter count of values; value v has type
+ * `types[v]` and number `nums[v]` (the value, or for text and blobs its UTF-8 byte length;
+ * the bytes follow each other in `bytes`, in value order).
+ */
+export interface RowBatch {
+  table: Uint8Array;
+  rows: number;
+  types: Uint8Array;
+  nums: Float64Array;
+  values: number;
+  bytes: Uint8Array;
+  byteLength: number;
+}
+
+export const V_NULL = 0;
+export const V_INT = 1;
+export const V_INT64 = 2;
+export const V_DOUBLE = 3;
+export const V_TEXT = 4;
+export const V_BLOB = 5;
+
+/**
+ * Binds and steps every row of `batch`: the batch's bytes are copied into the WASM heap
+ * once and its strings bound from there (SQLITE_STATIC; each row's bindings are cleared
+ * before the next is bound, and the area is reused only by the next batch or row).
+ * Without the direct binding the values are decoded and run through `Statement.run`.
+ */
+export function runBatch(statements: readonly Statement[], batch: RowBatch): void {
+  const params = statements.map((s) => (s as DirectStatement).params);
+  if (!directBinding) {
+    const dec = new TextDecoder();
+    let v = 0;
+    let off = 0;
+    for (let r = 0; r < batch.rows; r++) {
+      const st = statements[batch.table[r]];
+      const row: SqlValue[] = [];
+      for (let k = 0; k < params[batch.table[r]]; k++, v++) {
+        const t = batch.types[v];
+        const x = batch.nums[v];
+        if (t === V_NULL) row.push(null);
+        else if (t === V_TEXT || t === V_BLOB) {
+          const bytes = batch.bytes.subarray(off, off + x);
+          row.push(t === V_TEXT ? dec.decode(bytes) : bytes.slice());
+          off += x;
+        } else row.push(x);
+      }
+      st.run(row);
+    }
+    return;
+  }
+  const c = lib as unknown as Exports;
+  scratch ??= new Scratch(c, engine.memory!);
+  const heap = scratch.reserve(batch.byteLength);
+  heap.set(batch.bytes.subarray(0, batch.byteLength), scratch.ptr);
+  const ptrs = statements.map((s) => (s as DirectStatement).ptr);
+  const dbPtr = (statements[0] as DirectStatement).dbPtr;
+  const types = batch.types;
+  const nums = batch.nums;
+  let off = scratch.ptr;
+  let v = 0;
+  for (let r = 0; r < batch.rows; r++) {
+    const p = ptrs[batch.table[r]];
+    const n = params[batch.table[r]];
+    for (let k = 1; k <= n; k++, v++) {
+      const x = nums[v];
+      let rc: number;
+      switch (types[v]) {
+        case V_NULL:
+          rc = c._sqlite3_bind_null(p, k);
+          break;
+        case V_INT:
+          rc = c._sqlite3_bind_int(p, k, x);
+          break;
+        case V_INT64:
+          rc = c._sqlite3_bind_int64(p, k, BigInt(x));
+          break;
+        case V_DOUBLE:
+          rc = c._sqlite3_bind_double(p, k, x);
+          break;
+        case V_TEXT:
+          rc = c._sqlite3_bind_text(p, k, off, x, SQLITE_STATIC);
+          off += x;
+          break;
+        case V_BLOB:
+          rc = c._sqlite3_bind_blob(p, k, off, x, SQLITE_STATIC);
+          off += x;
+          break;
+        default:
+          rc = -1;
+      }
+      if (rc !== 0) {
+        c._sqlite3_clear_bindings(p);
+        c._sqlite3_reset(p);
+        throw new Error(`SQLite: binding value ${k}: ${rc === -1 ? 'bad batch' : scratch.cString(c._sqlite3_errmsg(dbPtr))}`);
+      }
+    }
+    const rc = c._sqlite3_step(p);
+    c._sqlite3_clear_bindings(p);
+    if (rc !== SQLITE_DONE && rc !== SQLITE_ROW) {
+      c._sqlite3_reset(p);
+      throw new Error(scratch.cString(c._sqlite3_errmsg(dbPtr)));
+    }
+    c._sqlite3_reset(p);
+  }
+}
+
+interface DirectStatement extends Statement {
+  ptr: number;
+  dbPtr: number;
+  params: number;
+}
+
 export function openDb(file: string, options: { readOnly?: boolean; mustExist?: boolean } = {}): Db {
   const db = new lib.Database(file, { readOnly: options.readOnly === true, fileMustExist: options.mustExist === true || options.readOnly === true });
   const dbPtr = (db as unknown as { _ptr: number })._ptr;
@@ -208,7 +323,10 @@ export function openDb(file: string, options: { readOnly?: boolean; mustExist?: 
     exec: (sql) => db.exec(sql),
     prepare: (sql) => {
       const st = db.prepare(sql) as unknown as LibStatement;
-      return {
+      const s: DirectStatement = {
+        ptr: st._ptr,
+        dbPtr,
+        params: paramCount(sql),
         run: directBinding
           ? (values) => directRun(st, dbPtr, values)
           : (values) => {
@@ -217,11 +335,19 @@ export function openDb(file: string, options: { readOnly?: boolean; mustExist?: 
         all: (values) => st.all(values ?? []) as Row[],
         finalize: () => st.finalize(),
       };
+      return s;
     },
     all: (sql, values) => db.all(sql, (values ?? []) as never) as Row[],
     get: (sql, values) => db.get(sql, (values ?? []) as never) as Row | null,
     close: () => db.close(),
   };
+}
+
+/** The number of `?` parameters of an INSERT built by writer.ts `insertSql` (no string literals hold one). */
+function paramCount(sql: string): number {
+  let n = 0;
+  for (let i = sql.indexOf('?'); i >= 0; i = sql.indexOf('?', i + 1)) n++;
+  return n;
 }
 
 /**

@@ -17,16 +17,18 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { analyzeSession, DEFAULT_STALE_AFTER_MINUTES, type SessionAnalysis } from '../analyze';
+import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
 import { discoverSessions, type DiscoveredSession, type Discovery } from '../discovery';
 import { fsyncDir } from '../durable';
 import { listFeedbackFiles, readFeedbackFile } from '../feedback/read';
-import { ShardReader, DEFAULT_MAX_LINE_BYTES } from '../shardReader';
-import { readSidecar, sidecarPath } from '../sidecar';
-import { openDb, sqliteVersion, ENGINE_NAME, type Db } from './engine';
+import { DEFAULT_MAX_LINE_BYTES } from '../shardReader';
+import { sidecarPath } from '../sidecar';
+import { openDb, runBatch, sqliteVersion, ENGINE_NAME, type Db } from './engine';
 import { acquireRebuildLock, checkTarget, otherHolders, recoverInPlace, removeStaleTemps, tempName } from './lock';
+import { sessionBatches } from './parallelRows';
+import { prefixHash, readSession, statStamp, type SessionRead, type Stamp } from './readSession';
 import { DDL, EVENT_INDEXES, LATE_INDEXES, SCHEMA_VERSION } from './schema';
-import { applyFeedback, IndexWriter, type ShardRow } from './writer';
+import { applyFeedback, IndexWriter } from './writer';
 import { replayLog } from './fromLog';
 
 export interface RebuildProgress {
@@ -62,6 +64,16 @@ export interface RebuildOptions {
   cacheSize?: number;
   /** Test hook: called at named points of the build (e.g. to kill the process there). */
   checkpoint?: (name: string) => void;
+  /**
+   * A script that serves as a rebuild worker (calls `runRebuildWorkerIfWorker()` at startup;
+   * the CLI passes its own bundle). With it, sessions are read, analysed and turned into rows
+   * on worker threads while the main thread writes (when there is enough to read).
+   */
+  workerScript?: string;
+  /** Rebuild workers (default 1); 0 = read on the main thread. Env BMA_REBUILD_WORKERS overrides. */
+  workers?: number;
+  /** Test hook: use the workers however little there is to read. */
+  alwaysWorkers?: boolean;
 }
 
 export interface RebuildResult {
@@ -195,38 +207,31 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       report();
       let lastReport = Date.now();
       const opts = { now: settings.now, staleAfterSeconds: settings.staleAfterMinutes * 60 };
-      // Reading (file I/O on libuv's threads, then parsing) runs ahead of writing: while
-      // one session's rows go into SQLite, the next sessions' files are being read.
       const todo = discovery.sessions.filter((s) => plan.redo.has(s.sessionId));
-      const ahead: Promise<SessionRead>[] = [];
-      const readAt = (i: number): void => {
-        if (i >= todo.length) return;
-        const pr = readSession(discovery.sessionsDir, todo[i], settings.maxLineBytes, opts);
-        pr.catch(() => undefined); // awaited below; never an unhandled rejection if we stop first
-        ahead.push(pr);
-      };
-      for (let i = 0; i < READ_AHEAD; i++) readAt(i);
-      for (let i = 0; i < todo.length; i++) {
-        const s = todo[i];
-        if (options.signal?.aborted) throw new RebuildCancelled();
-        const read = await ahead.shift()!;
-        readAt(i + READ_AHEAD);
-        let skip: Map<string, number> | undefined;
-        if (plan.mode === 'incremental') {
-          skip = new Map();
-          deleteSessionRows(db, s.sessionId);
-          for (const sh of read.shards) {
-            const prev = plan.prevShards.get(sh.name);
-            if (!prev) continue;
-            skip.set(sh.name, prev.committed);
-            db.all('DELETE FROM events WHERE shard = ? AND offset >= ?', [sh.name, prev.committed]);
-            db.all('DELETE FROM malformed WHERE shard = ? AND offset >= ?', [sh.name, prev.committed]);
-          }
+      // Incremental: per shard, the offset below which its events and malformed lines are
+      // already in the index; the session's other rows are deleted and written anew.
+      const skipOf = (s: DiscoveredSession): Map<string, number> | undefined => {
+        if (plan.mode !== 'incremental') return undefined;
+        const skip = new Map<string, number>();
+        for (const sh of s.shards) {
+          const prev = plan.prevShards.get(sh.name);
+          if (prev) skip.set(sh.name, prev.committed);
         }
-        writer.writeSession(read.analysis, read.shards, read.sidecarFingerprint, skip);
+        return skip;
+      };
+      const beginSession = (s: DiscoveredSession, skip: Map<string, number> | undefined): void => {
+        if (!skip) return;
+        deleteSessionRows(db!, s.sessionId);
+        for (const [shard, committed] of skip) {
+          db!.all('DELETE FROM events WHERE shard = ? AND offset >= ?', [shard, committed]);
+          db!.all('DELETE FROM malformed WHERE shard = ? AND offset >= ?', [shard, committed]);
+        }
+      };
+      let eventsWritten = 0;
+      const endSession = async (bytes: number): Promise<void> => {
         progress.sessionsDone++;
-        progress.events = writer.eventsWritten;
-        progress.bytesDone += read.shards.reduce((n, x) => n + x.size, 0);
+        progress.events = eventsWritten;
+        progress.bytesDone += bytes;
         if (Date.now() - lastReport >= 100) {
           report();
           lastReport = Date.now();
@@ -234,6 +239,48 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
           await new Promise((r) => setImmediate(r));
         }
         cp('session');
+      };
+      const workers = workerCount(options, todo, stamps);
+      if (workers > 0) {
+        // Worker threads read, analyse and build the rows; this thread binds and steps.
+        const skips = todo.map(skipOf);
+        const batches = sessionBatches(todo, { sessionsDir: discovery.sessionsDir, maxLineBytes: settings.maxLineBytes, ...opts }, options.workerScript!, workers, (i) => skips[i]);
+        let started = -1;
+        for await (const m of batches) {
+          if (options.signal?.aborted) throw new RebuildCancelled();
+          if (m.i !== started) {
+            started = m.i;
+            beginSession(todo[m.i], skips[m.i]);
+          }
+          if (m.batch) runBatch(writer.statements, m.batch);
+          if (m.last) {
+            eventsWritten += m.events!;
+            await endSession(m.bytes!);
+          }
+        }
+      } else {
+        // Reading (file I/O on libuv's threads, then parsing) runs ahead of writing: while
+        // one session's rows go into SQLite, the next sessions' files are being read.
+        const ahead: Promise<SessionRead>[] = [];
+        const readAt = (i: number): void => {
+          if (i >= todo.length) return;
+          const pr = readSession(discovery.sessionsDir, todo[i], settings.maxLineBytes, opts);
+          pr.catch(() => undefined); // awaited below; never an unhandled rejection if we stop first
+          ahead.push(pr);
+        };
+        for (let i = 0; i < READ_AHEAD; i++) readAt(i);
+        for (let i = 0; i < todo.length; i++) {
+          const s = todo[i];
+          if (options.signal?.aborted) throw new RebuildCancelled();
+          const read = await ahead.shift()!;
+          readAt(i + READ_AHEAD);
+          const skip = skipOf(s);
+          beginSession(s, skip);
+          const before = writer.eventsWritten;
+          writer.writeSession(read.analysis, read.shards, read.sidecarFingerprint, skip);
+          eventsWritten += writer.eventsWritten - before;
+          await endSession(read.shards.reduce((n, x) => n + x.size, 0));
+        }
       }
       // Feedback: files that changed are replaced whole (they are small).
       const changedFeedback = feedbackFiles.filter((f) => plan.mode === 'full' || plan.prevFeedback[f.name] !== feedbackStamps[f.name]);
@@ -262,8 +309,8 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         ...settingsMeta(settings),
         ...versionMeta(options.toolVersion),
       });
-      progress.events = writer.eventsWritten;
-      result = { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, eventsAdded: writer.eventsWritten };
+      progress.events = eventsWritten;
+      result = { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, eventsAdded: eventsWritten };
       db.exec('COMMIT');
       cp('committed');
       if (plan.mode === 'full') {
@@ -389,13 +436,6 @@ export function fsyncFile(file: string): void {
 
 // ---- reading a session ----------------------------------------------------------------
 
-interface Stamp {
-  ino: bigint;
-  dev: bigint;
-  size: number;
-  mtimeMs: number;
-}
-
 async function statAll(d: Discovery): Promise<Map<string, Stamp>> {
   const m = new Map<string, Stamp>();
   for (const s of d.sessions) {
@@ -411,87 +451,20 @@ async function statAll(d: Discovery): Promise<Map<string, Stamp>> {
   return m;
 }
 
-async function statStamp(p: string): Promise<string> {
-  try {
-    const st = await fsp.stat(p, { bigint: true });
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}
-
-/** `ino:dev:size:mtimeMs:sha1(last ≤4 KiB before the committed offset)`. */
-async function shardFingerprint(file: string, committed: number, fallback: Stamp | undefined): Promise<string> {
-  let st: Stamp | undefined = fallback;
-  try {
-    const s = await fsp.stat(file, { bigint: true });
-    st = { ino: s.ino, dev: s.dev, size: Number(s.size), mtimeMs: Number(s.mtimeMs) };
-  } catch {
-    // unreadable shard
-  }
-  if (!st) return 'missing';
-  return `${st.ino}:${st.dev}:${st.size}:${st.mtimeMs}:${await prefixHash(file, committed)}`;
-}
-
-async function prefixHash(file: string, committed: number): Promise<string> {
-  const n = Math.min(4096, committed);
-  if (n === 0) return 'empty';
-  let fh;
-  try {
-    fh = await fsp.open(file, 'r');
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, committed - n);
-    return crypto.createHash('sha1').update(buf.subarray(0, bytesRead)).digest('hex');
-  } catch {
-    return 'unreadable';
-  } finally {
-    await fh?.close();
-  }
-}
-
-/** Sessions being read ahead of the one being written. */
+/** Sessions being read ahead of the one being written (on the main thread). */
 const READ_AHEAD = 2;
+/** Less to read than this and the rebuild reads on the main thread (a worker takes ~100 ms to start). */
+const WORKER_MIN_BYTES = 16 << 20;
 
-interface SessionRead {
-  analysis: SessionAnalysis;
-  shards: ShardRow[];
-  sidecarFingerprint: string;
-}
-
-async function readSession(
-  sessionsDir: string,
-  s: DiscoveredSession,
-  maxLineBytes: number,
-  opts: { now: number; staleAfterSeconds: number },
-): Promise<SessionRead> {
-  const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true }));
-  for (const r of readers) await r.refresh();
-  const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
-  const sidecarFingerprint = await statStamp(sidecarPath(sessionsDir, s.sessionId));
-  const analysis = analyzeSession(s.sessionId, readers.map((r) => r.contents), sidecarRead, opts);
-  const shards: ShardRow[] = [];
-  for (let i = 0; i < readers.length; i++) {
-    const r = readers[i];
-    const c = r.contents;
-    const sum = analysis.shards.find((x) => x.name === c.name)!;
-    const committed = r.committedOffset;
-    shards.push({
-      name: c.name,
-      sessionId: s.sessionId,
-      size: c.size,
-      mtimeMs: c.mtimeMs,
-      fingerprint: c.error !== undefined ? 'unreadable' : await shardFingerprint(c.path, committed, undefined),
-      committedSize: committed,
-      lines: sum.lines,
-      events: sum.events,
-      malformed: sum.malformed,
-      tornTail: sum.tornTail,
-      hasBom: sum.hasBom,
-      crlfLines: sum.crlfLines,
-      error: c.error ?? null,
-    });
-  }
-  return { analysis, shards, sidecarFingerprint };
+function workerCount(options: RebuildOptions, todo: DiscoveredSession[], stamps: Map<string, Stamp>): number {
+  if (options.workerScript === undefined) return 0;
+  const env = process.env.BMA_REBUILD_WORKERS;
+  const n = env !== undefined && env !== '' ? Number(env) : (options.workers ?? 1);
+  if (!Number.isInteger(n) || n <= 0 || todo.length === 0) return 0;
+  if (options.alwaysWorkers) return n;
+  let bytes = 0;
+  for (const s of todo) for (const f of s.shards) bytes += stamps.get(f.name)?.size ?? 0;
+  return bytes >= WORKER_MIN_BYTES ? n : 0;
 }
 
 // ---- planning an incremental rebuild ----------------------------------------------------

@@ -82,15 +82,22 @@ export function insertSql(table: string): string {
 const b = (v: boolean): number => (v ? 1 : 0);
 const num = (v: unknown): number | null => (typeof v === 'number' && !Number.isNaN(v) ? v : null);
 
-export class IndexWriter {
-  private readonly st: Record<string, Statement>;
+/** The tables rows are written to, in the order of `RowBuilder.emit`'s table number. */
+export const ROW_TABLES = ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback'] as const;
+export type RowTable = (typeof ROW_TABLES)[number];
+const T: Record<RowTable, number> = Object.fromEntries(ROW_TABLES.map((t, i) => [t, i])) as Record<RowTable, number>;
+
+/**
+ * Builds the rows of every table; where they go is the subclass's: `IndexWriter` binds them
+ * to prepared statements, `RowEncoder` (rows.ts, in a rebuild worker) encodes them into
+ * transferable batches that the main thread binds (engine.ts `runBatch`).
+ */
+export abstract class RowBuilder {
   eventsWritten = 0;
   rowsWritten = 0;
 
-  constructor(db: Db) {
-    this.st = {};
-    for (const t of ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback']) this.st[t] = db.prepare(insertSql(t));
-  }
+  /** One row of table `ROW_TABLES[table]`, its values in the INSERT's column order (insertSql). */
+  protected abstract emit(table: number, values: (SqlValue | undefined)[]): void;
 
   /**
    * Everything a journal session contributes. With `skipBelow`, events and malformed lines
@@ -106,10 +113,9 @@ export class IndexWriter {
     ]);
     for (const s of shards) this.writeShard(s);
     const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
-    const ev = this.st.events;
     for (const e of a.events) {
       if (skip(e.shard, e.offset)) continue;
-      ev.run([sid, e.shard, e.line, e.offset, e.length, e.turnId === '' ? null : e.turnId, e.streamId, e.name, num(e.createdAtRaw), b(e.terminal), e.raw ?? JSON.stringify(e.data)]);
+      this.emit(T.events, [sid, e.shard, e.line, e.offset, e.length, e.turnId === '' ? null : e.turnId, e.streamId, e.name, num(e.createdAtRaw), b(e.terminal), e.raw ?? JSON.stringify(e.data)]);
       this.eventsWritten++;
     }
     a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
@@ -177,13 +183,28 @@ export class IndexWriter {
     this.writeFinding({ sessionId, ordinal, source, kind: source === 'log' ? 'invalid_log_line' : 'invalid_feedback', severity: 'warning', shard: p.file, line: p.line, offset: p.offset, message: `${p.file}:${p.line} is not a usable record: ${p.detail}` });
   }
 
-  private run(table: string, values: (SqlValue | undefined)[]): void {
-    this.st[table].run(values);
+  private run(table: RowTable, values: (SqlValue | undefined)[]): void {
+    this.emit(T[table], values);
     this.rowsWritten++;
+  }
+}
+
+/** Rows bound to one prepared INSERT per table, as they are built. */
+export class IndexWriter extends RowBuilder {
+  /** In `ROW_TABLES` order. */
+  readonly statements: Statement[];
+
+  constructor(db: Db) {
+    super();
+    this.statements = ROW_TABLES.map((t) => db.prepare(insertSql(t)));
+  }
+
+  protected emit(table: number, values: (SqlValue | undefined)[]): void {
+    this.statements[table].run(values);
   }
 
   finalize(): void {
-    for (const s of Object.values(this.st)) s.finalize();
+    for (const s of this.statements) s.finalize();
   }
 }
 

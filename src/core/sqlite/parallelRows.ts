@@ -1,0 +1,140 @@
+/**
+ * A rebuild on two cores: `worker_threads` workers read, parse and analyse sessions and
+ * build every table's rows (the same code as on one thread: readSession.ts + writer.ts
+ * `RowBuilder`), encoded into transferable batches (rows.ts); the main thread only binds
+ * and steps them (engine.ts `runBatch`), in discovery order, as on one thread.
+ *
+ * The worker is whatever script calls `runRebuildWorkerIfWorker()` at startup (the CLI
+ * bundle does, as it does for the audit workers). A few sessions per worker are in flight
+ * ahead of the one being written, so memory stays bounded by the largest sessions.
+ */
+
+import { Worker, isMainThread, parentPort, workerData } from 'worker_threads';
+import type { DiscoveredSession } from '../discovery';
+import type { RowBatch } from './engine';
+import { readSession } from './readSession';
+import { batchTransfer, RowEncoder } from './rows';
+
+interface WorkerInit {
+  bmaRebuildWorker: true;
+  sessionsDir: string;
+  maxLineBytes: number;
+  now: number;
+  staleAfterSeconds: number;
+}
+interface Job {
+  i: number;
+  session: DiscoveredSession;
+  /** Incremental: per shard, the byte offset below which its events are already indexed. */
+  skip?: [string, number][];
+}
+/** One batch of session `i`'s rows; `last` on its final one (which may hold no rows). */
+export interface SessionBatch {
+  i: number;
+  batch: RowBatch | null;
+  last: boolean;
+  /** With `last`: events written and shard bytes read for the session. */
+  events?: number;
+  bytes?: number;
+  error?: string;
+}
+
+/** In a worker started by `sessionBatches`: serve jobs and return true. Else false. */
+export function runRebuildWorkerIfWorker(): boolean {
+  const init = workerData as WorkerInit | undefined;
+  if (isMainThread || !parentPort || !init || init.bmaRebuildWorker !== true) return false;
+  const port = parentPort;
+  const opts = { now: init.now, staleAfterSeconds: init.staleAfterSeconds };
+  let chain: Promise<void> = Promise.resolve();
+  port.on('message', (job: Job) => {
+    // Reading starts at once (file I/O on libuv's threads); rows are built in job order.
+    const read = readSession(init.sessionsDir, job.session, init.maxLineBytes, opts);
+    read.catch(() => undefined);
+    chain = chain.then(async () => {
+      try {
+        const r = await read;
+        const enc = new RowEncoder((batch) => port.postMessage({ i: job.i, batch, last: false } satisfies SessionBatch, batchTransfer(batch)));
+        enc.writeSession(r.analysis, r.shards, r.sidecarFingerprint, job.skip ? new Map(job.skip) : undefined);
+        // The rest goes out with the session's end.
+        const last = enc.take();
+        const msg: SessionBatch = { i: job.i, batch: last, last: true, events: enc.eventsWritten, bytes: r.shards.reduce((n, x) => n + x.size, 0) };
+        port.postMessage(msg, last ? batchTransfer(last) : []);
+      } catch (e) {
+        port.postMessage({ i: job.i, batch: null, last: true, error: e instanceof Error ? e.message : String(e) } satisfies SessionBatch);
+      }
+    });
+  });
+  return true;
+}
+
+/**
+ * Every session's batches, session by session in `sessions` order, from `workers` workers
+ * running `workerScript`. `skip(i)`: for an incremental rebuild, what session i already has.
+ */
+export async function* sessionBatches(
+  sessions: readonly DiscoveredSession[],
+  settings: { sessionsDir: string; maxLineBytes: number; now: number; staleAfterSeconds: number },
+  workerScript: string,
+  workers: number,
+  skip?: (i: number) => ReadonlyMap<string, number> | undefined,
+): AsyncGenerator<SessionBatch> {
+  const init: WorkerInit = { bmaRebuildWorker: true, ...settings };
+  const perWorker = 3;
+  const queues = new Map<number, SessionBatch[]>();
+  let nextToSend = 0;
+  let nextToYield = 0;
+  let failure: Error | null = null;
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const pool: Worker[] = [];
+  const pump = (): void => {
+    while (nextToSend < sessions.length && nextToSend < nextToYield + perWorker * pool.length) {
+      const i = nextToSend++;
+      const s = skip?.(i);
+      pool[i % pool.length].postMessage({ i, session: sessions[i], skip: s ? [...s] : undefined } satisfies Job);
+    }
+  };
+  for (let k = 0; k < Math.max(1, Math.min(workers, sessions.length)); k++) {
+    const w = new Worker(workerScript, { workerData: init });
+    w.on('message', (m: SessionBatch) => {
+      let q = queues.get(m.i);
+      if (!q) queues.set(m.i, (q = []));
+      q.push(m);
+      if (m.i === nextToYield) notify();
+    });
+    w.on('error', (err) => {
+      failure ??= err;
+      notify();
+    });
+    w.on('exit', (code) => {
+      if (nextToYield < sessions.length) failure ??= new Error(`a rebuild worker exited with code ${code}`);
+      notify();
+    });
+    pool.push(w);
+  }
+  pump();
+  try {
+    while (nextToYield < sessions.length) {
+      const q = queues.get(nextToYield);
+      if (!q || q.length === 0) {
+        if (failure !== null) throw failure;
+        await new Promise<void>((r) => (wake = r));
+        continue;
+      }
+      const m = q.shift()!;
+      if (m.error !== undefined) throw new Error(`${sessions[m.i].sessionId}: ${m.error}`);
+      if (m.last) {
+        queues.delete(nextToYield);
+        nextToYield++;
+        pump();
+      }
+      yield m;
+    }
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+}
