@@ -226,6 +226,32 @@ describe('SQLite index', function () {
       assert.strictEqual(query(inc, "SELECT feedback FROM turns WHERE turn_id = 'new-turn'")[0].feedback, -1);
     });
 
+    it('applies changed feedback to sessions it does not redo, as a full rebuild does', async () => {
+      const { dir, journal } = sessionsDir();
+      fs.writeFileSync(path.join(journal, 'a~1.jsonl'), lifecycle('a1', T0) + lifecycle('a2', T0 + 50));
+      fs.writeFileSync(path.join(journal, 'b~1.jsonl'), lifecycle('b1', T0));
+      fs.writeFileSync(path.join(journal, 'c~1.jsonl'), lifecycle('c1', T0));
+      const fb = path.join(dir, '_turn_feedback');
+      fs.mkdirSync(fb);
+      const rec = (sid: string, turn: string, feedback: number, day: number) => JSON.stringify({ type: 'feedback', version: 1, id: `${sid}-${turn}-${day}`, session_id: sid, turn_id: turn, feedback, reviewer: 'r', timestamp: `2026-01-0${day}T00:00:00Z` }) + '\n';
+      fs.writeFileSync(path.join(fb, 'a.jsonl'), rec('a', 'a1', 1, 1));
+      fs.writeFileSync(path.join(fb, 'b.jsonl'), rec('b', 'b1', -1, 1));
+      fs.writeFileSync(path.join(fb, 'c.jsonl'), rec('c', 'c1', 1, 1));
+      const db = path.join(dir, 'i.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100 });
+      fs.appendFileSync(path.join(fb, 'a.jsonl'), rec('a', 'a1', -1, 2) + rec('a', 'a2', 1, 2));
+      fs.rmSync(path.join(fb, 'b.jsonl'));
+      // A record in another session's file (c's) for session a: the latest for a2.
+      fs.appendFileSync(path.join(fb, 'c.jsonl'), rec('a', 'a2', 0, 3));
+      const r = await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100 });
+      assert.deepStrictEqual([r.mode, r.sessionsRedone], ['incremental', 0]);
+      const turns = query(db, 'SELECT turn_id, feedback FROM turns ORDER BY turn_id').map((t) => [t.turn_id, t.feedback]);
+      assert.deepStrictEqual(turns, [['a1', -1], ['a2', 0], ['b1', null], ['c1', 1]]);
+      const full = path.join(dir, 'f.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db: full, now: T0 + 100, full: true });
+      assert.deepStrictEqual(exactDump(db), exactDump(full));
+    });
+
     it('an unchanged folder redoes only sessions whose findings depend on the clock', async () => {
       const { dir, journal } = sessionsDir();
       fs.writeFileSync(path.join(journal, 'done~1.jsonl'), lifecycle('d1', T0));

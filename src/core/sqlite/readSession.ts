@@ -5,6 +5,7 @@
  */
 
 import * as crypto from 'crypto';
+import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import { analyzeSession, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
@@ -17,6 +18,16 @@ export interface Stamp {
   dev: bigint;
   size: number;
   mtimeMs: number;
+}
+
+/** As `statStamp`, synchronously (a stat is quicker than a thread-pool round trip). */
+export function statStampSync(p: string): string {
+  try {
+    const st = fs.statSync(p, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
 }
 
 export async function statStamp(p: string): Promise<string> {

@@ -15,7 +15,6 @@
 
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
 import { discoverSessions, type DiscoveredSession, type Discovery } from '../discovery';
@@ -26,7 +25,7 @@ import { sidecarPath } from '../sidecar';
 import { openDb, runBatch, sqliteVersion, ENGINE_NAME, type Db } from './engine';
 import { acquireRebuildLock, checkTarget, otherHolders, recoverInPlace, removeStaleTemps, tempName } from './lock';
 import { sessionBatches } from './parallelRows';
-import { prefixHash, readSession, statStamp, type SessionRead, type Stamp } from './readSession';
+import { prefixHash, readSession, statStampSync, type SessionRead, type Stamp } from './readSession';
 import { DDL, EVENT_INDEXES, LATE_INDEXES, SCHEMA_VERSION } from './schema';
 import { applyFeedback, IndexWriter } from './writer';
 import { replayLog } from './fromLog';
@@ -159,7 +158,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       progress.sessionsTotal = discovery.sessions.length;
       progress.bytesTotal = [...stamps.values()].reduce((n, s) => n + s.size, 0);
       const feedbackStamps: Record<string, string> = {};
-      for (const f of feedbackFiles) feedbackStamps[f.name] = await statStamp(f.path);
+      for (const f of feedbackFiles) feedbackStamps[f.name] = statStampSync(f.path);
 
       let plan: Plan = { mode: 'full', reason: options.full ? 'asked for a full rebuild' : 'no index yet', redo: new Set(discovery.sessions.map((s) => s.sessionId)), prevShards: new Map(), prevFeedback: {} };
       if (!options.full && fs.existsSync(target)) {
@@ -284,9 +283,15 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       }
       // Feedback: files that changed are replaced whole (they are small).
       const changedFeedback = feedbackFiles.filter((f) => plan.mode === 'full' || plan.prevFeedback[f.name] !== feedbackStamps[f.name]);
+      // Incremental: the sessions whose feedback must be applied again (null: all of them).
+      let feedbackScope: Set<string> | null = plan.mode === 'incremental' ? new Set(plan.redo) : null;
       if (plan.mode === 'incremental') {
         for (const name of Object.keys(plan.prevFeedback)) {
           if (feedbackStamps[name] === plan.prevFeedback[name]) continue;
+          for (const r of db.all('SELECT DISTINCT session_id FROM feedback WHERE file = ?', [name])) {
+            if (r.session_id === null) feedbackScope = null;
+            else feedbackScope?.add(String(r.session_id));
+          }
           db.all('DELETE FROM feedback WHERE file = ?', [name]);
           db.all('DELETE FROM malformed WHERE shard = ?', [name]);
           db.all("DELETE FROM findings WHERE source = 'feedback' AND shard = ?", [name]);
@@ -294,11 +299,14 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       }
       for (const f of changedFeedback) {
         const ff = await readFeedbackFile(f.path, f.name);
-        for (const r of ff.records) writer.writeFeedback(r);
+        for (const r of ff.records) {
+          writer.writeFeedback(r);
+          feedbackScope?.add(r.sessionId);
+        }
         const sid = path.basename(f.name, '.jsonl');
         ff.problems.forEach((p, i) => writer.writeFeedbackProblem(p, sid, i, 'feedback'));
       }
-      applyFeedback(db);
+      applyFeedback(db, feedbackScope ?? undefined);
       writer.finalize();
       writeMeta(db, {
         sources: JSON.stringify(sources),
@@ -441,7 +449,8 @@ async function statAll(d: Discovery): Promise<Map<string, Stamp>> {
   for (const s of d.sessions) {
     for (const f of s.shards) {
       try {
-        const st = await fsp.stat(f.path, { bigint: true });
+        // Synchronous: a stat is quicker than a thread-pool round trip.
+        const st = fs.statSync(f.path, { bigint: true });
         m.set(f.name, { ino: st.ino, dev: st.dev, size: Number(st.size), mtimeMs: Number(st.mtimeMs) });
       } catch {
         // vanished since discovery: the reader reports it
@@ -513,12 +522,15 @@ async function planIncremental(
   for (const [name, cur] of current) if (!prevShards.has(name)) redo.add(cur.sessionId);
   // Sidecars that changed, sessions that are new, and sessions with an open turn (their
   // dangling findings depend on the clock) are redone too.
-  const prevSidecars = new Map(db.all("SELECT session_id, sidecar_fingerprint FROM sessions WHERE source = 'journal'").map((r) => [String(r.session_id), String(r.sidecar_fingerprint)]));
+  // (open_turn_count counts the session's turns rows with terminal = 0: reading it instead
+  // of those rows keeps planning off the large turns table.)
+  const prevSessions = db.all("SELECT session_id, sidecar_fingerprint, open_turn_count FROM sessions WHERE source = 'journal'");
+  const prevSidecars = new Map(prevSessions.map((r) => [String(r.session_id), String(r.sidecar_fingerprint)]));
   for (const s of discovery.sessions) {
     const prev = prevSidecars.get(s.sessionId);
-    if (prev === undefined || prev !== (await statStamp(sidecarPath(discovery.sessionsDir, s.sessionId)))) redo.add(s.sessionId);
+    if (prev === undefined || prev !== statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId))) redo.add(s.sessionId);
   }
-  for (const r of db.all("SELECT DISTINCT session_id FROM turns WHERE terminal = 0 AND source = 'journal'")) redo.add(String(r.session_id));
+  for (const r of prevSessions) if (Number(r.open_turn_count) > 0) redo.add(String(r.session_id));
   let prevFeedback: Record<string, string> = {};
   try {
     prevFeedback = JSON.parse(meta.get('feedback_files') ?? '{}');

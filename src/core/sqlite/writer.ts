@@ -210,21 +210,32 @@ export class IndexWriter extends RowBuilder {
 
 /**
  * Marks the winning feedback record per (session, turn) (latest timestamp, then file and line
- * order, as core/feedback/latest.ts) and
- * copies it onto its turn. Run at the end of every build, full or incremental.
+ * order, as core/feedback/latest.ts) and copies it onto its turn. Run at the end of every
+ * build, full or incremental. With `sessions` (an incremental rebuild: the sessions redone
+ * and those whose feedback records changed), only their records and turns are redone: the
+ * others' are as the last build left them, which is what they would be anew.
  */
-export function applyFeedback(db: Db): void {
+export function applyFeedback(db: Db, sessions?: Iterable<string>): void {
+  let scope = '';
+  if (sessions !== undefined) {
+    db.exec('CREATE TEMP TABLE IF NOT EXISTS bma_feedback_scope (session_id TEXT PRIMARY KEY); DELETE FROM temp.bma_feedback_scope;');
+    const st = db.prepare('INSERT OR IGNORE INTO temp.bma_feedback_scope (session_id) VALUES (?)');
+    for (const sid of sessions) st.run([sid]);
+    st.finalize();
+    scope = 'AND session_id IN (SELECT session_id FROM temp.bma_feedback_scope)';
+  }
   db.exec(`
-    UPDATE feedback SET latest = 0 WHERE latest = 1;
+    UPDATE feedback SET latest = 0 WHERE latest = 1 ${scope};
     UPDATE feedback SET latest = 1 FROM (
       SELECT file AS wf, line AS wl FROM (
-        SELECT file, line, row_number() OVER (PARTITION BY session_id, turn_id ORDER BY julianday(timestamp) DESC NULLS LAST, file DESC, line DESC) AS rn FROM feedback
+        SELECT file, line, row_number() OVER (PARTITION BY session_id, turn_id ORDER BY julianday(timestamp) DESC NULLS LAST, file DESC, line DESC) AS rn FROM feedback WHERE 1 ${scope}
       ) WHERE rn = 1
     ) AS w WHERE feedback.file = w.wf AND feedback.line = w.wl;
     UPDATE turns SET feedback = NULL, feedback_note = NULL, feedback_tags = NULL, feedback_reviewer = NULL, feedback_at = NULL
-      WHERE feedback IS NOT NULL;
+      WHERE feedback IS NOT NULL ${scope};
     UPDATE turns SET feedback = f.feedback, feedback_note = f.note, feedback_tags = f.tags, feedback_reviewer = f.reviewer, feedback_at = f.timestamp
-      FROM (SELECT session_id, turn_id, feedback, note, tags, reviewer, timestamp FROM feedback WHERE latest = 1 AND turn_id IS NOT NULL) AS f
+      FROM (SELECT session_id, turn_id, feedback, note, tags, reviewer, timestamp FROM feedback WHERE latest = 1 AND turn_id IS NOT NULL ${scope}) AS f
       WHERE turns.session_id = f.session_id AND turns.turn_id = f.turn_id;
   `);
+  if (sessions !== undefined) db.exec('DROP TABLE temp.bma_feedback_scope');
 }
