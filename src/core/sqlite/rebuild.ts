@@ -1,16 +1,21 @@
 /**
  * Rebuilding the SQLite index from the JSONL logs (the durable truth).
  *
- * Safety: the new database is built in a temp file beside the target
+ * Full rebuild: the new database is built in a temp file beside the target
  * (`.<name>.tmp-<pid>-<hex>`), fsynced, then renamed over the target and the folder fsynced.
  * Killing the process at any moment leaves the old database as it was; temp files of dead
- * rebuilds are removed by the next one.
+ * rebuilds are removed by the next one. With a worker script (the CLI passes itself) and
+ * enough to read, sessions are read, parsed and turned into rows on a worker thread while
+ * this thread only binds and steps SQLite statements.
  *
  * Incremental: when every shard the last build read still exists with the same inode and
- * has only grown (the bytes before the last complete line it read still hash the same),
- * the target is copied to the temp file and only the sessions that changed are redone:
- * their new events and malformed lines are added, their derived rows (sessions, shards,
- * turns, collisions, findings) replaced. Anything else is a full rebuild.
+ * has only grown (the bytes before the last complete line it read still hash the same), only
+ * the sessions that changed are redone — their new events and malformed lines added, their
+ * derived rows (sessions, shards, turns, collisions, findings) replaced — in place, in ONE
+ * SQLite transaction with a rollback journal (the lock file is marked first, and the next
+ * rebuild plays a crashed writer's journal back itself: see docs/sqlite.md). When another
+ * process holds the index open (only with --force), it falls back to copy + rename. Anything
+ * else is a full rebuild.
  */
 
 import * as crypto from 'crypto';
