@@ -12,25 +12,16 @@
  * flags them (`nonstandard_number`), and counts the event glued after a torn write (upstream
  * loses it) while reporting it (`glued_event`).
  */
+import { HAS_PYTHON, UPSTREAM_READER, runUpstreamReader } from '../support/upstreamReader';
 import * as assert from 'assert';
-import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { auditSessions, discoverSessions, sessionReport, type SessionAnalysis, type SessionReport } from '../../src/core';
 import { everyAnomaly, generateSessionsFolder, type FixtureManifest, type GenerateOptions, type SessionManifest } from '../support/fixtures';
 
-const REPO_ROOT = [path.resolve(__dirname, '../../..'), process.cwd()].find((d) => fs.existsSync(path.join(d, 'test/support/upstream_reader.py')));
-const READER = REPO_ROOT ? path.join(REPO_ROOT, 'test/support/upstream_reader.py') : '';
-const PYTHON = spawnSync('python3', ['--version']).status === 0;
-
-interface UpstreamSession {
-  states: Record<string, string>;
-  collisions: { turn_id: string; events: string[] }[];
-  malformed: { shard: string; line: number }[];
-  event_count: number;
-  error?: string;
-}
+const READER = UPSTREAM_READER;
+const PYTHON = HAS_PYTHON;
 
 /** What upstream reports for one session, whichever way we learned it. */
 interface UpstreamAnswer {
@@ -255,8 +246,7 @@ describe('conformance: generated folders against ground truth and upstream', fun
       it('matches upstream_reader.py on the same folder, differing only where a documented weakness applies', function () {
         if (!PYTHON) this.skip(); // python3 is not installed: the differential half needs upstream's reader
         if (READER === '') this.skip(); // test/support/upstream_reader.py not found from this bundle
-        const out = execFileSync('python3', [READER, manifest.sessionsDir], { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
-        const up = JSON.parse(out) as { sessions: Record<string, UpstreamSession>; skipped: string[] };
+        const up = runUpstreamReader(manifest.sessionsDir);
         assert.deepStrictEqual(Object.keys(up.sessions).sort(), [...reports.keys()].sort(), 'same sessions as upstream');
         assert.deepStrictEqual(sorted(up.skipped), sorted(skipped), 'same skipped file names as upstream');
         let compared = 0;

@@ -3,8 +3,9 @@
  *   node esbuild.js --tests && npx mocha out/test/support/fixtures.test.js
  * Python-based checks (upstream_reader.py, byte round-trip) are skipped when python3 is missing.
  */
+import { HAS_PYTHON as HAS_PYTHON_AND_READER, runUpstreamReader, type UpstreamResult } from './upstreamReader';
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,26 +28,8 @@ import {
   writeSessionsFolder,
 } from './fixtures';
 
-const REPO_ROOT = [path.resolve(__dirname, '../../..'), process.cwd()].find((d) => fs.existsSync(path.join(d, 'test/support/upstream_reader.py')));
-const READER = REPO_ROOT ? path.join(REPO_ROOT, 'test/support/upstream_reader.py') : '';
-const HAS_PYTHON = spawnSync('python3', ['--version']).status === 0 && READER !== '';
-
-interface UpstreamSession {
-  states: Record<string, string>;
-  collisions: { turn_id: string; events: string[] }[];
-  malformed: { shard: string; line: number }[];
-  event_count: number;
-  error?: string;
-}
-interface UpstreamResult {
-  sessions: Record<string, UpstreamSession>;
-  skipped: string[];
-}
-
-function runUpstream(dir: string): UpstreamResult {
-  const out = execFileSync('python3', [READER, dir], { maxBuffer: 512 * 1024 * 1024, encoding: 'utf8' });
-  return JSON.parse(out) as UpstreamResult;
-}
+const HAS_PYTHON = HAS_PYTHON_AND_READER;
+const runUpstream = runUpstreamReader;
 
 /** Python re-serialises every parseable line / sidecar and must get the very same bytes. */
 const ROUND_TRIP_PY = `

@@ -2,7 +2,7 @@
  * A sessions folder for repair tests: every kind of thing `repair` acts on or must leave
  * alone, written by the deterministic fixture writer (fixtures.ts), "now" = FIXED_NOW.
  */
-import { execFileSync, spawnSync } from 'child_process';
+import { runUpstreamReader as runUpstream, type UpstreamSession } from './upstreamReader';
 import * as fs from 'fs';
 import * as path from 'path';
 import { FIXED_NOW, writeSessionsFolder, type FixtureManifest, type SessionSpec } from './fixtures';
@@ -70,21 +70,11 @@ export function writeRepairFixture(dir: string, seed = 7): FixtureManifest {
 }
 
 
-const ROOT = [path.resolve(__dirname, '../../..'), process.cwd()].find((d) => fs.existsSync(path.join(d, 'test/support/upstream_reader.py')));
-export const UPSTREAM_READER = ROOT ? path.join(ROOT, 'test/support/upstream_reader.py') : '';
-export const HAS_PYTHON = UPSTREAM_READER !== '' && spawnSync('python3', ['--version']).status === 0;
+export { UPSTREAM_READER, HAS_PYTHON, type UpstreamSession } from './upstreamReader';
 
-export interface UpstreamSession {
-  states: Record<string, string>;
-  collisions: { turn_id: string; events: string[] }[];
-  malformed: { shard: string; line: number }[];
-  event_count: number;
-  error?: string;
-}
-
-/** What hermes-webui's reader reports for the folder (test/support/upstream_reader.py). */
+/** What hermes-webui's reader reports for the folder, per session. */
 export function runUpstreamReader(dir: string): Record<string, UpstreamSession> {
-  return (JSON.parse(execFileSync('python3', [UPSTREAM_READER, dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })) as { sessions: Record<string, UpstreamSession> }).sessions;
+  return runUpstream(dir).sessions;
 }
 
 /** Every file under dir (relative path → bytes). */
