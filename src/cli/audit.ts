@@ -1,8 +1,9 @@
 /** `bot-memory-audit audit <sessionsDir>` */
 
+import * as fs from 'fs';
 import * as os from 'os';
 import { auditSessions, buildReport, reachesThreshold, sessionReport, type AuditOptions, type FailOn, type SessionReport } from '../core/audit';
-import { discoverSessions, DiscoveryError, type Discovery } from '../core/discovery';
+import { discoverSessions, DiscoveryError, type DiscoveredSession, type Discovery } from '../core/discovery';
 import { auditReportsParallel } from '../core/parallelAudit';
 import { isValidSessionId } from '../core/sessionId';
 import { loadKnownReviews, markReviewedFindings } from '../core/repair';
@@ -44,8 +45,8 @@ export async function runAudit(argv: string[]): Promise<number> {
     throw new UsageError(`no session "${options.sessionId}" in ${discovery.journalDir}`);
   }
   const sessions: SessionReport[] = [];
-  const wanted = options.sessionId === undefined ? discovery.sessions.length : 1;
-  const jobs = Math.min(numberOption(values.jobs, 'jobs', 1) ?? defaultJobs(), wanted);
+  const wanted = options.sessionId === undefined ? discovery.sessions : discovery.sessions.filter((s) => s.sessionId === options.sessionId);
+  const jobs = Math.min(numberOption(values.jobs, 'jobs', 1) ?? defaultJobs(wanted), wanted.length);
   for await (const r of jobs > 1 ? auditReportsParallel(discovery, options, jobs, __filename, true) : reports(discovery, options)) {
     sessions.push(r);
     if (!values.json) out(sessionLine(r));
@@ -69,9 +70,26 @@ async function* reports(discovery: Discovery, options: AuditOptions): AsyncGener
   }
 }
 
-/** Sessions are independent: use the cores there are (at most 4; a worker costs memory too). */
-function defaultJobs(): number {
-  return Math.max(1, Math.min(4, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+/** Below this many journal bytes, starting workers costs more than it saves. */
+const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Sessions are independent: for a large folder use the cores there are (at most 4; a worker
+ * costs memory too); a small one is audited on this thread.
+ */
+function defaultJobs(sessions: readonly DiscoveredSession[]): number {
+  let bytes = 0;
+  for (const s of sessions) {
+    for (const f of s.shards) {
+      try {
+        bytes += fs.statSync(f.path).size;
+      } catch {
+        // gone or unreadable: the audit reports it
+      }
+      if (bytes >= PARALLEL_MIN_BYTES) return Math.max(1, Math.min(4, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+    }
+  }
+  return 1;
 }
 
 function plural(n: number, one: string, many = one + 's'): string {

@@ -28,7 +28,8 @@ Commands:
       --stale-after-minutes N   a turn open longer than this is dangling (default 60)
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
-      --jobs N                  sessions audited at once on worker threads (default: the cores, at most 4)
+      --jobs N                  sessions audited at once on worker threads (default: the cores, at most 4,
+                                for folders of 16 MB or more; 1 below)
 
   feedback <sessionsDir> <sessionId> <turnId>
                         Rate a turn: append a record to _turn_feedback/<sessionId>.jsonl (docs/feedback.md).
