@@ -186,17 +186,25 @@ function directRun(st: LibStatement, dbPtr: number, values: readonly (SqlValue |
           off += v.byteLength;
         } else throw new Error(`SQLite: cannot bind a ${typeof v}`);
     }
-    if (rc !== 0) {
-      c._sqlite3_clear_bindings(p);
-      c._sqlite3_reset(p);
-      throw new Error(`SQLite: binding value ${i + 1}: ${scratch.cString(c._sqlite3_errmsg(dbPtr))}`);
-    }
+    if (rc !== 0) bindFailed(c, p, dbPtr, i + 1, rc);
   }
+  stepOnce(c, p, dbPtr);
+}
+
+/** Clears and resets the statement, then throws SQLite's message for a failed bind. */
+function bindFailed(c: Exports, p: number, dbPtr: number, position: number, rc: number): never {
+  c._sqlite3_clear_bindings(p);
+  c._sqlite3_reset(p);
+  throw new Error(`SQLite: binding value ${position}: ${rc === -1 ? 'bad batch' : scratch!.cString(c._sqlite3_errmsg(dbPtr))}`);
+}
+
+/** Steps a bound statement once, then clears its bindings and resets it (also on failure). */
+function stepOnce(c: Exports, p: number, dbPtr: number): void {
   const rc = c._sqlite3_step(p);
   c._sqlite3_clear_bindings(p);
   if (rc !== SQLITE_DONE && rc !== SQLITE_ROW) {
     c._sqlite3_reset(p);
-    throw new Error(scratch.cString(c._sqlite3_errmsg(dbPtr)));
+    throw new Error(scratch!.cString(c._sqlite3_errmsg(dbPtr)));
   }
   c._sqlite3_reset(p);
 }
@@ -294,19 +302,9 @@ export function runBatch(statements: readonly Statement[], batch: RowBatch): voi
         default:
           rc = -1;
       }
-      if (rc !== 0) {
-        c._sqlite3_clear_bindings(p);
-        c._sqlite3_reset(p);
-        throw new Error(`SQLite: binding value ${k}: ${rc === -1 ? 'bad batch' : scratch.cString(c._sqlite3_errmsg(dbPtr))}`);
-      }
+      if (rc !== 0) bindFailed(c, p, dbPtr, k, rc);
     }
-    const rc = c._sqlite3_step(p);
-    c._sqlite3_clear_bindings(p);
-    if (rc !== SQLITE_DONE && rc !== SQLITE_ROW) {
-      c._sqlite3_reset(p);
-      throw new Error(scratch.cString(c._sqlite3_errmsg(dbPtr)));
-    }
-    c._sqlite3_reset(p);
+    stepOnce(c, p, dbPtr);
   }
 }
 
