@@ -5,7 +5,7 @@
  * the clock is passed in.
  */
 
-import type { SessionAnalysis, Turn } from './analyze';
+import type { SessionAnalysis, Turn, TurnStep } from './analyze';
 import { stepLabel } from './timelineFormat';
 import type { Finding, FindingKind, JournalEvent, MalformedKind, MalformedLine, Severity } from './types';
 
@@ -26,19 +26,11 @@ export interface TimelineFeedback {
   revisions?: number;
 }
 
-export interface TimelineStep {
-  name: string;
+/** A lifecycle step of the turn model, with what the timeline adds to show it. */
+export interface TimelineStep extends TurnStep {
   label: string;
-  at: number | null;
-  sinceStart: number | null;
-  sincePrevious: number | null;
-  shard: string;
-  line: number;
-  terminal: boolean;
   /** The event is a line of the shard this editor was opened on. */
   own: boolean;
-  /** Recovered from a glued line: upstream does not see it. */
-  recovered: boolean;
 }
 
 export interface TimelineTerminalEvent {
@@ -382,18 +374,7 @@ function statusOf(t: Turn, dangling: boolean): TurnStatus {
 }
 
 function turnRow(t: Turn, ordinal: number, opened: string | null, findings: TimelineFindingRef[], dangling: boolean, options: TimelineBuildOptions): TimelineTurnRow {
-  const steps: TimelineStep[] = t.steps.map((s) => ({
-    name: s.name,
-    label: stepLabel(s.name),
-    at: s.at,
-    sinceStart: s.sinceStart,
-    sincePrevious: s.sincePrevious,
-    shard: s.shard,
-    line: s.line,
-    terminal: s.terminal,
-    own: s.shard === opened,
-    recovered: s.recovered,
-  }));
+  const steps: TimelineStep[] = t.steps.map((s) => ({ ...s, label: stepLabel(s.name), own: s.shard === opened }));
   const collision = t.collision
     ? t.collision.map((e) => ({
         name: e.name,
