@@ -3,24 +3,16 @@
  * log records to INSERTs with one prepared statement per table.
  */
 
-import type { SessionAnalysis, Turn } from '../analyze';
+import type { SessionAnalysis, ShardSummary, Turn } from '../analyze';
 import type { FeedbackProblem, FeedbackRecord } from '../feedback/read';
 import type { Db, SqlValue, Statement } from './engine';
 import { DDL } from './schema';
 
-export interface ShardRow {
-  name: string;
+/** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
+export interface ShardRow extends Omit<ShardSummary, 'error'> {
   sessionId: string;
-  size: number;
-  mtimeMs: number;
   fingerprint: string;
   committedSize: number;
-  lines: number;
-  events: number;
-  malformed: number;
-  tornTail: boolean;
-  hasBom: boolean;
-  crlfLines: number;
   error: string | null;
 }
 
