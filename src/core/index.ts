@@ -20,3 +20,4 @@ export * from './feedback/export';
 export * from './feedback/reviewer';
 export * from './repair';
 export * from './parallelAudit';
+export * from './pidLock';

@@ -22,6 +22,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { tryPidLock } from '../pidLock';
 import { appendLinesDurable, atomicReplace } from '../durable';
 import type { LogRecord } from './records';
 import { recordId } from './records';
@@ -140,44 +141,23 @@ export class Outbox {
 
 export class LockBusyError extends Error {}
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Runs `fn` holding `<dir>/_github_push.lock`; waits for another live holder up to `waitMs`. */
 export async function withPushLock<T>(dir: string, fn: () => Promise<T>, waitMs = 120_000): Promise<T> {
   const file = path.join(dir, LOCK_FILE);
   const until = Date.now() + waitMs;
+  let release: () => void;
   for (;;) {
-    try {
-      const fd = fs.openSync(file, 'wx', 0o600);
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
+    const lock = tryPidLock(file);
+    if ('release' in lock) {
+      release = lock.release;
       break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let pid = NaN;
-      try {
-        pid = Number(fs.readFileSync(file, 'utf8'));
-      } catch {
-        continue; // removed meanwhile
-      }
-      if (Number.isInteger(pid) && pid > 0 && !alive(pid)) {
-        fs.rmSync(file, { force: true });
-        continue;
-      }
-      if (Date.now() > until) throw new LockBusyError(`another push of ${dir} is running (pid ${Number.isInteger(pid) ? pid : '?'}); try again when it ends`);
-      await new Promise((r) => setTimeout(r, 200));
     }
+    if (Date.now() > until) throw new LockBusyError(`another push of ${dir} is running (pid ${lock.heldBy}); try again when it ends`);
+    await new Promise((r) => setTimeout(r, 200));
   }
   try {
     return await fn();
   } finally {
-    fs.rmSync(file, { force: true });
+    release();
   }
 }

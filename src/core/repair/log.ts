@@ -7,6 +7,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { tryPidLock } from '../pidLock';
 import { appendLineDurable } from '../durable';
 
 export const REPAIR_LOG_NAME = '_audit_repairs.jsonl';
@@ -173,60 +174,12 @@ export function loadKnownReviews(sessionsDir: string): KnownReviews {
 
 export class RepairBusyError extends Error {}
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * Takes the sessions folder's repair lock (a file holding our pid, created with O_EXCL).
- * A lock left by a process that no longer runs is taken over. Returns the release function.
+ * Takes the sessions folder's repair lock (core/pidLock.ts). A lock left by a process that no
+ * longer runs is taken over. Returns the release function.
  */
 export function acquireRepairLock(sessionsDir: string): () => void {
-  const file = path.join(sessionsDir, LOCK_NAME);
-  // Private files of processes killed between writing and linking them.
-  try {
-    for (const n of fs.readdirSync(sessionsDir)) {
-      const m = new RegExp(`^${LOCK_NAME.replace(/\./g, '\\.')}\\.(\\d+)\\.\\d+$`).exec(n);
-      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(sessionsDir, n), { force: true });
-    }
-  } catch {
-    // unreadable folder: the lock attempt below reports it
-  }
-  for (let attempt = 0; attempt < 3; attempt++) {
-    // Write our pid to a private file, then link it into place: link() fails when the lock
-    // exists, and a lock file is never seen without its pid.
-    const tmp = `${file}.${process.pid}.${attempt}`;
-    fs.writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
-    try {
-      fs.linkSync(tmp, file);
-      return () => {
-        try {
-          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
-        } catch {
-          // already gone
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = NaN;
-      try {
-        owner = Number(fs.readFileSync(file, 'utf8').trim());
-      } catch {
-        continue;
-      }
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && pidAlive(owner)) {
-        throw new RepairBusyError(`another repair or undo is running on this folder (process ${owner}); try again when it ends`);
-      }
-      // Stale lock: its process is gone.
-      fs.rmSync(file, { force: true });
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
-  }
-  throw new RepairBusyError(`cannot take the repair lock ${file}`);
+  const lock = tryPidLock(path.join(sessionsDir, LOCK_NAME));
+  if ('heldBy' in lock) throw new RepairBusyError(`another repair or undo is running on this folder (process ${lock.heldBy}); try again when it ends`);
+  return lock.release;
 }

@@ -18,6 +18,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { pidAlive } from '../pidLock';
 
 export class TargetBusyError extends Error {
   constructor(
@@ -34,15 +35,7 @@ export interface Holder {
   name: string;
 }
 
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAlive };
 
 /** Throws TargetBusyError when the target looks in use. A missing target is never busy. */
 export function checkTarget(target: string, options: { force?: boolean; ignorePids?: readonly number[] } = {}): void {
