@@ -4,6 +4,7 @@
  */
 
 import { deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
+import { canonicalJson } from './jsonLine';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -131,9 +132,9 @@ export function analyzeSession(
   // an identical copy is already present (e.g. repair appended it to the auditor's shard).
   const glued = malformed.filter((m) => m.glued !== undefined).map((m) => m.glued!);
   if (glued.length > 0) {
-    const present = new Set(all.filter((e) => glued.some((g) => g.turnId === e.turnId)).map((e) => canonical(e.data)));
+    const present = new Set(all.filter((e) => glued.some((g) => g.turnId === e.turnId)).map((e) => canonicalJson(e.data)));
     for (const g of glued) {
-      const c = canonical(g.data);
+      const c = canonicalJson(g.data);
       if (!present.has(c)) {
         all.push(g);
         present.add(c);
@@ -459,11 +460,6 @@ function outOfOrder(evs: JournalEvent[]): { event: JournalEvent; message: string
 function locate(t: Turn, name: string): Partial<Finding> | null {
   const e = [...t.events].reverse().find((x) => x.name === name);
   return e ? { turnId: t.turnId, shard: e.shard, line: e.line, offset: e.offset } : null;
-}
-
-/** Key-order-independent JSON of an event, to recognise identical copies. */
-function canonical(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as object).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x));
 }
 
 function finiteOrNull(v: unknown): number | null {

@@ -74,12 +74,17 @@ function rewriteNonFinite(text: string): string | null {
 }
 
 /**
- * Serialises an event the way upstream writes it: compact separators, non-ASCII raw.
- * JSON.stringify already leaves non-ASCII raw (including U+2028/U+2029) and uses compact
- * separators, so lines we write are byte-compatible with upstream's reader.
+ * Key-order-insensitive identity of a JSON value, to recognise the same event written twice
+ * (NaN and ±Infinity stay distinct from null).
  */
-export function serializeEvent(event: Record<string, unknown>): string {
-  return JSON.stringify(event);
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v as object).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return JSON.stringify(v) ?? 'undefined';
 }
 
 /** Characters that Python's str.splitlines() treats as line breaks besides `\n`. */

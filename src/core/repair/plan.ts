@@ -13,6 +13,7 @@
  * - `skipped` (with the reason) and `human` (terminal collisions, never fixed automatically).
  */
 
+import { canonicalJson } from '../jsonLine';
 import type { SessionAnalysis } from '../analyze';
 import { deriveStates, rankByName, sortEvents } from '../derive';
 import type { SidecarRead } from '../sidecar';
@@ -126,16 +127,7 @@ export function planIsEmpty(plan: RepairPlan): boolean {
   return !plan.sessions.some(hasWork);
 }
 
-/** Key-order-insensitive identity of a JSON value. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const keys = Object.keys(v as object).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
-  }
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  return JSON.stringify(v) ?? 'undefined';
-}
+export { canonicalJson };
 
 /**
  * A line for our own shard: compact like upstream, non-ASCII raw, except U+0085, U+2028 and
