@@ -95,6 +95,26 @@ describe('SQLite index', function () {
     assert.match(plan, /turns_by_state/);
   });
 
+  for (const workers of [0, 1]) {
+    it(`stores each event's line exactly as written in events.raw (${workers ? 'on a worker' : 'main thread'})`, async () => {
+      const { dir, journal } = sessionsDir();
+      // Not what JSON.stringify would write: spaces, 1.0, an escaped é, a key order, a CRLF
+      // line, non-ASCII text, a duplicate key. The first line takes the reader's general
+      // path, the others its fast path (whole regions of lines).
+      const lines = [
+        `{"event": "submitted", "turn_id": "t1", "created_at": ${T0}.0, "session_id": "sess", "content": "caf\\u00e9"}`,
+        `{"turn_id":"t1","event":"worker_started","created_at":${T0 + 1}.50,"session_id":"sess"}\r`,
+        `{"event":"assistant_started","turn_id":"t1","created_at":${T0 + 2}e0,"session_id":"sess","x":1,"x":2}`,
+        `{"event":"completed","turn_id":"t1","created_at":${T0 + 3},"session_id":"sess","content":"déjà vu — 🙂"}`,
+      ];
+      fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), lines.map((l) => l + '\n').join(''));
+      const db = path.join(dir, 'index.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100, workerScript: WORKER, workers, alwaysWorkers: true });
+      const raws = query(db, 'SELECT raw FROM events ORDER BY offset').map((r) => String(r.raw));
+      assert.deepStrictEqual(raws, lines.map((l) => l.replace(/\r$/, '')));
+    });
+  }
+
   for (const seed of [1, 2, 3]) {
     it(`holds the same facts as audit --json (fixture seed ${seed})`, async () => {
       const dir = tempDir();
