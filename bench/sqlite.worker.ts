@@ -11,7 +11,7 @@ import { insertSql } from '../src/core/sqlite/writer';
 
 const [source, target] = process.argv.slice(2);
 const src = openDb(source, { readOnly: true });
-const cols = 'session_id, shard, line, offset, length, turn_id, stream_id, event, created_at, terminal, raw';
+const cols = 'session_id, shard, line, offset, length, turn_id, stream_id, event, created_at, terminal, torn, raw';
 const rows = src.all(`SELECT ${cols} FROM events`).map((r) => Object.values(r));
 src.close();
 const rssBefore = process.memoryUsage().rss;

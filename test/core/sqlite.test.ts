@@ -222,6 +222,9 @@ describe('SQLite index', function () {
       await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW, ...w });
       const before = Number(query(inc, 'SELECT count(*) AS n FROM events')[0].n);
       assert.strictEqual(query(inc, "SELECT count(*) AS n FROM events WHERE shard = 'tail~1.jsonl'")[0].n, 4);
+      // The line without its newline is the shard's torn event, found through the partial index.
+      assert.deepStrictEqual(query(inc, "SELECT event, torn FROM events WHERE shard = 'tail~1.jsonl' ORDER BY offset").map((e) => e.torn), [0, 0, 0, 1]);
+      assert.match(query(inc, "EXPLAIN QUERY PLAN DELETE FROM events WHERE shard = 'tail~1.jsonl' AND torn = 1").map((p) => String(p.detail)).join(' '), /events_torn/);
       const added = grow(dir);
       fs.appendFileSync(tailShard, '\n' + line({ ...ev('completed', 'x2', FIXED_NOW - 50), session_id: 'tail' }));
       // Complete every torn tail (its line gets its newline plus a new event).
@@ -237,6 +240,7 @@ describe('SQLite index', function () {
       assert.strictEqual(r.mode, 'incremental', String(r.reason));
       assert.ok(r.sessionsRedone < 11, `redid ${r.sessionsRedone} of 11 sessions`);
       assert.strictEqual(query(inc, "SELECT count(*) AS n FROM events WHERE shard = 'tail~1.jsonl'")[0].n, 5);
+      assert.strictEqual(query(inc, 'SELECT count(*) AS n FROM events WHERE torn = 1')[0].n, 0);
       const after = Number(query(inc, 'SELECT count(*) AS n FROM events')[0].n);
       assert.ok(after - before >= added, `${after - before} new events, ${added} appended`);
       const rf = await rebuildIndex({ sessionsDir: dir, db: full, now: FIXED_NOW + 30, full: true });

@@ -105,9 +105,12 @@ export abstract class RowBuilder {
     ]);
     for (const s of shards) this.writeShard(s);
     const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
+    // A shard's torn final line starts at its committed size (the end of its last complete line).
+    const committed = new Map(shards.map((s) => [s.name, s.committedSize]));
     for (const e of a.events) {
       if (skip(e.shard, e.offset)) continue;
-      this.emit(T.events, [sid, e.shard, e.line, e.offset, e.length, e.turnId === '' ? null : e.turnId, e.streamId, e.name, num(e.createdAtRaw), b(e.terminal), e.raw ?? JSON.stringify(e.data)]);
+      const torn = e.offset >= (committed.get(e.shard) ?? Infinity);
+      this.emit(T.events, [sid, e.shard, e.line, e.offset, e.length, e.turnId === '' ? null : e.turnId, e.streamId, e.name, num(e.createdAtRaw), b(e.terminal), b(torn), e.raw ?? JSON.stringify(e.data)]);
       this.eventsWritten++;
     }
     a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
@@ -205,9 +208,10 @@ export class IndexWriter extends RowBuilder {
  * order, as core/feedback/latest.ts) and copies it onto its turn. Run at the end of every
  * build, full or incremental. With `sessions` (an incremental rebuild: the sessions redone
  * and those whose feedback records changed), only their records and turns are redone: the
- * others' are as the last build left them, which is what they would be anew.
+ * others' are as the last build left them, which is what they would be anew. `fresh`: every
+ * row was written in this build (no `latest` marks or turn copies yet).
  */
-export function applyFeedback(db: Db, sessions?: Iterable<string>): void {
+export function applyFeedback(db: Db, sessions?: Iterable<string>, fresh = false): void {
   let scope = '';
   if (sessions !== undefined) {
     db.exec('CREATE TEMP TABLE IF NOT EXISTS bma_feedback_scope (session_id TEXT PRIMARY KEY); DELETE FROM temp.bma_feedback_scope;');
@@ -216,15 +220,19 @@ export function applyFeedback(db: Db, sessions?: Iterable<string>): void {
     st.finalize();
     scope = 'AND session_id IN (SELECT session_id FROM temp.bma_feedback_scope)';
   }
+  // A new index (fresh) has no marks or copies to clear: clearing would read every turn.
+  const clear = fresh
+    ? ''
+    : `UPDATE feedback SET latest = 0 WHERE latest = 1 ${scope};
+       UPDATE turns SET feedback = NULL, feedback_note = NULL, feedback_tags = NULL, feedback_reviewer = NULL, feedback_at = NULL
+         WHERE feedback IS NOT NULL ${scope};`;
   db.exec(`
-    UPDATE feedback SET latest = 0 WHERE latest = 1 ${scope};
+    ${clear}
     UPDATE feedback SET latest = 1 FROM (
       SELECT file AS wf, line AS wl FROM (
         SELECT file, line, row_number() OVER (PARTITION BY session_id, turn_id ORDER BY julianday(timestamp) DESC NULLS LAST, file DESC, line DESC) AS rn FROM feedback WHERE 1 ${scope}
       ) WHERE rn = 1
     ) AS w WHERE feedback.file = w.wf AND feedback.line = w.wl;
-    UPDATE turns SET feedback = NULL, feedback_note = NULL, feedback_tags = NULL, feedback_reviewer = NULL, feedback_at = NULL
-      WHERE feedback IS NOT NULL ${scope};
     UPDATE turns SET feedback = f.feedback, feedback_note = f.note, feedback_tags = f.tags, feedback_reviewer = f.reviewer, feedback_at = f.timestamp
       FROM (SELECT session_id, turn_id, feedback, note, tags, reviewer, timestamp FROM feedback WHERE latest = 1 AND turn_id IS NOT NULL ${scope}) AS f
       WHERE turns.session_id = f.session_id AND turns.turn_id = f.turn_id;
