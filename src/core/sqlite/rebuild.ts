@@ -130,7 +130,17 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
   const temp = tempName(target, crypto.randomBytes(4).toString('hex'));
   const progress: RebuildProgress = { phase: 'scan', sessionsDone: 0, sessionsTotal: 0, events: 0, bytesDone: 0, bytesTotal: 0, temp };
   const report = (): void => options.onProgress?.({ ...progress });
-  const cp = options.checkpoint ?? (() => undefined);
+  const tracing = process.env.BMA_TRACE === '1';
+  let lastMark = process.hrtime.bigint();
+  const userCp = options.checkpoint;
+  const cp = (name: string): void => {
+    if (tracing && name !== 'session') {
+      const now = process.hrtime.bigint();
+      process.stderr.write(`trace ${name} ${(Number(now - lastMark) / 1e6).toFixed(1)} ms\n`);
+      lastMark = now;
+    }
+    userCp?.(name);
+  };
   let db: Db | null = null;
   /** Incremental, writing into the target itself (one transaction); else into `temp`. */
   let inPlace = false;
@@ -164,6 +174,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       progress.bytesTotal = [...stamps.values()].reduce((n, s) => n + s.size, 0);
       const feedbackStamps: Record<string, string> = {};
       for (const f of feedbackFiles) feedbackStamps[f.name] = statStampSync(f.path);
+      cp('scanned');
 
       let plan: Plan = { mode: 'full', reason: options.full ? 'asked for a full rebuild' : 'no index yet', redo: new Set(discovery.sessions.map((s) => s.sessionId)), prevShards: new Map(), prevFeedback: {} };
       if (!options.full && fs.existsSync(target)) {
@@ -193,6 +204,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
           inPlace = false;
         }
       }
+      cp('planned');
       if (db === null) {
         // A new file nobody else sees until the rename: no journal, no syncs until the end.
         db = openDb(temp);
@@ -227,12 +239,17 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         if (!skip) return;
         deleteSessionRows(db!, s.sessionId);
         for (const [shard, committed] of skip) {
-          db!.all('DELETE FROM events WHERE shard = ? AND offset >= ?', [shard, committed]);
+          // The only event at or past the committed size is the torn final line (events_torn).
+          db!.all('DELETE FROM events WHERE shard = ? AND torn = 1', [shard]);
           db!.all('DELETE FROM malformed WHERE shard = ? AND offset >= ?', [shard, committed]);
         }
       };
       let eventsWritten = 0;
+      // A new file: start writing its pages to disk while the build goes on (fdatasync on
+      // libuv's thread pool, one at a time), so that the final fsync has little left to do.
+      const early = plan.mode === 'full' ? earlySync(temp) : null;
       const endSession = async (bytes: number): Promise<void> => {
+        early?.poke();
         progress.sessionsDone++;
         progress.events = eventsWritten;
         progress.bytesDone += bytes;
@@ -286,6 +303,8 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
           await endSession(read.shards.reduce((n, x) => n + x.size, 0));
         }
       }
+      await early?.close();
+      cp('written');
       // Feedback: files that changed are replaced whole (they are small).
       const changedFeedback = feedbackFiles.filter((f) => plan.mode === 'full' || plan.prevFeedback[f.name] !== feedbackStamps[f.name]);
       // Incremental: the sessions whose feedback must be applied again (null: all of them).
@@ -311,7 +330,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         const sid = path.basename(f.name, '.jsonl');
         ff.problems.forEach((p, i) => writer.writeFeedbackProblem(p, sid, i, 'feedback'));
       }
-      applyFeedback(db, feedbackScope ?? undefined);
+      applyFeedback(db, feedbackScope ?? undefined, plan.mode === 'full');
       writer.finalize();
       writeMeta(db, {
         sources: JSON.stringify(sources),
@@ -322,6 +341,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         ...settingsMeta(settings),
         ...versionMeta(options.toolVersion),
       });
+      cp('feedback');
       progress.events = eventsWritten;
       result = { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, eventsAdded: eventsWritten };
       db.exec('COMMIT');
@@ -342,7 +362,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       report();
       const writer = new IndexWriter(db);
       const log = await replayLog(options.fromLog!, writer);
-      applyFeedback(db);
+      applyFeedback(db, undefined, true);
       writer.finalize();
       writeMeta(db, {
         sources: JSON.stringify(sources),
@@ -359,7 +379,9 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       result = { mode: 'full', reason: 'a log replay is always full', sessionsRedone: log.sessions, eventsAdded: 0 };
     }
+    cp('indexed');
     const counts = countRows(db);
+    cp('counted');
     db.close();
     db = null;
     cp('closed');
@@ -447,6 +469,33 @@ export function fsyncFile(file: string): void {
   }
 }
 
+/** Background fdatasync of a file being written, at most one in flight and one per `everyMs`. */
+function earlySync(file: string, everyMs = 250): { poke(): void; close(): Promise<void> } {
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    // not created yet: nothing to sync early
+  }
+  let busy: Promise<void> | null = null;
+  let last = Date.now();
+  return {
+    poke(): void {
+      if (fd === null || busy !== null || Date.now() - last < everyMs) return;
+      const f = fd;
+      busy = new Promise<void>((resolve) => fs.fdatasync(f, () => resolve())).then(() => {
+        busy = null;
+        last = Date.now();
+      });
+    },
+    async close(): Promise<void> {
+      await busy;
+      if (fd !== null) fs.closeSync(fd);
+      fd = null;
+    },
+  };
+}
+
 // ---- reading a session ----------------------------------------------------------------
 
 async function statAll(d: Discovery): Promise<Map<string, Stamp>> {
@@ -521,7 +570,7 @@ async function planIncremental(
     if (String(st.size) === size && String(st.mtimeMs) === mtime) continue; // unchanged
     if (st.size === Number(size)) return full(`${name} changed without growing`);
     const hash = prev.fingerprint.split(':')[4];
-    if ((await prefixHash(cur.path, prev.committed)) !== hash) return full(`${name} was rewritten, not appended to`);
+    if (prefixHash(cur.path, prev.committed) !== hash) return full(`${name} was rewritten, not appended to`);
     redo.add(prev.sessionId);
   }
   for (const [name, cur] of current) if (!prevShards.has(name)) redo.add(cur.sessionId);
