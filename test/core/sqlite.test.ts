@@ -250,6 +250,26 @@ describe('SQLite index', function () {
       assert.strictEqual(query(inc, "SELECT feedback FROM turns WHERE turn_id = 'new-turn'")[0].feedback, -1);
     });
 
+    for (const workers of [0, 1]) it(`drops a turn whose only event was a torn tail that a later append glued onto (${workers ? 'on a worker thread' : 'on one thread'})`, async () => {
+      const w = { workerScript: WORKER, workers, alwaysWorkers: true };
+      const { dir, journal } = sessionsDir();
+      const shard = path.join(journal, 'sess~1.jsonl');
+      // A complete turn, then a valid event of turn "zz" without its newline.
+      fs.writeFileSync(shard, lifecycle('t1', T0) + line(ev('submitted', 'zz', T0 + 20)).replace(/\n$/, ''));
+      const inc = path.join(dir, 'inc.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db: inc, now: T0 + 100, ...w });
+      assert.deepStrictEqual(query(inc, 'SELECT turn_id FROM turns ORDER BY ordinal').map((t) => t.turn_id), ['t1', 'zz']);
+      // The writer crashed; its next append is glued onto the torn line: "zz" is gone (upstream
+      // cannot parse the line), the glued event's turn "yy" is known only from the malformed line.
+      fs.appendFileSync(shard, line(ev('submitted', 'yy', T0 + 30)) + line(ev('completed', 't1', T0 + 40)));
+      const r = await rebuildIndex({ sessionsDir: dir, db: inc, now: T0 + 100, ...w });
+      assert.strictEqual(r.mode, 'incremental', String(r.reason));
+      const full = path.join(dir, 'full.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db: full, now: T0 + 100, full: true });
+      assert.ok(!query(inc, 'SELECT turn_id FROM turns').some((t) => t.turn_id === 'zz'));
+      assert.deepStrictEqual(exactDump(inc), exactDump(full));
+    });
+
     it('applies changed feedback to sessions it does not redo, as a full rebuild does', async () => {
       const { dir, journal } = sessionsDir();
       fs.writeFileSync(path.join(journal, 'a~1.jsonl'), lifecycle('a1', T0) + lifecycle('a2', T0 + 50));
