@@ -46,7 +46,13 @@ export function runRebuildWorkerIfWorker(): boolean {
   const port = parentPort;
   const opts = { now: init.now, staleAfterSeconds: init.staleAfterSeconds };
   let chain: Promise<void> = Promise.resolve();
-  port.on('message', (job: Job) => {
+  // Batches the main thread has run come back (`recycle`): their buffers serve the next ones.
+  port.on('message', (msg: Job | { recycle: RowBatch }) => {
+    if ('recycle' in msg) {
+      RowEncoder.recycle(msg.recycle);
+      return;
+    }
+    const job = msg;
     // Reading starts at once (file I/O on libuv's threads); rows are built in job order.
     const read = readSession(init.sessionsDir, job.session, init.maxLineBytes, opts);
     read.catch(() => undefined);
@@ -57,6 +63,7 @@ export function runRebuildWorkerIfWorker(): boolean {
         enc.writeSession(r.analysis, r.shards, r.sidecarFingerprint, job.skip ? new Map(job.skip) : undefined);
         // The rest goes out with the session's end.
         const last = enc.take();
+        enc.release();
         const msg: SessionBatch = { i: job.i, batch: last, last: true, events: enc.eventsWritten, bytes: r.shards.reduce((n, x) => n + x.size, 0) };
         port.postMessage(msg, last ? batchTransfer(last) : []);
       } catch (e) {
@@ -133,6 +140,8 @@ export async function* sessionBatches(
         pump();
       }
       yield m;
+      // The caller has run it: its buffers go back to the worker that filled them.
+      if (m.batch !== null) pool[m.i % pool.length].postMessage({ recycle: m.batch }, batchTransfer(m.batch));
     }
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));

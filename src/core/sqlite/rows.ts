@@ -28,17 +28,26 @@ const utf8Write: (this: Buffer, s: string, offset: number) => number =
       };
 
 export class RowEncoder extends RowBuilder {
-  private table = new Uint8Array(BATCH_ROWS + 1);
+  private table!: Uint8Array<ArrayBuffer>;
   private rows = 0;
-  private types = new Uint8Array(BATCH_ROWS * 16);
-  private nums = new Float64Array(BATCH_ROWS * 16);
+  private types!: Uint8Array<ArrayBuffer>;
+  private nums!: Float64Array<ArrayBuffer>;
   private values = 0;
-  private bytes = Buffer.allocUnsafeSlow(BATCH_BYTES * 2);
+  private bytes!: Buffer<ArrayBuffer>;
   private byteLength = 0;
+
+  /** Buffers of batches the main thread has run and sent back, for the next batches. */
+  private static readonly spare: RowBatch[] = [];
 
   /** `onBatch` gets every full batch; `flush()` hands over the rest. */
   constructor(private readonly onBatch: (b: RowBatch) => void) {
     super();
+    this.newBuffers();
+  }
+
+  /** A batch whose rows were run: its buffers serve a later batch (no new allocation). */
+  static recycle(b: RowBatch): void {
+    if (RowEncoder.spare.length < 8 && b.table.length === BATCH_ROWS + 1 && b.types.length === BATCH_ROWS * 16 && b.bytes.byteLength === BATCH_BYTES * 2) RowEncoder.spare.push(b);
   }
 
   protected emit(table: number, values: (SqlValue | undefined)[]): void {
@@ -115,12 +124,30 @@ export class RowEncoder extends RowBuilder {
       bytes: new Uint8Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length),
       byteLength: this.byteLength,
     };
-    this.table = new Uint8Array(BATCH_ROWS + 1);
-    this.types = new Uint8Array(BATCH_ROWS * 16);
-    this.nums = new Float64Array(BATCH_ROWS * 16);
-    this.bytes = Buffer.allocUnsafeSlow(BATCH_BYTES * 2);
+    this.newBuffers();
     this.rows = this.values = this.byteLength = 0;
     return b;
+  }
+
+  /** Done with this encoder (after `take()`): its empty buffers go to the spare ones. */
+  release(): void {
+    if (this.rows === 0) RowEncoder.recycle({ table: this.table, rows: 0, types: this.types, nums: this.nums, values: 0, bytes: this.bytes, byteLength: 0 });
+  }
+
+  /** Empty buffers for the next batch: a recycled batch's when there is one. */
+  private newBuffers(): void {
+    const spare = RowEncoder.spare.pop();
+    if (spare !== undefined) {
+      this.table = spare.table as Uint8Array<ArrayBuffer>;
+      this.types = spare.types as Uint8Array<ArrayBuffer>;
+      this.nums = spare.nums as Float64Array<ArrayBuffer>;
+      this.bytes = Buffer.from(spare.bytes.buffer as ArrayBuffer, spare.bytes.byteOffset, spare.bytes.byteLength);
+    } else {
+      this.table = new Uint8Array(BATCH_ROWS + 1);
+      this.types = new Uint8Array(BATCH_ROWS * 16);
+      this.nums = new Float64Array(BATCH_ROWS * 16);
+      this.bytes = Buffer.allocUnsafeSlow(BATCH_BYTES * 2);
+    }
   }
 }
 
