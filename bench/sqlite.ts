@@ -51,26 +51,70 @@ export const sqliteBench: Bench = {
     ctx.log(`fixture: ${m.events} events, ${m.malformedLines} malformed lines, ${(m.bytes / 1048576).toFixed(0)} MB in ${sessions} sessions (${m.elapsedMs.toFixed(0)} ms to write)`);
     const db = path.join(dir, '_audit_index.sqlite');
 
-    const full = rebuild([dir, '--full']);
+    // The first full rebuild makes the index whose events rows the baseline reads.
+    const first = rebuild([dir, '--full']);
     const baseTarget = path.join(ctx.tmp, 'baseline.sqlite');
-    const baseline = (plain: boolean): { rows: number; ms: number; rowsMb: number; peakRssMb: number; direct: boolean } => {
-      const b = spawnSync(process.execPath, [path.join(__dirname, 'sqlite.worker.js'), db, baseTarget], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, BMA_SQLITE_PLAIN_BINDING: plain ? '1' : '' } });
+    const baseline = (how: 'direct' | 'plain' | 'batched' | 'floor'): { rows: number; ms: number; rowsMb: number; peakRssMb: number; direct: boolean } => {
+      const b = spawnSync(process.execPath, [path.join(__dirname, 'sqlite.worker.js'), db, baseTarget, ...(how === 'batched' || how === 'floor' ? [`--${how}`] : [])], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, BMA_SQLITE_PLAIN_BINDING: how === 'plain' ? '1' : '' } });
       if (b.status !== 0) throw new Error(`baseline failed: ${b.stderr}`);
       fs.rmSync(baseTarget, { force: true });
       return JSON.parse(b.stdout);
     };
-    // The same rows, engine, statement and transaction; bound by our engine wrapper (the
-    // code the rebuild uses) and by the engine's own Statement.run.
-    const base = baseline(false);
-    const plainBase = baseline(true);
+    // Single runs on a shared 2-core machine vary by ±20%: the baseline (bound by our engine
+    // wrapper, the code the rebuild uses) and the full rebuild alternate, best of ROUNDS each.
+    const rounds = ctx.quick ? 1 : 3;
+    const other = path.join(ctx.tmp, 'full-again.sqlite');
+    let base = baseline('direct');
+    let full = first;
+    const pairs: string[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const b = r === 0 ? base : baseline('direct');
+      const f = rebuild([dir, '--db', other, '--full']);
+      fs.rmSync(other, { force: true });
+      pairs.push(`${Math.round(f.ms)}/${Math.round(b.ms)} = ${ratio(f.ms, b.ms)}×`);
+      if (b.ms < base.ms) base = b;
+      if (f.ms < full.ms) full = f;
+    }
+    // The same rows bound by the engine's own Statement.run; and the rebuild's own insert path
+    // (values encoded beforehand, runBatch), the strictest baseline.
+    const plainBase = baseline('plain');
+    const batchedBase = baseline('batched');
+    // What the rebuild's main thread cannot avoid: all its rows written with its statements
+    // and insert path, its indexes and fsync, nothing read or parsed.
+    const floor = baseline('floor');
 
-    // 1% more events: new turns in the 1% most recently active sessions.
+    // 1% more events: new turns in the 1% most recently active sessions. The incremental
+    // rebuild is run `rounds` times from the same state: the grown shards are cut back to
+    // their old size and times (same inode, so the index still matches them) and the index
+    // copied back before each.
     const onePercent = Math.round(events / 100);
     const active = m.sessionIds.slice(-Math.max(1, Math.round(sessions / 100)));
-    appendTurns(m.journalDir, active, onePercent);
-    const inc = rebuild([dir]);
-    const fullAgain = rebuild([dir, '--db', path.join(ctx.tmp, 'full-again.sqlite'), '--full']);
-    fs.rmSync(path.join(ctx.tmp, 'full-again.sqlite'), { force: true });
+    const saved = path.join(ctx.tmp, 'index-before.sqlite');
+    fs.copyFileSync(db, saved);
+    const shardStates = fs.readdirSync(m.journalDir).map((n) => {
+      const st = fs.statSync(path.join(m.journalDir, n));
+      return { file: path.join(m.journalDir, n), size: st.size, atime: st.atime, mtime: st.mtime };
+    });
+    const restore = (): void => {
+      for (const s of shardStates) {
+        if (fs.statSync(s.file).size === s.size) continue;
+        fs.truncateSync(s.file, s.size);
+        fs.utimesSync(s.file, s.atime, s.mtime);
+      }
+      fs.copyFileSync(saved, db + '.restore');
+      fs.renameSync(db + '.restore', db);
+    };
+    let inc: Run | undefined;
+    for (let r = 0; r < rounds; r++) {
+      if (r > 0) restore();
+      appendTurns(m.journalDir, active, onePercent);
+      const i = rebuild([dir]);
+      if (i.result.mode !== 'incremental') throw new Error(`expected an incremental rebuild, got ${i.result.mode}`);
+      if (!inc || i.ms < inc.ms) inc = i;
+    }
+    fs.rmSync(saved, { force: true });
+    const fullAgain = rebuild([dir, '--db', other, '--full']);
+    fs.rmSync(other, { force: true });
     // For contrast: 1% spread over every session (each session must be re-read).
     appendTurns(m.journalDir, m.sessionIds, onePercent);
     const spread = rebuild([dir]);
@@ -78,10 +122,12 @@ export const sqliteBench: Bench = {
     const evps = (n: number, ms: number): string => Math.round(n / (ms / 1000)).toLocaleString('en-US');
     ctx.log(table([
       ['run', 'ms', 'events/s', 'peak RSS MB', 'rows'],
-      [`baseline: events rows, 1 statement, 1 transaction (${base.direct ? 'direct binding' : 'engine binding'})`, Math.round(base.ms), evps(base.rows, base.ms), `${base.peakRssMb.toFixed(0)} (${base.rowsMb.toFixed(0)} holding the rows)`, `${base.rows} events`],
+      [`baseline: events rows, 1 statement, 1 transaction (${base.direct ? 'direct binding' : 'engine binding'}; best of ${rounds})`, Math.round(base.ms), evps(base.rows, base.ms), `${base.peakRssMb.toFixed(0)} (${base.rowsMb.toFixed(0)} holding the rows)`, `${base.rows} events`],
       ['baseline, bound by the engine\'s own Statement.run', Math.round(plainBase.ms), evps(plainBase.rows, plainBase.ms), plainBase.peakRssMb.toFixed(0), `${plainBase.rows} events`],
-      ['full rebuild (read, derive, all tables, indexes, fsync)', full.ms, evps(full.result.counts.events, full.ms), full.peakRssMb.toFixed(0), `${full.result.counts.events} events, ${full.result.counts.turns} turns, ${full.result.counts.findings} findings`],
-      [`incremental: +${onePercent} events in ${active.length} active sessions`, inc.ms, evps(inc.result.eventsAdded, inc.ms), inc.peakRssMb.toFixed(0), `${inc.result.eventsAdded} new events, ${inc.result.sessionsRedone} sessions redone`],
+      ['baseline, values encoded beforehand and run as the rebuild runs them (runBatch)', Math.round(batchedBase.ms), evps(batchedBase.rows, batchedBase.ms), batchedBase.peakRssMb.toFixed(0), `${batchedBase.rows} events`],
+      ['write floor: every table\'s rows as above, the rebuild\'s statements, indexes, fsync', Math.round(floor.ms), evps(base.rows, floor.ms), floor.peakRssMb.toFixed(0), `${floor.rows} rows`],
+      [`full rebuild (read, derive, all tables, indexes, fsync; best of ${rounds + 1})`, full.ms, evps(full.result.counts.events, full.ms), full.peakRssMb.toFixed(0), `${full.result.counts.events} events, ${full.result.counts.turns} turns, ${full.result.counts.findings} findings`],
+      [`incremental: +${onePercent} events in ${active.length} active sessions (best of ${rounds})`, inc!.ms, evps(inc!.result.eventsAdded, inc!.ms), inc!.peakRssMb.toFixed(0), `${inc!.result.eventsAdded} new events, ${inc!.result.sessionsRedone} sessions redone`],
       ['full rebuild of the same folder', fullAgain.ms, evps(fullAgain.result.counts.events, fullAgain.ms), fullAgain.peakRssMb.toFixed(0), `${fullAgain.result.counts.events} events`],
       [`incremental: +${onePercent} events spread over all ${sessions} sessions`, spread.ms, evps(spread.result.eventsAdded, spread.ms), spread.peakRssMb.toFixed(0), `${spread.result.sessionsRedone} sessions redone`],
     ]));
@@ -89,8 +135,9 @@ export const sqliteBench: Bench = {
     ctx.log('  (page_size 8192, journal off, synchronous off, exclusive lock, 64 MB cache), the schema\'s tables, BEGIN, one prepared INSERT (the rebuild\'s) run per row, COMMIT, close.');
     ctx.log('  No indexes, no fsync, no reading or parsing. The first binds values as the rebuild does; the second with the engine\'s own Statement.run.');
     ctx.log('full rebuild: the real CLI (`rebuild --full`): read and parse every shard, derive, write all 9 tables, 8 indexes, fsync the temp file, rename, fsync the folder.');
-    ctx.log(`full rebuild / baseline: ${ratio(full.ms, base.ms)}× (target ≤ 1.5×); / baseline with the engine's own binding: ${ratio(full.ms, plainBase.ms)}×`);
-    ctx.log(`incremental (1% in active sessions, in place, one transaction) / full: ${((inc.ms / fullAgain.ms) * 100).toFixed(1)}% (target ≤ 5%)`);
+    ctx.log(`full rebuild / baseline (best / best): ${ratio(full.ms, base.ms)}× (target ≤ 1.5×); each round, full/baseline: ${pairs.join(', ')}; / baseline with the engine's own binding: ${ratio(full.ms, plainBase.ms)}×; / baseline run as the rebuild runs its rows: ${ratio(full.ms, batchedBase.ms)}×`);
+    ctx.log(`write floor / baseline: ${ratio(floor.ms, base.ms)}× (a rebuild's main thread writes at least this; full rebuild / write floor: ${ratio(full.ms, floor.ms)}×)`);
+    ctx.log(`incremental (1% in active sessions, in place, one transaction) / full: ${((inc!.ms / full.ms) * 100).toFixed(1)}% (target ≤ 5%; best of ${rounds} / best full rebuild of the folder before the 1%)`);
     ctx.log(`incremental (1% spread over all sessions) / full: ${((spread.ms / fullAgain.ms) * 100).toFixed(1)}% (every session is re-read and re-derived)`);
     ctx.log(`index size: ${(full.result.bytes / 1048576).toFixed(0)} MB`);
   },

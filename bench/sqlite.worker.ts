@@ -1,30 +1,72 @@
 /**
- * Baseline for the SQLite bench, run in its own process (so its peak RSS is its own):
- * loads the events rows of an existing index into memory, then times inserting them into a
- * new database file with the same engine, one prepared statement, one transaction and
- * nothing else. Prints one JSON line. BMA_SQLITE_PLAIN_BINDING=1: the engine's own binding.
+ * Baselines for the SQLite bench, each run in its own process (so its peak RSS is its own):
+ * loads rows of an existing index into memory (not timed), then times inserting them into a
+ * new database file with the same engine and nothing else. Prints one JSON line.
+ *
+ *   sqlite.worker.js <index> <target> [--plain]  the baseline: the events rows, one prepared
+ *       statement run per row, one transaction, no indexes; bound by our engine wrapper (the
+ *       code the rebuild uses) or, with --plain, by the engine's own Statement.run
+ *   ... --batched  the same rows and statement, the values encoded beforehand as the rebuild's
+ *       worker encodes them (rows.ts) and run with engine.ts `runBatch`: the rebuild's own
+ *       insert path, the fastest way this engine takes these rows
+ *   ... --floor    every table's rows as --batched, with the rebuild's statements, indexes and
+ *       final fsync: all a full rebuild writes, none of its reading
  */
 import * as fs from 'fs';
-import { directBinding, openDb } from '../src/core/sqlite/engine';
-import { DDL } from '../src/core/sqlite/schema';
-import { insertSql } from '../src/core/sqlite/writer';
+import { directBinding, openDb, runBatch, type RowBatch, type SqlValue } from '../src/core/sqlite/engine';
+import { RowEncoder } from '../src/core/sqlite/rows';
+import { DDL, EVENT_INDEXES, LATE_INDEXES } from '../src/core/sqlite/schema';
+import { insertSql, ROW_TABLES } from '../src/core/sqlite/writer';
 
-const [source, target] = process.argv.slice(2);
+const [source, target, mode] = process.argv.slice(2);
+const floor = mode === '--floor';
+const batched = floor || mode === '--batched';
+
+class Encoder extends RowEncoder {
+  put(table: number, values: SqlValue[]): void {
+    this.emit(table, values);
+  }
+}
+
 const src = openDb(source, { readOnly: true });
-const cols = 'session_id, shard, line, offset, length, turn_id, stream_id, event, created_at, terminal, torn, raw';
-const rows = src.all(`SELECT ${cols} FROM events`).map((r) => Object.values(r));
+/** The columns of a table's INSERT, in its order. */
+const columnsOf = (t: string): string => /\(([a-z_, ]+)\) VALUES/.exec(insertSql(t))![1];
+const tables = floor ? [...ROW_TABLES] : ['events' as const];
+const rows = new Map(tables.map((t) => [t, src.all(`SELECT ${columnsOf(t)} FROM ${t} ORDER BY rowid`).map((r) => Object.values(r) as SqlValue[])]));
 src.close();
+let count = 0;
+for (const r of rows.values()) count += r.length;
+const batches: RowBatch[] = [];
+if (batched) {
+  const enc = new Encoder((b) => batches.push(b));
+  for (const [t, rs] of rows) for (const r of rs) enc.put(ROW_TABLES.indexOf(t), r);
+  enc.flush();
+  rows.clear();
+}
 const rssBefore = process.memoryUsage().rss;
 fs.rmSync(target, { force: true });
 const t = process.hrtime.bigint();
 const db = openDb(target);
 db.exec('PRAGMA page_size = 8192; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;');
 db.exec(DDL);
+if (floor) db.exec(EVENT_INDEXES);
 db.exec('BEGIN');
-const st = db.prepare(insertSql('events'));
-for (const r of rows) st.run(r as never);
-st.finalize();
+if (batched) {
+  const statements = ROW_TABLES.map((tb) => db.prepare(insertSql(tb)));
+  for (const b of batches) runBatch(statements, b);
+  for (const st of statements) st.finalize();
+} else {
+  const st = db.prepare(insertSql('events'));
+  for (const r of rows.get('events')!) st.run(r);
+  st.finalize();
+}
 db.exec('COMMIT');
+if (floor) db.exec(LATE_INDEXES);
 db.close();
+if (floor) {
+  const fd = fs.openSync(target, 'r+');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+}
 const ms = Number(process.hrtime.bigint() - t) / 1e6;
-process.stdout.write(JSON.stringify({ rows: rows.length, ms, rowsMb: rssBefore / 1024 / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024, direct: directBinding }) + '\n');
+process.stdout.write(JSON.stringify({ rows: count, ms, rowsMb: rssBefore / 1024 / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024, direct: directBinding }) + '\n');
