@@ -1918,7 +1918,7 @@ export interface LargeFolderOptions {
   now?: number;
   /** Write `<sid>.json` sidecars and `_index.json` (default true). */
   sidecars?: boolean;
-  /** Every N-th line written is followed by a garbage line (default 0 = never). */
+  /** Every N-th line written in the folder is followed by a garbage line (default 0 = never). */
   malformedEvery?: number;
   /** Per-file write buffer in bytes (default 4 MiB). */
   bufferBytes?: number;
@@ -1979,6 +1979,8 @@ export function generateLargeFolder(dir: string, opts: LargeFolderOptions): Larg
   };
   const index: Map<string, PyJsonValue>[] = [];
 
+  // Lines written so far in the whole folder (malformedEvery counts across sessions).
+  let lineNo = 0;
   for (let si = 0; si < opts.sessions; si++) {
     const sid = rng.hex(12);
     m.sessionIds.push(sid);
@@ -1993,7 +1995,6 @@ export function generateLargeFolder(dir: string, opts: LargeFolderOptions): Larg
       files.push({ fd: fs.openSync(path.join(journalDir, shardFileName(sid, pid)), 'w'), chunks: [], size: 0 });
     }
     m.shards += nShards;
-    let lineNo = 0;
     const put = (f: (typeof files)[number], s: string): void => {
       f.chunks.push(s);
       f.size += s.length;
