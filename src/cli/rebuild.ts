@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { resolveSessionsDir, DiscoveryError } from '../core/discovery';
-import { DEFAULT_INDEX_NAME } from '../core/sqlite/schema';
+import { DEFAULT_INDEX_NAME, logIndexPath } from '../core/sqlite/schema';
 import { rebuildIndex, RebuildCancelled, type RebuildProgress, type RebuildResult } from '../core/sqlite/rebuild';
 import { TargetBusyError } from '../core/sqlite/lock';
 import { UsageError, dim, err, numberOption, out, parse, yellow } from './io';
@@ -11,7 +11,7 @@ import { UsageError, dim, err, numberOption, out, parse, yellow } from './io';
 export const REBUILD_USAGE = `  rebuild <sessionsDir>  Rebuild the SQLite index of everything the journals say (docs/sqlite.md).
       --db PATH                 the database (default <sessionsDir>/${DEFAULT_INDEX_NAME})
       --from-log FILE           replay a downloaded GitHub interaction log instead of a sessions folder
-                                (default database: ${DEFAULT_INDEX_NAME} beside the log)
+                                (default database: the log's name with .sqlite, beside it)
       --full                    rebuild from scratch even when only appends happened
       --force                   replace the index even if another program holds it open
       --json                    print the result as one JSON object
@@ -41,7 +41,7 @@ export async function runRebuild(argv: string[]): Promise<number> {
   let db: string;
   if (fromLog !== undefined) {
     if (!fs.existsSync(fromLog) || !fs.statSync(fromLog).isFile()) throw new Error(`cannot read the interaction log ${fromLog}: no such file`);
-    db = values.db ?? path.join(path.dirname(path.resolve(fromLog)), DEFAULT_INDEX_NAME);
+    db = values.db ?? logIndexPath(fromLog);
   } else {
     const { sessionsDir } = resolveSessionsDir(dir!);
     if (!fs.existsSync(sessionsDir) || !fs.statSync(sessionsDir).isDirectory()) throw new Error(`cannot read sessions folder ${sessionsDir}: no such folder`);

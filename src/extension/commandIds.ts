@@ -16,6 +16,7 @@ export const Commands = {
   memoryExportProjection: 'botMemory.memory.exportProjection',
   memoryRefresh: 'botMemory.memory.refresh',
   rebuildIndex: 'botMemory.rebuildIndex',
+  rebuildIndexFromLog: 'botMemory.rebuildIndexFromLog',
   openIndex: 'botMemory.openIndex',
   pushGithub: 'botMemory.pushGithub',
   pullGithub: 'botMemory.pullGithub',

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { SessionStore } from './store';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
 import * as rebuildIndex from './commands/rebuildIndex';
+import * as rebuildIndexFromLog from './commands/rebuildIndexFromLog';
 import * as openIndex from './commands/openIndex';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
 import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
@@ -40,7 +41,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const memories = registerMemoriesView(services);
   context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
   const feedback = registerFeedback(services, sessions);
-  context.subscriptions.push(rebuildIndex.register(services), openIndex.register(services));
+  context.subscriptions.push(rebuildIndex.register(services), rebuildIndexFromLog.register(services), openIndex.register(services));
   const repair = registerRepair(services);
   context.subscriptions.push(...repair.disposables);
 

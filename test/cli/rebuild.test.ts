@@ -51,6 +51,22 @@ describe('bot-memory-audit rebuild', function () {
     assert.doesNotMatch(missing.stderr, /at .*\.js/);
   });
 
+  it('replays a log pulled into a sessions folder into <log>.sqlite beside it, never over the journal index', () => {
+    const { dir, journal } = sessionsDir();
+    fs.writeFileSync(path.join(journal, 'a~1.jsonl'), lifecycle('a1', T0));
+    assert.strictEqual(run('rebuild', dir, '--now', String(T0)).code, 0);
+    const journalIndex = path.join(dir, '_audit_index.sqlite');
+    const before = sha(journalIndex);
+    const log = path.join(dir, '_github_log.jsonl');
+    fs.writeFileSync(log, JSON.stringify({ type: 'interaction', version: 1, id: 's/t1', session_id: 's', turn_id: 't1', state: 'completed', created_at: T0, completed_at: T0 + 3, model: 'm', model_provider: 'p', user: 'q', assistant: 'a' }) + '\n');
+    const r = run('rebuild', '--from-log', log, '--json');
+    assert.strictEqual(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.strictEqual(res.db, path.join(dir, '_github_log.sqlite'));
+    assert.deepStrictEqual([res.counts.sessions, res.counts.turns], [1, 1]);
+    assert.strictEqual(sha(journalIndex), before);
+  });
+
   it('says clearly when the index is held open elsewhere (exit 1), and --force replaces it', async function () {
     if (process.platform !== 'linux') this.skip();
     const { dir, journal } = sessionsDir();

@@ -5,6 +5,8 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { FakeGithub } from '../support/fakeGithub';
 import { idsOf, writeFeedback, writeSession, turnId } from '../support/githubFixtures';
+import { openDb } from '../../src/core/sqlite/engine';
+import type { RebuildOutcome } from '../../src/extension/commands/rebuildIndex';
 import { api } from './util';
 
 interface PushCommandResult {
@@ -72,5 +74,36 @@ describe('GitHub log commands', function () {
     const r = (await vscode.commands.executeCommand('botMemory.pullGithub', { sessionsDir: dir, last: 3 })) as { file: string; lines: number; records: number };
     assert.strictEqual(r.lines, 3);
     assert.strictEqual(fs.readFileSync(r.file, 'utf8').trim().split('\n').length, 3);
+  });
+
+  it('replays the pulled log into _github_log.sqlite beside it, and leaves the journal index alone', async () => {
+    const pulled = (await vscode.commands.executeCommand('botMemory.pullGithub', { sessionsDir: dir })) as { file: string };
+    const records = fs.readFileSync(pulled.file, 'utf8').trim().split('\n').map((l) => {
+      try {
+        return JSON.parse(l) as { type?: string };
+      } catch {
+        return null;
+      }
+    });
+    const interactions = records.filter((r) => r?.type === 'interaction').length;
+    const feedback = records.filter((r) => r?.type === 'feedback').length;
+    assert.ok(interactions > 0 && feedback > 0, `${interactions} interactions, ${feedback} feedback records in the log`);
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('botMemory.rebuildIndexFromLog'));
+    const outcome = (await vscode.commands.executeCommand('botMemory.rebuildIndexFromLog', dir)) as RebuildOutcome;
+    assert.strictEqual(outcome.status, 'done', outcome.message);
+    const db = path.join(dir, '_github_log.sqlite');
+    assert.strictEqual(outcome.result!.db, db);
+    assert.deepStrictEqual([outcome.result!.counts.turns, outcome.result!.counts.feedback], [interactions, feedback]);
+    // The two lines that were in the log before are not records: findings, not failures.
+    assert.ok(outcome.result!.counts.findings >= 2, `${outcome.result!.counts.findings} findings`);
+    const h = openDb(db, { readOnly: true });
+    try {
+      assert.strictEqual(Number(h.get("SELECT count(*) AS n FROM turns WHERE source = 'log'")!.n), interactions);
+      assert.strictEqual(h.get("SELECT value FROM meta WHERE key = 'log_lines'")!.value, String(records.length));
+    } finally {
+      h.close();
+    }
+    assert.ok(!fs.existsSync(path.join(dir, '_audit_index.sqlite')), 'the journal index was not written');
   });
 });

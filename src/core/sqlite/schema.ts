@@ -6,10 +6,26 @@
  * A full rebuild creates EVENT_INDEXES with the tables and LATE_INDEXES once the rows are in.
  */
 
+import * as path from 'path';
+
 export const SCHEMA_VERSION = 2;
 
 /** The default database file name, in the sessions folder. */
 export const DEFAULT_INDEX_NAME = '_audit_index.sqlite';
+
+/**
+ * The default database of a log replay: the log's name with `.sqlite`, beside it
+ * (`_github_log.jsonl` → `_github_log.sqlite`). Never the sessions folder's
+ * DEFAULT_INDEX_NAME: a pulled log lives in the sessions folder, and a replay (always full)
+ * must not replace the index built from its journals.
+ */
+export function logIndexPath(logFile: string): string {
+  const abs = path.resolve(logFile);
+  const base = path.basename(abs).replace(/\.jsonl?$/i, '');
+  const name = base === '' || base === DEFAULT_INDEX_NAME.replace(/\.sqlite$/, '') ? `${path.basename(abs)}.sqlite` : `${base}.sqlite`;
+  const out = path.join(path.dirname(abs), name);
+  return out === abs ? `${abs}.sqlite` : out;
+}
 
 export const TABLES = ['meta', 'sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback'] as const;
 export type TableName = (typeof TABLES)[number];

@@ -15,9 +15,14 @@ export function register(s: Services): vscode.Disposable {
       if (pick) await vscode.commands.executeCommand(Commands.rebuildIndex, dir);
       return undefined;
     }
-    const uri = vscode.Uri.file(db);
-    if (vscode.workspace.getWorkspaceFolder(uri)) await vscode.commands.executeCommand('revealInExplorer', uri);
-    else await vscode.commands.executeCommand('revealFileInOS', uri);
+    await revealFile(db);
     return db;
   });
+}
+
+/** Reveals a file: in the Explorer when it is inside the workspace, else in the OS file manager. */
+export async function revealFile(file: string): Promise<void> {
+  const uri = vscode.Uri.file(file);
+  if (vscode.workspace.getWorkspaceFolder(uri)) await vscode.commands.executeCommand('revealInExplorer', uri);
+  else await vscode.commands.executeCommand('revealFileInOS', uri);
 }

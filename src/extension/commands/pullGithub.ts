@@ -42,8 +42,9 @@ export function register(s: Services): vscode.Disposable {
       if (arg === undefined) {
         if (!r.exists) void vscode.window.showInformationMessage(`${describeTarget(target)} does not exist yet.`);
         else
-          void vscode.window.showInformationMessage(`Pulled ${r.records} records (${r.lines} lines) into ${file}.`, 'Open').then((c) => {
+          void vscode.window.showInformationMessage(`Pulled ${r.records} records (${r.lines} lines) into ${file}.`, 'Open', 'Rebuild Index from Log').then((c) => {
             if (c === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(file));
+            if (c === 'Rebuild Index from Log') void vscode.commands.executeCommand(Commands.rebuildIndexFromLog, file);
           });
       }
       return { ...r, file };

@@ -29,7 +29,7 @@ export function register(s: Services): vscode.Disposable {
     const dir = await pickSessionsDir(s.store.roots(), arg, 'Rebuild the SQLite index of which sessions folder?');
     if (!dir) return undefined;
     const db = indexPathFor(dir);
-    const outcome = await runRebuild(s, dir, db, options ?? {});
+    const outcome = await runRebuild(s, { sessionsDir: dir }, db, options ?? {});
     if (outcome.status === 'done' && outcome.result) {
       const c = outcome.result.counts;
       const how = outcome.result.mode === 'incremental' ? `incremental, ${outcome.result.sessionsRedone} session(s) redone` : 'full';
@@ -47,14 +47,17 @@ export function register(s: Services): vscode.Disposable {
   });
 }
 
-function runRebuild(s: Services, dir: string, db: string, options: { force?: boolean; full?: boolean }): Promise<RebuildOutcome> {
+/** Runs `bot-memory-audit rebuild` for a sessions folder or a downloaded GitHub log (`fromLog`). */
+export function runRebuild(s: Services, source: { sessionsDir: string } | { fromLog: string }, db: string, options: { force?: boolean; full?: boolean }): Promise<RebuildOutcome> {
   const cli = path.join(s.context.extensionPath, 'dist', 'cli.js');
-  const args = [cli, 'rebuild', dir, '--db', db, '--progress-json', '--json'];
+  const from = 'fromLog' in source ? source.fromLog : source.sessionsDir;
+  const args = [cli, 'rebuild', ...('fromLog' in source ? ['--from-log', source.fromLog] : [source.sessionsDir]), '--db', db, '--progress-json', '--json'];
   if (options.force) args.push('--force');
   if (options.full) args.push('--full');
-  s.output.info(`Rebuilding ${db} from ${dir}`);
+  s.output.info(`Rebuilding ${db} from ${from}`);
+  const title = 'fromLog' in source ? 'Rebuilding SQLite index from the GitHub log' : 'Rebuilding SQLite index';
   return Promise.resolve(
-    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Rebuilding SQLite index', cancellable: true }, (progress, token) =>
+    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
       new Promise<RebuildOutcome>((resolve) => {
         const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
         let stdout = '';
@@ -81,7 +84,7 @@ function runRebuild(s: Services, dir: string, db: string, options: { force?: boo
             if (msg.type === 'progress') {
               if (msg.temp) temp = msg.temp;
               const pct = msg.bytesTotal ? Math.floor((100 * (msg.bytesDone ?? 0)) / msg.bytesTotal) : 0;
-              progress.report({ message: `${msg.phase}: ${msg.sessionsDone}/${msg.sessionsTotal} sessions, ${msg.events} events`, increment: Math.max(0, pct - lastPct) });
+              progress.report({ message: progressMessage(msg), increment: Math.max(0, pct - lastPct) });
               lastPct = Math.max(lastPct, pct);
             } else if (msg.type === 'error') {
               error = { busy: msg.busy, cancelled: msg.cancelled, message: msg.message ?? 'unknown error' };
@@ -122,4 +125,19 @@ function runRebuild(s: Services, dir: string, db: string, options: { force?: boo
       }),
     ),
   );
+}
+
+function progressMessage(p: Partial<RebuildProgress>): string {
+  switch (p.phase) {
+    case 'log':
+      return 'replaying every line of the log…';
+    case 'sessions':
+      return `${p.sessionsDone}/${p.sessionsTotal} sessions, ${(p.events ?? 0).toLocaleString()} events`;
+    case 'indexes':
+      return 'creating indexes…';
+    case 'sync':
+      return 'writing to disk…';
+    default:
+      return `${p.phase ?? ''}…`;
+  }
 }
