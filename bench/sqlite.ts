@@ -132,7 +132,7 @@ export const sqliteBench: Bench = {
       [`incremental: +${onePercent} events spread over all ${sessions} sessions`, spread.ms, evps(spread.result.eventsAdded, spread.ms), spread.peakRssMb.toFixed(0), `${spread.result.sessionsRedone} sessions redone`],
     ]));
     ctx.log('baseline: the events rows the rebuild wrote, read back into memory first (not timed), then timed: a new file with the same pragmas as the rebuild\'s temp file');
-    ctx.log('  (page_size 8192, journal off, synchronous off, exclusive lock, 64 MB cache), the schema\'s tables, BEGIN, one prepared INSERT (the rebuild\'s) run per row, COMMIT, close.');
+    ctx.log('  (page_size 8192, journal off, synchronous off, exclusive lock, the same page cache), the schema\'s tables, BEGIN, one prepared INSERT (the rebuild\'s) run per row, COMMIT, close.');
     ctx.log('  No indexes, no fsync, no reading or parsing. The first binds values as the rebuild does; the second with the engine\'s own Statement.run.');
     ctx.log('full rebuild: the real CLI (`rebuild --full`): read and parse every shard, derive, write all 9 tables, 8 indexes, fsync the temp file, rename, fsync the folder.');
     ctx.log(`full rebuild / baseline (best / best): ${ratio(full.ms, base.ms)}× (target ≤ 1.5×); each round, full/baseline: ${pairs.join(', ')}; / baseline with the engine's own binding: ${ratio(full.ms, plainBase.ms)}×; / baseline run as the rebuild runs its rows: ${ratio(full.ms, batchedBase.ms)}×`);

@@ -15,6 +15,7 @@
 import * as fs from 'fs';
 import { directBinding, openDb, runBatch, type RowBatch, type SqlValue } from '../src/core/sqlite/engine';
 import { RowEncoder } from '../src/core/sqlite/rows';
+import { CACHE_SIZE } from '../src/core/sqlite/rebuild';
 import { DDL, EVENT_INDEXES, LATE_INDEXES } from '../src/core/sqlite/schema';
 import { insertSql, ROW_TABLES } from '../src/core/sqlite/writer';
 
@@ -47,7 +48,7 @@ const rssBefore = process.memoryUsage().rss;
 fs.rmSync(target, { force: true });
 const t = process.hrtime.bigint();
 const db = openDb(target);
-db.exec('PRAGMA page_size = 8192; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = -65536;');
+db.exec(`PRAGMA page_size = 8192; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE};`);
 db.exec(DDL);
 if (floor) db.exec(EVENT_INDEXES);
 db.exec('BEGIN');

@@ -268,6 +268,9 @@ export function runBatch(statements: readonly Statement[], batch: RowBatch): voi
   heap.set(batch.bytes.subarray(0, batch.byteLength), scratch.ptr);
   const ptrs = statements.map((s) => (s as DirectStatement).ptr);
   const dbPtr = (statements[0] as DirectStatement).dbPtr;
+  // Every parameter starts NULL (and stepOnce clears them after each row): NULL values need
+  // no call into the engine (turns rows are a third NULL).
+  for (const p of ptrs) c._sqlite3_clear_bindings(p);
   const types = batch.types;
   const nums = batch.nums;
   let off = scratch.ptr;
@@ -280,7 +283,7 @@ export function runBatch(statements: readonly Statement[], batch: RowBatch): voi
       let rc: number;
       switch (types[v]) {
         case V_NULL:
-          rc = c._sqlite3_bind_null(p, k);
+          rc = 0;
           break;
         case V_INT:
           rc = c._sqlite3_bind_int(p, k, x);
