@@ -146,6 +146,8 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     userCp?.(name);
   };
   let db: Db | null = null;
+  /** A full build's background syncs of `temp` (see earlySync). */
+  let early: EarlySync | null = null;
   /** Incremental, writing into the target itself (one transaction); else into `temp`. */
   let inPlace = false;
   try {
@@ -251,7 +253,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       let eventsWritten = 0;
       // A new file: start writing its pages to disk while the build goes on (fdatasync on
       // libuv's thread pool, one at a time), so that the final fsync has little left to do.
-      const early = plan.mode === 'full' ? earlySync(temp) : null;
+      early = plan.mode === 'full' ? earlySync(temp) : null;
       const endSession = async (bytes: number): Promise<void> => {
         early?.poke();
         progress.sessionsDone++;
@@ -278,6 +280,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
             beginSession(todo[m.i], skips[m.i]);
           }
           if (m.batch) runBatch(writer.statements, m.batch);
+          early?.poke();
           if (m.last) {
             eventsWritten += m.events!;
             await endSession(m.bytes!);
@@ -308,6 +311,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         }
       }
       await early?.close();
+      early = null;
       cp('written');
       // Feedback: files that changed are replaced whole (they are small).
       const changedFeedback = feedbackFiles.filter((f) => plan.mode === 'full' || plan.prevFeedback[f.name] !== feedbackStamps[f.name]);
@@ -411,6 +415,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     report();
     return { db: target, ...result, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
   } catch (e) {
+    early?.closeNow();
     try {
       if (inPlace && db !== null) db.exec('ROLLBACK');
     } catch {
@@ -473,8 +478,22 @@ export function fsyncFile(file: string): void {
   }
 }
 
-/** Background fdatasync of a file being written, at most one in flight and one per `everyMs`. */
-function earlySync(file: string, everyMs = 250): { poke(): void; close(): Promise<void> } {
+interface EarlySync {
+  /** Starts an fdatasync if none is in flight and the last ended `everyMs` ago. */
+  poke(): void;
+  /** Waits for the one in flight, then closes the file. */
+  close(): Promise<void>;
+  /** Closes the file at once (a failed build; any sync in flight just fails). */
+  closeNow(): void;
+}
+
+/**
+ * Background fdatasync of a file being written (libuv's thread pool, at most one in flight,
+ * one per `everyMs`): the kernel writes the pages out while the build goes on, so the final
+ * fsync has little left to do. Best effort: errors are ignored (the final fsync is the one
+ * that counts).
+ */
+function earlySync(file: string, everyMs = 250): EarlySync {
   let fd: number | null = null;
   try {
     fd = fs.openSync(file, 'r');
@@ -494,6 +513,9 @@ function earlySync(file: string, everyMs = 250): { poke(): void; close(): Promis
     },
     async close(): Promise<void> {
       await busy;
+      this.closeNow();
+    },
+    closeNow(): void {
       if (fd !== null) fs.closeSync(fd);
       fd = null;
     },
