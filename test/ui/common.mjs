@@ -1,7 +1,10 @@
 // Shared by the UI scripts (*.ui.mjs): paths, the pass/fail tally with its closing line, and
 // the few workbench gestures several scripts need.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCommand } from '../../scripts/vscode-test/browser.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const shots = path.join(repoRoot, 'screenshots');
@@ -30,6 +33,36 @@ export function runUi(main) {
       process.exitCode = 1;
     },
   );
+}
+
+/**
+ * A scratch folder `<tmp>/workspace` holding a copy of the demo at `demo/sessions` (without
+ * any index a local rebuild left there). Returns the three paths.
+ */
+export function demoWorkspace(prefix) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const ws = path.join(tmp, 'workspace');
+  const sessions = path.join(ws, 'demo', 'sessions');
+  fs.mkdirSync(path.dirname(sessions), { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'demo', 'sessions'), sessions, { recursive: true, filter: (src) => !path.basename(src).includes('.sqlite') });
+  return { tmp, ws, sessions };
+}
+
+/**
+ * The notification whose text matches `re` (the matching line first, then all the text): from
+ * the toasts while they show, else from the notification center.
+ */
+export async function notificationText(page, re, timeout = 30_000) {
+  const until = Date.now() + timeout;
+  let last = '';
+  while (Date.now() < until) {
+    last = (await page.locator('.notifications-toasts .notification-toast').allInnerTexts().catch(() => [])).join('\n');
+    if (re.test(last)) return last.split('\n').find((l) => re.test(l)) + '\n' + last;
+    await page.waitForTimeout(250);
+  }
+  await runCommand(page, 'Notifications: Show Notifications');
+  const all = await page.locator('.notifications-center').innerText().catch(() => last);
+  return (all.split('\n').find((l) => re.test(l)) ?? '') + '\n' + all;
 }
 
 /** Opens the Bot Memory container from the activity bar. */

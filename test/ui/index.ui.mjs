@@ -8,10 +8,9 @@
 // Screenshots: screenshots/index-*.png. Exit code 0 = all checks passed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { check, log, openBotMemory, repoRoot, runUi, shots } from './common.mjs';
+import { check, demoWorkspace, log, notificationText, openBotMemory, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, runCommand, screenshot } from '../../scripts/vscode-test/browser.mjs';
@@ -34,20 +33,6 @@ function writeLog(file) {
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
-/** The text of every notification toast or, if they are gone, of the notification center. */
-async function notificationText(page, re, timeout = 30_000) {
-  const until = Date.now() + timeout;
-  let last = '';
-  while (Date.now() < until) {
-    last = (await page.locator('.notifications-toasts .notification-toast').allInnerTexts().catch(() => [])).join('\n');
-    if (re.test(last)) return last.split('\n').find((l) => re.test(l)) + '\n' + last;
-    await page.waitForTimeout(250);
-  }
-  await runCommand(page, 'Notifications: Show Notifications');
-  const all = await page.locator('.notifications-center').innerText().catch(() => last);
-  return (all.split('\n').find((l) => re.test(l)) ?? '') + '\n' + all;
-}
-
 function query(file, sql) {
   const db = new Database(file, { readOnly: true });
   try {
@@ -60,12 +45,7 @@ function query(file, sql) {
 async function main() {
   await ensureInstalled({ log: () => {} });
   fs.mkdirSync(shots, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-ui-index-'));
-  const ws = path.join(tmp, 'workspace');
-  const sessions = path.join(ws, 'demo', 'sessions');
-  fs.mkdirSync(path.dirname(sessions), { recursive: true });
-  fs.cpSync(path.join(repoRoot, 'demo', 'sessions'), sessions, { recursive: true });
-  for (const f of fs.readdirSync(sessions)) if (f.includes('.sqlite')) fs.rmSync(path.join(sessions, f), { recursive: true, force: true });
+  const { tmp, ws, sessions } = demoWorkspace('bma-ui-index-');
   writeLog(path.join(sessions, '_github_log.jsonl'));
   const server = await startServer({ log: () => {}, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'workbench.activityBar.location': 'default' } });
   const b = await launchBrowser();

@@ -6,10 +6,9 @@
 // 4. "Bot Memory: Undo Last Repair" asks and restores the sidecars.
 // Screenshots: screenshots/repair-*.png. Exit code 0 = all checks passed.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check, log, repoRoot, runUi, shots } from './common.mjs';
+import { check, demoWorkspace, log, notificationText, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, runCommand, screenshot, frameWithSelector } from '../../scripts/vscode-test/browser.mjs';
@@ -34,11 +33,7 @@ async function previewText(page, contains) {
 async function main() {
   await ensureInstalled({ log: () => {} });
   fs.mkdirSync(shots, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-ui-repair-'));
-  const ws = path.join(tmp, 'workspace');
-  const sessions = path.join(ws, 'demo', 'sessions');
-  fs.mkdirSync(path.dirname(sessions), { recursive: true });
-  fs.cpSync(path.join(repoRoot, 'demo', 'sessions'), sessions, { recursive: true });
+  const { tmp, ws, sessions } = demoWorkspace('bma-ui-repair-');
   const sidecar = path.join(sessions, 'e71b4f0c3d28.json');
   const before = fs.readFileSync(sidecar);
   const server = await startServer({ log: () => {}, settings: { 'workbench.colorTheme': 'Default Light Modern', 'botMemory.repair.reviewer': 'ui-test' } });
@@ -71,10 +66,7 @@ async function main() {
     while (Date.now() < until && fs.readFileSync(sidecar).equals(before)) await page.waitForTimeout(200);
     check(!fs.readFileSync(sidecar).equals(before), 'confirming applies the repair');
     check(fs.existsSync(path.join(sessions, '_turn_journal', 'e71b4f0c3d28~audit.jsonl')), "the auditor's own shard is written");
-    await runCommand(page, 'Notifications: Show Notifications');
-    const center = page.locator('.notifications-center');
-    await center.waitFor({ timeout: 10_000 }).catch(() => undefined);
-    const notes = await center.innerText().catch(() => '');
+    const notes = await notificationText(page, /repaired \d+ sessions?/, 10_000);
     check(/repaired \d+ sessions?/.test(notes), 'a notification reports the result');
     await screenshot(page, path.join(shots, 'repair-applied.png'));
 

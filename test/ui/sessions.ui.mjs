@@ -7,10 +7,9 @@
 //    sessions needing attention, and the Problems panel holds the shards' findings unopened.
 // Screenshots: screenshots/sessions-*.png. Exit code 0 = all checks passed.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check, log, repoRoot, runUi, shots, openBotMemory, widenSidebar } from './common.mjs';
+import { check, demoWorkspace, log, repoRoot, runUi, shots, openBotMemory, widenSidebar } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, screenshot } from '../../scripts/vscode-test/browser.mjs';
@@ -21,12 +20,9 @@ const rows = (page) => page.locator('.sidebar .pane-body .monaco-list-row').filt
 async function main() {
   await ensureInstalled({ log: () => {} });
   fs.mkdirSync(shots, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-ui-sessions-'));
+  const { tmp, ws: withDemo } = demoWorkspace('bma-ui-sessions-');
   const empty = path.join(tmp, 'empty-workspace');
-  const withDemo = path.join(tmp, 'workspace');
   fs.mkdirSync(empty);
-  fs.mkdirSync(path.join(withDemo, 'demo'), { recursive: true });
-  fs.cpSync(path.join(repoRoot, 'demo', 'sessions'), path.join(withDemo, 'demo', 'sessions'), { recursive: true });
   // A HOME without ~/.hermes, so the upstream default location does not leak in.
   const server = await startServer({ log: () => {}, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'workbench.activityBar.location': 'default' } });
   const b = await launchBrowser();

@@ -15,10 +15,9 @@
 //
 // Run: `npm run test:ui` (builds first). Exit code 0 = all checks passed.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check, log, repoRoot, runUi, shots } from './common.mjs';
+import { check, demoWorkspace, log, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, screenshot, frameWithSelector } from '../../scripts/vscode-test/browser.mjs';
@@ -113,10 +112,8 @@ async function waitForThemeClass(page, cls, timeout = 15000) {
 async function main() {
   await ensureInstalled({ log });
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'webview', 'timeline.js'))) throw new Error('dist/ is not built: run `node esbuild.js` (npm run test:ui does)');
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-ui-timeline-'));
-  const workspace = path.join(root, 'workspace');
+  const { tmp: root, ws: workspace } = demoWorkspace('bma-ui-timeline-');
   writeHostileSession(path.join(workspace, 'hostile'));
-  fs.cpSync(path.join(repoRoot, 'demo', 'sessions'), path.join(workspace, 'demo', 'sessions'), { recursive: true });
 
   const server = await startServer({ log, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'window.zoomLevel': 0, 'workbench.activityBar.location': 'default' } });
   const browser = await launchBrowser({ log, viewport: { width: 1400, height: 900 } });
