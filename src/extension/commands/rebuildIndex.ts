@@ -37,14 +37,22 @@ export function register(s: Services): vscode.Disposable {
         if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
       });
     } else if (outcome.status === 'busy') {
-      const forceable = outcome.message?.includes('--force');
-      const pick = await vscode.window.showWarningMessage(outcome.message ?? 'The index is in use.', ...(forceable ? ['Replace Anyway'] : []));
-      if (pick === 'Replace Anyway') return vscode.commands.executeCommand(Commands.rebuildIndex, dir, { ...options, force: true });
+      if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndex, dir, { ...options, force: true });
     } else if (outcome.status === 'failed') {
       void vscode.window.showErrorMessage(`Rebuilding the SQLite index failed: ${outcome.message}`);
     }
     return outcome;
   });
+}
+
+/**
+ * Says why the index is in use; when only an open reader holds it (the CLI's message then
+ * mentions --force), offers "Replace Anyway". True if the user picked it.
+ */
+export async function askToReplace(message: string | undefined): Promise<boolean> {
+  const forceable = message?.includes('--force') === true;
+  const pick = await vscode.window.showWarningMessage(message ?? 'The index is in use.', ...(forceable ? ['Replace Anyway'] : []));
+  return pick === 'Replace Anyway';
 }
 
 /** Runs `bot-memory-audit rebuild` for a sessions folder or a downloaded GitHub log (`fromLog`). */

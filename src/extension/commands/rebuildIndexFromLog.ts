@@ -7,7 +7,7 @@ import { Commands } from '../commandIds';
 import type { Services } from '../extension';
 import { pickSessionsDir } from '../index/indexPath';
 import { revealFile } from './openIndex';
-import { runRebuild, type RebuildOutcome } from './rebuildIndex';
+import { askToReplace, runRebuild, type RebuildOutcome } from './rebuildIndex';
 
 /**
  * "Rebuild SQLite Index from GitHub Log": replays a downloaded interaction log (every line:
@@ -18,7 +18,7 @@ import { runRebuild, type RebuildOutcome } from './rebuildIndex';
  * Returns the outcome (tests use it).
  */
 export function register(s: Services): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.rebuildIndexFromLog, async (arg?: unknown): Promise<RebuildOutcome | undefined> => {
+  return vscode.commands.registerCommand(Commands.rebuildIndexFromLog, async (arg?: unknown, options?: { force?: boolean }): Promise<RebuildOutcome | undefined> => {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showWarningMessage('Rebuilding the SQLite index writes a file: trust this workspace first.');
       return undefined;
@@ -26,7 +26,7 @@ export function register(s: Services): vscode.Disposable {
     const log = await pickLog(s, arg);
     if (!log) return undefined;
     const db = logIndexPath(log);
-    const outcome = await runRebuild(s, { fromLog: log }, db, {});
+    const outcome = await runRebuild(s, { fromLog: log }, db, options ?? {});
     if (outcome.status === 'done' && outcome.result) {
       const c = outcome.result.counts;
       const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
@@ -37,7 +37,7 @@ export function register(s: Services): vscode.Disposable {
           if (pick === 'Reveal Index') void revealFile(db);
         });
     } else if (outcome.status === 'busy') {
-      void vscode.window.showWarningMessage(outcome.message ?? 'The index is in use.');
+      if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndexFromLog, log, { force: true });
     } else if (outcome.status === 'failed') {
       void vscode.window.showErrorMessage(`Rebuilding the SQLite index from the GitHub log failed: ${outcome.message}`);
     }
