@@ -11,6 +11,7 @@
 //   BMA_VSCODE_TEST_TIMEOUT  overall timeout in seconds (default 600)
 //   BMA_VSCODE_VERBOSE=1     also print the server's output and the workbench's console errors
 //   BMA_VSCODE_CACHE         where VS Code is installed (see install.mjs)
+//   BMA_VSCODE_GREP=pattern  run only the extension tests whose title matches
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

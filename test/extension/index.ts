@@ -19,6 +19,9 @@ function findTests(dir: string): string[] {
 
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', timeout: 30_000, color: false, reporter: 'spec' });
+  // BMA_VSCODE_GREP=pattern runs only the matching tests (a quick local loop; CI runs them all).
+  const grep = process.env.BMA_VSCODE_GREP;
+  if (grep) mocha.grep(grep);
   const files = findTests(__dirname);
   for (const f of files) mocha.addFile(f);
 
