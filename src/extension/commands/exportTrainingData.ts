@@ -29,7 +29,10 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
       void vscode.window.showInformationMessage('No sessions folder is open.');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
+    const picked = await vscode.window.showQuickPick(
+      roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })),
+      { title: 'Export Training Data: sessions folder' },
+    );
     if (!picked) return undefined;
     root = picked.r;
   }
@@ -40,7 +43,12 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
   let out = arg?.out;
   if (!out) {
     const base = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri ?? vscode.Uri.file(root.sessionsDir);
-    const uri = await vscode.window.showSaveDialog({ title: `Save ${format.toUpperCase()} training data`, defaultUri: vscode.Uri.joinPath(base, `training-${format}.jsonl`), filters: { 'JSON Lines': ['jsonl'] }, saveLabel: 'Export' });
+    const uri = await vscode.window.showSaveDialog({
+      title: `Save ${format.toUpperCase()} training data`,
+      defaultUri: vscode.Uri.joinPath(base, `training-${format}.jsonl`),
+      filters: { 'JSON Lines': ['jsonl'] },
+      saveLabel: 'Export',
+    });
     if (!uri) return undefined;
     out = uri.fsPath;
   }
@@ -52,13 +60,21 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
     return r;
   });
   const lines = describeSummary(result.summary);
-  c.output.info(`Exported ${target}:\n  ${lines.join('\n  ')}${result.summary.problems.length ? `\n  problems:\n    ${result.summary.problems.join('\n    ')}` : ''}`);
+  c.output.info(
+    `Exported ${target}:\n  ${lines.join('\n  ')}${result.summary.problems.length ? `\n  problems:\n    ${result.summary.problems.join('\n    ')}` : ''}`,
+  );
   if (!arg?.out) {
     const left = lines.length - 1;
-    void vscode.window.showInformationMessage(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
-      if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
-      if (choice === 'Show Details') c.output.show(true);
-    });
+    void vscode.window
+      .showInformationMessage(
+        `${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`,
+        'Open File',
+        'Show Details',
+      )
+      .then((choice) => {
+        if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
+        if (choice === 'Show Details') c.output.show(true);
+      });
   }
   return { ...result.summary, out: target };
 }
@@ -68,7 +84,12 @@ async function pickFormat(): Promise<ExportFormat | undefined> {
     [
       { label: 'sft', description: 'SFTTrainer', detail: '{"messages":[…]}: the conversation up to each 👍 answer', f: 'sft' as const },
       { label: 'kto', description: 'KTOTrainer', detail: '{"prompt":[…],"completion":[…],"label":true|false}: every 👍 and 👎 answer', f: 'kto' as const },
-      { label: 'dpo', description: 'DPOTrainer', detail: '{"prompt":[…],"chosen":[…],"rejected":[…]}: a 👍 and a 👎 answer to the same prompt', f: 'dpo' as const },
+      {
+        label: 'dpo',
+        description: 'DPOTrainer',
+        detail: '{"prompt":[…],"chosen":[…],"rejected":[…]}: a 👍 and a 👎 answer to the same prompt',
+        f: 'dpo' as const,
+      },
     ],
     { title: 'Export Training Data: format (Hugging Face TRL)', matchOnDetail: true },
   );
@@ -101,7 +122,11 @@ async function pickOptions(): Promise<Omit<ExportOptions, 'format'> | undefined>
     if (m.trim()) options.model = m.trim();
   }
   if (has('since')) {
-    const s = await vscode.window.showInputBox({ title: 'Only turns started since (ISO-8601 date or time, UTC)', placeHolder: '2026-01-01', validateInput: (v) => (Number.isFinite(Date.parse(v)) ? undefined : 'Not a date') });
+    const s = await vscode.window.showInputBox({
+      title: 'Only turns started since (ISO-8601 date or time, UTC)',
+      placeHolder: '2026-01-01',
+      validateInput: (v) => (Number.isFinite(Date.parse(v)) ? undefined : 'Not a date'),
+    });
     if (s === undefined) return undefined;
     options.since = Date.parse(s) / 1000;
   }

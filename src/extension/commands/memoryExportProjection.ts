@@ -21,7 +21,15 @@ export async function run(c: CommandContext, arg?: unknown, target?: vscode.Uri)
       void vscode.window.showInformationMessage('No memory database is audited yet: add one with "Add Memory Database…".');
       return undefined;
     }
-    const pick = list.length === 1 ? list[0] : (await vscode.window.showQuickPick(list.map((l) => ({ label: path.basename(l.file), description: l.file, l })), { title: 'Export the projection of which database?' }))?.l;
+    const pick =
+      list.length === 1
+        ? list[0]
+        : (
+            await vscode.window.showQuickPick(
+              list.map((l) => ({ label: path.basename(l.file), description: l.file, l })),
+              { title: 'Export the projection of which database?' },
+            )
+          )?.l;
     if (!pick) return undefined;
     file = pick.file;
   }
@@ -33,7 +41,11 @@ export async function run(c: CommandContext, arg?: unknown, target?: vscode.Uri)
   let out = target instanceof vscode.Uri ? target : undefined;
   if (!out) {
     const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(path.dirname(file));
-    out = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(base, `${path.basename(file).replace(/\.[^.]+$/, '')}.projection.json`), filters: { JSON: ['json'] }, title: 'Export Memory Projection as JSON' });
+    out = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(base, `${path.basename(file).replace(/\.[^.]+$/, '')}.projection.json`),
+      filters: { JSON: ['json'] },
+      title: 'Export Memory Projection as JSON',
+    });
   }
   if (!out) return undefined;
   if (path.resolve(out.fsPath) === path.resolve(file)) {

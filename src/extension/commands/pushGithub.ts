@@ -33,7 +33,12 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
   }
   const settings = readGithubSettings();
   if (!settings.target) {
-    await offerFix(new GithubError('invalid', ''), settings.repository ? `botMemory.github.repository must be owner/name, not "${settings.repository}".` : 'Set botMemory.github.repository (owner/name) to push to a GitHub log.');
+    await offerFix(
+      new GithubError('invalid', ''),
+      settings.repository
+        ? `botMemory.github.repository must be owner/name, not "${settings.repository}".`
+        : 'Set botMemory.github.repository (owner/name) to push to a GitHub log.',
+    );
     return [];
   }
   const target = settings.target;
@@ -64,7 +69,10 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
           client,
           onProgress: (p) => progress.report({ message: `${dirs.length > 1 ? `${dir}: ` : ''}${p.message}` }),
         });
-        s.output.info(`Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`);
+        s.output.info(
+          `Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ` +
+            `${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`,
+        );
         results.push({ sessionsDir: dir, result });
       } catch (e) {
         const message = e instanceof GithubError || e instanceof LockBusyError ? e.message : `Push failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -81,7 +89,10 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
   const appended = ok.reduce((a, r) => a + r.result!.appended, 0);
   const present = ok.reduce((a, r) => a + r.result!.alreadyPresent, 0);
   const failed = results.filter((r) => r.error);
-  if (failed.length === 0) void vscode.window.showInformationMessage(`GitHub log ${describeTarget(target)}: ${appended} record${appended === 1 ? '' : 's'} appended${present ? `, ${present} already there` : ''}.`);
+  if (failed.length === 0)
+    void vscode.window.showInformationMessage(
+      `GitHub log ${describeTarget(target)}: ${appended} record${appended === 1 ? '' : 's'} appended${present ? `, ${present} already there` : ''}.`,
+    );
   else if (!failed.some((f) => /401|403|not found/i.test(f.error!))) void vscode.window.showWarningMessage(`${failed[0].error}`);
   return results;
 }

@@ -33,9 +33,14 @@ export async function run(s: CommandContext, arg?: unknown, options?: { force?: 
   if (outcome.status === 'done' && outcome.result) {
     const c = outcome.result.counts;
     const how = outcome.result.mode === 'incremental' ? `incremental, ${outcome.result.sessionsRedone} session(s) redone` : 'full';
-    void vscode.window.showInformationMessage(`SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`, 'Open Index').then((pick) => {
-      if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
-    });
+    void vscode.window
+      .showInformationMessage(
+        `SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`,
+        'Open Index',
+      )
+      .then((pick) => {
+        if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
+      });
   } else if (outcome.status === 'busy') {
     if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndex, dir, { ...options, force: true });
   } else if (outcome.status === 'failed') {
@@ -55,7 +60,12 @@ export async function askToReplace(message: string | undefined): Promise<boolean
 }
 
 /** Runs `bot-memory-audit rebuild` for a sessions folder or a downloaded GitHub log (`fromLog`). */
-export function runRebuild(s: Services, source: { sessionsDir: string } | { fromLog: string }, db: string, options: { force?: boolean; full?: boolean }): Promise<RebuildOutcome> {
+export function runRebuild(
+  s: Services,
+  source: { sessionsDir: string } | { fromLog: string },
+  db: string,
+  options: { force?: boolean; full?: boolean },
+): Promise<RebuildOutcome> {
   const cli = path.join(s.context.extensionPath, 'dist', 'cli.js');
   const from = 'fromLog' in source ? source.fromLog : source.sessionsDir;
   const args = [cli, 'rebuild', ...('fromLog' in source ? ['--from-log', source.fromLog] : [source.sessionsDir]), '--db', db, '--progress-json', '--json'];

@@ -92,7 +92,9 @@ export class FeedbackService {
     this.cursor = undefined;
   }
 
-  private async findAfter(cursor: { start: number; sessionId: string; turnId: string; rootId: string } | undefined): Promise<(TurnRef & { start: number }) | undefined> {
+  private async findAfter(
+    cursor: { start: number; sessionId: string; turnId: string; rootId: string } | undefined,
+  ): Promise<(TurnRef & { start: number }) | undefined> {
     const { index } = this.store;
     const sessions: { rootId: string; sessionId: string; last: number }[] = [];
     for (const root of this.store.roots()) {
@@ -104,7 +106,8 @@ export class FeedbackService {
     }
     sessions.sort((a, b) => b.last - a.last || cmp(a.sessionId, b.sessionId) || cmp(a.rootId, b.rootId));
     // Order: newest start first; ties by session id, turn id, root.
-    const before = (x: { start: number; sessionId: string; turnId: string; rootId: string }, y: typeof x) => x.start > y.start || (x.start === y.start && (cmp(x.sessionId, y.sessionId) || cmp(x.turnId, y.turnId) || cmp(x.rootId, y.rootId)) < 0);
+    const before = (x: { start: number; sessionId: string; turnId: string; rootId: string }, y: typeof x) =>
+      x.start > y.start || (x.start === y.start && (cmp(x.sessionId, y.sessionId) || cmp(x.turnId, y.turnId) || cmp(x.rootId, y.rootId)) < 0);
     let best: (TurnRef & { start: number }) | undefined;
     for (const s of sessions) {
       if (best && s.last < best.start) break; // every turn here started before the best one

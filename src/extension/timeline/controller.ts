@@ -143,7 +143,9 @@ export class TimelineController extends Disposable {
         this.model = undefined;
         this.sendStatus(null, {
           severity: 'error',
-          message: `${this.shardName} is not a turn journal shard this extension can read (a shard is _turn_journal/<session id>.jsonl or <session id>~<tag>.jsonl).`,
+          message:
+            `${this.shardName} is not a turn journal shard this extension can read ` +
+            '(a shard is _turn_journal/<session id>.jsonl or <session id>~<tag>.jsonl).',
           actions: [{ kind: 'openAsText', label: 'Open as Text' }],
         });
         return;
@@ -160,8 +162,12 @@ export class TimelineController extends Disposable {
         await this.loadFull();
       }
     } catch (err) {
-      this.services.output.error(`Timeline: loading ${this.uri.fsPath} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      this.sendStatus(null, { severity: 'error', message: `Could not load the session: ${err instanceof Error ? err.message : String(err)}`, actions: [{ kind: 'openAsText', label: 'Open as Text' }] });
+      this.services.output.error(`Timeline: loading ${this.uri.fsPath} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      this.sendStatus(null, {
+        severity: 'error',
+        message: `Could not load the session: ${err instanceof Error ? err.message : String(err)}`,
+        actions: [{ kind: 'openAsText', label: 'Open as Text' }],
+      });
     }
   }
 
@@ -199,7 +205,11 @@ export class TimelineController extends Disposable {
     this.sendStatus('Reading the session…', null);
     const analysis = await this.services.store.index.analyze(ref.rootId, ref.sessionId);
     if (!analysis) {
-      this.sendStatus(null, { severity: 'error', message: `Session ${ref.sessionId} is gone (its shards were removed).`, actions: [{ kind: 'openAsText', label: 'Open as Text' }] });
+      this.sendStatus(null, {
+        severity: 'error',
+        message: `Session ${ref.sessionId} is gone (its shards were removed).`,
+        actions: [{ kind: 'openAsText', label: 'Open as Text' }],
+      });
       return;
     }
     this.model = this.build(analysis);
@@ -238,9 +248,12 @@ export class TimelineController extends Disposable {
     this.notice = {
       severity: 'warning',
       message:
-        `This session is ${formatBytes(sessionBytes)}${shardCount > 1 ? ` in ${shardCount} shards` : ''}, above the limit of ${formatBytes(limit)} (setting botMemory.timeline.maxSessionMB). ` +
-        `Showing page ${index + 1}${page.next ? '' : ` of ${this.pages.length}`} of ${this.shardName}: lines ${page.start.line.toLocaleString('en-US')}–${page.lastLine.toLocaleString('en-US')} ` +
-        `(${formatBytes(page.start.byte)}–${formatBytes(page.endByte)} of ${formatBytes(page.fileSize)}), read on its own: other shards, collisions across pages and glued-line recovery are not shown.`,
+        `This session is ${formatBytes(sessionBytes)}${shardCount > 1 ? ` in ${shardCount} shards` : ''}, ` +
+        `above the limit of ${formatBytes(limit)} (setting botMemory.timeline.maxSessionMB). ` +
+        `Showing page ${index + 1}${page.next ? '' : ` of ${this.pages.length}`} of ${this.shardName}: ` +
+        `lines ${page.start.line.toLocaleString('en-US')}–${page.lastLine.toLocaleString('en-US')} ` +
+        `(${formatBytes(page.start.byte)}–${formatBytes(page.endByte)} of ${formatBytes(page.fileSize)}), ` +
+        'read on its own: other shards, collisions across pages and glued-line recovery are not shown.',
       actions,
     };
     this.sendReset();
@@ -330,7 +343,10 @@ export class TimelineController extends Disposable {
       case MessageType.CopyText:
         if (typeof m.text === 'string' && m.text.length <= 4096) {
           await vscode.env.clipboard.writeText(m.text);
-          vscode.window.setStatusBarMessage(`Copied ${m.what === 'turn id' ? 'turn id' : 'text'} ${m.text.length > 60 ? m.text.slice(0, 60) + '…' : m.text}`, 3000);
+          vscode.window.setStatusBarMessage(
+            `Copied ${m.what === 'turn id' ? 'turn id' : 'text'} ${m.text.length > 60 ? m.text.slice(0, 60) + '…' : m.text}`,
+            3000,
+          );
         }
         break;
       case MessageType.OpenAsText:
@@ -353,7 +369,8 @@ export class TimelineController extends Disposable {
         if (!ref || typeof m.turnId !== 'string' || !this.model?.rows.some((r) => r.kind === 'turn' && r.turnId === m.turnId)) break;
         const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
         if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
-        else if (m.value === 1 || m.value === -1 || m.value === 0) await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
+        else if (m.value === 1 || m.value === -1 || m.value === 0)
+          await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
         break;
       }
       case MessageType.Reply: {

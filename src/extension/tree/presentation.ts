@@ -75,9 +75,17 @@ export interface TurnLook {
 }
 
 export function turnLook(t: Turn, dangling: boolean): TurnLook {
-  if (t.collision) return { icon: new vscode.ThemeIcon('git-compare', new vscode.ThemeColor('problemsErrorIcon.foreground')), words: `collision: ${t.collision.map((e) => e.name).join(' + ')}` };
+  if (t.collision)
+    return {
+      icon: new vscode.ThemeIcon('git-compare', new vscode.ThemeColor('problemsErrorIcon.foreground')),
+      words: `collision: ${t.collision.map((e) => e.name).join(' + ')}`,
+    };
   if (t.state === 'completed') return { icon: new vscode.ThemeIcon('check', new vscode.ThemeColor('testing.iconPassed')), words: 'completed' };
-  if (t.state === 'interrupted') return { icon: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('problemsWarningIcon.foreground')), words: `interrupted${t.reason ? ` (${t.reason})` : ''}` };
+  if (t.state === 'interrupted')
+    return {
+      icon: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('problemsWarningIcon.foreground')),
+      words: `interrupted${t.reason ? ` (${t.reason})` : ''}`,
+    };
   if (t.live) return { icon: new vscode.ThemeIcon('sync~spin'), words: `running (${t.state})` };
   if (dangling) return { icon: new vscode.ThemeIcon('watch', new vscode.ThemeColor('problemsWarningIcon.foreground')), words: `dangling at ${t.state}` };
   return { icon: new vscode.ThemeIcon('circle-large-outline'), words: `open at ${t.state}` };
@@ -105,13 +113,18 @@ function code(s: string): string {
 }
 
 export function feedbackIcon(rated: 'up' | 'down'): vscode.ThemeIcon {
-  return rated === 'up' ? new vscode.ThemeIcon('thumbsup', new vscode.ThemeColor('testing.iconPassed')) : new vscode.ThemeIcon('thumbsdown', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+  return rated === 'up'
+    ? new vscode.ThemeIcon('thumbsup', new vscode.ThemeColor('testing.iconPassed'))
+    : new vscode.ThemeIcon('thumbsdown', new vscode.ThemeColor('problemsErrorIcon.foreground'));
 }
 
 /** The rating, reviewer, time, tags and note (untrusted text: appended as text, never Markdown). */
 export function appendFeedbackTooltip(md: vscode.MarkdownString, f: TurnFeedback): void {
   const what = f.value === 1 ? '👍 thumbs up' : f.value === -1 ? '👎 thumbs down' : 'rating cleared';
-  md.appendText(`\nFeedback: ${what} by ${f.reviewer ?? 'unknown'}${f.timestamp ? ` at ${f.timestamp}` : ''}${f.history.length > 1 ? ` (${f.history.length} records)` : ''}\n`);
+  md.appendText(
+    `\nFeedback: ${what} by ${f.reviewer ?? 'unknown'}${f.timestamp ? ` at ${f.timestamp}` : ''}` +
+      `${f.history.length > 1 ? ` (${f.history.length} records)` : ''}\n`,
+  );
   if (f.tags?.length) md.appendText(`Tags: ${f.tags.join(', ')}\n`);
   if (f.note) md.appendCodeblock(f.note.slice(0, 1000), 'text');
 }
