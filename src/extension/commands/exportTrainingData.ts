@@ -50,7 +50,7 @@ export function register(c: FeedbackContext): vscode.Disposable {
     const sessionsDir = root.sessionsDir;
     const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exporting ${format} training data…` }, async () => {
       const r = await exportTrainingData(sessionsDir, { ...options, format });
-      atomicReplace(target, r.lines.join(''), { mode: 0o644 });
+      atomicReplace(target, r.lines.join(''), { mode: 0o600, forceMode: true });
       return r;
     });
     const lines = describeSummary(result.summary);
