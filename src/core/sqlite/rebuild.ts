@@ -23,7 +23,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
 import { discoverSessions, type DiscoveredSession, type Discovery } from '../discovery';
-import { fsyncDir } from '../durable';
+import { copyFileExclusive, fsyncDir, fsyncFile, openReadSync, removeFile, removeTree, renameSafe } from '../fsSafe';
 import { listFeedbackFiles, readFeedbackFile } from '../feedback/read';
 import { DEFAULT_MAX_LINE_BYTES } from '../shardReader';
 import { sidecarPath } from '../sidecar';
@@ -195,7 +195,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
           db.exec(`PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA cache_size = ${Math.trunc(options.cacheSize ?? CACHE_SIZE)}; PRAGMA temp_store = MEMORY;`);
           db.exec('BEGIN IMMEDIATE');
         } else {
-          fs.copyFileSync(target, temp, fs.constants.COPYFILE_EXCL);
+          copyFileExclusive(target, temp);
           cp('copied');
           db = openDb(temp, { mustExist: true });
         }
@@ -207,7 +207,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
           db.close();
           db = null;
           if (inPlace) lock.mark({ inPlace: false });
-          else fs.rmSync(temp, { force: true });
+          else removeFile(temp);
           inPlace = false;
         }
       }
@@ -408,7 +408,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     cp('synced');
     // The target may have been opened while we built: check again right before replacing it.
     checkTarget(target, { force: options.force });
-    fs.renameSync(temp, target);
+    renameSafe(temp, target); // never over a symbolic link planted at the target
     cp('renamed');
     fsyncDir(dir);
     progress.phase = 'done';
@@ -428,9 +428,9 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       // already failing
     }
     if (inPlace && !fs.existsSync(target + '-journal')) lock.mark({ inPlace: false });
-    fs.rmSync(temp, { force: true });
-    fs.rmSync(temp + '.lock', { recursive: true, force: true });
-    fs.rmSync(temp + '-journal', { force: true });
+    removeFile(temp);
+    removeTree(temp + '.lock');
+    removeFile(temp + '-journal');
     throw e;
   } finally {
     release();
@@ -470,14 +470,7 @@ function deleteSessionRows(db: Db, sid: string): void {
   db.all("DELETE FROM findings WHERE session_id = ? AND source = 'journal'", [sid]);
 }
 
-export function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export { fsyncFile };
 
 interface EarlySync {
   /** Starts an fdatasync if none is in flight and the last ended `everyMs` ago. */
@@ -497,7 +490,7 @@ interface EarlySync {
 function earlySync(file: string, everyMs = 250): EarlySync {
   let fd: number | null = null;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = openReadSync(file).fd;
   } catch {
     // not created yet: nothing to sync early
   }
