@@ -16,7 +16,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { Commands, TIMELINE_VIEW_TYPE } from '../commandIds';
 import type { Services } from '../extension';
-import type { Snapshot, WebviewRequest } from '../../webview/timeline/protocol';
+import type { Snapshot, WebviewRequest } from '../../shared/timelineProtocol';
 import { TimelineController } from './controller';
 import { openShardAtLine } from './util';
 
@@ -35,6 +35,7 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
   private readonly controllers = new Set<TimelineController>();
   /** Most recently active first. */
   private recent: TimelineController[] = [];
+  private readonly onDidCreateEmitter = new vscode.EventEmitter<TimelineController>();
 
   static register(services: Services): vscode.Disposable[] {
     const provider = new TimelineEditorProvider(services);
@@ -68,12 +69,14 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       this.controllers.delete(c);
       this.recent = this.recent.filter((x) => x !== c);
     });
+    this.onDidCreateEmitter.fire(c);
   }
 
   dispose(): void {
     for (const c of [...this.controllers]) c.dispose();
     this.controllers.clear();
     this.recent = [];
+    this.onDidCreateEmitter.dispose();
   }
 
   private controllerFor(uri?: vscode.Uri): TimelineController | undefined {
@@ -162,14 +165,25 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
 
   async query(uri: unknown, request: WebviewRequest): Promise<Snapshot> {
     const target = uri instanceof vscode.Uri ? uri : typeof uri === 'string' ? vscode.Uri.parse(uri) : undefined;
-    const deadline = Date.now() + 10000;
-    let c = this.controllerFor(target);
-    while (!c && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      c = this.controllerFor(target);
-    }
+    const c = this.controllerFor(target) ?? (await this.whenOpened(target, 10000));
     if (!c) throw new Error(`no timeline editor is open${target ? ` for ${target.toString()}` : ''}`);
     return c.request(request ?? { kind: 'snapshot' });
+  }
+
+  /** The next timeline editor opened on `uri` (any, without one), or undefined after `timeoutMs`. */
+  private whenOpened(uri: vscode.Uri | undefined, timeoutMs: number): Promise<TimelineController | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        resolve(undefined);
+      }, timeoutMs);
+      const sub = this.onDidCreateEmitter.event((c) => {
+        if (uri && c.uri.toString() !== uri.toString()) return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(c);
+      });
+    });
   }
 }
 
