@@ -19,6 +19,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { pidAlive } from '../pidLock';
+import { openDb, type EngineKind } from './engine';
 
 export class TargetBusyError extends Error {
   constructor(
@@ -262,7 +263,7 @@ function fsyncDirQuiet(dir: string): void {
  * the file is cut back to the size the first header records, synced, then the journal
  * deleted. Interrupted, it can simply be run again.
  */
-export function recoverInPlace(target: string, previous: RebuildLockInfo): void {
+export function recoverInPlace(target: string, previous: RebuildLockInfo, engine: EngineKind = 'wasm'): void {
   const journalPath = target + '-journal';
   const journal = fs.existsSync(journalPath);
   let lockDir: fs.Stats | null = null;
@@ -278,7 +279,18 @@ export function recoverInPlace(target: string, previous: RebuildLockInfo): void 
   const st = fs.statSync(target, { bigint: true });
   const lockers = procLocks(st).filter((p) => p !== process.pid);
   if (lockers.length > 0) throw new TargetBusyError(`${path.basename(target)} has a journal beside it and is locked by pid ${lockers.join(', ')}; close that program and rebuild`, false);
-  playBackJournal(target, fs.readFileSync(journalPath));
+  if (engine === 'native') {
+    // Native SQLite rolls a hot journal back itself when it opens the file (its locks are
+    // POSIX locks, so it knows the writer is gone); reading the schema makes it do so.
+    const db = openDb(target, { mustExist: true, engine: 'native' });
+    try {
+      db.get('PRAGMA schema_version');
+    } finally {
+      db.close();
+    }
+  } else {
+    playBackJournal(target, fs.readFileSync(journalPath));
+  }
   fs.rmSync(journalPath, { force: true });
   fsyncDirQuiet(path.dirname(target));
 }
