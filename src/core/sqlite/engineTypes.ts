@@ -17,6 +17,8 @@ export interface Db {
   prepare(sql: string): Statement;
   all(sql: string, values?: readonly (SqlValue | boolean)[]): Row[];
   get(sql: string, values?: readonly (SqlValue | boolean)[]): Row | null;
+  /** The rows of one statement, one at a time (the statement is finalized when the loop ends). */
+  iterate(sql: string, values?: readonly (SqlValue | boolean)[]): Iterable<Row>;
   close(): void;
 }
 

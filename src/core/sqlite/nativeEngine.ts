@@ -139,6 +139,11 @@ export function openNativeDb(file: string, options: { readOnly?: boolean; mustEx
     },
     all: (sql, values) => read(db.prepare(sql), values),
     get: (sql, values) => read(db.prepare(sql), values)[0] ?? null,
+    iterate: function* (sql, values) {
+      const st = db.prepare(sql);
+      st.setReadBigInts(true);
+      for (const r of st.iterate(...(values ?? []).map(exact))) yield plain(r);
+    },
     close: () => db.close(),
   };
 }

@@ -321,6 +321,14 @@ export function openWasmDb(file: string, options: { readOnly?: boolean; mustExis
     },
     all: (sql, values) => db.all(sql, (values ?? []) as never) as Row[],
     get: (sql, values) => db.get(sql, (values ?? []) as never) as Row | null,
+    iterate: function* (sql, values) {
+      const st = db.prepare(sql) as unknown as { iterate(values: unknown): Iterable<Row>; finalize(): void };
+      try {
+        yield* st.iterate((values ?? []).map(bindable));
+      } finally {
+        st.finalize();
+      }
+    },
     close: () => db.close(),
   };
 }
