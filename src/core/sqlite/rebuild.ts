@@ -34,6 +34,7 @@ import { prefixHash, readSession, statStampSync, type SessionRead, type Stamp } 
 import { DDL, EVENT_INDEXES, LATE_INDEXES, SCHEMA_VERSION } from './schema';
 import { applyFeedback, IndexWriter } from './writer';
 import { replayLog } from './fromLog';
+import { VERSION } from '../version';
 
 export interface RebuildProgress {
   phase: 'scan' | 'sessions' | 'log' | 'indexes' | 'sync' | 'done';
@@ -115,7 +116,7 @@ interface Plan {
   prevFeedback: Record<string, string>;
 }
 
-const TOOL_VERSION = '0.1.0';
+const TOOL_VERSION = VERSION;
 /** Page size of a new index (measured: docs/sqlite.md, "Speed"). */
 const PAGE_SIZE = 8192;
 /**

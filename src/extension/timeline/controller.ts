@@ -10,6 +10,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { analyzeSession, type SessionAnalysis } from '../../core/analyze';
 import { JOURNAL_DIR_NAME } from '../../core/sessionId';
+import type { SessionRef } from '../../core/sessionIndex';
 import { readSidecar } from '../../core/sidecar';
 import { buildTimelineModel, type TimelineModel } from '../../core/timelineModel';
 import { formatBytes } from '../../core/timelineFormat';
@@ -18,15 +19,10 @@ import { Disposable } from '../dispose';
 import { Commands } from '../commandIds';
 import { timelineFeedbackOf } from '../../core/feedback/latest';
 import { readSettings } from '../config';
-import type { Services } from '../extension';
+import type { Services } from '../services';
 import { TimelineFeed } from './feed';
 import { readShardPage, type PageStart } from './pagedShard';
 import { openShardAtLine, timelineSettings } from './util';
-
-interface SessionRef {
-  rootId: string;
-  sessionId: string;
-}
 
 export class TimelineController extends Disposable {
   private ready = false;
