@@ -130,6 +130,27 @@ describe('GitHub log: push', function () {
     assert.deepStrictEqual(idsOf(gh.file(REPO, LOG)!), ['seed', 'r1', 'r0', 'r2', 'r3', 'r4', 'r5']);
   });
 
+  it('create race: two first pushes, the loser gets 422 "sha" wasn\'t supplied, re-reads and appends; each record once', async () => {
+    gh.createRepo(REPO, { 'README.md': 'hi' });
+    gh.barrier('PUT', 2); // both read "no file", both create: the second PUT loses
+    const a = new Map([...recs(3)].slice(0, 2));
+    const b = new Map([...recs(3)].slice(1));
+    const [ra, rb] = await Promise.all([pushRecords(a, { target: target(), client: client(gh), backoffBaseMs: 1 }), pushRecords(b, { target: target(), client: client(gh), backoffBaseMs: 1 })]);
+    const lost = gh.log.filter((l) => l.method === 'PUT' && l.status === 422);
+    assert.strictEqual(lost.length, 1, 'exactly one create lost the race');
+    assert.deepStrictEqual([ra.attempts, rb.attempts].sort(), [1, 2]);
+    const ids = idsOf(gh.file(REPO, LOG)!);
+    assert.deepStrictEqual([...ids].sort(), ['r0', 'r1', 'r2']);
+    assert.strictEqual(ra.appended + rb.appended, 3);
+  });
+
+  it('a 422 that is not a race (a malformed sha) is not retried', async () => {
+    gh.createRepo(REPO, { [LOG]: '{"id":"x"}\n' });
+    const c = client(gh);
+    await assert.rejects(c.request('PUT /repos/acme/bot/contents/data/interactions.jsonl', { message: 'm', content: '', sha: 'nope' }), (e: GithubError) => e.kind === 'invalid' && /not a valid blob sha/.test(e.message));
+    await assert.rejects(c.request('PUT /repos/acme/bot/contents/data/interactions.jsonl', { message: 'm', content: '' }), (e: GithubError) => e.kind === 'conflict' && /"sha" wasn't supplied/.test(e.message));
+  });
+
   it('retries timeouts and 5xx, then gives up keeping the error transient', async () => {
     gh.createRepo(REPO, {});
     gh.hangMs = 1500;

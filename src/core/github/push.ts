@@ -70,10 +70,9 @@ export interface PushResult {
 
 const defaultMessage = (n: number): string => `bot-memory-audit: append ${n} record${n === 1 ? '' : 's'} [skip ci]`;
 
+/** 409, and the 422s that mean someone wrote first (classified by the client: toGithubError). */
 function isConflict(e: GithubError): boolean {
-  if (e.kind === 'conflict') return true;
-  // 422: a stale or missing sha on PUT, or "Update is not a fast forward" on the ref.
-  return e.kind === 'invalid' && /sha|fast.?forward|does not match/i.test(e.message);
+  return e.kind === 'conflict';
 }
 
 function isTransient(e: GithubError): boolean {
