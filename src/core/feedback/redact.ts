@@ -69,7 +69,7 @@ const RULES: Rule[] = [
   { kind: 'card_number', re: /\b\d(?:[ -]?\d){12,18}\b/g, check: luhnOk },
   { kind: 'ip_address', re: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g, check: (s) => !/^(?:0\.0\.0\.0|127\.0\.0\.1)$/.test(s) },
   { kind: 'ip_address', re: /(?<![:\w])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![:\w])|(?<![:\w])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![:\w])/g },
-  { kind: 'phone', re: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w])/g, check: (s) => s.replace(/\D/g, '').length >= 9 && s.replace(/\D/g, '').length <= 15 && !/^\d{4}-\d{2}-\d{2}/.test(s) },
+  { kind: 'phone', re: /(?<![\w+]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w]|[ .-]\d)/g, check: (s) => s.replace(/\D/g, '').length >= 9 && s.replace(/\D/g, '').length <= 15 && !/^\d{4}-\d{2}-\d{2}/.test(s) },
 ];
 
 /** Luhn checksum of the digits in `s` (13–19 digits). */
