@@ -118,6 +118,9 @@ export default tseslint.config(
       'no-loss-of-precision': 'warn',
       'no-regex-spaces': 'warn',
       '@typescript-eslint/no-explicit-any': 'warn',
+      '@typescript-eslint/no-require-imports': 'warn',
+      // `declare namespace` describes a module's types (node:sqlite before @types/node has them).
+      '@typescript-eslint/no-namespace': ['error', { allowDeclarations: true }],
     },
   },
   // The extension's files are kept under 160 characters a line (the rest of the tree: warnings

@@ -56,7 +56,7 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
   const sessionsDir = root.sessionsDir;
   const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exporting ${format} training data…` }, async () => {
     const r = await exportTrainingData(sessionsDir, { ...options, format });
-    atomicReplace(target, r.lines.join(''), { mode: 0o644 });
+    atomicReplace(target, r.lines.join(''), { mode: 0o600, forceMode: true });
     return r;
   });
   const lines = describeSummary(result.summary);

@@ -52,7 +52,7 @@ export async function run(c: CommandContext, arg?: unknown, target?: vscode.Uri)
     void vscode.window.showErrorMessage('Refusing to overwrite the database with its projection.');
     return undefined;
   }
-  atomicReplace(out.fsPath, JSON.stringify(projectionJson(ledger.audit), null, 2) + '\n', { mode: 0o644 });
+  atomicReplace(out.fsPath, JSON.stringify(projectionJson(ledger.audit), null, 2) + '\n', { mode: 0o600, forceMode: true });
   c.output.info(`Memory projection of ${file} written to ${out.fsPath}`);
   if (!(target instanceof vscode.Uri)) void vscode.window.showInformationMessage(`Projection written to ${out.fsPath}`);
   return out.fsPath;

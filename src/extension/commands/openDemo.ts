@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import { copyTreeSync, removeTree } from '../../core/fsSafe';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { VIEW_SESSIONS } from '../commandIds';
@@ -15,9 +16,8 @@ export async function run(c: CommandContext) {
     return;
   }
   const target = path.join(c.context.globalStorageUri.fsPath, 'demo-sessions');
-  fs.rmSync(target, { recursive: true, force: true });
-  fs.mkdirSync(path.dirname(target), { recursive: true });
-  fs.cpSync(source, target, { recursive: true });
+  removeTree(target); // a link at the old copy is removed itself, never followed
+  copyTreeSync(source, target);
   await c.store.addTransientRoot(target);
   await vscode.commands.executeCommand(`${VIEW_SESSIONS}.focus`);
   c.sessions.tree.refreshAll();

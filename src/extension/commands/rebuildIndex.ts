@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import { removeTree } from '../../core/fsSafe';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import * as vscode from 'vscode';
@@ -119,7 +119,7 @@ export function runRebuild(
         child.on('close', (code) => {
           cancel.dispose();
           // A killed rebuild cannot clean up after itself: its temp file is ours to remove.
-          if (temp && code !== 0) for (const f of [temp, temp + '.lock', temp + '-journal']) fs.rmSync(f, { recursive: true, force: true });
+          if (temp && code !== 0) for (const f of [temp, temp + '.lock', temp + '-journal']) removeTree(f); // never follows a link
           if (code === 0) {
             try {
               const result = JSON.parse(stdout) as RebuildResult;

@@ -1,4 +1,4 @@
-import type { Snapshot, WebviewRequest } from '../../webview/timeline/protocol';
+import type { Snapshot, WebviewRequest } from '../../shared/timelineProtocol';
 import type { CommandContext } from './context';
 
 /** Internal (not contributed): tests ask an open timeline (by URI, else the active one) what its webview rendered. */

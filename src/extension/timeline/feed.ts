@@ -13,7 +13,7 @@ import {
   type PatchMessage,
   type ResetMessage,
   type RowsMessage,
-} from '../../webview/timeline/protocol';
+} from '../../shared/timelineProtocol';
 
 export class TimelineFeed {
   private generation = 0;

@@ -14,7 +14,7 @@ import { sessionRefOf, stringArg } from '../commandArgs';
 import { DisposableStore } from '../dispose';
 import type { Registration, Services } from '../services';
 import { pickSession } from '../sessionPicker';
-import type { Snapshot, WebviewRequest } from '../../webview/timeline/protocol';
+import type { Snapshot, WebviewRequest } from '../../shared/timelineProtocol';
 import { TimelineController } from './controller';
 import { openShardAtLine } from './util';
 
@@ -28,6 +28,7 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
   private readonly controllers = new Set<TimelineController>();
   /** Most recently active first. */
   private recent: TimelineController[] = [];
+  private readonly onDidCreateEmitter = new vscode.EventEmitter<TimelineController>();
 
   /** The timeline feature: the custom editor provider (its api) and its registration. */
   static register(services: Services): Registration<TimelineEditorProvider> {
@@ -63,12 +64,14 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
         subscriptions.dispose();
       }),
     );
+    this.onDidCreateEmitter.fire(c);
   }
 
   dispose(): void {
     for (const c of [...this.controllers]) c.dispose();
     this.controllers.clear();
     this.recent = [];
+    this.onDidCreateEmitter.dispose();
   }
 
   private controllerFor(uri?: vscode.Uri): TimelineController | undefined {
@@ -141,14 +144,25 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
 
   async query(uri: unknown, request: WebviewRequest): Promise<Snapshot> {
     const target = uri instanceof vscode.Uri ? uri : typeof uri === 'string' ? vscode.Uri.parse(uri) : undefined;
-    const deadline = Date.now() + 10000;
-    let c = this.controllerFor(target);
-    while (!c && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      c = this.controllerFor(target);
-    }
+    const c = this.controllerFor(target) ?? (await this.whenOpened(target, 10000));
     if (!c) throw new Error(`no timeline editor is open${target ? ` for ${target.toString()}` : ''}`);
     return c.request(request ?? { kind: 'snapshot' });
+  }
+
+  /** The next timeline editor opened on `uri` (any, without one), or undefined after `timeoutMs`. */
+  private whenOpened(uri: vscode.Uri | undefined, timeoutMs: number): Promise<TimelineController | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        resolve(undefined);
+      }, timeoutMs);
+      const sub = this.onDidCreateEmitter.event((c) => {
+        if (uri && c.uri.toString() !== uri.toString()) return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(c);
+      });
+    });
   }
 }
 
