@@ -107,6 +107,13 @@ export type FindingKind =
   | 'unknown_event'
   | 'nonstandard_number'
   | 'unreadable_shard'
+  // Upstream's writer and the run journal (FORMATS.md §1, §5; docs/journal-reading.md)
+  | 'split_turn'
+  | 'lifecycle_dropped'
+  | 'upstream_unreadable'
+  | 'run_disagreement'
+  | 'run_unsettled'
+  | 'run_without_turn'
   // Memory ledger audit (src/core/memory, docs/memory-ledger.md): sessionId holds the bot id,
   // or the database / export file name for file-level findings.
   | 'memory_missing'
