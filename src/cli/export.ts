@@ -40,7 +40,7 @@ export async function runExport(argv: string[]): Promise<number> {
   });
   const text = lines.join('');
   if (values.out === '-') out(text);
-  else atomicReplace(values.out, text, { mode: 0o644 });
+  else atomicReplace(values.out, text, { mode: 0o600, forceMode: true });
   // The summary goes to stderr when the data goes to stdout.
   const say = values.out === '-' ? err : out;
   if (values.json) say(JSON.stringify({ out: values.out, ...summary }) + '\n');

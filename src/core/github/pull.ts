@@ -44,7 +44,7 @@ export async function pullLog(client: GithubClient, target: GithubTarget, outFil
   if (raw === null) return { exists: false, bytes: 0, lines: 0, records: 0, unparsed: 0 };
   let content = options.last !== undefined ? lastLines(raw, options.last) : raw;
   if (content.length === 1 && content[0] === 0x0a) content = Buffer.alloc(0);
-  atomicReplace(outFile, content);
+  atomicReplace(outFile, content, { mode: 0o600, forceMode: true });
   const scan = scanLog(content, recordId);
   return { exists: true, bytes: content.length, lines: scan.lines, records: scan.ids.size, unparsed: scan.unparsed };
 }
