@@ -12,6 +12,7 @@ import type { Finding, FindingKind, JournalEvent, MalformedLine, Severity } from
 import { KNOWN_EVENTS, SEVERITY_RANK } from './types';
 import { findSplitTurns, gatherEvidence, UserMessageMatcher, type AnswerEvidence, type SplitGroup } from './evidence';
 import { RUN_FAILURE_OUTCOMES, type RunSummary } from './runJournal';
+import type { UpstreamView } from './upstreamView';
 
 export interface AnalyzeOptions {
   /** Current time, epoch seconds. */
@@ -123,6 +124,8 @@ export interface SessionAnalysis {
     findings: Record<Severity, number>;
   };
   worstSeverity: Severity | null;
+  /** What hermes-webui's own reader and audit say (core/upstreamView.ts), when computed. */
+  upstream?: UpstreamView;
 }
 
 /** What the analysis needs besides the shards and the sidecar (read beforehand; analysis stays pure). */

@@ -10,6 +10,7 @@ import type { ShardFile } from './discovery';
 import { ShardReader, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
 import { readSidecar, sidecarPath, type SidecarRead } from './sidecar';
 import { RunSummaryCache } from './runJournal';
+import { attachUpstreamView, upstreamView } from './upstreamView';
 
 export interface SessionOptions {
   maxLineBytes?: number;
@@ -87,6 +88,13 @@ export class SessionJournal {
     const sidecar = this.sidecar ?? { status: 'missing' as const, path: sidecarPath(this.sessionsDir, this.sessionId) };
     return analyzeSession(this.sessionId, shards, sidecar, options, { runs: this.runs.byRunId });
   }
+}
+
+/** Analysis plus what hermes-webui's own reader and audit say about the session (`analysis.upstream`). */
+export async function analyzeWithUpstream(journal: SessionJournal, options: AnalyzeOptions): Promise<SessionAnalysis> {
+  const a = journal.analyze(options);
+  attachUpstreamView(a, await upstreamView(a, (name) => journal.shardPath(name)));
+  return a;
 }
 
 /** Convenience: a journal for a session whose shards live in `journalDir`. */

@@ -88,6 +88,10 @@ export interface Finding {
   offset?: number;
   /** Set when the repair log records this finding as looked at (see core/repair/reviewed.ts). */
   reviewed?: { note: string; by?: string; at?: string };
+  /** The kind hermes-webui's own audit gives the same problem (`python -m api.session_recovery --audit`). */
+  upstreamKind?: string;
+  /** Upstream's category for it: `repairable` or `unsafe_to_repair`. */
+  category?: 'repairable' | 'unsafe_to_repair';
 }
 
 export type FindingKind =
@@ -114,6 +118,17 @@ export type FindingKind =
   | 'run_disagreement'
   | 'run_unsettled'
   | 'run_without_turn'
+  // hermes-webui's own recovery audit (core/recoveryAudit.ts), same kinds and meaning
+  | 'upstream_pending_turn'
+  | 'shrunken_live'
+  | 'orphan_backup'
+  | 'orphan_backup_without_state_row'
+  | 'malformed_orphan_backup'
+  | 'index_missing_file'
+  | 'index_missing_entry'
+  | 'state_db_missing_sidecar'
+  | 'state_db_orphan_webui_row'
+  | 'state_db_deleted_webui_tombstone'
   // Memory ledger audit (src/core/memory, docs/memory-ledger.md): sessionId holds the bot id,
   // or the database / export file name for file-level findings.
   | 'memory_missing'
