@@ -267,11 +267,13 @@ describe('repair: undo', function () {
     applyRepair(await plan(dir, { sessionId: 'glued2' }));
     const u1 = undoLastRepair(dir);
     assert.strictEqual(u1.status, 'undone', u1.message);
-    assert.strictEqual(fs.readFileSync(path.join(dir, '_turn_journal', 'glued2~audit.jsonl')).length, 0);
+    // The repair created glued2~audit.jsonl: undo removes it instead of leaving 0 bytes.
+    assert.ok(!fs.existsSync(path.join(dir, '_turn_journal', 'glued2~audit.jsonl')));
     assert.ok(fs.readFileSync(path.join(dir, 'glued2.json')).equals(before.get('glued2.json')!));
     assert.notStrictEqual(fs.readFileSync(path.join(dir, 'dangling1.json')).length, before.get('dangling1.json')!.length);
     assert.strictEqual(undoLastRepair(dir).status, 'undone');
     assert.ok(fs.readFileSync(path.join(dir, 'dangling1.json')).equals(before.get('dangling1.json')!));
+    assert.deepStrictEqual([...snapshotFiles(dir).keys()].filter((k) => k.startsWith('_turn_journal')).sort(), [...before.keys()].filter((k) => k.startsWith('_turn_journal')).sort());
     assert.strictEqual(undoLastRepair(dir).status, 'nothing');
     // The reviews of undone repairs no longer count: the plan is the original one again.
     const again = await plan(dir);
