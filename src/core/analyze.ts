@@ -275,7 +275,7 @@ export function analyzeSession(
   }
 
   findings.sort(compareFindings);
-  const byState: Record<string, number> = {};
+  const byState: Record<string, number> = Object.create(null);
   let open = 0;
   for (const t of turns) {
     byState[t.state] = (byState[t.state] ?? 0) + 1;

@@ -4,6 +4,7 @@ import { atomicReplace } from '../../core/durable';
 import { describeSummary, exportTrainingData, type ExportFormat, type ExportOptions, type ExportSummary } from '../../core/feedback/export';
 import { Commands } from '../commandIds';
 import type { FeedbackContext } from './feedbackContext';
+import { notifyInfo, notifyWarning, showPick } from '../untrustedText';
 
 export interface ExportArgs {
   rootId?: string;
@@ -20,7 +21,7 @@ export interface ExportArgs {
 export function register(c: FeedbackContext): vscode.Disposable {
   return vscode.commands.registerCommand(Commands.exportTrainingData, async (arg?: ExportArgs): Promise<(ExportSummary & { out: string }) | undefined> => {
     if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Exporting training data writes a file: trust this workspace first.');
+      void notifyWarning('Exporting training data writes a file: trust this workspace first.');
       return undefined;
     }
     await c.store.whenReady();
@@ -28,10 +29,10 @@ export function register(c: FeedbackContext): vscode.Disposable {
     let root = arg?.rootId ? c.store.index.root(arg.rootId) : roots.length === 1 ? roots[0] : undefined;
     if (!root) {
       if (roots.length === 0) {
-        void vscode.window.showInformationMessage('No sessions folder is open.');
+        void notifyInfo('No sessions folder is open.');
         return undefined;
       }
-      const picked = await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
+      const picked = await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
       if (!picked) return undefined;
       root = picked.r;
     }
@@ -57,7 +58,7 @@ export function register(c: FeedbackContext): vscode.Disposable {
     c.output.info(`Exported ${target}:\n  ${lines.join('\n  ')}${result.summary.problems.length ? `\n  problems:\n    ${result.summary.problems.join('\n    ')}` : ''}`);
     if (!arg?.out) {
       const left = lines.length - 1;
-      void vscode.window.showInformationMessage(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
+      void notifyInfo(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
         if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
         if (choice === 'Show Details') c.output.show(true);
       });
@@ -67,7 +68,7 @@ export function register(c: FeedbackContext): vscode.Disposable {
 }
 
 async function pickFormat(): Promise<ExportFormat | undefined> {
-  const picked = await vscode.window.showQuickPick(
+  const picked = await showPick(
     [
       { label: 'sft', description: 'SFTTrainer', detail: '{"messages":[…]}: the conversation up to each 👍 answer', f: 'sft' as const },
       { label: 'kto', description: 'KTOTrainer', detail: '{"prompt":[…],"completion":[…],"label":true|false}: every 👍 and 👎 answer', f: 'kto' as const },
@@ -80,7 +81,7 @@ async function pickFormat(): Promise<ExportFormat | undefined> {
 
 async function pickOptions(): Promise<Omit<ExportOptions, 'format'> | undefined> {
   type Opt = 'interrupted' | 'collisions' | 'tag' | 'model' | 'since';
-  const picked = await vscode.window.showQuickPick(
+  const picked = await showPick(
     [
       { label: 'Include interrupted turns', description: 'left out by default', o: 'interrupted' as Opt },
       { label: 'Include turns with terminal collisions', description: 'left out by default', o: 'collisions' as Opt },

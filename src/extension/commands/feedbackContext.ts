@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { FeedbackValue } from '../../core/feedback/record';
 import { turnRefOf, type FeedbackService, type TurnRef } from '../feedback/service';
 import type { CommandContext } from './context';
+import { notifyInfo } from '../untrustedText';
 
 /** What the feedback commands need. */
 export interface FeedbackContext extends CommandContext {
@@ -11,7 +12,7 @@ export interface FeedbackContext extends CommandContext {
 /** The turn a command is about: its argument (tree node, timeline card, ref) or the tree selection. */
 export function targetTurn(c: FeedbackContext, arg: unknown): TurnRef | undefined {
   const ref = turnRefOf(arg) ?? turnRefOf(c.view.selection[0]);
-  if (!ref) void vscode.window.showInformationMessage('Select a turn in the Sessions view or the turn timeline first (or use "Give Feedback on Turn…").');
+  if (!ref) void notifyInfo('Select a turn in the Sessions view or the turn timeline first (or use "Give Feedback on Turn…").');
   return ref;
 }
 

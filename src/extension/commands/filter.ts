@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
 import type { SessionFilter } from '../tree/sessionsTree';
 import type { CommandContext } from './context';
+import { showPick } from '../untrustedText';
 
 export const FILTERS: { value: SessionFilter; label: string; description: string }[] = [
   { value: 'all', label: 'All sessions', description: '' },
@@ -13,7 +14,7 @@ export function register(c: CommandContext): vscode.Disposable {
   return vscode.commands.registerCommand(Commands.filter, async (value?: SessionFilter) => {
     let f = FILTERS.find((x) => x.value === value)?.value;
     if (!f) {
-      const pick = await vscode.window.showQuickPick(
+      const pick = await showPick(
         FILTERS.map((x) => ({ ...x, picked: x.value === c.tree.filter, description: x.value === c.tree.filter ? `${x.description ? `${x.description} · ` : ''}current` : x.description })),
         { title: 'Filter Sessions', placeHolder: 'Show which sessions?' },
       );

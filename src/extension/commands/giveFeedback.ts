@@ -4,6 +4,7 @@ import { Commands } from '../commandIds';
 import { firstLine } from '../tree/presentation';
 import { turnRefOf, type TurnRef } from '../feedback/service';
 import type { FeedbackContext } from './feedbackContext';
+import { notifyInfo, showPick } from '../untrustedText';
 
 type Verdict = FeedbackValue | 'note';
 
@@ -53,17 +54,17 @@ async function pickSession(c: FeedbackContext): Promise<{ rootId: string; sessio
     items.push(...list.sort((a, b) => (b.last ?? 0) - (a.last ?? 0)));
   }
   if (items.length === 0) {
-    void vscode.window.showInformationMessage('No sessions to give feedback on.');
+    void notifyInfo('No sessions to give feedback on.');
     return undefined;
   }
-  const picked = await vscode.window.showQuickPick(items, { title: 'Give Feedback (1/3): session', placeHolder: 'Pick a session', matchOnDescription: true, matchOnDetail: true });
+  const picked = await showPick(items, { title: 'Give Feedback (1/3): session', placeHolder: 'Pick a session', matchOnDescription: true, matchOnDetail: true });
   return picked?.rootId && picked.sessionId ? { rootId: picked.rootId, sessionId: picked.sessionId } : undefined;
 }
 
 async function pickTurn(c: FeedbackContext, s: { rootId: string; sessionId: string }): Promise<TurnRef | undefined> {
   const a = await c.store.index.analyze(s.rootId, s.sessionId);
   if (!a || a.turns.length === 0) {
-    void vscode.window.showInformationMessage(`Session ${s.sessionId} has no turns.`);
+    void notifyInfo(`Session ${s.sessionId} has no turns.`);
     return undefined;
   }
   const fb = c.store.index.feedback(s.rootId, s.sessionId);
@@ -79,7 +80,7 @@ async function pickTurn(c: FeedbackContext, s: { rootId: string; sessionId: stri
       turnId: t.turnId,
     };
   });
-  const picked = await vscode.window.showQuickPick(items, { title: 'Give Feedback (2/3): turn', placeHolder: 'Pick a turn (newest first)', matchOnDescription: true, matchOnDetail: true });
+  const picked = await showPick(items, { title: 'Give Feedback (2/3): turn', placeHolder: 'Pick a turn (newest first)', matchOnDescription: true, matchOnDetail: true });
   return picked ? { ...s, turnId: picked.turnId } : undefined;
 }
 
@@ -93,6 +94,6 @@ async function pickVerdict(c: FeedbackContext, ref: TurnRef): Promise<Verdict | 
     { label: '$(close) Clear', description: 'remove the rating (history is kept)', v: 0 },
     { label: '$(note) Note…', description: cur?.note ? `edit: ${firstLine(cur.note, 60)}` : 'add a note to the rating', v: 'note' },
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: `Give Feedback (3/3): turn ${ref.turnId} (${now})`, placeHolder: 'Your verdict' });
+  const picked = await showPick(items, { title: `Give Feedback (3/3): turn ${ref.turnId} (${now})`, placeHolder: 'Your verdict' });
   return picked?.v;
 }

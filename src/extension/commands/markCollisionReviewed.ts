@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
 import { markCollisionReviewed } from '../../core/repair';
 import { readRepairSettings, refreshAfter, trustGate, type RepairServices } from '../repair/repairService';
+import { notifyError, notifyInfo } from '../untrustedText';
 
 interface Args {
   rootId?: string;
@@ -17,13 +18,13 @@ export function register(s: RepairServices): vscode.Disposable {
   return vscode.commands.registerCommand(Commands.markCollisionReviewed, async (arg?: Args): Promise<{ status: string; events?: string[]; message?: string }> => {
     const gate = trustGate();
     if (gate) {
-      void vscode.window.showErrorMessage(gate);
+      void notifyError(gate);
       return { status: 'untrusted', message: gate };
     }
     const turnId = arg?.turnId ?? arg?.turn?.turnId;
     const root = arg?.rootId ? s.store.index.root(arg.rootId) : undefined;
     if (!root || !arg?.sessionId || !turnId) {
-      void vscode.window.showInformationMessage('Bot Memory: use "Mark Collision Reviewed…" on a turn with a terminal collision in the Sessions view.');
+      void notifyInfo('Bot Memory: use "Mark Collision Reviewed…" on a turn with a terminal collision in the Sessions view.');
       return { status: 'nothing' };
     }
     const note =
@@ -38,11 +39,11 @@ export function register(s: RepairServices): vscode.Disposable {
     try {
       const events = await markCollisionReviewed(root.sessionsDir, { sessionId: arg.sessionId, turnId, note, reviewer: readRepairSettings().reviewer });
       await refreshAfter(s, [{ sessionsDir: root.sessionsDir, sessions: [{ sessionId: arg.sessionId }] }]);
-      void vscode.window.showInformationMessage(`Bot Memory: collision of turn ${turnId} marked reviewed.`);
+      void notifyInfo(`Bot Memory: collision of turn ${turnId} marked reviewed.`);
       return { status: 'reviewed', events };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      void vscode.window.showErrorMessage(`Bot Memory: ${message}`);
+      void notifyError(`Bot Memory: ${message}`);
       return { status: 'error', message };
     }
   });

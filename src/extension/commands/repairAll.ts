@@ -1,13 +1,14 @@
 import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
 import { confirmAndApply, planRoots, trustGate, type RepairCommandOptions, type RepairCommandResult, type RepairServices } from '../repair/repairService';
+import { notifyError } from '../untrustedText';
 
 /** "Repair All Sessions…": one plan for every sessions folder (or `rootIds`), applied on confirmation. */
 export function register(s: RepairServices): vscode.Disposable {
   return vscode.commands.registerCommand(Commands.repairAll, async (opts?: RepairCommandOptions & { rootIds?: string[] }): Promise<RepairCommandResult> => {
     const gate = trustGate();
     if (gate) {
-      void vscode.window.showErrorMessage(gate);
+      void notifyError(gate);
       return { status: 'untrusted', message: gate, plans: [], results: [] };
     }
     await s.store.whenReady();

@@ -3,13 +3,14 @@ import { Commands } from '../commandIds';
 import { sessionRefOf } from './context';
 import { confirmAndApply, planRoots, trustGate, type RepairCommandOptions, type RepairCommandResult, type RepairServices } from '../repair/repairService';
 import type { SessionSummary } from '../../core/sessionIndex';
+import { notifyError, notifyInfo, showPick } from '../untrustedText';
 
 /** "Repair Session…": from the palette (session picker), the Sessions tree, the timeline ({rootId, sessionId}) or its title bar (the shard URI). */
 export function register(s: RepairServices): vscode.Disposable {
   return vscode.commands.registerCommand(Commands.repairSession, async (arg?: unknown, opts?: RepairCommandOptions): Promise<RepairCommandResult | undefined> => {
     const gate = trustGate();
     if (gate) {
-      void vscode.window.showErrorMessage(gate);
+      void notifyError(gate);
       return { status: 'untrusted', message: gate, plans: [], results: [] };
     }
     const options = { ...(opts ?? {}), ...optionsOf(arg) };
@@ -58,10 +59,10 @@ export async function pickSession(s: RepairServices): Promise<{ rootId: string; 
     }
   }
   if (items.length === 0) {
-    void vscode.window.showInformationMessage('Bot Memory: no sessions found. Add a sessions folder first.');
+    void notifyInfo('Bot Memory: no sessions found. Add a sessions folder first.');
     return undefined;
   }
   items.sort((a, b) => b.rank - a.rank || a.sessionId.localeCompare(b.sessionId));
-  const picked = await vscode.window.showQuickPick(items, { title: 'Repair Session', placeHolder: 'Pick a session to plan its repair (nothing is written before you confirm)', matchOnDescription: true, matchOnDetail: true });
+  const picked = await showPick(items, { title: 'Repair Session', placeHolder: 'Pick a session to plan its repair (nothing is written before you confirm)', matchOnDescription: true, matchOnDetail: true });
   return picked ? { rootId: picked.rootId, sessionId: picked.sessionId } : undefined;
 }

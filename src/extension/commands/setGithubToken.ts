@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
 import type { Services } from '../extension';
 import { TOKEN_SECRET_KEY } from '../githubAuth';
+import { notifyInfo } from '../untrustedText';
 
 /** Saves a token in SecretStorage (an empty one removes it). `token` may be passed programmatically. */
 export function register(s: Services): vscode.Disposable {
@@ -20,11 +21,11 @@ export function register(s: Services): vscode.Disposable {
     if (value === '') {
       await s.context.secrets.delete(TOKEN_SECRET_KEY);
       s.output.info('GitHub token removed');
-      if (typeof token !== 'string') void vscode.window.showInformationMessage('Saved GitHub token removed. Pushes will use your VS Code GitHub sign-in.');
+      if (typeof token !== 'string') void notifyInfo('Saved GitHub token removed. Pushes will use your VS Code GitHub sign-in.');
       return;
     }
     await s.context.secrets.store(TOKEN_SECRET_KEY, value);
     s.output.info('GitHub token saved in secret storage');
-    if (typeof token !== 'string') void vscode.window.showInformationMessage('GitHub token saved.');
+    if (typeof token !== 'string') void notifyInfo('GitHub token saved.');
   });
 }

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
 import type { SessionSort } from '../tree/sessionsTree';
 import type { CommandContext } from './context';
+import { showPick } from '../untrustedText';
 
 const SORTS: { value: SessionSort; label: string }[] = [
   { value: 'lastActivity', label: 'Last activity (newest first)' },
@@ -13,7 +14,7 @@ export function register(c: CommandContext): vscode.Disposable {
   return vscode.commands.registerCommand(Commands.sort, async (value?: SessionSort) => {
     let s = SORTS.find((x) => x.value === value)?.value;
     if (!s) {
-      const pick = await vscode.window.showQuickPick(
+      const pick = await showPick(
         SORTS.map((x) => ({ ...x, description: x.value === c.tree.sort ? 'current' : undefined })),
         { title: 'Sort Sessions By' },
       );

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
 import { lastUndoableRepair, undoLastRepair, type UndoResult } from '../../core/repair';
 import { refreshAfter, trustGate, type RepairServices } from '../repair/repairService';
+import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
 /**
  * "Undo Last Repair": the most recent repair (over every sessions folder) that is not undone.
@@ -11,7 +12,7 @@ export function register(s: RepairServices): vscode.Disposable {
   return vscode.commands.registerCommand(Commands.undoRepair, async (opts?: { yes?: boolean }): Promise<UndoResult | { status: 'untrusted' | 'cancelled'; message: string }> => {
     const gate = trustGate();
     if (gate) {
-      void vscode.window.showErrorMessage(gate);
+      void notifyError(gate);
       return { status: 'untrusted', message: gate };
     }
     const candidates = s.store
@@ -21,12 +22,12 @@ export function register(s: RepairServices): vscode.Disposable {
       .sort((a, b) => (a.repair!.repairId < b.repair!.repairId ? 1 : -1));
     if (candidates.length === 0) {
       const message = 'Bot Memory: there is no repair to undo.';
-      void vscode.window.showInformationMessage(message);
+      void notifyInfo(message);
       return { status: 'nothing', repairId: null, message, steps: [], problems: [] };
     }
     const { root, repair } = candidates[0];
     if (opts?.yes !== true) {
-      const choice = await vscode.window.showWarningMessage(
+      const choice = await notifyWarning(
         `Undo repair ${repair!.repairId} in ${root.label}?`,
         { modal: true, detail: `Sessions: ${repair!.begin.sessions.join(', ')}. Sidecars come back from the backup and the auditor's appended journal lines are removed. Nothing is changed if a file was modified since.` },
         'Undo',
@@ -35,8 +36,8 @@ export function register(s: RepairServices): vscode.Disposable {
     }
     const r = undoLastRepair(root.sessionsDir);
     s.output.info(`undo: ${r.message}`);
-    if (r.status === 'refused') void vscode.window.showErrorMessage(`Bot Memory: ${r.message}`);
-    else void vscode.window.showInformationMessage(`Bot Memory: ${r.message}`);
+    if (r.status === 'refused') void notifyError(`Bot Memory: ${r.message}`);
+    else void notifyInfo(`Bot Memory: ${r.message}`);
     await refreshAfter(s, [{ sessionsDir: root.sessionsDir, sessions: repair!.begin.sessions.map((sessionId) => ({ sessionId })) }]);
     return r;
   });

@@ -2,6 +2,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { DEFAULT_INDEX_NAME } from '../../core/sqlite/schema';
 import { SECTION, expandPath } from '../config';
+import { notifyInfo, showPick } from '../untrustedText';
 
 /**
  * The index file of a sessions folder: `botMemory.index.path` when set (absolute, or
@@ -23,10 +24,10 @@ export async function pickSessionsDir(roots: { sessionsDir: string; label: strin
   if (a && typeof a.sessionsDir === 'string') return a.sessionsDir;
   if (a && a.root && typeof a.root.sessionsDir === 'string') return a.root.sessionsDir;
   if (roots.length === 0) {
-    void vscode.window.showInformationMessage('No sessions folder to index: add one first (Bot Memory: Add Sessions Folder…).');
+    void notifyInfo('No sessions folder to index: add one first (Bot Memory: Add Sessions Folder…).');
     return undefined;
   }
   if (roots.length === 1) return roots[0].sessionsDir;
-  const picked = await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title });
+  const picked = await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title });
   return picked?.dir;
 }

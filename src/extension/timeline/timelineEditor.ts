@@ -19,6 +19,7 @@ import type { Services } from '../extension';
 import type { Snapshot, WebviewRequest } from '../../webview/timeline/protocol';
 import { TimelineController } from './controller';
 import { openShardAtLine } from './util';
+import { notifyInfo, notifyWarning, showPick } from '../untrustedText';
 
 export const TimelineCommands = {
   /** Internal (not contributed): tests ask an open timeline what its webview rendered. */
@@ -91,7 +92,7 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       uri = await this.newestShard(target.rootId, target.sessionId);
       turnId = typeof target.turnId === 'string' && target.turnId ? target.turnId : undefined;
       if (!uri) {
-        void vscode.window.showWarningMessage(`Session ${target.sessionId} has no shard to open.`);
+        void notifyWarning(`Session ${target.sessionId} has no shard to open.`);
         return;
       }
     } else {
@@ -145,10 +146,10 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       }
     }
     if (items.length === 0) {
-      void vscode.window.showInformationMessage('No hermes-webui sessions found. Add a sessions folder with the setting botMemory.sessionDirectories.');
+      void notifyInfo('No hermes-webui sessions found. Add a sessions folder with the setting botMemory.sessionDirectories.');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(items, { placeHolder: 'Open the turn timeline of a session', matchOnDescription: true, matchOnDetail: true });
+    const picked = await showPick(items, { placeHolder: 'Open the turn timeline of a session', matchOnDescription: true, matchOnDetail: true });
     if (!picked?.rootId || !picked.sessionId) return undefined;
     return this.newestShard(picked.rootId, picked.sessionId);
   }
