@@ -22,11 +22,6 @@ import { Disposable } from './dispose';
 const CACHE_FILE = 'summary-cache.json';
 const DEBOUNCE_MS = 150;
 
-export interface SessionRef {
-  rootId: string;
-  sessionId: string;
-}
-
 export class SessionStore extends Disposable {
   readonly index: SessionIndex;
   private readonly changeEmitter = this._register(new vscode.EventEmitter<IndexChange>());

@@ -20,6 +20,7 @@ import * as fs from 'fs';
 import { atomicReplace, createExclusive, fsyncDir, ftruncateSync, openUpdateSync, pwriteSync, readBytesSync, readTextSync, removeFile, removeTree } from '../fsSafe';
 import * as path from 'path';
 import { pidAlive } from '../pidLock';
+import { openDb, type EngineKind } from './engine';
 
 export class TargetBusyError extends Error {
   constructor(
@@ -241,7 +242,7 @@ export function acquireRebuildLock(target: string): RebuildLock {
  * the file is cut back to the size the first header records, synced, then the journal
  * deleted. Interrupted, it can simply be run again.
  */
-export function recoverInPlace(target: string, previous: RebuildLockInfo): void {
+export function recoverInPlace(target: string, previous: RebuildLockInfo, engine: EngineKind = 'wasm'): void {
   const journalPath = target + '-journal';
   const journal = fs.existsSync(journalPath);
   let lockDir: fs.Stats | null = null;
@@ -257,7 +258,18 @@ export function recoverInPlace(target: string, previous: RebuildLockInfo): void 
   const st = fs.statSync(target, { bigint: true });
   const lockers = procLocks(st).filter((p) => p !== process.pid);
   if (lockers.length > 0) throw new TargetBusyError(`${path.basename(target)} has a journal beside it and is locked by pid ${lockers.join(', ')}; close that program and rebuild`, false);
-  playBackJournal(target, readBytesSync(journalPath));
+  if (engine === 'native') {
+    // Native SQLite rolls a hot journal back itself when it opens the file (its locks are
+    // POSIX locks, so it knows the writer is gone); reading the schema makes it do so.
+    const db = openDb(target, { mustExist: true, engine: 'native' });
+    try {
+      db.get('PRAGMA schema_version');
+    } finally {
+      db.close();
+    }
+  } else {
+    playBackJournal(target, readBytesSync(journalPath));
+  }
   removeFile(journalPath);
   fsyncDir(path.dirname(target));
 }
