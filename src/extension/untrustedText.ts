@@ -63,18 +63,48 @@ function cleanRest<T>(rest: MessageRest<T>): MessageRest<T> {
 }
 
 const MAX_MESSAGE = 1000;
+
+/**
+ * Tests in the extension host observe what reached a surface: when an array is installed at
+ * this global symbol, every notification and quick pick shown through here is recorded.
+ */
+export const SHOWN_LOG = Symbol.for('botMemory.untrustedText.shown');
+export interface ShownRecord {
+  surface: 'info' | 'warning' | 'error' | 'pick';
+  text: string;
+  detail?: string;
+  items?: vscode.QuickPickItem[];
+  options?: vscode.QuickPickOptions;
+}
+function record(r: ShownRecord): void {
+  const log = (globalThis as Record<symbol, unknown>)[SHOWN_LOG];
+  if (Array.isArray(log)) log.push(r);
+}
+function detailOf(rest: unknown[]): string | undefined {
+  const o = rest.find((r) => typeof r === 'object' && r !== null && 'detail' in r) as vscode.MessageOptions | undefined;
+  return o?.detail;
+}
 type Show<T> = (message: string, ...rest: unknown[]) => Thenable<T | undefined>;
 
 export function notifyInfo<T extends string | vscode.MessageItem>(message: string, ...rest: MessageRest<T>): Thenable<T | undefined> {
-  return (vscode.window.showInformationMessage as Show<T>)(plainText(message, MAX_MESSAGE), ...cleanRest(rest));
+  const text = plainText(message, MAX_MESSAGE);
+  const clean = cleanRest(rest);
+  record({ surface: 'info', text, detail: detailOf(clean) });
+  return (vscode.window.showInformationMessage as Show<T>)(text, ...clean);
 }
 
 export function notifyWarning<T extends string | vscode.MessageItem>(message: string, ...rest: MessageRest<T>): Thenable<T | undefined> {
-  return (vscode.window.showWarningMessage as Show<T>)(plainText(message, MAX_MESSAGE), ...cleanRest(rest));
+  const text = plainText(message, MAX_MESSAGE);
+  const clean = cleanRest(rest);
+  record({ surface: 'warning', text, detail: detailOf(clean) });
+  return (vscode.window.showWarningMessage as Show<T>)(text, ...clean);
 }
 
 export function notifyError<T extends string | vscode.MessageItem>(message: string, ...rest: MessageRest<T>): Thenable<T | undefined> {
-  return (vscode.window.showErrorMessage as Show<T>)(plainText(message, MAX_MESSAGE), ...cleanRest(rest));
+  const text = plainText(message, MAX_MESSAGE);
+  const clean = cleanRest(rest);
+  record({ surface: 'error', text, detail: detailOf(clean) });
+  return (vscode.window.showErrorMessage as Show<T>)(text, ...clean);
 }
 
 /**
@@ -111,6 +141,7 @@ export function showPick<T extends vscode.QuickPickItem>(items: readonly T[], op
 export function showPick<T extends vscode.QuickPickItem>(items: readonly T[], options?: vscode.QuickPickOptions): Thenable<T | undefined>;
 export function showPick<T extends vscode.QuickPickItem>(items: readonly T[], options: vscode.QuickPickOptions = {}): Thenable<T | T[] | undefined> {
   const safe = pickItems(items);
+  record({ surface: 'pick', text: options.title ?? '', items: safe, options: quickPickOptions(options) });
   const back = (p: vscode.QuickPickItem): T => items[safe.indexOf(p as T)];
   if (options.canPickMany) {
     return vscode.window.showQuickPick(safe, { ...quickPickOptions(options), canPickMany: true }).then((ps) => (ps === undefined ? undefined : ps.map(back)));

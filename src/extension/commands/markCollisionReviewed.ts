@@ -3,7 +3,7 @@ import { markCollisionReviewed } from '../../core/repair';
 import { readRepairSettings, refreshAfter, trustGate } from '../repair/repairService';
 import { stringArg, turnRefOf } from '../commandArgs';
 import type { CommandContext } from './context';
-import { notifyError, notifyInfo } from '../untrustedText';
+import { labelText, notifyError, notifyInfo } from '../untrustedText';
 
 /**
  * "Mark Collision Reviewed…" on a turn with a terminal collision: records a reviewer's note; the collision itself is never changed.
@@ -25,7 +25,7 @@ export async function run(s: CommandContext, arg?: unknown): Promise<{ status: s
   const note =
     stringArg(arg, 'note') ??
     (await vscode.window.showInputBox({
-      title: `Review the terminal collision of turn ${turnId}`,
+      title: labelText(`Review the terminal collision of turn ${turnId}`),
       prompt: 'What did you decide? (recorded in the repair log; the journal is not changed)',
       placeHolder: 'e.g. provider retried; the completed answer is the right one',
       validateInput: (v) => (v.trim() ? undefined : 'A note is required'),
