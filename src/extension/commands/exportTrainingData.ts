@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { atomicReplace } from '../../core/durable';
 import { describeSummary, exportTrainingData, type ExportFormat, type ExportOptions, type ExportSummary } from '../../core/feedback/export';
 import type { CommandContext } from './context';
+import { notifyInfo, notifyWarning, showPick } from '../untrustedText';
 
 export interface ExportArgs {
   rootId?: string;
@@ -18,7 +19,7 @@ export interface ExportArgs {
  */
 export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportSummary & { out: string }) | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Exporting training data writes a file: trust this workspace first.');
+    void notifyWarning('Exporting training data writes a file: trust this workspace first.');
     return undefined;
   }
   await c.store.whenReady();
@@ -26,13 +27,10 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
   let root = arg?.rootId ? c.store.index.root(arg.rootId) : roots.length === 1 ? roots[0] : undefined;
   if (!root) {
     if (roots.length === 0) {
-      void vscode.window.showInformationMessage('No sessions folder is open.');
+      void notifyInfo('No sessions folder is open.');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(
-      roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })),
-      { title: 'Export Training Data: sessions folder' },
-    );
+    const picked = await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
     if (!picked) return undefined;
     root = picked.r;
   }
@@ -65,22 +63,16 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
   );
   if (!arg?.out) {
     const left = lines.length - 1;
-    void vscode.window
-      .showInformationMessage(
-        `${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`,
-        'Open File',
-        'Show Details',
-      )
-      .then((choice) => {
-        if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
-        if (choice === 'Show Details') c.output.show(true);
-      });
+    void notifyInfo(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
+      if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
+      if (choice === 'Show Details') c.output.show(true);
+    });
   }
   return { ...result.summary, out: target };
 }
 
 async function pickFormat(): Promise<ExportFormat | undefined> {
-  const picked = await vscode.window.showQuickPick(
+  const picked = await showPick(
     [
       { label: 'sft', description: 'SFTTrainer', detail: '{"messages":[…]}: the conversation up to each 👍 answer', f: 'sft' as const },
       { label: 'kto', description: 'KTOTrainer', detail: '{"prompt":[…],"completion":[…],"label":true|false}: every 👍 and 👎 answer', f: 'kto' as const },
@@ -98,7 +90,7 @@ async function pickFormat(): Promise<ExportFormat | undefined> {
 
 async function pickOptions(): Promise<Omit<ExportOptions, 'format'> | undefined> {
   type Opt = 'interrupted' | 'collisions' | 'tag' | 'model' | 'since';
-  const picked = await vscode.window.showQuickPick(
+  const picked = await showPick(
     [
       { label: 'Include interrupted turns', description: 'left out by default', o: 'interrupted' as Opt },
       { label: 'Include turns with terminal collisions', description: 'left out by default', o: 'collisions' as Opt },

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
 import type { CommandContext } from './context';
+import { notifyInfo } from '../untrustedText';
 
 /**
  * "Next Unreviewed Turn": completed turns without 👍/👎, newest first across sessions; each
@@ -11,7 +12,7 @@ export async function run(c: CommandContext) {
   const next = await c.feedback.nextUnreviewed();
   const { reviewed, reviewable } = c.feedback.progress();
   if (!next) {
-    void vscode.window.showInformationMessage(reviewable === 0 ? 'No completed turns to review yet.' : `All ${reviewable} completed turns are reviewed.`);
+    void notifyInfo(reviewable === 0 ? 'No completed turns to review yet.' : `All ${reviewable} completed turns are reviewed.`);
     return undefined;
   }
   await vscode.commands.executeCommand(Commands.openTimeline, { rootId: next.rootId, sessionId: next.sessionId, turnId: next.turnId });

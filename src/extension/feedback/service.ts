@@ -12,6 +12,7 @@ import { defaultReviewer } from '../../core/feedback/reviewer';
 import { isReviewable, type TurnRef } from '../../core/sessionIndex';
 import type { Services } from '../services';
 import type { SessionStore } from '../store';
+import { notifyError, notifyWarning } from '../untrustedText';
 
 export interface ReviewProgress {
   reviewed: number;
@@ -37,7 +38,7 @@ export class FeedbackService {
   /** Refuses (with a message) in an untrusted workspace: feedback writes files. */
   canWrite(): boolean {
     if (vscode.workspace.isTrusted) return true;
-    void vscode.window.showWarningMessage('Giving feedback writes _turn_feedback files next to the journals: trust this workspace first.');
+    void notifyWarning('Giving feedback writes _turn_feedback files next to the journals: trust this workspace first.');
     return false;
   }
 
@@ -53,7 +54,7 @@ export class FeedbackService {
     if (!this.canWrite()) return undefined;
     const root = this.store.index.root(ref.rootId);
     if (!root) {
-      void vscode.window.showWarningMessage(`The sessions folder of ${ref.sessionId} is no longer open.`);
+      void notifyWarning(`The sessions folder of ${ref.sessionId} is no longer open.`);
       return undefined;
     }
     await this.store.index.refreshFeedback(ref.rootId, ref.sessionId);
@@ -64,7 +65,7 @@ export class FeedbackService {
     try {
       rec = appendFeedback(root.sessionsDir, { sessionId: ref.sessionId, turnId: ref.turnId, feedback: value, note, tags, reviewer: await this.reviewer() });
     } catch (e) {
-      void vscode.window.showErrorMessage(`Could not save the feedback: ${e instanceof Error ? e.message : String(e)}`);
+      void notifyError(`Could not save the feedback: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
     }
     this.services.output.info(`feedback ${value} on ${ref.sessionId}/${ref.turnId} by ${rec.reviewer}`);

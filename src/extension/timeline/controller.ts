@@ -33,6 +33,7 @@ import type { Services } from '../services';
 import { TimelineFeed } from './feed';
 import { readShardPage, type PageStart } from './pagedShard';
 import { openShardAtLine, timelineSettings } from './util';
+import { notifyWarning } from '../untrustedText';
 
 export class TimelineController extends Disposable {
   private ready = false;
@@ -354,7 +355,7 @@ export class TimelineController extends Disposable {
       case MessageType.OpenLine: {
         const file = this.shardPath(m.shard);
         if (!file) {
-          void vscode.window.showWarningMessage(`Shard ${m.shard} is not part of this session.`);
+          void notifyWarning(`Shard ${m.shard} is not part of this session.`);
           break;
         }
         await openShardAtLine(vscode.Uri.file(file), m.line, vscode.ViewColumn.Beside);
