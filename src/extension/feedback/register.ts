@@ -9,12 +9,13 @@ import * as thumbsUp from '../commands/thumbsUp';
 import * as thumbsDown from '../commands/thumbsDown';
 import * as clearFeedback from '../commands/clearFeedback';
 import * as addNote from '../commands/addNote';
+import * as writeCorrection from '../commands/writeCorrection';
 import * as nextUnreviewed from '../commands/nextUnreviewed';
 import * as exportTrainingData from '../commands/exportTrainingData';
 
 export function registerFeedback(services: Services, sessions: SessionsFeature): FeedbackService {
   const feedback = new FeedbackService(services);
   const c: FeedbackContext = { ...services, tree: sessions.tree, view: sessions.view, feedback };
-  services.context.subscriptions.push(...[giveFeedback, thumbsUp, thumbsDown, clearFeedback, addNote, nextUnreviewed, exportTrainingData].map((m) => m.register(c)));
+  services.context.subscriptions.push(...[giveFeedback, thumbsUp, thumbsDown, clearFeedback, addNote, writeCorrection, nextUnreviewed, exportTrainingData].map((m) => m.register(c)));
   return feedback;
 }

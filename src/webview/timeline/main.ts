@@ -527,6 +527,7 @@ function feedbackBar(row: TimelineTurnRow): HTMLElement {
     btn('down', '👎 Bad', 'Thumbs down: a bad answer', r === 'down', '-'),
     row.feedback ? btn('clear', 'Clear', 'Clear the rating', null, '0') : null,
     btn('note', row.feedback?.comment ? 'Edit note' : 'Note…', 'Add or edit a feedback note', null, 'n'),
+    btn('correct', 'Correct…', 'Write a better answer (a correction: an SFT target and a DPO pair)', null, 'c'),
   );
 }
 
@@ -766,11 +767,13 @@ document.addEventListener('keydown', (e) => {
     case '=':
     case '-':
     case '0':
+    case 'c':
     case 'n': {
       const card = t.closest<HTMLElement>('.card.turn') ?? (selectedKey ? live.get(selectedKey)?.el.closest<HTMLElement>('.card.turn') : null);
       if (!card?.dataset.turnId || !feedbackEnabled) return;
       e.preventDefault();
       if (e.key === 'n') post({ type: MessageType.EditNote, turnId: card.dataset.turnId });
+      else if (e.key === 'c') post({ type: MessageType.WriteCorrection, turnId: card.dataset.turnId });
       else sendFeedback(card.dataset.turnId, e.key === '-' ? -1 : e.key === '0' ? 0 : 1);
       break;
     }
@@ -834,6 +837,9 @@ app.addEventListener('click', (e) => {
       break;
     case 'fb-note':
       if (card?.dataset.turnId && feedbackEnabled) post({ type: MessageType.EditNote, turnId: card.dataset.turnId });
+      break;
+    case 'fb-correct':
+      if (card?.dataset.turnId && feedbackEnabled) post({ type: MessageType.WriteCorrection, turnId: card.dataset.turnId });
       break;
     case 'filter-status': {
       const s = (target.dataset.status ?? '') as TimelineFilter['status'];

@@ -21,6 +21,7 @@ export const enum MessageType {
   LoadWholeSession = 'loadWholeSession',
   SetFeedback = 'setFeedback',
   EditNote = 'editNote',
+  WriteCorrection = 'writeCorrection',
   Reply = 'reply',
   // host → webview
   Reset = 'reset',
@@ -214,7 +215,12 @@ export interface EditNoteMessage {
   turnId: string;
 }
 
-export type FromWebview = ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | ReplyMessage;
+/** "Write Correction…" for a turn (key `c`): the host opens the correction editor. */
+export interface WriteCorrectionMessage {
+  type: MessageType.WriteCorrection;
+  turnId: string;
+}
+export type FromWebview = ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | WriteCorrectionMessage | ReplyMessage;
 
 /** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
 export const FIRST_CHUNK_ROWS = 60;
