@@ -16,8 +16,7 @@ import { runRebuild, REBUILD_USAGE } from './rebuild';
 import { runPull, runPush } from './github';
 import { runRepair, runReview, runUndo } from './repair';
 import { UsageError, out, err } from './io';
-
-const VERSION = '0.1.0';
+import { VERSION } from '../core/version';
 
 export const USAGE = `Usage: bot-memory-audit <command> [options]
 

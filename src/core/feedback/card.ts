@@ -5,9 +5,8 @@
  * range, models, and what was redacted. Plus the export file writer (mode 0600: transcript text).
  */
 
-import * as fs from 'fs';
 import * as path from 'path';
-import { randomBytes } from 'crypto';
+import { atomicReplace } from '../fsSafe';
 import { EXCLUDE_REASON_TEXT, type ExcludeReason, type ExportFormat, type ExportSummary } from './export';
 
 const TASKS: Record<ExportFormat, string> = {
@@ -110,35 +109,7 @@ export function datasetCard(summary: ExportSummary, dataFile: string, generatedA
 
 /** Writes a file atomically with mode 0600 whatever an existing file's mode was (temp + fsync + rename). */
 export function writePrivateFile(file: string, data: string): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const fd = fs.openSync(tmp, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
-  try {
-    fs.writeFileSync(fd, data);
-    fs.fchmodSync(fd, 0o600);
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  try {
-    const dfd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    // some file systems cannot fsync a folder
-  }
+  atomicReplace(file, data, { mode: 0o600, forceMode: true });
 }
 
 /** Writes the export and its card; nothing when there are no examples (the caller says so). */

@@ -9,7 +9,7 @@
 
 import { promises as fsp } from 'fs';
 import * as path from 'path';
-import { appendLineDurable } from '../durable';
+import { appendLineDurable, openRead } from '../fsSafe';
 import { DEFAULT_MAX_LINE_BYTES, ShardReader } from '../shardReader';
 import { latestCorrections, latestPerTurn, type TurnCorrection, type TurnFeedback } from './latest';
 import {
@@ -105,7 +105,7 @@ export class SessionFeedbackFile {
     const last = evs[evs.length - 1];
     const end = last.offset + last.length;
     try {
-      const fh = await fsp.open(this.path, 'r');
+      const { fh } = await openRead(this.path);
       try {
         const buf = Buffer.alloc(end - start);
         await fh.read(buf, 0, buf.length, start);
@@ -174,7 +174,9 @@ function previewOf(data: Record<string, unknown>): string {
 export function appendFeedback(sessionsDir: string, f: NewFeedback): FeedbackRecord {
   const line = formatFeedbackRecord(f);
   const file = feedbackFilePath(sessionsDir, f.sessionId);
-  appendLineDurable(file, line);
+  // Confined to the sessions folder: a symbolic link at _turn_feedback/ or at the file is refused;
+  // a torn last line is closed with "\n" first so this record is never glued onto it.
+  appendLineDurable(file, line, { root: sessionsDir });
   const rec = parseFeedbackRecord(JSON.parse(line), `${FEEDBACK_DIR_NAME}/${f.sessionId}.jsonl`, 0, line);
   if (typeof rec === 'string') throw new Error(`internal: wrote an invalid feedback record (${rec})`);
   return rec;

@@ -1,6 +1,5 @@
 /**
- * Giving feedback from the editor: resolves which turn a command is about (tree node,
- * timeline card, `{rootId, sessionId, turnId}`), appends the record (core/feedback/store),
+ * Giving feedback from the editor: appends the record (core/feedback/store),
  * and tells the index at once, so the tree and open timelines update without waiting for
  * the file watcher (which still reports other processes' appends).
  */
@@ -8,25 +7,12 @@
 import * as vscode from 'vscode';
 import { isReviewed, type TurnFeedback } from '../../core/feedback/latest';
 import { feedbackFilePath, type FeedbackRecord, type FeedbackValue } from '../../core/feedback/record';
-import { appendFeedback } from '../../core/feedback/store';
+import { appendCorrection, appendFeedback } from '../../core/feedback/store';
+import type { CorrectionRecord } from '../../core/feedback/record';
 import { defaultReviewer } from '../../core/feedback/reviewer';
-import { isReviewable } from '../../core/sessionIndex';
-import type { Services } from '../extension';
+import { isReviewable, type TurnRef } from '../../core/sessionIndex';
+import type { Services } from '../services';
 import type { SessionStore } from '../store';
-
-export interface TurnRef {
-  rootId: string;
-  sessionId: string;
-  turnId: string;
-}
-
-/** A turn from a tree node (`{kind:'turn', turn}`) or a plain `{rootId, sessionId, turnId}`. */
-export function turnRefOf(arg: unknown): TurnRef | undefined {
-  const a = arg as { rootId?: unknown; sessionId?: unknown; turnId?: unknown; turn?: { turnId?: unknown } } | undefined;
-  if (!a || typeof a.rootId !== 'string' || typeof a.sessionId !== 'string') return undefined;
-  const turnId = typeof a.turnId === 'string' ? a.turnId : typeof a.turn?.turnId === 'string' ? a.turn.turnId : undefined;
-  return turnId ? { rootId: a.rootId, sessionId: a.sessionId, turnId } : undefined;
-}
 
 export interface ReviewProgress {
   reviewed: number;
@@ -36,7 +22,39 @@ export interface ReviewProgress {
 export class FeedbackService {
   private cursor: { start: number; sessionId: string; turnId: string; rootId: string } | undefined;
 
+  /** Correction editors open now: file → turn (each save appends a correction record). */
+  readonly correctionFiles = new Map<string, TurnRef>();
+
   constructor(private readonly services: Services) {}
+
+  /** Records saves of correction editors ("Write Correction…"). */
+  watchCorrections(): vscode.Disposable {
+    return vscode.workspace.onDidSaveTextDocument(async (doc) => {
+      const ref = this.correctionFiles.get(doc.uri.fsPath);
+      if (!ref) return;
+      const rec = await this.correct(ref, doc.getText());
+      if (rec) void vscode.window.showInformationMessage(rec.text === '' ? `Correction withdrawn for turn ${ref.turnId}.` : `Correction saved for turn ${ref.turnId} (${rec.text.length} characters): an SFT target and a DPO pair.`);
+    });
+  }
+
+  /** Appends a correction record ('' withdraws the turn's correction) and tells the index. */
+  async correct(ref: TurnRef, text: string): Promise<CorrectionRecord | undefined> {
+    if (!this.canWrite()) return undefined;
+    const root = this.store.index.root(ref.rootId);
+    if (!root) {
+      void vscode.window.showWarningMessage(`The sessions folder of ${ref.sessionId} is no longer open.`);
+      return undefined;
+    }
+    try {
+      const rec = appendCorrection(root.sessionsDir, { sessionId: ref.sessionId, turnId: ref.turnId, text, reviewer: await this.reviewer() });
+      this.services.output.info(`correction on ${ref.sessionId}/${ref.turnId} by ${rec.reviewer} (${rec.text.length} characters)`);
+      await this.store.index.fileChanged(feedbackFilePath(root.sessionsDir, ref.sessionId), 'changed');
+      return rec;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Could not save the correction: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+  }
 
   get store(): SessionStore {
     return this.services.store;
