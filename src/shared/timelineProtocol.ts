@@ -209,6 +209,8 @@ export interface SetFeedbackMessage {
   type: MessageType.SetFeedback;
   turnId: string;
   value: 1 | -1 | 0;
+  /** Rated by key and no unrated turn is left in this session: the host moves on to the next session of the review queue. */
+  nextSession?: boolean;
 }
 
 /** Edit the turn's feedback note (the host asks for the text): the note button or `n`. */

@@ -365,7 +365,11 @@ export class TimelineController extends Disposable {
         const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
         if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
         else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);
-        else if (m.value === 1 || m.value === -1 || m.value === 0) await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
+        else if (m.value === 1 || m.value === -1 || m.value === 0) {
+          const rec = await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
+          // The last unrated turn of this session was rated by key: on to the next session of the review queue.
+          if (rec && m.value !== 0 && m.nextSession === true) await vscode.commands.executeCommand(Commands.nextUnreviewed);
+        }
         break;
       }
     }
