@@ -368,7 +368,8 @@ export class TimelineController extends Disposable {
         else if (m.value === 1 || m.value === -1 || m.value === 0) {
           const rec = await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
           // The last unrated turn of this session was rated by key: on to the next session of the review queue.
-          if (rec && m.value !== 0 && m.nextSession === true) await vscode.commands.executeCommand(Commands.nextUnreviewed);
+          const advance = vscode.workspace.getConfiguration('botMemory.feedback').get<string>('advanceAfterRating', 'nextTurnThenSession');
+          if (rec && m.value !== 0 && m.nextSession === true && advance === 'nextTurnThenSession') void vscode.commands.executeCommand(Commands.nextUnreviewed);
         }
         break;
       }
