@@ -56,8 +56,11 @@ Commands:
       --path P                  file in the repository (default data/interactions.jsonl)
       --api-url URL             API root (default https://api.github.com; GitHub Enterprise)
       --no-collect              push only what is already in the outbox
-      --quiet                   no progress on stderr
-  pull <sessionsDir> --repo OWNER/NAME   Download the log to <sessionsDir>/_github_log.jsonl.
+      --rotate-at-kb N          move the file to the next <name>-NNNN.jsonl before it passes N KB
+                                (default 900; 0 = never)
+      --quiet                   no progress on stderr (a rewritten log is still reported)
+  pull <sessionsDir> --repo OWNER/NAME   Download the log (every rotated part, in order) to
+                                <sessionsDir>/_github_log.jsonl.
       --branch, --path, --api-url as for push
       --last N                  only the last N lines
       --out FILE                write here instead

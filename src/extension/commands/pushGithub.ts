@@ -63,8 +63,16 @@ export function register(s: Services): vscode.Disposable {
           const result = await pushFolder(dir, {
             target,
             client,
+            rotateAtBytes: settings.rotateAtBytes,
             onProgress: (p) => progress.report({ message: `${dirs.length > 1 ? `${dir}: ` : ''}${p.message}` }),
           });
+          // Said loudly: someone rewrote the log (force-push, manual edit, a Contents-API bot).
+          for (const f of result.findings) {
+            s.output.warn(`${f.kind}: ${f.message}`);
+            if (f.severity === 'error') void vscode.window.showErrorMessage(f.message);
+            else void vscode.window.showWarningMessage(f.message);
+          }
+          if (result.rotatedTo) s.output.info(`GitHub log rotated: the earlier records are now in ${result.rotatedTo}`);
           s.output.info(`Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`);
           results.push({ sessionsDir: dir, result });
         } catch (e) {
