@@ -46,6 +46,11 @@ describe('GitHub log: records', () => {
     assert.strictEqual(interrupted.state, 'interrupted');
     assert.strictEqual(interrupted.reason, 'cancelled');
     assert.strictEqual(recordId(c.records[5].line), 'fb-1');
+    // Per-turn feedback is pushed as turn_feedback: a seed-rule consumer ("feedback" = the
+    // session's last interaction) must not take it for a correction of another turn.
+    const fb = JSON.parse(c.records[5].line);
+    assert.strictEqual(fb.type, 'turn_feedback');
+    assert.deepStrictEqual(Object.keys(fb), ['type', 'version', 'id', 'session_id', 'turn_id', 'feedback', 'note', 'reviewer', 'timestamp']);
   });
 
   it('gives no record for an open turn', () => {

@@ -1,7 +1,7 @@
 /**
  * The records pushed to the GitHub interaction log (docs/github-log.md): one `interaction`
  * record per finished (terminal) turn, and the reviewers' `feedback` records as stored in
- * `<sessionsDir>/_turn_feedback/<sid>.jsonl`. Every record has a stable `id`, which is what
+ * `<sessionsDir>/_turn_feedback/<sid>.jsonl`, pushed with `type: "turn_feedback"`. Every record has a stable `id`, which is what
  * makes a push exactly-once.
  */
 
@@ -13,6 +13,9 @@ import { discoverSessions } from '../discovery';
 import { parseJsonLine } from '../jsonLine';
 
 export const FEEDBACK_DIR_NAME = '_turn_feedback';
+
+/** The `type` of a pushed per-turn feedback record (stored locally as `feedback`). */
+export const TURN_FEEDBACK_TYPE = 'turn_feedback';
 
 export interface InteractionRecord {
   type: 'interaction';
@@ -151,7 +154,10 @@ export function readFeedbackRecords(sessionsDir: string): { records: LogRecord[]
       if (!v || typeof v !== 'object' || Array.isArray(v)) return void skipped.push({ file, line: i + 1, reason: 'not a JSON object' });
       if (v.type !== 'feedback') return void skipped.push({ file, line: i + 1, reason: `type is ${JSON.stringify(v.type)}, not "feedback"` });
       if (typeof v.id !== 'string' || v.id === '') return void skipped.push({ file, line: i + 1, reason: 'no string "id"' });
-      records.push({ id: v.id, line: serializeRecord(v) });
+      // Pushed as `turn_feedback`: a consumer that follows the seed bot's rule applies any
+      // `type: "feedback"` record to the session's LAST interaction; ours rate one turn
+      // (docs/github-log.md, "Corrections and the seed's rule"). Same id, same key order.
+      records.push({ id: v.id, line: serializeRecord(typeof v.turn_id === 'string' ? { ...v, type: TURN_FEEDBACK_TYPE } : v) });
     });
   }
   return { records, skipped };

@@ -123,8 +123,9 @@ export async function replayLog(file: string, writer: IndexWriter): Promise<{ li
       continue;
     }
     const o = v as Record<string, unknown>;
-    if (o.type === 'feedback') {
-      const r = parseFeedbackRecord(o, name, l.line, l.text);
+    if (o.type === 'feedback' || o.type === 'turn_feedback') {
+      // Pushes write per-turn feedback as `turn_feedback` (docs/github-log.md); it is the same record.
+      const r = parseFeedbackRecord(o.type === 'feedback' ? o : { ...o, type: 'feedback' }, name, l.line, l.text);
       if (typeof r === 'string') bad(l, r, 'not_a_record', typeof o.session_id === 'string' && isValidSessionId(o.session_id) ? o.session_id : null);
       else {
         writer.writeFeedback(r);
