@@ -23,6 +23,8 @@ function find(dir, re) {
 
 const common = {
   bundle: true,
+  // The version string, once: src/core/version.ts reads it.
+  define: { __BMA_VERSION__: JSON.stringify(require('./package.json').version) },
   sourcemap: production ? false : 'linked',
   minify: production,
   logLevel: 'warning',

@@ -55,7 +55,7 @@ export const sqliteBench: Bench = {
     const first = rebuild([dir, '--full']);
     const baseTarget = path.join(ctx.tmp, 'baseline.sqlite');
     const baseline = (how: 'direct' | 'plain' | 'batched' | 'floor'): { rows: number; ms: number; rowsMb: number; peakRssMb: number; direct: boolean } => {
-      const b = spawnSync(process.execPath, [path.join(__dirname, 'sqlite.worker.js'), db, baseTarget, ...(how === 'batched' || how === 'floor' ? [`--${how}`] : [])], { encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, BMA_SQLITE_PLAIN_BINDING: how === 'plain' ? '1' : '' } });
+      const b = spawnSync(process.execPath, [path.join(__dirname, 'sqlite.worker.js'), db, baseTarget, ...(how === 'direct' ? [] : [`--${how}`])], { encoding: 'utf8', maxBuffer: 1 << 26 });
       if (b.status !== 0) throw new Error(`baseline failed: ${b.stderr}`);
       fs.rmSync(baseTarget, { force: true });
       return JSON.parse(b.stdout);

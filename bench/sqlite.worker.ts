@@ -3,7 +3,7 @@
  * loads rows of an existing index into memory (not timed), then times inserting them into a
  * new database file with the same engine and nothing else. Prints one JSON line.
  *
- *   sqlite.worker.js <index> <target> [--plain]  the baseline: the events rows, one prepared
+ *   sqlite.worker.js <index> <target> [--plain] [--engine native|wasm]  the baseline: the events rows, one prepared
  *       statement run per row, one transaction, no indexes; bound by our engine wrapper (the
  *       code the rebuild uses) or, with --plain, by the engine's own Statement.run
  *   ... --batched  the same rows and statement, the values encoded beforehand as the rebuild's
@@ -13,15 +13,19 @@
  *       final fsync: all a full rebuild writes, none of its reading
  */
 import * as fs from 'fs';
-import { directBinding, openDb, runBatch, type RowBatch, type SqlValue } from '../src/core/sqlite/engine';
+import { defaultEngine, openDb, runBatch, type EngineKind, type RowBatch, type SqlValue } from '../src/core/sqlite/engine';
+import { directBinding, setWasmBinding } from '../src/core/sqlite/wasmEngine';
 import { RowEncoder } from '../src/core/sqlite/rows';
 import { CACHE_SIZE } from '../src/core/sqlite/rebuild';
 import { DDL, EVENT_INDEXES, LATE_INDEXES } from '../src/core/sqlite/schema';
 import { insertSql, ROW_TABLES } from '../src/core/sqlite/writer';
 
-const [source, target, mode] = process.argv.slice(2);
-const floor = mode === '--floor';
-const batched = floor || mode === '--batched';
+const [source, target, ...flags] = process.argv.slice(2);
+const floor = flags.includes('--floor');
+const batched = floor || flags.includes('--batched');
+const engineAt = flags.indexOf('--engine');
+const engine: EngineKind = engineAt >= 0 ? (flags[engineAt + 1] as EngineKind) : defaultEngine();
+if (flags.includes('--plain')) setWasmBinding('plain');
 
 class Encoder extends RowEncoder {
   put(table: number, values: SqlValue[]): void {
@@ -29,7 +33,7 @@ class Encoder extends RowEncoder {
   }
 }
 
-const src = openDb(source, { readOnly: true });
+const src = openDb(source, { readOnly: true, engine });
 /** The columns of a table's INSERT, in its order. */
 const columnsOf = (t: string): string => /\(([a-z_, ]+)\) VALUES/.exec(insertSql(t))![1];
 const tables = floor ? [...ROW_TABLES] : ['events' as const];
@@ -47,7 +51,7 @@ if (batched) {
 const rssBefore = process.memoryUsage().rss;
 fs.rmSync(target, { force: true });
 const t = process.hrtime.bigint();
-const db = openDb(target);
+const db = openDb(target, { engine });
 db.exec(`PRAGMA page_size = 8192; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE};`);
 db.exec(DDL);
 if (floor) db.exec(EVENT_INDEXES);
@@ -70,4 +74,4 @@ if (floor) {
   fs.closeSync(fd);
 }
 const ms = Number(process.hrtime.bigint() - t) / 1e6;
-process.stdout.write(JSON.stringify({ rows: count, ms, rowsMb: rssBefore / 1024 / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024, direct: directBinding }) + '\n');
+process.stdout.write(JSON.stringify({ rows: count, ms, rowsMb: rssBefore / 1024 / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024, direct: engine === 'wasm' && directBinding(), engine }) + '\n');

@@ -1,6 +1,6 @@
 /** `bot-memory-audit memory <db-or-jsonl>`: audit a bot's long-term memories against their event log. */
 
-import * as fs from 'fs';
+import { readTextSync } from '../core/fsSafe';
 import { CANDIDATES, MemorySchemaError, parseSettings, type MemoryLedgerSettings } from '../core/memory/config';
 import { LedgerInputError } from '../core/memory/load';
 import { auditMemoryLedger, memoryReachesThreshold, memoryReport, projectionJson, type FailOn, type MemoryAudit } from '../core/memory/audit';
@@ -59,7 +59,7 @@ export async function runMemory(argv: string[]): Promise<number> {
   if (values.config !== undefined) {
     let text: string;
     try {
-      text = fs.readFileSync(values.config, 'utf8');
+      text = readTextSync(values.config, { followSymlink: true });
     } catch (e) {
       throw new UsageError(`cannot read --config ${values.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }

@@ -19,8 +19,9 @@ import {
   type SessionPlan,
 } from '../core/repair';
 import { UsageError, bold, dim, green, numberOption, out, parse, red, safeText, yellow } from './io';
+import { VERSION } from '../core/version';
 
-const TOOL = 'bot-memory-audit 0.1.0';
+const TOOL = `bot-memory-audit ${VERSION}`;
 
 function plural(n: number, one: string, many = one + 's'): string {
   return `${n} ${n === 1 ? one : many}`;

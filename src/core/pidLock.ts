@@ -5,8 +5,8 @@
  * files of processes killed between writing and linking are cleaned up.
  */
 
-import * as fs from 'fs';
 import * as path from 'path';
+import { createExclusive, linkExclusive, listNames, readTextSync, removeFile } from './fsSafe';
 
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -26,22 +26,24 @@ export function tryPidLock(file: string): LockAttempt {
   const base = path.basename(file);
   try {
     const re = new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)\\.\\d+$`);
-    for (const n of fs.readdirSync(dir)) {
+    for (const n of listNames(dir)) {
       const m = re.exec(n);
-      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(dir, n), { force: true });
+      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) removeFile(path.join(dir, n));
     }
   } catch {
     // unreadable folder: the attempt below reports it
   }
   for (let attempt = 0; attempt < 3; attempt++) {
     const tmp = `${file}.${process.pid}.${attempt}`;
-    fs.writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
+    // O_EXCL|O_NOFOLLOW: a link planted at our private name is removed (as a link), never written through.
+    removeFile(tmp);
+    createExclusive(tmp, `${process.pid}\n`);
     try {
-      fs.linkSync(tmp, file);
+      linkExclusive(tmp, file);
       return {
         release: () => {
           try {
-            if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
+            if (readTextSync(file).trim() === String(process.pid)) removeFile(file);
           } catch {
             // already gone
           }
@@ -51,15 +53,16 @@ export function tryPidLock(file: string): LockAttempt {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let owner = NaN;
       try {
-        owner = Number(fs.readFileSync(file, 'utf8').trim());
-      } catch {
-        continue; // removed meanwhile
+        owner = Number(readTextSync(file).trim());
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed meanwhile
+        owner = NaN; // a link, FIFO or garbage planted at the lock name: not a live holder
       }
       // Our own pid counts as held: in the extension host two commands share one process.
       if (pidAlive(owner)) return { heldBy: owner };
-      fs.rmSync(file, { force: true }); // stale: its process is gone
+      removeFile(file); // stale (or planted): its process is gone; a link is removed, never followed
     } finally {
-      fs.rmSync(tmp, { force: true });
+      removeFile(tmp);
     }
   }
   throw new Error(`cannot take the lock ${file}`);

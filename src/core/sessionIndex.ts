@@ -26,6 +26,17 @@ import { knownReviews, readRepairLog, repairLogPath, REPAIR_LOG_NAME, type Known
 import { markReviewedFindings } from './repair/reviewed';
 import type { Finding, Severity } from './types';
 
+/** A session of an open sessions folder (root). */
+export interface SessionRef {
+  rootId: string;
+  sessionId: string;
+}
+
+/** A turn of a session of an open sessions folder. */
+export interface TurnRef extends SessionRef {
+  turnId: string;
+}
+
 export interface RootSpec {
   sessionsDir: string;
   /** Where the root came from, for the UI. */
@@ -437,7 +448,7 @@ export class SessionIndex {
   }
 
   /** Finds the root and session of a shard or sidecar path. */
-  locate(filePath: string): { rootId: string; sessionId: string } | undefined {
+  locate(filePath: string): SessionRef | undefined {
     const abs = path.resolve(filePath);
     const dir = path.dirname(abs);
     const name = path.basename(abs);

@@ -10,7 +10,7 @@
  */
 
 import * as fs from 'fs';
-import { promises as fsp } from 'fs';
+import { UnsafeFileError, openRead, openReadSync } from './fsSafe';
 import { isUtf8 } from 'buffer';
 import { parseJsonLine, pythonJsonHazard, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
@@ -73,13 +73,15 @@ interface ReadHandle {
   close(): void | Promise<void>;
 }
 
+// Regular files only (fsSafe): a file swapped for a FIFO or device after the stat is refused,
+// never opened in a way that blocks. Symbolic links were vetted by discovery.
 function openSync(path: string): ReadHandle {
-  const fd = fs.openSync(path, 'r');
+  const { fd } = openReadSync(path, { followSymlink: true });
   return { read: (b, o, l, p) => fs.readSync(fd, b, o, l, p), close: () => fs.closeSync(fd) };
 }
 
 async function openAsync(path: string): Promise<ReadHandle> {
-  const fh = await fsp.open(path, 'r');
+  const { fh } = await openRead(path, { followSymlink: true });
   return { read: async (b, o, l, p) => (await fh.read(b, o, l, p)).bytesRead, close: () => fh.close() };
 }
 
@@ -550,6 +552,6 @@ export function describeFsError(err: unknown): string {
     case 'EPERM': return 'permission denied';
     case 'ELOOP': return 'symbolic link loop';
     case 'EISDIR': return 'is a directory';
-    default: return e?.message ?? String(err);
+    default: return err instanceof UnsafeFileError ? err.message : e?.message ?? String(err);
   }
 }

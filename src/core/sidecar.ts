@@ -5,7 +5,7 @@
 
 import { isUtf8 } from 'buffer';
 import * as fs from 'fs';
-import { promises as fsp } from 'fs';
+import { readBytes, readFileSync } from './fsSafe';
 import * as path from 'path';
 import { describeFsError } from './shardReader';
 
@@ -51,7 +51,8 @@ export async function readSidecar(sessionsDir: string, sessionId: string): Promi
     st = fs.statSync(p);
     if (!st.isFile()) return { status: 'invalid', path: p, error: 'not a regular file' };
     // Small sidecars (nearly all) are cheaper to read synchronously than through the thread pool.
-    buf = st.size <= 1024 * 1024 ? fs.readFileSync(p) : await fsp.readFile(p);
+    // Regular files only, opened non-blocking (fsSafe): a FIFO swapped in meanwhile is refused.
+    ({ data: buf, stat: st } = st.size <= 1024 * 1024 ? readFileSync(p, { followSymlink: true }) : await readBytes(p, { followSymlink: true }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', path: p };
     return { status: 'invalid', path: p, error: describeFsError(err) };

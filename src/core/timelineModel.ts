@@ -5,169 +5,24 @@
  * the clock is passed in.
  */
 
-import type { SessionAnalysis, Turn, TurnStep } from './analyze';
-import { stepLabel } from './timelineFormat';
-import type { Finding, FindingKind, JournalEvent, MalformedKind, MalformedLine, Severity } from './types';
+import type { SessionAnalysis, Turn } from './analyze';
+import { stepLabel } from '../shared/timelineFormat';
+import type { Finding, FindingKind, JournalEvent, MalformedLine, Severity } from './types';
+import type {
+  LineProblem,
+  TimelineFeedback,
+  TimelineFindingRef,
+  TimelineHeader,
+  TimelineLineRow,
+  TimelineModel,
+  TimelineRow,
+  TimelineStep,
+  TimelineTurnRow,
+  TurnStatus,
+} from '../shared/timelineModel';
 
-/**
- * A person's verdict on a turn (thumbs up/down, optional note): the latest record of
- * `_turn_feedback/<sid>.jsonl` (core/feedback). 'neutral' = cleared but with a note.
- */
-export interface TimelineFeedback {
-  rating: 'up' | 'down' | 'neutral';
-  comment?: string;
-  /** Where the verdict came from (e.g. "interactions.jsonl"), for the tooltip. */
-  source?: string;
-  /** Epoch seconds. */
-  at?: number | null;
-  reviewer?: string;
-  tags?: string[];
-  /** How many records the turn's history holds (corrections included). */
-  revisions?: number;
-}
-
-/** A lifecycle step of the turn model, with what the timeline adds to show it. */
-export interface TimelineStep extends TurnStep {
-  label: string;
-  /** The event is a line of the shard this editor was opened on. */
-  own: boolean;
-}
-
-export interface TimelineTerminalEvent {
-  name: string;
-  at: number | null;
-  shard: string;
-  line: number;
-  reason: string | null;
-  own: boolean;
-}
-
-/**
- * - completed / interrupted: terminal;
- * - live: the sidecar says its stream is running;
- * - dangling: not terminal, not live, and quiet for longer than the stale limit;
- * - open: not terminal, but recent;
- * - recovered: only known from glued lines.
- */
-export type TurnStatus = 'completed' | 'interrupted' | 'live' | 'open' | 'dangling' | 'recovered' | 'other';
-
-export interface TimelineFindingRef {
-  kind: FindingKind;
-  severity: Severity;
-  message: string;
-  shard?: string;
-  line?: number;
-}
-
-export interface TimelineTurnRow {
-  kind: 'turn';
-  /** Unique and stable across rebuilds: `t:<turnId>`. */
-  key: string;
-  /** 1-based position among the session's turns. */
-  ordinal: number;
-  turnId: string;
-  streamId: string | null;
-  /** Upstream's derived state: the name of the latest event. */
-  state: string;
-  status: TurnStatus;
-  terminal: boolean;
-  userMessage: string | null;
-  attachments: number;
-  reply: string | null;
-  replyIndex: number | null;
-  model: string | null;
-  modelProvider: string | null;
-  reason: string | null;
-  startedAt: number | null;
-  lastAt: number | null;
-  /** Seconds from submitted to the terminal event, when both are known. */
-  total: number | null;
-  steps: TimelineStep[];
-  /** Every terminal event, when there are more than one (a terminal collision). */
-  collision: TimelineTerminalEvent[] | null;
-  findings: TimelineFindingRef[];
-  worst: Severity | null;
-  /** At least one of its events is a line of the opened shard. */
-  own: boolean;
-  feedback: TimelineFeedback | null;
-  /** Changes whenever anything the card shows changes (cheap live diffing). */
-  version: string;
-}
-
-export type LineProblem = 'malformed' | 'torn' | 'glued';
-
-export interface TimelineLineRow {
-  kind: 'line';
-  /** `l:<shard>:<line>` */
-  key: string;
-  problem: LineProblem;
-  malformedKind: MalformedKind;
-  shard: string;
-  line: number;
-  offset: number;
-  length: number;
-  /** The raw text (a preview for long lines). Untrusted: display as text only. */
-  raw: string;
-  rawTruncated: boolean;
-  detail: string;
-  /** A complete event found glued after the torn part. */
-  glued: { name: string; turnId: string; at: number | null; atByte: number | null } | null;
-  /** Seconds since epoch of the nearest earlier event of the same shard (where it sits). */
-  near: number | null;
-  own: boolean;
-  findings: TimelineFindingRef[];
-  worst: Severity;
-  version: string;
-}
-
-export type TimelineRow = TimelineTurnRow | TimelineLineRow;
-
-export interface TimelineShardInfo {
-  name: string;
-  size: number;
-  lines: number;
-  events: number;
-  malformed: number;
-  tornTail: boolean;
-  own: boolean;
-  error?: string;
-}
-
-export interface TimelineHeader {
-  sessionId: string;
-  title: string | null;
-  model: string | null;
-  modelProvider: string | null;
-  openedShard: string | null;
-  shards: TimelineShardInfo[];
-  totalBytes: number;
-  counts: {
-    events: number;
-    turns: number;
-    open: number;
-    collisions: number;
-    malformed: number;
-    /** Turns by status (completed, interrupted, open, dangling, live, …). */
-    byStatus: Partial<Record<TurnStatus, number>>;
-    /** Turns by upstream state (latest event name). */
-    byState: Record<string, number>;
-  };
-  findings: Record<Severity, number>;
-  /** Finding kinds with their counts, worst first. */
-  findingKinds: { kind: FindingKind; severity: Severity; count: number }[];
-  /** Findings that belong to no turn and no line (the sidecar, unreadable shards…). */
-  sessionFindings: TimelineFindingRef[];
-  firstActivity: number | null;
-  lastActivity: number | null;
-  sidecar: 'ok' | 'missing' | 'invalid';
-  /** When the model was built (epoch seconds). */
-  builtAt: number;
-}
-
-export interface TimelineModel {
-  header: TimelineHeader;
-  rows: TimelineRow[];
-}
+// The row types live in src/shared/ (the webview loads them too); re-exported for core callers.
+export * from '../shared/timelineModel';
 
 export interface TimelineBuildOptions {
   /** File name of the shard the editor was opened on (its lines are marked). */
@@ -426,37 +281,4 @@ function turnRow(t: Turn, ordinal: number, opened: string | null, findings: Time
       feedback ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}` : '',
     ].join('|'),
   };
-}
-
-/** Text a search looks in for a row (message text, turn id, reason; raw text of broken lines). */
-export function searchableText(row: TimelineRow): string {
-  if (row.kind === 'turn') {
-    return [row.userMessage ?? '', row.reply ?? '', row.turnId, row.reason ?? '', row.feedback?.comment ?? ''].join('\n');
-  }
-  return [row.raw, row.detail, row.shard, row.glued?.turnId ?? ''].join('\n');
-}
-
-/** Does a row pass the state / findings / feedback filters? */
-export interface TimelineFilter {
-  /** '' = any; a TurnStatus, or 'collision', or 'broken' (broken lines). */
-  status: '' | TurnStatus | 'collision' | 'broken';
-  findingsOnly: boolean;
-  feedbackOnly: boolean;
-}
-
-export const NO_FILTER: TimelineFilter = { status: '', findingsOnly: false, feedbackOnly: false };
-
-export function matchesFilter(row: TimelineRow, f: TimelineFilter): boolean {
-  if (f.feedbackOnly && (row.kind !== 'turn' || row.feedback === null)) return false;
-  if (f.findingsOnly && row.kind === 'turn' && row.findings.length === 0 && row.collision === null) return false;
-  switch (f.status) {
-    case '':
-      return true;
-    case 'broken':
-      return row.kind === 'line';
-    case 'collision':
-      return row.kind === 'turn' && row.collision !== null;
-    default:
-      return row.kind === 'turn' && row.status === f.status;
-  }
 }

@@ -35,6 +35,12 @@ export const Commands = {
   markCollisionReviewed: 'botMemory.markCollisionReviewed',
 } as const;
 
+/** Commands not contributed in package.json (tests call them). */
+export const InternalCommands = {
+  /** Asks an open timeline what its webview rendered. */
+  timelineQuery: '_botMemory.timeline.query',
+} as const;
+
 export const VIEW_SESSIONS = 'botMemory.sessions';
 export const VIEW_MEMORIES = 'botMemory.memories';
 export const TIMELINE_VIEW_TYPE = 'botMemory.timeline';

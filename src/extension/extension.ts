@@ -1,24 +1,19 @@
-import * as vscode from 'vscode';
-import { SessionStore } from './store';
-import { registerSessionsView, type SessionsFeature } from './sessionsView';
-import * as rebuildIndex from './commands/rebuildIndex';
-import * as rebuildIndexFromLog from './commands/rebuildIndexFromLog';
-import * as openIndex from './commands/openIndex';
-import { TimelineEditorProvider } from './timeline/timelineEditor';
-import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
-import * as pushGithub from './commands/pushGithub';
-import * as pullGithub from './commands/pullGithub';
-import * as setGithubToken from './commands/setGithubToken';
+/**
+ * The entry point: builds the services, registers each feature (`register(services) →
+ * { api, disposables }`), then every command (commands.ts), all disposed through one store.
+ * Nothing imports this file but the tests (for `BotMemoryApi`).
+ */
+
+import type * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { DisposableStore } from './dispose';
 import { registerFeedback } from './feedback/register';
 import type { FeedbackService } from './feedback/service';
+import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
 import { registerRepair, type RepairFeature } from './repair/register';
-
-/** What features share: registered once in activate(), disposed with the extension. */
-export interface Services {
-  context: vscode.ExtensionContext;
-  store: SessionStore;
-  output: vscode.LogOutputChannel;
-}
+import { createServices, type Registration, type Services } from './services';
+import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import { TimelineEditorProvider } from './timeline/timelineEditor';
 
 /** Returned from activate(): integration tests reach the live services through it. */
 export interface BotMemoryApi {
@@ -30,23 +25,24 @@ export interface BotMemoryApi {
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
-  const output = vscode.window.createOutputChannel('Bot Memory Auditor', { log: true });
-  context.subscriptions.push(output);
-  const store = new SessionStore(context, output);
-  context.subscriptions.push(store);
-  const services: Services = { context, store, output };
+  const disposables = new DisposableStore();
+  context.subscriptions.push(disposables);
+  const use = <Api>(r: Registration<Api>): Api => {
+    disposables.addAll(r.disposables);
+    return r.api;
+  };
 
-  const sessions = registerSessionsView(services);
-  context.subscriptions.push(...TimelineEditorProvider.register(services));
-  const memories = registerMemoriesView(services);
-  context.subscriptions.push(pushGithub.register(services), pullGithub.register(services), setGithubToken.register(services));
-  const feedback = registerFeedback(services, sessions);
-  context.subscriptions.push(rebuildIndex.register(services), rebuildIndexFromLog.register(services), openIndex.register(services));
-  const repair = registerRepair(services);
-  context.subscriptions.push(...repair.disposables);
+  const services = use(createServices(context));
+  const sessions = use(registerSessionsView(services));
+  const timeline = use(TimelineEditorProvider.register(services));
+  const memories = use(registerMemoriesView(services));
+  const feedback = use(registerFeedback(services));
+  const repair = use(registerRepair(services));
+  disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair }));
 
+  const { store, output } = services;
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions, feedback, memories, repair: repair.feature };
+  return { services, sessions, feedback, memories, repair };
 }
 
 export function deactivate(): void {

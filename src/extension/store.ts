@@ -8,6 +8,7 @@
  */
 
 import * as fs from 'fs';
+import { atomicReplace, readTextSync } from '../core/fsSafe';
 import * as path from 'path';
 import { REPAIR_LOG_NAME } from '../core/repair/log';
 import * as vscode from 'vscode';
@@ -20,11 +21,6 @@ import { Disposable } from './dispose';
 
 const CACHE_FILE = 'summary-cache.json';
 const DEBOUNCE_MS = 150;
-
-export interface SessionRef {
-  rootId: string;
-  sessionId: string;
-}
 
 export class SessionStore extends Disposable {
   readonly index: SessionIndex;
@@ -186,7 +182,7 @@ export class SessionStore extends Disposable {
 
   private loadCache(): void {
     try {
-      this.index.importCache(JSON.parse(fs.readFileSync(this.cachePath(), 'utf8')));
+      this.index.importCache(JSON.parse(readTextSync(this.cachePath())));
     } catch {
       // no cache yet, or unreadable: start cold
     }
@@ -206,8 +202,8 @@ export class SessionStore extends Disposable {
       this.saveTimer = undefined;
     }
     try {
-      fs.mkdirSync(path.dirname(this.cachePath()), { recursive: true });
-      fs.writeFileSync(this.cachePath(), JSON.stringify(this.index.exportCache()));
+      fs.mkdirSync(path.dirname(this.cachePath()), { recursive: true, mode: 0o700 }); // VS Code's own global storage folder
+      atomicReplace(this.cachePath(), JSON.stringify(this.index.exportCache()), { mode: 0o600 });
     } catch {
       // A cache is an optimisation; failing to write it loses nothing.
     }

@@ -17,7 +17,9 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { auditSessions, discoverSessions, sessionReport, type SessionAnalysis, type SessionReport } from '../../src/core';
+import { auditSessions, sessionReport, type SessionReport } from '../../src/core/audit';
+import type { SessionAnalysis } from '../../src/core/analyze';
+import { discoverSessions } from '../../src/core/discovery';
 import { everyAnomaly, generateSessionsFolder, type FixtureManifest, type GenerateOptions, type SessionManifest } from '../support/fixtures';
 
 const READER = UPSTREAM_READER;

@@ -13,7 +13,7 @@ import {
   type TimelineRow,
   type TimelineTurnRow,
 } from '../../src/core/timelineModel';
-import { formatBytes, formatDuration, formatOffset, stepLabel } from '../../src/core/timelineFormat';
+import { formatBytes, formatDuration, formatOffset, stepLabel } from '../../src/shared/timelineFormat';
 import { ev, lifecycle, line, sessionsDir, T0 } from './helpers';
 
 const NOW = T0 + 86400;

@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { BotMemoryApi } from '../../src/extension/extension';
 import type { Node } from '../../src/extension/tree/sessionsTree';
-import type { Snapshot, WebviewRequest } from '../../src/webview/timeline/protocol';
+import type { Snapshot, WebviewRequest } from '../../src/shared/timelineProtocol';
 import { formatFeedbackRecord } from '../../src/core/feedback/record';
 import { T0 } from '../core/helpers';
 import { turnLines, validateLine, writeSession } from '../core/feedbackFixture';

@@ -3,7 +3,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { auditFolder } from '../../src/core/audit';
-import { openDb } from '../../src/core/sqlite/engine';
+import * as os from 'os';
+import { nativeAvailable, openDb } from '../../src/core/sqlite/engine';
+import { engineParityCheck } from '../support/engineParity';
 import type { RebuildOutcome } from '../../src/extension/commands/rebuildIndex';
 import { api, workspaceDir } from './util';
 
@@ -44,6 +46,20 @@ describe('Rebuild SQLite Index (extension host)', function () {
     assert.strictEqual(again.result!.eventsAdded, 0);
     assert.strictEqual(await vscode.commands.executeCommand('botMemory.openIndex', dir), db);
     assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('._audit_index') || f.endsWith('.rebuild-lock')), []);
+  });
+});
+
+describe('SQLite engines (extension host)', function () {
+  this.timeout(120_000);
+
+  it('the extension host has node:sqlite, and it writes every table byte for byte as the wasm fallback does', async () => {
+    assert.ok(nativeAvailable(), `node:sqlite is missing from this extension host (node ${process.versions.node})`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-engines-'));
+    try {
+      await engineParityCheck(dir, path.resolve(__dirname, '../../../dist/cli.js'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

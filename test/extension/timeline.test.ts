@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { BotMemoryApi } from '../../src/extension/extension';
-import type { Snapshot, WebviewRequest } from '../../src/webview/timeline/protocol';
+import type { Snapshot, WebviewRequest } from '../../src/shared/timelineProtocol';
 
 const EXTENSION_ID = 'bot-memory-auditor.bot-memory-auditor';
 const QUERY = '_botMemory.timeline.query';

@@ -20,10 +20,9 @@
  * is collected again from the journals.
  */
 
-import * as fs from 'fs';
 import * as path from 'path';
 import { tryPidLock } from '../pidLock';
-import { appendLinesDurable, atomicReplace } from '../durable';
+import { appendLinesDurable, atomicReplace, readBytesSync, readTextIfExistsSync, readTextSync } from '../fsSafe';
 import type { LogRecord } from './records';
 import { recordId } from './records';
 import type { TargetHint } from './push';
@@ -34,13 +33,9 @@ export const LOCK_FILE = '_github_push.lock';
 export const STATE_FILE = '_github_state.json';
 
 function readLines(file: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
+  // Regular file only: a FIFO, device or symbolic link is an error, never a hang.
+  const text = readTextIfExistsSync(file);
+  if (text === null) return [];
   const lines = text.split('\n');
   lines.pop(); // the part after the last newline: empty, or a torn append
   return lines;
@@ -72,7 +67,7 @@ export class Outbox {
 
   readHint(): TargetHint {
     try {
-      const all = JSON.parse(fs.readFileSync(path.join(this.dir, STATE_FILE), 'utf8')) as Record<string, unknown>;
+      const all = JSON.parse(readTextSync(path.join(this.dir, STATE_FILE))) as Record<string, unknown>;
       const h = all[this.target] as { large?: unknown; defaultBranch?: unknown; parts?: unknown; partsHead?: unknown } | undefined;
       const parts = validParts(h?.parts);
       return { large: h?.large === true, defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined, ...(parts && typeof h?.partsHead === 'string' ? { parts, partsHead: h.partsHead } : {}) };
@@ -85,14 +80,14 @@ export class Outbox {
     const file = path.join(this.dir, STATE_FILE);
     let all: Record<string, unknown> = {};
     try {
-      all = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      all = JSON.parse(readTextSync(file)) as Record<string, unknown>;
     } catch {
       // first time, or damaged: it is only a hint
     }
     const next = { large: hint.large === true, ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}), ...(hint.parts && hint.partsHead !== undefined ? { parts: hint.parts, partsHead: hint.partsHead } : {}) };
     if (JSON.stringify(all[this.target]) === JSON.stringify(next)) return;
     all[this.target] = next;
-    atomicReplace(file, JSON.stringify(all, null, 2) + '\n');
+    atomicReplace(file, JSON.stringify(all, null, 2) + '\n', { root: this.dir });
   }
 
   /** Ids already in the log of this target. */
@@ -128,7 +123,7 @@ export class Outbox {
     const pending = this.pending(pushed);
     const fresh = records.filter((r) => !pushed.has(r.id) && !pending.has(r.id));
     const unique = new Map(fresh.map((r) => [r.id, r.line]));
-    if (unique.size) appendLinesDurable(this.outboxFile, [...unique.values()]);
+    if (unique.size) appendLinesDurable(this.outboxFile, [...unique.values()], { root: this.dir });
     return unique.size;
   }
 
@@ -136,7 +131,7 @@ export class Outbox {
   markPushed(ids: readonly string[], commit: string | null): void {
     if (ids.length) {
       const at = new Date().toISOString();
-      appendLinesDurable(this.ledgerFile, ids.map((id) => JSON.stringify({ id, target: this.target, commit, at })));
+      appendLinesDurable(this.ledgerFile, ids.map((id) => JSON.stringify({ id, target: this.target, commit, at })), { root: this.dir });
     }
     this.compact();
   }
@@ -156,12 +151,12 @@ export class Outbox {
     const next = Buffer.from([...this.pending().values()].map((l) => l + '\n').join(''), 'utf8');
     let current: Buffer | null = null;
     try {
-      current = fs.readFileSync(this.outboxFile);
+      current = readBytesSync(this.outboxFile);
     } catch {
       // no outbox yet
     }
     if (current ? current.equals(next) : next.length === 0) return;
-    atomicReplace(this.outboxFile, next);
+    atomicReplace(this.outboxFile, next, { root: this.dir });
   }
 }
 

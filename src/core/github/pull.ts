@@ -48,7 +48,7 @@ export async function pullLog(client: GithubClient, target: GithubTarget, outFil
   const raw = all.content;
   let content = options.last !== undefined ? lastLines(raw, options.last) : raw;
   if (content.length === 1 && content[0] === 0x0a) content = Buffer.alloc(0);
-  atomicReplace(outFile, content);
+  atomicReplace(outFile, content, { mode: 0o600, forceMode: true });
   const scan = scanLog(content, recordId);
   return { exists: true, parts: all.parts, bytes: content.length, lines: scan.lines, records: scan.ids.size, unparsed: scan.unparsed };
 }

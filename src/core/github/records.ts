@@ -6,6 +6,7 @@
  */
 
 import * as fs from 'fs';
+import { describeError, readTextSync } from '../fsSafe';
 import * as path from 'path';
 import type { Turn } from '../analyze';
 import { auditSessions } from '../audit';
@@ -139,9 +140,9 @@ export function readFeedbackRecords(sessionsDir: string): { records: LogRecord[]
     const file = path.join(dir, name);
     let text: string;
     try {
-      text = fs.readFileSync(file, 'utf8');
+      text = readTextSync(file); // regular files only: a FIFO or device is skipped, never a hang
     } catch (e) {
-      skipped.push({ file, line: 0, reason: `cannot read: ${(e as Error).message}` });
+      skipped.push({ file, line: 0, reason: `cannot read: ${describeError(e)}` });
       continue;
     }
     const lines = text.split('\n');

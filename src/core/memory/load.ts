@@ -11,7 +11,7 @@
  */
 
 import * as fs from 'fs';
-import * as os from 'os';
+import { copyFileExclusive, makeTempDir, openReadSync, readTextSync, removeFile, removeTree } from '../fsSafe';
 import * as path from 'path';
 import { openDb, type Db, type Row, type SqlValue } from '../sqlite/engine';
 import {
@@ -82,7 +82,7 @@ export class LedgerInputError extends Error {}
 
 /** A SQLite file by its header, otherwise JSONL. */
 export function detectFormat(file: string): 'sqlite' | 'jsonl' {
-  const fd = fs.openSync(file, 'r');
+  const { fd } = openReadSync(file, { followSymlink: true }); // never a FIFO or device
   try {
     const b = Buffer.alloc(16);
     const n = fs.readSync(fd, b, 0, 16, 0);
@@ -122,30 +122,31 @@ function fingerprint(file: string): string {
 
 /** Copies the database and its side files into a new temp folder; returns the copy's path. */
 export function copyDatabase(file: string, attempts = 5): { dir: string; copy: string; wal: boolean; stable: boolean } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-memory-'));
+  const dir = makeTempDir('bma-memory-');
   const copy = path.join(dir, 'ledger.db');
   let stable = false;
   let wal = false;
   try {
     for (let i = 0; i < attempts && !stable; i++) {
       const before = fingerprint(file);
-      for (const s of SIDE_FILES) fs.rmSync(copy + s, { force: true });
+      for (const s of SIDE_FILES) removeFile(copy + s);
       wal = false;
       // The WAL before the database: a checkpoint running meanwhile only moves pages the
       // copied WAL still holds, so the pair stays consistent; the fingerprint catches the rest.
       for (const s of SIDE_FILES) {
         try {
-          fs.copyFileSync(file + s, copy + s);
+          copyFileExclusive(file + s, copy + s);
           if (s === '-wal') wal = true;
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
         }
       }
-      fs.copyFileSync(file, copy);
+      removeFile(copy);
+      copyFileExclusive(file, copy);
       stable = fingerprint(file) === before;
     }
   } catch (e) {
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
     throw new LedgerInputError(`cannot copy ${file} for reading: ${(e as Error).message}`);
   }
   return { dir, copy, wal, stable };
@@ -317,7 +318,7 @@ export function loadSqlite(file: string, settings: MemoryLedgerSettings = {}): L
     } catch {
       // the copy is removed anyway
     }
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
   }
 }
 
@@ -332,7 +333,7 @@ function firstKey(o: Record<string, unknown>, explicit: string | undefined, like
 export function loadJsonl(file: string, settings: MemoryLedgerSettings = {}): LedgerInput {
   let data: string;
   try {
-    data = fs.readFileSync(file, 'utf8');
+    data = readTextSync(file, { followSymlink: true });
   } catch (e) {
     throw new LedgerInputError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

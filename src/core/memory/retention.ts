@@ -5,6 +5,7 @@
  */
 
 import * as fs from 'fs';
+import { openReadSync } from '../fsSafe';
 import * as path from 'path';
 import type { ResolvedLimits } from './config';
 import type { MemoryFinding } from './replay';
@@ -107,7 +108,7 @@ export function checkRetention(opts: { snapshotsDir: string; backupsDir: string;
 
 function isSqlite(file: string): boolean {
   try {
-    const fd = fs.openSync(file, 'r');
+    const { fd } = openReadSync(file, { followSymlink: true }); // never a FIFO or device
     try {
       const b = Buffer.alloc(16);
       return fs.readSync(fd, b, 0, 16, 0) === 16 && b.toString('latin1') === 'SQLite format 3\u0000';

@@ -13,13 +13,12 @@
  * marker (by its `_audit_turn_id`) and the message present and only appends the event.
  */
 
-import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 import { DEFAULT_STALE_AFTER_MINUTES, type SessionAnalysis } from '../analyze';
 import { markReviewedFindings } from './reviewed';
 import { discoverSessions } from '../discovery';
-import { appendLinesDurable, atomicReplace } from '../durable';
+import { appendLinesDurable, appendOffset, atomicReplace, ensureDir, listRealFolders, lstatOrNull, readBytesSync, removeTree } from '../fsSafe';
 import { JOURNAL_DIR_NAME } from '../sessionId';
 import { journalSizes, loadSession, sameFingerprint, sha256, snapshotSidecar } from './io';
 import { BACKUP_DIR_NAME, KEEP_BACKUPS, acquireRepairLock, appendRepairRecord, loadKnownReviews } from './log';
@@ -130,6 +129,10 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
     step(`skipped:${sid}`);
     return { ...outcome, status: 'skipped', message };
   };
+  // Our own shard must be ours: a symbolic link there (e.g. to another process's shard) or a
+  // FIFO/device is never written, read or replaced.
+  const ownSt = lstatOrNull(path.join(dir, JOURNAL_DIR_NAME, sp.ownShard));
+  if (ownSt && !ownSt.isFile()) return skip(`our shard ${sp.ownShard} is a symbolic link or not a regular file; nothing is written through it`);
   // Nothing is written unless the files are still exactly what the plan was made from.
   const nowSizes = journalSizes(dir, sid);
   const changed = [...new Set([...Object.keys(nowSizes), ...Object.keys(sp.journal)])].filter((n) => nowSizes[n] !== sp.journal[n]);
@@ -153,8 +156,9 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
       return skip(`the sidecar cannot be edited safely: ${(e as Error).message}`);
     }
     const backup = path.join(backupRel, `${sid}.json`);
-    fs.mkdirSync(path.join(dir, backupRel), { recursive: true, mode: 0o700 });
-    atomicReplace(path.join(dir, backup), sidecar.bytes, { mode: 0o600 });
+    // Never through a symbolic link, never outside the sessions folder (fsSafe).
+    ensureDir(path.join(dir, backupRel), { root: dir });
+    atomicReplace(path.join(dir, backup), sidecar.bytes, { mode: 0o600, root: dir });
     step(`backup:${sid}`);
     appendRepairRecord(dir, {
       op: 'sidecar',
@@ -169,7 +173,7 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
     step(`log-sidecar:${sid}`);
     // Last look: do not replace a sidecar that changed while we prepared the edit.
     if (!sameFingerprint(snapshotSidecar(dir, sid).fingerprint, sp.sidecarFingerprint)) return skip(`the sidecar ${sid}.json changed while repairing; plan again`);
-    atomicReplace(sidecar.path, edited.text);
+    atomicReplace(sidecar.path, edited.text, { root: dir });
     step(`sidecar:${sid}`);
     outcome.sidecarMessages = sp.messages.length;
   }
@@ -177,23 +181,19 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
   // 2. Our own shard: drop a torn tail left by a killed append, then append.
   const ownPath = path.join(dir, JOURNAL_DIR_NAME, sp.ownShard);
   if (sp.dropOwnTail) {
-    const buf = fs.readFileSync(ownPath);
+    const buf = readBytesSync(ownPath);
     appendRepairRecord(dir, { op: 'truncate', repair_id: repairId, session_id: sid, shard: sp.ownShard, size_before: buf.length, size_after: sp.dropOwnTail.offset, sha256_before: sha256(buf) });
     step(`log-truncate:${sid}`);
-    atomicReplace(ownPath, buf.subarray(0, sp.dropOwnTail.offset));
+    atomicReplace(ownPath, buf.subarray(0, sp.dropOwnTail.offset), { root: dir });
     step(`truncate:${sid}`);
   }
   if (sp.appends.length > 0) {
-    let offset = 0;
-    try {
-      offset = fs.statSync(ownPath).size;
-    } catch {
-      // new shard
-    }
+    // Where our lines will start (after the "\n" fsSafe adds when the shard ends in a torn line).
+    const offset = appendOffset(ownPath);
     const lines = sp.appends.map((a) => a.line);
     appendRepairRecord(dir, { op: 'append', repair_id: repairId, session_id: sid, shard: sp.ownShard, offset, lines });
     step(`log-append:${sid}`);
-    appendLinesDurable(ownPath, lines);
+    appendLinesDurable(ownPath, lines, { root: dir });
     step(`append:${sid}`);
     outcome.appended = lines.length;
   }
@@ -212,11 +212,12 @@ export function pruneBackups(dir: string, keep = KEEP_BACKUPS): string[] {
   const root = path.join(dir, BACKUP_DIR_NAME);
   let names: string[];
   try {
-    names = fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    // A symbolic link at _audit_backups (or at a backup inside it) is never followed.
+    names = listRealFolders(root).sort();
   } catch {
     return [];
   }
   const drop = names.slice(0, Math.max(0, names.length - keep));
-  for (const n of drop) fs.rmSync(path.join(root, n), { recursive: true, force: true });
+  for (const n of drop) removeTree(path.join(root, n), { root: dir });
   return drop;
 }

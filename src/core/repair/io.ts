@@ -1,8 +1,9 @@
 /** Reading what a plan is built from, and the fingerprints apply and undo compare. */
 
 import { createHash } from 'crypto';
-import * as fs from 'fs';
+import type * as fs from 'fs';
 import * as path from 'path';
+import { describeError, listNames, readFileSync, statOrNull } from '../fsSafe';
 import { analyzeSession, type SessionAnalysis } from '../analyze';
 import { analyzeOptions } from '../audit';
 import { discoverSessions, type DiscoveredSession } from '../discovery';
@@ -20,20 +21,14 @@ export function snapshotSidecar(sessionsDir: string, sessionId: string): Sidecar
   let bytes: Buffer;
   let st: fs.Stats;
   try {
-    // Open once: stat and read the same file even if it is replaced meanwhile.
-    const fd = fs.openSync(p, 'r');
-    try {
-      st = fs.fstatSync(fd);
-      bytes = st.isFile() ? fs.readFileSync(fd) : Buffer.alloc(0);
-    } finally {
-      fs.closeSync(fd);
-    }
+    // Open once (regular file only, never a FIFO or device, no symlink followed): stat and
+    // read the same file even if it is replaced meanwhile.
+    ({ data: bytes, stat: st } = readFileSync(p));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { path: p, text: null, bytes: null, fingerprint: null, read: { status: 'missing', path: p } };
-    return { path: p, text: null, bytes: null, fingerprint: null, read: { status: 'invalid', path: p, error: (e as Error).message } };
+    return { path: p, text: null, bytes: null, fingerprint: null, read: { status: 'invalid', path: p, error: describeError(e) } };
   }
   const fingerprint: Fingerprint = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, sha256: sha256(bytes) };
-  if (!st.isFile()) return { path: p, text: null, bytes: null, fingerprint, read: { status: 'invalid', path: p, error: 'not a regular file' } };
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -64,18 +59,15 @@ export function journalSizes(sessionsDir: string, sessionId: string): Record<str
   const out: Record<string, number> = {};
   let names: string[];
   try {
-    names = fs.readdirSync(dir);
+    names = listNames(dir);
   } catch {
     return out;
   }
   for (const name of names.sort()) {
     const p = parseShardFileName(name);
     if (!p.ok || p.sessionId !== sessionId) continue;
-    try {
-      out[name] = fs.statSync(path.join(dir, name)).size;
-    } catch {
-      // vanished
-    }
+    const st = statOrNull(path.join(dir, name));
+    if (st) out[name] = st.size; // else vanished
   }
   return out;
 }

@@ -5,10 +5,9 @@
  * append starts with a newline so it never glues onto it.
  */
 
-import * as fs from 'fs';
 import * as path from 'path';
 import { tryPidLock } from '../pidLock';
-import { appendLineDurable } from '../durable';
+import { appendLineDurable, describeError, readTextIfExistsSync } from '../fsSafe';
 
 export const REPAIR_LOG_NAME = '_audit_repairs.jsonl';
 export const BACKUP_DIR_NAME = '_audit_backups';
@@ -62,13 +61,9 @@ export function repairLogPath(sessionsDir: string): string {
 
 /** Every well-formed record in file order; broken lines are skipped. Missing log = []. */
 export function readRepairLog(sessionsDir: string): RepairRecord[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(repairLogPath(sessionsDir), 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
+  // Regular file only (a FIFO or device there is an error, never a hang).
+  const text = readTextIfExistsSync(repairLogPath(sessionsDir));
+  if (text === null) return [];
   const out: RepairRecord[] = [];
   const lines = text.split('\n');
   // A final piece without "\n" is a torn append: not a record yet.
@@ -86,27 +81,9 @@ export function readRepairLog(sessionsDir: string): RepairRecord[] {
 }
 
 export function appendRepairRecord(sessionsDir: string, record: RepairRecord): void {
-  const file = repairLogPath(sessionsDir);
-  let needsNewline = false;
-  try {
-    const st = fs.statSync(file);
-    if (st.size > 0) {
-      const fd = fs.openSync(file, 'r');
-      try {
-        const b = Buffer.alloc(1);
-        fs.readSync(fd, b, 0, 1, st.size - 1);
-        needsNewline = b[0] !== 0x0a;
-      } finally {
-        fs.closeSync(fd);
-      }
-    }
-  } catch {
-    // new log
-  }
-  const text = JSON.stringify(record);
-  // A lone "\n" first closes a torn line left by a killed process (it is then skipped).
-  if (needsNewline) appendLineDurable(file, '');
-  appendLineDurable(file, text);
+  // fsSafe closes a torn line left by a killed process with a "\n" first (it is then skipped),
+  // refuses a symbolic link, FIFO or device at the log's name.
+  appendLineDurable(repairLogPath(sessionsDir), JSON.stringify(record), { root: sessionsDir });
 }
 
 // ---- who did what, derived from the log ------------------------------------------------
@@ -166,8 +143,23 @@ export function knownReviews(records: readonly RepairRecord[]): KnownReviews {
   return { lines, collisions };
 }
 
+/** Why the repair log cannot be read (a FIFO, device, link, unreadable), or null when it can (or is missing). */
+export function repairLogProblem(sessionsDir: string): string | null {
+  try {
+    readRepairLog(sessionsDir);
+    return null;
+  } catch (e) {
+    return `${REPAIR_LOG_NAME} cannot be read (${describeError(e)}); reviews recorded in it are not applied`;
+  }
+}
+
+/** What the log knows; an unreadable log (FIFO, device, mode 000) counts as empty: the caller reports repairLogProblem(). */
 export function loadKnownReviews(sessionsDir: string): KnownReviews {
-  return knownReviews(readRepairLog(sessionsDir));
+  try {
+    return knownReviews(readRepairLog(sessionsDir));
+  } catch {
+    return { lines: new Map(), collisions: new Map() };
+  }
 }
 
 // ---- one repair at a time ---------------------------------------------------------------

@@ -9,9 +9,8 @@
  * already in its "before" state and leaves it.
  */
 
-import * as fs from 'fs';
 import * as path from 'path';
-import { atomicReplace } from '../durable';
+import { atomicReplace, describeError, readBytesSync } from '../fsSafe';
 import { JOURNAL_DIR_NAME } from '../sessionId';
 import { sha256 } from './io';
 import { acquireRepairLock, appendRepairRecord, readRepairLog, summarizeRepairs, type RepairRecord, type RepairSummary } from './log';
@@ -51,13 +50,14 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
     const file = path.join(dir, JOURNAL_DIR_NAME, a.shard);
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(file);
+      // Regular file only: a symbolic link at our shard's name is never read or replaced.
+      buf = readBytesSync(file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && a.offset === 0) {
         steps.push({ file, action: 'nothing', detail: 'lines never written' });
         continue;
       }
-      problems.push(`${a.shard}: cannot be read (${(e as Error).message})`);
+      problems.push(`${a.shard}: cannot be read (${describeError(e)})`);
       continue;
     }
     const block = Buffer.from(a.lines.join('\n') + '\n', 'utf8');
@@ -65,7 +65,7 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
       steps.push({ file, action: 'nothing', detail: 'lines never written or already removed' });
     } else if (buf.length === a.offset + block.length && buf.subarray(a.offset).equals(block)) {
       steps.push({ file, action: 'remove_lines', detail: `remove ${a.lines.length} line(s) appended at byte ${a.offset}` });
-      writes.push(() => atomicReplace(file, buf.subarray(0, a.offset)));
+      writes.push(() => atomicReplace(file, buf.subarray(0, a.offset), { root: dir }));
     } else {
       problems.push(`${a.shard} changed since the repair (expected its ${a.lines.length} appended line(s) to be its last bytes at ${a.offset})`);
     }
@@ -76,7 +76,7 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
     const file = path.join(dir, r.file);
     let cur: Buffer | null = null;
     try {
-      cur = fs.readFileSync(file);
+      cur = readBytesSync(file);
     } catch {
       cur = null;
     }
@@ -91,7 +91,7 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
     }
     let backup: Buffer;
     try {
-      backup = fs.readFileSync(path.join(dir, r.backup));
+      backup = readBytesSync(path.join(dir, r.backup));
     } catch {
       problems.push(`the backup ${r.backup} is gone (only the last backups are kept)`);
       continue;
@@ -101,7 +101,7 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
       continue;
     }
     steps.push({ file, action: 'restore_sidecar', detail: `restore from ${r.backup}` });
-    writes.unshift(() => atomicReplace(file, backup));
+    writes.unshift(() => atomicReplace(file, backup, { root: dir }));
   }
   return { steps, problems, writes };
 }

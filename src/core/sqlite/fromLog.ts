@@ -11,7 +11,7 @@
  */
 
 import { isUtf8 } from 'buffer';
-import { promises as fsp } from 'fs';
+import { openRead } from '../fsSafe';
 import * as path from 'path';
 import { isValidSessionId } from '../sessionId';
 import { parseFeedbackRecord } from '../feedback/read';
@@ -28,7 +28,7 @@ interface SessionAgg {
 
 /** Lines of a file with byte offsets, read in chunks (a `\r` before `\n` is dropped). */
 export async function* readLines(file: string, chunkBytes = 1 << 20): AsyncGenerator<{ line: number; offset: number; length: number; text: string; bytes: Buffer }> {
-  const fh = await fsp.open(file, 'r');
+  const { fh } = await openRead(file, { followSymlink: true }); // never a FIFO or device
   try {
     let carry = Buffer.alloc(0);
     let pos = 0;

@@ -17,8 +17,10 @@
  */
 
 import * as fs from 'fs';
+import { atomicReplace, createExclusive, fsyncDir, ftruncateSync, openUpdateSync, pwriteSync, readBytesSync, readTextSync, removeFile, removeTree } from '../fsSafe';
 import * as path from 'path';
 import { pidAlive } from '../pidLock';
+import { openDb, type EngineKind } from './engine';
 
 export class TargetBusyError extends Error {
   constructor(
@@ -197,22 +199,13 @@ export function acquireRebuildLock(target: string): RebuildLock {
   let previous: RebuildLockInfo | null = null;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = fs.openSync(lock, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600);
+      // O_CREAT|O_EXCL|O_NOFOLLOW (fsSafe): a link planted at the lock name is never written through.
       // A dead in-place rebuild's claim is carried over until its journal is rolled back.
-      fs.writeSync(fd, JSON.stringify({ pid: process.pid, started, ...(previous?.inPlace ? { inPlace: true } : {}) }) + '\n');
-      fs.closeSync(fd);
-      const release = (): void => fs.rmSync(lock, { force: true });
+      createExclusive(lock, JSON.stringify({ pid: process.pid, started, ...(previous?.inPlace ? { inPlace: true } : {}) }) + '\n');
+      const release = (): void => void removeFile(lock);
       const mark = (info: { inPlace: boolean }): void => {
-        const tmp = `${lock}.${process.pid}`;
-        const fd2 = fs.openSync(tmp, 'w', 0o600);
-        try {
-          fs.writeSync(fd2, JSON.stringify({ pid: process.pid, started, inPlace: info.inPlace }) + '\n');
-          fs.fsyncSync(fd2);
-        } finally {
-          fs.closeSync(fd2);
-        }
-        fs.renameSync(tmp, lock);
-        fsyncDirQuiet(path.dirname(lock));
+        // O_EXCL temp name + rename (fsSafe): no fixed temp name a planted link could redirect.
+        atomicReplace(lock, JSON.stringify({ pid: process.pid, started, inPlace: info.inPlace }) + '\n', { mode: 0o600 });
       };
       return Object.assign(release, { release, previous, mark });
     } catch (e) {
@@ -220,7 +213,7 @@ export function acquireRebuildLock(target: string): RebuildLock {
     }
     let info: Partial<RebuildLockInfo> = {};
     try {
-      info = JSON.parse(fs.readFileSync(lock, 'utf8'));
+      info = JSON.parse(readTextSync(lock));
     } catch {
       // unreadable or half-written: a writer died between open and write
     }
@@ -230,22 +223,9 @@ export function acquireRebuildLock(target: string): RebuildLock {
     }
     if (info.inPlace === true) previous = { pid, started: String(info.started), inPlace: true };
     else previous ??= Number.isFinite(pid) ? { pid, started: String(info.started) } : null;
-    fs.rmSync(lock, { force: true });
+    removeFile(lock); // a planted link or FIFO is removed itself, never followed
   }
   throw new TargetBusyError(`cannot take the rebuild lock ${lock}`, false);
-}
-
-function fsyncDirQuiet(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // some platforms cannot fsync a folder
-  }
 }
 
 /**
@@ -262,7 +242,7 @@ function fsyncDirQuiet(dir: string): void {
  * the file is cut back to the size the first header records, synced, then the journal
  * deleted. Interrupted, it can simply be run again.
  */
-export function recoverInPlace(target: string, previous: RebuildLockInfo): void {
+export function recoverInPlace(target: string, previous: RebuildLockInfo, engine: EngineKind = 'wasm'): void {
   const journalPath = target + '-journal';
   const journal = fs.existsSync(journalPath);
   let lockDir: fs.Stats | null = null;
@@ -273,14 +253,25 @@ export function recoverInPlace(target: string, previous: RebuildLockInfo): void 
   }
   // With a journal, nothing else can have taken the engine lock since the writer died;
   // without one, the folder is that rebuild's if it was made while it ran.
-  if (lockDir && (journal || lockDir.mtimeMs >= Date.parse(previous.started) - 1000)) fs.rmSync(target + '.lock', { recursive: true, force: true });
+  if (lockDir && (journal || lockDir.mtimeMs >= Date.parse(previous.started) - 1000)) removeTree(target + '.lock');
   if (!journal) return;
   const st = fs.statSync(target, { bigint: true });
   const lockers = procLocks(st).filter((p) => p !== process.pid);
   if (lockers.length > 0) throw new TargetBusyError(`${path.basename(target)} has a journal beside it and is locked by pid ${lockers.join(', ')}; close that program and rebuild`, false);
-  playBackJournal(target, fs.readFileSync(journalPath));
-  fs.rmSync(journalPath, { force: true });
-  fsyncDirQuiet(path.dirname(target));
+  if (engine === 'native') {
+    // Native SQLite rolls a hot journal back itself when it opens the file (its locks are
+    // POSIX locks, so it knows the writer is gone); reading the schema makes it do so.
+    const db = openDb(target, { mustExist: true, engine: 'native' });
+    try {
+      db.get('PRAGMA schema_version');
+    } finally {
+      db.close();
+    }
+  } else {
+    playBackJournal(target, readBytesSync(journalPath));
+  }
+  removeFile(journalPath);
+  fsyncDir(path.dirname(target));
 }
 
 const JOURNAL_MAGIC = Buffer.from([0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7]);
@@ -293,7 +284,7 @@ export function playBackJournal(dbFile: string, j: Buffer): number {
   let pageSize = 0;
   let sectorSize = 0;
   let origPages = -1;
-  const fd = fs.openSync(dbFile, 'r+');
+  const fd = openUpdateSync(dbFile);
   try {
     for (;;) {
       if (off + 28 > j.length || !j.subarray(off, off + 8).equals(JOURNAL_MAGIC)) break; // no (more) synced header
@@ -306,7 +297,7 @@ export function playBackJournal(dbFile: string, j: Buffer): number {
         if (!pow2(sectorSize, 32, 65536) || !pow2(pageSize, 512, 65536)) throw new Error(`${path.basename(dbFile)}-journal has an invalid header (sector ${sectorSize}, page ${pageSize})`);
         origPages = mxPg;
         // Cut the file back to its size before the transaction.
-        fs.ftruncateSync(fd, origPages * pageSize);
+        ftruncateSync(fd, origPages * pageSize);
       }
       off += sectorSize;
       const rec = pageSize + 8;
@@ -326,7 +317,7 @@ export function playBackJournal(dbFile: string, j: Buffer): number {
           break;
         }
         if (pgno <= origPages) {
-          fs.writeSync(fd, data, 0, pageSize, (pgno - 1) * pageSize);
+          pwriteSync(fd, data.subarray(0, pageSize), (pgno - 1) * pageSize);
           restored++;
         }
         off += rec;
@@ -379,7 +370,7 @@ export function removeStaleTemps(target: string): string[] {
     if (!m || m[1] !== base) continue;
     const pid = Number(m[2]);
     if (pid !== process.pid && pidAlive(pid)) continue;
-    fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+    removeTree(path.join(dir, n)); // a link is removed itself, never followed
     removed.push(n);
   }
   return removed;

@@ -6,6 +6,7 @@
 
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import { openReadSync } from '../fsSafe';
 import { analyzeSession, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
 import { ShardReader } from '../shardReader';
@@ -49,7 +50,7 @@ export function prefixHash(file: string, committed: number): string {
   if (n === 0) return 'empty';
   let fd: number | null = null;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = openReadSync(file, { followSymlink: true }).fd; // never a FIFO or device
     const buf = Buffer.alloc(n);
     const bytesRead = fs.readSync(fd, buf, 0, n, committed - n);
     return crypto.createHash('sha1').update(buf.subarray(0, bytesRead)).digest('hex');

@@ -23,17 +23,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
 import { discoverSessions, type DiscoveredSession, type Discovery } from '../discovery';
-import { fsyncDir } from '../durable';
+import { copyFileExclusive, fsyncDir, fsyncFile, openReadSync, removeFile, removeTree, renameSafe } from '../fsSafe';
 import { listFeedbackFiles, readFeedbackFile } from '../feedback/read';
 import { DEFAULT_MAX_LINE_BYTES } from '../shardReader';
 import { sidecarPath } from '../sidecar';
-import { openDb, runBatch, sqliteVersion, ENGINE_NAME, type Db } from './engine';
+import { defaultEngine, engineName, openDb, runBatch, sqliteVersion, type Db, type EngineKind } from './engine';
 import { acquireRebuildLock, checkTarget, otherHolders, recoverInPlace, removeStaleTemps, tempName } from './lock';
 import { sessionBatches } from './parallelRows';
 import { prefixHash, readSession, statStampSync, type SessionRead, type Stamp } from './readSession';
 import { DDL, EVENT_INDEXES, LATE_INDEXES, SCHEMA_VERSION } from './schema';
 import { applyFeedback, IndexWriter } from './writer';
 import { replayLog } from './fromLog';
+import { VERSION } from '../version';
 
 export interface RebuildProgress {
   phase: 'scan' | 'sessions' | 'log' | 'indexes' | 'sync' | 'done';
@@ -78,6 +79,8 @@ export interface RebuildOptions {
   workers?: number;
   /** Test hook: use the workers however little there is to read. */
   alwaysWorkers?: boolean;
+  /** The SQLite engine (default: `node:sqlite` where the runtime has it, else the wasm one). */
+  engine?: EngineKind;
 }
 
 export interface RebuildResult {
@@ -113,7 +116,7 @@ interface Plan {
   prevFeedback: Record<string, string>;
 }
 
-const TOOL_VERSION = '0.1.0';
+const TOOL_VERSION = VERSION;
 /** Page size of a new index (measured: docs/sqlite.md, "Speed"). */
 const PAGE_SIZE = 8192;
 /**
@@ -129,6 +132,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
   const target = path.resolve(options.db);
   const dir = path.dirname(target);
   if (!fs.existsSync(dir)) throw new Error(`the folder of the index does not exist: ${dir}`);
+  const engine = options.engine ?? defaultEngine();
   const lock = acquireRebuildLock(target);
   const release = lock.release;
   const temp = tempName(target, crypto.randomBytes(4).toString('hex'));
@@ -154,7 +158,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     // A rebuild that was killed while it wrote into the target in place left its hot
     // journal (and its engine lock folder): roll the target back to its last commit.
     if (lock.previous?.inPlace === true) {
-      recoverInPlace(target, lock.previous);
+      recoverInPlace(target, lock.previous, engine);
       lock.mark({ inPlace: false });
     }
     checkTarget(target, { force: options.force });
@@ -190,13 +194,13 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         inPlace = otherHolders(target).length === 0;
         if (inPlace) {
           lock.mark({ inPlace: true });
-          db = openDb(target, { mustExist: true });
+          db = openDb(target, { mustExist: true, engine });
           db.exec(`PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA cache_size = ${Math.trunc(options.cacheSize ?? CACHE_SIZE)}; PRAGMA temp_store = MEMORY;`);
           db.exec('BEGIN IMMEDIATE');
         } else {
-          fs.copyFileSync(target, temp, fs.constants.COPYFILE_EXCL);
+          copyFileExclusive(target, temp);
           cp('copied');
-          db = openDb(temp, { mustExist: true });
+          db = openDb(temp, { mustExist: true, engine });
         }
         const p = await planIncremental(db, discovery, stamps, sources, settings);
         if (p.mode === 'incremental') plan = p;
@@ -206,14 +210,14 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
           db.close();
           db = null;
           if (inPlace) lock.mark({ inPlace: false });
-          else fs.rmSync(temp, { force: true });
+          else removeFile(temp);
           inPlace = false;
         }
       }
       cp('planned');
       if (db === null) {
         // A new file nobody else sees until the rename: no journal, no syncs until the end.
-        db = openDb(temp);
+        db = openDb(temp, { engine });
         db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE}; PRAGMA temp_store = MEMORY;`);
         db.exec(DDL);
         db.exec(EVENT_INDEXES);
@@ -347,7 +351,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         mode: plan.mode,
         full_reason: plan.reason ?? '',
         ...settingsMeta(settings),
-        ...versionMeta(options.toolVersion),
+        ...versionMeta(engine, options.toolVersion),
       });
       cp('feedback');
       progress.events = eventsWritten;
@@ -361,7 +365,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       }
     } else {
-      db = openDb(temp);
+      db = openDb(temp, { engine });
       db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE}; PRAGMA temp_store = MEMORY;`);
       db.exec(DDL);
       db.exec(EVENT_INDEXES);
@@ -380,7 +384,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
         full_reason: 'a log replay is always full',
         log_lines: String(log.lines),
         ...settingsMeta(settings),
-        ...versionMeta(options.toolVersion),
+        ...versionMeta(engine, options.toolVersion),
       });
       db.exec('COMMIT');
       db.exec(LATE_INDEXES);
@@ -407,7 +411,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     cp('synced');
     // The target may have been opened while we built: check again right before replacing it.
     checkTarget(target, { force: options.force });
-    fs.renameSync(temp, target);
+    renameSafe(temp, target); // never over a symbolic link planted at the target
     cp('renamed');
     fsyncDir(dir);
     progress.phase = 'done';
@@ -427,9 +431,9 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
       // already failing
     }
     if (inPlace && !fs.existsSync(target + '-journal')) lock.mark({ inPlace: false });
-    fs.rmSync(temp, { force: true });
-    fs.rmSync(temp + '.lock', { recursive: true, force: true });
-    fs.rmSync(temp + '-journal', { force: true });
+    removeFile(temp);
+    removeTree(temp + '.lock');
+    removeFile(temp + '-journal');
     throw e;
   } finally {
     release();
@@ -440,8 +444,8 @@ function settingsMeta(s: { now: number; staleAfterMinutes: number; maxLineBytes:
   return { now: String(s.now), stale_after_minutes: String(s.staleAfterMinutes), max_line_bytes: String(s.maxLineBytes) };
 }
 
-function versionMeta(tool?: string): Record<string, string> {
-  return { schema_version: String(SCHEMA_VERSION), tool_version: tool ?? TOOL_VERSION, engine: ENGINE_NAME, sqlite_version: sqliteVersion(), built_at: new Date().toISOString() };
+function versionMeta(engine: EngineKind, tool?: string): Record<string, string> {
+  return { schema_version: String(SCHEMA_VERSION), tool_version: tool ?? TOOL_VERSION, engine: engineName(engine), sqlite_version: sqliteVersion(engine), built_at: new Date().toISOString() };
 }
 
 function writeMeta(db: Db, meta: Record<string, string>): void {
@@ -469,14 +473,7 @@ function deleteSessionRows(db: Db, sid: string): void {
   db.all("DELETE FROM findings WHERE session_id = ? AND source = 'journal'", [sid]);
 }
 
-export function fsyncFile(file: string): void {
-  const fd = fs.openSync(file, 'r+');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
+export { fsyncFile };
 
 interface EarlySync {
   /** Starts an fdatasync if none is in flight and the last ended `everyMs` ago. */
@@ -496,7 +493,7 @@ interface EarlySync {
 function earlySync(file: string, everyMs = 250): EarlySync {
   let fd: number | null = null;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = openReadSync(file).fd;
   } catch {
     // not created yet: nothing to sync early
   }

@@ -10,7 +10,7 @@
  * Uint8Array a BLOB; lone surrogates become U+FFFD as there. So both paths store the same.
  */
 
-import { V_BLOB, V_DOUBLE, V_INT, V_INT64, V_NULL, V_TEXT, type RowBatch, type SqlValue } from './engine';
+import { V_BLOB, V_DOUBLE, V_INT, V_INT64, V_NULL, V_TEXT, type RowBatch, type SqlValue } from './engineTypes';
 import { RowBuilder } from './writer';
 
 const INT32_MIN = -2147483648;

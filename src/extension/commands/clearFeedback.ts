@@ -1,8 +1,7 @@
-import type * as vscode from 'vscode';
-import { Commands } from '../commandIds';
-import { rateCommand, type FeedbackContext } from './feedbackContext';
+import type { FeedbackRecord } from '../../core/feedback/record';
+import { rateTarget, type CommandContext } from './context';
 
 /** Rates the turn of a tree row or timeline card (inline/context menu; hidden from the palette). */
-export function register(c: FeedbackContext): vscode.Disposable {
-  return rateCommand(c, Commands.clearFeedback, 0);
+export function run(c: CommandContext, arg?: unknown): Promise<FeedbackRecord | undefined> {
+  return rateTarget(c, arg, 0);
 }

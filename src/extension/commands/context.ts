@@ -1,15 +1,33 @@
-import type * as vscode from 'vscode';
-import type { Services } from '../extension';
-import type { Node, SessionsTreeProvider } from '../tree/sessionsTree';
+import * as vscode from 'vscode';
+import type { FeedbackValue } from '../../core/feedback/record';
+import type { FeedbackRecord } from '../../core/feedback/record';
+import { turnRefOf, type TurnRef } from '../commandArgs';
+import type { FeedbackService } from '../feedback/service';
+import type { MemoriesFeature } from '../memory/memoriesView';
+import type { RepairFeature } from '../repair/register';
+import type { Services } from '../services';
+import type { SessionsFeature } from '../sessionsView';
+import type { TimelineEditorProvider } from '../timeline/timelineEditor';
 
-/** What the sessions-view commands need. */
+/** What every command receives: the services and every feature's api (built in activate()). */
 export interface CommandContext extends Services {
-  tree: SessionsTreeProvider;
-  view: vscode.TreeView<Node>;
+  sessions: SessionsFeature;
+  memories: MemoriesFeature;
+  feedback: FeedbackService;
+  repair: RepairFeature;
+  timeline: TimelineEditorProvider;
 }
 
-/** A session reference from a tree node, a timeline, or a command argument. */
-export function sessionRefOf(arg: unknown): { rootId: string; sessionId: string } | undefined {
-  const a = arg as { rootId?: unknown; sessionId?: unknown } | undefined;
-  return a && typeof a.rootId === 'string' && typeof a.sessionId === 'string' ? { rootId: a.rootId, sessionId: a.sessionId } : undefined;
+/** The turn a command is about: its argument (tree node, timeline card, ref) or the tree selection. */
+export function targetTurn(c: CommandContext, arg: unknown): TurnRef | undefined {
+  const ref = turnRefOf(arg) ?? turnRefOf(c.sessions.view.selection[0]);
+  if (!ref) void vscode.window.showInformationMessage('Select a turn in the Sessions view or the turn timeline first (or use "Give Feedback on Turn…").');
+  return ref;
+}
+
+/** Rates the target turn with a fixed value (thumbs up / down / clear). */
+export async function rateTarget(c: CommandContext, arg: unknown, value: FeedbackValue): Promise<FeedbackRecord | undefined> {
+  const ref = targetTurn(c, arg);
+  if (!ref) return undefined;
+  return c.feedback.give(ref, value);
 }

@@ -2,8 +2,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { atomicReplace } from '../../core/durable';
 import { describeSummary, exportTrainingData, type ExportFormat, type ExportOptions, type ExportSummary } from '../../core/feedback/export';
-import { Commands } from '../commandIds';
-import type { FeedbackContext } from './feedbackContext';
+import type { CommandContext } from './context';
 
 export interface ExportArgs {
   rootId?: string;
@@ -17,53 +16,51 @@ export interface ExportArgs {
  * "Export Training Data…": format, filters, save dialog, then a summary with "Open File".
  * With `{format, out, options?, rootId?}` nothing is asked (tests); resolves with the summary.
  */
-export function register(c: FeedbackContext): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.exportTrainingData, async (arg?: ExportArgs): Promise<(ExportSummary & { out: string }) | undefined> => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Exporting training data writes a file: trust this workspace first.');
+export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportSummary & { out: string }) | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Exporting training data writes a file: trust this workspace first.');
+    return undefined;
+  }
+  await c.store.whenReady();
+  const roots = c.store.roots();
+  let root = arg?.rootId ? c.store.index.root(arg.rootId) : roots.length === 1 ? roots[0] : undefined;
+  if (!root) {
+    if (roots.length === 0) {
+      void vscode.window.showInformationMessage('No sessions folder is open.');
       return undefined;
     }
-    await c.store.whenReady();
-    const roots = c.store.roots();
-    let root = arg?.rootId ? c.store.index.root(arg.rootId) : roots.length === 1 ? roots[0] : undefined;
-    if (!root) {
-      if (roots.length === 0) {
-        void vscode.window.showInformationMessage('No sessions folder is open.');
-        return undefined;
-      }
-      const picked = await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
-      if (!picked) return undefined;
-      root = picked.r;
-    }
-    const format = arg?.format ?? (await pickFormat());
-    if (!format) return undefined;
-    const options = arg?.options ?? (arg?.out ? {} : await pickOptions());
-    if (!options) return undefined;
-    let out = arg?.out;
-    if (!out) {
-      const base = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri ?? vscode.Uri.file(root.sessionsDir);
-      const uri = await vscode.window.showSaveDialog({ title: `Save ${format.toUpperCase()} training data`, defaultUri: vscode.Uri.joinPath(base, `training-${format}.jsonl`), filters: { 'JSON Lines': ['jsonl'] }, saveLabel: 'Export' });
-      if (!uri) return undefined;
-      out = uri.fsPath;
-    }
-    const target = out;
-    const sessionsDir = root.sessionsDir;
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exporting ${format} training data…` }, async () => {
-      const r = await exportTrainingData(sessionsDir, { ...options, format });
-      atomicReplace(target, r.lines.join(''), { mode: 0o644 });
-      return r;
-    });
-    const lines = describeSummary(result.summary);
-    c.output.info(`Exported ${target}:\n  ${lines.join('\n  ')}${result.summary.problems.length ? `\n  problems:\n    ${result.summary.problems.join('\n    ')}` : ''}`);
-    if (!arg?.out) {
-      const left = lines.length - 1;
-      void vscode.window.showInformationMessage(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
-        if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
-        if (choice === 'Show Details') c.output.show(true);
-      });
-    }
-    return { ...result.summary, out: target };
+    const picked = await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
+    if (!picked) return undefined;
+    root = picked.r;
+  }
+  const format = arg?.format ?? (await pickFormat());
+  if (!format) return undefined;
+  const options = arg?.options ?? (arg?.out ? {} : await pickOptions());
+  if (!options) return undefined;
+  let out = arg?.out;
+  if (!out) {
+    const base = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri ?? vscode.Uri.file(root.sessionsDir);
+    const uri = await vscode.window.showSaveDialog({ title: `Save ${format.toUpperCase()} training data`, defaultUri: vscode.Uri.joinPath(base, `training-${format}.jsonl`), filters: { 'JSON Lines': ['jsonl'] }, saveLabel: 'Export' });
+    if (!uri) return undefined;
+    out = uri.fsPath;
+  }
+  const target = out;
+  const sessionsDir = root.sessionsDir;
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Exporting ${format} training data…` }, async () => {
+    const r = await exportTrainingData(sessionsDir, { ...options, format });
+    atomicReplace(target, r.lines.join(''), { mode: 0o600, forceMode: true });
+    return r;
   });
+  const lines = describeSummary(result.summary);
+  c.output.info(`Exported ${target}:\n  ${lines.join('\n  ')}${result.summary.problems.length ? `\n  problems:\n    ${result.summary.problems.join('\n    ')}` : ''}`);
+  if (!arg?.out) {
+    const left = lines.length - 1;
+    void vscode.window.showInformationMessage(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
+      if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
+      if (choice === 'Show Details') c.output.show(true);
+    });
+  }
+  return { ...result.summary, out: target };
 }
 
 async function pickFormat(): Promise<ExportFormat | undefined> {

@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import { Commands } from '../commandIds';
 import type { SessionFilter } from '../tree/sessionsTree';
 import type { CommandContext } from './context';
 
@@ -9,16 +8,14 @@ export const FILTERS: { value: SessionFilter; label: string; description: string
   { value: 'open', label: 'Sessions with open turns', description: 'turns that never finished' },
 ];
 
-export function register(c: CommandContext): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.filter, async (value?: SessionFilter) => {
-    let f = FILTERS.find((x) => x.value === value)?.value;
-    if (!f) {
-      const pick = await vscode.window.showQuickPick(
-        FILTERS.map((x) => ({ ...x, picked: x.value === c.tree.filter, description: x.value === c.tree.filter ? `${x.description ? `${x.description} · ` : ''}current` : x.description })),
-        { title: 'Filter Sessions', placeHolder: 'Show which sessions?' },
-      );
-      f = pick?.value;
-    }
-    if (f) c.tree.setFilter(f);
-  });
+export async function run(c: CommandContext, value?: SessionFilter) {
+  let f = FILTERS.find((x) => x.value === value)?.value;
+  if (!f) {
+    const pick = await vscode.window.showQuickPick(
+      FILTERS.map((x) => ({ ...x, picked: x.value === c.sessions.tree.filter, description: x.value === c.sessions.tree.filter ? `${x.description ? `${x.description} · ` : ''}current` : x.description })),
+      { title: 'Filter Sessions', placeHolder: 'Show which sessions?' },
+    );
+    f = pick?.value;
+  }
+  if (f) c.sessions.tree.setFilter(f);
 }

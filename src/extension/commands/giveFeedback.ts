@@ -2,8 +2,9 @@ import * as vscode from 'vscode';
 import type { FeedbackValue } from '../../core/feedback/record';
 import { Commands } from '../commandIds';
 import { firstLine } from '../tree/presentation';
-import { turnRefOf, type TurnRef } from '../feedback/service';
-import type { FeedbackContext } from './feedbackContext';
+import { fieldArg, stringArg, turnRefOf, type SessionRef, type TurnRef } from '../commandArgs';
+import { pickSession } from '../sessionPicker';
+import type { CommandContext } from './context';
 
 type Verdict = FeedbackValue | 'note';
 
@@ -11,56 +12,30 @@ type Verdict = FeedbackValue | 'note';
  * "Give Feedback on Turn…": quick picks for the session, the turn and the verdict (👍, 👎,
  * clear, note). A turn argument skips the first two; `{…ref, value, note?}` skips all (tests).
  */
-export function register(c: FeedbackContext): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.giveFeedback, async (arg?: unknown) => {
-    if (!c.feedback.canWrite()) return undefined;
-    let ref = turnRefOf(arg);
-    if (!ref) {
-      const session = await pickSession(c);
-      if (!session) return undefined;
-      ref = await pickTurn(c, session);
-      if (!ref) return undefined;
-    }
-    const given = (arg as { value?: unknown; note?: unknown } | undefined)?.value;
-    const verdict: Verdict | undefined = given === 1 || given === -1 || given === 0 ? given : await pickVerdict(c, ref);
-    if (verdict === undefined) return undefined;
-    if (verdict === 'note') return vscode.commands.executeCommand(Commands.addNote, ref);
-    const note = (arg as { note?: unknown } | undefined)?.note;
-    return c.feedback.give(ref, verdict, typeof note === 'string' ? { note } : {});
-  });
+export async function run(c: CommandContext, arg?: unknown) {
+  if (!c.feedback.canWrite()) return undefined;
+  let ref = turnRefOf(arg);
+  if (!ref) {
+    const session = await pickSession(c.store, {
+      title: 'Give Feedback (1/3): session',
+      placeHolder: 'Pick a session',
+      empty: 'No sessions to give feedback on.',
+      order: 'recent',
+      detail: (sum) => (sum ? `${sum.reviewed} of ${sum.reviewable} completed turns reviewed · ${sum.thumbsUp} 👍 ${sum.thumbsDown} 👎` : undefined),
+    });
+    if (!session) return undefined;
+    ref = await pickTurn(c, session);
+    if (!ref) return undefined;
+  }
+  const given = fieldArg(arg, 'value');
+  const verdict: Verdict | undefined = given === 1 || given === -1 || given === 0 ? given : await pickVerdict(c, ref);
+  if (verdict === undefined) return undefined;
+  if (verdict === 'note') return vscode.commands.executeCommand(Commands.addNote, ref);
+  const note = stringArg(arg, 'note');
+  return c.feedback.give(ref, verdict, note !== undefined ? { note } : {});
 }
 
-async function pickSession(c: FeedbackContext): Promise<{ rootId: string; sessionId: string } | undefined> {
-  await c.store.whenReady();
-  type Item = vscode.QuickPickItem & { rootId?: string; sessionId?: string; last?: number };
-  const items: Item[] = [];
-  const multi = c.store.roots().length > 1;
-  for (const root of c.store.roots()) {
-    const list: Item[] = [];
-    for (const s of c.store.index.sessions(root.id)) {
-      const sum = c.store.index.cachedSummary(root.id, s.sessionId);
-      list.push({
-        label: sum?.title?.trim() || s.sessionId,
-        description: sum?.title ? s.sessionId : undefined,
-        detail: sum ? `${sum.reviewed} of ${sum.reviewable} completed turns reviewed · ${sum.thumbsUp} 👍 ${sum.thumbsDown} 👎` : undefined,
-        rootId: root.id,
-        sessionId: s.sessionId,
-        last: sum?.lastActivity ?? -Infinity,
-      });
-    }
-    if (list.length === 0) continue;
-    if (multi) items.push({ label: root.label, kind: vscode.QuickPickItemKind.Separator });
-    items.push(...list.sort((a, b) => (b.last ?? 0) - (a.last ?? 0)));
-  }
-  if (items.length === 0) {
-    void vscode.window.showInformationMessage('No sessions to give feedback on.');
-    return undefined;
-  }
-  const picked = await vscode.window.showQuickPick(items, { title: 'Give Feedback (1/3): session', placeHolder: 'Pick a session', matchOnDescription: true, matchOnDetail: true });
-  return picked?.rootId && picked.sessionId ? { rootId: picked.rootId, sessionId: picked.sessionId } : undefined;
-}
-
-async function pickTurn(c: FeedbackContext, s: { rootId: string; sessionId: string }): Promise<TurnRef | undefined> {
+async function pickTurn(c: CommandContext, s: SessionRef): Promise<TurnRef | undefined> {
   const a = await c.store.index.analyze(s.rootId, s.sessionId);
   if (!a || a.turns.length === 0) {
     void vscode.window.showInformationMessage(`Session ${s.sessionId} has no turns.`);
@@ -83,7 +58,7 @@ async function pickTurn(c: FeedbackContext, s: { rootId: string; sessionId: stri
   return picked ? { ...s, turnId: picked.turnId } : undefined;
 }
 
-async function pickVerdict(c: FeedbackContext, ref: TurnRef): Promise<Verdict | undefined> {
+async function pickVerdict(c: CommandContext, ref: TurnRef): Promise<Verdict | undefined> {
   await c.store.index.refreshFeedback(ref.rootId, ref.sessionId);
   const cur = c.feedback.current(ref);
   const now = cur ? (cur.value === 1 ? 'now 👍' : cur.value === -1 ? 'now 👎' : 'now cleared') : 'not rated yet';

@@ -1,26 +1,24 @@
 import * as fs from 'fs';
+import { copyTreeSync, removeTree } from '../../core/fsSafe';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { Commands, VIEW_SESSIONS } from '../commandIds';
+import { VIEW_SESSIONS } from '../commandIds';
 import type { CommandContext } from './context';
 
 /**
  * Copies the bundled demo sessions to the extension's storage (so nothing ever writes into
  * the installed extension) and shows them in the Sessions view for this window.
  */
-export function register(c: CommandContext): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.openDemo, async () => {
-    const source = path.join(c.context.extensionPath, 'demo', 'sessions');
-    if (!fs.existsSync(source)) {
-      void vscode.window.showErrorMessage('The demo sessions are missing from this installation.');
-      return;
-    }
-    const target = path.join(c.context.globalStorageUri.fsPath, 'demo-sessions');
-    fs.rmSync(target, { recursive: true, force: true });
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.cpSync(source, target, { recursive: true });
-    await c.store.addTransientRoot(target);
-    await vscode.commands.executeCommand(`${VIEW_SESSIONS}.focus`);
-    c.tree.refreshAll();
-  });
+export async function run(c: CommandContext) {
+  const source = path.join(c.context.extensionPath, 'demo', 'sessions');
+  if (!fs.existsSync(source)) {
+    void vscode.window.showErrorMessage('The demo sessions are missing from this installation.');
+    return;
+  }
+  const target = path.join(c.context.globalStorageUri.fsPath, 'demo-sessions');
+  removeTree(target); // a link at the old copy is removed itself, never followed
+  copyTreeSync(source, target);
+  await c.store.addTransientRoot(target);
+  await vscode.commands.executeCommand(`${VIEW_SESSIONS}.focus`);
+  c.sessions.tree.refreshAll();
 }

@@ -1,7 +1,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { Commands } from '../commandIds';
 import type { Node } from '../tree/sessionsTree';
+import { fileLineOf } from '../commandArgs';
 import type { CommandContext } from './context';
 
 /** Opens a shard as plain text (not in the timeline editor) with the cursor on a line. */
@@ -26,18 +26,14 @@ export function shardTarget(c: CommandContext, arg: unknown): { path: string; li
     if (root && shard) return { path: path.join(root.journalDir, shard.name), line: 1 };
   }
   // A plain {path, line} (from the timeline or a link).
-  const a = arg as { path?: unknown; line?: unknown } | undefined;
-  if (a && typeof a.path === 'string') return { path: a.path, line: typeof a.line === 'number' && a.line >= 1 ? a.line : 1 };
-  return undefined;
+  return fileLineOf(arg);
 }
 
-export function register(c: CommandContext): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.openRawShard, async (arg?: unknown) => {
-    const target = shardTarget(c, arg ?? c.view.selection[0]);
-    if (!target) {
-      void vscode.window.showInformationMessage('Select a session, turn or broken line in the Sessions view first.');
-      return;
-    }
-    await openShardAtLine(target.path, target.line);
-  });
+export async function run(c: CommandContext, arg?: unknown) {
+  const target = shardTarget(c, arg ?? c.sessions.view.selection[0]);
+  if (!target) {
+    void vscode.window.showInformationMessage('Select a session, turn or broken line in the Sessions view first.');
+    return;
+  }
+  await openShardAtLine(target.path, target.line);
 }

@@ -4,8 +4,8 @@ import { LockBusyError } from '../../core/github/outbox';
 import { pushFolder, type FolderPushResult } from '../../core/github/push';
 import { describeTarget } from '../../core/github/remote';
 import { Commands } from '../commandIds';
-import type { Services } from '../extension';
 import { githubToken, readGithubSettings } from '../githubAuth';
+import type { CommandContext } from './context';
 
 export interface PushCommandResult {
   sessionsDir: string;
@@ -26,72 +26,70 @@ export async function offerFix(e: unknown, message: string): Promise<void> {
  * "Push to GitHub Log": every sessions folder (or `{ sessionsDir }`), each through its own
  * outbox. Resolves with one result per folder (for tests and scripting).
  */
-export function register(s: Services): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.pushGithub, async (arg?: { sessionsDir?: string }): Promise<PushCommandResult[]> => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Pushing to the GitHub log writes an outbox next to the journals: trust this workspace first.');
-      return [];
-    }
-    const settings = readGithubSettings();
-    if (!settings.target) {
-      await offerFix(new GithubError('invalid', ''), settings.repository ? `botMemory.github.repository must be owner/name, not "${settings.repository}".` : 'Set botMemory.github.repository (owner/name) to push to a GitHub log.');
-      return [];
-    }
-    const target = settings.target;
-    const dirs = arg?.sessionsDir ? [arg.sessionsDir] : s.store.roots().filter((r) => !r.error).map((r) => r.sessionsDir);
-    if (dirs.length === 0) {
-      void vscode.window.showInformationMessage('No sessions folder to push.');
-      return [];
-    }
-    const token = await githubToken(s.context, true);
-    if (!token) {
-      await offerFix(new GithubError('auth', ''), 'No GitHub token: sign in to GitHub or use "Bot Memory: Set GitHub Token".');
-      return [];
-    }
-    const results: PushCommandResult[] = [];
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Push to ${describeTarget(target)}` }, async (progress) => {
-      for (const dir of dirs) {
-        const client = new GithubClient({
-          token,
-          apiUrl: settings.apiUrl,
-          onWait: (_reason, _seconds, detail) => {
-            progress.report({ message: detail });
-            s.output.warn(`GitHub: ${detail}`);
-          },
+export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Promise<PushCommandResult[]> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Pushing to the GitHub log writes an outbox next to the journals: trust this workspace first.');
+    return [];
+  }
+  const settings = readGithubSettings();
+  if (!settings.target) {
+    await offerFix(new GithubError('invalid', ''), settings.repository ? `botMemory.github.repository must be owner/name, not "${settings.repository}".` : 'Set botMemory.github.repository (owner/name) to push to a GitHub log.');
+    return [];
+  }
+  const target = settings.target;
+  const dirs = arg?.sessionsDir ? [arg.sessionsDir] : s.store.roots().filter((r) => !r.error).map((r) => r.sessionsDir);
+  if (dirs.length === 0) {
+    void vscode.window.showInformationMessage('No sessions folder to push.');
+    return [];
+  }
+  const token = await githubToken(s.context, true);
+  if (!token) {
+    await offerFix(new GithubError('auth', ''), 'No GitHub token: sign in to GitHub or use "Bot Memory: Set GitHub Token".');
+    return [];
+  }
+  const results: PushCommandResult[] = [];
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Push to ${describeTarget(target)}` }, async (progress) => {
+    for (const dir of dirs) {
+      const client = new GithubClient({
+        token,
+        apiUrl: settings.apiUrl,
+        onWait: (_reason, _seconds, detail) => {
+          progress.report({ message: detail });
+          s.output.warn(`GitHub: ${detail}`);
+        },
+      });
+      try {
+        const result = await pushFolder(dir, {
+          target,
+          client,
+          rotateAtBytes: settings.rotateAtBytes,
+          onProgress: (p) => progress.report({ message: `${dirs.length > 1 ? `${dir}: ` : ''}${p.message}` }),
         });
-        try {
-          const result = await pushFolder(dir, {
-            target,
-            client,
-            rotateAtBytes: settings.rotateAtBytes,
-            onProgress: (p) => progress.report({ message: `${dirs.length > 1 ? `${dir}: ` : ''}${p.message}` }),
-          });
-          // Said loudly: someone rewrote the log (force-push, manual edit, a Contents-API bot).
-          for (const f of result.findings) {
-            s.output.warn(`${f.kind}: ${f.message}`);
-            if (f.severity === 'error') void vscode.window.showErrorMessage(f.message);
-            else void vscode.window.showWarningMessage(f.message);
-          }
-          if (result.rotatedTo) s.output.info(`GitHub log rotated: the earlier records are now in ${result.rotatedTo}`);
-          s.output.info(`Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`);
-          results.push({ sessionsDir: dir, result });
-        } catch (e) {
-          const message = e instanceof GithubError || e instanceof LockBusyError ? e.message : `Push failed: ${e instanceof Error ? e.message : String(e)}`;
-          s.output.error(`Push of ${dir} failed: ${message}`);
-          results.push({ sessionsDir: dir, error: message });
-          if (e instanceof GithubError && e.fatal) {
-            void offerFix(e, message);
-            break;
-          }
+        // Said loudly: someone rewrote the log (force-push, manual edit, a Contents-API bot).
+        for (const f of result.findings) {
+          s.output.warn(`${f.kind}: ${f.message}`);
+          if (f.severity === 'error') void vscode.window.showErrorMessage(f.message);
+          else void vscode.window.showWarningMessage(f.message);
+        }
+        if (result.rotatedTo) s.output.info(`GitHub log rotated: the earlier records are now in ${result.rotatedTo}`);
+        s.output.info(`Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`);
+        results.push({ sessionsDir: dir, result });
+      } catch (e) {
+        const message = e instanceof GithubError || e instanceof LockBusyError ? e.message : `Push failed: ${e instanceof Error ? e.message : String(e)}`;
+        s.output.error(`Push of ${dir} failed: ${message}`);
+        results.push({ sessionsDir: dir, error: message });
+        if (e instanceof GithubError && e.fatal) {
+          void offerFix(e, message);
+          break;
         }
       }
-    });
-    const ok = results.filter((r) => r.result);
-    const appended = ok.reduce((a, r) => a + r.result!.appended, 0);
-    const present = ok.reduce((a, r) => a + r.result!.alreadyPresent, 0);
-    const failed = results.filter((r) => r.error);
-    if (failed.length === 0) void vscode.window.showInformationMessage(`GitHub log ${describeTarget(target)}: ${appended} record${appended === 1 ? '' : 's'} appended${present ? `, ${present} already there` : ''}.`);
-    else if (!failed.some((f) => /401|403|not found/i.test(f.error!))) void vscode.window.showWarningMessage(`${failed[0].error}`);
-    return results;
+    }
   });
+  const ok = results.filter((r) => r.result);
+  const appended = ok.reduce((a, r) => a + r.result!.appended, 0);
+  const present = ok.reduce((a, r) => a + r.result!.alreadyPresent, 0);
+  const failed = results.filter((r) => r.error);
+  if (failed.length === 0) void vscode.window.showInformationMessage(`GitHub log ${describeTarget(target)}: ${appended} record${appended === 1 ? '' : 's'} appended${present ? `, ${present} already there` : ''}.`);
+  else if (!failed.some((f) => /401|403|not found/i.test(f.error!))) void vscode.window.showWarningMessage(`${failed[0].error}`);
+  return results;
 }

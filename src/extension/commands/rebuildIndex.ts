@@ -1,11 +1,12 @@
-import * as fs from 'fs';
+import { removeTree } from '../../core/fsSafe';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
-import type { Services } from '../extension';
+import type { Services } from '../services';
 import { indexPathFor, pickSessionsDir } from '../index/indexPath';
 import type { RebuildProgress, RebuildResult } from '../../core/sqlite/rebuild';
+import type { CommandContext } from './context';
 
 export interface RebuildOutcome {
   status: 'done' | 'cancelled' | 'busy' | 'failed';
@@ -20,29 +21,27 @@ export interface RebuildOutcome {
  * stderr; Cancel sends SIGTERM (SIGKILL after 3 s): the old index stays as it was.
  * Accepts a sessions folder path, a Uri, or a tree root node; returns the outcome (tests use it).
  */
-export function register(s: Services): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.rebuildIndex, async (arg?: unknown, options?: { force?: boolean; full?: boolean }): Promise<RebuildOutcome | undefined> => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Rebuilding the SQLite index writes a file: trust this workspace first.');
-      return undefined;
-    }
-    const dir = await pickSessionsDir(s.store.roots(), arg, 'Rebuild the SQLite index of which sessions folder?');
-    if (!dir) return undefined;
-    const db = indexPathFor(dir);
-    const outcome = await runRebuild(s, { sessionsDir: dir }, db, options ?? {});
-    if (outcome.status === 'done' && outcome.result) {
-      const c = outcome.result.counts;
-      const how = outcome.result.mode === 'incremental' ? `incremental, ${outcome.result.sessionsRedone} session(s) redone` : 'full';
-      void vscode.window.showInformationMessage(`SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`, 'Open Index').then((pick) => {
-        if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
-      });
-    } else if (outcome.status === 'busy') {
-      if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndex, dir, { ...options, force: true });
-    } else if (outcome.status === 'failed') {
-      void vscode.window.showErrorMessage(`Rebuilding the SQLite index failed: ${outcome.message}`);
-    }
-    return outcome;
-  });
+export async function run(s: CommandContext, arg?: unknown, options?: { force?: boolean; full?: boolean }): Promise<RebuildOutcome | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Rebuilding the SQLite index writes a file: trust this workspace first.');
+    return undefined;
+  }
+  const dir = await pickSessionsDir(s.store.roots(), arg, 'Rebuild the SQLite index of which sessions folder?');
+  if (!dir) return undefined;
+  const db = indexPathFor(dir);
+  const outcome = await runRebuild(s, { sessionsDir: dir }, db, options ?? {});
+  if (outcome.status === 'done' && outcome.result) {
+    const c = outcome.result.counts;
+    const how = outcome.result.mode === 'incremental' ? `incremental, ${outcome.result.sessionsRedone} session(s) redone` : 'full';
+    void vscode.window.showInformationMessage(`SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`, 'Open Index').then((pick) => {
+      if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
+    });
+  } else if (outcome.status === 'busy') {
+    if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndex, dir, { ...options, force: true });
+  } else if (outcome.status === 'failed') {
+    void vscode.window.showErrorMessage(`Rebuilding the SQLite index failed: ${outcome.message}`);
+  }
+  return outcome;
 }
 
 /**
@@ -110,7 +109,7 @@ export function runRebuild(s: Services, source: { sessionsDir: string } | { from
         child.on('close', (code) => {
           cancel.dispose();
           // A killed rebuild cannot clean up after itself: its temp file is ours to remove.
-          if (temp && code !== 0) for (const f of [temp, temp + '.lock', temp + '-journal']) fs.rmSync(f, { recursive: true, force: true });
+          if (temp && code !== 0) for (const f of [temp, temp + '.lock', temp + '-journal']) removeTree(f); // never follows a link
           if (code === 0) {
             try {
               const result = JSON.parse(stdout) as RebuildResult;

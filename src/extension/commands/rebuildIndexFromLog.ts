@@ -4,10 +4,11 @@ import * as vscode from 'vscode';
 import { PULLED_LOG_FILE } from '../../core/github/pull';
 import { logIndexPath } from '../../core/sqlite/schema';
 import { Commands } from '../commandIds';
-import type { Services } from '../extension';
+import type { Services } from '../services';
 import { pickSessionsDir } from '../index/indexPath';
 import { revealFile } from './openIndex';
 import { askToReplace, runRebuild, type RebuildOutcome } from './rebuildIndex';
+import type { CommandContext } from './context';
 
 /**
  * "Rebuild SQLite Index from GitHub Log": replays a downloaded interaction log (every line:
@@ -17,32 +18,30 @@ import { askToReplace, runRebuild, type RebuildOutcome } from './rebuildIndex';
  * to be pulled first when missing, or any `.jsonl` file (an Explorer Uri or a pick).
  * Returns the outcome (tests use it).
  */
-export function register(s: Services): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.rebuildIndexFromLog, async (arg?: unknown, options?: { force?: boolean }): Promise<RebuildOutcome | undefined> => {
-    if (!vscode.workspace.isTrusted) {
-      void vscode.window.showWarningMessage('Rebuilding the SQLite index writes a file: trust this workspace first.');
-      return undefined;
-    }
-    const log = await pickLog(s, arg);
-    if (!log) return undefined;
-    const db = logIndexPath(log);
-    const outcome = await runRebuild(s, { fromLog: log }, db, options ?? {});
-    if (outcome.status === 'done' && outcome.result) {
-      const c = outcome.result.counts;
-      const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
-      const problems = c.findings > 0 ? `, ${n(c.findings, 'finding')}` : '';
-      void vscode.window
-        .showInformationMessage(`SQLite index rebuilt from ${path.basename(log)}: ${n(c.sessions, 'session')}, ${n(c.turns, 'turn')}, ${n(c.feedback, 'feedback record')}${problems} → ${path.basename(db)}.`, 'Reveal Index')
-        .then((pick) => {
-          if (pick === 'Reveal Index') void revealFile(db);
-        });
-    } else if (outcome.status === 'busy') {
-      if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndexFromLog, log, { force: true });
-    } else if (outcome.status === 'failed') {
-      void vscode.window.showErrorMessage(`Rebuilding the SQLite index from the GitHub log failed: ${outcome.message}`);
-    }
-    return outcome;
-  });
+export async function run(s: CommandContext, arg?: unknown, options?: { force?: boolean }): Promise<RebuildOutcome | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Rebuilding the SQLite index writes a file: trust this workspace first.');
+    return undefined;
+  }
+  const log = await pickLog(s, arg);
+  if (!log) return undefined;
+  const db = logIndexPath(log);
+  const outcome = await runRebuild(s, { fromLog: log }, db, options ?? {});
+  if (outcome.status === 'done' && outcome.result) {
+    const c = outcome.result.counts;
+    const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
+    const problems = c.findings > 0 ? `, ${n(c.findings, 'finding')}` : '';
+    void vscode.window
+      .showInformationMessage(`SQLite index rebuilt from ${path.basename(log)}: ${n(c.sessions, 'session')}, ${n(c.turns, 'turn')}, ${n(c.feedback, 'feedback record')}${problems} → ${path.basename(db)}.`, 'Reveal Index')
+      .then((pick) => {
+        if (pick === 'Reveal Index') void revealFile(db);
+      });
+  } else if (outcome.status === 'busy') {
+    if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndexFromLog, log, { force: true });
+  } else if (outcome.status === 'failed') {
+    void vscode.window.showErrorMessage(`Rebuilding the SQLite index from the GitHub log failed: ${outcome.message}`);
+  }
+  return outcome;
 }
 
 /** The log to replay: a `.jsonl` Uri or path given, else the pulled log of a sessions folder. */
@@ -55,7 +54,7 @@ async function pickLog(s: Services, arg: unknown): Promise<string | undefined> {
   if (fs.existsSync(pulled)) return pulled;
   const pick = await vscode.window.showInformationMessage(`No GitHub log has been pulled into ${dir} yet.`, 'Pull from GitHub Log', 'Choose File…');
   if (pick === 'Pull from GitHub Log') {
-    const r = (await vscode.commands.executeCommand(Commands.pullGithub, { sessionsDir: dir })) as { file?: string; exists?: boolean; error?: string } | undefined;
+    const r = await vscode.commands.executeCommand<{ file?: string; exists?: boolean; error?: string } | undefined>(Commands.pullGithub, { sessionsDir: dir });
     if (r?.error !== undefined) void vscode.window.showErrorMessage(r.error);
     return r?.file !== undefined && fs.existsSync(r.file) ? r.file : undefined;
   }

@@ -1,25 +1,23 @@
 import * as vscode from 'vscode';
-import { Commands } from '../commandIds';
-import { confirmAndApply, planRoots, trustGate, type RepairCommandOptions, type RepairCommandResult, type RepairServices } from '../repair/repairService';
+import { confirmAndApply, planRoots, trustGate, type RepairCommandOptions, type RepairCommandResult } from '../repair/repairService';
+import type { CommandContext } from './context';
 
 /** "Repair All Sessions…": one plan for every sessions folder (or `rootIds`), applied on confirmation. */
-export function register(s: RepairServices): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.repairAll, async (opts?: RepairCommandOptions & { rootIds?: string[] }): Promise<RepairCommandResult> => {
-    const gate = trustGate();
-    if (gate) {
-      void vscode.window.showErrorMessage(gate);
-      return { status: 'untrusted', message: gate, plans: [], results: [] };
-    }
-    await s.store.whenReady();
-    const plans = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Bot Memory: planning repairs…' }, () =>
-      planRoots(
-        s,
-        s.store
-          .roots()
-          .filter((r) => !opts?.rootIds || opts.rootIds.includes(r.id))
-          .map((r) => ({ rootId: r.id })),
-      ),
-    );
-    return confirmAndApply(s, plans, 'Repair plan — all sessions', opts ?? {});
-  });
+export async function run(s: CommandContext, opts?: RepairCommandOptions & { rootIds?: string[] }): Promise<RepairCommandResult> {
+  const gate = trustGate();
+  if (gate) {
+    void vscode.window.showErrorMessage(gate);
+    return { status: 'untrusted', message: gate, plans: [], results: [] };
+  }
+  await s.store.whenReady();
+  const plans = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Bot Memory: planning repairs…' }, () =>
+    planRoots(
+      s,
+      s.store
+        .roots()
+        .filter((r) => !opts?.rootIds || opts.rootIds.includes(r.id))
+        .map((r) => ({ rootId: r.id })),
+    ),
+  );
+  return confirmAndApply(s, plans, 'Repair plan — all sessions', opts ?? {});
 }

@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import { Commands } from '../commandIds';
 import type { SessionSort } from '../tree/sessionsTree';
 import type { CommandContext } from './context';
 
@@ -9,16 +8,14 @@ const SORTS: { value: SessionSort; label: string }[] = [
   { value: 'id', label: 'Session id' },
 ];
 
-export function register(c: CommandContext): vscode.Disposable {
-  return vscode.commands.registerCommand(Commands.sort, async (value?: SessionSort) => {
-    let s = SORTS.find((x) => x.value === value)?.value;
-    if (!s) {
-      const pick = await vscode.window.showQuickPick(
-        SORTS.map((x) => ({ ...x, description: x.value === c.tree.sort ? 'current' : undefined })),
-        { title: 'Sort Sessions By' },
-      );
-      s = pick?.value;
-    }
-    if (s) c.tree.setSort(s);
-  });
+export async function run(c: CommandContext, value?: SessionSort) {
+  let s = SORTS.find((x) => x.value === value)?.value;
+  if (!s) {
+    const pick = await vscode.window.showQuickPick(
+      SORTS.map((x) => ({ ...x, description: x.value === c.sessions.tree.sort ? 'current' : undefined })),
+      { title: 'Sort Sessions By' },
+    );
+    s = pick?.value;
+  }
+  if (s) c.sessions.tree.setSort(s);
 }

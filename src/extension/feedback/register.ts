@@ -1,20 +1,8 @@
-/** The feedback feature: its service and commands (tree and timeline show what the index reads). */
+/** The feedback feature: its service (tree and timeline show what the index reads; its commands are in commands.ts). */
 
-import type { Services } from '../extension';
-import type { SessionsFeature } from '../sessionsView';
+import type { Registration, Services } from '../services';
 import { FeedbackService } from './service';
-import type { FeedbackContext } from '../commands/feedbackContext';
-import * as giveFeedback from '../commands/giveFeedback';
-import * as thumbsUp from '../commands/thumbsUp';
-import * as thumbsDown from '../commands/thumbsDown';
-import * as clearFeedback from '../commands/clearFeedback';
-import * as addNote from '../commands/addNote';
-import * as nextUnreviewed from '../commands/nextUnreviewed';
-import * as exportTrainingData from '../commands/exportTrainingData';
 
-export function registerFeedback(services: Services, sessions: SessionsFeature): FeedbackService {
-  const feedback = new FeedbackService(services);
-  const c: FeedbackContext = { ...services, tree: sessions.tree, view: sessions.view, feedback };
-  services.context.subscriptions.push(...[giveFeedback, thumbsUp, thumbsDown, clearFeedback, addNote, nextUnreviewed, exportTrainingData].map((m) => m.register(c)));
-  return feedback;
+export function registerFeedback(services: Services): Registration<FeedbackService> {
+  return { api: new FeedbackService(services), disposables: [] };
 }

@@ -1,6 +1,5 @@
 /**
- * Giving feedback from the editor: resolves which turn a command is about (tree node,
- * timeline card, `{rootId, sessionId, turnId}`), appends the record (core/feedback/store),
+ * Giving feedback from the editor: appends the record (core/feedback/store),
  * and tells the index at once, so the tree and open timelines update without waiting for
  * the file watcher (which still reports other processes' appends).
  */
@@ -10,23 +9,9 @@ import { isReviewed, type TurnFeedback } from '../../core/feedback/latest';
 import { feedbackFilePath, type FeedbackRecord, type FeedbackValue } from '../../core/feedback/record';
 import { appendFeedback } from '../../core/feedback/store';
 import { defaultReviewer } from '../../core/feedback/reviewer';
-import { isReviewable } from '../../core/sessionIndex';
-import type { Services } from '../extension';
+import { isReviewable, type TurnRef } from '../../core/sessionIndex';
+import type { Services } from '../services';
 import type { SessionStore } from '../store';
-
-export interface TurnRef {
-  rootId: string;
-  sessionId: string;
-  turnId: string;
-}
-
-/** A turn from a tree node (`{kind:'turn', turn}`) or a plain `{rootId, sessionId, turnId}`. */
-export function turnRefOf(arg: unknown): TurnRef | undefined {
-  const a = arg as { rootId?: unknown; sessionId?: unknown; turnId?: unknown; turn?: { turnId?: unknown } } | undefined;
-  if (!a || typeof a.rootId !== 'string' || typeof a.sessionId !== 'string') return undefined;
-  const turnId = typeof a.turnId === 'string' ? a.turnId : typeof a.turn?.turnId === 'string' ? a.turn.turnId : undefined;
-  return turnId ? { rootId: a.rootId, sessionId: a.sessionId, turnId } : undefined;
-}
 
 export interface ReviewProgress {
   reviewed: number;

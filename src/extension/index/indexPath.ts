@@ -1,6 +1,7 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { DEFAULT_INDEX_NAME } from '../../core/sqlite/schema';
+import { sessionsDirOf } from '../commandArgs';
 import { SECTION, expandPath } from '../config';
 
 /**
@@ -17,11 +18,8 @@ export function indexPathFor(sessionsDir: string): string {
 
 /** The sessions folder a command is about: from its argument (a root node or a path), the only root, or a pick. */
 export async function pickSessionsDir(roots: { sessionsDir: string; label: string }[], arg: unknown, title: string): Promise<string | undefined> {
-  const a = arg as { sessionsDir?: unknown; root?: { sessionsDir?: unknown } } | string | vscode.Uri | undefined;
-  if (typeof a === 'string') return a;
-  if (a instanceof vscode.Uri) return a.fsPath;
-  if (a && typeof a.sessionsDir === 'string') return a.sessionsDir;
-  if (a && a.root && typeof a.root.sessionsDir === 'string') return a.root.sessionsDir;
+  const given = sessionsDirOf(arg);
+  if (given !== undefined) return given;
   if (roots.length === 0) {
     void vscode.window.showInformationMessage('No sessions folder to index: add one first (Bot Memory: Add Sessions Folder…).');
     return undefined;

@@ -7,12 +7,13 @@
 import * as vscode from 'vscode';
 import type { SessionAnalysis } from '../../core/analyze';
 import { applyRepair, hasWork, planMarkdown, planRepair, type ApplyResult, type RepairPlan, type SessionPlan } from '../../core/repair';
-import type { Services } from '../extension';
+import type { Services } from '../services';
 import { SECTION } from '../config';
-import type { PlanDocuments } from './planDocuments';
+import type { RepairFeature } from './register';
 
+/** What the repair flow needs: the services and the repair feature's plan documents. */
 export interface RepairServices extends Services {
-  plans: PlanDocuments;
+  repair: RepairFeature;
 }
 
 export interface RepairSettings {
@@ -84,7 +85,7 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
   }
   const work = plans.flatMap((p) => p.sessions.filter(hasWork));
   const markdown = plans.map((p, i) => planMarkdown(p, plans.length > 1 ? `${title} (${i + 1} of ${plans.length})` : title)).join('\n---\n\n');
-  const planUri = options.showPlan === false ? undefined : (await s.plans.show(title, markdown)).toString();
+  const planUri = options.showPlan === false ? undefined : (await s.repair.plans.show(title, markdown)).toString();
   if (work.length === 0) {
     const skipped = plans.reduce((n, p) => n + p.sessions.reduce((m, x) => m + x.skipped.length, 0), 0);
     const message = `Bot Memory: nothing to repair${skipped ? ` (${skipped} repair${skipped === 1 ? '' : 's'} skipped — see the plan)` : ''}.`;

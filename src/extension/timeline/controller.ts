@@ -10,26 +10,26 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { analyzeSession, type SessionAnalysis } from '../../core/analyze';
 import { JOURNAL_DIR_NAME } from '../../core/sessionId';
+import type { SessionRef } from '../../core/sessionIndex';
 import { readSidecar } from '../../core/sidecar';
 import { buildTimelineModel, type TimelineModel } from '../../core/timelineModel';
-import { formatBytes } from '../../core/timelineFormat';
-import { MessageType, type FromWebview, type Notice, type PageInfo, type Snapshot, type ToWebview, type WebviewRequest } from '../../webview/timeline/protocol';
+import { formatBytes } from '../../shared/timelineFormat';
+import { deferred, MessageHandler, type Deferred } from '../../shared/messageHandler';
+import { MessageType, type FromWebview, type Notice, type PageInfo, type ReplyMessage, type Snapshot, type ToWebview, type WebviewRequest } from '../../shared/timelineProtocol';
 import { Disposable } from '../dispose';
 import { Commands } from '../commandIds';
 import { timelineFeedbackOf } from '../../core/feedback/latest';
 import { readSettings } from '../config';
-import type { Services } from '../extension';
+import type { Services } from '../services';
 import { TimelineFeed } from './feed';
 import { readShardPage, type PageStart } from './pagedShard';
 import { openShardAtLine, timelineSettings } from './util';
 
-interface SessionRef {
-  rootId: string;
-  sessionId: string;
-}
-
 export class TimelineController extends Disposable {
   private ready = false;
+  /** Settles when the (current) webview has said `ready`; renewed when the webview is hidden (it is destroyed then). */
+  private readyGate: Deferred<void> = deferred<void>();
+  private readonly messages: MessageHandler<ToWebview, FromWebview>;
   private readonly feed = new TimelineFeed();
   private session: SessionRef | undefined;
   private model: TimelineModel | undefined;
@@ -43,8 +43,6 @@ export class TimelineController extends Disposable {
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private dirty = false;
-  private nextRequestId = 1;
-  private readonly pending = new Map<number, { resolve: (s: Snapshot) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private pendingReveal: string | undefined;
   private loadPromise: Promise<void> | undefined;
   private readonly onDidDisposeEmitter = this._register(new vscode.EventEmitter<void>());
@@ -59,7 +57,13 @@ export class TimelineController extends Disposable {
     const distWebview = vscode.Uri.joinPath(services.context.extensionUri, 'dist', 'webview');
     panel.webview.options = { enableScripts: true, localResourceRoots: [distWebview] };
     panel.webview.html = this.html(panel.webview, distWebview);
-    this._register(panel.webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m)));
+    this.messages = new MessageHandler<ToWebview, FromWebview>(
+      (m) => this.onMessage(m),
+      (m) => {
+        if (!this.isDisposed) void this.panel.webview.postMessage(m);
+      },
+    );
+    this._register(panel.webview.onDidReceiveMessage((m: unknown) => void this.messages.handleMessage(m)));
     this._register(panel.onDidDispose(() => this.dispose()));
     this._register(
       services.store.onDidChange((c) => {
@@ -74,17 +78,18 @@ export class TimelineController extends Disposable {
     );
     this._register(
       panel.onDidChangeViewState(() => {
+        if (!panel.visible && this.ready) {
+          // retainContextWhenHidden is off: the page is gone until it says `ready` again.
+          this.ready = false;
+          this.readyGate = deferred<void>();
+        }
         if (panel.visible && this.dirty) this.scheduleRefresh();
       }),
     );
     this._register({
       dispose: () => {
         clearTimeout(this.refreshTimer);
-        for (const p of this.pending.values()) {
-          clearTimeout(p.timer);
-          p.reject(new Error('the timeline editor was closed'));
-        }
-        this.pending.clear();
+        this.messages.rejectAll('the timeline editor was closed');
       },
     });
     this.loadPromise = this.load();
@@ -118,19 +123,20 @@ export class TimelineController extends Disposable {
 
   /** Asks the webview (after it has rendered the session) and returns what it rendered. */
   async request(request: WebviewRequest, timeoutMs = 10000): Promise<Snapshot> {
-    await this.loadPromise;
     const deadline = Date.now() + timeoutMs;
-    while (!this.ready && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (!this.ready) throw new Error('the timeline webview did not become ready');
-    const id = this.nextRequestId++;
-    return new Promise<Snapshot>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`the timeline webview did not answer "${request.kind}"`));
-      }, Math.max(100, deadline - Date.now()));
-      this.pending.set(id, { resolve, reject, timer });
-      this.post({ type: MessageType.Request, id, request });
+    await this.loadPromise;
+    await this.whenReady(timeoutMs);
+    const reply = await this.messages.sendRequest<ReplyMessage>({ type: MessageType.Request, request }, Math.max(100, deadline - Date.now()), `"${request.kind}"`);
+    return reply.result;
+  }
+
+  /** Resolves once the webview has said `ready` (rejects after `timeoutMs`). */
+  whenReady(timeoutMs = 10000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the timeline webview did not become ready')), timeoutMs);
     });
+    return Promise.race([this.readyGate.promise, timeout]).finally(() => clearTimeout(timer));
   }
 
   // ---- loading --------------------------------------------------------------------------
@@ -310,14 +316,14 @@ export class TimelineController extends Disposable {
   private lastStatus: { loading: string | null; notice: Notice | null } | undefined;
 
   private post(m: ToWebview): void {
-    if (this.isDisposed) return;
-    void this.panel.webview.postMessage(m);
+    this.messages.sendEvent(m);
   }
 
-  private async onMessage(m: FromWebview): Promise<void> {
+  private async onMessage(m: FromWebview): Promise<undefined> {
     switch (m.type) {
       case MessageType.Ready:
         this.ready = true;
+        this.readyGate.resolve();
         this.post({ type: MessageType.Capabilities, feedback: vscode.workspace.isTrusted });
         if (this.model) this.sendReset();
         else if (this.lastStatus) this.post({ type: MessageType.Status, ...this.lastStatus });
@@ -358,15 +364,6 @@ export class TimelineController extends Disposable {
         const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
         if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
         else if (m.value === 1 || m.value === -1 || m.value === 0) await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
-        break;
-      }
-      case MessageType.Reply: {
-        const p = this.pending.get(m.inReplyTo);
-        if (p) {
-          clearTimeout(p.timer);
-          this.pending.delete(m.inReplyTo);
-          p.resolve(m.result);
-        }
         break;
       }
     }

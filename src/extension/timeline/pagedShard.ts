@@ -6,7 +6,7 @@
  * what paging leaves out is the cross-shard merge, which the editor says while it shows pages.
  */
 
-import { promises as fsp } from 'fs';
+import { openRead } from '../../core/fsSafe';
 import type { ShardContents } from '../../core/shardReader';
 import { emptyContents, malformedLine, parseShardLine } from '../../core/shardReader';
 import type { JournalEvent, MalformedLine } from '../../core/types';
@@ -29,7 +29,7 @@ export interface ShardPage {
 }
 
 export async function readShardPage(filePath: string, name: string, start: PageStart, pageBytes: number, maxLineBytes: number): Promise<ShardPage> {
-  const fh = await fsp.open(filePath, 'r');
+  const { fh } = await openRead(filePath, { followSymlink: true }); // never a FIFO or device
   try {
     const st = await fh.stat();
     const want = Math.max(1, Math.min(pageBytes, st.size - start.byte));

@@ -2,28 +2,21 @@
  * The turn timeline: a read-only custom editor, the default for `**\/_turn_journal/*.jsonl`,
  * that shows the whole session of the opened shard (all its shards merged) as cards.
  * "Reopen Editor With… → Text Editor" and the editor-title button open the raw text.
- *
- * Commands:
- * - botMemory.openTimeline (target?: {rootId, sessionId, turnId?} | Uri): opens a session's
- *   timeline (its newest shard, or the given one) and reveals `turnId`; with no target,
- *   the active shard or a quick pick of sessions.
- * - botMemory.timeline.openAsText: the active timeline's shard in the text editor.
- * - _botMemory.timeline.query (internal, for tests): asks an open timeline what it rendered.
+ * Its commands (commands/openTimeline.ts, openTimelineAsText.ts, timelineQuery.ts) call the
+ * provider, the feature's api.
  */
 
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { Commands, TIMELINE_VIEW_TYPE } from '../commandIds';
-import type { Services } from '../extension';
-import type { Snapshot, WebviewRequest } from '../../webview/timeline/protocol';
+import { TIMELINE_VIEW_TYPE } from '../commandIds';
+import { sessionRefOf, stringArg } from '../commandArgs';
+import { DisposableStore } from '../dispose';
+import type { Registration, Services } from '../services';
+import { pickSession } from '../sessionPicker';
+import type { Snapshot, WebviewRequest } from '../../shared/timelineProtocol';
 import { TimelineController } from './controller';
 import { openShardAtLine } from './util';
-
-export const TimelineCommands = {
-  /** Internal (not contributed): tests ask an open timeline what its webview rendered. */
-  query: '_botMemory.timeline.query',
-} as const;
 
 export type OpenTimelineTarget = { rootId: string; sessionId: string; turnId?: string } | vscode.Uri;
 
@@ -35,20 +28,17 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
   private readonly controllers = new Set<TimelineController>();
   /** Most recently active first. */
   private recent: TimelineController[] = [];
+  private readonly onDidCreateEmitter = new vscode.EventEmitter<TimelineController>();
 
-  static register(services: Services): vscode.Disposable[] {
+  /** The timeline feature: the custom editor provider (its api) and its registration. */
+  static register(services: Services): Registration<TimelineEditorProvider> {
     const provider = new TimelineEditorProvider(services);
-    return [
-      provider,
-      vscode.window.registerCustomEditorProvider(TIMELINE_VIEW_TYPE, provider, {
-        // The webview restores its state (search, filters, scroll) from vscode.setState instead.
-        webviewOptions: { retainContextWhenHidden: false },
-        supportsMultipleEditorsPerDocument: true,
-      }),
-      vscode.commands.registerCommand(Commands.openTimeline, (target?: unknown) => provider.openTimeline(target)),
-      vscode.commands.registerCommand(Commands.openTimelineAsText, (uri?: unknown) => provider.openAsText(uri)),
-      vscode.commands.registerCommand(TimelineCommands.query, (uri: unknown, request: WebviewRequest) => provider.query(uri, request)),
-    ];
+    const registration = vscode.window.registerCustomEditorProvider(TIMELINE_VIEW_TYPE, provider, {
+      // The webview restores its state (search, filters, scroll) from vscode.setState instead.
+      webviewOptions: { retainContextWhenHidden: false },
+      supportsMultipleEditorsPerDocument: true,
+    });
+    return { api: provider, disposables: [provider, registration] };
   }
 
   private constructor(private readonly services: Services) {}
@@ -61,19 +51,27 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
     const c = new TimelineController(this.services, document.uri, panel);
     this.controllers.add(c);
     this.recent.unshift(c);
-    panel.onDidChangeViewState(() => {
-      if (panel.active) this.recent = [c, ...this.recent.filter((x) => x !== c)];
-    });
-    c.onDidDispose(() => {
-      this.controllers.delete(c);
-      this.recent = this.recent.filter((x) => x !== c);
-    });
+    const subscriptions = new DisposableStore();
+    subscriptions.add(
+      panel.onDidChangeViewState(() => {
+        if (panel.active) this.recent = [c, ...this.recent.filter((x) => x !== c)];
+      }),
+    );
+    subscriptions.add(
+      c.onDidDispose(() => {
+        this.controllers.delete(c);
+        this.recent = this.recent.filter((x) => x !== c);
+        subscriptions.dispose();
+      }),
+    );
+    this.onDidCreateEmitter.fire(c);
   }
 
   dispose(): void {
     for (const c of [...this.controllers]) c.dispose();
     this.controllers.clear();
     this.recent = [];
+    this.onDidCreateEmitter.dispose();
   }
 
   private controllerFor(uri?: vscode.Uri): TimelineController | undefined {
@@ -87,11 +85,12 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
     let turnId: string | undefined;
     if (target instanceof vscode.Uri) {
       uri = target;
-    } else if (isSessionTarget(target)) {
-      uri = await this.newestShard(target.rootId, target.sessionId);
-      turnId = typeof target.turnId === 'string' && target.turnId ? target.turnId : undefined;
+    } else if (sessionRefOf(target)) {
+      const ref = sessionRefOf(target)!;
+      uri = await this.newestShard(ref.rootId, ref.sessionId);
+      turnId = stringArg(target, 'turnId') || undefined;
       if (!uri) {
-        void vscode.window.showWarningMessage(`Session ${target.sessionId} has no shard to open.`);
+        void vscode.window.showWarningMessage(`Session ${ref.sessionId} has no shard to open.`);
         return;
       }
     } else {
@@ -117,16 +116,11 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
   }
 
   private async pickSession(): Promise<vscode.Uri | undefined> {
-    const { store } = this.services;
-    await store.whenReady();
-    type Item = vscode.QuickPickItem & { rootId?: string; sessionId?: string };
-    const items: Item[] = [];
-    for (const root of store.roots()) {
-      const sessions = store.index.sessions(root.id);
-      if (sessions.length === 0) continue;
-      items.push({ label: root.label, kind: vscode.QuickPickItemKind.Separator });
-      for (const s of sessions) {
-        const sum = store.index.cachedSummary(root.id, s.sessionId);
+    const picked = await pickSession(this.services.store, {
+      placeHolder: 'Open the turn timeline of a session',
+      empty: 'No hermes-webui sessions found. Add a sessions folder with the setting botMemory.sessionDirectories.',
+      order: 'folder',
+      detail: (sum, s) => {
         const parts: string[] = [];
         if (sum) {
           parts.push(`${sum.turns} turns`);
@@ -135,22 +129,10 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
           if (sum.malformed) parts.push(`${sum.malformed} broken lines`);
         }
         parts.push(`${s.shards.length} shard${s.shards.length === 1 ? '' : 's'}`);
-        items.push({
-          label: sum?.title || s.sessionId,
-          description: sum?.title ? s.sessionId : undefined,
-          detail: parts.join(' · '),
-          rootId: root.id,
-          sessionId: s.sessionId,
-        });
-      }
-    }
-    if (items.length === 0) {
-      void vscode.window.showInformationMessage('No hermes-webui sessions found. Add a sessions folder with the setting botMemory.sessionDirectories.');
-      return undefined;
-    }
-    const picked = await vscode.window.showQuickPick(items, { placeHolder: 'Open the turn timeline of a session', matchOnDescription: true, matchOnDetail: true });
-    if (!picked?.rootId || !picked.sessionId) return undefined;
-    return this.newestShard(picked.rootId, picked.sessionId);
+        return parts.join(' · ');
+      },
+    });
+    return picked ? this.newestShard(picked.rootId, picked.sessionId) : undefined;
   }
 
   async openAsText(arg?: unknown): Promise<void> {
@@ -162,19 +144,26 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
 
   async query(uri: unknown, request: WebviewRequest): Promise<Snapshot> {
     const target = uri instanceof vscode.Uri ? uri : typeof uri === 'string' ? vscode.Uri.parse(uri) : undefined;
-    const deadline = Date.now() + 10000;
-    let c = this.controllerFor(target);
-    while (!c && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      c = this.controllerFor(target);
-    }
+    const c = this.controllerFor(target) ?? (await this.whenOpened(target, 10000));
     if (!c) throw new Error(`no timeline editor is open${target ? ` for ${target.toString()}` : ''}`);
     return c.request(request ?? { kind: 'snapshot' });
   }
-}
 
-function isSessionTarget(t: unknown): t is { rootId: string; sessionId: string; turnId?: string } {
-  return typeof t === 'object' && t !== null && typeof (t as { rootId?: unknown }).rootId === 'string' && typeof (t as { sessionId?: unknown }).sessionId === 'string';
+  /** The next timeline editor opened on `uri` (any, without one), or undefined after `timeoutMs`. */
+  private whenOpened(uri: vscode.Uri | undefined, timeoutMs: number): Promise<TimelineController | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        resolve(undefined);
+      }, timeoutMs);
+      const sub = this.onDidCreateEmitter.event((c) => {
+        if (uri && c.uri.toString() !== uri.toString()) return;
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(c);
+      });
+    });
+  }
 }
 
 function isShardPath(p: string): boolean {

@@ -6,10 +6,14 @@
  *   webview that has not loaded its script yet are lost).
  * - The host sends `Reset` (header + the first rows, enough to paint the first screen), then
  *   the remaining rows in `Rows` chunks; later changes arrive as `Patch`.
- * - Host → webview requests (`Request`) are answered by `Reply` with the same `id`.
+ * - Host → webview requests (`Request`, with a `messageId`) are answered by `Reply` with
+ *   `inReplyTo` = that id (`MessageHandler` in ./messageHandler pairs them on both sides).
+ *
+ * Loaded by the extension host and the webview: no `vscode`, no DOM, no Node built-ins.
  */
 
-import type { TimelineFilter, TimelineHeader, TimelineRow } from '../../core/timelineModel';
+import type { Envelope } from './messageHandler';
+import type { TimelineFilter, TimelineHeader, TimelineRow } from './timelineModel';
 
 export const enum MessageType {
   // webview → host
@@ -149,9 +153,8 @@ export type WebviewRequest =
   /** Selects the turn's card and presses a key on it (a real keydown event on the card). */
   | { kind: 'key'; key: string; turnId: string };
 
-export interface RequestMessage {
+export interface RequestMessage extends Envelope {
   type: MessageType.Request;
-  id: number;
   request: WebviewRequest;
 }
 
@@ -162,7 +165,7 @@ export interface CapabilitiesMessage {
   feedback: boolean;
 }
 
-export type ToWebview = ResetMessage | RowsMessage | PatchMessage | RevealMessage | StatusMessage | RequestMessage | CapabilitiesMessage;
+export type ToWebview = (ResetMessage | RowsMessage | PatchMessage | RevealMessage | StatusMessage | RequestMessage | CapabilitiesMessage) & Envelope;
 
 export interface ReadyMessage {
   type: MessageType.Ready;
@@ -194,9 +197,8 @@ export interface LoadWholeSessionMessage {
   type: MessageType.LoadWholeSession;
 }
 
-export interface ReplyMessage {
+export interface ReplyMessage extends Envelope {
   type: MessageType.Reply;
-  inReplyTo: number;
   /** The answer to the request (a Snapshot for every request kind). */
   result: Snapshot;
 }
@@ -214,7 +216,7 @@ export interface EditNoteMessage {
   turnId: string;
 }
 
-export type FromWebview = ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | ReplyMessage;
+export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | ReplyMessage) & Envelope;
 
 /** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
 export const FIRST_CHUNK_ROWS = 60;

@@ -1,0 +1,275 @@
+/**
+ * The timeline webview's state, with no DOM: the rows the host sent, which of them pass the
+ * search and filters, their heights (measured or estimated) and offsets, selection, expansion,
+ * follow-tail. Everything here is plain data and arithmetic, so it is unit-tested in Node
+ * (test/webview/timelineState.test.ts); the DOM modules read and change it.
+ */
+
+import { matchesFilter, NO_FILTER, searchableText, type TimelineFilter, type TimelineHeader, type TimelineRow } from '../../shared/timelineModel';
+import type { PatchMessage, PersistedState, ResetMessage, RowsMessage } from '../../shared/timelineProtocol';
+
+/** Gap between cards (px). */
+export const GAP = 8;
+/** Longer texts are clamped until the card is expanded. */
+export const COLLAPSE_CHARS = 600;
+export const COLLAPSE_LINES = 8;
+
+export class TimelineState {
+  header: TimelineHeader | null = null;
+  rows: TimelineRow[] = [];
+  generation = -1;
+  expectedTotal = 0;
+  /** Every row of the current generation has arrived. */
+  loaded = false;
+  /** Indices into `rows` that pass the search and the filters, in order. */
+  shown: number[] = [];
+  /** offsets[i] = top of shown[i]; offsets[shown.length] = the list's height. */
+  offsets = new Float64Array(1);
+  readonly heights = new Map<string, number>();
+  query: string;
+  filter: TimelineFilter;
+  followTail: boolean;
+  readonly expanded: Set<string>;
+  selectedKey: string | null;
+  /** Scroll position to restore once every row is there (from the persisted state). */
+  restoreTopKey: string | null;
+  searchHits = 0;
+  /** A turn to reveal once it arrives. */
+  pendingReveal: string | null = null;
+  /** The host allows feedback (a trusted workspace). */
+  feedbackEnabled = false;
+
+  private indexByKey = new Map<string, number>();
+  private readonly textCache = new Map<string, { version: string; text: string }>();
+
+  constructor(saved?: PersistedState) {
+    this.query = saved?.search ?? '';
+    this.filter = { ...NO_FILTER, ...(saved?.filter ?? {}) };
+    this.followTail = saved?.followTail ?? false;
+    this.expanded = new Set(saved?.expanded ?? []);
+    this.selectedKey = saved?.selectedKey ?? null;
+    this.restoreTopKey = saved?.topKey ?? null;
+  }
+
+  // ---- rows from the host ---------------------------------------------------------------
+
+  applyReset(m: ResetMessage): void {
+    this.generation = m.generation;
+    this.header = m.header;
+    this.rows = m.rows.slice();
+    this.expectedTotal = m.total;
+    this.reindex();
+    this.heights.clear();
+    this.loaded = this.rows.length >= this.expectedTotal;
+    this.recomputeShown();
+  }
+
+  /** Appends a chunk; false when it belongs to another generation or does not follow on. */
+  applyRows(m: RowsMessage): boolean {
+    if (m.generation !== this.generation || m.start !== this.rows.length) return false;
+    for (const r of m.rows) {
+      this.indexByKey.set(r.key, this.rows.length);
+      this.rows.push(r);
+      if (this.passes(r)) this.shown.push(this.rows.length - 1);
+    }
+    if (this.query) this.searchHits = this.shown.length;
+    this.loaded = this.rows.length >= this.expectedTotal;
+    this.layout();
+    return true;
+  }
+
+  /** Applies a live change; false when it belongs to another generation. */
+  applyPatch(m: PatchMessage): boolean {
+    if (m.generation !== this.generation) return false;
+    this.header = m.header;
+    const byKey = new Map(this.rows.map((r) => [r.key, r]));
+    for (const r of m.upserts) {
+      if (byKey.has(r.key)) this.heights.delete(r.key);
+      byKey.set(r.key, r);
+    }
+    if (m.order) {
+      this.rows = m.order.map((k) => byKey.get(k)).filter((r): r is TimelineRow => r !== undefined);
+    } else {
+      this.rows = this.rows.map((r) => byKey.get(r.key)!);
+      for (const r of m.upserts) if (!this.indexByKey.has(r.key)) this.rows.push(r);
+    }
+    this.reindex();
+    this.expectedTotal = this.rows.length;
+    this.loaded = true;
+    this.recomputeShown();
+    return true;
+  }
+
+  rowByKey(key: string): TimelineRow | undefined {
+    const i = this.indexByKey.get(key);
+    return i === undefined ? undefined : this.rows[i];
+  }
+
+  hasKey(key: string): boolean {
+    return this.indexByKey.has(key);
+  }
+
+  private reindex(): void {
+    this.indexByKey = new Map(this.rows.map((r, i) => [r.key, i]));
+  }
+
+  // ---- search and filters ---------------------------------------------------------------
+
+  private searchTextOf(row: TimelineRow): string {
+    const c = this.textCache.get(row.key);
+    if (c && c.version === row.version) return c.text;
+    const text = searchableText(row).toLowerCase();
+    this.textCache.set(row.key, { version: row.version, text });
+    return text;
+  }
+
+  passes(row: TimelineRow): boolean {
+    if (!matchesFilter(row, this.filter)) return false;
+    if (this.query && !this.searchTextOf(row).includes(this.query.toLowerCase())) return false;
+    return true;
+  }
+
+  recomputeShown(): void {
+    this.shown = [];
+    for (let i = 0; i < this.rows.length; i++) if (this.passes(this.rows[i])) this.shown.push(i);
+    this.searchHits = this.query ? this.shown.length : 0;
+    this.layout();
+  }
+
+  setFilter(f: Partial<TimelineFilter>): void {
+    this.filter = { ...this.filter, ...f };
+    this.recomputeShown();
+  }
+
+  setQuery(q: string): void {
+    this.query = q;
+    this.recomputeShown();
+  }
+
+  /** "3 matches", "12 of 40", or "" when everything is shown. */
+  countsText(): string {
+    const total = this.rows.length;
+    if (this.query) return `${this.searchHits.toLocaleString('en-US')} match${this.searchHits === 1 ? '' : 'es'}`;
+    if (this.shown.length !== total) return `${this.shown.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`;
+    return '';
+  }
+
+  // ---- geometry -------------------------------------------------------------------------
+
+  estimateHeight(row: TimelineRow): number {
+    const textHeight = (s: string | null, full: boolean): number => {
+      if (!s) return 0;
+      const lines = Math.max(1, Math.ceil(s.length / 110)) + (s.match(/\n/g)?.length ?? 0);
+      return 24 + 19 * (full ? lines : Math.min(lines, COLLAPSE_LINES));
+    };
+    if (row.kind === 'line') return 120 + (row.glued ? 24 : 0);
+    const full = this.expanded.has(row.key);
+    return (
+      96 +
+      textHeight(row.userMessage, full) +
+      textHeight(row.reply, full) +
+      (row.collision ? 30 + 22 * row.collision.length : 0) +
+      (row.status === 'dangling' || row.status === 'open' ? 26 : 0) +
+      Math.min(row.findings.length, 4) * 20 +
+      (row.reason ? 20 : 0) +
+      (row.feedback ? 22 : 0) +
+      (this.feedbackEnabled ? 30 : 0)
+    );
+  }
+
+  heightOf(i: number): number {
+    const row = this.rows[this.shown[i]];
+    return this.heights.get(row.key) ?? this.estimateHeight(row);
+  }
+
+  /** Recomputes every offset; returns the list's height. */
+  layout(): number {
+    const n = this.shown.length;
+    this.offsets = new Float64Array(n + 1);
+    let y = 0;
+    for (let i = 0; i < n; i++) {
+      this.offsets[i] = y;
+      y += this.heightOf(i) + GAP;
+    }
+    this.offsets[n] = y;
+    return y;
+  }
+
+  get totalHeight(): number {
+    return this.offsets[this.shown.length];
+  }
+
+  /** Records a measured height; true when it changed. */
+  setMeasured(key: string, height: number): boolean {
+    if (height <= 0 || this.heights.get(key) === height) return false;
+    this.heights.set(key, height);
+    return true;
+  }
+
+  /** Index of the shown row containing y (binary search over offsets). */
+  indexAt(y: number): number {
+    let lo = 0;
+    let hi = this.shown.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.offsets[mid] <= y) lo = mid;
+      else hi = mid - 1;
+    }
+    return Math.max(0, lo);
+  }
+
+  /** Position among the shown rows of a key, or -1. */
+  shownIndexOfKey(key: string | null): number {
+    if (key === null) return -1;
+    const ri = this.indexByKey.get(key);
+    if (ri === undefined) return -1;
+    let lo = 0;
+    let hi = this.shown.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.shown[mid] === ri) return mid;
+      if (this.shown[mid] < ri) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /** The shown row at position i. */
+  rowAt(i: number): TimelineRow {
+    return this.rows[this.shown[i]];
+  }
+
+  /**
+   * Which shown rows to keep in the DOM for a viewport: the viewport plus overscan, at most
+   * `maxCards` (the overscan is trimmed first). [first, last], last < first when empty.
+   */
+  window(top: number, height: number, overscan: number, maxCards: number): { first: number; last: number } {
+    if (this.shown.length === 0) return { first: 0, last: -1 };
+    let first = this.indexAt(Math.max(0, top - overscan));
+    let last = this.indexAt(top + height + overscan);
+    if (last - first + 1 > maxCards) {
+      const vFirst = this.indexAt(top);
+      first = Math.max(first, vFirst - Math.floor(maxCards / 4));
+      last = Math.min(last, first + maxCards - 1);
+    }
+    return { first, last };
+  }
+
+  /** Marks for "the opened shard" only mean something when the session has several. */
+  multiShard(): boolean {
+    return (this.header?.shards.length ?? 0) > 1;
+  }
+
+  // ---- expansion and persistence --------------------------------------------------------
+
+  toggleExpanded(key: string): void {
+    if (this.expanded.has(key)) this.expanded.delete(key);
+    else this.expanded.add(key);
+    this.heights.delete(key);
+    this.layout();
+  }
+
+  persisted(topKey: string | null): PersistedState {
+    return { search: this.query, filter: this.filter, followTail: this.followTail, expanded: [...this.expanded].slice(-200), topKey, selectedKey: this.selectedKey };
+  }
+}
