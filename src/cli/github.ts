@@ -103,6 +103,8 @@ export async function runPush(argv: string[]): Promise<number> {
         `${r.commit ? ` in commit ${r.commit.slice(0, 12)}` : ''}` +
         ` ${dim(`(${c.interactions} finished turns, ${c.feedback} feedback records found; ${client.stats.requests} requests)`)}\n`,
     );
+    const masked = Object.entries(c.redacted ?? {});
+    if (masked.length) out(`${dim(`masked before pushing: ${masked.map(([k, n]) => `${n} ${k}`).join(', ')} (the journals are unchanged)`)}\n`);
     if (r.rotatedTo) out(`${dim(`rotated: the earlier records are now in ${r.rotatedTo}`)}\n`);
     if (r.remoteUnparsed) out(`${yellow('▲')} ${r.remoteUnparsed} line${r.remoteUnparsed === 1 ? '' : 's'} of the remote file are not records; kept as they are\n`);
     for (const s of c.skipped.slice(0, 20)) out(`${yellow('skipped')} ${safeText(path.basename(s.file), 80)}:${s.line} ${s.reason}\n`);

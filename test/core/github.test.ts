@@ -53,6 +53,21 @@ describe('GitHub log: records', () => {
     assert.deepStrictEqual(Object.keys(fb), ['type', 'version', 'id', 'session_id', 'turn_id', 'feedback', 'note', 'reviewer', 'timestamp']);
   });
 
+  it('masks secrets and personal data in the pushed copy only (curation redaction); ids untouched', async () => {
+    const dir = tempDir();
+    const token = 'ghp_' + 'A1b2C3d4'.repeat(5);
+    writeSession(dir, 's-red', 3, { userText: (i) => (i === 0 ? `my token is ${token}, mail me at ana@example.com` : `q${i}`) });
+    writeFeedback(dir, 's-red', [{ id: 'fb-r', turn: turnId(0), feedback: -1, note: 'call +1 415 555 0100 or ana@example.com' }]);
+    const c = await collectRecords(dir);
+    const [first, , fb] = c.records.map((r) => JSON.parse(r.line));
+    assert.strictEqual(first.user, 'my token is [REDACTED:github_token], mail me at [REDACTED:email]');
+    assert.strictEqual(first.id, `s-red/${turnId(0)}`);
+    assert.ok(!fb.note.includes('ana@example.com'), fb.note);
+    assert.strictEqual(c.redacted?.github_token, 1);
+    assert.strictEqual(c.redacted?.email, 2);
+    assert.ok(fs.readFileSync(path.join(dir, '_turn_journal', 's-red~4242.jsonl'), 'utf8').includes(token), 'the journal is not changed');
+  });
+
   it('gives no record for an open turn', () => {
     assert.strictEqual(interactionRecord('s', { terminal: false } as never), null);
   });
