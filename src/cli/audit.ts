@@ -8,6 +8,7 @@ import { auditReportsParallel } from '../core/parallelAudit';
 import { isValidSessionId } from '../core/sessionId';
 import { loadKnownReviews, markReviewedFindings } from '../core/repair';
 import { auditToSarif } from '../core/sarif';
+import { VERSION } from '../core/version';
 import { auditSelection } from './auditSelect';
 import { UsageError, bold, dim, green, out, parse, numberOption, red, safeText, yellow } from './io';
 
@@ -69,7 +70,7 @@ export async function runAudit(argv: string[]): Promise<number> {
   const report = buildReport(discovery, sessions);
   selection.save(sessions);
   if (format === 'sarif') {
-    out(JSON.stringify(auditToSarif(report, { journalDir: discovery.journalDir })) + '\n');
+    out(JSON.stringify(auditToSarif(report, { journalDir: discovery.journalDir, toolVersion: VERSION })) + '\n');
   } else if (format === 'json') {
     out(JSON.stringify(report) + '\n');
   } else {
