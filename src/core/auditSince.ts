@@ -14,7 +14,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { atomicReplace } from './durable';
+import { atomicReplace, describeError, readTextIfExistsSync } from './fsSafe';
 import type { SessionReport } from './audit';
 import type { DiscoveredSession } from './discovery';
 
@@ -68,15 +68,13 @@ export function parseSince(s: string): number | null {
  * when it exists but is not ours (not JSON, another version, another folder).
  */
 export function readAuditState(file: string, sessionsDir: string): AuditState {
-  let text: string;
+  let text: string | null;
   try {
-    const st = fs.lstatSync(file);
-    if (!st.isFile()) throw new Error(`${file} is not a regular file`);
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextIfExistsSync(file); // a link, FIFO or device there is refused, never opened
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, sessionsDir, written_at: '', sessions: {} };
-    throw e;
+    throw new Error(`cannot read the audit state ${file}: ${describeError(e)}`);
   }
+  if (text === null) return { version: 1, sessionsDir, written_at: '', sessions: {} };
   let v: Partial<AuditState>;
   try {
     v = JSON.parse(text) as Partial<AuditState>;
@@ -92,6 +90,6 @@ export function readAuditState(file: string, sessionsDir: string): AuditState {
 }
 
 export function writeAuditState(file: string, state: AuditState): void {
-  atomicReplace(file, JSON.stringify({ ...state, written_at: new Date().toISOString() }) + '\n', { mode: 0o600 });
-  fs.chmodSync(file, 0o600); // an older file's mode is kept by the replace: the state holds finding messages
+  // 0600 even over an older file with another mode: the state holds finding messages.
+  atomicReplace(file, JSON.stringify({ ...state, written_at: new Date().toISOString() }) + '\n', { mode: 0o600, forceMode: true });
 }
