@@ -486,6 +486,18 @@ describe('GitHub log: a rewritten log heals; rotation', function () {
     assert.ok(ids.includes(seen[0]) && ids.includes(seen[1]));
   });
 
+  it('rotates a log at the repository root too, numbering after the highest part', async () => {
+    const c = client(gh);
+    const t = target({ path: 'log.jsonl' });
+    gh.writeFile(REPO, 'log-0007.jsonl', '{"id":"older"}\n');
+    const hint = {};
+    for (let i = 0; i < 3; i++) await pushRecords(recs(40 * (i + 1)), { target: t, client: c, rotateAtBytes: 2048, hint, expected: new Set([...recs(40 * i).keys()]) });
+    assert.ok(gh.file(REPO, 'log-0008.jsonl') && gh.file(REPO, 'log-0009.jsonl'), 'parts 8 and 9 made after the existing 7');
+    assert.strictEqual(gh.file(REPO, 'log-0007.jsonl')!.toString(), '{"id":"older"}\n', 'an existing part is never overwritten');
+    const all = ['log-0008.jsonl', 'log-0009.jsonl', 'log.jsonl'].flatMap((p) => idsOf(gh.file(REPO, p)!));
+    assert.deepStrictEqual(all, [...recs(120).keys()]);
+  });
+
   it('rotation off: the active file grows past 1 MB on the Git Data API path', async () => {
     const { dir, ids } = bigFolder(20, 9, 7);
     const r = await pushFolder(dir, { target: target(), client: client(gh), rotateAtBytes: 0 });
