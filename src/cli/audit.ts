@@ -1,12 +1,14 @@
 /** `bot-memory-audit audit <sessionsDir>` */
 
 import * as fs from 'fs';
+import * as path from 'path';
 import * as os from 'os';
 import { auditSessions, buildReport, reachesThreshold, sessionReport, type AuditOptions, type FailOn, type SessionReport } from '../core/audit';
 import { discoverSessions, DiscoveryError, type DiscoveredSession, type Discovery } from '../core/discovery';
 import { auditReportsParallel } from '../core/parallelAudit';
 import { isValidSessionId } from '../core/sessionId';
 import { loadKnownReviews, markReviewedFindings } from '../core/repair';
+import { REPAIR_LOG_NAME, repairLogProblem } from '../core/repair/log';
 import { UsageError, bold, dim, green, out, parse, numberOption, red, safeText, yellow } from './io';
 
 export async function runAudit(argv: string[]): Promise<number> {
@@ -51,6 +53,9 @@ export async function runAudit(argv: string[]): Promise<number> {
     sessions.push(r);
     if (!values.json) out(sessionLine(r));
   }
+  // A repair log we cannot read (FIFO, device, link, unreadable) is reported; the audit goes on.
+  const logProblem = repairLogProblem(discovery.sessionsDir);
+  if (logProblem) discovery.skipped.push({ name: REPAIR_LOG_NAME, path: path.join(discovery.sessionsDir, REPAIR_LOG_NAME), reason: logProblem });
   const report = buildReport(discovery, sessions);
   if (values.json) {
     out(JSON.stringify(report) + '\n');

@@ -6,9 +6,10 @@ import { LEDGER_FILE, OUTBOX_FILE, Outbox } from '../../src/core/github/outbox';
 import { collectRecords, interactionRecord, recordId, serializeRecord } from '../../src/core/github/records';
 import { pushFolder, pushRecords, appendLines } from '../../src/core/github/push';
 import { lastLines, pullLog } from '../../src/core/github/pull';
-import type { GithubTarget } from '../../src/core/github/remote';
+import { partPath, type GithubTarget } from '../../src/core/github/remote';
 import { FakeGithub, ONE_MB, base64At60 } from '../support/fakeGithub';
 import { idsOf, turnId, writeFeedback, writeSession } from '../support/githubFixtures';
+import { seedAppend } from '../support/seedWriter';
 import { tempDir } from './helpers';
 
 const REPO = 'acme/bot';
@@ -65,19 +66,27 @@ describe('GitHub log: push', function () {
   it('creates the file, then appends only what is missing, 2 requests per push', async () => {
     gh.createRepo(REPO, { 'README.md': 'hi' });
     const c = client(gh);
-    const r1 = await pushRecords(recs(3), { target: target(), client: c });
+    const hint = {}; // what pushFolder keeps in _github_state.json between pushes
+    const r1 = await pushRecords(recs(3), { target: target(), client: c, hint });
     assert.strictEqual(r1.appended, 3);
     assert.deepStrictEqual(idsOf(gh.file(REPO, LOG)!), ['r0', 'r1', 'r2']);
     assert.ok(c.stats.requests <= 4, `first push (file absent) took ${c.stats.requests} requests`);
-    const before = c.stats.requests;
-    const r2 = await pushRecords(recs(5), { target: target(), client: c });
+    let before = c.stats.requests;
+    const r2 = await pushRecords(recs(5), { target: target(), client: c, hint });
     assert.strictEqual(r2.appended, 2);
     assert.strictEqual(r2.alreadyPresent, 3);
-    assert.strictEqual(c.stats.requests - before, 2);
-    assert.deepStrictEqual(idsOf(gh.file(REPO, LOG)!), ['r0', 'r1', 'r2', 'r3', 'r4']);
-    const r3 = await pushRecords(recs(5), { target: target(), client: c });
-    assert.strictEqual(r3.appended, 0);
-    assert.strictEqual(gh.commitCount(REPO), 3);
+    assert.strictEqual(c.stats.requests - before, 3, 'GET, the one look for rotated parts, PUT');
+    before = c.stats.requests;
+    const r3 = await pushRecords(recs(6), { target: target(), client: c, hint });
+    assert.strictEqual(r3.appended, 1);
+    assert.strictEqual(c.stats.requests - before, 2, 'GET, PUT');
+    assert.deepStrictEqual(idsOf(gh.file(REPO, LOG)!), ['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
+    before = c.stats.requests;
+    const r4 = await pushRecords(recs(6), { target: target(), client: c, hint, expected: new Set(recs(6).keys()) });
+    assert.strictEqual(r4.appended, 0);
+    assert.deepStrictEqual(r4.vanished, []);
+    assert.strictEqual(c.stats.requests - before, 1, 'the ledger check is made on the content the push reads anyway');
+    assert.strictEqual(gh.commitCount(REPO), 4);
   });
 
   it('keeps prior bytes exactly: unparseable lines, CRLF, invalid UTF-8, no final newline', async () => {
@@ -130,6 +139,27 @@ describe('GitHub log: push', function () {
     assert.deepStrictEqual(idsOf(gh.file(REPO, LOG)!), ['seed', 'r1', 'r0', 'r2', 'r3', 'r4', 'r5']);
   });
 
+  it('create race: two first pushes, the loser gets 422 "sha" wasn\'t supplied, re-reads and appends; each record once', async () => {
+    gh.createRepo(REPO, { 'README.md': 'hi' });
+    gh.barrier('PUT', 2); // both read "no file", both create: the second PUT loses
+    const a = new Map([...recs(3)].slice(0, 2));
+    const b = new Map([...recs(3)].slice(1));
+    const [ra, rb] = await Promise.all([pushRecords(a, { target: target(), client: client(gh), backoffBaseMs: 1 }), pushRecords(b, { target: target(), client: client(gh), backoffBaseMs: 1 })]);
+    const lost = gh.log.filter((l) => l.method === 'PUT' && l.status === 422);
+    assert.strictEqual(lost.length, 1, 'exactly one create lost the race');
+    assert.deepStrictEqual([ra.attempts, rb.attempts].sort(), [1, 2]);
+    const ids = idsOf(gh.file(REPO, LOG)!);
+    assert.deepStrictEqual([...ids].sort(), ['r0', 'r1', 'r2']);
+    assert.strictEqual(ra.appended + rb.appended, 3);
+  });
+
+  it('a 422 that is not a race (a malformed sha) is not retried', async () => {
+    gh.createRepo(REPO, { [LOG]: '{"id":"x"}\n' });
+    const c = client(gh);
+    await assert.rejects(c.request('PUT /repos/acme/bot/contents/data/interactions.jsonl', { message: 'm', content: '', sha: 'nope' }), (e: GithubError) => e.kind === 'invalid' && /not a valid blob sha/.test(e.message));
+    await assert.rejects(c.request('PUT /repos/acme/bot/contents/data/interactions.jsonl', { message: 'm', content: '' }), (e: GithubError) => e.kind === 'conflict' && /"sha" wasn't supplied/.test(e.message));
+  });
+
   it('retries timeouts and 5xx, then gives up keeping the error transient', async () => {
     gh.createRepo(REPO, {});
     gh.hangMs = 1500;
@@ -151,20 +181,20 @@ describe('GitHub log: push', function () {
     gh.createRepo(REPO, { [LOG]: big, 'other.txt': 'keep me' });
     const c = client(gh);
     gh.resetLog();
-    const r = await pushRecords(recs(10), { target: target({ branch: 'main' }), client: c });
+    const r = await pushRecords(recs(10), { target: target({ branch: 'main' }), client: c, rotateAtBytes: 0 });
     assert.strictEqual(r.via, 'git');
     const after = gh.file(REPO, LOG)!;
     assert.ok(after.subarray(0, big.length).equals(big));
     assert.deepStrictEqual(idsOf(after.subarray(big.length)), [...recs(10).keys()]);
     assert.strictEqual(gh.file(REPO, 'other.txt')!.toString(), 'keep me');
     assert.ok(!gh.log.some((l) => l.method === 'PUT'), 'no Contents API PUT for a large file');
-    assert.ok(gh.log.length <= 7, `first large push: ${gh.log.length} requests`);
+    assert.ok(gh.log.length <= 8, `first large push (+1: the one look for rotated parts): ${gh.log.length} requests`);
     // What the first push learned (the file is large) makes the next one 6 requests, also
     // without a branch setting (the default branch is remembered).
-    const hint = { large: true };
-    await pushRecords(recs(11), { target: target(), client: c, hint });
+    const hint = { large: true, parts: {} };
+    await pushRecords(recs(11), { target: target(), client: c, hint, rotateAtBytes: 0 });
     gh.resetLog();
-    await pushRecords(recs(11).set('extra', '{"id":"extra"}'), { target: target(), client: c, hint });
+    await pushRecords(recs(11).set('extra', '{"id":"extra"}'), { target: target(), client: c, hint, rotateAtBytes: 0 });
     assert.deepStrictEqual(gh.log.map((l) => `${l.method} ${l.path.replace(/\?.*/, '')}`), [
       'GET /repos/acme/bot/branches/main',
       'GET /repos/acme/bot/contents/data/interactions.jsonl',
@@ -179,6 +209,7 @@ describe('GitHub log: push', function () {
       target: target({ branch: 'main' }),
       client: c,
       backoffBaseMs: 1,
+      rotateAtBytes: 0,
       onProgress: (p) => {
         if (p.phase === 'write' && !raced) {
           raced = true;
@@ -196,7 +227,7 @@ describe('GitHub log: push', function () {
     gh.createRepo(REPO, { [LOG]: '{"id":"a"}\n' }, { branch: 'trunk' });
     const many = new Map<string, string>();
     for (let i = 0; i < 9000; i++) many.set(`g${i}`, serializeRecord({ id: `g${i}`, pad: 'y'.repeat(120) }));
-    const r = await pushRecords(many, { target: target(), client: client(gh) });
+    const r = await pushRecords(many, { target: target(), client: client(gh), rotateAtBytes: 0 });
     assert.strictEqual(r.via, 'git');
     const ids = idsOf(gh.file(REPO, LOG, 'trunk')!);
     assert.strictEqual(ids.length, 9001);
@@ -288,7 +319,7 @@ describe('GitHub log: outbox, ledger and pull', function () {
     gh.writeFile(REPO, LOG, '{"id":"a"}\nnot json\n\n{"id":"b"}\n{"id":"c"}');
     const out = path.join(dir, 'log.jsonl');
     const r = await pullLog(client(gh), target(), out);
-    assert.deepStrictEqual(r, { exists: true, bytes: 42, lines: 4, records: 3, unparsed: 1 });
+    assert.deepStrictEqual(r, { exists: true, parts: 0, bytes: 42, lines: 4, records: 3, unparsed: 1 });
     assert.strictEqual(fs.readFileSync(out, 'utf8'), '{"id":"a"}\nnot json\n\n{"id":"b"}\n{"id":"c"}');
     await pullLog(client(gh), target(), out, { last: 2 });
     assert.strictEqual(fs.readFileSync(out, 'utf8'), '{"id":"b"}\n{"id":"c"}\n');
@@ -297,7 +328,7 @@ describe('GitHub log: outbox, ledger and pull', function () {
     const c = client(gh);
     const r2 = await pullLog(c, target(), out);
     assert.strictEqual(r2.bytes, big.length + 15);
-    assert.strictEqual(c.stats.requests, 1);
+    assert.strictEqual(c.stats.requests, 4, 'repository (default branch), branch head, folder listing, the file');
     assert.strictEqual((await pullLog(c, target({ path: 'nope.jsonl' }), out)).exists, false);
   });
 
@@ -307,5 +338,139 @@ describe('GitHub log: outbox, ledger and pull', function () {
     assert.strictEqual(appendLines(Buffer.from('x'), ['y']).toString(), 'x\ny\n');
     assert.strictEqual(appendLines(Buffer.alloc(0), ['y']).toString(), 'y\n');
     assert.ok(base64At60(Buffer.alloc(100)).split('\n').every((l) => l.length <= 60));
+  });
+});
+
+describe('GitHub log: a rewritten log heals; rotation', function () {
+  this.timeout(60_000);
+  let gh: FakeGithub;
+  beforeEach(async () => {
+    gh = await new FakeGithub().start();
+    gh.createRepo(REPO, { 'README.md': 'hi' });
+  });
+  afterEach(async () => {
+    await gh.stop();
+  });
+
+  /** `sessions` sessions of `turns` turns whose records are about `kb` KB each. */
+  function bigFolder(sessions: number, turns: number, kb: number, prefix = 's'): { dir: string; ids: string[] } {
+    const dir = tempDir();
+    const ids: string[] = [];
+    for (let s = 0; s < sessions; s++) ids.push(...writeSession(dir, `${prefix}${s}`, turns, { userText: (i) => `q${i} ` + 'x'.repeat(kb * 1024) }));
+    return { dir, ids };
+  }
+
+  /** Every id of every part, in order, then the active file (what pull and a reader see). */
+  function wholeLog(): string[] {
+    const parts = [...Array(20).keys()].map((i) => gh.file(REPO, partPath(LOG, i + 1))).filter((b): b is Buffer => b !== undefined);
+    const lines = [...parts, gh.file(REPO, LOG) ?? Buffer.alloc(0)].flatMap((b) => b.toString().split('\n').filter((l) => l.trim()));
+    return lines.map((l) => {
+      const v = JSON.parse(l) as { id?: string; session_id: string };
+      return v.id ?? `seed:${v.session_id}`;
+    });
+  }
+
+  it("the seed's writer wipes the log past 1 MB; the next push notices, says so, and restores every record once", async () => {
+    const { dir, ids } = bigFolder(20, 9, 7); // 160 records, about 1.2 MB
+    const c = client(gh);
+    const r1 = await pushFolder(dir, { target: target(), client: c, rotateAtBytes: 0 });
+    assert.strictEqual(r1.appended, ids.length);
+    assert.ok(gh.file(REPO, LOG)!.length > ONE_MB);
+    // The seed appends one record: it reads empty content (over 1 MB) and replaces the file.
+    const seed = await seedAppend(gh.url, REPO, 'test-token', { type: 'interaction', session_id: 'seed-1', query: 'hi', answer: 'hello' });
+    assert.deepStrictEqual([seed.get, seed.put, seed.readBytes], [200, 200, 0]);
+    assert.strictEqual(gh.file(REPO, LOG)!.toString().trim().split('\n').length, 1, 'the seed replaced the file with its one record');
+    // A session's journal is gone here meanwhile: its records cannot be pushed again.
+    fs.rmSync(path.join(dir, '_turn_journal', 's19~4242.jsonl'));
+    const gone = ids.filter((id) => id.startsWith('s19/'));
+    const before = c.stats.requests;
+    const r2 = await pushFolder(dir, { target: target(), client: c, rotateAtBytes: 0 });
+    assert.strictEqual(r2.vanished.length, ids.length);
+    assert.strictEqual(r2.restored.length, ids.length - gone.length);
+    assert.deepStrictEqual(r2.lost, gone);
+    assert.strictEqual(r2.findings.length, 1);
+    assert.strictEqual(r2.findings[0].kind, 'log_rewritten');
+    assert.strictEqual(r2.findings[0].severity, 'error', 'records were lost');
+    assert.match(r2.findings[0].message, /was rewritten: 160 records pushed earlier were gone\. 152 pushed again; 8 could not be/);
+    // The large-file path it learned: branch, raw read, the one look for rotated parts, blob, tree, commit, ref.
+    assert.strictEqual(c.stats.requests - before, 7, 'the ledger check costs no request of its own');
+    const log = gh.file(REPO, LOG)!.toString();
+    assert.ok(log.includes('"session_id": "seed-1"'), "the seed's record is kept");
+    const after = idsOf(log.split('\n').filter((l) => l.includes('"id"')).join('\n'));
+    assert.strictEqual(after.length, new Set(after).size, 'no record twice');
+    assert.deepStrictEqual(new Set(after), new Set(ids.filter((id) => !id.startsWith('s19/'))));
+    // The lost ones are not reported again; when their journal comes back they are pushed again.
+    const r3 = await pushFolder(dir, { target: target(), client: c, rotateAtBytes: 0 });
+    assert.deepStrictEqual([r3.vanished.length, r3.appended], [0, 0]);
+    writeSession(dir, 's19', 9, { userText: (i) => `q${i} ` + 'x'.repeat(7 * 1024) });
+    const r4 = await pushFolder(dir, { target: target(), client: c, rotateAtBytes: 0 });
+    assert.strictEqual(r4.appended, gone.length);
+    const final = gh.file(REPO, LOG)!.toString().split('\n').filter((l) => l.includes('"id"')).map((l) => JSON.parse(l).id as string);
+    assert.strictEqual(final.length, ids.length);
+    assert.deepStrictEqual(new Set(final), new Set(ids), 'every record present exactly once');
+  });
+
+  it('rotates before 900 KB in one commit: no commit ever shows fewer records; pull and the ledger check read every part', async () => {
+    const c = client(gh);
+    const seen: string[] = [];
+    const commits: number[] = [];
+    let dir = '';
+    for (let round = 0; round < 4; round++) {
+      const f = bigFolder(6, 9, 7, `r${round}-`); // 48 records, about 350 KB per round
+      dir = f.dir;
+      const r = await pushFolder(dir, { target: target(), client: c });
+      seen.push(...f.ids);
+      commits.push(gh.commitCount(REPO));
+      if (round === 2) assert.strictEqual(r.rotatedTo, partPath(LOG, 1), 'the third round would pass 900 KB');
+      // The seed appends between our pushes: the active file stays under 1 MB, so it never wipes.
+      const s = await seedAppend(gh.url, REPO, 'test-token', { type: 'interaction', session_id: `seed-${round}`, query: 'q', answer: 'a' });
+      assert.ok(s.readBytes > 0, 'the seed could read the active file');
+      assert.ok(gh.file(REPO, LOG)!.length < 900 * 1024);
+    }
+    assert.deepStrictEqual(commits, [2, 4, 6, 8], 'one commit per push (the seed makes the others), rotation included');
+    const all = wholeLog();
+    assert.deepStrictEqual(all.filter((id) => !id.startsWith('seed:')).length, seen.length);
+    assert.strictEqual(all.filter((id) => id.startsWith('seed:')).length, 4, "the seed's records are all kept");
+    assert.deepStrictEqual(new Set(all.filter((id) => id.includes('/'))), new Set(seen));
+    // Every commit on the branch holds at least the records of the one before (parts + active).
+    const repo = gh.repos.get(REPO)!;
+    let sha: string | undefined = repo.branches.get('main');
+    const counts: number[] = [];
+    while (sha) {
+      const cm = repo.commits.get(sha)!;
+      let n = 0;
+      for (const [p, blob] of repo.trees.get(cm.tree)!) if (p.startsWith('data/')) n += repo.blobs.get(blob)!.toString().split('\n').filter((l) => l.trim()).length;
+      counts.unshift(n);
+      sha = cm.parents[0];
+    }
+    for (let i = 1; i < counts.length; i++) assert.ok(counts[i] >= counts[i - 1], `commit ${i} shows ${counts[i]} lines after ${counts[i - 1]}`);
+    // Pull: every part in order, then the active file.
+    const out = path.join(dir, 'pulled.jsonl');
+    const p = await pullLog(c, target(), out);
+    assert.strictEqual(p.parts, 1);
+    const pulled = fs.readFileSync(out, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { id?: string; session_id: string });
+    assert.deepStrictEqual(pulled.map((r) => r.id ?? `seed:${r.session_id}`), all);
+    // The ledger check reads the parts: a record cut out of part 1 is found missing and restored.
+    const part1 = gh.file(REPO, partPath(LOG, 1))!.toString();
+    const victim = seen[0];
+    assert.ok(part1.includes(victim));
+    gh.writeFile(REPO, partPath(LOG, 1), part1.split('\n').filter((l) => !l.includes(`"id":"${victim}"`)).join('\n'));
+    const dir0 = tempDir();
+    writeSession(dir0, 'r0-0', 9, { userText: (i) => `q${i} ` + 'x'.repeat(7 * 1024) });
+    await pushFolder(dir0, { target: target(), client: c }); // learns (ledger) that its records are in the log
+    gh.writeFile(REPO, partPath(LOG, 1), gh.file(REPO, partPath(LOG, 1))!.toString().split('\n').filter((l) => !l.includes(`"id":"${seen[1]}"`)).join('\n'));
+    const healed = await pushFolder(dir0, { target: target(), client: c });
+    assert.deepStrictEqual(healed.restored, [seen[1]]);
+    const ids = wholeLog().filter((id) => id.includes('/'));
+    assert.strictEqual(ids.length, new Set(ids).size, 'each record once');
+    assert.ok(ids.includes(seen[0]) && ids.includes(seen[1]));
+  });
+
+  it('rotation off: the active file grows past 1 MB on the Git Data API path', async () => {
+    const { dir, ids } = bigFolder(20, 9, 7);
+    const r = await pushFolder(dir, { target: target(), client: client(gh), rotateAtBytes: 0 });
+    assert.strictEqual(r.rotatedTo, null);
+    assert.strictEqual(idsOf(gh.file(REPO, LOG)!).length, ids.length);
+    assert.strictEqual(gh.file(REPO, partPath(LOG, 1)), undefined);
   });
 });

@@ -8,7 +8,11 @@
  *   `sha`: a stale one answers 409, a missing one 422 "sha wasn't supplied", a malformed one 422).
  * - Git Data API: blobs (base64 / utf-8), trees (`base_tree`, entries by `sha` or `content`),
  *   commits (`parents`), refs (GET; PATCH without `force` must be a fast-forward, else 422).
- * - Repository (`default_branch`) and branch reads.
+ * - Contents API GET of a directory: its direct children (files and dirs) as an array.
+ * - Git Data API reads: commits and trees (flat, as with `?recursive=1`) by sha.
+ * - Repository (`default_branch`) and branch reads (`GET /branches/{branch}`: commit, tree, parents).
+ * - PUT races: a stale `sha` answers 409 "is at X but expected Y"; two creates of the same
+ *   file: the loser (no `sha`, the file now exists) gets 422 "\"sha\" wasn't supplied.".
  * - Auth: `Authorization: token|Bearer X`; unknown token 401 "Bad credentials"; a read-only
  *   token writing gets 403 "Resource not accessible by personal access token" with
  *   `x-accepted-github-permissions: contents=write`.
@@ -102,6 +106,7 @@ export class FakeGithub {
   private server: http.Server;
   private queued: Fault[] = [];
   private limited: RateLimitKind[] = [];
+  private barriers: { method: string; count: number; waiting: (() => void)[] }[] = [];
   private rng: number;
   private sockets = new Set<import('net').Socket>();
   port = 0;
@@ -173,6 +178,14 @@ export class FakeGithub {
       c = repo.commits.get(c)!.parents[0];
     }
     return n;
+  }
+
+  /**
+   * Holds the next `count` requests with this method until all of them have arrived, then
+   * serves them in arrival order: makes a race (two writers that read the same state) certain.
+   */
+  barrier(method: string, count: number): void {
+    this.barriers.push({ method, count, waiting: [] });
   }
 
   inject(...faults: Fault[]): void {
@@ -309,6 +322,16 @@ export class FakeGithub {
       return;
     }
 
+    const barrier = this.barriers.find((b) => b.method === method && b.waiting.length < b.count);
+    if (barrier) {
+      // Arrival order is kept: each held request is served after the one before it.
+      const turn = new Promise<void>((resolve) => barrier.waiting.push(resolve));
+      if (barrier.waiting.length === barrier.count) {
+        this.barriers.splice(this.barriers.indexOf(barrier), 1);
+        for (const go of barrier.waiting) go();
+      }
+      await turn; // promises resolve in the order they were released: arrival order
+    }
     try {
       const [status, payload, headers] = this.route(method, url, req.headers, body, permission);
       if (fault === 'resetAfterWrite') {
@@ -355,7 +378,8 @@ export class FakeGithub {
     if ((r = /^\/branches\/(.+)$/.exec(rest)) && method === 'GET') {
       const name = decodeURIComponent(r[1]);
       const c = head(name);
-      return [200, { name, commit: { sha: c, commit: { tree: { sha: repo.commits.get(c)!.tree }, message: repo.commits.get(c)!.message } } }];
+      const cm = repo.commits.get(c)!;
+      return [200, { name, commit: { sha: c, commit: { tree: { sha: cm.tree }, message: cm.message }, parents: cm.parents.map((p) => ({ sha: p })) }, protected: false, _links: { self: `${this.url}/repos/${fullName}/branches/${name}` } }];
     }
     if ((r = /^\/git\/ref\/heads\/(.+)$/.exec(rest)) && method === 'GET') {
       const name = decodeURIComponent(r[1]);
@@ -387,6 +411,17 @@ export class FakeGithub {
       const blob = repo.blobs.get(r[1]);
       if (!blob) throw new HttpError(404, 'Not Found');
       return [200, { sha: r[1], size: blob.length, encoding: 'base64', content: base64At60(blob) }];
+    }
+    if ((r = /^\/git\/commits\/([0-9a-f]{40})$/.exec(rest)) && method === 'GET') {
+      const c = repo.commits.get(r[1]);
+      if (!c) throw new HttpError(404, 'Not Found');
+      return [200, { sha: r[1], message: c.message, tree: { sha: c.tree }, parents: c.parents.map((p) => ({ sha: p })) }];
+    }
+    if ((r = /^\/git\/trees\/([0-9a-f]{40})$/.exec(rest)) && method === 'GET') {
+      const t = repo.trees.get(r[1]);
+      if (!t) throw new HttpError(404, 'Not Found');
+      // Flat here: every path is listed as if ?recursive=1 was given.
+      return [200, { sha: r[1], truncated: false, tree: [...t].map(([p, sha]) => ({ path: p, mode: '100644', type: 'blob', sha, size: repo.blobs.get(sha)!.length })) }];
     }
     if (rest === '/git/trees' && method === 'POST') {
       const b = json();
@@ -426,8 +461,21 @@ export class FakeGithub {
         if (repo.branches.size === 0) throw new HttpError(404, 'This repository is empty.');
         const commit = repo.branches.get(ref) ?? (repo.commits.has(ref) ? ref : undefined);
         if (!commit) throw new HttpError(404, `No commit found for the ref ${ref}`);
-        const blobSha = repo.trees.get(repo.commits.get(commit)!.tree)!.get(path);
-        if (!blobSha) throw new HttpError(404, 'Not Found');
+        const tree = repo.trees.get(repo.commits.get(commit)!.tree)!;
+        const blobSha = tree.get(path);
+        if (!blobSha) {
+          // A directory: its direct children, as the Contents API lists them (files and dirs).
+          const prefix = path.replace(/\/+$/, '') + '/';
+          const children = new Map<string, { type: string; name: string; path: string; sha: string; size: number }>();
+          for (const [p, sha] of tree) {
+            if (!p.startsWith(prefix)) continue;
+            const name = p.slice(prefix.length).split('/')[0];
+            const isDir = p.slice(prefix.length).includes('/');
+            if (!children.has(name)) children.set(name, { type: isDir ? 'dir' : 'file', name, path: prefix + name, sha: isDir ? sha1('dir\0' + prefix + name + commit) : sha, size: isDir ? 0 : repo.blobs.get(sha)!.length });
+          }
+          if (children.size === 0) throw new HttpError(404, 'Not Found');
+          return [200, [...children.values()].sort((a, b) => (a.name < b.name ? -1 : 1))];
+        }
         const blob = repo.blobs.get(blobSha)!;
         const accept = String(headers.accept ?? '');
         if (/application\/vnd\.github(?:\.v3)?\.raw/.test(accept)) {
@@ -448,8 +496,9 @@ export class FakeGithub {
         const existing = tree.get(path);
         if (b.sha !== undefined && (typeof b.sha !== 'string' || !SHA_RE.test(b.sha))) throw new HttpError(422, 'Invalid request.\n\n"sha" is not a valid blob sha.');
         if (existing && b.sha === undefined) throw new HttpError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.');
-        if (existing && b.sha !== existing) throw new HttpError(409, `${path} does not match ${b.sha}`);
-        if (!existing && b.sha !== undefined) throw new HttpError(409, `${path} does not match ${b.sha}`);
+        // GitHub's answer to a stale sha names both ("is at X but expected Y").
+        if (existing && b.sha !== existing) throw new HttpError(409, `is at ${existing} but expected ${b.sha}`);
+        if (!existing && b.sha !== undefined) throw new HttpError(409, `is at 0000000000000000000000000000000000000000 but expected ${b.sha}`);
         const content = Buffer.from(b.content, 'base64');
         if (content.length > HUNDRED_MB) throw new HttpError(422, 'File is too large');
         const entries = new Map(tree);

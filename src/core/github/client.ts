@@ -167,6 +167,13 @@ function apiMessage(e: RequestErrorLike): string {
   return m.split('\n')[0].slice(0, 200);
 }
 
+/** The whole message on one line (GitHub puts the detail of a 422 after a blank line). */
+function fullApiMessage(e: RequestErrorLike): string {
+  const d = e.response?.data as { message?: unknown } | undefined;
+  const m = d && typeof d.message === 'string' ? d.message : e.message;
+  return m.replace(/\s*\n+\s*/g, ' ').trim().slice(0, 300);
+}
+
 export function toGithubError(e: unknown): GithubError {
   if (e instanceof GithubError) return e;
   if (!isRequestError(e)) return new GithubError('network', errorText(e));
@@ -186,7 +193,13 @@ export function toGithubError(e: unknown): GithubError {
   }
   if (status === 404) return new GithubError('not_found', `not found (404 ${msg})`, status);
   if (status === 409) return new GithubError('conflict', `conflict (409 ${msg})`, status);
-  if (status === 422) return new GithubError('invalid', `rejected (422 ${msg})`, status);
+  if (status === 422) {
+    // Someone else wrote first: a create that lost the race ("sha" wasn't supplied: the file
+    // exists now), or a ref update that is no longer a fast-forward. Re-read and retry.
+    const full = fullApiMessage(e);
+    if (/"sha" wasn't supplied|is at [0-9a-f]* but expected|does not match|not a fast.?forward/i.test(full)) return new GithubError('conflict', `conflict (422 ${full})`, status);
+    return new GithubError('invalid', `rejected (422 ${full})`, status);
+  }
   if (status >= 500) return new GithubError('server', `GitHub answered ${status} (${msg}) after retries`, status);
   return new GithubError('other', `GitHub answered ${status} (${msg})`, status);
 }

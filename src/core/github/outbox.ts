@@ -25,6 +25,7 @@ import { tryPidLock } from '../pidLock';
 import { appendLinesDurable, atomicReplace, readBytesSync, readTextIfExistsSync, readTextSync } from '../fsSafe';
 import type { LogRecord } from './records';
 import { recordId } from './records';
+import type { TargetHint } from './push';
 
 export const OUTBOX_FILE = '_github_outbox.jsonl';
 export const LEDGER_FILE = '_github_ledger.jsonl';
@@ -40,6 +41,17 @@ function readLines(file: string): string[] {
   return lines;
 }
 
+/** The cached ids of rotated parts, when the state file's value has the right shape. */
+function validParts(v: unknown): TargetHint['parts'] {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const out: NonNullable<TargetHint['parts']> = Object.create(null);
+  for (const [k, e] of Object.entries(v as Record<string, unknown>)) {
+    const p = e as { sha?: unknown; ids?: unknown };
+    if (p && typeof p.sha === 'string' && Array.isArray(p.ids) && p.ids.every((i) => typeof i === 'string')) out[k] = { sha: p.sha, ids: p.ids as string[] };
+  }
+  return out;
+}
+
 export class Outbox {
   readonly outboxFile: string;
   readonly ledgerFile: string;
@@ -53,17 +65,17 @@ export class Outbox {
     this.ledgerFile = path.join(dir, LEDGER_FILE);
   }
 
-  readHint(): { large?: boolean; defaultBranch?: string } {
+  readHint(): TargetHint {
     try {
       const all = JSON.parse(readTextSync(path.join(this.dir, STATE_FILE))) as Record<string, unknown>;
-      const h = all[this.target] as { large?: unknown; defaultBranch?: unknown } | undefined;
-      return { large: h?.large === true, defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined };
+      const h = all[this.target] as { large?: unknown; defaultBranch?: unknown; parts?: unknown } | undefined;
+      return { large: h?.large === true, defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined, parts: validParts(h?.parts) };
     } catch {
       return {};
     }
   }
 
-  writeHint(hint: { large?: boolean; defaultBranch?: string }): void {
+  writeHint(hint: TargetHint): void {
     const file = path.join(this.dir, STATE_FILE);
     let all: Record<string, unknown> = {};
     try {
@@ -71,7 +83,7 @@ export class Outbox {
     } catch {
       // first time, or damaged: it is only a hint
     }
-    const next = { large: hint.large === true, ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}) };
+    const next = { large: hint.large === true, ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}), ...(hint.parts ? { parts: hint.parts } : {}) };
     if (JSON.stringify(all[this.target]) === JSON.stringify(next)) return;
     all[this.target] = next;
     atomicReplace(file, JSON.stringify(all, null, 2) + '\n', { root: this.dir });
@@ -83,7 +95,10 @@ export class Outbox {
     for (const l of readLines(this.ledgerFile)) {
       try {
         const v = JSON.parse(l) as { id?: unknown; target?: unknown };
-        if (typeof v.id === 'string' && v.target === this.target) ids.add(v.id);
+        if (typeof v.id !== 'string' || v.target !== this.target) continue;
+        // A later `lost` line: the record vanished from the log and could not be pushed again.
+        if ((v as { lost?: unknown }).lost === true) ids.delete(v.id);
+        else ids.add(v.id);
       } catch {
         // a damaged ledger line only means that record is checked against the remote again
       }
@@ -118,6 +133,16 @@ export class Outbox {
       appendLinesDurable(this.ledgerFile, ids.map((id) => JSON.stringify({ id, target: this.target, commit, at })), { root: this.dir });
     }
     this.compact();
+  }
+
+  /**
+   * Records `ids` as no longer in the log (it was rewritten, and they could not be pushed
+   * again): they count as never pushed, so collecting them again re-queues them.
+   */
+  markLost(ids: readonly string[]): void {
+    if (!ids.length) return;
+    const at = new Date().toISOString();
+    appendLinesDurable(this.ledgerFile, ids.map((id) => JSON.stringify({ id, target: this.target, lost: true, at })));
   }
 
   /** Rewrites the outbox to the records still pending (no-op when nothing would change). */

@@ -20,7 +20,8 @@
 import { GithubClient, GithubError, HUNDRED_MB, ONE_MB } from './client';
 import { Outbox, withPushLock } from './outbox';
 import { collectRecords, recordId, type Collected } from './records';
-import { contentsRoute, describeTarget, readViaContents, readViaGit, repoRoute, scanLog, targetKey, type GithubTarget, type RemoteFile } from './remote';
+import * as crypto from 'crypto';
+import { contentsRoute, describeTarget, listParts, partPath, readRawAt, readViaContents, readViaGit, repoRoute, scanLog, targetKey, type GithubTarget, type LogPart, type RemoteFile } from './remote';
 import { encodePath } from './client';
 
 export type PushPhase = 'collect' | 'read' | 'write' | 'conflict' | 'retry' | 'wait' | 'done';
@@ -48,16 +49,30 @@ export interface PushOptions {
   message?: (n: number) => string;
   /** What earlier pushes learned about the target (updated in place; pushFolder persists it). */
   hint?: TargetHint;
+  /** Ids the ledger says are in the log: each one missing from every part is reported, and re-sent when `restorable` has it. */
+  expected?: ReadonlySet<string>;
+  /** Lines (by id) that can be pushed again when a record vanished from the log. */
+  restorable?: ReadonlyMap<string, string>;
+  /**
+   * Rotate when a push would take the active file past this many bytes: its content moves to
+   * the next `<stem>-NNNN<ext>` and the active file starts afresh, in one commit. 0 = never.
+   * Default 900 KB (Contents-API readers cannot read a file over 1 MB).
+   */
+  rotateAtBytes?: number;
 }
+
+export const DEFAULT_ROTATE_AT = 900 * 1024;
 
 export interface TargetHint {
   /** The file was over 1 MB: go straight to the Git Data API path. */
   large?: boolean;
   defaultBranch?: string;
+  /** Rotated parts seen: path → blob sha and the ids it holds (a part is read again only when its sha changes). Undefined: never looked. */
+  parts?: Record<string, { sha: string; ids: string[] }>;
 }
 
 export interface PushResult {
-  /** Records this push appended. */
+  /** Records this push appended (restored ones included). */
   appended: number;
   /** Records that were already in the remote file. */
   alreadyPresent: number;
@@ -66,14 +81,21 @@ export interface PushResult {
   commit: string | null;
   attempts: number;
   via: 'contents' | 'git' | 'none';
+  /** Ledger ids found in no part of the log (someone rewrote it). */
+  vanished: string[];
+  /** Of those, the ones pushed again by this push. */
+  restored: string[];
+  /** Of those, the ones that could not be pushed again (no line for them any more). */
+  lost: string[];
+  /** The part the active file's content moved to, when this push rotated the log. */
+  rotatedTo: string | null;
 }
 
 const defaultMessage = (n: number): string => `bot-memory-audit: append ${n} record${n === 1 ? '' : 's'} [skip ci]`;
 
+/** 409, and the 422s that mean someone wrote first (classified by the client: toGithubError). */
 function isConflict(e: GithubError): boolean {
-  if (e.kind === 'conflict') return true;
-  // 422: a stale or missing sha on PUT, or "Update is not a fast forward" on the ref.
-  return e.kind === 'invalid' && /sha|fast.?forward|does not match/i.test(e.message);
+  return e.kind === 'conflict';
 }
 
 function isTransient(e: GithubError): boolean {
@@ -86,7 +108,33 @@ export function appendLines(old: Buffer, lines: readonly string[]): Buffer {
   return Buffer.concat([old, Buffer.from(sep + lines.map((l) => l + '\n').join(''), 'utf8')]);
 }
 
-/** Pushes `records` (id → line); resolves when every one of them is in the remote file. */
+/** The git blob sha of `content` (what GitHub names a file's bytes by). */
+export function gitBlobSha(content: Buffer): string {
+  return crypto.createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+}
+
+/**
+ * Ids in the rotated parts at `ref`: a directory listing (1 request), then a raw read of each
+ * part whose blob sha is not the one cached in `hint.parts`.
+ */
+async function partIds(client: GithubClient, t: GithubTarget, ref: string | undefined, hint: TargetHint): Promise<{ ids: Set<string>; parts: LogPart[] }> {
+  const parts = await listParts(client, t, ref);
+  const cache: NonNullable<TargetHint['parts']> = {};
+  const ids = new Set<string>();
+  for (const p of parts) {
+    let entry = hint.parts?.[p.path];
+    if (!entry || entry.sha !== p.sha) {
+      const bytes = await readRawAt(client, t, p.path, ref);
+      entry = { sha: p.sha, ids: bytes ? [...scanLog(bytes, recordId).ids] : [] };
+    }
+    cache[p.path] = entry;
+    for (const id of entry.ids) ids.add(id);
+  }
+  hint.parts = cache;
+  return { ids, parts };
+}
+
+/** Pushes `records` (id → line); resolves when every one of them is in the remote log. */
 export async function pushRecords(records: ReadonlyMap<string, string>, options: PushOptions): Promise<PushResult> {
   const { client, target: t } = options;
   const progress = options.onProgress ?? (() => undefined);
@@ -95,6 +143,7 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
   const cap = options.backoffMaxMs ?? 8000;
   const message = options.message ?? defaultMessage;
   const hint = options.hint ?? {};
+  const rotateAt = options.rotateAtBytes ?? DEFAULT_ROTATE_AT;
   let large = hint.large === true;
   let branch = t.branch ?? hint.defaultBranch;
   let lastError: GithubError | undefined;
@@ -123,28 +172,63 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
         }
       }
       hint.large = large;
-      const scan = scanLog(remote!.content, recordId);
-      const missing = [...records].filter(([id]) => !scan.ids.has(id));
-      const result = { alreadyPresent: records.size - missing.length, remoteUnparsed: scan.unparsed, attempts: attempt };
-      if (missing.length === 0) return { ...result, appended: 0, commit: null, via: 'none' };
-      const next = appendLines(remote!.content, missing.map(([, l]) => l));
-      if (next.length > HUNDRED_MB) throw new GithubError('too_large', `The log would grow past 100 MB (GitHub's file size limit); start a new log file (setting botMemory.github.path / --path).`);
+      const rf = remote!;
+      const scan = scanLog(rf.content, recordId);
+      // What the log holds: the active file, plus the rotated parts when it matters: a record
+      // the ledger names is not in the active file (rotated away, or the log was rewritten),
+      // or a record would be appended and parts exist (or were never looked for).
+      const inLog = new Set(scan.ids);
+      const absentExpected = options.expected ? [...options.expected].filter((id) => !scan.ids.has(id)) : [];
+      const wouldAppend = [...records.keys()].some((id) => !scan.ids.has(id));
+      const ref = rf.via === 'git' ? rf.commit : t.branch;
+      let parts: LogPart[] | undefined;
+      if (absentExpected.length > 0 || (rf.exists && wouldAppend && (hint.parts === undefined || Object.keys(hint.parts).length > 0))) {
+        const p = await partIds(client, t, ref, hint);
+        parts = p.parts;
+        for (const id of p.ids) inLog.add(id);
+      }
+      const vanished = absentExpected.filter((id) => !inLog.has(id));
+      const restored = vanished.filter((id) => options.restorable?.has(id) && !records.has(id));
+      const lost = vanished.filter((id) => !options.restorable?.has(id) && !records.has(id));
+      const missing = [...records].filter(([id]) => !inLog.has(id));
+      for (const id of restored) missing.push([id, options.restorable!.get(id)!]);
+      const result = { alreadyPresent: records.size - [...records.keys()].filter((id) => !inLog.has(id)).length, remoteUnparsed: scan.unparsed, attempts: attempt, vanished, restored, lost };
+      if (missing.length === 0) return { ...result, appended: 0, commit: null, via: 'none', rotatedTo: null };
+      const lines = missing.map(([, l]) => l);
+      const next = appendLines(rf.content, lines);
+      const rotate = rotateAt > 0 && rf.content.length > 0 && next.length > rotateAt;
+      if (!rotate && next.length > HUNDRED_MB) throw new GithubError('too_large', `The log would grow past 100 MB (GitHub's file size limit); start a new log file (setting botMemory.github.path / --path), or turn rotation on.`);
+      if (rotate && rf.via === 'contents') {
+        // Rotation is one commit of two files: the Git Data API, based on a commit we read at.
+        large = true;
+        attempt--;
+        continue;
+      }
       progress({ phase: 'write', message: `Appending ${missing.length} record${missing.length === 1 ? '' : 's'} to ${describeTarget(t)}`, pending: missing.length, attempt });
       let commit: string;
-      if (remote!.via === 'contents' && next.length <= ONE_MB) {
-        commit = await putContents(client, t, next, remote!.sha, message(missing.length));
-      } else if (remote!.via === 'contents') {
+      let rotatedTo: string | null = null;
+      if (rotate) {
+        parts ??= (await partIds(client, t, ref, hint)).parts;
+        rotatedTo = partPath(t.path, Math.max(0, ...parts.map((p) => p.n)) + 1);
+        const fresh = appendLines(Buffer.alloc(0), lines);
+        const msg = `bot-memory-audit: move ${scan.lines} lines to ${rotatedTo.split('/').pop()}, append ${missing.length} record${missing.length === 1 ? '' : 's'} [skip ci]`;
+        commit = await gitCommit(client, t, rf, [{ path: rotatedTo, sha: gitBlobSha(rf.content) }, { path: t.path, content: fresh }], msg);
+        hint.parts = { ...(hint.parts ?? {}), [rotatedTo]: { sha: gitBlobSha(rf.content), ids: [...scan.ids] } };
+        large = hint.large = fresh.length > ONE_MB;
+      } else if (rf.via === 'contents' && next.length <= ONE_MB) {
+        commit = await putContents(client, t, next, rf.sha, message(missing.length));
+      } else if (rf.via === 'contents') {
         // Grew past 1 MB: commit through the Git Data API, based on a commit we read at.
         large = hint.large = true;
         attempt--;
         continue;
-      } else if (remote!.commit === undefined) {
+      } else if (rf.commit === undefined) {
         // An empty repository has no commit to build on: the Contents API creates the first.
         commit = await putContents(client, t, next, undefined, message(missing.length));
       } else {
-        commit = await gitCommit(client, t, remote!, next, message(missing.length));
+        commit = await gitCommit(client, t, rf, [{ path: t.path, content: next }], message(missing.length));
       }
-      return { ...result, appended: missing.length, commit, via: remote!.via };
+      return { ...result, appended: missing.length, commit, via: rf.via, rotatedTo };
     } catch (e) {
       const err = e instanceof GithubError ? e : new GithubError('other', e instanceof Error ? e.message : String(e));
       if (!isConflict(err) && !isTransient(err)) throw err;
@@ -169,11 +253,16 @@ async function putContents(client: GithubClient, t: GithubTarget, content: Buffe
   return r.data.commit.sha;
 }
 
-async function gitCommit(client: GithubClient, t: GithubTarget, remote: RemoteFile, content: Buffer, message: string): Promise<string> {
+/** One commit of `files` (by blob sha, or content uploaded as a blob) on the commit `remote` was read at; the ref moves only by fast-forward. */
+async function gitCommit(client: GithubClient, t: GithubTarget, remote: RemoteFile, files: ({ path: string; sha: string } | { path: string; content: Buffer })[], message: string): Promise<string> {
   const repo = repoRoute(t);
-  const blob = await client.request<{ sha: string }>(`POST ${repo}/git/blobs`, { content: content.toString('base64'), encoding: 'base64' });
-  const tree = await client.request<{ sha: string }>(`POST ${repo}/git/trees`, { base_tree: remote.tree, tree: [{ path: t.path, mode: '100644', type: 'blob', sha: blob.data.sha }] });
-  const commit = await client.request<{ sha: string }>(`POST ${repo}/git/commits`, { message, tree: tree.data.sha, parents: [remote.commit] });
+  const tree: { path: string; mode: '100644'; type: 'blob'; sha: string }[] = [];
+  for (const f of files) {
+    const sha = 'sha' in f ? f.sha : (await client.request<{ sha: string }>(`POST ${repo}/git/blobs`, { content: f.content.toString('base64'), encoding: 'base64' })).data.sha;
+    tree.push({ path: f.path, mode: '100644', type: 'blob', sha });
+  }
+  const treeSha = await client.request<{ sha: string }>(`POST ${repo}/git/trees`, { base_tree: remote.tree, tree });
+  const commit = await client.request<{ sha: string }>(`POST ${repo}/git/commits`, { message, tree: treeSha.data.sha, parents: [remote.commit] });
   await client.request(`PATCH ${repo}/git/refs/heads/${encodePath(remote.branch!)}`, { sha: commit.data.sha, force: false });
   return commit.data.sha;
 }
@@ -188,13 +277,31 @@ export interface FolderPushResult extends PushResult {
   pending: number;
   /** Records still in the outbox afterwards (0 on success). */
   left: number;
+  /** `log_rewritten` when records the ledger named had vanished from the log. */
+  findings: LogFinding[];
+}
+
+export interface LogFinding {
+  kind: 'log_rewritten';
+  /** `error` when some records could not be restored, else `warning`. */
+  severity: 'error' | 'warning';
+  message: string;
+  target: string;
+  restored: string[];
+  lost: string[];
+}
+
+export interface FolderPushOptions extends PushOptions {
+  collect?: boolean;
 }
 
 /**
  * Collects the folder's records into its outbox, pushes everything pending, and records the
- * result in the ledger. On failure the outbox keeps every record and the error is thrown.
+ * result in the ledger. Every push (also one with nothing pending) checks that the records the
+ * ledger names are still in the log, and pushes the vanished ones again. On failure the
+ * outbox keeps every record and the error is thrown.
  */
-export async function pushFolder(sessionsDir: string, options: PushOptions & { collect?: boolean }): Promise<FolderPushResult> {
+export async function pushFolder(sessionsDir: string, options: FolderPushOptions): Promise<FolderPushResult> {
   const progress = options.onProgress ?? (() => undefined);
   return withPushLock(sessionsDir, async () => {
     const outbox = new Outbox(sessionsDir, targetKey(options.target));
@@ -205,17 +312,28 @@ export async function pushFolder(sessionsDir: string, options: PushOptions & { c
       collected = await collectRecords(sessionsDir);
       queued = outbox.add(collected.records);
     }
-    const pending = outbox.pending();
-    if (pending.size === 0) {
+    const pushed = outbox.pushedIds();
+    const pending = outbox.pending(pushed);
+    if (pending.size === 0 && pushed.size === 0) {
       outbox.compact();
       progress({ phase: 'done', message: 'Nothing to push', pending: 0 });
-      return { collected, queued, pending: 0, left: 0, appended: 0, alreadyPresent: 0, remoteUnparsed: 0, commit: null, attempts: 0, via: 'none' };
+      return { collected, queued, pending: 0, left: 0, appended: 0, alreadyPresent: 0, remoteUnparsed: 0, commit: null, attempts: 0, via: 'none', vanished: [], restored: [], lost: [], rotatedTo: null, findings: [] };
     }
     const hint = outbox.readHint();
-    const r = await pushRecords(pending, { ...options, hint });
+    const restorable = new Map(collected.records.filter((r) => pushed.has(r.id)).map((r) => [r.id, r.line]));
+    const r = await pushRecords(pending, { ...options, hint, expected: pushed, restorable });
     outbox.writeHint(hint);
-    outbox.markPushed([...pending.keys()], r.commit);
+    outbox.markPushed([...pending.keys(), ...r.restored], r.commit);
+    if (r.lost.length) outbox.markLost(r.lost);
+    const findings: LogFinding[] = [];
+    if (r.vanished.length) {
+      const where = describeTarget(options.target);
+      const message =
+        `The log ${where} was rewritten: ${r.vanished.length} record${r.vanished.length === 1 ? '' : 's'} pushed earlier ${r.vanished.length === 1 ? 'was' : 'were'} gone. ` +
+        `${r.restored.length} pushed again${r.lost.length ? `; ${r.lost.length} could not be (their journals or feedback are gone here): ${r.lost.slice(0, 5).join(', ')}${r.lost.length > 5 ? ', …' : ''}` : ''}.`;
+      findings.push({ kind: 'log_rewritten', severity: r.lost.length ? 'error' : 'warning', message, target: targetKey(options.target), restored: r.restored, lost: r.lost });
+    }
     progress({ phase: 'done', message: `Appended ${r.appended}, ${r.alreadyPresent} already there`, pending: 0 });
-    return { ...r, collected, queued, pending: pending.size, left: outbox.pending().size };
+    return { ...r, collected, queued, pending: pending.size, left: outbox.pending().size, findings };
   });
 }

@@ -119,20 +119,6 @@ export async function readViaGit(client: GithubClient, t: GithubTarget, branch: 
   }
 }
 
-/** The whole file in one request (raw media type, up to 100 MB), for pull. */
-export async function readRaw(client: GithubClient, t: GithubTarget): Promise<Buffer | null> {
-  try {
-    const r = await client.request<ArrayBuffer>(`GET ${contentsRoute(t)}`, { ...(t.branch ? { ref: t.branch } : {}), headers: { accept: 'application/vnd.github.raw+json' } });
-    return Buffer.from(r.data);
-  } catch (e) {
-    if (e instanceof GithubError && e.kind === 'not_found') {
-      await diagnose404(client, t);
-      return null;
-    }
-    throw e;
-  }
-}
-
 /** Every line's id (lines that are not records are counted, and kept as they are). */
 export function scanLog(content: Buffer, recordId: (line: string) => string | null): { ids: Set<string>; lines: number; unparsed: number } {
   const ids = new Set<string>();
@@ -151,4 +137,105 @@ export function scanLog(content: Buffer, recordId: (line: string) => string | nu
     else ids.add(id);
   }
   return { ids, lines, unparsed };
+}
+
+// ---- rotated parts ----------------------------------------------------------------------
+
+/** A rotated part of the log: `<dir>/<stem>-NNNN<ext>` beside the active file. */
+export interface LogPart {
+  path: string;
+  n: number;
+  /** Blob sha (from the directory listing). */
+  sha: string;
+}
+
+function splitLogPath(p: string): { dir: string; stem: string; ext: string } {
+  const slash = p.lastIndexOf('/');
+  const dir = slash < 0 ? '' : p.slice(0, slash);
+  const name = p.slice(slash + 1);
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? { dir, stem: name.slice(0, dot), ext: name.slice(dot) } : { dir, stem: name, ext: '' };
+}
+
+/** `data/interactions.jsonl`, 3 → `data/interactions-0003.jsonl`. */
+export function partPath(logPath: string, n: number): string {
+  const { dir, stem, ext } = splitLogPath(logPath);
+  return `${dir ? dir + '/' : ''}${stem}-${String(n).padStart(4, '0')}${ext}`;
+}
+
+/** The part number of `name` (a file name in the log's folder), or null. */
+export function partNumber(logPath: string, name: string): number | null {
+  const { stem, ext } = splitLogPath(logPath);
+  if (!name.startsWith(stem + '-') || !name.endsWith(ext)) return null;
+  const digits = name.slice(stem.length + 1, name.length - ext.length);
+  return /^\d{4,}$/.test(digits) ? Number(digits) : null;
+}
+
+/** The rotated parts beside the log at `ref` (branch or commit; undefined = default branch), in order. */
+export async function listParts(client: GithubClient, t: GithubTarget, ref: string | undefined): Promise<LogPart[]> {
+  const { dir } = splitLogPath(t.path);
+  let entries: unknown;
+  try {
+    entries = (await client.request<unknown>(`GET ${repoRoute(t)}/contents/${encodePath(dir)}`, ref ? { ref } : {})).data;
+  } catch (e) {
+    if (e instanceof GithubError && e.kind === 'not_found') return [];
+    throw e;
+  }
+  if (!Array.isArray(entries)) return [];
+  const parts: LogPart[] = [];
+  for (const e of entries as { type?: unknown; name?: unknown; path?: unknown; sha?: unknown }[]) {
+    if (e.type !== 'file' || typeof e.name !== 'string' || typeof e.sha !== 'string') continue;
+    const n = partNumber(t.path, e.name);
+    if (n !== null) parts.push({ path: typeof e.path === 'string' ? e.path : partPath(t.path, n), n, sha: e.sha });
+  }
+  return parts.sort((a, b) => a.n - b.n);
+}
+
+/** One file's bytes at `ref` in the raw media type, or null when it is not there. */
+export async function readRawAt(client: GithubClient, t: GithubTarget, filePath: string, ref: string | undefined): Promise<Buffer | null> {
+  try {
+    const r = await client.request<ArrayBuffer>(`GET ${repoRoute(t)}/contents/${encodePath(filePath)}`, { ...(ref ? { ref } : {}), headers: { accept: 'application/vnd.github.raw+json' } });
+    return Buffer.from(r.data);
+  } catch (e) {
+    if (e instanceof GithubError && e.kind === 'not_found') return null;
+    throw e;
+  }
+}
+
+/**
+ * The whole log, every rotated part in order then the active file, all read at one commit
+ * (branch head first), for pull. Null when neither the file nor any part exists.
+ */
+export async function readAllParts(client: GithubClient, t: GithubTarget): Promise<{ content: Buffer; parts: number } | null> {
+  let branch = t.branch;
+  if (branch === undefined) {
+    try {
+      branch = (await client.request<{ default_branch: string }>(`GET ${repoRoute(t)}`)).data.default_branch;
+    } catch (e) {
+      if (e instanceof GithubError && e.kind === 'not_found') await diagnose404(client, t); // names the repository
+      throw e;
+    }
+  }
+  let commit: string;
+  try {
+    commit = (await client.request<{ commit: { sha: string } }>(`GET ${repoRoute(t)}/branches/${encodePath(branch)}`)).data.commit.sha;
+  } catch (e) {
+    if (e instanceof GithubError && e.kind === 'not_found') {
+      const d = await diagnose404(client, t);
+      if (d.empty) return null;
+    }
+    throw e;
+  }
+  const parts = await listParts(client, t, commit);
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    const b = await readRawAt(client, t, p.path, commit);
+    if (b) chunks.push(b);
+  }
+  const active = await readRawAt(client, t, t.path, commit);
+  if (active === null && chunks.length === 0) return null;
+  if (active) chunks.push(active);
+  // Each part ends on a line break, so no record is glued to the next part's first line.
+  const joined = chunks.flatMap((c, i) => (i < chunks.length - 1 && c.length > 0 && c[c.length - 1] !== 0x0a ? [c, Buffer.from('\n')] : [c]));
+  return { content: Buffer.concat(joined), parts: parts.length };
 }
