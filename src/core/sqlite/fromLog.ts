@@ -105,7 +105,7 @@ class LogReplay {
     if (l.text.trim() === '') return;
     const o = this.parseObject(l);
     if (o === null) return;
-    if (o.type === 'feedback') this.feedbackLine(l, o);
+    if (o.type === 'feedback' || o.type === 'turn_feedback') this.feedbackLine(l, o);
     else if (o.type !== 'interaction') this.bad(l, `unknown record type ${JSON.stringify(o.type)}`, 'not_a_record');
     else this.interactionLine(l, o);
   }
@@ -131,7 +131,8 @@ class LogReplay {
   }
 
   private feedbackLine(l: LogLine, o: Record<string, unknown>): void {
-    const r = parseFeedbackRecord(o, this.name, l.line, l.text);
+    // Pushes write per-turn feedback as `turn_feedback` (docs/github-log.md); it is the same record.
+    const r = parseFeedbackRecord(o.type === 'feedback' ? o : { ...o, type: 'feedback' }, this.name, l.line, l.text);
     if (typeof r === 'string') this.bad(l, r, 'not_a_record', typeof o.session_id === 'string' && isValidSessionId(o.session_id) ? o.session_id : null);
     else {
       this.writer.writeFeedback(r);
