@@ -1,12 +1,14 @@
 /** `bot-memory-audit audit <sessionsDir>` */
 
 import * as fs from 'fs';
+import * as path from 'path';
 import * as os from 'os';
 import { auditSessions, buildReport, reachesThreshold, sessionReport, type AuditOptions, type FailOn, type SessionReport } from '../core/audit';
 import { discoverSessions, DiscoveryError, type DiscoveredSession, type Discovery } from '../core/discovery';
 import { auditReportsParallel } from '../core/parallelAudit';
 import { isValidSessionId } from '../core/sessionId';
 import { loadKnownReviews, markReviewedFindings } from '../core/repair';
+import { REPAIR_LOG_NAME, repairLogProblem } from '../core/repair/log';
 import { auditToSarif } from '../core/sarif';
 import { VERSION } from '../core/version';
 import { auditSelection } from './auditSelect';
@@ -67,6 +69,9 @@ export async function runAudit(argv: string[]): Promise<number> {
     sessions.push(...selection.reused);
     sessions.sort((a, b) => (order.get(a.session_id) ?? 0) - (order.get(b.session_id) ?? 0));
   }
+  // A repair log we cannot read (FIFO, device, link, unreadable) is reported; the audit goes on.
+  const logProblem = repairLogProblem(discovery.sessionsDir);
+  if (logProblem) discovery.skipped.push({ name: REPAIR_LOG_NAME, path: path.join(discovery.sessionsDir, REPAIR_LOG_NAME), reason: logProblem });
   const report = buildReport(discovery, sessions);
   selection.save(sessions);
   if (format === 'sarif') {
