@@ -514,7 +514,7 @@ function summarize(
   sidecarRead: SidecarRead,
   collisionCount: number,
 ): SessionAnalysis {
-  const byState: Record<string, number> = {};
+  const byState: Record<string, number> = Object.create(null);
   let open = 0;
   for (const t of turns) {
     byState[t.state] = (byState[t.state] ?? 0) + 1;

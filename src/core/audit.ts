@@ -105,7 +105,8 @@ export interface AuditReport {
 }
 
 export function sessionReport(a: SessionAnalysis): SessionReport {
-  const states: Record<string, string> = {};
+  // Null prototype: a turn id "__proto__" or "constructor" is an ordinary key (docs/security.md).
+  const states: Record<string, string> = Object.create(null);
   for (const t of a.turns) if (t.events.length > 0) states[t.turnId] = t.state;
   return {
     session_id: a.sessionId,

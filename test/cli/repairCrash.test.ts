@@ -157,7 +157,6 @@ describe('repair --apply survives SIGKILL at any point', function () {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     assert.ok(runs >= 50);
-    // eslint-disable-next-line no-console
     console.log(`      ${runs} runs: ${steps} deterministic kills, ${killed - steps} random kills (${midRepair} of them mid-repair); in-process apply ${applyMs} ms`);
     assert.ok(killed >= steps, `only ${killed} of ${runs} runs were killed before they finished`);
   });

@@ -57,7 +57,7 @@ export function sameFingerprint(a: Fingerprint | null, b: Fingerprint | null): b
 /** Shard name → size for every journal file of one session, as on disk now. */
 export function journalSizes(sessionsDir: string, sessionId: string): Record<string, number> {
   const dir = path.join(sessionsDir, JOURNAL_DIR_NAME);
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = Object.create(null);
   let names: string[];
   try {
     names = listNames(dir);
@@ -96,7 +96,7 @@ export async function loadSession(sessionsDir: string, s: DiscoveredSession, o: 
   }
   const runs = await loadRunSummaries(sessionsDir, s.sessionId);
   const analysis = analyzeSession(s.sessionId, contents, sidecar.read, analyzeOptions({ now: o.now, staleAfterMinutes: o.staleAfterMinutes }), { runs });
-  const journal: Record<string, number> = {};
+  const journal: Record<string, number> = Object.create(null);
   for (const c of contents) journal[c.name] = c.size;
   return { analysis, sidecar, journal };
 }

@@ -87,7 +87,11 @@ export function repairLogPath(sessionsDir: string): string {
 export function readRepairLog(sessionsDir: string): RepairRecord[] {
   // Regular file only (a FIFO or device there is an error, never a hang).
   const text = readTextIfExistsSync(repairLogPath(sessionsDir));
-  if (text === null) return [];
+  return text === null ? [] : parseRepairLog(text);
+}
+
+/** The well-formed records of a repair log's text, in order; broken lines and a torn last line are skipped. */
+export function parseRepairLog(text: string): RepairRecord[] {
   const out: RepairRecord[] = [];
   const lines = text.split('\n');
   // A final piece without "\n" is a torn append: not a record yet.
