@@ -18,6 +18,7 @@ import {
   type RepairPlan,
   type SessionPlan,
 } from '../core/repair';
+import { applySanitize, planSanitize } from '../core/repair/sanitize';
 import { UsageError, bold, dim, green, numberOption, out, parse, red, safeText, yellow } from './io';
 import { VERSION } from '../core/version';
 
@@ -65,7 +66,14 @@ function sessionText(p: SessionPlan): string {
     s += `  ${green('sidecar')}    + ${m.kind === 'recovered_user_message' ? 'recovered user message' : 'interruption marker'} for turn ${m.turnId}: "${safeText(c, 100)}"\n`;
   }
   for (const a of p.appends) {
-    s += `  ${green('journal')}    + ${a.kind === 'recovered_event' ? `recovered "${safeText(a.event, 40)}" of turn ${a.turnId} (glued in ${a.from!.shard}:${a.from!.line})` : `interrupted (reason audit_repair) closing turn ${a.turnId}`} → ${p.ownShard}\n`;
+    const what =
+      a.kind === 'recovered_event'
+        ? `recovered "${safeText(a.event, 40)}" of turn ${a.turnId} (glued in ${a.from!.shard}:${a.from!.line})`
+        : a.kind === 'completed_event'
+          ? `completed closing turn ${a.turnId}: it WAS answered, no interruption marker`
+          : `interrupted (reason audit_repair) closing turn ${a.turnId}`;
+    s += `  ${green('journal')}    + ${what} → ${p.ownShard}\n`;
+    for (const e of a.evidence ?? []) s += `               ${dim('evidence:')} ${safeText(e, 300)}\n`;
   }
   for (const r of p.reviews) s += `  ${dim('reviewed')}   ${r.kind} ${safeText(r.shard, 80)}:${r.line}: ${safeText(r.note, 200)}\n`;
   for (const k of p.skipped) s += `  ${yellow('skipped')}    ${safeText(k.what, 200)}: ${safeText(k.reason, 300)}\n`;
@@ -81,6 +89,7 @@ export async function runRepair(argv: string[]): Promise<number> {
     {
       session: { type: 'string' },
       apply: { type: 'boolean', default: false },
+      sanitize: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       reviewer: { type: 'string' },
       'stale-after-minutes': { type: 'string' },
@@ -92,6 +101,7 @@ export async function runRepair(argv: string[]): Promise<number> {
   if (values.session !== undefined && !isValidSessionId(values.session)) {
     throw new UsageError(`--session "${values.session}" is not a valid session id (^[A-Za-z0-9_.-]+$, not "." or "..")`);
   }
+  if (values.sanitize) return runSanitize(positionals[0], values);
   const plan = await wrap(() =>
     planRepair(positionals[0], {
       sessionId: values.session,
@@ -119,6 +129,38 @@ export async function runRepair(argv: string[]): Promise<number> {
     }
   }
   return skipped.length > 0 || retryable ? 1 : 0;
+}
+
+/**
+ * `repair --sanitize`: "Make Readable for hermes-webui" (core/repair/sanitize.ts). Preview by
+ * default; `--apply` moves the undecodable lines of idle shards to `_audit_quarantine/`.
+ */
+async function runSanitize(dir: string, values: { session?: string; apply?: boolean; json?: boolean; now?: string; 'stale-after-minutes'?: string }): Promise<number> {
+  const plan = await wrap(() =>
+    planSanitize(dir, {
+      sessionId: values.session,
+      now: numberOption(values.now, 'now', 0),
+      staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
+    }),
+  );
+  const work = plan.shards.filter((s) => s.skip === null);
+  const lines = plan.shards.map(
+    (s) =>
+      `  ${s.skip ? yellow('skipped') : green('sanitize')}  ${safeText(s.shard, 120)}: ${s.lines.length} undecodable line(s) (${s.lines.map((l) => `line ${l.line} at byte ${l.offset}`).join(', ')})${s.skip ? ` — ${safeText(s.skip, 200)}` : ''}\n`,
+  );
+  if (!values.apply) {
+    if (values.json) out(JSON.stringify({ sanitize: plan }) + '\n');
+    else out(`Make Readable for hermes-webui — ${plan.shards.length ? '' : 'no shard holds invalid UTF-8'}\n${lines.join('')}${work.length ? dim('run again with --apply to move these lines to _audit_quarantine/ (a backup is kept; undo restores the bytes)\n') : ''}`);
+    return work.length > 0 ? 1 : 0;
+  }
+  const result = await wrap(() => applySanitize(plan, { onStep: repairHooks.onStep }));
+  if (values.json) out(JSON.stringify({ sanitize: plan, result }) + '\n');
+  else {
+    out(lines.join(''));
+    for (const r of result.shards) out(`${r.status === 'sanitized' ? green('sanitized') : yellow('skipped')} ${safeText(r.shard, 120)}: ${safeText(r.message, 300)}${r.carried ? ` (${r.carried} bytes appended meanwhile carried over)` : ''}\n`);
+    if (result.repairId) out(dim(`undo with: bot-memory-audit undo ${plan.sessionsDir}\n`));
+  }
+  return result.shards.some((r) => r.status === 'skipped') || plan.shards.some((s) => s.skip) ? 1 : 0;
 }
 
 export async function runUndo(argv: string[]): Promise<number> {

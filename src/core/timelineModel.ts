@@ -74,6 +74,8 @@ export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOpt
   const turnFindings = new Map<string, TimelineFindingRef[]>();
   const lineFindings = new Map<string, TimelineFindingRef[]>();
   const sessionFindings: TimelineFindingRef[] = [];
+  const aliasOf = new Map<string, string>();
+  for (const t of a.turns) for (const id of t.aliasTurnIds) aliasOf.set(id, t.turnId);
   const kindCounts = new Map<FindingKind, { kind: FindingKind; severity: Severity; count: number }>();
   for (const f of a.findings) {
     const k = kindCounts.get(f.kind);
@@ -84,7 +86,8 @@ export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOpt
     if (LINE_KINDS.has(f.kind) && f.shard !== undefined && f.line !== undefined && !(f.kind === 'torn_tail' && f.severity === 'warning')) {
       push(lineFindings, `${f.shard}:${f.line}`, ref(f));
     } else if (f.turnId) {
-      push(turnFindings, f.turnId, ref(f));
+      // A finding about the second id of a split turn belongs to the one card of that turn.
+      push(turnFindings, aliasOf.get(f.turnId) ?? f.turnId, ref(f));
     } else {
       sessionFindings.push(ref(f));
     }
@@ -256,6 +259,7 @@ function turnRow(t: Turn, ordinal: number, opened: string | null, findings: Time
     key: `t:${t.turnId}`,
     ordinal,
     turnId: t.turnId,
+    aliasTurnIds: [...t.aliasTurnIds],
     streamId: t.streamId,
     state: t.state,
     status,

@@ -33,6 +33,7 @@ export const Commands = {
   repairSession: 'botMemory.repairSession',
   repairAll: 'botMemory.repairAll',
   undoRepair: 'botMemory.undoRepair',
+  makeReadable: 'botMemory.makeReadable',
   markCollisionReviewed: 'botMemory.markCollisionReviewed',
 } as const;
 

@@ -42,6 +42,7 @@ import * as thumbsDown from './commands/thumbsDown';
 import * as thumbsUp from './commands/thumbsUp';
 import * as timelineQuery from './commands/timelineQuery';
 import * as undoRepair from './commands/undoRepair';
+import * as makeReadable from './commands/makeReadable';
 import * as writeCorrection from './commands/writeCorrection';
 
 /**
@@ -93,6 +94,7 @@ const COMMANDS: Record<(typeof Commands)[keyof typeof Commands] | (typeof Intern
   [Commands.repairSession]: repairSession.run,
   [Commands.repairAll]: repairAll.run,
   [Commands.undoRepair]: undoRepair.run,
+  [Commands.makeReadable]: makeReadable.run,
   [Commands.markCollisionReviewed]: markCollisionReviewed.run,
 };
 

@@ -65,6 +65,8 @@ export interface TimelineTurnRow {
   /** 1-based position among the session's turns. */
   ordinal: number;
   turnId: string;
+  /** Other turn ids of this one logical turn (upstream's writer split it; same stream id). */
+  aliasTurnIds?: string[];
   streamId: string | null;
   /** Upstream's derived state: the name of the latest event. */
   state: string;

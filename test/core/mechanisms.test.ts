@@ -14,6 +14,7 @@ import { planRepair, applyRepair } from '../../src/core/repair/apply';
 import type { SessionAnalysis } from '../../src/core/analyze';
 import type { SessionPlan } from '../../src/core/repair/plan';
 import { auditFolder } from '../../src/core/audit';
+import { buildTimelineModel } from '../../src/core/timelineModel';
 import { mechanismScenario, runWriterModel, type MechanismScenario } from '../support/fixtures/mechanisms';
 import { runUpstreamWriter, upstreamUnavailable } from '../support/upstreamPython';
 import { tempDir } from './helpers';
@@ -133,5 +134,11 @@ describe("mechanisms of upstream's writer (FORMATS.md §1)", function () {
     assert.ok(dropped.findings.some((f) => f.kind === 'upstream_unreadable' && f.severity === 'error'));
     for (const sid of sc.unreadable) assert.ok(by.get(sid)!.findings.some((f) => f.kind === 'upstream_unreadable'));
     assert.ok(!by.get('split0')!.findings.some((f) => f.kind === 'upstream_unreadable'));
+    // The timeline shows a split turn as one card carrying both ids.
+    const analyses = new Map<string, SessionAnalysis>();
+    await planRepair(dir, { now: NOW, sessionId: 'split0', onSession: (a) => analyses.set(a.sessionId, a) });
+    const rows = buildTimelineModel(analyses.get('split0')!, { now: NOW }).rows.filter((r) => r.kind === 'turn');
+    assert.strictEqual(rows.length, 2, 'two logical turns, two cards');
+    for (const r of rows) if (r.kind === 'turn') assert.strictEqual(r.aliasTurnIds?.length, 1);
   });
 });

@@ -71,11 +71,14 @@ describe('Audit and repair commands', function () {
   });
 
   it('Undo Last Repair restores the sidecars of the last repair byte for byte', async () => {
-    assert.ok(!fs.readFileSync(path.join(dir, 'glued2.json')).equals(original.get('glued2.json')!));
+    // glued2's torn turn WAS answered (its reply is in the sidecar): the repair closed it in our
+    // own shard and never touched the sidecar (issue 13: no false interruption marker).
+    assert.ok(fs.readFileSync(path.join(dir, 'glued2.json')).equals(original.get('glued2.json')!));
+    assert.ok(fs.readFileSync(path.join(dir, '_turn_journal', 'glued2~audit.jsonl')).length > 0);
     const r = (await vscode.commands.executeCommand('botMemory.undoRepair', { yes: true })) as { status: string; message: string };
     assert.strictEqual(r.status, 'undone', r.message);
     assert.ok(fs.readFileSync(path.join(dir, 'glued2.json')).equals(original.get('glued2.json')!));
-    assert.strictEqual(fs.readFileSync(path.join(dir, '_turn_journal', 'glued2~audit.jsonl')).length, 0);
+    assert.ok(!fs.existsSync(path.join(dir, '_turn_journal', 'glued2~audit.jsonl')), 'undo removes the shard the repair created');
     const r2 = (await vscode.commands.executeCommand('botMemory.undoRepair', { yes: true })) as { status: string; message: string };
     assert.strictEqual(r2.status, 'undone', r2.message);
     assert.ok(fs.readFileSync(path.join(dir, 'dangling1.json')).equals(original.get('dangling1.json')!));

@@ -48,6 +48,21 @@ export type RepairRecord =
       evidence?: { turn_id: string; event: string; evidence: string[] }[];
     }
   | { op: 'reviewed'; repair_id: string; session_id: string; lines: (LineRef & { kind: string; note: string })[] }
+  | {
+      /** `repair --sanitize` rewrote another process's shard without its undecodable lines (sanitize.ts). */
+      op: 'sanitize';
+      repair_id: string;
+      session_id: string;
+      shard: string;
+      /** Paths relative to the sessions folder. */
+      backup: string;
+      quarantine: string;
+      lines: { line: number; offset: number; length: number }[];
+      size_before: number;
+      before_sha256: string;
+      after_sha256: string;
+    }
+  | { op: 'sanitize_carry'; repair_id: string; session_id: string; shard: string; bytes: number; after_sha256: string }
   | { op: 'skipped'; repair_id: string; session_id: string; turn_id?: string; reason: string }
   | { op: 'done'; repair_id: string; at: string }
   | { op: 'undo_begin'; repair_id: string; at: string }

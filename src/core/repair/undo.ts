@@ -17,7 +17,7 @@ import { acquireRepairLock, appendRepairRecord, readRepairLog, summarizeRepairs,
 
 export interface UndoStep {
   file: string;
-  action: 'restore_sidecar' | 'remove_lines' | 'nothing';
+  action: 'restore_sidecar' | 'remove_lines' | 'restore_shard' | 'nothing';
   detail: string;
 }
 
@@ -30,7 +30,7 @@ export interface UndoResult {
 }
 
 export function lastUndoableRepair(dir: string): RepairSummary | null {
-  const repairs = summarizeRepairs(readRepairLog(dir)).filter((r) => !r.undone && r.records.some((x) => x.op === 'sidecar' || x.op === 'append' || x.op === 'reviewed' || x.op === 'truncate'));
+  const repairs = summarizeRepairs(readRepairLog(dir)).filter((r) => !r.undone && r.records.some((x) => x.op === 'sidecar' || x.op === 'append' || x.op === 'reviewed' || x.op === 'truncate' || x.op === 'sanitize'));
   return repairs.length ? repairs[repairs.length - 1] : null;
 }
 
@@ -104,7 +104,50 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
     steps.push({ file, action: 'restore_sidecar', detail: `restore from ${r.backup}` });
     writes.unshift(() => atomicReplace(file, backup, { root: dir }));
   }
+  planUndoSanitize(dir, repair, steps, problems, writes);
   return { steps, problems, writes };
+}
+
+/** A sanitized shard comes back byte for byte from its backup, if nothing wrote to it since. */
+function planUndoSanitize(dir: string, repair: RepairSummary, steps: UndoStep[], problems: string[], writes: (() => void)[]): void {
+  for (const r of repair.records) {
+    if (r.op !== 'sanitize') continue;
+    const file = path.join(dir, JOURNAL_DIR_NAME, r.shard);
+    const carry = repair.records.filter((x): x is Extract<RepairRecord, { op: 'sanitize_carry' }> => x.op === 'sanitize_carry' && x.shard === r.shard);
+    const expected = carry.length ? carry[carry.length - 1].after_sha256 : r.after_sha256;
+    let cur: Buffer | null = null;
+    try {
+      cur = readBytesSync(file);
+    } catch {
+      cur = null;
+    }
+    const h = cur ? sha256(cur) : null;
+    if (h === r.before_sha256) {
+      steps.push({ file, action: 'nothing', detail: 'shard already as before the sanitize' });
+      continue;
+    }
+    if (carry.length) {
+      problems.push(`${r.shard}: hermes-webui appended to it during the sanitize; restoring the original bytes would lose those lines`);
+      continue;
+    }
+    if (h !== expected) {
+      problems.push(`${r.shard} changed since the sanitize (hermes-webui wrote to it); restoring the original bytes would lose that`);
+      continue;
+    }
+    let backup: Buffer;
+    try {
+      backup = readBytesSync(path.join(dir, r.backup));
+    } catch {
+      problems.push(`the backup ${r.backup} is gone`);
+      continue;
+    }
+    if (sha256(backup) !== r.before_sha256) {
+      problems.push(`the backup ${r.backup} does not match the shard as it was`);
+      continue;
+    }
+    steps.push({ file, action: 'restore_shard', detail: `restore the original bytes from ${r.backup}` });
+    writes.push(() => atomicReplace(file, backup, { root: dir }));
+  }
 }
 
 export function undoLastRepair(dir: string, options: { onStep?: (s: string) => void; dryRun?: boolean } = {}): UndoResult {

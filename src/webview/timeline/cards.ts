@@ -127,6 +127,8 @@ export class Cards {
       row.own && this.multi ? h('span', { class: 'own-tag', title: 'Has lines in the shard this editor was opened on' }, 'this shard') : null,
       h('span', { class: 'grow' }),
       h('button', { type: 'button', class: 'turn-id', 'data-action': 'copy', title: 'Copy turn id', 'aria-label': `Copy turn id ${row.turnId}` }, this.hl(row.turnId), h('span', { class: 'copy-hint', 'aria-hidden': 'true' }, ' copy')),
+      // A split turn (upstream's writer gave its later events a fresh id): one card, both ids.
+      ...(row.aliasTurnIds ?? []).map((id) => h('span', { class: 'turn-id alias-id', title: 'The same turn under a second id (split by upstream\'s writer)' }, '+ ', this.hl(id))),
     );
   }
 

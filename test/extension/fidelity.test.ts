@@ -1,0 +1,53 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { BotMemoryApi } from '../../src/extension/extension';
+import type { RepairCommandResult } from '../../src/extension/repair/repairService';
+import { mechanismScenario, runWriterModel } from '../support/fixtures/mechanisms';
+import { api, waitFor, workspaceDir } from './util';
+
+/** Issue 13 in the extension: upstream's writer damage shows in the report and Problems; repair never marks an answered turn. */
+describe('Upstream writer damage in the extension (split turns, dropped events, Make Readable)', function () {
+  this.timeout(90_000);
+  let a: BotMemoryApi;
+  let dir: string;
+  const T0 = 1763600000;
+  const sc = mechanismScenario(T0, 0);
+
+  before(async () => {
+    a = await api();
+    dir = path.join(workspaceDir(), 'bots', 'mechanisms');
+    fs.rmSync(dir, { recursive: true, force: true });
+    runWriterModel(dir, sc.steps);
+    for (const f of fs.readdirSync(path.join(dir, '_turn_journal'))) fs.utimesSync(path.join(dir, '_turn_journal', f), T0, T0);
+    await a.services.store.reloadRoots();
+    assert.ok(a.services.store.index.root(dir), 'the corpus folder is a root');
+  });
+
+  after(async () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await a.services.store.reloadRoots();
+  });
+
+  it('the report and the Problems panel show split turns, dropped lifecycle events and the session upstream cannot read', async () => {
+    const r = (await vscode.commands.executeCommand('botMemory.auditSessions', { showReport: false })) as { markdown: string };
+    assert.match(r.markdown, /`split_turn`/);
+    assert.match(r.markdown, /`lifecycle_dropped`/);
+    assert.match(r.markdown, /`upstream_unreadable`/);
+    const uri = vscode.Uri.file(path.join(dir, '_turn_journal', 'dropped0~1.jsonl'));
+    await waitFor(() => vscode.languages.getDiagnostics(uri).some((d) => d.code === 'upstream_unreadable' && d.severity === vscode.DiagnosticSeverity.Error), 15_000, 'upstream_unreadable error in Problems');
+  });
+
+  it('Make Readable for hermes-webui, then Repair All: no answered turn gets a marker', async () => {
+    const m = (await vscode.commands.executeCommand('botMemory.makeReadable', { yes: true })) as { status: string; message: string };
+    assert.strictEqual(m.status, 'applied', m.message);
+    const r = (await vscode.commands.executeCommand('botMemory.repairAll', { yes: true, showPlan: false, rootIds: [dir] })) as RepairCommandResult;
+    assert.strictEqual(r.status, 'applied', r.message);
+    for (const sid of new Set(sc.turns.map((t) => t.sessionId))) {
+      const side = JSON.parse(fs.readFileSync(path.join(dir, `${sid}.json`), 'utf8')) as { messages: { type?: string }[] };
+      const want = sc.turns.filter((t) => t.sessionId === sid && !t.answered).length;
+      assert.strictEqual(side.messages.filter((x) => x.type === 'interrupted').length, want, `${sid}: markers only for unanswered turns`);
+    }
+  });
+});
