@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { execFileSync, spawn, spawnSync } from 'child_process';
 import { tempDir } from '../core/helpers';
+import { openDb } from '../../src/core/sqlite/engine';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 const T = 1762009200;
@@ -136,6 +137,25 @@ describe('hostile file system', function () {
     const r = run(['repair', dir, '--apply']);
     assert.strictEqual(r.status, 0, r.stderr + r.stdout);
     assert.strictEqual(fs.readFileSync(path.join(dir, '_turn_journal', 's1~audit.jsonl'), 'utf8'), glued.replace('\u2028', '\\u2028') + '\n');
+  });
+
+  it('the SQLite index holds a glued event in `events` (counted in event_count) and in malformed.glued_event, as docs/sqlite.md says', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, '_turn_journal'));
+    fs.writeFileSync(path.join(dir, '_turn_journal', 's1~100.jsonl'), ev('s1', 't1', 'submitted', T) + '\n' + ev('s1', 't1', 'worker_started', T + 1).slice(0, -1) + ev('s1', 't1', 'completed', T + 2) + '\n');
+    const db = path.join(tempDir(), 'i.db');
+    const r = run(['rebuild', dir, '--db', db]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const d = openDb(db, { readOnly: true });
+    try {
+      assert.deepStrictEqual(d.all('SELECT event FROM events ORDER BY line, offset').map((x) => x.event), ['submitted', 'completed']);
+      assert.strictEqual(d.get('SELECT event_count AS n FROM sessions')!.n, 2);
+      const q = 'SELECT e.event FROM events e JOIN malformed m ON m.glued AND e.shard = m.shard AND e.offset > m.offset AND e.offset < m.offset + m.length';
+      assert.deepStrictEqual(d.all(q).map((x) => x.event), ['completed'], 'the documented query finds the glued event');
+      assert.match(String(d.get('SELECT glued_event AS g FROM malformed')!.g), /"completed"/);
+    } finally {
+      d.close();
+    }
   });
 
   it('feedback after a torn line starts on a fresh line and is read back', () => {
