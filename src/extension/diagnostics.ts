@@ -87,5 +87,9 @@ export function toDiagnostic(f: Finding): vscode.Diagnostic {
 }
 
 function severity(f: Finding): vscode.DiagnosticSeverity {
-  return f.severity === 'error' ? vscode.DiagnosticSeverity.Error : f.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
+  return f.severity === 'error'
+    ? vscode.DiagnosticSeverity.Error
+    : f.severity === 'warning'
+      ? vscode.DiagnosticSeverity.Warning
+      : vscode.DiagnosticSeverity.Information;
 }

@@ -205,7 +205,8 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
     const sizesNow = journalSizes(dir, sid);
     const grown = Object.keys({ ...sizesNow, ...sp.journal }).filter((n) => sizesNow[n] !== sp.journal[n] && n !== sp.ownShard);
     if (grown.length > 0) return skip(`the journal changed while repairing (${grown.join(', ')}); plan again`);
-    appendRepairRecord(dir, { op: 'append', repair_id: repairId, session_id: sid, shard: sp.ownShard, offset, lines });
+    const evidence = sp.appends.filter((a) => a.evidence?.length).map((a) => ({ turn_id: a.turnId, event: a.event, evidence: a.evidence! }));
+    appendRepairRecord(dir, { op: 'append', repair_id: repairId, session_id: sid, shard: sp.ownShard, offset, lines, ...(evidence.length ? { evidence } : {}) });
     step(`log-append:${sid}`);
     appendLinesDurable(ownPath, lines, { root: dir });
     step(`append:${sid}`);

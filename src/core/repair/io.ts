@@ -9,6 +9,7 @@ import { analyzeOptions } from '../audit';
 import { discoverSessions, type DiscoveredSession } from '../discovery';
 import { JOURNAL_DIR_NAME, parseShardFileName } from '../sessionId';
 import { DEFAULT_MAX_LINE_BYTES, ShardReader } from '../shardReader';
+import { loadRunSummaries } from '../runJournal';
 import { parseSidecarObject, sidecarPath, type SidecarRead } from '../sidecar';
 import type { Fingerprint, SidecarSnapshot } from './plan';
 
@@ -94,7 +95,8 @@ export async function loadSession(sessionsDir: string, s: DiscoveredSession, o: 
     await r.refresh();
     contents.push(r.contents);
   }
-  const analysis = analyzeSession(s.sessionId, contents, sidecar.read, analyzeOptions({ now: o.now, staleAfterMinutes: o.staleAfterMinutes }));
+  const runs = await loadRunSummaries(sessionsDir, s.sessionId);
+  const analysis = analyzeSession(s.sessionId, contents, sidecar.read, analyzeOptions({ now: o.now, staleAfterMinutes: o.staleAfterMinutes }), { runs });
   const journal: Record<string, number> = Object.create(null);
   for (const c of contents) journal[c.name] = c.size;
   return { analysis, sidecar, journal };

@@ -40,6 +40,7 @@ export function sessionPlanMarkdown(p: SessionPlan): string[] {
           ? `  - recovered user message of turn ${mdCode(m.turnId)}: “${md(content, 160)}”`
           : `  - interruption marker for turn ${mdCode(m.turnId)}: “${md(content, 160)}”`,
       );
+      for (const e of m.evidence ?? []) out.push(`    - evidence: ${md(e, 300)}`);
     }
   }
   if (p.appends.length) {
@@ -48,8 +49,11 @@ export function sessionPlanMarkdown(p: SessionPlan): string[] {
       out.push(
         a.kind === 'recovered_event'
           ? `  - recovered ${mdCode(a.event)} of turn ${mdCode(a.turnId)} (found glued in ${md(a.from!.shard)}:${a.from!.line})`
-          : `  - \`interrupted\` (reason \`audit_repair\`) closing turn ${mdCode(a.turnId)}`,
+          : a.kind === 'completed_event'
+            ? `  - \`completed\` closing turn ${mdCode(a.turnId)}: it WAS answered, so no interruption marker`
+            : `  - \`interrupted\` (reason \`audit_repair\`) closing turn ${mdCode(a.turnId)}`,
       );
+      for (const e of a.evidence ?? []) out.push(`    - evidence: ${md(e, 300)}`);
     }
   }
   if (p.reviews.length) {

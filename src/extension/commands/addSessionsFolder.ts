@@ -9,7 +9,13 @@ import { notifyInfo, notifyWarning } from '../untrustedText';
 export async function run(c: CommandContext, given?: vscode.Uri) {
   let uri = given;
   if (!uri) {
-    const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Add Sessions Folder', title: 'Folder that holds _turn_journal/ (e.g. ~/.hermes/webui/sessions)' });
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      openLabel: 'Add Sessions Folder',
+      title: 'Folder that holds _turn_journal/ (e.g. ~/.hermes/webui/sessions)',
+    });
     uri = picked?.[0];
   }
   if (!uri) return;

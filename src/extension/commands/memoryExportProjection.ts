@@ -34,7 +34,11 @@ export async function run(c: CommandContext, arg?: unknown, target?: vscode.Uri)
   let out = target instanceof vscode.Uri ? target : undefined;
   if (!out) {
     const base = vscode.workspace.workspaceFolders?.[0]?.uri ?? vscode.Uri.file(path.dirname(file));
-    out = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.joinPath(base, `${path.basename(file).replace(/\.[^.]+$/, '')}.projection.json`), filters: { JSON: ['json'] }, title: 'Export Memory Projection as JSON' });
+    out = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(base, `${path.basename(file).replace(/\.[^.]+$/, '')}.projection.json`),
+      filters: { JSON: ['json'] },
+      title: 'Export Memory Projection as JSON',
+    });
   }
   if (!out) return undefined;
   if (path.resolve(out.fsPath) === path.resolve(file)) {

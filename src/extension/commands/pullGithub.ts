@@ -10,7 +10,10 @@ import type { CommandContext } from './context';
 import { notifyInfo, notifyWarning, showPick } from '../untrustedText';
 
 /** "Pull from GitHub Log": downloads the log to `<sessionsDir>/_github_log.jsonl` (for `rebuild --from-log`). */
-export async function run(s: CommandContext, arg?: { sessionsDir?: string; last?: number }): Promise<(PullResult & { file: string }) | { error: string } | undefined> {
+export async function run(
+  s: CommandContext,
+  arg?: { sessionsDir?: string; last?: number },
+): Promise<(PullResult & { file: string }) | { error: string } | undefined> {
   if (!vscode.workspace.isTrusted) {
     void notifyWarning('Pulling the GitHub log writes a file: trust this workspace first.');
     return undefined;
@@ -36,7 +39,9 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string; last?
   const file = path.join(dir, PULLED_LOG_FILE);
   try {
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Pull ${describeTarget(target)}` }, (progress) =>
-      pullLog(new GithubClient({ token, apiUrl: settings.apiUrl, onWait: (_r, _s, detail) => progress.report({ message: detail }) }), target, file, { last: arg?.last }),
+      pullLog(new GithubClient({ token, apiUrl: settings.apiUrl, onWait: (_r, _s, detail) => progress.report({ message: detail }) }), target, file, {
+        last: arg?.last,
+      }),
     );
     s.output.info(`Pulled ${describeTarget(target)} → ${file}: ${r.lines} lines, ${r.records} records`);
     if (arg === undefined) {

@@ -34,7 +34,12 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
   }
   const settings = readGithubSettings();
   if (!settings.target) {
-    await offerFix(new GithubError('invalid', ''), settings.repository ? `botMemory.github.repository must be owner/name, not "${settings.repository}".` : 'Set botMemory.github.repository (owner/name) to push to a GitHub log.');
+    await offerFix(
+      new GithubError('invalid', ''),
+      settings.repository
+        ? `botMemory.github.repository must be owner/name, not "${settings.repository}".`
+        : 'Set botMemory.github.repository (owner/name) to push to a GitHub log.',
+    );
     return [];
   }
   const target = settings.target;
@@ -63,8 +68,16 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
         const result = await pushFolder(dir, {
           target,
           client,
+          rotateAtBytes: settings.rotateAtBytes,
           onProgress: (p) => progress.report({ message: `${dirs.length > 1 ? `${dir}: ` : ''}${p.message}` }),
         });
+        // Said loudly: someone rewrote the log (force-push, manual edit, a Contents-API bot).
+        for (const f of result.findings) {
+          s.output.warn(`${f.kind}: ${f.message}`);
+          if (f.severity === 'error') void notifyError(f.message);
+          else void notifyWarning(f.message);
+        }
+        if (result.rotatedTo) s.output.info(`GitHub log rotated: the earlier records are now in ${result.rotatedTo}`);
         s.output.info(`Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`);
         results.push({ sessionsDir: dir, result });
       } catch (e) {

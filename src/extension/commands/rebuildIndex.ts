@@ -56,7 +56,12 @@ export async function askToReplace(message: string | undefined): Promise<boolean
 }
 
 /** Runs `bot-memory-audit rebuild` for a sessions folder or a downloaded GitHub log (`fromLog`). */
-export function runRebuild(s: Services, source: { sessionsDir: string } | { fromLog: string }, db: string, options: { force?: boolean; full?: boolean }): Promise<RebuildOutcome> {
+export function runRebuild(
+  s: Services,
+  source: { sessionsDir: string } | { fromLog: string },
+  db: string,
+  options: { force?: boolean; full?: boolean },
+): Promise<RebuildOutcome> {
   const cli = path.join(s.context.extensionPath, 'dist', 'cli.js');
   const from = 'fromLog' in source ? source.fromLog : source.sessionsDir;
   const args = [cli, 'rebuild', ...('fromLog' in source ? ['--from-log', source.fromLog] : [source.sessionsDir]), '--db', db, '--progress-json', '--json'];

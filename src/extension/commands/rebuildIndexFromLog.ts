@@ -33,7 +33,11 @@ export async function run(s: CommandContext, arg?: unknown, options?: { force?: 
     const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
     const problems = c.findings > 0 ? `, ${n(c.findings, 'finding')}` : '';
     void vscode.window
-      .showInformationMessage(`SQLite index rebuilt from ${path.basename(log)}: ${n(c.sessions, 'session')}, ${n(c.turns, 'turn')}, ${n(c.feedback, 'feedback record')}${problems} → ${path.basename(db)}.`, 'Reveal Index')
+      .showInformationMessage(
+        `SQLite index rebuilt from ${path.basename(log)}: ${n(c.sessions, 'session')}, ${n(c.turns, 'turn')}, ` +
+          `${n(c.feedback, 'feedback record')}${problems} → ${path.basename(db)}.`,
+        'Reveal Index',
+      )
       .then((pick) => {
         if (pick === 'Reveal Index') void revealFile(db);
       });
@@ -60,7 +64,12 @@ async function pickLog(s: Services, arg: unknown): Promise<string | undefined> {
     return r?.file !== undefined && fs.existsSync(r.file) ? r.file : undefined;
   }
   if (pick === 'Choose File…') {
-    const uris = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: vscode.Uri.file(dir), filters: { 'JSON Lines': ['jsonl'] }, title: 'The interaction log to replay' });
+    const uris = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      defaultUri: vscode.Uri.file(dir),
+      filters: { 'JSON Lines': ['jsonl'] },
+      title: 'The interaction log to replay',
+    });
     return uris?.[0]?.fsPath;
   }
   return undefined;

@@ -9,7 +9,9 @@ export async function run(s: CommandContext, token?: unknown) {
   if (value === undefined) {
     value = await vscode.window.showInputBox({
       title: 'GitHub token for the interaction log',
-      prompt: 'A fine-grained token with "Contents: Read and write" on the log repository. Stored in VS Code\'s secret storage. Leave empty to remove the saved token.',
+      prompt:
+        'A fine-grained token with "Contents: Read and write" on the log repository. ' +
+      "Stored in VS Code's secret storage. Leave empty to remove the saved token.",
       password: true,
       ignoreFocusOut: true,
     });

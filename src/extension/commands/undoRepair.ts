@@ -27,7 +27,12 @@ export async function run(s: CommandContext, opts?: { yes?: boolean }): Promise<
   if (opts?.yes !== true) {
     const choice = await notifyWarning(
       `Undo repair ${repair!.repairId} in ${root.label}?`,
-      { modal: true, detail: `Sessions: ${repair!.begin.sessions.join(', ')}. Sidecars come back from the backup and the auditor's appended journal lines are removed. Nothing is changed if a file was modified since.` },
+      {
+        modal: true,
+        detail:
+          `Sessions: ${repair!.begin.sessions.join(', ')}. Sidecars come back from the backup and the auditor's appended journal lines are removed. ` +
+          'Nothing is changed if a file was modified since.',
+      },
       'Undo',
     );
     if (choice !== 'Undo') return { status: 'cancelled', message: 'Undo cancelled.' };

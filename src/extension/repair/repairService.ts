@@ -59,7 +59,11 @@ export interface RepairCommandResult {
   planUri?: string;
 }
 
-export async function planRoots(s: RepairServices, scope: { rootId: string; sessionId?: string }[], onSession?: (rootId: string, a: SessionAnalysis, p: SessionPlan) => void): Promise<RepairPlan[]> {
+export async function planRoots(
+  s: RepairServices,
+  scope: { rootId: string; sessionId?: string }[],
+  onSession?: (rootId: string, a: SessionAnalysis, p: SessionPlan) => void,
+): Promise<RepairPlan[]> {
   const settings = readRepairSettings();
   const plans: RepairPlan[] = [];
   for (const { rootId, sessionId } of scope) {

@@ -74,9 +74,17 @@ export interface TurnLook {
 }
 
 export function turnLook(t: Turn, dangling: boolean): TurnLook {
-  if (t.collision) return { icon: new vscode.ThemeIcon('git-compare', new vscode.ThemeColor('problemsErrorIcon.foreground')), words: `collision: ${t.collision.map((e) => e.name).join(' + ')}` };
+  if (t.collision)
+    return {
+      icon: new vscode.ThemeIcon('git-compare', new vscode.ThemeColor('problemsErrorIcon.foreground')),
+      words: `collision: ${t.collision.map((e) => e.name).join(' + ')}`,
+    };
   if (t.state === 'completed') return { icon: new vscode.ThemeIcon('check', new vscode.ThemeColor('testing.iconPassed')), words: 'completed' };
-  if (t.state === 'interrupted') return { icon: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('problemsWarningIcon.foreground')), words: `interrupted${t.reason ? ` (${t.reason})` : ''}` };
+  if (t.state === 'interrupted')
+    return {
+      icon: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('problemsWarningIcon.foreground')),
+      words: `interrupted${t.reason ? ` (${t.reason})` : ''}`,
+    };
   if (t.live) return { icon: new vscode.ThemeIcon('sync~spin'), words: `running (${t.state})` };
   if (dangling) return { icon: new vscode.ThemeIcon('watch', new vscode.ThemeColor('problemsWarningIcon.foreground')), words: `dangling at ${t.state}` };
   return { icon: new vscode.ThemeIcon('circle-large-outline'), words: `open at ${t.state}` };
@@ -96,7 +104,9 @@ export function malformedLabel(m: MalformedLine): string {
 
 
 export function feedbackIcon(rated: 'up' | 'down'): vscode.ThemeIcon {
-  return rated === 'up' ? new vscode.ThemeIcon('thumbsup', new vscode.ThemeColor('testing.iconPassed')) : new vscode.ThemeIcon('thumbsdown', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+  return rated === 'up'
+    ? new vscode.ThemeIcon('thumbsup', new vscode.ThemeColor('testing.iconPassed'))
+    : new vscode.ThemeIcon('thumbsdown', new vscode.ThemeColor('problemsErrorIcon.foreground'));
 }
 
 /** The rating, reviewer, time, tags and note (untrusted text: appended as text, never Markdown). */

@@ -117,10 +117,16 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
       return roots.map((r) => this.rootNode(r));
     }
     switch (node.kind) {
-      case 'root': return this.sessionChildren(node.root);
-      case 'session': return this.turnChildren(node);
-      case 'findings': return node.lines.map((line) => ({ kind: 'line', rootId: node.rootId, sessionId: node.sessionId, line, path: this.shardPath(node.rootId, line.shard) }) as LineNode);
-      default: return [];
+      case 'root':
+        return this.sessionChildren(node.root);
+      case 'session':
+        return this.turnChildren(node);
+      case 'findings':
+        return node.lines.map(
+          (line) => ({ kind: 'line', rootId: node.rootId, sessionId: node.sessionId, line, path: this.shardPath(node.rootId, line.shard) }) as LineNode,
+        );
+      default:
+        return [];
     }
   }
 
@@ -161,7 +167,13 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     if (missing.length) index.summarizeInBackground(root.id, missing);
     if (list.length === 0) {
       const total = index.sessions(root.id).length;
-      return [{ kind: 'message', text: total === 0 ? 'No sessions in this folder yet' : `No sessions match the filter (${plural(total, 'session')} hidden)`, icon: 'filter' }];
+      return [
+        {
+          kind: 'message',
+          text: total === 0 ? 'No sessions in this folder yet' : `No sessions match the filter (${plural(total, 'session')} hidden)`,
+          icon: 'filter',
+        },
+      ];
     }
     return list.map((x) => this.sessionNode(root.id, x.id));
   }
@@ -180,7 +192,14 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     const turns = [...a.turns].sort((x, y) => (x.startedAt ?? x.events[0]?.sortKey ?? 0) - (y.startedAt ?? y.events[0]?.sortKey ?? 0));
     for (const t of turns) {
       const first = t.events[0] ?? t.recovered[0];
-      out.push({ kind: 'turn', rootId: node.rootId, sessionId: node.sessionId, turn: t, dangling: danglingTurns.has(t.turnId), shardPath: first ? this.shardPath(node.rootId, first.shard) : undefined });
+      out.push({
+        kind: 'turn',
+        rootId: node.rootId,
+        sessionId: node.sessionId,
+        turn: t,
+        dangling: danglingTurns.has(t.turnId),
+        shardPath: first ? this.shardPath(node.rootId, first.shard) : undefined,
+      });
     }
     if (out.length === 0) out.push({ kind: 'message', text: 'No events yet', icon: 'circle-slash' });
     return out;
@@ -234,7 +253,8 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
       const sum = this.store.index.cachedSummary(r.id, s.sessionId);
       return sum && sum.findings.error + sum.findings.warning > 0;
     }).length;
-    item.description = `${plural(sessions.length, 'session')}${attention ? ` · ${attention} need attention` : ''}${r.source === 'default' ? ' · hermes default' : ''}`;
+    const extra = `${attention ? ` · ${attention} need attention` : ''}${r.source === 'default' ? ' · hermes default' : ''}`;
+    item.description = `${plural(sessions.length, 'session')}${extra}`;
     item.tooltip = r.sessionsDir;
     item.iconPath = new vscode.ThemeIcon(r.error ? 'error' : 'database');
     item.resourceUri = vscode.Uri.file(r.sessionsDir);
@@ -280,14 +300,25 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     if (t.userMessage) appendUntrustedBlock(md, t.userMessage.slice(0, 600), 700);
     if (fb) appendFeedbackTooltip(md, fb);
     item.tooltip = md;
-    item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : ''].filter(Boolean).join(' ');
-    item.command = { command: Commands.openTimeline, title: 'Open Timeline', arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId }] };
-    item.accessibilityInformation = { label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}` };
+    item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : '']
+      .filter(Boolean)
+      .join(' ');
+    item.command = {
+      command: Commands.openTimeline,
+      title: 'Open Timeline',
+      arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId }],
+    };
+    item.accessibilityInformation = {
+      label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}`,
+    };
     return item;
   }
 }
 
-export function createSessionsView(store: SessionStore, context: vscode.ExtensionContext): { provider: SessionsTreeProvider; view: vscode.TreeView<Node>; disposables: vscode.Disposable[] } {
+export function createSessionsView(
+  store: SessionStore,
+  context: vscode.ExtensionContext,
+): { provider: SessionsTreeProvider; view: vscode.TreeView<Node>; disposables: vscode.Disposable[] } {
   const provider = new SessionsTreeProvider(store, context.workspaceState);
   const view = vscode.window.createTreeView(VIEW_SESSIONS, { treeDataProvider: provider, showCollapseAll: true });
   const describe = () => {
