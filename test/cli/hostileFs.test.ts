@@ -158,6 +158,15 @@ describe('hostile file system', function () {
     }
   });
 
+  it('a shard above the size limit is a clear finding, not an out-of-memory crash (limit proven small)', () => {
+    const dir = folder();
+    const r = spawnSync(process.execPath, [CLI, 'audit', dir, '--json', '--fail-on', 'never'], { encoding: 'utf8', env: { ...process.env, BMA_MAX_SHARD_BYTES: '100' } });
+    assert.strictEqual(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { sessions: { findings: { kind: string; message: string }[] }[] };
+    const f = report.sessions[0].findings.find((x) => x.kind === 'unreadable_shard');
+    assert.ok(f && /too large to read into memory .*limit 100/.test(f.message), JSON.stringify(report.sessions[0].findings));
+  });
+
   it('feedback after a torn line starts on a fresh line and is read back', () => {
     const dir = folder();
     fs.mkdirSync(path.join(dir, '_turn_feedback'));
