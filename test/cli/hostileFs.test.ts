@@ -63,6 +63,28 @@ describe('hostile file system', function () {
     assert.strictEqual(rebuild.status, 0, rebuild.stderr);
   });
 
+  it('mode 000 repair log and feedback file (run as nobody via setpriv: root ignores mode 000) are findings; audit and rebuild go on', function () {
+    if (process.getuid?.() !== 0 || spawnSync('setpriv', ['--version']).status !== 0) this.skip();
+    const dir = folder();
+    fs.mkdirSync(path.join(dir, '_turn_feedback'));
+    fs.writeFileSync(path.join(dir, '_audit_repairs.jsonl'), '{"op":"done","repair_id":"x","at":"2020"}\n');
+    fs.writeFileSync(path.join(dir, '_turn_feedback', 's1.jsonl'), '');
+    fs.chmodSync(path.join(dir, '_audit_repairs.jsonl'), 0o000);
+    fs.chmodSync(path.join(dir, '_turn_feedback', 's1.jsonl'), 0o000);
+    for (const d of [dir, path.join(dir, '_turn_journal'), path.join(dir, '_turn_feedback')]) fs.chmodSync(d, 0o755);
+    for (const f of fs.readdirSync(path.join(dir, '_turn_journal'))) fs.chmodSync(path.join(dir, '_turn_journal', f), 0o644);
+    fs.chmodSync(path.join(dir, 's1.json'), 0o644);
+    const out = tempDir();
+    fs.chmodSync(out, 0o777);
+    const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+    const audit = asNobody(['audit', dir, '--json', '--fail-on', 'never']);
+    assert.strictEqual(audit.status, 0, audit.stderr);
+    const report = JSON.parse(audit.stdout) as { skipped_files: { name: string; reason: string }[] };
+    assert.ok(report.skipped_files.some((f) => f.name === '_audit_repairs.jsonl' && /permission denied/.test(f.reason)), JSON.stringify(report.skipped_files));
+    const rebuild = asNobody(['rebuild', dir, '--db', path.join(out, 'i.db')]);
+    assert.strictEqual(rebuild.status, 0, rebuild.stderr);
+  });
+
   it('a character device or a link to /dev/zero as sidecar or shard is reported, never read', () => {
     const dir = folder();
     fs.rmSync(path.join(dir, 's1.json'));
