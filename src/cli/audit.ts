@@ -9,6 +9,7 @@ import { auditReportsParallel } from '../core/parallelAudit';
 import { isValidSessionId } from '../core/sessionId';
 import { loadKnownReviews, markReviewedFindings } from '../core/repair';
 import { REPAIR_LOG_NAME, repairLogProblem } from '../core/repair/log';
+import { writeJsonStreamed } from './jsonStream';
 import { auditToSarif } from '../core/sarif';
 import { VERSION } from '../core/version';
 import { auditSelection } from './auditSelect';
@@ -77,7 +78,9 @@ export async function runAudit(argv: string[]): Promise<number> {
   if (format === 'sarif') {
     out(JSON.stringify(auditToSarif(report, { journalDir: discovery.journalDir, toolVersion: VERSION })) + '\n');
   } else if (format === 'json') {
-    out(JSON.stringify(report) + '\n');
+    // Streamed: the same bytes as JSON.stringify, never one string of the whole report.
+    writeJsonStreamed(report, out);
+    out('\n');
   } else {
     out(footer(report.summary, discovery.journalDir, report.skipped_files));
     out(findingsBlock(sessions));

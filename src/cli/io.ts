@@ -5,16 +5,19 @@ import { parseArgs, type ParseArgsConfig } from 'util';
 export class UsageError extends Error {}
 
 // eslint-disable-next-line no-control-regex
-const TERMINAL_UNSAFE = /\x1b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f]/g;
+const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f]/g;
 
 /**
  * Everything the CLI prints goes through here: control characters (ESC, OSC, CSI, C1, bell,
  * carriage return…), line/paragraph separators and bidi controls from file names, ids or
  * transcript text are printed as `\uXXXX` (valid inside JSON strings too, so `--json` output
- * parses to the same values); only our own colour codes (SGR) and `\n`/`\t` pass.
+ * parses to the same values); only our own colour codes (paint() marks them with private-use characters; an SGR
+ * sequence in a file name is escaped like any other control) and `\n`/`\t` pass.
  */
 export function terminalSafe(s: string): string {
-  return s.replace(TERMINAL_UNSAFE, (m) => (m.length > 1 ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return s
+    .replace(TERMINAL_UNSAFE, (m) => m.split('').map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''))
+    .replace(COLOR_MARK, (_m, code: string) => `\u001b[${code}m`);
 }
 
 export function out(s: string): void {
@@ -29,8 +32,10 @@ export const color = {
   enabled: process.stdout.isTTY === true && !process.env.NO_COLOR && process.env.TERM !== 'dumb',
 };
 
+/** Our colour codes, as private-use marks that terminalSafe() turns into SGR sequences. */
+const COLOR_MARK = /\ue000([0-9;]{1,8})\ue001/g;
 function paint(code: string, s: string): string {
-  return color.enabled ? `\u001b[${code}m${s}\u001b[0m` : s;
+  return color.enabled ? `\ue000${code}\ue001${s}\ue0000\ue001` : s;
 }
 export const red = (s: string): string => paint('31', s);
 export const yellow = (s: string): string => paint('33', s);

@@ -113,6 +113,11 @@ async function checkSymlink(full: string, realJournal: string): Promise<string |
   if (rel.startsWith('..') || path.isAbsolute(rel) || rel === '') {
     return 'symbolic link that leads outside the journal folder';
   }
+  // A link to another shard of this folder would be read twice (a false collision) and, if it
+  // has our own shard's name, written through into another process's shard: never followed.
+  if (path.dirname(target) === realJournal && parseShardFileName(path.basename(target)).ok) {
+    return `symbolic link to another shard of this folder (${path.basename(target)}); read once, under its own name`;
+  }
   try {
     const st = await fsp.stat(target);
     if (!st.isFile()) return 'symbolic link to something that is not a regular file';

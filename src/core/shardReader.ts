@@ -26,6 +26,16 @@ export interface ReadOptions {
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Shards above this many bytes are not parsed into memory: they become an `unreadable_shard`
+ * finding that says so (a clear message instead of a V8 out-of-memory crash, issue 14 #10).
+ * 768 MiB by default; `BMA_MAX_SHARD_BYTES` sets it (e.g. higher with `--max-old-space-size`).
+ */
+export function maxShardBytes(): number {
+  const v = Number(process.env.BMA_MAX_SHARD_BYTES);
+  return Number.isFinite(v) && v > 0 ? v : 768 * 1024 * 1024;
+}
 const DEFAULT_CHUNK = 1024 * 1024;
 const PREVIEW_BYTES = 2048;
 const MAX_GLUE_CANDIDATES = 64;
@@ -118,6 +128,12 @@ export class ShardReader {
     if (!st.isFile()) {
       this.reset();
       c.error = 'not a regular file';
+      return { mode: 'full', bytesRead: 0, newEvents: 0 };
+    }
+    const limit = maxShardBytes();
+    if (st.size > limit) {
+      this.reset();
+      c.error = `too large to read into memory (${st.size} bytes, limit ${limit}; set BMA_MAX_SHARD_BYTES and give Node more memory to read it)`;
       return { mode: 'full', bytesRead: 0, newEvents: 0 };
     }
     const replaced = c.ino !== 0 && (st.ino !== c.ino || st.dev !== c.dev);

@@ -45,12 +45,14 @@ describe('discoverSessions', () => {
     fs.writeFileSync(path.join(journal, 'real~1.jsonl'), lifecycle('t', T0));
     fs.symlinkSync('real~1.jsonl', path.join(journal, 'real~2.jsonl'));
     const d = await discoverSessions(dir);
-    assert.deepStrictEqual(d.sessions.map((s) => [s.sessionId, s.shards.map((f) => f.name)]), [['real', ['real~1.jsonl', 'real~2.jsonl']]]);
+    // A link to another shard of the folder is not read a second time (issue 14 #6: a false collision).
+    assert.deepStrictEqual(d.sessions.map((s) => [s.sessionId, s.shards.map((f) => f.name)]), [['real', ['real~1.jsonl']]]);
     const reasons = Object.fromEntries(d.skipped.map((s) => [s.name, s.reason]));
     assert.match(reasons['out~1.jsonl'], /outside/);
     assert.match(reasons['loop1~1.jsonl'], /loop/);
     assert.match(reasons['dangling~1.jsonl'], /cannot be resolved/);
     assert.match(reasons['up~1.jsonl'], /outside/);
+    assert.match(reasons['real~2.jsonl'], /another shard of this folder/);
   });
 
   it('a missing _turn_journal is an empty folder; a missing sessions folder is an error', async () => {

@@ -99,7 +99,7 @@ describe('Untrusted text in every VS Code surface', function () {
     await waitFor(async () => {
       items.length = 0;
       await walk(undefined, 0);
-      return items.some(([k]) => k === 'turn') && items.some(([k]) => k === 'line');
+      return items.some(([k, i]) => k === 'turn' && String(i.id).includes('hostile1')) && items.some(([k, i]) => k === 'line' && String(i.id).includes('hostile1'));
     }, 30_000, 'turns and broken lines in the tree');
     let tooltips = 0;
     for (const [kind, item] of items) {
@@ -112,7 +112,7 @@ describe('Untrusted text in every VS Code surface', function () {
       }
     }
     assert.ok(tooltips >= 3, `tooltips checked: ${tooltips}`);
-    const turnTip = items.find(([k]) => k === 'turn')![1].tooltip as vscode.MarkdownString;
+    const turnTip = items.find(([k, i]) => k === 'turn' && String(i.id).includes('hostile1'))![1].tooltip as vscode.MarkdownString;
     assert.match(turnTip.value, /Heading/, 'the hostile message is shown, as text');
   });
 

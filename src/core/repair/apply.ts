@@ -18,7 +18,7 @@ import { randomBytes } from 'crypto';
 import { DEFAULT_STALE_AFTER_MINUTES, type SessionAnalysis } from '../analyze';
 import { markReviewedFindings } from './reviewed';
 import { discoverSessions } from '../discovery';
-import { appendLinesDurable, appendOffset, atomicReplace, ensureDir, listRealFolders, lstatOrNull, readBytesSync, removeTree } from '../fsSafe';
+import { appendLinesDurable, appendOffset, atomicReplace, atomicReplaceIf, ensureDir, listRealFolders, lstatOrNull, readBytesSync, removeTree } from '../fsSafe';
 import { JOURNAL_DIR_NAME } from '../sessionId';
 import { journalSizes, loadSession, sameFingerprint, sha256, snapshotSidecar } from './io';
 import { BACKUP_DIR_NAME, KEEP_BACKUPS, acquireRepairLock, appendRepairRecord, loadKnownReviews } from './log';
@@ -171,9 +171,18 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
       added: sp.messages.map((m) => ({ kind: m.kind, turn_id: m.turnId })),
     });
     step(`log-sidecar:${sid}`);
-    // Last look: do not replace a sidecar that changed while we prepared the edit.
-    if (!sameFingerprint(snapshotSidecar(dir, sid).fingerprint, sp.sidecarFingerprint)) return skip(`the sidecar ${sid}.json changed while repairing; plan again`);
-    atomicReplace(sidecar.path, edited.text, { root: dir });
+    // Last look AFTER our temp file is written and fsynced, right before the rename (fsSafe's
+    // atomicReplaceIf): a bot that rewrote the sidecar (temp + rename) at any point until then
+    // makes us skip instead of replacing its write. What is left is the few microseconds
+    // between the final stat and our rename (docs/security.md).
+    const stillPlanned = (): boolean => {
+      const now = lstatOrNull(sidecar.path);
+      const fp = sp.sidecarFingerprint!;
+      return now !== null && now.ino === fp.ino && now.size === fp.size && now.mtimeMs === fp.mtimeMs && sameFingerprint(snapshotSidecar(dir, sid).fingerprint, fp);
+    };
+    if (!atomicReplaceIf(sidecar.path, edited.text, stillPlanned, { root: dir })) {
+      return skip(`the sidecar ${sid}.json changed while repairing; plan again`);
+    }
     step(`sidecar:${sid}`);
     outcome.sidecarMessages = sp.messages.length;
   }
@@ -191,6 +200,11 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
     // Where our lines will start (after the "\n" fsSafe adds when the shard ends in a torn line).
     const offset = appendOffset(ownPath);
     const lines = sp.appends.map((a) => a.line);
+    // Look again right before our append: a live writer that completed a dangling turn since the
+    // first check must not get an `interrupted` from us on top (a terminal collision).
+    const sizesNow = journalSizes(dir, sid);
+    const grown = Object.keys({ ...sizesNow, ...sp.journal }).filter((n) => sizesNow[n] !== sp.journal[n] && n !== sp.ownShard);
+    if (grown.length > 0) return skip(`the journal changed while repairing (${grown.join(', ')}); plan again`);
     const evidence = sp.appends.filter((a) => a.evidence?.length).map((a) => ({ turn_id: a.turnId, event: a.event, evidence: a.evidence! }));
     appendRepairRecord(dir, { op: 'append', repair_id: repairId, session_id: sid, shard: sp.ownShard, offset, lines, ...(evidence.length ? { evidence } : {}) });
     step(`log-append:${sid}`);

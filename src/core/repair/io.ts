@@ -90,7 +90,8 @@ export async function loadSession(sessionsDir: string, s: DiscoveredSession, o: 
   const sidecar = snapshotSidecar(sessionsDir, s.sessionId);
   const contents = [];
   for (const f of s.shards) {
-    const r = new ShardReader(f.path, f.name, { maxLineBytes: o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
+    // keepRaw: a glued event is re-appended as its bytes were written (repair/plan.ts ownLineFromRaw).
+    const r = new ShardReader(f.path, f.name, { maxLineBytes: o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, keepRaw: true });
     await r.refresh();
     contents.push(r.contents);
   }

@@ -147,6 +147,15 @@ export function serializeOwnEvent(event: Record<string, unknown>): string {
   return JSON.stringify(event).replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * A recovered (glued) event appended as its bytes were written — no JSON re-serialisation, so
+ * `12345678901234567891`, `-0.0` and `709.0` stay as they are — with only U+0085/U+2028/U+2029
+ * (which can only occur inside JSON strings) written as `\u` escapes, as in serializeOwnEvent.
+ */
+export function ownLineFromRaw(raw: string): string {
+  return raw.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function hasNonFinite(v: unknown): boolean {
   if (typeof v === 'number') return !Number.isFinite(v);
   if (Array.isArray(v)) return v.some(hasNonFinite);
@@ -246,7 +255,7 @@ function recoverGluedEvents(analysis: SessionAnalysis, plan: SessionPlan, view: 
     }
     view.added.push(candidate);
     view.present.add(key);
-    plan.appends.push({ kind: 'recovered_event', turnId: g.turnId, event: g.name, line: serializeOwnEvent(g.data), from: { shard: m.shard, line: m.line, offset: m.offset } });
+    plan.appends.push({ kind: 'recovered_event', turnId: g.turnId, event: g.name, line: g.raw !== undefined ? ownLineFromRaw(g.raw) : serializeOwnEvent(g.data), from: { shard: m.shard, line: m.line, offset: m.offset } });
   }
 }
 
