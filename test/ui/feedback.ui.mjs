@@ -131,7 +131,11 @@ async function main() {
     await page.keyboard.press('c');
     const editor = page.locator('.editor-instance .monaco-editor').first();
     await page.waitForFunction(() => [...document.querySelectorAll('.tab.active')].some((t) => /code-.*\.md/.test(t.textContent ?? '')), null, { timeout: 15_000 });
-    check((await editor.innerText()).includes('struct must not outlive'), 'the editor is prefilled with the answer');
+    // Monaco renders spaces as U+00A0.
+    const prefilled = await page
+      .waitForFunction(() => [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines')].some((e) => (e.textContent ?? '').replace(/\u00a0/g, ' ').includes('struct must not outlive')), null, { timeout: 10_000 })
+      .then(() => true, () => false);
+    check(prefilled, 'the editor (Markdown, beside the timeline) is prefilled with the answer');
     await editor.click();
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.type('It holds a **reference**, so it needs a lifetime parameter.');
@@ -155,9 +159,13 @@ async function main() {
     await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'DPOTrainer' }).first().click();
     await page.waitForTimeout(500);
     await page.keyboard.press('Enter'); // options: none
-    await qi.waitFor({ state: 'visible', timeout: 10_000 });
+    await page.waitForTimeout(1000);
+    await screenshot(page, path.join(shots, 'feedback-export-save-dialog.png'));
+    // The web workbench's simple save dialog: a path box.
+    const pathBox = page.locator('.quick-input-widget .quick-input-box input');
+    await pathBox.waitFor({ state: 'visible', timeout: 10_000 });
+    await pathBox.fill(out);
     await page.waitForTimeout(300);
-    await qi.fill(out);
     await page.keyboard.press('Enter');
     const open = page.locator('.notifications-toasts .monaco-button', { hasText: 'Open File' }).first();
     await open.waitFor({ timeout: 20_000 });
