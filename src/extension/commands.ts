@@ -98,5 +98,7 @@ const COMMANDS: Record<(typeof Commands)[keyof typeof Commands] | (typeof Intern
 
 /** Registers every command; the returned disposables unregister them. */
 export function registerCommands(c: CommandContext): vscode.Disposable[] {
-  return Object.entries(COMMANDS).map(([id, run]) => vscode.commands.registerCommand(id, (...args: unknown[]) => (run as (c: CommandContext, ...a: unknown[]) => unknown)(c, ...args)));
+  return Object.entries(COMMANDS).map(([id, run]) =>
+    vscode.commands.registerCommand(id, (...args: unknown[]) => (run as (c: CommandContext, ...a: unknown[]) => unknown)(c, ...args)),
+  );
 }

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { writeExport } from '../../core/feedback/card';
 import { describeSummary, exportTrainingData, type ExportFormat, type ExportOptions, type ExportSummary } from '../../core/feedback/export';
 import type { CommandContext } from './context';
+import { notifyInfo, notifyWarning, showPick } from '../untrustedText';
 
 export interface ExportArgs {
   rootId?: string;
@@ -18,7 +19,7 @@ export interface ExportArgs {
  */
 export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportSummary & { out: string; written: boolean }) | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Exporting training data writes a file: trust this workspace first.');
+    void notifyWarning('Exporting training data writes a file: trust this workspace first.');
     return undefined;
   }
   await c.store.whenReady();
@@ -26,10 +27,10 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
   let root = arg?.rootId ? c.store.index.root(arg.rootId) : roots.length === 1 ? roots[0] : undefined;
   if (!root) {
     if (roots.length === 0) {
-      void vscode.window.showInformationMessage('No sessions folder is open.');
+      void notifyInfo('No sessions folder is open.');
       return undefined;
     }
-    const picked = await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
+    const picked = await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
     if (!picked) return undefined;
     root = picked.r;
   }
@@ -40,7 +41,12 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
   let out = arg?.out;
   if (!out) {
     const base = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri ?? vscode.Uri.file(root.sessionsDir);
-    const uri = await vscode.window.showSaveDialog({ title: `Save ${format.toUpperCase()} training data`, defaultUri: vscode.Uri.joinPath(base, `training-${format}.jsonl`), filters: { 'JSON Lines': ['jsonl'] }, saveLabel: 'Export' });
+    const uri = await vscode.window.showSaveDialog({
+      title: `Save ${format.toUpperCase()} training data`,
+      defaultUri: vscode.Uri.joinPath(base, `training-${format}.jsonl`),
+      filters: { 'JSON Lines': ['jsonl'] },
+      saveLabel: 'Export',
+    });
     if (!uri) return undefined;
     out = uri.fsPath;
   }
@@ -59,12 +65,12 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
   const lines = describeSummary(result.summary);
   c.output.info(`${written ? `Exported ${target} (card: ${target}.README.md)` : `Nothing written to ${target}: no examples`}:\n  ${lines.join('\n  ')}${result.summary.problems.length ? `\n  problems:\n    ${result.summary.problems.join('\n    ')}` : ''}`);
   if (!written && !arg?.out) {
-    void vscode.window.showWarningMessage(`No ${format} examples: nothing was written. ${lines.slice(1, 4).join('; ')}`, 'Show Details').then((choice) => {
+    void notifyWarning(`No ${format} examples: nothing was written. ${lines.slice(1, 4).join('; ')}`, 'Show Details').then((choice) => {
       if (choice === 'Show Details') c.output.show(true);
     });
   } else if (!arg?.out) {
     const left = lines.length - 1;
-    void vscode.window.showInformationMessage(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
+    void notifyInfo(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
       if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
       if (choice === 'Show Details') c.output.show(true);
     });
@@ -73,7 +79,7 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
 }
 
 async function pickFormat(): Promise<ExportFormat | undefined> {
-  const picked = await vscode.window.showQuickPick(
+  const picked = await showPick(
     [
       { label: 'sft', description: 'TRL SFTTrainer', detail: '{"prompt":[…],"completion":[…]}: each 👍 answer or correction alone is trained', f: 'sft' as const },
       { label: 'sft-messages', description: 'TRL SFTTrainer', detail: '{"messages":[…]}: the conversation; no 👎 answer anywhere', f: 'sft-messages' as const },
@@ -89,7 +95,7 @@ async function pickFormat(): Promise<ExportFormat | undefined> {
 
 async function pickOptions(): Promise<Omit<ExportOptions, 'format'> | undefined> {
   type Opt = 'interrupted' | 'collisions' | 'tag' | 'model' | 'since' | 'majority' | 'unanimous' | 'noRedact';
-  const picked = await vscode.window.showQuickPick(
+  const picked = await showPick(
     [
       { label: 'Include interrupted turns', description: 'left out by default', o: 'interrupted' as Opt },
       { label: 'Include turns with terminal collisions', description: 'left out by default', o: 'collisions' as Opt },
@@ -121,7 +127,11 @@ async function pickOptions(): Promise<Omit<ExportOptions, 'format'> | undefined>
     if (m.trim()) options.model = m.trim();
   }
   if (has('since')) {
-    const s = await vscode.window.showInputBox({ title: 'Only turns started since (ISO-8601 date or time, UTC)', placeHolder: '2026-01-01', validateInput: (v) => (Number.isFinite(Date.parse(v)) ? undefined : 'Not a date') });
+    const s = await vscode.window.showInputBox({
+      title: 'Only turns started since (ISO-8601 date or time, UTC)',
+      placeHolder: '2026-01-01',
+      validateInput: (v) => (Number.isFinite(Date.parse(v)) ? undefined : 'Not a date'),
+    });
     if (s === undefined) return undefined;
     options.since = Date.parse(s) / 1000;
   }

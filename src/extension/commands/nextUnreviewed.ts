@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { stringArg } from '../commandArgs';
 import { Commands } from '../commandIds';
 import type { CommandContext } from './context';
+import { notifyInfo } from '../untrustedText';
 
 /**
  * "Next Unreviewed Turn": the review queue (settings `botMemory.feedback.queueOrder`, oldest
@@ -15,8 +16,8 @@ export async function run(c: CommandContext, arg?: unknown) {
   const { reviewed, reviewable } = c.feedback.progress();
   if (!next) {
     const filter = stringArg(arg, 'filter') ?? c.feedback.queueSettings().filter;
-    if (filter !== 'unreviewed') void vscode.window.showInformationMessage(`The review queue (${filter}) is empty.`);
-    else void vscode.window.showInformationMessage(reviewable === 0 ? 'No completed turns with an answer to review yet.' : `All ${reviewable} completed turns are reviewed.`);
+    if (filter !== 'unreviewed') void notifyInfo(`The review queue (${filter}) is empty.`);
+    else void notifyInfo(reviewable === 0 ? 'No completed turns with an answer to review yet.' : `All ${reviewable} completed turns are reviewed.`);
     return undefined;
   }
   await vscode.commands.executeCommand(Commands.openTimeline, { rootId: next.rootId, sessionId: next.sessionId, turnId: next.turnId });

@@ -13,6 +13,7 @@ import { defaultReviewer } from '../../core/feedback/reviewer';
 import { isReviewable, type TurnRef } from '../../core/sessionIndex';
 import type { Services } from '../services';
 import type { SessionStore } from '../store';
+import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
 export interface ReviewProgress {
   reviewed: number;
@@ -33,7 +34,7 @@ export class FeedbackService {
       const ref = this.correctionFiles.get(doc.uri.fsPath);
       if (!ref) return;
       const rec = await this.correct(ref, doc.getText());
-      if (rec) void vscode.window.showInformationMessage(rec.text === '' ? `Correction withdrawn for turn ${ref.turnId}.` : `Correction saved for turn ${ref.turnId} (${rec.text.length} characters): an SFT target and a DPO pair.`);
+      if (rec) void notifyInfo(rec.text === '' ? `Correction withdrawn for turn ${ref.turnId}.` : `Correction saved for turn ${ref.turnId} (${rec.text.length} characters): an SFT target and a DPO pair.`);
     });
   }
 
@@ -42,7 +43,7 @@ export class FeedbackService {
     if (!this.canWrite()) return undefined;
     const root = this.store.index.root(ref.rootId);
     if (!root) {
-      void vscode.window.showWarningMessage(`The sessions folder of ${ref.sessionId} is no longer open.`);
+      void notifyWarning(`The sessions folder of ${ref.sessionId} is no longer open.`);
       return undefined;
     }
     try {
@@ -51,7 +52,7 @@ export class FeedbackService {
       await this.store.index.fileChanged(feedbackFilePath(root.sessionsDir, ref.sessionId), 'changed');
       return rec;
     } catch (e) {
-      void vscode.window.showErrorMessage(`Could not save the correction: ${e instanceof Error ? e.message : String(e)}`);
+      void notifyError(`Could not save the correction: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
     }
   }
@@ -70,7 +71,7 @@ export class FeedbackService {
   /** Refuses (with a message) in an untrusted workspace: feedback writes files. */
   canWrite(): boolean {
     if (vscode.workspace.isTrusted) return true;
-    void vscode.window.showWarningMessage('Giving feedback writes _turn_feedback files next to the journals: trust this workspace first.');
+    void notifyWarning('Giving feedback writes _turn_feedback files next to the journals: trust this workspace first.');
     return false;
   }
 
@@ -86,14 +87,14 @@ export class FeedbackService {
     if (!this.canWrite()) return undefined;
     const root = this.store.index.root(ref.rootId);
     if (!root) {
-      void vscode.window.showWarningMessage(`The sessions folder of ${ref.sessionId} is no longer open.`);
+      void notifyWarning(`The sessions folder of ${ref.sessionId} is no longer open.`);
       return undefined;
     }
     if (value !== 0) {
       const a = await this.store.index.analyze(ref.rootId, ref.sessionId);
       const t = a?.turns.find((x) => x.turnId === ref.turnId);
       if (t && !isReviewable(t)) {
-        void vscode.window.showWarningMessage(`Turn ${ref.turnId} is ${t.state === 'completed' ? 'completed without an answer' : t.state}: only completed turns with an answer can be rated.`);
+        void notifyWarning(`Turn ${ref.turnId} is ${t.state === 'completed' ? 'completed without an answer' : t.state}: only completed turns with an answer can be rated.`);
         return undefined;
       }
     }
@@ -105,7 +106,7 @@ export class FeedbackService {
     try {
       rec = appendFeedback(root.sessionsDir, { sessionId: ref.sessionId, turnId: ref.turnId, feedback: value, note, tags, reason: value === -1 ? opts.reason : null, reviewer: await this.reviewer() });
     } catch (e) {
-      void vscode.window.showErrorMessage(`Could not save the feedback: ${e instanceof Error ? e.message : String(e)}`);
+      void notifyError(`Could not save the feedback: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
     }
     this.services.output.info(`feedback ${value} on ${ref.sessionId}/${ref.turnId} by ${rec.reviewer}`);
