@@ -143,7 +143,7 @@ async function main() {
     const until = Date.now() + 15_000;
     let cor;
     while (!cor && Date.now() < until) {
-      cor = fs.existsSync(codeFile) ? fs.readFileSync(codeFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).find((r) => r.type === 'correction') : undefined;
+      cor = fs.existsSync(codeFile) ? fs.readFileSync(codeFile, 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)).find((r) => r.type === 'correction') : undefined;
       if (!cor) await page.waitForTimeout(200);
     }
     check(cor?.text === 'It holds a **reference**, so it needs a lifetime parameter.' && cor.reviewer === 'Ana Reviewer', `saving recorded the correction (${JSON.stringify(cor)})`);
