@@ -121,6 +121,20 @@ describe('bot-memory-audit push / pull', function () {
     assert.ok(!gh.log.some((l) => l.method === 'PUT' && l.status > 0 && l.status < 300), 'no Contents API write for a large file');
   });
 
+  it('a rewritten log is reported on stderr even with --quiet, and healed', async () => {
+    gh = await new FakeGithub().start();
+    gh.createRepo(REPO, {});
+    const dir = tempDir();
+    const ids = writeSession(dir, 's1', 5);
+    assert.strictEqual((await run(pushArgs(dir, gh))).code, 0);
+    gh.writeFile(REPO, LOG, '{"type":"feedback","session_id":"s1","feedback":-1}\n'); // someone replaced the file
+    const r = await run(pushArgs(dir, gh));
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning log_rewritten: The log acme\/bot:data\/interactions\.jsonl was rewritten:/);
+    assert.match(r.stderr, /4 records pushed earlier were gone\. 4 pushed again/);
+    assert.deepStrictEqual(idsOf(gh.file(REPO, LOG)!.toString().split('\n').slice(1).join('\n')), ids);
+  });
+
   it('exit 2 for a bad token, a read-only token, a missing repository or branch, or no token', async () => {
     gh = await new FakeGithub({ tokens: { 'test-token': 'write', ro: 'read' } }).start();
     gh.createRepo(REPO, {});

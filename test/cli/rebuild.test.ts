@@ -7,8 +7,10 @@ import { FIXED_NOW, appendEventLine, generateLargeFolder } from '../support/fixt
 import { isDeepStrictEqual } from 'util';
 import { openDb } from '../../src/core/sqlite/engine';
 import { playBackJournal } from '../../src/core/sqlite/lock';
-import { dumpIndex } from '../support/sqliteDump';
+import { dumpIndex, query } from '../support/sqliteDump';
 import { lifecycle, sessionsDir, T0 } from '../core/helpers';
+
+import { engineName, nativeAvailable } from '../../src/core/sqlite/engine';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 /** The rebuild with test hooks (--pause-at, --cache-size): test/support/rebuildChild.ts. */
@@ -48,6 +50,15 @@ describe('bot-memory-audit rebuild', function () {
     assert.deepStrictEqual([res.counts.sessions, res.counts.events, res.counts.malformed], [1, 4, 1]);
     assert.strictEqual(run('rebuild').code, 2);
     assert.strictEqual(run('rebuild', dir, '--from-log', 'x').code, 2);
+    // The engine: named in meta; a bad or unavailable one is a usage error.
+    assert.strictEqual(String(query(res.db, "SELECT value FROM meta WHERE key = 'engine'")[0].value), engineName());
+    const bogus = run('rebuild', dir, '--engine', 'bogus');
+    assert.strictEqual(bogus.code, 2);
+    assert.match(bogus.stderr, /--engine must be native or wasm/);
+    const wasm = run('rebuild', dir, '--engine', 'wasm', '--full', '--json', '--now', String(T0));
+    assert.strictEqual(wasm.code, 0, wasm.stderr);
+    assert.strictEqual(String(query(res.db, "SELECT value FROM meta WHERE key = 'engine'")[0].value), 'node-sqlite3-wasm');
+    if (!nativeAvailable()) assert.match(run('rebuild', dir, '--engine', 'native').stderr, /needs node:sqlite/);
     const missing = run('rebuild', path.join(dir, 'nope'));
     assert.strictEqual(missing.code, 2);
     assert.match(missing.stderr, /no such folder/);

@@ -96,7 +96,7 @@ describe('session analysis and findings', () => {
   it('a healthy session has no findings', async () => {
     const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0) + lifecycle('t2', T0 + 100) }, sidecarFor(['t1', 't2']));
     assert.deepStrictEqual(r.findings, []);
-    assert.deepStrictEqual(r.states, { t1: 'completed', t2: 'completed' });
+    assert.deepStrictEqual({ ...r.states }, { t1: 'completed', t2: 'completed' });
   });
 
   it('terminal_collision on each terminal event, collisions in created_at order', async () => {
@@ -124,7 +124,7 @@ describe('session analysis and findings', () => {
 
   it('an unfinished turn with no finite created_at is dangling at an unknown time, unless the sidecar marks it active', async () => {
     const r = await audit({ 'sess~1.jsonl': line(ev('submitted', 't1', NaN)).replace('null', 'NaN') + line(ev('submitted', 't2', 'soon')) }, { messages: [], active_stream_id: 'stream-t2' });
-    assert.deepStrictEqual(r.states, { t1: 'submitted', t2: 'submitted' });
+    assert.deepStrictEqual({ ...r.states }, { t1: 'submitted', t2: 'submitted' });
     const d = r.findings.filter((f) => f.kind === 'dangling_turn');
     assert.deepStrictEqual(d.map((f) => f.turn_id), ['t1']);
     assert.match(d[0].message, /unknown time/);

@@ -167,7 +167,7 @@ function compareWithTruth(a: SessionAnalysis, r: SessionReport, m: SessionManife
   for (const t of m.turns) {
     assert.strictEqual(r.states[t.turnId], t.latest ?? undefined, `${ctx}: state of turn ${t.turnId} (${t.fate}${t.quirks.length ? ' ' + t.quirks.join('+') : ''})`);
   }
-  assert.deepStrictEqual(r.states, m.states, `${ctx}: states`);
+  assert.deepStrictEqual({ ...r.states }, m.states, `${ctx}: states`);
   assert.deepStrictEqual(
     normCollisions(r.collisions.map((c) => ({ turn_id: c.turn_id, events: c.events }))),
     normCollisions(m.collisions.map((c) => ({ turn_id: c.turnId, events: c.events }))),

@@ -11,7 +11,7 @@ import { api } from './util';
 
 interface PushCommandResult {
   sessionsDir: string;
-  result?: { appended: number; alreadyPresent: number; left: number };
+  result?: { appended: number; alreadyPresent: number; left: number; findings: { kind: string; severity: string; restored: string[]; lost: string[] }[] };
   error?: string;
 }
 
@@ -105,5 +105,16 @@ describe('GitHub log commands', function () {
       h.close();
     }
     assert.ok(!fs.existsSync(path.join(dir, '_audit_index.sqlite')), 'the journal index was not written');
+  });
+
+  it('heals a log someone rewrote, reporting log_rewritten', async () => {
+    gh.writeFile('acme/bot', 'data/interactions.jsonl', '{"type":"feedback","session_id":"ext1","feedback":-1}\n');
+    const r = (await vscode.commands.executeCommand('botMemory.pushGithub', { sessionsDir: dir })) as PushCommandResult[];
+    assert.strictEqual(r[0].error, undefined);
+    assert.strictEqual(r[0].result?.appended, 5);
+    assert.deepStrictEqual(r[0].result?.findings.map((f) => [f.kind, f.severity, f.restored.length, f.lost.length]), [['log_rewritten', 'warning', 5, 0]]);
+    const lines = gh.file('acme/bot', 'data/interactions.jsonl')!.toString().trim().split('\n');
+    assert.strictEqual(lines.length, 6);
+    assert.strictEqual(new Set(idsOf(lines.slice(1).join('\n'))).size, 5);
   });
 });

@@ -11,6 +11,7 @@ import { analyzeSession, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
 import { ShardReader } from '../shardReader';
 import { readSidecar, sidecarPath } from '../sidecar';
+import { attachUpstreamView, upstreamView } from '../upstreamView';
 import type { ShardRow } from './writer';
 
 export interface Stamp {
@@ -78,6 +79,9 @@ export async function readSession(
   const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
   const sidecarFingerprint = statStampSync(sidecarPath(sessionsDir, s.sessionId));
   const analysis = analyzeSession(s.sessionId, readers.map((r) => r.contents), sidecarRead, opts);
+  // The audit's findings include what hermes-webui's own reader reports (upstream_pending_turn): the index holds the same.
+  const paths = new Map(s.shards.map((f) => [f.name, f.path]));
+  attachUpstreamView(analysis, await upstreamView(analysis, (name) => paths.get(name)));
   const shards: ShardRow[] = [];
   for (let i = 0; i < readers.length; i++) {
     const r = readers[i];
