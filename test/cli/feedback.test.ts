@@ -118,7 +118,8 @@ describe('bot-memory-audit export', () => {
     assert.match(r.stdout, /disagree: s1 t1 {2}ana 👍, bo 👎, cy 👍/);
   });
 
-  it('usage errors exit 2', () => {
+  it('usage errors exit 2', function () {
+    this.timeout(40_000);
     const dir = exportFolder();
     for (const args of [
       ['export', dir],

@@ -133,8 +133,8 @@ describe('Feedback', function () {
     };
     assert.deepStrictEqual(await walk({ order: 'newestFirst' }), ['fb/b2', 'fa/a1']);
     assert.deepStrictEqual(await walk(), ['fa/a1', 'fb/b2'], 'oldest first by default');
-    const shown = await until(vscode.Uri.file(path.join(dir, '_turn_journal', 'fa~100.jsonl')), (x) => x.selectedKey === 't:a1', 'a1 revealed in its timeline');
-    assert.strictEqual(shown.shownRows, 3, 'the whole session is shown');
+    const shown = await until(vscode.Uri.file(path.join(dir, '_turn_journal', 'fb~100.jsonl')), (x) => x.selectedKey === 't:b2', 'b2 (the last one visited) revealed in its timeline');
+    assert.strictEqual(shown.shownRows, 2, 'the whole session is shown');
     // Rating b2 removes it from the walk.
     await vscode.commands.executeCommand('botMemory.feedback.thumbsUp', { rootId: dir, sessionId: 'fb', turnId: 'b2' });
     a.feedback.resetWalk();
@@ -167,6 +167,8 @@ describe('Feedback', function () {
     await vscode.commands.executeCommand('botMemory.feedback.clear', { rootId: dir, sessionId: 'fb', turnId: 'b2' });
     await until(uri, (x) => !x.feedback.some((f) => f.endsWith(':b2')), 'b2 cleared');
     await query(uri, { kind: 'key', key: 'c', turnId: 'b1' });
+    const direct = await vscode.commands.executeCommand('botMemory.feedback.writeCorrection', { rootId: dir, sessionId: 'fb', turnId: 'b1' });
+    assert.ok(direct, 'the command opened a draft');
     const ed = await waitFor(() => (vscode.window.activeTextEditor?.document.languageId === 'markdown' ? vscode.window.activeTextEditor : undefined), 10_000, 'a Markdown editor opens');
     assert.strictEqual(ed.document.getText(), 'Go away.');
     assert.strictEqual(fs.statSync(ed.document.uri.fsPath).mode & 0o777, 0o600);

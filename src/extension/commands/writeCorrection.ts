@@ -1,7 +1,8 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { atomicReplace } from '../../core/fsSafe';
+import * as os from 'os';
+import { atomicReplace, describeError } from '../../core/fsSafe';
 import { stringArg } from '../commandArgs';
 import { targetTurn, type CommandContext } from './context';
 
@@ -30,14 +31,22 @@ export async function run(c: CommandContext, arg?: unknown) {
     text = m && m.role === 'assistant' && !m.error ? m.content : '';
   }
   // Our own storage, not the sessions folder: the draft is ours until a save records it.
-  const dir = path.join(c.context.globalStorageUri.fsPath, 'corrections');
+  const storage = c.context.globalStorageUri.scheme === 'file' ? c.context.globalStorageUri.fsPath : path.join(os.tmpdir(), `bot-memory-${process.getuid?.() ?? 'user'}`);
+  const dir = path.join(storage, 'corrections');
   const key = createHash('sha256').update(`${root.sessionsDir}\0${ref.sessionId}\0${ref.turnId}`).digest('hex').slice(0, 16);
   const file = path.join(dir, `${ref.sessionId}-${key}.md`);
-  atomicReplace(file, text, { mode: 0o600, forceMode: true, root: path.dirname(c.context.globalStorageUri.fsPath) });
+  try {
+    atomicReplace(file, text, { mode: 0o600, forceMode: true, root: path.dirname(storage) });
+  } catch (e) {
+    c.output.error(`Write Correction: cannot create the draft ${file}: ${describeError(e)}`);
+    void vscode.window.showErrorMessage(`Cannot open a correction editor: ${describeError(e)}`);
+    return undefined;
+  }
   c.feedback.correctionFiles.set(file, ref);
   const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
   await vscode.languages.setTextDocumentLanguage(doc, 'markdown');
-  await vscode.window.showTextDocument(doc, { preview: false });
+  // Beside the timeline: the conversation stays in view while the correction is written.
+  await vscode.window.showTextDocument(doc, { preview: false, viewColumn: vscode.ViewColumn.Beside });
   void vscode.window.setStatusBarMessage(`Correction for turn ${ref.turnId}: edit, then save to record it.`, 8000);
   return { file };
 }
