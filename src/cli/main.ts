@@ -24,6 +24,10 @@ Commands:
   audit <sessionsDir>   Read every turn journal and report sessions, turns and findings.
       --session ID              only this session
       --json                    print one JSON object (see docs/cli.md)
+      --format F                text (default) | json | sarif (SARIF 2.1.0, for GitHub code scanning)
+      --since TIME              only sessions modified since TIME (ISO-8601 or epoch seconds)
+      --changed-since FILE      read only sessions changed since the run that wrote FILE (a state
+                                file, created if missing); the others' last reports are reused
       --fail-on LEVEL           error (default) | warning | never: exit 1 when a finding reaches LEVEL
       --stale-after-minutes N   a turn open longer than this is dangling (default 60)
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
@@ -66,8 +70,11 @@ Commands:
       --path P                  file in the repository (default data/interactions.jsonl)
       --api-url URL             API root (default https://api.github.com; GitHub Enterprise)
       --no-collect              push only what is already in the outbox
-      --quiet                   no progress on stderr
-  pull <sessionsDir> --repo OWNER/NAME   Download the log to <sessionsDir>/_github_log.jsonl.
+      --rotate-at-kb N          move the file to the next <name>-NNNN.jsonl before it passes N KB
+                                (default 900; 0 = never)
+      --quiet                   no progress on stderr (a rewritten log is still reported)
+  pull <sessionsDir> --repo OWNER/NAME   Download the log (every rotated part, in order) to
+                                <sessionsDir>/_github_log.jsonl.
       --branch, --path, --api-url as for push
       --last N                  only the last N lines
       --out FILE                write here instead

@@ -25,6 +25,7 @@ export const enum MessageType {
   LoadWholeSession = 'loadWholeSession',
   SetFeedback = 'setFeedback',
   EditNote = 'editNote',
+  WriteCorrection = 'writeCorrection',
   Reply = 'reply',
   // host → webview
   Reset = 'reset',
@@ -208,6 +209,8 @@ export interface SetFeedbackMessage {
   type: MessageType.SetFeedback;
   turnId: string;
   value: 1 | -1 | 0;
+  /** Rated by key and no unrated turn is left in this session: the host moves on to the next session of the review queue. */
+  nextSession?: boolean;
 }
 
 /** Edit the turn's feedback note (the host asks for the text): the note button or `n`. */
@@ -216,7 +219,13 @@ export interface EditNoteMessage {
   turnId: string;
 }
 
-export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | ReplyMessage) & Envelope;
+/** "Write Correction…" for a turn (key `c`): the host opens the correction editor. */
+export interface WriteCorrectionMessage {
+  type: MessageType.WriteCorrection;
+  turnId: string;
+}
+
+export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | WriteCorrectionMessage | ReplyMessage) & Envelope;
 
 /** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
 export const FIRST_CHUNK_ROWS = 60;

@@ -9,12 +9,12 @@
  * by reviewer `hermes-webui` (with its reason), so the tree, the timeline and exports treat it
  * like any reviewer's. Records that match no turn are listed, never dropped silently.
  *
- * All reading of the file is in `readHermesFeedbackFile` (regular file only, opened
- * non-blocking, size-capped): the one place to move onto the shared safe reader.
+ * All reading of the file is in `readHermesFeedbackFile`, through fsSafe's reader (regular
+ * file only, no symbolic link, opened non-blocking), capped in size.
  */
 
-import { constants, promises as fsp } from 'fs';
 import * as path from 'path';
+import { describeError, openRead } from '../fsSafe';
 import type { SessionAnalysis } from '../analyze';
 import type { FeedbackRecord } from './record';
 
@@ -53,16 +53,11 @@ export async function readHermesFeedbackFile(file: string): Promise<HermesFeedba
   const out: HermesFeedbackRead = { path: file, records: [], problems: [], exists: false };
   let text: string;
   try {
-    const fh = await fsp.open(file, constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOFOLLOW ?? 0));
+    const { fh, stat } = await openRead(file);
     try {
-      const st = await fh.stat();
-      if (!st.isFile()) {
-        out.problems.push(`${file}: not a regular file (not read)`);
-        return out;
-      }
       out.exists = true;
-      const size = Math.min(st.size, HERMES_FEEDBACK_MAX_BYTES);
-      if (st.size > HERMES_FEEDBACK_MAX_BYTES) out.problems.push(`${file}: larger than ${HERMES_FEEDBACK_MAX_BYTES} bytes; only the first ${HERMES_FEEDBACK_MAX_BYTES} were read`);
+      const size = Math.min(stat.size, HERMES_FEEDBACK_MAX_BYTES);
+      if (stat.size > HERMES_FEEDBACK_MAX_BYTES) out.problems.push(`${file}: larger than ${HERMES_FEEDBACK_MAX_BYTES} bytes; only the first ${HERMES_FEEDBACK_MAX_BYTES} were read`);
       const buf = Buffer.alloc(size);
       let got = 0;
       while (got < size) {
@@ -75,8 +70,7 @@ export async function readHermesFeedbackFile(file: string): Promise<HermesFeedba
       await fh.close();
     }
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') out.problems.push(`${file}: cannot read (${code === 'ELOOP' ? 'a symbolic link' : (code ?? (e as Error).message)})`);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') out.problems.push(`${file}: not read (${describeError(e)})`);
     return out;
   }
   const lines = text.split('\n');

@@ -37,7 +37,16 @@ export type RepairRecord =
       added: { kind: string; turn_id: string }[];
     }
   | { op: 'truncate'; repair_id: string; session_id: string; shard: string; size_before: number; size_after: number; sha256_before: string }
-  | { op: 'append'; repair_id: string; session_id: string; shard: string; offset: number; lines: string[] }
+  | {
+      op: 'append';
+      repair_id: string;
+      session_id: string;
+      shard: string;
+      offset: number;
+      lines: string[];
+      /** Why a turn was closed the way it was (completed: what shows it was answered). */
+      evidence?: { turn_id: string; event: string; evidence: string[] }[];
+    }
   | { op: 'reviewed'; repair_id: string; session_id: string; lines: (LineRef & { kind: string; note: string })[] }
   | { op: 'skipped'; repair_id: string; session_id: string; turn_id?: string; reason: string }
   | { op: 'done'; repair_id: string; at: string }

@@ -168,8 +168,9 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback:
 }
 
 /** A turn a reviewer rates: completed (the answer exists). */
-export function isReviewable(t: { state: string }): boolean {
-  return t.state === 'completed';
+export function isReviewable(t: { state: string; assistantMessageIndex?: number | null }): boolean {
+  // Only a completed turn with an answer can be rated (curation, docs/feedback.md).
+  return t.state === 'completed' && t.assistantMessageIndex !== null;
 }
 
 function sameSummary(a: SessionSummary, b: SessionSummary): boolean {

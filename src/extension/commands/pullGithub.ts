@@ -7,6 +7,7 @@ import { Commands } from '../commandIds';
 import { githubToken, readGithubSettings } from '../githubAuth';
 import { offerFix } from './pushGithub';
 import type { CommandContext } from './context';
+import { notifyInfo, notifyWarning, showPick } from '../untrustedText';
 
 /** "Pull from GitHub Log": downloads the log to `<sessionsDir>/_github_log.jsonl` (for `rebuild --from-log`). */
 export async function run(
@@ -14,7 +15,7 @@ export async function run(
   arg?: { sessionsDir?: string; last?: number },
 ): Promise<(PullResult & { file: string }) | { error: string } | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Pulling the GitHub log writes a file: trust this workspace first.');
+    void notifyWarning('Pulling the GitHub log writes a file: trust this workspace first.');
     return undefined;
   }
   const settings = readGithubSettings();
@@ -30,7 +31,7 @@ export async function run(
       roots.length === 1
         ? roots[0].sessionsDir
         : (
-            await vscode.window.showQuickPick(
+            await showPick(
               roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })),
               { title: 'Pull the log into which sessions folder?' },
             )
@@ -52,14 +53,12 @@ export async function run(
     );
     s.output.info(`Pulled ${describeTarget(target)} → ${file}: ${r.lines} lines, ${r.records} records`);
     if (arg === undefined) {
-      if (!r.exists) void vscode.window.showInformationMessage(`${describeTarget(target)} does not exist yet.`);
+      if (!r.exists) void notifyInfo(`${describeTarget(target)} does not exist yet.`);
       else
-        void vscode.window
-          .showInformationMessage(`Pulled ${r.records} records (${r.lines} lines) into ${file}.`, 'Open', 'Rebuild Index from Log')
-          .then((c) => {
-            if (c === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(file));
-            if (c === 'Rebuild Index from Log') void vscode.commands.executeCommand(Commands.rebuildIndexFromLog, file);
-          });
+        void notifyInfo(`Pulled ${r.records} records (${r.lines} lines) into ${file}.`, 'Open', 'Rebuild Index from Log').then((c) => {
+          if (c === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(file));
+          if (c === 'Rebuild Index from Log') void vscode.commands.executeCommand(Commands.rebuildIndexFromLog, file);
+        });
     }
     return { ...r, file };
   } catch (e) {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { TOKEN_SECRET_KEY } from '../githubAuth';
 import type { CommandContext } from './context';
+import { notifyInfo } from '../untrustedText';
 
 /** Saves a token in SecretStorage (an empty one removes it). `token` may be passed programmatically. */
 export async function run(s: CommandContext, token?: unknown) {
@@ -20,10 +21,10 @@ export async function run(s: CommandContext, token?: unknown) {
   if (value === '') {
     await s.context.secrets.delete(TOKEN_SECRET_KEY);
     s.output.info('GitHub token removed');
-    if (typeof token !== 'string') void vscode.window.showInformationMessage('Saved GitHub token removed. Pushes will use your VS Code GitHub sign-in.');
+    if (typeof token !== 'string') void notifyInfo('Saved GitHub token removed. Pushes will use your VS Code GitHub sign-in.');
     return;
   }
   await s.context.secrets.store(TOKEN_SECRET_KEY, value);
   s.output.info('GitHub token saved in secret storage');
-  if (typeof token !== 'string') void vscode.window.showInformationMessage('GitHub token saved.');
+  if (typeof token !== 'string') void notifyInfo('GitHub token saved.');
 }

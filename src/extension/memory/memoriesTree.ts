@@ -14,6 +14,7 @@ import { SEVERITY_RANK } from '../../core/types';
 import { Disposable } from '../dispose';
 import { plural, severityIcon } from '../tree/presentation';
 import type { Ledger, MemoryLedgers } from './ledgers';
+import { appendUntrustedBlock, untrustedMarkdown } from '../untrustedText';
 
 export const RECENT_LIMIT = 20;
 
@@ -38,10 +39,8 @@ function oneLine(s: string, max = 80): string {
 }
 
 function plainTooltip(lines: string[]): vscode.MarkdownString {
-  const md = new vscode.MarkdownString(undefined, false);
-  md.isTrusted = false;
-  md.supportHtml = false;
-  for (const l of lines) md.appendText(l + '\n');
+  const md = untrustedMarkdown();
+  for (const l of lines) appendUntrustedBlock(md, l, 2100);
   return md;
 }
 

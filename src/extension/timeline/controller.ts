@@ -33,6 +33,7 @@ import type { Services } from '../services';
 import { TimelineFeed } from './feed';
 import { readShardPage, type PageStart } from './pagedShard';
 import { openShardAtLine, timelineSettings } from './util';
+import { notifyWarning } from '../untrustedText';
 
 export class TimelineController extends Disposable {
   private ready = false;
@@ -354,7 +355,7 @@ export class TimelineController extends Disposable {
       case MessageType.OpenLine: {
         const file = this.shardPath(m.shard);
         if (!file) {
-          void vscode.window.showWarningMessage(`Shard ${m.shard} is not part of this session.`);
+          void notifyWarning(`Shard ${m.shard} is not part of this session.`);
           break;
         }
         await openShardAtLine(vscode.Uri.file(file), m.line, vscode.ViewColumn.Beside);
@@ -383,14 +384,23 @@ export class TimelineController extends Disposable {
         await this.reload();
         break;
       case MessageType.SetFeedback:
+      case MessageType.WriteCorrection:
       case MessageType.EditNote: {
         const ref = this.session;
         // Only a turn this timeline shows (never an id made up by the page).
         if (!ref || typeof m.turnId !== 'string' || !this.model?.rows.some((r) => r.kind === 'turn' && r.turnId === m.turnId)) break;
         const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
         if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
-        else if (m.value === 1 || m.value === -1 || m.value === 0)
-          await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
+        else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);
+        else if (m.value === 1 || m.value === -1 || m.value === 0) {
+          const rec = await vscode.commands.executeCommand(
+            m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback,
+            target,
+          );
+          // The last unrated turn of this session was rated by key: on to the next session of the review queue.
+          const advance = vscode.workspace.getConfiguration('botMemory.feedback').get<string>('advanceAfterRating', 'nextTurnThenSession');
+          if (rec && m.value !== 0 && m.nextSession === true && advance === 'nextTurnThenSession') void vscode.commands.executeCommand(Commands.nextUnreviewed);
+        }
         break;
       }
     }

@@ -24,6 +24,7 @@ import {
   severityIcon,
   turnLook,
 } from './presentation';
+import { appendUntrustedBlock, plainText, untrustedMarkdown } from '../untrustedText';
 
 export type SessionFilter = 'all' | 'findings' | 'open';
 export type SessionSort = 'lastActivity' | 'title' | 'id';
@@ -237,10 +238,10 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
         const m = node.line;
         const item = new vscode.TreeItem(malformedLabel(m), vscode.TreeItemCollapsibleState.None);
         item.id = `line\0${node.rootId}\0${node.sessionId}\0${m.shard}\0${m.line}`;
-        item.description = m.detail;
-        item.tooltip = new vscode.MarkdownString()
-          .appendText(`${m.detail}\n\n`)
-          .appendCodeblock(m.preview.slice(0, 500) + (m.previewTruncated || m.preview.length > 500 ? '…' : ''), 'text');
+        item.description = plainText(m.detail, 200);
+        // Untrusted bytes of a broken line: escaped text, never a code fence it could close.
+        const tip = appendUntrustedBlock(untrustedMarkdown(), m.detail, 300);
+        item.tooltip = appendUntrustedBlock(tip, m.preview.slice(0, 500) + (m.previewTruncated || m.preview.length > 500 ? '…' : ''), 600);
         item.iconPath = new vscode.ThemeIcon(
           m.glued ? 'combine' : m.torn ? 'debug-disconnect' : 'error',
           new vscode.ThemeColor('problemsErrorIcon.foreground'),
@@ -278,7 +279,7 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
   private sessionItem(node: SessionNode): vscode.TreeItem {
     const index = this.store.index;
     const s: SessionSummary | undefined = index.cachedSummary(node.rootId, node.sessionId);
-    const item = new vscode.TreeItem(s?.title?.trim() ? s.title : node.sessionId, vscode.TreeItemCollapsibleState.Collapsed);
+    const item = new vscode.TreeItem(s?.title?.trim() ? plainText(s.title, 200) : node.sessionId, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `session\0${node.rootId}\0${node.sessionId}`;
     const root = index.root(node.rootId);
     if (s) {
@@ -307,9 +308,10 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     item.description = [rated ? `thumbs ${rated}` : '', look.words, dur, fb?.note ? 'note' : ''].filter(Boolean).join(' · ');
     // A rating replaces the state icon (the state stays in the description); a collision keeps its icon.
     item.iconPath = rated && !t.collision ? feedbackIcon(rated) : look.icon;
-    const md = new vscode.MarkdownString();
-    md.appendText(`${t.turnId}\n${look.words}${dur ? ` in ${dur}` : ''}${t.model ? ` · ${t.model}` : ''}\n`);
-    if (t.userMessage) md.appendCodeblock(t.userMessage.slice(0, 600), 'text');
+    // Turn id, model and message are untrusted: escaped text (core/untrustedText), never a fence or link.
+    const md = untrustedMarkdown();
+    appendUntrustedBlock(md, `${t.turnId}\n${look.words}${dur ? ` in ${dur}` : ''}${t.model ? ` · ${t.model}` : ''}`, 600);
+    if (t.userMessage) appendUntrustedBlock(md, t.userMessage.slice(0, 600), 700);
     if (fb) appendFeedbackTooltip(md, fb);
     item.tooltip = md;
     item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : '']
