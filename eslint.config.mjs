@@ -119,6 +119,8 @@ export default tseslint.config(
       'no-regex-spaces': 'warn',
       '@typescript-eslint/no-explicit-any': 'warn',
       '@typescript-eslint/no-require-imports': 'warn',
+      // Control characters in regular expressions are deliberate here (hostile-text filters and their tests).
+      'no-control-regex': 'warn',
       // `declare namespace` describes a module's types (node:sqlite before @types/node has them).
       '@typescript-eslint/no-namespace': ['error', { allowDeclarations: true }],
     },

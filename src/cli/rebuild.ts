@@ -50,17 +50,7 @@ export async function runRebuild(argv: string[], hooks: RebuildTestHooks = {}): 
   const engine = values.engine;
   if (engine !== undefined && engine !== 'native' && engine !== 'wasm') throw new UsageError(`--engine must be native or wasm, not ${engine}`);
   if (engine === 'native' && !nativeAvailable()) throw new UsageError(`--engine native needs node:sqlite (Node >= 22.5); this is Node ${process.versions.node}`);
-  if (fromLog === undefined && dir === undefined) throw new UsageError('missing <sessionsDir> (or --from-log FILE)');
-  if (fromLog !== undefined && dir !== undefined) throw new UsageError('give a sessions folder or --from-log, not both');
-  let db: string;
-  if (fromLog !== undefined) {
-    if (!fs.existsSync(fromLog) || !fs.statSync(fromLog).isFile()) throw new Error(`cannot read the interaction log ${fromLog}: no such file`);
-    db = values.db ?? logIndexPath(fromLog);
-  } else {
-    const { sessionsDir } = resolveSessionsDir(dir!);
-    if (!fs.existsSync(sessionsDir) || !fs.statSync(sessionsDir).isDirectory()) throw new Error(`cannot read sessions folder ${sessionsDir}: no such folder`);
-    db = values.db ?? path.join(sessionsDir, DEFAULT_INDEX_NAME);
-  }
+  const db = indexTarget(fromLog, dir, values.db);
   const progressJson = values['progress-json'];
   const tty = process.stderr.isTTY === true && !progressJson && !values.json;
   const controller = new AbortController();
@@ -117,14 +107,38 @@ export async function runRebuild(argv: string[], hooks: RebuildTestHooks = {}): 
   }
   if (tty && lastLine) err('\n');
   emit({ type: 'done', ...result });
-  if (values.json) {
-    out(JSON.stringify({ ...result, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n');
-  } else {
-    const c = result.counts;
-    const how = result.mode === 'incremental' ? `incremental: ${result.sessionsRedone} session(s) redone, ${result.eventsAdded} new events` : `full${result.reason ? `: ${result.reason}` : ''}`;
-    out(`Rebuilt ${result.db} (${how}) in ${(result.elapsedMs / 1000).toFixed(1)} s, ${(result.bytes / 1024 / 1024).toFixed(1)} MB\n`);
-    out(`  ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.collisions} collisions, ${c.malformed} malformed lines, ${c.findings} findings, ${c.feedback} feedback records\n`);
-    if (c.malformed > 0) out(yellow(`  ${c.malformed} malformed line(s) indexed in the malformed and findings tables\n`));
-  }
+  printResult(result, values.json);
   return 0;
+}
+
+/** The index file to write, after checking the source exists: a sessions folder or (--from-log) an interaction log. */
+function indexTarget(fromLog: string | undefined, dir: string | undefined, db: string | undefined): string {
+  if (fromLog === undefined && dir === undefined) throw new UsageError('missing <sessionsDir> (or --from-log FILE)');
+  if (fromLog !== undefined && dir !== undefined) throw new UsageError('give a sessions folder or --from-log, not both');
+  if (fromLog !== undefined) {
+    if (!fs.existsSync(fromLog) || !fs.statSync(fromLog).isFile()) throw new Error(`cannot read the interaction log ${fromLog}: no such file`);
+    return db ?? logIndexPath(fromLog);
+  }
+  const { sessionsDir } = resolveSessionsDir(dir!);
+  if (!fs.existsSync(sessionsDir) || !fs.statSync(sessionsDir).isDirectory()) throw new Error(`cannot read sessions folder ${sessionsDir}: no such folder`);
+  return db ?? path.join(sessionsDir, DEFAULT_INDEX_NAME);
+}
+
+/** The result on stdout: one JSON object (--json), else a short report. */
+function printResult(result: RebuildResult, json: boolean): void {
+  if (json) {
+    out(JSON.stringify({ ...result, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n');
+    return;
+  }
+  const c = result.counts;
+  const how =
+    result.mode === 'incremental'
+      ? `incremental: ${result.sessionsRedone} session(s) redone, ${result.eventsAdded} new events`
+      : `full${result.reason ? `: ${result.reason}` : ''}`;
+  out(`Rebuilt ${result.db} (${how}) in ${(result.elapsedMs / 1000).toFixed(1)} s, ${(result.bytes / 1024 / 1024).toFixed(1)} MB\n`);
+  out(
+    `  ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.collisions} collisions, ${c.malformed} malformed lines, ` +
+      `${c.findings} findings, ${c.feedback} feedback records\n`,
+  );
+  if (c.malformed > 0) out(yellow(`  ${c.malformed} malformed line(s) indexed in the malformed and findings tables\n`));
 }

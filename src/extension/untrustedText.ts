@@ -133,11 +133,18 @@ function keepLeadingIcon(label: string): string {
 }
 
 export function quickPickOptions<T extends vscode.QuickPickOptions>(o: T): T {
-  return { ...o, ...(o.title !== undefined ? { title: labelText(o.title) } : {}), ...(o.placeHolder !== undefined ? { placeHolder: labelText(o.placeHolder) } : {}) };
+  return {
+    ...o,
+    ...(o.title !== undefined ? { title: labelText(o.title) } : {}),
+    ...(o.placeHolder !== undefined ? { placeHolder: labelText(o.placeHolder) } : {}),
+  };
 }
 
 /** showQuickPick with items and options made safe (pickItems / quickPickOptions); returns the caller's own item objects. */
-export function showPick<T extends vscode.QuickPickItem>(items: readonly T[], options: vscode.QuickPickOptions & { canPickMany: true }): Thenable<T[] | undefined>;
+export function showPick<T extends vscode.QuickPickItem>(
+  items: readonly T[],
+  options: vscode.QuickPickOptions & { canPickMany: true },
+): Thenable<T[] | undefined>;
 export function showPick<T extends vscode.QuickPickItem>(items: readonly T[], options?: vscode.QuickPickOptions): Thenable<T | undefined>;
 export function showPick<T extends vscode.QuickPickItem>(items: readonly T[], options: vscode.QuickPickOptions = {}): Thenable<T | T[] | undefined> {
   const safe = pickItems(items);

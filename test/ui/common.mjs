@@ -20,6 +20,54 @@ export function check(ok, what) {
   log(`  ${ok ? '✔' : '✗'} ${what}`);
 }
 
+/**
+ * One step of a script (a group of checks): an exception there (a timeout, a missing element)
+ * is reported as a failed check and the script goes on with its next step, so every check
+ * is reported.
+ */
+export async function step(name, fn) {
+  log(`[ui] ${name}`);
+  try {
+    await fn();
+  } catch (e) {
+    check(false, `${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  }
+}
+
+/** Polls `fn` until it returns a truthy value and returns it; after `timeout` ms returns the last value (falsy). */
+export async function waitUntil(fn, { timeout = 15_000, interval = 100 } = {}) {
+  const until = Date.now() + timeout;
+  let v;
+  for (;;) {
+    v = await Promise.resolve()
+      .then(fn)
+      .catch(() => undefined);
+    if (v || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+/** Waits until `fn` returns the same value three polls in a row (e.g. the number of rendered cards); returns it. */
+export async function waitStable(fn, { timeout = 10_000, interval = 150 } = {}) {
+  let last;
+  let same = 0;
+  await waitUntil(
+    async () => {
+      const v = JSON.stringify(await fn());
+      same = v === last ? same + 1 : 0;
+      last = v;
+      return same >= 2;
+    },
+    { timeout, interval },
+  );
+  return last === undefined ? undefined : JSON.parse(last);
+}
+
+/** Resolves after a frame has handled what came before (two animation frames inside it). */
+export function settled(frame) {
+  return frame.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))).catch(() => false);
+}
+
 /** Runs a script's main(): prints `N passed, N failed` last and sets the exit code. */
 export function runUi(main) {
   main().then(
@@ -55,13 +103,24 @@ export function demoWorkspace(prefix) {
 export async function notificationText(page, re, timeout = 30_000) {
   const until = Date.now() + timeout;
   let last = '';
-  while (Date.now() < until) {
-    last = (await page.locator('.notifications-toasts .notification-toast').allInnerTexts().catch(() => [])).join('\n');
-    if (re.test(last)) return last.split('\n').find((l) => re.test(l)) + '\n' + last;
-    await page.waitForTimeout(250);
-  }
+  const shown = await waitUntil(
+    async () => {
+      last = (
+        await page
+          .locator('.notifications-toasts .notification-toast')
+          .allInnerTexts()
+          .catch(() => [])
+      ).join('\n');
+      return re.test(last);
+    },
+    { timeout: Math.max(0, until - Date.now()), interval: 250 },
+  );
+  if (shown) return last.split('\n').find((l) => re.test(l)) + '\n' + last;
   await runCommand(page, 'Notifications: Show Notifications');
-  const all = await page.locator('.notifications-center').innerText().catch(() => last);
+  const all = await page
+    .locator('.notifications-center')
+    .innerText()
+    .catch(() => last);
   return (all.split('\n').find((l) => re.test(l)) ?? '') + '\n' + all;
 }
 
@@ -69,7 +128,10 @@ export async function notificationText(page, re, timeout = 30_000) {
 export async function openBotMemory(page) {
   await page.locator('.activitybar .action-label[aria-label^="Bot Memory"]').first().click();
   // One view in the container: VS Code hides its header and titles the side bar instead.
-  await page.locator('.sidebar .composite.title', { hasText: /bot memory/i }).first().waitFor({ timeout: 15_000 });
+  await page
+    .locator('.sidebar .composite.title', { hasText: /bot memory/i })
+    .first()
+    .waitFor({ timeout: 15_000 });
 }
 
 /** Widens the side bar (drags its edge) so descriptions are readable in screenshots. */

@@ -7,26 +7,30 @@
 // Screenshots: screenshots/repair-*.png. Exit code 0 = all checks passed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, demoWorkspace, log, notificationText, repoRoot, runUi, shots } from './common.mjs';
+import { check, demoWorkspace, log, notificationText, repoRoot, runUi, shots, waitUntil } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, runCommand, screenshot, frameWithSelector } from '../../scripts/vscode-test/browser.mjs';
 
-
 /** Text of the rendered Markdown preview (a webview iframe) that matches `contains`. */
 async function previewText(page, contains) {
   await frameWithSelector(page, '.markdown-body, body.vscode-body', { timeout: 20_000 });
-  const until = Date.now() + 15_000;
   let last = '';
-  while (Date.now() < until) {
-    for (const frame of page.frames().filter((f) => f !== page.mainFrame())) {
-      const text = await frame.locator('body').innerText({ timeout: 500 }).catch(() => '');
-      if (contains.test(text)) return text;
-      if (text) last = text;
-    }
-    await page.waitForTimeout(200);
-  }
-  return last;
+  const found = await waitUntil(
+    async () => {
+      for (const frame of page.frames().filter((f) => f !== page.mainFrame())) {
+        const text = await frame
+          .locator('body')
+          .innerText({ timeout: 500 })
+          .catch(() => '');
+        if (contains.test(text)) return text;
+        if (text) last = text;
+      }
+      return undefined;
+    },
+    { timeout: 15_000, interval: 200 },
+  );
+  return found ?? last;
 }
 
 async function main() {
@@ -61,8 +65,7 @@ async function main() {
     check(fs.readFileSync(sidecar).equals(before), 'nothing is written before confirming');
     await screenshot(page, path.join(shots, 'repair-plan-confirm.png'));
     await dialog.locator('.monaco-button', { hasText: /^Repair$/ }).click();
-    const until = Date.now() + 15_000;
-    while (Date.now() < until && fs.readFileSync(sidecar).equals(before)) await page.waitForTimeout(200);
+    await waitUntil(() => !fs.readFileSync(sidecar).equals(before), { timeout: 15_000 });
     check(!fs.readFileSync(sidecar).equals(before), 'confirming applies the repair');
     check(fs.existsSync(path.join(sessions, '_turn_journal', 'e71b4f0c3d28~audit.jsonl')), "the auditor's own shard is written");
     const notes = await notificationText(page, /repaired \d+ sessions?/, 10_000);
@@ -87,8 +90,7 @@ async function main() {
     await undo.waitFor({ timeout: 20_000 });
     check(/Undo repair \S+ in /.test(await undo.innerText()), 'undo asks first');
     await undo.locator('.monaco-button', { hasText: /^Undo$/ }).click();
-    const until2 = Date.now() + 15_000;
-    while (Date.now() < until2 && !fs.readFileSync(sidecar).equals(before)) await page.waitForTimeout(200);
+    await waitUntil(() => fs.readFileSync(sidecar).equals(before), { timeout: 15_000 });
     check(fs.readFileSync(sidecar).equals(before), 'undo restores the sidecar byte for byte');
   } finally {
     await b.close();

@@ -16,18 +16,17 @@
 // Run: `npm run test:ui` (builds first). Exit code 0 = all checks passed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, demoWorkspace, log, repoRoot, runUi, shots } from './common.mjs';
+import { check, demoWorkspace, log, repoRoot, runUi, settled, shots, step, waitStable, waitUntil } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, screenshot } from '../../scripts/vscode-test/browser.mjs';
-
 
 // ---- the hostile session ----------------------------------------------------------------
 const T0 = 1767225600;
 export const PAYLOADS = [
   '<script>window.__pwned = "script"; alert("script")</script>',
-  '<img src=x onerror="window.__pwned = \'img\'; alert(\'img\')">',
-  '<a href="javascript:window.__pwned=\'link\';alert(\'link\')">click me</a>',
+  "<img src=x onerror=\"window.__pwned = 'img'; alert('img')\">",
+  "<a href=\"javascript:window.__pwned='link';alert('link')\">click me</a>",
   '[markdown link](javascript:alert("md"))',
   '<svg onload="window.__pwned=\'svg\'"><circle r=5 /></svg>',
   '<iframe srcdoc="<script>parent.__pwned=\'iframe\'</script>"></iframe>',
@@ -77,7 +76,8 @@ async function quickOpen(page, name) {
   await input.fill(name);
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first();
   await row.waitFor({ state: 'visible', timeout: 15000 });
-  await page.waitForTimeout(300);
+  // The list is filtered as the name is typed: wait until its first row is the file.
+  await waitUntil(async () => (await row.innerText().catch(() => '')).includes(name.split('~')[0]));
   await page.keyboard.press('Enter');
   await input.waitFor({ state: 'hidden', timeout: 15000 }).catch(() => {});
 }
@@ -93,28 +93,31 @@ async function timelineFrame(page, title, timeout = 30000) {
       if (ok) return frame;
     }
     if (Date.now() > until) throw new Error(`no timeline webview showing "${title}" after ${timeout} ms`);
-    await page.waitForTimeout(200);
+    await new Promise((r) => setTimeout(r, 200)); // polling: the next look at the frames
   }
 }
 
 async function waitForThemeClass(page, cls, timeout = 15000) {
-  const until = Date.now() + timeout;
-  while (Date.now() < until) {
-    const ok = await page.evaluate((c) => document.querySelector('.monaco-workbench')?.classList.contains(c), cls);
-    if (ok) return true;
-    await page.waitForTimeout(200);
-  }
-  return false;
+  return (await waitUntil(() => page.evaluate((c) => document.querySelector('.monaco-workbench')?.classList.contains(c), cls), { timeout })) === true;
+}
+
+/** The number of cards a timeline frame has rendered, once it stops changing. */
+function cardsSettled(frame) {
+  return waitStable(() => frame.evaluate(() => document.querySelectorAll('article.card').length));
 }
 
 // ---- main ---------------------------------------------------------------------------------
 async function main() {
   await ensureInstalled({ log });
-  if (!fs.existsSync(path.join(repoRoot, 'dist', 'webview', 'timeline.js'))) throw new Error('dist/ is not built: run `node esbuild.js` (npm run test:ui does)');
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'webview', 'timeline.js')))
+    throw new Error('dist/ is not built: run `node esbuild.js` (npm run test:ui does)');
   const { tmp: root, ws: workspace } = demoWorkspace('bma-ui-timeline-');
   writeHostileSession(path.join(workspace, 'hostile'));
 
-  const server = await startServer({ log, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'window.zoomLevel': 0, 'workbench.activityBar.location': 'default' } });
+  const server = await startServer({
+    log,
+    settings: { 'workbench.colorTheme': 'Default Dark Modern', 'window.zoomLevel': 0, 'workbench.activityBar.location': 'default' },
+  });
   const browser = await launchBrowser({ log, viewport: { width: 1400, height: 900 } });
   const dialogs = [];
   try {
@@ -126,104 +129,144 @@ async function main() {
     await openWorkbench(page, server.url(workspace, [['extensionDevelopmentPath', repoRoot]]));
 
     // ---- 1. hostile session ----
-    log('[ui] hostile session');
-    await quickOpen(page, 'hostile~666.jsonl');
-    const frame = await timelineFrame(page, 'Hostile session');
-    await page.waitForTimeout(1000);
-    // Scroll through every card so all of them have been rendered at least once.
-    const seenTexts = await frame.evaluate(async () => {
-      const scroller = document.getElementById('scroller');
-      const texts = new Set();
-      for (let y = 0; y <= scroller.scrollHeight; y += 300) {
-        scroller.scrollTop = y;
-        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 30)));
-        for (const el of document.querySelectorAll('.msg .text, pre.raw, .reason code, .turn-id, .session-header .title')) texts.add(el.textContent);
+    await step('hostile session', async () => {
+      await quickOpen(page, 'hostile~666.jsonl');
+      const frame = await timelineFrame(page, 'Hostile session');
+      await cardsSettled(frame);
+      // Scroll through every card so all of them have been rendered at least once.
+      const seenTexts = await frame.evaluate(async () => {
+        const scroller = document.getElementById('scroller');
+        const texts = new Set();
+        for (let y = 0; y <= scroller.scrollHeight; y += 300) {
+          scroller.scrollTop = y;
+          await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 30)));
+          for (const el of document.querySelectorAll('.msg .text, pre.raw, .reason code, .turn-id, .session-header .title')) texts.add(el.textContent);
+        }
+        scroller.scrollTop = 0;
+        return [...texts];
+      });
+      for (const p of PAYLOADS) {
+        check(seenTexts.some((t) => t === p) && seenTexts.some((t) => t === `Reply ${PAYLOADS.indexOf(p)}: ${p}`), `shows verbatim: ${p.slice(0, 60)}`);
       }
-      scroller.scrollTop = 0;
-      return [...texts];
+      check(
+        seenTexts.some((t) => t.includes('<img src=x onerror="window.__pwned=\'reason\'">')),
+        'interruption reason shown verbatim',
+      );
+      check(
+        seenTexts.some((t) => t.startsWith(EVIL_TURN)),
+        'hostile turn id shown verbatim',
+      );
+      check(
+        seenTexts.some((t) => t.startsWith('<script>window.__pwned="raw line"</script>')),
+        'malformed line shown verbatim',
+      );
+      check(
+        seenTexts.some((t) => t.startsWith('<script>alert("title")</script>')),
+        'hostile title shown verbatim',
+      );
+      const injected = await frame.evaluate(
+        () =>
+          document.querySelectorAll('#feed img, #feed script, #feed svg, #feed iframe, #feed a, #feed h1, #feed b, .session-header img, .session-header script')
+            .length,
+      );
+      check(injected === 0, `no element created from transcript text (found ${injected})`);
+      const csp = await frame.evaluate(() => {
+        const doc = document;
+        return doc.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '';
+      });
+      check(/script-src 'nonce-[^']+'/.test(csp) && /default-src 'none'/.test(csp) && !csp.includes('unsafe-inline'), `strict CSP with a nonce (${csp})`);
+      // Hover and click the payload texts: nothing may run or navigate.
+      const before = frame.url();
+      const texts = frame.locator('.msg .text');
+      const n = Math.min(await texts.count(), 6);
+      for (let i = 0; i < n; i++) {
+        await texts
+          .nth(i)
+          .hover()
+          .catch(() => {});
+        await texts
+          .nth(i)
+          .click()
+          .catch(() => {});
+      }
+      // A navigation or script would run while the clicks are handled: wait until the frame has handled them.
+      await settled(frame);
+      await settled(page.mainFrame());
+      check(frame.url() === before, 'clicking payload text does not navigate the webview');
+      const pwned = [];
+      for (const f of page.frames()) {
+        const v = await f.evaluate(() => window.__pwned).catch(() => undefined);
+        if (v !== undefined) pwned.push(`${f.url()}: ${v}`);
+      }
+      check(pwned.length === 0, `no frame has window.__pwned${pwned.length ? ` (${pwned.join('; ')})` : ''}`);
+      check(dialogs.length === 0, `no alert/confirm dialog${dialogs.length ? ` (${dialogs.join('; ')})` : ''}`);
+      await screenshot(page, path.join(shots, 'timeline-hostile.png'));
     });
-    for (const p of PAYLOADS) {
-      check(seenTexts.some((t) => t === p) && seenTexts.some((t) => t === `Reply ${PAYLOADS.indexOf(p)}: ${p}`), `shows verbatim: ${p.slice(0, 60)}`);
-    }
-    check(seenTexts.some((t) => t.includes('<img src=x onerror="window.__pwned=\'reason\'">')), 'interruption reason shown verbatim');
-    check(seenTexts.some((t) => t.startsWith(EVIL_TURN)), 'hostile turn id shown verbatim');
-    check(seenTexts.some((t) => t.startsWith('<script>window.__pwned="raw line"</script>')), 'malformed line shown verbatim');
-    check(seenTexts.some((t) => t.startsWith('<script>alert("title")</script>')), 'hostile title shown verbatim');
-    const injected = await frame.evaluate(() => document.querySelectorAll('#feed img, #feed script, #feed svg, #feed iframe, #feed a, #feed h1, #feed b, .session-header img, .session-header script').length);
-    check(injected === 0, `no element created from transcript text (found ${injected})`);
-    const csp = await frame.evaluate(() => {
-      const doc = document;
-      return doc.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '';
-    });
-    check(/script-src 'nonce-[^']+'/.test(csp) && /default-src 'none'/.test(csp) && !csp.includes('unsafe-inline'), `strict CSP with a nonce (${csp})`);
-    // Hover and click the payload texts: nothing may run or navigate.
-    const before = frame.url();
-    const texts = frame.locator('.msg .text');
-    const n = Math.min(await texts.count(), 6);
-    for (let i = 0; i < n; i++) {
-      await texts.nth(i).hover().catch(() => {});
-      await texts.nth(i).click().catch(() => {});
-    }
-    await page.waitForTimeout(800);
-    check(frame.url() === before, 'clicking payload text does not navigate the webview');
-    const pwned = [];
-    for (const f of page.frames()) {
-      const v = await f.evaluate(() => window.__pwned).catch(() => undefined);
-      if (v !== undefined) pwned.push(`${f.url()}: ${v}`);
-    }
-    check(pwned.length === 0, `no frame has window.__pwned${pwned.length ? ` (${pwned.join('; ')})` : ''}`);
-    check(dialogs.length === 0, `no alert/confirm dialog${dialogs.length ? ` (${dialogs.join('; ')})` : ''}`);
-    await screenshot(page, path.join(shots, 'timeline-hostile.png'));
 
     // ---- 2. a story with collisions: keyboard, chips, themes ----
-    log('[ui] collisions session');
-    await quickOpen(page, '2d8a6e9f1c57~60533.jsonl');
-    const story = await timelineFrame(page, '京都と大阪');
-    await page.waitForTimeout(800);
-    await story.locator('article.card').first().click({ position: { x: 5, y: 5 } });
-    await page.keyboard.press('j');
-    await page.keyboard.press('j');
-    await page.waitForTimeout(300);
-    const sel = await story.evaluate(() => ({ active: document.activeElement?.getAttribute('data-key'), pos: document.activeElement?.getAttribute('aria-posinset') }));
-    check(sel.pos === '3', `j j moves focus to the third card (${JSON.stringify(sel)})`);
-    await page.keyboard.press('k');
-    await page.waitForTimeout(200);
-    const sel2 = await story.evaluate(() => document.activeElement?.getAttribute('aria-posinset'));
-    check(sel2 === '2', `k moves back (${sel2})`);
-    const collisions = await story.evaluate(() => document.querySelectorAll('article.card.collision .collision-banner').length);
-    check(collisions >= 1, `terminal collisions are marked (${collisions} rendered)`);
+    await step('collisions session', async () => {
+      await quickOpen(page, '2d8a6e9f1c57~60533.jsonl');
+      const story = await timelineFrame(page, '京都と大阪');
+      await cardsSettled(story);
+      await story
+        .locator('article.card')
+        .first()
+        .click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press('j');
+      await page.keyboard.press('j');
+      const focused = () =>
+        story.evaluate(() => ({ active: document.activeElement?.getAttribute('data-key'), pos: document.activeElement?.getAttribute('aria-posinset') }));
+      await waitUntil(async () => (await focused()).pos === '3', { timeout: 5000 });
+      const sel = await focused();
+      check(sel.pos === '3', `j j moves focus to the third card (${JSON.stringify(sel)})`);
+      await page.keyboard.press('k');
+      await waitUntil(async () => (await focused()).pos === '2', { timeout: 5000 });
+      const sel2 = (await focused()).pos;
+      check(sel2 === '2', `k moves back (${sel2})`);
+      const collisions = await story.evaluate(() => document.querySelectorAll('article.card.collision .collision-banner').length);
+      check(collisions >= 1, `terminal collisions are marked (${collisions} rendered)`);
 
-    await screenshot(page, path.join(shots, 'timeline-dark.png'));
+      await screenshot(page, path.join(shots, 'timeline-dark.png'));
 
-    // A lifecycle chip opens the raw shard at that event's line, beside the timeline.
-    const chip = story.locator('button.chip.step').first();
-    const chipTitle = (await chip.getAttribute('title')) ?? '';
-    const m = /Open (\S+) at line (\d+)/.exec(chipTitle);
-    await chip.click();
-    let tabs = [];
-    let textEditor = 0;
-    let cursor = '';
-    for (let i = 0; i < 60; i++) {
-      await page.waitForTimeout(200);
-      tabs = await page.evaluate(() => [...document.querySelectorAll('.tabs-container .tab')].map((t) => t.getAttribute('aria-label')));
-      textEditor = await page.locator('.editor-instance .monaco-editor .view-lines').count();
-      cursor = await page.evaluate(() => document.querySelector('.statusbar [id="status.editor.selection"]')?.textContent ?? '');
-      if (m && textEditor > 0 && tabs.some((t) => t?.includes(m[1]) && t.includes('Editor Group 2')) && cursor.includes(`Ln ${m[2]}`)) break;
-    }
-    check(!!m && textEditor > 0 && tabs.some((t) => t?.includes(m[1]) && t.includes('Editor Group 2')), `a chip opens ${m?.[1]} line ${m?.[2]} as text beside the timeline (tabs: ${tabs.join(' | ')})`);
-    check(!!m && cursor.includes(`Ln ${m[2]}`), `the raw line is selected (${cursor})`);
-    await screenshot(page, path.join(shots, 'timeline-open-line.png'));
+      // A lifecycle chip opens the raw shard at that event's line, beside the timeline.
+      const chip = story.locator('button.chip.step').first();
+      const chipTitle = (await chip.getAttribute('title')) ?? '';
+      const m = /Open (\S+) at line (\d+)/.exec(chipTitle);
+      await chip.click();
+      let tabs = [];
+      let textEditor = 0;
+      let cursor = '';
+      await waitUntil(
+        async () => {
+          tabs = await page.evaluate(() => [...document.querySelectorAll('.tabs-container .tab')].map((t) => t.getAttribute('aria-label')));
+          textEditor = await page.locator('.editor-instance .monaco-editor .view-lines').count();
+          cursor = await page.evaluate(() => document.querySelector('.statusbar [id="status.editor.selection"]')?.textContent ?? '');
+          return m && textEditor > 0 && tabs.some((t) => t?.includes(m[1]) && t.includes('Editor Group 2')) && cursor.includes(`Ln ${m[2]}`);
+        },
+        { timeout: 12_000, interval: 200 },
+      );
+      check(
+        !!m && textEditor > 0 && tabs.some((t) => t?.includes(m[1]) && t.includes('Editor Group 2')),
+        `a chip opens ${m?.[1]} line ${m?.[2]} as text beside the timeline (tabs: ${tabs.join(' | ')})`,
+      );
+      check(!!m && cursor.includes(`Ln ${m[2]}`), `the raw line is selected (${cursor})`);
+      await screenshot(page, path.join(shots, 'timeline-open-line.png'));
+    });
 
     // ---- 3. torn, glued and malformed lines where they sit ----
-    log('[ui] broken lines session');
-    await page.keyboard.press('Control+K');
-    await page.keyboard.press('W'); // close all editors
-    await page.waitForTimeout(500);
-    await quickOpen(page, '4e2c7a9b0d13~51877.jsonl');
-    const broken = await timelineFrame(page, 'Rust lifetimes');
-    const kinds = await broken.evaluate(() => [...document.querySelectorAll('article.card.line')].map((c) => c.className));
-    check(kinds.some((k) => k.includes('problem-glued')) && kinds.some((k) => k.includes('problem-torn')), `torn and glued lines rendered (${kinds.length} line cards)`);
-    await screenshot(page, path.join(shots, 'timeline-broken-lines.png'));
+    await step('broken lines session', async () => {
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('W'); // close all editors
+      await waitUntil(async () => (await page.locator('.tabs-container .tab').count()) === 0, { timeout: 5000 });
+      await quickOpen(page, '4e2c7a9b0d13~51877.jsonl');
+      const broken = await timelineFrame(page, 'Rust lifetimes');
+      const kinds = await broken.evaluate(() => [...document.querySelectorAll('article.card.line')].map((c) => c.className));
+      check(
+        kinds.some((k) => k.includes('problem-glued')) && kinds.some((k) => k.includes('problem-torn')),
+        `torn and glued lines rendered (${kinds.length} line cards)`,
+      );
+      await screenshot(page, path.join(shots, 'timeline-broken-lines.png'));
+    });
   } finally {
     await browser.close();
     await server.stop();
@@ -235,22 +278,23 @@ async function main() {
       ['Default Light Modern', 'vs', 'light'],
       ['Default High Contrast', 'hc-black', 'hc'],
     ]) {
-      log(`[ui] ${theme}`);
-      const s2 = await startServer({ log, settings: { 'workbench.colorTheme': theme } });
-      const b2 = await launchBrowser({ log, viewport: { width: 1400, height: 900 } });
-      try {
-        await openWorkbench(b2.page, s2.url(workspace, [['extensionDevelopmentPath', repoRoot]]));
-        check(await waitForThemeClass(b2.page, cls), `workbench in ${theme}`);
-        await quickOpen(b2.page, '2d8a6e9f1c57~60533.jsonl');
-        await timelineFrame(b2.page, '京都と大阪');
-        await screenshot(b2.page, path.join(shots, `timeline-${suffix}.png`), { settleMs: 1200 });
-        await quickOpen(b2.page, '4e2c7a9b0d13~51877.jsonl');
-        await timelineFrame(b2.page, 'Rust lifetimes');
-        await screenshot(b2.page, path.join(shots, `timeline-broken-lines-${suffix}.png`), { settleMs: 1200 });
-      } finally {
-        await b2.close();
-        await s2.stop();
-      }
+      await step(theme, async () => {
+        const s2 = await startServer({ log, settings: { 'workbench.colorTheme': theme } });
+        const b2 = await launchBrowser({ log, viewport: { width: 1400, height: 900 } });
+        try {
+          await openWorkbench(b2.page, s2.url(workspace, [['extensionDevelopmentPath', repoRoot]]));
+          check(await waitForThemeClass(b2.page, cls), `workbench in ${theme}`);
+          await quickOpen(b2.page, '2d8a6e9f1c57~60533.jsonl');
+          await cardsSettled(await timelineFrame(b2.page, '京都と大阪'));
+          await screenshot(b2.page, path.join(shots, `timeline-${suffix}.png`));
+          await quickOpen(b2.page, '4e2c7a9b0d13~51877.jsonl');
+          await cardsSettled(await timelineFrame(b2.page, 'Rust lifetimes'));
+          await screenshot(b2.page, path.join(shots, `timeline-broken-lines-${suffix}.png`));
+        } finally {
+          await b2.close();
+          await s2.stop();
+        }
+      });
     }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });

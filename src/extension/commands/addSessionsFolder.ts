@@ -22,7 +22,11 @@ export async function run(c: CommandContext, given?: vscode.Uri) {
   let dir = uri.fsPath;
   if (path.basename(dir) === JOURNAL_DIR_NAME) dir = path.dirname(dir);
   if (!fs.existsSync(path.join(dir, JOURNAL_DIR_NAME))) {
-    const go = await notifyWarning(`${dir} has no ${JOURNAL_DIR_NAME} folder yet. Add it anyway? Sessions appear when the bot writes its first turn.`, { modal: true }, 'Add Anyway');
+    const go = await notifyWarning(
+      `${dir} has no ${JOURNAL_DIR_NAME} folder yet. Add it anyway? Sessions appear when the bot writes its first turn.`,
+      { modal: true },
+      'Add Anyway',
+    );
     if (go !== 'Add Anyway') return;
   }
   const config = vscode.workspace.getConfiguration(SECTION);

@@ -63,14 +63,20 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
     return r;
   });
   const lines = describeSummary(result.summary);
-  c.output.info(`${written ? `Exported ${target} (card: ${target}.README.md)` : `Nothing written to ${target}: no examples`}:\n  ${lines.join('\n  ')}${result.summary.problems.length ? `\n  problems:\n    ${result.summary.problems.join('\n    ')}` : ''}`);
+  const head = written ? `Exported ${target} (card: ${target}.README.md)` : `Nothing written to ${target}: no examples`;
+  const problems = result.summary.problems.length ? `\n  problems:\n    ${result.summary.problems.join('\n    ')}` : '';
+  c.output.info(`${head}:\n  ${lines.join('\n  ')}${problems}`);
   if (!written && !arg?.out) {
     void notifyWarning(`No ${format} examples: nothing was written. ${lines.slice(1, 4).join('; ')}`, 'Show Details').then((choice) => {
       if (choice === 'Show Details') c.output.show(true);
     });
   } else if (!arg?.out) {
     const left = lines.length - 1;
-    void notifyInfo(`${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`, 'Open File', 'Show Details').then((choice) => {
+    void notifyInfo(
+      `${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`,
+      'Open File',
+      'Show Details',
+    ).then((choice) => {
       if (choice === 'Open File') void vscode.window.showTextDocument(vscode.Uri.file(target));
       if (choice === 'Show Details') c.output.show(true);
     });
@@ -81,12 +87,27 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
 async function pickFormat(): Promise<ExportFormat | undefined> {
   const picked = await showPick(
     [
-      { label: 'sft', description: 'TRL SFTTrainer', detail: '{"prompt":[…],"completion":[…]}: each 👍 answer or correction alone is trained', f: 'sft' as const },
+      {
+        label: 'sft',
+        description: 'TRL SFTTrainer',
+        detail: '{"prompt":[…],"completion":[…]}: each 👍 answer or correction alone is trained',
+        f: 'sft' as const,
+      },
       { label: 'sft-messages', description: 'TRL SFTTrainer', detail: '{"messages":[…]}: the conversation; no 👎 answer anywhere', f: 'sft-messages' as const },
       { label: 'kto', description: 'TRL KTOTrainer', detail: '{"prompt","completion","label"}: 👍 and corrections true, 👎 false', f: 'kto' as const },
-      { label: 'dpo', description: 'TRL DPOTrainer', detail: '{"prompt","chosen","rejected"}: correction vs original, 👍 vs 👎 to one prompt', f: 'dpo' as const },
+      {
+        label: 'dpo',
+        description: 'TRL DPOTrainer',
+        detail: '{"prompt","chosen","rejected"}: correction vs original, 👍 vs 👎 to one prompt',
+        f: 'dpo' as const,
+      },
       { label: 'openai-sft', description: 'OpenAI fine-tuning', detail: '{"messages":[…]} with weight 0 on answers not to train', f: 'openai-sft' as const },
-      { label: 'openai-dpo', description: 'OpenAI preference fine-tuning', detail: '{"input","preferred_output","non_preferred_output"}', f: 'openai-dpo' as const },
+      {
+        label: 'openai-dpo',
+        description: 'OpenAI preference fine-tuning',
+        detail: '{"input","preferred_output","non_preferred_output"}',
+        f: 'openai-dpo' as const,
+      },
     ],
     { title: 'Export Training Data: format', matchOnDetail: true },
   );

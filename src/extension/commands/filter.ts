@@ -12,7 +12,11 @@ export async function run(c: CommandContext, value?: SessionFilter) {
   let f = FILTERS.find((x) => x.value === value)?.value;
   if (!f) {
     const pick = await showPick(
-      FILTERS.map((x) => ({ ...x, picked: x.value === c.sessions.tree.filter, description: x.value === c.sessions.tree.filter ? `${x.description ? `${x.description} · ` : ''}current` : x.description })),
+      FILTERS.map((x) => ({
+        ...x,
+        picked: x.value === c.sessions.tree.filter,
+        description: x.value === c.sessions.tree.filter ? `${x.description ? `${x.description} · ` : ''}current` : x.description,
+      })),
       { title: 'Filter Sessions', placeHolder: 'Show which sessions?' },
     );
     f = pick?.value;

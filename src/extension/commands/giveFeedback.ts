@@ -74,7 +74,12 @@ async function pickTurn(c: CommandContext, s: SessionRef): Promise<TurnRef | und
       turnId: t.turnId,
     };
   });
-  const picked = await showPick(items, { title: 'Give Feedback (2/3): turn', placeHolder: 'Pick a turn (newest first)', matchOnDescription: true, matchOnDetail: true });
+  const picked = await showPick(items, {
+    title: 'Give Feedback (2/3): turn',
+    placeHolder: 'Pick a turn (newest first)',
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
   return picked ? { ...s, turnId: picked.turnId } : undefined;
 }
 

@@ -22,7 +22,15 @@ export async function run(c: CommandContext, arg?: unknown, target?: vscode.Uri)
       void notifyInfo('No memory database is audited yet: add one with "Add Memory Database…".');
       return undefined;
     }
-    const pick = list.length === 1 ? list[0] : (await showPick(list.map((l) => ({ label: path.basename(l.file), description: l.file, l })), { title: 'Export the projection of which database?' }))?.l;
+    const pick =
+      list.length === 1
+        ? list[0]
+        : (
+            await showPick(
+              list.map((l) => ({ label: path.basename(l.file), description: l.file, l })),
+              { title: 'Export the projection of which database?' },
+            )
+          )?.l;
     if (!pick) return undefined;
     file = pick.file;
   }

@@ -12,7 +12,10 @@ import { notifyInfo } from '../untrustedText';
  */
 export async function run(c: CommandContext, arg?: unknown) {
   const order = stringArg(arg, 'order');
-  const next = await c.feedback.nextUnreviewed({ order: order === 'newestFirst' || order === 'oldestFirst' ? order : undefined, filter: stringArg(arg, 'filter') });
+  const next = await c.feedback.nextUnreviewed({
+    order: order === 'newestFirst' || order === 'oldestFirst' ? order : undefined,
+    filter: stringArg(arg, 'filter'),
+  });
   const { reviewed, reviewable } = c.feedback.progress();
   if (!next) {
     const filter = stringArg(arg, 'filter') ?? c.feedback.queueSettings().filter;
@@ -21,6 +24,9 @@ export async function run(c: CommandContext, arg?: unknown) {
     return undefined;
   }
   await vscode.commands.executeCommand(Commands.openTimeline, { rootId: next.rootId, sessionId: next.sessionId, turnId: next.turnId });
-  vscode.window.setStatusBarMessage(`$(feedback) ${reviewed} of ${reviewable} reviewed — rate with + / - in the timeline (focus moves on), c for a correction, n for a note`, 8000);
+  vscode.window.setStatusBarMessage(
+    `$(feedback) ${reviewed} of ${reviewable} reviewed — rate with + / - in the timeline (focus moves on), c for a correction, n for a note`,
+    8000,
+  );
   return next;
 }

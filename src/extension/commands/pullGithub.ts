@@ -27,7 +27,15 @@ export async function run(
   if (!dir) {
     const roots = s.store.roots().filter((r) => !r.error);
     if (roots.length === 0) return undefined;
-    dir = roots.length === 1 ? roots[0].sessionsDir : (await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title: 'Pull the log into which sessions folder?' }))?.dir;
+    dir =
+      roots.length === 1
+        ? roots[0].sessionsDir
+        : (
+            await showPick(
+              roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })),
+              { title: 'Pull the log into which sessions folder?' },
+            )
+          )?.dir;
     if (!dir) return undefined;
   }
   const token = await githubToken(s.context, true);

@@ -78,7 +78,10 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
           else void notifyWarning(f.message);
         }
         if (result.rotatedTo) s.output.info(`GitHub log rotated: the earlier records are now in ${result.rotatedTo}`);
-        s.output.info(`Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`);
+        s.output.info(
+          `Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ` +
+            `${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`,
+        );
         results.push({ sessionsDir: dir, result });
       } catch (e) {
         const message = e instanceof GithubError || e instanceof LockBusyError ? e.message : `Push failed: ${e instanceof Error ? e.message : String(e)}`;
@@ -95,7 +98,10 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
   const appended = ok.reduce((a, r) => a + r.result!.appended, 0);
   const present = ok.reduce((a, r) => a + r.result!.alreadyPresent, 0);
   const failed = results.filter((r) => r.error);
-  if (failed.length === 0) void notifyInfo(`GitHub log ${describeTarget(target)}: ${appended} record${appended === 1 ? '' : 's'} appended${present ? `, ${present} already there` : ''}.`);
+  if (failed.length === 0)
+    void notifyInfo(
+      `GitHub log ${describeTarget(target)}: ${appended} record${appended === 1 ? '' : 's'} appended${present ? `, ${present} already there` : ''}.`,
+    );
   else if (!failed.some((f) => /401|403|not found/i.test(f.error!))) void notifyWarning(`${failed[0].error}`);
   return results;
 }

@@ -34,9 +34,11 @@ export async function run(s: CommandContext, arg?: unknown, options?: { force?: 
   if (outcome.status === 'done' && outcome.result) {
     const c = outcome.result.counts;
     const how = outcome.result.mode === 'incremental' ? `incremental, ${outcome.result.sessionsRedone} session(s) redone` : 'full';
-    void notifyInfo(`SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`, 'Open Index').then((pick) => {
-      if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
-    });
+    void notifyInfo(`SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`, 'Open Index').then(
+      (pick) => {
+        if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
+      },
+    );
   } else if (outcome.status === 'busy') {
     if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndex, dir, { ...options, force: true });
   } else if (outcome.status === 'failed') {
@@ -55,54 +57,35 @@ export async function askToReplace(message: string | undefined): Promise<boolean
   return pick === 'Replace Anyway';
 }
 
+type RebuildSource = { sessionsDir: string } | { fromLog: string };
+
+/** What the child process reported on stderr so far. */
+interface ChildReport {
+  /** The temp file the rebuild writes (ours to remove if it is killed). */
+  temp?: string;
+  error?: { busy?: boolean; cancelled?: boolean; message: string };
+  /** Lines that are not JSON (a crash's message). */
+  plain: string;
+  lastPct: number;
+}
+
 /** Runs `bot-memory-audit rebuild` for a sessions folder or a downloaded GitHub log (`fromLog`). */
-export function runRebuild(
-  s: Services,
-  source: { sessionsDir: string } | { fromLog: string },
-  db: string,
-  options: { force?: boolean; full?: boolean },
-): Promise<RebuildOutcome> {
-  const cli = path.join(s.context.extensionPath, 'dist', 'cli.js');
-  const from = 'fromLog' in source ? source.fromLog : source.sessionsDir;
-  const args = [cli, 'rebuild', ...('fromLog' in source ? ['--from-log', source.fromLog] : [source.sessionsDir]), '--db', db, '--progress-json', '--json'];
-  if (options.force) args.push('--force');
-  if (options.full) args.push('--full');
-  s.output.info(`Rebuilding ${db} from ${from}`);
+export function runRebuild(s: Services, source: RebuildSource, db: string, options: { force?: boolean; full?: boolean }): Promise<RebuildOutcome> {
+  const args = rebuildArgs(path.join(s.context.extensionPath, 'dist', 'cli.js'), source, db, options);
+  s.output.info(`Rebuilding ${db} from ${'fromLog' in source ? source.fromLog : source.sessionsDir}`);
   const title = 'fromLog' in source ? 'Rebuilding SQLite index from the GitHub log' : 'Rebuilding SQLite index';
   return Promise.resolve(
     vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
       new Promise<RebuildOutcome>((resolve) => {
         const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const report: ChildReport = { plain: '', lastPct: 0 };
         let stdout = '';
         let partial = '';
-        let temp: string | undefined;
-        let error: { busy?: boolean; cancelled?: boolean; message: string } | undefined;
-        let plain = '';
-        let lastPct = 0;
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
         child.stderr.on('data', (d: Buffer) => {
           const lines = (partial + d.toString()).split('\n');
           partial = lines.pop() ?? '';
-          for (const l of lines) {
-            let msg: ({ type: string } & Partial<RebuildProgress> & { message?: string; busy?: boolean; cancelled?: boolean }) | undefined;
-            try {
-              msg = l.startsWith('{') ? JSON.parse(l) : undefined;
-            } catch {
-              msg = undefined;
-            }
-            if (!msg) {
-              plain += l + '\n';
-              continue;
-            }
-            if (msg.type === 'progress') {
-              if (msg.temp) temp = msg.temp;
-              const pct = msg.bytesTotal ? Math.floor((100 * (msg.bytesDone ?? 0)) / msg.bytesTotal) : 0;
-              progress.report({ message: progressMessage(msg), increment: Math.max(0, pct - lastPct) });
-              lastPct = Math.max(lastPct, pct);
-            } else if (msg.type === 'error') {
-              error = { busy: msg.busy, cancelled: msg.cancelled, message: msg.message ?? 'unknown error' };
-            }
-          }
+          for (const l of lines) readStderrLine(l, report, progress);
         });
         const cancel = token.onCancellationRequested(() => {
           child.kill('SIGTERM');
@@ -115,29 +98,61 @@ export function runRebuild(
         child.on('close', (code) => {
           cancel.dispose();
           // A killed rebuild cannot clean up after itself: its temp file is ours to remove.
-          if (temp && code !== 0) for (const f of [temp, temp + '.lock', temp + '-journal']) removeTree(f); // never follows a link
-          if (code === 0) {
-            try {
-              const result = JSON.parse(stdout) as RebuildResult;
-              s.output.info(`Rebuilt ${result.db} (${result.mode}) in ${result.elapsedMs} ms`);
-              resolve({ status: 'done', result });
-            } catch {
-              resolve({ status: 'failed', message: `unexpected output: ${stdout.slice(0, 200)}` });
-            }
-          } else if (token.isCancellationRequested || error?.cancelled) {
-            s.output.info('Rebuild cancelled; the previous index is unchanged');
-            resolve({ status: 'cancelled', message: 'cancelled; the previous index is unchanged' });
-          } else if (error?.busy) {
-            resolve({ status: 'busy', message: error.message });
-          } else {
-            const message = error?.message ?? (plain.trim() || `exit code ${code}`);
-            s.output.error(`Rebuild failed: ${message}`);
-            resolve({ status: 'failed', message });
-          }
+          if (report.temp && code !== 0) for (const f of [report.temp, report.temp + '.lock', report.temp + '-journal']) removeTree(f); // never follows a link
+          resolve(outcomeOf(s, code, stdout, report, token.isCancellationRequested));
         });
       }),
     ),
   );
+}
+
+/** The CLI's arguments for a rebuild. */
+function rebuildArgs(cli: string, source: RebuildSource, db: string, options: { force?: boolean; full?: boolean }): string[] {
+  const args = [cli, 'rebuild', ...('fromLog' in source ? ['--from-log', source.fromLog] : [source.sessionsDir]), '--db', db, '--progress-json', '--json'];
+  if (options.force) args.push('--force');
+  if (options.full) args.push('--full');
+  return args;
+}
+
+/** One stderr line of the child: a JSON progress or error message, or plain text kept for the error. */
+function readStderrLine(l: string, report: ChildReport, progress: vscode.Progress<{ message?: string; increment?: number }>): void {
+  let msg: ({ type: string } & Partial<RebuildProgress> & { message?: string; busy?: boolean; cancelled?: boolean }) | undefined;
+  try {
+    msg = l.startsWith('{') ? JSON.parse(l) : undefined;
+  } catch {
+    msg = undefined;
+  }
+  if (!msg) {
+    report.plain += l + '\n';
+  } else if (msg.type === 'progress') {
+    if (msg.temp) report.temp = msg.temp;
+    const pct = msg.bytesTotal ? Math.floor((100 * (msg.bytesDone ?? 0)) / msg.bytesTotal) : 0;
+    progress.report({ message: progressMessage(msg), increment: Math.max(0, pct - report.lastPct) });
+    report.lastPct = Math.max(report.lastPct, pct);
+  } else if (msg.type === 'error') {
+    report.error = { busy: msg.busy, cancelled: msg.cancelled, message: msg.message ?? 'unknown error' };
+  }
+}
+
+/** What a finished child's exit code, stdout (the JSON result) and stderr report mean. */
+function outcomeOf(s: Services, code: number | null, stdout: string, report: ChildReport, cancelled: boolean): RebuildOutcome {
+  if (code === 0) {
+    try {
+      const result = JSON.parse(stdout) as RebuildResult;
+      s.output.info(`Rebuilt ${result.db} (${result.mode}) in ${result.elapsedMs} ms`);
+      return { status: 'done', result };
+    } catch {
+      return { status: 'failed', message: `unexpected output: ${stdout.slice(0, 200)}` };
+    }
+  }
+  if (cancelled || report.error?.cancelled) {
+    s.output.info('Rebuild cancelled; the previous index is unchanged');
+    return { status: 'cancelled', message: 'cancelled; the previous index is unchanged' };
+  }
+  if (report.error?.busy) return { status: 'busy', message: report.error.message };
+  const message = report.error?.message ?? (report.plain.trim() || `exit code ${code}`);
+  s.output.error(`Rebuild failed: ${message}`);
+  return { status: 'failed', message };
 }
 
 function progressMessage(p: Partial<RebuildProgress>): string {

@@ -34,7 +34,12 @@ export class FeedbackService {
       const ref = this.correctionFiles.get(doc.uri.fsPath);
       if (!ref) return;
       const rec = await this.correct(ref, doc.getText());
-      if (rec) void notifyInfo(rec.text === '' ? `Correction withdrawn for turn ${ref.turnId}.` : `Correction saved for turn ${ref.turnId} (${rec.text.length} characters): an SFT target and a DPO pair.`);
+      if (rec)
+        void notifyInfo(
+          rec.text === ''
+            ? `Correction withdrawn for turn ${ref.turnId}.`
+            : `Correction saved for turn ${ref.turnId} (${rec.text.length} characters): an SFT target and a DPO pair.`,
+        );
     });
   }
 
@@ -94,7 +99,9 @@ export class FeedbackService {
       const a = await this.store.index.analyze(ref.rootId, ref.sessionId);
       const t = a?.turns.find((x) => x.turnId === ref.turnId);
       if (t && !isReviewable(t)) {
-        void notifyWarning(`Turn ${ref.turnId} is ${t.state === 'completed' ? 'completed without an answer' : t.state}: only completed turns with an answer can be rated.`);
+        void notifyWarning(
+          `Turn ${ref.turnId} is ${t.state === 'completed' ? 'completed without an answer' : t.state}: only completed turns with an answer can be rated.`,
+        );
         return undefined;
       }
     }

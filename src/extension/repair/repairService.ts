@@ -101,8 +101,10 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
   if (ask) {
     const sessions = work.length === 1 ? `session ${work[0].sessionId}` : `${work.length} sessions`;
     const detail =
-      `${work.reduce((n, w) => n + w.messages.length, 0)} sidecar message(s) and ${work.reduce((n, w) => n + w.appends.length, 0)} journal event(s) will be appended, ` +
-      `${work.reduce((n, w) => n + w.reviews.length, 0)} broken line(s) recorded as reviewed. Sidecars are backed up first; other processes' shards are never written. Undo with "Bot Memory: Undo Last Repair".`;
+      `${work.reduce((n, w) => n + w.messages.length, 0)} sidecar message(s) and ` +
+      `${work.reduce((n, w) => n + w.appends.length, 0)} journal event(s) will be appended, ` +
+      `${work.reduce((n, w) => n + w.reviews.length, 0)} broken line(s) recorded as reviewed. ` +
+      'Sidecars are backed up first; other processes\' shards are never written. Undo with "Bot Memory: Undo Last Repair".';
     const choice = await notifyWarning(`Repair ${sessions} as shown in the plan?`, { modal: true, detail }, 'Repair');
     if (choice !== 'Repair') return { status: 'cancelled', message: 'Repair cancelled; nothing was written.', plans, results: [], planUri };
   }
@@ -122,8 +124,10 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
   await refreshAfter(s, plans);
   const applied = results.flatMap((r) => r.sessions.filter((x) => x.status === 'applied'));
   const skipped = results.flatMap((r) => r.sessions.filter((x) => x.status === 'skipped'));
-  for (const r of results) s.output.info(`repair ${r.repairId}: ${r.sessions.map((x) => `${x.sessionId} ${x.status}${x.message ? ` (${x.message})` : ''}`).join(', ')}`);
-  const message = `Bot Memory: repaired ${applied.length} session${applied.length === 1 ? '' : 's'}${skipped.length ? `; skipped ${skipped.map((x) => `${x.sessionId} (${x.message})`).join(', ')}` : ''}.`;
+  for (const r of results)
+    s.output.info(`repair ${r.repairId}: ${r.sessions.map((x) => `${x.sessionId} ${x.status}${x.message ? ` (${x.message})` : ''}`).join(', ')}`);
+  const skippedText = skipped.length ? `; skipped ${skipped.map((x) => `${x.sessionId} (${x.message})`).join(', ')}` : '';
+  const message = `Bot Memory: repaired ${applied.length} session${applied.length === 1 ? '' : 's'}${skippedText}.`;
   if (skipped.length) void notifyWarning(message);
   else void notifyInfo(message);
   return { status: 'applied', message, plans, results, planUri };

@@ -393,7 +393,10 @@ export class TimelineController extends Disposable {
         if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
         else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);
         else if (m.value === 1 || m.value === -1 || m.value === 0) {
-          const rec = await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
+          const rec = await vscode.commands.executeCommand(
+            m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback,
+            target,
+          );
           // The last unrated turn of this session was rated by key: on to the next session of the review queue.
           const advance = vscode.workspace.getConfiguration('botMemory.feedback').get<string>('advanceAfterRating', 'nextTurnThenSession');
           if (rec && m.value !== 0 && m.nextSession === true && advance === 'nextTurnThenSession') void vscode.commands.executeCommand(Commands.nextUnreviewed);

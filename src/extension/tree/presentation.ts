@@ -112,7 +112,10 @@ export function feedbackIcon(rated: 'up' | 'down'): vscode.ThemeIcon {
 /** The rating, reviewer, time, tags and note (untrusted text: appended as text, never Markdown). */
 export function appendFeedbackTooltip(md: vscode.MarkdownString, f: TurnFeedback): void {
   const what = f.value === 1 ? '👍 thumbs up' : f.value === -1 ? '👎 thumbs down' : 'rating cleared';
-  appendUntrustedBlock(md, `Feedback: ${what} by ${f.reviewer ?? 'unknown'}${f.timestamp ? ` at ${f.timestamp}` : ''}${f.history.length > 1 ? ` (${f.history.length} records)` : ''}`);
+  appendUntrustedBlock(
+    md,
+    `Feedback: ${what} by ${f.reviewer ?? 'unknown'}${f.timestamp ? ` at ${f.timestamp}` : ''}${f.history.length > 1 ? ` (${f.history.length} records)` : ''}`,
+  );
   if (f.tags?.length) appendUntrustedBlock(md, `Tags: ${f.tags.join(', ')}`);
   if (f.note) appendUntrustedBlock(md, f.note, 1000);
 }

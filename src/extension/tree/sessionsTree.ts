@@ -12,7 +12,18 @@ import type { MalformedLine } from '../../core/types';
 import { Commands, VIEW_SESSIONS } from '../commandIds';
 import { Disposable } from '../dispose';
 import type { SessionStore } from '../store';
-import { appendFeedbackTooltip, feedbackIcon, firstLine, formatDuration, malformedLabel, plural, sessionDescription, sessionTooltip, severityIcon, turnLook } from './presentation';
+import {
+  appendFeedbackTooltip,
+  feedbackIcon,
+  firstLine,
+  formatDuration,
+  malformedLabel,
+  plural,
+  sessionDescription,
+  sessionTooltip,
+  severityIcon,
+  turnLook,
+} from './presentation';
 import { appendUntrustedBlock, plainText, untrustedMarkdown } from '../untrustedText';
 
 export type SessionFilter = 'all' | 'findings' | 'open';
@@ -231,7 +242,10 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
         // Untrusted bytes of a broken line: escaped text, never a code fence it could close.
         const tip = appendUntrustedBlock(untrustedMarkdown(), m.detail, 300);
         item.tooltip = appendUntrustedBlock(tip, m.preview.slice(0, 500) + (m.previewTruncated || m.preview.length > 500 ? '…' : ''), 600);
-        item.iconPath = new vscode.ThemeIcon(m.glued ? 'combine' : m.torn ? 'debug-disconnect' : 'error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+        item.iconPath = new vscode.ThemeIcon(
+          m.glued ? 'combine' : m.torn ? 'debug-disconnect' : 'error',
+          new vscode.ThemeColor('problemsErrorIcon.foreground'),
+        );
         item.contextValue = 'brokenLine';
         item.command = { command: Commands.openRawShard, title: 'Open at Line', arguments: [{ path: node.path, line: m.line }] };
         return item;
