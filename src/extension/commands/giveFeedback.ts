@@ -41,7 +41,7 @@ export async function run(c: CommandContext, arg?: unknown) {
   if (given === undefined && verdict !== 0) {
     if (verdict === -1) {
       const reasons = vscode.workspace.getConfiguration('botMemory.feedback').get<string[]>('reasons') ?? [];
-      const pickedReason = await vscode.window.showQuickPick([{ label: '(no reason)', r: '' }, ...reasons.filter((r) => typeof r === 'string' && r.trim()).map((r) => ({ label: r, r }))], {
+      const pickedReason = await showPick([{ label: '(no reason)', r: '' }, ...reasons.filter((r) => typeof r === 'string' && r.trim()).map((r) => ({ label: r, r }))], {
         title: 'Give Feedback: why 👎?',
       });
       if (!pickedReason) return undefined;

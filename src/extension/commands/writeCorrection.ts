@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { notifyError } from '../untrustedText';
 import * as os from 'os';
 import { atomicReplace, describeError } from '../../core/fsSafe';
 import { stringArg } from '../commandArgs';
@@ -39,7 +40,7 @@ export async function run(c: CommandContext, arg?: unknown) {
     atomicReplace(file, text, { mode: 0o600, forceMode: true, root: path.dirname(storage) });
   } catch (e) {
     c.output.error(`Write Correction: cannot create the draft ${file}: ${describeError(e)}`);
-    void vscode.window.showErrorMessage(`Cannot open a correction editor: ${describeError(e)}`);
+    void notifyError(`Cannot open a correction editor: ${describeError(e)}`);
     return undefined;
   }
   c.feedback.correctionFiles.set(file, ref);
