@@ -149,6 +149,7 @@ export class TimelineController extends Disposable {
   private async load(): Promise<void> {
     try {
       this.session = await this.locate();
+      if (this.session) this.setTitle(this.services.store.index.cachedSummary(this.session.rootId, this.session.sessionId)?.title ?? null);
       if (!this.session) {
         this.model = undefined;
         this.sendStatus(null, {
@@ -256,7 +257,21 @@ export class TimelineController extends Disposable {
     this.sendReset();
   }
 
+  /**
+   * The tab says which session this is: its title (untrusted text, shown as plain text: one
+   * line, no control or invisible characters, at most 60 characters), else its id; never the
+   * shard's hex name.
+   */
+  private setTitle(title: string | null): void {
+    const id = this.session?.sessionId;
+    if (!id) return;
+    const clean = (title ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').replace(/\s+/g, ' ').trim();
+    const text = clean ? (clean.length > 60 ? `${clean.slice(0, 59)}…` : clean) : id;
+    if (this.panel.title !== text) this.panel.title = text;
+  }
+
   private build(analysis: SessionAnalysis): TimelineModel {
+    this.setTitle(analysis.title);
     const ref = this.session;
     const feedback = ref ? this.services.store.index.feedback(ref.rootId, ref.sessionId) : undefined;
     return buildTimelineModel(analysis, {

@@ -273,11 +273,19 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     item.iconPath = rated && !t.collision ? feedbackIcon(rated) : look.icon;
     const md = new vscode.MarkdownString();
     md.appendText(`${t.turnId}\n${look.words}${dur ? ` in ${dur}` : ''}${t.model ? ` · ${t.model}` : ''}\n`);
-    if (t.userMessage) md.appendCodeblock(t.userMessage.slice(0, 600), 'text');
+    // Question and answer as escaped text (never Markdown: a ``` in the text cannot open a fence).
+    if (t.userMessage) {
+      md.appendMarkdown('\n**Question**\n\n');
+      md.appendText(clip(t.userMessage, 600));
+    }
+    if (t.assistantReply) {
+      md.appendMarkdown('\n\n**Answer**\n\n');
+      md.appendText(clip(t.assistantReply, 900));
+    }
     if (fb) appendFeedbackTooltip(md, fb);
     item.tooltip = md;
     item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : ''].filter(Boolean).join(' ');
-    item.command = { command: Commands.openTimeline, title: 'Open Timeline', arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId }] };
+    item.command = { command: Commands.openTimeline, title: 'Open Timeline', arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId, preview: true }] };
     item.accessibilityInformation = { label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}` };
     return item;
   }
@@ -297,4 +305,9 @@ export function createSessionsView(store: SessionStore, context: vscode.Extensio
   };
   describe();
   return { provider, view, disposables: [provider, view, provider.onDidChangeTreeData(describe)] };
+}
+
+/** At most `max` characters, with an ellipsis when cut. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
