@@ -24,6 +24,7 @@ export const enum MessageType {
   LoadPage = 'loadPage',
   LoadWholeSession = 'loadWholeSession',
   SetFeedback = 'setFeedback',
+  OpenLink = 'openLink',
   EditNote = 'editNote',
   Reply = 'reply',
   // host → webview
@@ -210,13 +211,19 @@ export interface SetFeedbackMessage {
   value: 1 | -1 | 0;
 }
 
+/** A link in a message was clicked: the host confirms, then opens http(s)/mailto only. */
+export interface OpenLinkMessage {
+  type: MessageType.OpenLink;
+  href: string;
+}
+
 /** Edit the turn's feedback note (the host asks for the text): the note button or `n`. */
 export interface EditNoteMessage {
   type: MessageType.EditNote;
   turnId: string;
 }
 
-export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | ReplyMessage) & Envelope;
+export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | OpenLinkMessage | ReplyMessage) & Envelope;
 
 /** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
 export const FIRST_CHUNK_ROWS = 60;

@@ -371,6 +371,9 @@ export class TimelineController extends Disposable {
         this.loadWhole = true;
         await this.reload();
         break;
+      case MessageType.OpenLink:
+        await openTranscriptLink(m.href);
+        break;
       case MessageType.SetFeedback:
       case MessageType.EditNote: {
         const ref = this.session;
@@ -394,6 +397,7 @@ export class TimelineController extends Disposable {
   private html(webview: vscode.Webview, distWebview: vscode.Uri): string {
     const nonce = randomBytes(16).toString('base64');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(distWebview, 'timeline.js'));
+    const codicons = webview.asWebviewUri(vscode.Uri.joinPath(distWebview, 'codicon.css'));
     const csp = [
       `default-src 'none'`,
       `img-src ${webview.cspSource}`,
@@ -407,6 +411,7 @@ export class TimelineController extends Disposable {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${codicons.toString()}">
 <title>Turn timeline</title>
 </head>
 <body>
@@ -414,4 +419,28 @@ export class TimelineController extends Disposable {
 </body>
 </html>`;
   }
+}
+
+/**
+ * A link from transcript text: shown to the person first (plain text in a modal), opened
+ * through VS Code only when it is http(s) or mailto and they say so. Anything else
+ * (javascript:, data:, command:, file:, vscode:) is refused with a message.
+ */
+export async function openTranscriptLink(href: unknown): Promise<boolean> {
+  if (typeof href !== 'string' || href.length === 0 || href.length > 4096) return false;
+  let uri: vscode.Uri;
+  try {
+    uri = vscode.Uri.parse(href, true);
+  } catch {
+    void vscode.window.showWarningMessage('This link from the transcript is not a valid address; it was not opened.');
+    return false;
+  }
+  if (!['http', 'https', 'mailto'].includes(uri.scheme)) {
+    void vscode.window.showWarningMessage(`Links from transcripts open only as http, https or mailto; this one (${uri.scheme}:) was not opened.`);
+    return false;
+  }
+  const shown = href.length > 300 ? `${href.slice(0, 300)}…` : href;
+  const choice = await vscode.window.showWarningMessage('Open a link from the transcript?', { modal: true, detail: `${shown}\n\nThe text was written by the chatbot or its user: check where it leads.` }, 'Open Link');
+  if (choice !== 'Open Link') return false;
+  return vscode.env.openExternal(uri);
 }
