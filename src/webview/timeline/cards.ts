@@ -160,19 +160,25 @@ export class Cards {
     );
   }
 
-  /** Dangling, open and live turns: how long, and where they stopped. */
+  /**
+   * Open and live turns are still running ("running for 17 s", counting up from their first
+   * event); a dangling turn (quiet past the stale limit) says where it stopped and never finished.
+   */
   private openBanner(row: TimelineTurnRow): HTMLElement | null {
     if (!(row.status === 'dangling' || row.status === 'open' || row.status === 'live') || row.lastAt === null) return null;
-    const age = h('span', { class: 'age', 'data-since': row.lastAt }, formatDuration(Date.now() / 1000 - row.lastAt));
+    if (row.status === 'dangling') {
+      const age = h('span', { class: 'age', 'data-since': row.lastAt }, formatDuration(Date.now() / 1000 - row.lastAt));
+      return h('div', { class: 'banner dangling-banner' }, icon('debug-pause'), ' Dangling: open for ', age, ` — stopped at “${row.state || 'no state'}”, never finished.`);
+    }
+    const since = row.startedAt ?? row.lastAt;
+    const age = h('span', { class: 'age', 'data-since': since }, formatDuration(Date.now() / 1000 - since));
     return h(
       'div',
-      { class: `banner ${row.status === 'dangling' ? 'dangling-banner' : 'open-banner'}` },
-      icon(row.status === 'dangling' ? 'debug-pause' : 'circle-large-outline'),
-      ' ',
-      row.status === 'live' ? 'In progress; last event ' : row.status === 'dangling' ? 'Dangling: open for ' : 'Open for ',
+      { class: 'banner open-banner' },
+      icon(row.status === 'live' ? 'sync' : 'circle-large-outline', row.status === 'live' ? 'codicon-modifier-spin' : ''),
+      ' Running for ',
       age,
-      row.status === 'live' ? ' ago' : '',
-      ` — stopped at “${row.state || 'no state'}”, never finished.`,
+      ` — latest step “${row.state || 'no state'}”${row.status === 'live' ? ' (the sidecar says its stream is live)' : ''}.`,
     );
   }
 
