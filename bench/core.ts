@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { generateLargeFolder } from '../test/support/fixtures';
+import { spawnSync } from 'child_process';
 import { runWorker, type WorkerAnswer } from './fork';
 import { mb, table, type Bench } from './harness';
 
@@ -67,6 +68,10 @@ export const coreBench: Bench = {
     if (core.events !== g.events) throw new Error(`core read ${core.events} events, expected ${g.events}`);
     const parallel = await bestOf(runs, 'parallel', dir);
     if (parallel.events !== g.events) throw new Error(`parallel audit read ${parallel.events} events, expected ${g.events}`);
+    // The upstream-semantics Python reader (Python's json + the FORMATS §1 reading steps:
+    // splitlines, json.loads, sort by created_at, latest event per turn, collisions), the
+    // reference the differential tests use; its JSON report goes to a file.
+    const python = pythonReader(dir, runs, ctx.tmp);
     // Where the audit's time goes: the shard reader alone, then shards + sidecars.
     const reader = await bestOf(runs, 'reader', dir);
     const refresh = await bestOf(runs, 'refresh', dir);
@@ -83,6 +88,8 @@ export const coreBench: Bench = {
         row(`core: the same on ${Math.min(4, os.availableParallelism())} worker threads (the CLI's default)`, parallel),
       ]),
     );
+    if (python) ctx.log(`upstream-semantics Python reader (test/support/upstream_reader.py, python3 json; best of ${runs}): ${Math.round(python.ms)} ms, ${(g.bytes / 1048576 / (python.ms / 1000)).toFixed(1)} MB/s, peak RSS ${python.rssMb.toFixed(0)} MB; audit is ${(python.ms / parallel.ms).toFixed(2)}× faster with the CLI's workers, ${(python.ms / core.ms).toFixed(2)}× on one thread (target ≥ 3×)`);
+    else ctx.log('upstream-semantics Python reader: python3 not found, row skipped');
     ctx.log(`core audit / baseline throughput: ${(mbps(parallel) / mbps(base)).toFixed(2)} with the CLI's worker threads, ${(mbps(core) / mbps(base)).toFixed(2)} on one thread (target >= 0.70); ${parallel.events.toLocaleString('en')} events at ${Math.round(parallel.events / (parallel.ms / 1000)).toLocaleString('en')} events/s`);
 
     // Memory: a quarter of the sessions, same session size.
@@ -104,3 +111,35 @@ export const coreBench: Bench = {
     fs.rmSync(small, { recursive: true, force: true });
   },
 };
+
+/** Best wall time of `runs` runs of the Python reference reader over `dir` (null without python3). */
+function pythonReader(dir: string, runs: number, tmp: string): { ms: number; rssMb: number } | null {
+  const script = path.resolve(__dirname, '../../test/support/upstream_reader.py');
+  const out = path.join(tmp, 'python-report.json');
+  // Runs the reader and prints its peak RSS on stderr (/usr/bin/time is not everywhere).
+  const wrap = path.join(tmp, 'rss_wrap.py');
+  fs.writeFileSync(wrap, [
+    'import resource, runpy, sys',
+    'sys.argv = sys.argv[1:]',
+    'try:',
+    "    runpy.run_path(sys.argv[0], run_name='__main__')",
+    'except SystemExit:',
+    '    pass',
+    "sys.stderr.write('maxrss %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+  ].join('\n') + '\n');
+  let best: { ms: number; rssMb: number } | null = null;
+  for (let i = 0; i < runs; i++) {
+    const fd = fs.openSync(out, 'w');
+    const t = process.hrtime.bigint();
+    const r = spawnSync('python3', [wrap, script, dir], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    fs.closeSync(fd);
+    if (r.error) return null;
+    if (r.status !== 0) throw new Error(`upstream_reader.py failed: ${r.stderr}`);
+    const rss = /maxrss (\d+)/.exec(r.stderr);
+    const run = { ms, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+    if (!best || run.ms < best.ms) best = run;
+  }
+  fs.rmSync(out, { force: true });
+  return best;
+}

@@ -9,6 +9,8 @@ export interface BenchContext {
   tmp: string;
   /** Smaller sizes for a quick look (`npm run bench -- --quick`). */
   quick: boolean;
+  /** The command line after `npm run bench --` (bench-specific options such as `--large-mb 256,1024`). */
+  args?: string[];
   log(line: string): void;
 }
 

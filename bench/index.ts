@@ -13,6 +13,7 @@ import { sqliteBench } from './sqlite';
 import { githubBench } from './github';
 import { timelineBench } from './timeline';
 import { memoryBench } from './memory';
+import { largeBench } from './large';
 
 const benches: Bench[] = [
   // Each feature adds its benchmark here.
@@ -22,6 +23,8 @@ const benches: Bench[] = [
   githubBench,
   sqliteBench,
   memoryBench,
+  // Not in a plain `npm run bench` (GBs of data): `--only large`.
+  largeBench,
 ];
 
 async function main(): Promise<void> {
@@ -32,11 +35,11 @@ async function main(): Promise<void> {
   console.log(`Bot Memory Auditor benchmarks — node ${process.version}, ${os.cpus().length} cores, ${quick ? 'quick' : 'full'} sizes`);
   try {
     for (const b of benches) {
-      if (only && b.name !== only) continue;
+      if (only ? b.name !== only : b.name === 'large') continue;
       console.log(`\n## ${b.name}`);
       const dir = path.join(tmp, b.name);
       fs.mkdirSync(dir);
-      await b.run({ tmp: dir, quick, log: (l) => console.log(l) });
+      await b.run({ tmp: dir, quick, args, log: (l) => console.log(l) });
       fs.rmSync(dir, { recursive: true, force: true });
     }
   } finally {

@@ -31,4 +31,6 @@ if [ -f package-lock.json ]; then
 else
   npm install --no-audit --no-fund
 fi
+# Python for the export validation test (datasets, TRL, transformers; venv in ~/.cache).
+bash scripts/setup-python.sh
 echo "[setup] ready"

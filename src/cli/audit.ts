@@ -1,12 +1,17 @@
 /** `bot-memory-audit audit <sessionsDir>` */
 
 import * as fs from 'fs';
+import * as path from 'path';
 import * as os from 'os';
 import { auditSessions, buildReport, reachesThreshold, sessionReport, type AuditOptions, type FailOn, type SessionReport } from '../core/audit';
 import { discoverSessions, DiscoveryError, type DiscoveredSession, type Discovery } from '../core/discovery';
 import { auditReportsParallel } from '../core/parallelAudit';
 import { isValidSessionId } from '../core/sessionId';
 import { loadKnownReviews, markReviewedFindings } from '../core/repair';
+import { REPAIR_LOG_NAME, repairLogProblem } from '../core/repair/log';
+import { auditToSarif } from '../core/sarif';
+import { VERSION } from '../core/version';
+import { auditSelection } from './auditSelect';
 import { UsageError, bold, dim, green, out, parse, numberOption, red, safeText, yellow } from './io';
 
 export async function runAudit(argv: string[]): Promise<number> {
@@ -20,9 +25,14 @@ export async function runAudit(argv: string[]): Promise<number> {
       'max-line-bytes': { type: 'string' },
       now: { type: 'string' },
       jobs: { type: 'string' },
+      format: { type: 'string' },
+      since: { type: 'string' },
+      'changed-since': { type: 'string' },
     },
     { min: 1, max: 1, names: '<sessionsDir>' },
   );
+  const format = values.json ? 'json' : (values.format ?? 'text');
+  if (!['text', 'json', 'sarif'].includes(format)) throw new UsageError(`--format must be text, json or sarif, got "${format}"`);
   const failOn = values['fail-on'] as string;
   if (!['error', 'warning', 'never'].includes(failOn)) throw new UsageError(`--fail-on must be error, warning or never, got "${failOn}"`);
   if (values.session !== undefined && !isValidSessionId(values.session)) {
@@ -46,13 +56,27 @@ export async function runAudit(argv: string[]): Promise<number> {
   }
   const sessions: SessionReport[] = [];
   const wanted = options.sessionId === undefined ? discovery.sessions : discovery.sessions.filter((s) => s.sessionId === options.sessionId);
-  const jobs = Math.min(numberOption(values.jobs, 'jobs', 1) ?? defaultJobs(wanted), wanted.length);
-  for await (const r of jobs > 1 ? auditReportsParallel(discovery, options, jobs, __filename, true) : reports(discovery, options)) {
+  // --since / --changed-since: read only the sessions that changed (src/cli/auditSelect.ts).
+  const selection = auditSelection(discovery, wanted, values.since, values['changed-since']);
+  const selected = selection.audit === wanted ? discovery : { ...discovery, sessions: selection.audit };
+  const jobs = Math.min(numberOption(values.jobs, 'jobs', 1) ?? defaultJobs(selection.audit), selection.audit.length);
+  for await (const r of jobs > 1 ? auditReportsParallel(selected, options, jobs, __filename, true) : reports(selected, options)) {
     sessions.push(r);
-    if (!values.json) out(sessionLine(r));
+    if (format === 'text') out(sessionLine(r));
   }
+  if (selection.reused.length) {
+    const order = new Map(wanted.map((s, i) => [s.sessionId, i]));
+    sessions.push(...selection.reused);
+    sessions.sort((a, b) => (order.get(a.session_id) ?? 0) - (order.get(b.session_id) ?? 0));
+  }
+  // A repair log we cannot read (FIFO, device, link, unreadable) is reported; the audit goes on.
+  const logProblem = repairLogProblem(discovery.sessionsDir);
+  if (logProblem) discovery.skipped.push({ name: REPAIR_LOG_NAME, path: path.join(discovery.sessionsDir, REPAIR_LOG_NAME), reason: logProblem });
   const report = buildReport(discovery, sessions);
-  if (values.json) {
+  selection.save(sessions);
+  if (format === 'sarif') {
+    out(JSON.stringify(auditToSarif(report, { journalDir: discovery.journalDir, toolVersion: VERSION })) + '\n');
+  } else if (format === 'json') {
     out(JSON.stringify(report) + '\n');
   } else {
     out(footer(report.summary, discovery.journalDir, report.skipped_files));

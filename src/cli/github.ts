@@ -1,7 +1,10 @@
 /**
  * `bot-memory-audit push|pull <sessionsDir> --repo owner/name [--branch B] [--path P] [--api-url URL]`
+ * (`push` also `[--rotate-at-kb N]`, 0 = never rotate).
  * Exit codes: 0 done, 1 records left in the outbox (network, rate limit, conflicts that did not
- * settle), 2 usage or auth error (token, permission, repository or branch not found).
+ * settle) or records that vanished from the log and could not be pushed again, 2 usage or auth
+ * error (token, permission, repository or branch not found). A rewritten log is reported on
+ * stderr (`warning log_rewritten: …`) even with --quiet.
  * The token comes from GITHUB_TOKEN only; it is never printed.
  */
 
@@ -13,7 +16,7 @@ import { LockBusyError } from '../core/github/outbox';
 import { pullLog, PULLED_LOG_FILE } from '../core/github/pull';
 import { pushFolder, type PushProgress } from '../core/github/push';
 import { DEFAULT_LOG_PATH, describeTarget, parseRepository, type GithubTarget } from '../core/github/remote';
-import { UsageError, dim, err, green, numberOption, out, parse, yellow, safeText } from './io';
+import { UsageError, dim, err, green, numberOption, out, parse, red, yellow, safeText } from './io';
 
 const TARGET_OPTIONS = {
   repo: { type: 'string' },
@@ -78,8 +81,9 @@ function failure(command: string, e: unknown): number {
 }
 
 export async function runPush(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, 'no-collect': { type: 'boolean', default: false } }, { min: 1, max: 1, names: '<sessionsDir>' });
+  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, 'no-collect': { type: 'boolean', default: false }, 'rotate-at-kb': { type: 'string' } }, { min: 1, max: 1, names: '<sessionsDir>' });
   const t = target(values);
+  const rotateKb = numberOption(values['rotate-at-kb'], 'rotate-at-kb', 0);
   const dir = sessionsDirOf(positionals[0]);
   const say = (s: string): void => {
     if (!values.quiet) err(dim(s) + '\n');
@@ -89,7 +93,9 @@ export async function runPush(argv: string[]): Promise<number> {
     const onProgress = (p: PushProgress): void => {
       if (p.phase !== 'done') say(p.message);
     };
-    const r = await pushFolder(dir, { target: t, client, onProgress, collect: !values['no-collect'] });
+    const r = await pushFolder(dir, { target: t, client, onProgress, collect: !values['no-collect'], rotateAtBytes: rotateKb === undefined ? undefined : Math.round(rotateKb * 1024) });
+    // Loud, whatever --quiet says: the log was rewritten behind our back.
+    for (const f of r.findings) err(`${f.severity === 'error' ? red('error') : yellow('warning')} ${f.kind}: ${safeText(f.message, 600)}\n`);
     const c = r.collected;
     out(
       `${green('✔')} ${describeTarget(t)}: appended ${r.appended} record${r.appended === 1 ? '' : 's'}` +
@@ -97,9 +103,12 @@ export async function runPush(argv: string[]): Promise<number> {
         `${r.commit ? ` in commit ${r.commit.slice(0, 12)}` : ''}` +
         ` ${dim(`(${c.interactions} finished turns, ${c.feedback} feedback records found; ${client.stats.requests} requests)`)}\n`,
     );
+    const masked = Object.entries(c.redacted ?? {});
+    if (masked.length) out(`${dim(`masked before pushing: ${masked.map(([k, n]) => `${n} ${k}`).join(', ')} (the journals are unchanged)`)}\n`);
+    if (r.rotatedTo) out(`${dim(`rotated: the earlier records are now in ${r.rotatedTo}`)}\n`);
     if (r.remoteUnparsed) out(`${yellow('▲')} ${r.remoteUnparsed} line${r.remoteUnparsed === 1 ? '' : 's'} of the remote file are not records; kept as they are\n`);
     for (const s of c.skipped.slice(0, 20)) out(`${yellow('skipped')} ${safeText(path.basename(s.file), 80)}:${s.line} ${s.reason}\n`);
-    return r.left > 0 ? 1 : 0;
+    return r.left > 0 || r.lost.length > 0 ? 1 : 0;
   } catch (e) {
     return failure('push', e);
   }
@@ -121,7 +130,7 @@ export async function runPull(argv: string[]): Promise<number> {
       out(`${yellow('▲')} ${describeTarget(t)} does not exist yet; nothing written\n`);
       return 0;
     }
-    out(`${green('✔')} ${describeTarget(t)} → ${file}: ${r.lines} lines, ${r.records} records${r.unparsed ? `, ${r.unparsed} not records (kept)` : ''} ${dim(`(${r.bytes} bytes)`)}\n`);
+    out(`${green('✔')} ${describeTarget(t)} → ${file}: ${r.parts ? `${r.parts} rotated part${r.parts === 1 ? '' : 's'} + the file, ` : ''}${r.lines} lines, ${r.records} records${r.unparsed ? `, ${r.unparsed} not records (kept)` : ''} ${dim(`(${r.bytes} bytes)`)}\n`);
     return 0;
   } catch (e) {
     return failure('pull', e);

@@ -4,12 +4,25 @@ import { parseArgs, type ParseArgsConfig } from 'util';
 
 export class UsageError extends Error {}
 
+// eslint-disable-next-line no-control-regex
+const TERMINAL_UNSAFE = /\x1b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f]/g;
+
+/**
+ * Everything the CLI prints goes through here: control characters (ESC, OSC, CSI, C1, bell,
+ * carriage return…), line/paragraph separators and bidi controls from file names, ids or
+ * transcript text are printed as `\uXXXX` (valid inside JSON strings too, so `--json` output
+ * parses to the same values); only our own colour codes (SGR) and `\n`/`\t` pass.
+ */
+export function terminalSafe(s: string): string {
+  return s.replace(TERMINAL_UNSAFE, (m) => (m.length > 1 ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 export function out(s: string): void {
-  process.stdout.write(s);
+  process.stdout.write(terminalSafe(s));
 }
 
 export function err(s: string): void {
-  process.stderr.write(s);
+  process.stderr.write(terminalSafe(s));
 }
 
 export const color = {

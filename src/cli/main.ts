@@ -8,6 +8,7 @@ import { parseArgs } from 'util';
 import { runAudit } from './audit';
 import { runAuditWorkerIfWorker } from '../core/parallelAudit';
 import { runRebuildWorkerIfWorker } from '../core/sqlite/parallelRows';
+import { runAgreement } from './agreement';
 import { runExport } from './export';
 import { runFeedback } from './feedback';
 import { runMemory, MEMORY_USAGE } from './memory';
@@ -23,6 +24,10 @@ Commands:
   audit <sessionsDir>   Read every turn journal and report sessions, turns and findings.
       --session ID              only this session
       --json                    print one JSON object (see docs/cli.md)
+      --format F                text (default) | json | sarif (SARIF 2.1.0, for GitHub code scanning)
+      --since TIME              only sessions modified since TIME (ISO-8601 or epoch seconds)
+      --changed-since FILE      read only sessions changed since the run that wrote FILE (a state
+                                file, created if missing); the others' last reports are reused
       --fail-on LEVEL           error (default) | warning | never: exit 1 when a finding reaches LEVEL
       --stale-after-minutes N   a turn open longer than this is dangling (default 60)
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
@@ -32,22 +37,32 @@ Commands:
 
   feedback <sessionsDir> <sessionId> <turnId>
                         Rate a turn: append a record to _turn_feedback/<sessionId>.jsonl (docs/feedback.md).
-      --up | --down | --clear   👍, 👎, or clear the rating (exactly one)
-      --note TEXT               a note for the record
+      --up | --down | --clear   👍, 👎, or clear the rating
+      --reason R                why 👎: inaccurate, not_helpful, too_long, harmful ($BOT_MEMORY_FEEDBACK_REASONS)
+      --correct TEXT            a better answer (a correction record; '' withdraws it); --correct-file F reads it
+      --note TEXT               a note for the record (may span lines)
       --tag TAG                 a tag (repeatable)
       --reviewer NAME           default: $BOT_MEMORY_REVIEWER, git config user.name, the OS user
       --history                 print the turn's feedback history instead (with --json: the records)
       --json                    print the appended record
 
-  export <sessionsDir>  Write training data from the feedback, one JSON object a line (Hugging Face TRL).
-      --format sft|kto|dpo      sft: 👍 conversations; kto: 👍/👎 with labels; dpo: 👍/👎 pairs per prompt
+  export <sessionsDir>  Write training data from the feedback, one JSON object a line, and a dataset card
+                        <out>.README.md beside it (mode 0600; nothing is written when there are no examples).
+      --format F                sft (TRL prompt-completion) | sft-messages | kto | dpo | openai-sft | openai-dpo
       --out FILE                where to write (replaced atomically); - = standard output
       --since, --until TIME     turns started in this window (ISO-8601 or epoch seconds)
       --model NAME              only this model's turns
       --tag TAG                 only turns whose feedback has this tag (repeatable: any)
       --session ID              only this session (repeatable)
       --include-interrupted, --include-collisions   left out unless given
+      --reviewer NAME           only this reviewer's ratings (repeatable; hermes-webui = hermes' own thumbs)
+      --resolve MODE            several reviewers: latest (default) | majority | unanimous
+      --hermes-feedback FILE    hermes' feedback.jsonl (default: beside the sessions folder); --no-hermes-feedback
+      --no-redact               keep secrets and personal data (stated in the card); --redact-preview lists them
       --json                    print the summary as JSON
+
+  agreement <sessionsDir>  Cohen's kappa per reviewer pair, Krippendorff's alpha (nominal), disagreements.
+      --hermes-feedback FILE, --no-hermes-feedback, --json
 
   push <sessionsDir> --repo OWNER/NAME   Append finished turns and feedback to the GitHub log,
                                 each record exactly once (docs/github-log.md). Token: GITHUB_TOKEN.
@@ -55,8 +70,11 @@ Commands:
       --path P                  file in the repository (default data/interactions.jsonl)
       --api-url URL             API root (default https://api.github.com; GitHub Enterprise)
       --no-collect              push only what is already in the outbox
-      --quiet                   no progress on stderr
-  pull <sessionsDir> --repo OWNER/NAME   Download the log to <sessionsDir>/_github_log.jsonl.
+      --rotate-at-kb N          move the file to the next <name>-NNNN.jsonl before it passes N KB
+                                (default 900; 0 = never)
+      --quiet                   no progress on stderr (a rewritten log is still reported)
+  pull <sessionsDir> --repo OWNER/NAME   Download the log (every rotated part, in order) to
+                                <sessionsDir>/_github_log.jsonl.
       --branch, --path, --api-url as for push
       --last N                  only the last N lines
       --out FILE                write here instead
@@ -92,6 +110,7 @@ const COMMANDS: Record<string, Command> = {
   audit: runAudit,
   feedback: runFeedback,
   export: runExport,
+  agreement: runAgreement,
   memory: runMemory,
   rebuild: runRebuild,
   push: runPush,

@@ -6,6 +6,7 @@ import { resolveSessionsDir, DiscoveryError } from '../core/discovery';
 import { DEFAULT_INDEX_NAME, logIndexPath } from '../core/sqlite/schema';
 import { rebuildIndex, RebuildCancelled, type RebuildProgress, type RebuildResult } from '../core/sqlite/rebuild';
 import { TargetBusyError } from '../core/sqlite/lock';
+import { nativeAvailable } from '../core/sqlite/engine';
 import { UsageError, dim, err, numberOption, out, parse, yellow } from './io';
 
 export const REBUILD_USAGE = `  rebuild <sessionsDir>  Rebuild the SQLite index of everything the journals say (docs/sqlite.md).
@@ -16,9 +17,17 @@ export const REBUILD_USAGE = `  rebuild <sessionsDir>  Rebuild the SQLite index 
       --force                   replace the index even if another program holds it open
       --json                    print the result as one JSON object
       --progress-json           progress as JSON lines on stderr (for the extension)
+      --engine native|wasm      the SQLite engine (default: node:sqlite where this Node has it, else wasm)
+      --trace                   each phase's time on stderr
       --now, --stale-after-minutes, --max-line-bytes   as for audit`;
 
-export async function runRebuild(argv: string[]): Promise<number> {
+/** What tests inject into a rebuild run in a child process (test/support/rebuildChild.ts): never set by the CLI itself. */
+export interface RebuildTestHooks {
+  checkpoint?: (name: string) => void;
+  cacheSize?: number;
+}
+
+export async function runRebuild(argv: string[], hooks: RebuildTestHooks = {}): Promise<number> {
   const { values, positionals } = parse(
     argv,
     {
@@ -31,11 +40,16 @@ export async function runRebuild(argv: string[]): Promise<number> {
       'stale-after-minutes': { type: 'string' },
       'max-line-bytes': { type: 'string' },
       now: { type: 'string' },
+      engine: { type: 'string' },
+      trace: { type: 'boolean', default: false },
     },
     { min: 0, max: 1, names: '<sessionsDir>' },
   );
   const fromLog = values['from-log'];
   const dir = positionals[0];
+  const engine = values.engine;
+  if (engine !== undefined && engine !== 'native' && engine !== 'wasm') throw new UsageError(`--engine must be native or wasm, not ${engine}`);
+  if (engine === 'native' && !nativeAvailable()) throw new UsageError(`--engine native needs node:sqlite (Node >= 22.5); this is Node ${process.versions.node}`);
   if (fromLog === undefined && dir === undefined) throw new UsageError('missing <sessionsDir> (or --from-log FILE)');
   if (fromLog !== undefined && dir !== undefined) throw new UsageError('give a sessions folder or --from-log, not both');
   let db: string;
@@ -78,9 +92,10 @@ export async function runRebuild(argv: string[]): Promise<number> {
           err(lastLine);
         }
       },
-      checkpoint: process.env.BMA_REBUILD_PAUSE_AT ? pauseAt(process.env.BMA_REBUILD_PAUSE_AT) : undefined,
-      // Test hook: a tiny page cache makes an in-place rebuild write into the index before its commit.
-      cacheSize: process.env.BMA_REBUILD_CACHE_SIZE ? Number(process.env.BMA_REBUILD_CACHE_SIZE) : undefined,
+      engine,
+      trace: values.trace,
+      checkpoint: hooks.checkpoint,
+      cacheSize: hooks.cacheSize,
     });
   } catch (e) {
     if (tty && lastLine) err('\n');
@@ -112,18 +127,4 @@ export async function runRebuild(argv: string[]): Promise<number> {
     if (c.malformed > 0) out(yellow(`  ${c.malformed} malformed line(s) indexed in the malformed and findings tables\n`));
   }
   return 0;
-}
-
-/**
- * Test hook (env BMA_REBUILD_PAUSE_AT=<checkpoint>[:<n>]): stops the process with SIGSTOP at
- * the n-th time it reaches that checkpoint, so a test can kill it at a known point.
- */
-function pauseAt(spec: string): (name: string) => void {
-  const [name, nth] = spec.split(':');
-  let seen = 0;
-  const want = Number(nth ?? 1);
-  return (n) => {
-    if (n !== name) return;
-    if (++seen === want) process.kill(process.pid, 'SIGSTOP');
-  };
 }

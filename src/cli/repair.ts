@@ -27,15 +27,12 @@ function plural(n: number, one: string, many = one + 's'): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Test hook: BMA_CRASH_AFTER_STEP=N kills the process (SIGKILL) right after the Nth durable write. */
-function crashHook(): ((step: string) => void) | undefined {
-  const n = Number(process.env.BMA_CRASH_AFTER_STEP);
-  if (!Number.isInteger(n) || n <= 0) return undefined;
-  let count = 0;
-  return () => {
-    if (++count === n) process.kill(process.pid, 'SIGKILL');
-  };
-}
+/**
+ * Called after every durable write of `repair --apply` and `undo` (a step name). Nothing in the
+ * shipped CLI sets it; the crash tests inject one (test/support/crashingCli.ts) to SIGKILL the
+ * process at each step.
+ */
+export const repairHooks: { onStep?: (step: string) => void } = {};
 
 async function wrap<T>(f: () => Promise<T> | T): Promise<T> {
   try {
@@ -109,7 +106,7 @@ export async function runRepair(argv: string[]): Promise<number> {
     out(values.json ? JSON.stringify({ plan }) + '\n' : planText(plan) + (work ? dim('run again with --apply to apply this plan\n') : ''));
     return work > 0 || retryable ? 1 : 0;
   }
-  const result = await wrap(() => applyRepair(plan, { reviewer: values.reviewer, tool: TOOL, onStep: crashHook() }));
+  const result = await wrap(() => applyRepair(plan, { reviewer: values.reviewer, tool: TOOL, onStep: repairHooks.onStep }));
   const skipped = result.sessions.filter((s) => s.status === 'skipped');
   if (values.json) {
     out(JSON.stringify({ plan, result }) + '\n');
@@ -128,10 +125,11 @@ export async function runUndo(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } }, { min: 1, max: 1, names: '<sessionsDir>' });
   const { resolveSessionsDir } = await import('../core/discovery');
   const dir = resolveSessionsDir(positionals[0]).sessionsDir;
-  const r = await wrap(() => undoLastRepair(dir, { onStep: crashHook(), dryRun: values['dry-run'] }));
+  const r = await wrap(() => undoLastRepair(dir, { onStep: repairHooks.onStep, dryRun: values['dry-run'] }));
   if (values.json) out(JSON.stringify(r) + '\n');
   else {
-    out(`${r.status === 'refused' ? red('refused') : r.status === 'undone' ? green('undone') : dim('nothing')} ${safeText(r.message, 2000)}\n`);
+    // 'nothing' has no status word: its message says it ("there is no repair to undo").
+    out(r.status === 'nothing' ? `${dim(safeText(r.message, 2000))}\n` : `${r.status === 'refused' ? red('refused') : green('undone')} ${safeText(r.message, 2000)}\n`);
     for (const s of r.steps) if (s.action !== 'nothing') out(`  ${s.action.replace('_', ' ')} ${s.file}: ${s.detail}\n`);
   }
   return r.status === 'refused' ? 1 : 0;

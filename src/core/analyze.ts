@@ -10,6 +10,9 @@ import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
 import type { Finding, FindingKind, JournalEvent, MalformedLine, Severity } from './types';
 import { KNOWN_EVENTS, SEVERITY_RANK } from './types';
+import { findSplitTurns, gatherEvidence, UserMessageMatcher, type AnswerEvidence, type SplitGroup } from './evidence';
+import { RUN_FAILURE_OUTCOMES, type RunSummary } from './runJournal';
+import type { UpstreamView } from './upstreamView';
 
 export interface AnalyzeOptions {
   /** Current time, epoch seconds. */
@@ -69,6 +72,16 @@ export interface Turn {
   userMessageSaved: boolean;
   /** Events recovered from glued lines (counted here; upstream loses them until repaired). */
   recovered: JournalEvent[];
+  /** Other turn ids of this logical turn: upstream's writer split it (same stream_id). */
+  aliasTurnIds: string[];
+  /** Why upstream's writer split it (when `aliasTurnIds` is not empty). */
+  splitCause: string | null;
+  /** `lastAt`, or when no event has a usable `created_at`, the newest mtime of the files holding its events. */
+  ageBound: number | null;
+  /** For a turn without a terminal event: whether something shows it was answered. */
+  evidence: AnswerEvidence | null;
+  /** Its run journal (`_run_journal/<sid>/<stream_id>.jsonl`), when read. */
+  run: RunBrief | null;
 }
 
 export interface ShardSummary {
@@ -111,6 +124,14 @@ export interface SessionAnalysis {
     findings: Record<Severity, number>;
   };
   worstSeverity: Severity | null;
+  /** What hermes-webui's own reader and audit say (core/upstreamView.ts), when computed. */
+  upstream?: UpstreamView;
+}
+
+/** What the analysis needs besides the shards and the sidecar (read beforehand; analysis stays pure). */
+export interface AnalyzeContext {
+  /** Run-journal summaries of the session by run id (= stream id), when its `_run_journal/<sid>/` was read. */
+  runs?: ReadonlyMap<string, RunSummary>;
 }
 
 export function analyzeSession(
@@ -118,8 +139,38 @@ export function analyzeSession(
   shards: readonly ShardContents[],
   sidecarRead: SidecarRead,
   options: AnalyzeOptions,
+  context: AnalyzeContext = {},
 ): SessionAnalysis {
   const rank = rankByName(shards.map((s) => s.name));
+  const { all, malformed } = collectEvents(shards);
+  const events = sortEvents(all, rank);
+  const { states, collisions } = deriveStates(events);
+  const sidecar = sidecarRead.status === 'ok' ? sidecarRead.sidecar : null;
+
+  const findings: Finding[] = [];
+  const add = (kind: FindingKind, severity: Severity, message: string, where: Partial<Finding> = {}): void => {
+    findings.push({ kind, severity, sessionId, message, ...where });
+  };
+
+  const byTurn = groupByTurn(events);
+  const splits = findSplitTurns(byTurn, new Set(shards.filter((s) => s.hasBom).map((s) => s.name)));
+  const turns = buildTurns({ events, byTurn, splits, states, collisions, malformed, sidecar, shards, runs: context.runs });
+
+  lineFindings(shards, malformed, add);
+  eventFindings(events, add);
+  turnFindings(turns, options, add);
+  lifecycleFindings(turns, malformed, add);
+  sidecarFindings(sessionId, sidecarRead, sidecar, turns, add);
+  runFindings(sessionId, turns, context.runs, add);
+
+  findings.sort(compareFindings);
+  return summarize(sessionId, shards, events, turns, malformed, findings, sidecar, sidecarRead, collisions.size);
+}
+
+type AddFinding = (kind: FindingKind, severity: Severity, message: string, where?: Partial<Finding>) => void;
+
+/** Every valid event of the shards (torn-tail events included) and every malformed line. */
+function collectEvents(shards: readonly ShardContents[]): { all: JournalEvent[]; malformed: MalformedLine[] } {
   const all: JournalEvent[] = [];
   const malformed: MalformedLine[] = [];
   for (const s of shards) {
@@ -141,16 +192,11 @@ export function analyzeSession(
       }
     }
   }
-  const events = sortEvents(all, rank);
-  const { states, collisions } = deriveStates(events);
-  const sidecar = sidecarRead.status === 'ok' ? sidecarRead.sidecar : null;
+  return { all, malformed };
+}
 
-  const findings: Finding[] = [];
-  const add = (kind: FindingKind, severity: Severity, message: string, where: Partial<Finding> = {}): void => {
-    findings.push({ kind, severity, sessionId, message, ...where });
-  };
-
-  // Turns, in order of first appearance in the sorted stream.
+/** Events by turn id, in order of first appearance in the sorted stream (events without an id are left out). */
+function groupByTurn(events: readonly JournalEvent[]): Map<string, JournalEvent[]> {
   const byTurn = new Map<string, JournalEvent[]>();
   for (const ev of events) {
     if (ev.turnId === '') continue;
@@ -158,8 +204,28 @@ export function analyzeSession(
     if (list) list.push(ev);
     else byTurn.set(ev.turnId, [ev]);
   }
+  return byTurn;
+}
+
+interface TurnInputs {
+  events: JournalEvent[];
+  byTurn: Map<string, JournalEvent[]>;
+  splits: SplitGroup[];
+  states: Map<string, JournalEvent>;
+  collisions: Map<string, JournalEvent[]>;
+  malformed: MalformedLine[];
+  sidecar: Sidecar | null;
+  shards: readonly ShardContents[];
+  runs: ReadonlyMap<string, RunSummary> | undefined;
+}
+
+/**
+ * One Turn per logical turn: the ids of a split turn become one (its first id, the others in
+ * `aliasTurnIds`); a turn without a terminal event gets the evidence of whether it was answered.
+ */
+function buildTurns(inp: TurnInputs): Turn[] {
   const recoveredByTurn = new Map<string, JournalEvent[]>();
-  for (const m of malformed) {
+  for (const m of inp.malformed) {
     if (m.glued && m.glued.turnId !== '') {
       const list = recoveredByTurn.get(m.glued.turnId) ?? [];
       list.push(m.glued);
@@ -167,15 +233,94 @@ export function analyzeSession(
     }
   }
   const userContents = new Set<string>();
-  if (sidecar) for (const m of sidecar.messages) if (m.role === 'user') userContents.add(m.content);
+  if (inp.sidecar) for (const m of inp.sidecar.messages) if (m.role === 'user') userContents.add(m.content);
+  const splitOf = new Map<string, SplitGroup>();
+  for (const g of inp.splits) for (const id of g.ids) splitOf.set(id, g);
+  const position = inp.splits.length ? new Map(inp.events.map((e, i) => [e, i])) : null;
+  const mtimeOf = new Map(inp.shards.map((s) => [s.name, s.mtimeMs / 1000]));
+  const matcher = inp.sidecar ? new UserMessageMatcher(inp.sidecar) : null;
 
   const turns: Turn[] = [];
-  for (const [turnId, evs] of byTurn) {
-    const latest = states.get(turnId)!;
-    turns.push(buildTurn(turnId, evs, latest, collisions.get(turnId) ?? null, sidecar, userContents, recoveredByTurn.get(turnId) ?? []));
+  for (const [turnId, evs] of inp.byTurn) {
+    const group = splitOf.get(turnId);
+    let t: Turn;
+    if (!group) {
+      t = buildTurn(turnId, evs, inp.states.get(turnId)!, inp.collisions.get(turnId) ?? null, inp.sidecar, userContents, recoveredByTurn.get(turnId) ?? []);
+    } else {
+      if (group.ids[0] !== turnId) continue; // merged into the group's first id
+      const ids = new Set(group.ids);
+      const merged = inp.events.filter((e) => ids.has(e.turnId));
+      let latest: JournalEvent = inp.states.get(group.ids[0])!;
+      for (const id of group.ids.slice(1)) {
+        const l = inp.states.get(id)!;
+        if (l.sortKey > latest.sortKey || (l.sortKey === latest.sortKey && position!.get(l)! > position!.get(latest)!)) latest = l;
+      }
+      const coll = group.ids.flatMap((id) => inp.collisions.get(id) ?? []);
+      const rec = group.ids.flatMap((id) => recoveredByTurn.get(id) ?? []);
+      t = buildTurn(turnId, merged, latest, coll.length ? coll : null, inp.sidecar, userContents, rec);
+      t.aliasTurnIds = group.ids.slice(1);
+      t.splitCause = group.cause;
+    }
+    t.ageBound = t.lastAt ?? newestMtime(t.events, mtimeOf);
+    const run = t.streamId !== null ? inp.runs?.get(t.streamId) : undefined;
+    if (run) t.run = runBrief(run);
+    if (!t.terminal) {
+      const sub = t.events.find((e) => e.name === 'submitted');
+      t.evidence = gatherEvidence({
+        streamId: t.streamId,
+        userMessage: t.userMessage,
+        submittedAt: sub ? finiteOrNull(sub.createdAtRaw) : t.startedAt,
+        sidecar: inp.sidecar,
+        matcher,
+        run,
+      });
+    } else if (matcher && t.userMessage !== null) {
+      // Terminal turns claim their user message too, so a later unanswered turn asking the same never borrows it.
+      matcher.claim(t.userMessage, t.startedAt);
+    }
+    turns.push(t);
   }
+  return turns;
+}
 
-  // --- findings about lines ---------------------------------------------------------
+/** Newest mtime (epoch seconds) of the files holding these events: an upper bound of their time. */
+function newestMtime(evs: readonly JournalEvent[], mtimeOf: ReadonlyMap<string, number>): number | null {
+  let best: number | null = null;
+  for (const e of evs) {
+    const m = mtimeOf.get(e.shard);
+    if (m !== undefined && m > 0 && (best === null || m > best)) best = m;
+  }
+  return best;
+}
+
+export interface RunBrief {
+  runId: string;
+  outcome: string;
+  /** What upstream's own summary says (null: its read raises). */
+  upstreamOutcome: string | null;
+  /** The authoritative terminal event: name and seq. */
+  terminalEvent: string | null;
+  terminalSeq: number | null;
+  ownsRun: boolean;
+  lastSeq: number | null;
+  size: number;
+}
+
+function runBrief(r: RunSummary): RunBrief {
+  return {
+    runId: r.runId,
+    outcome: r.outcome,
+    upstreamOutcome: r.upstreamOutcome,
+    terminalEvent: r.terminal?.event ?? null,
+    terminalSeq: r.terminal?.seq ?? null,
+    ownsRun: r.terminalOwnsRun,
+    lastSeq: r.lastSeq,
+    size: r.size,
+  };
+}
+
+/** Findings about lines: unreadable shards, malformed lines, torn tails, glued events, BOMs. */
+function lineFindings(shards: readonly ShardContents[], malformed: readonly MalformedLine[], add: AddFinding): void {
   for (const s of shards) {
     if (s.error !== undefined) add('unreadable_shard', 'error', `${s.name} cannot be read: ${s.error}`, { shard: s.name });
   }
@@ -196,6 +341,15 @@ export function analyzeSession(
   for (const shard of invalidUtf8Shards) {
     add('upstream_incompatible_line', 'info', `invalid UTF-8 in this shard: upstream's reader raises and cannot read this session at all`, { shard });
   }
+  if (invalidUtf8Shards.size > 0) {
+    const first = malformed.find((m) => m.kind === 'invalid_utf8')!;
+    add(
+      'upstream_unreadable',
+      'error',
+      `hermes-webui cannot read this session: invalid UTF-8 in ${[...invalidUtf8Shards].join(', ')} makes its reader raise, so its audit crashes and its writer drops every later lifecycle event of the session ("Make Readable for hermes-webui" / repair --sanitize moves the undecodable lines aside)`,
+      { shard: first.shard, line: first.line, offset: first.offset },
+    );
+  }
   for (const s of shards) {
     if (s.hasBom) {
       add('upstream_incompatible_line', 'info', "the shard starts with a UTF-8 byte-order mark: upstream's reader (utf-8, not utf-8-sig) reads line 1 as malformed", { shard: s.name, line: 1, offset: 0 });
@@ -204,6 +358,10 @@ export function analyzeSession(
       add('torn_tail', 'warning', `valid event without its final newline: the next append by the same process will be glued onto it`, { shard: s.name, line: s.tailEvent.line, offset: s.tailEvent.offset, turnId: s.tailEvent.turnId || undefined });
     }
   }
+}
+
+/** Findings about single events: no turn id, bad created_at, NaN, Python hazards, unknown names. */
+function eventFindings(events: readonly JournalEvent[], add: AddFinding): void {
   for (const ev of events) {
     const ca = ev.createdAtRaw;
     // The common case, an event with nothing to report, allocates nothing.
@@ -222,8 +380,10 @@ export function analyzeSession(
     if (ev.name === '') add('unknown_event', 'warning', `event has no event name`, where);
     else if (!KNOWN_EVENTS.has(ev.name)) add('unknown_event', 'info', `unknown event "${ev.name}" (shown, not rejected)`, where);
   }
+}
 
-  // --- findings about turns ---------------------------------------------------------
+/** Findings about turns: collisions, orphans, split turns, disorder, interruptions, open turns. */
+function turnFindings(turns: readonly Turn[], options: AnalyzeOptions, add: AddFinding): void {
   const staleBefore = options.now - options.staleAfterSeconds;
   for (const t of turns) {
     if (t.events.length === 0) continue; // only recovered events
@@ -235,32 +395,75 @@ export function analyzeSession(
         add('terminal_collision', 'warning', `turn ${t.turnId} has ${t.collision.length} terminal events: ${names}`, { turnId: t.turnId, shard: e.shard, line: e.line, offset: e.offset });
       }
     }
-    if (!t.hasSubmitted) add('orphan_turn', 'warning', `turn ${t.turnId} has no "submitted" event`, where);
+    if (t.aliasTurnIds.length > 0) {
+      add('split_turn', 'warning', `turns ${[t.turnId, ...t.aliasTurnIds].join(' and ')} are one turn (stream ${t.streamId}) split in two by upstream's writer: ${t.splitCause}`, where);
+    } else if (!t.hasSubmitted) {
+      add('orphan_turn', 'warning', `turn ${t.turnId} has no "submitted" event`, where);
+    }
     const disorder = outOfOrder(t.events);
     if (disorder) add('out_of_order', 'warning', `turn ${t.turnId}: ${disorder.message}`, { turnId: t.turnId, shard: disorder.event.shard, line: disorder.event.line, offset: disorder.event.offset });
     if (t.state === 'interrupted') {
       add('interrupted_turn', 'info', `turn ${t.turnId} was interrupted${t.reason ? ` (${t.reason})` : ''}`, locate(t, 'interrupted') ?? where);
     }
-    if (!t.terminal) {
-      const submitted = t.events.find((e) => e.name === 'submitted') ?? first;
-      const at = { turnId: t.turnId, shard: submitted.shard, line: submitted.line, offset: submitted.offset };
-      if (t.userMessage !== null && !t.userMessageSaved) {
-        add('pending_turn', 'warning', `turn ${t.turnId} is not finished and its user message is missing from the sidecar's messages`, at);
-      }
-      if (t.lastAt !== null && t.lastAt < staleBefore) {
-        // A crash leaves the sidecar naming the dead stream as active, so an old "live" turn
-        // is reported too; repair leaves it alone while the sidecar marks it active.
-        const note = t.live ? ' (the sidecar still names its stream as active: a crashed worker, or a very long turn)' : '';
-        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(options.now - t.lastAt)} ago and never finished${note}`, at);
-      } else if (t.lastAt === null && !t.live) {
-        // No event of the turn has a finite created_at (NaN, Infinity, a string…), so its age
-        // is unknown; unless the sidecar says it runs, an unfinished turn is not in progress.
-        add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" at an unknown time (no event has a finite created_at) and never finished`, at);
-      }
-    }
+    if (!t.terminal) openTurnFindings(t, staleBefore, options.now, add);
   }
+}
 
-  // --- the sidecar ------------------------------------------------------------------
+function openTurnFindings(t: Turn, staleBefore: number, now: number, add: AddFinding): void {
+  const submitted = t.events.find((e) => e.name === 'submitted') ?? t.events[0];
+  const at = { turnId: t.turnId, shard: submitted.shard, line: submitted.line, offset: submitted.offset };
+  if (t.userMessage !== null && !t.userMessageSaved) {
+    add('pending_turn', 'warning', `turn ${t.turnId} is not finished and its user message is missing from the sidecar's messages`, at);
+  }
+  const ev = t.evidence;
+  const said = ev && ev.items.length ? ` Evidence: ${ev.items.map((i) => i.detail).join('; ')}.` : '';
+  const verdict = ev?.answered
+    ? ' It WAS answered: repair closes it as completed, never with an interruption marker.'
+    : ev?.failed && ev.cause
+      ? ` Its run ended "${ev.cause}".`
+      : '';
+  if (t.lastAt !== null && t.lastAt < staleBefore) {
+    // A crash leaves the sidecar naming the dead stream as active, so an old "live" turn
+    // is reported too; repair leaves it alone while the sidecar marks it active.
+    const note = t.live ? ' (the sidecar still names its stream as active: a crashed worker, or a very long turn)' : '';
+    add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(now - t.lastAt)} ago and never finished${note}.${verdict}${said}`, at);
+  } else if (t.lastAt === null && !t.live) {
+    // No event of the turn has a finite created_at (NaN, Infinity, a string…): the newest
+    // mtime of the files holding its events bounds its age.
+    const bound = t.ageBound !== null ? `; its files were last written ${formatAge(now - t.ageBound)} ago` : '';
+    add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" at an unknown time (no event has a finite created_at${bound}) and never finished.${verdict}${said}`, at);
+  }
+}
+
+/**
+ * A session upstream cannot read (invalid UTF-8): its writer raises before every lifecycle
+ * event, so each turn since stops at "submitted". The sidecar shows what really happened.
+ */
+function lifecycleFindings(turns: readonly Turn[], malformed: readonly MalformedLine[], add: AddFinding): void {
+  const bad = malformed.find((m) => m.kind === 'invalid_utf8');
+  if (!bad) return;
+  for (const t of turns) {
+    if (t.terminal || t.state !== 'submitted') continue;
+    const ev = t.evidence;
+    const what = ev?.answered
+      ? `the sidecar shows it was answered (${ev.items.map((i) => i.detail).join('; ')})`
+      : ev?.failed
+        ? `it ended without an answer (${ev.items.map((i) => i.detail).join('; ')})`
+        : ev?.userMessageIndex !== null && ev?.userMessageIndex !== undefined
+          ? `the sidecar holds its user message (messages[${ev.userMessageIndex}]) but no reply`
+          : 'the sidecar does not show it either';
+    const sub = t.events.find((e) => e.name === 'submitted') ?? t.events[0];
+    add(
+      'lifecycle_dropped',
+      'warning',
+      `turn ${t.turnId} stops at "submitted" because hermes-webui's writer gave up on this session (invalid UTF-8 at ${bad.shard}:${bad.line} makes its reader raise, so no later lifecycle event was written); ${what}`,
+      { turnId: t.turnId, shard: sub.shard, line: sub.line, offset: sub.offset },
+    );
+  }
+}
+
+/** Findings about the sidecar's shape and the answers the journal points at. */
+function sidecarFindings(sessionId: string, sidecarRead: SidecarRead, sidecar: Sidecar | null, turns: readonly Turn[], add: AddFinding): void {
   if (sidecarRead.status === 'invalid') {
     add('invalid_sidecar', 'error', `sidecar ${sessionId}.json cannot be used: ${sidecarRead.error}`);
   } else if (sidecar && sidecar.problems.length > 0) {
@@ -273,9 +476,45 @@ export function analyzeSession(
       }
     }
   }
+}
 
-  findings.sort(compareFindings);
-  const byState: Record<string, number> = {};
+/** Where the turn journal and the run journal disagree: reported, never guessed between. */
+function runFindings(sessionId: string, turns: readonly Turn[], runs: ReadonlyMap<string, RunSummary> | undefined, add: AddFinding): void {
+  if (!runs || runs.size === 0) return;
+  const streams = new Set<string>();
+  for (const t of turns) {
+    if (t.streamId === null) continue;
+    streams.add(t.streamId);
+    const r = runs.get(t.streamId);
+    if (!r || r.error) continue;
+    const where = { turnId: t.turnId };
+    const file = `_run_journal/${sessionId}/${r.runId}.jsonl`;
+    if (t.state === 'completed' && RUN_FAILURE_OUTCOMES.has(r.outcome)) {
+      add('run_disagreement', 'warning', `turn ${t.turnId}: the turn journal says "completed" but its run settled "${r.outcome}" (${file})`, where);
+    } else if (t.state === 'interrupted' && r.outcome === 'completed') {
+      add('run_disagreement', 'warning', `turn ${t.turnId}: the turn journal says "interrupted" but its run settled "completed" (${file})`, where);
+    } else if (t.terminal && r.outcome === 'running') {
+      add('run_unsettled', 'info', `turn ${t.turnId} is "${t.state}" but its run never settled (${file} ends at "${r.lastEvent ?? '?'}", seq ${r.lastSeq ?? '?'})`, where);
+    }
+  }
+  for (const [runId, r] of runs) {
+    if (streams.has(runId)) continue;
+    add('run_without_turn', 'info', `run ${runId} (_run_journal/${sessionId}/${runId}.jsonl, settled "${r.outcome}") has no turn in the turn journal`);
+  }
+}
+
+function summarize(
+  sessionId: string,
+  shards: readonly ShardContents[],
+  events: JournalEvent[],
+  turns: Turn[],
+  malformed: MalformedLine[],
+  findings: Finding[],
+  sidecar: Sidecar | null,
+  sidecarRead: SidecarRead,
+  collisionCount: number,
+): SessionAnalysis {
+  const byState: Record<string, number> = Object.create(null);
   let open = 0;
   for (const t of turns) {
     byState[t.state] = (byState[t.state] ?? 0) + 1;
@@ -323,7 +562,7 @@ export function analyzeSession(
       turns: turns.length,
       open,
       byState,
-      collisions: collisions.size,
+      collisions: collisionCount,
       malformed: malformed.length,
       findings: sev,
     },
@@ -434,6 +673,11 @@ function buildTurn(
     live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
     userMessageSaved: userMessage !== null && userContents.has(userMessage),
     recovered,
+    aliasTurnIds: [],
+    splitCause: null,
+    ageBound: lastAt,
+    evidence: null,
+    run: null,
   };
 }
 

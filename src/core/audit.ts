@@ -6,7 +6,9 @@
 import type { AnalyzeOptions, SessionAnalysis } from './analyze';
 import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
 import { discoverSessions, type DiscoveredSession, type Discovery, type SkippedFile } from './discovery';
-import { SessionJournal } from './session';
+import { SessionJournal, analyzeWithUpstream } from './session';
+import { pendingItems, recoveryAudit, type RecoveryAudit, type RecoveryItem } from './recoveryAudit';
+import type { UpstreamView } from './upstreamView';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import type { Finding, Severity } from './types';
 import { SEVERITY_RANK } from './types';
@@ -46,7 +48,7 @@ export async function* auditSessions(discovery: Discovery, options: AuditOptions
   for (let i = 0; next !== null; i++) {
     const journal = await next;
     next = i + 1 < wanted.length ? load(wanted[i + 1]) : null;
-    yield journal.analyze(opts);
+    yield await analyzeWithUpstream(journal, opts);
   }
 }
 
@@ -66,6 +68,8 @@ export interface SessionReport {
   findings: ReportFinding[];
   first_activity: number | null;
   last_activity: number | null;
+  /** What hermes-webui's own reader and audit say (docs/cli.md "Two views"). */
+  upstream?: UpstreamView;
 }
 
 export interface ReportFinding {
@@ -79,6 +83,9 @@ export interface ReportFinding {
   /** The repair log records this finding as looked at (a reviewed line, a collision marked with a note). */
   reviewed?: true;
   review_note?: string;
+  /** The kind hermes-webui's own audit gives it, and its category there. */
+  upstream_kind?: string;
+  category?: string;
 }
 
 export interface AuditReport {
@@ -87,6 +94,8 @@ export interface AuditReport {
   generated_at: string;
   sessions: SessionReport[];
   skipped_files: { name: string; reason: string }[];
+  /** hermes-webui's own recovery audit of the folder, item for item (`python -m api.session_recovery --audit`). */
+  upstream_audit: RecoveryAudit;
   summary: {
     sessions: number;
     events: number;
@@ -96,7 +105,8 @@ export interface AuditReport {
 }
 
 export function sessionReport(a: SessionAnalysis): SessionReport {
-  const states: Record<string, string> = {};
+  // Null prototype: a turn id "__proto__" or "constructor" is an ordinary key (docs/security.md).
+  const states: Record<string, string> = Object.create(null);
   for (const t of a.turns) if (t.events.length > 0) states[t.turnId] = t.state;
   return {
     session_id: a.sessionId,
@@ -114,6 +124,7 @@ export function sessionReport(a: SessionAnalysis): SessionReport {
     findings: a.findings.map(reportFinding),
     first_activity: a.firstActivity,
     last_activity: a.lastActivity,
+    ...(a.upstream ? { upstream: a.upstream } : {}),
   };
 }
 
@@ -123,6 +134,8 @@ export function reportFinding(f: Finding): ReportFinding {
   if (f.shard !== undefined) r.shard = f.shard;
   if (f.line !== undefined) r.line = f.line;
   if (f.offset !== undefined) r.offset = f.offset;
+  if (f.upstreamKind !== undefined) r.upstream_kind = f.upstreamKind;
+  if (f.category !== undefined) r.category = f.category;
   if (f.reviewed) {
     r.reviewed = true;
     r.review_note = f.reviewed.by ? `${f.reviewed.note} (${f.reviewed.by})` : f.reviewed.note;
@@ -138,6 +151,7 @@ export async function auditFolder(dir: string, options: AuditOptions = {}): Prom
 }
 
 export function buildReport(discovery: Discovery, sessions: SessionReport[]): AuditReport {
+  const upstreamAudit = folderRecoveryAudit(discovery.sessionsDir, sessions);
   const findings: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   let events = 0;
   let turns = 0;
@@ -152,8 +166,54 @@ export function buildReport(discovery: Discovery, sessions: SessionReport[]): Au
     generated_at: new Date().toISOString(),
     sessions,
     skipped_files: discovery.skipped.map((f: SkippedFile) => ({ name: f.name, reason: f.reason })),
+    upstream_audit: upstreamAudit,
     summary: { sessions: sessions.length, events, turns, findings },
   };
+}
+
+const RECOVERY_SEVERITY: Record<string, Severity> = {
+  shrunken_live: 'error',
+  orphan_backup: 'warning',
+  orphan_backup_without_state_row: 'warning',
+  malformed_orphan_backup: 'warning',
+  index_missing_file: 'info',
+  index_missing_entry: 'info',
+  state_db_missing_sidecar: 'warning',
+  state_db_orphan_webui_row: 'info',
+  state_db_deleted_webui_tombstone: 'info',
+};
+
+const RECOVERY_MESSAGE: Record<string, (i: RecoveryItem) => string> = {
+  shrunken_live: (i) => `the sidecar has ${i.live_messages} messages but its backup ${i.session_id}.json.bak has ${i.bak_messages}, and nothing says the shrink was intended: messages were lost (upstream restores from the backup)`,
+  orphan_backup: (i) => `${i.session_id}.json.bak (${i.bak_messages} messages) has no live sidecar`,
+  orphan_backup_without_state_row: (i) => `${i.session_id}.json.bak has no live sidecar and hermes' state.db does not know the session`,
+  malformed_orphan_backup: (i) => `${i.session_id}.json.bak has no live sidecar and is not a session JSON`,
+  index_missing_file: (i) => `_index.json names ${i.session_id}, whose sidecar is missing`,
+  index_missing_entry: (i) => `the sidecar ${i.session_id}.json is missing from _index.json`,
+  state_db_deleted_webui_tombstone: (i) => `${i.session_id} was deleted by the user; its backup is left alone`,
+};
+
+/**
+ * Upstream's own audit of the folder; its items about sessions with a journal become findings
+ * of those sessions too (with `upstream_kind` and `category`). Pending turns come from each
+ * session's upstream view.
+ */
+function folderRecoveryAudit(sessionsDir: string, sessions: SessionReport[]): RecoveryAudit {
+  const pending: RecoveryItem[] = [];
+  for (const s of sessions) if (s.upstream) pending.push(...pendingItems(sessionsDir, s.session_id, s.upstream.pending));
+  const audit = recoveryAudit(sessionsDir, pending);
+  const crashes = sessions.filter((s) => s.upstream && !s.upstream.readable);
+  if (crashes.length) {
+    audit.error = `hermes-webui's own audit raises ${crashes[0].upstream!.error} reading session ${crashes[0].session_id} and reports nothing for the folder (${crashes.map((s) => s.session_id).join(', ')} cannot be read)`;
+  }
+  const by = new Map(sessions.map((s) => [s.session_id, s]));
+  for (const i of audit.items) {
+    const s = by.get(i.session_id);
+    if (!s || i.kind === 'turn_journal_pending_turn') continue;
+    const msg = RECOVERY_MESSAGE[i.kind]?.(i) ?? i.kind;
+    s.findings.push({ kind: i.kind, severity: RECOVERY_SEVERITY[i.kind] ?? 'warning', message: msg, upstream_kind: i.kind, category: i.category });
+  }
+  return audit;
 }
 
 export type FailOn = Severity | 'never';

@@ -12,7 +12,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'worker_threads';
 import { analyzeOptions, sessionReport, type AuditOptions, type SessionReport } from './audit';
 import type { DiscoveredSession, Discovery } from './discovery';
 import { loadKnownReviews, markReviewedFindings } from './repair';
-import { SessionJournal } from './session';
+import { SessionJournal, analyzeWithUpstream } from './session';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 
 interface WorkerInit {
@@ -43,8 +43,9 @@ export function runAuditWorkerIfWorker(): boolean {
     const journal = new SessionJournal(init.sessionsDir, job.session.sessionId, { maxLineBytes: init.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
     journal.setShards(job.session.shards);
     journal.refresh().then(
-      () => {
-        const analysis = journal.analyze(opts);
+      () => analyzeWithUpstream(journal, opts),
+    ).then(
+      (analysis) => {
         if (known) markReviewedFindings(analysis, known);
         port.postMessage({ i: job.i, report: sessionReport(analysis) } satisfies Done);
       },

@@ -551,3 +551,45 @@ export async function listRunJournals(sessionsDir: string, sessionId: string): P
     .map((e) => path.join(dir, e.name))
     .sort();
 }
+
+/**
+ * The settled outcome of every run of one session, kept between refreshes: a run journal is
+ * read again only when its size, mtime or inode changed.
+ */
+export class RunSummaryCache {
+  private readonly byPath = new Map<string, { stamp: string; summary: RunSummary }>();
+  readonly byRunId = new Map<string, RunSummary>();
+
+  /** Re-reads what changed; returns whether anything did. */
+  async refresh(sessionsDir: string, sessionId: string): Promise<boolean> {
+    const files = await listRunJournals(sessionsDir, sessionId);
+    let changed = files.length !== this.byPath.size;
+    const keep = new Set(files);
+    for (const p of [...this.byPath.keys()]) if (!keep.has(p)) this.byPath.delete(p);
+    for (const file of files) {
+      let stamp = '';
+      try {
+        const st = await fsp.lstat(file);
+        stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      } catch {
+        stamp = 'gone';
+      }
+      const cached = this.byPath.get(file);
+      if (cached && cached.stamp === stamp) continue;
+      changed = true;
+      this.byPath.set(file, { stamp, summary: await settledOutcome(file) });
+    }
+    if (changed) {
+      this.byRunId.clear();
+      for (const { summary } of this.byPath.values()) this.byRunId.set(summary.runId, summary);
+    }
+    return changed;
+  }
+}
+
+/** Every run of one session by run id (= stream id), read once. */
+export async function loadRunSummaries(sessionsDir: string, sessionId: string): Promise<Map<string, RunSummary>> {
+  const c = new RunSummaryCache();
+  await c.refresh(sessionsDir, sessionId);
+  return c.byRunId;
+}

@@ -9,6 +9,8 @@ import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './ana
 import type { ShardFile } from './discovery';
 import { ShardReader, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
 import { readSidecar, sidecarPath, type SidecarRead } from './sidecar';
+import { RunSummaryCache } from './runJournal';
+import { attachUpstreamView, upstreamView } from './upstreamView';
 
 export interface SessionOptions {
   maxLineBytes?: number;
@@ -18,6 +20,8 @@ export class SessionJournal {
   private readonly readers = new Map<string, ShardReader>();
   private sidecar: SidecarRead | null = null;
   private sidecarStamp = '';
+  /** The session's run journals (`_run_journal/<sid>/`): the evidence of whether a turn was answered. */
+  private readonly runs = new RunSummaryCache();
   private readonly maxLineBytes: number;
 
   constructor(
@@ -50,9 +54,13 @@ export class SessionJournal {
     // Shards and the sidecar are read concurrently: each is its own file and its own reader,
     // and a session's reads are mostly waits on the file system, not CPU.
     const entries = [...this.readers];
-    const [rs, sidecarChanged] = await Promise.all([Promise.all(entries.map(([, reader]) => reader.refresh())), this.refreshSidecar()]);
+    const [rs, sidecarChanged, runsChanged] = await Promise.all([
+      Promise.all(entries.map(([, reader]) => reader.refresh())),
+      this.refreshSidecar(),
+      this.runs.refresh(this.sessionsDir, this.sessionId),
+    ]);
     const results = new Map<string, RefreshResult>();
-    let changed = sidecarChanged;
+    let changed = sidecarChanged || runsChanged;
     entries.forEach(([name], k) => {
       results.set(name, rs[k]);
       if (rs[k].mode !== 'none') changed = true;
@@ -77,8 +85,16 @@ export class SessionJournal {
 
   analyze(options: AnalyzeOptions): SessionAnalysis {
     const shards = this.shardNames.map((n) => this.readers.get(n)!.contents);
-    return analyzeSession(this.sessionId, shards, this.sidecar ?? { status: 'missing', path: sidecarPath(this.sessionsDir, this.sessionId) }, options);
+    const sidecar = this.sidecar ?? { status: 'missing' as const, path: sidecarPath(this.sessionsDir, this.sessionId) };
+    return analyzeSession(this.sessionId, shards, sidecar, options, { runs: this.runs.byRunId });
   }
+}
+
+/** Analysis plus what hermes-webui's own reader and audit say about the session (`analysis.upstream`). */
+export async function analyzeWithUpstream(journal: SessionJournal, options: AnalyzeOptions): Promise<SessionAnalysis> {
+  const a = journal.analyze(options);
+  attachUpstreamView(a, await upstreamView(a, (name) => journal.shardPath(name)));
+  return a;
 }
 
 /** Convenience: a journal for a session whose shards live in `journalDir`. */

@@ -106,7 +106,14 @@ export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOpt
     if (m.glued && m.glued.turnId && !recoveredAt.has(m.glued.turnId)) recoveredAt.set(m.glued.turnId, { pos: where.pos, sub: m.line + 0.5 });
   }
 
+  const review = { reviewed: 0, reviewable: 0 };
   a.turns.forEach((t) => {
+    // Same rule as core/sessionIndex isReviewable: completed with an answer.
+    if (t.state === 'completed' && t.assistantMessageIndex !== null) {
+      review.reviewable++;
+      const r = options.feedback?.(t.turnId)?.rating;
+      if (r === 'up' || r === 'down') review.reviewed++;
+    }
     const row = turnRow(t, 0, opened, turnFindings.get(t.turnId) ?? [], danglingTurns.has(t.turnId), options);
     byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
     const first = t.events[0];
@@ -157,6 +164,7 @@ export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOpt
     lastActivity: a.lastActivity,
     sidecar: a.sidecarStatus,
     builtAt: options.now,
+    review,
   };
   return { header, rows };
 }

@@ -88,6 +88,10 @@ export interface Finding {
   offset?: number;
   /** Set when the repair log records this finding as looked at (see core/repair/reviewed.ts). */
   reviewed?: { note: string; by?: string; at?: string };
+  /** The kind hermes-webui's own audit gives the same problem (`python -m api.session_recovery --audit`). */
+  upstreamKind?: string;
+  /** Upstream's category for it: `repairable` or `unsafe_to_repair`. */
+  category?: 'repairable' | 'unsafe_to_repair';
 }
 
 export type FindingKind =
@@ -107,6 +111,24 @@ export type FindingKind =
   | 'unknown_event'
   | 'nonstandard_number'
   | 'unreadable_shard'
+  // Upstream's writer and the run journal (FORMATS.md §1, §5; docs/journal-reading.md)
+  | 'split_turn'
+  | 'lifecycle_dropped'
+  | 'upstream_unreadable'
+  | 'run_disagreement'
+  | 'run_unsettled'
+  | 'run_without_turn'
+  // hermes-webui's own recovery audit (core/recoveryAudit.ts), same kinds and meaning
+  | 'upstream_pending_turn'
+  | 'shrunken_live'
+  | 'orphan_backup'
+  | 'orphan_backup_without_state_row'
+  | 'malformed_orphan_backup'
+  | 'index_missing_file'
+  | 'index_missing_entry'
+  | 'state_db_missing_sidecar'
+  | 'state_db_orphan_webui_row'
+  | 'state_db_deleted_webui_tombstone'
   // Memory ledger audit (src/core/memory, docs/memory-ledger.md): sessionId holds the bot id,
   // or the database / export file name for file-level findings.
   | 'memory_missing'

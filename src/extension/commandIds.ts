@@ -26,6 +26,7 @@ export const Commands = {
   thumbsDown: 'botMemory.feedback.thumbsDown',
   clearFeedback: 'botMemory.feedback.clear',
   addNote: 'botMemory.feedback.addNote',
+  writeCorrection: 'botMemory.feedback.writeCorrection',
   nextUnreviewed: 'botMemory.nextUnreviewedTurn',
   exportTrainingData: 'botMemory.exportTrainingData',
   auditSessions: 'botMemory.auditSessions',

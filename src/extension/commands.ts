@@ -42,6 +42,7 @@ import * as thumbsDown from './commands/thumbsDown';
 import * as thumbsUp from './commands/thumbsUp';
 import * as timelineQuery from './commands/timelineQuery';
 import * as undoRepair from './commands/undoRepair';
+import * as writeCorrection from './commands/writeCorrection';
 
 /**
  * A command's implementation: the context first, then whatever VS Code or the caller passes.
@@ -84,6 +85,7 @@ const COMMANDS: Record<(typeof Commands)[keyof typeof Commands] | (typeof Intern
   [Commands.thumbsDown]: thumbsDown.run,
   [Commands.clearFeedback]: clearFeedback.run,
   [Commands.addNote]: addNote.run,
+  [Commands.writeCorrection]: writeCorrection.run,
   [Commands.nextUnreviewed]: nextUnreviewed.run,
   [Commands.exportTrainingData]: exportTrainingData.run,
   // Repair
@@ -96,5 +98,7 @@ const COMMANDS: Record<(typeof Commands)[keyof typeof Commands] | (typeof Intern
 
 /** Registers every command; the returned disposables unregister them. */
 export function registerCommands(c: CommandContext): vscode.Disposable[] {
-  return Object.entries(COMMANDS).map(([id, run]) => vscode.commands.registerCommand(id, (...args: unknown[]) => (run as (c: CommandContext, ...a: unknown[]) => unknown)(c, ...args)));
+  return Object.entries(COMMANDS).map(([id, run]) =>
+    vscode.commands.registerCommand(id, (...args: unknown[]) => (run as (c: CommandContext, ...a: unknown[]) => unknown)(c, ...args)),
+  );
 }

@@ -9,6 +9,7 @@ import type { IndexChange } from '../core/sessionIndex';
 import type { Finding, FindingKind } from '../core/types';
 import { Disposable } from './dispose';
 import type { SessionStore } from './store';
+import { plainText } from './untrustedText';
 
 /** Normal lifecycle facts are not problems. */
 const NOT_PROBLEMS: ReadonlySet<FindingKind> = new Set(['interrupted_turn', 'unknown_event']);
@@ -78,7 +79,7 @@ export class DiagnosticsPublisher extends Disposable {
 export function toDiagnostic(f: Finding): vscode.Diagnostic {
   const line = Math.max(0, (f.line ?? 1) - 1);
   // A finding the repair log records as reviewed is known: shown as information, with its note.
-  const message = f.reviewed ? `${f.message} — reviewed: ${f.reviewed.note}${f.reviewed.by ? ` (${f.reviewed.by})` : ''}` : f.message;
+  const message = plainText(f.reviewed ? `${f.message} — reviewed: ${f.reviewed.note}${f.reviewed.by ? ` (${f.reviewed.by})` : ''}` : f.message, 2000);
   const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, 10_000), message, f.reviewed ? vscode.DiagnosticSeverity.Information : severity(f));
   d.source = DIAGNOSTIC_SOURCE;
   d.code = f.kind;
@@ -86,5 +87,9 @@ export function toDiagnostic(f: Finding): vscode.Diagnostic {
 }
 
 function severity(f: Finding): vscode.DiagnosticSeverity {
-  return f.severity === 'error' ? vscode.DiagnosticSeverity.Error : f.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
+  return f.severity === 'error'
+    ? vscode.DiagnosticSeverity.Error
+    : f.severity === 'warning'
+      ? vscode.DiagnosticSeverity.Warning
+      : vscode.DiagnosticSeverity.Information;
 }

@@ -1,6 +1,7 @@
 /** GitHub log settings and the token (SecretStorage first, then VS Code's GitHub sign-in). */
 import * as vscode from 'vscode';
 import { DEFAULT_API_URL } from '../core/github/client';
+import { DEFAULT_ROTATE_AT } from '../core/github/push';
 import { DEFAULT_LOG_PATH, parseRepository, type GithubTarget } from '../core/github/remote';
 import { SECTION } from './config';
 
@@ -11,6 +12,8 @@ export interface GithubSettings {
   /** The raw repository setting (for messages). */
   repository: string;
   apiUrl: string;
+  /** Rotate the active log file before it passes this many bytes; 0 = never (botMemory.github.rotateAtKb). */
+  rotateAtBytes: number;
 }
 
 export function readGithubSettings(): GithubSettings {
@@ -20,7 +23,9 @@ export function readGithubSettings(): GithubSettings {
   const branch = (c.get<string>('branch') ?? '').trim();
   const path = (c.get<string>('path') ?? '').trim() || DEFAULT_LOG_PATH;
   const apiUrl = (c.get<string>('apiUrl') ?? '').trim() || DEFAULT_API_URL;
-  return { target: r ? { ...r, branch: branch || undefined, path } : null, repository, apiUrl };
+  const kb = c.get<number>('rotateAtKb');
+  const rotateAtBytes = typeof kb === 'number' && Number.isFinite(kb) && kb >= 0 ? Math.round(kb * 1024) : DEFAULT_ROTATE_AT;
+  return { target: r ? { ...r, branch: branch || undefined, path } : null, repository, apiUrl, rotateAtBytes };
 }
 
 /**

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { DiscoveredSession } from '../core/discovery';
 import type { SessionRef, SessionSummary } from '../core/sessionIndex';
 import type { SessionStore } from './store';
+import { notifyInfo, showPick } from './untrustedText';
 
 export interface SessionPickOptions {
   title?: string;
@@ -59,10 +60,10 @@ export async function pickSession(store: SessionStore, o: SessionPickOptions): P
     items.push(...group);
   }
   if (items.length === 0) {
-    void vscode.window.showInformationMessage(o.empty);
+    void notifyInfo(o.empty);
     return undefined;
   }
-  const picked = await vscode.window.showQuickPick(items, { title: o.title, placeHolder: o.placeHolder, matchOnDescription: true, matchOnDetail: true });
+  const picked = await showPick(items, { title: o.title, placeHolder: o.placeHolder, matchOnDescription: true, matchOnDetail: true });
   return picked?.ref;
 }
 

@@ -17,7 +17,12 @@ export function registerSessionsView(services: Services): Registration<SessionsF
   const { provider, view, disposables } = createSessionsView(services.store, services.context);
   const diagnostics = new DiagnosticsPublisher(services.store);
   const statusBar = new AttentionStatusBar(services.store);
-  const updateEmpty = () => void vscode.commands.executeCommand('setContext', 'botMemory.noSessions', services.store.roots().every((r) => r.sessions.size === 0));
+  const updateEmpty = () =>
+    void vscode.commands.executeCommand(
+      'setContext',
+      'botMemory.noSessions',
+      services.store.roots().every((r) => r.sessions.size === 0),
+    );
   return {
     api: { tree: provider, view, diagnostics, statusBar },
     disposables: [

@@ -161,6 +161,8 @@ export interface TimelineHeader {
   sidecar: 'ok' | 'missing' | 'invalid';
   /** When the model was built (epoch seconds). */
   builtAt: number;
+  /** Review progress: completed turns with an answer (rateable) and how many have 👍/👎 (as the Sessions view counts). */
+  review?: { reviewed: number; reviewable: number };
 }
 
 export interface TimelineModel {

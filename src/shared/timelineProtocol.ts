@@ -26,6 +26,7 @@ export const enum MessageType {
   SetFeedback = 'setFeedback',
   OpenLink = 'openLink',
   EditNote = 'editNote',
+  WriteCorrection = 'writeCorrection',
   Reply = 'reply',
   // host → webview
   Reset = 'reset',
@@ -209,6 +210,8 @@ export interface SetFeedbackMessage {
   type: MessageType.SetFeedback;
   turnId: string;
   value: 1 | -1 | 0;
+  /** Rated by key and no unrated turn is left in this session: the host moves on to the next session of the review queue. */
+  nextSession?: boolean;
 }
 
 /** A link in a message was clicked: the host confirms, then opens http(s)/mailto only. */
@@ -223,7 +226,13 @@ export interface EditNoteMessage {
   turnId: string;
 }
 
-export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | OpenLinkMessage | ReplyMessage) & Envelope;
+/** "Write Correction…" for a turn (key `c`): the host opens the correction editor. */
+export interface WriteCorrectionMessage {
+  type: MessageType.WriteCorrection;
+  turnId: string;
+}
+
+export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | WriteCorrectionMessage | OpenLinkMessage | ReplyMessage) & Envelope;
 
 /** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
 export const FIRST_CHUNK_ROWS = 60;

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import { FakeGithub, ONE_MB } from '../support/fakeGithub';
+import { partPath } from '../../src/core/github/remote';
 import { idsOf, turnId, writeFeedback, writeSession } from '../support/githubFixtures';
 import { tempDir } from '../core/helpers';
 
@@ -43,13 +44,25 @@ function pushArgs(dir: string, gh: FakeGithub, extra: string[] = []): string[] {
 }
 
 describe('bot-memory-audit push / pull', function () {
-  this.timeout(60_000);
+  this.timeout(180_000); // 4 CLI processes × 3 rounds; a loaded 2-core machine makes them slow
   let gh: FakeGithub;
   afterEach(async () => {
     await gh?.stop();
   });
 
-  async function concurrent(prior: Buffer, faultRate: number): Promise<void> {
+  /** Every rotated part in order, then the active file (what pull reads). */
+  function wholeLog(): Buffer {
+    const chunks: Buffer[] = [];
+    for (let n = 1; ; n++) {
+      const part = gh.file(REPO, partPath(LOG, n));
+      if (!part) break;
+      chunks.push(part);
+    }
+    chunks.push(gh.file(REPO, LOG) ?? Buffer.alloc(0));
+    return Buffer.concat(chunks.flatMap((c, i) => (i < chunks.length - 1 && c.length && c[c.length - 1] !== 0x0a ? [c, Buffer.from('\n')] : [c])));
+  }
+
+  async function concurrent(prior: Buffer, faultRate: number, extra: string[]): Promise<void> {
     gh = await new FakeGithub({ hangMs: 1500, randomFaults: { rate: faultRate, kinds: ['status500', 'status502', 'conflict409', 'reset', 'resetAfterWrite', 'hang'], seed: 7 } }).start();
     gh.createRepo(REPO, { [LOG]: prior });
     const dirs: string[] = [];
@@ -57,13 +70,14 @@ describe('bot-memory-audit push / pull', function () {
     const first: Run[] = [];
     for (let round = 0; round < 3; round++) {
       machines(dirs, round, all);
-      const results = await Promise.all(dirs.map((d) => run(pushArgs(d, gh))));
+      const results = await Promise.all(dirs.map((d) => run(pushArgs(d, gh, extra))));
       for (const [i, r] of results.entries()) {
         assert.ok(r.code === 0 || r.code === 1, `machine ${i} exit ${r.code}: ${r.stderr}`);
         const outbox = fs.readFileSync(path.join(dirs[i], '_github_outbox.jsonl'), 'utf8');
         if (r.code === 1) assert.ok(outbox.length > 0, 'a failed push keeps its records');
         else assert.strictEqual(outbox, '', `machine ${i}: outbox emptied`);
         if (first[i]?.code !== 1) first[i] = r;
+        if (process.env.BMA_DEBUG_DUPS) console.log(`round ${round} machine ${i}`, r.stderr.split('\n').filter((l) => l.startsWith('TRACE')).join('\n'));
       }
     }
     const faults = gh.log.filter((l) => l.fault).length;
@@ -72,29 +86,38 @@ describe('bot-memory-audit push / pull', function () {
     if (process.env.BMA_VERBOSE) console.log(`    ${gh.log.length} requests, ${faults} faults, ${conflicts} conflicts, exits ${first.map((r) => r.code).join(' ')}`);
     // The network heals: whoever failed pushes again.
     gh.randomFaults = undefined;
-    for (const [i, r] of first.entries()) if (r.code !== 0) assert.strictEqual((await run(pushArgs(dirs[i], gh))).code, 0);
-    const after = gh.file(REPO, LOG)!;
+    for (const [i, r] of first.entries()) if (r.code !== 0) assert.strictEqual((await run(pushArgs(dirs[i], gh, extra))).code, 0);
+    const after = wholeLog();
     assert.ok(after.subarray(0, prior.length).equals(prior), 'prior lines untouched');
     const sep = prior.length && prior[prior.length - 1] !== 0x0a ? 1 : 0;
     const ids = idsOf(after.subarray(prior.length + sep));
+    if (process.env.BMA_DEBUG_DUPS) {
+      const count = new Map<string, number>();
+      for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
+      for (let n = 1; gh.file(REPO, partPath(LOG, n)); n++) console.log(n, gh.file(REPO, partPath(LOG, n))!.toString().split('\n').filter((l) => [...count].some(([id, c]) => c > 1 && l.includes(`"${id}"`))).map((l) => JSON.parse(l).id));
+      console.log('active', gh.file(REPO, LOG)!.toString().split('\n').filter((l) => [...count].some(([id, c]) => c > 1 && l.includes(`"${id}"`))).map((l) => JSON.parse(l).id));
+      console.log(gh.log.filter((l) => l.method !== 'GET' || l.path.includes('contents/data?')).map((l) => `${l.method} ${l.path.slice(0, 60)} ${l.status}${l.fault ? ' ' + l.fault : ''}`).join('\n'));
+    }
     assert.strictEqual(ids.length, all.size, `every record exactly once (${ids.length} lines for ${all.size} records)`);
     assert.deepStrictEqual(new Set(ids), all);
     for (const d of dirs) assert.strictEqual(fs.readFileSync(path.join(d, '_github_outbox.jsonl'), 'utf8'), '');
     // And pushing again changes nothing.
     const commits = gh.commitCount(REPO);
-    const again = await Promise.all(dirs.map((d) => run(pushArgs(d, gh))));
+    const again = await Promise.all(dirs.map((d) => run(pushArgs(d, gh, extra))));
     assert.ok(again.every((r) => r.code === 0));
+    assert.ok(again.every((r) => !/log_rewritten/.test(r.stderr)), 'no false alarm: nothing vanished');
     assert.strictEqual(gh.commitCount(REPO), commits);
   }
 
-  it('4 processes pushing overlapping records at once, with random 409/5xx/resets/timeouts: each record once', async () => {
-    await concurrent(Buffer.from('{"id":"prior-1","type":"interaction"}\nthis line is not JSON\n{"id":"prior-2"}'), 0.3);
+  it('4 processes pushing overlapping records at once, with random 409/5xx/resets/timeouts, rotating at 8 KB: each record once', async () => {
+    await concurrent(Buffer.from('{"id":"prior-1","type":"interaction"}\nthis line is not JSON\n{"id":"prior-2"}'), 0.3, ['--rotate-at-kb', '8']);
+    assert.ok(gh.file(REPO, partPath(LOG, 3)), 'the log was rotated several times');
   });
 
   it('the same over 1 MB (Git Data API), prior bytes untouched', async () => {
     const prior = Buffer.from(Array.from({ length: 9000 }, (_, i) => JSON.stringify({ id: `old-${i}`, pad: 'p'.repeat(110) }) + '\n').join(''));
     assert.ok(prior.length > ONE_MB);
-    await concurrent(prior, 0.15);
+    await concurrent(prior, 0.15, ['--rotate-at-kb', '0']);
     assert.ok(!gh.log.some((l) => l.method === 'PUT' && l.status > 0 && l.status < 300), 'no Contents API write for a large file');
   });
 

@@ -11,6 +11,9 @@ import { dumpIndex } from '../support/sqliteDump';
 import { lifecycle, sessionsDir, T0 } from '../core/helpers';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
+/** The rebuild with test hooks (--pause-at, --cache-size): test/support/rebuildChild.ts. */
+const CHILD = path.resolve(__dirname, '../support/rebuildChild.js');
+const hooked = (hooks: string[], args: string[]): string[] => [CHILD, ...hooks, '--', ...args.slice(1)];
 
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
@@ -89,6 +92,8 @@ describe('bot-memory-audit rebuild', function () {
 
   it('killing the process at any moment leaves the old index or the complete new one (SIGKILL ≥ 20 times, full and in-place incremental)', async function () {
     if (process.platform === 'win32') this.skip();
+    // ~40 rebuilds: a budget for a loaded machine (7 engineers share 2 cores here), not a measurement.
+    this.timeout(360_000);
     const dir = path.join(sessionsDir().dir, 's');
     const m = generateLargeFolder(dir, { sessions: 20, eventsPerSession: 400, malformedEvery: 97, sidecars: true });
     const db = path.join(dir, '_audit_index.sqlite');
@@ -182,7 +187,7 @@ describe('bot-memory-audit rebuild', function () {
       ['committed', false, 'new'], ['committed', true, 'old'], ['closed', false, 'new'], ['closed', true, 'old'], ['synced', true, 'old'],
     ];
     for (const [point, full, want] of points) {
-      const child = spawn(process.execPath, [CLI, ...args, ...(full ? ['--full'] : [])], { env: { ...process.env, BMA_REBUILD_PAUSE_AT: point }, stdio: 'ignore' });
+      const child = spawn(process.execPath, hooked(['--pause-at', point], [...args, ...(full ? ['--full'] : [])]), { stdio: 'ignore' });
       const until = Date.now() + 30_000;
       while (!stopped(child.pid!) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       assert.ok(stopped(child.pid!), `the rebuild did not reach ${point}`);
@@ -198,7 +203,7 @@ describe('bot-memory-audit rebuild', function () {
     // commit (after syncing their old content into the journal): a kill then leaves a
     // modified file and a hot journal, which opening the file rolls back.
     for (const point of ['session:2', 'session:3']) {
-      const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, BMA_REBUILD_PAUSE_AT: point, BMA_REBUILD_CACHE_SIZE: '2' }, stdio: 'ignore' });
+      const child = spawn(process.execPath, hooked(['--pause-at', point, '--cache-size', '2'], args), { stdio: 'ignore' });
       const until = Date.now() + 30_000;
       while (!stopped(child.pid!) && child.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       assert.ok(stopped(child.pid!), `the rebuild did not reach ${point}`);
@@ -218,7 +223,7 @@ describe('bot-memory-audit rebuild', function () {
       }
       assert.strictEqual(check(`killed at ${point} (incremental, tiny cache)`), 'old');
       // The next rebuild rolls the journal back first (then a kill right after it leaves the old index).
-      const next = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, BMA_REBUILD_PAUSE_AT: 'locked' }, stdio: 'ignore' });
+      const next = spawn(process.execPath, hooked(['--pause-at', 'locked'], args), { stdio: 'ignore' });
       while (!stopped(next.pid!) && next.exitCode === null && Date.now() < until + 30_000) await new Promise((r) => setTimeout(r, 10));
       assert.ok(stopped(next.pid!), 'the next rebuild did not reach locked');
       next.kill('SIGKILL');

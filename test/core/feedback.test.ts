@@ -171,30 +171,31 @@ describe('feedback records', () => {
 });
 
 describe('training-data export', () => {
-  it('sft: the conversation up to each 👍 answer; markers and unanswered messages left out', async () => {
+  it('sft: prompt-completion for each 👍 answer; a 👎 earlier in the conversation leaves the example out', async () => {
     const dir = exportFolder();
     const { lines, summary } = await exportTrainingData(dir, { format: 'sft' });
     for (const l of lines) assert.strictEqual(validateLine('sft', l), null, l);
-    const rows = lines.map((l) => JSON.parse(l).messages as { role: string; content: string }[]);
-    assert.deepStrictEqual(rows.map((m) => m[m.length - 1].content), ['Hello!', 'Madrid \u2028 (line separator) — ünïcode', 'second try']);
-    assert.deepStrictEqual(rows[1].map((m) => m.content), ['Hi', 'Hello!', 'Capital of France?', 'Paris', 'Capital of Spain?', 'Madrid \u2028 (line separator) — ünïcode']);
-    assert.ok(lines[1].includes('\\u2028') && lines[1].includes('ünïcode'), 'U+2028 escaped, other text raw');
-    assert.deepStrictEqual(summary.included, { up: 3, down: 0 });
-    assert.deepStrictEqual(summary.excluded, { thumbs_down_in_sft: 2, interrupted: 1, cleared: 1, collision: 1, not_finished: 1, answer_overwritten: 1, unknown_turn: 1 });
+    const rows = lines.map((l) => JSON.parse(l) as { prompt: { content: string }[]; completion: { content: string }[] });
+    assert.deepStrictEqual(rows.map((r) => r.completion.map((m) => m.content)), [['Hello!'], ['second try']]);
+    assert.deepStrictEqual(rows[0].prompt.map((m) => m.content), ['Hi']);
+    // t4 (Madrid, 👍) follows t2 (Paris, 👎 without a correction): TRL would see Paris in the prompt only,
+    // but sft-messages would train on it; the same rule for every format keeps it out.
+    assert.deepStrictEqual(summary.included, { up: 2, down: 0, corrected: 0 });
+    assert.deepStrictEqual(summary.excluded, { thumbs_down_in_sft: 2, rejected_in_history: 1, interrupted: 1, cleared: 1, collision: 1, not_finished: 1, answer_overwritten: 1, unknown_turn: 1 });
     assert.strictEqual(summary.ratedTurns, 11);
   });
 
-  it('kto: every 👍/👎 answer with its label', async () => {
+  it('kto: every 👍/👎 answer with its label; none with a rejected answer in its prompt', async () => {
     const { lines, summary } = await exportTrainingData(exportFolder(), { format: 'kto' });
     for (const l of lines) assert.strictEqual(validateLine('kto', l), null, l);
     assert.deepStrictEqual(lines.map((l) => { const o = JSON.parse(l); return [o.completion[0].content, o.label]; }), [
       ['Hello!', true],
       ['Paris', false],
-      ['Madrid \u2028 (line separator) — ünïcode', true],
       ['Go away.', false],
       ['second try', true],
     ]);
-    assert.deepStrictEqual(summary.included, { up: 3, down: 2 });
+    assert.deepStrictEqual(summary.included, { up: 2, down: 2, corrected: 0 });
+    assert.strictEqual(summary.excluded.rejected_in_history, 1);
   });
 
   it('dpo: a 👍 and a 👎 answer to the same prompt make a pair; the rest is unpaired', async () => {
@@ -202,16 +203,17 @@ describe('training-data export', () => {
     assert.strictEqual(lines.length, 1);
     assert.strictEqual(validateLine('dpo', lines[0]), null);
     assert.deepStrictEqual(JSON.parse(lines[0]), { prompt: [{ role: 'user', content: 'Hi' }], chosen: [{ role: 'assistant', content: 'Hello!' }], rejected: [{ role: 'assistant', content: 'Go away.' }] });
-    assert.strictEqual(summary.excluded.unpaired, 3);
-    assert.deepStrictEqual(summary.included, { up: 1, down: 1 });
+    assert.strictEqual(summary.excluded.unpaired, 2);
+    assert.deepStrictEqual(summary.included, { up: 1, down: 1, corrected: 0 });
   });
 
   it('filters by time, model and tag; includes interrupted and collisions only when asked', async () => {
     const dir = exportFolder();
     const geo = await exportTrainingData(dir, { format: 'kto', tags: ['geo'] });
-    assert.deepStrictEqual(geo.lines.map((l) => JSON.parse(l).completion[0].content), ['Madrid \u2028 (line separator) — ünïcode']);
+    assert.deepStrictEqual(geo.summary.excluded.rejected_in_history, 1, 'the geo turn follows a 👎 answer');
+    assert.strictEqual(geo.summary.excluded.tag_mismatch, 8);
     const model = await exportTrainingData(dir, { format: 'kto', model: 'gpt-y' });
-    assert.strictEqual(model.lines.length, 1);
+    assert.strictEqual(model.lines.length, 0);
     assert.strictEqual(model.summary.excluded.other_model, 8);
     const window = await exportTrainingData(dir, { format: 'kto', since: T0 + 30, until: T0 + 100 });
     assert.deepStrictEqual(window.lines.map((l) => JSON.parse(l).completion[0].content), ['Paris', 'second try']);
@@ -242,7 +244,7 @@ describe('training-data export', () => {
       }
     };
     copy(a, b);
-    for (const format of ['sft', 'kto', 'dpo'] as const) {
+    for (const format of ['sft', 'sft-messages', 'kto', 'dpo', 'openai-sft', 'openai-dpo'] as const) {
       const x = await exportTrainingData(a, { format });
       const y = await exportTrainingData(a, { format });
       const z = await exportTrainingData(b, { format });

@@ -117,7 +117,7 @@ function promptEndsWithUser(v: unknown): string | null {
   return arr[arr.length - 1].role === 'user' ? null : 'prompt does not end with a user message';
 }
 
-export function validateLine(format: 'sft' | 'kto' | 'dpo', line: string): string | null {
+export function validateLine(format: 'sft' | 'sft-messages' | 'kto' | 'dpo', line: string): string | null {
   if (!line.endsWith('\n') || line.slice(0, -1).includes('\n')) return 'not one line';
   let o: Record<string, unknown>;
   try {
@@ -126,7 +126,8 @@ export function validateLine(format: 'sft' | 'kto' | 'dpo', line: string): strin
     return `not JSON: ${(e as Error).message}`;
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not an object';
-  if (format === 'sft') {
+  if (format === 'sft') return keysAre(o, ['prompt', 'completion']) ?? promptEndsWithUser(o.prompt) ?? assistantOnly(o.completion, 'completion');
+  if (format === 'sft-messages') {
     const e = keysAre(o, ['messages']) ?? isMessages(o.messages, 'messages');
     if (e) return e;
     const m = o.messages as { role: string }[];

@@ -46,6 +46,26 @@ describe('GitHub log: records', () => {
     assert.strictEqual(interrupted.state, 'interrupted');
     assert.strictEqual(interrupted.reason, 'cancelled');
     assert.strictEqual(recordId(c.records[5].line), 'fb-1');
+    // Per-turn feedback is pushed as turn_feedback: a seed-rule consumer ("feedback" = the
+    // session's last interaction) must not take it for a correction of another turn.
+    const fb = JSON.parse(c.records[5].line);
+    assert.strictEqual(fb.type, 'turn_feedback');
+    assert.deepStrictEqual(Object.keys(fb), ['type', 'version', 'id', 'session_id', 'turn_id', 'feedback', 'note', 'reviewer', 'timestamp']);
+  });
+
+  it('masks secrets and personal data in the pushed copy only (curation redaction); ids untouched', async () => {
+    const dir = tempDir();
+    const token = 'ghp_' + 'A1b2C3d4'.repeat(5);
+    writeSession(dir, 's-red', 3, { userText: (i) => (i === 0 ? `my token is ${token}, mail me at ana@example.com` : `q${i}`) });
+    writeFeedback(dir, 's-red', [{ id: 'fb-r', turn: turnId(0), feedback: -1, note: 'call +1 415 555 0100 or ana@example.com' }]);
+    const c = await collectRecords(dir);
+    const [first, , fb] = c.records.map((r) => JSON.parse(r.line));
+    assert.strictEqual(first.user, 'my token is [REDACTED:github_token], mail me at [REDACTED:email]');
+    assert.strictEqual(first.id, `s-red/${turnId(0)}`);
+    assert.ok(!fb.note.includes('ana@example.com'), fb.note);
+    assert.strictEqual(c.redacted?.github_token, 1);
+    assert.strictEqual(c.redacted?.email, 2);
+    assert.ok(fs.readFileSync(path.join(dir, '_turn_journal', 's-red~4242.jsonl'), 'utf8').includes(token), 'the journal is not changed');
   });
 
   it('gives no record for an open turn', () => {
@@ -70,12 +90,12 @@ describe('GitHub log: push', function () {
     const r1 = await pushRecords(recs(3), { target: target(), client: c, hint });
     assert.strictEqual(r1.appended, 3);
     assert.deepStrictEqual(idsOf(gh.file(REPO, LOG)!), ['r0', 'r1', 'r2']);
-    assert.ok(c.stats.requests <= 4, `first push (file absent) took ${c.stats.requests} requests`);
+    assert.ok(c.stats.requests <= 5, `first push (file absent: repository, branch, rotated parts checked) took ${c.stats.requests} requests`);
     let before = c.stats.requests;
     const r2 = await pushRecords(recs(5), { target: target(), client: c, hint });
     assert.strictEqual(r2.appended, 2);
     assert.strictEqual(r2.alreadyPresent, 3);
-    assert.strictEqual(c.stats.requests - before, 3, 'GET, the one look for rotated parts, PUT');
+    assert.strictEqual(c.stats.requests - before, 2, 'GET, PUT');
     before = c.stats.requests;
     const r3 = await pushRecords(recs(6), { target: target(), client: c, hint });
     assert.strictEqual(r3.appended, 1);
@@ -464,6 +484,18 @@ describe('GitHub log: a rewritten log heals; rotation', function () {
     const ids = wholeLog().filter((id) => id.includes('/'));
     assert.strictEqual(ids.length, new Set(ids).size, 'each record once');
     assert.ok(ids.includes(seen[0]) && ids.includes(seen[1]));
+  });
+
+  it('rotates a log at the repository root too, numbering after the highest part', async () => {
+    const c = client(gh);
+    const t = target({ path: 'log.jsonl' });
+    gh.writeFile(REPO, 'log-0007.jsonl', '{"id":"older"}\n');
+    const hint = {};
+    for (let i = 0; i < 3; i++) await pushRecords(recs(40 * (i + 1)), { target: t, client: c, rotateAtBytes: 2048, hint, expected: new Set([...recs(40 * i).keys()]) });
+    assert.ok(gh.file(REPO, 'log-0008.jsonl') && gh.file(REPO, 'log-0009.jsonl'), 'parts 8 and 9 made after the existing 7');
+    assert.strictEqual(gh.file(REPO, 'log-0007.jsonl')!.toString(), '{"id":"older"}\n', 'an existing part is never overwritten');
+    const all = ['log-0008.jsonl', 'log-0009.jsonl', 'log.jsonl'].flatMap((p) => idsOf(gh.file(REPO, p)!));
+    assert.deepStrictEqual(all, [...recs(120).keys()]);
   });
 
   it('rotation off: the active file grows past 1 MB on the Git Data API path', async () => {

@@ -103,7 +103,11 @@ describe('repair: plan', () => {
     assert.deepStrictEqual(Object.keys(ev0), ['event', 'stream_id', 'reason', 'version', 'session_id', 'turn_id', 'created_at', 'terminal']);
     assert.deepStrictEqual([ev0.event, ev0.reason, ev0.terminal, ev0.created_at, ev0.session_id], ['interrupted', 'audit_repair', true, NOW, 'dangling1']);
     const g = by.get('glued2')!;
-    assert.deepStrictEqual(g.appends.map((a) => [a.kind, a.event]), [['recovered_event', 'completed'], ['interrupted_event', 'interrupted']]);
+    // The torn turn's `completed` was cut off, but the sidecar holds its answer: it is closed as
+    // completed, never marked interrupted (issue 13).
+    assert.deepStrictEqual(g.appends.map((a) => [a.kind, a.event]), [['recovered_event', 'completed'], ['completed_event', 'completed']]);
+    assert.strictEqual(g.messages.length, 0);
+    assert.match(g.appends[1].evidence!.join(' '), /assistant reply/);
     assert.deepStrictEqual(g.reviews.map((r) => r.kind), ['malformed_line', 'torn_tail']);
     const c = by.get('collide3')!;
     assert.strictEqual(c.human.length, 1);
@@ -126,11 +130,18 @@ describe('repair: plan', () => {
   const sc = (extra: Record<string, unknown> = {}) => ({ session_id: 'sess', messages: [{ role: 'user', content: 'question t1', timestamp: T0 }], ...extra });
   const open = line(ev('submitted', 't1', T0)) + line(ev('worker_started', 't1', T0 + 1));
 
-  it('does nothing for a turn that is open but not stale yet, and says why it leaves a turn of unknown age', async () => {
+  it('does nothing for a turn that is open but not stale yet; a turn without a usable created_at is aged by its file mtime', async () => {
     assert.strictEqual(await single({ 'sess~1.jsonl': open }, sc(), T0 + 60), undefined);
-    const s = (await single({ 'sess~1.jsonl': line(ev('submitted', 't1', 'yesterday')) }, sc()))!;
-    assert.ok(!hasWork(s));
-    assert.match(s.skipped[0].reason, /age is unknown/);
+    const unknown = line(ev('submitted', 't1', 'yesterday'));
+    // Its file was written just now: it may still be running.
+    assert.strictEqual(await single({ 'sess~1.jsonl': unknown }, sc(), Date.now() / 1000), undefined);
+    const { dir, journal } = sessionsDir();
+    fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), unknown);
+    fs.writeFileSync(path.join(dir, 'sess.json'), JSON.stringify({ session_id: 'sess', messages: [] }));
+    fs.utimesSync(path.join(journal, 'sess~1.jsonl'), T0, T0);
+    const s = (await planRepair(dir, { now: T0 + 86400 })).sessions[0];
+    assert.deepStrictEqual(s.messages.map((m) => m.kind), ['recovered_user_message', 'interruption_marker']);
+    assert.match(String(s.messages[1].message.content), /last activity before 2026-01-01 00:00 UTC/);
   });
 
   it('never closes a turn whose terminal event is timed before its latest event (would collide)', async () => {
@@ -256,11 +267,13 @@ describe('repair: undo', function () {
     applyRepair(await plan(dir, { sessionId: 'glued2' }));
     const u1 = undoLastRepair(dir);
     assert.strictEqual(u1.status, 'undone', u1.message);
-    assert.strictEqual(fs.readFileSync(path.join(dir, '_turn_journal', 'glued2~audit.jsonl')).length, 0);
+    // The repair created glued2~audit.jsonl: undo removes it instead of leaving 0 bytes.
+    assert.ok(!fs.existsSync(path.join(dir, '_turn_journal', 'glued2~audit.jsonl')));
     assert.ok(fs.readFileSync(path.join(dir, 'glued2.json')).equals(before.get('glued2.json')!));
     assert.notStrictEqual(fs.readFileSync(path.join(dir, 'dangling1.json')).length, before.get('dangling1.json')!.length);
     assert.strictEqual(undoLastRepair(dir).status, 'undone');
     assert.ok(fs.readFileSync(path.join(dir, 'dangling1.json')).equals(before.get('dangling1.json')!));
+    assert.deepStrictEqual([...snapshotFiles(dir).keys()].filter((k) => k.startsWith('_turn_journal')).sort(), [...before.keys()].filter((k) => k.startsWith('_turn_journal')).sort());
     assert.strictEqual(undoLastRepair(dir).status, 'nothing');
     // The reviews of undone repairs no longer count: the plan is the original one again.
     const again = await plan(dir);

@@ -1,6 +1,8 @@
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { REPAIR_LOG_NAME } from '../../src/core/repair/log';
 import { SessionIndex, type IndexChange } from '../../src/core/sessionIndex';
 import { ev, lifecycle, line, sessionsDir, T0 } from './helpers';
 
@@ -84,6 +86,18 @@ describe('SessionIndex', () => {
     fs.appendFileSync(path.join(a.journal, 's1~1.jsonl'), 'junk\n');
     assert.deepStrictEqual(await two.validateCached(a.dir), ['s1']);
     assert.strictEqual((await two.summarize(a.dir, 's1'))?.malformed, 1);
+  });
+
+  it('a FIFO at the repair log name neither blocks nor hides the summaries (the log is read non-blocking, regular files only)', async function () {
+    if (process.platform === 'win32') this.skip();
+    const { a } = setup();
+    execFileSync('mkfifo', [path.join(a.dir, REPAIR_LOG_NAME)]);
+    const index = new SessionIndex({ now: () => T0 + 86400 });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    // A blocking open of the FIFO would never return (no writer): the test would time out.
+    const s1 = await index.summarize(a.dir, 's1');
+    assert.strictEqual(s1?.title, 'First');
+    assert.strictEqual(s1?.reviewedFindings, undefined);
   });
 
   it('locates shard and sidecar paths', async () => {

@@ -340,7 +340,8 @@ describe('SQLite index', function () {
       lines.push(JSON.stringify({ type: 'interaction', version: 1, id: 's0/t0', session_id: 's0', turn_id: 't0', state: 'interrupted', created_at: T0, completed_at: T0 + 5, model: 'm2', model_provider: 'p', user: 'q0 again', assistant: null, reason: 'error' }));
       lines.push(JSON.stringify({ type: 'feedback', session_id: 's1', feedback: -1, timestamp: '2026-01-03T00:00:00Z' }));
       lines.push(JSON.stringify({ type: 'feedback', version: 1, id: 'f1', session_id: 's2', turn_id: 't2', feedback: -1, reviewer: 'bot', timestamp: '2026-01-03T00:00:00Z' }));
-      lines.push(JSON.stringify({ type: 'feedback', version: 1, id: 'f2', session_id: 's2', turn_id: 't2', feedback: 1, note: 'fixed', reviewer: 'ana', timestamp: '2026-01-04T00:00:00Z' }));
+      // Pushes write per-turn feedback as turn_feedback (docs/github-log.md): read as feedback.
+      lines.push(JSON.stringify({ type: 'turn_feedback', version: 1, id: 'f2', session_id: 's2', turn_id: 't2', feedback: 1, note: 'fixed', reviewer: 'ana', timestamp: '2026-01-04T00:00:00Z' }));
       lines.push('garbage', '[]', JSON.stringify({ type: 'mystery' }), JSON.stringify({ type: 'interaction', session_id: '../x', turn_id: 't' }));
       fs.writeFileSync(log, lines.join('\n') + '\n');
       const db = path.join(dir, 'i.sqlite');

@@ -50,6 +50,8 @@ describe('Feedback', function () {
   before(async () => {
     a = await api();
     await vscode.workspace.getConfiguration('botMemory.feedback').update('reviewer', 'Test Reviewer', vscode.ConfigurationTarget.Global);
+    // Rating keys stay in the session here (the UI test follows focus across sessions).
+    await vscode.workspace.getConfiguration('botMemory.feedback').update('advanceAfterRating', 'nextTurn', vscode.ConfigurationTarget.Global);
     dir = path.join(workspaceDir(), 'bots', 'fb');
     writeSession(dir, 'fa', turnLines('fa', 'a1', T0, 'Hi', 1) + turnLines('fa', 'a2', T0 + 60, 'Capital of France?', 3) + turnLines('fa', 'a3', T0 + 120, 'Stop', null, 'interrupted'), [
       { role: 'user', content: 'Hi' },
@@ -70,6 +72,7 @@ describe('Feedback', function () {
 
   after(async () => {
     await vscode.workspace.getConfiguration('botMemory.feedback').update('reviewer', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.workspace.getConfiguration('botMemory.feedback').update('advanceAfterRating', undefined, vscode.ConfigurationTarget.Global);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
@@ -113,19 +116,23 @@ describe('Feedback', function () {
     assert.match((item.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' '), /from elsewhere/);
   });
 
-  it('Give Feedback on Turn… with a full argument, and Next Unreviewed walks completed turns newest first', async () => {
+  it('Give Feedback on Turn… with a full argument, and Next Unreviewed walks the queue oldest first (or newest first)', async () => {
     await vscode.commands.executeCommand('botMemory.giveFeedback', { rootId: dir, sessionId: 'fb', turnId: 'b1', value: -1, note: 'rude' });
     assert.deepStrictEqual(records('fb').map((r) => [r.turn_id, r.feedback, r.note]), [['b1', -1, 'rude']]);
-    // Unreviewed completed turns in this folder now: b2 (T0+200), a1 (T0, cleared). a3 is interrupted.
-    a.feedback.resetWalk();
-    const seen: string[] = [];
-    for (let i = 0; i < 12; i++) {
-      const next = (await vscode.commands.executeCommand('botMemory.nextUnreviewedTurn')) as { rootId: string; sessionId: string; turnId: string } | undefined;
-      if (!next) break;
-      if (next.rootId === dir) seen.push(`${next.sessionId}/${next.turnId}`);
-      if (seen.length === 2) break;
-    }
-    assert.deepStrictEqual(seen, ['fb/b2', 'fa/a1']);
+    // Unreviewed completed turns in this folder now: a1 (fa, from T0, cleared), b2 (fb, from T0+30). a3 is interrupted.
+    const walk = async (arg?: object) => {
+      a.feedback.resetWalk();
+      const seen: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const next = (await vscode.commands.executeCommand('botMemory.nextUnreviewedTurn', arg)) as { rootId: string; sessionId: string; turnId: string } | undefined;
+        if (!next) break;
+        if (next.rootId === dir) seen.push(`${next.sessionId}/${next.turnId}`);
+        if (seen.length === 2) break;
+      }
+      return seen;
+    };
+    assert.deepStrictEqual(await walk({ order: 'newestFirst' }), ['fb/b2', 'fa/a1']);
+    assert.deepStrictEqual(await walk(), ['fa/a1', 'fb/b2'], 'oldest first by default');
     const shown = await until(vscode.Uri.file(path.join(dir, '_turn_journal', 'fa~100.jsonl')), (x) => x.selectedKey === 't:a1', 'a1 revealed in its timeline');
     assert.strictEqual(shown.shownRows, 3, 'the whole session is shown');
     // Rating b2 removes it from the walk.
@@ -141,8 +148,38 @@ describe('Feedback', function () {
     const lines = fs.readFileSync(out, 'utf8').split(/(?<=\n)/);
     assert.strictEqual(lines.length, summary.examples);
     for (const l of lines) assert.strictEqual(validateLine('kto', l), null, l);
-    // fa/a2 👎, fb/b1 👎, fb/b2 👍; a1 cleared; a3 interrupted.
-    assert.deepStrictEqual(lines.map((l) => { const o = JSON.parse(l); return [o.completion[0].content, o.label]; }), [['Paris', false], ['Go away.', false], ['Newest answer', true]]);
-    assert.deepStrictEqual(summary.excluded, { cleared: 1, interrupted: 1 });
+    // fa/a2 👎, fb/b1 👎; a1 cleared; a3 interrupted; fb/b2 👍 follows b1's 👎: left out (it would train on "Go away.").
+    assert.deepStrictEqual(lines.map((l) => { const o = JSON.parse(l); return [o.completion[0].content, o.label]; }), [['Paris', false], ['Go away.', false]]);
+    assert.deepStrictEqual(summary.excluded, { cleared: 1, interrupted: 1, rejected_in_history: 1 });
+    assert.strictEqual(fs.statSync(out).mode & 0o777, 0o600);
+    assert.match(fs.readFileSync(`${out}.README.md`, 'utf8'), /^---\nlicense: other/);
+    // No examples: nothing written.
+    const none = path.join(workspaceDir(), 'none.jsonl');
+    const r = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'dpo', out: none, options: { model: 'no-such-model' } })) as { written: boolean; examples: number };
+    assert.deepStrictEqual([r.written, r.examples, fs.existsSync(none)], [false, 0, false]);
+  });
+
+  it('c on a timeline card opens the correction editor prefilled with the answer; saving records it; DPO then pairs it', async () => {
+    await vscode.commands.executeCommand('botMemory.openTimeline', { rootId: dir, sessionId: 'fb', turnId: 'b1' });
+    const uri = vscode.Uri.file(path.join(dir, '_turn_journal', 'fb~100.jsonl'));
+    await until(uri, (x) => x.feedbackButtons > 0, 'fb timeline with buttons');
+    // b2 unrated again: after c on b1 the focus moves on to it (the next unrated answered turn).
+    await vscode.commands.executeCommand('botMemory.feedback.clear', { rootId: dir, sessionId: 'fb', turnId: 'b2' });
+    await until(uri, (x) => !x.feedback.some((f) => f.endsWith(':b2')), 'b2 cleared');
+    await query(uri, { kind: 'key', key: 'c', turnId: 'b1' });
+    const ed = await waitFor(() => (vscode.window.activeTextEditor?.document.languageId === 'markdown' ? vscode.window.activeTextEditor : undefined), 10_000, 'a Markdown editor opens');
+    assert.strictEqual(ed.document.getText(), 'Go away.');
+    assert.strictEqual(fs.statSync(ed.document.uri.fsPath).mode & 0o777, 0o600);
+    await ed.edit((e) => e.replace(new vscode.Range(0, 0, ed.document.lineCount, 0), 'Hello! How can I help?\n\n- with *Markdown*'));
+    await ed.document.save();
+    await waitFor(() => records('fb').some((r) => r.type === 'correction'), 10_000, 'the save appended a correction');
+    const cor = records('fb').find((r) => r.type === 'correction');
+    await until(uri, (x) => x.selectedKey === 't:b2', 'the focus moved on to b2');
+    assert.deepStrictEqual([cor.turn_id, cor.text, cor.reviewer], ['b1', 'Hello! How can I help?\n\n- with *Markdown*', 'Test Reviewer']);
+    const out = path.join(workspaceDir(), 'dpo.jsonl');
+    const summary = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'dpo', out, options: {} })) as { examples: number };
+    const pairs = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.strictEqual(pairs.length, summary.examples);
+    assert.ok(pairs.some((p) => p.chosen[0].content === cor.text && p.rejected[0].content === 'Go away.'), JSON.stringify(pairs));
   });
 });

@@ -86,7 +86,7 @@ describe('GitHub log commands', function () {
       }
     });
     const interactions = records.filter((r) => r?.type === 'interaction').length;
-    const feedback = records.filter((r) => r?.type === 'feedback').length;
+    const feedback = records.filter((r) => r?.type === 'feedback' || r?.type === 'turn_feedback').length; // pushed per-turn feedback is turn_feedback
     assert.ok(interactions > 0 && feedback > 0, `${interactions} interactions, ${feedback} feedback records in the log`);
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes('botMemory.rebuildIndexFromLog'));

@@ -454,8 +454,8 @@ export class FakeGithub {
       const sha = this.putCommit(repo, { tree: b.tree, parents, message: b.message });
       return [201, { sha, tree: { sha: b.tree }, parents: parents.map((p) => ({ sha: p })) }];
     }
-    if ((r = /^\/contents\/(.+)$/.exec(rest))) {
-      const path = decodeURIComponent(r[1]);
+    if ((r = /^\/contents(?:\/(.*))?$/.exec(rest))) {
+      const path = decodeURIComponent(r[1] ?? ''); // '' = the repository's root folder
       if (method === 'GET') {
         const ref = url.searchParams.get('ref') ?? repo.defaultBranch;
         if (repo.branches.size === 0) throw new HttpError(404, 'This repository is empty.');
@@ -465,7 +465,7 @@ export class FakeGithub {
         const blobSha = tree.get(path);
         if (!blobSha) {
           // A directory: its direct children, as the Contents API lists them (files and dirs).
-          const prefix = path.replace(/\/+$/, '') + '/';
+          const prefix = path === '' ? '' : path.replace(/\/+$/, '') + '/';
           const children = new Map<string, { type: string; name: string; path: string; sha: string; size: number }>();
           for (const [p, sha] of tree) {
             if (!p.startsWith(prefix)) continue;

@@ -18,6 +18,8 @@ export interface UpstreamSession {
   collisions: { turn_id: string; events: string[] }[];
   malformed: { shard: string; line: number }[];
   event_count: number;
+  /** Upstream's audit rule `turn_journal_pending_turn`. */
+  pending: { turn_id: string; event: string }[];
   /** The exception class when upstream raises for the whole session. */
   error?: string;
 }

@@ -44,10 +44,16 @@ prints one JSON object to stdout::
                             "collisions": [{"turn_id": ..., "events": ["completed", "interrupted"]}],
                             "malformed": [{"shard": "<file name>", "line": 3}],
                             "event_count": 12,
+                            "pending": [{"turn_id": ..., "event": "submitted"}],
                             "error": "ValueError: ..."}},      # only when upstream raises
      "skipped": ["bad name!.jsonl"]}
 
-With ``error`` set, ``states``/``collisions`` are empty and ``malformed`` /
+``pending`` is upstream's audit rule ``turn_journal_pending_turn``: a turn whose latest
+event is not terminal, whose latest event has a non-empty stripped ``content``, and that
+content is not among the stripped contents of the sidecar's ``role == "user"`` messages
+(an unreadable sidecar counts as having none).
+
+With ``error`` set, ``states``/``collisions``/``pending`` are empty and ``malformed`` /
 ``event_count`` hold whatever was gathered before the raise.
 """
 from __future__ import annotations
@@ -152,8 +158,35 @@ def derive(events: list[dict]) -> tuple[dict[str, dict], list[dict]]:
     return latest, collisions
 
 
-def audit_session(shards: list[Path]) -> dict:
-    out: dict = {"states": {}, "collisions": [], "malformed": [], "event_count": 0}
+def user_contents(sidecar: Path) -> set[str]:
+    """Stripped contents of the sidecar's user messages, as upstream's audit gathers them."""
+    found: set[str] = set()
+    try:
+        payload = json.loads(sidecar.read_text(encoding="utf-8"))
+        if isinstance(payload, dict):
+            for message in payload.get("messages") or []:
+                if isinstance(message, dict) and message.get("role") == "user":
+                    found.add(str(message.get("content") or "").strip())
+    except (OSError, json.JSONDecodeError, ValueError):
+        pass
+    return found
+
+
+def pending_turns(latest: dict[str, dict], sidecar: Path) -> list[dict]:
+    existing = user_contents(sidecar)
+    out = []
+    for turn_id, event in sorted(latest.items()):
+        if str(event.get("event") or "") in TERMINAL:
+            continue
+        content = str(event.get("content") or "").strip()
+        if not content or content in existing:
+            continue
+        out.append({"turn_id": turn_id, "event": str(event.get("event") or "")})
+    return out
+
+
+def audit_session(shards: list[Path], sidecar: Path | None = None) -> dict:
+    out: dict = {"states": {}, "collisions": [], "malformed": [], "event_count": 0, "pending": []}
     try:
         events = read_session(shards, out)
         latest, collisions = derive(events)
@@ -164,6 +197,8 @@ def audit_session(shards: list[Path]) -> dict:
     out["collisions"] = [
         {"turn_id": c["turn_id"], "events": [event_name(e) for e in c["events"]]} for c in collisions
     ]
+    if sidecar is not None:
+        out["pending"] = pending_turns(latest, sidecar)
     return out
 
 
@@ -172,7 +207,8 @@ def main(argv: list[str]) -> int:
         print("usage: upstream_reader.py <sessionsDir>", file=sys.stderr)
         return 2
     groups, skipped = discover(Path(argv[1]))
-    result = {"sessions": {sid: audit_session(shards) for sid, shards in groups.items()}, "skipped": skipped}
+    root = Path(argv[1])
+    result = {"sessions": {sid: audit_session(shards, root / f"{sid}.json") for sid, shards in groups.items()}, "skipped": skipped}
     sys.stdout.write(json.dumps(result, ensure_ascii=True))
     sys.stdout.write("\n")
     return 0

@@ -10,6 +10,7 @@ this repository). The script is a JSON list of steps, run in order:
 
   {"op": "pid", "pid": 1}                      later journal appends come from this pid
   {"op": "clock", "t": 1763600000.5}           time.time() returns this, advancing 1 ms per call
+                                               (turn ids use this clock and a counter for uuid4)
   {"op": "turn", "sid": .., "event": {..}}     append_turn_journal_event (a `submitted`)
   {"op": "stream", "sid": .., "stream_id": .., "event": {..}}
         append_turn_journal_event_for_stream, wrapped like upstream's streaming code: an
@@ -17,7 +18,7 @@ this repository). The script is a JSON list of steps, run in order:
   {"op": "run", "sid": .., "run_id": .., "event": "token", "payload": {..}}   append_run_event
   {"op": "torn", "sid": .., "event": {..}, "keep": 0.5, "split_char": false}
         a SIGKILL during append: the prefix of the line upstream would write (`keep` of its bytes;
-        `split_char` cuts inside a multi-byte character) lands in the current pid's shard
+        `split_char` cuts the last multi-byte character before the cut after its lead byte) lands in the current pid's shard
   {"op": "sidecar", "sid": .., "session": {..}}   <sid>.json as Session.save writes it (indent=2)
   {"op": "bak", "sid": .., "session": {..}}       <sid>.json.bak (a save that shrank messages)
   {"op": "index", "entries": [..]}                _index.json (indent=2)
@@ -29,6 +30,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 
 
@@ -45,7 +47,18 @@ def main() -> int:
         clock["t"] += 0.001
         return clock["t"]
 
+    real_gmtime = time.gmtime
+    ids = {"n": 0}
+
+    def fake_uuid4():
+        # Deterministic ids, so a byte-exact model of the writer can be compared with it:
+        # the n-th id's first 12 hex digits are n.
+        ids["n"] += 1
+        return uuid.UUID(hex="%012x" % ids["n"] + "4" + "0" * 19)
+
     tj.time.time = fake_time  # the same `time` module run_journal uses
+    tj.time.gmtime = lambda secs=None: real_gmtime(clock["t"] if secs is None else secs)
+    tj.uuid.uuid4 = fake_uuid4
     tj.os.getpid = lambda: pid["pid"]
 
     steps = json.load(sys.stdin)
@@ -82,10 +95,10 @@ def main() -> int:
             data = (json.dumps(payload, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
             cut = max(1, int(len(data) * float(step.get("keep", 0.5))))
             if step.get("split_char"):
-                # move the cut into the first multi-byte character at or after it
+                # move the cut into the last multi-byte character before it: keep its lead byte only
                 i = cut
-                while i < len(data) - 1 and data[i] < 0x80:
-                    i += 1
+                while i > 0 and data[i] < 0xC0:
+                    i -= 1
                 cut = i + 1 if data[i] >= 0xC0 else cut
             path = tj._journal_path(step["sid"], session_dir=session_dir)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@
 // Screenshots: screenshots/repair-*.png. Exit code 0 = all checks passed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { check, demoWorkspace, log, notificationText, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';

@@ -8,7 +8,6 @@
 // Screenshots: screenshots/sessions-*.png. Exit code 0 = all checks passed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { check, demoWorkspace, log, repoRoot, runUi, shots, openBotMemory, widenSidebar } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';

@@ -16,11 +16,10 @@
 // Run: `npm run test:ui` (builds first). Exit code 0 = all checks passed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { check, demoWorkspace, log, notificationText, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
-import { launchBrowser, openWorkbench, screenshot, frameWithSelector } from '../../scripts/vscode-test/browser.mjs';
+import { launchBrowser, openWorkbench, screenshot } from '../../scripts/vscode-test/browser.mjs';
 
 
 // ---- the hostile session ----------------------------------------------------------------

@@ -1,20 +1,26 @@
 /**
- * Training data from curated feedback, one JSON object a line, in the conversational
- * formats Hugging Face TRL trainers read (docs/feedback.md):
+ * Training data from curated feedback, one JSON object a line (docs/feedback.md):
  *
- * - sft: `{"messages":[…prompt, answer]}` for every 👍 answer (SFTTrainer);
- * - kto: `{"prompt":[…],"completion":[answer],"label":true|false}` for every 👍/👎 (KTOTrainer);
- * - dpo: `{"prompt":[…],"chosen":[answer],"rejected":[answer]}` for every 👍 × 👎 pair of
- *   answers to the same prompt (same user message and same context before it; DPOTrainer).
+ * - `sft`: TRL conversational prompt-completion — `{"prompt":[history…, user],"completion":[answer]}`
+ *   for every 👍 answer and every correction (TRL trains on the completion only);
+ * - `sft-messages`: `{"messages":[history…, user, answer]}` (TRL trains on every assistant message);
+ * - `kto`: `{"prompt","completion","label"}` — 👍 and corrections true, 👎 (and the answer a
+ *   correction replaced, unless it was 👍) false;
+ * - `dpo`: `{"prompt","chosen","rejected"}` — for one prompt, every (👍 or correction) × (👎 or
+ *   corrected original) pair;
+ * - `openai-sft`: OpenAI chat fine-tuning `{"messages":[…]}` with `weight` 0 on every assistant
+ *   message but the target;
+ * - `openai-dpo`: OpenAI preference fine-tuning `{"input":{"messages"},"preferred_output","non_preferred_output"}`.
+ *
+ * Training never learns a rejected answer: a 👎 answer in the history of an example is replaced
+ * by its correction, or the example is left out (`rejected_in_history`).
  *
  * The conversation is rebuilt from the session sidecar's `messages` up to the turn's
- * `assistant_message_index` (FORMATS.md §2). Interruption markers (`_error`) and the user
- * message(s) they answered are left out of prompts: the model never answered them. A turn
- * is left out, with the reason counted in the summary, when it is interrupted or has a
- * terminal collision (unless asked), is not finished, its answer is not in the sidecar,
- * a later turn overwrote its answer (regeneration), or the sidecar's last user message is
- * not the turn's submitted message. Output order is deterministic: session id, turn start
- * time, turn id (dpo: the chosen answer's, then the rejected answer's).
+ * `assistant_message_index` (FORMATS.md §2), tool traffic included (TRL's and OpenAI's
+ * tool-calling shapes). Interruption markers (`_error`) and the user message(s) they answered
+ * are left out. Ratings come from `_turn_feedback/` and hermes-webui's own `feedback.jsonl`
+ * (reviewer `hermes-webui`); several reviewers are resolved by `latest`, `majority` or
+ * `unanimous`. Output order is deterministic: session id, turn start time, turn id.
  */
 
 import type { SessionAnalysis, Turn } from '../analyze';
@@ -23,48 +29,47 @@ import { discoverSessions } from '../discovery';
 import { SessionJournal } from '../session';
 import { compareNames } from '../sessionId';
 import type { SidecarMessage } from '../sidecar';
-import { type TurnFeedback } from './latest';
+import { defaultHermesFeedbackPath, hermesBySession, matchHermesFeedback, readHermesFeedbackFile, type HermesFeedback } from './hermes';
+import { compareFeedback, latestPerReviewer, reviewerOf, type TurnCorrection } from './latest';
+import type { FeedbackRecord } from './record';
+import { redactDeep, type RedactionCounts } from './redact';
 import { listFeedbackSessions, SessionFeedbackFile } from './store';
 
-export type ExportFormat = 'sft' | 'kto' | 'dpo';
-export const EXPORT_FORMATS: readonly ExportFormat[] = ['sft', 'kto', 'dpo'];
+export type ExportFormat = 'sft' | 'sft-messages' | 'kto' | 'dpo' | 'openai-sft' | 'openai-dpo';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['sft', 'sft-messages', 'kto', 'dpo', 'openai-sft', 'openai-dpo'];
+export type ResolveMode = 'latest' | 'majority' | 'unanimous';
+export const RESOLVE_MODES: readonly ResolveMode[] = ['latest', 'majority', 'unanimous'];
 
 export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+/** A message as TRL reads it (`tool_calls[].function.arguments` is an object) or OpenAI does (a JSON string, with ids). */
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  tool_calls?: unknown[];
+  tool_call_id?: string;
+  name?: string;
+  weight?: 0 | 1;
 }
-
-export interface SftExample {
-  messages: ChatMessage[];
-}
-export interface KtoExample {
-  prompt: ChatMessage[];
-  completion: ChatMessage[];
-  label: boolean;
-}
-export interface DpoExample {
-  prompt: ChatMessage[];
-  chosen: ChatMessage[];
-  rejected: ChatMessage[];
-}
-export type Example = SftExample | KtoExample | DpoExample;
+export type Example = Record<string, unknown>;
 
 export interface ExportOptions {
   format: ExportFormat;
-  /** Only turns that started at or after / before this time (epoch seconds). */
   since?: number;
   until?: number;
-  /** Only turns of this model (the `submitted` event's `model`). */
   model?: string;
-  /** Only turns whose latest feedback carries one of these tags. */
   tags?: readonly string[];
   includeInterrupted?: boolean;
   includeCollisions?: boolean;
-  /** Only these sessions. */
   sessionIds?: readonly string[];
+  /** Only ratings and corrections of these reviewers (`hermes-webui` for hermes' own thumbs). */
+  reviewers?: readonly string[];
+  /** How several reviewers' ratings of a turn become one: default `latest`. */
+  resolve?: ResolveMode;
+  /** hermes' `feedback.jsonl`: undefined = beside the sessions folder, null = do not read. */
+  hermesFeedback?: string | null;
+  /** Mask secrets and personal data in the output (default true). */
+  redact?: boolean;
   maxLineBytes?: number;
-  /** For the analysis (open vs dangling does not change what is exported). */
   now?: number;
 }
 
@@ -81,12 +86,17 @@ export type ExcludeReason =
   | 'no_answer'
   | 'answer_overwritten'
   | 'context_mismatch'
+  | 'rejected_in_history'
   | 'thumbs_down_in_sft'
+  | 'no_majority'
+  | 'not_unanimous'
+  | 'other_reviewer'
   | 'unpaired'
-  | 'identical_pair';
+  | 'identical_pair'
+  | 'tool_traffic_in_output';
 
 export const EXCLUDE_REASON_TEXT: Record<ExcludeReason, string> = {
-  cleared: 'feedback cleared (latest record is 0)',
+  cleared: 'feedback cleared (latest record is 0) and no correction',
   unknown_turn: 'feedback for a turn the journal does not have',
   before_since: 'started before --since',
   after_until: 'started after --until',
@@ -98,74 +108,205 @@ export const EXCLUDE_REASON_TEXT: Record<ExcludeReason, string> = {
   no_answer: "the answer is not in the sidecar (no assistant message at the turn's assistant_message_index)",
   answer_overwritten: 'a later turn wrote another answer at the same message index (regenerated): the sidecar keeps only the newer one',
   context_mismatch: "the sidecar's last user message before the answer is not the turn's submitted message",
-  thumbs_down_in_sft: '👎 answers are not SFT examples',
-  unpaired: 'no answer with the opposite rating for the same prompt (dpo needs a 👍 and a 👎)',
-  identical_pair: 'the 👍 and 👎 answers have the same text (dpo pair skipped)',
+  rejected_in_history: 'an earlier 👎 answer without a correction is in the conversation (it would be trained on)',
+  thumbs_down_in_sft: '👎 answers are not SFT targets (write a correction to make one)',
+  no_majority: 'reviewers are split evenly (--resolve majority)',
+  not_unanimous: 'reviewers disagree (--resolve unanimous)',
+  other_reviewer: 'rated only by reviewers not in --reviewer',
+  unpaired: 'no answer with the opposite rating for the same prompt (dpo needs a 👍 or correction and a 👎)',
+  identical_pair: 'the chosen and rejected answers have the same text (pair skipped)',
+  tool_traffic_in_output: "the answer includes tool calls: OpenAI's preference format takes one assistant message (pair skipped)",
 };
 
 export interface ExportSummary {
   format: ExportFormat;
+  resolve: ResolveMode;
   sessionsWithFeedback: number;
-  /** Turns whose latest feedback is 👍 or 👎 (or cleared), before any filter. */
+  /** Turns with a rating or a correction, before any filter. */
   ratedTurns: number;
-  /** Examples (lines) written. */
   examples: number;
-  /** Rated turns used in at least one example, by rating. */
-  included: { up: number; down: number };
-  /** Rated turns (dpo: also pairs for identical_pair) left out, by reason. */
+  /** Turns used in at least one example, by their resolved rating (corrections: turns whose correction was used). */
+  included: { up: number; down: number; corrected: number };
+  /** Examples by label: sft/openai-sft `target`; kto `true`/`false`; dpo `pair`. */
+  labels: Record<string, number>;
   excluded: Partial<Record<ExcludeReason, number>>;
-  /** Unusable feedback lines, missing sessions: said, never fatal. */
+  reviewers: string[];
+  models: string[];
+  /** Turn start times of the examples (epoch seconds). */
+  firstTurnAt: number | null;
+  lastTurnAt: number | null;
+  redacted: boolean;
+  redactions: RedactionCounts;
+  /** hermes-webui's feedback.jsonl: where, how many records, which matched no turn. */
+  hermes: { path: string; records: number; matched: number; unmatched: string[] } | null;
   problems: string[];
 }
 
 export interface ExportResult {
-  /** One JSON object per line, each ending with `\n`. */
   lines: string[];
   summary: ExportSummary;
 }
 
-/** A rated turn that passed every check, with its conversation. */
+/** One message of the conversation as read, before it is shaped for a format. */
+interface Msg {
+  role: ChatRole;
+  content: string;
+  toolCalls: { id: string | null; name: string; arguments: string }[] | null;
+  toolCallId: string | null;
+  name: string | null;
+}
+
+/** A rated or corrected turn that passed every check, with its conversation. */
 interface Candidate {
   sessionId: string;
   turnId: string;
   start: number;
-  value: 1 | -1;
-  prompt: ChatMessage[];
-  answer: ChatMessage;
+  model: string | null;
+  /** Resolved rating; 0 = unrated (a correction only). */
+  value: 1 | -1 | 0;
+  correction: string | null;
+  prompt: Msg[];
+  /** The turn's output: its tool traffic, then the answer. */
+  output: Msg[];
+  reviewers: string[];
+}
+
+type Resolved = { value: 1 | -1 | 0; reviewers: string[] } | ExcludeReason;
+
+/** One turn's rating from its records (in winning order) under a resolve mode. */
+export function resolveRating(history: readonly FeedbackRecord[], mode: ResolveMode): Resolved {
+  if (history.length === 0) return { value: 0, reviewers: [] };
+  if (mode === 'latest') {
+    const l = history[history.length - 1];
+    return { value: l.feedback, reviewers: [reviewerOf(l)] };
+  }
+  const per = [...latestPerReviewer(history).entries()].filter(([, r]) => r.feedback !== 0);
+  if (per.length === 0) return { value: 0, reviewers: [] };
+  const up = per.filter(([, r]) => r.feedback === 1).length;
+  const down = per.length - up;
+  const reviewers = per.map(([n]) => n).sort();
+  if (mode === 'unanimous') return up > 0 && down > 0 ? 'not_unanimous' : { value: up > 0 ? 1 : -1, reviewers };
+  if (up === down) return 'no_majority';
+  return { value: up > down ? 1 : -1, reviewers };
 }
 
 export async function exportTrainingData(sessionsDir: string, options: ExportOptions): Promise<ExportResult> {
-  const summary: ExportSummary = { format: options.format, sessionsWithFeedback: 0, ratedTurns: 0, examples: 0, included: { up: 0, down: 0 }, excluded: {}, problems: [] };
+  const resolve = options.resolve ?? 'latest';
+  const summary: ExportSummary = {
+    format: options.format,
+    resolve,
+    sessionsWithFeedback: 0,
+    ratedTurns: 0,
+    examples: 0,
+    included: { up: 0, down: 0, corrected: 0 },
+    labels: {},
+    excluded: {},
+    reviewers: [],
+    models: [],
+    firstTurnAt: null,
+    lastTurnAt: null,
+    redacted: options.redact !== false,
+    redactions: {},
+    hermes: null,
+    problems: [],
+  };
   const exclude = (r: ExcludeReason, n = 1) => (summary.excluded[r] = (summary.excluded[r] ?? 0) + n);
   const discovery = await discoverSessions(sessionsDir);
   const sessions = new Map(discovery.sessions.map((s) => [s.sessionId, s]));
   const only = options.sessionIds ? new Set(options.sessionIds) : null;
+  const reviewerFilter = options.reviewers && options.reviewers.length > 0 ? new Set(options.reviewers) : null;
   const analyzeOptions = { now: options.now ?? Date.now() / 1000, staleAfterSeconds: DEFAULT_STALE_AFTER_MINUTES * 60 };
 
+  // hermes-webui's own thumbs, by session.
+  let hermes = new Map<string, HermesFeedback[]>();
+  if (options.hermesFeedback !== null) {
+    const file = options.hermesFeedback ?? defaultHermesFeedbackPath(discovery.sessionsDir);
+    const read = await readHermesFeedbackFile(file);
+    summary.problems.push(...read.problems);
+    if (read.exists || options.hermesFeedback !== undefined) {
+      summary.hermes = { path: file, records: read.records.length, matched: 0, unmatched: [] };
+      hermes = hermesBySession(read.records);
+    }
+  }
+
+  const ownFiles = new Map((await listFeedbackSessions(discovery.sessionsDir)).map((f) => [f.sessionId, f]));
+  const sessionIds = [...new Set([...ownFiles.keys(), ...hermes.keys()])].sort(compareNames);
   const candidates: Candidate[] = [];
-  for (const f of await listFeedbackSessions(discovery.sessionsDir)) {
-    if (only && !only.has(f.sessionId)) continue;
-    const file = SessionFeedbackFile.forSession(discovery.sessionsDir, f.sessionId);
-    await file.refresh();
-    for (const p of file.problems) summary.problems.push(`${p.file}:${p.line}: ${p.detail}`);
-    const latest = [...file.latest().values()];
-    if (latest.length === 0) continue;
+  for (const sid of sessionIds) {
+    if (only && !only.has(sid)) continue;
+    let records: FeedbackRecord[] = [];
+    let corrections = new Map<string, TurnCorrection>();
+    if (ownFiles.has(sid)) {
+      const file = SessionFeedbackFile.forSession(discovery.sessionsDir, sid);
+      await file.refresh();
+      for (const p of file.problems) summary.problems.push(`${p.file}:${p.line}: ${p.detail}`);
+      records = file.records.filter((r) => r.turnId !== null);
+      corrections = file.latestCorrections();
+    }
+    const found = sessions.get(sid);
+    const hermesHere = hermes.get(sid) ?? [];
+    let analysis: SessionAnalysis | null = null;
+    if (found) {
+      const journal = new SessionJournal(discovery.sessionsDir, sid, { maxLineBytes: options.maxLineBytes });
+      journal.setShards(found.shards);
+      await journal.refresh();
+      analysis = journal.analyze(analyzeOptions);
+      if (hermesHere.length) {
+        const m = matchHermesFeedback(hermesHere, analysis);
+        records.push(...m.records);
+        summary.hermes!.matched += m.records.length;
+        for (const u of m.unmatched) summary.hermes!.unmatched.push(`${sid} line ${u.record.line}: ${u.why}`);
+      }
+    } else {
+      for (const r of hermesHere) summary.hermes!.unmatched.push(`${sid} line ${r.line}: no session "${sid}" in ${discovery.journalDir}`);
+    }
+    // Per turn: records in winning order, and the correction.
+    const byTurn = new Map<string, FeedbackRecord[]>();
+    for (const r of records) {
+      const g = byTurn.get(r.turnId!);
+      if (g) g.push(r);
+      else byTurn.set(r.turnId!, [r]);
+    }
+    for (const g of byTurn.values()) g.sort(compareFeedback);
+    const turnIds = [...new Set([...byTurn.keys(), ...[...corrections.values()].filter((c) => c.text !== '').map((c) => c.turnId)])];
+    if (turnIds.length === 0) continue;
     summary.sessionsWithFeedback++;
-    summary.ratedTurns += latest.length;
-    const found = sessions.get(f.sessionId);
-    if (!found) {
-      summary.problems.push(`${f.name}: no session "${f.sessionId}" in ${discovery.journalDir}`);
-      for (const fb of latest) exclude(fb.value === 0 ? 'cleared' : 'unknown_turn');
+    summary.ratedTurns += turnIds.length;
+    if (!analysis) {
+      summary.problems.push(`_turn_feedback/${sid}.jsonl: no session "${sid}" in ${discovery.journalDir}`);
+      exclude('unknown_turn', turnIds.length);
       continue;
     }
-    const journal = new SessionJournal(discovery.sessionsDir, f.sessionId, { maxLineBytes: options.maxLineBytes });
-    journal.setShards(found.shards);
-    await journal.refresh();
-    const analysis = journal.analyze(analyzeOptions);
+    // Resolved state of every turn (the history rule needs the earlier turns' too).
+    const state = new Map<string, { resolved: Resolved; correction: string | null; tags: string[] | null }>();
+    for (const tid of turnIds) {
+      const all = byTurn.get(tid) ?? [];
+      const mine = reviewerFilter ? all.filter((r) => reviewerFilter.has(reviewerOf(r))) : all;
+      const cor = corrections.get(tid);
+      const correction = cor && cor.text !== '' && (!reviewerFilter || reviewerFilter.has(reviewerOf(cor))) ? cor.text : null;
+      const resolved: Resolved = all.length > 0 && mine.length === 0 && correction === null ? 'other_reviewer' : resolveRating(mine, resolve);
+      state.set(tid, { resolved, correction, tags: mine.length ? mine[mine.length - 1].tags : null });
+    }
     const turns = new Map(analysis.turns.map((t) => [t.turnId, t]));
     const overwritten = overwrittenTurns(analysis);
-    for (const fb of latest) {
-      const r = check(fb, turns.get(fb.turnId), analysis, overwritten, options);
+    // Sidecar answer index -> that answer's resolved rating and correction.
+    const atIndex = new Map<number, { value: number; correction: string | null }>();
+    for (const [tid, s] of state) {
+      const t = turns.get(tid);
+      if (!t || t.assistantMessageIndex === null || overwritten.has(tid)) continue;
+      atIndex.set(t.assistantMessageIndex, { value: typeof s.resolved === 'string' ? 0 : s.resolved.value, correction: s.correction });
+    }
+    for (const tid of turnIds) {
+      const s = state.get(tid)!;
+      if (typeof s.resolved === 'string') {
+        exclude(s.resolved);
+        continue;
+      }
+      if (s.resolved.value === 0 && s.correction === null) {
+        exclude('cleared');
+        continue;
+      }
+      const r = check(tid, s.resolved, s.correction, s.tags, turns.get(tid), analysis, overwritten, atIndex, options);
       if (typeof r === 'string') exclude(r);
       else candidates.push(r);
     }
@@ -174,50 +315,107 @@ export async function exportTrainingData(sessionsDir: string, options: ExportOpt
 
   const lines: string[] = [];
   const used = new Set<Candidate>();
-  if (options.format === 'sft') {
+  const usedCorrection = new Set<Candidate>();
+  const label = (l: string) => (summary.labels[l] = (summary.labels[l] ?? 0) + 1);
+  const emit = (ex: Example, ...cs: Candidate[]) => {
+    const out = summary.redacted ? redactDeep(ex, summary.redactions) : ex;
+    lines.push(jsonLine(out));
+    for (const c of cs) used.add(c);
+  };
+  const f = options.format;
+  if (f === 'sft' || f === 'sft-messages' || f === 'openai-sft') {
     for (const c of candidates) {
-      if (c.value !== 1) {
+      let target: Msg[];
+      if (c.correction !== null) {
+        target = [answerMsg(c.correction)];
+        usedCorrection.add(c);
+      } else if (c.value === 1) target = c.output;
+      else {
         exclude('thumbs_down_in_sft');
         continue;
       }
-      lines.push(jsonLine({ messages: [...c.prompt, c.answer] } satisfies SftExample));
-      used.add(c);
+      label('target');
+      if (f === 'sft') emit({ prompt: shape(c.prompt, 'trl'), completion: shape(target, 'trl') }, c);
+      else if (f === 'sft-messages') emit({ messages: shape([...c.prompt, ...target], 'trl') }, c);
+      else
+        emit(
+          {
+            messages: [
+              ...shape(c.prompt, 'openai').map((m) => (m.role === 'assistant' ? { ...m, weight: 0 as const } : m)),
+              ...shape(target, 'openai').map((m) => (m.role === 'assistant' ? { ...m, weight: 1 as const } : m)),
+            ],
+          },
+          c,
+        );
     }
-  } else if (options.format === 'kto') {
+  } else if (f === 'kto') {
     for (const c of candidates) {
-      lines.push(jsonLine({ prompt: c.prompt, completion: [c.answer], label: c.value === 1 } satisfies KtoExample));
-      used.add(c);
-    }
-  } else {
-    // Group by prompt (same user message, same context before it), in first-seen order.
-    const groups = new Map<string, Candidate[]>();
-    for (const c of candidates) {
-      const k = JSON.stringify(c.prompt);
-      const g = groups.get(k);
-      if (g) g.push(c);
-      else groups.set(k, [c]);
-    }
-    const pairs: [Candidate, Candidate][] = [];
-    for (const g of groups.values()) {
-      const ups = g.filter((c) => c.value === 1);
-      const downs = g.filter((c) => c.value === -1);
-      for (const u of ups) for (const d of downs) {
-        if (u.answer.content === d.answer.content) {
-          exclude('identical_pair');
-          continue;
+      const prompt = shape(c.prompt, 'trl');
+      if (c.correction !== null) {
+        emit({ prompt, completion: shape([answerMsg(c.correction)], 'trl'), label: true }, c);
+        label('true');
+        usedCorrection.add(c);
+        if (c.value !== 1) {
+          emit({ prompt, completion: shape(c.output, 'trl'), label: false }, c);
+          label('false');
         }
-        pairs.push([u, d]);
+      } else {
+        emit({ prompt, completion: shape(c.output, 'trl'), label: c.value === 1 }, c);
+        label(c.value === 1 ? 'true' : 'false');
       }
     }
-    pairs.sort((x, y) => compareCandidates(x[0], y[0]) || compareCandidates(x[1], y[1]));
+  } else {
+    // Chosen: 👍 outputs and corrections; rejected: 👎 outputs and corrected originals (unless 👍).
+    interface Side {
+      c: Candidate;
+      msgs: Msg[];
+      isCorrection: boolean;
+    }
+    const groups = new Map<string, { chosen: Side[]; rejected: Side[] }>();
+    for (const c of candidates) {
+      const k = JSON.stringify(c.prompt);
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { chosen: [], rejected: [] }));
+      if (c.correction !== null) g.chosen.push({ c, msgs: [answerMsg(c.correction)], isCorrection: true });
+      if (c.value === 1) g.chosen.push({ c, msgs: c.output, isCorrection: false });
+      else g.rejected.push({ c, msgs: c.output, isCorrection: false });
+    }
+    const pairs: [Side, Side][] = [];
+    for (const g of groups.values())
+      for (const u of g.chosen)
+        for (const d of g.rejected) {
+          if (JSON.stringify(u.msgs) === JSON.stringify(d.msgs)) {
+            exclude('identical_pair');
+            continue;
+          }
+          if (f === 'openai-dpo' && (u.msgs.length !== 1 || d.msgs.length !== 1)) {
+            exclude('tool_traffic_in_output');
+            continue;
+          }
+          pairs.push([u, d]);
+        }
+    pairs.sort((x, y) => compareCandidates(x[0].c, y[0].c) || Number(y[0].isCorrection) - Number(x[0].isCorrection) || compareCandidates(x[1].c, y[1].c));
     for (const [u, d] of pairs) {
-      lines.push(jsonLine({ prompt: u.prompt, chosen: [u.answer], rejected: [d.answer] } satisfies DpoExample));
-      used.add(u);
-      used.add(d);
+      if (f === 'dpo') emit({ prompt: shape(u.c.prompt, 'trl'), chosen: shape(u.msgs, 'trl'), rejected: shape(d.msgs, 'trl') }, u.c, d.c);
+      else emit({ input: { messages: shape(u.c.prompt, 'openai') }, preferred_output: shape(u.msgs, 'openai'), non_preferred_output: shape(d.msgs, 'openai') }, u.c, d.c);
+      if (u.isCorrection) usedCorrection.add(u.c);
+      label('pair');
     }
     for (const c of candidates) if (!used.has(c)) exclude('unpaired');
   }
-  for (const c of used) summary.included[c.value === 1 ? 'up' : 'down']++;
+  const reviewers = new Set<string>();
+  const models = new Set<string>();
+  for (const c of used) {
+    if (c.value === 1) summary.included.up++;
+    else if (c.value === -1) summary.included.down++;
+    for (const r of c.reviewers) reviewers.add(r);
+    if (c.model) models.add(c.model);
+    summary.firstTurnAt = summary.firstTurnAt === null ? c.start : Math.min(summary.firstTurnAt, c.start);
+    summary.lastTurnAt = summary.lastTurnAt === null ? c.start : Math.max(summary.lastTurnAt, c.start);
+  }
+  summary.included.corrected = usedCorrection.size;
+  summary.reviewers = [...reviewers].sort();
+  summary.models = [...models].sort();
   summary.examples = lines.length;
   return { lines, summary };
 }
@@ -248,14 +446,23 @@ function startOf(t: Turn): number {
   return t.startedAt ?? t.events[0]?.sortKey ?? 0;
 }
 
-function check(fb: TurnFeedback, t: Turn | undefined, a: SessionAnalysis, overwritten: Set<string>, o: ExportOptions): Candidate | ExcludeReason {
-  if (fb.value === 0) return 'cleared';
+function check(
+  turnId: string,
+  resolved: { value: 1 | -1 | 0; reviewers: string[] },
+  correction: string | null,
+  tags: string[] | null,
+  t: Turn | undefined,
+  a: SessionAnalysis,
+  overwritten: Set<string>,
+  atIndex: Map<number, { value: number; correction: string | null }>,
+  o: ExportOptions,
+): Candidate | ExcludeReason {
   if (!t) return 'unknown_turn';
   const start = startOf(t);
   if (o.since !== undefined && !(start >= o.since)) return 'before_since';
   if (o.until !== undefined && !(start <= o.until)) return 'after_until';
   if (o.model !== undefined && t.model !== o.model) return 'other_model';
-  if (o.tags && o.tags.length > 0 && !(fb.tags ?? []).some((x) => o.tags!.includes(x))) return 'tag_mismatch';
+  if (o.tags && o.tags.length > 0 && !(tags ?? []).some((x) => o.tags!.includes(x))) return 'tag_mismatch';
   if (t.collision && !o.includeCollisions) return 'collision';
   if (t.state === 'interrupted' && !o.includeInterrupted) return 'interrupted';
   if (t.state !== 'completed' && t.state !== 'interrupted') return 'not_finished';
@@ -265,34 +472,125 @@ function check(fb: TurnFeedback, t: Turn | undefined, a: SessionAnalysis, overwr
   const answer = msgs[idx];
   if (answer.role !== 'assistant' || answer.error) return 'no_answer';
   if (overwritten.has(t.turnId)) return 'answer_overwritten';
-  const prompt = buildPrompt(msgs.slice(0, idx));
-  const lastUser = [...prompt].reverse().find((m) => m.role === 'user');
-  if (t.userMessage === null || !lastUser || prompt[prompt.length - 1] !== lastUser || lastUser.content.trim() !== t.userMessage.trim()) return 'context_mismatch';
-  return { sessionId: a.sessionId, turnId: t.turnId, start, value: fb.value as 1 | -1, prompt, answer: { role: 'assistant', content: answer.content } };
+  const conv = buildConversation(msgs.slice(0, idx), atIndex);
+  if (conv === 'rejected_in_history') return conv;
+  const { prompt, pending } = conv;
+  const lastUser = prompt[prompt.length - 1];
+  if (t.userMessage === null || !lastUser || lastUser.role !== 'user' || lastUser.content.trim() !== t.userMessage.trim()) return 'context_mismatch';
+  const reviewers = correction !== null && resolved.reviewers.length === 0 ? [] : resolved.reviewers;
+  return { sessionId: a.sessionId, turnId, start, model: t.model, value: resolved.value, correction, prompt, output: [...pending, toMsg(answer)!], reviewers };
 }
 
 const ROLES: ReadonlySet<string> = new Set(['system', 'user', 'assistant', 'tool']);
 
+function answerMsg(text: string): Msg {
+  return { role: 'assistant', content: text, toolCalls: null, toolCallId: null, name: null };
+}
+
+function toMsg(m: SidecarMessage): Msg | null {
+  if (!ROLES.has(m.role)) return null;
+  const raw = m.raw;
+  let toolCalls: Msg['toolCalls'] = null;
+  if (m.role === 'assistant' && Array.isArray(raw.tool_calls) && raw.tool_calls.length > 0) {
+    toolCalls = [];
+    for (const c of raw.tool_calls as unknown[]) {
+      if (typeof c !== 'object' || c === null) continue;
+      const o = c as Record<string, unknown>;
+      const fn = (typeof o.function === 'object' && o.function !== null ? o.function : o) as Record<string, unknown>;
+      if (typeof fn.name !== 'string') continue;
+      const args = typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {});
+      toolCalls.push({ id: typeof o.id === 'string' ? o.id : null, name: fn.name, arguments: args });
+    }
+    if (toolCalls.length === 0) toolCalls = null;
+  }
+  return {
+    role: m.role as ChatRole,
+    content: m.content,
+    toolCalls,
+    toolCallId: m.role === 'tool' && typeof raw.tool_call_id === 'string' ? raw.tool_call_id : null,
+    name: m.role === 'tool' && typeof raw.name === 'string' ? raw.name : null,
+  };
+}
+
 /**
- * The context before an answer, in TRL's conversational shape. Roles other than system,
- * user, assistant and tool are dropped; an interruption marker (`_error`) is dropped with
- * the user message(s) since the last real answer, which the model never answered.
+ * The conversation before an answer. Returns the prompt (ending with the turn's user message)
+ * and the turn's tool traffic before the answer (`pending`). Earlier answers rated 👎 are
+ * replaced by their correction (their tool traffic with them); without one the example is
+ * `rejected_in_history`. Interruption markers are dropped with the user message(s) they answered.
  */
-export function buildPrompt(messages: readonly SidecarMessage[]): ChatMessage[] {
-  const out: ChatMessage[] = [];
-  let unanswered = 0; // user messages at the end of `out` since the last assistant answer
-  for (const m of messages) {
+function buildConversation(messages: readonly SidecarMessage[], atIndex: Map<number, { value: number; correction: string | null }>): { prompt: Msg[]; pending: Msg[] } | 'rejected_in_history' {
+  const out: Msg[] = [];
+  let turnStart = -1; // first user message since the last answer
+  let outputStart = -1; // just after the latest user message
+  const toolNames = new Map<string, string>();
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i];
     if (m.error) {
-      out.splice(out.length - unanswered, unanswered);
-      unanswered = 0;
+      if (turnStart >= 0) out.length = turnStart;
+      turnStart = outputStart = -1;
       continue;
     }
-    if (!ROLES.has(m.role)) continue;
-    out.push({ role: m.role as ChatRole, content: m.content });
-    if (m.role === 'user') unanswered++;
-    else if (m.role === 'assistant') unanswered = 0;
+    const msg = toMsg(m);
+    if (!msg) continue;
+    if (msg.role === 'user') {
+      if (turnStart < 0) turnStart = out.length;
+      out.push(msg);
+      outputStart = out.length;
+      continue;
+    }
+    if (msg.role === 'assistant' && msg.toolCalls) for (const c of msg.toolCalls) if (c.id) toolNames.set(c.id, c.name);
+    if (msg.role === 'tool' && msg.name === null && msg.toolCallId) msg.name = toolNames.get(msg.toolCallId) ?? null;
+    const isAnswer = msg.role === 'assistant' && (atIndex.has(i) || !msg.toolCalls);
+    if (!isAnswer) {
+      out.push(msg);
+      continue;
+    }
+    const s = atIndex.get(i);
+    if (s && s.correction !== null) {
+      if (outputStart >= 0) out.length = outputStart;
+      out.push(answerMsg(s.correction));
+    } else if (s && s.value === -1) return 'rejected_in_history';
+    else out.push(msg);
+    turnStart = outputStart = -1;
   }
-  return out;
+  if (outputStart < 0) return { prompt: out, pending: [] };
+  return { prompt: out.slice(0, outputStart), pending: out.slice(outputStart) };
+}
+
+/** TRL's message shape (`arguments` an object) or OpenAI's (`arguments` a JSON string, ids kept). */
+function shape(msgs: readonly Msg[], to: 'trl' | 'openai'): ChatMessage[] {
+  return msgs.map((m) => {
+    const o: ChatMessage = { role: m.role, content: m.content };
+    if (m.toolCalls) {
+      o.tool_calls = m.toolCalls.map((c) =>
+        to === 'openai'
+          ? { id: c.id ?? '', type: 'function', function: { name: c.name, arguments: c.arguments } }
+          : { type: 'function', function: { name: c.name, arguments: parseArgs(c.arguments) } },
+      );
+    }
+    if (m.role === 'tool') {
+      if (to === 'openai' && m.toolCallId) o.tool_call_id = m.toolCallId;
+      if (to === 'trl' && m.name) o.name = m.name;
+    }
+    return o;
+  });
+}
+
+function parseArgs(s: string): unknown {
+  try {
+    const v = JSON.parse(s);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v;
+  } catch {
+    // not JSON: kept as the string it is
+  }
+  return s;
+}
+
+/** The context before an answer in TRL's conversational shape (no history rule; kept for callers). */
+export function buildPrompt(messages: readonly SidecarMessage[]): ChatMessage[] {
+  const conv = buildConversation(messages, new Map());
+  if (conv === 'rejected_in_history') return [];
+  return shape([...conv.prompt, ...conv.pending], 'trl');
 }
 
 /** Compact JSON with U+2028/U+2029 escaped (line-splitting readers that break on them stay safe). */
@@ -302,8 +600,17 @@ export function jsonLine(v: Example): string {
 
 /** Human summary lines (CLI and notification). */
 export function describeSummary(s: ExportSummary): string[] {
-  const out = [`${s.examples} ${s.format} example${s.examples === 1 ? '' : 's'} from ${s.included.up} 👍 and ${s.included.down} 👎 turn${s.included.up + s.included.down === 1 ? '' : 's'} (${s.ratedTurns} turn${s.ratedTurns === 1 ? '' : 's'} with feedback in ${s.sessionsWithFeedback} session${s.sessionsWithFeedback === 1 ? '' : 's'})`];
+  const turns = s.included.up + s.included.down;
+  const out = [
+    `${s.examples} ${s.format} example${s.examples === 1 ? '' : 's'} from ${s.included.up} 👍 and ${s.included.down} 👎 turn${turns === 1 ? '' : 's'}` +
+      `${s.included.corrected ? ` and ${s.included.corrected} correction${s.included.corrected === 1 ? '' : 's'}` : ''}` +
+      ` (${s.ratedTurns} turn${s.ratedTurns === 1 ? '' : 's'} with feedback in ${s.sessionsWithFeedback} session${s.sessionsWithFeedback === 1 ? '' : 's'}; resolve ${s.resolve})`,
+  ];
   const reasons = (Object.keys(s.excluded) as ExcludeReason[]).sort();
   for (const r of reasons) out.push(`left out ${s.excluded[r]}: ${EXCLUDE_REASON_TEXT[r]}`);
+  if (s.hermes) out.push(`hermes-webui feedback: ${s.hermes.matched} of ${s.hermes.records} record${s.hermes.records === 1 ? '' : 's'} matched a turn (${s.hermes.path})`);
+  if (s.hermes) for (const u of s.hermes.unmatched.slice(0, 20)) out.push(`unmatched hermes-webui record: ${u}`);
+  const masked = Object.entries(s.redactions).map(([k, n]) => `${n} ${k}`);
+  out.push(s.redacted ? `redacted: ${masked.length ? masked.join(', ') : 'nothing found'}` : 'not redacted (--no-redact)');
   return out;
 }

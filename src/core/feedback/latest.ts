@@ -6,7 +6,7 @@
  */
 
 import type { TimelineFeedback } from '../timelineModel';
-import type { FeedbackRecord, FeedbackValue } from './record';
+import type { CorrectionRecord, FeedbackRecord, FeedbackValue } from './record';
 import { timestampMs } from './record';
 
 export interface TurnFeedback {
@@ -16,6 +16,7 @@ export interface TurnFeedback {
   value: FeedbackValue;
   note: string | null;
   tags: string[] | null;
+  reason: string | null;
   reviewer: string | null;
   timestamp: string | null;
   latest: FeedbackRecord;
@@ -60,6 +61,7 @@ export function latestPerTurn(records: Iterable<FeedbackRecord>): Map<string, Tu
       value: latest.feedback,
       note: latest.note,
       tags: latest.tags,
+      reason: latest.reason,
       reviewer: latest.reviewer,
       timestamp: latest.timestamp,
       latest,
@@ -88,5 +90,52 @@ export function timelineFeedbackOf(f: TurnFeedback | undefined): TimelineFeedbac
   if (f.note) out.comment = f.note;
   if (f.reviewer) out.reviewer = f.reviewer;
   if (f.tags && f.tags.length) out.tags = [...f.tags];
+  return out;
+}
+
+/** The reviewer name a record counts for (records without one count as "?"). */
+export function reviewerOf(r: { reviewer: string | null }): string {
+  return r.reviewer ?? '?';
+}
+
+/** Each reviewer's latest record of a turn's history (history in winning order). */
+export function latestPerReviewer(history: readonly FeedbackRecord[]): Map<string, FeedbackRecord> {
+  const m = new Map<string, FeedbackRecord>();
+  for (const r of history) m.set(reviewerOf(r), r);
+  return m;
+}
+
+/** Reviewers whose latest record rates the turn (1/-1) disagree. */
+export function hasDisagreement(f: TurnFeedback | undefined): boolean {
+  if (!f) return false;
+  const values = new Set([...latestPerReviewer(f.history).values()].map((r) => r.feedback).filter((v) => v !== 0));
+  return values.size > 1;
+}
+
+export interface TurnCorrection {
+  sessionId: string;
+  turnId: string;
+  /** The latest correction's text; '' when it was withdrawn. */
+  text: string;
+  reviewer: string | null;
+  timestamp: string | null;
+  latest: CorrectionRecord;
+  history: CorrectionRecord[];
+}
+
+/** Latest correction per turn (key: turn id), by timestamp then file order, like ratings. */
+export function latestCorrections(records: Iterable<CorrectionRecord>): Map<string, TurnCorrection> {
+  const groups = new Map<string, CorrectionRecord[]>();
+  for (const r of records) {
+    const g = groups.get(r.turnId);
+    if (g) g.push(r);
+    else groups.set(r.turnId, [r]);
+  }
+  const out = new Map<string, TurnCorrection>();
+  for (const [turnId, g] of groups) {
+    const history = g.slice().sort((a, b) => compareFeedback(a as never, b as never));
+    const latest = history[history.length - 1];
+    out.set(turnId, { sessionId: latest.sessionId, turnId, text: latest.text, reviewer: latest.reviewer, timestamp: latest.timestamp, latest, history });
+  }
   return out;
 }

@@ -38,13 +38,15 @@ export function* jsonlLines(buf: Buffer): Generator<{ line: number; offset: numb
   }
 }
 
-/** Reads one feedback file whole. Throws (like fs.stat) when it cannot be opened. */
+/**
+ * Reads one feedback file whole. A file that cannot be read (a FIFO, device, mode 000, gone)
+ * is not an error of the whole run: it comes back without records, with a `cannot read`
+ * problem (a finding), so the rest of the work goes on.
+ */
 export async function readFeedbackFile(file: string, name = path.basename(file)): Promise<FeedbackFile> {
-  await fsp.stat(file);
   const f = new SessionFeedbackFile(file, name);
   await f.refresh();
   const info = f.fileInfo;
-  if (info.error !== undefined) throw new Error(`${name}: ${info.error}`);
   return { file: name, path: file, records: [...f.records], problems: f.problems, size: info.size, mtimeMs: info.mtimeMs, ino: info.ino };
 }
 

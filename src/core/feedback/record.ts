@@ -28,6 +28,8 @@ export interface FeedbackRecord {
   feedback: FeedbackValue;
   note: string | null;
   tags: string[] | null;
+  /** Why a 👎 (upstream's list by default: inaccurate, not_helpful, too_long, harmful); null when none. */
+  reason: string | null;
   reviewer: string | null;
   /** As written (ISO-8601 UTC for records we write). */
   timestamp: string | null;
@@ -85,6 +87,7 @@ export function parseFeedbackRecord(v: unknown, file: string, line: number, raw:
   if (o.tags !== undefined && o.tags !== null && !(Array.isArray(o.tags) && o.tags.every((t) => typeof t === 'string'))) return 'tags is not a list of strings';
   if (o.timestamp !== undefined && o.timestamp !== null && typeof o.timestamp !== 'string') return 'timestamp is not a string';
   if (o.reviewer !== undefined && o.reviewer !== null && typeof o.reviewer !== 'string') return 'reviewer is not a string';
+  if (o.reason !== undefined && o.reason !== null && typeof o.reason !== 'string') return 'reason is not a string';
   return {
     id: typeof o.id === 'string' ? o.id : null,
     sessionId: o.session_id,
@@ -92,6 +95,7 @@ export function parseFeedbackRecord(v: unknown, file: string, line: number, raw:
     feedback: o.feedback,
     note: typeof o.note === 'string' ? o.note : null,
     tags: Array.isArray(o.tags) ? (o.tags as string[]) : null,
+    reason: typeof o.reason === 'string' && o.reason !== '' ? o.reason : null,
     reviewer: typeof o.reviewer === 'string' ? o.reviewer : null,
     timestamp: typeof o.timestamp === 'string' ? o.timestamp : null,
     file,
@@ -106,6 +110,8 @@ export interface NewFeedback {
   feedback: FeedbackValue;
   note?: string | null;
   tags?: readonly string[] | null;
+  /** Only with -1 (a 👎's reason). */
+  reason?: string | null;
   reviewer: string;
   /** Defaults to now. */
   at?: Date;
@@ -140,6 +146,12 @@ export function formatFeedbackRecord(f: NewFeedback): string {
     for (const t of tags) if (t.length > MAX_TAG_CHARS) throw new Error(`tag "${t.slice(0, 20)}…" is longer than ${MAX_TAG_CHARS} characters`);
     if (tags.length) rec.tags = tags;
   }
+  if (f.reason !== undefined && f.reason !== null && f.reason.trim() !== '') {
+    if (f.feedback !== -1) throw new Error('a reason goes with 👎 (--down) only');
+    const reason = f.reason.trim();
+    if (reason.length > MAX_TAG_CHARS) throw new Error(`the reason is longer than ${MAX_TAG_CHARS} characters`);
+    rec.reason = reason;
+  }
   rec.reviewer = reviewer;
   rec.timestamp = (f.at ?? new Date()).toISOString();
   // JSON.stringify escapes \n and \r inside strings, and U+2028/2029 stay inside the line.
@@ -151,4 +163,74 @@ export function timestampMs(r: Pick<FeedbackRecord, 'timestamp'>): number | null
   if (r.timestamp === null) return null;
   const t = Date.parse(r.timestamp);
   return Number.isFinite(t) ? t : null;
+}
+
+/** Upstream's 👎 reasons (hermes-webui `api/feedback.py`): the default list of `botMemory.feedback.reasons`. */
+export const DEFAULT_REASONS: readonly string[] = ['inaccurate', 'not_helpful', 'too_long', 'harmful'];
+
+/** Longest correction we write (a better answer can be long; the line stays well under the reader's limit). */
+export const MAX_CORRECTION_CHARS = 200_000;
+
+/**
+ * A reviewer's better answer for a turn, in the same file as the ratings:
+ *
+ *   {"type":"correction","version":1,"id":<uuid>,"session_id":…,"turn_id":…,"text":str,
+ *    "reviewer":str,"timestamp":<ISO-8601 UTC>}
+ *
+ * Append-only like ratings: every correction stays in the history, the latest (timestamp, then
+ * file order) is the turn's; an empty `text` withdraws it.
+ */
+export interface CorrectionRecord {
+  id: string | null;
+  sessionId: string;
+  turnId: string;
+  text: string;
+  reviewer: string | null;
+  timestamp: string | null;
+  file: string;
+  line: number;
+}
+
+export function parseCorrectionRecord(v: unknown, file: string, line: number): CorrectionRecord | string {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'not a JSON object';
+  const o = v as Record<string, unknown>;
+  if (o.type !== 'correction') return `type is ${JSON.stringify(o.type) ?? 'missing'}, not "correction"`;
+  if (o.version !== FEEDBACK_VERSION) return `version ${JSON.stringify(o.version) ?? 'missing'} is not supported`;
+  if (typeof o.session_id !== 'string' || !isValidSessionId(o.session_id)) return 'session_id is missing or not a valid session id';
+  if (typeof o.turn_id !== 'string' || o.turn_id.trim() === '') return 'turn_id is missing';
+  if (typeof o.text !== 'string') return 'text is not a string';
+  if (o.timestamp !== undefined && o.timestamp !== null && typeof o.timestamp !== 'string') return 'timestamp is not a string';
+  if (o.reviewer !== undefined && o.reviewer !== null && typeof o.reviewer !== 'string') return 'reviewer is not a string';
+  return {
+    id: typeof o.id === 'string' ? o.id : null,
+    sessionId: o.session_id,
+    turnId: o.turn_id.trim(),
+    text: o.text,
+    reviewer: typeof o.reviewer === 'string' ? o.reviewer : null,
+    timestamp: typeof o.timestamp === 'string' ? o.timestamp : null,
+    file,
+    line,
+  };
+}
+
+export interface NewCorrection {
+  sessionId: string;
+  turnId: string;
+  /** The better answer; '' withdraws the turn's correction. */
+  text: string;
+  reviewer: string;
+  at?: Date;
+  id?: string;
+}
+
+export function formatCorrectionRecord(c: NewCorrection): string {
+  if (!isValidSessionId(c.sessionId)) throw new Error(`invalid session id: ${JSON.stringify(c.sessionId)}`);
+  const turnId = c.turnId.trim();
+  if (turnId === '') throw new Error('the turn id is empty');
+  const reviewer = c.reviewer.trim();
+  if (reviewer === '') throw new Error('the reviewer name is empty');
+  if (reviewer.length > MAX_REVIEWER_CHARS) throw new Error(`the reviewer name is longer than ${MAX_REVIEWER_CHARS} characters`);
+  if (c.text.length > MAX_CORRECTION_CHARS) throw new Error(`the correction is longer than ${MAX_CORRECTION_CHARS} characters`);
+  const text = c.text.trim() === '' ? '' : c.text;
+  return JSON.stringify({ type: 'correction', version: FEEDBACK_VERSION, id: c.id ?? randomUUID(), session_id: c.sessionId, turn_id: turnId, text, reviewer, timestamp: (c.at ?? new Date()).toISOString() });
 }

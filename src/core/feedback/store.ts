@@ -11,13 +11,17 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { appendLineDurable, openRead } from '../fsSafe';
 import { DEFAULT_MAX_LINE_BYTES, ShardReader } from '../shardReader';
-import { latestPerTurn, type TurnFeedback } from './latest';
+import { latestCorrections, latestPerTurn, type TurnCorrection, type TurnFeedback } from './latest';
 import {
   FEEDBACK_DIR_NAME,
   feedbackDir,
   feedbackFilePath,
+  formatCorrectionRecord,
   formatFeedbackRecord,
+  parseCorrectionRecord,
   parseFeedbackRecord,
+  type CorrectionRecord,
+  type NewCorrection,
   sessionIdOfFeedbackFile,
   type FeedbackProblem,
   type FeedbackRecord,
@@ -34,6 +38,8 @@ export class SessionFeedbackFile {
   private recordsList: FeedbackRecord[] = [];
   private invalid: FeedbackProblem[] = [];
   private latestCache: Map<string, TurnFeedback> | null = null;
+  private correctionsList: CorrectionRecord[] = [];
+  private correctionsCache: Map<string, TurnCorrection> | null = null;
 
   /**
    * @param filePath the file to read
@@ -68,17 +74,25 @@ export class SessionFeedbackFile {
     if (r.mode === 'full') {
       this.converted = 0;
       this.recordsList = [];
+      this.correctionsList = [];
       this.invalid = [];
     }
     if (r.mode === 'none') return false;
     const raws = await this.rawLines(this.converted);
     for (; this.converted < c.events.length; this.converted++) {
       const e = c.events[this.converted];
+      if (e.data.type === 'correction') {
+        const cor = parseCorrectionRecord(e.data, this.name, e.line);
+        if (typeof cor === 'string') this.invalid.push({ file: this.name, line: e.line, offset: e.offset, length: e.length, detail: cor, preview: previewOf(e.data) });
+        else this.correctionsList.push(cor);
+        continue;
+      }
       const rec = parseFeedbackRecord(e.data, this.name, e.line, raws.get(e.offset) ?? JSON.stringify(e.data));
       if (typeof rec === 'string') this.invalid.push({ file: this.name, line: e.line, offset: e.offset, length: e.length, detail: rec, preview: previewOf(e.data) });
       else this.recordsList.push(rec);
     }
     this.latestCache = null;
+    this.correctionsCache = null;
     return true;
   }
 
@@ -108,6 +122,17 @@ export class SessionFeedbackFile {
   /** Valid records in file order (a torn final line is not one until its `\n` arrives). */
   get records(): readonly FeedbackRecord[] {
     return this.recordsList;
+  }
+
+  /** Valid correction records in file order. */
+  get corrections(): readonly CorrectionRecord[] {
+    return this.correctionsList;
+  }
+
+  /** Latest correction per turn (key: turn id); a withdrawn one has text ''. */
+  latestCorrections(): Map<string, TurnCorrection> {
+    if (!this.correctionsCache) this.correctionsCache = latestCorrections(this.correctionsList);
+    return this.correctionsCache;
   }
 
   /** Lines that are not usable records: malformed, torn, or valid JSON of the wrong shape. */
@@ -154,6 +179,15 @@ export function appendFeedback(sessionsDir: string, f: NewFeedback): FeedbackRec
   appendLineDurable(file, line, { root: sessionsDir });
   const rec = parseFeedbackRecord(JSON.parse(line), `${FEEDBACK_DIR_NAME}/${f.sessionId}.jsonl`, 0, line);
   if (typeof rec === 'string') throw new Error(`internal: wrote an invalid feedback record (${rec})`);
+  return rec;
+}
+
+/** Appends a correction record durably (same file and rules as ratings). */
+export function appendCorrection(sessionsDir: string, c: NewCorrection): CorrectionRecord {
+  const line = formatCorrectionRecord(c);
+  appendLineDurable(feedbackFilePath(sessionsDir, c.sessionId), line);
+  const rec = parseCorrectionRecord(JSON.parse(line), `${FEEDBACK_DIR_NAME}/${c.sessionId}.jsonl`, 0);
+  if (typeof rec === 'string') throw new Error(`internal: wrote an invalid correction record (${rec})`);
   return rec;
 }
 

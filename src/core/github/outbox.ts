@@ -68,8 +68,9 @@ export class Outbox {
   readHint(): TargetHint {
     try {
       const all = JSON.parse(readTextSync(path.join(this.dir, STATE_FILE))) as Record<string, unknown>;
-      const h = all[this.target] as { large?: unknown; defaultBranch?: unknown; parts?: unknown } | undefined;
-      return { large: h?.large === true, defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined, parts: validParts(h?.parts) };
+      const h = all[this.target] as { large?: unknown; defaultBranch?: unknown; parts?: unknown; partsHead?: unknown } | undefined;
+      const parts = validParts(h?.parts);
+      return { large: h?.large === true, defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined, ...(parts && typeof h?.partsHead === 'string' ? { parts, partsHead: h.partsHead } : {}) };
     } catch {
       return {};
     }
@@ -83,7 +84,7 @@ export class Outbox {
     } catch {
       // first time, or damaged: it is only a hint
     }
-    const next = { large: hint.large === true, ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}), ...(hint.parts ? { parts: hint.parts } : {}) };
+    const next = { large: hint.large === true, ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}), ...(hint.parts && hint.partsHead !== undefined ? { parts: hint.parts, partsHead: hint.partsHead } : {}) };
     if (JSON.stringify(all[this.target]) === JSON.stringify(next)) return;
     all[this.target] = next;
     atomicReplace(file, JSON.stringify(all, null, 2) + '\n', { root: this.dir });

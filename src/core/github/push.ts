@@ -69,6 +69,11 @@ export interface TargetHint {
   defaultBranch?: string;
   /** Rotated parts seen: path → blob sha and the ids it holds (a part is read again only when its sha changes). Undefined: never looked. */
   parts?: Record<string, { sha: string; ids: string[] }>;
+  /**
+   * The active file's first line (hashed) when `parts` was listed. A rotation always gives the
+   * active file a new first line, so while it is the same no part can have been added.
+   */
+  partsHead?: string;
 }
 
 export interface PushResult {
@@ -117,7 +122,14 @@ export function gitBlobSha(content: Buffer): string {
  * Ids in the rotated parts at `ref`: a directory listing (1 request), then a raw read of each
  * part whose blob sha is not the one cached in `hint.parts`.
  */
-async function partIds(client: GithubClient, t: GithubTarget, ref: string | undefined, hint: TargetHint): Promise<{ ids: Set<string>; parts: LogPart[] }> {
+/** A short hash of the first line of `content` ('' when empty): changes whenever the log rotates. */
+export function headOf(content: Buffer): string {
+  if (content.length === 0) return '';
+  const nl = content.indexOf(0x0a);
+  return crypto.createHash('sha1').update(content.subarray(0, nl < 0 ? content.length : nl)).digest('hex').slice(0, 16);
+}
+
+async function partIds(client: GithubClient, t: GithubTarget, ref: string | undefined, hint: TargetHint, head: string): Promise<{ ids: Set<string>; parts: LogPart[] }> {
   const parts = await listParts(client, t, ref);
   const cache: NonNullable<TargetHint['parts']> = {};
   const ids = new Set<string>();
@@ -131,6 +143,7 @@ async function partIds(client: GithubClient, t: GithubTarget, ref: string | unde
     for (const id of entry.ids) ids.add(id);
   }
   hint.parts = cache;
+  hint.partsHead = head;
   return { ids, parts };
 }
 
@@ -175,17 +188,21 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
       const rf = remote!;
       const scan = scanLog(rf.content, recordId);
       // What the log holds: the active file, plus the rotated parts when it matters: a record
-      // the ledger names is not in the active file (rotated away, or the log was rewritten),
-      // or a record would be appended and parts exist (or were never looked for).
+      // the ledger names is not in the active file (rotated away, or the log was rewritten:
+      // the parts are listed and checked), or a record would be appended (the parts' cached
+      // ids serve while the active file's first line is the one they were listed with).
       const inLog = new Set(scan.ids);
       const absentExpected = options.expected ? [...options.expected].filter((id) => !scan.ids.has(id)) : [];
       const wouldAppend = [...records.keys()].some((id) => !scan.ids.has(id));
       const ref = rf.via === 'git' ? rf.commit : t.branch;
+      const head = headOf(rf.content);
       let parts: LogPart[] | undefined;
-      if (absentExpected.length > 0 || (rf.exists && wouldAppend && (hint.parts === undefined || Object.keys(hint.parts).length > 0))) {
-        const p = await partIds(client, t, ref, hint);
+      if (absentExpected.length > 0 || (wouldAppend && (hint.parts === undefined || hint.partsHead !== head))) {
+        const p = await partIds(client, t, ref, hint, head);
         parts = p.parts;
         for (const id of p.ids) inLog.add(id);
+      } else if (wouldAppend) {
+        for (const e of Object.values(hint.parts ?? {})) for (const id of e.ids) inLog.add(id);
       }
       const vanished = absentExpected.filter((id) => !inLog.has(id));
       const restored = vanished.filter((id) => options.restorable?.has(id) && !records.has(id));
@@ -208,12 +225,13 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
       let commit: string;
       let rotatedTo: string | null = null;
       if (rotate) {
-        parts ??= (await partIds(client, t, ref, hint)).parts;
+        parts ??= (await partIds(client, t, ref, hint, head)).parts;
         rotatedTo = partPath(t.path, Math.max(0, ...parts.map((p) => p.n)) + 1);
         const fresh = appendLines(Buffer.alloc(0), lines);
         const msg = `bot-memory-audit: move ${scan.lines} lines to ${rotatedTo.split('/').pop()}, append ${missing.length} record${missing.length === 1 ? '' : 's'} [skip ci]`;
         commit = await gitCommit(client, t, rf, [{ path: rotatedTo, sha: gitBlobSha(rf.content) }, { path: t.path, content: fresh }], msg);
         hint.parts = { ...(hint.parts ?? {}), [rotatedTo]: { sha: gitBlobSha(rf.content), ids: [...scan.ids] } };
+        hint.partsHead = headOf(fresh);
         large = hint.large = fresh.length > ONE_MB;
       } else if (rf.via === 'contents' && next.length <= ONE_MB) {
         commit = await putContents(client, t, next, rf.sha, message(missing.length));
@@ -228,6 +246,8 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
       } else {
         commit = await gitCommit(client, t, rf, [{ path: t.path, content: next }], message(missing.length));
       }
+      // Our commit was based on what we read: the parts are still the ones cached (a file we created now has a first line).
+      if (!rotate && hint.parts !== undefined && hint.partsHead === head) hint.partsHead = headOf(next);
       return { ...result, appended: missing.length, commit, via: rf.via, rotatedTo };
     } catch (e) {
       const err = e instanceof GithubError ? e : new GithubError('other', e instanceof Error ? e.message : String(e));

@@ -1,7 +1,7 @@
 /**
  * The records pushed to the GitHub interaction log (docs/github-log.md): one `interaction`
  * record per finished (terminal) turn, and the reviewers' `feedback` records as stored in
- * `<sessionsDir>/_turn_feedback/<sid>.jsonl`. Every record has a stable `id`, which is what
+ * `<sessionsDir>/_turn_feedback/<sid>.jsonl`, pushed with `type: "turn_feedback"`. Every record has a stable `id`, which is what
  * makes a push exactly-once.
  */
 
@@ -12,8 +12,12 @@ import type { Turn } from '../analyze';
 import { auditSessions } from '../audit';
 import { discoverSessions } from '../discovery';
 import { parseJsonLine } from '../jsonLine';
+import { redactText, type RedactionCounts } from '../feedback/redact';
 
 export const FEEDBACK_DIR_NAME = '_turn_feedback';
+
+/** The `type` of a pushed per-turn feedback record (stored locally as `feedback`). */
+export const TURN_FEEDBACK_TYPE = 'turn_feedback';
 
 export interface InteractionRecord {
   type: 'interaction';
@@ -96,12 +100,38 @@ export interface Collected {
   interactions: number;
   feedback: number;
   skipped: SkippedRecord[];
+  /** What was masked in the records' text (secrets, personal data), by kind. */
+  redacted?: RedactionCounts;
+}
+
+/** The fields of a pushed record that hold free text: masked before they leave the machine. */
+const TEXT_FIELDS = ['user', 'assistant', 'reason', 'note'] as const;
+
+/**
+ * `rec` with its free text masked by the curation redaction (`[REDACTED:<kind>]`): secrets and
+ * personal data never reach the log. Ids, times, states and tags are left as they are (the id
+ * is the key of exactly-once). Only the pushed copy is masked: journals and feedback files are
+ * not changed.
+ */
+export function redactRecord<T extends object>(rec: T, counts: RedactionCounts): T {
+  let out: T | undefined;
+  for (const k of TEXT_FIELDS) {
+    const v = (rec as Record<string, unknown>)[k];
+    if (typeof v !== 'string') continue;
+    const r = redactText(v);
+    if (r.findings.length === 0) continue;
+    for (const f of r.findings) counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+    out ??= { ...rec };
+    (out as Record<string, unknown>)[k] = r.text;
+  }
+  return out ?? rec;
 }
 
 /** Every record a sessions folder holds now: finished turns, then feedback. */
 export async function collectRecords(sessionsDir: string, options: { maxLineBytes?: number } = {}): Promise<Collected> {
   const discovery = await discoverSessions(sessionsDir);
   const records: LogRecord[] = [];
+  const redacted: RedactionCounts = {};
   const seen = new Set<string>();
   let interactions = 0;
   for await (const a of auditSessions(discovery, { maxLineBytes: options.maxLineBytes })) {
@@ -109,21 +139,21 @@ export async function collectRecords(sessionsDir: string, options: { maxLineByte
       const rec = interactionRecord(a.sessionId, t);
       if (!rec || seen.has(rec.id)) continue;
       seen.add(rec.id);
-      records.push({ id: rec.id, line: serializeRecord(rec) });
+      records.push({ id: rec.id, line: serializeRecord(redactRecord(rec, redacted)) });
       interactions++;
     }
   }
-  const fb = readFeedbackRecords(discovery.sessionsDir);
+  const fb = readFeedbackRecords(discovery.sessionsDir, redacted);
   for (const r of fb.records) {
     if (seen.has(r.id)) continue;
     seen.add(r.id);
     records.push(r);
   }
-  return { records, interactions, feedback: fb.records.length, skipped: fb.skipped };
+  return { records, interactions, feedback: fb.records.length, skipped: fb.skipped, redacted };
 }
 
 /** Feedback records from `_turn_feedback/*.jsonl` (written by the feedback feature), if any. */
-export function readFeedbackRecords(sessionsDir: string): { records: LogRecord[]; skipped: SkippedRecord[] } {
+export function readFeedbackRecords(sessionsDir: string, redacted: RedactionCounts = {}): { records: LogRecord[]; skipped: SkippedRecord[] } {
   const dir = path.join(sessionsDir, FEEDBACK_DIR_NAME);
   const records: LogRecord[] = [];
   const skipped: SkippedRecord[] = [];
@@ -152,7 +182,10 @@ export function readFeedbackRecords(sessionsDir: string): { records: LogRecord[]
       if (!v || typeof v !== 'object' || Array.isArray(v)) return void skipped.push({ file, line: i + 1, reason: 'not a JSON object' });
       if (v.type !== 'feedback') return void skipped.push({ file, line: i + 1, reason: `type is ${JSON.stringify(v.type)}, not "feedback"` });
       if (typeof v.id !== 'string' || v.id === '') return void skipped.push({ file, line: i + 1, reason: 'no string "id"' });
-      records.push({ id: v.id, line: serializeRecord(v) });
+      // Pushed as `turn_feedback`: a consumer that follows the seed bot's rule applies any
+      // `type: "feedback"` record to the session's LAST interaction; ours rate one turn
+      // (docs/github-log.md, "Corrections and the seed's rule"). Same id, same key order.
+      records.push({ id: v.id, line: serializeRecord(redactRecord(typeof v.turn_id === 'string' ? { ...v, type: TURN_FEEDBACK_TYPE } : v, redacted)) });
     });
   }
   return { records, skipped };

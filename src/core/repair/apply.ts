@@ -191,7 +191,8 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
     // Where our lines will start (after the "\n" fsSafe adds when the shard ends in a torn line).
     const offset = appendOffset(ownPath);
     const lines = sp.appends.map((a) => a.line);
-    appendRepairRecord(dir, { op: 'append', repair_id: repairId, session_id: sid, shard: sp.ownShard, offset, lines });
+    const evidence = sp.appends.filter((a) => a.evidence?.length).map((a) => ({ turn_id: a.turnId, event: a.event, evidence: a.evidence! }));
+    appendRepairRecord(dir, { op: 'append', repair_id: repairId, session_id: sid, shard: sp.ownShard, offset, lines, ...(evidence.length ? { evidence } : {}) });
     step(`log-append:${sid}`);
     appendLinesDurable(ownPath, lines, { root: dir });
     step(`append:${sid}`);

@@ -9,6 +9,7 @@ import { analyzeOptions } from '../audit';
 import { discoverSessions, type DiscoveredSession } from '../discovery';
 import { JOURNAL_DIR_NAME, parseShardFileName } from '../sessionId';
 import { DEFAULT_MAX_LINE_BYTES, ShardReader } from '../shardReader';
+import { loadRunSummaries } from '../runJournal';
 import { parseSidecarObject, sidecarPath, type SidecarRead } from '../sidecar';
 import type { Fingerprint, SidecarSnapshot } from './plan';
 
@@ -56,7 +57,7 @@ export function sameFingerprint(a: Fingerprint | null, b: Fingerprint | null): b
 /** Shard name → size for every journal file of one session, as on disk now. */
 export function journalSizes(sessionsDir: string, sessionId: string): Record<string, number> {
   const dir = path.join(sessionsDir, JOURNAL_DIR_NAME);
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = Object.create(null);
   let names: string[];
   try {
     names = listNames(dir);
@@ -93,8 +94,9 @@ export async function loadSession(sessionsDir: string, s: DiscoveredSession, o: 
     await r.refresh();
     contents.push(r.contents);
   }
-  const analysis = analyzeSession(s.sessionId, contents, sidecar.read, analyzeOptions({ now: o.now, staleAfterMinutes: o.staleAfterMinutes }));
-  const journal: Record<string, number> = {};
+  const runs = await loadRunSummaries(sessionsDir, s.sessionId);
+  const analysis = analyzeSession(s.sessionId, contents, sidecar.read, analyzeOptions({ now: o.now, staleAfterMinutes: o.staleAfterMinutes }), { runs });
+  const journal: Record<string, number> = Object.create(null);
   for (const c of contents) journal[c.name] = c.size;
   return { analysis, sidecar, journal };
 }

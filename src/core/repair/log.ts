@@ -37,7 +37,16 @@ export type RepairRecord =
       added: { kind: string; turn_id: string }[];
     }
   | { op: 'truncate'; repair_id: string; session_id: string; shard: string; size_before: number; size_after: number; sha256_before: string }
-  | { op: 'append'; repair_id: string; session_id: string; shard: string; offset: number; lines: string[] }
+  | {
+      op: 'append';
+      repair_id: string;
+      session_id: string;
+      shard: string;
+      offset: number;
+      lines: string[];
+      /** Why a turn was closed the way it was (completed: what shows it was answered). */
+      evidence?: { turn_id: string; event: string; evidence: string[] }[];
+    }
   | { op: 'reviewed'; repair_id: string; session_id: string; lines: (LineRef & { kind: string; note: string })[] }
   | { op: 'skipped'; repair_id: string; session_id: string; turn_id?: string; reason: string }
   | { op: 'done'; repair_id: string; at: string }
@@ -63,7 +72,11 @@ export function repairLogPath(sessionsDir: string): string {
 export function readRepairLog(sessionsDir: string): RepairRecord[] {
   // Regular file only (a FIFO or device there is an error, never a hang).
   const text = readTextIfExistsSync(repairLogPath(sessionsDir));
-  if (text === null) return [];
+  return text === null ? [] : parseRepairLog(text);
+}
+
+/** The well-formed records of a repair log's text, in order; broken lines and a torn last line are skipped. */
+export function parseRepairLog(text: string): RepairRecord[] {
   const out: RepairRecord[] = [];
   const lines = text.split('\n');
   // A final piece without "\n" is a torn append: not a record yet.

@@ -5,16 +5,22 @@
  *
  * What a plan may contain (docs/repair.md):
  * - `appends`: events appended to OUR shard `<sid>~audit.jsonl`: events recovered from glued
- *   lines, and an `interrupted` (reason `audit_repair`) closing each dangling turn;
+ *   lines, a `completed` closing each dangling turn that evidence shows was answered (sidecar
+ *   reply, run journal settled `completed`), and an `interrupted` (reason `audit_repair`)
+ *   closing each other dangling turn (every id of a split turn);
  * - `messages`: messages appended at the END of the sidecar's `messages` (a recovered user
- *   message when it is missing, and a visible interruption marker — never an answer);
+ *   message when it is missing, and a visible interruption marker — never an answer, and
+ *   never for a turn that evidence shows was answered; its cause is the run's outcome when
+ *   the run journal settled one);
  * - `reviews`: malformed lines and torn tails of other processes' shards, recorded as seen;
  * - `dropOwnTail`: an incomplete last line of our own shard (a killed append) to drop;
  * - `skipped` (with the reason) and `human` (terminal collisions, never fixed automatically).
  */
 
 import { canonicalJson } from '../jsonLine';
-import type { SessionAnalysis } from '../analyze';
+import type { SessionAnalysis, Turn } from '../analyze';
+import type { AnswerEvidence } from '../evidence';
+import type { Sidecar } from '../sidecar';
 import { deriveStates, rankByName, sortEvents } from '../derive';
 import type { SidecarRead } from '../sidecar';
 import type { JournalEvent } from '../types';
@@ -52,19 +58,22 @@ export interface PlanOptions {
 }
 
 export interface PlannedAppend {
-  kind: 'recovered_event' | 'interrupted_event';
+  kind: 'recovered_event' | 'interrupted_event' | 'completed_event';
   turnId: string;
   event: string;
   /** The exact line appended (without `\n`). */
   line: string;
   /** Where a recovered event was found. */
   from?: { shard: string; line: number; offset: number };
+  /** What shows the turn was answered (completed) or why it ended (interrupted), in words. */
+  evidence?: string[];
 }
 
 export interface PlannedMessage {
   kind: 'recovered_user_message' | 'interruption_marker';
   turnId: string;
   message: Record<string, unknown>;
+  evidence?: string[];
 }
 
 export interface PlannedReview {
@@ -166,36 +175,64 @@ export function planSession(analysis: SessionAnalysis, sidecar: SidecarSnapshot,
     skipped: [],
     human: [],
   };
-
   // Our own shard's incomplete last line (a killed append) is dropped and redone.
   const ownTail = analysis.findings.find((f) => f.kind === 'torn_tail' && f.shard === own);
   if (ownTail && ownTail.offset !== undefined) plan.dropOwnTail = { offset: ownTail.offset, size: journal[own] ?? 0 };
-  const dropped = (e: { shard: string; offset: number }): boolean => plan.dropOwnTail !== null && e.shard === own && e.offset >= plan.dropOwnTail.offset;
+  const journalView = new JournalView(analysis, plan, journal);
+  recoverGluedEvents(analysis, plan, journalView);
+  closeOpenTurns(analysis, sidecar, plan, journalView, options);
+  recordReviews(analysis, plan, options);
+  collisionsForHumans(analysis, plan, options);
+  return plan;
+}
 
-  // Upstream's view: the analysis also lists glued events it recovered (flag `recovered`);
-  // those are exactly what upstream loses, so they are not "present".
-  const events: JournalEvent[] = analysis.events.filter((e) => !dropped(e) && e.recovered !== true);
-  const present = new Set(events.map((e) => canonicalJson(e.data)));
-  const shardNames = [...new Set([...Object.keys(journal), own])];
-  const rank = rankByName(shardNames);
-  let nextLine = Number.MAX_SAFE_INTEGER / 2;
-  const simulate = (extra: JournalEvent[]) => deriveStates(sortEvents([...events, ...extra], rank));
-  const added: JournalEvent[] = [];
+/**
+ * The journal as upstream will read it after the planned appends: the analysis's events minus
+ * what upstream loses (glued events) and minus our own torn tail, plus what the plan adds.
+ */
+class JournalView {
+  readonly events: JournalEvent[];
+  readonly present: Set<string>;
+  readonly added: JournalEvent[] = [];
+  private readonly rank: (shard: string) => number;
+  private nextLine = Number.MAX_SAFE_INTEGER / 2;
 
-  // 1. Glued events: recover into our shard unless already present or unsafe.
+  constructor(analysis: SessionAnalysis, plan: SessionPlan, journal: Record<string, number>) {
+    const dropped = (e: { shard: string; offset: number }): boolean => plan.dropOwnTail !== null && e.shard === plan.ownShard && e.offset >= plan.dropOwnTail.offset;
+    this.events = analysis.events.filter((e) => !dropped(e) && e.recovered !== true);
+    this.present = new Set(this.events.map((e) => canonicalJson(e.data)));
+    this.rank = rankByName([...new Set([...Object.keys(journal), plan.ownShard])]);
+  }
+
+  /** Upstream's derivation over the journal plus `extra`; ids in `alias` count as the id they map to. */
+  simulate(extra: JournalEvent[] = [], alias?: ReadonlyMap<string, string>): ReturnType<typeof deriveStates> {
+    let all = [...this.events, ...this.added, ...extra];
+    if (alias && alias.size) all = all.map((e) => (alias.has(e.turnId) ? { ...e, turnId: alias.get(e.turnId)! } : e));
+    return deriveStates(sortEvents(all, this.rank));
+  }
+
+  /** An event as it will sit in our own shard (for simulations). */
+  ownCopy(e: JournalEvent, shard: string): JournalEvent {
+    return { ...e, shard, line: this.nextLine++, recovered: false };
+  }
+}
+
+/** Step 1. Glued events: recovered into our shard unless already present or unsafe. */
+function recoverGluedEvents(analysis: SessionAnalysis, plan: SessionPlan, view: JournalView): void {
+  const own = plan.ownShard;
   for (const m of analysis.malformed) {
     if (!m.glued || m.shard === own) continue;
     const g = m.glued;
     const key = canonicalJson(g.data);
-    if (present.has(key)) continue;
+    if (view.present.has(key)) continue;
     const what = `recover the "${g.name}" event glued in ${m.shard}:${m.line}`;
     if (g.nonStandardNumbers || hasNonFinite(g.data)) {
       plan.skipped.push({ turnId: g.turnId || undefined, what, reason: 'it holds NaN or Infinity, which cannot be written back unchanged', retry: false });
       continue;
     }
-    const before = simulate(added);
-    const candidate: JournalEvent = { ...g, shard: own, line: nextLine++, recovered: false };
-    const after = simulate([...added, candidate]);
+    const before = view.simulate();
+    const candidate = view.ownCopy(g, own);
+    const after = view.simulate([candidate]);
     if (g.turnId !== '') {
       const wasTerminal = before.states.get(g.turnId)?.terminal === true;
       if ((after.collisions.get(g.turnId)?.length ?? 0) > (before.collisions.get(g.turnId)?.length ?? 0)) {
@@ -207,108 +244,160 @@ export function planSession(analysis: SessionAnalysis, sidecar: SidecarSnapshot,
         continue;
       }
     }
-    added.push(candidate);
-    present.add(key);
+    view.added.push(candidate);
+    view.present.add(key);
     plan.appends.push({ kind: 'recovered_event', turnId: g.turnId, event: g.name, line: serializeOwnEvent(g.data), from: { shard: m.shard, line: m.line, offset: m.offset } });
   }
+}
 
-  // 2. Dangling turns, judged on the journal as it will be after step 1.
-  const { states } = simulate(added);
+/**
+ * Step 2. Logical turns still open after step 1 and older than the stale threshold. An
+ * answered turn is closed with `completed` (never a marker); the others get the recovered user
+ * message, a marker with the real cause when the run journal knows it, and `interrupted`.
+ */
+function closeOpenTurns(analysis: SessionAnalysis, sidecar: SidecarSnapshot, plan: SessionPlan, view: JournalView, options: PlanOptions): void {
+  const alias = new Map<string, string>();
+  for (const t of analysis.turns) for (const a of t.aliasTurnIds) alias.set(a, t.turnId);
+  const { states } = view.simulate([], alias);
   const byTurn = new Map<string, JournalEvent[]>();
-  for (const e of sortEvents([...events, ...added], rank)) {
-    if (e.turnId === '') continue;
-    const l = byTurn.get(e.turnId) ?? [];
+  for (const e of [...view.events, ...view.added]) {
+    const id = alias.get(e.turnId) ?? e.turnId;
+    if (id === '') continue;
+    const l = byTurn.get(id) ?? [];
     l.push(e);
-    byTurn.set(e.turnId, l);
+    byTurn.set(id, l);
   }
-  const sc = sidecar.read.status === 'ok' ? sidecar.read.sidecar : null;
-  const userContents = new Set<string>();
-  const markedTurns = new Set<string>();
-  if (sc) {
-    for (const m of sc.messages) {
-      if (m.role === 'user') userContents.add(m.content);
-      const t = m.raw[MARKER_TURN_FIELD];
-      if (typeof t === 'string') markedTurns.add(t);
-    }
+  const ctx = new CloseContext(sidecar, plan, options);
+  for (const t of analysis.turns) {
+    const evs = byTurn.get(t.turnId);
+    const latest = states.get(t.turnId);
+    if (!evs || !latest || latest.terminal) continue;
+    closeTurn(t, evs, latest, ctx);
   }
-  const staleBefore = options.now - options.staleAfterMinutes * 60;
-  for (const [turnId, evs] of byTurn) {
-    const latest = states.get(turnId);
-    if (!latest || latest.terminal) continue;
-    let lastAt: number | null = null;
-    for (const e of evs) if (typeof e.createdAtRaw === 'number' && Number.isFinite(e.createdAtRaw) && (lastAt === null || e.createdAtRaw > lastAt)) lastAt = e.createdAtRaw;
-    const submitted = evs.find((e) => e.name === 'submitted');
-    const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? null;
-    const what = `close dangling turn ${turnId} (stopped at "${latest.name}")`;
-    const skip = (reason: string, retry: boolean): void => void plan.skipped.push({ turnId, what, reason, retry });
-    if (lastAt === null) {
-      skip('none of its events has a usable created_at, so its age is unknown; close it by hand if its server is gone', false);
-      continue;
+}
+
+/** What closing a turn needs from the session: the sidecar's state and the plan being built. */
+class CloseContext {
+  readonly sc: Sidecar | null;
+  readonly userContents = new Set<string>();
+  readonly markedTurns = new Set<string>();
+  readonly staleBefore: number;
+  constructor(
+    readonly sidecar: SidecarSnapshot,
+    readonly plan: SessionPlan,
+    readonly options: PlanOptions,
+  ) {
+    this.sc = sidecar.read.status === 'ok' ? sidecar.read.sidecar : null;
+    if (this.sc) {
+      for (const m of this.sc.messages) {
+        if (m.role === 'user') this.userContents.add(m.content);
+        const t = m.raw[MARKER_TURN_FIELD];
+        if (typeof t === 'string') this.markedTurns.add(t);
+      }
     }
-    if (lastAt >= staleBefore) continue; // not dangling (yet)
-    if (evs.some((e) => e.terminal)) {
-      skip('it has a terminal event that is not its latest (timestamps out of order): closing it would make a terminal collision', false);
-      continue;
-    }
-    if (sidecar.read.status === 'missing') {
-      skip(`the session has no sidecar (${sid}.json), so no interruption marker can be shown`, false);
-      continue;
-    }
-    if (!sc) {
-      skip(`the sidecar cannot be used${sidecar.read.status === 'invalid' ? `: ${sidecar.read.error}` : ''}`, false);
-      continue;
-    }
-    const content = submitted && typeof submitted.data.content === 'string' ? submitted.data.content : null;
-    if (streamId !== null && sc.activeStreamId === streamId) {
-      skip(`the sidecar says this turn is live (active_stream_id = ${streamId})`, true);
-      continue;
-    }
-    if (sc.pendingUserMessage !== null && content !== null && sc.pendingUserMessage === content) {
-      skip('the sidecar says this turn is live (its pending_user_message is this turn\'s message)', true);
-      continue;
-    }
-    if (sc.activeStreamId !== null || sc.pendingUserMessage !== null) {
-      skip('another turn of this session is in progress (active_stream_id / pending_user_message set): its server rewrites the sidecar when that turn ends and would drop the repair', true);
-      continue;
-    }
-    if (content !== null && !userContents.has(content)) {
-      const msg: Record<string, unknown> = { role: 'user', content, timestamp: Math.floor(typeof submitted!.createdAtRaw === 'number' && Number.isFinite(submitted!.createdAtRaw) ? submitted!.createdAtRaw : options.now) };
-      const att = submitted!.data.attachments;
-      if (Array.isArray(att) && att.length > 0) msg.attachments = att;
-      msg._recovered = true;
-      plan.messages.push({ kind: 'recovered_user_message', turnId, message: msg });
-      userContents.add(content);
-    }
-    if (!markedTurns.has(turnId)) {
-      plan.messages.push({
-        kind: 'interruption_marker',
-        turnId,
-        message: {
-          role: 'assistant',
-          content: `**Response interrupted.** This turn stopped at "${latest.name}" (last activity ${utcText(lastAt)}) and never finished. Bot Memory Auditor closed it on ${utcText(options.now)}; no answer was generated.`,
-          timestamp: Math.floor(options.now),
-          _error: true,
-          type: 'interrupted',
-          interruption_cause: REPAIR_REASON,
-          [MARKER_TURN_FIELD]: turnId,
-        },
-      });
-      markedTurns.add(turnId);
-    }
+    this.staleBefore = options.now - options.staleAfterMinutes * 60;
+  }
+}
+
+function closeTurn(t: Turn, evs: JournalEvent[], latest: JournalEvent, ctx: CloseContext): void {
+  const { plan, sc, sidecar } = ctx;
+  const turnId = t.turnId;
+  let lastAt: number | null = null;
+  for (const e of evs) if (typeof e.createdAtRaw === 'number' && Number.isFinite(e.createdAtRaw) && (lastAt === null || e.createdAtRaw > lastAt)) lastAt = e.createdAtRaw;
+  // Without a usable created_at, the newest mtime of the files holding its events bounds its age.
+  const ageBound = lastAt ?? t.ageBound;
+  const streamId = t.streamId;
+  const ids = [turnId, ...t.aliasTurnIds];
+  const what = `close dangling turn ${ids.join(' / ')} (stopped at "${latest.name}")`;
+  const skip = (reason: string, retry: boolean): void => void plan.skipped.push({ turnId, what, reason, retry });
+  if (ageBound === null) return skip('none of its events has a usable created_at and its files have no usable mtime, so its age is unknown; close it by hand if its server is gone', false);
+  if (ageBound >= ctx.staleBefore) return; // not dangling (yet)
+  if (evs.some((e) => e.terminal)) return skip('it has a terminal event that is not its latest (timestamps out of order): closing it would make a terminal collision', false);
+  if (streamId !== null && sc && sc.activeStreamId === streamId) return skip(`the sidecar says this turn is live (active_stream_id = ${streamId})`, true);
+  const ev = t.evidence;
+  const evidence = ev ? ev.items.map((i) => i.detail) : [];
+  if (ev?.answered && ev.failed) {
+    return skip(`the evidence disagrees (${evidence.join('; ')}): it is neither closed as completed nor marked interrupted`, false);
+  }
+  if (ev?.answered) return closeAnswered(t, ids, ev, evidence, ctx);
+  if (sidecar.read.status === 'missing') return skip(`the session has no sidecar (${plan.sessionId}.json), so no interruption marker can be shown`, false);
+  if (!sc) return skip(`the sidecar cannot be used${sidecar.read.status === 'invalid' ? `: ${sidecar.read.error}` : ''}`, false);
+  const submitted = evs.find((e) => e.name === 'submitted');
+  const content = submitted && typeof submitted.data.content === 'string' ? submitted.data.content : null;
+  if (sc.pendingUserMessage !== null && content !== null && sc.pendingUserMessage === content) {
+    return skip("the sidecar says this turn is live (its pending_user_message is this turn's message)", true);
+  }
+  if (sc.activeStreamId !== null || sc.pendingUserMessage !== null) {
+    return skip('another turn of this session is in progress (active_stream_id / pending_user_message set): its server rewrites the sidecar when that turn ends and would drop the repair', true);
+  }
+  if (content !== null && !ctx.userContents.has(content)) {
+    const msg: Record<string, unknown> = { role: 'user', content, timestamp: Math.floor(typeof submitted!.createdAtRaw === 'number' && Number.isFinite(submitted!.createdAtRaw) ? submitted!.createdAtRaw : ctx.options.now) };
+    const att = submitted!.data.attachments;
+    if (Array.isArray(att) && att.length > 0) msg.attachments = att;
+    msg._recovered = true;
+    plan.messages.push({ kind: 'recovered_user_message', turnId, message: msg });
+    ctx.userContents.add(content);
+  }
+  const alreadyMarked = ev?.items.some((i) => i.kind === 'sidecar_error_marker') === true;
+  if (!ctx.markedTurns.has(turnId) && !alreadyMarked) {
+    const cause = ev?.cause ?? null;
+    const runSays = cause ? ` Its run journal says the run ended "${cause}".` : '';
+    plan.messages.push({
+      kind: 'interruption_marker',
+      turnId,
+      message: {
+        role: 'assistant',
+        content: `**Response interrupted.** This turn stopped at "${latest.name}" (last activity ${lastAt !== null ? utcText(lastAt) : `before ${utcText(ageBound)}`}) and never finished.${runSays} Bot Memory Auditor closed it on ${utcText(ctx.options.now)}; no answer was generated.`,
+        timestamp: Math.floor(ctx.options.now),
+        _error: true,
+        type: 'interrupted',
+        interruption_cause: cause ?? REPAIR_REASON,
+        [MARKER_TURN_FIELD]: turnId,
+      },
+      ...(evidence.length ? { evidence } : {}),
+    });
+    ctx.markedTurns.add(turnId);
+  }
+  for (const id of ids) {
     const interrupted: Record<string, unknown> = {
       event: 'interrupted',
       stream_id: streamId,
       reason: REPAIR_REASON,
       version: 1,
-      session_id: sid,
-      turn_id: turnId,
-      created_at: options.now,
+      session_id: plan.sessionId,
+      turn_id: id,
+      created_at: ctx.options.now,
       terminal: true,
     };
-    plan.appends.push({ kind: 'interrupted_event', turnId, event: 'interrupted', line: serializeOwnEvent(interrupted) });
+    if (ev?.cause) interrupted.run_outcome = ev.cause;
+    plan.appends.push({ kind: 'interrupted_event', turnId: id, event: 'interrupted', line: serializeOwnEvent(interrupted), ...(evidence.length ? { evidence } : {}) });
   }
+}
 
-  // 3. Malformed lines and torn tails of other shards: never edited, recorded as reviewed.
+/**
+ * An answered turn whose journal ends early: `completed` in upstream's field shape, appended to
+ * our own shard (the sidecar is not touched, so a turn in progress elsewhere does not matter).
+ */
+function closeAnswered(t: Turn, ids: string[], ev: AnswerEvidence, evidence: string[], ctx: CloseContext): void {
+  for (const id of ids) {
+    const completed: Record<string, unknown> = {
+      event: 'completed',
+      stream_id: t.streamId,
+      assistant_message_index: ev.assistantMessageIndex,
+      version: 1,
+      session_id: ctx.plan.sessionId,
+      turn_id: id,
+      created_at: ctx.options.now,
+      terminal: true,
+    };
+    ctx.plan.appends.push({ kind: 'completed_event', turnId: id, event: 'completed', line: serializeOwnEvent(completed), evidence });
+  }
+}
+
+/** Step 3. Malformed lines and torn tails of other shards: never edited, recorded as reviewed. */
+function recordReviews(analysis: SessionAnalysis, plan: SessionPlan, options: PlanOptions): void {
+  const sid = plan.sessionId;
+  const own = plan.ownShard;
   const recoveredFrom = new Set(plan.appends.filter((a) => a.from).map((a) => `${a.from!.shard}\u0000${a.from!.offset}`));
   for (const m of analysis.malformed) {
     if (m.shard === own) continue;
@@ -334,8 +423,11 @@ export function planSession(analysis: SessionAnalysis, sidecar: SidecarSnapshot,
     if (!e || options.known.lines.has(lineKey(sid, e.shard, e.offset, e.length))) continue;
     plan.reviews.push({ kind: 'torn_tail', shard: e.shard, line: e.line, offset: e.offset, length: e.length, note: 'left as is: a valid event without its final newline; upstream reads it' });
   }
+}
 
-  // 4. Terminal collisions: for a human.
+/** Step 4. Terminal collisions: for a human. */
+function collisionsForHumans(analysis: SessionAnalysis, plan: SessionPlan, options: PlanOptions): void {
+  const sid = plan.sessionId;
   for (const t of analysis.turns) {
     if (!t.collision) continue;
     const refs = t.collision.map((e) => `${e.shard}:${e.line}`);
@@ -343,5 +435,4 @@ export function planSession(analysis: SessionAnalysis, sidecar: SidecarSnapshot,
     const reviewed = r && refs.every((x) => r.events.has(x)) ? { note: r.note, reviewer: r.reviewer, at: r.at } : null;
     plan.human.push({ kind: 'terminal_collision', turnId: t.turnId, events: t.collision.map((e) => `${e.name} (${e.shard}:${e.line})`), refs, reviewed });
   }
-  return plan;
 }

@@ -7,19 +7,16 @@
 import type { SessionAnalysis } from '../analyze';
 import type { RepairPlan, SessionPlan } from './plan';
 import { hasWork } from './plan';
+import { escapeMarkdownInline, stripControls } from '../untrustedText';
 
-/** Escapes Markdown and HTML syntax; line breaks become a visible ⏎. */
+/** Escapes Markdown and HTML syntax (core/untrustedText.ts: every ASCII punctuation, bidi/controls); line breaks become a visible ⏎. */
 export function md(s: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
-  let t = s.replace(/\r\n|[\n\r\u0085\u2028\u2029]/g, ' ⏎ ').replace(/[\u0000-\u001f\u007f]/g, ' ');
-  if (t.length > max) t = t.slice(0, max - 1) + '…';
-  return t.replace(/[\\`*_{}[\]()#+\-.!|<>~&:]/g, '\\$&');
+  return escapeMarkdownInline(s, max);
 }
 
 /** An inline code span: its content is literal (no escapes needed), fenced past any backtick run inside. */
 export function mdCode(s: string, max = 200): string {
-  // eslint-disable-next-line no-control-regex
-  let t = s.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, ' ');
+  let t = stripControls(s).replace(/[\n\r\t\u0085\u2028\u2029]/g, ' ');
   if (t.length > max) t = t.slice(0, max - 1) + '…';
   const longest = Math.max(0, ...(t.match(/`+/g) ?? []).map((r) => r.length));
   const fence = '`'.repeat(longest + 1);
@@ -33,7 +30,7 @@ function plural(n: number, one: string, many = one + 's'): string {
 
 export function sessionPlanMarkdown(p: SessionPlan): string[] {
   const out: string[] = [];
-  if (p.dropOwnTail) out.push(`- **Own shard:** drop the incomplete last line of \`${p.ownShard}\` (from byte ${p.dropOwnTail.offset}; a killed earlier repair), then redo it.`);
+  if (p.dropOwnTail) out.push(`- **Own shard:** drop the incomplete last line of ${mdCode(p.ownShard)} (from byte ${p.dropOwnTail.offset}; a killed earlier repair), then redo it.`);
   if (p.messages.length) {
     out.push(`- **Sidecar** ${mdCode(`${p.sessionId}.json`)} — append ${plural(p.messages.length, 'message')} at the end of \`messages\` (a backup is kept):`);
     for (const m of p.messages) {
@@ -43,6 +40,7 @@ export function sessionPlanMarkdown(p: SessionPlan): string[] {
           ? `  - recovered user message of turn ${mdCode(m.turnId)}: “${md(content, 160)}”`
           : `  - interruption marker for turn ${mdCode(m.turnId)}: “${md(content, 160)}”`,
       );
+      for (const e of m.evidence ?? []) out.push(`    - evidence: ${md(e, 300)}`);
     }
   }
   if (p.appends.length) {
@@ -51,8 +49,11 @@ export function sessionPlanMarkdown(p: SessionPlan): string[] {
       out.push(
         a.kind === 'recovered_event'
           ? `  - recovered ${mdCode(a.event)} of turn ${mdCode(a.turnId)} (found glued in ${md(a.from!.shard)}:${a.from!.line})`
-          : `  - \`interrupted\` (reason \`audit_repair\`) closing turn ${mdCode(a.turnId)}`,
+          : a.kind === 'completed_event'
+            ? `  - \`completed\` closing turn ${mdCode(a.turnId)}: it WAS answered, so no interruption marker`
+            : `  - \`interrupted\` (reason \`audit_repair\`) closing turn ${mdCode(a.turnId)}`,
       );
+      for (const e of a.evidence ?? []) out.push(`    - evidence: ${md(e, 300)}`);
     }
   }
   if (p.reviews.length) {
@@ -109,7 +110,7 @@ export function auditMarkdown(sessionsDir: string, entries: { analysis: SessionA
     for (const f of a.findings) {
       const where = f.shard ? ` (${md(f.shard)}${f.line ? `:${f.line}` : ''})` : '';
       const rev = f.reviewed ? ` — _known: ${md(f.reviewed.note, 200)}${f.reviewed.by ? ` (${md(f.reviewed.by)})` : ''}_` : '';
-      lines.push(`- **${f.severity}** \`${f.kind}\`${where}: ${md(f.message, 300)}${rev}`);
+      lines.push(`- **${f.severity}** ${mdCode(f.kind)}${where}: ${md(f.message, 300)}${rev}`);
     }
     lines.push('', '### What repair would do', '');
     lines.push(...(plan ? sessionPlanMarkdown(plan) : ['- nothing to do']));

@@ -10,7 +10,7 @@
  */
 
 import * as path from 'path';
-import { atomicReplace, describeError, readBytesSync } from '../fsSafe';
+import { atomicReplace, describeError, readBytesSync, removeFile } from '../fsSafe';
 import { JOURNAL_DIR_NAME } from '../sessionId';
 import { sha256 } from './io';
 import { acquireRepairLock, appendRepairRecord, readRepairLog, summarizeRepairs, type RepairRecord, type RepairSummary } from './log';
@@ -64,8 +64,9 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
     if (buf.length === a.offset) {
       steps.push({ file, action: 'nothing', detail: 'lines never written or already removed' });
     } else if (buf.length === a.offset + block.length && buf.subarray(a.offset).equals(block)) {
-      steps.push({ file, action: 'remove_lines', detail: `remove ${a.lines.length} line(s) appended at byte ${a.offset}` });
-      writes.push(() => atomicReplace(file, buf.subarray(0, a.offset), { root: dir }));
+      // The repair created our shard: undo removes it rather than leave an empty file behind.
+      steps.push({ file, action: 'remove_lines', detail: a.offset === 0 ? `remove ${a.shard} (the repair created it)` : `remove ${a.lines.length} line(s) appended at byte ${a.offset}` });
+      writes.push(() => (a.offset === 0 ? void removeFile(file, { root: dir }) : atomicReplace(file, buf.subarray(0, a.offset), { root: dir })));
     } else {
       problems.push(`${a.shard} changed since the repair (expected its ${a.lines.length} appended line(s) to be its last bytes at ${a.offset})`);
     }

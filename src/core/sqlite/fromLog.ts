@@ -76,89 +76,88 @@ function epoch(v: unknown): number | null | undefined {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-export async function replayLog(file: string, writer: IndexWriter): Promise<{ lines: number; sessions: number; interactions: number; feedback: number; problems: number }> {
-  const name = path.basename(file);
-  const turns = new Map<string, LogTurnRow>();
-  const sessions = new Map<string, SessionAgg>();
-  let lines = 0;
-  let feedback = 0;
-  let problems = 0;
-  let globalOrdinal = 0;
-  const session = (sid: string): SessionAgg => {
-    let s = sessions.get(sid);
-    if (!s) sessions.set(sid, (s = { model: null, modelProvider: null, first: null, last: null, findings: { error: 0, warning: 0, info: 0 }, findingOrdinal: 0 }));
-    return s;
-  };
-  const finding = (sid: string | null, severity: 'error' | 'warning' | 'info', kind: string, message: string, at: { line: number; offset: number }, turnId?: string): void => {
-    let ordinal = globalOrdinal++;
-    if (sid !== null) {
-      const s = session(sid);
-      ordinal = s.findingOrdinal++;
-      s.findings[severity]++;
-    }
-    writer.writeFinding({ sessionId: sid, ordinal, source: 'log', kind, severity, turnId, shard: name, line: at.line, offset: at.offset, message });
-  };
-  const bad = (l: { line: number; offset: number; length: number; text: string }, detail: string, kind: string, sid: string | null = null): void => {
-    problems++;
-    writer.writeMalformed({ sessionId: sid, shard: name, line: l.line, offset: l.offset, length: l.length, kind, torn: false, gluedEvent: null, detail, preview: l.text.slice(0, 2048) });
-    finding(sid, 'warning', 'invalid_log_line', `${name}:${l.line} is not a usable record: ${detail}`, l);
-  };
+type LogLine = { line: number; offset: number; length: number; text: string; bytes: Buffer };
 
-  for await (const l of readLines(file)) {
-    lines++;
-    if (l.text.trim() === '') continue;
+export async function replayLog(file: string, writer: IndexWriter): Promise<{ lines: number; sessions: number; interactions: number; feedback: number; problems: number }> {
+  const r = new LogReplay(path.basename(file), writer);
+  for await (const l of readLines(file)) r.line(l);
+  const sessions = r.writeTurnsAndSessions();
+  return { lines: r.lines, sessions, interactions: r.turns.size, feedback: r.feedback, problems: r.problems };
+}
+
+/** One replay of a log: each line read in order (`line`), then the turns and sessions written (`writeTurnsAndSessions`). */
+class LogReplay {
+  readonly turns = new Map<string, LogTurnRow>();
+  private readonly sessions = new Map<string, SessionAgg>();
+  lines = 0;
+  feedback = 0;
+  problems = 0;
+  private globalOrdinal = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly writer: IndexWriter,
+  ) {}
+
+  /** One line: a feedback record, an interaction, or a problem (malformed + finding). */
+  line(l: LogLine): void {
+    this.lines++;
+    if (l.text.trim() === '') return;
+    const o = this.parseObject(l);
+    if (o === null) return;
+    if (o.type === 'feedback' || o.type === 'turn_feedback') this.feedbackLine(l, o);
+    else if (o.type !== 'interaction') this.bad(l, `unknown record type ${JSON.stringify(o.type)}`, 'not_a_record');
+    else this.interactionLine(l, o);
+  }
+
+  /** The line as a JSON object, or null (reported) when it is not one. */
+  private parseObject(l: LogLine): Record<string, unknown> | null {
     if (!isUtf8(l.bytes)) {
-      bad(l, 'invalid UTF-8', 'invalid_utf8');
-      continue;
+      this.bad(l, 'invalid UTF-8', 'invalid_utf8');
+      return null;
     }
     let v: unknown;
     try {
       v = JSON.parse(l.text);
     } catch (e) {
-      bad(l, `not JSON: ${(e as Error).message}`, 'not_json');
-      continue;
+      this.bad(l, `not JSON: ${(e as Error).message}`, 'not_json');
+      return null;
     }
     if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      bad(l, 'valid JSON but not an object', 'not_object');
-      continue;
+      this.bad(l, 'valid JSON but not an object', 'not_object');
+      return null;
     }
-    const o = v as Record<string, unknown>;
-    if (o.type === 'feedback') {
-      const r = parseFeedbackRecord(o, name, l.line, l.text);
-      if (typeof r === 'string') bad(l, r, 'not_a_record', typeof o.session_id === 'string' && isValidSessionId(o.session_id) ? o.session_id : null);
-      else {
-        writer.writeFeedback(r);
-        feedback++;
-      }
-      continue;
+    return v as Record<string, unknown>;
+  }
+
+  private feedbackLine(l: LogLine, o: Record<string, unknown>): void {
+    // Pushes write per-turn feedback as `turn_feedback` (docs/github-log.md); it is the same record.
+    const r = parseFeedbackRecord(o.type === 'feedback' ? o : { ...o, type: 'feedback' }, this.name, l.line, l.text);
+    if (typeof r === 'string') this.bad(l, r, 'not_a_record', typeof o.session_id === 'string' && isValidSessionId(o.session_id) ? o.session_id : null);
+    else {
+      this.writer.writeFeedback(r);
+      this.feedback++;
     }
-    if (o.type !== 'interaction') {
-      bad(l, `unknown record type ${JSON.stringify(o.type)}`, 'not_a_record');
-      continue;
-    }
+  }
+
+  /** An interaction: checked, its times read, kept as its turn (a repeated one replaces the earlier). */
+  private interactionLine(l: LogLine, o: Record<string, unknown>): void {
     const sid = o.session_id;
     const tid = o.turn_id;
-    if (typeof sid !== 'string' || !isValidSessionId(sid)) {
-      bad(l, 'session_id is missing or not a valid session id', 'not_a_record');
-      continue;
-    }
-    if (typeof tid !== 'string' || tid.trim() === '') {
-      bad(l, 'turn_id is missing', 'not_a_record', sid);
-      continue;
-    }
-    if (o.version !== 1) finding(sid, 'info', 'unknown_log_version', `interaction version ${JSON.stringify(o.version)} (expected 1); read as version 1`, l, tid);
+    if (typeof sid !== 'string' || !isValidSessionId(sid)) return this.bad(l, 'session_id is missing or not a valid session id', 'not_a_record');
+    if (typeof tid !== 'string' || tid.trim() === '') return this.bad(l, 'turn_id is missing', 'not_a_record', sid);
+    if (o.version !== 1) this.finding(sid, 'info', 'unknown_log_version', `interaction version ${JSON.stringify(o.version)} (expected 1); read as version 1`, l, tid);
     const created = epoch(o.created_at);
     const completed = epoch(o.completed_at);
-    if (created === undefined) finding(sid, 'warning', 'invalid_created_at', `created_at ${JSON.stringify(o.created_at)} is not a time`, l, tid);
-    if (completed === undefined) finding(sid, 'warning', 'invalid_created_at', `completed_at ${JSON.stringify(o.completed_at)} is not a time`, l, tid);
+    if (created === undefined) this.finding(sid, 'warning', 'invalid_created_at', `created_at ${JSON.stringify(o.created_at)} is not a time`, l, tid);
+    if (completed === undefined) this.finding(sid, 'warning', 'invalid_created_at', `completed_at ${JSON.stringify(o.completed_at)} is not a time`, l, tid);
     const key = `${sid}\u0000${tid}`;
-    const prev = turns.get(key);
-    if (prev) finding(sid, 'info', 'duplicate_interaction', `interaction ${sid}/${tid} appears again; the later line wins`, l, tid);
-    const s = session(sid);
+    const prev = this.turns.get(key);
+    if (prev) this.finding(sid, 'info', 'duplicate_interaction', `interaction ${sid}/${tid} appears again; the later line wins`, l, tid);
     const row: LogTurnRow = {
       sessionId: sid,
       turnId: tid,
-      ordinal: prev ? prev.ordinal : turns.size,
+      ordinal: prev ? prev.ordinal : this.turns.size,
       state: typeof o.state === 'string' && o.state !== '' ? o.state : 'unknown',
       model: str(o.model),
       modelProvider: str(o.model_provider),
@@ -168,7 +167,12 @@ export async function replayLog(file: string, writer: IndexWriter): Promise<{ li
       startedAt: created ?? null,
       completedAt: completed ?? null,
     };
-    turns.set(key, row);
+    this.turns.set(key, row);
+    this.addToSession(row);
+  }
+
+  private addToSession(row: LogTurnRow): void {
+    const s = this.session(row.sessionId);
     if (row.model) s.model = row.model;
     if (row.modelProvider) s.modelProvider = row.modelProvider;
     for (const t of [row.startedAt, row.completedAt]) {
@@ -177,29 +181,54 @@ export async function replayLog(file: string, writer: IndexWriter): Promise<{ li
       if (s.last === null || t > s.last) s.last = t;
     }
   }
-  // Ordinals per session, in order of first appearance.
-  const bySession = new Map<string, LogTurnRow[]>();
-  for (const t of [...turns.values()].sort((a, b) => a.ordinal - b.ordinal)) {
-    const list = bySession.get(t.sessionId) ?? [];
-    writer.writeLogTurn({ ...t, ordinal: list.length });
-    list.push(t);
-    bySession.set(t.sessionId, list);
+
+  private session(sid: string): SessionAgg {
+    let s = this.sessions.get(sid);
+    if (!s) this.sessions.set(sid, (s = { model: null, modelProvider: null, first: null, last: null, findings: { error: 0, warning: 0, info: 0 }, findingOrdinal: 0 }));
+    return s;
   }
-  for (const [sid, s] of [...sessions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const ts = bySession.get(sid);
-    if (!ts) continue; // only findings (a bad feedback line), no interaction
-    writer.writeLogSession({
-      sessionId: sid,
-      model: s.model,
-      modelProvider: s.modelProvider,
-      turns: ts.length,
-      open: ts.filter((t) => t.state !== 'completed' && t.state !== 'interrupted').length,
-      first: s.first,
-      last: s.last,
-      errors: s.findings.error,
-      warnings: s.findings.warning,
-      infos: s.findings.info,
-    });
+
+  private finding(sid: string | null, severity: 'error' | 'warning' | 'info', kind: string, message: string, at: { line: number; offset: number }, turnId?: string): void {
+    let ordinal = this.globalOrdinal++;
+    if (sid !== null) {
+      const s = this.session(sid);
+      ordinal = s.findingOrdinal++;
+      s.findings[severity]++;
+    }
+    this.writer.writeFinding({ sessionId: sid, ordinal, source: 'log', kind, severity, turnId, shard: this.name, line: at.line, offset: at.offset, message });
   }
-  return { lines, sessions: bySession.size, interactions: turns.size, feedback, problems };
+
+  private bad(l: LogLine, detail: string, kind: string, sid: string | null = null): void {
+    this.problems++;
+    this.writer.writeMalformed({ sessionId: sid, shard: this.name, line: l.line, offset: l.offset, length: l.length, kind, torn: false, gluedEvent: null, detail, preview: l.text.slice(0, 2048) });
+    this.finding(sid, 'warning', 'invalid_log_line', `${this.name}:${l.line} is not a usable record: ${detail}`, l);
+  }
+
+  /** Turns get ordinals per session in order of first appearance; sessions are written in id order. Returns the sessions written. */
+  writeTurnsAndSessions(): number {
+    const bySession = new Map<string, LogTurnRow[]>();
+    for (const t of [...this.turns.values()].sort((a, b) => a.ordinal - b.ordinal)) {
+      const list = bySession.get(t.sessionId) ?? [];
+      this.writer.writeLogTurn({ ...t, ordinal: list.length });
+      list.push(t);
+      bySession.set(t.sessionId, list);
+    }
+    for (const [sid, s] of [...this.sessions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      const ts = bySession.get(sid);
+      if (!ts) continue; // only findings (a bad feedback line), no interaction
+      this.writer.writeLogSession({
+        sessionId: sid,
+        model: s.model,
+        modelProvider: s.modelProvider,
+        turns: ts.length,
+        open: ts.filter((t) => t.state !== 'completed' && t.state !== 'interrupted').length,
+        first: s.first,
+        last: s.last,
+        errors: s.findings.error,
+        warnings: s.findings.warning,
+        infos: s.findings.info,
+      });
+    }
+    return bySession.size;
+  }
 }

@@ -22,18 +22,20 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
-import { discoverSessions, type DiscoveredSession, type Discovery } from '../discovery';
-import { copyFileExclusive, fsyncDir, fsyncFile, openReadSync, removeFile, removeTree, renameSafe } from '../fsSafe';
-import { listFeedbackFiles, readFeedbackFile } from '../feedback/read';
+import { discoverSessions, type Discovery } from '../discovery';
+import { listFeedbackFiles } from '../feedback/read';
 import { DEFAULT_MAX_LINE_BYTES } from '../shardReader';
-import { sidecarPath } from '../sidecar';
-import { defaultEngine, engineName, openDb, runBatch, sqliteVersion, type Db, type EngineKind } from './engine';
-import { acquireRebuildLock, checkTarget, otherHolders, recoverInPlace, removeStaleTemps, tempName } from './lock';
-import { sessionBatches } from './parallelRows';
-import { prefixHash, readSession, statStampSync, type SessionRead, type Stamp } from './readSession';
-import { DDL, EVENT_INDEXES, LATE_INDEXES, SCHEMA_VERSION } from './schema';
+import { defaultEngine, engineName, sqliteVersion, type Db, type EngineKind } from './engine';
+import { acquireRebuildLock, checkTarget, otherHolders, recoverInPlace, removeStaleTemps, tempName, type RebuildLock } from './lock';
+import { statStampSync, type Stamp } from './readSession';
+import { fullPlan, planIncremental, statAll, type Plan } from './rebuildPlan';
+import { writeFeedbackFiles, writeSessions } from './rebuildSessions';
+import { abandon, earlySync, finishByRename, finishInPlace, openCopy, openFresh, openInPlace, type EarlySync, type OpenTarget } from './rebuildTargets';
+import { LATE_INDEXES, SCHEMA_VERSION } from './schema';
 import { applyFeedback, IndexWriter } from './writer';
 import { replayLog } from './fromLog';
+
+export { CACHE_SIZE } from './rebuildTargets';
 import { VERSION } from '../version';
 
 export interface RebuildProgress {
@@ -69,13 +71,15 @@ export interface RebuildOptions {
   cacheSize?: number;
   /** Test hook: called at named points of the build (e.g. to kill the process there). */
   checkpoint?: (name: string) => void;
+  /** Each phase's time on stderr (the CLI's --trace). */
+  trace?: boolean;
   /**
    * A script that serves as a rebuild worker (calls `runRebuildWorkerIfWorker()` at startup;
    * the CLI passes its own bundle). With it, sessions are read, analysed and turned into rows
    * on worker threads while the main thread writes (when there is enough to read).
    */
   workerScript?: string;
-  /** Rebuild workers (default 1); 0 = read on the main thread. Env BMA_REBUILD_WORKERS overrides. */
+  /** Rebuild workers (default 1); 0 = read on the main thread. */
   workers?: number;
   /** Test hook: use the workers however little there is to read. */
   alwaysWorkers?: boolean;
@@ -101,30 +105,28 @@ export class RebuildCancelled extends Error {
   }
 }
 
-interface PrevShard {
-  sessionId: string;
-  fingerprint: string;
-  committed: number;
-}
-
-interface Plan {
-  mode: 'full' | 'incremental';
-  reason: string | null;
-  /** Sessions to (re)do; for full: all. */
-  redo: Set<string>;
-  prevShards: Map<string, PrevShard>;
-  prevFeedback: Record<string, string>;
-}
 
 const TOOL_VERSION = VERSION;
-/** Page size of a new index (measured: docs/sqlite.md, "Speed"). */
-const PAGE_SIZE = 8192;
-/**
- * Page cache: 16 MB (negative = KiB). Rows arrive in order, so a build touches few pages at a
- * time: 4, 8, 16, 64 and 256 MB measured the same time for 1M events; 64 MB held ~60 MB more
- * RSS (docs/sqlite.md, "Speed").
- */
-export const CACHE_SIZE = -16384;
+
+/** What every step of one rebuild shares. */
+interface Run {
+  options: RebuildOptions;
+  target: string;
+  temp: string;
+  engine: EngineKind;
+  lock: RebuildLock;
+  progress: RebuildProgress;
+  report(): void;
+  cp(name: string): void;
+  settings: { now: number; staleAfterMinutes: number; maxLineBytes: number };
+  sources: { kind: string; path: string }[];
+  /** The target being written, once opened. */
+  open: OpenTarget | null;
+  /** A fresh build's background syncs of `temp` (see earlySync). */
+  early: EarlySync | null;
+}
+
+type Outcome = Omit<RebuildResult, 'counts' | 'elapsedMs' | 'bytes' | 'db'>;
 
 export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResult> {
   const started = Date.now();
@@ -132,312 +134,234 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
   const target = path.resolve(options.db);
   const dir = path.dirname(target);
   if (!fs.existsSync(dir)) throw new Error(`the folder of the index does not exist: ${dir}`);
-  const engine = options.engine ?? defaultEngine();
   const lock = acquireRebuildLock(target);
-  const release = lock.release;
+  const run = newRun(options, target, lock);
+  try {
+    prepareTarget(run);
+    const outcome = options.sessionsDir !== undefined ? await rebuildFromJournals(run, options.sessionsDir) : await rebuildFromLog(run, options.fromLog!);
+    run.cp('indexed');
+    const db = run.open!.db;
+    const counts = countRows(db);
+    run.cp('counted');
+    db.close();
+    const kind = run.open!.kind;
+    run.open = null;
+    run.cp('closed');
+    if (kind === 'inPlace') finishInPlace(target, lock);
+    else {
+      run.progress.phase = 'sync';
+      run.report();
+      finishByRename(run.temp, target, options.force, run.cp);
+    }
+    run.progress.phase = 'done';
+    run.progress.temp = undefined;
+    run.report();
+    return { db: target, ...outcome, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
+  } catch (e) {
+    run.early?.closeNow();
+    if (run.open) abandon(run.open, target, run.temp, lock);
+    else abandon({ kind: 'fresh', db: closedDb }, target, run.temp, lock);
+    throw e;
+  } finally {
+    lock.release();
+  }
+}
+
+function newRun(options: RebuildOptions, target: string, lock: RebuildLock): Run {
   const temp = tempName(target, crypto.randomBytes(4).toString('hex'));
   const progress: RebuildProgress = { phase: 'scan', sessionsDone: 0, sessionsTotal: 0, events: 0, bytesDone: 0, bytesTotal: 0, temp };
-  const report = (): void => options.onProgress?.({ ...progress });
-  const tracing = process.env.BMA_TRACE === '1';
   let lastMark = process.hrtime.bigint();
-  const userCp = options.checkpoint;
-  const cp = (name: string): void => {
-    if (tracing && name !== 'session') {
-      const now = process.hrtime.bigint();
-      process.stderr.write(`trace ${name} ${(Number(now - lastMark) / 1e6).toFixed(1)} ms\n`);
-      lastMark = now;
-    }
-    userCp?.(name);
-  };
-  let db: Db | null = null;
-  /** A full build's background syncs of `temp` (see earlySync). */
-  let early: EarlySync | null = null;
-  /** Incremental, writing into the target itself (one transaction); else into `temp`. */
-  let inPlace = false;
-  try {
-    // A rebuild that was killed while it wrote into the target in place left its hot
-    // journal (and its engine lock folder): roll the target back to its last commit.
-    if (lock.previous?.inPlace === true) {
-      recoverInPlace(target, lock.previous, engine);
-      lock.mark({ inPlace: false });
-    }
-    checkTarget(target, { force: options.force });
-    removeStaleTemps(target);
-    cp('locked');
-    report();
-    const settings = {
+  const run: Run = {
+    options,
+    target,
+    temp,
+    engine: options.engine ?? defaultEngine(),
+    lock,
+    progress,
+    report: () => options.onProgress?.({ ...progress }),
+    cp: (name) => {
+      if (options.trace && name !== 'session') {
+        const now = process.hrtime.bigint();
+        process.stderr.write(`trace ${name} ${(Number(now - lastMark) / 1e6).toFixed(1)} ms\n`);
+        lastMark = now;
+      }
+      options.checkpoint?.(name);
+    },
+    settings: {
       now: options.now ?? Date.now() / 1000,
       staleAfterMinutes: options.staleAfterMinutes ?? DEFAULT_STALE_AFTER_MINUTES,
       maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-    };
-    const sources = options.sessionsDir !== undefined
-      ? [{ kind: 'journal', path: path.resolve(options.sessionsDir) }]
-      : [{ kind: 'log', path: path.resolve(options.fromLog!) }];
+    },
+    sources: options.sessionsDir !== undefined ? [{ kind: 'journal', path: path.resolve(options.sessionsDir) }] : [{ kind: 'log', path: path.resolve(options.fromLog!) }],
+    open: null,
+    early: null,
+  };
+  return run;
+}
 
-    let result: Omit<RebuildResult, 'counts' | 'elapsedMs' | 'bytes' | 'db'>;
-    if (options.sessionsDir !== undefined) {
-      let discovery: Discovery;
-      discovery = await discoverSessions(options.sessionsDir);
-      const feedbackFiles = await listFeedbackFiles(discovery.sessionsDir);
-      const stamps = await statAll(discovery);
-      progress.sessionsTotal = discovery.sessions.length;
-      progress.bytesTotal = [...stamps.values()].reduce((n, s) => n + s.size, 0);
-      const feedbackStamps: Record<string, string> = {};
-      for (const f of feedbackFiles) feedbackStamps[f.name] = statStampSync(f.path);
-      cp('scanned');
+/** A Db that is already closed (what `abandon` gets when nothing was opened). */
+const closedDb: Db = {
+  engine: 'wasm',
+  exec: () => undefined,
+  prepare: () => {
+    throw new Error('closed');
+  },
+  all: () => [],
+  get: () => null,
+  iterate: () => [],
+  close: () => undefined,
+};
 
-      let plan: Plan = { mode: 'full', reason: options.full ? 'asked for a full rebuild' : 'no index yet', redo: new Set(discovery.sessions.map((s) => s.sessionId)), prevShards: new Map(), prevFeedback: {} };
-      if (!options.full && fs.existsSync(target)) {
-        // In place when no other process has the target open: SQLite's rollback journal
-        // makes the one transaction atomic. When one has it open (only with --force, see
-        // checkTarget) it must keep seeing the old file: copy, update the copy, rename.
-        inPlace = otherHolders(target).length === 0;
-        if (inPlace) {
-          lock.mark({ inPlace: true });
-          db = openDb(target, { mustExist: true, engine });
-          db.exec(`PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA cache_size = ${Math.trunc(options.cacheSize ?? CACHE_SIZE)}; PRAGMA temp_store = MEMORY;`);
-          db.exec('BEGIN IMMEDIATE');
-        } else {
-          copyFileExclusive(target, temp);
-          cp('copied');
-          db = openDb(temp, { mustExist: true, engine });
-        }
-        const p = await planIncremental(db, discovery, stamps, sources, settings);
-        if (p.mode === 'incremental') plan = p;
-        else {
-          plan.reason = p.reason;
-          if (inPlace) db.exec('ROLLBACK');
-          db.close();
-          db = null;
-          if (inPlace) lock.mark({ inPlace: false });
-          else removeFile(temp);
-          inPlace = false;
-        }
-      }
-      cp('planned');
-      if (db === null) {
-        // A new file nobody else sees until the rename: no journal, no syncs until the end.
-        db = openDb(temp, { engine });
-        db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE}; PRAGMA temp_store = MEMORY;`);
-        db.exec(DDL);
-        db.exec(EVENT_INDEXES);
-        db.exec('BEGIN');
-      } else if (!inPlace) {
-        db.exec(`PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE}; PRAGMA temp_store = MEMORY;`);
-        db.exec('BEGIN');
-      }
-      if (inPlace) progress.temp = undefined;
-      const writer = new IndexWriter(db);
-      progress.phase = 'sessions';
-      if (plan.mode === 'incremental') progress.sessionsTotal = plan.redo.size;
-      report();
-      let lastReport = Date.now();
-      const opts = { now: settings.now, staleAfterSeconds: settings.staleAfterMinutes * 60 };
-      const todo = discovery.sessions.filter((s) => plan.redo.has(s.sessionId));
-      // Incremental: per shard, the offset below which its events and malformed lines are
-      // already in the index; the session's other rows are deleted and written anew.
-      const skipOf = (s: DiscoveredSession): Map<string, number> | undefined => {
-        if (plan.mode !== 'incremental') return undefined;
-        const skip = new Map<string, number>();
-        for (const sh of s.shards) {
-          const prev = plan.prevShards.get(sh.name);
-          if (prev) skip.set(sh.name, prev.committed);
-        }
-        return skip;
-      };
-      const beginSession = (s: DiscoveredSession, skip: Map<string, number> | undefined): void => {
-        if (!skip) return;
-        deleteSessionRows(db!, s.sessionId);
-        for (const [shard, committed] of skip) {
-          // The only event at or past the committed size is the torn final line (events_torn).
-          db!.all('DELETE FROM events WHERE shard = ? AND torn = 1', [shard]);
-          db!.all('DELETE FROM malformed WHERE shard = ? AND offset >= ?', [shard, committed]);
-        }
-      };
-      let eventsWritten = 0;
-      // A new file: start writing its pages to disk while the build goes on (fdatasync on
-      // libuv's thread pool, one at a time), so that the final fsync has little left to do.
-      early = plan.mode === 'full' ? earlySync(temp) : null;
-      const endSession = async (bytes: number): Promise<void> => {
-        early?.poke();
-        progress.sessionsDone++;
-        progress.events = eventsWritten;
-        progress.bytesDone += bytes;
-        if (Date.now() - lastReport >= 100) {
-          report();
-          lastReport = Date.now();
-          // Let signals, cancellation and progress output through.
-          await new Promise((r) => setImmediate(r));
-        }
-        cp('session');
-      };
-      const workers = workerCount(options, todo, stamps);
-      if (workers > 0) {
-        // Worker threads read, analyse and build the rows; this thread binds and steps.
-        const skips = todo.map(skipOf);
-        const batches = sessionBatches(todo, { sessionsDir: discovery.sessionsDir, maxLineBytes: settings.maxLineBytes, ...opts }, options.workerScript!, workers, (i) => skips[i]);
-        let started = -1;
-        for await (const m of batches) {
-          if (options.signal?.aborted) throw new RebuildCancelled();
-          if (m.i !== started) {
-            started = m.i;
-            beginSession(todo[m.i], skips[m.i]);
-          }
-          if (m.batch) runBatch(writer.statements, m.batch);
-          early?.poke();
-          if (m.last) {
-            eventsWritten += m.events!;
-            await endSession(m.bytes!);
-          }
-        }
-      } else {
-        // Reading (file I/O on libuv's threads, then parsing) runs ahead of writing: while
-        // one session's rows go into SQLite, the next sessions' files are being read.
-        const ahead: Promise<SessionRead>[] = [];
-        const readAt = (i: number): void => {
-          if (i >= todo.length) return;
-          const pr = readSession(discovery.sessionsDir, todo[i], settings.maxLineBytes, opts);
-          pr.catch(() => undefined); // awaited below; never an unhandled rejection if we stop first
-          ahead.push(pr);
-        };
-        for (let i = 0; i < READ_AHEAD; i++) readAt(i);
-        for (let i = 0; i < todo.length; i++) {
-          const s = todo[i];
-          if (options.signal?.aborted) throw new RebuildCancelled();
-          const read = await ahead.shift()!;
-          readAt(i + READ_AHEAD);
-          const skip = skipOf(s);
-          beginSession(s, skip);
-          const before = writer.eventsWritten;
-          writer.writeSession(read.analysis, read.shards, read.sidecarFingerprint, skip);
-          eventsWritten += writer.eventsWritten - before;
-          await endSession(read.shards.reduce((n, x) => n + x.size, 0));
-        }
-      }
-      await early?.close();
-      early = null;
-      cp('written');
-      // Feedback: files that changed are replaced whole (they are small).
-      const changedFeedback = feedbackFiles.filter((f) => plan.mode === 'full' || plan.prevFeedback[f.name] !== feedbackStamps[f.name]);
-      // Incremental: the sessions whose feedback must be applied again (null: all of them).
-      let feedbackScope: Set<string> | null = plan.mode === 'incremental' ? new Set(plan.redo) : null;
-      if (plan.mode === 'incremental') {
-        for (const name of Object.keys(plan.prevFeedback)) {
-          if (feedbackStamps[name] === plan.prevFeedback[name]) continue;
-          for (const r of db.all('SELECT DISTINCT session_id FROM feedback WHERE file = ?', [name])) {
-            if (r.session_id === null) feedbackScope = null;
-            else feedbackScope?.add(String(r.session_id));
-          }
-          db.all('DELETE FROM feedback WHERE file = ?', [name]);
-          db.all('DELETE FROM malformed WHERE shard = ?', [name]);
-          db.all("DELETE FROM findings WHERE source = 'feedback' AND shard = ?", [name]);
-        }
-      }
-      for (const f of changedFeedback) {
-        const ff = await readFeedbackFile(f.path, f.name);
-        for (const r of ff.records) {
-          writer.writeFeedback(r);
-          feedbackScope?.add(r.sessionId);
-        }
-        const sid = path.basename(f.name, '.jsonl');
-        ff.problems.forEach((p, i) => writer.writeFeedbackProblem(p, sid, i, 'feedback'));
-      }
-      applyFeedback(db, feedbackScope ?? undefined, plan.mode === 'full');
-      writer.finalize();
-      writeMeta(db, {
-        sources: JSON.stringify(sources),
-        skipped_files: JSON.stringify(discovery.skipped.map((f) => ({ name: f.name, reason: f.reason }))),
-        feedback_files: JSON.stringify(feedbackStamps),
-        mode: plan.mode,
-        full_reason: plan.reason ?? '',
-        ...settingsMeta(settings),
-        ...versionMeta(engine, options.toolVersion),
-      });
-      cp('feedback');
-      progress.events = eventsWritten;
-      result = { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, eventsAdded: eventsWritten };
-      db.exec('COMMIT');
-      cp('committed');
-      if (plan.mode === 'full') {
-        progress.phase = 'indexes';
-        report();
-        db.exec(LATE_INDEXES);
-        db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-      }
-    } else {
-      db = openDb(temp, { engine });
-      db.exec(`PRAGMA page_size = ${PAGE_SIZE}; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE}; PRAGMA temp_store = MEMORY;`);
-      db.exec(DDL);
-      db.exec(EVENT_INDEXES);
-      db.exec('BEGIN');
-      progress.phase = 'log';
-      report();
-      const writer = new IndexWriter(db);
-      const log = await replayLog(options.fromLog!, writer);
-      applyFeedback(db, undefined, true);
-      writer.finalize();
-      writeMeta(db, {
-        sources: JSON.stringify(sources),
-        skipped_files: '[]',
-        feedback_files: '{}',
-        mode: 'full',
-        full_reason: 'a log replay is always full',
-        log_lines: String(log.lines),
-        ...settingsMeta(settings),
-        ...versionMeta(engine, options.toolVersion),
-      });
-      db.exec('COMMIT');
-      db.exec(LATE_INDEXES);
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-      result = { mode: 'full', reason: 'a log replay is always full', sessionsRedone: log.sessions, eventsAdded: 0 };
-    }
-    cp('indexed');
-    const counts = countRows(db);
-    cp('counted');
-    db.close();
-    db = null;
-    cp('closed');
-    if (inPlace) {
-      // Committed: SQLite synced the file (synchronous = FULL) and deleted its journal.
-      fsyncDir(dir);
-      lock.mark({ inPlace: false });
-      progress.phase = 'done';
-      report();
-      return { db: target, ...result, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
-    }
-    progress.phase = 'sync';
-    report();
-    fsyncFile(temp);
-    cp('synced');
-    // The target may have been opened while we built: check again right before replacing it.
-    checkTarget(target, { force: options.force });
-    renameSafe(temp, target); // never over a symbolic link planted at the target
-    cp('renamed');
-    fsyncDir(dir);
-    progress.phase = 'done';
-    progress.temp = undefined;
-    report();
-    return { db: target, ...result, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
-  } catch (e) {
-    early?.closeNow();
-    try {
-      if (inPlace && db !== null) db.exec('ROLLBACK');
-    } catch {
-      // no transaction open: nothing written
-    }
-    try {
-      db?.close();
-    } catch {
-      // already failing
-    }
-    if (inPlace && !fs.existsSync(target + '-journal')) lock.mark({ inPlace: false });
-    removeFile(temp);
-    removeTree(temp + '.lock');
-    removeFile(temp + '-journal');
-    throw e;
-  } finally {
-    release();
+/** Rolls back a dead in-place rebuild's journal, checks the target is not in use, removes dead rebuilds' temp files. */
+function prepareTarget(run: Run): void {
+  // A rebuild that was killed while it wrote into the target in place left its hot
+  // journal (and, with the wasm engine, its lock folder): roll the target back to its last commit.
+  if (run.lock.previous?.inPlace === true) {
+    recoverInPlace(run.target, run.lock.previous, run.engine);
+    run.lock.mark({ inPlace: false });
   }
+  checkTarget(run.target, { force: run.options.force });
+  removeStaleTemps(run.target);
+  run.cp('locked');
+  run.report();
+}
+
+interface Scan {
+  discovery: Discovery;
+  feedbackFiles: { name: string; path: string }[];
+  stamps: Map<string, Stamp>;
+  feedbackStamps: Record<string, string>;
+}
+
+async function scanFolder(run: Run, sessionsDir: string): Promise<Scan> {
+  const discovery = await discoverSessions(sessionsDir);
+  const feedbackFiles = await listFeedbackFiles(discovery.sessionsDir);
+  const stamps = statAll(discovery);
+  run.progress.sessionsTotal = discovery.sessions.length;
+  run.progress.bytesTotal = [...stamps.values()].reduce((n, s) => n + s.size, 0);
+  const feedbackStamps: Record<string, string> = {};
+  for (const f of feedbackFiles) feedbackStamps[f.name] = statStampSync(f.path);
+  run.cp('scanned');
+  return { discovery, feedbackFiles, stamps, feedbackStamps };
+}
+
+/**
+ * Opens the target the plan needs: in place (nobody else has the index open) or a copy
+ * (another process has it open: it keeps the old file) when an incremental rebuild is
+ * possible, else a fresh file. Plans inside the opened target's transaction.
+ */
+function openPlannedTarget(run: Run, scan: Scan): Plan {
+  const { options, target } = run;
+  if (options.full || !fs.existsSync(target)) return fullPlanFresh(run, scan, options.full ? 'asked for a full rebuild' : 'no index yet');
+  const inPlace = otherHolders(target).length === 0;
+  run.open = inPlace ? openInPlace(target, run.engine, run.lock, options.cacheSize) : openCopy(target, run.temp, run.engine);
+  if (!inPlace) run.cp('copied');
+  const plan = planIncremental(run.open.db, scan.discovery, scan.stamps, run.sources, run.settings);
+  if (plan.mode === 'incremental') {
+    if (inPlace) run.progress.temp = undefined;
+    return plan;
+  }
+  abandon(run.open, target, run.temp, run.lock);
+  run.open = null;
+  return fullPlanFresh(run, scan, plan.reason!);
+}
+
+function fullPlanFresh(run: Run, scan: Scan, reason: string): Plan {
+  run.open = openFresh(run.temp, run.engine);
+  return fullPlan(scan.discovery, reason);
+}
+
+async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outcome> {
+  const { options, progress } = run;
+  const scan = await scanFolder(run, sessionsDir);
+  const plan = openPlannedTarget(run, scan);
+  run.cp('planned');
+  const db = run.open!.db;
+  const writer = new IndexWriter(db);
+  progress.phase = 'sessions';
+  if (plan.mode === 'incremental') progress.sessionsTotal = plan.redo.size;
+  run.report();
+  // A new file: start writing its pages to disk while the build goes on (fdatasync on
+  // libuv's thread pool, one at a time), so that the final fsync has little left to do.
+  run.early = run.open!.kind === 'fresh' ? earlySync(run.temp) : null;
+  let lastReport = Date.now();
+  const eventsWritten = await writeSessions(db, writer, scan.discovery, plan, scan.stamps, {
+    sessionsDir: scan.discovery.sessionsDir,
+    maxLineBytes: run.settings.maxLineBytes,
+    now: run.settings.now,
+    staleAfterSeconds: run.settings.staleAfterMinutes * 60,
+    workerScript: options.workerScript,
+    workers: options.workers ?? 1,
+    alwaysWorkers: options.alwaysWorkers,
+    signal: options.signal,
+  }, {
+    batchDone: () => run.early?.poke(),
+    cancelled: () => new RebuildCancelled(),
+    sessionDone: async (bytes, events) => {
+      run.early?.poke();
+      progress.sessionsDone++;
+      progress.events = events;
+      progress.bytesDone += bytes;
+      if (Date.now() - lastReport >= 100) {
+        run.report();
+        lastReport = Date.now();
+        // Let signals, cancellation and progress output through.
+        await new Promise((r) => setImmediate(r));
+      }
+      run.cp('session');
+    },
+  });
+  await run.early?.close();
+  run.early = null;
+  run.cp('written');
+  await writeFeedbackFiles(db, writer, scan.feedbackFiles, scan.feedbackStamps, plan);
+  writer.finalize();
+  writeMeta(db, {
+    sources: JSON.stringify(run.sources),
+    skipped_files: JSON.stringify(scan.discovery.skipped.map((f) => ({ name: f.name, reason: f.reason }))),
+    feedback_files: JSON.stringify(scan.feedbackStamps),
+    mode: plan.mode,
+    full_reason: plan.reason ?? '',
+    ...settingsMeta(run.settings),
+    ...versionMeta(run.engine, options.toolVersion),
+  });
+  run.cp('feedback');
+  progress.events = eventsWritten;
+  db.exec('COMMIT');
+  run.cp('committed');
+  if (plan.mode === 'full') {
+    progress.phase = 'indexes';
+    run.report();
+    db.exec(LATE_INDEXES);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  }
+  return { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, eventsAdded: eventsWritten };
+}
+
+async function rebuildFromLog(run: Run, fromLog: string): Promise<Outcome> {
+  run.open = openFresh(run.temp, run.engine);
+  const db = run.open.db;
+  run.progress.phase = 'log';
+  run.report();
+  const writer = new IndexWriter(db);
+  const log = await replayLog(fromLog, writer);
+  applyFeedback(db, undefined, true);
+  writer.finalize();
+  const reason = 'a log replay is always full';
+  writeMeta(db, {
+    sources: JSON.stringify(run.sources),
+    skipped_files: '[]',
+    feedback_files: '{}',
+    mode: 'full',
+    full_reason: reason,
+    log_lines: String(log.lines),
+    ...settingsMeta(run.settings),
+    ...versionMeta(run.engine, run.options.toolVersion),
+  });
+  db.exec('COMMIT');
+  db.exec(LATE_INDEXES);
+  db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  return { mode: 'full', reason, sessionsRedone: log.sessions, eventsAdded: 0 };
 }
 
 function settingsMeta(s: { now: number; staleAfterMinutes: number; maxLineBytes: number }): Record<string, string> {
@@ -466,154 +390,4 @@ export function countRows(db: Db): RebuildResult['counts'] {
     findings: n('SELECT count(*) AS n FROM findings'),
     feedback: n('SELECT count(*) AS n FROM feedback'),
   };
-}
-
-function deleteSessionRows(db: Db, sid: string): void {
-  for (const t of ['sessions', 'shards', 'turns', 'collisions']) db.all(`DELETE FROM ${t} WHERE session_id = ?`, [sid]);
-  db.all("DELETE FROM findings WHERE session_id = ? AND source = 'journal'", [sid]);
-}
-
-export { fsyncFile };
-
-interface EarlySync {
-  /** Starts an fdatasync if none is in flight and the last ended `everyMs` ago. */
-  poke(): void;
-  /** Waits for the one in flight, then closes the file. */
-  close(): Promise<void>;
-  /** Closes the file at once (a failed build; any sync in flight just fails). */
-  closeNow(): void;
-}
-
-/**
- * Background fdatasync of a file being written (libuv's thread pool, at most one in flight,
- * one per `everyMs`): the kernel writes the pages out while the build goes on, so the final
- * fsync has little left to do. Best effort: errors are ignored (the final fsync is the one
- * that counts).
- */
-function earlySync(file: string, everyMs = 250): EarlySync {
-  let fd: number | null = null;
-  try {
-    fd = openReadSync(file).fd;
-  } catch {
-    // not created yet: nothing to sync early
-  }
-  let busy: Promise<void> | null = null;
-  let last = Date.now();
-  return {
-    poke(): void {
-      if (fd === null || busy !== null || Date.now() - last < everyMs) return;
-      const f = fd;
-      busy = new Promise<void>((resolve) => fs.fdatasync(f, () => resolve())).then(() => {
-        busy = null;
-        last = Date.now();
-      });
-    },
-    async close(): Promise<void> {
-      await busy;
-      this.closeNow();
-    },
-    closeNow(): void {
-      if (fd !== null) fs.closeSync(fd);
-      fd = null;
-    },
-  };
-}
-
-// ---- reading a session ----------------------------------------------------------------
-
-async function statAll(d: Discovery): Promise<Map<string, Stamp>> {
-  const m = new Map<string, Stamp>();
-  for (const s of d.sessions) {
-    for (const f of s.shards) {
-      try {
-        // Synchronous: a stat is quicker than a thread-pool round trip.
-        const st = fs.statSync(f.path, { bigint: true });
-        m.set(f.name, { ino: st.ino, dev: st.dev, size: Number(st.size), mtimeMs: Number(st.mtimeMs) });
-      } catch {
-        // vanished since discovery: the reader reports it
-      }
-    }
-  }
-  return m;
-}
-
-/** Sessions being read ahead of the one being written (on the main thread). */
-const READ_AHEAD = 2;
-/** Less to read than this and the rebuild reads on the main thread (a worker takes ~100 ms to start). */
-const WORKER_MIN_BYTES = 16 << 20;
-
-function workerCount(options: RebuildOptions, todo: DiscoveredSession[], stamps: Map<string, Stamp>): number {
-  if (options.workerScript === undefined) return 0;
-  const env = process.env.BMA_REBUILD_WORKERS;
-  const n = env !== undefined && env !== '' ? Number(env) : (options.workers ?? 1);
-  if (!Number.isInteger(n) || n <= 0 || todo.length === 0) return 0;
-  if (options.alwaysWorkers) return n;
-  let bytes = 0;
-  for (const s of todo) for (const f of s.shards) bytes += stamps.get(f.name)?.size ?? 0;
-  return bytes >= WORKER_MIN_BYTES ? n : 0;
-}
-
-// ---- planning an incremental rebuild ----------------------------------------------------
-
-async function planIncremental(
-  db: Db,
-  discovery: Discovery,
-  stamps: Map<string, Stamp>,
-  sources: { kind: string; path: string }[],
-  settings: { staleAfterMinutes: number; maxLineBytes: number },
-): Promise<Plan> {
-  const full = (reason: string): Plan => ({ mode: 'full', reason, redo: new Set(), prevShards: new Map(), prevFeedback: {} });
-  let meta: Map<string, string>;
-  try {
-    const version = Number(db.get('PRAGMA user_version')!.user_version);
-    if (version !== SCHEMA_VERSION) return full(`the index has schema version ${version}, this tool writes ${SCHEMA_VERSION}`);
-    meta = new Map(db.all('SELECT key, value FROM meta').map((r) => [String(r.key), String(r.value)]));
-  } catch (e) {
-    return full(`the existing index cannot be read (${(e as Error).message})`);
-  }
-  if (meta.get('sources') !== JSON.stringify(sources)) return full('the index was built from other sources');
-  if (meta.get('stale_after_minutes') !== String(settings.staleAfterMinutes) || meta.get('max_line_bytes') !== String(settings.maxLineBytes)) {
-    return full('the index was built with other settings');
-  }
-  const prevShards = new Map<string, PrevShard>();
-  // One JSON text instead of a row per shard: the engine reads rows column by column
-  // through the WASM boundary (~10 µs per row).
-  const shardRows = JSON.parse(String(db.get("SELECT json_group_array(json_array(name, session_id, fingerprint, committed_size)) AS j FROM shards")!.j)) as [string, string, string, number][];
-  for (const [name, sessionId, fingerprint, committed] of shardRows) prevShards.set(name, { sessionId, fingerprint, committed });
-  const current = new Map<string, { sessionId: string; path: string }>();
-  for (const s of discovery.sessions) for (const f of s.shards) current.set(f.name, { sessionId: s.sessionId, path: f.path });
-  const redo = new Set<string>();
-  for (const [name, prev] of prevShards) {
-    const cur = current.get(name);
-    if (!cur) return full(`${name} is gone`);
-    const st = stamps.get(name);
-    const [ino, dev, size, mtime] = prev.fingerprint.split(':');
-    if (!st || prev.fingerprint === 'unreadable' || prev.fingerprint === 'missing') return full(`${name} could not be read last time or now`);
-    if (String(st.ino) !== ino || String(st.dev) !== dev) return full(`${name} was replaced (new inode)`);
-    if (st.size < prev.committed) return full(`${name} shrank`);
-    if (String(st.size) === size && String(st.mtimeMs) === mtime) continue; // unchanged
-    if (st.size === Number(size)) return full(`${name} changed without growing`);
-    const hash = prev.fingerprint.split(':')[4];
-    if (prefixHash(cur.path, prev.committed) !== hash) return full(`${name} was rewritten, not appended to`);
-    redo.add(prev.sessionId);
-  }
-  for (const [name, cur] of current) if (!prevShards.has(name)) redo.add(cur.sessionId);
-  // Sidecars that changed, sessions that are new, and sessions with an open turn (their
-  // dangling findings depend on the clock) are redone too.
-  // (open_turn_count counts the session's turns rows with terminal = 0: reading it instead
-  // of those rows keeps planning off the large turns table.)
-  const prevSessions = JSON.parse(String(db.get("SELECT json_group_array(json_array(session_id, sidecar_fingerprint, open_turn_count)) AS j FROM sessions WHERE source = 'journal'")!.j)) as [string, string | null, number][];
-  const prevSidecars = new Map(prevSessions.map(([sid, fp]) => [sid, String(fp)]));
-  for (const s of discovery.sessions) {
-    const prev = prevSidecars.get(s.sessionId);
-    if (prev === undefined || prev !== statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId))) redo.add(s.sessionId);
-  }
-  for (const [sid, , open] of prevSessions) if (open > 0) redo.add(sid);
-  let prevFeedback: Record<string, string> = {};
-  try {
-    prevFeedback = JSON.parse(meta.get('feedback_files') ?? '{}');
-  } catch {
-    return full('the index has no readable list of feedback files');
-  }
-  return { mode: 'incremental', reason: null, redo, prevShards, prevFeedback };
 }

@@ -17,7 +17,10 @@ export async function run(c: CommandContext, arg?: unknown) {
       ? given
       : await vscode.window.showInputBox({
           title: `Feedback note for turn ${ref.turnId}`,
-          prompt: cur && cur.value !== 0 ? `Current rating: ${cur.value === 1 ? '👍' : '👎'} (kept). Leave empty to remove the note.` : 'The turn has no rating; the note is saved without one.',
+          prompt:
+            cur && cur.value !== 0
+              ? `Current rating: ${cur.value === 1 ? '👍' : '👎'} (kept). Leave empty to remove the note.`
+              : 'The turn has no rating; the note is saved without one.',
           value: cur?.note ?? '',
           ignoreFocusOut: true,
           validateInput: (v) => (v.length > 10_000 ? 'At most 10,000 characters' : undefined),

@@ -1,4 +1,3 @@
-import * as vscode from 'vscode';
 import type { FeedbackValue } from '../../core/feedback/record';
 import type { FeedbackRecord } from '../../core/feedback/record';
 import { turnRefOf, type TurnRef } from '../commandArgs';
@@ -8,6 +7,7 @@ import type { RepairFeature } from '../repair/register';
 import type { Services } from '../services';
 import type { SessionsFeature } from '../sessionsView';
 import type { TimelineEditorProvider } from '../timeline/timelineEditor';
+import { notifyInfo } from '../untrustedText';
 
 /** What every command receives: the services and every feature's api (built in activate()). */
 export interface CommandContext extends Services {
@@ -21,7 +21,7 @@ export interface CommandContext extends Services {
 /** The turn a command is about: its argument (tree node, timeline card, ref) or the tree selection. */
 export function targetTurn(c: CommandContext, arg: unknown): TurnRef | undefined {
   const ref = turnRefOf(arg) ?? turnRefOf(c.sessions.view.selection[0]);
-  if (!ref) void vscode.window.showInformationMessage('Select a turn in the Sessions view or the turn timeline first (or use "Give Feedback on Turn…").');
+  if (!ref) void notifyInfo('Select a turn in the Sessions view or the turn timeline first (or use "Give Feedback on Turn…").');
   return ref;
 }
 

@@ -5,6 +5,7 @@ import { firstLine } from '../tree/presentation';
 import { fieldArg, stringArg, turnRefOf, type SessionRef, type TurnRef } from '../commandArgs';
 import { pickSession } from '../sessionPicker';
 import type { CommandContext } from './context';
+import { notifyInfo, showPick } from '../untrustedText';
 
 type Verdict = FeedbackValue | 'note';
 
@@ -38,7 +39,7 @@ export async function run(c: CommandContext, arg?: unknown) {
 async function pickTurn(c: CommandContext, s: SessionRef): Promise<TurnRef | undefined> {
   const a = await c.store.index.analyze(s.rootId, s.sessionId);
   if (!a || a.turns.length === 0) {
-    void vscode.window.showInformationMessage(`Session ${s.sessionId} has no turns.`);
+    void notifyInfo(`Session ${s.sessionId} has no turns.`);
     return undefined;
   }
   const fb = c.store.index.feedback(s.rootId, s.sessionId);
@@ -54,7 +55,7 @@ async function pickTurn(c: CommandContext, s: SessionRef): Promise<TurnRef | und
       turnId: t.turnId,
     };
   });
-  const picked = await vscode.window.showQuickPick(items, { title: 'Give Feedback (2/3): turn', placeHolder: 'Pick a turn (newest first)', matchOnDescription: true, matchOnDetail: true });
+  const picked = await showPick(items, { title: 'Give Feedback (2/3): turn', placeHolder: 'Pick a turn (newest first)', matchOnDescription: true, matchOnDetail: true });
   return picked ? { ...s, turnId: picked.turnId } : undefined;
 }
 
@@ -68,6 +69,6 @@ async function pickVerdict(c: CommandContext, ref: TurnRef): Promise<Verdict | u
     { label: '$(close) Clear', description: 'remove the rating (history is kept)', v: 0 },
     { label: '$(note) Note…', description: cur?.note ? `edit: ${firstLine(cur.note, 60)}` : 'add a note to the rating', v: 'note' },
   ];
-  const picked = await vscode.window.showQuickPick(items, { title: `Give Feedback (3/3): turn ${ref.turnId} (${now})`, placeHolder: 'Your verdict' });
+  const picked = await showPick(items, { title: `Give Feedback (3/3): turn ${ref.turnId} (${now})`, placeHolder: 'Your verdict' });
   return picked?.v;
 }

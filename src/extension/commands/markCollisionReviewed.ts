@@ -3,6 +3,7 @@ import { markCollisionReviewed } from '../../core/repair';
 import { readRepairSettings, refreshAfter, trustGate } from '../repair/repairService';
 import { stringArg, turnRefOf } from '../commandArgs';
 import type { CommandContext } from './context';
+import { labelText, notifyError, notifyInfo } from '../untrustedText';
 
 /**
  * "Mark Collision Reviewed…" on a turn with a terminal collision: records a reviewer's note; the collision itself is never changed.
@@ -11,20 +12,20 @@ import type { CommandContext } from './context';
 export async function run(s: CommandContext, arg?: unknown): Promise<{ status: string; events?: string[]; message?: string }> {
   const gate = trustGate();
   if (gate) {
-    void vscode.window.showErrorMessage(gate);
+    void notifyError(gate);
     return { status: 'untrusted', message: gate };
   }
   const ref = turnRefOf(arg);
   const root = ref ? s.store.index.root(ref.rootId) : undefined;
   if (!root || !ref) {
-    void vscode.window.showInformationMessage('Bot Memory: use "Mark Collision Reviewed…" on a turn with a terminal collision in the Sessions view.');
+    void notifyInfo('Bot Memory: use "Mark Collision Reviewed…" on a turn with a terminal collision in the Sessions view.');
     return { status: 'nothing' };
   }
   const { sessionId, turnId } = ref;
   const note =
     stringArg(arg, 'note') ??
     (await vscode.window.showInputBox({
-      title: `Review the terminal collision of turn ${turnId}`,
+      title: labelText(`Review the terminal collision of turn ${turnId}`),
       prompt: 'What did you decide? (recorded in the repair log; the journal is not changed)',
       placeHolder: 'e.g. provider retried; the completed answer is the right one',
       validateInput: (v) => (v.trim() ? undefined : 'A note is required'),
@@ -33,11 +34,11 @@ export async function run(s: CommandContext, arg?: unknown): Promise<{ status: s
   try {
     const events = await markCollisionReviewed(root.sessionsDir, { sessionId, turnId, note, reviewer: readRepairSettings().reviewer });
     await refreshAfter(s, [{ sessionsDir: root.sessionsDir, sessions: [{ sessionId }] }]);
-    void vscode.window.showInformationMessage(`Bot Memory: collision of turn ${turnId} marked reviewed.`);
+    void notifyInfo(`Bot Memory: collision of turn ${turnId} marked reviewed.`);
     return { status: 'reviewed', events };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    void vscode.window.showErrorMessage(`Bot Memory: ${message}`);
+    void notifyError(`Bot Memory: ${message}`);
     return { status: 'error', message };
   }
 }

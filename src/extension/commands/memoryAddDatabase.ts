@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { SECTION } from '../config';
 import { VIEW_MEMORIES } from '../commandIds';
 import type { CommandContext } from './context';
+import { notifyInfo } from '../untrustedText';
 
 /** Adds a bot's SQLite database (or a JSONL export of its events) to botMemory.memory.databases. */
 export async function run(c: CommandContext, given?: vscode.Uri) {
@@ -23,7 +24,7 @@ export async function run(c: CommandContext, given?: vscode.Uri) {
   const config = vscode.workspace.getConfiguration(`${SECTION}.memory`);
   const current = config.get<string[]>('databases') ?? [];
   if (current.some((d) => path.resolve(d) === path.resolve(file))) {
-    void vscode.window.showInformationMessage(`${file} is already in botMemory.memory.databases.`);
+    void notifyInfo(`${file} is already in botMemory.memory.databases.`);
     return;
   }
   const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;

@@ -4,6 +4,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { VIEW_SESSIONS } from '../commandIds';
 import type { CommandContext } from './context';
+import { notifyError } from '../untrustedText';
 
 /**
  * Copies the bundled demo sessions to the extension's storage (so nothing ever writes into
@@ -12,7 +13,7 @@ import type { CommandContext } from './context';
 export async function run(c: CommandContext) {
   const source = path.join(c.context.extensionPath, 'demo', 'sessions');
   if (!fs.existsSync(source)) {
-    void vscode.window.showErrorMessage('The demo sessions are missing from this installation.');
+    void notifyError('The demo sessions are missing from this installation.');
     return;
   }
   const target = path.join(c.context.globalStorageUri.fsPath, 'demo-sessions');

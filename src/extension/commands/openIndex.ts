@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
 import { indexPathFor, pickSessionsDir } from '../index/indexPath';
 import type { CommandContext } from './context';
+import { notifyInfo } from '../untrustedText';
 
 /** "Open Index": reveals the index file (Explorer inside the workspace, else the OS file manager). */
 export async function run(s: CommandContext, arg?: unknown): Promise<string | undefined> {
@@ -10,7 +11,7 @@ export async function run(s: CommandContext, arg?: unknown): Promise<string | un
   if (!dir) return undefined;
   const db = indexPathFor(dir);
   if (!fs.existsSync(db)) {
-    const pick = await vscode.window.showInformationMessage(`There is no SQLite index yet at ${db}.`, 'Rebuild SQLite Index');
+    const pick = await notifyInfo(`There is no SQLite index yet at ${db}.`, 'Rebuild SQLite Index');
     if (pick) await vscode.commands.executeCommand(Commands.rebuildIndex, dir);
     return undefined;
   }

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { Node } from '../tree/sessionsTree';
 import { fileLineOf } from '../commandArgs';
 import type { CommandContext } from './context';
+import { notifyInfo } from '../untrustedText';
 
 /** Opens a shard as plain text (not in the timeline editor) with the cursor on a line. */
 export async function openShardAtLine(file: string, line: number): Promise<vscode.TextEditor> {
@@ -32,7 +33,7 @@ export function shardTarget(c: CommandContext, arg: unknown): { path: string; li
 export async function run(c: CommandContext, arg?: unknown) {
   const target = shardTarget(c, arg ?? c.sessions.view.selection[0]);
   if (!target) {
-    void vscode.window.showInformationMessage('Select a session, turn or broken line in the Sessions view first.');
+    void notifyInfo('Select a session, turn or broken line in the Sessions view first.');
     return;
   }
   await openShardAtLine(target.path, target.line);

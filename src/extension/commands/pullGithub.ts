@@ -7,11 +7,15 @@ import { Commands } from '../commandIds';
 import { githubToken, readGithubSettings } from '../githubAuth';
 import { offerFix } from './pushGithub';
 import type { CommandContext } from './context';
+import { notifyInfo, notifyWarning, showPick } from '../untrustedText';
 
 /** "Pull from GitHub Log": downloads the log to `<sessionsDir>/_github_log.jsonl` (for `rebuild --from-log`). */
-export async function run(s: CommandContext, arg?: { sessionsDir?: string; last?: number }): Promise<(PullResult & { file: string }) | { error: string } | undefined> {
+export async function run(
+  s: CommandContext,
+  arg?: { sessionsDir?: string; last?: number },
+): Promise<(PullResult & { file: string }) | { error: string } | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Pulling the GitHub log writes a file: trust this workspace first.');
+    void notifyWarning('Pulling the GitHub log writes a file: trust this workspace first.');
     return undefined;
   }
   const settings = readGithubSettings();
@@ -23,7 +27,7 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string; last?
   if (!dir) {
     const roots = s.store.roots().filter((r) => !r.error);
     if (roots.length === 0) return undefined;
-    dir = roots.length === 1 ? roots[0].sessionsDir : (await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title: 'Pull the log into which sessions folder?' }))?.dir;
+    dir = roots.length === 1 ? roots[0].sessionsDir : (await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title: 'Pull the log into which sessions folder?' }))?.dir;
     if (!dir) return undefined;
   }
   const token = await githubToken(s.context, true);
@@ -35,13 +39,15 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string; last?
   const file = path.join(dir, PULLED_LOG_FILE);
   try {
     const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Pull ${describeTarget(target)}` }, (progress) =>
-      pullLog(new GithubClient({ token, apiUrl: settings.apiUrl, onWait: (_r, _s, detail) => progress.report({ message: detail }) }), target, file, { last: arg?.last }),
+      pullLog(new GithubClient({ token, apiUrl: settings.apiUrl, onWait: (_r, _s, detail) => progress.report({ message: detail }) }), target, file, {
+        last: arg?.last,
+      }),
     );
     s.output.info(`Pulled ${describeTarget(target)} → ${file}: ${r.lines} lines, ${r.records} records`);
     if (arg === undefined) {
-      if (!r.exists) void vscode.window.showInformationMessage(`${describeTarget(target)} does not exist yet.`);
+      if (!r.exists) void notifyInfo(`${describeTarget(target)} does not exist yet.`);
       else
-        void vscode.window.showInformationMessage(`Pulled ${r.records} records (${r.lines} lines) into ${file}.`, 'Open', 'Rebuild Index from Log').then((c) => {
+        void notifyInfo(`Pulled ${r.records} records (${r.lines} lines) into ${file}.`, 'Open', 'Rebuild Index from Log').then((c) => {
           if (c === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(file));
           if (c === 'Rebuild Index from Log') void vscode.commands.executeCommand(Commands.rebuildIndexFromLog, file);
         });

@@ -6,6 +6,7 @@ import { describeTarget } from '../../core/github/remote';
 import { Commands } from '../commandIds';
 import { githubToken, readGithubSettings } from '../githubAuth';
 import type { CommandContext } from './context';
+import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
 export interface PushCommandResult {
   sessionsDir: string;
@@ -17,7 +18,7 @@ export interface PushCommandResult {
 export async function offerFix(e: unknown, message: string): Promise<void> {
   const fatal = e instanceof GithubError && e.fatal;
   const auth = e instanceof GithubError && (e.kind === 'auth' || e.kind === 'permission');
-  const choice = await vscode.window.showErrorMessage(message, ...(auth ? ['Set GitHub Token'] : []), ...(fatal ? ['Open Settings'] : []));
+  const choice = await notifyError(message, ...(auth ? ['Set GitHub Token'] : []), ...(fatal ? ['Open Settings'] : []));
   if (choice === 'Set GitHub Token') await vscode.commands.executeCommand(Commands.setGithubToken);
   if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', 'botMemory.github');
 }
@@ -28,18 +29,23 @@ export async function offerFix(e: unknown, message: string): Promise<void> {
  */
 export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Promise<PushCommandResult[]> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Pushing to the GitHub log writes an outbox next to the journals: trust this workspace first.');
+    void notifyWarning('Pushing to the GitHub log writes an outbox next to the journals: trust this workspace first.');
     return [];
   }
   const settings = readGithubSettings();
   if (!settings.target) {
-    await offerFix(new GithubError('invalid', ''), settings.repository ? `botMemory.github.repository must be owner/name, not "${settings.repository}".` : 'Set botMemory.github.repository (owner/name) to push to a GitHub log.');
+    await offerFix(
+      new GithubError('invalid', ''),
+      settings.repository
+        ? `botMemory.github.repository must be owner/name, not "${settings.repository}".`
+        : 'Set botMemory.github.repository (owner/name) to push to a GitHub log.',
+    );
     return [];
   }
   const target = settings.target;
   const dirs = arg?.sessionsDir ? [arg.sessionsDir] : s.store.roots().filter((r) => !r.error).map((r) => r.sessionsDir);
   if (dirs.length === 0) {
-    void vscode.window.showInformationMessage('No sessions folder to push.');
+    void notifyInfo('No sessions folder to push.');
     return [];
   }
   const token = await githubToken(s.context, true);
@@ -62,8 +68,16 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
         const result = await pushFolder(dir, {
           target,
           client,
+          rotateAtBytes: settings.rotateAtBytes,
           onProgress: (p) => progress.report({ message: `${dirs.length > 1 ? `${dir}: ` : ''}${p.message}` }),
         });
+        // Said loudly: someone rewrote the log (force-push, manual edit, a Contents-API bot).
+        for (const f of result.findings) {
+          s.output.warn(`${f.kind}: ${f.message}`);
+          if (f.severity === 'error') void notifyError(f.message);
+          else void notifyWarning(f.message);
+        }
+        if (result.rotatedTo) s.output.info(`GitHub log rotated: the earlier records are now in ${result.rotatedTo}`);
         s.output.info(`Pushed ${dir} → ${describeTarget(target)}: ${result.appended} appended, ${result.alreadyPresent} already there, ${client.stats.requests} requests${result.commit ? `, commit ${result.commit}` : ''}`);
         results.push({ sessionsDir: dir, result });
       } catch (e) {
@@ -81,7 +95,7 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
   const appended = ok.reduce((a, r) => a + r.result!.appended, 0);
   const present = ok.reduce((a, r) => a + r.result!.alreadyPresent, 0);
   const failed = results.filter((r) => r.error);
-  if (failed.length === 0) void vscode.window.showInformationMessage(`GitHub log ${describeTarget(target)}: ${appended} record${appended === 1 ? '' : 's'} appended${present ? `, ${present} already there` : ''}.`);
-  else if (!failed.some((f) => /401|403|not found/i.test(f.error!))) void vscode.window.showWarningMessage(`${failed[0].error}`);
+  if (failed.length === 0) void notifyInfo(`GitHub log ${describeTarget(target)}: ${appended} record${appended === 1 ? '' : 's'} appended${present ? `, ${present} already there` : ''}.`);
+  else if (!failed.some((f) => /401|403|not found/i.test(f.error!))) void notifyWarning(`${failed[0].error}`);
   return results;
 }

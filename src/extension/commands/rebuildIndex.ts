@@ -7,6 +7,7 @@ import type { Services } from '../services';
 import { indexPathFor, pickSessionsDir } from '../index/indexPath';
 import type { RebuildProgress, RebuildResult } from '../../core/sqlite/rebuild';
 import type { CommandContext } from './context';
+import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
 export interface RebuildOutcome {
   status: 'done' | 'cancelled' | 'busy' | 'failed';
@@ -23,7 +24,7 @@ export interface RebuildOutcome {
  */
 export async function run(s: CommandContext, arg?: unknown, options?: { force?: boolean; full?: boolean }): Promise<RebuildOutcome | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Rebuilding the SQLite index writes a file: trust this workspace first.');
+    void notifyWarning('Rebuilding the SQLite index writes a file: trust this workspace first.');
     return undefined;
   }
   const dir = await pickSessionsDir(s.store.roots(), arg, 'Rebuild the SQLite index of which sessions folder?');
@@ -33,13 +34,13 @@ export async function run(s: CommandContext, arg?: unknown, options?: { force?: 
   if (outcome.status === 'done' && outcome.result) {
     const c = outcome.result.counts;
     const how = outcome.result.mode === 'incremental' ? `incremental, ${outcome.result.sessionsRedone} session(s) redone` : 'full';
-    void vscode.window.showInformationMessage(`SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`, 'Open Index').then((pick) => {
+    void notifyInfo(`SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`, 'Open Index').then((pick) => {
       if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
     });
   } else if (outcome.status === 'busy') {
     if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndex, dir, { ...options, force: true });
   } else if (outcome.status === 'failed') {
-    void vscode.window.showErrorMessage(`Rebuilding the SQLite index failed: ${outcome.message}`);
+    void notifyError(`Rebuilding the SQLite index failed: ${outcome.message}`);
   }
   return outcome;
 }
@@ -50,12 +51,17 @@ export async function run(s: CommandContext, arg?: unknown, options?: { force?: 
  */
 export async function askToReplace(message: string | undefined): Promise<boolean> {
   const forceable = message?.includes('--force') === true;
-  const pick = await vscode.window.showWarningMessage(message ?? 'The index is in use.', ...(forceable ? ['Replace Anyway'] : []));
+  const pick = await notifyWarning(message ?? 'The index is in use.', ...(forceable ? ['Replace Anyway'] : []));
   return pick === 'Replace Anyway';
 }
 
 /** Runs `bot-memory-audit rebuild` for a sessions folder or a downloaded GitHub log (`fromLog`). */
-export function runRebuild(s: Services, source: { sessionsDir: string } | { fromLog: string }, db: string, options: { force?: boolean; full?: boolean }): Promise<RebuildOutcome> {
+export function runRebuild(
+  s: Services,
+  source: { sessionsDir: string } | { fromLog: string },
+  db: string,
+  options: { force?: boolean; full?: boolean },
+): Promise<RebuildOutcome> {
   const cli = path.join(s.context.extensionPath, 'dist', 'cli.js');
   const from = 'fromLog' in source ? source.fromLog : source.sessionsDir;
   const args = [cli, 'rebuild', ...('fromLog' in source ? ['--from-log', source.fromLog] : [source.sessionsDir]), '--db', db, '--progress-json', '--json'];

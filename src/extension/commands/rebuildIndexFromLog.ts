@@ -9,6 +9,7 @@ import { pickSessionsDir } from '../index/indexPath';
 import { revealFile } from './openIndex';
 import { askToReplace, runRebuild, type RebuildOutcome } from './rebuildIndex';
 import type { CommandContext } from './context';
+import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
 /**
  * "Rebuild SQLite Index from GitHub Log": replays a downloaded interaction log (every line:
@@ -20,7 +21,7 @@ import type { CommandContext } from './context';
  */
 export async function run(s: CommandContext, arg?: unknown, options?: { force?: boolean }): Promise<RebuildOutcome | undefined> {
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('Rebuilding the SQLite index writes a file: trust this workspace first.');
+    void notifyWarning('Rebuilding the SQLite index writes a file: trust this workspace first.');
     return undefined;
   }
   const log = await pickLog(s, arg);
@@ -32,14 +33,18 @@ export async function run(s: CommandContext, arg?: unknown, options?: { force?: 
     const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
     const problems = c.findings > 0 ? `, ${n(c.findings, 'finding')}` : '';
     void vscode.window
-      .showInformationMessage(`SQLite index rebuilt from ${path.basename(log)}: ${n(c.sessions, 'session')}, ${n(c.turns, 'turn')}, ${n(c.feedback, 'feedback record')}${problems} → ${path.basename(db)}.`, 'Reveal Index')
+      .showInformationMessage(
+        `SQLite index rebuilt from ${path.basename(log)}: ${n(c.sessions, 'session')}, ${n(c.turns, 'turn')}, ` +
+          `${n(c.feedback, 'feedback record')}${problems} → ${path.basename(db)}.`,
+        'Reveal Index',
+      )
       .then((pick) => {
         if (pick === 'Reveal Index') void revealFile(db);
       });
   } else if (outcome.status === 'busy') {
     if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndexFromLog, log, { force: true });
   } else if (outcome.status === 'failed') {
-    void vscode.window.showErrorMessage(`Rebuilding the SQLite index from the GitHub log failed: ${outcome.message}`);
+    void notifyError(`Rebuilding the SQLite index from the GitHub log failed: ${outcome.message}`);
   }
   return outcome;
 }
@@ -52,14 +57,19 @@ async function pickLog(s: Services, arg: unknown): Promise<string | undefined> {
   if (!dir) return undefined;
   const pulled = path.join(dir, PULLED_LOG_FILE);
   if (fs.existsSync(pulled)) return pulled;
-  const pick = await vscode.window.showInformationMessage(`No GitHub log has been pulled into ${dir} yet.`, 'Pull from GitHub Log', 'Choose File…');
+  const pick = await notifyInfo(`No GitHub log has been pulled into ${dir} yet.`, 'Pull from GitHub Log', 'Choose File…');
   if (pick === 'Pull from GitHub Log') {
     const r = await vscode.commands.executeCommand<{ file?: string; exists?: boolean; error?: string } | undefined>(Commands.pullGithub, { sessionsDir: dir });
-    if (r?.error !== undefined) void vscode.window.showErrorMessage(r.error);
+    if (r?.error !== undefined) void notifyError(r.error);
     return r?.file !== undefined && fs.existsSync(r.file) ? r.file : undefined;
   }
   if (pick === 'Choose File…') {
-    const uris = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: vscode.Uri.file(dir), filters: { 'JSON Lines': ['jsonl'] }, title: 'The interaction log to replay' });
+    const uris = await vscode.window.showOpenDialog({
+      canSelectMany: false,
+      defaultUri: vscode.Uri.file(dir),
+      filters: { 'JSON Lines': ['jsonl'] },
+      title: 'The interaction log to replay',
+    });
     return uris?.[0]?.fsPath;
   }
   return undefined;

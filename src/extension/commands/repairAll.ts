@@ -1,12 +1,13 @@
 import * as vscode from 'vscode';
 import { confirmAndApply, planRoots, trustGate, type RepairCommandOptions, type RepairCommandResult } from '../repair/repairService';
 import type { CommandContext } from './context';
+import { notifyError } from '../untrustedText';
 
 /** "Repair All Sessions…": one plan for every sessions folder (or `rootIds`), applied on confirmation. */
 export async function run(s: CommandContext, opts?: RepairCommandOptions & { rootIds?: string[] }): Promise<RepairCommandResult> {
   const gate = trustGate();
   if (gate) {
-    void vscode.window.showErrorMessage(gate);
+    void notifyError(gate);
     return { status: 'untrusted', message: gate, plans: [], results: [] };
   }
   await s.store.whenReady();

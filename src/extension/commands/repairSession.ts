@@ -1,14 +1,14 @@
-import * as vscode from 'vscode';
 import { isFalse, isTrue, sessionRefOf, uriOf } from '../commandArgs';
 import { pickSession } from '../sessionPicker';
 import type { CommandContext } from './context';
 import { confirmAndApply, planRoots, trustGate, type RepairCommandOptions, type RepairCommandResult } from '../repair/repairService';
+import { notifyError } from '../untrustedText';
 
 /** "Repair Session…": from the palette (session picker), the Sessions tree, the timeline ({rootId, sessionId}) or its title bar (the shard URI). */
 export async function run(s: CommandContext, arg?: unknown, opts?: RepairCommandOptions): Promise<RepairCommandResult | undefined> {
   const gate = trustGate();
   if (gate) {
-    void vscode.window.showErrorMessage(gate);
+    void notifyError(gate);
     return { status: 'untrusted', message: gate, plans: [], results: [] };
   }
   const options = { ...(opts ?? {}), ...optionsOf(arg) };

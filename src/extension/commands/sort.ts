@@ -1,6 +1,6 @@
-import * as vscode from 'vscode';
 import type { SessionSort } from '../tree/sessionsTree';
 import type { CommandContext } from './context';
+import { showPick } from '../untrustedText';
 
 const SORTS: { value: SessionSort; label: string }[] = [
   { value: 'lastActivity', label: 'Last activity (newest first)' },
@@ -11,7 +11,7 @@ const SORTS: { value: SessionSort; label: string }[] = [
 export async function run(c: CommandContext, value?: SessionSort) {
   let s = SORTS.find((x) => x.value === value)?.value;
   if (!s) {
-    const pick = await vscode.window.showQuickPick(
+    const pick = await showPick(
       SORTS.map((x) => ({ ...x, description: x.value === c.sessions.tree.sort ? 'current' : undefined })),
       { title: 'Sort Sessions By' },
     );

@@ -4,5 +4,6 @@ import type { Registration, Services } from '../services';
 import { FeedbackService } from './service';
 
 export function registerFeedback(services: Services): Registration<FeedbackService> {
-  return { api: new FeedbackService(services), disposables: [] };
+  const api = new FeedbackService(services);
+  return { api, disposables: [api.watchCorrections()] };
 }

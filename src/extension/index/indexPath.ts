@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { DEFAULT_INDEX_NAME } from '../../core/sqlite/schema';
 import { sessionsDirOf } from '../commandArgs';
 import { SECTION, expandPath } from '../config';
+import { notifyInfo, showPick } from '../untrustedText';
 
 /**
  * The index file of a sessions folder: `botMemory.index.path` when set (absolute, or
@@ -21,10 +22,10 @@ export async function pickSessionsDir(roots: { sessionsDir: string; label: strin
   const given = sessionsDirOf(arg);
   if (given !== undefined) return given;
   if (roots.length === 0) {
-    void vscode.window.showInformationMessage('No sessions folder to index: add one first (Bot Memory: Add Sessions Folder…).');
+    void notifyInfo('No sessions folder to index: add one first (Bot Memory: Add Sessions Folder…).');
     return undefined;
   }
   if (roots.length === 1) return roots[0].sessionsDir;
-  const picked = await vscode.window.showQuickPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title });
+  const picked = await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title });
   return picked?.dir;
 }

@@ -34,7 +34,15 @@ export class MemoryDiagnostics extends Disposable {
       for (const f of l.audit?.findings ?? []) {
         const line = Math.max(0, (f.line ?? 1) - 1);
         const where = f.sessionId !== l.audit!.input.label ? `[${f.sessionId}] ` : '';
-        const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, f.line !== undefined ? 10_000 : 0), `${where}${f.message}`, f.severity === 'error' ? vscode.DiagnosticSeverity.Error : f.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
+        const d = new vscode.Diagnostic(
+          new vscode.Range(line, 0, line, f.line !== undefined ? 10_000 : 0),
+          `${where}${f.message}`,
+          f.severity === 'error'
+            ? vscode.DiagnosticSeverity.Error
+            : f.severity === 'warning'
+              ? vscode.DiagnosticSeverity.Warning
+              : vscode.DiagnosticSeverity.Information,
+        );
         d.source = DIAGNOSTIC_SOURCE;
         d.code = f.kind;
         diags.push(d);

@@ -36,7 +36,10 @@ export function readMemorySettings(): MemoryLedgerSettings {
   const map = (k: string) => {
     const v = c.get<unknown>(k);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string' && x.trim() !== '')) as Record<string, string>;
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => typeof x === 'string' && x.trim() !== '')) as Record<
+      string,
+      string
+    >;
   };
   const kinds = c.get<unknown>('ignoreKinds');
   const s: MemoryLedgerSettings = {

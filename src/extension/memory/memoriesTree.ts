@@ -14,6 +14,7 @@ import { SEVERITY_RANK } from '../../core/types';
 import { Disposable } from '../dispose';
 import { plural, severityIcon } from '../tree/presentation';
 import type { Ledger, MemoryLedgers } from './ledgers';
+import { appendUntrustedBlock, untrustedMarkdown } from '../untrustedText';
 
 export const RECENT_LIMIT = 20;
 
@@ -38,10 +39,8 @@ function oneLine(s: string, max = 80): string {
 }
 
 function plainTooltip(lines: string[]): vscode.MarkdownString {
-  const md = new vscode.MarkdownString(undefined, false);
-  md.isTrusted = false;
-  md.supportHtml = false;
-  for (const l of lines) md.appendText(l + '\n');
+  const md = untrustedMarkdown();
+  for (const l of lines) appendUntrustedBlock(md, l, 2100);
   return md;
 }
 
@@ -104,14 +103,21 @@ export class MemoriesTreeProvider extends Disposable implements vscode.TreeDataP
           return fs.map((finding) => ({ kind: 'finding', file: n.file, finding }));
         }
         const mine = [...a.replay.memories.values()].filter((m) => m.owner === n.botId);
-        const list = n.group === 'pinned' ? mine.filter((m) => m.pinned).sort((x, y) => y.writtenSeq - x.writtenSeq) : mine.sort((x, y) => y.writtenSeq - x.writtenSeq).slice(0, RECENT_LIMIT);
+        const list =
+          n.group === 'pinned'
+            ? mine.filter((m) => m.pinned).sort((x, y) => y.writtenSeq - x.writtenSeq)
+            : mine.sort((x, y) => y.writtenSeq - x.writtenSeq).slice(0, RECENT_LIMIT);
         return list.map((m) => ({ kind: 'memory', file: n.file, botId: n.botId!, key: m.key, group: n.group as 'pinned' | 'recent' }));
       }
       case 'memory': {
         if (!a) return [];
         const m = a.replay.memories.get(n.key);
         if (!m) return [];
-        const own: MemoryNode[] = this.findingsOf(n.file, (f) => f.memoryId === n.key && f.eventSeq === undefined).map((finding) => ({ kind: 'finding', file: n.file, finding }));
+        const own: MemoryNode[] = this.findingsOf(n.file, (f) => f.memoryId === n.key && f.eventSeq === undefined).map((finding) => ({
+          kind: 'finding',
+          file: n.file,
+          finding,
+        }));
         return [...own, ...m.history.map((seq) => ({ kind: 'event' as const, file: n.file, key: n.key, seq }))];
       }
       default:
@@ -149,12 +155,26 @@ export class MemoriesTreeProvider extends Disposable implements vscode.TreeDataP
     } else {
       const c = { error: 0, warning: 0 };
       for (const f of a.findings) if (f.severity !== 'info') c[f.severity]++;
-      item.iconPath = new vscode.ThemeIcon('database', worst(a.findings) === 'error' ? new vscode.ThemeColor('problemsErrorIcon.foreground') : worst(a.findings) === 'warning' ? new vscode.ThemeColor('problemsWarningIcon.foreground') : undefined);
+      item.iconPath = new vscode.ThemeIcon(
+        'database',
+        worst(a.findings) === 'error'
+          ? new vscode.ThemeColor('problemsErrorIcon.foreground')
+          : worst(a.findings) === 'warning'
+            ? new vscode.ThemeColor('problemsWarningIcon.foreground')
+            : undefined,
+      );
       const parts = [plural(a.bots.length, 'bot'), plural(a.input.events.length, 'event')];
       if (c.error + c.warning) parts.push(plural(c.error + c.warning, 'issue'));
       item.description = parts.join(' · ');
     }
-    item.tooltip = plainTooltip([n.file, a ? `${a.input.format === 'sqlite' ? 'SQLite' : 'JSONL export'}${a.input.wal ? ' with -wal' : ''}; events table "${a.input.schema.eventsTable}"${a.input.schema.memoriesTable ? `, memories table "${a.input.schema.memoriesTable}"` : ''}` : (l?.error ?? '')]);
+    const memoriesTable = a?.input.schema.memoriesTable ? `, memories table "${a.input.schema.memoriesTable}"` : '';
+    item.tooltip = plainTooltip([
+      n.file,
+      a
+        ? `${a.input.format === 'sqlite' ? 'SQLite' : 'JSONL export'}${a.input.wal ? ' with -wal' : ''}; ` +
+          `events table "${a.input.schema.eventsTable}"${memoriesTable}`
+        : (l?.error ?? ''),
+    ]);
     item.contextValue = `memoryDb${a?.findings.length ? ' hasFindings' : ''}`;
     return item;
   }
@@ -167,7 +187,8 @@ export class MemoriesTreeProvider extends Disposable implements vscode.TreeDataP
     const fs = a.findings.filter((f) => f.sessionId === n.botId);
     const w = worst(fs.filter((f) => f.severity !== 'info'));
     item.iconPath = w ? severityIcon(w) : new vscode.ThemeIcon('hubot');
-    if (b) item.description = `${plural(b.memories, 'memory', 'memories')} · ${b.pinned} pinned (${b.autoPinned} auto, ${b.manualPinned} manual)${fs.length ? ` · ${plural(fs.length, 'finding')}` : ''}`;
+    const findings = fs.length ? ` · ${plural(fs.length, 'finding')}` : '';
+    if (b) item.description = `${plural(b.memories, 'memory', 'memories')} · ${b.pinned} pinned (${b.autoPinned} auto, ${b.manualPinned} manual)${findings}`;
     item.contextValue = `memoryBot${fs.length ? ' hasFindings' : ''}`;
     return item;
   }
@@ -176,7 +197,10 @@ export class MemoriesTreeProvider extends Disposable implements vscode.TreeDataP
     const a = this.audit(n.file)!;
     const kids = this.getChildren(n);
     const label = n.group === 'findings' ? `Findings (${kids.length})` : n.group === 'pinned' ? `Pinned (${kids.length})` : `Recent (${kids.length})`;
-    const item = new vscode.TreeItem(label, n.group === 'findings' || n.group === 'pinned' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
+    const item = new vscode.TreeItem(
+      label,
+      n.group === 'findings' || n.group === 'pinned' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed,
+    );
     item.id = `memgroup:${n.file}\0${n.botId ?? ''}\0${n.group}`;
     if (n.group === 'findings') {
       const fs = kids.map((k) => (k as FindingNode).finding);
@@ -197,11 +221,23 @@ export class MemoriesTreeProvider extends Disposable implements vscode.TreeDataP
     item.id = `mem:${n.file}\0${n.group}\0${n.key}`;
     const fs = a.findings.filter((f) => f.memoryId === n.key);
     const w = worst(fs.filter((f) => f.severity !== 'info'));
-    item.iconPath = w ? severityIcon(w) : m.pinned ? new vscode.ThemeIcon(m.autoPinned ? 'sparkle' : 'pinned', new vscode.ThemeColor(m.autoPinned ? 'charts.yellow' : 'charts.blue')) : new vscode.ThemeIcon('note');
+    item.iconPath = w
+      ? severityIcon(w)
+      : m.pinned
+        ? new vscode.ThemeIcon(m.autoPinned ? 'sparkle' : 'pinned', new vscode.ThemeColor(m.autoPinned ? 'charts.yellow' : 'charts.blue'))
+        : new vscode.ThemeIcon('note');
     const sig = m.significance === null ? 'unscored' : `significance ${m.significance}`;
     const pin = m.pinned ? (m.autoPinned ? 'auto pin' : 'manual pin') : '';
     item.description = [`#${m.key}`, sig, pin, fs.length ? plural(fs.length, 'finding') : ''].filter(Boolean).join(' · ');
-    item.tooltip = plainTooltip([m.text ?? '(no text in the event log)', '', `memory ${m.key} of ${m.owner}`, `${sig}; ${pinWords(m)}`, `created ${JSON.stringify(m.createdAt)}`, `${plural(m.history.length, 'event')}`, ...fs.map((f) => `${f.severity}: ${f.message}`)]);
+    item.tooltip = plainTooltip([
+      m.text ?? '(no text in the event log)',
+      '',
+      `memory ${m.key} of ${m.owner}`,
+      `${sig}; ${pinWords(m)}`,
+      `created ${JSON.stringify(m.createdAt)}`,
+      `${plural(m.history.length, 'event')}`,
+      ...fs.map((f) => `${f.severity}: ${f.message}`),
+    ]);
     item.contextValue = `memory${m.pinned ? (m.autoPinned ? ' autoPinned' : ' manualPinned') : ''}${fs.length ? ' hasFindings' : ''}`;
     item.accessibilityInformation = { label: `${oneLine(m.text ?? m.key, 60)}, ${sig}, ${pinWords(m)}${fs.length ? `, ${plural(fs.length, 'finding')}` : ''}` };
     return item;
@@ -215,15 +251,30 @@ export class MemoriesTreeProvider extends Disposable implements vscode.TreeDataP
     item.id = `memev:${n.file}\0${n.key}\0${n.seq}`;
     const p = ev.payload && typeof ev.payload === 'object' ? (ev.payload as Record<string, unknown>) : {};
     const what =
-      ev.kind === 'memory_significance_set' ? `significance ${JSON.stringify(p.significance)}`
-      : ev.kind === 'memory_pin_changed' ? (p.pinned === 1 || p.pinned === true ? (p.auto_pinned === 1 || p.auto_pinned === true ? 'auto-pin' : 'manual pin') : 'unpin')
-      : ev.kind === 'memory_written' ? 'written'
-      : '';
-    item.description = [what, `event ${ev.id ?? `#${ev.seq + 1}`}`, ev.createdAt !== null && ev.createdAt !== undefined ? String(ev.createdAt) : ''].filter(Boolean).join(' · ');
+      ev.kind === 'memory_significance_set'
+        ? `significance ${JSON.stringify(p.significance)}`
+        : ev.kind === 'memory_pin_changed'
+          ? p.pinned === 1 || p.pinned === true
+            ? p.auto_pinned === 1 || p.auto_pinned === true
+              ? 'auto-pin'
+              : 'manual pin'
+            : 'unpin'
+          : ev.kind === 'memory_written'
+            ? 'written'
+            : '';
+    item.description = [what, `event ${ev.id ?? `#${ev.seq + 1}`}`, ev.createdAt !== null && ev.createdAt !== undefined ? String(ev.createdAt) : '']
+      .filter(Boolean)
+      .join(' · ');
     const w = worst(fs);
-    item.iconPath = w ? severityIcon(w) : new vscode.ThemeIcon(ev.kind === 'memory_written' ? 'add' : ev.kind === 'memory_pin_changed' ? (what === 'unpin' ? 'pin' : 'pinned') : 'symbol-number');
+    item.iconPath = w
+      ? severityIcon(w)
+      : new vscode.ThemeIcon(ev.kind === 'memory_written' ? 'add' : ev.kind === 'memory_pin_changed' ? (what === 'unpin' ? 'pin' : 'pinned') : 'symbol-number');
     const raw = ev.payloadError ?? JSON.stringify(ev.payload);
-    item.tooltip = plainTooltip([`${ev.kind} (event ${ev.id ?? '—'}${ev.line ? `, line ${ev.line}` : ''})`, raw.length > 2000 ? raw.slice(0, 2000) + '…' : raw, ...fs.map((f) => `${f.severity}: ${f.message}`)]);
+    item.tooltip = plainTooltip([
+      `${ev.kind} (event ${ev.id ?? '—'}${ev.line ? `, line ${ev.line}` : ''})`,
+      raw.length > 2000 ? raw.slice(0, 2000) + '…' : raw,
+      ...fs.map((f) => `${f.severity}: ${f.message}`),
+    ]);
     item.contextValue = `memoryEvent${fs.length ? ' hasFindings' : ''}`;
     return item;
   }

@@ -10,6 +10,7 @@ import { applyRepair, hasWork, planMarkdown, planRepair, type ApplyResult, type 
 import type { Services } from '../services';
 import { SECTION } from '../config';
 import type { RepairFeature } from './register';
+import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
 /** What the repair flow needs: the services and the repair feature's plan documents. */
 export interface RepairServices extends Services {
@@ -58,7 +59,11 @@ export interface RepairCommandResult {
   planUri?: string;
 }
 
-export async function planRoots(s: RepairServices, scope: { rootId: string; sessionId?: string }[], onSession?: (rootId: string, a: SessionAnalysis, p: SessionPlan) => void): Promise<RepairPlan[]> {
+export async function planRoots(
+  s: RepairServices,
+  scope: { rootId: string; sessionId?: string }[],
+  onSession?: (rootId: string, a: SessionAnalysis, p: SessionPlan) => void,
+): Promise<RepairPlan[]> {
   const settings = readRepairSettings();
   const plans: RepairPlan[] = [];
   for (const { rootId, sessionId } of scope) {
@@ -80,7 +85,7 @@ export async function planRoots(s: RepairServices, scope: { rootId: string; sess
 export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], title: string, options: RepairCommandOptions = {}): Promise<RepairCommandResult> {
   const gate = trustGate();
   if (gate) {
-    void vscode.window.showErrorMessage(gate);
+    void notifyError(gate);
     return { status: 'untrusted', message: gate, plans: [], results: [] };
   }
   const work = plans.flatMap((p) => p.sessions.filter(hasWork));
@@ -89,7 +94,7 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
   if (work.length === 0) {
     const skipped = plans.reduce((n, p) => n + p.sessions.reduce((m, x) => m + x.skipped.length, 0), 0);
     const message = `Bot Memory: nothing to repair${skipped ? ` (${skipped} repair${skipped === 1 ? '' : 's'} skipped — see the plan)` : ''}.`;
-    if (options.showPlan !== false) void vscode.window.showInformationMessage(message);
+    if (options.showPlan !== false) void notifyInfo(message);
     return { status: 'nothing', message, plans, results: [], planUri };
   }
   const ask = options.yes !== true && options.confirm !== false;
@@ -98,7 +103,7 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
     const detail =
       `${work.reduce((n, w) => n + w.messages.length, 0)} sidecar message(s) and ${work.reduce((n, w) => n + w.appends.length, 0)} journal event(s) will be appended, ` +
       `${work.reduce((n, w) => n + w.reviews.length, 0)} broken line(s) recorded as reviewed. Sidecars are backed up first; other processes' shards are never written. Undo with "Bot Memory: Undo Last Repair".`;
-    const choice = await vscode.window.showWarningMessage(`Repair ${sessions} as shown in the plan?`, { modal: true, detail }, 'Repair');
+    const choice = await notifyWarning(`Repair ${sessions} as shown in the plan?`, { modal: true, detail }, 'Repair');
     if (choice !== 'Repair') return { status: 'cancelled', message: 'Repair cancelled; nothing was written.', plans, results: [], planUri };
   }
   const results: ApplyResult[] = [];
@@ -110,7 +115,7 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
   } catch (e) {
     const message = `Bot Memory: repair failed: ${e instanceof Error ? e.message : String(e)}`;
     s.output.error(message);
-    void vscode.window.showErrorMessage(message);
+    void notifyError(message);
     await refreshAfter(s, plans);
     return { status: 'error', message, plans, results, planUri };
   }
@@ -119,8 +124,8 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
   const skipped = results.flatMap((r) => r.sessions.filter((x) => x.status === 'skipped'));
   for (const r of results) s.output.info(`repair ${r.repairId}: ${r.sessions.map((x) => `${x.sessionId} ${x.status}${x.message ? ` (${x.message})` : ''}`).join(', ')}`);
   const message = `Bot Memory: repaired ${applied.length} session${applied.length === 1 ? '' : 's'}${skipped.length ? `; skipped ${skipped.map((x) => `${x.sessionId} (${x.message})`).join(', ')}` : ''}.`;
-  if (skipped.length) void vscode.window.showWarningMessage(message);
-  else void vscode.window.showInformationMessage(message);
+  if (skipped.length) void notifyWarning(message);
+  else void notifyInfo(message);
   return { status: 'applied', message, plans, results, planUri };
 }
 

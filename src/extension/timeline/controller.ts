@@ -15,7 +15,16 @@ import { readSidecar } from '../../core/sidecar';
 import { buildTimelineModel, type TimelineModel } from '../../core/timelineModel';
 import { formatBytes } from '../../shared/timelineFormat';
 import { deferred, MessageHandler, type Deferred } from '../../shared/messageHandler';
-import { MessageType, type FromWebview, type Notice, type PageInfo, type ReplyMessage, type Snapshot, type ToWebview, type WebviewRequest } from '../../shared/timelineProtocol';
+import {
+  MessageType,
+  type FromWebview,
+  type Notice,
+  type PageInfo,
+  type ReplyMessage,
+  type Snapshot,
+  type ToWebview,
+  type WebviewRequest,
+} from '../../shared/timelineProtocol';
 import { Disposable } from '../dispose';
 import { Commands } from '../commandIds';
 import { timelineFeedbackOf } from '../../core/feedback/latest';
@@ -24,6 +33,7 @@ import type { Services } from '../services';
 import { TimelineFeed } from './feed';
 import { readShardPage, type PageStart } from './pagedShard';
 import { openShardAtLine, timelineSettings } from './util';
+import { notifyWarning } from '../untrustedText';
 
 export class TimelineController extends Disposable {
   private ready = false;
@@ -126,7 +136,8 @@ export class TimelineController extends Disposable {
     const deadline = Date.now() + timeoutMs;
     await this.loadPromise;
     await this.whenReady(timeoutMs);
-    const reply = await this.messages.sendRequest<ReplyMessage>({ type: MessageType.Request, request }, Math.max(100, deadline - Date.now()), `"${request.kind}"`);
+    const timeout = Math.max(100, deadline - Date.now());
+    const reply = await this.messages.sendRequest<ReplyMessage>({ type: MessageType.Request, request }, timeout, `"${request.kind}"`);
     return reply.result;
   }
 
@@ -154,7 +165,9 @@ export class TimelineController extends Disposable {
         this.model = undefined;
         this.sendStatus(null, {
           severity: 'error',
-          message: `${this.shardName} is not a turn journal shard this extension can read (a shard is _turn_journal/<session id>.jsonl or <session id>~<tag>.jsonl).`,
+          message:
+            `${this.shardName} is not a turn journal shard this extension can read ` +
+            '(a shard is _turn_journal/<session id>.jsonl or <session id>~<tag>.jsonl).',
           actions: [{ kind: 'openAsText', label: 'Open as Text' }],
         });
         return;
@@ -171,8 +184,12 @@ export class TimelineController extends Disposable {
         await this.loadFull();
       }
     } catch (err) {
-      this.services.output.error(`Timeline: loading ${this.uri.fsPath} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      this.sendStatus(null, { severity: 'error', message: `Could not load the session: ${err instanceof Error ? err.message : String(err)}`, actions: [{ kind: 'openAsText', label: 'Open as Text' }] });
+      this.services.output.error(`Timeline: loading ${this.uri.fsPath} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      this.sendStatus(null, {
+        severity: 'error',
+        message: `Could not load the session: ${err instanceof Error ? err.message : String(err)}`,
+        actions: [{ kind: 'openAsText', label: 'Open as Text' }],
+      });
     }
   }
 
@@ -210,7 +227,11 @@ export class TimelineController extends Disposable {
     this.sendStatus('Reading the session…', null);
     const analysis = await this.services.store.index.analyze(ref.rootId, ref.sessionId);
     if (!analysis) {
-      this.sendStatus(null, { severity: 'error', message: `Session ${ref.sessionId} is gone (its shards were removed).`, actions: [{ kind: 'openAsText', label: 'Open as Text' }] });
+      this.sendStatus(null, {
+        severity: 'error',
+        message: `Session ${ref.sessionId} is gone (its shards were removed).`,
+        actions: [{ kind: 'openAsText', label: 'Open as Text' }],
+      });
       return;
     }
     this.model = this.build(analysis);
@@ -249,9 +270,12 @@ export class TimelineController extends Disposable {
     this.notice = {
       severity: 'warning',
       message:
-        `This session is ${formatBytes(sessionBytes)}${shardCount > 1 ? ` in ${shardCount} shards` : ''}, above the limit of ${formatBytes(limit)} (setting botMemory.timeline.maxSessionMB). ` +
-        `Showing page ${index + 1}${page.next ? '' : ` of ${this.pages.length}`} of ${this.shardName}: lines ${page.start.line.toLocaleString('en-US')}–${page.lastLine.toLocaleString('en-US')} ` +
-        `(${formatBytes(page.start.byte)}–${formatBytes(page.endByte)} of ${formatBytes(page.fileSize)}), read on its own: other shards, collisions across pages and glued-line recovery are not shown.`,
+        `This session is ${formatBytes(sessionBytes)}${shardCount > 1 ? ` in ${shardCount} shards` : ''}, ` +
+        `above the limit of ${formatBytes(limit)} (setting botMemory.timeline.maxSessionMB). ` +
+        `Showing page ${index + 1}${page.next ? '' : ` of ${this.pages.length}`} of ${this.shardName}: ` +
+        `lines ${page.start.line.toLocaleString('en-US')}–${page.lastLine.toLocaleString('en-US')} ` +
+        `(${formatBytes(page.start.byte)}–${formatBytes(page.endByte)} of ${formatBytes(page.fileSize)}), ` +
+        'read on its own: other shards, collisions across pages and glued-line recovery are not shown.',
       actions,
     };
     this.sendReset();
@@ -346,7 +370,7 @@ export class TimelineController extends Disposable {
       case MessageType.OpenLine: {
         const file = this.shardPath(m.shard);
         if (!file) {
-          void vscode.window.showWarningMessage(`Shard ${m.shard} is not part of this session.`);
+          void notifyWarning(`Shard ${m.shard} is not part of this session.`);
           break;
         }
         await openShardAtLine(vscode.Uri.file(file), m.line, vscode.ViewColumn.Beside);
@@ -355,7 +379,10 @@ export class TimelineController extends Disposable {
       case MessageType.CopyText:
         if (typeof m.text === 'string' && m.text.length <= 4096) {
           await vscode.env.clipboard.writeText(m.text);
-          vscode.window.setStatusBarMessage(`Copied ${m.what === 'turn id' ? 'turn id' : 'text'} ${m.text.length > 60 ? m.text.slice(0, 60) + '…' : m.text}`, 3000);
+          vscode.window.setStatusBarMessage(
+            `Copied ${m.what === 'turn id' ? 'turn id' : 'text'} ${m.text.length > 60 ? m.text.slice(0, 60) + '…' : m.text}`,
+            3000,
+          );
         }
         break;
       case MessageType.OpenAsText:
@@ -375,13 +402,20 @@ export class TimelineController extends Disposable {
         await openTranscriptLink(m.href);
         break;
       case MessageType.SetFeedback:
+      case MessageType.WriteCorrection:
       case MessageType.EditNote: {
         const ref = this.session;
         // Only a turn this timeline shows (never an id made up by the page).
         if (!ref || typeof m.turnId !== 'string' || !this.model?.rows.some((r) => r.kind === 'turn' && r.turnId === m.turnId)) break;
         const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
         if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
-        else if (m.value === 1 || m.value === -1 || m.value === 0) await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
+        else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);
+        else if (m.value === 1 || m.value === -1 || m.value === 0) {
+          const rec = await vscode.commands.executeCommand(m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback, target);
+          // The last unrated turn of this session was rated by key: on to the next session of the review queue.
+          const advance = vscode.workspace.getConfiguration('botMemory.feedback').get<string>('advanceAfterRating', 'nextTurnThenSession');
+          if (rec && m.value !== 0 && m.nextSession === true && advance === 'nextTurnThenSession') void vscode.commands.executeCommand(Commands.nextUnreviewed);
+        }
         break;
       }
     }

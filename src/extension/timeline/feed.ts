@@ -4,7 +4,16 @@
  */
 
 import type { TimelineModel, TimelineRow } from '../../core/timelineModel';
-import { CHUNK_ROWS, FIRST_CHUNK_ROWS, MessageType, type Notice, type PageInfo, type PatchMessage, type ResetMessage, type RowsMessage } from '../../shared/timelineProtocol';
+import {
+  CHUNK_ROWS,
+  FIRST_CHUNK_ROWS,
+  MessageType,
+  type Notice,
+  type PageInfo,
+  type PatchMessage,
+  type ResetMessage,
+  type RowsMessage,
+} from '../../shared/timelineProtocol';
 
 export class TimelineFeed {
   private generation = 0;

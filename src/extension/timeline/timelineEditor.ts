@@ -18,6 +18,7 @@ import { pickSession } from '../sessionPicker';
 import type { Snapshot, WebviewRequest } from '../../shared/timelineProtocol';
 import { TimelineController } from './controller';
 import { openShardAtLine } from './util';
+import { notifyWarning } from '../untrustedText';
 
 export type OpenTimelineTarget = { rootId: string; sessionId: string; turnId?: string } | vscode.Uri;
 
@@ -123,7 +124,7 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       uri = await this.newestShard(ref.rootId, ref.sessionId);
       turnId = stringArg(target, 'turnId') || undefined;
       if (!uri) {
-        void vscode.window.showWarningMessage(`Session ${ref.sessionId} has no shard to open.`);
+        void notifyWarning(`Session ${ref.sessionId} has no shard to open.`);
         return;
       }
     } else {

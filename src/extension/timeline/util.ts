@@ -17,7 +17,11 @@ export function timelineSettings(): TimelineSettings {
  * Opens a shard in the plain text editor (bypassing the timeline, the default editor for
  * shards) and selects a line.
  */
-export async function openShardAtLine(uri: vscode.Uri, line: number, viewColumn: vscode.ViewColumn = vscode.ViewColumn.Active): Promise<vscode.TextEditor | undefined> {
+export async function openShardAtLine(
+  uri: vscode.Uri,
+  line: number,
+  viewColumn: vscode.ViewColumn = vscode.ViewColumn.Active,
+): Promise<vscode.TextEditor | undefined> {
   await vscode.commands.executeCommand('vscode.openWith', uri, 'default', { viewColumn, preview: true });
   const editor =
     vscode.window.activeTextEditor?.document.uri.toString() === uri.toString()

@@ -5,6 +5,7 @@ import type { Turn } from '../../core/analyze';
 import type { TurnFeedback } from '../../core/feedback/latest';
 import type { SessionSummary } from '../../core/sessionIndex';
 import type { MalformedLine, Severity } from '../../core/types';
+import { appendUntrustedBlock, escapeMarkdownInline, plainText, untrustedMarkdown } from '../untrustedText';
 
 export function severityIcon(worst: Severity | null): vscode.ThemeIcon {
   switch (worst) {
@@ -61,10 +62,8 @@ export function formatDuration(seconds: number | null): string {
 
 /** Markdown with every untrusted string escaped (titles and models come from bot files). */
 export function sessionTooltip(s: SessionSummary, sessionsDir: string): vscode.MarkdownString {
-  const md = new vscode.MarkdownString(undefined, true);
-  md.isTrusted = false;
-  md.supportHtml = false;
-  md.appendMarkdown(`**${esc(s.title ?? s.sessionId)}**\n\n`);
+  const md = untrustedMarkdown();
+  md.appendMarkdown(`**${escapeMarkdownInline(s.title ?? s.sessionId, 200)}**\n\n`);
   const rows: [string, string][] = [
     ['Session', s.sessionId],
     ['Model', s.model ?? '—'],
@@ -79,7 +78,7 @@ export function sessionTooltip(s: SessionSummary, sessionsDir: string): vscode.M
     ['Reviewed', `${s.reviewed ?? 0} of ${s.reviewable ?? 0} completed turns (${s.thumbsUp ?? 0} up, ${s.thumbsDown ?? 0} down)`],
     ['Folder', sessionsDir],
   ];
-  md.appendMarkdown(rows.map(([k, v]) => `${k}: \`${code(v)}\``).join('  \n'));
+  md.appendMarkdown(rows.map(([k, v]) => `${k}: ${escapeMarkdownInline(v, 400)}`).join('  \n'));
   return md;
 }
 
@@ -90,9 +89,17 @@ export interface TurnLook {
 }
 
 export function turnLook(t: Turn, dangling: boolean): TurnLook {
-  if (t.collision) return { icon: new vscode.ThemeIcon('git-compare', new vscode.ThemeColor('problemsErrorIcon.foreground')), words: `collision: ${t.collision.map((e) => e.name).join(' + ')}` };
+  if (t.collision)
+    return {
+      icon: new vscode.ThemeIcon('git-compare', new vscode.ThemeColor('problemsErrorIcon.foreground')),
+      words: `collision: ${t.collision.map((e) => e.name).join(' + ')}`,
+    };
   if (t.state === 'completed') return { icon: new vscode.ThemeIcon('check', new vscode.ThemeColor('testing.iconPassed')), words: 'completed' };
-  if (t.state === 'interrupted') return { icon: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('problemsWarningIcon.foreground')), words: `interrupted${t.reason ? ` (${t.reason})` : ''}` };
+  if (t.state === 'interrupted')
+    return {
+      icon: new vscode.ThemeIcon('debug-stop', new vscode.ThemeColor('problemsWarningIcon.foreground')),
+      words: `interrupted${t.reason ? ` (${t.reason})` : ''}`,
+    };
   if (t.live) return { icon: new vscode.ThemeIcon('sync~spin'), words: `running (${t.state})` };
   if (dangling) return { icon: new vscode.ThemeIcon('watch', new vscode.ThemeColor('problemsWarningIcon.foreground')), words: `dangling at ${t.state}` };
   return { icon: new vscode.ThemeIcon('circle-large-outline'), words: `open at ${t.state}` };
@@ -101,32 +108,26 @@ export function turnLook(t: Turn, dangling: boolean): TurnLook {
 /** First line of a message, shortened, with control and bidi characters made visible. */
 export function firstLine(text: string | null, max = 80): string {
   if (text === null || text.trim() === '') return '(no user message)';
-  const line = text.trim().split(/\r?\n|\u2028|\u2029|\u0085/, 1)[0];
-  // eslint-disable-next-line no-control-regex
-  const clean = line.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '�');
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+  const line = text.trim().split(/\r?\n|\r|\u2028|\u2029|\u0085/, 1)[0];
+  return plainText(line, max);
 }
 
 export function malformedLabel(m: MalformedLine): string {
   const what = m.torn ? 'torn tail' : m.glued ? 'glued event' : m.kind.replace('_', ' ');
-  return `${m.shard}:${m.line} · ${what}`;
+  return `${plainText(m.shard, 120)}:${m.line} · ${what}`;
 }
 
-function esc(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+\-.!|<>~]/g, (c) => `\\${c}`);
-}
-function code(s: string): string {
-  return s.replace(/`/g, "'").replace(/[\r\n]+/g, ' ');
-}
 
 export function feedbackIcon(rated: 'up' | 'down'): vscode.ThemeIcon {
-  return rated === 'up' ? new vscode.ThemeIcon('thumbsup', new vscode.ThemeColor('testing.iconPassed')) : new vscode.ThemeIcon('thumbsdown', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+  return rated === 'up'
+    ? new vscode.ThemeIcon('thumbsup', new vscode.ThemeColor('testing.iconPassed'))
+    : new vscode.ThemeIcon('thumbsdown', new vscode.ThemeColor('problemsErrorIcon.foreground'));
 }
 
 /** The rating, reviewer, time, tags and note (untrusted text: appended as text, never Markdown). */
 export function appendFeedbackTooltip(md: vscode.MarkdownString, f: TurnFeedback): void {
   const what = f.value === 1 ? '👍 thumbs up' : f.value === -1 ? '👎 thumbs down' : 'rating cleared';
-  md.appendText(`\nFeedback: ${what} by ${f.reviewer ?? 'unknown'}${f.timestamp ? ` at ${f.timestamp}` : ''}${f.history.length > 1 ? ` (${f.history.length} records)` : ''}\n`);
-  if (f.tags?.length) md.appendText(`Tags: ${f.tags.join(', ')}\n`);
-  if (f.note) md.appendCodeblock(f.note.slice(0, 1000), 'text');
+  appendUntrustedBlock(md, `Feedback: ${what} by ${f.reviewer ?? 'unknown'}${f.timestamp ? ` at ${f.timestamp}` : ''}${f.history.length > 1 ? ` (${f.history.length} records)` : ''}`);
+  if (f.tags?.length) appendUntrustedBlock(md, `Tags: ${f.tags.join(', ')}`);
+  if (f.note) appendUntrustedBlock(md, f.note, 1000);
 }

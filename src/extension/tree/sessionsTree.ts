@@ -13,6 +13,7 @@ import { Commands, VIEW_SESSIONS } from '../commandIds';
 import { Disposable } from '../dispose';
 import type { SessionStore } from '../store';
 import { appendFeedbackTooltip, feedbackIcon, firstLine, formatDuration, malformedLabel, plural, sessionDescription, sessionTooltip, severityIcon, turnLook } from './presentation';
+import { appendUntrustedBlock, plainText, untrustedMarkdown } from '../untrustedText';
 
 export type SessionFilter = 'all' | 'findings' | 'open';
 export type SessionSort = 'lastActivity' | 'title' | 'id';
@@ -116,10 +117,16 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
       return roots.map((r) => this.rootNode(r));
     }
     switch (node.kind) {
-      case 'root': return this.sessionChildren(node.root);
-      case 'session': return this.turnChildren(node);
-      case 'findings': return node.lines.map((line) => ({ kind: 'line', rootId: node.rootId, sessionId: node.sessionId, line, path: this.shardPath(node.rootId, line.shard) }) as LineNode);
-      default: return [];
+      case 'root':
+        return this.sessionChildren(node.root);
+      case 'session':
+        return this.turnChildren(node);
+      case 'findings':
+        return node.lines.map(
+          (line) => ({ kind: 'line', rootId: node.rootId, sessionId: node.sessionId, line, path: this.shardPath(node.rootId, line.shard) }) as LineNode,
+        );
+      default:
+        return [];
     }
   }
 
@@ -160,7 +167,13 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     if (missing.length) index.summarizeInBackground(root.id, missing);
     if (list.length === 0) {
       const total = index.sessions(root.id).length;
-      return [{ kind: 'message', text: total === 0 ? 'No sessions in this folder yet' : `No sessions match the filter (${plural(total, 'session')} hidden)`, icon: 'filter' }];
+      return [
+        {
+          kind: 'message',
+          text: total === 0 ? 'No sessions in this folder yet' : `No sessions match the filter (${plural(total, 'session')} hidden)`,
+          icon: 'filter',
+        },
+      ];
     }
     return list.map((x) => this.sessionNode(root.id, x.id));
   }
@@ -179,7 +192,14 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     const turns = [...a.turns].sort((x, y) => (x.startedAt ?? x.events[0]?.sortKey ?? 0) - (y.startedAt ?? y.events[0]?.sortKey ?? 0));
     for (const t of turns) {
       const first = t.events[0] ?? t.recovered[0];
-      out.push({ kind: 'turn', rootId: node.rootId, sessionId: node.sessionId, turn: t, dangling: danglingTurns.has(t.turnId), shardPath: first ? this.shardPath(node.rootId, first.shard) : undefined });
+      out.push({
+        kind: 'turn',
+        rootId: node.rootId,
+        sessionId: node.sessionId,
+        turn: t,
+        dangling: danglingTurns.has(t.turnId),
+        shardPath: first ? this.shardPath(node.rootId, first.shard) : undefined,
+      });
     }
     if (out.length === 0) out.push({ kind: 'message', text: 'No events yet', icon: 'circle-slash' });
     return out;
@@ -207,8 +227,10 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
         const m = node.line;
         const item = new vscode.TreeItem(malformedLabel(m), vscode.TreeItemCollapsibleState.None);
         item.id = `line\0${node.rootId}\0${node.sessionId}\0${m.shard}\0${m.line}`;
-        item.description = m.detail;
-        item.tooltip = new vscode.MarkdownString().appendText(`${m.detail}\n\n`).appendCodeblock(m.preview.slice(0, 500) + (m.previewTruncated || m.preview.length > 500 ? '…' : ''), 'text');
+        item.description = plainText(m.detail, 200);
+        // Untrusted bytes of a broken line: escaped text, never a code fence it could close.
+        const tip = appendUntrustedBlock(untrustedMarkdown(), m.detail, 300);
+        item.tooltip = appendUntrustedBlock(tip, m.preview.slice(0, 500) + (m.previewTruncated || m.preview.length > 500 ? '…' : ''), 600);
         item.iconPath = new vscode.ThemeIcon(m.glued ? 'combine' : m.torn ? 'debug-disconnect' : 'error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
         item.contextValue = 'brokenLine';
         item.command = { command: Commands.openRawShard, title: 'Open at Line', arguments: [{ path: node.path, line: m.line }] };
@@ -231,7 +253,8 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
       const sum = this.store.index.cachedSummary(r.id, s.sessionId);
       return sum && sum.findings.error + sum.findings.warning > 0;
     }).length;
-    item.description = `${plural(sessions.length, 'session')}${attention ? ` · ${attention} need attention` : ''}${r.source === 'default' ? ' · hermes default' : ''}`;
+    const extra = `${attention ? ` · ${attention} need attention` : ''}${r.source === 'default' ? ' · hermes default' : ''}`;
+    item.description = `${plural(sessions.length, 'session')}${extra}`;
     item.tooltip = r.sessionsDir;
     item.iconPath = new vscode.ThemeIcon(r.error ? 'error' : 'database');
     item.resourceUri = vscode.Uri.file(r.sessionsDir);
@@ -242,7 +265,7 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
   private sessionItem(node: SessionNode): vscode.TreeItem {
     const index = this.store.index;
     const s: SessionSummary | undefined = index.cachedSummary(node.rootId, node.sessionId);
-    const item = new vscode.TreeItem(s?.title?.trim() ? s.title : node.sessionId, vscode.TreeItemCollapsibleState.Collapsed);
+    const item = new vscode.TreeItem(s?.title?.trim() ? plainText(s.title, 200) : node.sessionId, vscode.TreeItemCollapsibleState.Collapsed);
     item.id = `session\0${node.rootId}\0${node.sessionId}`;
     const root = index.root(node.rootId);
     if (s) {
@@ -271,27 +294,38 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     item.description = [rated ? `thumbs ${rated}` : '', look.words, dur, fb?.note ? 'note' : ''].filter(Boolean).join(' · ');
     // A rating replaces the state icon (the state stays in the description); a collision keeps its icon.
     item.iconPath = rated && !t.collision ? feedbackIcon(rated) : look.icon;
-    const md = new vscode.MarkdownString();
-    md.appendText(`${t.turnId}\n${look.words}${dur ? ` in ${dur}` : ''}${t.model ? ` · ${t.model}` : ''}\n`);
-    // Question and answer as escaped text (never Markdown: a ``` in the text cannot open a fence).
+    // Turn id, model and message are untrusted: escaped text (core/untrustedText), never a fence or link.
+    const md = untrustedMarkdown();
+    appendUntrustedBlock(md, `${t.turnId}\n${look.words}${dur ? ` in ${dur}` : ''}${t.model ? ` · ${t.model}` : ''}`, 600);
     if (t.userMessage) {
-      md.appendMarkdown('\n**Question**\n\n');
-      md.appendText(clip(t.userMessage, 600));
+      md.appendMarkdown('\n\n**Question**\n\n');
+      appendUntrustedBlock(md, t.userMessage.slice(0, 600), 700);
     }
     if (t.assistantReply) {
       md.appendMarkdown('\n\n**Answer**\n\n');
-      md.appendText(clip(t.assistantReply, 900));
+      appendUntrustedBlock(md, t.assistantReply.slice(0, 900), 1000);
     }
     if (fb) appendFeedbackTooltip(md, fb);
     item.tooltip = md;
-    item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : ''].filter(Boolean).join(' ');
-    item.command = { command: Commands.openTimeline, title: 'Open Timeline', arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId, preview: true }] };
-    item.accessibilityInformation = { label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}` };
+    item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : '']
+      .filter(Boolean)
+      .join(' ');
+    item.command = {
+      command: Commands.openTimeline,
+      title: 'Open Timeline',
+      arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId, preview: true }],
+    };
+    item.accessibilityInformation = {
+      label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}`,
+    };
     return item;
   }
 }
 
-export function createSessionsView(store: SessionStore, context: vscode.ExtensionContext): { provider: SessionsTreeProvider; view: vscode.TreeView<Node>; disposables: vscode.Disposable[] } {
+export function createSessionsView(
+  store: SessionStore,
+  context: vscode.ExtensionContext,
+): { provider: SessionsTreeProvider; view: vscode.TreeView<Node>; disposables: vscode.Disposable[] } {
   const provider = new SessionsTreeProvider(store, context.workspaceState);
   const view = vscode.window.createTreeView(VIEW_SESSIONS, { treeDataProvider: provider, showCollapseAll: true });
   const describe = () => {
@@ -307,7 +341,3 @@ export function createSessionsView(store: SessionStore, context: vscode.Extensio
   return { provider, view, disposables: [provider, view, provider.onDidChangeTreeData(describe)] };
 }
 
-/** At most `max` characters, with an ellipsis when cut. */
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}

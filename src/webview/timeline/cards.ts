@@ -262,6 +262,7 @@ export class Cards {
       btn('down', [icon('thumbsdown'), ' Bad'], 'Thumbs down: a bad answer', r === 'down', '-'),
       row.feedback ? btn('clear', 'Clear', 'Clear the rating', null, '0') : null,
       btn('note', row.feedback?.comment ? 'Edit note' : 'Note…', 'Add or edit a feedback note', null, 'n'),
+      btn('correct', 'Correct…', 'Write a better answer (a correction: an SFT target and a DPO pair)', null, 'c'),
     );
   }
 

@@ -110,6 +110,8 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
     ),
   );
   const counts = h('div', { class: 'counts', 'aria-label': 'Turns by state' }, h('span', { class: 'muted' }, `${hd.counts.turns.toLocaleString('en-US')} turns:`));
+  if (hd.review && hd.review.reviewable > 0)
+    counts.prepend(h('span', { class: 'badge review-progress', title: 'Completed turns with an answer that have 👍 or 👎' }, `${hd.review.reviewed} of ${hd.review.reviewable} reviewed`));
   const order: TurnStatus[] = ['completed', 'interrupted', 'live', 'open', 'dangling', 'recovered', 'other'];
   for (const s of order) {
     const n = hd.counts.byStatus[s];

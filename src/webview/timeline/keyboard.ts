@@ -68,6 +68,7 @@ export function installKeyboard(state: TimelineState, list: VirtualList, ui: Ske
       case '=':
       case '-':
       case '0':
+      case 'c':
       case 'n': {
         const card = t.closest<HTMLElement>('.card.turn') ?? list.el(state.selectedKey)?.closest<HTMLElement>('.card.turn');
         if (!card?.dataset.turnId || !state.feedbackEnabled) return;

@@ -14,7 +14,7 @@ import { runRequest } from './testHooks';
 import { VirtualList } from './virtualList';
 import { MessageHandler } from '../../shared/messageHandler';
 import { formatDuration } from '../../shared/timelineFormat';
-import { NO_FILTER, type TimelineFilter } from '../../shared/timelineModel';
+import { NO_FILTER, type TimelineFilter, type TimelineTurnRow } from '../../shared/timelineModel';
 import { MessageType, type FromWebview, type PersistedState, type ToWebview } from '../../shared/timelineProtocol';
 
 interface VsCodeApi {
@@ -73,6 +73,20 @@ function setFollow(on: boolean): void {
     list.scheduleRender();
   }
   persistSoon();
+}
+
+/** Selects the next rateable (completed, answered) turn without 👍/👎 after `turnId`, wrapping; false when there is none. */
+function advanceFrom(turnId: string): boolean {
+  const isTurn = (i: number) => state.rows[i]?.kind === 'turn';
+  const cur = state.shown.findIndex((i) => isTurn(i) && (state.rows[i] as TimelineTurnRow).turnId === turnId);
+  const order = cur < 0 ? state.shown : [...state.shown.slice(cur + 1), ...state.shown.slice(0, cur)];
+  const next = order.find((i) => {
+    const r = state.rows[i];
+    return r.kind === 'turn' && r.turnId !== turnId && r.state === 'completed' && r.replyIndex !== null && r.feedback?.rating !== 'up' && r.feedback?.rating !== 'down';
+  });
+  if (next === undefined) return false;
+  list.select(state.shown.indexOf(next), 'center');
+  return true;
 }
 
 function sendFeedback(turnId: string | undefined, value: 1 | -1 | 0): void {
@@ -134,7 +148,15 @@ installKeyboard(state, list, ui, {
   setFollow,
   feedbackKey: (turnId, key) => {
     if (key === 'n') post({ type: MessageType.EditNote, turnId });
-    else sendFeedback(turnId, key === '-' ? -1 : key === '0' ? 0 : 1);
+    else if (key === 'c') {
+      post({ type: MessageType.WriteCorrection, turnId });
+      advanceFrom(turnId);
+    } else if (key === '0') sendFeedback(turnId, 0);
+    else if (state.feedbackEnabled) {
+      // Rating moves on: the next unrated answered turn here, else the next session in the queue.
+      const moved = advanceFrom(turnId);
+      post({ type: MessageType.SetFeedback, turnId, value: key === '-' ? -1 : 1, ...(moved ? {} : { nextSession: true }) });
+    }
   },
 });
 
@@ -167,6 +189,9 @@ ui.app.addEventListener('click', (e) => {
       break;
     case 'fb-note':
       if (card?.dataset.turnId && state.feedbackEnabled) post({ type: MessageType.EditNote, turnId: card.dataset.turnId });
+      break;
+    case 'fb-correct':
+      if (card?.dataset.turnId && state.feedbackEnabled) post({ type: MessageType.WriteCorrection, turnId: card.dataset.turnId });
       break;
     case 'filter-status': {
       const s = (target.dataset.status ?? '') as TimelineFilter['status'];

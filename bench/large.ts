@@ -1,0 +1,50 @@
+/**
+ * Large sessions (issue #18: "largest session that audits", RSS bounded): one generated
+ * session of 1 GB and one of 4 GB (`--large-mb 256,1024` to choose; `--quick`: 32 MB), each
+ * audited in a fresh process (discover + audit + report, one thread, as `core`) beside the
+ * baseline of the same run (read + split + JSON.parse of the same bytes, nothing kept).
+ * Printed: time, peak RSS, and the audit's peak RSS per journal byte. An audit that dies
+ * (out of memory) is printed as such, with the size: that is the result.
+ * Timeline first render is not measured here (see docs/performance.md).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { generateLargeSession } from '../test/support/fixtures';
+import { runWorker, type WorkerAnswer } from './fork';
+import { mb, table, type Bench } from './harness';
+
+interface AuditAnswer extends WorkerAnswer {
+  ms: number;
+  cpuMs: number;
+  bytes: number;
+  events: number;
+}
+
+async function attempt(mode: 'audit' | 'baseline', dir: string): Promise<AuditAnswer | string> {
+  try {
+    return await runWorker<AuditAnswer>('core', { mode, dir });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return /heap out of memory|Allocation failed|SIGABRT|SIGKILL|code 134|signal/i.test(msg) ? `died (${msg.split('\n')[0].slice(0, 80)})` : `failed: ${msg.split('\n')[0].slice(0, 120)}`;
+  }
+}
+
+export const largeBench: Bench = {
+  name: 'large',
+  async run(ctx) {
+    const sizes = ctx.args?.includes('--large-mb') ? ctx.args[ctx.args.indexOf('--large-mb') + 1].split(',').map(Number) : ctx.quick ? [32] : [1024, 4096];
+    const rows: (string | number)[][] = [['session', 'events', 'baseline ms', 'baseline peak RSS MB', 'audit ms', 'audit peak RSS MB', 'audit RSS / journal bytes']];
+    for (const size of sizes) {
+      const dir = path.join(ctx.tmp, `large-${size}`);
+      const g = generateLargeSession(dir, { bytes: size * 1024 * 1024, shards: 4, seed: 13 });
+      ctx.log(`session of ${mb(g.bytes)} MB, ${g.events.toLocaleString('en')} events (written in ${(g.elapsedMs / 1000).toFixed(1)} s)`);
+      const base = await attempt('baseline', dir);
+      const audit = await attempt('audit', dir);
+      const cell = (r: AuditAnswer | string, k: 'ms' | 'rss'): string | number => (typeof r === 'string' ? (k === 'ms' ? r : '-') : k === 'ms' ? Math.round(r.ms) : mb(r.maxRssBytes));
+      rows.push([`${mb(g.bytes)} MB`, g.events, cell(base, 'ms'), cell(base, 'rss'), cell(audit, 'ms'), cell(audit, 'rss'), typeof audit === 'string' ? '-' : (audit.maxRssBytes / g.bytes).toFixed(2)]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    ctx.log(table(rows));
+    ctx.log('target: a 4 GB session audits with peak RSS <= 300 MB (the 100 MB-session target); today every event keeps its parsed object (docs/performance.md, "Known limits").');
+  },
+};

@@ -1,0 +1,193 @@
+/**
+ * Session summaries: what the tree, the Problems panel and the status bar show without
+ * parsing. Cached by a fingerprint of (size, mtime, inode) of every file of the session, and
+ * persisted across windows (`exportCache` / `importCache`).
+ */
+
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import type { SessionAnalysis } from '../analyze';
+import type { DiscoveredSession } from '../discovery';
+import { feedbackFilePath } from '../feedback/record';
+import { isReviewed, type TurnFeedback } from '../feedback/latest';
+import { sidecarPath } from '../sidecar';
+import type { Finding, Severity } from '../types';
+import { deleteRoot, key } from './keys';
+
+export interface SessionSummary {
+  sessionId: string;
+  title: string | null;
+  model: string | null;
+  shards: string[];
+  events: number;
+  turns: number;
+  open: number;
+  collisions: number;
+  malformed: number;
+  findings: Record<Severity, number>;
+  worst: Severity | null;
+  firstActivity: number | null;
+  lastActivity: number | null;
+  /** (size, mtime, inode) of every shard and the sidecar when the summary was made. */
+  fingerprint: string;
+  /** When the summary was computed (epoch seconds): dangling status depends on the clock. */
+  computedAt: number;
+  /** Completed turns (the ones a reviewer rates). */
+  reviewable: number;
+  /** Completed turns whose latest feedback is 👍 or 👎. */
+  reviewed: number;
+  /** Turns (any state) whose latest feedback is 👍 / 👎. */
+  thumbsUp: number;
+  thumbsDown: number;
+  /** Findings located in a shard (for the Problems panel), at most MAX_SUMMARY_FINDINGS. */
+  lineFindings: Finding[];
+  /** How many located findings were left out of `lineFindings`. */
+  lineFindingsOmitted: number;
+  /** Findings the repair log records as reviewed (not counted in `findings` / `worst`). */
+  reviewedFindings?: number;
+}
+
+/** Cap on located findings kept per summary, so 10,000 sessions stay cheap to cache. */
+export const MAX_SUMMARY_FINDINGS = 1000;
+
+export const EMPTY_FEEDBACK: ReadonlyMap<string, TurnFeedback> = new Map();
+
+/** The summaries of every session, by key; persistable. */
+export class SummaryCache {
+  private readonly summaries = new Map<string, SessionSummary>();
+
+  get(rootId: string, sessionId: string): SessionSummary | undefined {
+    return this.summaries.get(key(rootId, sessionId));
+  }
+
+  /**
+   * Stores a summary. Returns it and whether its content changed (listeners hear only of
+   * changes: no refresh loops); an unchanged one keeps the old object with the new stamps.
+   */
+  set(rootId: string, sessionId: string, next: SessionSummary): { summary: SessionSummary; changed: boolean } {
+    const k = key(rootId, sessionId);
+    const prev = this.summaries.get(k);
+    if (prev && sameSummary(prev, next)) {
+      prev.computedAt = next.computedAt;
+      prev.fingerprint = next.fingerprint;
+      return { summary: prev, changed: false };
+    }
+    this.summaries.set(k, next);
+    return { summary: next, changed: true };
+  }
+
+  delete(rootId: string, sessionId: string): void {
+    this.summaries.delete(key(rootId, sessionId));
+  }
+
+  deleteRoot(rootId: string): void {
+    deleteRoot(this.summaries, rootId);
+  }
+
+  clear(): void {
+    this.summaries.clear();
+  }
+
+  /** Summaries as plain data, to persist across windows. */
+  export(): Record<string, SessionSummary> {
+    return Object.fromEntries(this.summaries);
+  }
+
+  /** Loads persisted summaries (never over a newer one); each is used only while its fingerprint still matches. */
+  import(data: unknown): void {
+    if (typeof data !== 'object' || data === null) return;
+    for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+      if (isSummary(v) && !this.summaries.has(k)) this.summaries.set(k, v);
+    }
+  }
+}
+
+/** (size, mtime, inode) of every shard, the sidecar and the feedback file. */
+export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Promise<string> {
+  const parts = await Promise.all(
+    [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)].map(async (p) => {
+      try {
+        const st = await fsp.stat(p);
+        return `${path.basename(p)}:${st.size}:${st.mtimeMs}:${st.ino}`;
+      } catch {
+        return `${path.basename(p)}:-`;
+      }
+    }),
+  );
+  return parts.join('|');
+}
+
+export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback: ReadonlyMap<string, TurnFeedback> = EMPTY_FEEDBACK): SessionSummary {
+  const located = a.findings.filter((f) => f.shard !== undefined);
+  // Findings the repair log knows (reviewed) are shown, but no longer make a session need attention.
+  const counts = { ...a.counts.findings };
+  let reviewedFindings = 0;
+  for (const f of a.findings) {
+    if (f.reviewed) {
+      counts[f.severity]--;
+      reviewedFindings++;
+    }
+  }
+  const worst: Severity | null = counts.error ? 'error' : counts.warning ? 'warning' : counts.info ? 'info' : null;
+  let reviewable = 0;
+  let reviewed = 0;
+  let thumbsUp = 0;
+  let thumbsDown = 0;
+  for (const t of a.turns) {
+    const f = feedback.get(t.turnId);
+    if (f?.value === 1) thumbsUp++;
+    else if (f?.value === -1) thumbsDown++;
+    if (!isReviewable(t)) continue;
+    reviewable++;
+    if (isReviewed(f)) reviewed++;
+  }
+  return {
+    sessionId: a.sessionId,
+    title: a.title,
+    model: a.model,
+    shards: a.shards.map((s) => s.name),
+    events: a.counts.events,
+    turns: a.counts.turns,
+    open: a.counts.open,
+    collisions: a.counts.collisions,
+    malformed: a.counts.malformed,
+    findings: counts,
+    worst: reviewedFindings ? worst : a.worstSeverity,
+    ...(reviewedFindings ? { reviewedFindings } : {}),
+    firstActivity: a.firstActivity,
+    lastActivity: a.lastActivity,
+    fingerprint: fp,
+    computedAt: now,
+    reviewable,
+    reviewed,
+    thumbsUp,
+    thumbsDown,
+    lineFindings: located.slice(0, MAX_SUMMARY_FINDINGS),
+    lineFindingsOmitted: Math.max(0, located.length - MAX_SUMMARY_FINDINGS),
+  };
+}
+
+/** A turn a reviewer rates: completed (the answer exists). */
+export function isReviewable(t: { state: string; assistantMessageIndex?: number | null }): boolean {
+  // Only a completed turn with an answer can be rated (curation, docs/feedback.md).
+  return t.state === 'completed' && t.assistantMessageIndex !== null;
+}
+
+function sameSummary(a: SessionSummary, b: SessionSummary): boolean {
+  const strip = ({ computedAt: _c, fingerprint: _f, ...rest }: SessionSummary) => rest;
+  return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
+}
+
+function isSummary(v: unknown): v is SessionSummary {
+  const s = v as SessionSummary;
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.sessionId === 'string' &&
+    typeof s.fingerprint === 'string' &&
+    typeof s.turns === 'number' &&
+    typeof s.reviewable === 'number' &&
+    typeof s.findings === 'object' &&
+    Array.isArray(s.lineFindings)
+  );
+}

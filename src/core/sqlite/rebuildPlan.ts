@@ -1,0 +1,128 @@
+/**
+ * Planning a rebuild: stat every shard, and decide from the existing index whether an
+ * incremental rebuild is possible (every shard it read still there, same inode, only grown,
+ * the bytes it read unchanged) and which sessions it must redo. docs/sqlite.md, "Incremental rebuilds".
+ */
+
+import * as fs from 'fs';
+import type { Discovery } from '../discovery';
+import { sidecarPath } from '../sidecar';
+import type { Db } from './engine';
+import { prefixHash, statStampSync, type Stamp } from './readSession';
+import { SCHEMA_VERSION } from './schema';
+
+export interface PrevShard {
+  sessionId: string;
+  fingerprint: string;
+  committed: number;
+}
+
+export interface Plan {
+  mode: 'full' | 'incremental';
+  reason: string | null;
+  /** Sessions to (re)do; for full: all. */
+  redo: Set<string>;
+  prevShards: Map<string, PrevShard>;
+  prevFeedback: Record<string, string>;
+}
+
+/** Every shard's (inode, device, size, mtime), synchronously (a stat is quicker than a thread-pool round trip). */
+export function statAll(d: Discovery): Map<string, Stamp> {
+  const m = new Map<string, Stamp>();
+  for (const s of d.sessions) {
+    for (const f of s.shards) {
+      try {
+        const st = fs.statSync(f.path, { bigint: true });
+        m.set(f.name, { ino: st.ino, dev: st.dev, size: Number(st.size), mtimeMs: Number(st.mtimeMs) });
+      } catch {
+        // vanished since discovery: the reader reports it
+      }
+    }
+  }
+  return m;
+}
+
+export function fullPlan(discovery: Discovery, reason: string): Plan {
+  return { mode: 'full', reason, redo: new Set(discovery.sessions.map((s) => s.sessionId)), prevShards: new Map(), prevFeedback: {} };
+}
+
+export function planIncremental(
+  db: Db,
+  discovery: Discovery,
+  stamps: Map<string, Stamp>,
+  sources: { kind: string; path: string }[],
+  settings: { staleAfterMinutes: number; maxLineBytes: number },
+): Plan {
+  const full = (reason: string): Plan => ({ mode: 'full', reason, redo: new Set(), prevShards: new Map(), prevFeedback: {} });
+  let meta: Map<string, string>;
+  try {
+    const version = Number(db.get('PRAGMA user_version')!.user_version);
+    if (version !== SCHEMA_VERSION) return full(`the index has schema version ${version}, this tool writes ${SCHEMA_VERSION}`);
+    meta = new Map(db.all('SELECT key, value FROM meta').map((r) => [String(r.key), String(r.value)]));
+  } catch (e) {
+    return full(`the existing index cannot be read (${(e as Error).message})`);
+  }
+  if (meta.get('sources') !== JSON.stringify(sources)) return full('the index was built from other sources');
+  if (meta.get('stale_after_minutes') !== String(settings.staleAfterMinutes) || meta.get('max_line_bytes') !== String(settings.maxLineBytes)) {
+    return full('the index was built with other settings');
+  }
+  const prevShards = readPrevShards(db);
+  const shardCheck = changedShards(prevShards, discovery, stamps);
+  if (typeof shardCheck === 'string') return full(shardCheck);
+  const redo = shardCheck;
+  addSessionsToRedo(db, discovery, redo);
+  let prevFeedback: Record<string, string> = {};
+  try {
+    prevFeedback = JSON.parse(meta.get('feedback_files') ?? '{}');
+  } catch {
+    return full('the index has no readable list of feedback files');
+  }
+  return { mode: 'incremental', reason: null, redo, prevShards, prevFeedback };
+}
+
+function readPrevShards(db: Db): Map<string, PrevShard> {
+  const prevShards = new Map<string, PrevShard>();
+  // One JSON text instead of a row per shard: the wasm engine reads rows column by column
+  // through the WASM boundary (~10 µs per row).
+  const shardRows = JSON.parse(String(db.get('SELECT json_group_array(json_array(name, session_id, fingerprint, committed_size)) AS j FROM shards')!.j)) as [string, string, string, number][];
+  for (const [name, sessionId, fingerprint, committed] of shardRows) prevShards.set(name, { sessionId, fingerprint, committed });
+  return prevShards;
+}
+
+/** The sessions whose shards grew or are new; a string: why only a full rebuild will do. */
+function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery, stamps: Map<string, Stamp>): Set<string> | string {
+  const current = new Map<string, { sessionId: string; path: string }>();
+  for (const s of discovery.sessions) for (const f of s.shards) current.set(f.name, { sessionId: s.sessionId, path: f.path });
+  const redo = new Set<string>();
+  for (const [name, prev] of prevShards) {
+    const cur = current.get(name);
+    if (!cur) return `${name} is gone`;
+    const st = stamps.get(name);
+    const [ino, dev, size, mtime] = prev.fingerprint.split(':');
+    if (!st || prev.fingerprint === 'unreadable' || prev.fingerprint === 'missing') return `${name} could not be read last time or now`;
+    if (String(st.ino) !== ino || String(st.dev) !== dev) return `${name} was replaced (new inode)`;
+    if (st.size < prev.committed) return `${name} shrank`;
+    if (String(st.size) === size && String(st.mtimeMs) === mtime) continue; // unchanged
+    if (st.size === Number(size)) return `${name} changed without growing`;
+    const hash = prev.fingerprint.split(':')[4];
+    if (prefixHash(cur.path, prev.committed) !== hash) return `${name} was rewritten, not appended to`;
+    redo.add(prev.sessionId);
+  }
+  for (const [name, cur] of current) if (!prevShards.has(name)) redo.add(cur.sessionId);
+  return redo;
+}
+
+/**
+ * Sidecars that changed, sessions that are new, and sessions with an open turn (their
+ * dangling findings depend on the clock) are redone too. (open_turn_count counts the
+ * session's turns rows with terminal = 0: reading it keeps planning off the turns table.)
+ */
+function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>): void {
+  const prevSessions = JSON.parse(String(db.get("SELECT json_group_array(json_array(session_id, sidecar_fingerprint, open_turn_count)) AS j FROM sessions WHERE source = 'journal'")!.j)) as [string, string | null, number][];
+  const prevSidecars = new Map(prevSessions.map(([sid, fp]) => [sid, String(fp)]));
+  for (const s of discovery.sessions) {
+    const prev = prevSidecars.get(s.sessionId);
+    if (prev === undefined || prev !== statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId))) redo.add(s.sessionId);
+  }
+  for (const [sid, , open] of prevSessions) if (open > 0) redo.add(sid);
+}
