@@ -37,8 +37,8 @@ import { notifyWarning } from '../untrustedText';
 
 export class TimelineController extends Disposable {
   private ready = false;
-  /** Settles when the (current) webview has said `ready`; renewed when the webview is hidden (it is destroyed then). */
-  private readyGate: Deferred<void> = deferred<void>();
+  /** Settles when the webview has first said `ready` (a webview recreated after being hidden says it again and gets a fresh Reset). */
+  private readonly readyGate: Deferred<void> = deferred<void>();
   private readonly messages: MessageHandler<ToWebview, FromWebview>;
   private readonly feed = new TimelineFeed();
   private session: SessionRef | undefined;
@@ -88,11 +88,6 @@ export class TimelineController extends Disposable {
     );
     this._register(
       panel.onDidChangeViewState(() => {
-        if (!panel.visible && this.ready) {
-          // retainContextWhenHidden is off: the page is gone until it says `ready` again.
-          this.ready = false;
-          this.readyGate = deferred<void>();
-        }
         if (panel.visible && this.dirty) this.scheduleRefresh();
       }),
     );
@@ -474,7 +469,8 @@ export async function openTranscriptLink(href: unknown): Promise<boolean> {
     return false;
   }
   const shown = href.length > 300 ? `${href.slice(0, 300)}…` : href;
-  const choice = await vscode.window.showWarningMessage('Open a link from the transcript?', { modal: true, detail: `${shown}\n\nThe text was written by the chatbot or its user: check where it leads.` }, 'Open Link');
+  const detail = `${shown}\n\nThe text was written by the chatbot or its user: check where it leads.`;
+  const choice = await vscode.window.showWarningMessage('Open a link from the transcript?', { modal: true, detail }, 'Open Link');
   if (choice !== 'Open Link') return false;
   return vscode.env.openExternal(uri);
 }

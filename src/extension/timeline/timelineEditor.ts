@@ -114,14 +114,8 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       const key = `${ref.rootId}\0${ref.sessionId}`;
       pin = preview && this.lastPreview?.key === key && Date.now() - this.lastPreview.at < 500;
       this.lastPreview = preview && !pin ? { key, at: Date.now() } : undefined;
-      const open = this.controllerForSession(ref.rootId, ref.sessionId);
-      if (open) {
-        open.panel.reveal(open.panel.viewColumn, preview && !pin);
-        if (pin) await vscode.commands.executeCommand('workbench.action.keepEditor');
-        if (turnId) open.reveal(turnId);
-        return;
-      }
-      uri = await this.newestShard(ref.rootId, ref.sessionId);
+      // One tab per session: the open tab's shard (VS Code reveals its tab), else the newest shard.
+      uri = this.controllerForSession(ref.rootId, ref.sessionId)?.uri ?? (await this.newestShard(ref.rootId, ref.sessionId));
       turnId = stringArg(target, 'turnId') || undefined;
       if (!uri) {
         void notifyWarning(`Session ${ref.sessionId} has no shard to open.`);
@@ -135,6 +129,8 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
     }
     await vscode.commands.executeCommand('vscode.openWith', uri, TIMELINE_VIEW_TYPE, { preview: preview && !pin, preserveFocus: preview && !pin });
     if (pin) await vscode.commands.executeCommand('workbench.action.keepEditor');
+    // A double-click's second open counts from when the first one finished (opening can be slow).
+    if (this.lastPreview && preview && !pin) this.lastPreview.at = Date.now();
     if (turnId) this.controllerFor(uri)?.reveal(turnId);
   }
 
