@@ -106,7 +106,15 @@ function copySqliteWasm() {
   }
 }
 
+/** The codicon font and its CSS beside the webview bundles (the timeline links them; shipped in the .vsix). */
+function copyCodicons() {
+  const from = path.join('node_modules', '@vscode', 'codicons', 'dist');
+  fs.mkdirSync(path.join('dist', 'webview'), { recursive: true });
+  for (const f of ['codicon.css', 'codicon.ttf']) fs.copyFileSync(path.join(from, f), path.join('dist', 'webview', f));
+}
+
 async function main() {
+  copyCodicons();
   if (watch) {
     const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
     await Promise.all(contexts.map((c) => c.watch()));

@@ -24,6 +24,7 @@ export const enum MessageType {
   LoadPage = 'loadPage',
   LoadWholeSession = 'loadWholeSession',
   SetFeedback = 'setFeedback',
+  OpenLink = 'openLink',
   EditNote = 'editNote',
   WriteCorrection = 'writeCorrection',
   Reply = 'reply',
@@ -213,6 +214,12 @@ export interface SetFeedbackMessage {
   nextSession?: boolean;
 }
 
+/** A link in a message was clicked: the host confirms, then opens http(s)/mailto only. */
+export interface OpenLinkMessage {
+  type: MessageType.OpenLink;
+  href: string;
+}
+
 /** Edit the turn's feedback note (the host asks for the text): the note button or `n`. */
 export interface EditNoteMessage {
   type: MessageType.EditNote;
@@ -225,7 +232,7 @@ export interface WriteCorrectionMessage {
   turnId: string;
 }
 
-export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | WriteCorrectionMessage | ReplyMessage) & Envelope;
+export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | WriteCorrectionMessage | OpenLinkMessage | ReplyMessage) & Envelope;
 
 /** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
 export const FIRST_CHUNK_ROWS = 60;

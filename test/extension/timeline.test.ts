@@ -195,6 +195,69 @@ describe('Turn timeline editor', function () {
     assert.ok(s.renderedTurnIds.includes(TURN.c));
   });
 
+  it('one tab per session, titled by the session (not the shard); a tree open is a preview tab, a second open soon after pins it', async () => {
+    // (Run alone, the folder is not a root yet: opening a shard adds it.)
+    await vscode.commands.executeCommand('vscode.openWith', shard1, 'botMemory.timeline');
+    await until(shard1, (x) => x.loaded, 'shard 1 timeline');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const loc = api.services.store.index.locate(shard1.fsPath)!;
+    const timelineTabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputCustom);
+    const waitTitle = async (want: string): Promise<vscode.Tab[]> => {
+      const deadline = Date.now() + 15000;
+      while (Date.now() < deadline) {
+        if (timelineTabs().some((t) => t.label === want)) return timelineTabs();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail(`no tab titled ${want}: ${timelineTabs().map((t) => t.label).join(' | ')}`);
+    };
+    // From the tree (preview: true), on turn b.
+    await vscode.commands.executeCommand('botMemory.openTimeline', { ...loc, turnId: TURN.b, preview: true });
+    let tabs = await waitTitle('Portugal trip');
+    assert.strictEqual(tabs.length, 1);
+    assert.strictEqual(tabs[0].isPreview, true, 'opened from the tree: a preview tab');
+    assert.ok(!/tl~\d+\.jsonl/.test(tabs[0].label), 'never the shard name');
+    await until((tabs[0].input as vscode.TabInputCustom).uri, (x) => x.loaded && x.selectedKey === `t:${TURN.b}`, 'turn b revealed');
+    // Again (Next Unreviewed / the tree, another turn), and through another shard's URI: the same tab.
+    await new Promise((r) => setTimeout(r, 600));
+    await vscode.commands.executeCommand('botMemory.openTimeline', { ...loc, turnId: TURN.a });
+    await vscode.commands.executeCommand('botMemory.openTimeline', shard2);
+    tabs = timelineTabs();
+    assert.strictEqual(tabs.length, 1, `one tab per session: ${tabs.map((t) => t.label).join(' | ')}`);
+    await until((tabs[0].input as vscode.TabInputCustom).uri, (x) => x.selectedKey === `t:${TURN.a}`, 'turn a revealed in the open tab');
+    // A double-click in the tree (two opens within 500 ms) pins the preview.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('botMemory.openTimeline', { ...loc, turnId: TURN.b, preview: true });
+    await waitTitle('Portugal trip');
+    assert.strictEqual(timelineTabs()[0].isPreview, true);
+    await vscode.commands.executeCommand('botMemory.openTimeline', { ...loc, turnId: TURN.b, preview: true });
+    const deadline = Date.now() + 5000;
+    while (timelineTabs()[0]?.isPreview && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.strictEqual(timelineTabs()[0].isPreview, false, 'pinned by the second open');
+  });
+
+  it('the tree: a session says when it last changed; a turn’s hover shows its answer as text', async () => {
+    const provider = api.sessions.tree;
+    const roots = await provider.getChildren();
+    const rootId = api.services.store.index.locate(shard1.fsPath)!.rootId;
+    const root = roots!.find((n) => n.kind === 'root' && n.root.id === rootId)!;
+    const deadline = Date.now() + 15000;
+    let sessionItem: vscode.TreeItem | undefined;
+    let session: unknown;
+    while (Date.now() < deadline) {
+      session = (await provider.getChildren(root))!.find((n) => n.kind === 'session' && n.sessionId === 'tl');
+      sessionItem = session ? await provider.getTreeItem(session as never) : undefined;
+      if (sessionItem && String(sessionItem.description).includes('turn')) break;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.match(String(sessionItem?.description), /turns · .* · (\d+ days ago|\d{4}-\d\d-\d\d|yesterday|\d+ h ago|\d+ min ago|just now)$/);
+    const turns = (await provider.getChildren(session as never))!.filter((n) => n.kind === 'turn');
+    const a = turns.find((n) => n.kind === 'turn' && n.turn.turnId === TURN.a)!;
+    const tip = (await provider.getTreeItem(a)).tooltip as vscode.MarkdownString;
+    assert.match(tip.value, /\*\*Answer\*\*/);
+    assert.match(tip.value.replace(/&nbsp;/g, ' '), /Lisbon is the capital of Portugal/);
+    assert.ok(!tip.isTrusted && !tip.supportHtml, 'no command links, no HTML');
+  });
+
   it('opens the shard as text from the timeline', async () => {
     await vscode.commands.executeCommand('vscode.openWith', shard2, 'botMemory.timeline');
     await until(shard2, (x) => x.loaded, 'shard 2 timeline');

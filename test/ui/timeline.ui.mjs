@@ -16,7 +16,7 @@
 // Run: `npm run test:ui` (builds first). Exit code 0 = all checks passed.
 import fs from 'node:fs';
 import path from 'node:path';
-import { check, demoWorkspace, log, repoRoot, runUi, settled, shots, step, waitStable, waitUntil } from './common.mjs';
+import { check, demoWorkspace, log, notificationText, repoRoot, runUi, settled, shots, step, waitStable, waitUntil } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, screenshot } from '../../scripts/vscode-test/browser.mjs';
@@ -35,6 +35,23 @@ export const PAYLOADS = [
   '</article></div><div class="card turn"><h1>fake card</h1></div>',
   '${alert("template")} {{constructor.constructor(\'alert(1)\')()}}',
 ];
+/** Payloads whose Markdown reading differs from their source: the text the card must show instead. */
+const RENDERED = {
+  '[markdown link](javascript:alert("md"))': 'markdown link',
+  '&lt;b&gt;entities stay entities&lt;/b&gt; &amp; &#60;script&#62;': '<b>entities stay entities</b> & <script>',
+};
+// Markdown attacks: links that must never be followed by the page (javascript:, reference, autolink),
+// HTML inside code fences, images (data: and remote) that must never load.
+export const MD_PAYLOADS = [
+  "[js link](javascript:window.__pwned='mdlink')",
+  "[ref link][evil]\n\n[evil]: javascript:window.__pwned='ref'",
+  "autolink <javascript:window.__pwned='auto'> and https://example.com/safe",
+  '```html\n<script>window.__pwned="fence"</script>\n<img src=x onerror="window.__pwned=\'fence-img\'">\n```',
+  '![pixel](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9IndpbmRvdy5fX3B3bmVkPSdkYXRhJyI+PC9zdmc+) ![remote](https://example.com/track.png)',
+  '```python\ndef f(x):\n    return x + 1  # code\n```',
+  'line\u2028separator\u2029para\u0085nel \u202Eevil-rlo',
+  'مرحبا بالعالم — שלום',
+];
 const EVIL_TURN = '20260101T000000Z-<img src=x onerror=alert(9)>';
 
 function writeHostileSession(sessionsDir) {
@@ -47,7 +64,7 @@ function writeHostileSession(sessionsDir) {
     if (name === 'completed' || name === 'interrupted') e.terminal = true;
     lines.push(JSON.stringify(e));
   };
-  PAYLOADS.forEach((p, i) => {
+  [...PAYLOADS, ...MD_PAYLOADS].forEach((p, i) => {
     const turn = `20260101T0000${String(i).padStart(2, '0')}Z-${String(i).padStart(12, '0')}`;
     const at = T0 + i * 60;
     messages.push({ role: 'user', content: p, timestamp: at });
@@ -75,7 +92,7 @@ async function quickOpen(page, name) {
   await input.waitFor({ state: 'visible', timeout: 15000 });
   await input.fill(name);
   const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').first();
-  await row.waitFor({ state: 'visible', timeout: 15000 });
+  await row.waitFor({ state: 'visible', timeout: 60000 });
   // The list is filtered as the name is typed: wait until its first row is the file.
   await waitUntil(async () => (await row.innerText().catch(() => '')).includes(name.split('~')[0]));
   await page.keyboard.press('Enter');
@@ -146,8 +163,40 @@ async function main() {
         return [...texts];
       });
       for (const p of PAYLOADS) {
-        check(seenTexts.some((t) => t === p) && seenTexts.some((t) => t === `Reply ${PAYLOADS.indexOf(p)}: ${p}`), `shows verbatim: ${p.slice(0, 60)}`);
+        const want = RENDERED[p] ?? p;
+        check(seenTexts.some((t) => t === want) && seenTexts.some((t) => t === `Reply ${PAYLOADS.indexOf(p)}: ${want}`), `shows as text: ${p.slice(0, 60)}`);
       }
+      // Markdown: what each attack became, read from the real DOM of every card.
+      const md = await frame.evaluate(async () => {
+        const scroller = document.getElementById('scroller');
+        const out = { links: new Set(), hrefs: 0, fenceText: new Set(), hljs: 0, images: new Set(), invisible: new Set(), dirAuto: 0, texts: 0, onAttrs: 0, srcAttrs: 0 };
+        for (let y = 0; y <= scroller.scrollHeight; y += 300) {
+          scroller.scrollTop = y;
+          await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 30)));
+          for (const a of document.querySelectorAll('#feed a.md-link')) out.links.add(`${a.textContent}=>${a.dataset.href}`);
+          out.hrefs += document.querySelectorAll('#feed a[href], #feed [src], #feed [srcset], #feed .msg [style]').length;
+          for (const c of document.querySelectorAll('#feed pre.md-code')) out.fenceText.add(c.textContent);
+          out.hljs += document.querySelectorAll('#feed pre.md-code span[class^="hljs-"]').length;
+          for (const i of document.querySelectorAll('#feed .md-image')) out.images.add(i.textContent);
+          for (const i of document.querySelectorAll('#feed .invisible-char')) out.invisible.add(i.textContent);
+          for (const t of document.querySelectorAll('#feed .msg .text')) {
+            out.texts++;
+            if (t.getAttribute('dir') === 'auto') out.dirAuto++;
+          }
+          for (const el of document.querySelectorAll('#feed *')) for (const at of el.getAttributeNames()) if (/^on/i.test(at)) out.onAttrs++;
+        }
+        scroller.scrollTop = 0;
+        return { ...out, links: [...out.links], fenceText: [...out.fenceText], images: [...out.images], invisible: [...out.invisible] };
+      });
+      check(md.links.includes("js link=>javascript:window.__pwned='mdlink'"), `javascript: link shown with its target, not followable (${md.links.length} links)`);
+      check(md.links.includes("ref link=>javascript:window.__pwned='ref'"), 'reference link to javascript: shown, not followable');
+      check(md.links.some((l) => l.startsWith("javascript:window.__pwned='auto'=>")) && md.links.includes('https://example.com/safe=>https://example.com/safe'), 'autolinks shown as links without href');
+      check(md.hrefs === 0 && md.onAttrs === 0, `no href/src/srcset attribute in the feed, no style in messages, no on* attribute anywhere (${md.hrefs}, ${md.onAttrs})`);
+      check(md.fenceText.some((t) => t.includes('<script>window.__pwned="fence"</script>') && t.includes('onerror=')), 'HTML inside a code fence is shown as code text');
+      check(md.hljs > 0, `code fences are syntax-highlighted (${md.hljs} hljs spans)`);
+      check(md.images.some((t) => t.includes('image: pixel') && t.includes('data:image/svg+xml')) && md.images.some((t) => t.includes('image: remote')), `images are not loaded, shown as text (${md.images.length})`);
+      check(['⟨LS⟩', '⟨PS⟩', '⟨NEL⟩', '⟨RLO⟩'].every((m) => md.invisible.includes(m)), `invisible separators shown as markers (${md.invisible.join(' ')})`);
+      check(md.texts > 0 && md.dirAuto === md.texts, `dir="auto" on every message text (${md.dirAuto}/${md.texts})`);
       check(
         seenTexts.some((t) => t.includes('<img src=x onerror="window.__pwned=\'reason\'">')),
         'interruption reason shown verbatim',
@@ -166,7 +215,7 @@ async function main() {
       );
       const injected = await frame.evaluate(
         () =>
-          document.querySelectorAll('#feed img, #feed script, #feed svg, #feed iframe, #feed a, #feed h1, #feed b, .session-header img, .session-header script')
+          document.querySelectorAll('#feed img, #feed script, #feed svg, #feed iframe, #feed a[href], #feed h1, #feed b, #feed style, #feed link, #feed object, #feed embed, .session-header img, .session-header script')
             .length,
       );
       check(injected === 0, `no element created from transcript text (found ${injected})`);
@@ -201,6 +250,38 @@ async function main() {
       check(pwned.length === 0, `no frame has window.__pwned${pwned.length ? ` (${pwned.join('; ')})` : ''}`);
       check(dialogs.length === 0, `no alert/confirm dialog${dialogs.length ? ` (${dialogs.join('; ')})` : ''}`);
       await screenshot(page, path.join(shots, 'timeline-hostile.png'));
+      // Clicking links: javascript: is refused by the host; https asks first (a VS Code modal), Cancel opens nothing.
+      const scrollToLink = (text) =>
+        frame.evaluate(async (t) => {
+          const scroller = document.getElementById('scroller');
+          for (let y = 0; y <= scroller.scrollHeight; y += 300) {
+            scroller.scrollTop = y;
+            await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 30)));
+            const a = [...document.querySelectorAll('a.md-link')].find((x) => x.textContent.includes(t));
+            if (a) {
+              a.scrollIntoView({ block: 'center' });
+              await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50)));
+              return true;
+            }
+          }
+          return false;
+        }, text);
+      await scrollToLink('js link');
+      const jsLink = frame.locator('a.md-link', { hasText: 'js link' }).first();
+      await jsLink.click();
+      const refused = await notificationText(page, /were? not opened|was not opened/, 10_000);
+      check(/only as http, https or mailto/.test(refused), `a javascript: link is refused by the host (${refused.split('\n')[0]})`);
+      await scrollToLink('https://example.com/safe');
+      const safe = frame.locator('a.md-link', { hasText: 'https://example.com/safe' }).first();
+      await safe.click();
+      const modal = page.locator('.monaco-dialog-box');
+      await modal.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {});
+      const modalText = (await modal.innerText().catch(() => '')).replace(/\s+/g, ' ');
+      check(/Open a link from the transcript\?/.test(modalText) && modalText.includes('https://example.com/safe'), `an https link asks first, naming the target (${modalText.slice(0, 120)})`);
+      await screenshot(page, path.join(shots, 'timeline-link-confirm.png'));
+      await page.keyboard.press('Escape');
+      await settled(page.mainFrame());
+      check(frame.url() === before && page.frames().every((f) => !f.url().includes('example.com')), 'cancelled: nothing navigated');
     });
 
     // ---- 2. a story with collisions: keyboard, chips, themes ----

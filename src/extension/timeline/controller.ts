@@ -37,8 +37,8 @@ import { notifyWarning } from '../untrustedText';
 
 export class TimelineController extends Disposable {
   private ready = false;
-  /** Settles when the (current) webview has said `ready`; renewed when the webview is hidden (it is destroyed then). */
-  private readyGate: Deferred<void> = deferred<void>();
+  /** Settles when the webview has first said `ready` (a webview recreated after being hidden says it again and gets a fresh Reset). */
+  private readonly readyGate: Deferred<void> = deferred<void>();
   private readonly messages: MessageHandler<ToWebview, FromWebview>;
   private readonly feed = new TimelineFeed();
   private session: SessionRef | undefined;
@@ -88,11 +88,6 @@ export class TimelineController extends Disposable {
     );
     this._register(
       panel.onDidChangeViewState(() => {
-        if (!panel.visible && this.ready) {
-          // retainContextWhenHidden is off: the page is gone until it says `ready` again.
-          this.ready = false;
-          this.readyGate = deferred<void>();
-        }
         if (panel.visible && this.dirty) this.scheduleRefresh();
       }),
     );
@@ -160,6 +155,7 @@ export class TimelineController extends Disposable {
   private async load(): Promise<void> {
     try {
       this.session = await this.locate();
+      if (this.session) this.setTitle(this.services.store.index.cachedSummary(this.session.rootId, this.session.sessionId)?.title ?? null);
       if (!this.session) {
         this.model = undefined;
         this.sendStatus(null, {
@@ -280,7 +276,21 @@ export class TimelineController extends Disposable {
     this.sendReset();
   }
 
+  /**
+   * The tab says which session this is: its title (untrusted text, shown as plain text: one
+   * line, no control or invisible characters, at most 60 characters), else its id; never the
+   * shard's hex name.
+   */
+  private setTitle(title: string | null): void {
+    const id = this.session?.sessionId;
+    if (!id) return;
+    const clean = (title ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').replace(/\s+/g, ' ').trim();
+    const text = clean ? (clean.length > 60 ? `${clean.slice(0, 59)}…` : clean) : id;
+    if (this.panel.title !== text) this.panel.title = text;
+  }
+
   private build(analysis: SessionAnalysis): TimelineModel {
+    this.setTitle(analysis.title);
     const ref = this.session;
     const feedback = ref ? this.services.store.index.feedback(ref.rootId, ref.sessionId) : undefined;
     return buildTimelineModel(analysis, {
@@ -383,6 +393,9 @@ export class TimelineController extends Disposable {
         this.loadWhole = true;
         await this.reload();
         break;
+      case MessageType.OpenLink:
+        await openTranscriptLink(m.href);
+        break;
       case MessageType.SetFeedback:
       case MessageType.WriteCorrection:
       case MessageType.EditNote: {
@@ -416,6 +429,7 @@ export class TimelineController extends Disposable {
   private html(webview: vscode.Webview, distWebview: vscode.Uri): string {
     const nonce = randomBytes(16).toString('base64');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(distWebview, 'timeline.js'));
+    const codicons = webview.asWebviewUri(vscode.Uri.joinPath(distWebview, 'codicon.css'));
     const csp = [
       `default-src 'none'`,
       `img-src ${webview.cspSource}`,
@@ -429,6 +443,7 @@ export class TimelineController extends Disposable {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${codicons.toString()}">
 <title>Turn timeline</title>
 </head>
 <body>
@@ -436,4 +451,29 @@ export class TimelineController extends Disposable {
 </body>
 </html>`;
   }
+}
+
+/**
+ * A link from transcript text: shown to the person first (plain text in a modal), opened
+ * through VS Code only when it is http(s) or mailto and they say so. Anything else
+ * (javascript:, data:, command:, file:, vscode:) is refused with a message.
+ */
+export async function openTranscriptLink(href: unknown): Promise<boolean> {
+  if (typeof href !== 'string' || href.length === 0 || href.length > 4096) return false;
+  let uri: vscode.Uri;
+  try {
+    uri = vscode.Uri.parse(href, true);
+  } catch {
+    void vscode.window.showWarningMessage('This link from the transcript is not a valid address; it was not opened.');
+    return false;
+  }
+  if (!['http', 'https', 'mailto'].includes(uri.scheme)) {
+    void vscode.window.showWarningMessage(`Links from transcripts open only as http, https or mailto; this one (${uri.scheme}:) was not opened.`);
+    return false;
+  }
+  const shown = href.length > 300 ? `${href.slice(0, 300)}…` : href;
+  const detail = `${shown}\n\nThe text was written by the chatbot or its user: check where it leads.`;
+  const choice = await vscode.window.showWarningMessage('Open a link from the transcript?', { modal: true, detail }, 'Open Link');
+  if (choice !== 'Open Link') return false;
+  return vscode.env.openExternal(uri);
 }

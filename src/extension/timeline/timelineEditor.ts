@@ -13,6 +13,7 @@ import { TIMELINE_VIEW_TYPE } from '../commandIds';
 import { sessionRefOf, stringArg } from '../commandArgs';
 import { DisposableStore } from '../dispose';
 import type { Registration, Services } from '../services';
+import { AUDIT_SHARD_TAG } from '../../core/repair/plan';
 import { pickSession } from '../sessionPicker';
 import type { Snapshot, WebviewRequest } from '../../shared/timelineProtocol';
 import { TimelineController } from './controller';
@@ -81,14 +82,40 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
     return this.recent.find((c) => c.uri.toString() === key && c.panel.active) ?? this.recent.find((c) => c.uri.toString() === key);
   }
 
+  /** The open timeline of a session (one tab per session). */
+  controllerForSession(rootId: string, sessionId: string): TimelineController | undefined {
+    return this.recent.find((c) => c.sessionRef?.rootId === rootId && c.sessionRef.sessionId === sessionId);
+  }
+
+  /** The last preview open from the tree: a second open of the same session soon after is a double-click (pin it). */
+  private lastPreview: { key: string; at: number } | undefined;
+
+  /**
+   * Opens a session's timeline, or reveals its tab when the session is open already (one tab
+   * per session). `preview: true` (the tree) opens a preview tab, pinned by a second open of
+   * the same session within 500 ms (a double-click) or by VS Code's own gestures.
+   */
   async openTimeline(target?: unknown): Promise<void> {
     let uri: vscode.Uri | undefined;
     let turnId: string | undefined;
+    const preview = typeof target === 'object' && target !== null && (target as { preview?: unknown }).preview === true;
+    let pin = false;
     if (target instanceof vscode.Uri) {
       uri = target;
+      const loc = target.scheme === 'file' ? this.services.store.index.locate(target.fsPath) : undefined;
+      const open = loc ? this.controllerForSession(loc.rootId, loc.sessionId) : undefined;
+      if (open && open.uri.toString() !== target.toString()) {
+        open.panel.reveal(open.panel.viewColumn);
+        return;
+      }
     } else if (sessionRefOf(target)) {
       const ref = sessionRefOf(target)!;
-      uri = await this.newestShard(ref.rootId, ref.sessionId);
+      turnId = stringArg(target, 'turnId') || undefined;
+      const key = `${ref.rootId}\0${ref.sessionId}`;
+      pin = preview && this.lastPreview?.key === key && Date.now() - this.lastPreview.at < 500;
+      this.lastPreview = preview && !pin ? { key, at: Date.now() } : undefined;
+      // One tab per session: the open tab's shard (VS Code reveals its tab), else the newest shard.
+      uri = this.controllerForSession(ref.rootId, ref.sessionId)?.uri ?? (await this.newestShard(ref.rootId, ref.sessionId));
       turnId = stringArg(target, 'turnId') || undefined;
       if (!uri) {
         void notifyWarning(`Session ${ref.sessionId} has no shard to open.`);
@@ -100,14 +127,20 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       else uri = await this.pickSession();
       if (!uri) return;
     }
-    await vscode.commands.executeCommand('vscode.openWith', uri, TIMELINE_VIEW_TYPE);
+    await vscode.commands.executeCommand('vscode.openWith', uri, TIMELINE_VIEW_TYPE, { preview: preview && !pin, preserveFocus: preview && !pin });
+    if (pin) await vscode.commands.executeCommand('workbench.action.keepEditor');
+    // A double-click's second open counts from when the first one finished (opening can be slow).
+    if (this.lastPreview && preview && !pin) this.lastPreview.at = Date.now();
     if (turnId) this.controllerFor(uri)?.reveal(turnId);
   }
 
   private async newestShard(rootId: string, sessionId: string): Promise<vscode.Uri | undefined> {
     const { store } = this.services;
     await store.whenReady();
-    const shards = store.index.root(rootId)?.sessions.get(sessionId)?.shards ?? [];
+    // Hermes' own newest shard, not the one our repair appends to (`<sid>~audit.jsonl`), unless it is the only one.
+    const all = store.index.root(rootId)?.sessions.get(sessionId)?.shards ?? [];
+    const theirs = all.filter((s) => !s.name.endsWith(`~${AUDIT_SHARD_TAG}.jsonl`));
+    const shards = theirs.length ? theirs : all;
     let best: { path: string; mtime: number } | undefined;
     for (const s of shards) {
       const mtime = await fsp.stat(s.path).then((st) => st.mtimeMs, () => -1);

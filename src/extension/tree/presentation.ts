@@ -20,13 +20,28 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-export function sessionDescription(s: SessionSummary): string {
+export function sessionDescription(s: SessionSummary, now = Date.now() / 1000): string {
   const issues = s.findings.error + s.findings.warning;
   const parts = [plural(s.turns, 'turn')];
   if (s.open > 0) parts.push(`${s.open} open`);
   if (s.reviewed > 0) parts.push(`${s.reviewed}/${s.reviewable} reviewed`);
   if (issues > 0) parts.push(plural(issues, 'issue'));
+  // When it last changed (its latest event), last: the counts stay where the eye expects them.
+  if (s.lastActivity !== null) parts.push(relativeTime(s.lastActivity, now));
   return parts.join(' · ');
+}
+
+/** "just now", "5 min ago", "3 h ago", "yesterday", "4 days ago", else the date (UTC). */
+export function relativeTime(epochSeconds: number, now: number): string {
+  const d = now - epochSeconds;
+  if (!Number.isFinite(d)) return 'unknown';
+  if (d < -60) return formatTime(epochSeconds).slice(0, 10);
+  if (d < 60) return 'just now';
+  if (d < 3600) return `${Math.floor(d / 60)} min ago`;
+  if (d < 86400) return `${Math.floor(d / 3600)} h ago`;
+  if (d < 2 * 86400) return 'yesterday';
+  if (d < 30 * 86400) return `${Math.floor(d / 86400)} days ago`;
+  return formatTime(epochSeconds).slice(0, 10);
 }
 
 export function formatTime(epochSeconds: number | null): string {

@@ -311,7 +311,14 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     // Turn id, model and message are untrusted: escaped text (core/untrustedText), never a fence or link.
     const md = untrustedMarkdown();
     appendUntrustedBlock(md, `${t.turnId}\n${look.words}${dur ? ` in ${dur}` : ''}${t.model ? ` · ${t.model}` : ''}`, 600);
-    if (t.userMessage) appendUntrustedBlock(md, t.userMessage.slice(0, 600), 700);
+    if (t.userMessage) {
+      md.appendMarkdown('\n\n**Question**\n\n');
+      appendUntrustedBlock(md, t.userMessage.slice(0, 600), 700);
+    }
+    if (t.assistantReply) {
+      md.appendMarkdown('\n\n**Answer**\n\n');
+      appendUntrustedBlock(md, t.assistantReply.slice(0, 900), 1000);
+    }
     if (fb) appendFeedbackTooltip(md, fb);
     item.tooltip = md;
     item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : '']
@@ -320,7 +327,7 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     item.command = {
       command: Commands.openTimeline,
       title: 'Open Timeline',
-      arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId }],
+      arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId, preview: true }],
     };
     item.accessibilityInformation = {
       label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}`,
@@ -347,3 +354,4 @@ export function createSessionsView(
   describe();
   return { provider, view, disposables: [provider, view, provider.onDidChangeTreeData(describe)] };
 }
+

@@ -4,27 +4,29 @@
  */
 
 import { appendHighlighted, h } from './dom';
+import { renderMarkdown } from './markdown';
 import { COLLAPSE_CHARS, COLLAPSE_LINES, type TimelineState } from './state';
 import type { TimelineLineRow, TimelineTurnRow, TurnStatus } from '../../shared/timelineModel';
 import { formatBytes, formatClock, formatDuration, formatOffset, formatTimestamp } from '../../shared/timelineFormat';
 
+/** The codicon of a turn's state. */
 function statusGlyph(status: TurnStatus, collision: boolean): string {
-  if (collision) return '⚠';
+  if (collision) return 'warning';
   switch (status) {
     case 'completed':
-      return '✓';
+      return 'pass';
     case 'interrupted':
-      return '✕';
+      return 'error';
     case 'dangling':
-      return '‖';
+      return 'debug-pause';
     case 'live':
-      return '●';
+      return 'sync';
     case 'open':
-      return '◌';
+      return 'circle-large-outline';
     case 'recovered':
-      return '↺';
+      return 'history';
     default:
-      return '•';
+      return 'circle-small';
   }
 }
 
@@ -45,6 +47,11 @@ function statusWords(row: TimelineTurnRow): string {
     default:
       return row.state || 'unknown';
   }
+}
+
+/** A codicon (the VS Code icon font, shipped in dist/webview), hidden from screen readers. */
+export function icon(name: string, cls = ''): HTMLElement {
+  return h('span', { class: `codicon codicon-${name}${cls ? ` ${cls}` : ''}`, 'aria-hidden': 'true' });
 }
 
 const PROBLEM_WORDS: Record<TimelineLineRow['problem'], string> = {
@@ -69,13 +76,14 @@ export class Cards {
     const full = this.state.expanded.has(key);
     const lines = text.split('\n').length;
     const long = text.length > COLLAPSE_CHARS || lines > COLLAPSE_LINES;
-    const body = h('div', { class: `text${long && !full ? ' clamped' : ''}` });
+    // dir="auto": Arabic or Hebrew text reads right-to-left.
+    const body = h('div', { class: `text md${long && !full ? ' clamped' : ''}`, dir: 'auto' });
     let shownText = text;
     if (long && !full) {
       shownText = text.slice(0, COLLAPSE_CHARS).split('\n').slice(0, COLLAPSE_LINES).join('\n');
       if (shownText.length < text.length) shownText += '…';
     }
-    appendHighlighted(body, shownText, this.state.query);
+    renderMarkdown(body, shownText, this.state.query);
     const block = h('section', { class: `msg ${cls}`, 'aria-label': who }, h('div', { class: 'who' }, who, ...extra), body);
     if (long) {
       block.append(
@@ -117,7 +125,7 @@ export class Cards {
     return h(
       'div',
       { class: 'card-head' },
-      h('span', { class: 'glyph', 'aria-hidden': 'true' }, statusGlyph(row.status, collision)),
+      icon(statusGlyph(row.status, collision), `glyph${row.status === 'live' ? ' codicon-modifier-spin' : ''}`),
       h('span', { class: 'ordinal' }, `#${row.ordinal}`),
       h('span', { class: `badge state state-${row.status}` }, statusWords(row)),
       collision ? h('span', { class: 'badge collision-badge' }, 'terminal collision') : null,
@@ -149,23 +157,30 @@ export class Cards {
     return h(
       'div',
       { class: 'banner collision-banner', role: 'note' },
-      h('div', { class: 'banner-title' }, h('span', { 'aria-hidden': 'true' }, '⚠ '), `Terminal collision: ${events.length} terminal events for one turn. Upstream keeps the latest (“${row.state}”).`),
+      h('div', { class: 'banner-title' }, icon('warning'), ' ', `Terminal collision: ${events.length} terminal events for one turn. Upstream keeps the latest (“${row.state}”).`),
       list,
     );
   }
 
-  /** Dangling, open and live turns: how long, and where they stopped. */
+  /**
+   * Open and live turns are still running ("running for 17 s", counting up from their first
+   * event); a dangling turn (quiet past the stale limit) says where it stopped and never finished.
+   */
   private openBanner(row: TimelineTurnRow): HTMLElement | null {
     if (!(row.status === 'dangling' || row.status === 'open' || row.status === 'live') || row.lastAt === null) return null;
-    const age = h('span', { class: 'age', 'data-since': row.lastAt }, formatDuration(Date.now() / 1000 - row.lastAt));
+    if (row.status === 'dangling') {
+      const age = h('span', { class: 'age', 'data-since': row.lastAt }, formatDuration(Date.now() / 1000 - row.lastAt));
+      return h('div', { class: 'banner dangling-banner' }, icon('debug-pause'), ' Dangling: open for ', age, ` — stopped at “${row.state || 'no state'}”, never finished.`);
+    }
+    const since = row.startedAt ?? row.lastAt;
+    const age = h('span', { class: 'age', 'data-since': since }, formatDuration(Date.now() / 1000 - since));
     return h(
       'div',
-      { class: `banner ${row.status === 'dangling' ? 'dangling-banner' : 'open-banner'}` },
-      h('span', { 'aria-hidden': 'true' }, row.status === 'dangling' ? '‖ ' : '◌ '),
-      row.status === 'live' ? 'In progress; last event ' : row.status === 'dangling' ? 'Dangling: open for ' : 'Open for ',
+      { class: 'banner open-banner' },
+      icon(row.status === 'live' ? 'sync' : 'circle-large-outline', row.status === 'live' ? 'codicon-modifier-spin' : ''),
+      ' Running for ',
       age,
-      row.status === 'live' ? ' ago' : '',
-      ` — stopped at “${row.state || 'no state'}”, never finished.`,
+      ` — latest step “${row.state || 'no state'}”${row.status === 'live' ? ' (the sidecar says its stream is live)' : ''}.`,
     );
   }
 
@@ -206,14 +221,15 @@ export class Cards {
     if (row.reason) meta.append(h('span', { class: 'reason' }, 'Reason: ', h('code', null, this.hl(row.reason))));
     if (row.feedback) {
       const f = row.feedback;
-      const glyph = f.rating === 'up' ? '👍' : f.rating === 'down' ? '👎' : '•';
+      const glyph = f.rating === 'up' ? 'thumbsup' : f.rating === 'down' ? 'thumbsdown' : 'circle-small';
       const words = f.rating === 'up' ? 'Helpful' : f.rating === 'down' ? 'Not helpful' : 'Not rated';
       const by = [f.reviewer ? `by ${f.reviewer}` : '', f.at ? `at ${formatTimestamp(f.at, true)} UTC` : '', f.revisions && f.revisions > 1 ? `${f.revisions} records (latest wins)` : '', f.source ? `in ${f.source}` : ''].filter(Boolean).join(', ');
       meta.append(
         h(
           'span',
           { class: `feedback feedback-${f.rating}`, title: `Feedback ${by}` },
-          h('span', { 'aria-hidden': 'true' }, `${glyph} `),
+          icon(glyph),
+          ' ',
           `Feedback: ${words}`,
           f.reviewer ? h('span', { class: 'muted' }, ` · ${f.reviewer}`) : null,
           f.tags?.length ? h('span', { class: 'fb-tags' }, ...f.tags.map((t) => h('span', { class: 'fb-tag' }, t))) : null,
@@ -230,22 +246,22 @@ export class Cards {
     if (!findings.length) return null;
     const ul = h('ul', { class: 'findings', 'aria-label': 'Findings' });
     for (const f of findings.slice(0, 6)) {
-      ul.append(h('li', { class: `sev-${f.severity}` }, h('span', { class: 'sev', 'aria-hidden': 'true' }, f.severity === 'error' ? '⛔ ' : f.severity === 'warning' ? '⚠ ' : 'ℹ '), h('span', { class: 'visually-hidden' }, `${f.severity}: `), f.message));
+      ul.append(h('li', { class: `sev-${f.severity}` }, icon(f.severity, 'sev'), ' ', h('span', { class: 'visually-hidden' }, `${f.severity}: `), f.message));
     }
     if (findings.length > 6) ul.append(h('li', { class: 'muted' }, `+${findings.length - 6} more`));
     return ul;
   }
 
-  /** 👍 / 👎 / clear / note buttons (also keys + - 0 n on the focused card). */
+  /** Thumbs up / down / clear / note buttons (also keys + - 0 n on the focused card). */
   private feedbackBar(row: TimelineTurnRow): HTMLElement {
     const r = row.feedback?.rating;
-    const btn = (action: string, text: string, label: string, pressed: boolean | null, key: string) =>
-      h('button', { type: 'button', class: `fb-btn fb-${action}${pressed ? ' on' : ''}`, 'data-action': `fb-${action}`, 'aria-pressed': pressed === null ? null : pressed ? 'true' : 'false', title: `${label} (${key})`, 'aria-label': label, 'aria-keyshortcuts': key }, text);
+    const btn = (action: string, text: string | (Node | string)[], label: string, pressed: boolean | null, key: string) =>
+      h('button', { type: 'button', class: `fb-btn fb-${action}${pressed ? ' on' : ''}`, 'data-action': `fb-${action}`, 'aria-pressed': pressed === null ? null : pressed ? 'true' : 'false', title: `${label} (${key})`, 'aria-label': label, 'aria-keyshortcuts': key }, ...(Array.isArray(text) ? text : [text]));
     return h(
       'div',
       { class: 'fb-bar', role: 'group', 'aria-label': 'Feedback' },
-      btn('up', '👍 Good', 'Thumbs up: a good answer', r === 'up', '+'),
-      btn('down', '👎 Bad', 'Thumbs down: a bad answer', r === 'down', '-'),
+      btn('up', [icon('thumbsup'), ' Good'], 'Thumbs up: a good answer', r === 'up', '+'),
+      btn('down', [icon('thumbsdown'), ' Bad'], 'Thumbs down: a bad answer', r === 'down', '-'),
       row.feedback ? btn('clear', 'Clear', 'Clear the rating', null, '0') : null,
       btn('note', row.feedback?.comment ? 'Edit note' : 'Note…', 'Add or edit a feedback note', null, 'n'),
       btn('correct', 'Correct…', 'Write a better answer (a correction: an SFT target and a DPO pair)', null, 'c'),
@@ -271,7 +287,7 @@ export class Cards {
       h(
         'div',
         { class: 'card-head' },
-        h('span', { class: 'glyph', 'aria-hidden': 'true' }, row.problem === 'torn' ? '✂' : row.problem === 'glued' ? '⛓' : '⛔'),
+        icon(row.problem === 'torn' ? 'debug-disconnect' : row.problem === 'glued' ? 'link' : 'error', 'glyph'),
         h('span', { class: 'badge problem' }, PROBLEM_WORDS[row.problem]),
         h('span', { class: 'loc' }, `${row.shard}:${row.line}`),
         h('span', { class: 'muted' }, formatBytes(row.length)),
@@ -291,7 +307,8 @@ export class Cards {
         h(
           'div',
           { class: 'banner glued-banner' },
-          h('span', { 'aria-hidden': 'true' }, '↺ '),
+          icon('history'),
+        ' ',
           `A complete “${row.glued.name}” event${row.glued.turnId ? ` of turn ${row.glued.turnId}` : ''} is glued on at byte ${row.glued.atByte ?? '?'}${row.glued.at !== null ? ` (${formatTimestamp(row.glued.at)})` : ''}; upstream loses it.`,
         ),
       );

@@ -118,14 +118,14 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
     if (!n) continue;
     counts.append(h('button', { type: 'button', class: `badge state state-${s} filter-chip`, 'data-action': 'filter-status', 'data-status': s, title: `Show only ${s} turns` }, `${s} ${n.toLocaleString('en-US')}`));
   }
-  if (hd.counts.collisions) counts.append(h('button', { type: 'button', class: 'badge collision-badge filter-chip', 'data-action': 'filter-status', 'data-status': 'collision' }, `⚠ ${hd.counts.collisions} terminal collision${hd.counts.collisions === 1 ? '' : 's'}`));
+  if (hd.counts.collisions) counts.append(h('button', { type: 'button', class: 'badge collision-badge filter-chip', 'data-action': 'filter-status', 'data-status': 'collision' }, h('span', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }), ` ${hd.counts.collisions} terminal collision${hd.counts.collisions === 1 ? '' : 's'}`));
   if (hd.counts.malformed) counts.append(h('button', { type: 'button', class: 'badge problem filter-chip', 'data-action': 'filter-status', 'data-status': 'broken' }, `${hd.counts.malformed} broken line${hd.counts.malformed === 1 ? '' : 's'}`));
   const f = hd.findings;
   const findings = h(
     'div',
     { class: 'findings-summary' },
     h('span', { class: 'muted' }, 'Findings:'),
-    f.error + f.warning + f.info === 0 ? h('span', { class: 'ok' }, ' none ✓') : null,
+    f.error + f.warning + f.info === 0 ? h('span', { class: 'ok' }, ' none ', h('span', { class: 'codicon codicon-pass', 'aria-hidden': 'true' })) : null,
     f.error ? h('span', { class: 'sev-error' }, ` ${f.error} error${f.error === 1 ? '' : 's'}`) : null,
     f.warning ? h('span', { class: 'sev-warning' }, ` ${f.warning} warning${f.warning === 1 ? '' : 's'}`) : null,
     f.info ? h('span', { class: 'sev-info' }, ` ${f.info} info`) : null,

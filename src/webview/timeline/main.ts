@@ -198,6 +198,10 @@ ui.app.addEventListener('click', (e) => {
       setFilter({ status: state.filter.status === s ? '' : s });
       break;
     }
+    case 'link':
+      e.preventDefault();
+      post({ type: MessageType.OpenLink, href: target.dataset.href ?? '' });
+      break;
     case 'notice-openAsText':
       post({ type: MessageType.OpenAsText });
       break;
