@@ -63,7 +63,8 @@ describe('Sessions view', function () {
     assert.strictEqual(broken.label, 'Broken chat');
     assert.match(String(broken.description), /^2 turns · 1 open · \d+ issues · (?:just now|\d+ min ago|\d+ h ago|yesterday|\d+ days ago|\d{4}-\d\d-\d\d)$/);
     assert.strictEqual((broken.iconPath as vscode.ThemeIcon).id, 'error');
-    assert.match((broken.tooltip as vscode.MarkdownString).value, /broken~1\.jsonl, broken~2\.jsonl/);
+    // The tooltip is escaped Markdown (untrusted text): read it without its escapes.
+    assert.match((broken.tooltip as vscode.MarkdownString).value.replace(/\\(.)/g, '$1'), /broken~1\.jsonl, broken~2\.jsonl/);
   });
 
   it('lists a broken-lines group and the turns in time order, merged across shards', async () => {

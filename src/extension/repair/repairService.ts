@@ -4,6 +4,7 @@
  * core's (src/core/repair); this file only talks to the user.
  */
 
+import { promises as fsp } from 'fs';
 import * as vscode from 'vscode';
 import type { SessionAnalysis } from '../../core/analyze';
 import { applyRepair, hasWork, planMarkdown, planRepair, type ApplyResult, type RepairPlan, type SessionPlan } from '../../core/repair';
@@ -69,6 +70,11 @@ export async function planRoots(
   for (const { rootId, sessionId } of scope) {
     const root = s.store.index.root(rootId);
     if (!root) continue;
+    if (!(await folderExists(root.sessionsDir))) {
+      // A transient root (e.g. a closed demo or test folder) whose folder is gone: nothing to plan there.
+      s.output.warn(`Sessions folder ${root.sessionsDir} no longer exists; not planned.`);
+      continue;
+    }
     plans.push(
       await planRepair(root.sessionsDir, {
         sessionId,
@@ -141,5 +147,13 @@ export async function refreshAfter(s: Services, plans: { sessionsDir: string; se
     await s.store.index.scan(root.id);
     const ids = p.sessions ? p.sessions.map((x) => x.sessionId) : [...root.sessions.keys()];
     await Promise.all(ids.map((sid) => s.store.index.summarize(root.id, sid)));
+  }
+}
+
+async function folderExists(dir: string): Promise<boolean> {
+  try {
+    return (await fsp.lstat(dir)).isDirectory();
+  } catch {
+    return false;
   }
 }
