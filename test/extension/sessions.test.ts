@@ -80,7 +80,8 @@ describe('Sessions view', function () {
     assert.match(String(item(turns[1]).description), /dangling at assistant_started/);
     const cmd = item(turns[0]).command!;
     assert.strictEqual(cmd.command, 'botMemory.openTimeline');
-    assert.deepStrictEqual(cmd.arguments, [{ rootId: sessionsDir, sessionId: 'broken', turnId: 't1' }]);
+    // Opened from the tree: a preview tab (review UX), like the explorer's single click.
+    assert.deepStrictEqual(cmd.arguments, [{ rootId: sessionsDir, sessionId: 'broken', turnId: 't1', preview: true }]);
   });
 
   it('fills the Problems panel for shards without opening them', async () => {
@@ -101,7 +102,7 @@ describe('Sessions view', function () {
     const uri = vscode.Uri.file(shard);
     // Another process appends the missing terminal event for t2.
     execFileSync(process.execPath, ['-e', `require('fs').appendFileSync(${JSON.stringify(shard)}, ${JSON.stringify(line(ev('completed', 't2', T0 + 70, { assistant_message_index: 3 })))})`]);
-    await waitFor(async () => /^2 turns · \d+ issues$/.test(String(item(await sessionNode('broken')).description)), 15_000, () => `the tree to show the appended event (${seen()})`);
+    await waitFor(async () => /^2 turns · \d+ issues(?: · .+)?$/.test(String(item(await sessionNode('broken')).description)), 15_000, () => `the tree to show the appended event (${seen()})`);
     await waitFor(() => !vscode.languages.getDiagnostics(uri).some((d) => d.code === 'dangling_turn'), 10_000, 'the dangling diagnostic to go');
     const turns = (await a.sessions.tree.getChildren(await sessionNode('broken'))).filter((n) => n.kind === 'turn');
     assert.strictEqual(iconId(turns[1]), 'check');
