@@ -57,7 +57,9 @@ export const coreBench: Bench = {
     const runs = ctx.quick ? 2 : 3;
     const dir = path.join(ctx.tmp, 'folder');
     const g = generateLargeFolder(dir, { sessions, eventsPerSession, shardsPerSession: 3, seed: 7 });
-    ctx.log(`folder: ${g.sessionIds.length} sessions, ${g.shards} shards, ${g.events.toLocaleString('en')} events, ${mb(g.bytes)} MB (written in ${(g.elapsedMs / 1000).toFixed(1)} s)`);
+    ctx.log(
+      `folder: ${g.sessionIds.length} sessions, ${g.shards} shards, ${g.events.toLocaleString('en')} events, ${mb(g.bytes)} MB (written in ${(g.elapsedMs / 1000).toFixed(1)} s)`,
+    );
     const sizes = sessionSizes(dir);
     const largest = Math.max(...sizes);
     const total = sizes.reduce((a, b) => a + b, 0);
@@ -77,7 +79,14 @@ export const coreBench: Bench = {
     const refresh = await bestOf(runs, 'refresh', dir);
     // Throughput in journal bytes per second (sidecars are read too, but not counted).
     const mbps = (r: AuditAnswer): number => g.bytes / 1024 / 1024 / (r.ms / 1000);
-    const row = (label: string, r: AuditAnswer & { rssMax: number }) => [label, Math.round(r.ms), Math.round(r.cpuMs), mbps(r).toFixed(1), (mbps(r) / mbps(base)).toFixed(2), mb(r.rssMax)];
+    const row = (label: string, r: AuditAnswer & { rssMax: number }) => [
+      label,
+      Math.round(r.ms),
+      Math.round(r.cpuMs),
+      mbps(r).toFixed(1),
+      (mbps(r) / mbps(base)).toFixed(2),
+      mb(r.rssMax),
+    ];
     ctx.log(
       table([
         ['measurement (each in a fresh process)', 'best ms', 'cpu ms', 'journal MB/s', 'vs baseline', 'peak RSS MB'],
@@ -88,9 +97,14 @@ export const coreBench: Bench = {
         row(`core: the same on ${Math.min(4, os.availableParallelism())} worker threads (the CLI's default)`, parallel),
       ]),
     );
-    if (python) ctx.log(`upstream-semantics Python reader (test/support/upstream_reader.py, python3 json; best of ${runs}): ${Math.round(python.ms)} ms, ${(g.bytes / 1048576 / (python.ms / 1000)).toFixed(1)} MB/s, peak RSS ${python.rssMb.toFixed(0)} MB; audit is ${(python.ms / parallel.ms).toFixed(2)}× faster with the CLI's workers, ${(python.ms / core.ms).toFixed(2)}× on one thread (target ≥ 3×)`);
+    if (python)
+      ctx.log(
+        `upstream-semantics Python reader (test/support/upstream_reader.py, python3 json; best of ${runs}): ${Math.round(python.ms)} ms, ${(g.bytes / 1048576 / (python.ms / 1000)).toFixed(1)} MB/s, peak RSS ${python.rssMb.toFixed(0)} MB; audit is ${(python.ms / parallel.ms).toFixed(2)}× faster with the CLI's workers, ${(python.ms / core.ms).toFixed(2)}× on one thread (target ≥ 3×)`,
+      );
     else ctx.log('upstream-semantics Python reader: python3 not found, row skipped');
-    ctx.log(`core audit / baseline throughput: ${(mbps(parallel) / mbps(base)).toFixed(2)} with the CLI's worker threads, ${(mbps(core) / mbps(base)).toFixed(2)} on one thread (target >= 0.70); ${parallel.events.toLocaleString('en')} events at ${Math.round(parallel.events / (parallel.ms / 1000)).toLocaleString('en')} events/s`);
+    ctx.log(
+      `core audit / baseline throughput: ${(mbps(parallel) / mbps(base)).toFixed(2)} with the CLI's worker threads, ${(mbps(core) / mbps(base)).toFixed(2)} on one thread (target >= 0.70); ${parallel.events.toLocaleString('en')} events at ${Math.round(parallel.events / (parallel.ms / 1000)).toLocaleString('en')} events/s`,
+    );
 
     // Memory: a quarter of the sessions, same session size.
     const small = path.join(ctx.tmp, 'quarter');
@@ -106,7 +120,9 @@ export const coreBench: Bench = {
         ['baseline peak RSS, whole folder', mb(base.rssMax)],
       ]),
     );
-    ctx.log(`core peak RSS / folder total: ${(core.rssMax / total).toFixed(2)}; whole folder / quarter folder: ${(core.rssMax / quarter.rssMax).toFixed(2)} (1.0 = independent of the folder size)`);
+    ctx.log(
+      `core peak RSS / folder total: ${(core.rssMax / total).toFixed(2)}; whole folder / quarter folder: ${(core.rssMax / quarter.rssMax).toFixed(2)} (1.0 = independent of the folder size)`,
+    );
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(small, { recursive: true, force: true });
   },
@@ -118,15 +134,18 @@ function pythonReader(dir: string, runs: number, tmp: string): { ms: number; rss
   const out = path.join(tmp, 'python-report.json');
   // Runs the reader and prints its peak RSS on stderr (/usr/bin/time is not everywhere).
   const wrap = path.join(tmp, 'rss_wrap.py');
-  fs.writeFileSync(wrap, [
-    'import resource, runpy, sys',
-    'sys.argv = sys.argv[1:]',
-    'try:',
-    "    runpy.run_path(sys.argv[0], run_name='__main__')",
-    'except SystemExit:',
-    '    pass',
-    "sys.stderr.write('maxrss %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
-  ].join('\n') + '\n');
+  fs.writeFileSync(
+    wrap,
+    [
+      'import resource, runpy, sys',
+      'sys.argv = sys.argv[1:]',
+      'try:',
+      "    runpy.run_path(sys.argv[0], run_name='__main__')",
+      'except SystemExit:',
+      '    pass',
+      "sys.stderr.write('maxrss %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+    ].join('\n') + '\n',
+  );
   let best: { ms: number; rssMb: number } | null = null;
   for (let i = 0; i < runs; i++) {
     const fd = fs.openSync(out, 'w');

@@ -50,7 +50,14 @@ workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'r
     for await (const r of auditReportsParallel(discovery, { now: 1763661600 }, jobs, cli)) reports.push(r);
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     // Worker threads' CPU is included in process.cpuUsage().
-    return { ms, cpuMs: cpuMs(), bytes: 0, sessions: reports.length, events: reports.reduce((n, r) => n + r.event_count, 0), findings: reports.reduce((n, r) => n + r.findings.length, 0) };
+    return {
+      ms,
+      cpuMs: cpuMs(),
+      bytes: 0,
+      sessions: reports.length,
+      events: reports.reduce((n, r) => n + r.event_count, 0),
+      findings: reports.reduce((n, r) => n + r.findings.length, 0),
+    };
   }
   if (job.mode === 'reader' || job.mode === 'refresh') {
     const discovery = await discoverSessions(job.dir);
@@ -95,4 +102,3 @@ workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'r
   const ms = Number(process.hrtime.bigint() - t) / 1e6;
   return { ms, cpuMs: cpuMs(), bytes, events, bad };
 });
-

@@ -41,6 +41,6 @@ export function workerMain(fn: (job: any) => Promise<Record<string, unknown>>): 
       process.send!({ ok: true, ...result, maxRssBytes: process.resourceUsage().maxRSS * 1024 }, () => process.exit(0));
     })
     .catch((err: unknown) => {
-      process.send!({ ok: false, error: err instanceof Error ? err.stack ?? err.message : String(err), maxRssBytes: 0 }, () => process.exit(1));
+      process.send!({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err), maxRssBytes: 0 }, () => process.exit(1));
     });
 }

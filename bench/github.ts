@@ -16,7 +16,23 @@ function records(n: number, from = 0): Map<string, string> {
   const m = new Map<string, string>();
   for (let i = from; i < from + n; i++) {
     const id = `sess-${i % 97}/20260101T000000Z-${i.toString(16).padStart(12, '0')}`;
-    m.set(id, serializeRecord({ type: 'interaction', version: 1, id, session_id: `sess-${i % 97}`, turn_id: id.split('/')[1], state: 'completed', created_at: 1767225600 + i, completed_at: 1767225609 + i, model: 'gpt-x', model_provider: 'openai', user: `question number ${i}`, assistant: `answer number ${i}, a few words long` }));
+    m.set(
+      id,
+      serializeRecord({
+        type: 'interaction',
+        version: 1,
+        id,
+        session_id: `sess-${i % 97}`,
+        turn_id: id.split('/')[1],
+        state: 'completed',
+        created_at: 1767225600 + i,
+        completed_at: 1767225609 + i,
+        model: 'gpt-x',
+        model_provider: 'openai',
+        user: `question number ${i}`,
+        assistant: `answer number ${i}, a few words long`,
+      }),
+    );
   }
   return m;
 }
@@ -35,7 +51,11 @@ async function upstreamPush(url: string, lines: string[]): Promise<void> {
       current = Buffer.from(d.content.replace(/\n/g, ''), 'base64').toString('utf8');
     } else await g.arrayBuffer();
     const next = current.replace(/\n+$/, '') + '\n' + line + '\n';
-    const p = await fetch(api, { method: 'PUT', headers, body: JSON.stringify({ message: 'log: append interaction [skip ci]', content: Buffer.from(next).toString('base64'), ...(sha ? { sha } : {}) }) });
+    const p = await fetch(api, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ message: 'log: append interaction [skip ci]', content: Buffer.from(next).toString('base64'), ...(sha ? { sha } : {}) }),
+    });
     await p.arrayBuffer();
   }
 }
@@ -44,7 +64,9 @@ export const githubBench: Bench = {
   name: 'github',
   async run(ctx) {
     const sizes = ctx.quick ? [10, 1000] : [10, 1000, 10_000];
-    const rows: (string | number)[][] = [['records', 'ours req', 'ours MB sent', 'ours ms', 'upstream req', 'upstream MB sent', 'upstream ms', 'req ratio', 'bytes ratio']];
+    const rows: (string | number)[][] = [
+      ['records', 'ours req', 'ours MB sent', 'ours ms', 'upstream req', 'upstream MB sent', 'upstream ms', 'req ratio', 'bytes ratio'],
+    ];
     for (const n of sizes) {
       // Ours: a log that already has 100 records, then one push of n.
       const gh = await new FakeGithub().start();
@@ -81,7 +103,17 @@ export const githubBench: Bench = {
         note = ' (est.)';
       }
       await up.stop();
-      rows.push([n, oursReq, mb(oursBytes), Math.round(ours.ms), `${upReq}${note}`, `${mb(upBytes)}${note}`, `${Math.round(upMs)}${note}`, ratio(upReq, oursReq), ratio(upBytes, oursBytes)]);
+      rows.push([
+        n,
+        oursReq,
+        mb(oursBytes),
+        Math.round(ours.ms),
+        `${upReq}${note}`,
+        `${mb(upBytes)}${note}`,
+        `${Math.round(upMs)}${note}`,
+        ratio(upReq, oursReq),
+        ratio(upBytes, oursBytes),
+      ]);
       ctx.log(`  ${n} records: ours via ${via === 'git' ? 'Git Data API' : 'Contents API'}`);
     }
     ctx.log(table(rows));

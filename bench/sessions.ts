@@ -79,9 +79,12 @@ export const sessionsBench: Bench = {
     const many = path.join(ctx.tmp, 'many');
     const n = ctx.quick ? 1000 : 10000;
     const m = generateLargeFolder(many, { sessions: n, eventsPerSession: 12, shardsPerSession: 2, contentChars: 80, seed: 12 });
-    ctx.log(`\nfolder: ${n.toLocaleString('en')} sessions, ${m.shards.toLocaleString('en')} shards + ${n.toLocaleString('en')} sidecars, ${m.events.toLocaleString('en')} events, ${mb(m.bytes)} MB of journals`);
+    ctx.log(
+      `\nfolder: ${n.toLocaleString('en')} sessions, ${m.shards.toLocaleString('en')} shards + ${n.toLocaleString('en')} sidecars, ${m.events.toLocaleString('en')} events, ${mb(m.bytes)} MB of journals`,
+    );
     const v = await runWorker<ViewAnswer>('sessions', { mode: 'view', dir: many });
-    if (v.cold !== n || v.warmCount !== n || v.stale !== 0) throw new Error(`view: ${v.cold} cold / ${v.warmCount} warm summaries, ${v.stale} stale, expected ${n} / ${n} / 0`);
+    if (v.cold !== n || v.warmCount !== n || v.stale !== 0)
+      throw new Error(`view: ${v.cold} cold / ${v.warmCount} warm summaries, ${v.stale} stale, expected ${n} / ${n} / 0`);
     ctx.log(
       table([
         ['sessions view', 'ms', '× statSync of the files'],

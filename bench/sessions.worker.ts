@@ -36,7 +36,20 @@ function median(xs: number[]): number {
 function appendOne(shard: string, sessionId: string, k: number): void {
   const rng = new Rng(1000 + k);
   const at = NOW - 60 + k;
-  const e = buildJournalEvent(sessionId, { event: 'submitted', stream_id: rng.hex(32), role: 'user', content: `appended question ${k}`, attachments: [], workspace: '/srv/bench', model: 'gpt-4.1-mini', model_provider: 'openai' }, { turnId: makeTurnId(at, rng), createdAt: at });
+  const e = buildJournalEvent(
+    sessionId,
+    {
+      event: 'submitted',
+      stream_id: rng.hex(32),
+      role: 'user',
+      content: `appended question ${k}`,
+      attachments: [],
+      workspace: '/srv/bench',
+      model: 'gpt-4.1-mini',
+      model_provider: 'openai',
+    },
+    { turnId: makeTurnId(at, rng), createdAt: at },
+  );
   appendEventLine(shard, e);
 }
 
@@ -61,7 +74,10 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
     read.push(r);
     analyze.push(an);
     bytesRead = [...res.shards.values()].reduce((n, x) => n + x.bytesRead, 0);
-    mode = [...res.shards.values()].map((x) => x.mode).filter((m) => m !== 'none').join(',');
+    mode = [...res.shards.values()]
+      .map((x) => x.mode)
+      .filter((m) => m !== 'none')
+      .join(',');
   }
   // The same through SessionIndex (what the extension calls): a cold analyze, then after an append.
   const index = new SessionIndex({ now: () => NOW });
@@ -91,7 +107,13 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
 async function view(dir: string): Promise<Record<string, unknown>> {
   // The files the index looks at: every shard and every sidecar.
   const journal = path.join(dir, '_turn_journal');
-  const files = [...fs.readdirSync(journal).map((n) => path.join(journal, n)), ...fs.readdirSync(dir).filter((n) => n.endsWith('.json') && n !== '_index.json').map((n) => path.join(dir, n))];
+  const files = [
+    ...fs.readdirSync(journal).map((n) => path.join(journal, n)),
+    ...fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.json') && n !== '_index.json')
+      .map((n) => path.join(dir, n)),
+  ];
   const statAll = (): number => {
     const t = process.hrtime.bigint();
     let size = 0;

@@ -44,7 +44,11 @@ function appendTurns(journalDir: string, sids: string[], events: number): void {
     const shard = fs.readdirSync(journalDir).find((f) => f.startsWith(sid + '~'))!;
     const turn = `20260101T000000Z-${i.toString(16).padStart(12, '0')}`;
     for (const e of ['submitted', 'worker_started', 'assistant_started', 'completed']) {
-      appendEventLine(path.join(journalDir, shard), `{"event":"${e}","stream_id":"s${i}","version":1,"session_id":"${sid}","turn_id":"${turn}","created_at":${FIXED_NOW + i}${e === 'completed' ? ',"terminal":true' : ''}}`, { fsyncDir: false });
+      appendEventLine(
+        path.join(journalDir, shard),
+        `{"event":"${e}","stream_id":"s${i}","version":1,"session_id":"${sid}","turn_id":"${turn}","created_at":${FIXED_NOW + i}${e === 'completed' ? ',"terminal":true' : ''}}`,
+        { fsyncDir: false },
+      );
       n++;
     }
   }
@@ -57,14 +61,23 @@ export const sqliteBench: Bench = {
     const sessions = events / 1000;
     const dir = path.join(ctx.tmp, 'sessions');
     const m = generateLargeFolder(dir, { sessions, eventsPerSession: 1000, malformedEvery: 5000 });
-    ctx.log(`fixture: ${m.events} events, ${m.malformedLines} malformed lines, ${(m.bytes / 1048576).toFixed(0)} MB in ${sessions} sessions (${m.elapsedMs.toFixed(0)} ms to write)`);
+    ctx.log(
+      `fixture: ${m.events} events, ${m.malformedLines} malformed lines, ${(m.bytes / 1048576).toFixed(0)} MB in ${sessions} sessions (${m.elapsedMs.toFixed(0)} ms to write)`,
+    );
     const db = path.join(dir, '_audit_index.sqlite');
 
     // The first full rebuild makes the index whose events rows the baseline reads.
     const first = rebuild([dir, '--full', '--engine', 'wasm']);
     const baseTarget = path.join(ctx.tmp, 'baseline.sqlite');
-    const baseline = (how: 'direct' | 'plain' | 'batched' | 'floor', node = process.execPath, engine = 'wasm'): { rows: number; ms: number; rowsMb: number; peakRssMb: number; direct: boolean } => {
-      const b = spawnSync(node, [path.join(__dirname, 'sqlite.worker.js'), db, baseTarget, '--engine', engine, ...(how === 'direct' ? [] : [`--${how}`])], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const baseline = (
+      how: 'direct' | 'plain' | 'batched' | 'floor',
+      node = process.execPath,
+      engine = 'wasm',
+    ): { rows: number; ms: number; rowsMb: number; peakRssMb: number; direct: boolean } => {
+      const b = spawnSync(node, [path.join(__dirname, 'sqlite.worker.js'), db, baseTarget, '--engine', engine, ...(how === 'direct' ? [] : [`--${how}`])], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      });
       if (b.status !== 0) throw new Error(`baseline failed: ${b.stderr}`);
       fs.rmSync(baseTarget, { force: true });
       return JSON.parse(b.stdout);
@@ -149,34 +162,116 @@ export const sqliteBench: Bench = {
     const spread = rebuild([dir, '--engine', 'wasm']);
 
     const evps = (n: number, ms: number): string => Math.round(n / (ms / 1000)).toLocaleString('en-US');
-    ctx.log(table([
-      ['run', 'ms', 'events/s', 'peak RSS MB', 'rows'],
-      [`baseline: events rows, 1 statement, 1 transaction (${base.direct ? 'direct binding' : 'engine binding'}; best of ${rounds})`, Math.round(base.ms), evps(base.rows, base.ms), `${base.peakRssMb.toFixed(0)} (${base.rowsMb.toFixed(0)} holding the rows)`, `${base.rows} events`],
-      ['baseline, bound by the engine\'s own Statement.run', Math.round(plainBase.ms), evps(plainBase.rows, plainBase.ms), plainBase.peakRssMb.toFixed(0), `${plainBase.rows} events`],
-      ['baseline, values encoded beforehand and run as the rebuild runs them (runBatch)', Math.round(batchedBase.ms), evps(batchedBase.rows, batchedBase.ms), batchedBase.peakRssMb.toFixed(0), `${batchedBase.rows} events`],
-      ['write floor: every table\'s rows as above, the rebuild\'s statements, indexes, fsync', Math.round(floor.ms), evps(base.rows, floor.ms), floor.peakRssMb.toFixed(0), `${floor.rows} rows`],
-      [`full rebuild (read, derive, all tables, indexes, fsync; best of ${rounds + 1})`, full.ms, evps(full.result.counts.events, full.ms), full.peakRssMb.toFixed(0), `${full.result.counts.events} events, ${full.result.counts.turns} turns, ${full.result.counts.findings} findings`],
-      [`incremental: +${onePercent} events in ${active.length} active sessions (best of ${rounds})`, inc!.ms, evps(inc!.result.eventsAdded, inc!.ms), inc!.peakRssMb.toFixed(0), `${inc!.result.eventsAdded} new events, ${inc!.result.sessionsRedone} sessions redone`],
-      ['full rebuild of the same folder', fullAgain.ms, evps(fullAgain.result.counts.events, fullAgain.ms), fullAgain.peakRssMb.toFixed(0), `${fullAgain.result.counts.events} events`],
-      [`incremental: +${onePercent} events spread over all ${sessions} sessions`, spread.ms, evps(spread.result.eventsAdded, spread.ms), spread.peakRssMb.toFixed(0), `${spread.result.sessionsRedone} sessions redone`],
-    ]));
-    ctx.log('baseline: the events rows the rebuild wrote, read back into memory first (not timed), then timed: a new file with the same pragmas as the rebuild\'s temp file');
-    ctx.log('  (page_size 8192, journal off, synchronous off, exclusive lock, the same page cache), the schema\'s tables, BEGIN, one prepared INSERT (the rebuild\'s) run per row, COMMIT, close.');
-    ctx.log('  No indexes, no fsync, no reading or parsing. The first binds values as the rebuild does; the second with the engine\'s own Statement.run.');
-    ctx.log('full rebuild: the real CLI (`rebuild --full`): read and parse every shard, derive, write all 9 tables, 8 indexes, fsync the temp file, rename, fsync the folder.');
-    ctx.log(`wasm full rebuild / baseline (best / best): ${ratio(full.ms, base.ms)}× (target ≤ 1.2×); each round, full/baseline: ${pairs.join(', ')}; / baseline with the engine's own binding: ${ratio(full.ms, plainBase.ms)}×; / baseline run as the rebuild runs its rows: ${ratio(full.ms, batchedBase.ms)}×`);
-    ctx.log(`write floor / baseline: ${ratio(floor.ms, base.ms)}× (a rebuild's main thread writes at least this; full rebuild / write floor: ${ratio(full.ms, floor.ms)}×)`);
-    ctx.log(`incremental (1% in active sessions, in place, one transaction) / full: ${((inc!.ms / full.ms) * 100).toFixed(1)}% (target ≤ 3%; best of ${rounds} / best full rebuild of the folder before the 1%)`);
-    ctx.log(`incremental (1% spread over all sessions) / full: ${((spread.ms / fullAgain.ms) * 100).toFixed(1)}% (target ≤ 15%; every session is re-read and re-derived)`);
+    ctx.log(
+      table([
+        ['run', 'ms', 'events/s', 'peak RSS MB', 'rows'],
+        [
+          `baseline: events rows, 1 statement, 1 transaction (${base.direct ? 'direct binding' : 'engine binding'}; best of ${rounds})`,
+          Math.round(base.ms),
+          evps(base.rows, base.ms),
+          `${base.peakRssMb.toFixed(0)} (${base.rowsMb.toFixed(0)} holding the rows)`,
+          `${base.rows} events`,
+        ],
+        [
+          "baseline, bound by the engine's own Statement.run",
+          Math.round(plainBase.ms),
+          evps(plainBase.rows, plainBase.ms),
+          plainBase.peakRssMb.toFixed(0),
+          `${plainBase.rows} events`,
+        ],
+        [
+          'baseline, values encoded beforehand and run as the rebuild runs them (runBatch)',
+          Math.round(batchedBase.ms),
+          evps(batchedBase.rows, batchedBase.ms),
+          batchedBase.peakRssMb.toFixed(0),
+          `${batchedBase.rows} events`,
+        ],
+        [
+          "write floor: every table's rows as above, the rebuild's statements, indexes, fsync",
+          Math.round(floor.ms),
+          evps(base.rows, floor.ms),
+          floor.peakRssMb.toFixed(0),
+          `${floor.rows} rows`,
+        ],
+        [
+          `full rebuild (read, derive, all tables, indexes, fsync; best of ${rounds + 1})`,
+          full.ms,
+          evps(full.result.counts.events, full.ms),
+          full.peakRssMb.toFixed(0),
+          `${full.result.counts.events} events, ${full.result.counts.turns} turns, ${full.result.counts.findings} findings`,
+        ],
+        [
+          `incremental: +${onePercent} events in ${active.length} active sessions (best of ${rounds})`,
+          inc!.ms,
+          evps(inc!.result.eventsAdded, inc!.ms),
+          inc!.peakRssMb.toFixed(0),
+          `${inc!.result.eventsAdded} new events, ${inc!.result.sessionsRedone} sessions redone`,
+        ],
+        [
+          'full rebuild of the same folder',
+          fullAgain.ms,
+          evps(fullAgain.result.counts.events, fullAgain.ms),
+          fullAgain.peakRssMb.toFixed(0),
+          `${fullAgain.result.counts.events} events`,
+        ],
+        [
+          `incremental: +${onePercent} events spread over all ${sessions} sessions`,
+          spread.ms,
+          evps(spread.result.eventsAdded, spread.ms),
+          spread.peakRssMb.toFixed(0),
+          `${spread.result.sessionsRedone} sessions redone`,
+        ],
+      ]),
+    );
+    ctx.log(
+      "baseline: the events rows the rebuild wrote, read back into memory first (not timed), then timed: a new file with the same pragmas as the rebuild's temp file",
+    );
+    ctx.log(
+      "  (page_size 8192, journal off, synchronous off, exclusive lock, the same page cache), the schema's tables, BEGIN, one prepared INSERT (the rebuild's) run per row, COMMIT, close.",
+    );
+    ctx.log("  No indexes, no fsync, no reading or parsing. The first binds values as the rebuild does; the second with the engine's own Statement.run.");
+    ctx.log(
+      'full rebuild: the real CLI (`rebuild --full`): read and parse every shard, derive, write all 9 tables, 8 indexes, fsync the temp file, rename, fsync the folder.',
+    );
+    ctx.log(
+      `wasm full rebuild / baseline (best / best): ${ratio(full.ms, base.ms)}× (target ≤ 1.2×); each round, full/baseline: ${pairs.join(', ')}; / baseline with the engine's own binding: ${ratio(full.ms, plainBase.ms)}×; / baseline run as the rebuild runs its rows: ${ratio(full.ms, batchedBase.ms)}×`,
+    );
+    ctx.log(
+      `write floor / baseline: ${ratio(floor.ms, base.ms)}× (a rebuild's main thread writes at least this; full rebuild / write floor: ${ratio(full.ms, floor.ms)}×)`,
+    );
+    ctx.log(
+      `incremental (1% in active sessions, in place, one transaction) / full: ${((inc!.ms / full.ms) * 100).toFixed(1)}% (target ≤ 3%; best of ${rounds} / best full rebuild of the folder before the 1%)`,
+    );
+    ctx.log(
+      `incremental (1% spread over all sessions) / full: ${((spread.ms / fullAgain.ms) * 100).toFixed(1)}% (target ≤ 15%; every session is re-read and re-derived)`,
+    );
     if (native) {
-      ctx.log(table([
-        ['node:sqlite (Node ' + spawnSync(n24!, ['--version'], { encoding: 'utf8' }).stdout.trim() + ')', 'ms', 'events/s', 'peak RSS MB', 'rows'],
-        [`baseline: events rows, 1 statement, 1 transaction (best of ${rounds})`, Math.round(native.base.ms), evps(native.base.rows, native.base.ms), native.base.peakRssMb.toFixed(0), `${native.base.rows} events`],
-        [`full rebuild --engine native (best of ${rounds})`, native.full.ms, evps(native.full.result.counts.events, native.full.ms), native.full.peakRssMb.toFixed(0), `${native.full.result.counts.events} events`],
-      ]));
-      ctx.log(`node:sqlite full rebuild / its baseline: ${ratio(native.full.ms, native.base.ms)}× (target ≤ 1.2×); each round: ${native.pairs.join(', ')}; node:sqlite full / wasm full: ${ratio(native.full.ms, full.ms)}×`);
+      ctx.log(
+        table([
+          ['node:sqlite (Node ' + spawnSync(n24!, ['--version'], { encoding: 'utf8' }).stdout.trim() + ')', 'ms', 'events/s', 'peak RSS MB', 'rows'],
+          [
+            `baseline: events rows, 1 statement, 1 transaction (best of ${rounds})`,
+            Math.round(native.base.ms),
+            evps(native.base.rows, native.base.ms),
+            native.base.peakRssMb.toFixed(0),
+            `${native.base.rows} events`,
+          ],
+          [
+            `full rebuild --engine native (best of ${rounds})`,
+            native.full.ms,
+            evps(native.full.result.counts.events, native.full.ms),
+            native.full.peakRssMb.toFixed(0),
+            `${native.full.result.counts.events} events`,
+          ],
+        ]),
+      );
+      ctx.log(
+        `node:sqlite full rebuild / its baseline: ${ratio(native.full.ms, native.base.ms)}× (target ≤ 1.2×); each round: ${native.pairs.join(', ')}; node:sqlite full / wasm full: ${ratio(native.full.ms, full.ms)}×`,
+      );
     } else ctx.log('node:sqlite rows skipped: no Node with node:sqlite here');
     const journalBytes = fs.readdirSync(m.journalDir).reduce((n, f) => n + fs.statSync(path.join(m.journalDir, f)).size, 0);
-    ctx.log(`index size: ${(full.result.bytes / 1048576).toFixed(0)} MB for ${(m.bytes / 1048576).toFixed(0)} MB of journals before the appends: ${ratio(full.result.bytes, m.bytes)}× (target ≤ 1.2×); now ${(journalBytes / 1048576).toFixed(0)} MB of journals`);
+    ctx.log(
+      `index size: ${(full.result.bytes / 1048576).toFixed(0)} MB for ${(m.bytes / 1048576).toFixed(0)} MB of journals before the appends: ${ratio(full.result.bytes, m.bytes)}× (target ≤ 1.2×); now ${(journalBytes / 1048576).toFixed(0)} MB of journals`,
+    );
   },
 };

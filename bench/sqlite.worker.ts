@@ -74,4 +74,13 @@ if (floor) {
   fs.closeSync(fd);
 }
 const ms = Number(process.hrtime.bigint() - t) / 1e6;
-process.stdout.write(JSON.stringify({ rows: count, ms, rowsMb: rssBefore / 1024 / 1024, peakRssMb: process.resourceUsage().maxRSS / 1024, direct: engine === 'wasm' && directBinding(), engine }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    rows: count,
+    ms,
+    rowsMb: rssBefore / 1024 / 1024,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    direct: engine === 'wasm' && directBinding(),
+    engine,
+  }) + '\n',
+);

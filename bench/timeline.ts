@@ -32,7 +32,16 @@ export interface TimelineBenchRow {
   renderedCards: number;
 }
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const T0 = 1767225600;
 
 /** A deterministic session: 4 events per turn, a collision every 97 turns, a broken line every 211. */
@@ -62,7 +71,17 @@ export function writeSyntheticSession(dir: string, events: number): { sessionsDi
     const replyIndex = messages.length;
     messages.push({ role: 'assistant', content: replyText, timestamp: Math.floor(at + 10) });
     const lines = [
-      { ...base, event: 'submitted', created_at: at, role: 'user', content: userText, attachments: [], workspace: '/w', model: 'gpt-bench', model_provider: 'openai' },
+      {
+        ...base,
+        event: 'submitted',
+        created_at: at,
+        role: 'user',
+        content: userText,
+        attachments: [],
+        workspace: '/w',
+        model: 'gpt-bench',
+        model_provider: 'openai',
+      },
       { ...base, event: 'worker_started', created_at: at + 0.2 },
       { ...base, event: 'assistant_started', created_at: at + 1.1, assistant_message_index: replyIndex },
       turn % 17 === 5
@@ -80,7 +99,10 @@ export function writeSyntheticSession(dir: string, events: number): { sessionsDi
   }
   fs.writeFileSync(path.join(journal, shards[0]), out[0].join('\n') + '\n');
   fs.writeFileSync(path.join(journal, shards[1]), out[1].join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 'bench.json'), JSON.stringify({ session_id: 'bench', title: `Benchmark session (${events} events)`, model: 'gpt-bench', messages }));
+  fs.writeFileSync(
+    path.join(dir, 'bench.json'),
+    JSON.stringify({ session_id: 'bench', title: `Benchmark session (${events} events)`, model: 'gpt-bench', messages }),
+  );
   return { sessionsDir: dir, shards };
 }
 
@@ -108,7 +130,12 @@ export async function benchTimeline(options: { sizes?: number[]; log?: (s: strin
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { chromium } = require('playwright-core') as typeof import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-bench-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, { executablePath: process.env.BMA_CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 900 } });
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.BMA_CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+  });
   const results: TimelineBenchRow[] = [];
   try {
     for (const events of sizes) {

@@ -29,12 +29,14 @@ for (const id of inCode) {
 const registry = fs.readFileSync(path.join(root, 'src/extension/commands.ts'), 'utf8');
 for (const m of ids.matchAll(/^\s+(\w+):\s*'(_?botMemory\.[A-Za-z0-9_.]+)'/gm)) {
   const [, key, id] = m;
-  if (!new RegExp(`\\[(Commands|InternalCommands)\\.${key}\\]:`).test(registry)) problems.push(`${id}: no entry [Commands.${key}] in src/extension/commands.ts`);
+  if (!new RegExp(`\\[(Commands|InternalCommands)\\.${key}\\]:`).test(registry))
+    problems.push(`${id}: no entry [Commands.${key}] in src/extension/commands.ts`);
 }
 const commandDir = path.join(root, 'src/extension/commands');
 for (const f of fs.readdirSync(commandDir)) {
   if (!f.endsWith('.ts') || f === 'context.ts') continue;
-  if (!registry.includes(`from './commands/${f.slice(0, -3)}'`)) problems.push(`src/extension/commands/${f}: not imported by src/extension/commands.ts (one file per command)`);
+  if (!registry.includes(`from './commands/${f.slice(0, -3)}'`))
+    problems.push(`src/extension/commands/${f}: not imported by src/extension/commands.ts (one file per command)`);
 }
 function walk(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));

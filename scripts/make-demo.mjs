@@ -100,8 +100,7 @@ const SESSIONS = [
       },
       {
         user: 'Thanks! Any tip for getting in from the airport?',
-        assistant:
-          'The red metro line takes you to the centre in about 25 minutes for under €2. Late at night with luggage, a taxi or Bolt costs around €15.',
+        assistant: 'The red metro line takes you to the centre in about 25 minutes for under €2. Late at night with luggage, a taxi or Bolt costs around €15.',
       },
     ],
   },
@@ -122,8 +121,7 @@ const SESSIONS = [
       },
       {
         user: 'Welchen Käse nehme ich am besten?',
-        assistant:
-          'Klassisch eine Mischung aus Bergkäse und Emmentaler, gern mit etwas Appenzeller für mehr Würze. Rechne mit 250–300 g für 4 Personen.',
+        assistant: 'Klassisch eine Mischung aus Bergkäse und Emmentaler, gern mit etwas Appenzeller für mehr Würze. Rechne mit 250–300 g für 4 Personen.',
       },
       {
         user: 'Und wie bekomme ich die Röstzwiebeln richtig knusprig?',
@@ -143,8 +141,7 @@ const SESSIONS = [
       },
       {
         user: 'Danke! Letzte Frage: Spätzlehobel oder Brett?',
-        assistant:
-          'Mit dem Hobel geht es schneller und gleichmäßiger; vom Brett geschabt werden sie unregelmäßiger und „echter“. Für den Anfang: Hobel.',
+        assistant: 'Mit dem Hobel geht es schneller und gleichmäßiger; vom Brett geschabt werden sie unregelmäßiger und „echter“. Für den Anfang: Hobel.',
       },
     ],
   },
@@ -215,7 +212,8 @@ const SESSIONS = [
       },
       {
         user: 'Exported from the old mainframe: CUSTOMER\u0085ORDER\u0085TOTAL — what is that odd character between the words?',
-        assistant: 'That is U+0085 NEXT LINE (NEL), a line break inherited from EBCDIC systems. Most editors show it as a box; normalise it to a newline before importing.',
+        assistant:
+          'That is U+0085 NEXT LINE (NEL), a line break inherited from EBCDIC systems. Most editors show it as a box; normalise it to a newline before importing.',
       },
       {
         user: 'شكراً! وهل يمكن عمل ذلك في MySQL 8؟',
@@ -265,7 +263,8 @@ const SESSIONS = [
       },
       {
         user: 'Any good resource to really learn this?',
-        assistant: 'Read the "Validating References with Lifetimes" chapter of the Rust Book, then "Common Rust Lifetime Misconceptions" by pretzelhammer. Both are free online.',
+        assistant:
+          'Read the "Validating References with Lifetimes" chapter of the Rust Book, then "Common Rust Lifetime Misconceptions" by pretzelhammer. Both are free online.',
       },
       { user: 'Thanks, it finally clicks 🦀', assistant: 'Glad it helped! Lifetimes feel odd at first, but after a few structs they become second nature.' },
     ],
@@ -303,11 +302,13 @@ const SESSIONS = [
       },
       {
         user: 'Should code blocks be escaped too?',
-        assistant: 'Yes. Inside ``` fences the renderer must HTML-escape `<`, `>` and `&` — `</textarea><script>` has to appear literally instead of closing your textarea.',
+        assistant:
+          'Yes. Inside ``` fences the renderer must HTML-escape `<`, `>` and `&` — `</textarea><script>` has to appear literally instead of closing your textarea.',
       },
       {
         user: '**Bold** works, but # headings in messages look huge. Can we disable them?',
-        assistant: "In markdown-it: `md.disable(['heading', 'lheading'])`. Keep **bold**, _italic_, `code`, lists and links — that covers what people actually use in chat.",
+        assistant:
+          "In markdown-it: `md.disable(['heading', 'lheading'])`. Keep **bold**, _italic_, `code`, lists and links — that covers what people actually use in chat.",
       },
     ],
   },
@@ -324,7 +325,8 @@ const SESSIONS = [
     turns: [
       {
         user: '¿Qué ingredientes lleva una paella valenciana auténtica?',
-        assistant: 'Arroz bomba, pollo, conejo, judía verde (ferraura), garrofó, tomate rallado, aceite de oliva, pimentón, azafrán y agua. ¡Ni marisco ni chorizo!',
+        assistant:
+          'Arroz bomba, pollo, conejo, judía verde (ferraura), garrofó, tomate rallado, aceite de oliva, pimentón, azafrán y agua. ¡Ni marisco ni chorizo!',
       },
       {
         user: '¿Cuánta agua pongo por taza de arroz?',
@@ -336,7 +338,10 @@ const SESSIONS = [
         user: '¿Cómo consigo el socarrat?',
         assistant: 'Al final, sube el fuego 1–2 minutos sin remover hasta oír un crepitar suave y oler a tostado. Retírala antes de que huela a quemado.',
       },
-      { user: '¿Se tapa la paella al reposar?', assistant: 'Sí: 5 minutos fuera del fuego con un paño limpio encima. Así el arroz termina de hacerse sin secarse.' },
+      {
+        user: '¿Se tapa la paella al reposar?',
+        assistant: 'Sí: 5 minutos fuera del fuego con un paño limpio encima. Así el arroz termina de hacerse sin secarse.',
+      },
     ],
   },
 
@@ -357,16 +362,19 @@ const SESSIONS = [
       },
       {
         user: 'Pourquoi éviter `flask run` en production ?',
-        assistant: 'C’est un serveur de développement : un seul processus, pas conçu pour la charge ni pour la sécurité. Utilise gunicorn ou uWSGI derrière un reverse proxy.',
+        assistant:
+          'C’est un serveur de développement : un seul processus, pas conçu pour la charge ni pour la sécurité. Utilise gunicorn ou uWSGI derrière un reverse proxy.',
       },
       {
         user: 'Comment passer les variables d’environnement sans les mettre dans l’image ?',
-        assistant: 'Avec `docker run --env-file .env …` ou la clé `env_file:` de docker compose. Ne copie jamais `.env` dans l’image (ajoute-le à `.dockerignore`).',
+        assistant:
+          'Avec `docker run --env-file .env …` ou la clé `env_file:` de docker compose. Ne copie jamais `.env` dans l’image (ajoute-le à `.dockerignore`).',
         quirks: ['string_created_at'],
       },
       {
         user: 'L’image fait 1 Go, c’est normal ?',
-        assistant: 'Non : pars de `python:3.12-slim`, utilise un build multi-étapes pour les dépendances compilées et vide le cache pip. 150–200 Mo est un objectif réaliste.',
+        assistant:
+          'Non : pars de `python:3.12-slim`, utilise un build multi-étapes pour les dépendances compilées et vide le cache pip. 150–200 Mo est un objectif réaliste.',
       },
       {
         user: 'Merci ! Et pour les logs ?',
@@ -535,7 +543,11 @@ if (process.argv.includes('--check')) {
 } else {
   const m = generate(fx, DEMO);
   for (const s of m.sessions) {
-    console.log(`${s.id}  ${s.healthy ? 'healthy ' : 'ANOMALY '} ${s.title}  [${s.anomalies.join(', ')}]${s.upstream.error ? `  upstream raises ${s.upstream.error}` : ''}`);
+    console.log(
+      `${s.id}  ${s.healthy ? 'healthy ' : 'ANOMALY '} ${s.title}  [${s.anomalies.join(', ')}]${s.upstream.error ? `  upstream raises ${s.upstream.error}` : ''}`,
+    );
   }
-  console.log(`${m.totals.sessions} sessions, ${m.totals.shards} shards, ${m.totals.turns} turns, ${m.totals.validEvents} valid events, ${m.totals.malformedLines} malformed lines, invalid names: ${m.invalidNameFiles.join(', ')}`);
+  console.log(
+    `${m.totals.sessions} sessions, ${m.totals.shards} shards, ${m.totals.turns} turns, ${m.totals.validEvents} valid events, ${m.totals.malformedLines} malformed lines, invalid names: ${m.invalidNameFiles.join(', ')}`,
+  );
 }

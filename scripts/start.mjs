@@ -79,9 +79,14 @@ async function main() {
     const vsix = path.join(tmp, 'bot-memory-auditor.vsix');
     const vsce = path.join(repoRoot, 'node_modules', '.bin', 'vsce');
     const [cmd, pre] = fs.existsSync(vsce) ? [vsce, []] : ['npx', ['--no-install', 'vsce']];
-    step('packaging the .vsix (vsce package)', cmd, [...pre, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    step(
+      'packaging the .vsix (vsce package)',
+      cmd,
+      [...pre, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', vsix],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
 
     // The working folder: same layout as the extension tests' workspace (demo/sessions inside).
     const folder = path.join(tmp, 'bot-memory-auditor-demo');
@@ -116,7 +121,9 @@ async function main() {
       await page.locator('.sidebar .monaco-list-row', { hasText: 'Rust lifetimes in a struct' }).first().waitFor({ state: 'visible', timeout: 30_000 });
       await page.waitForFunction(() => !document.body.innerText.includes('reading…'), null, { timeout: 30_000 });
       const png = await screenshot(page, path.join(repoRoot, 'screenshots', 'start.png'), { settleMs: 1000 });
-      log(`[start] smoke test passed: VS Code ${install.vscodeVersion} served ${shown}, its commands are in the palette and its Sessions view lists the demo; screenshot ${png}`);
+      log(
+        `[start] smoke test passed: VS Code ${install.vscodeVersion} served ${shown}, its commands are in the palette and its Sessions view lists the demo; screenshot ${png}`,
+      );
       await cleanup();
       return 0;
     }

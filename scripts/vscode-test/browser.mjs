@@ -156,7 +156,12 @@ export async function runCommand(page, title, { timeout = 15_000 } = {}) {
   const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
   await rows.first().waitFor({ state: 'visible', timeout });
   // Prefer the entry whose label is exactly the title (ignoring a trailing ellipsis).
-  const norm = (s) => s.replace(/[…\s]+$/u, '').replace(/\.\.\.$/, '').trim().toLowerCase();
+  const norm = (s) =>
+    s
+      .replace(/[…\s]+$/u, '')
+      .replace(/\.\.\.$/, '')
+      .trim()
+      .toLowerCase();
   const want = norm(title);
   const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
   const index = labels.findIndex((l) => norm(l.split(',')[0]) === want || norm(l).startsWith(want));

@@ -249,9 +249,7 @@ async function installCodeServer(p, log) {
   // npm_config_user_agent (node/v20) would fail code-server's Node version check, and
   // prefix/global settings would redirect the install. Keep only registry/cache/proxy settings.
   const keep = /^npm_config_(registry|cache|userconfig|proxy|https_proxy|noproxy|strict_ssl|cafile|ca|fetch_.*|@.*:registry)$/i;
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !(/^npm_/i.test(k) && !keep.test(k)) && !['NODE', 'INIT_CWD'].includes(k)),
-  );
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !(/^npm_/i.test(k) && !keep.test(k)) && !['NODE', 'INIT_CWD'].includes(k)));
   const env = {
     ...inherited,
     // Node 24 first on PATH: npm (`#!/usr/bin/env node`) then runs on it, so the postinstall's
@@ -294,8 +292,7 @@ export async function ensureInstalled({ requireChromium = true, log = (m) => con
   const p = paths();
   if (requireChromium && !p.chromium) {
     throw new Error(
-      `[install] Debian's chromium was not found at /usr/bin/chromium (set BMA_CHROMIUM to use another).\n` +
-        `          Install it (as root):  ${APT_HINT}`,
+      `[install] Debian's chromium was not found at /usr/bin/chromium (set BMA_CHROMIUM to use another).\n` + `          Install it (as root):  ${APT_HINT}`,
     );
   }
   fs.mkdirSync(p.cacheDir, { recursive: true });

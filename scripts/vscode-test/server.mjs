@@ -118,11 +118,11 @@ export function installVsix(vsix, { extensionsDir, userDataDir, env, log = conso
   const abs = path.resolve(vsix);
   if (!fs.existsSync(abs)) throw new Error(`[server] .vsix not found: ${abs}`);
   log(`[server] installing ${path.basename(abs)} into ${extensionsDir}`);
-  const r = spawnSync(
-    p.node,
-    [p.codeServerCli, '--install-extension', abs, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--force'],
-    { env, encoding: 'utf8', timeout: 120_000 },
-  );
+  const r = spawnSync(p.node, [p.codeServerCli, '--install-extension', abs, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--force'], {
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.status !== 0 || !/successfully installed|already installed/i.test(out)) {
     throw new Error(`[server] installing ${abs} failed (exit ${r.status ?? r.signal ?? r.error}):\n${out}`);
@@ -173,15 +173,21 @@ export async function startServer({
 
     const args = [
       p.serverMain,
-      '--host', host,
-      '--port', String(port),
+      '--host',
+      host,
+      '--port',
+      String(port),
       '--without-connection-token',
       '--accept-server-license-terms',
-      '--telemetry-level', 'off',
+      '--telemetry-level',
+      'off',
       '--disable-workspace-trust',
-      '--user-data-dir', dirs.userData,
-      '--server-data-dir', dirs.serverData,
-      '--extensions-dir', dirs.extensions,
+      '--user-data-dir',
+      dirs.userData,
+      '--server-data-dir',
+      dirs.serverData,
+      '--extensions-dir',
+      dirs.extensions,
       ...(smokeTestDriver ? ['--enable-smoke-test-driver'] : []),
       ...extraArgs,
     ];

@@ -113,7 +113,8 @@ function defaultJobs(sessions: readonly DiscoveredSession[]): number {
       } catch {
         // gone or unreadable: the audit reports it
       }
-      if (bytes >= PARALLEL_MIN_BYTES) return Math.max(1, Math.min(4, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
+      if (bytes >= PARALLEL_MIN_BYTES)
+        return Math.max(1, Math.min(4, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length));
     }
   }
   return 1;
@@ -130,12 +131,18 @@ function sessionLine(r: SessionReport): string {
   const parts = [plural(r.turn_count, 'turn'), `${r.open_turn_count} open`];
   if (r.collisions.length) parts.push(plural(r.collisions.length, 'collision'));
   if (r.malformed.length) parts.push(plural(r.malformed.length, 'malformed line'));
-  const counts = [sev.error && red(plural(sev.error, 'error')), sev.warning && yellow(plural(sev.warning, 'warning')), sev.info && dim(`${sev.info} info`)].filter(Boolean).join(', ');
+  const counts = [sev.error && red(plural(sev.error, 'error')), sev.warning && yellow(plural(sev.warning, 'warning')), sev.info && dim(`${sev.info} info`)]
+    .filter(Boolean)
+    .join(', ');
   const title = r.title ? ` ${dim(`"${safeText(r.title, 60)}"`)}` : '';
   return `${mark} ${bold(r.session_id)}${title}  ${parts.join(' · ')}${counts ? `  (${counts})` : ''}  ${dim(plural(r.shards.length, 'shard'))}\n`;
 }
 
-function footer(summary: { sessions: number; events: number; turns: number; findings: Record<string, number> }, journalDir: string, skipped: { name: string; reason: string }[]): string {
+function footer(
+  summary: { sessions: number; events: number; turns: number; findings: Record<string, number> },
+  journalDir: string,
+  skipped: { name: string; reason: string }[],
+): string {
   let s = `\n${plural(summary.sessions, 'session')}, ${plural(summary.turns, 'turn')}, ${plural(summary.events, 'event')} in ${journalDir}\n`;
   s += `${summary.findings.error} errors, ${summary.findings.warning} warnings, ${summary.findings.info} info\n`;
   for (const f of skipped) s += `${yellow('skipped')} ${safeText(f.name, 120)}: ${f.reason}\n`;

@@ -51,7 +51,8 @@ export function auditSelection(discovery: Discovery, wanted: DiscoveredSession[]
         if (stamp !== undefined) sessions[r.session_id] = { stamp, report: r };
       }
       const present = new Set(discovery.sessions.map((s) => s.sessionId));
-      for (const [sid, e] of Object.entries(state.sessions)) if (!(sid in sessions) && present.has(sid) && !stamps.has(sid)) sessions[sid] = e; // not asked for this time (--session)
+      // Sessions not asked for this time (--session) keep their last report.
+      for (const [sid, e] of Object.entries(state.sessions)) if (!(sid in sessions) && present.has(sid) && !stamps.has(sid)) sessions[sid] = e;
       writeAuditState(changedSince, { ...state, sessions });
     },
   };

@@ -62,7 +62,11 @@ export async function runExport(argv: string[]): Promise<number> {
       for (const f of findSensitive(l)) {
         if (n++ < 200) out(`example ${i + 1}: ${safeText(previewFinding(l, f), 120)}\n`);
       }
-    out(n === 0 ? `nothing to mask in ${lines.length} examples\n` : `${n} value${n === 1 ? '' : 's'} would be masked in ${lines.length} examples${n > 200 ? ' (first 200 shown)' : ''}\n`);
+    out(
+      n === 0
+        ? `nothing to mask in ${lines.length} examples\n`
+        : `${n} value${n === 1 ? '' : 's'} would be masked in ${lines.length} examples${n > 200 ? ' (first 200 shown)' : ''}\n`,
+    );
     return 0;
   }
   const outFile = values.out!;

@@ -45,9 +45,13 @@ export async function runFeedback(argv: string[]): Promise<number> {
   if (!values.history && chosen.length > 1) throw new UsageError('give one of --up, --down, --clear');
   if (!values.history && chosen.length === 0 && correction === undefined) throw new UsageError('give one of --up, --down, --clear (and/or --correct TEXT)');
   if (values.reason !== undefined && chosen[0] !== -1) throw new UsageError('--reason goes with --down');
-  const reasons = (process.env.BOT_MEMORY_FEEDBACK_REASONS ?? '').split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const reasons = (process.env.BOT_MEMORY_FEEDBACK_REASONS ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
   const allowed = reasons.length ? reasons : DEFAULT_REASONS;
-  if (values.reason !== undefined && !allowed.includes(values.reason)) throw new UsageError(`--reason must be one of ${allowed.join(', ')} (set BOT_MEMORY_FEEDBACK_REASONS to change the list)`);
+  if (values.reason !== undefined && !allowed.includes(values.reason))
+    throw new UsageError(`--reason must be one of ${allowed.join(', ')} (set BOT_MEMORY_FEEDBACK_REASONS to change the list)`);
   if (!isValidSessionId(sessionId)) throw new UsageError(`"${sessionId}" is not a valid session id (^[A-Za-z0-9_.-]+$, not "." or "..")`);
   if (turnId.trim() === '') throw new UsageError('the turn id is empty');
 
@@ -66,11 +70,30 @@ export async function runFeedback(argv: string[]): Promise<number> {
     const hist = f.latest().get(turnId)?.history ?? [];
     const cors = f.latestCorrections().get(turnId)?.history ?? [];
     // --json: every record of the turn, ratings then corrections (each keeps its "type").
-    if (values.json) out(JSON.stringify([...hist.map((r) => JSON.parse(r.raw)), ...cors.map((c) => ({ type: 'correction', version: 1, id: c.id, session_id: c.sessionId, turn_id: c.turnId, text: c.text, reviewer: c.reviewer, timestamp: c.timestamp }))]) + '\n');
+    if (values.json)
+      out(
+        JSON.stringify([
+          ...hist.map((r) => JSON.parse(r.raw)),
+          ...cors.map((c) => ({
+            type: 'correction',
+            version: 1,
+            id: c.id,
+            session_id: c.sessionId,
+            turn_id: c.turnId,
+            text: c.text,
+            reviewer: c.reviewer,
+            timestamp: c.timestamp,
+          })),
+        ]) + '\n',
+      );
     else if (hist.length === 0 && cors.length === 0) out('no feedback yet\n');
     else {
-      for (const r of hist) out(`${r.timestamp ?? '?'}  ${label(r.feedback)}${r.reason ? ` (${safeText(r.reason, 30)})` : ''}  ${safeText(r.reviewer ?? '?', 40)}${r.tags?.length ? dim(` [${r.tags.map((t) => safeText(t, 30)).join(', ')}]`) : ''}${r.note ? `  ${safeText(r.note, 200)}` : ''}\n`);
-      for (const c of cors) out(`${c.timestamp ?? '?'}  ✎ correction  ${safeText(c.reviewer ?? '?', 40)}  ${c.text === '' ? dim('(withdrawn)') : safeText(c.text, 200)}\n`);
+      for (const r of hist)
+        out(
+          `${r.timestamp ?? '?'}  ${label(r.feedback)}${r.reason ? ` (${safeText(r.reason, 30)})` : ''}  ${safeText(r.reviewer ?? '?', 40)}${r.tags?.length ? dim(` [${r.tags.map((t) => safeText(t, 30)).join(', ')}]`) : ''}${r.note ? `  ${safeText(r.note, 200)}` : ''}\n`,
+        );
+      for (const c of cors)
+        out(`${c.timestamp ?? '?'}  ✎ correction  ${safeText(c.reviewer ?? '?', 40)}  ${c.text === '' ? dim('(withdrawn)') : safeText(c.text, 200)}\n`);
     }
     return 0;
   }
@@ -82,7 +105,16 @@ export async function runFeedback(argv: string[]): Promise<number> {
     // Validate both before writing either.
     if (chosen.length) formatFeedbackRecord({ sessionId, turnId, feedback: chosen[0], note: values.note, tags: values.tag, reason: values.reason, reviewer });
     if (correction !== undefined) formatCorrectionRecord({ sessionId, turnId, text: correction, reviewer });
-    if (chosen.length) rec = appendFeedback(discovery.sessionsDir, { sessionId, turnId, feedback: chosen[0], note: values.note, tags: values.tag, reason: values.reason, reviewer });
+    if (chosen.length)
+      rec = appendFeedback(discovery.sessionsDir, {
+        sessionId,
+        turnId,
+        feedback: chosen[0],
+        note: values.note,
+        tags: values.tag,
+        reason: values.reason,
+        reviewer,
+      });
     if (correction !== undefined) cor = appendCorrection(discovery.sessionsDir, { sessionId, turnId, text: correction, reviewer });
   } catch (e) {
     if (e instanceof Error && /longer than|more than|empty|goes with/.test(e.message)) throw new UsageError(e.message);
@@ -91,8 +123,16 @@ export async function runFeedback(argv: string[]): Promise<number> {
   // --json: the appended rating record as written; with a correction, {feedback, correction}.
   if (values.json) out((cor === undefined ? rec!.raw : JSON.stringify({ feedback: rec ? JSON.parse(rec.raw) : null, correction: cor })) + '\n');
   else {
-    if (rec) out(`${label(rec.feedback)}${rec.reason ? ` (${rec.reason})` : ''} ${sessionId} ${safeText(turnId, 80)} by ${safeText(reviewer, 60)}${rec.note ? ` — ${safeText(rec.note, 120)}` : ''}\n`);
-    if (cor) out(cor.text === '' ? `✎ correction withdrawn for ${safeText(turnId, 80)}\n` : `✎ correction (${cor.text.length} characters) for ${safeText(turnId, 80)} by ${safeText(reviewer, 60)}\n`);
+    if (rec)
+      out(
+        `${label(rec.feedback)}${rec.reason ? ` (${rec.reason})` : ''} ${sessionId} ${safeText(turnId, 80)} by ${safeText(reviewer, 60)}${rec.note ? ` — ${safeText(rec.note, 120)}` : ''}\n`,
+      );
+    if (cor)
+      out(
+        cor.text === ''
+          ? `✎ correction withdrawn for ${safeText(turnId, 80)}\n`
+          : `✎ correction (${cor.text.length} characters) for ${safeText(turnId, 80)} by ${safeText(reviewer, 60)}\n`,
+      );
     out(dim(`appended to _turn_feedback/${sessionId}.jsonl`) + '\n');
   }
   return 0;

@@ -31,7 +31,8 @@ function target(values: { repo?: string; branch?: string; path?: string }): Gith
   const r = parseRepository(values.repo);
   if (!r) throw new UsageError(`--repo must be owner/name, got "${values.repo}"`);
   const p = values.path ?? DEFAULT_LOG_PATH;
-  if (p === '' || p.startsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new UsageError(`--path must be a relative file path in the repository, got "${p}"`);
+  if (p === '' || p.startsWith('/') || p.split('/').some((s) => s === '' || s === '.' || s === '..'))
+    throw new UsageError(`--path must be a relative file path in the repository, got "${p}"`);
   return { ...r, branch: values.branch || undefined, path: p };
 }
 
@@ -81,7 +82,11 @@ function failure(command: string, e: unknown): number {
 }
 
 export async function runPush(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, 'no-collect': { type: 'boolean', default: false }, 'rotate-at-kb': { type: 'string' } }, { min: 1, max: 1, names: '<sessionsDir>' });
+  const { values, positionals } = parse(
+    argv,
+    { ...TARGET_OPTIONS, 'no-collect': { type: 'boolean', default: false }, 'rotate-at-kb': { type: 'string' } },
+    { min: 1, max: 1, names: '<sessionsDir>' },
+  );
   const t = target(values);
   const rotateKb = numberOption(values['rotate-at-kb'], 'rotate-at-kb', 0);
   const dir = sessionsDirOf(positionals[0]);
@@ -89,11 +94,19 @@ export async function runPush(argv: string[]): Promise<number> {
     if (!values.quiet) err(dim(s) + '\n');
   };
   try {
-    const client = new GithubClient(clientOptions(values['api-url'], (reason, _seconds, detail) => say(reason === 'retry' ? `  ${detail}; retrying` : `  ${detail}`)));
+    const client = new GithubClient(
+      clientOptions(values['api-url'], (reason, _seconds, detail) => say(reason === 'retry' ? `  ${detail}; retrying` : `  ${detail}`)),
+    );
     const onProgress = (p: PushProgress): void => {
       if (p.phase !== 'done') say(p.message);
     };
-    const r = await pushFolder(dir, { target: t, client, onProgress, collect: !values['no-collect'], rotateAtBytes: rotateKb === undefined ? undefined : Math.round(rotateKb * 1024) });
+    const r = await pushFolder(dir, {
+      target: t,
+      client,
+      onProgress,
+      collect: !values['no-collect'],
+      rotateAtBytes: rotateKb === undefined ? undefined : Math.round(rotateKb * 1024),
+    });
     // Loud, whatever --quiet says: the log was rewritten behind our back.
     for (const f of r.findings) err(`${f.severity === 'error' ? red('error') : yellow('warning')} ${f.kind}: ${safeText(f.message, 600)}\n`);
     const c = r.collected;
@@ -106,7 +119,8 @@ export async function runPush(argv: string[]): Promise<number> {
     const masked = Object.entries(c.redacted ?? {});
     if (masked.length) out(`${dim(`masked before pushing: ${masked.map(([k, n]) => `${n} ${k}`).join(', ')} (the journals are unchanged)`)}\n`);
     if (r.rotatedTo) out(`${dim(`rotated: the earlier records are now in ${r.rotatedTo}`)}\n`);
-    if (r.remoteUnparsed) out(`${yellow('▲')} ${r.remoteUnparsed} line${r.remoteUnparsed === 1 ? '' : 's'} of the remote file are not records; kept as they are\n`);
+    if (r.remoteUnparsed)
+      out(`${yellow('▲')} ${r.remoteUnparsed} line${r.remoteUnparsed === 1 ? '' : 's'} of the remote file are not records; kept as they are\n`);
     for (const s of c.skipped.slice(0, 20)) out(`${yellow('skipped')} ${safeText(path.basename(s.file), 80)}:${s.line} ${s.reason}\n`);
     return r.left > 0 || r.lost.length > 0 ? 1 : 0;
   } catch (e) {
@@ -115,22 +129,30 @@ export async function runPush(argv: string[]): Promise<number> {
 }
 
 export async function runPull(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { ...TARGET_OPTIONS, last: { type: 'string' }, out: { type: 'string' } }, { min: 1, max: 1, names: '<sessionsDir>' });
+  const { values, positionals } = parse(
+    argv,
+    { ...TARGET_OPTIONS, last: { type: 'string' }, out: { type: 'string' } },
+    { min: 1, max: 1, names: '<sessionsDir>' },
+  );
   const t = target(values);
   const dir = sessionsDirOf(positionals[0]);
   const last = numberOption(values.last, 'last', 1);
   if (last !== undefined && !Number.isInteger(last)) throw new UsageError(`--last must be a whole number, got "${values.last}"`);
   const file = values.out ? path.resolve(values.out) : path.join(dir, PULLED_LOG_FILE);
   try {
-    const client = new GithubClient(clientOptions(values['api-url'], (_r, _s, detail) => {
-      if (!values.quiet) err(dim(`  ${detail}`) + '\n');
-    }));
+    const client = new GithubClient(
+      clientOptions(values['api-url'], (_r, _s, detail) => {
+        if (!values.quiet) err(dim(`  ${detail}`) + '\n');
+      }),
+    );
     const r = await pullLog(client, t, file, { last });
     if (!r.exists) {
       out(`${yellow('▲')} ${describeTarget(t)} does not exist yet; nothing written\n`);
       return 0;
     }
-    out(`${green('✔')} ${describeTarget(t)} → ${file}: ${r.parts ? `${r.parts} rotated part${r.parts === 1 ? '' : 's'} + the file, ` : ''}${r.lines} lines, ${r.records} records${r.unparsed ? `, ${r.unparsed} not records (kept)` : ''} ${dim(`(${r.bytes} bytes)`)}\n`);
+    out(
+      `${green('✔')} ${describeTarget(t)} → ${file}: ${r.parts ? `${r.parts} rotated part${r.parts === 1 ? '' : 's'} + the file, ` : ''}${r.lines} lines, ${r.records} records${r.unparsed ? `, ${r.unparsed} not records (kept)` : ''} ${dim(`(${r.bytes} bytes)`)}\n`,
+    );
     return 0;
   } catch (e) {
     return failure('pull', e);

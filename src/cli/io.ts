@@ -16,7 +16,12 @@ const TERMINAL_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u2
  */
 export function terminalSafe(s: string): string {
   return s
-    .replace(TERMINAL_UNSAFE, (m) => m.split('').map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''))
+    .replace(TERMINAL_UNSAFE, (m) =>
+      m
+        .split('')
+        .map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+        .join(''),
+    )
     .replace(COLOR_MARK, (_m, code: string) => `\u001b[${code}m`);
 }
 
@@ -66,7 +71,9 @@ export function numberOption(value: string | undefined, name: string, min: numbe
 
 /** Terminal-safe rendering of untrusted text: control characters shown as escapes. */
 export function safeText(s: string, max = 160): string {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const cleaned = s.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return cleaned.length > max ? cleaned.slice(0, max - 1) + '…' : cleaned;
 }

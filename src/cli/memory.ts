@@ -107,7 +107,13 @@ function human(a: MemoryAudit): string {
   let s = '';
   for (const b of a.bots) {
     const mark = b.findings.error ? red('✖') : b.findings.warning ? yellow('▲') : green('✔');
-    const counts = [b.findings.error && red(plural(b.findings.error, 'error')), b.findings.warning && yellow(plural(b.findings.warning, 'warning')), b.findings.info && dim(`${b.findings.info} info`)].filter(Boolean).join(', ');
+    const counts = [
+      b.findings.error && red(plural(b.findings.error, 'error')),
+      b.findings.warning && yellow(plural(b.findings.warning, 'warning')),
+      b.findings.info && dim(`${b.findings.info} info`),
+    ]
+      .filter(Boolean)
+      .join(', ');
     s += `${mark} ${bold(safeText(b.botId, 80))}  ${plural(b.memories, 'memory', 'memories')} · ${b.pinned} pinned (${b.autoPinned} auto, ${b.manualPinned} manual)${counts ? `  (${counts})` : ''}\n`;
   }
   const r = memoryReport(a);
@@ -119,7 +125,8 @@ function human(a: MemoryAudit): string {
     s += `\n${bold(safeText(bot, 80))}\n`;
     for (const f of fs) {
       const sev = f.severity === 'error' ? red('error  ') : f.severity === 'warning' ? yellow('warning') : dim('info   ');
-      const where = f.line !== undefined ? dim(`${f.shard}:${f.line}`) + ' ' : f.eventId !== undefined ? dim(`event ${safeText(String(f.eventId), 20)}`) + ' ' : '';
+      const where =
+        f.line !== undefined ? dim(`${f.shard}:${f.line}`) + ' ' : f.eventId !== undefined ? dim(`event ${safeText(String(f.eventId), 20)}`) + ' ' : '';
       s += `  ${sev} ${f.kind.padEnd(26)} ${where}${safeText(f.message, 300)}\n`;
     }
   }

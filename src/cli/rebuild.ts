@@ -49,7 +49,8 @@ export async function runRebuild(argv: string[], hooks: RebuildTestHooks = {}): 
   const dir = positionals[0];
   const engine = values.engine;
   if (engine !== undefined && engine !== 'native' && engine !== 'wasm') throw new UsageError(`--engine must be native or wasm, not ${engine}`);
-  if (engine === 'native' && !nativeAvailable()) throw new UsageError(`--engine native needs node:sqlite (Node >= 22.5); this is Node ${process.versions.node}`);
+  if (engine === 'native' && !nativeAvailable())
+    throw new UsageError(`--engine native needs node:sqlite (Node >= 22.5); this is Node ${process.versions.node}`);
   const db = indexTarget(fromLog, dir, values.db);
   const progressJson = values['progress-json'];
   const tty = process.stderr.isTTY === true && !progressJson && !values.json;

@@ -123,7 +123,9 @@ export async function runRepair(argv: string[]): Promise<number> {
   } else {
     out(planText(plan));
     if (result.repairId) {
-      out(`\n${green('applied')} repair ${result.repairId}: ${result.sessions.filter((s) => s.status === 'applied').length} of ${result.sessions.length} sessions\n`);
+      out(
+        `\n${green('applied')} repair ${result.repairId}: ${result.sessions.filter((s) => s.status === 'applied').length} of ${result.sessions.length} sessions\n`,
+      );
       for (const s of skipped) out(`${yellow('skipped')} ${s.sessionId}: ${safeText(s.message ?? '', 300)}\n`);
       out(dim(`undo with: bot-memory-audit undo ${plan.sessionsDir}\n`));
     }
@@ -135,7 +137,10 @@ export async function runRepair(argv: string[]): Promise<number> {
  * `repair --sanitize`: "Make Readable for hermes-webui" (core/repair/sanitize.ts). Preview by
  * default; `--apply` moves the undecodable lines of idle shards to `_audit_quarantine/`.
  */
-async function runSanitize(dir: string, values: { session?: string; apply?: boolean; json?: boolean; now?: string; 'stale-after-minutes'?: string }): Promise<number> {
+async function runSanitize(
+  dir: string,
+  values: { session?: string; apply?: boolean; json?: boolean; now?: string; 'stale-after-minutes'?: string },
+): Promise<number> {
   const plan = await wrap(() =>
     planSanitize(dir, {
       sessionId: values.session,
@@ -150,28 +155,42 @@ async function runSanitize(dir: string, values: { session?: string; apply?: bool
   );
   if (!values.apply) {
     if (values.json) out(JSON.stringify({ sanitize: plan }) + '\n');
-    else out(`Make Readable for hermes-webui — ${plan.shards.length ? '' : 'no shard holds invalid UTF-8'}\n${lines.join('')}${work.length ? dim('run again with --apply to move these lines to _audit_quarantine/ (a backup is kept; undo restores the bytes)\n') : ''}`);
+    else
+      out(
+        `Make Readable for hermes-webui — ${plan.shards.length ? '' : 'no shard holds invalid UTF-8'}\n${lines.join('')}${work.length ? dim('run again with --apply to move these lines to _audit_quarantine/ (a backup is kept; undo restores the bytes)\n') : ''}`,
+      );
     return work.length > 0 ? 1 : 0;
   }
   const result = await wrap(() => applySanitize(plan, { onStep: repairHooks.onStep }));
   if (values.json) out(JSON.stringify({ sanitize: plan, result }) + '\n');
   else {
     out(lines.join(''));
-    for (const r of result.shards) out(`${r.status === 'sanitized' ? green('sanitized') : yellow('skipped')} ${safeText(r.shard, 120)}: ${safeText(r.message, 300)}${r.carried ? ` (${r.carried} bytes appended meanwhile carried over)` : ''}\n`);
+    for (const r of result.shards)
+      out(
+        `${r.status === 'sanitized' ? green('sanitized') : yellow('skipped')} ${safeText(r.shard, 120)}: ${safeText(r.message, 300)}${r.carried ? ` (${r.carried} bytes appended meanwhile carried over)` : ''}\n`,
+      );
     if (result.repairId) out(dim(`undo with: bot-memory-audit undo ${plan.sessionsDir}\n`));
   }
   return result.shards.some((r) => r.status === 'skipped') || plan.shards.some((s) => s.skip) ? 1 : 0;
 }
 
 export async function runUndo(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } }, { min: 1, max: 1, names: '<sessionsDir>' });
+  const { values, positionals } = parse(
+    argv,
+    { json: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } },
+    { min: 1, max: 1, names: '<sessionsDir>' },
+  );
   const { resolveSessionsDir } = await import('../core/discovery');
   const dir = resolveSessionsDir(positionals[0]).sessionsDir;
   const r = await wrap(() => undoLastRepair(dir, { onStep: repairHooks.onStep, dryRun: values['dry-run'] }));
   if (values.json) out(JSON.stringify(r) + '\n');
   else {
     // 'nothing' has no status word: its message says it ("there is no repair to undo").
-    out(r.status === 'nothing' ? `${dim(safeText(r.message, 2000))}\n` : `${r.status === 'refused' ? red('refused') : green('undone')} ${safeText(r.message, 2000)}\n`);
+    out(
+      r.status === 'nothing'
+        ? `${dim(safeText(r.message, 2000))}\n`
+        : `${r.status === 'refused' ? red('refused') : green('undone')} ${safeText(r.message, 2000)}\n`,
+    );
     for (const s of r.steps) if (s.action !== 'nothing') out(`  ${s.action.replace('_', ' ')} ${s.file}: ${s.detail}\n`);
   }
   return r.status === 'refused' ? 1 : 0;
@@ -184,7 +203,9 @@ export async function runReview(argv: string[]): Promise<number> {
     { min: 1, max: 1, names: '<sessionsDir>' },
   );
   if (!values.session || !values.turn || values.note === undefined) throw new UsageError('review needs --session ID --turn ID --note TEXT');
-  const events = await wrap(() => markCollisionReviewed(positionals[0], { sessionId: values.session!, turnId: values.turn!, note: values.note!, reviewer: values.reviewer }));
+  const events = await wrap(() =>
+    markCollisionReviewed(positionals[0], { sessionId: values.session!, turnId: values.turn!, note: values.note!, reviewer: values.reviewer }),
+  );
   out(`${green('reviewed')} terminal collision of turn ${values.turn}: ${events.join(', ')}\n`);
   return 0;
 }

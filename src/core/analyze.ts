@@ -328,13 +328,21 @@ function lineFindings(shards: readonly ShardContents[], malformed: readonly Malf
   for (const m of malformed) {
     const where = { shard: m.shard, line: m.line, offset: m.offset };
     if (m.torn) {
-      add('torn_tail', 'error', `torn final line (no newline, ${m.length} bytes): an append was cut off; the next append by the same process will be glued onto it`, where);
+      add(
+        'torn_tail',
+        'error',
+        `torn final line (no newline, ${m.length} bytes): an append was cut off; the next append by the same process will be glued onto it`,
+        where,
+      );
     } else {
       add('malformed_line', 'error', `malformed line: ${m.detail}`, where);
     }
     if (m.glued) {
       const g = m.glued;
-      add('glued_event', 'error', `a complete "${g.name}" event is glued after a torn write (at byte ${m.gluedAt} of the line); upstream loses it`, { ...where, turnId: g.turnId || undefined });
+      add('glued_event', 'error', `a complete "${g.name}" event is glued after a torn write (at byte ${m.gluedAt} of the line); upstream loses it`, {
+        ...where,
+        turnId: g.turnId || undefined,
+      });
     }
     if (m.kind === 'invalid_utf8') invalidUtf8Shards.add(m.shard);
   }
@@ -352,10 +360,20 @@ function lineFindings(shards: readonly ShardContents[], malformed: readonly Malf
   }
   for (const s of shards) {
     if (s.hasBom) {
-      add('upstream_incompatible_line', 'info', "the shard starts with a UTF-8 byte-order mark: upstream's reader (utf-8, not utf-8-sig) reads line 1 as malformed", { shard: s.name, line: 1, offset: 0 });
+      add(
+        'upstream_incompatible_line',
+        'info',
+        "the shard starts with a UTF-8 byte-order mark: upstream's reader (utf-8, not utf-8-sig) reads line 1 as malformed",
+        { shard: s.name, line: 1, offset: 0 },
+      );
     }
     if (s.tailEvent) {
-      add('torn_tail', 'warning', `valid event without its final newline: the next append by the same process will be glued onto it`, { shard: s.name, line: s.tailEvent.line, offset: s.tailEvent.offset, turnId: s.tailEvent.turnId || undefined });
+      add('torn_tail', 'warning', `valid event without its final newline: the next append by the same process will be glued onto it`, {
+        shard: s.name,
+        line: s.tailEvent.line,
+        offset: s.tailEvent.offset,
+        turnId: s.tailEvent.turnId || undefined,
+      });
     }
   }
 }
@@ -365,18 +383,39 @@ function eventFindings(events: readonly JournalEvent[], add: AddFinding): void {
   for (const ev of events) {
     const ca = ev.createdAtRaw;
     // The common case, an event with nothing to report, allocates nothing.
-    if (ev.turnId !== '' && typeof ca === 'number' && Number.isFinite(ca) && !ev.nonStandardNumbers && !ev.pythonHazard && !ev.pythonLineBreaks && KNOWN_EVENTS.has(ev.name)) continue;
+    if (
+      ev.turnId !== '' &&
+      typeof ca === 'number' &&
+      Number.isFinite(ca) &&
+      !ev.nonStandardNumbers &&
+      !ev.pythonHazard &&
+      !ev.pythonLineBreaks &&
+      KNOWN_EVENTS.has(ev.name)
+    )
+      continue;
     const where = { shard: ev.shard, line: ev.line, offset: ev.offset, turnId: ev.turnId || undefined };
     if (ev.turnId === '') add('event_without_turn_id', 'warning', `"${ev.name}" event has no turn_id; upstream ignores it`, where);
     if (typeof ca !== 'number' || !Number.isFinite(ca)) {
       const raises = pyFloatRaises(ca);
       const what = ca === undefined ? 'missing' : typeof ca === 'number' ? String(ca) : JSON.stringify(ca);
-      add('invalid_created_at', raises ? 'error' : 'warning', `created_at is ${what}${raises ? ": upstream's state derivation raises as soon as it compares this event with another of its turn" : '; it sorts as 0'}`, where);
+      add(
+        'invalid_created_at',
+        raises ? 'error' : 'warning',
+        `created_at is ${what}${raises ? ": upstream's state derivation raises as soon as it compares this event with another of its turn" : '; it sorts as 0'}`,
+        where,
+      );
       if (raises) add('upstream_incompatible_line', 'info', `non-numeric created_at that makes upstream's reader raise for the whole session`, where);
     }
-    if (ev.nonStandardNumbers) add('nonstandard_number', 'info', `NaN or Infinity in the line, which only Python's JSON accepts (strict JSON readers reject the line)`, where);
+    if (ev.nonStandardNumbers)
+      add('nonstandard_number', 'info', `NaN or Infinity in the line, which only Python's JSON accepts (strict JSON readers reject the line)`, where);
     if (ev.pythonHazard) add('upstream_incompatible_line', 'warning', `${ev.pythonHazard}: upstream's reader fails for the whole session`, where);
-    if (ev.pythonLineBreaks) add('upstream_incompatible_line', 'info', `U+2028, U+2029, U+0085 or another character that Python's splitlines() breaks on: upstream reads this event as malformed lines`, where);
+    if (ev.pythonLineBreaks)
+      add(
+        'upstream_incompatible_line',
+        'info',
+        `U+2028, U+2029, U+0085 or another character that Python's splitlines() breaks on: upstream reads this event as malformed lines`,
+        where,
+      );
     if (ev.name === '') add('unknown_event', 'warning', `event has no event name`, where);
     else if (!KNOWN_EVENTS.has(ev.name)) add('unknown_event', 'info', `unknown event "${ev.name}" (shown, not rejected)`, where);
   }
@@ -392,16 +431,32 @@ function turnFindings(turns: readonly Turn[], options: AnalyzeOptions, add: AddF
     if (t.collision) {
       const names = t.collision.map((e) => `${e.name} (${e.shard}:${e.line})`).join(' and ');
       for (const e of t.collision) {
-        add('terminal_collision', 'warning', `turn ${t.turnId} has ${t.collision.length} terminal events: ${names}`, { turnId: t.turnId, shard: e.shard, line: e.line, offset: e.offset });
+        add('terminal_collision', 'warning', `turn ${t.turnId} has ${t.collision.length} terminal events: ${names}`, {
+          turnId: t.turnId,
+          shard: e.shard,
+          line: e.line,
+          offset: e.offset,
+        });
       }
     }
     if (t.aliasTurnIds.length > 0) {
-      add('split_turn', 'warning', `turns ${[t.turnId, ...t.aliasTurnIds].join(' and ')} are one turn (stream ${t.streamId}) split in two by upstream's writer: ${t.splitCause}`, where);
+      add(
+        'split_turn',
+        'warning',
+        `turns ${[t.turnId, ...t.aliasTurnIds].join(' and ')} are one turn (stream ${t.streamId}) split in two by upstream's writer: ${t.splitCause}`,
+        where,
+      );
     } else if (!t.hasSubmitted) {
       add('orphan_turn', 'warning', `turn ${t.turnId} has no "submitted" event`, where);
     }
     const disorder = outOfOrder(t.events);
-    if (disorder) add('out_of_order', 'warning', `turn ${t.turnId}: ${disorder.message}`, { turnId: t.turnId, shard: disorder.event.shard, line: disorder.event.line, offset: disorder.event.offset });
+    if (disorder)
+      add('out_of_order', 'warning', `turn ${t.turnId}: ${disorder.message}`, {
+        turnId: t.turnId,
+        shard: disorder.event.shard,
+        line: disorder.event.line,
+        offset: disorder.event.offset,
+      });
     if (t.state === 'interrupted') {
       add('interrupted_turn', 'info', `turn ${t.turnId} was interrupted${t.reason ? ` (${t.reason})` : ''}`, locate(t, 'interrupted') ?? where);
     }
@@ -426,12 +481,22 @@ function openTurnFindings(t: Turn, staleBefore: number, now: number, add: AddFin
     // A crash leaves the sidecar naming the dead stream as active, so an old "live" turn
     // is reported too; repair leaves it alone while the sidecar marks it active.
     const note = t.live ? ' (the sidecar still names its stream as active: a crashed worker, or a very long turn)' : '';
-    add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" ${formatAge(now - t.lastAt)} ago and never finished${note}.${verdict}${said}`, at);
+    add(
+      'dangling_turn',
+      'warning',
+      `turn ${t.turnId} stopped at "${t.state}" ${formatAge(now - t.lastAt)} ago and never finished${note}.${verdict}${said}`,
+      at,
+    );
   } else if (t.lastAt === null && !t.live) {
     // No event of the turn has a finite created_at (NaN, Infinity, a string…): the newest
     // mtime of the files holding its events bounds its age.
     const bound = t.ageBound !== null ? `; its files were last written ${formatAge(now - t.ageBound)} ago` : '';
-    add('dangling_turn', 'warning', `turn ${t.turnId} stopped at "${t.state}" at an unknown time (no event has a finite created_at${bound}) and never finished.${verdict}${said}`, at);
+    add(
+      'dangling_turn',
+      'warning',
+      `turn ${t.turnId} stopped at "${t.state}" at an unknown time (no event has a finite created_at${bound}) and never finished.${verdict}${said}`,
+      at,
+    );
   }
 }
 
@@ -467,12 +532,21 @@ function sidecarFindings(sessionId: string, sidecarRead: SidecarRead, sidecar: S
   if (sidecarRead.status === 'invalid') {
     add('invalid_sidecar', 'error', `sidecar ${sessionId}.json cannot be used: ${sidecarRead.error}`);
   } else if (sidecar && sidecar.problems.length > 0) {
-    add('invalid_sidecar', 'warning', `sidecar ${sessionId}.json: ${sidecar.problems.slice(0, 5).join('; ')}${sidecar.problems.length > 5 ? ` (+${sidecar.problems.length - 5} more)` : ''}`);
+    add(
+      'invalid_sidecar',
+      'warning',
+      `sidecar ${sessionId}.json: ${sidecar.problems.slice(0, 5).join('; ')}${sidecar.problems.length > 5 ? ` (+${sidecar.problems.length - 5} more)` : ''}`,
+    );
   }
   if (sidecar) {
     for (const t of turns) {
       if (t.assistantMessageIndex !== null && t.assistantReply === null && t.state === 'completed') {
-        add('invalid_sidecar', 'warning', `turn ${t.turnId} points at assistant message ${t.assistantMessageIndex}, which the sidecar does not have as an assistant message`, { turnId: t.turnId });
+        add(
+          'invalid_sidecar',
+          'warning',
+          `turn ${t.turnId} points at assistant message ${t.assistantMessageIndex}, which the sidecar does not have as an assistant message`,
+          { turnId: t.turnId },
+        );
       }
     }
   }
@@ -494,7 +568,12 @@ function runFindings(sessionId: string, turns: readonly Turn[], runs: ReadonlyMa
     } else if (t.state === 'interrupted' && r.outcome === 'completed') {
       add('run_disagreement', 'warning', `turn ${t.turnId}: the turn journal says "interrupted" but its run settled "completed" (${file})`, where);
     } else if (t.terminal && r.outcome === 'running') {
-      add('run_unsettled', 'info', `turn ${t.turnId} is "${t.state}" but its run never settled (${file} ends at "${r.lastEvent ?? '?'}", seq ${r.lastSeq ?? '?'})`, where);
+      add(
+        'run_unsettled',
+        'info',
+        `turn ${t.turnId} is "${t.state}" but its run never settled (${file} ends at "${r.lastEvent ?? '?'}", seq ${r.lastSeq ?? '?'})`,
+        where,
+      );
     }
   }
   for (const [runId, r] of runs) {
@@ -657,7 +736,12 @@ function buildTurn(
     workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
     // Only an interrupted turn has a reason; a collision won by `completed` keeps its
     // interrupted event (and reason) in `collision`.
-    reason: latest.name !== 'interrupted' || !lastInterrupted ? null : typeof lastInterrupted.data.reason === 'string' ? lastInterrupted.data.reason : pyRepr(lastInterrupted.data.reason),
+    reason:
+      latest.name !== 'interrupted' || !lastInterrupted
+        ? null
+        : typeof lastInterrupted.data.reason === 'string'
+          ? lastInterrupted.data.reason
+          : pyRepr(lastInterrupted.data.reason),
     startedAt,
     lastAt,
     durations: {
@@ -691,7 +775,10 @@ function outOfOrder(evs: JournalEvent[]): { event: JournalEvent; message: string
     const r = STEP_RANK[e.name];
     if (r === undefined) continue;
     if (maxEvent && r < maxRank) {
-      return { event: e, message: `"${e.name}" (${e.shard}:${e.line}) is timed after "${maxEvent.name}" (${maxEvent.shard}:${maxEvent.line}), against the lifecycle submitted → worker_started → assistant_started → completed | interrupted` };
+      return {
+        event: e,
+        message: `"${e.name}" (${e.shard}:${e.line}) is timed after "${maxEvent.name}" (${maxEvent.shard}:${maxEvent.line}), against the lifecycle submitted → worker_started → assistant_started → completed | interrupted`,
+      };
     }
     if (r >= maxRank) {
       maxRank = r;

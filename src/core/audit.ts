@@ -184,7 +184,8 @@ const RECOVERY_SEVERITY: Record<string, Severity> = {
 };
 
 const RECOVERY_MESSAGE: Record<string, (i: RecoveryItem) => string> = {
-  shrunken_live: (i) => `the sidecar has ${i.live_messages} messages but its backup ${i.session_id}.json.bak has ${i.bak_messages}, and nothing says the shrink was intended: messages were lost (upstream restores from the backup)`,
+  shrunken_live: (i) =>
+    `the sidecar has ${i.live_messages} messages but its backup ${i.session_id}.json.bak has ${i.bak_messages}, and nothing says the shrink was intended: messages were lost (upstream restores from the backup)`,
   orphan_backup: (i) => `${i.session_id}.json.bak (${i.bak_messages} messages) has no live sidecar`,
   orphan_backup_without_state_row: (i) => `${i.session_id}.json.bak has no live sidecar and hermes' state.db does not know the session`,
   malformed_orphan_backup: (i) => `${i.session_id}.json.bak has no live sidecar and is not a session JSON`,

@@ -81,7 +81,8 @@ export function readAuditState(file: string, sessionsDir: string): AuditState {
   } catch {
     throw new Error(`${file} is not an audit state file (not JSON); delete it to audit everything again`);
   }
-  if (v.version !== AUDIT_STATE_VERSION || !v.sessions || typeof v.sessions !== 'object') throw new Error(`${file} is not an audit state file of version ${AUDIT_STATE_VERSION}; delete it to audit everything again`);
+  if (v.version !== AUDIT_STATE_VERSION || !v.sessions || typeof v.sessions !== 'object')
+    throw new Error(`${file} is not an audit state file of version ${AUDIT_STATE_VERSION}; delete it to audit everything again`);
   // Another folder's state would mark every session unchanged by accident only if stamps matched: start afresh.
   if (v.sessionsDir !== sessionsDir) return { version: 1, sessionsDir, written_at: '', sessions: {} };
   const sessions: AuditState['sessions'] = Object.create(null);

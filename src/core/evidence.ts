@@ -107,10 +107,16 @@ export function gatherEvidence(input: EvidenceInput): AnswerEvidence {
       if (o.reply !== null) {
         ev.answered = true;
         ev.assistantMessageIndex = o.reply;
-        ev.items.push({ kind: 'sidecar_reply', detail: `the sidecar holds its user message (messages[${ui}]) followed by an assistant reply (messages[${o.reply}])` });
+        ev.items.push({
+          kind: 'sidecar_reply',
+          detail: `the sidecar holds its user message (messages[${ui}]) followed by an assistant reply (messages[${o.reply}])`,
+        });
       } else if (o.marker !== null) {
         ev.failed = true;
-        ev.items.push({ kind: 'sidecar_error_marker', detail: `the sidecar already shows an error or interruption message after its user message (messages[${o.marker}])` });
+        ev.items.push({
+          kind: 'sidecar_error_marker',
+          detail: `the sidecar already shows an error or interruption message after its user message (messages[${o.marker}])`,
+        });
       }
     }
   }
@@ -167,7 +173,8 @@ function splitCause(submitted: JournalEvent | undefined, shardBom: ReadonlySet<s
   if (!submitted) return 'no "submitted" event of the stream is left in the journal, so upstream\'s writer found no turn id for it';
   const at = `its "submitted" line (${submitted.shard}:${submitted.line})`;
   const tail = ": upstream's writer looked up the stream's turn id with upstream's reader, did not find it, and gave the later events a fresh turn_id";
-  if (submitted.pythonLineBreaks) return `${at} holds U+2028, U+2029, U+0085 or another character Python's splitlines() breaks on, so upstream reads it as malformed lines${tail}`;
+  if (submitted.pythonLineBreaks)
+    return `${at} holds U+2028, U+2029, U+0085 or another character Python's splitlines() breaks on, so upstream reads it as malformed lines${tail}`;
   if (submitted.line === 1 && shardBom.has(submitted.shard)) return `${at} follows a UTF-8 byte-order mark, which upstream reads as part of the line${tail}`;
   if (submitted.recovered) return `${at} is glued after a torn append, so upstream's reader loses it${tail}`;
   if (submitted.pythonHazard) return `${at} is one Python's JSON cannot parse (${submitted.pythonHazard})${tail}`;

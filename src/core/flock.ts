@@ -66,6 +66,11 @@ export function holdFlock(file: string, timeoutMs = 1000): Promise<HeldLock | { 
     });
     child.stderr.on('data', (d: Buffer) => (errText += d.toString()));
     child.on('error', (e) => done({ error: `python3 is needed to take hermes-webui's file lock: ${e.message}` }));
-    child.on('exit', (code) => done({ error: code === 3 ? 'another process holds its lock (hermes-webui is writing to it)' : `the lock helper failed: ${errText.trim().split('\n').pop() ?? code}` }));
+    child.on('exit', (code) =>
+      done({
+        error:
+          code === 3 ? 'another process holds its lock (hermes-webui is writing to it)' : `the lock helper failed: ${errText.trim().split('\n').pop() ?? code}`,
+      }),
+    );
   });
 }

@@ -320,7 +320,7 @@ function lastByteIsNewline(fd: number, size: number): boolean {
  */
 function endsTorn(fd: number, size: number): boolean {
   let seen = size;
-  for (let stable = 0; stable < 3; ) {
+  for (let stable = 0; stable < 3;) {
     if (lastByteIsNewline(fd, seen)) return false;
     Atomics.wait(sleeper, 0, 0, 5);
     const now = fs.fstatSync(fd).size;

@@ -18,9 +18,7 @@ const MARK_VALUES: Record<string, number> = {
   [`${MARK}-Infinity`]: -Infinity,
 };
 
-export type JsonParse =
-  | { ok: true; value: unknown; nonStandard: boolean }
-  | { ok: false; error: string };
+export type JsonParse = { ok: true; value: unknown; nonStandard: boolean } | { ok: false; error: string };
 
 export function parseJsonLine(text: string): JsonParse {
   try {
@@ -32,9 +30,7 @@ export function parseJsonLine(text: string): JsonParse {
     const rewritten = rewriteNonFinite(text);
     if (rewritten === null) return { ok: false, error };
     try {
-      const value = JSON.parse(rewritten, (_key, v) =>
-        typeof v === 'string' && v.startsWith(MARK) && v in MARK_VALUES ? MARK_VALUES[v] : v,
-      );
+      const value = JSON.parse(rewritten, (_key, v) => (typeof v === 'string' && v.startsWith(MARK) && v in MARK_VALUES ? MARK_VALUES[v] : v));
       return { ok: true, value, nonStandard: true };
     } catch {
       return { ok: false, error };

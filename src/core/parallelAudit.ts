@@ -42,23 +42,35 @@ export function runAuditWorkerIfWorker(): boolean {
   port.on('message', (job: Job) => {
     const journal = new SessionJournal(init.sessionsDir, job.session.sessionId, { maxLineBytes: init.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
     journal.setShards(job.session.shards);
-    journal.refresh().then(
-      () => analyzeWithUpstream(journal, opts),
-    ).then(
-      (analysis) => {
-        if (known) markReviewedFindings(analysis, known);
-        port.postMessage({ i: job.i, report: sessionReport(analysis) } satisfies Done);
-      },
-      (err: unknown) => port.postMessage({ i: job.i, error: err instanceof Error ? err.message : String(err) } satisfies Done),
-    );
+    journal
+      .refresh()
+      .then(() => analyzeWithUpstream(journal, opts))
+      .then(
+        (analysis) => {
+          if (known) markReviewedFindings(analysis, known);
+          port.postMessage({ i: job.i, report: sessionReport(analysis) } satisfies Done);
+        },
+        (err: unknown) => port.postMessage({ i: job.i, error: err instanceof Error ? err.message : String(err) } satisfies Done),
+      );
   });
   return true;
 }
 
-export async function* auditReportsParallel(discovery: Discovery, options: AuditOptions, jobs: number, workerScript: string, markReviewed = false): AsyncGenerator<SessionReport> {
+export async function* auditReportsParallel(
+  discovery: Discovery,
+  options: AuditOptions,
+  jobs: number,
+  workerScript: string,
+  markReviewed = false,
+): AsyncGenerator<SessionReport> {
   const wanted = discovery.sessions.filter((s) => options.sessionId === undefined || s.sessionId === options.sessionId);
   // One clock for every session, as on one thread.
-  const init: WorkerInit = { bmaAuditWorker: true, sessionsDir: discovery.sessionsDir, options: { ...options, now: options.now ?? Date.now() / 1000 }, markReviewed };
+  const init: WorkerInit = {
+    bmaAuditWorker: true,
+    sessionsDir: discovery.sessionsDir,
+    options: { ...options, now: options.now ?? Date.now() / 1000 },
+    markReviewed,
+  };
   const window = jobs * 3;
   const results = new Map<number, Done>();
   const idle: Worker[] = [];

@@ -67,7 +67,10 @@ function msgCount(v: unknown): number {
 
 function contentText(c: unknown): string {
   if (typeof c === 'string') return c;
-  if (Array.isArray(c)) return c.map((p) => (isObj(p) && typeof p.text === 'string' && ['text', 'input_text', 'output_text'].includes(String(p.type ?? 'text')) ? p.text : '')).join('');
+  if (Array.isArray(c))
+    return c
+      .map((p) => (isObj(p) && typeof p.text === 'string' && ['text', 'input_text', 'output_text'].includes(String(p.type ?? 'text')) ? p.text : ''))
+      .join('');
   return '';
 }
 
@@ -110,7 +113,9 @@ function shrinkIntended(live: Record<string, unknown>, bak: Record<string, unkno
 function compressShrink(d: Record<string, unknown>): boolean {
   const shorter = Array.isArray(d.context_messages) && Array.isArray(d.messages) && d.context_messages.length < d.messages.length;
   const summary = String(d.compression_anchor_summary ?? '').trim();
-  const mode = String(d.compression_anchor_mode ?? '').trim().toLowerCase();
+  const mode = String(d.compression_anchor_mode ?? '')
+    .trim()
+    .toLowerCase();
   if (mode === 'manual') return true;
   if (shorter && summary && d.compression_anchor_message_key !== undefined && d.compression_anchor_message_key !== null) return true;
   return shorter && d.truncation_watermark !== undefined && d.truncation_watermark !== null;
@@ -156,7 +161,8 @@ export function recoveryAudit(sessionsDir: string, pending: RecoveryItem[] = [])
     const bv = readJson(path.join(sessionsDir, bakName));
     const lc = msgCount(lv);
     const bc = msgCount(bv);
-    if (bc > lc && !(isObj(lv) && isObj(bv) && shrinkIntended(lv, bv))) items.push(item(n.slice(0, -5), 'shrunken_live', 'repairable', 'restore_from_bak', lc, bc));
+    if (bc > lc && !(isObj(lv) && isObj(bv) && shrinkIntended(lv, bv)))
+      items.push(item(n.slice(0, -5), 'shrunken_live', 'repairable', 'restore_from_bak', lc, bc));
   }
   for (const n of names.filter((x) => x.endsWith('.json.bak') && isFile(x))) {
     const liveName = n.slice(0, -4);
@@ -189,5 +195,9 @@ export function recoveryAudit(sessionsDir: string, pending: RecoveryItem[] = [])
 /** The `turn_journal_pending_turn` items of one session from its upstream view. */
 export function pendingItems(sessionsDir: string, sessionId: string, pending: { turn_id: string; event: string }[]): RecoveryItem[] {
   const lc = msgCount(readJson(path.join(sessionsDir, `${sessionId}.json`)));
-  return pending.map((p) => ({ ...item(sessionId, 'turn_journal_pending_turn', 'repairable', 'audit_only_pending_turn_journal', lc), turn_id: p.turn_id, event: p.event }));
+  return pending.map((p) => ({
+    ...item(sessionId, 'turn_journal_pending_turn', 'repairable', 'audit_only_pending_turn_journal', lc),
+    turn_id: p.turn_id,
+    event: p.event,
+  }));
 }

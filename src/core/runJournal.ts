@@ -411,7 +411,8 @@ export async function readRunEvents(file: string, opts: ReadRunOptions = {}): Pr
   const malformed: RunMalformedLine[] = [];
   let nextLine = lineNo + 1;
   try {
-    if (start > run.size) return { events, malformed, nextOffset: start, nextLine, eof: true, size: run.size, error: 'the offset is past the end of the file (was it replaced?)' };
+    if (start > run.size)
+      return { events, malformed, nextOffset: start, nextLine, eof: true, size: run.size, error: 'the offset is past the end of the file (was it replaced?)' };
     const r = await forEachLine(run, start, opts.maxLineBytes ?? DEFAULT_MAX_LINE, (l) => {
       lineNo++;
       const res = parseRunLine(l, lineNo, payloads);
@@ -508,7 +509,7 @@ export async function settledOutcome(file: string, opts: { maxLineBytes?: number
   summary.terminalOwnsRun = summary.terminal !== null && ownsRun(summary.terminal, summary.sessionId, runId);
   if (!summary.invalidUtf8) {
     const t = selectAuthoritativeTerminal(upstreamTerminals);
-    summary.upstreamOutcome = t ? t.terminalState ?? 'unknown' : summary.lines > 0 ? 'running' : 'unknown';
+    summary.upstreamOutcome = t ? (t.terminalState ?? 'unknown') : summary.lines > 0 ? 'running' : 'unknown';
   }
   return summary;
 }

@@ -64,7 +64,8 @@ export function auditToSarif(report: AuditReport, options: SarifOptions = {}): R
   const ruleIndex = new Map(kinds.map((k, i) => [k, i]));
   const worst = new Map<string, 'error' | 'warning' | 'info'>();
   const rank = { info: 0, warning: 1, error: 2 };
-  for (const s of report.sessions) for (const f of s.findings) if (!worst.has(f.kind) || rank[f.severity] > rank[worst.get(f.kind)!]) worst.set(f.kind, f.severity);
+  for (const s of report.sessions)
+    for (const f of s.findings) if (!worst.has(f.kind) || rank[f.severity] > rank[worst.get(f.kind)!]) worst.set(f.kind, f.severity);
   const rules = kinds.map((k) => ({
     id: k,
     name: k.replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase()),
@@ -91,7 +92,14 @@ export function auditToSarif(report: AuditReport, options: SarifOptions = {}): R
   };
 }
 
-function result(s: SessionReport, f: ReportFinding, sessionsDir: string, journalDir: string, index: number, seen: Map<string, number>): Record<string, unknown> {
+function result(
+  s: SessionReport,
+  f: ReportFinding,
+  sessionsDir: string,
+  journalDir: string,
+  index: number,
+  seen: Map<string, number>,
+): Record<string, unknown> {
   const shard = f.shard ?? s.shards[0];
   const key = JSON.stringify([f.kind, s.session_id, f.turn_id, f.shard, f.line]);
   const n = seen.get(key) ?? 0;
@@ -102,7 +110,11 @@ function result(s: SessionReport, f: ReportFinding, sessionsDir: string, journal
     level: LEVEL[f.severity],
     message: { text: f.message },
     partialFingerprints: { 'botMemoryFinding/v1': fingerprint([f.kind, s.session_id, f.turn_id, f.shard, f.line, n]) },
-    properties: { session_id: s.session_id, ...(f.turn_id !== undefined ? { turn_id: f.turn_id } : {}), ...(f.offset !== undefined ? { offset: f.offset } : {}) },
+    properties: {
+      session_id: s.session_id,
+      ...(f.turn_id !== undefined ? { turn_id: f.turn_id } : {}),
+      ...(f.offset !== undefined ? { offset: f.offset } : {}),
+    },
   };
   if (shard !== undefined) {
     const physicalLocation: Record<string, unknown> = { artifactLocation: { uri: shardUri(sessionsDir, journalDir, shard), uriBaseId: SESSIONS_BASE_ID } };

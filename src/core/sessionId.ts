@@ -16,8 +16,7 @@ export function isValidSessionId(id: string): boolean {
 }
 
 export type ShardNameParse =
-  | { ok: true; sessionId: string; /** text after the first `~`, or null for the legacy file */ tag: string | null }
-  | { ok: false; reason: string };
+  { ok: true; sessionId: string; /** text after the first `~`, or null for the legacy file */ tag: string | null } | { ok: false; reason: string };
 
 /** Splits a file name from `_turn_journal/` into session id and shard tag. */
 export function parseShardFileName(fileName: string): ShardNameParse {
@@ -31,9 +30,8 @@ export function parseShardFileName(fileName: string): ShardNameParse {
   if (!isValidSessionId(sessionId)) {
     return {
       ok: false,
-      reason: sessionId.length === 0
-        ? 'the session id before "~" is empty'
-        : `"${sessionId}" breaks the session-id rule ^[A-Za-z0-9_.-]+$ (and not "." or "..")`,
+      reason:
+        sessionId.length === 0 ? 'the session id before "~" is empty' : `"${sessionId}" breaks the session-id rule ^[A-Za-z0-9_.-]+$ (and not "." or "..")`,
     };
   }
   if (tag !== null && tag.length === 0) {

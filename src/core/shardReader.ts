@@ -563,11 +563,16 @@ export function firstInvalidUtf8(b: Buffer): number {
 export function describeFsError(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   switch (e?.code) {
-    case 'ENOENT': return 'no such file or folder';
+    case 'ENOENT':
+      return 'no such file or folder';
     case 'EACCES':
-    case 'EPERM': return 'permission denied';
-    case 'ELOOP': return 'symbolic link loop';
-    case 'EISDIR': return 'is a directory';
-    default: return err instanceof UnsafeFileError ? err.message : e?.message ?? String(err);
+    case 'EPERM':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'symbolic link loop';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return err instanceof UnsafeFileError ? err.message : (e?.message ?? String(err));
   }
 }

@@ -34,10 +34,7 @@ export interface Sidecar {
   mtimeMs: number;
 }
 
-export type SidecarRead =
-  | { status: 'missing'; path: string }
-  | { status: 'invalid'; path: string; error: string }
-  | { status: 'ok'; sidecar: Sidecar };
+export type SidecarRead = { status: 'missing'; path: string } | { status: 'invalid'; path: string; error: string } | { status: 'ok'; sidecar: Sidecar };
 
 export function sidecarPath(sessionsDir: string, sessionId: string): string {
   return path.join(sessionsDir, `${sessionId}.json`);
@@ -132,7 +129,13 @@ export function contentText(c: unknown): string {
   if (c === null || c === undefined) return '';
   if (Array.isArray(c)) {
     return c
-      .map((part) => (typeof part === 'string' ? part : typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
+      .map((part) =>
+        typeof part === 'string'
+          ? part
+          : typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string'
+            ? (part as { text: string }).text
+            : '',
+      )
       .filter((s) => s.length > 0)
       .join('\n');
   }

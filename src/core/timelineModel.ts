@@ -161,7 +161,9 @@ export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOpt
       byState: { ...a.counts.byState },
     },
     findings: { ...a.counts.findings },
-    findingKinds: [...kindCounts.values()].sort((x, y) => SEVERITY_ORDER[y.severity] - SEVERITY_ORDER[x.severity] || y.count - x.count || (x.kind < y.kind ? -1 : 1)),
+    findingKinds: [...kindCounts.values()].sort(
+      (x, y) => SEVERITY_ORDER[y.severity] - SEVERITY_ORDER[x.severity] || y.count - x.count || (x.kind < y.kind ? -1 : 1),
+    ),
     sessionFindings,
     firstActivity: a.firstActivity,
     lastActivity: a.lastActivity,
@@ -239,7 +241,14 @@ function statusOf(t: Turn, dangling: boolean): TurnStatus {
   return dangling ? 'dangling' : 'open';
 }
 
-function turnRow(t: Turn, ordinal: number, opened: string | null, findings: TimelineFindingRef[], dangling: boolean, options: TimelineBuildOptions): TimelineTurnRow {
+function turnRow(
+  t: Turn,
+  ordinal: number,
+  opened: string | null,
+  findings: TimelineFindingRef[],
+  dangling: boolean,
+  options: TimelineBuildOptions,
+): TimelineTurnRow {
   const steps: TimelineStep[] = t.steps.map((s) => ({ ...s, label: stepLabel(s.name), own: s.shard === opened }));
   const collision = t.collision
     ? t.collision.map((e) => ({
@@ -247,7 +256,8 @@ function turnRow(t: Turn, ordinal: number, opened: string | null, findings: Time
         at: finite(e.createdAtRaw),
         shard: e.shard,
         line: e.line,
-        reason: e.name === 'interrupted' ? (typeof e.data.reason === 'string' ? e.data.reason : e.data.reason == null ? null : JSON.stringify(e.data.reason)) : null,
+        reason:
+          e.name === 'interrupted' ? (typeof e.data.reason === 'string' ? e.data.reason : e.data.reason == null ? null : JSON.stringify(e.data.reason)) : null,
         own: e.shard === opened,
       }))
     : null;

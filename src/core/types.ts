@@ -3,13 +3,7 @@
 export type Severity = 'error' | 'warning' | 'info';
 
 export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['completed', 'interrupted']);
-export const KNOWN_EVENTS: ReadonlySet<string> = new Set([
-  'submitted',
-  'worker_started',
-  'assistant_started',
-  'completed',
-  'interrupted',
-]);
+export const KNOWN_EVENTS: ReadonlySet<string> = new Set(['submitted', 'worker_started', 'assistant_started', 'completed', 'interrupted']);
 
 /** One valid journal event as read from a shard, reduced to what the auditor uses. */
 export interface JournalEvent {

@@ -105,7 +105,10 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
   view.event_count = seen.length;
   // `_safe_ts`: float(created_at or 0), 0 when that raises; a stable sort.
   const key = (e: JournalEvent): number => (pyFloatRaises(e.createdAtRaw) ? 0 : pyFloatKey(e.createdAtRaw));
-  const sorted = seen.map((e, i) => ({ e, i, k: key(e) })).sort((x, y) => (Number.isNaN(x.k) ? 0 : x.k) - (Number.isNaN(y.k) ? 0 : y.k) || x.i - y.i).map((x) => x.e);
+  const sorted = seen
+    .map((e, i) => ({ e, i, k: key(e) }))
+    .sort((x, y) => (Number.isNaN(x.k) ? 0 : x.k) - (Number.isNaN(y.k) ? 0 : y.k) || x.i - y.i)
+    .map((x) => x.e);
   const states = new Map<string, JournalEvent>();
   const terminals = new Map<string, JournalEvent[]>();
   for (const e of sorted) {

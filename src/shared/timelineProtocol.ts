@@ -46,10 +46,7 @@ export interface Notice {
   actions?: NoticeAction[];
 }
 
-export type NoticeAction =
-  | { kind: 'openAsText'; label: string }
-  | { kind: 'loadWholeSession'; label: string }
-  | { kind: 'page'; label: string; page: number };
+export type NoticeAction = { kind: 'openAsText'; label: string } | { kind: 'loadWholeSession'; label: string } | { kind: 'page'; label: string; page: number };
 
 /** Paged loading of a session above the size limit. */
 export interface PageInfo {
@@ -232,7 +229,20 @@ export interface WriteCorrectionMessage {
   turnId: string;
 }
 
-export type FromWebview = (ReadyMessage | OpenLineMessage | CopyTextMessage | OpenAsTextMessage | LoadPageMessage | LoadWholeSessionMessage | SetFeedbackMessage | EditNoteMessage | WriteCorrectionMessage | OpenLinkMessage | ReplyMessage) & Envelope;
+export type FromWebview = (
+  | ReadyMessage
+  | OpenLineMessage
+  | CopyTextMessage
+  | OpenAsTextMessage
+  | LoadPageMessage
+  | LoadWholeSessionMessage
+  | SetFeedbackMessage
+  | EditNoteMessage
+  | WriteCorrectionMessage
+  | OpenLinkMessage
+  | ReplyMessage
+) &
+  Envelope;
 
 /** Rows sent with Reset: enough for the first screen, so it paints before the rest arrives. */
 export const FIRST_CHUNK_ROWS = 60;

@@ -15,7 +15,16 @@ describe('bot-memory-audit audit', () => {
   function folder(): string {
     const { dir, journal } = sessionsDir();
     fs.writeFileSync(path.join(journal, 'good~1.jsonl'), lifecycle('g1', T0));
-    fs.writeFileSync(path.join(dir, 'good.json'), JSON.stringify({ title: 'Good one', messages: [{ role: 'user', content: 'question g1' }, { role: 'assistant', content: 'a' }] }));
+    fs.writeFileSync(
+      path.join(dir, 'good.json'),
+      JSON.stringify({
+        title: 'Good one',
+        messages: [
+          { role: 'user', content: 'question g1' },
+          { role: 'assistant', content: 'a' },
+        ],
+      }),
+    );
     fs.writeFileSync(path.join(journal, 'bad~1.jsonl'), lifecycle('b1', T0) + 'garbage\n');
     fs.writeFileSync(path.join(journal, 'bad~2.jsonl'), line(ev('interrupted', 'b1', T0 + 30, { reason: 'cancelled' })));
     return dir;
@@ -26,14 +35,23 @@ describe('bot-memory-audit audit', () => {
     assert.strictEqual(r.code, 1);
     const report = JSON.parse(r.stdout);
     assert.strictEqual(report.version, 1);
-    assert.deepStrictEqual(report.sessions.map((s: { session_id: string }) => s.session_id), ['bad', 'good']);
+    assert.deepStrictEqual(
+      report.sessions.map((s: { session_id: string }) => s.session_id),
+      ['bad', 'good'],
+    );
     const bad = report.sessions[0];
     assert.deepStrictEqual(bad.shards, ['bad~1.jsonl', 'bad~2.jsonl']);
     assert.strictEqual(bad.event_count, 5);
     assert.strictEqual(bad.turn_count, 1);
     assert.deepStrictEqual(bad.states, { b1: 'interrupted' });
-    assert.deepStrictEqual(bad.collisions.map((c: { turn_id: string; events: string[] }) => [c.turn_id, c.events]), [['b1', ['completed', 'interrupted']]]);
-    assert.deepStrictEqual(bad.malformed.map((m: { shard: string; line: number }) => [m.shard, m.line]), [['bad~1.jsonl', 5]]);
+    assert.deepStrictEqual(
+      bad.collisions.map((c: { turn_id: string; events: string[] }) => [c.turn_id, c.events]),
+      [['b1', ['completed', 'interrupted']]],
+    );
+    assert.deepStrictEqual(
+      bad.malformed.map((m: { shard: string; line: number }) => [m.shard, m.line]),
+      [['bad~1.jsonl', 5]],
+    );
     assert.ok(bad.findings.every((f: { kind: string; severity: string; message: string }) => f.kind && f.severity && f.message));
     assert.strictEqual(report.sessions[1].title, 'Good one');
     assert.deepStrictEqual(report.sessions[1].findings, []);
@@ -57,7 +75,14 @@ describe('bot-memory-audit audit', () => {
   });
 
   it('bad arguments and unreadable folders exit 2 with a message and no stack trace', () => {
-    for (const args of [['audit'], ['audit', '/nonexistent/x'], ['audit', '.', '--fail-on', 'sometimes'], ['audit', '.', '--bogus'], ['audit', '.', '--session', '../etc'], ['frobnicate']]) {
+    for (const args of [
+      ['audit'],
+      ['audit', '/nonexistent/x'],
+      ['audit', '.', '--fail-on', 'sometimes'],
+      ['audit', '.', '--bogus'],
+      ['audit', '.', '--session', '../etc'],
+      ['frobnicate'],
+    ]) {
       const r = run(...args);
       assert.strictEqual(r.code, 2, args.join(' '));
       assert.ok(r.stderr.length > 0);

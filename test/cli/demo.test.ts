@@ -20,7 +20,18 @@ interface ManifestSession {
 describe('bot-memory-audit on the bundled demo', () => {
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'demo/manifest.json'), 'utf8')) as { sessions: ManifestSession[]; invalidNameFiles: string[] };
   const r = spawnSync(process.execPath, [CLI, 'audit', DEMO, '--json', '--fail-on', 'never'], { encoding: 'utf8' });
-  const report = JSON.parse(r.stdout) as { sessions: { session_id: string; title: string; event_count: number; states: Record<string, string>; collisions: { turn_id: string; events: string[] }[]; malformed: { shard: string; line: number; glued: boolean }[]; findings: { kind: string; shard?: string; line?: number }[] }[]; skipped_files: { name: string }[] };
+  const report = JSON.parse(r.stdout) as {
+    sessions: {
+      session_id: string;
+      title: string;
+      event_count: number;
+      states: Record<string, string>;
+      collisions: { turn_id: string; events: string[] }[];
+      malformed: { shard: string; line: number; glued: boolean }[];
+      findings: { kind: string; shard?: string; line?: number }[];
+    }[];
+    skipped_files: { name: string }[];
+  };
 
   it('exits 0 with --fail-on never and lists every session once', () => {
     assert.strictEqual(r.status, 0, r.stderr);
@@ -33,19 +44,21 @@ describe('bot-memory-audit on the bundled demo', () => {
       assert.strictEqual(s.title, m.title);
       assert.deepStrictEqual(s.states, m.states, 'states');
       assert.strictEqual(s.event_count, m.validEventCount, 'valid event count');
-      assert.deepStrictEqual(
-        s.collisions.map((c) => [c.turn_id, c.events]).sort(),
-        m.collisions.map((c) => [c.turnId, c.events]).sort(),
-        'collisions',
-      );
+      assert.deepStrictEqual(s.collisions.map((c) => [c.turn_id, c.events]).sort(), m.collisions.map((c) => [c.turnId, c.events]).sort(), 'collisions');
       assert.deepStrictEqual(s.malformed.map((x) => `${x.shard}:${x.line}`).sort(), m.malformed.map((x) => `${x.shard}:${x.line}`).sort(), 'malformed lines');
       for (const g of m.glued) {
-        assert.ok(s.findings.some((f) => f.kind === 'glued_event' && f.shard === g.shard && f.line === g.line), `glued event at ${g.shard}:${g.line}`);
+        assert.ok(
+          s.findings.some((f) => f.kind === 'glued_event' && f.shard === g.shard && f.line === g.line),
+          `glued event at ${g.shard}:${g.line}`,
+        );
       }
     });
   }
 
   it('reports the file whose name breaks the session-id rule', () => {
-    assert.deepStrictEqual(report.skipped_files.map((f) => f.name), manifest.invalidNameFiles);
+    assert.deepStrictEqual(
+      report.skipped_files.map((f) => f.name),
+      manifest.invalidNameFiles,
+    );
   });
 });

@@ -19,7 +19,10 @@ describe('bot-memory-audit feedback', () => {
     let r = run('feedback', dir, 's2', 'u2', '--up', '--note', 'better now', '--tag', 'greeting', '--reviewer', 'Cli Person', '--json');
     assert.strictEqual(r.code, 0, r.stderr);
     const rec = JSON.parse(r.stdout);
-    assert.deepStrictEqual([rec.type, rec.version, rec.session_id, rec.turn_id, rec.feedback, rec.note, rec.tags, rec.reviewer], ['feedback', 1, 's2', 'u2', 1, 'better now', ['greeting'], 'Cli Person']);
+    assert.deepStrictEqual(
+      [rec.type, rec.version, rec.session_id, rec.turn_id, rec.feedback, rec.note, rec.tags, rec.reviewer],
+      ['feedback', 1, 's2', 'u2', 1, 'better now', ['greeting'], 'Cli Person'],
+    );
     r = run('export', dir, '--format', 'sft', '--out', '-', '--tag', 'greeting');
     assert.strictEqual(r.code, 0, r.stderr);
     assert.strictEqual(r.stdout, '', 'u1 ("Go away.", 👎) is in u2\'s history: left out');
@@ -31,18 +34,44 @@ describe('bot-memory-audit feedback', () => {
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /👎 down \(not_helpful\) s2 u1[\s\S]*✎ correction \(23 characters\)/);
     r = run('export', dir, '--format', 'sft', '--out', '-', '--tag', 'greeting');
-    const rows = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l));
-    assert.deepStrictEqual(rows.map((o) => o.completion.at(-1).content), ['Hello again']);
-    assert.deepStrictEqual(rows[0].prompt.map((m: { content: string }) => m.content), ['Hi', 'Hello!\nHow can I help?\n', 'Hi again']);
+    const rows = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+    assert.deepStrictEqual(
+      rows.map((o) => o.completion.at(-1).content),
+      ['Hello again'],
+    );
+    assert.deepStrictEqual(
+      rows[0].prompt.map((m: { content: string }) => m.content),
+      ['Hi', 'Hello!\nHow can I help?\n', 'Hi again'],
+    );
     r = run('feedback', dir, 's2', 'u2', '--down');
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /👎 down s2 u2 by \S/);
     r = run('export', dir, '--format', 'sft', '--out', '-', '--session', 's2');
-    assert.deepStrictEqual(r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).completion[0].content), ['Hello!\nHow can I help?\n'], 'the 👎 wins for u2: only u1\'s correction is an sft example');
+    assert.deepStrictEqual(
+      r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).completion[0].content),
+      ['Hello!\nHow can I help?\n'],
+      "the 👎 wins for u2: only u1's correction is an sft example",
+    );
     r = run('feedback', dir, 's2', 'u2', '--history', '--json');
-    assert.deepStrictEqual(JSON.parse(r.stdout).map((x: { feedback: number }) => x.feedback), [1, 0, 1, -1]);
+    assert.deepStrictEqual(
+      JSON.parse(r.stdout).map((x: { feedback: number }) => x.feedback),
+      [1, 0, 1, -1],
+    );
     r = run('feedback', dir, 's2', 'u1', '--history', '--json');
-    assert.deepStrictEqual(JSON.parse(r.stdout).map((x: { type: string; reason?: string }) => [x.type, x.reason ?? null]), [['feedback', null], ['feedback', 'not_helpful'], ['correction', null]]);
+    assert.deepStrictEqual(
+      JSON.parse(r.stdout).map((x: { type: string; reason?: string }) => [x.type, x.reason ?? null]),
+      [
+        ['feedback', null],
+        ['feedback', 'not_helpful'],
+        ['correction', null],
+      ],
+    );
   });
 
   it('bad arguments and unknown sessions or turns exit 2 with a message and write nothing', function () {
@@ -94,7 +123,19 @@ describe('bot-memory-audit export', () => {
       assert.strictEqual(run('export', dir, '--format', format, '--out', again).code, 0);
       assert.ok(fs.readFileSync(file).equals(fs.readFileSync(again)));
     }
-    const j = run('export', dir, '--format', 'kto', '--out', path.join(outDir, 'k.jsonl'), '--json', '--since', '2026-01-01T00:00:30Z', '--until', String(1767225600 + 100));
+    const j = run(
+      'export',
+      dir,
+      '--format',
+      'kto',
+      '--out',
+      path.join(outDir, 'k.jsonl'),
+      '--json',
+      '--since',
+      '2026-01-01T00:00:30Z',
+      '--until',
+      String(1767225600 + 100),
+    );
     const summary = JSON.parse(j.stdout);
     assert.strictEqual(summary.examples, 2);
     assert.strictEqual(summary.excluded.before_since, 3);
@@ -109,7 +150,11 @@ describe('bot-memory-audit export', () => {
   it('agreement prints kappa per pair and alpha', function () {
     this.timeout(20_000);
     const dir = exportFolder();
-    for (const [rev, v] of [['bo', '--down'], ['cy', '--up']] as const) assert.strictEqual(run('feedback', dir, 's1', 't1', v, '--reviewer', rev).code, 0);
+    for (const [rev, v] of [
+      ['bo', '--down'],
+      ['cy', '--up'],
+    ] as const)
+      assert.strictEqual(run('feedback', dir, 's1', 't1', v, '--reviewer', rev).code, 0);
     const r = run('agreement', dir, '--no-hermes-feedback');
     assert.strictEqual(r.code, 0, r.stderr);
     assert.match(r.stdout, /rated by two or more reviewers \(3 reviewers\)/);

@@ -20,7 +20,18 @@ interface Run {
 /** Runs the CLI without blocking this process (the fake server lives here). */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, GITHUB_TOKEN: 'test-token', BMA_GITHUB_TIMEOUT_MS: '500', BMA_GITHUB_RETRY_BASE_MS: '10', BMA_GITHUB_WRITE_SPACING_MS: '10', NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: {
+        ...process.env,
+        GITHUB_TOKEN: 'test-token',
+        BMA_GITHUB_TIMEOUT_MS: '500',
+        BMA_GITHUB_RETRY_BASE_MS: '10',
+        BMA_GITHUB_WRITE_SPACING_MS: '10',
+        NO_COLOR: '1',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -35,7 +46,11 @@ function machines(dirs: string[], round: number, all: Set<string>): void {
     dirs[k] ??= tempDir('bma-machine-');
     const dir = dirs[k];
     for (const s of [k, k + 1, k + 2]) for (const id of writeSession(dir, `s${s % 6}`, 6 + 5 * round)) all.add(id);
-    for (const id of writeFeedback(dir, `s${k}`, [{ id: `fb-common-${round}`, turn: turnId(0), feedback: -1 }, { id: `fb-${k}-${round}`, turn: turnId(1), feedback: 1, note: `from machine ${k}` }])) all.add(id);
+    for (const id of writeFeedback(dir, `s${k}`, [
+      { id: `fb-common-${round}`, turn: turnId(0), feedback: -1 },
+      { id: `fb-${k}-${round}`, turn: turnId(1), feedback: 1, note: `from machine ${k}` },
+    ]))
+      all.add(id);
   }
 }
 
@@ -63,7 +78,10 @@ describe('bot-memory-audit push / pull', function () {
   }
 
   async function concurrent(prior: Buffer, faultRate: number, extra: string[]): Promise<void> {
-    gh = await new FakeGithub({ hangMs: 1500, randomFaults: { rate: faultRate, kinds: ['status500', 'status502', 'conflict409', 'reset', 'resetAfterWrite', 'hang'], seed: 7 } }).start();
+    gh = await new FakeGithub({
+      hangMs: 1500,
+      randomFaults: { rate: faultRate, kinds: ['status500', 'status502', 'conflict409', 'reset', 'resetAfterWrite', 'hang'], seed: 7 },
+    }).start();
     gh.createRepo(REPO, { [LOG]: prior });
     const dirs: string[] = [];
     const all = new Set<string>();
@@ -77,13 +95,21 @@ describe('bot-memory-audit push / pull', function () {
         if (r.code === 1) assert.ok(outbox.length > 0, 'a failed push keeps its records');
         else assert.strictEqual(outbox, '', `machine ${i}: outbox emptied`);
         if (first[i]?.code !== 1) first[i] = r;
-        if (process.env.BMA_DEBUG_DUPS) console.log(`round ${round} machine ${i}`, r.stderr.split('\n').filter((l) => l.startsWith('TRACE')).join('\n'));
+        if (process.env.BMA_DEBUG_DUPS)
+          console.log(
+            `round ${round} machine ${i}`,
+            r.stderr
+              .split('\n')
+              .filter((l) => l.startsWith('TRACE'))
+              .join('\n'),
+          );
       }
     }
     const faults = gh.log.filter((l) => l.fault).length;
     const conflicts = gh.log.filter((l) => l.status === 409 || (l.status === 422 && l.method === 'PATCH')).length;
     assert.ok(faults > 0, 'faults were injected');
-    if (process.env.BMA_VERBOSE) console.log(`    ${gh.log.length} requests, ${faults} faults, ${conflicts} conflicts, exits ${first.map((r) => r.code).join(' ')}`);
+    if (process.env.BMA_VERBOSE)
+      console.log(`    ${gh.log.length} requests, ${faults} faults, ${conflicts} conflicts, exits ${first.map((r) => r.code).join(' ')}`);
     // The network heals: whoever failed pushes again.
     gh.randomFaults = undefined;
     for (const [i, r] of first.entries()) if (r.code !== 0) assert.strictEqual((await run(pushArgs(dirs[i], gh, extra))).code, 0);
@@ -94,9 +120,31 @@ describe('bot-memory-audit push / pull', function () {
     if (process.env.BMA_DEBUG_DUPS) {
       const count = new Map<string, number>();
       for (const id of ids) count.set(id, (count.get(id) ?? 0) + 1);
-      for (let n = 1; gh.file(REPO, partPath(LOG, n)); n++) console.log(n, gh.file(REPO, partPath(LOG, n))!.toString().split('\n').filter((l) => [...count].some(([id, c]) => c > 1 && l.includes(`"${id}"`))).map((l) => JSON.parse(l).id));
-      console.log('active', gh.file(REPO, LOG)!.toString().split('\n').filter((l) => [...count].some(([id, c]) => c > 1 && l.includes(`"${id}"`))).map((l) => JSON.parse(l).id));
-      console.log(gh.log.filter((l) => l.method !== 'GET' || l.path.includes('contents/data?')).map((l) => `${l.method} ${l.path.slice(0, 60)} ${l.status}${l.fault ? ' ' + l.fault : ''}`).join('\n'));
+      for (let n = 1; gh.file(REPO, partPath(LOG, n)); n++)
+        console.log(
+          n,
+          gh
+            .file(REPO, partPath(LOG, n))!
+            .toString()
+            .split('\n')
+            .filter((l) => [...count].some(([id, c]) => c > 1 && l.includes(`"${id}"`)))
+            .map((l) => JSON.parse(l).id),
+        );
+      console.log(
+        'active',
+        gh
+          .file(REPO, LOG)!
+          .toString()
+          .split('\n')
+          .filter((l) => [...count].some(([id, c]) => c > 1 && l.includes(`"${id}"`)))
+          .map((l) => JSON.parse(l).id),
+      );
+      console.log(
+        gh.log
+          .filter((l) => l.method !== 'GET' || l.path.includes('contents/data?'))
+          .map((l) => `${l.method} ${l.path.slice(0, 60)} ${l.status}${l.fault ? ' ' + l.fault : ''}`)
+          .join('\n'),
+      );
     }
     assert.strictEqual(ids.length, all.size, `every record exactly once (${ids.length} lines for ${all.size} records)`);
     assert.deepStrictEqual(new Set(ids), all);
@@ -105,7 +153,10 @@ describe('bot-memory-audit push / pull', function () {
     const commits = gh.commitCount(REPO);
     const again = await Promise.all(dirs.map((d) => run(pushArgs(d, gh, extra))));
     assert.ok(again.every((r) => r.code === 0));
-    assert.ok(again.every((r) => !/log_rewritten/.test(r.stderr)), 'no false alarm: nothing vanished');
+    assert.ok(
+      again.every((r) => !/log_rewritten/.test(r.stderr)),
+      'no false alarm: nothing vanished',
+    );
     assert.strictEqual(gh.commitCount(REPO), commits);
   }
 

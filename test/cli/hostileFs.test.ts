@@ -19,15 +19,39 @@ function run(args: string[], timeout = 20_000): { status: number | null; stdout:
 }
 
 function ev(sid: string, turn: string, event: string, at: number, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ event, stream_id: 'st', ...(event === 'submitted' ? { role: 'user', content: 'hello' } : {}), version: 1, session_id: sid, turn_id: turn, created_at: at, ...(event === 'completed' || event === 'interrupted' ? { terminal: true } : {}), ...extra });
+  return JSON.stringify({
+    event,
+    stream_id: 'st',
+    ...(event === 'submitted' ? { role: 'user', content: 'hello' } : {}),
+    version: 1,
+    session_id: sid,
+    turn_id: turn,
+    created_at: at,
+    ...(event === 'completed' || event === 'interrupted' ? { terminal: true } : {}),
+    ...extra,
+  });
 }
 
 /** s1: one completed turn and one dangling turn (repair adds a marker to the sidecar and an `interrupted`). */
 function folder(): string {
   const dir = tempDir();
   fs.mkdirSync(path.join(dir, '_turn_journal'));
-  fs.writeFileSync(path.join(dir, '_turn_journal', 's1~100.jsonl'), [ev('s1', 't1', 'submitted', T), ev('s1', 't1', 'completed', T + 1), ev('s1', 't2', 'submitted', T + 10)].join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 's1.json'), JSON.stringify({ session_id: 's1', title: 'one', messages: [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'hi' }, { role: 'user', content: 'hello' }] }));
+  fs.writeFileSync(
+    path.join(dir, '_turn_journal', 's1~100.jsonl'),
+    [ev('s1', 't1', 'submitted', T), ev('s1', 't1', 'completed', T + 1), ev('s1', 't2', 'submitted', T + 10)].join('\n') + '\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 's1.json'),
+    JSON.stringify({
+      session_id: 's1',
+      title: 'one',
+      messages: [
+        { role: 'user', content: 'hello' },
+        { role: 'assistant', content: 'hi' },
+        { role: 'user', content: 'hello' },
+      ],
+    }),
+  );
   return dir;
 }
 
@@ -41,13 +65,25 @@ describe('hostile file system', function () {
   it('FIFOs at every path we read: audit, repair plan, feedback, push outbox and rebuild finish; audit/rebuild report, not exit 2', () => {
     const dir = folder();
     fs.mkdirSync(path.join(dir, '_turn_feedback'));
-    for (const p of ['_audit_repairs.jsonl', '_turn_feedback/s1.jsonl', '_github_outbox.jsonl', '_github_ledger.jsonl', '_github_state.json', '_audit_repairs.lock', 's2.json']) mkfifo(path.join(dir, p));
+    for (const p of [
+      '_audit_repairs.jsonl',
+      '_turn_feedback/s1.jsonl',
+      '_github_outbox.jsonl',
+      '_github_ledger.jsonl',
+      '_github_state.json',
+      '_audit_repairs.lock',
+      's2.json',
+    ])
+      mkfifo(path.join(dir, p));
     fs.writeFileSync(path.join(dir, '_turn_journal', 's2~1.jsonl'), ev('s2', 'u1', 'submitted', T) + '\n');
     const audit = run(['audit', dir, '--json', '--fail-on', 'never']);
     assert.ok(!audit.timedOut, 'audit hung');
     assert.strictEqual(audit.status, 0, audit.stderr);
     const report = JSON.parse(audit.stdout) as { skipped_files: { name: string; reason: string }[] };
-    assert.ok(report.skipped_files.some((f) => f.name === '_audit_repairs.jsonl' && /FIFO/.test(f.reason)), JSON.stringify(report.skipped_files));
+    assert.ok(
+      report.skipped_files.some((f) => f.name === '_audit_repairs.jsonl' && /FIFO/.test(f.reason)),
+      JSON.stringify(report.skipped_files),
+    );
     const plan = run(['repair', dir]);
     assert.ok(!plan.timedOut, 'repair plan hung');
     assert.notStrictEqual(plan.status, null);
@@ -76,11 +112,15 @@ describe('hostile file system', function () {
     fs.chmodSync(path.join(dir, 's1.json'), 0o644);
     const out = tempDir();
     fs.chmodSync(out, 0o777);
-    const asNobody = (args: string[]) => spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+    const asNobody = (args: string[]) =>
+      spawnSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
     const audit = asNobody(['audit', dir, '--json', '--fail-on', 'never']);
     assert.strictEqual(audit.status, 0, audit.stderr);
     const report = JSON.parse(audit.stdout) as { skipped_files: { name: string; reason: string }[] };
-    assert.ok(report.skipped_files.some((f) => f.name === '_audit_repairs.jsonl' && /permission denied/.test(f.reason)), JSON.stringify(report.skipped_files));
+    assert.ok(
+      report.skipped_files.some((f) => f.name === '_audit_repairs.jsonl' && /permission denied/.test(f.reason)),
+      JSON.stringify(report.skipped_files),
+    );
     const rebuild = asNobody(['rebuild', dir, '--db', path.join(out, 'i.db')]);
     assert.strictEqual(rebuild.status, 0, rebuild.stderr);
   });
@@ -111,7 +151,11 @@ describe('hostile file system', function () {
       plant(dir);
       const r = run(['repair', dir, '--apply']);
       assert.ok(!r.timedOut, `${name}: hung`);
-      assert.strictEqual(execFileSync('find', [outside, '-printf', '%p %s\\n']).toString(), before, `${name}: the outside folder changed\n${r.stdout}${r.stderr}`);
+      assert.strictEqual(
+        execFileSync('find', [outside, '-printf', '%p %s\\n']).toString(),
+        before,
+        `${name}: the outside folder changed\n${r.stdout}${r.stderr}`,
+      );
     }
     // Own shard linked to another process's shard: not read twice, never appended to.
     const dir = folder();
@@ -123,10 +167,13 @@ describe('hostile file system', function () {
     assert.ok(fs.readFileSync(path.join(dir, '_turn_journal', 's1~100.jsonl')).equals(shard), 'the foreign shard is untouched');
     assert.ok(fs.lstatSync(path.join(dir, '_turn_journal', 's1~audit.jsonl')).isSymbolicLink(), 'the link is not turned into a copy');
     // Feedback folder and file as links.
-    for (const plant of [(d: string) => fs.symlinkSync(outside, path.join(d, '_turn_feedback')), (d: string) => {
-      fs.mkdirSync(path.join(d, '_turn_feedback'));
-      fs.symlinkSync(path.join(outside, 'victim'), path.join(d, '_turn_feedback', 's1.jsonl'));
-    }]) {
+    for (const plant of [
+      (d: string) => fs.symlinkSync(outside, path.join(d, '_turn_feedback')),
+      (d: string) => {
+        fs.mkdirSync(path.join(d, '_turn_feedback'));
+        fs.symlinkSync(path.join(outside, 'victim'), path.join(d, '_turn_feedback', 's1.jsonl'));
+      },
+    ]) {
       const d = folder();
       plant(d);
       const r = run(['feedback', d, 's1', 't1', '--up']);
@@ -154,8 +201,20 @@ describe('hostile file system', function () {
     const dir = tempDir();
     fs.mkdirSync(path.join(dir, '_turn_journal'));
     const glued = `{"event":"completed","stream_id":"a","n":12345678901234567891,"z":-0.0,"f":709.0,"s":"\u2028","version":1,"session_id":"s1","turn_id":"t1","created_at":${T + 2},"terminal":true}`;
-    fs.writeFileSync(path.join(dir, '_turn_journal', 's1~100.jsonl'), ev('s1', 't1', 'submitted', T) + '\n' + ev('s1', 't1', 'worker_started', T + 1).slice(0, -1) + glued + '\n');
-    fs.writeFileSync(path.join(dir, 's1.json'), JSON.stringify({ session_id: 's1', messages: [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'yo' }] }));
+    fs.writeFileSync(
+      path.join(dir, '_turn_journal', 's1~100.jsonl'),
+      ev('s1', 't1', 'submitted', T) + '\n' + ev('s1', 't1', 'worker_started', T + 1).slice(0, -1) + glued + '\n',
+    );
+    fs.writeFileSync(
+      path.join(dir, 's1.json'),
+      JSON.stringify({
+        session_id: 's1',
+        messages: [
+          { role: 'user', content: 'hello' },
+          { role: 'assistant', content: 'yo' },
+        ],
+      }),
+    );
     const r = run(['repair', dir, '--apply']);
     assert.strictEqual(r.status, 0, r.stderr + r.stdout);
     assert.strictEqual(fs.readFileSync(path.join(dir, '_turn_journal', 's1~audit.jsonl'), 'utf8'), glued.replace('\u2028', '\\u2028') + '\n');
@@ -164,16 +223,26 @@ describe('hostile file system', function () {
   it('the SQLite index holds a glued event in `events` (counted in event_count) and in malformed.glued_event, as docs/sqlite.md says', () => {
     const dir = tempDir();
     fs.mkdirSync(path.join(dir, '_turn_journal'));
-    fs.writeFileSync(path.join(dir, '_turn_journal', 's1~100.jsonl'), ev('s1', 't1', 'submitted', T) + '\n' + ev('s1', 't1', 'worker_started', T + 1).slice(0, -1) + ev('s1', 't1', 'completed', T + 2) + '\n');
+    fs.writeFileSync(
+      path.join(dir, '_turn_journal', 's1~100.jsonl'),
+      ev('s1', 't1', 'submitted', T) + '\n' + ev('s1', 't1', 'worker_started', T + 1).slice(0, -1) + ev('s1', 't1', 'completed', T + 2) + '\n',
+    );
     const db = path.join(tempDir(), 'i.db');
     const r = run(['rebuild', dir, '--db', db]);
     assert.strictEqual(r.status, 0, r.stderr);
     const d = openDb(db, { readOnly: true });
     try {
-      assert.deepStrictEqual(d.all('SELECT event FROM events ORDER BY line, offset').map((x) => x.event), ['submitted', 'completed']);
+      assert.deepStrictEqual(
+        d.all('SELECT event FROM events ORDER BY line, offset').map((x) => x.event),
+        ['submitted', 'completed'],
+      );
       assert.strictEqual(d.get('SELECT event_count AS n FROM sessions')!.n, 2);
       const q = 'SELECT e.event FROM events e JOIN malformed m ON m.glued AND e.shard = m.shard AND e.offset > m.offset AND e.offset < m.offset + m.length';
-      assert.deepStrictEqual(d.all(q).map((x) => x.event), ['completed'], 'the documented query finds the glued event');
+      assert.deepStrictEqual(
+        d.all(q).map((x) => x.event),
+        ['completed'],
+        'the documented query finds the glued event',
+      );
       assert.match(String(d.get('SELECT glued_event AS g FROM malformed')!.g), /"completed"/);
     } finally {
       d.close();
@@ -182,7 +251,10 @@ describe('hostile file system', function () {
 
   it('a shard above the size limit is a clear finding, not an out-of-memory crash (limit proven small)', () => {
     const dir = folder();
-    const r = spawnSync(process.execPath, [CLI, 'audit', dir, '--json', '--fail-on', 'never'], { encoding: 'utf8', env: { ...process.env, BMA_MAX_SHARD_BYTES: '100' } });
+    const r = spawnSync(process.execPath, [CLI, 'audit', dir, '--json', '--fail-on', 'never'], {
+      encoding: 'utf8',
+      env: { ...process.env, BMA_MAX_SHARD_BYTES: '100' },
+    });
     assert.strictEqual(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { sessions: { findings: { kind: string; message: string }[] }[] };
     const f = report.sessions[0].findings.find((x) => x.kind === 'unreadable_shard');
@@ -204,14 +276,27 @@ describe('hostile file system', function () {
     const dir = tempDir();
     fs.mkdirSync(path.join(dir, '_turn_journal'));
     const esc = 'x\u001b]0;pwned\u0007\u001b[2J';
-    fs.writeFileSync(path.join(dir, '_turn_journal', 's1~100.jsonl'), [ev('s1', '__proto__', 'submitted', T), ev('s1', '__proto__', 'completed', T + 1), ev('s1', 'constructor', 'submitted', T + 2), ev('s1', esc, 'submitted', T + 3), ev('s1', esc, 'completed', T + 4), ev('s1', esc, 'interrupted', T + 5)].join('\n') + '\n');
+    fs.writeFileSync(
+      path.join(dir, '_turn_journal', 's1~100.jsonl'),
+      [
+        ev('s1', '__proto__', 'submitted', T),
+        ev('s1', '__proto__', 'completed', T + 1),
+        ev('s1', 'constructor', 'submitted', T + 2),
+        ev('s1', esc, 'submitted', T + 3),
+        ev('s1', esc, 'completed', T + 4),
+        ev('s1', esc, 'interrupted', T + 5),
+      ].join('\n') + '\n',
+    );
     fs.writeFileSync(path.join(dir, '_turn_journal', `bad\u001b[31mname~1.jsonl`), '{}\n');
     const j = run(['audit', dir, '--json', '--fail-on', 'never']);
     const report = JSON.parse(j.stdout) as { sessions: { states: Record<string, string> }[] };
     assert.deepStrictEqual(Object.keys(report.sessions[0].states).sort(), ['__proto__', 'constructor', esc].sort());
     assert.strictEqual(report.sessions[0].states['__proto__'], 'completed');
     for (const out of [j.stdout, run(['audit', dir, '--fail-on', 'never']).stdout, run(['repair', dir]).stdout]) {
-      assert.ok(!out.includes('\u001b]') && !out.includes('\u0007') && !out.includes('\u001b[2J') && !out.includes('\u001b[31mname'), JSON.stringify(out.slice(0, 2000)));
+      assert.ok(
+        !out.includes('\u001b]') && !out.includes('\u0007') && !out.includes('\u001b[2J') && !out.includes('\u001b[31mname'),
+        JSON.stringify(out.slice(0, 2000)),
+      );
     }
   });
 
@@ -221,20 +306,25 @@ describe('hostile file system', function () {
       const dir = folder();
       const sc = path.join(dir, 's1.json');
       // The bot: rewrites the sidecar every few ms with a new title; its LAST write must survive.
-      const bot = spawn(process.execPath, ['-e', `
+      const bot = spawn(process.execPath, [
+        '-e',
+        `
         const fs = require('fs'); let i = 0; const end = Date.now() + 1500;
         const base = JSON.parse(fs.readFileSync(${JSON.stringify(sc)}, 'utf8'));
         while (Date.now() < end) { base.title = 'bot ' + (++i); fs.writeFileSync(${JSON.stringify(sc)} + '.tmp', JSON.stringify(base)); fs.renameSync(${JSON.stringify(sc)} + '.tmp', ${JSON.stringify(sc)}); }
-        process.stdout.write(String(i));`]);
+        process.stdout.write(String(i));`,
+      ]);
       let last = '';
       bot.stdout.on('data', (d) => (last += d));
       const botDone = new Promise<void>((res) => bot.on('close', () => res()));
       const repairs: Promise<void>[] = [];
       for (let k = 0; k < 3; k++) {
-        repairs.push(new Promise((res) => {
-          const c = spawn(process.execPath, [CLI, 'repair', dir, '--apply']);
-          c.on('exit', () => res());
-        }));
+        repairs.push(
+          new Promise((res) => {
+            const c = spawn(process.execPath, [CLI, 'repair', dir, '--apply']);
+            c.on('exit', () => res());
+          }),
+        );
       }
       await Promise.all(repairs);
       await botDone;

@@ -6,7 +6,16 @@ describe('streamed JSON output', () => {
     const states: Record<string, string> = Object.create(null);
     states['__proto__'] = 'completed';
     states['constructor'] = 'submitted';
-    const value = { a: 1, u: undefined, s: 'x\u2028"\u001b', n: null, arr: [1, undefined, 'y', { z: -0, big: 1e21 }], states, d: new Date(0), nested: { e: [], o: {} } };
+    const value = {
+      a: 1,
+      u: undefined,
+      s: 'x\u2028"\u001b',
+      n: null,
+      arr: [1, undefined, 'y', { z: -0, big: 1e21 }],
+      states,
+      d: new Date(0),
+      nested: { e: [], o: {} },
+    };
     let out = '';
     let writes = 0;
     writeJsonStreamed(value, (s) => {

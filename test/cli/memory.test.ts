@@ -50,7 +50,10 @@ describe('bot-memory-audit memory', () => {
     assert.strictEqual(rep.version, 1);
     assert.strictEqual(rep.input.format, 'sqlite');
     assert.deepStrictEqual(rep.schema.eventsTable, 'events');
-    assert.deepStrictEqual(rep.bots.map((b: { bot_id: string }) => b.bot_id), ['ada']);
+    assert.deepStrictEqual(
+      rep.bots.map((b: { bot_id: string }) => b.bot_id),
+      ['ada'],
+    );
     const kinds = rep.findings.map((f: { kind: string }) => f.kind).sort();
     assert.deepStrictEqual(kinds, ['invalid_event_payload', 'memory_drift', 'wrong_pin_evicted']);
     const wrong = rep.findings.find((f: { kind: string }) => f.kind === 'wrong_pin_evicted');
@@ -93,7 +96,15 @@ describe('bot-memory-audit memory', () => {
 
   it('a JSONL export: findings carry file:line', () => {
     const file = path.join(path.dirname(clean), 'events.jsonl');
-    fs.writeFileSync(file, [{ id: 1, kind: 'memory_written', payload: { memory_id: 1, owner_id: 'ada', text: 't' } }, { id: 2, kind: 'memory_significance_set', payload: { memory_id: 2, significance: 1 } }].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    fs.writeFileSync(
+      file,
+      [
+        { id: 1, kind: 'memory_written', payload: { memory_id: 1, owner_id: 'ada', text: 't' } },
+        { id: 2, kind: 'memory_significance_set', payload: { memory_id: 2, significance: 1 } },
+      ]
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
     const r = run('memory', file, '--now', NOW);
     assert.strictEqual(r.code, 1);
     assert.match(r.stdout, /error {3}unknown_memory_event +events\.jsonl:2 event 2 \(memory_significance_set\) is about memory 2/);
@@ -101,7 +112,13 @@ describe('bot-memory-audit memory', () => {
   });
 
   it('bad arguments and unreadable inputs exit 2 with a message and no stack trace', () => {
-    for (const args of [['memory'], ['memory', '/nonexistent/bot.db'], ['memory', clean, '--fail-on', 'sometimes'], ['memory', clean, '--event-column', 'nope=x'], ['memory', clean, '--config', '/nonexistent.json']]) {
+    for (const args of [
+      ['memory'],
+      ['memory', '/nonexistent/bot.db'],
+      ['memory', clean, '--fail-on', 'sometimes'],
+      ['memory', clean, '--event-column', 'nope=x'],
+      ['memory', clean, '--config', '/nonexistent.json'],
+    ]) {
       const r = run(...args);
       assert.strictEqual(r.code, 2, args.join(' '));
       assert.ok(r.stderr.length > 0);

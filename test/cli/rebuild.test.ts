@@ -72,7 +72,23 @@ describe('bot-memory-audit rebuild', function () {
     const journalIndex = path.join(dir, '_audit_index.sqlite');
     const before = sha(journalIndex);
     const log = path.join(dir, '_github_log.jsonl');
-    fs.writeFileSync(log, JSON.stringify({ type: 'interaction', version: 1, id: 's/t1', session_id: 's', turn_id: 't1', state: 'completed', created_at: T0, completed_at: T0 + 3, model: 'm', model_provider: 'p', user: 'q', assistant: 'a' }) + '\n');
+    fs.writeFileSync(
+      log,
+      JSON.stringify({
+        type: 'interaction',
+        version: 1,
+        id: 's/t1',
+        session_id: 's',
+        turn_id: 't1',
+        state: 'completed',
+        created_at: T0,
+        completed_at: T0 + 3,
+        model: 'm',
+        model_provider: 'p',
+        user: 'q',
+        assistant: 'a',
+      }) + '\n',
+    );
     const r = run('rebuild', '--from-log', log, '--json');
     assert.strictEqual(r.code, 0, r.stderr);
     const res = JSON.parse(r.stdout);
@@ -87,13 +103,19 @@ describe('bot-memory-audit rebuild', function () {
     fs.writeFileSync(path.join(journal, 'a~1.jsonl'), lifecycle('a1', T0));
     const db = path.join(dir, 'x.sqlite');
     assert.strictEqual(run('rebuild', dir, '--db', db).code, 0);
-    const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(db)}, 'r'); console.log('open'); setTimeout(() => {}, 20000)`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(db)}, 'r'); console.log('open'); setTimeout(() => {}, 20000)`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise((r) => holder.stdout!.once('data', r));
       const busy = spawnSync(process.execPath, [CLI, 'rebuild', dir, '--db', db, '--progress-json'], { encoding: 'utf8' });
       assert.strictEqual(busy.status, 1);
       assert.match(busy.stderr, new RegExp(`x\\.sqlite is open in node \\(pid ${holder.pid}\\)`));
-      const errLine = busy.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).find((o) => o.type === 'error');
+      const errLine = busy.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+        .find((o) => o.type === 'error');
       assert.deepStrictEqual([errLine.busy, errLine.forceable], [true, true]);
       assert.strictEqual(run('rebuild', dir, '--db', db, '--force').code, 0);
     } finally {
@@ -113,7 +135,10 @@ describe('bot-memory-audit rebuild', function () {
     // Change the folder so that a finished rebuild would differ from the old index.
     for (const sid of m.sessionIds.slice(0, 3)) {
       const shard = fs.readdirSync(m.journalDir).find((n) => n.startsWith(sid + '~'))!;
-      appendEventLine(path.join(m.journalDir, shard), `{"event":"submitted","version":1,"session_id":"${sid}","turn_id":"20260101T000000Z-aaaaaaaaaaaa","created_at":${FIXED_NOW}}`);
+      appendEventLine(
+        path.join(m.journalDir, shard),
+        `{"event":"submitted","version":1,"session_id":"${sid}","turn_id":"20260101T000000Z-aaaaaaaaaaaa","created_at":${FIXED_NOW}}`,
+      );
     }
     const oldHash = sha(db);
     const oldDump = dumpIndex(db);
@@ -194,8 +219,16 @@ describe('bot-memory-audit rebuild', function () {
     // Deterministic points: the process stops itself there (SIGSTOP) and is killed. Even
     // runs are incremental (in place, one transaction on the index), odd ones full.
     const points: [string, boolean, 'old' | 'new'][] = [
-      ['locked', false, 'old'], ['locked', true, 'old'], ['session:1', false, 'old'], ['session:2', false, 'old'], ['session:15', true, 'old'],
-      ['committed', false, 'new'], ['committed', true, 'old'], ['closed', false, 'new'], ['closed', true, 'old'], ['synced', true, 'old'],
+      ['locked', false, 'old'],
+      ['locked', true, 'old'],
+      ['session:1', false, 'old'],
+      ['session:2', false, 'old'],
+      ['session:15', true, 'old'],
+      ['committed', false, 'new'],
+      ['committed', true, 'old'],
+      ['closed', false, 'new'],
+      ['closed', true, 'old'],
+      ['synced', true, 'old'],
     ];
     for (const [point, full, want] of points) {
       const child = spawn(process.execPath, hooked(['--pause-at', point], [...args, ...(full ? ['--full'] : [])]), { stdio: 'ignore' });
@@ -226,7 +259,11 @@ describe('bot-memory-audit rebuild', function () {
       const native = path.join(path.dirname(dir), `native-${point}.sqlite`);
       fs.copyFileSync(db, native);
       fs.copyFileSync(db + '-journal', native + '-journal');
-      const py = spawnSync('python3', ['-c', 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("pragma integrity_check").fetchone()[0]); c.close()', native], { encoding: 'utf8' });
+      const py = spawnSync(
+        'python3',
+        ['-c', 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("pragma integrity_check").fetchone()[0]); c.close()', native],
+        { encoding: 'utf8' },
+      );
       if (py.status === 0) {
         assert.strictEqual(py.stdout.trim(), 'ok');
         assert.strictEqual(sha(native), oldHash, 'native SQLite rolled the journal back to the old index');

@@ -34,7 +34,10 @@ describe('bot-memory-audit repair / undo / review', function () {
     assert.match(r.stdout, /--apply/);
     assert.deepStrictEqual(fs.readdirSync(dir).sort(), before);
     const j = JSON.parse(run('repair', dir, '--now', NOW, '--json', '--session', 'dangling1').stdout);
-    assert.deepStrictEqual(j.plan.sessions.map((s: { sessionId: string }) => s.sessionId), ['dangling1']);
+    assert.deepStrictEqual(
+      j.plan.sessions.map((s: { sessionId: string }) => s.sessionId),
+      ['dangling1'],
+    );
   });
 
   it('--apply repairs; the same command then has only the live turns left (exit 1) and a healthy session gives 0', () => {
@@ -43,7 +46,11 @@ describe('bot-memory-audit repair / undo / review', function () {
     assert.strictEqual(a.code, 1, a.stderr); // live4 / stale5 are skipped: work left undone
     assert.match(a.stdout, /applied repair \S+: 3 of 3 sessions/);
     const again = JSON.parse(run('repair', dir, '--now', NOW, '--json').stdout);
-    assert.ok(again.plan.sessions.every((s: { messages: unknown[]; appends: unknown[]; reviews: unknown[] }) => s.messages.length + s.appends.length + s.reviews.length === 0));
+    assert.ok(
+      again.plan.sessions.every(
+        (s: { messages: unknown[]; appends: unknown[]; reviews: unknown[] }) => s.messages.length + s.appends.length + s.reviews.length === 0,
+      ),
+    );
     assert.strictEqual(run('repair', dir, '--now', NOW, '--session', 'dangling1').code, 0);
     assert.strictEqual(run('repair', dir, '--now', NOW, '--session', 'healthy6').code, 0);
     const log = fs.readFileSync(path.join(dir, '_audit_repairs.jsonl'), 'utf8');
@@ -93,7 +100,14 @@ describe('bot-memory-audit repair / undo / review', function () {
 
   it('usage errors and unreadable folders exit 2 with a message, no stack trace', () => {
     const dir = fixture();
-    for (const args of [['repair'], ['repair', dir, '--session', 'bad id'], ['repair', dir, '--session', 'nosuch'], ['repair', dir, '--bogus'], ['repair', path.join(dir, 'missing')], ['undo']]) {
+    for (const args of [
+      ['repair'],
+      ['repair', dir, '--session', 'bad id'],
+      ['repair', dir, '--session', 'nosuch'],
+      ['repair', dir, '--bogus'],
+      ['repair', path.join(dir, 'missing')],
+      ['undo'],
+    ]) {
       const r = run(...args);
       assert.strictEqual(r.code, 2, args.join(' '));
       assert.ok(r.stderr.length > 0 && !/\n\s+at /.test(r.stderr), r.stderr);

@@ -38,7 +38,12 @@ async function validEvents(dir: string): Promise<Map<string, number>> {
  * Runs `repair [--apply]`. killAfterMs: SIGKILL that long after the spawn; killAfterLockMs:
  * SIGKILL that long after the repair lock appears (i.e. after apply started).
  */
-function runCli(dir: string, crashAfter: number, kill: { afterMs?: number; afterLockMs?: number } = {}, apply = true): Promise<{ code: number | null; signal: string | null }> {
+function runCli(
+  dir: string,
+  crashAfter: number,
+  kill: { afterMs?: number; afterLockMs?: number } = {},
+  apply = true,
+): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve) => {
     const args = crashAfter > 0 ? [CRASHING_CLI, String(crashAfter)] : [CLI];
     const child = spawn(process.execPath, [...args, 'repair', dir, ...(apply ? ['--apply'] : []), '--now', String(NOW)], { stdio: 'ignore' });
@@ -99,7 +104,11 @@ describe('repair --apply survives SIGKILL at any point', function () {
     // The rerun converges.
     applyRepair(await planRepair(dir, { now: NOW }));
     const after = await planRepair(dir, { now: NOW });
-    assert.deepStrictEqual(after.sessions.filter(hasWork).map((s) => s.sessionId), [], `${label}: rerun left work`);
+    assert.deepStrictEqual(
+      after.sessions.filter(hasWork).map((s) => s.sessionId),
+      [],
+      `${label}: rerun left work`,
+    );
     for (const sid of REPAIRED) {
       const sc = JSON.parse(fs.readFileSync(path.join(dir, `${sid}.json`), 'utf8')) as { messages: Record<string, unknown>[] };
       const markers = sc.messages.filter((m) => typeof m[MARKER_TURN_FIELD] === 'string').map((m) => m[MARKER_TURN_FIELD] as string);
@@ -112,7 +121,11 @@ describe('repair --apply survives SIGKILL at any point', function () {
     if (upstreamBefore) {
       const up = runUpstreamReader(dir);
       for (const sid of REPAIRED) {
-        assert.deepStrictEqual(Object.entries(up[sid].states).filter(([, s]) => s !== 'completed' && s !== 'interrupted'), [], `${label}: upstream sees a pending turn in ${sid}`);
+        assert.deepStrictEqual(
+          Object.entries(up[sid].states).filter(([, s]) => s !== 'completed' && s !== 'interrupted'),
+          [],
+          `${label}: upstream sees a pending turn in ${sid}`,
+        );
       }
       for (const sid of Object.keys(upstreamBefore)) {
         assert.deepStrictEqual(up[sid].collisions, upstreamBefore[sid].collisions, `${label}: new collision in ${sid}`);
@@ -157,7 +170,9 @@ describe('repair --apply survives SIGKILL at any point', function () {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     assert.ok(runs >= 50);
-    console.log(`      ${runs} runs: ${steps} deterministic kills, ${killed - steps} random kills (${midRepair} of them mid-repair); in-process apply ${applyMs} ms`);
+    console.log(
+      `      ${runs} runs: ${steps} deterministic kills, ${killed - steps} random kills (${midRepair} of them mid-repair); in-process apply ${applyMs} ms`,
+    );
     assert.ok(killed >= steps, `only ${killed} of ${runs} runs were killed before they finished`);
   });
 });

@@ -39,7 +39,9 @@ describe('audit --format sarif, --since, --changed-since', function () {
 
   it('writes SARIF 2.1.0 that validates against the official schema: one result per finding, shard + line, stable fingerprints', () => {
     const dir = folder();
-    const json = JSON.parse(run('audit', dir, '--json', '--fail-on', 'never', '--now', '1767300000').stdout) as { sessions: { session_id: string; findings: { kind: string; severity: string; shard?: string; line?: number }[] }[] };
+    const json = JSON.parse(run('audit', dir, '--json', '--fail-on', 'never', '--now', '1767300000').stdout) as {
+      sessions: { session_id: string; findings: { kind: string; severity: string; shard?: string; line?: number }[] }[];
+    };
     const r = run('audit', dir, '--format', 'sarif', '--fail-on', 'never', '--now', '1767300000');
     assert.strictEqual(r.code, 0, r.stderr);
     const sarif = JSON.parse(r.stdout);
@@ -63,7 +65,10 @@ describe('audit --format sarif, --since, --changed-since', function () {
       assert.strictEqual(results[i].properties.session_id, f.session);
     });
     const malformed = results.find((x) => x.ruleId === 'malformed_line')!;
-    assert.deepStrictEqual(malformed.locations![0].physicalLocation, { artifactLocation: { uri: '_turn_journal/beta~4242.jsonl', uriBaseId: 'SESSIONS' }, region: { startLine: 11 } }); // 10 event lines, then the bad one
+    assert.deepStrictEqual(malformed.locations![0].physicalLocation, {
+      artifactLocation: { uri: '_turn_journal/beta~4242.jsonl', uriBaseId: 'SESSIONS' },
+      region: { startLine: 11 },
+    }); // 10 event lines, then the bad one
     assert.strictEqual(sarif.runs[0].originalUriBaseIds.SESSIONS.uri, 'file://' + fs.realpathSync(dir) + '/');
     const rules = sarif.runs[0].tool.driver.rules.map((x: { id: string }) => x.id);
     assert.deepStrictEqual(rules, [...new Set(findings.map((f) => f.kind))].sort());
@@ -95,7 +100,10 @@ describe('audit --format sarif, --since, --changed-since', function () {
     fs.appendFileSync(path.join(dir, '_turn_journal', 'beta~4242.jsonl'), '\nanother bad line\n');
     const second = JSON.parse(run('audit', dir, '--format', 'sarif', '--fail-on', 'never', '--changed-since', state, '--now', '1767300000').stdout);
     const results = second.runs[0].results as SarifResult[];
-    assert.ok(results.some((x) => x.message.text === 'MARKER from the state file'), 'alpha reused from the state');
+    assert.ok(
+      results.some((x) => x.message.text === 'MARKER from the state file'),
+      'alpha reused from the state',
+    );
     assert.ok(results.filter((x) => x.properties.session_id === 'beta' && x.ruleId === 'malformed_line').length >= 2, 'beta read again');
     assert.strictEqual(fs.statSync(state).mode & 0o777, 0o600, 'rewritten 0600');
     // A file that is not a state file: a clear message, exit 2, nothing overwritten.
@@ -113,7 +121,10 @@ describe('audit --format sarif, --since, --changed-since', function () {
     for (const f of fs.readdirSync(path.join(dir, '_turn_journal'))) if (f.startsWith('alpha')) fs.utimesSync(path.join(dir, '_turn_journal', f), old, old);
     fs.utimesSync(path.join(dir, 'alpha.json'), old, old);
     const r = JSON.parse(run('audit', dir, '--json', '--fail-on', 'never', '--since', '2026-06-01T00:00:00Z').stdout);
-    assert.deepStrictEqual(r.sessions.map((x: { session_id: string }) => x.session_id), ['beta']);
+    assert.deepStrictEqual(
+      r.sessions.map((x: { session_id: string }) => x.session_id),
+      ['beta'],
+    );
     assert.strictEqual(JSON.parse(run('audit', dir, '--json', '--fail-on', 'never', '--since', '1700000000').stdout).sessions.length, 2);
     assert.strictEqual(run('audit', dir, '--since', 'yesterday').code, 2);
   });

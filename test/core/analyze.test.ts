@@ -13,7 +13,8 @@ const NOW = T0 + 86400;
 async function audit(files: Record<string, string | Buffer>, sidecar?: unknown): Promise<SessionReport> {
   const { dir, journal } = sessionsDir();
   for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(journal, name), content);
-  if (sidecar !== undefined) fs.writeFileSync(path.join(dir, 'sess.json'), typeof sidecar === 'string' || Buffer.isBuffer(sidecar) ? sidecar : JSON.stringify(sidecar, null, 2));
+  if (sidecar !== undefined)
+    fs.writeFileSync(path.join(dir, 'sess.json'), typeof sidecar === 'string' || Buffer.isBuffer(sidecar) ? sidecar : JSON.stringify(sidecar, null, 2));
   const report = await auditFolder(dir, { now: NOW });
   assert.strictEqual(report.sessions.length, 1);
   return report.sessions[0];
@@ -38,21 +39,33 @@ describe('derivation (upstream semantics)', () => {
   it('sorts stably by created_at, then shard name, then line', () => {
     const evs = [mk('completed', 't', T0 + 1, 'b', 1), mk('submitted', 't', T0, 'b', 2), mk('worker_started', 't', T0 + 1, 'a', 5)];
     const sorted = sortEvents(evs, rankByName(['b', 'a']));
-    assert.deepStrictEqual(sorted.map((e) => e.name), ['submitted', 'worker_started', 'completed']);
+    assert.deepStrictEqual(
+      sorted.map((e) => e.name),
+      ['submitted', 'worker_started', 'completed'],
+    );
   });
 
   it('ties go to the event later in sorted order', () => {
     const evs = sortEvents([mk('completed', 't', T0, 'a', 1), mk('interrupted', 't', T0, 'a', 2)], rankByName(['a']));
     const d = deriveStates(evs);
     assert.strictEqual(d.states.get('t')?.name, 'interrupted');
-    assert.deepStrictEqual(d.collisions.get('t')?.map((e) => e.name), ['completed', 'interrupted']);
+    assert.deepStrictEqual(
+      d.collisions.get('t')?.map((e) => e.name),
+      ['completed', 'interrupted'],
+    );
   });
 
   it('ignores events without a turn id and lists collisions in created_at order', () => {
-    const evs = sortEvents([mk('interrupted', 't', T0 + 5, 'b', 1), mk('completed', 't', T0 + 2, 'a', 1), mk('submitted', '', T0, 'a', 2)], rankByName(['a', 'b']));
+    const evs = sortEvents(
+      [mk('interrupted', 't', T0 + 5, 'b', 1), mk('completed', 't', T0 + 2, 'a', 1), mk('submitted', '', T0, 'a', 2)],
+      rankByName(['a', 'b']),
+    );
     const d = deriveStates(evs);
     assert.deepStrictEqual([...d.states.keys()], ['t']);
-    assert.deepStrictEqual(d.collisions.get('t')?.map((e) => e.shard), ['a', 'b']);
+    assert.deepStrictEqual(
+      d.collisions.get('t')?.map((e) => e.shard),
+      ['a', 'b'],
+    );
   });
 
   it('compares created_at with Python float() rules', () => {
@@ -74,7 +87,16 @@ describe('session analysis and findings', () => {
     const all = lifecycle('t1', T0).split('\n').filter(Boolean);
     fs.writeFileSync(path.join(journal, 'sess~100.jsonl'), all[0] + '\n' + all[2] + '\n');
     fs.writeFileSync(path.join(journal, 'sess~200.jsonl'), all[1] + '\n' + all[3] + '\n');
-    fs.writeFileSync(path.join(dir, 'sess.json'), JSON.stringify({ title: 'T', messages: [{ role: 'user', content: 'question t1', timestamp: 1 }, { role: 'assistant', content: 'the answer', timestamp: 2 }] }));
+    fs.writeFileSync(
+      path.join(dir, 'sess.json'),
+      JSON.stringify({
+        title: 'T',
+        messages: [
+          { role: 'user', content: 'question t1', timestamp: 1 },
+          { role: 'assistant', content: 'the answer', timestamp: 2 },
+        ],
+      }),
+    );
     const d = await discoverSessions(dir);
     const j = new SessionJournal(dir, 'sess');
     j.setShards(d.sessions[0].shards);
@@ -82,7 +104,10 @@ describe('session analysis and findings', () => {
     const a = j.analyze({ now: NOW, staleAfterSeconds: 3600 });
     assert.strictEqual(a.turns.length, 1);
     const t = a.turns[0];
-    assert.deepStrictEqual(t.steps.map((s) => `${s.name}@${s.shard}:${s.line}`), ['submitted@sess~100.jsonl:1', 'worker_started@sess~200.jsonl:1', 'assistant_started@sess~100.jsonl:2', 'completed@sess~200.jsonl:2']);
+    assert.deepStrictEqual(
+      t.steps.map((s) => `${s.name}@${s.shard}:${s.line}`),
+      ['submitted@sess~100.jsonl:1', 'worker_started@sess~200.jsonl:1', 'assistant_started@sess~100.jsonl:2', 'completed@sess~200.jsonl:2'],
+    );
     assert.strictEqual(t.state, 'completed');
     assert.strictEqual(t.assistantReply, 'the answer');
     assert.strictEqual(t.userMessage, 'question t1');
@@ -100,8 +125,14 @@ describe('session analysis and findings', () => {
   });
 
   it('terminal_collision on each terminal event, collisions in created_at order', async () => {
-    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0), 'sess~2.jsonl': line(ev('interrupted', 't1', T0 + 20, { reason: 'cancelled' })) }, sidecarFor(['t1']));
-    assert.deepStrictEqual(r.collisions.map((c) => [c.turn_id, c.events]), [['t1', ['completed', 'interrupted']]]);
+    const r = await audit(
+      { 'sess~1.jsonl': lifecycle('t1', T0), 'sess~2.jsonl': line(ev('interrupted', 't1', T0 + 20, { reason: 'cancelled' })) },
+      sidecarFor(['t1']),
+    );
+    assert.deepStrictEqual(
+      r.collisions.map((c) => [c.turn_id, c.events]),
+      [['t1', ['completed', 'interrupted']]],
+    );
     assert.strictEqual(r.findings.filter((f) => f.kind === 'terminal_collision').length, 2);
     assert.strictEqual(r.states.t1, 'interrupted');
   });
@@ -109,24 +140,42 @@ describe('session analysis and findings', () => {
   it('dangling_turn and pending_turn for an old unfinished turn; no dangling for a recent live one', async () => {
     const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, null) + lifecycle('t2', NOW - 10, null) }, { messages: [], active_stream_id: 'stream-t2' });
     const dangling = r.findings.filter((f) => f.kind === 'dangling_turn');
-    assert.deepStrictEqual(dangling.map((f) => f.turn_id), ['t1']);
+    assert.deepStrictEqual(
+      dangling.map((f) => f.turn_id),
+      ['t1'],
+    );
     assert.match(dangling[0].message, /assistant_started.*ago/);
-    assert.deepStrictEqual(r.findings.filter((f) => f.kind === 'pending_turn').map((f) => f.turn_id).sort(), ['t1', 't2']);
+    assert.deepStrictEqual(
+      r.findings
+        .filter((f) => f.kind === 'pending_turn')
+        .map((f) => f.turn_id)
+        .sort(),
+      ['t1', 't2'],
+    );
     assert.strictEqual(r.open_turn_count, 2);
   });
 
   it('an old turn whose stream the sidecar still names as active is dangling, and says so', async () => {
-    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, null) }, { messages: [{ role: 'user', content: 'question t1' }], active_stream_id: 'stream-t1' });
+    const r = await audit(
+      { 'sess~1.jsonl': lifecycle('t1', T0, null) },
+      { messages: [{ role: 'user', content: 'question t1' }], active_stream_id: 'stream-t1' },
+    );
     const d = r.findings.filter((f) => f.kind === 'dangling_turn');
     assert.strictEqual(d.length, 1);
     assert.match(d[0].message, /still names its stream as active/);
   });
 
   it('an unfinished turn with no finite created_at is dangling at an unknown time, unless the sidecar marks it active', async () => {
-    const r = await audit({ 'sess~1.jsonl': line(ev('submitted', 't1', NaN)).replace('null', 'NaN') + line(ev('submitted', 't2', 'soon')) }, { messages: [], active_stream_id: 'stream-t2' });
+    const r = await audit(
+      { 'sess~1.jsonl': line(ev('submitted', 't1', NaN)).replace('null', 'NaN') + line(ev('submitted', 't2', 'soon')) },
+      { messages: [], active_stream_id: 'stream-t2' },
+    );
     assert.deepStrictEqual({ ...r.states }, { t1: 'submitted', t2: 'submitted' });
     const d = r.findings.filter((f) => f.kind === 'dangling_turn');
-    assert.deepStrictEqual(d.map((f) => f.turn_id), ['t1']);
+    assert.deepStrictEqual(
+      d.map((f) => f.turn_id),
+      ['t1'],
+    );
     assert.match(d[0].message, /unknown time/);
   });
 
@@ -143,53 +192,92 @@ describe('session analysis and findings', () => {
   });
 
   it('malformed_line, torn_tail and glued_event with shard and line', async () => {
-    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0) + 'oops\n' + '{"event":"subm' + line(ev('submitted', 't2', T0 + 50)) + '{"ev' }, sidecarFor(['t1']));
+    const r = await audit(
+      { 'sess~1.jsonl': lifecycle('t1', T0) + 'oops\n' + '{"event":"subm' + line(ev('submitted', 't2', T0 + 50)) + '{"ev' },
+      sidecarFor(['t1']),
+    );
     const byKind = (k: string) => r.findings.filter((f) => f.kind === k).map((f) => `${f.shard}:${f.line}`);
     assert.deepStrictEqual(byKind('malformed_line'), ['sess~1.jsonl:5', 'sess~1.jsonl:6']);
     assert.deepStrictEqual(byKind('glued_event'), ['sess~1.jsonl:6']);
     assert.deepStrictEqual(byKind('torn_tail'), ['sess~1.jsonl:7']);
-    assert.deepStrictEqual(r.malformed.map((m) => [m.line, m.torn, m.glued]), [[5, false, false], [6, false, true], [7, true, false]]);
+    assert.deepStrictEqual(
+      r.malformed.map((m) => [m.line, m.torn, m.glued]),
+      [
+        [5, false, false],
+        [6, false, true],
+        [7, true, false],
+      ],
+    );
     // Upstream loses the glued event; we must not (FORMATS.md §1).
     assert.strictEqual(r.states.t2, 'submitted');
     assert.strictEqual(r.event_count, 5);
   });
 
   it('event_without_turn_id, invalid_created_at, nonstandard_number, unknown_event', async () => {
-    const r = await audit({
-      'sess~1.jsonl':
-        lifecycle('t1', T0) +
-        line({ event: 'submitted', created_at: T0 }) +
-        '{"event":"worker_started","turn_id":"t1","created_at":NaN}\n' +
-        line(ev('heartbeat', 't1', T0 + 2)) +
-        line(ev('assistant_started', 't1', 'yesterday')),
-    }, sidecarFor(['t1']));
+    const r = await audit(
+      {
+        'sess~1.jsonl':
+          lifecycle('t1', T0) +
+          line({ event: 'submitted', created_at: T0 }) +
+          '{"event":"worker_started","turn_id":"t1","created_at":NaN}\n' +
+          line(ev('heartbeat', 't1', T0 + 2)) +
+          line(ev('assistant_started', 't1', 'yesterday')),
+      },
+      sidecarFor(['t1']),
+    );
     const k = kinds(r);
-    for (const want of ['event_without_turn_id', 'invalid_created_at', 'nonstandard_number', 'unknown_event', 'upstream_incompatible_line']) assert.ok(k.includes(want), want);
+    for (const want of ['event_without_turn_id', 'invalid_created_at', 'nonstandard_number', 'unknown_event', 'upstream_incompatible_line'])
+      assert.ok(k.includes(want), want);
     const bad = r.findings.filter((f) => f.kind === 'invalid_created_at');
     assert.deepStrictEqual(bad.map((f) => f.severity).sort(), ['error', 'warning']);
   });
 
   it('out_of_order when timestamps contradict the lifecycle; orphan_turn without submitted', async () => {
-    const r = await audit({
-      'sess~1.jsonl': line(ev('submitted', 't1', T0 + 5)) + line(ev('worker_started', 't1', T0 + 1)) + line(ev('completed', 't1', T0 + 9)) +
-        line(ev('worker_started', 't2', T0)) + line(ev('completed', 't2', T0 + 1)),
-    }, sidecarFor(['t1']));
-    assert.deepStrictEqual(r.findings.filter((f) => f.kind === 'out_of_order').map((f) => f.turn_id), ['t1']);
-    assert.deepStrictEqual(r.findings.filter((f) => f.kind === 'orphan_turn').map((f) => f.turn_id), ['t2']);
+    const r = await audit(
+      {
+        'sess~1.jsonl':
+          line(ev('submitted', 't1', T0 + 5)) +
+          line(ev('worker_started', 't1', T0 + 1)) +
+          line(ev('completed', 't1', T0 + 9)) +
+          line(ev('worker_started', 't2', T0)) +
+          line(ev('completed', 't2', T0 + 1)),
+      },
+      sidecarFor(['t1']),
+    );
+    assert.deepStrictEqual(
+      r.findings.filter((f) => f.kind === 'out_of_order').map((f) => f.turn_id),
+      ['t1'],
+    );
+    assert.deepStrictEqual(
+      r.findings.filter((f) => f.kind === 'orphan_turn').map((f) => f.turn_id),
+      ['t2'],
+    );
   });
 
   it('upstream_incompatible_line for U+2028 in a message and for invalid UTF-8', async () => {
-    const r = await audit({
-      'sess~1.jsonl': lifecycle('t1', T0, 'completed', { content: 'line\u2028break' }),
-      'sess~2.jsonl': Buffer.concat([Buffer.from(lifecycle('t2', T0 + 100)), Buffer.from([0xc0, 0xaf, 0x0a])]),
-    }, { messages: [{ role: 'user', content: 'line\u2028break' }, { role: 'assistant', content: 'x' }, { role: 'user', content: 'question t2' }] });
+    const r = await audit(
+      {
+        'sess~1.jsonl': lifecycle('t1', T0, 'completed', { content: 'line\u2028break' }),
+        'sess~2.jsonl': Buffer.concat([Buffer.from(lifecycle('t2', T0 + 100)), Buffer.from([0xc0, 0xaf, 0x0a])]),
+      },
+      {
+        messages: [
+          { role: 'user', content: 'line\u2028break' },
+          { role: 'assistant', content: 'x' },
+          { role: 'user', content: 'question t2' },
+        ],
+      },
+    );
     const inc = r.findings.filter((f) => f.kind === 'upstream_incompatible_line');
     assert.deepStrictEqual(inc.map((f) => `${f.shard}:${f.line ?? ''}`).sort(), ['sess~1.jsonl:1', 'sess~2.jsonl:']);
     assert.strictEqual(r.states.t1, 'completed');
   });
 
   it('a sidecar with a UTF-8 BOM is read; one with invalid UTF-8 is invalid_sidecar', async () => {
-    const bom = await audit({ 'sess~1.jsonl': lifecycle('t1', T0) }, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(sidecarFor(['t1'])))]));
+    const bom = await audit(
+      { 'sess~1.jsonl': lifecycle('t1', T0) },
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(sidecarFor(['t1'])))]),
+    );
     assert.deepStrictEqual(bom.findings, []);
     assert.strictEqual(bom.title, 'A title');
     const bad = await audit({ 'sess~1.jsonl': lifecycle('t1', T0) }, Buffer.from([0x7b, 0xff, 0x7d]));
@@ -231,7 +319,15 @@ describe('upstream incompatibilities beyond line breaks', () => {
   });
 
   it('does not mistake long strings of digits or brackets inside text for hazards', async () => {
-    const r = await audit({ 'sess~1.jsonl': lifecycle('t1', T0, 'completed', { content: '9'.repeat(6000) + '['.repeat(3000) }) }, { messages: [{ role: 'user', content: '9'.repeat(6000) + '['.repeat(3000) }, { role: 'assistant', content: 'x' }] });
+    const r = await audit(
+      { 'sess~1.jsonl': lifecycle('t1', T0, 'completed', { content: '9'.repeat(6000) + '['.repeat(3000) }) },
+      {
+        messages: [
+          { role: 'user', content: '9'.repeat(6000) + '['.repeat(3000) },
+          { role: 'assistant', content: 'x' },
+        ],
+      },
+    );
     assert.deepStrictEqual(r.findings, []);
   });
 });

@@ -38,8 +38,14 @@ const CASES: { label: string; opts: GenerateOptions }[] = [
   { label: 'seed 1, every anomaly once', opts: { seed: 1, anomalies: 'all' } },
   { label: 'seed 2, every anomaly once, 20 sessions', opts: { seed: 2, anomalies: 'all', sessions: 20 } },
   { label: 'seed 3, every anomaly twice', opts: { seed: 3, anomalies: everyAnomaly(2) } },
-  { label: 'seed 42, every anomaly three times, long sessions', opts: { seed: 42, anomalies: everyAnomaly(3), turnsPerSession: [4, 14], pidsPerSession: [1, 5] } },
-  { label: 'seed 9, separators, BOMs, glued and torn lines', opts: { seed: 9, anomalies: { line_separators: 4, bom: 4, glued: 3, torn_tail: 3, crlf: 2, non_finite_created_at: 3, collision: 2, collision_tie: 1 } } },
+  {
+    label: 'seed 42, every anomaly three times, long sessions',
+    opts: { seed: 42, anomalies: everyAnomaly(3), turnsPerSession: [4, 14], pidsPerSession: [1, 5] },
+  },
+  {
+    label: 'seed 9, separators, BOMs, glued and torn lines',
+    opts: { seed: 9, anomalies: { line_separators: 4, bom: 4, glued: 3, torn_tail: 3, crlf: 2, non_finite_created_at: 3, collision: 2, collision_tie: 1 } },
+  },
   { label: 'seed 5, no anomaly', opts: { seed: 5, anomalies: 'none', sessions: 6 } },
 ];
 
@@ -61,7 +67,11 @@ const normCollisions = (cs: { turn_id: string; events: string[] }[]) => [...cs].
 
 function hasFinding(a: SessionAnalysis, kind: string, where: { shard?: string; line?: number; turnId?: string } = {}): boolean {
   return a.findings.some(
-    (f) => f.kind === kind && (where.shard === undefined || f.shard === where.shard) && (where.line === undefined || f.line === where.line) && (where.turnId === undefined || f.turnId === where.turnId),
+    (f) =>
+      f.kind === kind &&
+      (where.shard === undefined || f.shard === where.shard) &&
+      (where.line === undefined || f.line === where.line) &&
+      (where.turnId === undefined || f.turnId === where.turnId),
   );
 }
 
@@ -78,15 +88,24 @@ function upstreamWeaknesses(a: SessionAnalysis): Map<string, string[]> {
   const bomShards = new Set(a.shards.filter((s) => s.hasBom).map((s) => s.name));
   for (const ev of a.events) {
     if (ev.recovered) {
-      assert.ok(hasFinding(a, 'glued_event', { shard: ev.shard, line: ev.line }), `${a.sessionId}: no glued_event finding for the event recovered at ${at(ev)}`);
+      assert.ok(
+        hasFinding(a, 'glued_event', { shard: ev.shard, line: ev.line }),
+        `${a.sessionId}: no glued_event finding for the event recovered at ${at(ev)}`,
+      );
       note(ev.turnId, `event glued after a torn write at ${at(ev)}`);
     }
     if (ev.pythonLineBreaks) {
-      assert.ok(hasFinding(a, 'upstream_incompatible_line', { shard: ev.shard, line: ev.line }), `${a.sessionId}: no upstream_incompatible_line finding for the separator line ${at(ev)}`);
+      assert.ok(
+        hasFinding(a, 'upstream_incompatible_line', { shard: ev.shard, line: ev.line }),
+        `${a.sessionId}: no upstream_incompatible_line finding for the separator line ${at(ev)}`,
+      );
       note(ev.turnId, `U+2028-class separator at ${at(ev)}`);
     }
     if (ev.line === 1 && bomShards.has(ev.shard)) {
-      assert.ok(hasFinding(a, 'upstream_incompatible_line', { shard: ev.shard, line: 1 }), `${a.sessionId}: no upstream_incompatible_line finding for the BOM line ${ev.shard}:1`);
+      assert.ok(
+        hasFinding(a, 'upstream_incompatible_line', { shard: ev.shard, line: 1 }),
+        `${a.sessionId}: no upstream_incompatible_line finding for the BOM line ${ev.shard}:1`,
+      );
       note(ev.turnId, `BOM before ${at(ev)}`);
     }
   }
@@ -127,7 +146,8 @@ function checkUpstreamRaises(a: SessionAnalysis, error: string, source: string):
   } else if (error.startsWith('ValueError')) {
     const lines = a.findings.filter((f) => f.kind === 'invalid_created_at' && f.severity === 'error');
     assert.ok(lines.length > 0, `${ctx}: upstream raises ValueError, but we report no non-numeric created_at`);
-    for (const f of lines) assert.ok(hasFinding(a, 'upstream_incompatible_line', { shard: f.shard, line: f.line }), `${ctx}: no upstream_incompatible_line at ${at(f)}`);
+    for (const f of lines)
+      assert.ok(hasFinding(a, 'upstream_incompatible_line', { shard: f.shard, line: f.line }), `${ctx}: no upstream_incompatible_line at ${at(f)}`);
   } else {
     assert.fail(`${ctx}: unexpected upstream error ${error}`);
   }
@@ -136,7 +156,11 @@ function checkUpstreamRaises(a: SessionAnalysis, error: string, source: string):
 /** Our answer against the generator's ground truth. */
 function compareWithTruth(a: SessionAnalysis, r: SessionReport, m: SessionManifest): void {
   const ctx = `session ${m.id} (${m.anomalies.join(', ')})`;
-  assert.deepStrictEqual(r.shards, m.shards.map((s) => s.name), `${ctx}: shards`);
+  assert.deepStrictEqual(
+    r.shards,
+    m.shards.map((s) => s.name),
+    `${ctx}: shards`,
+  );
   // Malformed lines, with their kind, torn and glued marks.
   const expected = m.malformed.map((x) => `${at(x)} ${MALFORMED_KIND[x.kind]}${x.kind === 'torn_tail' ? ' torn' : ''}${x.kind === 'glued' ? ' glued' : ''}`);
   const got = r.malformed.map((x) => `${at(x)} ${x.kind}${x.torn ? ' torn' : ''}${x.glued ? ' glued' : ''}`);
@@ -161,11 +185,18 @@ function compareWithTruth(a: SessionAnalysis, r: SessionReport, m: SessionManife
     assert.strictEqual(line.glued.turnId, g.turnId, `${ctx}: recovered event's turn at ${at(g)}`);
     assert.ok(hasFinding(a, 'glued_event', { ...g, turnId: g.turnId }), `${ctx}: no glued_event finding at ${at(g)}`);
     const turn = a.turns.find((t) => t.turnId === g.turnId);
-    assert.ok(turn?.events.some((e) => e.recovered && e.name === g.recoveredEvent), `${ctx}: turn ${g.turnId} does not count its recovered "${g.recoveredEvent}"`);
+    assert.ok(
+      turn?.events.some((e) => e.recovered && e.name === g.recoveredEvent),
+      `${ctx}: turn ${g.turnId} does not count its recovered "${g.recoveredEvent}"`,
+    );
   }
   // States and collisions: exactly the truth.
   for (const t of m.turns) {
-    assert.strictEqual(r.states[t.turnId], t.latest ?? undefined, `${ctx}: state of turn ${t.turnId} (${t.fate}${t.quirks.length ? ' ' + t.quirks.join('+') : ''})`);
+    assert.strictEqual(
+      r.states[t.turnId],
+      t.latest ?? undefined,
+      `${ctx}: state of turn ${t.turnId} (${t.fate}${t.quirks.length ? ' ' + t.quirks.join('+') : ''})`,
+    );
   }
   assert.deepStrictEqual({ ...r.states }, m.states, `${ctx}: states`);
   assert.deepStrictEqual(
@@ -178,7 +209,8 @@ function compareWithTruth(a: SessionAnalysis, r: SessionReport, m: SessionManife
   for (const s of m.lineSeparatorLines) assert.ok(hasFinding(a, 'upstream_incompatible_line', s), `${ctx}: separator line ${at(s)} not reported`);
   for (const s of m.eventsWithoutTurnId) assert.ok(hasFinding(a, 'event_without_turn_id', s), `${ctx}: event without turn_id at ${at(s)} not reported`);
   for (const s of m.shards.filter((x) => x.bom)) assert.ok(a.shards.find((x) => x.name === s.name)?.hasBom, `${ctx}: BOM of ${s.name}`);
-  for (const s of m.shards.filter((x) => x.lineEnding === 'crlf')) assert.ok((a.shards.find((x) => x.name === s.name)?.crlfLines ?? 0) > 0, `${ctx}: CRLF lines of ${s.name}`);
+  for (const s of m.shards.filter((x) => x.lineEnding === 'crlf'))
+    assert.ok((a.shards.find((x) => x.name === s.name)?.crlfLines ?? 0) > 0, `${ctx}: CRLF lines of ${s.name}`);
   // Turn-level findings.
   for (const t of m.turns) {
     if (t.latest === null) continue;
@@ -189,7 +221,11 @@ function compareWithTruth(a: SessionAnalysis, r: SessionReport, m: SessionManife
   }
   if (m.healthy) {
     const problems = a.findings.filter((f) => f.severity !== 'info');
-    assert.deepStrictEqual(problems.map((f) => `${f.kind} ${f.message}`), [], `${ctx}: a healthy session has no warnings or errors`);
+    assert.deepStrictEqual(
+      problems.map((f) => `${f.kind} ${f.message}`),
+      [],
+      `${ctx}: a healthy session has no warnings or errors`,
+    );
   }
 }
 
@@ -218,7 +254,10 @@ describe('conformance: generated folders against ground truth and upstream', fun
       });
 
       it('finds every session and skips exactly the invalid file names', () => {
-        assert.deepStrictEqual([...reports.keys()], manifest.sessions.map((s) => s.id));
+        assert.deepStrictEqual(
+          [...reports.keys()],
+          manifest.sessions.map((s) => s.id),
+        );
         assert.deepStrictEqual(sorted(skipped), sorted(manifest.invalidNameFiles));
       });
 
@@ -258,7 +297,12 @@ describe('conformance: generated folders against ground truth and upstream', fun
             checkUpstreamRaises(a, u.error, 'upstream_reader.py');
             continue;
           }
-          compareWithUpstream(a, reports.get(sid)!, { error: null, states: u.states, collisions: u.collisions, eventCount: u.event_count }, 'upstream_reader.py');
+          compareWithUpstream(
+            a,
+            reports.get(sid)!,
+            { error: null, states: u.states, collisions: u.collisions, eventCount: u.event_count },
+            'upstream_reader.py',
+          );
           compared++;
         }
         assert.ok(compared > 0, 'at least one session upstream can read');

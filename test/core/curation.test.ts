@@ -47,8 +47,14 @@ describe('curation: training never learns a rejected answer', () => {
     }
     appendCorrection(dir, { sessionId: 'k', turnId: 'b', text: 'A2 right', reviewer: 'ana', at: new Date(NOW.getTime() + 4 * 60_000) });
     const sft = await exportTrainingData(dir, { format: 'sft', hermesFeedback: null });
-    assert.deepStrictEqual(sft.lines.map((l) => JSON.parse(l).completion[0].content), ['A1 good', 'A2 right', 'A3 good']);
-    assert.deepStrictEqual(JSON.parse(sft.lines[2]).prompt.map((m: { content: string }) => m.content), ['Q1', 'A1 good', 'Q2', 'A2 right', 'Q3']);
+    assert.deepStrictEqual(
+      sft.lines.map((l) => JSON.parse(l).completion[0].content),
+      ['A1 good', 'A2 right', 'A3 good'],
+    );
+    assert.deepStrictEqual(
+      JSON.parse(sft.lines[2]).prompt.map((m: { content: string }) => m.content),
+      ['Q1', 'A1 good', 'Q2', 'A2 right', 'Q3'],
+    );
     for (const l of sft.lines) assert.strictEqual(validateLine('sft', l), null);
     assert.deepStrictEqual(sft.summary.included, { up: 2, down: 1, corrected: 1 });
     const msgs = await exportTrainingData(dir, { format: 'sft-messages', hermesFeedback: null });
@@ -56,16 +62,41 @@ describe('curation: training never learns a rejected answer', () => {
     for (const l of msgs.lines) assert.strictEqual(validateLine('sft-messages', l), null);
     const oai = await exportTrainingData(dir, { format: 'openai-sft', hermesFeedback: null });
     const last = JSON.parse(oai.lines[2]).messages as { role: string; content: string; weight?: number }[];
-    assert.deepStrictEqual(last.filter((m) => m.role === 'assistant').map((m) => [m.content, m.weight]), [['A1 good', 0], ['A2 right', 0], ['A3 good', 1]]);
+    assert.deepStrictEqual(
+      last.filter((m) => m.role === 'assistant').map((m) => [m.content, m.weight]),
+      [
+        ['A1 good', 0],
+        ['A2 right', 0],
+        ['A3 good', 1],
+      ],
+    );
     assert.ok(last.filter((m) => m.role !== 'assistant').every((m) => !('weight' in m)));
     // The correction is a DPO pair: chosen = correction, rejected = the original.
     const dpo = await exportTrainingData(dir, { format: 'dpo', hermesFeedback: null });
-    assert.deepStrictEqual(dpo.lines.map(contents), [JSON.stringify({ prompt: [{ role: 'user', content: 'Q1' }, { role: 'assistant', content: 'A1 good' }, { role: 'user', content: 'Q2' }], chosen: [{ role: 'assistant', content: 'A2 right' }], rejected: [{ role: 'assistant', content: 'A2 WRONG' }] })]);
+    assert.deepStrictEqual(dpo.lines.map(contents), [
+      JSON.stringify({
+        prompt: [
+          { role: 'user', content: 'Q1' },
+          { role: 'assistant', content: 'A1 good' },
+          { role: 'user', content: 'Q2' },
+        ],
+        chosen: [{ role: 'assistant', content: 'A2 right' }],
+        rejected: [{ role: 'assistant', content: 'A2 WRONG' }],
+      }),
+    ]);
     const odpo = await exportTrainingData(dir, { format: 'openai-dpo', hermesFeedback: null });
     assert.deepStrictEqual(Object.keys(JSON.parse(odpo.lines[0])), ['input', 'preferred_output', 'non_preferred_output']);
     assert.deepStrictEqual(JSON.parse(odpo.lines[0]).preferred_output, [{ role: 'assistant', content: 'A2 right' }]);
     const kto = await exportTrainingData(dir, { format: 'kto', hermesFeedback: null });
-    assert.deepStrictEqual(kto.lines.map((l) => [JSON.parse(l).completion[0].content, JSON.parse(l).label]), [['A1 good', true], ['A2 right', true], ['A2 WRONG', false], ['A3 good', true]]);
+    assert.deepStrictEqual(
+      kto.lines.map((l) => [JSON.parse(l).completion[0].content, JSON.parse(l).label]),
+      [
+        ['A1 good', true],
+        ['A2 right', true],
+        ['A2 WRONG', false],
+        ['A3 good', true],
+      ],
+    );
     // Latest correction wins; history kept; '' withdraws it.
     appendCorrection(dir, { sessionId: 'k', turnId: 'b', text: '', reviewer: 'ana', at: new Date(NOW.getTime() + 5 * 60_000) });
     const f = SessionFeedbackFile.forSession(dir, 'k');
@@ -93,7 +124,12 @@ describe('curation: training never learns a rejected answer', () => {
       { role: 'assistant', content: 'It is 3C in Oslo.' },
     ]);
     const oai = JSON.parse((await exportTrainingData(dir, { format: 'openai-sft', hermesFeedback: null })).lines[0]);
-    assert.deepStrictEqual(oai.messages[1], { role: 'assistant', content: '', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }], weight: 1 });
+    assert.deepStrictEqual(oai.messages[1], {
+      role: 'assistant',
+      content: '',
+      tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+      weight: 1,
+    });
     assert.deepStrictEqual(oai.messages[2], { role: 'tool', content: '3C', tool_call_id: 'call_1' });
   });
 });
@@ -116,9 +152,15 @@ describe("curation: hermes-webui's own thumbs", () => {
     assert.match(read.problems[0], /feedback.jsonl:4: rating is "meh"/);
     const only = await exportTrainingData(dir, { format: 'kto', reviewers: ['hermes-webui'] });
     // Only hermes' ratings count: ana's 👎 on b is not in this export, so c's history is clean.
-    assert.deepStrictEqual(only.lines.map((l) => [JSON.parse(l).completion[0].content, JSON.parse(l).label]), [['A3 good', false]]);
+    assert.deepStrictEqual(
+      only.lines.map((l) => [JSON.parse(l).completion[0].content, JSON.parse(l).label]),
+      [['A3 good', false]],
+    );
     assert.strictEqual(only.summary.hermes!.matched, 1);
-    assert.deepStrictEqual(only.summary.hermes!.unmatched, ['k line 2: sidecar message 2 is not an assistant answer', 'nope line 3: no session "nope" in ' + path.join(dir, '_turn_journal')]);
+    assert.deepStrictEqual(only.summary.hermes!.unmatched, [
+      'k line 2: sidecar message 2 is not an assistant answer',
+      'nope line 3: no session "nope" in ' + path.join(dir, '_turn_journal'),
+    ]);
     assert.strictEqual(only.summary.excluded.other_reviewer, 2);
     // ana 👍 and hermes-webui 👎 on c: an even split under --resolve majority.
     const maj = await exportTrainingData(dir, { format: 'kto', resolve: 'majority' });
@@ -129,7 +171,16 @@ describe("curation: hermes-webui's own thumbs", () => {
     // message_id: the sidecar message whose id is it.
     const m = parseHermesFeedback({ ts: 1, session_id: 'k', rating: 'up', message_id: 'm-9' }, 1);
     assert.ok(typeof m !== 'string');
-    const analysis = { sessionId: 'k', turns: [{ turnId: 'x', assistantMessageIndex: 1, lastAt: 1 }], sidecar: { messages: [{ role: 'user', raw: {} }, { role: 'assistant', raw: { id: 'm-9' } }] } };
+    const analysis = {
+      sessionId: 'k',
+      turns: [{ turnId: 'x', assistantMessageIndex: 1, lastAt: 1 }],
+      sidecar: {
+        messages: [
+          { role: 'user', raw: {} },
+          { role: 'assistant', raw: { id: 'm-9' } },
+        ],
+      },
+    };
     assert.strictEqual(matchHermesFeedback([m], analysis as never).records[0].turnId, 'x');
   });
 
@@ -151,7 +202,14 @@ describe('curation: several reviewers', () => {
   it("Cohen's kappa and Krippendorff's alpha match hand-computed values", () => {
     // 10 turns, two reviewers: ++ x4, -- x3, +- x2, -+ x1.
     const r: Ratings = new Map();
-    const add = (i: number, a: string, b: string) => r.set(`t${i}`, new Map([['A', a], ['B', b]]));
+    const add = (i: number, a: string, b: string) =>
+      r.set(
+        `t${i}`,
+        new Map([
+          ['A', a],
+          ['B', b],
+        ]),
+      );
     let i = 0;
     for (let k = 0; k < 4; k++) add(i++, 'up', 'up');
     for (let k = 0; k < 3; k++) add(i++, 'down', 'down');
@@ -165,9 +223,29 @@ describe('curation: several reviewers', () => {
     assert.ok(Math.abs(krippendorffAlphaNominal(r).alpha! - (1 - 114 / 198)) < 1e-12);
     // Three reviewers, uneven units: {+,+,+}, {+,-}, {-,-,+}, and one single rating (not pairable).
     const r3: Ratings = new Map([
-      ['u1', new Map([['A', 'up'], ['B', 'up'], ['C', 'up']])],
-      ['u2', new Map([['A', 'up'], ['B', 'down']])],
-      ['u3', new Map([['A', 'down'], ['B', 'down'], ['C', 'up']])],
+      [
+        'u1',
+        new Map([
+          ['A', 'up'],
+          ['B', 'up'],
+          ['C', 'up'],
+        ]),
+      ],
+      [
+        'u2',
+        new Map([
+          ['A', 'up'],
+          ['B', 'down'],
+        ]),
+      ],
+      [
+        'u3',
+        new Map([
+          ['A', 'down'],
+          ['B', 'down'],
+          ['C', 'up'],
+        ]),
+      ],
       ['u4', new Map([['A', 'up']])],
     ]);
     const a3 = krippendorffAlphaNominal(r3);
@@ -175,7 +253,22 @@ describe('curation: several reviewers', () => {
     assert.strictEqual(a3.values, 8);
     assert.ok(Math.abs(a3.alpha! - (1 - 28 / 30)) < 1e-12, String(a3.alpha));
     // Perfect agreement with one category only: chance agreement 1, kappa undefined.
-    assert.strictEqual(cohensKappa(new Map([['x', new Map([['A', 'up'], ['B', 'up']])]]), 'A', 'B').kappa, null);
+    assert.strictEqual(
+      cohensKappa(
+        new Map([
+          [
+            'x',
+            new Map([
+              ['A', 'up'],
+              ['B', 'up'],
+            ]),
+          ],
+        ]),
+        'A',
+        'B',
+      ).kappa,
+      null,
+    );
   });
 
   it('--resolve latest | majority | unanimous, and the agreement report lists disagreements', async () => {
@@ -192,7 +285,9 @@ describe('curation: several reviewers', () => {
     rate(dir, 'v', 'v2', 1, 4, { reviewer: 'ana' });
     rate(dir, 'v', 'v2', 1, 5, { reviewer: 'bo' });
     const labels = async (resolve: 'latest' | 'majority' | 'unanimous') =>
-      (await exportTrainingData(dir, { format: 'kto', resolve, hermesFeedback: null })).lines.map((l) => `${JSON.parse(l).completion[0].content}:${JSON.parse(l).label}`);
+      (await exportTrainingData(dir, { format: 'kto', resolve, hermesFeedback: null })).lines.map(
+        (l) => `${JSON.parse(l).completion[0].content}:${JSON.parse(l).label}`,
+      );
     // latest: cy's 👎 on v1 wins, and v2 (after it) is left out: its history holds a rejected answer.
     assert.deepStrictEqual(await labels('latest'), ['A:false']);
     assert.deepStrictEqual(await labels('majority'), ['A:true', 'B:true']);
@@ -202,18 +297,29 @@ describe('curation: several reviewers', () => {
     const rep = await agreementReport(dir, null);
     assert.deepStrictEqual(rep.disagreements, [{ sessionId: 'v', turnId: 'v1', ratings: { ana: 'up', bo: 'up', cy: 'down' } }]);
     assert.strictEqual(rep.sharedTurns, 2);
-    assert.deepStrictEqual(rep.kappa.map((k) => [k.a, k.b, k.n]), [['ana', 'bo', 2], ['ana', 'cy', 1], ['bo', 'cy', 1]]);
+    assert.deepStrictEqual(
+      rep.kappa.map((k) => [k.a, k.b, k.n]),
+      [
+        ['ana', 'bo', 2],
+        ['ana', 'cy', 1],
+        ['bo', 'cy', 1],
+      ],
+    );
   });
 });
 
 describe('curation: redaction and the dataset card', () => {
   it('masks secrets and personal data (Luhn-checked cards), leaves ordinary numbers', () => {
     const t =
-      'key sk-proj-abcdefghijklmnopqrstuvwxyz012345 and ghp_' + 'a'.repeat(36) + ' AKIAIOSFODNN7EXAMPLE mail ana@example.org call +1 415-555-0132 ' +
+      'key sk-proj-abcdefghijklmnopqrstuvwxyz012345 and ghp_' +
+      'a'.repeat(36) +
+      ' AKIAIOSFODNN7EXAMPLE mail ana@example.org call +1 415-555-0132 ' +
       'card 4111 1111 1111 1111 not 4111 1111 1111 1112 at 10.0.0.12 password=hunter22 on 2026-01-02 order 12345';
     const r = redactText(t);
-    for (const k of ['openai_key', 'github_token', 'aws_access_key', 'email', 'phone', 'card_number', 'ip_address', 'password_assignment']) assert.ok(r.text.includes(`[REDACTED:${k}]`), `${k}: ${r.text}`);
-    for (const leak of ['sk-proj-abc', 'ghp_aaa', 'AKIAIOSF', 'ana@', '555-0132', '4111 1111 1111 1111', '10.0.0.12', 'hunter22']) assert.ok(!r.text.includes(leak), leak);
+    for (const k of ['openai_key', 'github_token', 'aws_access_key', 'email', 'phone', 'card_number', 'ip_address', 'password_assignment'])
+      assert.ok(r.text.includes(`[REDACTED:${k}]`), `${k}: ${r.text}`);
+    for (const leak of ['sk-proj-abc', 'ghp_aaa', 'AKIAIOSF', 'ana@', '555-0132', '4111 1111 1111 1111', '10.0.0.12', 'hunter22'])
+      assert.ok(!r.text.includes(leak), leak);
     assert.ok(r.text.includes('4111 1111 1111 1112') && r.text.includes('2026-01-02') && r.text.includes('order 12345'), r.text);
     assert.ok(luhnOk('4111111111111111') && !luhnOk('4111111111111112'));
     assert.strictEqual(findSensitive('nothing to see here, 42 apples').length, 0);
@@ -237,7 +343,16 @@ describe('curation: redaction and the dataset card', () => {
     assert.strictEqual(fs.statSync(w.card).mode & 0o777, 0o600);
     const card = fs.readFileSync(w.card, 'utf8');
     assert.match(card, /^---\nlicense: other/);
-    for (const want of ['language:\n  - en', 'task_categories:\n  - text-generation', 'size_categories:\n  - n<1K', 'configs:', 'path: "train.jsonl"', '- `email`: 1'.replace('1', '2'), 'reviewers: ana', 'models: gpt\\-x'])
+    for (const want of [
+      'language:\n  - en',
+      'task_categories:\n  - text-generation',
+      'size_categories:\n  - n<1K',
+      'configs:',
+      'path: "train.jsonl"',
+      '- `email`: 1'.replace('1', '2'),
+      'reviewers: ana',
+      'models: gpt\\-x',
+    ])
       assert.ok(card.includes(want), `${want}\n${card}`);
     assert.strictEqual(fs.readFileSync(path.join(dir, 'p.json'), 'utf8'), sidecar, 'the sidecar is never masked');
     const raw = await exportTrainingData(dir, { format: 'sft', redact: false });

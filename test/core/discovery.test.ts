@@ -7,12 +7,16 @@ import { lifecycle, sessionsDir, tempDir, T0 } from './helpers';
 describe('discoverSessions', () => {
   it('groups legacy and pid shards by session id, in file-name order', async () => {
     const { dir, journal } = sessionsDir();
-    for (const n of ['b~2.jsonl', 'a~9.jsonl', 'a.jsonl', 'a~10.jsonl', 'notes.txt', '.a~1.jsonl.tmp']) fs.writeFileSync(path.join(journal, n), lifecycle('t', T0));
+    for (const n of ['b~2.jsonl', 'a~9.jsonl', 'a.jsonl', 'a~10.jsonl', 'notes.txt', '.a~1.jsonl.tmp'])
+      fs.writeFileSync(path.join(journal, n), lifecycle('t', T0));
     const d = await discoverSessions(dir);
-    assert.deepStrictEqual(d.sessions.map((s) => [s.sessionId, s.shards.map((f) => f.name)]), [
-      ['a', ['a.jsonl', 'a~10.jsonl', 'a~9.jsonl']],
-      ['b', ['b~2.jsonl']],
-    ]);
+    assert.deepStrictEqual(
+      d.sessions.map((s) => [s.sessionId, s.shards.map((f) => f.name)]),
+      [
+        ['a', ['a.jsonl', 'a~10.jsonl', 'a~9.jsonl']],
+        ['b', ['b~2.jsonl']],
+      ],
+    );
     assert.deepStrictEqual(d.skipped, []);
   });
 
@@ -46,7 +50,10 @@ describe('discoverSessions', () => {
     fs.symlinkSync('real~1.jsonl', path.join(journal, 'real~2.jsonl'));
     const d = await discoverSessions(dir);
     // A link to another shard of the folder is not read a second time (issue 14 #6: a false collision).
-    assert.deepStrictEqual(d.sessions.map((s) => [s.sessionId, s.shards.map((f) => f.name)]), [['real', ['real~1.jsonl']]]);
+    assert.deepStrictEqual(
+      d.sessions.map((s) => [s.sessionId, s.shards.map((f) => f.name)]),
+      [['real', ['real~1.jsonl']]],
+    );
     const reasons = Object.fromEntries(d.skipped.map((s) => [s.name, s.reason]));
     assert.match(reasons['out~1.jsonl'], /outside/);
     assert.match(reasons['loop1~1.jsonl'], /loop/);

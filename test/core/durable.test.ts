@@ -29,11 +29,16 @@ if (process.env.BMA_APPEND_CHILD) {
       const per = 200;
       const size = 60_000; // lines far above PIPE_BUF
       await Promise.all(
-        Array.from({ length: writers }, (_, w) =>
-          new Promise<void>((resolve, reject) => {
-            const child = spawn(process.execPath, [__filename], { env: { ...process.env, BMA_APPEND_CHILD: `${file}|${w}|${per}|${size}` }, stdio: 'inherit' });
-            child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${w} exited ${code}`))));
-          }),
+        Array.from(
+          { length: writers },
+          (_, w) =>
+            new Promise<void>((resolve, reject) => {
+              const child = spawn(process.execPath, [__filename], {
+                env: { ...process.env, BMA_APPEND_CHILD: `${file}|${w}|${per}|${size}` },
+                stdio: 'inherit',
+              });
+              child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`writer ${w} exited ${code}`))));
+            }),
         ),
       );
       const lines = fs.readFileSync(file, 'utf8').split('\n');
@@ -43,7 +48,7 @@ if (process.env.BMA_APPEND_CHILD) {
       for (const l of lines) {
         const o = JSON.parse(l) as { writer: string; i: number; pad: string };
         assert.strictEqual(o.pad, o.writer.repeat(size));
-        assert.strictEqual(o.i, seen.get(o.writer) ?? 0, 'each writer\'s lines stay in order');
+        assert.strictEqual(o.i, seen.get(o.writer) ?? 0, "each writer's lines stay in order");
         seen.set(o.writer, o.i + 1);
       }
     });

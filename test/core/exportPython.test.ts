@@ -37,9 +37,12 @@ export function writeTokenizer(dir: string): void {
     "{%- for message in messages -%}<|im_start|>{{ message['role'] }}{% if message.get('name') %} name={{ message['name'] }}{% endif %}\n" +
     "{{ message['content'] or '' }}{% if message.get('tool_calls') %}{% for call in message['tool_calls'] %}\n" +
     "<tool_call>{{ call['function']['name'] }} {{ call['function']['arguments'] | tojson }}</tool_call>{% endfor %}{% endif %}<|im_end|>\n" +
-    "{% endfor -%}{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif -%}";
+    '{% endfor -%}{%- if add_generation_prompt %}<|im_start|>assistant\n{% endif -%}';
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
-  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'PreTrainedTokenizerFast', unk_token: '[UNK]', eos_token: '[UNK]', pad_token: '[UNK]', chat_template: template }));
+  fs.writeFileSync(
+    path.join(dir, 'tokenizer_config.json'),
+    JSON.stringify({ tokenizer_class: 'PreTrainedTokenizerFast', unk_token: '[UNK]', eos_token: '[UNK]', pad_token: '[UNK]', chat_template: template }),
+  );
 }
 
 describe('exports load in datasets, TRL and transformers (real Python)', function () {
@@ -68,7 +71,15 @@ describe('exports load in datasets, TRL and transformers (real Python)', functio
       { role: 'user', content: 'Q4' },
       { role: 'assistant', content: 'REJECTED-A4' },
     ] as unknown as Msg[];
-    writeSession(dir, 'k', turnLines('k', 'a', T0, 'Q1', 2) + turnLines('k', 'b', T0 + 60, 'Q2', 4) + turnLines('k', 'c', T0 + 120, 'Weather in Oslo?', 8) + turnLines('k', 'd', T0 + 180, 'Q4', 10), msgs);
+    writeSession(
+      dir,
+      'k',
+      turnLines('k', 'a', T0, 'Q1', 2) +
+        turnLines('k', 'b', T0 + 60, 'Q2', 4) +
+        turnLines('k', 'c', T0 + 120, 'Weather in Oslo?', 8) +
+        turnLines('k', 'd', T0 + 180, 'Q4', 10),
+      msgs,
+    );
     writeSession(dir, 'm', turnLines('m', 'x', T0 + 5, 'Q1', 2) + turnLines('m', 'y', T0 + 65, 'Q2', 4), [
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'Q1' },
@@ -95,13 +106,26 @@ describe('exports load in datasets, TRL and transformers (real Python)', functio
     // A known-bad control (what the old `sft` export wrote: a 👎 answer in a later example's
     // messages) must fail, so a validator that passes everything fails this test.
     const bad = path.join(root, 'bad.jsonl');
-    fs.writeFileSync(bad, JSON.stringify({ messages: [{ role: 'user', content: 'Q' }, { role: 'assistant', content: 'REJECTED-x' }, { role: 'user', content: 'R' }, { role: 'assistant', content: 'ok' }] }) + '\n');
+    fs.writeFileSync(
+      bad,
+      JSON.stringify({
+        messages: [
+          { role: 'user', content: 'Q' },
+          { role: 'assistant', content: 'REJECTED-x' },
+          { role: 'user', content: 'R' },
+          { role: 'assistant', content: 'ok' },
+        ],
+      }) + '\n',
+    );
     files.push({ format: 'sft-messages', path: bad, min_examples: 1, expect_failure: "rejected answer 'REJECTED-' would be trained on (messages)" } as never);
     const tok = path.join(root, 'tokenizer');
     writeTokenizer(tok);
     const spec = path.join(root, 'spec.json');
     fs.writeFileSync(spec, JSON.stringify({ tokenizer_dir: tok, files, forbidden: ['REJECTED-'] }));
-    const p = spawnSync(PY, [VALIDATOR, spec], { encoding: 'utf8', env: { ...process.env, HF_HUB_OFFLINE: '1', HF_DATASETS_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', HF_HOME: path.join(root, 'hf') } });
+    const p = spawnSync(PY, [VALIDATOR, spec], {
+      encoding: 'utf8',
+      env: { ...process.env, HF_HUB_OFFLINE: '1', HF_DATASETS_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1', HF_HOME: path.join(root, 'hf') },
+    });
     const last = p.stdout.trim().split('\n').pop() ?? '';
     assert.strictEqual(p.status, 0, `${last}\n${p.stderr.slice(-3000)}`);
     const rep = JSON.parse(last);

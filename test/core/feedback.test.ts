@@ -18,13 +18,35 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{1
 describe('feedback records', () => {
   it('appends the documented record shape, one line, and reads it back', async () => {
     const { dir } = sessionsDir();
-    const rec = appendFeedback(dir, { sessionId: 's1', turnId: 't1', feedback: 1, note: 'good\nanswer', tags: ['geo', 'geo', ' '], reviewer: 'Ana', at: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)) });
+    const rec = appendFeedback(dir, {
+      sessionId: 's1',
+      turnId: 't1',
+      feedback: 1,
+      note: 'good\nanswer',
+      tags: ['geo', 'geo', ' '],
+      reviewer: 'Ana',
+      at: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)),
+    });
     const text = fs.readFileSync(feedbackFilePath(dir, 's1'), 'utf8');
     assert.strictEqual(text.split('\n').length, 2, 'one line with its newline');
     const o = JSON.parse(text);
     assert.deepStrictEqual(Object.keys(o), ['type', 'version', 'id', 'session_id', 'turn_id', 'feedback', 'note', 'tags', 'reviewer', 'timestamp']);
     assert.match(o.id, UUID);
-    assert.deepStrictEqual({ ...o, id: 0 }, { type: 'feedback', version: 1, id: 0, session_id: 's1', turn_id: 't1', feedback: 1, note: 'good\nanswer', tags: ['geo'], reviewer: 'Ana', timestamp: '2026-01-02T03:04:05.006Z' });
+    assert.deepStrictEqual(
+      { ...o, id: 0 },
+      {
+        type: 'feedback',
+        version: 1,
+        id: 0,
+        session_id: 's1',
+        turn_id: 't1',
+        feedback: 1,
+        note: 'good\nanswer',
+        tags: ['geo'],
+        reviewer: 'Ana',
+        timestamp: '2026-01-02T03:04:05.006Z',
+      },
+    );
     assert.strictEqual(rec.id, o.id);
     assert.strictEqual(fs.statSync(feedbackFilePath(dir, 's1')).mode & 0o777, 0o600);
     const f = SessionFeedbackFile.forSession(dir, 's1');
@@ -94,7 +116,10 @@ describe('feedback records', () => {
     const file = await readFeedbackFile(feedbackFilePath(dir, 's'), '_turn_feedback/s.jsonl');
     const byFacade = latestFeedback(file.records);
     for (const [turn, tf] of fresh.latest()) assert.strictEqual(byFacade.get(feedbackKey('s', turn))?.note, tf.note);
-    assert.deepStrictEqual((await listFeedbackFiles(dir)).map((x) => x.name), ['_turn_feedback/s.jsonl']);
+    assert.deepStrictEqual(
+      (await listFeedbackFiles(dir)).map((x) => x.name),
+      ['_turn_feedback/s.jsonl'],
+    );
   });
 
   it('0 clears the rating; the timeline shows nothing, or the note as neutral', async () => {
@@ -110,7 +135,14 @@ describe('feedback records', () => {
     assert.strictEqual(t.history.length, 2);
     assert.strictEqual(isReviewed(t), false);
     assert.strictEqual(timelineFeedbackOf(t), null);
-    assert.deepStrictEqual(timelineFeedbackOf(f.latest().get('u')), { rating: 'neutral', comment: 'not sure any more', reviewer: 'ana', source: '_turn_feedback/s.jsonl', at: NOW.getTime() / 1000 + 120, revisions: 2 });
+    assert.deepStrictEqual(timelineFeedbackOf(f.latest().get('u')), {
+      rating: 'neutral',
+      comment: 'not sure any more',
+      reviewer: 'ana',
+      source: '_turn_feedback/s.jsonl',
+      at: NOW.getTime() / 1000 + 120,
+      revisions: 2,
+    });
   });
 
   it('garbage, wrong-shaped and torn lines are problems; the good records survive; a completed tail is read', async () => {
@@ -123,11 +155,24 @@ describe('feedback records', () => {
     fs.appendFileSync(p, torn.slice(0, 30));
     const f = SessionFeedbackFile.forSession(dir, 's');
     await f.refresh();
-    assert.deepStrictEqual(f.records.map((r) => r.turnId), ['t1', 't2']);
-    assert.deepStrictEqual(f.problems.map((x) => [x.line, /not JSON|feedback is "up"|torn/.test(x.detail)]), [[2, true], [3, true], [5, true]]);
+    assert.deepStrictEqual(
+      f.records.map((r) => r.turnId),
+      ['t1', 't2'],
+    );
+    assert.deepStrictEqual(
+      f.problems.map((x) => [x.line, /not JSON|feedback is "up"|torn/.test(x.detail)]),
+      [
+        [2, true],
+        [3, true],
+        [5, true],
+      ],
+    );
     fs.appendFileSync(p, torn.slice(30) + '\n');
     await f.refresh();
-    assert.deepStrictEqual(f.records.map((r) => r.turnId), ['t1', 't2', 't3']);
+    assert.deepStrictEqual(
+      f.records.map((r) => r.turnId),
+      ['t1', 't2', 't3'],
+    );
     assert.strictEqual(f.problems.length, 2);
   });
 
@@ -138,13 +183,15 @@ describe('feedback records', () => {
     const N = 6;
     const COUNT = 150;
     await Promise.all(
-      Array.from({ length: N }, (_, w) =>
-        new Promise<void>((resolve, reject) => {
-          const p = spawn(process.execPath, [worker, dir, 'busy', String(w), String(COUNT)], { stdio: ['ignore', 'ignore', 'pipe'] });
-          let errText = '';
-          p.stderr.on('data', (d) => (errText += d));
-          p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${w} exited ${code}: ${errText}`))));
-        }),
+      Array.from(
+        { length: N },
+        (_, w) =>
+          new Promise<void>((resolve, reject) => {
+            const p = spawn(process.execPath, [worker, dir, 'busy', String(w), String(COUNT)], { stdio: ['ignore', 'ignore', 'pipe'] });
+            let errText = '';
+            p.stderr.on('data', (d) => (errText += d));
+            p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${w} exited ${code}: ${errText}`))));
+          }),
       ),
     );
     const text = fs.readFileSync(feedbackFilePath(dir, 'busy'), 'utf8');
@@ -158,7 +205,11 @@ describe('feedback records', () => {
     assert.strictEqual(new Set(f.records.map((r) => r.id)).size, N * COUNT, 'ids are unique');
     for (let w = 0; w < N; w++) {
       const notes = f.records.filter((r) => r.reviewer === `worker ${w}`).map((r) => r.note);
-      assert.deepStrictEqual(notes, Array.from({ length: COUNT }, (_, i) => `w${w}-${i}`), `worker ${w}'s records, in its order`);
+      assert.deepStrictEqual(
+        notes,
+        Array.from({ length: COUNT }, (_, i) => `w${w}-${i}`),
+        `worker ${w}'s records, in its order`,
+      );
     }
   });
 
@@ -176,24 +227,45 @@ describe('training-data export', () => {
     const { lines, summary } = await exportTrainingData(dir, { format: 'sft' });
     for (const l of lines) assert.strictEqual(validateLine('sft', l), null, l);
     const rows = lines.map((l) => JSON.parse(l) as { prompt: { content: string }[]; completion: { content: string }[] });
-    assert.deepStrictEqual(rows.map((r) => r.completion.map((m) => m.content)), [['Hello!'], ['second try']]);
-    assert.deepStrictEqual(rows[0].prompt.map((m) => m.content), ['Hi']);
+    assert.deepStrictEqual(
+      rows.map((r) => r.completion.map((m) => m.content)),
+      [['Hello!'], ['second try']],
+    );
+    assert.deepStrictEqual(
+      rows[0].prompt.map((m) => m.content),
+      ['Hi'],
+    );
     // t4 (Madrid, 👍) follows t2 (Paris, 👎 without a correction): TRL would see Paris in the prompt only,
     // but sft-messages would train on it; the same rule for every format keeps it out.
     assert.deepStrictEqual(summary.included, { up: 2, down: 0, corrected: 0 });
-    assert.deepStrictEqual(summary.excluded, { thumbs_down_in_sft: 2, rejected_in_history: 1, interrupted: 1, cleared: 1, collision: 1, not_finished: 1, answer_overwritten: 1, unknown_turn: 1 });
+    assert.deepStrictEqual(summary.excluded, {
+      thumbs_down_in_sft: 2,
+      rejected_in_history: 1,
+      interrupted: 1,
+      cleared: 1,
+      collision: 1,
+      not_finished: 1,
+      answer_overwritten: 1,
+      unknown_turn: 1,
+    });
     assert.strictEqual(summary.ratedTurns, 11);
   });
 
   it('kto: every 👍/👎 answer with its label; none with a rejected answer in its prompt', async () => {
     const { lines, summary } = await exportTrainingData(exportFolder(), { format: 'kto' });
     for (const l of lines) assert.strictEqual(validateLine('kto', l), null, l);
-    assert.deepStrictEqual(lines.map((l) => { const o = JSON.parse(l); return [o.completion[0].content, o.label]; }), [
-      ['Hello!', true],
-      ['Paris', false],
-      ['Go away.', false],
-      ['second try', true],
-    ]);
+    assert.deepStrictEqual(
+      lines.map((l) => {
+        const o = JSON.parse(l);
+        return [o.completion[0].content, o.label];
+      }),
+      [
+        ['Hello!', true],
+        ['Paris', false],
+        ['Go away.', false],
+        ['second try', true],
+      ],
+    );
     assert.deepStrictEqual(summary.included, { up: 2, down: 2, corrected: 0 });
     assert.strictEqual(summary.excluded.rejected_in_history, 1);
   });
@@ -202,7 +274,11 @@ describe('training-data export', () => {
     const { lines, summary } = await exportTrainingData(exportFolder(), { format: 'dpo' });
     assert.strictEqual(lines.length, 1);
     assert.strictEqual(validateLine('dpo', lines[0]), null);
-    assert.deepStrictEqual(JSON.parse(lines[0]), { prompt: [{ role: 'user', content: 'Hi' }], chosen: [{ role: 'assistant', content: 'Hello!' }], rejected: [{ role: 'assistant', content: 'Go away.' }] });
+    assert.deepStrictEqual(JSON.parse(lines[0]), {
+      prompt: [{ role: 'user', content: 'Hi' }],
+      chosen: [{ role: 'assistant', content: 'Hello!' }],
+      rejected: [{ role: 'assistant', content: 'Go away.' }],
+    });
     assert.strictEqual(summary.excluded.unpaired, 2);
     assert.deepStrictEqual(summary.included, { up: 1, down: 1, corrected: 0 });
   });
@@ -216,7 +292,10 @@ describe('training-data export', () => {
     assert.strictEqual(model.lines.length, 0);
     assert.strictEqual(model.summary.excluded.other_model, 8);
     const window = await exportTrainingData(dir, { format: 'kto', since: T0 + 30, until: T0 + 100 });
-    assert.deepStrictEqual(window.lines.map((l) => JSON.parse(l).completion[0].content), ['Paris', 'second try']);
+    assert.deepStrictEqual(
+      window.lines.map((l) => JSON.parse(l).completion[0].content),
+      ['Paris', 'second try'],
+    );
     const withCollisions = await exportTrainingData(dir, { format: 'sft', includeCollisions: true, includeInterrupted: true });
     assert.ok(withCollisions.lines.some((l) => l.includes('collided answer')));
     // The interrupted turn has no answer even when asked for.
@@ -225,7 +304,10 @@ describe('training-data export', () => {
 
   it('a sidecar that disagrees with the journal is left out, not mislabelled', async () => {
     const { dir } = sessionsDir();
-    writeSession(dir, 'm', turnLines('m', 'x1', T0, 'What I asked', 1), [{ role: 'user', content: 'Something else' }, { role: 'assistant', content: 'answer' }]);
+    writeSession(dir, 'm', turnLines('m', 'x1', T0, 'What I asked', 1), [
+      { role: 'user', content: 'Something else' },
+      { role: 'assistant', content: 'answer' },
+    ]);
     rate(dir, 'm', 'x1', 1, 1);
     const r = await exportTrainingData(dir, { format: 'sft' });
     assert.strictEqual(r.lines.length, 0);
@@ -256,12 +338,24 @@ describe('training-data export', () => {
 
   it('buildPrompt drops interruption markers with the messages they answered, and unknown roles', () => {
     const m = (role: string, content: string, error = false) => ({ role, content, timestamp: null, recovered: false, error, raw: {} });
-    assert.deepStrictEqual(buildPrompt([m('system', 'be nice'), m('user', 'a'), m('user', 'b'), m('assistant', 'x', true), m('weird', 'w'), m('user', 'c'), m('assistant', 'd'), m('user', 'e')]), [
-      { role: 'system', content: 'be nice' },
-      { role: 'user', content: 'c' },
-      { role: 'assistant', content: 'd' },
-      { role: 'user', content: 'e' },
-    ]);
+    assert.deepStrictEqual(
+      buildPrompt([
+        m('system', 'be nice'),
+        m('user', 'a'),
+        m('user', 'b'),
+        m('assistant', 'x', true),
+        m('weird', 'w'),
+        m('user', 'c'),
+        m('assistant', 'd'),
+        m('user', 'e'),
+      ]),
+      [
+        { role: 'system', content: 'be nice' },
+        { role: 'user', content: 'c' },
+        { role: 'assistant', content: 'd' },
+        { role: 'user', content: 'e' },
+      ],
+    );
   });
 });
 

@@ -28,13 +28,31 @@ export interface Msg {
 export function writeSession(dir: string, sid: string, journal: string, messages: Msg[], title = sid): void {
   fs.mkdirSync(path.join(dir, '_turn_journal'), { recursive: true });
   fs.writeFileSync(path.join(dir, '_turn_journal', `${sid}~100.jsonl`), journal);
-  fs.writeFileSync(path.join(dir, `${sid}.json`), JSON.stringify({ session_id: sid, title, messages: messages.map((m, i) => ({ ...m, timestamp: T0 + i })) }, null, 2));
+  fs.writeFileSync(
+    path.join(dir, `${sid}.json`),
+    JSON.stringify({ session_id: sid, title, messages: messages.map((m, i) => ({ ...m, timestamp: T0 + i })) }, null, 2),
+  );
 }
 
 export const NOW = new Date('2026-02-01T00:00:00Z');
 
-export function rate(dir: string, sid: string, turn: string, v: FeedbackValue, minutes: number, extra: { note?: string; tags?: string[]; reviewer?: string } = {}): void {
-  appendFeedback(dir, { sessionId: sid, turnId: turn, feedback: v, reviewer: extra.reviewer ?? 'ana', note: extra.note, tags: extra.tags, at: new Date(NOW.getTime() + minutes * 60_000) });
+export function rate(
+  dir: string,
+  sid: string,
+  turn: string,
+  v: FeedbackValue,
+  minutes: number,
+  extra: { note?: string; tags?: string[]; reviewer?: string } = {},
+): void {
+  appendFeedback(dir, {
+    sessionId: sid,
+    turnId: turn,
+    feedback: v,
+    reviewer: extra.reviewer ?? 'ana',
+    note: extra.note,
+    tags: extra.tags,
+    at: new Date(NOW.getTime() + minutes * 60_000),
+  });
 }
 
 /**
@@ -47,7 +65,10 @@ export function exportFolder(): string {
   writeSession(
     dir,
     's1',
-    turnLines('s1', 't1', T0, 'Hi', 1) + turnLines('s1', 't2', T0 + 60, 'Capital of France?', 3) + turnLines('s1', 't3', T0 + 120, 'broken question', null, 'interrupted') + turnLines('s1', 't4', T0 + 180, 'Capital of Spain?', 7, 'completed', 'gpt-y'),
+    turnLines('s1', 't1', T0, 'Hi', 1) +
+      turnLines('s1', 't2', T0 + 60, 'Capital of France?', 3) +
+      turnLines('s1', 't3', T0 + 120, 'broken question', null, 'interrupted') +
+      turnLines('s1', 't4', T0 + 180, 'Capital of Spain?', 7, 'completed', 'gpt-y'),
     [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: 'Hello!' },
@@ -65,13 +86,21 @@ export function exportFolder(): string {
     { role: 'user', content: 'Hi again' },
     { role: 'assistant', content: 'Hello again' },
   ]);
-  const collision = turnLines('s3', 'c1', T0 + 20, 'Collide', 1) + JSON.stringify({ version: 1, event: 'interrupted', session_id: 's3', turn_id: 'c1', created_at: T0 + 30, reason: 'cancelled', terminal: true }) + '\n';
-  writeSession(dir, 's3', collision + turnLines('s3', 'o1', T0 + 40, 'Open', null, null) + turnLines('s3', 'r1', T0 + 50, 'Regen', 3) + turnLines('s3', 'r2', T0 + 60, 'Regen', 3), [
-    { role: 'user', content: 'Collide' },
-    { role: 'assistant', content: 'collided answer' },
-    { role: 'user', content: 'Regen' },
-    { role: 'assistant', content: 'second try' },
-  ]);
+  const collision =
+    turnLines('s3', 'c1', T0 + 20, 'Collide', 1) +
+    JSON.stringify({ version: 1, event: 'interrupted', session_id: 's3', turn_id: 'c1', created_at: T0 + 30, reason: 'cancelled', terminal: true }) +
+    '\n';
+  writeSession(
+    dir,
+    's3',
+    collision + turnLines('s3', 'o1', T0 + 40, 'Open', null, null) + turnLines('s3', 'r1', T0 + 50, 'Regen', 3) + turnLines('s3', 'r2', T0 + 60, 'Regen', 3),
+    [
+      { role: 'user', content: 'Collide' },
+      { role: 'assistant', content: 'collided answer' },
+      { role: 'user', content: 'Regen' },
+      { role: 'assistant', content: 'second try' },
+    ],
+  );
   rate(dir, 's1', 't1', 1, 1);
   rate(dir, 's1', 't2', -1, 2, { note: 'should say Paris is the capital' });
   rate(dir, 's1', 't3', 1, 3);
@@ -133,6 +162,18 @@ export function validateLine(format: 'sft' | 'sft-messages' | 'kto' | 'dpo', lin
     const m = o.messages as { role: string }[];
     return m[m.length - 1].role === 'assistant' && m[m.length - 2]?.role === 'user' ? null : 'messages do not end with user, assistant';
   }
-  if (format === 'kto') return keysAre(o, ['prompt', 'completion', 'label']) ?? promptEndsWithUser(o.prompt) ?? assistantOnly(o.completion, 'completion') ?? (typeof o.label === 'boolean' ? null : 'label is not a boolean');
-  return keysAre(o, ['prompt', 'chosen', 'rejected']) ?? promptEndsWithUser(o.prompt) ?? assistantOnly(o.chosen, 'chosen') ?? assistantOnly(o.rejected, 'rejected') ?? (JSON.stringify(o.chosen) !== JSON.stringify(o.rejected) ? null : 'chosen equals rejected');
+  if (format === 'kto')
+    return (
+      keysAre(o, ['prompt', 'completion', 'label']) ??
+      promptEndsWithUser(o.prompt) ??
+      assistantOnly(o.completion, 'completion') ??
+      (typeof o.label === 'boolean' ? null : 'label is not a boolean')
+    );
+  return (
+    keysAre(o, ['prompt', 'chosen', 'rejected']) ??
+    promptEndsWithUser(o.prompt) ??
+    assistantOnly(o.chosen, 'chosen') ??
+    assistantOnly(o.rejected, 'rejected') ??
+    (JSON.stringify(o.chosen) !== JSON.stringify(o.rejected) ? null : 'chosen equals rejected')
+  );
 }

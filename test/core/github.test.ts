@@ -34,11 +34,27 @@ describe('GitHub log: records', () => {
     writeFeedback(dir, 's1', [{ id: 'fb-1', turn: turnId(0), feedback: -1, note: 'wrong' }]);
     fs.appendFileSync(path.join(dir, '_turn_feedback', 's1.jsonl'), 'not json\n{"type":"feedback","version":1,"id":"fb-torn"'); // garbage + torn tail
     const c = await collectRecords(dir);
-    assert.deepStrictEqual(c.records.map((r) => r.id), [...ids, 'fb-1']);
+    assert.deepStrictEqual(
+      c.records.map((r) => r.id),
+      [...ids, 'fb-1'],
+    );
     assert.strictEqual(c.interactions, 5);
     assert.strictEqual(c.skipped.length, 1); // "not json"; the torn tail is not yet a line
     const first = JSON.parse(c.records[0].line);
-    assert.deepStrictEqual(Object.keys(first), ['type', 'version', 'id', 'session_id', 'turn_id', 'state', 'created_at', 'completed_at', 'model', 'model_provider', 'user', 'assistant']);
+    assert.deepStrictEqual(Object.keys(first), [
+      'type',
+      'version',
+      'id',
+      'session_id',
+      'turn_id',
+      'state',
+      'created_at',
+      'completed_at',
+      'model',
+      'model_provider',
+      'user',
+      'assistant',
+    ]);
     assert.strictEqual(first.user, 'line\u2028sep');
     assert.strictEqual(first.assistant, 'answer 0 of s1');
     assert.ok(c.records[0].line.includes('\\u2028'), 'U+2028 escaped so splitlines() readers keep the record whole');
@@ -110,7 +126,11 @@ describe('GitHub log: push', function () {
   });
 
   it('keeps prior bytes exactly: unparseable lines, CRLF, invalid UTF-8, no final newline', async () => {
-    const prior = Buffer.concat([Buffer.from('{"id":"r1","type":"x"}\r\nnot json at all\n{"no":"id"}\n'), Buffer.from([0xff, 0xfe, 0x41]), Buffer.from('\n{"id":"old"}')]);
+    const prior = Buffer.concat([
+      Buffer.from('{"id":"r1","type":"x"}\r\nnot json at all\n{"no":"id"}\n'),
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.from('\n{"id":"old"}'),
+    ]);
     gh.createRepo(REPO, { [LOG]: prior });
     const r = await pushRecords(recs(3), { target: target(), client: client(gh) });
     assert.strictEqual(r.appended, 2);
@@ -164,7 +184,10 @@ describe('GitHub log: push', function () {
     gh.barrier('PUT', 2); // both read "no file", both create: the second PUT loses
     const a = new Map([...recs(3)].slice(0, 2));
     const b = new Map([...recs(3)].slice(1));
-    const [ra, rb] = await Promise.all([pushRecords(a, { target: target(), client: client(gh), backoffBaseMs: 1 }), pushRecords(b, { target: target(), client: client(gh), backoffBaseMs: 1 })]);
+    const [ra, rb] = await Promise.all([
+      pushRecords(a, { target: target(), client: client(gh), backoffBaseMs: 1 }),
+      pushRecords(b, { target: target(), client: client(gh), backoffBaseMs: 1 }),
+    ]);
     const lost = gh.log.filter((l) => l.method === 'PUT' && l.status === 422);
     assert.strictEqual(lost.length, 1, 'exactly one create lost the race');
     assert.deepStrictEqual([ra.attempts, rb.attempts].sort(), [1, 2]);
@@ -176,8 +199,14 @@ describe('GitHub log: push', function () {
   it('a 422 that is not a race (a malformed sha) is not retried', async () => {
     gh.createRepo(REPO, { [LOG]: '{"id":"x"}\n' });
     const c = client(gh);
-    await assert.rejects(c.request('PUT /repos/acme/bot/contents/data/interactions.jsonl', { message: 'm', content: '', sha: 'nope' }), (e: GithubError) => e.kind === 'invalid' && /not a valid blob sha/.test(e.message));
-    await assert.rejects(c.request('PUT /repos/acme/bot/contents/data/interactions.jsonl', { message: 'm', content: '' }), (e: GithubError) => e.kind === 'conflict' && /"sha" wasn't supplied/.test(e.message));
+    await assert.rejects(
+      c.request('PUT /repos/acme/bot/contents/data/interactions.jsonl', { message: 'm', content: '', sha: 'nope' }),
+      (e: GithubError) => e.kind === 'invalid' && /not a valid blob sha/.test(e.message),
+    );
+    await assert.rejects(
+      c.request('PUT /repos/acme/bot/contents/data/interactions.jsonl', { message: 'm', content: '' }),
+      (e: GithubError) => e.kind === 'conflict' && /"sha" wasn't supplied/.test(e.message),
+    );
   });
 
   it('retries timeouts and 5xx, then gives up keeping the error transient', async () => {
@@ -189,10 +218,16 @@ describe('GitHub log: push', function () {
     const c2 = new GithubClient({ ...c.options, onWait: (_r, _s, d) => waits.push(d) });
     const r = await pushRecords(recs(2), { target: target(), client: c2 });
     assert.strictEqual(r.appended, 2);
-    assert.ok(waits.some((w) => /no answer within/.test(w)), waits.join('; '));
+    assert.ok(
+      waits.some((w) => /no answer within/.test(w)),
+      waits.join('; '),
+    );
     // Every request fails: the push fails with a transient error after bounded attempts.
     gh.randomFaults = { rate: 1, kinds: ['status500'] };
-    await assert.rejects(pushRecords(recs(3), { target: target(), client: client(gh, { retries: 1 }), maxAttempts: 2, backoffBaseMs: 1 }), (e: GithubError) => e.kind === 'server' && /Nothing was lost/.test(e.message));
+    await assert.rejects(
+      pushRecords(recs(3), { target: target(), client: client(gh, { retries: 1 }), maxAttempts: 2, backoffBaseMs: 1 }),
+      (e: GithubError) => e.kind === 'server' && /Nothing was lost/.test(e.message),
+    );
   });
 
   it('uses the Git Data API over 1 MB: ≤ 6 requests, prior bytes untouched, 422 non-fast-forward retried', async () => {
@@ -215,14 +250,17 @@ describe('GitHub log: push', function () {
     await pushRecords(recs(11), { target: target(), client: c, hint, rotateAtBytes: 0 });
     gh.resetLog();
     await pushRecords(recs(11).set('extra', '{"id":"extra"}'), { target: target(), client: c, hint, rotateAtBytes: 0 });
-    assert.deepStrictEqual(gh.log.map((l) => `${l.method} ${l.path.replace(/\?.*/, '')}`), [
-      'GET /repos/acme/bot/branches/main',
-      'GET /repos/acme/bot/contents/data/interactions.jsonl',
-      'POST /repos/acme/bot/git/blobs',
-      'POST /repos/acme/bot/git/trees',
-      'POST /repos/acme/bot/git/commits',
-      'PATCH /repos/acme/bot/git/refs/heads/main',
-    ]);
+    assert.deepStrictEqual(
+      gh.log.map((l) => `${l.method} ${l.path.replace(/\?.*/, '')}`),
+      [
+        'GET /repos/acme/bot/branches/main',
+        'GET /repos/acme/bot/contents/data/interactions.jsonl',
+        'POST /repos/acme/bot/git/blobs',
+        'POST /repos/acme/bot/git/trees',
+        'POST /repos/acme/bot/git/commits',
+        'PATCH /repos/acme/bot/git/refs/heads/main',
+      ],
+    );
     // Non-fast-forward: someone commits between our read and our ref update.
     let raced = false;
     const r2 = await pushRecords(recs(12), {
@@ -258,11 +296,23 @@ describe('GitHub log: push', function () {
     gh.createRepo(REPO, {});
     gh.tokens = { 'test-token': 'write', ro: 'read' };
     const bad = new GithubClient({ token: 'nope', apiUrl: gh.url, writeSpacingMs: 0 });
-    await assert.rejects(pushRecords(recs(1), { target: target(), client: bad }), (e: GithubError) => e.kind === 'auth' && /401 Bad credentials/.test(e.message) && !e.message.includes('nope'));
+    await assert.rejects(
+      pushRecords(recs(1), { target: target(), client: bad }),
+      (e: GithubError) => e.kind === 'auth' && /401 Bad credentials/.test(e.message) && !e.message.includes('nope'),
+    );
     const ro = new GithubClient({ token: 'ro', apiUrl: gh.url, writeSpacingMs: 0 });
-    await assert.rejects(pushRecords(recs(1), { target: target(), client: ro }), (e: GithubError) => e.kind === 'permission' && /contents: write/.test(e.message));
-    await assert.rejects(pushRecords(recs(1), { target: { owner: 'acme', repo: 'nope', path: LOG }, client: client(gh) }), (e: GithubError) => e.kind === 'not_found' && /Repository acme\/nope not found/.test(e.message));
-    await assert.rejects(pushRecords(recs(1), { target: target({ branch: 'dev' }), client: client(gh) }), (e: GithubError) => e.kind === 'not_found' && /Branch "dev" not found/.test(e.message));
+    await assert.rejects(
+      pushRecords(recs(1), { target: target(), client: ro }),
+      (e: GithubError) => e.kind === 'permission' && /contents: write/.test(e.message),
+    );
+    await assert.rejects(
+      pushRecords(recs(1), { target: { owner: 'acme', repo: 'nope', path: LOG }, client: client(gh) }),
+      (e: GithubError) => e.kind === 'not_found' && /Repository acme\/nope not found/.test(e.message),
+    );
+    await assert.rejects(
+      pushRecords(recs(1), { target: target({ branch: 'dev' }), client: client(gh) }),
+      (e: GithubError) => e.kind === 'not_found' && /Branch "dev" not found/.test(e.message),
+    );
   });
 
   it('waits out primary and secondary rate limits, saying so', async () => {
@@ -272,11 +322,17 @@ describe('GitHub log: push', function () {
     const c = new GithubClient({ token: 'test-token', apiUrl: gh.url, writeSpacingMs: 0, onWait: (reason, s) => waits.push(`${reason}:${s}`) });
     const r = await pushRecords(recs(2), { target: target(), client: c });
     assert.strictEqual(r.appended, 2);
-    assert.deepStrictEqual(waits.map((w) => w.split(':')[0]), ['rate-limit', 'secondary-rate-limit']);
+    assert.deepStrictEqual(
+      waits.map((w) => w.split(':')[0]),
+      ['rate-limit', 'secondary-rate-limit'],
+    );
     // A limit longer than we accept fails with the reset time, as a rate-limit error.
     gh.rateLimit('primary429', 'primary429', 'primary429', 'primary429');
     const c2 = new GithubClient({ token: 'test-token', apiUrl: gh.url, writeSpacingMs: 0, maxRateLimitWaitSeconds: 0 });
-    await assert.rejects(pushRecords(recs(3), { target: target(), client: c2 }), (e: GithubError) => e.kind === 'rate_limit' && /try again until/.test(e.message));
+    await assert.rejects(
+      pushRecords(recs(3), { target: target(), client: c2 }),
+      (e: GithubError) => e.kind === 'rate_limit' && /try again until/.test(e.message),
+    );
   });
 });
 
@@ -357,7 +413,11 @@ describe('GitHub log: outbox, ledger and pull', function () {
     assert.strictEqual(lastLines(Buffer.from('a\nb'), 5).toString(), 'a\nb\n');
     assert.strictEqual(appendLines(Buffer.from('x'), ['y']).toString(), 'x\ny\n');
     assert.strictEqual(appendLines(Buffer.alloc(0), ['y']).toString(), 'y\n');
-    assert.ok(base64At60(Buffer.alloc(100)).split('\n').every((l) => l.length <= 60));
+    assert.ok(
+      base64At60(Buffer.alloc(100))
+        .split('\n')
+        .every((l) => l.length <= 60),
+    );
   });
 });
 
@@ -383,7 +443,12 @@ describe('GitHub log: a rewritten log heals; rotation', function () {
   /** Every id of every part, in order, then the active file (what pull and a reader see). */
   function wholeLog(): string[] {
     const parts = [...Array(20).keys()].map((i) => gh.file(REPO, partPath(LOG, i + 1))).filter((b): b is Buffer => b !== undefined);
-    const lines = [...parts, gh.file(REPO, LOG) ?? Buffer.alloc(0)].flatMap((b) => b.toString().split('\n').filter((l) => l.trim()));
+    const lines = [...parts, gh.file(REPO, LOG) ?? Buffer.alloc(0)].flatMap((b) =>
+      b
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim()),
+    );
     return lines.map((l) => {
       const v = JSON.parse(l) as { id?: string; session_id: string };
       return v.id ?? `seed:${v.session_id}`;
@@ -416,7 +481,12 @@ describe('GitHub log: a rewritten log heals; rotation', function () {
     assert.strictEqual(c.stats.requests - before, 7, 'the ledger check costs no request of its own');
     const log = gh.file(REPO, LOG)!.toString();
     assert.ok(log.includes('"session_id": "seed-1"'), "the seed's record is kept");
-    const after = idsOf(log.split('\n').filter((l) => l.includes('"id"')).join('\n'));
+    const after = idsOf(
+      log
+        .split('\n')
+        .filter((l) => l.includes('"id"'))
+        .join('\n'),
+    );
     assert.strictEqual(after.length, new Set(after).size, 'no record twice');
     assert.deepStrictEqual(new Set(after), new Set(ids.filter((id) => !id.startsWith('s19/'))));
     // The lost ones are not reported again; when their journal comes back they are pushed again.
@@ -425,7 +495,12 @@ describe('GitHub log: a rewritten log heals; rotation', function () {
     writeSession(dir, 's19', 9, { userText: (i) => `q${i} ` + 'x'.repeat(7 * 1024) });
     const r4 = await pushFolder(dir, { target: target(), client: c, rotateAtBytes: 0 });
     assert.strictEqual(r4.appended, gone.length);
-    const final = gh.file(REPO, LOG)!.toString().split('\n').filter((l) => l.includes('"id"')).map((l) => JSON.parse(l).id as string);
+    const final = gh
+      .file(REPO, LOG)!
+      .toString()
+      .split('\n')
+      .filter((l) => l.includes('"id"'))
+      .map((l) => JSON.parse(l).id as string);
     assert.strictEqual(final.length, ids.length);
     assert.deepStrictEqual(new Set(final), new Set(ids), 'every record present exactly once');
   });
@@ -459,7 +534,13 @@ describe('GitHub log: a rewritten log heals; rotation', function () {
     while (sha) {
       const cm = repo.commits.get(sha)!;
       let n = 0;
-      for (const [p, blob] of repo.trees.get(cm.tree)!) if (p.startsWith('data/')) n += repo.blobs.get(blob)!.toString().split('\n').filter((l) => l.trim()).length;
+      for (const [p, blob] of repo.trees.get(cm.tree)!)
+        if (p.startsWith('data/'))
+          n += repo.blobs
+            .get(blob)!
+            .toString()
+            .split('\n')
+            .filter((l) => l.trim()).length;
       counts.unshift(n);
       sha = cm.parents[0];
     }
@@ -468,17 +549,40 @@ describe('GitHub log: a rewritten log heals; rotation', function () {
     const out = path.join(dir, 'pulled.jsonl');
     const p = await pullLog(c, target(), out);
     assert.strictEqual(p.parts, 1);
-    const pulled = fs.readFileSync(out, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as { id?: string; session_id: string });
-    assert.deepStrictEqual(pulled.map((r) => r.id ?? `seed:${r.session_id}`), all);
+    const pulled = fs
+      .readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { id?: string; session_id: string });
+    assert.deepStrictEqual(
+      pulled.map((r) => r.id ?? `seed:${r.session_id}`),
+      all,
+    );
     // The ledger check reads the parts: a record cut out of part 1 is found missing and restored.
     const part1 = gh.file(REPO, partPath(LOG, 1))!.toString();
     const victim = seen[0];
     assert.ok(part1.includes(victim));
-    gh.writeFile(REPO, partPath(LOG, 1), part1.split('\n').filter((l) => !l.includes(`"id":"${victim}"`)).join('\n'));
+    gh.writeFile(
+      REPO,
+      partPath(LOG, 1),
+      part1
+        .split('\n')
+        .filter((l) => !l.includes(`"id":"${victim}"`))
+        .join('\n'),
+    );
     const dir0 = tempDir();
     writeSession(dir0, 'r0-0', 9, { userText: (i) => `q${i} ` + 'x'.repeat(7 * 1024) });
     await pushFolder(dir0, { target: target(), client: c }); // learns (ledger) that its records are in the log
-    gh.writeFile(REPO, partPath(LOG, 1), gh.file(REPO, partPath(LOG, 1))!.toString().split('\n').filter((l) => !l.includes(`"id":"${seen[1]}"`)).join('\n'));
+    gh.writeFile(
+      REPO,
+      partPath(LOG, 1),
+      gh
+        .file(REPO, partPath(LOG, 1))!
+        .toString()
+        .split('\n')
+        .filter((l) => !l.includes(`"id":"${seen[1]}"`))
+        .join('\n'),
+    );
     const healed = await pushFolder(dir0, { target: target(), client: c });
     assert.deepStrictEqual(healed.restored, [seen[1]]);
     const ids = wholeLog().filter((id) => id.includes('/'));
@@ -491,7 +595,8 @@ describe('GitHub log: a rewritten log heals; rotation', function () {
     const t = target({ path: 'log.jsonl' });
     gh.writeFile(REPO, 'log-0007.jsonl', '{"id":"older"}\n');
     const hint = {};
-    for (let i = 0; i < 3; i++) await pushRecords(recs(40 * (i + 1)), { target: t, client: c, rotateAtBytes: 2048, hint, expected: new Set([...recs(40 * i).keys()]) });
+    for (let i = 0; i < 3; i++)
+      await pushRecords(recs(40 * (i + 1)), { target: t, client: c, rotateAtBytes: 2048, hint, expected: new Set([...recs(40 * i).keys()]) });
     assert.ok(gh.file(REPO, 'log-0008.jsonl') && gh.file(REPO, 'log-0009.jsonl'), 'parts 8 and 9 made after the existing 7');
     assert.strictEqual(gh.file(REPO, 'log-0007.jsonl')!.toString(), '{"id":"older"}\n', 'an existing part is never overwritten');
     const all = ['log-0008.jsonl', 'log-0009.jsonl', 'log.jsonl'].flatMap((p) => idsOf(gh.file(REPO, p)!));

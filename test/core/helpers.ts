@@ -40,7 +40,8 @@ export const T0 = 1767225600; // 2026-01-01T00:00:00Z
 export function ev(name: string, turn: string, at: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const e: Record<string, unknown> = { event: name, stream_id: `stream-${turn}`, ...extra, version: 1, session_id: 'sess', turn_id: turn, created_at: at };
   if (name === 'completed' || name === 'interrupted') e.terminal = true;
-  if (name === 'submitted') Object.assign(e, { role: 'user', content: extra.content ?? `question ${turn}`, attachments: [], model: 'gpt-x', model_provider: 'openai' });
+  if (name === 'submitted')
+    Object.assign(e, { role: 'user', content: extra.content ?? `question ${turn}`, attachments: [], model: 'gpt-x', model_provider: 'openai' });
   return e;
 }
 
@@ -49,7 +50,10 @@ export function line(e: unknown): string {
 }
 
 export function lifecycle(turn: string, at: number, terminal: 'completed' | 'interrupted' | null = 'completed', extra: Record<string, unknown> = {}): string {
-  let s = line(ev('submitted', turn, at, extra)) + line(ev('worker_started', turn, at + 0.2)) + line(ev('assistant_started', turn, at + 1.1, { assistant_message_index: 1 }));
+  let s =
+    line(ev('submitted', turn, at, extra)) +
+    line(ev('worker_started', turn, at + 0.2)) +
+    line(ev('assistant_started', turn, at + 1.1, { assistant_message_index: 1 }));
   if (terminal === 'completed') s += line(ev('completed', turn, at + 14.3, { assistant_message_index: 1 }));
   if (terminal === 'interrupted') s += line(ev('interrupted', turn, at + 3, { reason: 'cancelled' }));
   return s;

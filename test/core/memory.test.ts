@@ -2,7 +2,16 @@ import * as assert from 'assert';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { auditMemoryLedger, loadLedger, memoryReport, MemorySchemaError, projectionJson, sqlCompare, type MemoryAudit, type MemoryFinding } from '../../src/core/memory';
+import {
+  auditMemoryLedger,
+  loadLedger,
+  memoryReport,
+  MemorySchemaError,
+  projectionJson,
+  sqlCompare,
+  type MemoryAudit,
+  type MemoryFinding,
+} from '../../src/core/memory';
 import { openDb } from '../../src/core/sqlite/engine';
 import { BotDb, MT0, populateClean } from '../support/memoryFixtures';
 import { tempDir } from './helpers';
@@ -34,7 +43,10 @@ describe('memory ledger: clean databases', () => {
     assert.deepStrictEqual(a.findings, []);
     assert.strictEqual(a.input.events.length, n);
     assert.strictEqual(a.replay.memories.size, 90);
-    assert.deepStrictEqual(a.bots.map((x) => x.botId), ['bot-0', 'bot-1', 'bot-2']);
+    assert.deepStrictEqual(
+      a.bots.map((x) => x.botId),
+      ['bot-0', 'bot-1', 'bot-2'],
+    );
     // The cap held: auto-pins were evicted, manual pins kept.
     for (const bot of a.bots) {
       assert.ok(bot.autoPinned > 0 && bot.manualPinned > 0, JSON.stringify(bot));
@@ -195,14 +207,23 @@ describe('memory ledger: planted violations', () => {
     b.close();
     const a = auditMemoryLedger(b.file, { now: NOW });
     assert.deepStrictEqual(kinds(a), ['memory_drift', 'memory_extra', 'memory_missing']);
-    assert.deepStrictEqual(only(a, 'memory_missing').map((f) => f.memoryId), [String(gone)]);
-    assert.deepStrictEqual(only(a, 'memory_extra').map((f) => f.memoryId), ['99']);
+    assert.deepStrictEqual(
+      only(a, 'memory_missing').map((f) => f.memoryId),
+      [String(gone)],
+    );
+    assert.deepStrictEqual(
+      only(a, 'memory_extra').map((f) => f.memoryId),
+      ['99'],
+    );
     const drift = only(a, 'memory_drift');
-    assert.deepStrictEqual(drift.map((f) => [f.memoryId, f.severity]), [
-      [String(drifted), 'error'],
-      [String(drifted), 'warning'],
-      [String(sig), 'error'],
-    ]);
+    assert.deepStrictEqual(
+      drift.map((f) => [f.memoryId, f.severity]),
+      [
+        [String(drifted), 'error'],
+        [String(drifted), 'warning'],
+        [String(sig), 'error'],
+      ],
+    );
     assert.match(drift[0].message, /pinned: table 1, events 0; auto_pinned: table 1, events 0/);
     assert.match(drift[2].message, /significance: table 3, events 2/);
   });
@@ -222,7 +243,10 @@ describe('memory ledger: planted violations', () => {
     b.close();
     const a = auditMemoryLedger(b.file, { now: NOW, settings: { ignoreKinds: ['chat_*'] } });
     assert.deepStrictEqual(kinds(a), ['duplicate_memory_written', 'invalid_event_payload', 'unknown_event_kind', 'unknown_memory_event']);
-    assert.deepStrictEqual(only(a, 'unknown_memory_event').map((f) => f.memoryId), ['4242']);
+    assert.deepStrictEqual(
+      only(a, 'unknown_memory_event').map((f) => f.memoryId),
+      ['4242'],
+    );
     const unk = only(a, 'unknown_event_kind');
     assert.strictEqual(unk.length, 1, 'one finding per unknown kind; chat_* ignored');
     assert.match(unk[0].message, /2 events of unknown kind "memory_archived"/);
@@ -242,14 +266,31 @@ describe('memory ledger: settings and schema validation', () => {
     const b = fresh('bot.db', { names: { events: 'ledger', memories: 'mem', payload: 'body', owner: 'bot' } });
     populateClean(b, { bots: 2, memoriesPerBot: 12 });
     b.close();
-    assert.throws(() => auditMemoryLedger(b.file, { now: NOW }), (e: Error) => e instanceof MemorySchemaError && /no event log table "events" or "event_log"/.test(e.message) && /tables: .*ledger.*mem/.test(e.message) && /botMemory\.memory\.eventsTable/.test(e.message));
+    assert.throws(
+      () => auditMemoryLedger(b.file, { now: NOW }),
+      (e: Error) =>
+        e instanceof MemorySchemaError &&
+        /no event log table "events" or "event_log"/.test(e.message) &&
+        /tables: .*ledger.*mem/.test(e.message) &&
+        /botMemory\.memory\.eventsTable/.test(e.message),
+    );
     assert.throws(
       () => auditMemoryLedger(b.file, { now: NOW, settings: { eventsTable: 'ledger' } }),
-      (e: Error) => /table "ledger" has no column for payload \("payload" or "payload_json" or "data"; set botMemory\.memory\.eventColumns\.payload/.test(e.message),
+      (e: Error) =>
+        /table "ledger" has no column for payload \("payload" or "payload_json" or "data"; set botMemory\.memory\.eventColumns\.payload/.test(e.message),
     );
-    assert.throws(() => auditMemoryLedger(b.file, { now: NOW, settings: { eventsTable: 'ledger', eventColumns: { payload: 'body' } } }), /no memories table "memories" or "memory"/);
-    assert.throws(() => auditMemoryLedger(b.file, { now: NOW, settings: { eventsTable: 'ledger', eventColumns: { payload: 'body' }, memoriesTable: 'mem' } }), /table "mem" has no column for owner \("owner_id" or "owner" or "bot_id" or "host_bot_id"/);
-    const a = auditMemoryLedger(b.file, { now: NOW, settings: { eventsTable: 'ledger', eventColumns: { payload: 'body' }, memoriesTable: 'mem', memoryColumns: { owner: 'bot' } } });
+    assert.throws(
+      () => auditMemoryLedger(b.file, { now: NOW, settings: { eventsTable: 'ledger', eventColumns: { payload: 'body' } } }),
+      /no memories table "memories" or "memory"/,
+    );
+    assert.throws(
+      () => auditMemoryLedger(b.file, { now: NOW, settings: { eventsTable: 'ledger', eventColumns: { payload: 'body' }, memoriesTable: 'mem' } }),
+      /table "mem" has no column for owner \("owner_id" or "owner" or "bot_id" or "host_bot_id"/,
+    );
+    const a = auditMemoryLedger(b.file, {
+      now: NOW,
+      settings: { eventsTable: 'ledger', eventColumns: { payload: 'body' }, memoriesTable: 'mem', memoryColumns: { owner: 'bot' } },
+    });
     assert.deepStrictEqual(a.findings, []);
     assert.strictEqual(a.replay.memories.size, 24);
   });
@@ -258,7 +299,10 @@ describe('memory ledger: settings and schema validation', () => {
     const b = fresh();
     populateClean(b, { bots: 1, memoriesPerBot: 3 });
     b.close();
-    assert.throws(() => loadLedger(b.file, { memoryColumns: { text: 'narrative' } }), /no column for text \("narrative"; set botMemory\.memory\.memoryColumns\.text/);
+    assert.throws(
+      () => loadLedger(b.file, { memoryColumns: { text: 'narrative' } }),
+      /no column for text \("narrative"; set botMemory\.memory\.memoryColumns\.text/,
+    );
   });
 
   it('a file that is neither SQLite nor events, and a missing file, are clear errors or findings', () => {
@@ -268,7 +312,10 @@ describe('memory ledger: settings and schema validation', () => {
     const junk = path.join(dir, 'junk.jsonl');
     fs.writeFileSync(junk, 'hello\n[1]\n{"kind": 3}\n');
     const a = auditMemoryLedger(junk, { now: NOW });
-    assert.deepStrictEqual(only(a, 'malformed_line').map((f) => f.line), [1, 2, 3]);
+    assert.deepStrictEqual(
+      only(a, 'malformed_line').map((f) => f.line),
+      [1, 2, 3],
+    );
   });
 });
 
@@ -290,7 +337,9 @@ describe('memory ledger: JSONL exports', () => {
     assert.deepStrictEqual(kinds(a), ['memories_table_unavailable', 'unknown_memory_event']);
     const f = only(a, 'unknown_memory_event')[0];
     assert.deepStrictEqual([f.shard, f.line, f.eventId], ['events.jsonl', 4, 4]);
-    assert.deepStrictEqual(projectionJson(a).memories, [{ id: 1, owner: 'ada', text: 'first', significance: 3, pinned: 1, auto_pinned: 1, created_at: MT0, events: 3 }]);
+    assert.deepStrictEqual(projectionJson(a).memories, [
+      { id: 1, owner: 'ada', text: 'first', significance: 3, pinned: 1, auto_pinned: 1, created_at: MT0, events: 3 },
+    ]);
   });
 });
 

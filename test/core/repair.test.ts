@@ -93,26 +93,50 @@ describe('repair: plan', () => {
     const by = new Map(p.sessions.map((s) => [s.sessionId, s]));
     assert.ok(!by.has('healthy6'));
     const d = by.get('dangling1')!;
-    assert.deepStrictEqual(d.messages.map((m) => m.kind), ['recovered_user_message', 'interruption_marker', 'recovered_user_message', 'interruption_marker']);
-    assert.deepStrictEqual(d.messages[0].message, { role: 'user', content: 'Ünïcödé question — never answered ✓', timestamp: d.messages[0].message.timestamp, attachments: ['notes.txt'], _recovered: true });
+    assert.deepStrictEqual(
+      d.messages.map((m) => m.kind),
+      ['recovered_user_message', 'interruption_marker', 'recovered_user_message', 'interruption_marker'],
+    );
+    assert.deepStrictEqual(d.messages[0].message, {
+      role: 'user',
+      content: 'Ünïcödé question — never answered ✓',
+      timestamp: d.messages[0].message.timestamp,
+      attachments: ['notes.txt'],
+      _recovered: true,
+    });
     assert.strictEqual(d.messages[1].message._error, true);
     assert.strictEqual(d.messages[1].message.type, 'interrupted');
     assert.ok(!/answer:/i.test(String(d.messages[1].message.content)));
-    assert.deepStrictEqual(d.appends.map((a) => a.kind), ['interrupted_event', 'interrupted_event']);
+    assert.deepStrictEqual(
+      d.appends.map((a) => a.kind),
+      ['interrupted_event', 'interrupted_event'],
+    );
     const ev0 = JSON.parse(d.appends[0].line);
     assert.deepStrictEqual(Object.keys(ev0), ['event', 'stream_id', 'reason', 'version', 'session_id', 'turn_id', 'created_at', 'terminal']);
     assert.deepStrictEqual([ev0.event, ev0.reason, ev0.terminal, ev0.created_at, ev0.session_id], ['interrupted', 'audit_repair', true, NOW, 'dangling1']);
     const g = by.get('glued2')!;
     // The torn turn's `completed` was cut off, but the sidecar holds its answer: it is closed as
     // completed, never marked interrupted (issue 13).
-    assert.deepStrictEqual(g.appends.map((a) => [a.kind, a.event]), [['recovered_event', 'completed'], ['completed_event', 'completed']]);
+    assert.deepStrictEqual(
+      g.appends.map((a) => [a.kind, a.event]),
+      [
+        ['recovered_event', 'completed'],
+        ['completed_event', 'completed'],
+      ],
+    );
     assert.strictEqual(g.messages.length, 0);
     assert.match(g.appends[1].evidence!.join(' '), /assistant reply/);
-    assert.deepStrictEqual(g.reviews.map((r) => r.kind), ['malformed_line', 'torn_tail']);
+    assert.deepStrictEqual(
+      g.reviews.map((r) => r.kind),
+      ['malformed_line', 'torn_tail'],
+    );
     const c = by.get('collide3')!;
     assert.strictEqual(c.human.length, 1);
     assert.strictEqual(c.appends.length + c.messages.length, 0);
-    assert.deepStrictEqual(c.reviews.map((r) => r.kind), ['malformed_line', 'malformed_line']);
+    assert.deepStrictEqual(
+      c.reviews.map((r) => r.kind),
+      ['malformed_line', 'malformed_line'],
+    );
     for (const sid of ['live4', 'stale5']) {
       const s = by.get(sid)!;
       assert.ok(!hasWork(s), sid);
@@ -140,7 +164,10 @@ describe('repair: plan', () => {
     fs.writeFileSync(path.join(dir, 'sess.json'), JSON.stringify({ session_id: 'sess', messages: [] }));
     fs.utimesSync(path.join(journal, 'sess~1.jsonl'), T0, T0);
     const s = (await planRepair(dir, { now: T0 + 86400 })).sessions[0];
-    assert.deepStrictEqual(s.messages.map((m) => m.kind), ['recovered_user_message', 'interruption_marker']);
+    assert.deepStrictEqual(
+      s.messages.map((m) => m.kind),
+      ['recovered_user_message', 'interruption_marker'],
+    );
     assert.match(String(s.messages[1].message.content), /last activity before 2026-01-01 00:00 UTC/);
   });
 
@@ -159,7 +186,10 @@ describe('repair: plan', () => {
   it('does not recover a glued terminal event into a turn that already has one, nor one already present', async () => {
     const completed = JSON.stringify(ev('completed', 't1', T0 + 5));
     const torn = JSON.stringify(ev('assistant_started', 't1', T0 + 2)).slice(0, 30);
-    const s = (await single({ 'sess~1.jsonl': open + torn + completed + '\n', 'sess~2.jsonl': line(ev('interrupted', 't1', T0 + 4, { reason: 'cancelled' })) }, sc()))!;
+    const s = (await single(
+      { 'sess~1.jsonl': open + torn + completed + '\n', 'sess~2.jsonl': line(ev('interrupted', 't1', T0 + 4, { reason: 'cancelled' })) },
+      sc(),
+    ))!;
     assert.strictEqual(s.appends.length, 0);
     assert.match(s.skipped[0].reason, /terminal collision/);
     const s2 = (await single({ 'sess~1.jsonl': open + torn + completed + '\n', 'sess~audit.jsonl': completed + '\n' }, sc()))!;
@@ -187,7 +217,14 @@ describe('repair: apply', function () {
     const p = await plan(dir);
     const r = applyRepair(p);
     assert.ok(r.repairId);
-    assert.deepStrictEqual(r.sessions.map((s) => [s.sessionId, s.status]), [['collide3', 'applied'], ['dangling1', 'applied'], ['glued2', 'applied']]);
+    assert.deepStrictEqual(
+      r.sessions.map((s) => [s.sessionId, s.status]),
+      [
+        ['collide3', 'applied'],
+        ['dangling1', 'applied'],
+        ['glued2', 'applied'],
+      ],
+    );
     const after = snapshotFiles(dir);
     assert.deepStrictEqual(otherShards(after), otherShards(before));
     for (const [k, v] of after) if (/^[^/]+\.json$/.test(k)) JSON.parse(v.toString('utf8'));
@@ -200,7 +237,13 @@ describe('repair: apply', function () {
     // Backup of each changed sidecar, byte-identical to the original.
     assert.ok(after.get(path.join(BACKUP_DIR_NAME, r.repairId!, 'dangling1.json'))!.equals(before.get('dangling1.json')!));
     // Our shard holds exactly the planned lines.
-    assert.strictEqual(after.get(path.join('_turn_journal', auditShardName('glued2')))!.toString(), p.sessions.find((s) => s.sessionId === 'glued2')!.appends.map((a) => a.line + '\n').join(''));
+    assert.strictEqual(
+      after.get(path.join('_turn_journal', auditShardName('glued2')))!.toString(),
+      p.sessions
+        .find((s) => s.sessionId === 'glued2')!
+        .appends.map((a) => a.line + '\n')
+        .join(''),
+    );
     // Idempotent.
     const again = await plan(dir);
     assert.ok(planIsEmpty(again), JSON.stringify(again.sessions.filter(hasWork)));
@@ -211,13 +254,23 @@ describe('repair: apply', function () {
       assert.ok(!s.findings.some((f) => f.kind === 'dangling_turn' || f.kind === 'pending_turn'), s.session_id);
     }
     const disc = await discoverSessions(dir);
-    const glued = await loadSession(dir, disc.sessions.find((s) => s.sessionId === 'glued2')!, { now: NOW, staleAfterMinutes: 60 });
+    const glued = await loadSession(
+      dir,
+      disc.sessions.find((s) => s.sessionId === 'glued2')!,
+      { now: NOW, staleAfterMinutes: 60 },
+    );
     assert.ok(markReviewedFindings(glued.analysis, loadKnownReviews(dir)) >= 3);
-    assert.ok(glued.analysis.findings.filter((f) => ['malformed_line', 'torn_tail', 'glued_event'].includes(f.kind) && f.severity === 'error').every((f) => f.reviewed));
+    assert.ok(
+      glued.analysis.findings.filter((f) => ['malformed_line', 'torn_tail', 'glued_event'].includes(f.kind) && f.severity === 'error').every((f) => f.reviewed),
+    );
     if (upBefore) {
       const up = runUpstreamReader(dir);
       for (const sid of ['dangling1', 'glued2']) {
-        assert.deepStrictEqual(Object.entries(up[sid].states).filter(([, st]) => st !== 'completed' && st !== 'interrupted'), [], sid);
+        assert.deepStrictEqual(
+          Object.entries(up[sid].states).filter(([, st]) => st !== 'completed' && st !== 'interrupted'),
+          [],
+          sid,
+        );
         assert.deepStrictEqual(up[sid].collisions, upBefore[sid].collisions);
         assert.deepStrictEqual(up[sid].malformed, upBefore[sid].malformed);
       }
@@ -273,11 +326,17 @@ describe('repair: undo', function () {
     assert.notStrictEqual(fs.readFileSync(path.join(dir, 'dangling1.json')).length, before.get('dangling1.json')!.length);
     assert.strictEqual(undoLastRepair(dir).status, 'undone');
     assert.ok(fs.readFileSync(path.join(dir, 'dangling1.json')).equals(before.get('dangling1.json')!));
-    assert.deepStrictEqual([...snapshotFiles(dir).keys()].filter((k) => k.startsWith('_turn_journal')).sort(), [...before.keys()].filter((k) => k.startsWith('_turn_journal')).sort());
+    assert.deepStrictEqual(
+      [...snapshotFiles(dir).keys()].filter((k) => k.startsWith('_turn_journal')).sort(),
+      [...before.keys()].filter((k) => k.startsWith('_turn_journal')).sort(),
+    );
     assert.strictEqual(undoLastRepair(dir).status, 'nothing');
     // The reviews of undone repairs no longer count: the plan is the original one again.
     const again = await plan(dir);
-    assert.deepStrictEqual(again.sessions.filter(hasWork).map((s) => s.sessionId), ['collide3', 'dangling1', 'glued2']);
+    assert.deepStrictEqual(
+      again.sessions.filter(hasWork).map((s) => s.sessionId),
+      ['collide3', 'dangling1', 'glued2'],
+    );
   });
 
   it('refuses, changing nothing, when a file changed since the repair', async () => {
@@ -295,7 +354,7 @@ describe('repair: undo', function () {
     assert.deepStrictEqual(after, mid);
   });
 
-  it('refuses when our shard no longer ends with the repair\'s lines', async () => {
+  it("refuses when our shard no longer ends with the repair's lines", async () => {
     const dir = fixture();
     applyRepair(await plan(dir, { sessionId: 'dangling1' }));
     fs.appendFileSync(path.join(dir, '_turn_journal', 'dangling1~audit.jsonl'), line(ev('worker_started', 'x', NOW)));
@@ -352,7 +411,11 @@ describe('repair: log, backups, lock, reviews', function () {
     assert.deepStrictEqual(p2.sessions[0].human[0].reviewed?.note, 'provider retried; the completed answer is right');
     applyRepair(p2); // reviews the garbage lines
     const disc = await discoverSessions(dir);
-    const { analysis } = await loadSession(dir, disc.sessions.find((s) => s.sessionId === 'collide3')!, { now: NOW, staleAfterMinutes: 60 });
+    const { analysis } = await loadSession(
+      dir,
+      disc.sessions.find((s) => s.sessionId === 'collide3')!,
+      { now: NOW, staleAfterMinutes: 60 },
+    );
     markReviewedFindings(analysis, loadKnownReviews(dir));
     const coll = analysis.findings.filter((f) => f.kind === 'terminal_collision');
     assert.strictEqual(coll.length, 2);
@@ -393,6 +456,9 @@ describe('repair: lock leftovers', () => {
     fs.writeFileSync(stray, '999999999\n');
     acquireRepairLock(dir)();
     assert.ok(!fs.existsSync(stray));
-    assert.deepStrictEqual(fs.readdirSync(dir).filter((n) => n.startsWith(LOCK_NAME)), []);
+    assert.deepStrictEqual(
+      fs.readdirSync(dir).filter((n) => n.startsWith(LOCK_NAME)),
+      [],
+    );
   });
 });

@@ -34,13 +34,41 @@ function runLine(runId: string, sid: string, seq: number, event: string, payload
 }
 
 const ENDINGS: { name: string; events: [string, Record<string, unknown>][]; outcome: string }[] = [
-  { name: 'done then stream_end', events: [['done', {}], ['stream_end', {}]], outcome: 'completed' },
-  { name: 'done with tool limit', events: [['done', { terminal_state: 'tool_limit_reached' }], ['stream_end', {}]], outcome: 'tool_limit_reached' },
-  { name: 'cancel', events: [['cancel', {}], ['stream_end', {}]], outcome: 'interrupted-by-user' },
+  {
+    name: 'done then stream_end',
+    events: [
+      ['done', {}],
+      ['stream_end', {}],
+    ],
+    outcome: 'completed',
+  },
+  {
+    name: 'done with tool limit',
+    events: [
+      ['done', { terminal_state: 'tool_limit_reached' }],
+      ['stream_end', {}],
+    ],
+    outcome: 'tool_limit_reached',
+  },
+  {
+    name: 'cancel',
+    events: [
+      ['cancel', {}],
+      ['stream_end', {}],
+    ],
+    outcome: 'interrupted-by-user',
+  },
   { name: 'apperror cancelled', events: [['apperror', { type: 'cancelled' }]], outcome: 'interrupted-by-user' },
   { name: 'apperror interrupted', events: [['apperror', { type: 'interrupted' }]], outcome: 'interrupted-by-crash' },
   { name: 'error tool_limit_reached', events: [['error', { type: 'tool_limit_reached' }]], outcome: 'tool_limit_reached' },
-  { name: 'error', events: [['error', { message: 'boom' }], ['stream_end', {}]], outcome: 'errored' },
+  {
+    name: 'error',
+    events: [
+      ['error', { message: 'boom' }],
+      ['stream_end', {}],
+    ],
+    outcome: 'errored',
+  },
   { name: 'stream_end only', events: [['stream_end', {}]], outcome: 'completed' },
   { name: 'no terminal', events: [], outcome: 'running' },
 ];
@@ -51,7 +79,9 @@ describe('run journal: settled outcome', () => {
       const dir = tempDir();
       const file = runJournalPath(dir, 'sess', 'run1');
       fs.mkdirSync(path.dirname(file), { recursive: true });
-      let text = runLine('run1', 'sess', 1, 'token', { text: 'Hello' }, 1000) + runLine('run1', 'sess', 2, 'tool', { name: 'terminal', preview: '"terminal":true' }, 1001);
+      let text =
+        runLine('run1', 'sess', 1, 'token', { text: 'Hello' }, 1000) +
+        runLine('run1', 'sess', 2, 'tool', { name: 'terminal', preview: '"terminal":true' }, 1001);
       end.events.forEach(([e, p], i) => (text += runLine('run1', 'sess', 3 + i, e, p as PyJsonValue, 1002 + i)));
       fs.writeFileSync(file, text);
       const s = await settledOutcome(file);
@@ -74,7 +104,10 @@ describe('run journal: settled outcome', () => {
     });
     this.timeout(120_000);
     runUpstreamWriter(dir, steps);
-    const ups = runUpstreamRunSummaries(dir, ENDINGS.map((_, i) => ['sess', `r${i}`]));
+    const ups = runUpstreamRunSummaries(
+      dir,
+      ENDINGS.map((_, i) => ['sess', `r${i}`]),
+    );
     for (let i = 0; i < ENDINGS.length; i++) {
       const up = ups[i];
       const ours = await settledOutcome(runJournalPath(dir, 'sess', `r${i}`));
@@ -114,7 +147,10 @@ describe('run journal: settled outcome', () => {
     assert.strictEqual(s.outcome, 'completed', 'the glued done is recovered');
     const page = await readRunEvents(file);
     assert.strictEqual(page.malformed[0].kind, 'invalid_utf8');
-    assert.deepStrictEqual(page.events.map((e) => [e.event, e.recovered ?? false]), [['done', true]]);
+    assert.deepStrictEqual(
+      page.events.map((e) => [e.event, e.recovered ?? false]),
+      [['done', true]],
+    );
     if (upstreamUnavailable()) return;
     this.timeout(60_000);
     assert.deepStrictEqual(runUpstreamRunSummaries(dir, [['sess', 'run1']])[0], { error: 'UnicodeDecodeError' });
@@ -149,7 +185,10 @@ describe('run journal: paged reading', () => {
       line = page.nextLine;
     }
     assert.strictEqual(pages, 3);
-    assert.deepStrictEqual(seen, Array.from({ length: 2501 }, (_, i) => i + 1));
+    assert.deepStrictEqual(
+      seen,
+      Array.from({ length: 2501 }, (_, i) => i + 1),
+    );
   });
 
   it('an over-long line is not buffered whole: its header is still read', async () => {
@@ -159,7 +198,13 @@ describe('run journal: paged reading', () => {
     const s = await settledOutcome(file, { maxLineBytes: 100_000 });
     assert.strictEqual(s.outcome, 'completed');
     const page = await readRunEvents(file, { maxLineBytes: 100_000 });
-    assert.deepStrictEqual(page.events.map((e) => [e.event, e.payloadOmitted ?? false]), [['token', false], ['done', true]]);
+    assert.deepStrictEqual(
+      page.events.map((e) => [e.event, e.payloadOmitted ?? false]),
+      [
+        ['token', false],
+        ['done', true],
+      ],
+    );
   });
 
   it('opens regular files only: a FIFO and a symbolic link are refused without blocking', async () => {

@@ -35,7 +35,10 @@ describe('repair --sanitize (Make Readable for hermes-webui)', function () {
     const original = fs.readFileSync(shard);
     assert.match(runUpstreamReader(dir).sessions.dropped0.error ?? '', /UnicodeDecodeError/);
     const plan = await planSanitize(dir);
-    assert.deepStrictEqual(plan.shards.map((s) => [s.shard, s.skip, s.lines.length]), [['dropped0~1.jsonl', null, 1]]);
+    assert.deepStrictEqual(
+      plan.shards.map((s) => [s.shard, s.skip, s.lines.length]),
+      [['dropped0~1.jsonl', null, 1]],
+    );
     const bad = plan.shards[0].lines[0];
     const res = await applySanitize(plan, { settleMs: 50 });
     assert.strictEqual(res.shards[0].status, 'sanitized', res.shards[0].message);
@@ -59,7 +62,11 @@ describe('repair --sanitize (Make Readable for hermes-webui)', function () {
     fs.utimesSync(shard, new Date(), new Date());
     assert.match((await planSanitize(dir)).shards[0].skip ?? '', /recently/);
     fs.utimesSync(shard, T0, T0);
-    const holder = spawn('python3', ['-c', 'import fcntl,os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print("held", flush=True); sys.stdin.read()', shard]);
+    const holder = spawn('python3', [
+      '-c',
+      'import fcntl,os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print("held", flush=True); sys.stdin.read()',
+      shard,
+    ]);
     await new Promise<void>((r) => holder.stdout.once('data', () => r()));
     try {
       assert.match((await planSanitize(dir)).shards[0].skip ?? '', /lock/);
@@ -75,7 +82,12 @@ describe('repair --sanitize (Make Readable for hermes-webui)', function () {
     const plan = await planSanitize(dir);
     // a writer like upstream's: opens the path (the old inode) now, waits for the flock, then appends
     const line = '{"event":"worker_started","stream_id":"late","version":1,"session_id":"dropped0","turn_id":"late","created_at":1763600100.0}\n';
-    const writer = spawn('python3', ['-c', 'import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_WRONLY|os.O_APPEND); print("open", flush=True); sys.stdin.readline(); fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, sys.argv[2].encode()); fcntl.flock(fd, fcntl.LOCK_UN)', shard, line]);
+    const writer = spawn('python3', [
+      '-c',
+      'import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_WRONLY|os.O_APPEND); print("open", flush=True); sys.stdin.readline(); fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, sys.argv[2].encode()); fcntl.flock(fd, fcntl.LOCK_UN)',
+      shard,
+      line,
+    ]);
     const writerExited = new Promise((r) => writer.on('exit', r));
     await new Promise<void>((r) => writer.stdout.once('data', () => r()));
     const applying = applySanitize(plan, {

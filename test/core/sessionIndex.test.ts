@@ -11,7 +11,16 @@ function setup() {
   const b = sessionsDir();
   fs.writeFileSync(path.join(a.journal, 's1~1.jsonl'), lifecycle('t1', T0));
   fs.writeFileSync(path.join(a.journal, 's2~1.jsonl'), lifecycle('t2', T0, null));
-  fs.writeFileSync(path.join(a.dir, 's1.json'), JSON.stringify({ title: 'First', messages: [{ role: 'user', content: 'question t1' }, { role: 'assistant', content: 'x' }] }));
+  fs.writeFileSync(
+    path.join(a.dir, 's1.json'),
+    JSON.stringify({
+      title: 'First',
+      messages: [
+        { role: 'user', content: 'question t1' },
+        { role: 'assistant', content: 'x' },
+      ],
+    }),
+  );
   fs.writeFileSync(path.join(b.journal, 'x~1.jsonl'), lifecycle('t3', T0) + 'junk\n');
   return { a, b };
 }
@@ -20,9 +29,19 @@ describe('SessionIndex', () => {
   it('lists sessions of several roots before parsing anything, then summarizes lazily', async () => {
     const { a, b } = setup();
     const index = new SessionIndex({ now: () => T0 + 86400 });
-    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }, { sessionsDir: b.journal, source: 'workspace' }, { sessionsDir: a.dir, source: 'default' }]);
-    assert.deepStrictEqual(index.roots().map((r) => r.id), [a.dir, b.dir]);
-    assert.deepStrictEqual(index.sessions(a.dir).map((s) => s.sessionId), ['s1', 's2']);
+    await index.setRoots([
+      { sessionsDir: a.dir, source: 'setting' },
+      { sessionsDir: b.journal, source: 'workspace' },
+      { sessionsDir: a.dir, source: 'default' },
+    ]);
+    assert.deepStrictEqual(
+      index.roots().map((r) => r.id),
+      [a.dir, b.dir],
+    );
+    assert.deepStrictEqual(
+      index.sessions(a.dir).map((s) => s.sessionId),
+      ['s1', 's2'],
+    );
     assert.strictEqual(index.cachedSummary(a.dir, 's1'), undefined);
     const s1 = await index.summarize(a.dir, 's1');
     assert.strictEqual(s1?.title, 'First');
@@ -63,12 +82,21 @@ describe('SessionIndex', () => {
 
     fs.writeFileSync(path.join(a.journal, 's2~2.jsonl'), line(ev('interrupted', 't2', T0 + 30, { reason: 'x' })));
     await index.fileChanged(path.join(a.journal, 's2~2.jsonl'), 'created');
-    assert.deepStrictEqual(index.sessions(a.dir).find((s) => s.sessionId === 's2')?.shards.map((s) => s.name), ['s2~1.jsonl', 's2~2.jsonl']);
+    assert.deepStrictEqual(
+      index
+        .sessions(a.dir)
+        .find((s) => s.sessionId === 's2')
+        ?.shards.map((s) => s.name),
+      ['s2~1.jsonl', 's2~2.jsonl'],
+    );
     assert.strictEqual(index.lastAnalysis(a.dir, 's2')?.counts.collisions, 1);
 
     fs.rmSync(path.join(a.journal, 's1~1.jsonl'));
     await index.fileChanged(path.join(a.journal, 's1~1.jsonl'), 'deleted');
-    assert.deepStrictEqual(index.sessions(a.dir).map((s) => s.sessionId), ['s2']);
+    assert.deepStrictEqual(
+      index.sessions(a.dir).map((s) => s.sessionId),
+      ['s2'],
+    );
   });
 
   it('reuses a persisted summary while the fingerprint matches, and drops it when a file changes', async () => {

@@ -43,7 +43,9 @@ describe('ShardReader', () => {
       line(ev('interrupted', 't1', T0 + 3, { reason: 'x'.repeat(3000) })),
       line(ev('submitted', 't3', T0 + 20)),
     ];
-    const file = write(Buffer.concat([...lines.map((l) => Buffer.from(l)), Buffer.from([0x7b, 0xff, 0x0a]), Buffer.from(line(ev('submitted', 't4', T0 + 30)))]));
+    const file = write(
+      Buffer.concat([...lines.map((l) => Buffer.from(l)), Buffer.from([0x7b, 0xff, 0x0a]), Buffer.from(line(ev('submitted', 't4', T0 + 30)))]),
+    );
     const shape = (r: ShardReader) => ({
       events: r.contents.events.map((e) => [e.name, e.turnId, e.line, e.offset, e.length, !!e.pythonLineBreaks, !!e.nonStandardNumbers]),
       malformed: r.contents.malformed.map((m) => [m.kind, m.line, m.offset, m.length, m.glued?.name ?? null, m.gluedAt ?? null]),
@@ -54,7 +56,10 @@ describe('ShardReader', () => {
     await big.refresh();
     const expected = shape(big);
     assert.strictEqual(expected.events.length, 7);
-    assert.deepStrictEqual(expected.malformed.map((m) => m[0]), ['not_json', 'not_object', 'not_json', 'invalid_utf8']);
+    assert.deepStrictEqual(
+      expected.malformed.map((m) => m[0]),
+      ['not_json', 'not_object', 'not_json', 'invalid_utf8'],
+    );
     for (const chunk of [7, 64, 500, 4096]) {
       const small = reader(file, 1 << 24, chunk);
       await small.refresh();
@@ -64,7 +69,10 @@ describe('ShardReader', () => {
     const limited = [reader(file, 2048), reader(file, 2048, 100)];
     for (const r of limited) await r.refresh();
     assert.deepStrictEqual(shape(limited[0]), shape(limited[1]));
-    assert.deepStrictEqual(limited[0].contents.malformed.filter((m) => m.kind === 'too_long').map((m) => m.line), [10]);
+    assert.deepStrictEqual(
+      limited[0].contents.malformed.filter((m) => m.kind === 'too_long').map((m) => m.line),
+      [10],
+    );
   });
 
   it('ends lines at \\n only: U+2028, U+2029 and U+0085 are text', async () => {
@@ -235,14 +243,20 @@ describe('ShardReader', () => {
     fs.writeFileSync(file, line(ev('submitted', 't2', T0)));
     const res = await r.refresh();
     assert.strictEqual(res.mode, 'full');
-    assert.deepStrictEqual(r.contents.events.map((e) => e.turnId), ['t2']);
+    assert.deepStrictEqual(
+      r.contents.events.map((e) => e.turnId),
+      ['t2'],
+    );
 
     const other = file + '.new';
     fs.writeFileSync(other, line(ev('submitted', 't3', T0)) + line(ev('submitted', 't4', T0)));
     fs.renameSync(other, file); // same size class, new inode
     const res2 = await r.refresh();
     assert.strictEqual(res2.mode, 'full');
-    assert.deepStrictEqual(r.contents.events.map((e) => e.turnId), ['t3', 't4']);
+    assert.deepStrictEqual(
+      r.contents.events.map((e) => e.turnId),
+      ['t3', 't4'],
+    );
   });
 
   it('reports a file that disappeared instead of throwing', async () => {

@@ -18,20 +18,27 @@ describe('SQLite index: read-only query entry point', function () {
   });
 
   it('accepts exactly one statement (comments, strings, quoted names and a trailing ";" allowed)', () => {
-    for (const ok of ["SELECT ';' AS x; -- done", 'select "a;b" from t /* ; */;;', "SELECT 'it''s; fine'", 'SELECT [x;y] FROM t']) assert.doesNotThrow(() => checkSingleStatement(ok), ok);
-    for (const bad of ['SELECT 1; SELECT 2', "SELECT 1; DELETE FROM events", '  ; -- nothing', "SELECT 'open"]) assert.throws(() => checkSingleStatement(bad), QueryRefused, bad);
+    for (const ok of ["SELECT ';' AS x; -- done", 'select "a;b" from t /* ; */;;', "SELECT 'it''s; fine'", 'SELECT [x;y] FROM t'])
+      assert.doesNotThrow(() => checkSingleStatement(ok), ok);
+    for (const bad of ['SELECT 1; SELECT 2', 'SELECT 1; DELETE FROM events', '  ; -- nothing', "SELECT 'open"])
+      assert.throws(() => checkSingleStatement(bad), QueryRefused, bad);
   });
 
   const engines: EngineKind[] = nativeAvailable() ? ['native', 'wasm'] : ['wasm'];
   for (const engine of engines) {
     describe(engine === 'native' ? 'node:sqlite (on a worker thread)' : 'wasm fallback (in thread)', () => {
       it('streams the rows of a statement with parameters, in batches, up to maxRows', async () => {
-        const expected = query(db, 'SELECT session_id, turn_id, state FROM turns WHERE ordinal >= ? ORDER BY session_id, ordinal', [0]).map((r) => Object.values(r));
+        const expected = query(db, 'SELECT session_id, turn_id, state FROM turns WHERE ordinal >= ? ORDER BY session_id, ordinal', [0]).map((r) =>
+          Object.values(r),
+        );
         assert.ok(expected.length > 20, 'the fixture has turns');
         const got: unknown[][] = [];
         const batches: number[] = [];
         const r = await queryIndex(db, 'SELECT session_id, turn_id, state FROM turns WHERE ordinal >= ? ORDER BY session_id, ordinal', {
-          engine, params: [0], batchRows: 7, onRows: (rows, cols) => {
+          engine,
+          params: [0],
+          batchRows: 7,
+          onRows: (rows, cols) => {
             assert.deepStrictEqual(cols, ['session_id', 'turn_id', 'state']);
             batches.push(rows.length);
             got.push(...rows);
@@ -57,10 +64,16 @@ describe('SQLite index: read-only query entry point', function () {
         const ac = new AbortController();
         let seen = 0;
         const endless = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n';
-        const p = queryIndex(db, endless, { engine, maxRows: Number.MAX_SAFE_INTEGER, batchRows: 1000, signal: ac.signal, onRows: (rows) => {
-          seen += rows.length;
-          if (seen >= 5000) ac.abort();
-        } });
+        const p = queryIndex(db, endless, {
+          engine,
+          maxRows: Number.MAX_SAFE_INTEGER,
+          batchRows: 1000,
+          signal: ac.signal,
+          onRows: (rows) => {
+            seen += rows.length;
+            if (seen >= 5000) ac.abort();
+          },
+        });
         await assert.rejects(p, QueryCancelled);
         assert.ok(seen >= 5000, `${seen} rows before the cancel`);
       });

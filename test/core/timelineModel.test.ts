@@ -18,7 +18,10 @@ import { ev, lifecycle, line, sessionsDir, T0 } from './helpers';
 
 const NOW = T0 + 86400;
 
-async function analyze(files: Record<string, string>, sidecar?: unknown): Promise<{ a: SessionAnalysis; journal: SessionJournal; dir: string; journalDir: string }> {
+async function analyze(
+  files: Record<string, string>,
+  sidecar?: unknown,
+): Promise<{ a: SessionAnalysis; journal: SessionJournal; dir: string; journalDir: string }> {
   const { dir, journal } = sessionsDir();
   for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(journal, name), content);
   if (sidecar !== undefined) fs.writeFileSync(path.join(dir, 'sess.json'), JSON.stringify(sidecar, null, 2));
@@ -55,15 +58,27 @@ describe('timeline view-model', () => {
     const t1 = turns(m)[0];
     assert.strictEqual(t1.ordinal, 1);
     assert.strictEqual(t1.status, 'completed');
-    assert.deepStrictEqual(t1.steps.map((s) => `${s.label} ${formatOffset(s.sinceStart)}`), ['submitted +0 s', 'worker +0.2 s', 'assistant +1.1 s', 'completed +14.3 s']);
+    assert.deepStrictEqual(
+      t1.steps.map((s) => `${s.label} ${formatOffset(s.sinceStart)}`),
+      ['submitted +0 s', 'worker +0.2 s', 'assistant +1.1 s', 'completed +14.3 s'],
+    );
     assert.strictEqual(t1.userMessage, 'question t1');
     assert.strictEqual(t1.reply, 'answer t1', 'the reply comes from the sidecar message at assistant_message_index');
     assert.strictEqual(t1.model, 'gpt-x');
     assert.ok(Math.abs(t1.total! - 14.3) < 1e-6);
     // Opened shard marking
-    assert.deepStrictEqual(turns(m).map((t) => t.own), [false, true, false]);
+    assert.deepStrictEqual(
+      turns(m).map((t) => t.own),
+      [false, true, false],
+    );
     assert.ok(turns(m)[1].steps.every((s) => s.own && s.shard === 'sess~2.jsonl'));
-    assert.deepStrictEqual(m.header.shards.map((s) => [s.name, s.own]), [['sess~1.jsonl', false], ['sess~2.jsonl', true]]);
+    assert.deepStrictEqual(
+      m.header.shards.map((s) => [s.name, s.own]),
+      [
+        ['sess~1.jsonl', false],
+        ['sess~2.jsonl', true],
+      ],
+    );
     assert.strictEqual(m.header.title, 'Trip planning');
     assert.strictEqual(m.header.counts.turns, 3);
     assert.deepStrictEqual(m.header.counts.byStatus, { completed: 3 });
@@ -121,7 +136,8 @@ describe('timeline view-model', () => {
 
   it('dangling, open, interrupted and orphan turns get their status and findings', async () => {
     const { a } = await analyze({
-      'sess~1.jsonl': lifecycle('t1', T0, null) + lifecycle('t2', T0 + 10, 'interrupted') + lifecycle('t3', NOW - 30, null) + line(ev('completed', 't4', T0 + 40)),
+      'sess~1.jsonl':
+        lifecycle('t1', T0, null) + lifecycle('t2', T0 + 10, 'interrupted') + lifecycle('t3', NOW - 30, null) + line(ev('completed', 't4', T0 + 40)),
     });
     const m = buildTimelineModel(a, { now: NOW });
     const byId = new Map(turns(m).map((t) => [t.turnId, t]));

@@ -62,7 +62,11 @@ describe('untrusted text', () => {
         assert.deepStrictEqual(tags, [], `${JSON.stringify(s)} rendered as ${html}`);
         const expected = s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200b]/g, '\ufffd').replace(/\t/g, '    ');
         const got = textOf(html).replace(/\n+$/, '');
-        const norm = (x: string) => x.replace(/ +\n/g, '\n').replace(/\n\s*\n/g, '\n').trimEnd();
+        const norm = (x: string) =>
+          x
+            .replace(/ +\n/g, '\n')
+            .replace(/\n\s*\n/g, '\n')
+            .trimEnd();
         assert.strictEqual(norm(got), norm(expected), `text of ${JSON.stringify(s)}`);
       }
     });
@@ -72,7 +76,12 @@ describe('untrusted text', () => {
     for (const s of HOSTILE) {
       const m = escapeMarkdownInline(s);
       assert.ok(!m.includes('\n'));
-      for (const [, render] of renderers) assert.deepStrictEqual(htmlTags(render(`- item ${m}`)).filter((t) => !['ul', 'li', 'p'].includes(t)), [], m);
+      for (const [, render] of renderers)
+        assert.deepStrictEqual(
+          htmlTags(render(`- item ${m}`)).filter((t) => !['ul', 'li', 'p'].includes(t)),
+          [],
+          m,
+        );
     }
   });
 
@@ -110,7 +119,8 @@ describe('untrusted text', () => {
     } as unknown as RepairPlan;
     const html = mdIt.render(planMarkdown(plan, 'Repair plan'));
     const tags = new Set(htmlTags(html));
-    for (const t of ['a', 'img', 'script', 'h3', 'h4', 'h5', 'h6', 'pre', 'table', 'blockquote', 'hr', 'ol']) assert.ok(!tags.has(t), `<${t}> in ${html.slice(0, 2000)}`);
+    for (const t of ['a', 'img', 'script', 'h3', 'h4', 'h5', 'h6', 'pre', 'table', 'blockquote', 'hr', 'ol'])
+      assert.ok(!tags.has(t), `<${t}> in ${html.slice(0, 2000)}`);
     // Our own headings only: one h1, one h2 per session.
     assert.strictEqual((html.match(/<h1/g) ?? []).length, 1);
     assert.strictEqual((html.match(/<h2/g) ?? []).length, HOSTILE.length);
@@ -118,7 +128,8 @@ describe('untrusted text', () => {
 
   it('no module outside untrustedText.ts shows a notification, quick pick or MarkdownString directly', () => {
     const repo = path.resolve(__dirname, '..', '..', '..');
-    const forbidden = /vscode\.window\.show(?:Information|Warning|Error)Message\(|vscode\.window\.showQuickPick\(|new vscode\.MarkdownString\(|\.appendCodeblock\(/;
+    const forbidden =
+      /vscode\.window\.show(?:Information|Warning|Error)Message\(|vscode\.window\.showQuickPick\(|new vscode\.MarkdownString\(|\.appendCodeblock\(/;
     const offenders: string[] = [];
     const walk = (dir: string): void => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

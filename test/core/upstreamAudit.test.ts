@@ -16,7 +16,12 @@ import { tempDir } from './helpers';
 const NOW = 1763600000 + 2 * 86400;
 
 /** Upstream's reading of every session, by upstream's own functions. */
-function upstreamSessions(dir: string): Record<string, { error?: string; states?: Record<string, string>; collisions?: { turn_id: string; events: string[] }[]; malformed?: { shard: string; line: number }[] }> {
+function upstreamSessions(
+  dir: string,
+): Record<
+  string,
+  { error?: string; states?: Record<string, string>; collisions?: { turn_id: string; events: string[] }[]; malformed?: { shard: string; line: number }[] }
+> {
   const code = [
     'import json, sys',
     'from pathlib import Path',
@@ -66,8 +71,16 @@ describe("the upstream view agrees with hermes-webui's own code", function () {
       }
       assert.strictEqual(o.readable, true, `${sid}: ${o.error}`);
       assert.deepStrictEqual(o.states, t.states, `${sid}: states`);
-      assert.deepStrictEqual(o.collisions, (t.collisions ?? []).map((c) => ({ turn_id: c.turn_id, events: c.events })), `${sid}: collisions`);
-      assert.deepStrictEqual([...o.malformed].sort(byKey), [...(t.malformed ?? [])].map((m) => ({ shard: m.shard, line: m.line })).sort(byKey), `${sid}: malformed`);
+      assert.deepStrictEqual(
+        o.collisions,
+        (t.collisions ?? []).map((c) => ({ turn_id: c.turn_id, events: c.events })),
+        `${sid}: collisions`,
+      );
+      assert.deepStrictEqual(
+        [...o.malformed].sort(byKey),
+        [...(t.malformed ?? [])].map((m) => ({ shard: m.shard, line: m.line })).sort(byKey),
+        `${sid}: malformed`,
+      );
       assert.deepStrictEqual(o.pending, ref.sessions[sid].pending, `${sid}: pending (upstream_reader.py)`);
       pending += o.pending.length;
     }
@@ -94,7 +107,8 @@ describe("the upstream view agrees with hermes-webui's own code", function () {
     assert.deepStrictEqual(report.upstream_audit.summary, up.summary);
     assert.strictEqual(report.upstream_audit.status, up.status);
     const kinds = new Set(up.items.map((i) => i.kind));
-    for (const k of ['shrunken_live', 'orphan_backup', 'malformed_orphan_backup', 'index_missing_file', 'index_missing_entry', 'turn_journal_pending_turn']) assert.ok(kinds.has(k), k);
+    for (const k of ['shrunken_live', 'orphan_backup', 'malformed_orphan_backup', 'index_missing_file', 'index_missing_entry', 'turn_journal_pending_turn'])
+      assert.ok(kinds.has(k), k);
     // and the items about sessions with a journal are findings there, with upstream_kind and category
     const s = report.sessions.find((x) => x.session_id === 'backup6')!;
     assert.ok(s.findings.some((f) => f.kind === 'shrunken_live' && f.upstream_kind === 'shrunken_live' && f.category === 'repairable'));

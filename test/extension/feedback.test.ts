@@ -23,7 +23,14 @@ describe('Feedback', function () {
   let a: BotMemoryApi;
   let dir: string;
   const file = (sid: string) => path.join(dir, '_turn_feedback', `${sid}.jsonl`);
-  const records = (sid: string) => (fs.existsSync(file(sid)) ? fs.readFileSync(file(sid), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+  const records = (sid: string) =>
+    fs.existsSync(file(sid))
+      ? fs
+          .readFileSync(file(sid), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
 
   async function turnNodes(sid: string): Promise<Node[]> {
     const top = await a.sessions.tree.getChildren();
@@ -38,13 +45,18 @@ describe('Feedback', function () {
     assert.ok(n, `no turn node ${turnId}`);
     return a.sessions.tree.getTreeItem(n);
   }
-  const query = async (uri: vscode.Uri, r: WebviewRequest = { kind: 'snapshot' }) => (await vscode.commands.executeCommand(QUERY, uri.toString(), r)) as Snapshot;
+  const query = async (uri: vscode.Uri, r: WebviewRequest = { kind: 'snapshot' }) =>
+    (await vscode.commands.executeCommand(QUERY, uri.toString(), r)) as Snapshot;
   async function until(uri: vscode.Uri, ok: (s: Snapshot) => boolean, what: string): Promise<Snapshot> {
     let last: Snapshot | undefined;
-    return waitFor(async () => {
-      last = await query(uri);
-      return ok(last) ? last : undefined;
-    }, 15_000, () => `${what}; last: ${JSON.stringify(last?.feedback)} ${last?.renderedTurnIds}`);
+    return waitFor(
+      async () => {
+        last = await query(uri);
+        return ok(last) ? last : undefined;
+      },
+      15_000,
+      () => `${what}; last: ${JSON.stringify(last?.feedback)} ${last?.renderedTurnIds}`,
+    );
   }
 
   before(async () => {
@@ -53,12 +65,19 @@ describe('Feedback', function () {
     // Rating keys stay in the session here (the UI test follows focus across sessions).
     await vscode.workspace.getConfiguration('botMemory.feedback').update('advanceAfterRating', 'nextTurn', vscode.ConfigurationTarget.Global);
     dir = path.join(workspaceDir(), 'bots', 'fb');
-    writeSession(dir, 'fa', turnLines('fa', 'a1', T0, 'Hi', 1) + turnLines('fa', 'a2', T0 + 60, 'Capital of France?', 3) + turnLines('fa', 'a3', T0 + 120, 'Stop', null, 'interrupted'), [
-      { role: 'user', content: 'Hi' },
-      { role: 'assistant', content: 'Hello!' },
-      { role: 'user', content: 'Capital of France?' },
-      { role: 'assistant', content: 'Paris' },
-    ]);
+    writeSession(
+      dir,
+      'fa',
+      turnLines('fa', 'a1', T0, 'Hi', 1) +
+        turnLines('fa', 'a2', T0 + 60, 'Capital of France?', 3) +
+        turnLines('fa', 'a3', T0 + 120, 'Stop', null, 'interrupted'),
+      [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: 'Hello!' },
+        { role: 'user', content: 'Capital of France?' },
+        { role: 'assistant', content: 'Paris' },
+      ],
+    );
     writeSession(dir, 'fb', turnLines('fb', 'b1', T0 + 30, 'Hi', 1) + turnLines('fb', 'b2', T0 + 200, 'Newest question', 3), [
       { role: 'user', content: 'Hi' },
       { role: 'assistant', content: 'Go away.' },
@@ -81,7 +100,10 @@ describe('Feedback', function () {
     await vscode.commands.executeCommand('botMemory.feedback.thumbsUp', node);
     const recs = records('fa');
     assert.strictEqual(recs.length, 1);
-    assert.deepStrictEqual([recs[0].type, recs[0].version, recs[0].session_id, recs[0].turn_id, recs[0].feedback, recs[0].reviewer], ['feedback', 1, 'fa', 'a1', 1, 'Test Reviewer']);
+    assert.deepStrictEqual(
+      [recs[0].type, recs[0].version, recs[0].session_id, recs[0].turn_id, recs[0].feedback, recs[0].reviewer],
+      ['feedback', 1, 'fa', 'a1', 1, 'Test Reviewer'],
+    );
     const item = await turnItem('fa', 'a1');
     assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'thumbsup');
     assert.match(String(item.description), /^thumbs up · completed/);
@@ -89,7 +111,11 @@ describe('Feedback', function () {
     assert.match((item.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' '), /thumbs up by Test Reviewer/);
     await waitFor(() => a.services.store.index.cachedSummary(dir, 'fa')?.reviewed === 1, 5000, 'the summary counts it');
     assert.match(String(a.sessions.view.description), /\d+ of \d+ reviewed/);
-    await waitFor(() => /^[1-9]\d* of \d+ completed turns reviewed$/.test(String(a.sessions.view.message)), 5000, () => `the view message (${a.sessions.view.message})`);
+    await waitFor(
+      () => /^[1-9]\d* of \d+ completed turns reviewed$/.test(String(a.sessions.view.message)),
+      5000,
+      () => `the view message (${a.sessions.view.message})`,
+    );
   });
 
   it('the timeline shows it, and its keys and buttons rate the focused card; notes and another process too', async () => {
@@ -99,7 +125,13 @@ describe('Feedback', function () {
     // Keyboard: "-" on a2's card.
     await query(uri, { kind: 'key', key: '-', turnId: 'a2' });
     s = await until(uri, (x) => x.feedback.includes('down:a2'), 'the - key rated a2 👎');
-    assert.deepStrictEqual(records('fa').map((r) => [r.turn_id, r.feedback]), [['a1', 1], ['a2', -1]]);
+    assert.deepStrictEqual(
+      records('fa').map((r) => [r.turn_id, r.feedback]),
+      [
+        ['a1', 1],
+        ['a2', -1],
+      ],
+    );
     // A note through the command the "n" key runs (the input box is skipped by the argument).
     await vscode.commands.executeCommand('botMemory.feedback.addNote', { rootId: dir, sessionId: 'fa', turnId: 'a2', note: 'Say <b>Paris</b> first' });
     await waitFor(() => records('fa').at(-1)?.note === 'Say <b>Paris</b> first' && records('fa').at(-1)?.feedback === -1, 5000, 'the note keeps the 👎');
@@ -108,7 +140,10 @@ describe('Feedback', function () {
     s = await until(uri, (x) => !x.feedback.some((f) => f.endsWith(':a1')), 'the 0 key cleared a1');
     assert.strictEqual(records('fa').at(-1).feedback, 0);
     // Another process appends: the watcher brings it in.
-    fs.appendFileSync(file('fa'), formatFeedbackRecord({ sessionId: 'fa', turnId: 'a3', feedback: 1, reviewer: 'Other Process', note: 'from elsewhere' }) + '\n');
+    fs.appendFileSync(
+      file('fa'),
+      formatFeedbackRecord({ sessionId: 'fa', turnId: 'a3', feedback: 1, reviewer: 'Other Process', note: 'from elsewhere' }) + '\n',
+    );
     s = await until(uri, (x) => x.feedback.includes('up:a3'), 'a record from another process shows');
     assert.ok(s.feedback.includes('down:a2'));
     const item = await turnItem('fa', 'a3');
@@ -118,13 +153,17 @@ describe('Feedback', function () {
 
   it('Give Feedback on Turn… with a full argument, and Next Unreviewed walks the queue oldest first (or newest first)', async () => {
     await vscode.commands.executeCommand('botMemory.giveFeedback', { rootId: dir, sessionId: 'fb', turnId: 'b1', value: -1, note: 'rude' });
-    assert.deepStrictEqual(records('fb').map((r) => [r.turn_id, r.feedback, r.note]), [['b1', -1, 'rude']]);
+    assert.deepStrictEqual(
+      records('fb').map((r) => [r.turn_id, r.feedback, r.note]),
+      [['b1', -1, 'rude']],
+    );
     // Unreviewed completed turns in this folder now: a1 (fa, from T0, cleared), b2 (fb, from T0+30). a3 is interrupted.
     const walk = async (arg?: object) => {
       a.feedback.resetWalk();
       const seen: string[] = [];
       for (let i = 0; i < 60; i++) {
-        const next = (await vscode.commands.executeCommand('botMemory.nextUnreviewedTurn', arg)) as { rootId: string; sessionId: string; turnId: string } | undefined;
+        const next = (await vscode.commands.executeCommand('botMemory.nextUnreviewedTurn', arg)) as
+          { rootId: string; sessionId: string; turnId: string } | undefined;
         if (!next) break;
         if (next.rootId === dir) seen.push(`${next.sessionId}/${next.turnId}`);
         if (seen.length === 2) break;
@@ -133,7 +172,11 @@ describe('Feedback', function () {
     };
     assert.deepStrictEqual(await walk({ order: 'newestFirst' }), ['fb/b2', 'fa/a1']);
     assert.deepStrictEqual(await walk(), ['fa/a1', 'fb/b2'], 'oldest first by default');
-    const shown = await until(vscode.Uri.file(path.join(dir, '_turn_journal', 'fb~100.jsonl')), (x) => x.selectedKey === 't:b2', 'b2 (the last one visited) revealed in its timeline');
+    const shown = await until(
+      vscode.Uri.file(path.join(dir, '_turn_journal', 'fb~100.jsonl')),
+      (x) => x.selectedKey === 't:b2',
+      'b2 (the last one visited) revealed in its timeline',
+    );
     assert.strictEqual(shown.shownRows, 2, 'the whole session is shown');
     // Rating b2 removes it from the walk.
     await vscode.commands.executeCommand('botMemory.feedback.thumbsUp', { rootId: dir, sessionId: 'fb', turnId: 'b2' });
@@ -144,18 +187,35 @@ describe('Feedback', function () {
 
   it('Export Training Data writes valid lines and reports what it left out', async () => {
     const out = path.join(workspaceDir(), 'kto.jsonl');
-    const summary = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'kto', out, options: {} })) as { examples: number; excluded: Record<string, number> };
+    const summary = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'kto', out, options: {} })) as {
+      examples: number;
+      excluded: Record<string, number>;
+    };
     const lines = fs.readFileSync(out, 'utf8').split(/(?<=\n)/);
     assert.strictEqual(lines.length, summary.examples);
     for (const l of lines) assert.strictEqual(validateLine('kto', l), null, l);
     // fa/a2 👎, fb/b1 👎; a1 cleared; a3 interrupted; fb/b2 👍 follows b1's 👎: left out (it would train on "Go away.").
-    assert.deepStrictEqual(lines.map((l) => { const o = JSON.parse(l); return [o.completion[0].content, o.label]; }), [['Paris', false], ['Go away.', false]]);
+    assert.deepStrictEqual(
+      lines.map((l) => {
+        const o = JSON.parse(l);
+        return [o.completion[0].content, o.label];
+      }),
+      [
+        ['Paris', false],
+        ['Go away.', false],
+      ],
+    );
     assert.deepStrictEqual(summary.excluded, { cleared: 1, interrupted: 1, rejected_in_history: 1 });
     assert.strictEqual(fs.statSync(out).mode & 0o777, 0o600);
     assert.match(fs.readFileSync(`${out}.README.md`, 'utf8'), /^---\nlicense: other/);
     // No examples: nothing written.
     const none = path.join(workspaceDir(), 'none.jsonl');
-    const r = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'dpo', out: none, options: { model: 'no-such-model' } })) as { written: boolean; examples: number };
+    const r = (await vscode.commands.executeCommand('botMemory.exportTrainingData', {
+      rootId: dir,
+      format: 'dpo',
+      out: none,
+      options: { model: 'no-such-model' },
+    })) as { written: boolean; examples: number };
     assert.deepStrictEqual([r.written, r.examples, fs.existsSync(none)], [false, 0, false]);
   });
 
@@ -169,7 +229,11 @@ describe('Feedback', function () {
     await query(uri, { kind: 'key', key: 'c', turnId: 'b1' });
     const direct = await vscode.commands.executeCommand('botMemory.feedback.writeCorrection', { rootId: dir, sessionId: 'fb', turnId: 'b1' });
     assert.ok(direct, 'the command opened a draft');
-    const ed = await waitFor(() => (vscode.window.activeTextEditor?.document.languageId === 'markdown' ? vscode.window.activeTextEditor : undefined), 10_000, 'a Markdown editor opens');
+    const ed = await waitFor(
+      () => (vscode.window.activeTextEditor?.document.languageId === 'markdown' ? vscode.window.activeTextEditor : undefined),
+      10_000,
+      'a Markdown editor opens',
+    );
     assert.strictEqual(ed.document.getText(), 'Go away.');
     assert.strictEqual(fs.statSync(ed.document.uri.fsPath).mode & 0o777, 0o600);
     await ed.edit((e) => e.replace(new vscode.Range(0, 0, ed.document.lineCount, 0), 'Hello! How can I help?\n\n- with *Markdown*'));
@@ -179,9 +243,18 @@ describe('Feedback', function () {
     await until(uri, (x) => x.selectedKey === 't:b2', 'the focus moved on to b2');
     assert.deepStrictEqual([cor.turn_id, cor.text, cor.reviewer], ['b1', 'Hello! How can I help?\n\n- with *Markdown*', 'Test Reviewer']);
     const out = path.join(workspaceDir(), 'dpo.jsonl');
-    const summary = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'dpo', out, options: {} })) as { examples: number };
-    const pairs = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const summary = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'dpo', out, options: {} })) as {
+      examples: number;
+    };
+    const pairs = fs
+      .readFileSync(out, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     assert.strictEqual(pairs.length, summary.examples);
-    assert.ok(pairs.some((p) => p.chosen[0].content === cor.text && p.rejected[0].content === 'Go away.'), JSON.stringify(pairs));
+    assert.ok(
+      pairs.some((p) => p.chosen[0].content === cor.text && p.rejected[0].content === 'Go away.'),
+      JSON.stringify(pairs),
+    );
   });
 });

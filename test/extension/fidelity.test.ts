@@ -36,7 +36,11 @@ describe('Upstream writer damage in the extension (split turns, dropped events, 
     assert.match(r.markdown, /`lifecycle_dropped`/);
     assert.match(r.markdown, /`upstream_unreadable`/);
     const uri = vscode.Uri.file(path.join(dir, '_turn_journal', 'dropped0~1.jsonl'));
-    await waitFor(() => vscode.languages.getDiagnostics(uri).some((d) => d.code === 'upstream_unreadable' && d.severity === vscode.DiagnosticSeverity.Error), 15_000, 'upstream_unreadable error in Problems');
+    await waitFor(
+      () => vscode.languages.getDiagnostics(uri).some((d) => d.code === 'upstream_unreadable' && d.severity === vscode.DiagnosticSeverity.Error),
+      15_000,
+      'upstream_unreadable error in Problems',
+    );
   });
 
   it('Make Readable for hermes-webui, then Repair All: no answered turn gets a marker', async () => {

@@ -78,13 +78,17 @@ describe('GitHub log commands', function () {
 
   it('replays the pulled log into _github_log.sqlite beside it, and leaves the journal index alone', async () => {
     const pulled = (await vscode.commands.executeCommand('botMemory.pullGithub', { sessionsDir: dir })) as { file: string };
-    const records = fs.readFileSync(pulled.file, 'utf8').trim().split('\n').map((l) => {
-      try {
-        return JSON.parse(l) as { type?: string };
-      } catch {
-        return null;
-      }
-    });
+    const records = fs
+      .readFileSync(pulled.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { type?: string };
+        } catch {
+          return null;
+        }
+      });
     const interactions = records.filter((r) => r?.type === 'interaction').length;
     const feedback = records.filter((r) => r?.type === 'feedback' || r?.type === 'turn_feedback').length; // pushed per-turn feedback is turn_feedback
     assert.ok(interactions > 0 && feedback > 0, `${interactions} interactions, ${feedback} feedback records in the log`);
@@ -112,7 +116,10 @@ describe('GitHub log commands', function () {
     const r = (await vscode.commands.executeCommand('botMemory.pushGithub', { sessionsDir: dir })) as PushCommandResult[];
     assert.strictEqual(r[0].error, undefined);
     assert.strictEqual(r[0].result?.appended, 5);
-    assert.deepStrictEqual(r[0].result?.findings.map((f) => [f.kind, f.severity, f.restored.length, f.lost.length]), [['log_rewritten', 'warning', 5, 0]]);
+    assert.deepStrictEqual(
+      r[0].result?.findings.map((f) => [f.kind, f.severity, f.restored.length, f.lost.length]),
+      [['log_rewritten', 'warning', 5, 0]],
+    );
     const lines = gh.file('acme/bot', 'data/interactions.jsonl')!.toString().trim().split('\n');
     assert.strictEqual(lines.length, 6);
     assert.strictEqual(new Set(idsOf(lines.slice(1).join('\n'))).size, 5);

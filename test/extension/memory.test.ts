@@ -18,7 +18,10 @@ describe('Memories view', function () {
   const item = (n: MemoryNode) => tree().getTreeItem(n);
   const label = (n: MemoryNode) => String(item(n).label);
   const iconId = (n: MemoryNode) => (item(n).iconPath as vscode.ThemeIcon).id;
-  const dbNode = (file: string) => tree().getChildren().find((n) => n.kind === 'db' && n.file === file);
+  const dbNode = (file: string) =>
+    tree()
+      .getChildren()
+      .find((n) => n.kind === 'db' && n.file === file);
   const codes = (file: string) => vscode.languages.getDiagnostics(vscode.Uri.file(file)).map((d) => String(d.code));
 
   before(async () => {
@@ -36,14 +39,18 @@ describe('Memories view', function () {
     broken = b.file;
     // One relative path (against the workspace folder), one absolute.
     await vscode.workspace.getConfiguration('botMemory.memory').update('databases', ['memdb/clean.db', broken], vscode.ConfigurationTarget.Workspace);
-    await waitFor(() => dbNode(clean) && dbNode(broken) && a.memories.ledgers.get(clean)?.audit && a.memories.ledgers.get(broken)?.audit, 20_000, 'both databases audited');
+    await waitFor(
+      () => dbNode(clean) && dbNode(broken) && a.memories.ledgers.get(clean)?.audit && a.memories.ledgers.get(broken)?.audit,
+      20_000,
+      'both databases audited',
+    );
   });
 
   after(async () => {
     await vscode.workspace.getConfiguration('botMemory.memory').update('databases', undefined, vscode.ConfigurationTarget.Workspace);
   });
 
-  it('lists bots, their pinned and recent memories with significance and pin kind, and each memory\'s events', () => {
+  it("lists bots, their pinned and recent memories with significance and pin kind, and each memory's events", () => {
     const db = dbNode(clean)!;
     assert.strictEqual(label(db), 'clean.db');
     assert.match(String(item(db).description), /^2 bots · \d+ events$/);
@@ -51,12 +58,21 @@ describe('Memories view', function () {
     assert.deepStrictEqual(bots.map(label), ['bot-0', 'bot-1']);
     assert.match(String(item(bots[0]).description), /30 memories · \d+ pinned \(\d+ auto, \d+ manual\)/);
     const groups = tree().getChildren(bots[0]);
-    assert.deepStrictEqual(groups.map(label).map((l) => l.replace(/\(\d+\)/, '(n)')), ['Pinned (n)', 'Recent (n)']);
+    assert.deepStrictEqual(
+      groups.map(label).map((l) => l.replace(/\(\d+\)/, '(n)')),
+      ['Pinned (n)', 'Recent (n)'],
+    );
     const pinned = tree().getChildren(groups[0]);
     assert.ok(pinned.length >= 8);
     const looks = pinned.map((n) => [iconId(n), String(item(n).description)]);
-    assert.ok(looks.some(([icon, d]) => icon === 'sparkle' && /significance 3 · auto pin/.test(d)), JSON.stringify(looks));
-    assert.ok(looks.some(([icon, d]) => icon === 'pinned' && /manual pin/.test(d)), JSON.stringify(looks));
+    assert.ok(
+      looks.some(([icon, d]) => icon === 'sparkle' && /significance 3 · auto pin/.test(d)),
+      JSON.stringify(looks),
+    );
+    assert.ok(
+      looks.some(([icon, d]) => icon === 'pinned' && /manual pin/.test(d)),
+      JSON.stringify(looks),
+    );
     const recent = tree().getChildren(groups[1]);
     assert.strictEqual(recent.length, 20);
     assert.strictEqual(label(recent[0]), 'memory 29 of bot 0');
@@ -79,7 +95,10 @@ describe('Memories view', function () {
     assert.strictEqual(String(item(f).description), 'wrong_pin_evicted');
     assert.match(label(f), /oldest auto-pin is memory 1/);
     const diags = vscode.languages.getDiagnostics(vscode.Uri.file(broken));
-    assert.deepStrictEqual(diags.map((d) => [String(d.code), d.severity, d.range.start.line]), [['wrong_pin_evicted', vscode.DiagnosticSeverity.Error, 0]]);
+    assert.deepStrictEqual(
+      diags.map((d) => [String(d.code), d.severity, d.range.start.line]),
+      [['wrong_pin_evicted', vscode.DiagnosticSeverity.Error, 0]],
+    );
     assert.match(diags[0].message, /^\[ada\] /);
   });
 

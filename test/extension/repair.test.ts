@@ -33,7 +33,11 @@ describe('Audit and repair commands', function () {
     assert.match(r.markdown, /interruption marker for turn/);
     assert.match(r.markdown, /For a human\*\* \(terminal collisions are never fixed automatically\)/);
     assert.ok(!/<script/i.test(r.markdown), 'transcript text is escaped');
-    await waitFor(() => diagnosticsOf('collide3~6200.jsonl').some((d) => d.severity === vscode.DiagnosticSeverity.Error && d.code === 'malformed_line'), 10_000, 'malformed-line errors in the Problems panel');
+    await waitFor(
+      () => diagnosticsOf('collide3~6200.jsonl').some((d) => d.severity === vscode.DiagnosticSeverity.Error && d.code === 'malformed_line'),
+      10_000,
+      'malformed-line errors in the Problems panel',
+    );
   });
 
   it('Repair Session applies the shown plan (confirmation skipped with {yes: true}) and the tree follows', async () => {
@@ -43,31 +47,65 @@ describe('Audit and repair commands', function () {
     assert.match(a.repair.plans.text(vscode.Uri.parse(r.planUri!)) ?? '', /# Repair plan — dangling1[\s\S]*recovered user message of turn/);
     const sc = JSON.parse(fs.readFileSync(path.join(dir, 'dangling1.json'), 'utf8')) as { messages: { type?: string; interruption_cause?: string }[] };
     assert.strictEqual(sc.messages.filter((m) => m.type === 'interrupted' && m.interruption_cause === 'audit_repair').length, 2);
-    assert.strictEqual(fs.readFileSync(path.join(dir, '_turn_journal', 'dangling1~audit.jsonl'), 'utf8').trim().split('\n').length, 2);
+    assert.strictEqual(
+      fs
+        .readFileSync(path.join(dir, '_turn_journal', 'dangling1~audit.jsonl'), 'utf8')
+        .trim()
+        .split('\n').length,
+      2,
+    );
     await waitFor(() => a.services.store.index.cachedSummary(dir, 'dangling1')?.open === 0, 10_000, 'no open turn left in dangling1');
-    const again = (await vscode.commands.executeCommand('botMemory.repairSession', { rootId: dir, sessionId: 'dangling1', yes: true, showPlan: false })) as RepairCommandResult;
+    const again = (await vscode.commands.executeCommand('botMemory.repairSession', {
+      rootId: dir,
+      sessionId: 'dangling1',
+      yes: true,
+      showPlan: false,
+    })) as RepairCommandResult;
     assert.strictEqual(again.status, 'nothing');
   });
 
   it('Repair All Sessions repairs a folder; reviewed broken lines become Information in the Problems panel', async () => {
     const r = (await vscode.commands.executeCommand('botMemory.repairAll', { yes: true, showPlan: false, rootIds: [dir] })) as RepairCommandResult;
     assert.strictEqual(r.status, 'applied', r.message);
-    assert.deepStrictEqual(r.results[0].sessions.map((s) => [s.sessionId, s.status]), [['collide3', 'applied'], ['glued2', 'applied']]);
-    await waitFor(() => {
-      const ds = diagnosticsOf('collide3~6200.jsonl').filter((d) => d.code === 'malformed_line');
-      return ds.length === 2 && ds.every((d) => d.severity === vscode.DiagnosticSeverity.Information && /reviewed: left as is/.test(d.message));
-    }, 10_000, 'reviewed malformed lines shown as information');
+    assert.deepStrictEqual(
+      r.results[0].sessions.map((s) => [s.sessionId, s.status]),
+      [
+        ['collide3', 'applied'],
+        ['glued2', 'applied'],
+      ],
+    );
+    await waitFor(
+      () => {
+        const ds = diagnosticsOf('collide3~6200.jsonl').filter((d) => d.code === 'malformed_line');
+        return ds.length === 2 && ds.every((d) => d.severity === vscode.DiagnosticSeverity.Information && /reviewed: left as is/.test(d.message));
+      },
+      10_000,
+      'reviewed malformed lines shown as information',
+    );
   });
 
   it('Mark Collision Reviewed records a note; the collision is never changed', async () => {
     const analysis = await a.services.store.index.analyze(dir, 'collide3');
     const turn = analysis!.turns.find((t) => t.collision)!;
     const shardBytes = fs.readFileSync(path.join(dir, '_turn_journal', 'collide3~6100.jsonl'));
-    const r = (await vscode.commands.executeCommand('botMemory.markCollisionReviewed', { rootId: dir, sessionId: 'collide3', turnId: turn.turnId, note: 'checked by hand' })) as { status: string; events: string[] };
+    const r = (await vscode.commands.executeCommand('botMemory.markCollisionReviewed', {
+      rootId: dir,
+      sessionId: 'collide3',
+      turnId: turn.turnId,
+      note: 'checked by hand',
+    })) as { status: string; events: string[] };
     assert.strictEqual(r.status, 'reviewed');
     assert.strictEqual(r.events.length, 2);
     assert.ok(fs.readFileSync(path.join(dir, '_turn_journal', 'collide3~6100.jsonl')).equals(shardBytes));
-    await waitFor(() => a.services.store.index.cachedSummary(dir, 'collide3')?.lineFindings.filter((f) => f.kind === 'terminal_collision').every((f) => f.reviewed?.note === 'checked by hand'), 10_000, 'collision findings reviewed');
+    await waitFor(
+      () =>
+        a.services.store.index
+          .cachedSummary(dir, 'collide3')
+          ?.lineFindings.filter((f) => f.kind === 'terminal_collision')
+          .every((f) => f.reviewed?.note === 'checked by hand'),
+      10_000,
+      'collision findings reviewed',
+    );
   });
 
   it('Undo Last Repair restores the sidecars of the last repair byte for byte', async () => {
@@ -90,20 +128,26 @@ describe('Audit and repair commands', function () {
     assert.ok(fs.existsSync(shard.fsPath));
     const r = (await vscode.commands.executeCommand('botMemory.repairSession', shard, { yes: true, showPlan: false })) as RepairCommandResult;
     assert.strictEqual(r.status, 'applied', r.message);
-    assert.deepStrictEqual(r.plans[0].sessions.map((x) => x.sessionId), ['dangling1']);
+    assert.deepStrictEqual(
+      r.plans[0].sessions.map((x) => x.sessionId),
+      ['dangling1'],
+    );
   });
 
   it('writing commands are gated on workspace trust (setting, menus and a runtime check)', () => {
     assert.strictEqual(trustGate(true), null);
     assert.strictEqual(trustGate(false), UNTRUSTED_MESSAGE);
-    const pkg = JSON.parse(fs.readFileSync(path.join(vscode.extensions.getExtension('bot-memory-auditor.bot-memory-auditor')!.extensionPath, 'package.json'), 'utf8'));
+    const pkg = JSON.parse(
+      fs.readFileSync(path.join(vscode.extensions.getExtension('bot-memory-auditor.bot-memory-auditor')!.extensionPath, 'package.json'), 'utf8'),
+    );
     const writing = ['botMemory.repairSession', 'botMemory.repairAll', 'botMemory.undoRepair', 'botMemory.markCollisionReviewed'];
     for (const id of writing) {
       const cmd = pkg.contributes.commands.find((c: { command: string }) => c.command === id);
       assert.strictEqual(cmd.enablement, 'isWorkspaceTrusted', id);
       assert.strictEqual(cmd.category, 'Bot Memory');
       for (const where of ['commandPalette', 'view/item/context', 'view/title']) {
-        for (const m of pkg.contributes.menus[where].filter((x: { command: string }) => x.command === id)) assert.match(m.when, /isWorkspaceTrusted|^false$/, `${where} ${id}`);
+        for (const m of pkg.contributes.menus[where].filter((x: { command: string }) => x.command === id))
+          assert.match(m.when, /isWorkspaceTrusted|^false$/, `${where} ${id}`);
       }
     }
     const audit = pkg.contributes.commands.find((c: { command: string }) => c.command === 'botMemory.auditSessions');

@@ -38,13 +38,36 @@ describe('Sessions view', function () {
     journal = path.join(sessionsDir, '_turn_journal');
     fs.mkdirSync(journal, { recursive: true });
     fs.writeFileSync(path.join(journal, 'healthy~100.jsonl'), lifecycle('h1', T0) + lifecycle('h2', T0 + 100));
-    fs.writeFileSync(path.join(sessionsDir, 'healthy.json'), JSON.stringify({ title: 'Healthy chat', messages: [{ role: 'user', content: 'question h1' }, { role: 'assistant', content: 'answer' }, { role: 'user', content: 'question h2' }, { role: 'assistant', content: 'answer 2' }] }, null, 2));
+    fs.writeFileSync(
+      path.join(sessionsDir, 'healthy.json'),
+      JSON.stringify(
+        {
+          title: 'Healthy chat',
+          messages: [
+            { role: 'user', content: 'question h1' },
+            { role: 'assistant', content: 'answer' },
+            { role: 'user', content: 'question h2' },
+            { role: 'assistant', content: 'answer 2' },
+          ],
+        },
+        null,
+        2,
+      ),
+    );
     // broken: t1 collides across two shards, t2 dangles, one garbage line.
-    fs.writeFileSync(path.join(journal, 'broken~1.jsonl'), lifecycle('t1', T0 + 10, 'completed', { content: 'Why is the sky blue?\nsecond line' }) + 'garbage line\n' + lifecycle('t2', T0 + 50, null, { content: 'Second question' }));
+    fs.writeFileSync(
+      path.join(journal, 'broken~1.jsonl'),
+      lifecycle('t1', T0 + 10, 'completed', { content: 'Why is the sky blue?\nsecond line' }) +
+        'garbage line\n' +
+        lifecycle('t2', T0 + 50, null, { content: 'Second question' }),
+    );
     fs.writeFileSync(path.join(journal, 'broken~2.jsonl'), line(ev('interrupted', 't1', T0 + 40, { reason: 'cancelled' })));
     fs.writeFileSync(path.join(sessionsDir, 'broken.json'), JSON.stringify({ title: 'Broken chat', messages: [] }));
     await a.services.store.reloadRoots();
-    assert.ok(a.services.store.roots().some((r) => r.sessionsDir === sessionsDir), 'the workspace journal folder is a root');
+    assert.ok(
+      a.services.store.roots().some((r) => r.sessionsDir === sessionsDir),
+      'the workspace journal folder is a root',
+    );
     for (const id of ['healthy', 'broken']) await a.services.store.index.summarize(sessionsDir, id);
     await waitForWatcher(a, sessionsDir);
   });
@@ -57,7 +80,11 @@ describe('Sessions view', function () {
   it('shows each session with its sidecar title, counts and health icon', async () => {
     const healthy = item(await sessionNode('healthy'));
     assert.strictEqual(healthy.label, 'Healthy chat');
-    assert.match(String(healthy.description), /^2 turns · (?:just now|\d+ min ago|\d+ h ago|yesterday|\d+ days ago|\d{4}-\d\d-\d\d)$/, 'counts, then when it last changed');
+    assert.match(
+      String(healthy.description),
+      /^2 turns · (?:just now|\d+ min ago|\d+ h ago|yesterday|\d+ days ago|\d{4}-\d\d-\d\d)$/,
+      'counts, then when it last changed',
+    );
     assert.strictEqual((healthy.iconPath as vscode.ThemeIcon).id, 'pass');
     const broken = item(await sessionNode('broken'));
     assert.strictEqual(broken.label, 'Broken chat');
@@ -71,9 +98,15 @@ describe('Sessions view', function () {
     const children = await a.sessions.tree.getChildren(await sessionNode('broken'));
     assert.strictEqual(children[0].kind, 'findings');
     const lines = await a.sessions.tree.getChildren(children[0]);
-    assert.deepStrictEqual(lines.map((n) => item(n).label), ['broken~1.jsonl:5 · not json']);
+    assert.deepStrictEqual(
+      lines.map((n) => item(n).label),
+      ['broken~1.jsonl:5 · not json'],
+    );
     const turns = children.filter((n) => n.kind === 'turn');
-    assert.deepStrictEqual(turns.map((n) => item(n).label), ['Why is the sky blue?', 'Second question']);
+    assert.deepStrictEqual(
+      turns.map((n) => item(n).label),
+      ['Why is the sky blue?', 'Second question'],
+    );
     assert.strictEqual(iconId(turns[0]), 'git-compare');
     assert.match(String(item(turns[0]).description), /collision: completed \+ interrupted/);
     assert.strictEqual(iconId(turns[1]), 'watch');
@@ -87,7 +120,7 @@ describe('Sessions view', function () {
   it('fills the Problems panel for shards without opening them', async () => {
     const uri1 = vscode.Uri.file(path.join(journal, 'broken~1.jsonl'));
     const uri2 = vscode.Uri.file(path.join(journal, 'broken~2.jsonl'));
-    await waitFor(() => vscode.languages.getDiagnostics(uri1).length > 0, 10_000, "diagnostics");
+    await waitFor(() => vscode.languages.getDiagnostics(uri1).length > 0, 10_000, 'diagnostics');
     const d1 = vscode.languages.getDiagnostics(uri1);
     const at = (d: vscode.Diagnostic[], code: string) => d.filter((x) => x.code === code).map((x) => [x.range.start.line + 1, x.severity]);
     assert.deepStrictEqual(at(d1, 'malformed_line'), [[5, vscode.DiagnosticSeverity.Error]]);
@@ -101,8 +134,15 @@ describe('Sessions view', function () {
     const shard = path.join(journal, 'broken~1.jsonl');
     const uri = vscode.Uri.file(shard);
     // Another process appends the missing terminal event for t2.
-    execFileSync(process.execPath, ['-e', `require('fs').appendFileSync(${JSON.stringify(shard)}, ${JSON.stringify(line(ev('completed', 't2', T0 + 70, { assistant_message_index: 3 })))})`]);
-    await waitFor(async () => /^2 turns · \d+ issues(?: · .+)?$/.test(String(item(await sessionNode('broken')).description)), 15_000, () => `the tree to show the appended event (${seen()})`);
+    execFileSync(process.execPath, [
+      '-e',
+      `require('fs').appendFileSync(${JSON.stringify(shard)}, ${JSON.stringify(line(ev('completed', 't2', T0 + 70, { assistant_message_index: 3 })))})`,
+    ]);
+    await waitFor(
+      async () => /^2 turns · \d+ issues(?: · .+)?$/.test(String(item(await sessionNode('broken')).description)),
+      15_000,
+      () => `the tree to show the appended event (${seen()})`,
+    );
     await waitFor(() => !vscode.languages.getDiagnostics(uri).some((d) => d.code === 'dangling_turn'), 10_000, 'the dangling diagnostic to go');
     const turns = (await a.sessions.tree.getChildren(await sessionNode('broken'))).filter((n) => n.kind === 'turn');
     assert.strictEqual(iconId(turns[1]), 'check');
@@ -110,8 +150,16 @@ describe('Sessions view', function () {
 
   it('picks up a new shard and a new session', async () => {
     fs.writeFileSync(path.join(journal, 'newcomer~7.jsonl'), lifecycle('n1', T0 + 500));
-    const n = await waitFor(async () => (await sessionNodes()).find((x) => x.kind === 'session' && x.sessionId === 'newcomer'), 15_000, () => `the new session (${seen()})`);
-    await waitFor(() => /^1 turn(?: · 1 issue)? · (?:just now|\d+ min ago|\d+ h ago|yesterday|\d+ days ago|\d{4}-\d\d-\d\d)$/.test(String(item(n).description)), 10_000, 'its summary');
+    const n = await waitFor(
+      async () => (await sessionNodes()).find((x) => x.kind === 'session' && x.sessionId === 'newcomer'),
+      15_000,
+      () => `the new session (${seen()})`,
+    );
+    await waitFor(
+      () => /^1 turn(?: · 1 issue)? · (?:just now|\d+ min ago|\d+ h ago|yesterday|\d+ days ago|\d{4}-\d\d-\d\d)$/.test(String(item(n).description)),
+      10_000,
+      'its summary',
+    );
   });
 
   it('filters and sorts', async () => {
@@ -156,7 +204,9 @@ describe('Sessions view', function () {
   });
 
   it('every contributed command is registered', async () => {
-    const pkg = JSON.parse(fs.readFileSync(path.join(vscode.extensions.getExtension('bot-memory-auditor.bot-memory-auditor')!.extensionPath, 'package.json'), 'utf8'));
+    const pkg = JSON.parse(
+      fs.readFileSync(path.join(vscode.extensions.getExtension('bot-memory-auditor.bot-memory-auditor')!.extensionPath, 'package.json'), 'utf8'),
+    );
     const registered = new Set(await vscode.commands.getCommands(true));
     for (const c of pkg.contributes.commands as { command: string }[]) assert.ok(registered.has(c.command), `${c.command} is declared but not registered`);
   });

@@ -28,14 +28,19 @@ describe('Rebuild SQLite Index (extension host)', function () {
       assert.strictEqual(n('SELECT count(*) AS n FROM sessions'), report.summary.sessions);
       assert.strictEqual(n('SELECT count(*) AS n FROM events'), report.summary.events);
       assert.strictEqual(n('SELECT count(*) AS n FROM turns WHERE event_count > 0'), report.summary.turns);
-      const states = Object.fromEntries(h.all('SELECT session_id, turn_id, state FROM turns WHERE event_count > 0').map((r) => [`${r.session_id}/${r.turn_id}`, r.state]));
+      const states = Object.fromEntries(
+        h.all('SELECT session_id, turn_id, state FROM turns WHERE event_count > 0').map((r) => [`${r.session_id}/${r.turn_id}`, r.state]),
+      );
       const expected: Record<string, string> = {};
       for (const s of report.sessions) for (const [t, st] of Object.entries(s.states)) expected[`${s.session_id}/${t}`] = st;
       assert.deepStrictEqual(states, expected);
       const collisions = report.sessions.reduce((k, s) => k + s.collisions.length, 0);
       assert.ok(collisions > 0, 'the demo has collisions');
       assert.strictEqual(n('SELECT count(DISTINCT session_id || turn_id) AS n FROM collisions'), collisions);
-      assert.strictEqual(n('SELECT count(*) AS n FROM malformed'), report.sessions.reduce((k, s) => k + s.malformed.length, 0));
+      assert.strictEqual(
+        n('SELECT count(*) AS n FROM malformed'),
+        report.sessions.reduce((k, s) => k + s.malformed.length, 0),
+      );
     } finally {
       h.close();
     }
@@ -45,7 +50,10 @@ describe('Rebuild SQLite Index (extension host)', function () {
     assert.strictEqual(again.result!.mode, 'incremental');
     assert.strictEqual(again.result!.eventsAdded, 0);
     assert.strictEqual(await vscode.commands.executeCommand('botMemory.openIndex', dir), db);
-    assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.startsWith('._audit_index') || f.endsWith('.rebuild-lock')), []);
+    assert.deepStrictEqual(
+      fs.readdirSync(dir).filter((f) => f.startsWith('._audit_index') || f.endsWith('.rebuild-lock')),
+      [],
+    );
   });
 });
 

@@ -208,7 +208,11 @@ describe('Turn timeline editor', function () {
         if (timelineTabs().some((t) => t.label === want)) return timelineTabs();
         await new Promise((r) => setTimeout(r, 100));
       }
-      assert.fail(`no tab titled ${want}: ${timelineTabs().map((t) => t.label).join(' | ')}`);
+      assert.fail(
+        `no tab titled ${want}: ${timelineTabs()
+          .map((t) => t.label)
+          .join(' | ')}`,
+      );
     };
     // From the tree (preview: true), on turn b.
     await vscode.commands.executeCommand('botMemory.openTimeline', { ...loc, turnId: TURN.b, preview: true });

@@ -45,8 +45,14 @@ function writeHostileFolder(dir: string): void {
       `{"broken": ${JSON.stringify(HOSTILE_TEXT)} <- not json`,
     ].join('\n') + '\n',
   );
-  fs.writeFileSync(path.join(dir, '_turn_journal', 'hostile1~200.jsonl'), ev({ event: 'interrupted', ...common, created_at: t + 3, terminal: true, reason: HOSTILE_TEXT }) + '\n');
-  fs.writeFileSync(path.join(dir, 'hostile1.json'), JSON.stringify({ session_id: 'hostile1', title: HOSTILE_TEXT, model: HOSTILE_ID, messages: [{ role: 'user', content: HOSTILE_TEXT }] }));
+  fs.writeFileSync(
+    path.join(dir, '_turn_journal', 'hostile1~200.jsonl'),
+    ev({ event: 'interrupted', ...common, created_at: t + 3, terminal: true, reason: HOSTILE_TEXT }) + '\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'hostile1.json'),
+    JSON.stringify({ session_id: 'hostile1', title: HOSTILE_TEXT, model: HOSTILE_ID, messages: [{ role: 'user', content: HOSTILE_TEXT }] }),
+  );
   appendFeedback(dir, { sessionId: 'hostile1', turnId: HOSTILE_ID, feedback: -1, note: HOSTILE_TEXT, tags: [HOSTILE_ID], reviewer: HOSTILE_ID });
 }
 
@@ -56,7 +62,10 @@ function assertSafeMarkdown(md: vscode.MarkdownString, where: string): void {
   assert.ok(!md.supportThemeIcons, `${where}: supportThemeIcons`);
   const html = marked.parse(md.value, { gfm: true, async: false }) as string;
   for (const tag of ['a', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'img', 'pre', 'code', 'script', 'table', 'blockquote']) {
-    assert.ok(!new RegExp(`<${tag}[\\s>]`, 'i').test(html), `${where}: <${tag}> rendered from ${JSON.stringify(md.value.slice(0, 400))}\n${html.slice(0, 800)}`);
+    assert.ok(
+      !new RegExp(`<${tag}[\\s>]`, 'i').test(html),
+      `${where}: <${tag}> rendered from ${JSON.stringify(md.value.slice(0, 400))}\n${html.slice(0, 800)}`,
+    );
   }
 }
 
@@ -96,11 +105,17 @@ describe('Untrusted text in every VS Code surface', function () {
         if (depth < 4 && item.collapsibleState !== vscode.TreeItemCollapsibleState.None) await walk(child, depth + 1);
       }
     };
-    await waitFor(async () => {
-      items.length = 0;
-      await walk(undefined, 0);
-      return items.some(([k, i]) => k === 'turn' && String(i.id).includes('hostile1')) && items.some(([k, i]) => k === 'line' && String(i.id).includes('hostile1'));
-    }, 30_000, 'turns and broken lines in the tree');
+    await waitFor(
+      async () => {
+        items.length = 0;
+        await walk(undefined, 0);
+        return (
+          items.some(([k, i]) => k === 'turn' && String(i.id).includes('hostile1')) && items.some(([k, i]) => k === 'line' && String(i.id).includes('hostile1'))
+        );
+      },
+      30_000,
+      'turns and broken lines in the tree',
+    );
     let tooltips = 0;
     for (const [kind, item] of items) {
       const label = typeof item.label === 'string' ? item.label : item.label?.label;
@@ -118,11 +133,19 @@ describe('Untrusted text in every VS Code surface', function () {
 
   it('notifications (Mark Collision Reviewed: success and error paths; every notifyX call shares the path) carry no live link or control', async () => {
     shown.length = 0;
-    const r = (await vscode.commands.executeCommand('botMemory.markCollisionReviewed', { rootId: dir, sessionId: 'hostile1', turnId: HOSTILE_ID, note: HOSTILE_TEXT })) as { status: string };
+    const r = (await vscode.commands.executeCommand('botMemory.markCollisionReviewed', {
+      rootId: dir,
+      sessionId: 'hostile1',
+      turnId: HOSTILE_ID,
+      note: HOSTILE_TEXT,
+    })) as { status: string };
     assert.strictEqual(r.status, 'reviewed');
     await vscode.commands.executeCommand('botMemory.markCollisionReviewed', { rootId: dir, sessionId: 'hostile1', turnId: HOSTILE_ID + 'x', note: 'n' });
     assert.ok(shown.length >= 2, JSON.stringify(shown));
-    assert.ok(shown.some((s) => s.text.includes('Open report')), 'the turn id is shown (as text)');
+    assert.ok(
+      shown.some((s) => s.text.includes('Open report')),
+      'the turn id is shown (as text)',
+    );
     for (const s of shown) {
       assertPlain(s.text, `${s.surface} notification`);
       assertPlain(s.detail, `${s.surface} detail`);

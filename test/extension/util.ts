@@ -27,7 +27,10 @@ export async function waitFor<T>(check: () => T | Promise<T>, ms = 10_000, what:
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`);
+    if (Date.now() > until)
+      throw new Error(
+        `timed out waiting for ${typeof what === 'function' ? what() : what}${last ? `: ${last instanceof Error ? last.message : String(last)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -35,7 +35,10 @@ export async function engineParityCheck(dir: string, workerScript: string): Prom
   const wasm = await build('wasm.sqlite', 'wasm', 0);
   const expected = exactDump(wasm, SKIP_META);
   assert.ok(expected.events.length > 100 && expected.turns.length > 10, 'the fixture has rows');
-  assert.ok(expected.events.some((r) => r.includes('00')), 'a U+0000 is stored');
+  assert.ok(
+    expected.events.some((r) => r.includes('00')),
+    'a U+0000 is stored',
+  );
   assert.match(String(query(wasm, "SELECT value FROM meta WHERE key = 'engine'")[0].value), /wasm/);
   const native = await build('native.sqlite', 'native', 0);
   assert.strictEqual(String(query(native, "SELECT value FROM meta WHERE key = 'engine'")[0].value), 'node:sqlite');
@@ -44,11 +47,25 @@ export async function engineParityCheck(dir: string, workerScript: string): Prom
   assert.deepStrictEqual(exactDump(nativeWorker, SKIP_META), expected, 'node:sqlite, rows from a worker');
 
   // Appends, then each engine updates its own index in place.
-  const shards = fs.readdirSync(journal).filter((n) => n.includes('~') && n !== 'odd~1.jsonl').sort();
+  const shards = fs
+    .readdirSync(journal)
+    .filter((n) => n.includes('~') && n !== 'odd~1.jsonl')
+    .sort();
   for (const [i, name] of shards.slice(0, 3).entries()) {
     const sid = name.slice(0, name.indexOf('~'));
     for (const e of ['submitted', 'worker_started', 'completed']) {
-      appendEventLine(path.join(journal, name), JSON.stringify({ event: e, stream_id: `a${i}`, version: 1, session_id: sid, turn_id: `appended-${i}`, created_at: FIXED_NOW + i, ...(e === 'completed' ? { terminal: true } : {}) }));
+      appendEventLine(
+        path.join(journal, name),
+        JSON.stringify({
+          event: e,
+          stream_id: `a${i}`,
+          version: 1,
+          session_id: sid,
+          turn_id: `appended-${i}`,
+          created_at: FIXED_NOW + i,
+          ...(e === 'completed' ? { terminal: true } : {}),
+        }),
+      );
     }
   }
   fs.appendFileSync(path.join(journal, 'odd~1.jsonl'), ev('interrupted', FIXED_NOW, { terminal: true }));

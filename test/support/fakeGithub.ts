@@ -141,7 +141,14 @@ export class FakeGithub {
   /** Creates a repository with one commit holding `files` on `branch`. */
   createRepo(fullName: string, files: Record<string, string | Buffer> = {}, options: { branch?: string; private?: boolean; empty?: boolean } = {}): void {
     const branch = options.branch ?? 'main';
-    const repo: Repo = { defaultBranch: branch, branches: new Map(), commits: new Map(), trees: new Map(), blobs: new Map(), private: options.private ?? false };
+    const repo: Repo = {
+      defaultBranch: branch,
+      branches: new Map(),
+      commits: new Map(),
+      trees: new Map(),
+      blobs: new Map(),
+      private: options.private ?? false,
+    };
     this.repos.set(fullName, repo);
     if (options.empty) return;
     const entries = new Map<string, string>();
@@ -278,7 +285,12 @@ export class FakeGithub {
       const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(JSON.stringify(payload), 'utf8');
       entry.status = status;
       entry.bytesOut = buf.length;
-      res.writeHead(status, { 'content-type': Buffer.isBuffer(payload) ? 'application/vnd.github.raw' : 'application/json; charset=utf-8', 'content-length': String(buf.length), ...this.rateHeaders(), ...headers });
+      res.writeHead(status, {
+        'content-type': Buffer.isBuffer(payload) ? 'application/vnd.github.raw' : 'application/json; charset=utf-8',
+        'content-length': String(buf.length),
+        ...this.rateHeaders(),
+        ...headers,
+      });
       res.end(buf);
     };
 
@@ -294,9 +306,20 @@ export class FakeGithub {
     if (limit) {
       const now = Math.floor(Date.now() / 1000);
       if (limit === 'primary403' || limit === 'primary429') {
-        send(limit === 'primary403' ? 403 : 429, { message: 'API rate limit exceeded for user ID 1.', documentation_url: 'https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting' }, { 'x-ratelimit-remaining': '0', 'x-ratelimit-used': '5000', 'x-ratelimit-reset': String(now + 1) });
+        send(
+          limit === 'primary403' ? 403 : 429,
+          {
+            message: 'API rate limit exceeded for user ID 1.',
+            documentation_url: 'https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting',
+          },
+          { 'x-ratelimit-remaining': '0', 'x-ratelimit-used': '5000', 'x-ratelimit-reset': String(now + 1) },
+        );
       } else {
-        send(limit === 'secondary429' ? 429 : 403, { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' }, { 'retry-after': '1' });
+        send(
+          limit === 'secondary429' ? 429 : 403,
+          { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.' },
+          { 'retry-after': '1' },
+        );
       }
       return;
     }
@@ -342,12 +365,19 @@ export class FakeGithub {
       }
       send(status, payload, headers);
     } catch (e) {
-      if (e instanceof HttpError) send(e.status, { message: e.message, documentation_url: 'https://docs.github.com/rest', status: String(e.status) }, e.headers);
+      if (e instanceof HttpError)
+        send(e.status, { message: e.message, documentation_url: 'https://docs.github.com/rest', status: String(e.status) }, e.headers);
       else send(500, { message: String(e) });
     }
   }
 
-  private route(method: string, url: URL, headers: http.IncomingHttpHeaders, body: Buffer, permission: 'write' | 'read'): [number, unknown, Record<string, string>?] {
+  private route(
+    method: string,
+    url: URL,
+    headers: http.IncomingHttpHeaders,
+    body: Buffer,
+    permission: 'write' | 'read',
+  ): [number, unknown, Record<string, string>?] {
     const m = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(url.pathname);
     if (!m) throw new HttpError(404, 'Not Found');
     const fullName = `${decodeURIComponent(m[1])}/${decodeURIComponent(m[2])}`;
@@ -355,7 +385,8 @@ export class FakeGithub {
     if (!repo) throw new HttpError(404, 'Not Found');
     const rest = m[3] ?? '';
     const write = method !== 'GET' && method !== 'HEAD';
-    if (write && permission !== 'write') throw new HttpError(403, 'Resource not accessible by personal access token', { 'x-accepted-github-permissions': 'contents=write' });
+    if (write && permission !== 'write')
+      throw new HttpError(403, 'Resource not accessible by personal access token', { 'x-accepted-github-permissions': 'contents=write' });
     const json = (): Record<string, unknown> => {
       try {
         const v = JSON.parse(body.toString('utf8'));
@@ -372,14 +403,31 @@ export class FakeGithub {
     };
 
     if (rest === '' && method === 'GET') {
-      return [200, { full_name: fullName, name: m[2], private: repo.private, default_branch: repo.defaultBranch, permissions: { admin: false, push: permission === 'write', pull: true } }];
+      return [
+        200,
+        {
+          full_name: fullName,
+          name: m[2],
+          private: repo.private,
+          default_branch: repo.defaultBranch,
+          permissions: { admin: false, push: permission === 'write', pull: true },
+        },
+      ];
     }
     let r: RegExpExecArray | null;
     if ((r = /^\/branches\/(.+)$/.exec(rest)) && method === 'GET') {
       const name = decodeURIComponent(r[1]);
       const c = head(name);
       const cm = repo.commits.get(c)!;
-      return [200, { name, commit: { sha: c, commit: { tree: { sha: cm.tree }, message: cm.message }, parents: cm.parents.map((p) => ({ sha: p })) }, protected: false, _links: { self: `${this.url}/repos/${fullName}/branches/${name}` } }];
+      return [
+        200,
+        {
+          name,
+          commit: { sha: c, commit: { tree: { sha: cm.tree }, message: cm.message }, parents: cm.parents.map((p) => ({ sha: p })) },
+          protected: false,
+          _links: { self: `${this.url}/repos/${fullName}/branches/${name}` },
+        },
+      ];
     }
     if ((r = /^\/git\/ref\/heads\/(.+)$/.exec(rest)) && method === 'GET') {
       const name = decodeURIComponent(r[1]);
@@ -421,7 +469,10 @@ export class FakeGithub {
       const t = repo.trees.get(r[1]);
       if (!t) throw new HttpError(404, 'Not Found');
       // Flat here: every path is listed as if ?recursive=1 was given.
-      return [200, { sha: r[1], truncated: false, tree: [...t].map(([p, sha]) => ({ path: p, mode: '100644', type: 'blob', sha, size: repo.blobs.get(sha)!.length })) }];
+      return [
+        200,
+        { sha: r[1], truncated: false, tree: [...t].map(([p, sha]) => ({ path: p, mode: '100644', type: 'blob', sha, size: repo.blobs.get(sha)!.length })) },
+      ];
     }
     if (rest === '/git/trees' && method === 'POST') {
       const b = json();
@@ -471,7 +522,14 @@ export class FakeGithub {
             if (!p.startsWith(prefix)) continue;
             const name = p.slice(prefix.length).split('/')[0];
             const isDir = p.slice(prefix.length).includes('/');
-            if (!children.has(name)) children.set(name, { type: isDir ? 'dir' : 'file', name, path: prefix + name, sha: isDir ? sha1('dir\0' + prefix + name + commit) : sha, size: isDir ? 0 : repo.blobs.get(sha)!.length });
+            if (!children.has(name))
+              children.set(name, {
+                type: isDir ? 'dir' : 'file',
+                name,
+                path: prefix + name,
+                sha: isDir ? sha1('dir\0' + prefix + name + commit) : sha,
+                size: isDir ? 0 : repo.blobs.get(sha)!.length,
+              });
           }
           if (children.size === 0) throw new HttpError(404, 'Not Found');
           return [200, [...children.values()].sort((a, b) => (a.name < b.name ? -1 : 1))];
@@ -483,7 +541,19 @@ export class FakeGithub {
           return [200, blob, { etag: `"${blobSha}"` }];
         }
         const large = blob.length > ONE_MB;
-        return [200, { type: 'file', encoding: large ? 'none' : 'base64', size: blob.length, name: path.split('/').pop(), path, content: large ? '' : base64At60(blob), sha: blobSha, url: `${this.url}/repos/${fullName}/contents/${path}?ref=${ref}` }];
+        return [
+          200,
+          {
+            type: 'file',
+            encoding: large ? 'none' : 'base64',
+            size: blob.length,
+            name: path.split('/').pop(),
+            path,
+            content: large ? '' : base64At60(blob),
+            sha: blobSha,
+            url: `${this.url}/repos/${fullName}/contents/${path}?ref=${ref}`,
+          },
+        ];
       }
       if (method === 'PUT') {
         const b = json();
@@ -494,7 +564,8 @@ export class FakeGithub {
         if (!current && repo.branches.size > 0) throw new HttpError(404, `Branch ${branch} not found`);
         const tree = current ? repo.trees.get(repo.commits.get(current)!.tree)! : new Map<string, string>();
         const existing = tree.get(path);
-        if (b.sha !== undefined && (typeof b.sha !== 'string' || !SHA_RE.test(b.sha))) throw new HttpError(422, 'Invalid request.\n\n"sha" is not a valid blob sha.');
+        if (b.sha !== undefined && (typeof b.sha !== 'string' || !SHA_RE.test(b.sha)))
+          throw new HttpError(422, 'Invalid request.\n\n"sha" is not a valid blob sha.');
         if (existing && b.sha === undefined) throw new HttpError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.');
         // GitHub's answer to a stale sha names both ("is at X but expected Y").
         if (existing && b.sha !== existing) throw new HttpError(409, `is at ${existing} but expected ${b.sha}`);
@@ -506,7 +577,10 @@ export class FakeGithub {
         entries.set(path, blobSha);
         const commit = this.putCommit(repo, { tree: this.putTree(repo, entries), parents: current ? [current] : [], message: b.message });
         repo.branches.set(branch, commit);
-        return [existing ? 200 : 201, { content: { name: path.split('/').pop(), path, sha: blobSha, size: content.length }, commit: { sha: commit, message: b.message } }];
+        return [
+          existing ? 200 : 201,
+          { content: { name: path.split('/').pop(), path, sha: blobSha, size: content.length }, commit: { sha: commit, message: b.message } },
+        ];
       }
     }
     throw new HttpError(404, 'Not Found');

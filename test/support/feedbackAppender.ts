@@ -6,5 +6,12 @@ import { appendFeedback } from '../../src/core/feedback/store';
 
 const [dir, sid, worker, count] = process.argv.slice(2);
 for (let i = 0; i < Number(count); i++) {
-  appendFeedback(dir, { sessionId: sid, turnId: `t${i % 10}`, feedback: i % 3 === 0 ? -1 : 1, note: `w${worker}-${i}`, tags: [`w${worker}`], reviewer: `worker ${worker}` });
+  appendFeedback(dir, {
+    sessionId: sid,
+    turnId: `t${i % 10}`,
+    feedback: i % 3 === 0 ? -1 : 1,
+    note: `w${worker}-${i}`,
+    tags: [`w${worker}`],
+    reviewer: `worker ${worker}`,
+  });
 }

@@ -95,7 +95,11 @@ function assertUpstreamMatches(m: FixtureManifest, up: UpstreamResult): void {
     assert.deepEqual(u.states, s.upstream.states, `${ctx}: states`);
     const norm = (cs: { turn_id: string; events: string[] }[]) => [...cs].sort((a, b) => (a.turn_id < b.turn_id ? -1 : 1));
     assert.deepEqual(norm(u.collisions), norm(s.upstream.collisions.map((c) => ({ turn_id: c.turnId, events: c.events }))), `${ctx}: collisions`);
-    assert.deepEqual(u.malformed, s.upstream.malformed.map((x) => ({ shard: x.shard, line: x.line })), `${ctx}: malformed`);
+    assert.deepEqual(
+      u.malformed,
+      s.upstream.malformed.map((x) => ({ shard: x.shard, line: x.line })),
+      `${ctx}: malformed`,
+    );
     assert.equal(u.event_count, s.upstream.validEventCount, `${ctx}: event count`);
   }
 }
@@ -129,7 +133,10 @@ describe('fixtures: Python-compatible serialisation helpers', () => {
       ['f', true],
     ]);
     assert.equal(pyJsonDumps(v), '{"a":1,"b":[1,2.5,"x"],"c":{},"d":[],"e":null,"f":true}');
-    assert.equal(pyJsonDumps(v, { indent: 2 }), '{\n  "a": 1,\n  "b": [\n    1,\n    2.5,\n    "x"\n  ],\n  "c": {},\n  "d": [],\n  "e": null,\n  "f": true\n}');
+    assert.equal(
+      pyJsonDumps(v, { indent: 2 }),
+      '{\n  "a": 1,\n  "b": [\n    1,\n    2.5,\n    "x"\n  ],\n  "c": {},\n  "d": [],\n  "e": null,\n  "f": true\n}',
+    );
   });
 
   it('splits lines like str.splitlines()', () => {
@@ -140,7 +147,10 @@ describe('fixtures: Python-compatible serialisation helpers', () => {
 
   it('builds events in upstream field order', () => {
     const e = buildJournalEvent('s1', { event: 'completed', stream_id: 'st', assistant_message_index: 3 }, { turnId: 't1', createdAt: 1763725931 });
-    assert.equal(pyJsonDumps(e), '{"event":"completed","stream_id":"st","assistant_message_index":3,"version":1,"session_id":"s1","turn_id":"t1","created_at":1763725931.0,"terminal":true}');
+    assert.equal(
+      pyJsonDumps(e),
+      '{"event":"completed","stream_id":"st","assistant_message_index":3,"version":1,"session_id":"s1","turn_id":"t1","created_at":1763725931.0,"terminal":true}',
+    );
     assert.match(makeTurnId(FIXED_NOW, new Rng(1)), /^20251120T180000Z-[0-9a-f]{12}$/);
   });
 });
@@ -213,8 +223,14 @@ describe('fixtures: generateSessionsFolder', function () {
         }
       }
       const sizes = s.shards.map((sh) => fs.statSync(shardPath(m, sh.name)).size);
-      assert.deepEqual(sizes, s.shards.map((sh) => sh.bytes));
-      assert.deepEqual(s.shards.map((sh) => sh.name), [...s.shards.map((sh) => sh.name)].sort());
+      assert.deepEqual(
+        sizes,
+        s.shards.map((sh) => sh.bytes),
+      );
+      assert.deepEqual(
+        s.shards.map((sh) => sh.name),
+        [...s.shards.map((sh) => sh.name)].sort(),
+      );
     }
   });
 
@@ -252,7 +268,14 @@ describe('fixtures: generateSessionsFolder', function () {
 
   it('ground truth: ties, out-of-order, live, collisions', () => {
     const tieSession = byAnomaly(m, 'collision_tie');
-    const tie = tieSession.turns.find((t) => t.fate === 'collision' && t.events.filter((e) => e.event === 'interrupted' || e.event === 'completed').map((e) => e.createdAtRaw).every((v, _i, a) => v === a[0]))!;
+    const tie = tieSession.turns.find(
+      (t) =>
+        t.fate === 'collision' &&
+        t.events
+          .filter((e) => e.event === 'interrupted' || e.event === 'completed')
+          .map((e) => e.createdAtRaw)
+          .every((v, _i, a) => v === a[0]),
+    )!;
     const terms = tie.events.filter((e) => e.event === 'completed' || e.event === 'interrupted');
     const winner = [...terms].sort((a, b) => (a.shard < b.shard ? -1 : a.shard > b.shard ? 1 : a.line - b.line)).pop()!;
     assert.equal(tie.latest, winner.event);
@@ -260,7 +283,10 @@ describe('fixtures: generateSessionsFolder', function () {
 
     const ooo = byAnomaly(m, 'out_of_order').turns.find((t) => t.quirks.includes('out_of_order'))!;
     const times = ooo.events.map((e) => e.createdAt!);
-    assert.deepEqual(times, [...times].sort((a, b) => b - a));
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+    );
     assert.equal(ooo.latest, 'completed');
 
     const liveS = byAnomaly(m, 'live');
@@ -286,7 +312,11 @@ describe('fixtures: generateSessionsFolder', function () {
 
   it('Python re-serialises every valid line and sidecar to the same bytes', function () {
     if (!HAS_PYTHON) this.skip();
-    const r = JSON.parse(execFileSync('python3', ['-c', ROUND_TRIP_PY, m.sessionsDir], { encoding: 'utf8' })) as { checked: number; mismatches: number; bad: string[] };
+    const r = JSON.parse(execFileSync('python3', ['-c', ROUND_TRIP_PY, m.sessionsDir], { encoding: 'utf8' })) as {
+      checked: number;
+      mismatches: number;
+      bad: string[];
+    };
     assert.ok(r.checked > 200);
     assert.equal(r.mismatches, 0, r.bad.join(', '));
   });
@@ -315,7 +345,11 @@ describe('fixtures: writeSessionsFolder + appendEventLine', function () {
     ]);
     const shard = shardPath(m, 'sess_append~4242.jsonl');
     const turnId = makeTurnId(FIXED_NOW - 7200, new Rng(5));
-    const submitted = buildJournalEvent('sess_append', { event: 'submitted', stream_id: 'abc', role: 'user', content: 'second', attachments: [], workspace: '/w', model: 'm', model_provider: 'p' }, { turnId, createdAt: FIXED_NOW - 7200 });
+    const submitted = buildJournalEvent(
+      'sess_append',
+      { event: 'submitted', stream_id: 'abc', role: 'user', content: 'second', attachments: [], workspace: '/w', model: 'm', model_provider: 'p' },
+      { turnId, createdAt: FIXED_NOW - 7200 },
+    );
     const full = pyJsonDumps(submitted);
     appendEventLine(shard, full.slice(0, 40), { newline: false }); // crash mid-write
     appendEventLine(shard, submitted); // same process appends again
@@ -349,8 +383,14 @@ describe('fixtures: generateLargeFolder', function () {
     const up = runUpstream(dir);
     const sessions = Object.values(up.sessions);
     assert.equal(sessions.length, 20);
-    assert.equal(sessions.reduce((n, s) => n + s.event_count, 0), m.events);
-    assert.equal(sessions.reduce((n, s) => n + s.malformed.length, 0), m.malformedLines);
+    assert.equal(
+      sessions.reduce((n, s) => n + s.event_count, 0),
+      m.events,
+    );
+    assert.equal(
+      sessions.reduce((n, s) => n + s.malformed.length, 0),
+      m.malformedLines,
+    );
     const states = sessions.flatMap((s) => Object.values(s.states));
     assert.equal(states.length, m.turns);
     assert.equal(states.filter((x) => x === 'completed').length, m.completed);

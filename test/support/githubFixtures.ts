@@ -27,7 +27,14 @@ export function writeSession(dir: string, sid: string, turns: number, opts: { us
   for (let i = 0; i < turns; i++) {
     const t = turnId(i);
     const at = GT0 + i * 60;
-    s += evLine(sid, 'submitted', t, at, { role: 'user', content: opts.userText?.(i) ?? `question ${i} of ${sid}`, attachments: [], workspace: '/w', model: 'gpt-x', model_provider: 'openai' });
+    s += evLine(sid, 'submitted', t, at, {
+      role: 'user',
+      content: opts.userText?.(i) ?? `question ${i} of ${sid}`,
+      attachments: [],
+      workspace: '/w',
+      model: 'gpt-x',
+      model_provider: 'openai',
+    });
     s += evLine(sid, 'worker_started', t, at + 0.2);
     if (i === turns - 1 && turns > 1) continue; // open turn
     if (i % 5 === 4) {
@@ -52,7 +59,20 @@ export function writeSession(dir: string, sid: string, turns: number, opts: { us
 export function writeFeedback(dir: string, sid: string, entries: { id: string; turn: string; feedback: 1 | -1 | 0; note?: string }[]): string[] {
   const fdir = path.join(dir, '_turn_feedback');
   fs.mkdirSync(fdir, { recursive: true });
-  const lines = entries.map((e) => JSON.stringify({ type: 'feedback', version: 1, id: e.id, session_id: sid, turn_id: e.turn, feedback: e.feedback, ...(e.note ? { note: e.note } : {}), reviewer: 'tester', timestamp: '2026-01-02T00:00:00Z' }) + '\n');
+  const lines = entries.map(
+    (e) =>
+      JSON.stringify({
+        type: 'feedback',
+        version: 1,
+        id: e.id,
+        session_id: sid,
+        turn_id: e.turn,
+        feedback: e.feedback,
+        ...(e.note ? { note: e.note } : {}),
+        reviewer: 'tester',
+        timestamp: '2026-01-02T00:00:00Z',
+      }) + '\n',
+  );
   fs.appendFileSync(path.join(fdir, `${sid}.jsonl`), lines.join(''));
   return entries.map((e) => e.id);
 }

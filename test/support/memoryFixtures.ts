@@ -60,7 +60,9 @@ export class BotDb {
       if (mode?.journal_mode !== 'wal') throw new Error(`could not switch to WAL: ${JSON.stringify(mode)}`);
       this.db.exec('PRAGMA wal_autocheckpoint=0');
     }
-    this.db.exec(`CREATE TABLE IF NOT EXISTS "${this.ev}" (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, "${this.payloadCol}" TEXT NOT NULL, created_at ${options.isoTimes ? 'TEXT' : 'REAL'} NOT NULL)`);
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS "${this.ev}" (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, "${this.payloadCol}" TEXT NOT NULL, created_at ${options.isoTimes ? 'TEXT' : 'REAL'} NOT NULL)`,
+    );
     this.db.exec(
       `CREATE TABLE IF NOT EXISTS "${this.mem}" (id INTEGER PRIMARY KEY, "${this.ownerCol}" TEXT NOT NULL, text TEXT NOT NULL, significance INTEGER, pinned INTEGER NOT NULL DEFAULT 0, auto_pinned INTEGER NOT NULL DEFAULT 0, created_at ${options.isoTimes ? 'TEXT' : 'REAL'} NOT NULL)`,
     );
@@ -70,7 +72,12 @@ export class BotDb {
 
   now(): number | string {
     this.clock += 60;
-    return this.options.isoTimes ? new Date(this.clock * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '') : this.clock;
+    return this.options.isoTimes
+      ? new Date(this.clock * 1000)
+          .toISOString()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, '')
+      : this.clock;
   }
 
   begin(): void {
@@ -85,7 +92,9 @@ export class BotDb {
   /** Only the event row (no change to the table): a planted divergence, or an unknown kind. */
   event(kind: string, payload: unknown, rawPayload?: string): void {
     this.events++;
-    this.db.prepare(`INSERT INTO "${this.ev}" (kind, "${this.payloadCol}", created_at) VALUES (?, ?, ?)`).run([kind, rawPayload ?? JSON.stringify(payload), this.now()]);
+    this.db
+      .prepare(`INSERT INTO "${this.ev}" (kind, "${this.payloadCol}", created_at) VALUES (?, ?, ?)`)
+      .run([kind, rawPayload ?? JSON.stringify(payload), this.now()]);
   }
 
   /** upstream append_and_apply: the event and its effect, together. */
@@ -95,7 +104,9 @@ export class BotDb {
     this.event(kind, payload);
     const id = payload.memory_id as number;
     if (kind === 'memory_written') {
-      this.db.prepare(`INSERT INTO "${this.mem}" (id, "${this.ownerCol}", text, significance, pinned, auto_pinned, created_at) VALUES (?, ?, ?, NULL, 0, 0, ?)`).run([id, payload.owner_id as string, payload.text as string, payload.created_at as number]);
+      this.db
+        .prepare(`INSERT INTO "${this.mem}" (id, "${this.ownerCol}", text, significance, pinned, auto_pinned, created_at) VALUES (?, ?, ?, NULL, 0, 0, ?)`)
+        .run([id, payload.owner_id as string, payload.text as string, payload.created_at as number]);
     } else if (kind === 'memory_significance_set') {
       this.db.prepare(`UPDATE "${this.mem}" SET significance = ? WHERE id = ?`).run([payload.significance as number, id]);
     } else if (kind === 'memory_pin_changed') {
@@ -191,7 +202,7 @@ export function populateClean(b: BotDb, o: { bots?: number; memoriesPerBot?: num
       const id = b.write(`bot-${k}`, `memory ${i} of bot ${k}`);
       ids[k].push(id);
       step(1);
-      const s = i % pinEvery === 0 ? 3 : (i % 3) as 0 | 1 | 2;
+      const s = i % pinEvery === 0 ? 3 : ((i % 3) as 0 | 1 | 2);
       const before = b.events;
       b.score(id, s);
       step(b.events - before);

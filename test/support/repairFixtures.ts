@@ -47,7 +47,10 @@ export const REPAIR_SPECS: SessionSpec[] = [
     title: 'A live turn',
     pids: [7100],
     startAt: FIXED_NOW - DAY,
-    turns: [{ user: 'old and dangling', fate: { kind: 'dangling' } }, { user: 'running now', fate: { kind: 'live' } }],
+    turns: [
+      { user: 'old and dangling', fate: { kind: 'dangling' } },
+      { user: 'running now', fate: { kind: 'live' } },
+    ],
   },
   {
     id: 'stale5',
@@ -68,7 +71,6 @@ export const REPAIR_SPECS: SessionSpec[] = [
 export function writeRepairFixture(dir: string, seed = 7): FixtureManifest {
   return writeSessionsFolder(dir, REPAIR_SPECS, { seed, now: FIXED_NOW });
 }
-
 
 export { UPSTREAM_READER, HAS_PYTHON, type UpstreamSession } from './upstreamReader';
 

@@ -28,10 +28,18 @@ export function pyJsonDumps(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
   if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(', ')}]`;
-  return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pyJsonDumps(k)}: ${pyJsonDumps(x)}`).join(', ')}}`;
+  return `{${Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => `${pyJsonDumps(k)}: ${pyJsonDumps(x)}`)
+    .join(', ')}}`;
 }
 
-export async function seedAppend(apiUrl: string, repo: string, token: string, record: Record<string, unknown>, logPath = 'data/interactions.jsonl'): Promise<SeedWriteResult> {
+export async function seedAppend(
+  apiUrl: string,
+  repo: string,
+  token: string,
+  record: Record<string, unknown>,
+  logPath = 'data/interactions.jsonl',
+): Promise<SeedWriteResult> {
   const url = `${apiUrl}/repos/${repo}/contents/${logPath}`;
   const headers = { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json' };
   const getR = await fetch(url, { headers });

@@ -18,14 +18,22 @@ export function dumpIndex(file: string): Record<string, Row[]> {
   }
 }
 
-/** Every value of every table as its SQLite type and bytes (hex), in a stable order: byte-for-byte equality. `skipMeta`: meta keys left out besides the volatile ones. */
+/**
+ * Every value of every table as its SQLite type and bytes (hex), in a stable order: byte-for-byte
+ * equality. `skipMeta`: meta keys left out besides the volatile ones.
+ */
 export function exactDump(file: string, skipMeta: readonly string[] = []): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   const volatile = ['built_at', 'mode', 'full_reason', ...skipMeta].map((k) => `'${k}'`).join(', ');
   for (const t of TABLES) {
-    const cols = query(file, `SELECT name FROM pragma_table_info('${t}')`).map((c) => String(c.name)).filter((c) => !(t === 'events' && c === 'id'));
+    const cols = query(file, `SELECT name FROM pragma_table_info('${t}')`)
+      .map((c) => String(c.name))
+      .filter((c) => !(t === 'events' && c === 'id'));
     const where = t === 'meta' ? `WHERE key NOT IN (${volatile})` : '';
-    out[t] = query(file, `SELECT ${cols.map((c) => `typeof(${c}) || ':' || hex(${c})`).join(" || '|' || ")} AS r FROM ${t} ${where} ORDER BY ${ORDER_BY[t]}`).map((r) => String(r.r));
+    out[t] = query(
+      file,
+      `SELECT ${cols.map((c) => `typeof(${c}) || ':' || hex(${c})`).join(" || '|' || ")} AS r FROM ${t} ${where} ORDER BY ${ORDER_BY[t]}`,
+    ).map((r) => String(r.r));
   }
   return out;
 }

@@ -18,7 +18,6 @@ import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { frameWithSelector, launchBrowser, openWorkbench, runCommand, screenshot } from '../../scripts/vscode-test/browser.mjs';
 
-
 const T0 = 1767225600;
 function session(dir, sid, title, turns, offset = 0) {
   const lines = [];
@@ -29,7 +28,17 @@ function session(dir, sid, title, turns, offset = 0) {
     const base = { version: 1, session_id: sid, turn_id: turn, stream_id: `st-${i}` };
     messages.push({ role: 'user', content: q, timestamp: at }, { role: 'assistant', content: a, timestamp: at + 5 });
     const idx = messages.length - 1;
-    lines.push({ ...base, event: 'submitted', created_at: at, role: 'user', content: q, attachments: [], workspace: '/w', model: 'gpt-demo', model_provider: 'openai' });
+    lines.push({
+      ...base,
+      event: 'submitted',
+      created_at: at,
+      role: 'user',
+      content: q,
+      attachments: [],
+      workspace: '/w',
+      model: 'gpt-demo',
+      model_provider: 'openai',
+    });
     lines.push({ ...base, event: 'worker_started', created_at: at + 0.3 });
     lines.push({ ...base, event: 'assistant_started', created_at: at + 1, assistant_message_index: idx });
     lines.push({ ...base, event: 'completed', created_at: at + 4.2, assistant_message_index: idx, terminal: true });
@@ -50,8 +59,17 @@ async function main() {
     ['Is the 28 tram worth it?', 'Yes, early in the morning before the queues; hold on to your bag.'],
     ['How do I get to Sintra?', 'Take the train from Rossio; about 40 minutes.'],
   ]);
-  session(dir, 'code', 'Rust lifetimes', [['Why does my struct need a lifetime?', 'Because it holds a reference: the struct must not outlive what it borrows.']], 3600);
-  const server = await startServer({ log: () => {}, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'botMemory.feedback.reviewer': 'Ana Reviewer' } });
+  session(
+    dir,
+    'code',
+    'Rust lifetimes',
+    [['Why does my struct need a lifetime?', 'Because it holds a reference: the struct must not outlive what it borrows.']],
+    3600,
+  );
+  const server = await startServer({
+    log: () => {},
+    settings: { 'workbench.colorTheme': 'Default Dark Modern', 'botMemory.feedback.reviewer': 'Ana Reviewer' },
+  });
   const b = await launchBrowser();
   const page = b.page;
   try {
@@ -75,22 +93,40 @@ async function main() {
     await row.waitFor({ timeout: 10_000 });
     await row.hover();
     await row.locator('.action-label.codicon-thumbsup').click();
-    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-list-row')].some((r) => r.textContent.includes('Alfama') && r.textContent.includes('thumbs up')), null, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('.monaco-list-row')].some((r) => r.textContent.includes('Alfama') && r.textContent.includes('thumbs up')),
+      null,
+      { timeout: 10_000 },
+    );
     check((await row.locator('.custom-view-tree-node-item-icon.codicon-thumbsup, .codicon-thumbsup').count()) >= 1, 'the row shows the thumbs-up icon');
     check(/thumbs up · completed/.test(await row.innerText()), 'its description starts with "thumbs up"');
     const file = path.join(dir, '_turn_feedback', 'travel.jsonl');
     const rec = JSON.parse(fs.readFileSync(file, 'utf8').trim());
     check(rec.feedback === 1 && rec.reviewer === 'Ana Reviewer', `the record says 👍 by the configured reviewer (${rec.reviewer})`);
-    const msg = await page.locator('.sidebar').getByText(/completed turns reviewed/).first().innerText({ timeout: 10_000 }).catch(() => '');
+    const msg = await page
+      .locator('.sidebar')
+      .getByText(/completed turns reviewed/)
+      .first()
+      .innerText({ timeout: 10_000 })
+      .catch(() => '');
     check(/1 of 4 completed turns reviewed/.test(msg), `the view says "1 of 4 completed turns reviewed" (${JSON.stringify(msg)})`);
 
     log('2. Next Unreviewed Turn (oldest session first); - moves on; n; + moves to the next session');
     await runCommand(page, 'Bot Memory: Next Unreviewed Turn');
     let frame = await frameWithSelector(page, 'article.card.turn.selected', { timeout: 20_000 });
     const selectedText = async () => frame.locator('article.card.turn.selected').innerText();
-    check((await selectedText()).includes('Is the 28 tram worth it?'), 'the queue starts at the oldest session\'s first unrated turn');
+    check((await selectedText()).includes('Is the 28 tram worth it?'), "the queue starts at the oldest session's first unrated turn");
     check((await frame.locator('article.card.turn').count()) === 3, 'the whole session is shown');
-    check(/1 of 3 reviewed/.test(await frame.locator('header, .header, #header').first().innerText().catch(() => '')) || (await frame.getByText('1 of 3 reviewed').count()) > 0, 'the header says "1 of 3 reviewed"');
+    check(
+      /1 of 3 reviewed/.test(
+        await frame
+          .locator('header, .header, #header')
+          .first()
+          .innerText()
+          .catch(() => ''),
+      ) || (await frame.getByText('1 of 3 reviewed').count()) > 0,
+      'the header says "1 of 3 reviewed"',
+    );
     await frame.locator('article.card.turn.selected').focus();
     await page.keyboard.press('-');
     await frame.locator('article.card.turn .feedback-down').first().waitFor({ timeout: 10_000 });
@@ -107,33 +143,71 @@ async function main() {
     await frame.locator('article.card.turn .fb-comment').first().waitFor({ timeout: 10_000 });
     const note = await frame.locator('article.card.turn .fb-comment').first().innerText();
     check(note.includes('<b>and</b>'), `the note shows verbatim as text (${JSON.stringify(note)})`);
-    await page.waitForFunction(() => [...document.querySelectorAll('.monaco-list-row')].some((r) => r.textContent.includes('28 tram') && r.textContent.includes('thumbs down')), null, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('.monaco-list-row')].some((r) => r.textContent.includes('28 tram') && r.textContent.includes('thumbs down')),
+      null,
+      { timeout: 10_000 },
+    );
     check(true, 'the tree row shows 👎 too');
     await page.mouse.move(10, 10);
     await screenshot(page, path.join(shots, 'feedback-tree-timeline.png'));
     await frame.locator('article.card.turn.selected').focus();
     await page.keyboard.press('+');
     // The last unrated turn of "travel" is rated: the queue opens "code".
-    await page.waitForFunction(() => [...document.querySelectorAll('.tab')].some((t) => t.classList.contains('active') && /code/.test(t.textContent ?? '')), null, { timeout: 20_000 }).catch(() => {});
+    await page
+      .waitForFunction(() => [...document.querySelectorAll('.tab')].some((t) => t.classList.contains('active') && /code/.test(t.textContent ?? '')), null, {
+        timeout: 20_000,
+      })
+      .catch(() => {});
     frame = await frameWithSelector(page, 'article.card.turn.selected', { timeout: 20_000 });
     await page.waitForTimeout(500);
     frame = await frameWithSelector(page, 'article.card.turn.selected', { timeout: 20_000 });
     let onCode = false;
-    for (const f of page.frames()) if (((await f.locator('article.card.turn.selected').innerText().catch(() => '')) ?? '').includes('struct need a lifetime')) { frame = f; onCode = true; }
+    for (const f of page.frames())
+      if (
+        (
+          (await f
+            .locator('article.card.turn.selected')
+            .innerText()
+            .catch(() => '')) ?? ''
+        ).includes('struct need a lifetime')
+      ) {
+        frame = f;
+        onCode = true;
+      }
     check(onCode, 'rating the last unrated turn moved on to the next session of the queue (Rust lifetimes)');
-    const lines = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    check(lines.map((l) => l.feedback).join(',') === '1,-1,0,1', `records: 👍, 👎, the note, 👍 (${JSON.stringify(lines.map((l) => [l.feedback, l.note ?? null]))})`);
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    check(
+      lines.map((l) => l.feedback).join(',') === '1,-1,0,1',
+      `records: 👍, 👎, the note, 👍 (${JSON.stringify(lines.map((l) => [l.feedback, l.note ?? null]))})`,
+    );
     await screenshot(page, path.join(shots, 'feedback-next-session.png'));
 
     log('3. c: the correction editor');
     await frame.locator('article.card.turn.selected').focus();
     await page.keyboard.press('c');
     const editor = page.locator('.editor-instance .monaco-editor').first();
-    await page.waitForFunction(() => [...document.querySelectorAll('.tab.active')].some((t) => /code-.*\.md/.test(t.textContent ?? '')), null, { timeout: 15_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('.tab.active')].some((t) => /code-.*\.md/.test(t.textContent ?? '')), null, {
+      timeout: 15_000,
+    });
     // Monaco renders spaces as U+00A0.
     const prefilled = await page
-      .waitForFunction(() => [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines')].some((e) => (e.textContent ?? '').replace(/\u00a0/g, ' ').includes('struct must not outlive')), null, { timeout: 10_000 })
-      .then(() => true, () => false);
+      .waitForFunction(
+        () =>
+          [...document.querySelectorAll('.editor-instance .monaco-editor .view-lines')].some((e) =>
+            (e.textContent ?? '').replace(/\u00a0/g, ' ').includes('struct must not outlive'),
+          ),
+        null,
+        { timeout: 10_000 },
+      )
+      .then(
+        () => true,
+        () => false,
+      );
     check(prefilled, 'the editor (Markdown, beside the timeline) is prefilled with the answer');
     await editor.click();
     await page.keyboard.press('ControlOrMeta+A');
@@ -143,10 +217,20 @@ async function main() {
     const until = Date.now() + 15_000;
     let cor;
     while (!cor && Date.now() < until) {
-      cor = fs.existsSync(codeFile) ? fs.readFileSync(codeFile, 'utf8').split('\n').filter((l) => l.endsWith('}')).map((l) => JSON.parse(l)).find((r) => r.type === 'correction') : undefined;
+      cor = fs.existsSync(codeFile)
+        ? fs
+            .readFileSync(codeFile, 'utf8')
+            .split('\n')
+            .filter((l) => l.endsWith('}'))
+            .map((l) => JSON.parse(l))
+            .find((r) => r.type === 'correction')
+        : undefined;
       if (!cor) await page.waitForTimeout(200);
     }
-    check(cor?.text === 'It holds a **reference**, so it needs a lifetime parameter.' && cor.reviewer === 'Ana Reviewer', `saving recorded the correction (${JSON.stringify(cor)})`);
+    check(
+      cor?.text === 'It holds a **reference**, so it needs a lifetime parameter.' && cor.reviewer === 'Ana Reviewer',
+      `saving recorded the correction (${JSON.stringify(cor)})`,
+    );
     await screenshot(page, path.join(shots, 'feedback-correction.png'));
 
     log('4. Export Training Data… as dpo, then Open File');
@@ -168,8 +252,15 @@ async function main() {
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
     for (let i = 0; i < 100 && !fs.existsSync(out); i++) await page.waitForTimeout(200);
     check(fs.existsSync(out), `the export was written to ${out}`);
-    const pairs = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    check(pairs.length === 1 && pairs[0].chosen[0].content === cor?.text && pairs[0].rejected[0].content.startsWith('Because it holds'), `the dpo file holds the correction pair (${pairs.length} line)`);
+    const pairs = fs
+      .readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    check(
+      pairs.length === 1 && pairs[0].chosen[0].content === cor?.text && pairs[0].rejected[0].content.startsWith('Because it holds'),
+      `the dpo file holds the correction pair (${pairs.length} line)`,
+    );
     check((fs.statSync(out).mode & 0o777) === 0o600 && fs.existsSync(`${out}.README.md`), 'the file is 0600 with its dataset card beside it');
     // The summary notification's "Open File" did not show as a toast in this headless workbench
     // (to look into); the file is opened through Quick Open instead.
@@ -179,7 +270,9 @@ async function main() {
     await quick.fill('dpo.jsonl');
     await page.waitForTimeout(800);
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => [...document.querySelectorAll('.tab.active')].some((t) => /dpo\.jsonl/.test(t.textContent ?? '')), null, { timeout: 15_000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('.tab.active')].some((t) => /dpo\.jsonl/.test(t.textContent ?? '')), null, {
+      timeout: 15_000,
+    });
     check(true, 'the export opens in an editor');
     await page.mouse.move(10, 10);
     await screenshot(page, path.join(shots, 'feedback-export-dpo.png'));

@@ -26,9 +26,37 @@ function writeLog(file) {
   const lines = [];
   for (let i = 0; i < 6; i++) {
     const sid = `gh${i % 2}`;
-    lines.push(JSON.stringify({ type: 'interaction', version: 1, id: `${sid}/t${i}`, session_id: sid, turn_id: `t${i}`, state: i === 5 ? 'interrupted' : 'completed', created_at: 1767225600 + i * 60, completed_at: 1767225600 + i * 60 + 9, model: 'qwen/qwen3-coder', model_provider: 'openrouter', user: i === 0 ? XSS : `question ${i}`, assistant: `answer ${i}`, ...(i === 5 ? { reason: 'cancelled' } : {}) }));
+    lines.push(
+      JSON.stringify({
+        type: 'interaction',
+        version: 1,
+        id: `${sid}/t${i}`,
+        session_id: sid,
+        turn_id: `t${i}`,
+        state: i === 5 ? 'interrupted' : 'completed',
+        created_at: 1767225600 + i * 60,
+        completed_at: 1767225600 + i * 60 + 9,
+        model: 'qwen/qwen3-coder',
+        model_provider: 'openrouter',
+        user: i === 0 ? XSS : `question ${i}`,
+        assistant: `answer ${i}`,
+        ...(i === 5 ? { reason: 'cancelled' } : {}),
+      }),
+    );
   }
-  lines.push(JSON.stringify({ type: 'feedback', version: 1, id: 'fb1', session_id: 'gh0', turn_id: 't0', feedback: -1, note: 'unsafe', reviewer: 'ana', timestamp: '2026-01-02T00:00:00Z' }));
+  lines.push(
+    JSON.stringify({
+      type: 'feedback',
+      version: 1,
+      id: 'fb1',
+      session_id: 'gh0',
+      turn_id: 't0',
+      feedback: -1,
+      note: 'unsafe',
+      reviewer: 'ana',
+      timestamp: '2026-01-02T00:00:00Z',
+    }),
+  );
   lines.push('not a record');
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }
@@ -59,8 +87,14 @@ async function main() {
     await runCommand(page, 'Bot Memory: Rebuild SQLite Index');
     const built = await notificationText(page, /SQLite index rebuilt/);
     const journalIndex = path.join(sessions, '_audit_index.sqlite');
-    check(/SQLite index rebuilt \(full\): 12 sessions, \d+ events, \d+ turns, \d+ findings/.test(built), `the notification says what the index holds: ${JSON.stringify(built.split('\n')[0])}`);
-    check(fs.existsSync(journalIndex) && query(journalIndex, "SELECT count(*) AS n FROM sessions WHERE source = 'journal'")[0].n === 12, 'the index of the 12 demo sessions is written');
+    check(
+      /SQLite index rebuilt \(full\): 12 sessions, \d+ events, \d+ turns, \d+ findings/.test(built),
+      `the notification says what the index holds: ${JSON.stringify(built.split('\n')[0])}`,
+    );
+    check(
+      fs.existsSync(journalIndex) && query(journalIndex, "SELECT count(*) AS n FROM sessions WHERE source = 'journal'")[0].n === 12,
+      'the index of the 12 demo sessions is written',
+    );
     await screenshot(page, path.join(shots, 'index-rebuilt.png'));
     await page.keyboard.press('Escape');
     await runCommand(page, 'Notifications: Clear All Notifications').catch(() => undefined);
@@ -69,12 +103,20 @@ async function main() {
     log('2. Rebuild SQLite Index from GitHub Log');
     await runCommand(page, 'Bot Memory: Rebuild SQLite Index from GitHub Log');
     const replayed = await notificationText(page, /rebuilt from _github_log\.jsonl/);
-    check(/SQLite index rebuilt from _github_log\.jsonl: 2 sessions, 6 turns, 1 feedback record, 1 finding → _github_log\.sqlite/.test(replayed), `the notification says what the log held: ${JSON.stringify(replayed.split('\n')[0])}`);
+    check(
+      /SQLite index rebuilt from _github_log\.jsonl: 2 sessions, 6 turns, 1 feedback record, 1 finding → _github_log\.sqlite/.test(replayed),
+      `the notification says what the log held: ${JSON.stringify(replayed.split('\n')[0])}`,
+    );
     check(/Reveal Index/.test(replayed), 'it offers to reveal the index');
     const logIndex = path.join(sessions, '_github_log.sqlite');
-    const turns = fs.existsSync(logIndex) ? query(logIndex, "SELECT turn_id, state, feedback, CAST(user_text AS BLOB) AS u FROM turns WHERE source = 'log' ORDER BY session_id, ordinal") : [];
+    const turns = fs.existsSync(logIndex)
+      ? query(logIndex, "SELECT turn_id, state, feedback, CAST(user_text AS BLOB) AS u FROM turns WHERE source = 'log' ORDER BY session_id, ordinal")
+      : [];
     check(turns.length === 6 && turns.filter((t) => t.state === 'interrupted').length === 1, 'the log index holds its 6 interactions');
-    check(turns.some((t) => t.turn_id === 't0' && t.feedback === -1 && Buffer.from(t.u).toString() === XSS), 'the feedback correction is on its turn; hostile text is stored as text');
+    check(
+      turns.some((t) => t.turn_id === 't0' && t.feedback === -1 && Buffer.from(t.u).toString() === XSS),
+      'the feedback correction is on its turn; hostile text is stored as text',
+    );
     check(sha(journalIndex) === journalSha, 'the journal index is untouched');
     check((await page.evaluate(() => window.__pwned)) === undefined, 'no transcript text ran');
     await screenshot(page, path.join(shots, 'index-from-log.png'));
@@ -87,7 +129,10 @@ async function main() {
     const menu = page.locator('.context-view .monaco-menu, .monaco-menu-container');
     await menu.first().waitFor({ timeout: 10_000 });
     const items = await menu.first().innerText();
-    check(/Rebuild SQLite Index\n/.test(items + '\n') && /Rebuild SQLite Index from GitHub Log/.test(items) && /Pull from GitHub Log/.test(items), `the … menu offers both rebuilds beside Pull: ${JSON.stringify(items.replace(/\n+/g, ' | '))}`);
+    check(
+      /Rebuild SQLite Index\n/.test(items + '\n') && /Rebuild SQLite Index from GitHub Log/.test(items) && /Pull from GitHub Log/.test(items),
+      `the … menu offers both rebuilds beside Pull: ${JSON.stringify(items.replace(/\n+/g, ' | '))}`,
+    );
     await screenshot(page, path.join(shots, 'index-menu.png'));
     await page.keyboard.press('Escape');
   } finally {

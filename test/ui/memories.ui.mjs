@@ -23,7 +23,9 @@ function writeBotDb(file) {
   const db = new Database(file);
   db.exec('PRAGMA locking_mode=EXCLUSIVE');
   db.exec('CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, payload TEXT, created_at REAL)');
-  db.exec('CREATE TABLE memories (id INTEGER PRIMARY KEY, owner_id TEXT, text TEXT, significance INTEGER, pinned INTEGER DEFAULT 0, auto_pinned INTEGER DEFAULT 0, created_at REAL)');
+  db.exec(
+    'CREATE TABLE memories (id INTEGER PRIMARY KEY, owner_id TEXT, text TEXT, significance INTEGER, pinned INTEGER DEFAULT 0, auto_pinned INTEGER DEFAULT 0, created_at REAL)',
+  );
   let t = 1767225600;
   const ev = (kind, payload) => db.run('INSERT INTO events (kind, payload, created_at) VALUES (?, ?, ?)', [kind, JSON.stringify(payload), (t += 60)]);
   const write = (id, owner, text) => {
@@ -38,7 +40,17 @@ function writeBotDb(file) {
     ev('memory_pin_changed', { memory_id: id, pinned, auto_pinned: auto });
     db.run('UPDATE memories SET pinned = ?, auto_pinned = ? WHERE id = ?', [pinned, auto, id]);
   };
-  const topics = ['moved to Lisbon', 'allergic to peanuts', 'daughter born', 'started a PhD', 'quit smoking', 'new job at the port', 'ran a marathon', 'father passed away', 'adopted a cat'];
+  const topics = [
+    'moved to Lisbon',
+    'allergic to peanuts',
+    'daughter born',
+    'started a PhD',
+    'quit smoking',
+    'new job at the port',
+    'ran a marathon',
+    'father passed away',
+    'adopted a cat',
+  ];
   for (let i = 1; i <= 9; i++) {
     write(i, 'ada', `Ada ${topics[i - 1]}`);
     score(i, 3);
@@ -91,7 +103,10 @@ async function main() {
     const bobRow = row('<img src=x');
     check(/manual pin/.test(await bobRow.innerText()), 'a manual pin says so');
     check((await bobRow.locator('.codicon-pinned').count()) === 1, 'manual pins have the pinned icon');
-    check((await page.evaluate(() => window.__pwned)) === undefined && (await pane.locator('img[src="x"]').count()) === 0, 'memory text that looks like HTML is shown as text');
+    check(
+      (await page.evaluate(() => window.__pwned)) === undefined && (await pane.locator('img[src="x"]').count()) === 0,
+      'memory text that looks like HTML is shown as text',
+    );
     await screenshot(page, path.join(shots, 'memories-tree.png'));
 
     log('2. an event history');
@@ -104,7 +119,10 @@ async function main() {
     await page.keyboard.press('Control+Shift+M');
     await page.locator('.markers-panel .monaco-list-row', { hasText: 'oldest auto-pin' }).first().waitFor({ timeout: 15_000 });
     const problems = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
-    check(problems.some((t) => /bot\.db/.test(t)) && problems.some((t) => /\[ada\] .*oldest auto-pin is memory 1/.test(t)), 'the database file carries the finding');
+    check(
+      problems.some((t) => /bot\.db/.test(t)) && problems.some((t) => /\[ada\] .*oldest auto-pin is memory 1/.test(t)),
+      'the database file carries the finding',
+    );
     await screenshot(page, path.join(shots, 'memories-problems.png'));
   } finally {
     await b.close();

@@ -11,11 +11,18 @@ const LINE = /^(\d+) passed, (\d+) failed$/;
 let passed = 0;
 let failed = 0;
 let code = 0;
-for (const f of fs.readdirSync(here).filter((n) => n.endsWith('.ui.mjs')).sort()) {
+for (const f of fs
+  .readdirSync(here)
+  .filter((n) => n.endsWith('.ui.mjs'))
+  .sort()) {
   console.log(`\n# ${f}`);
   const r = spawnSync(process.execPath, [path.join(here, f)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(r.stdout);
-  const last = r.stdout.trim().split('\n').reverse().find((l) => LINE.test(l.trim()));
+  const last = r.stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => LINE.test(l.trim()));
   if (last) {
     const [, p, q] = LINE.exec(last.trim());
     passed += Number(p);

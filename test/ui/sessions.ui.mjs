@@ -13,7 +13,6 @@ import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { launchBrowser, openWorkbench, screenshot } from '../../scripts/vscode-test/browser.mjs';
 
-
 const rows = (page) => page.locator('.sidebar .pane-body .monaco-list-row').filter({ hasText: /./ });
 
 async function main() {
@@ -33,7 +32,7 @@ async function main() {
     const welcome = page.locator('.welcome-view-content');
     await welcome.first().waitFor({ timeout: 20_000 });
     const text = await welcome.first().innerText();
-    check(/No hermes-webui turn journals found/.test(text) && !text.includes("`"), 'the welcome view explains that nothing was found');
+    check(/No hermes-webui turn journals found/.test(text) && !text.includes('`'), 'the welcome view explains that nothing was found');
     check((await page.locator('.welcome-view-content a.monaco-button, .welcome-view-content .monaco-button').count()) >= 2, 'it offers two buttons');
     await screenshot(page, path.join(shots, 'sessions-welcome.png'));
     await page.locator('.welcome-view-content .monaco-button', { hasText: 'Open Demo Sessions' }).first().click();
@@ -68,7 +67,10 @@ async function main() {
     await page.keyboard.press('Control+Shift+M');
     await page.locator('.markers-panel .monaco-list-row').first().waitFor({ timeout: 15_000 });
     const problems = await page.locator('.markers-panel .monaco-list-row').allInnerTexts();
-    check(problems.some((t) => /jsonl/.test(t)), `the Problems panel lists shard files (${problems.length} rows shown)`);
+    check(
+      problems.some((t) => /jsonl/.test(t)),
+      `the Problems panel lists shard files (${problems.length} rows shown)`,
+    );
     await screenshot(page, path.join(shots, 'sessions-problems.png'));
   } finally {
     await b.close();

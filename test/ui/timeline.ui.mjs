@@ -169,7 +169,18 @@ async function main() {
       // Markdown: what each attack became, read from the real DOM of every card.
       const md = await frame.evaluate(async () => {
         const scroller = document.getElementById('scroller');
-        const out = { links: new Set(), hrefs: 0, fenceText: new Set(), hljs: 0, images: new Set(), invisible: new Set(), dirAuto: 0, texts: 0, onAttrs: 0, srcAttrs: 0 };
+        const out = {
+          links: new Set(),
+          hrefs: 0,
+          fenceText: new Set(),
+          hljs: 0,
+          images: new Set(),
+          invisible: new Set(),
+          dirAuto: 0,
+          texts: 0,
+          onAttrs: 0,
+          srcAttrs: 0,
+        };
         for (let y = 0; y <= scroller.scrollHeight; y += 300) {
           scroller.scrollTop = y;
           await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 30)));
@@ -188,14 +199,32 @@ async function main() {
         scroller.scrollTop = 0;
         return { ...out, links: [...out.links], fenceText: [...out.fenceText], images: [...out.images], invisible: [...out.invisible] };
       });
-      check(md.links.includes("js link=>javascript:window.__pwned='mdlink'"), `javascript: link shown with its target, not followable (${md.links.length} links)`);
+      check(
+        md.links.includes("js link=>javascript:window.__pwned='mdlink'"),
+        `javascript: link shown with its target, not followable (${md.links.length} links)`,
+      );
       check(md.links.includes("ref link=>javascript:window.__pwned='ref'"), 'reference link to javascript: shown, not followable');
-      check(md.links.some((l) => l.startsWith("javascript:window.__pwned='auto'=>")) && md.links.includes('https://example.com/safe=>https://example.com/safe'), 'autolinks shown as links without href');
-      check(md.hrefs === 0 && md.onAttrs === 0, `no href/src/srcset attribute in the feed, no style in messages, no on* attribute anywhere (${md.hrefs}, ${md.onAttrs})`);
-      check(md.fenceText.some((t) => t.includes('<script>window.__pwned="fence"</script>') && t.includes('onerror=')), 'HTML inside a code fence is shown as code text');
+      check(
+        md.links.some((l) => l.startsWith("javascript:window.__pwned='auto'=>")) && md.links.includes('https://example.com/safe=>https://example.com/safe'),
+        'autolinks shown as links without href',
+      );
+      check(
+        md.hrefs === 0 && md.onAttrs === 0,
+        `no href/src/srcset attribute in the feed, no style in messages, no on* attribute anywhere (${md.hrefs}, ${md.onAttrs})`,
+      );
+      check(
+        md.fenceText.some((t) => t.includes('<script>window.__pwned="fence"</script>') && t.includes('onerror=')),
+        'HTML inside a code fence is shown as code text',
+      );
       check(md.hljs > 0, `code fences are syntax-highlighted (${md.hljs} hljs spans)`);
-      check(md.images.some((t) => t.includes('image: pixel') && t.includes('data:image/svg+xml')) && md.images.some((t) => t.includes('image: remote')), `images are not loaded, shown as text (${md.images.length})`);
-      check(['⟨LS⟩', '⟨PS⟩', '⟨NEL⟩', '⟨RLO⟩'].every((m) => md.invisible.includes(m)), `invisible separators shown as markers (${md.invisible.join(' ')})`);
+      check(
+        md.images.some((t) => t.includes('image: pixel') && t.includes('data:image/svg+xml')) && md.images.some((t) => t.includes('image: remote')),
+        `images are not loaded, shown as text (${md.images.length})`,
+      );
+      check(
+        ['⟨LS⟩', '⟨PS⟩', '⟨NEL⟩', '⟨RLO⟩'].every((m) => md.invisible.includes(m)),
+        `invisible separators shown as markers (${md.invisible.join(' ')})`,
+      );
       check(md.texts > 0 && md.dirAuto === md.texts, `dir="auto" on every message text (${md.dirAuto}/${md.texts})`);
       check(
         seenTexts.some((t) => t.includes('<img src=x onerror="window.__pwned=\'reason\'">')),
@@ -215,8 +244,9 @@ async function main() {
       );
       const injected = await frame.evaluate(
         () =>
-          document.querySelectorAll('#feed img, #feed script, #feed svg, #feed iframe, #feed a[href], #feed h1, #feed b, #feed style, #feed link, #feed object, #feed embed, .session-header img, .session-header script')
-            .length,
+          document.querySelectorAll(
+            '#feed img, #feed script, #feed svg, #feed iframe, #feed a[href], #feed h1, #feed b, #feed style, #feed link, #feed object, #feed embed, .session-header img, .session-header script',
+          ).length,
       );
       check(injected === 0, `no element created from transcript text (found ${injected})`);
       const csp = await frame.evaluate(() => {
@@ -277,7 +307,10 @@ async function main() {
       const modal = page.locator('.monaco-dialog-box');
       await modal.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {});
       const modalText = (await modal.innerText().catch(() => '')).replace(/\s+/g, ' ');
-      check(/Open a link from the transcript\?/.test(modalText) && modalText.includes('https://example.com/safe'), `an https link asks first, naming the target (${modalText.slice(0, 120)})`);
+      check(
+        /Open a link from the transcript\?/.test(modalText) && modalText.includes('https://example.com/safe'),
+        `an https link asks first, naming the target (${modalText.slice(0, 120)})`,
+      );
       await screenshot(page, path.join(shots, 'timeline-link-confirm.png'));
       await page.keyboard.press('Escape');
       await settled(page.mainFrame());

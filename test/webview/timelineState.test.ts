@@ -42,7 +42,25 @@ function turn(n: number, over: Partial<TimelineTurnRow> = {}): TimelineTurnRow {
 }
 
 function broken(line: number): TimelineLineRow {
-  return { kind: 'line', key: `l:s.jsonl:${line}`, problem: 'malformed', malformedKind: 'not_json', shard: 's.jsonl', line, offset: 0, length: 10, raw: '{oops', rawTruncated: false, detail: 'not JSON', glued: null, near: null, own: true, findings: [], worst: 'error', version: 'l1' };
+  return {
+    kind: 'line',
+    key: `l:s.jsonl:${line}`,
+    problem: 'malformed',
+    malformedKind: 'not_json',
+    shard: 's.jsonl',
+    line,
+    offset: 0,
+    length: 10,
+    raw: '{oops',
+    rawTruncated: false,
+    detail: 'not JSON',
+    glued: null,
+    near: null,
+    own: true,
+    findings: [],
+    worst: 'error',
+    version: 'l1',
+  };
 }
 
 const header = { sessionId: 's', shards: [{ name: 's.jsonl' }] } as unknown as TimelineHeader;
@@ -70,19 +88,32 @@ describe('timeline webview state (Node)', () => {
     s.setMeasured('t:turn-1', 300);
     s.setMeasured('t:turn-2', 300);
     assert.ok(s.applyPatch({ type: MessageType.Patch, generation: 1, header, upserts: [turn(2, { version: 'v2', reply: 'new' }), turn(3)] }));
-    assert.deepStrictEqual(s.rows.map((r) => r.key), ['t:turn-1', 't:turn-2', 't:turn-3']);
+    assert.deepStrictEqual(
+      s.rows.map((r) => r.key),
+      ['t:turn-1', 't:turn-2', 't:turn-3'],
+    );
     assert.strictEqual((s.rowByKey('t:turn-2') as TimelineTurnRow).reply, 'new');
     assert.strictEqual(s.heights.has('t:turn-2'), false);
     assert.strictEqual(s.heights.get('t:turn-1'), 300);
     s.applyPatch({ type: MessageType.Patch, generation: 1, header, upserts: [], order: ['t:turn-3', 't:turn-1'] });
-    assert.deepStrictEqual(s.rows.map((r) => r.key), ['t:turn-3', 't:turn-1']);
+    assert.deepStrictEqual(
+      s.rows.map((r) => r.key),
+      ['t:turn-3', 't:turn-1'],
+    );
     assert.strictEqual(s.hasKey('t:turn-2'), false);
     assert.strictEqual(s.applyPatch({ type: MessageType.Patch, generation: 7, header, upserts: [turn(9)] }), false);
   });
 
   it('search (case-insensitive, counted) and filters combine; countsText says what is shown', () => {
     const s = new TimelineState();
-    s.applyReset(reset([turn(1, { userMessage: 'Lisbon trains' }), turn(2, { status: 'interrupted', state: 'interrupted' }), broken(7), turn(3, { userMessage: 'lisbon food' })]));
+    s.applyReset(
+      reset([
+        turn(1, { userMessage: 'Lisbon trains' }),
+        turn(2, { status: 'interrupted', state: 'interrupted' }),
+        broken(7),
+        turn(3, { userMessage: 'lisbon food' }),
+      ]),
+    );
     s.setQuery('LISBON');
     assert.deepStrictEqual(s.shown, [0, 3]);
     assert.strictEqual(s.countsText(), '2 matches');
@@ -138,7 +169,10 @@ describe('timeline webview state (Node)', () => {
 describe('shared MessageHandler (messageId / inReplyTo)', () => {
   it('pairs a request with its reply, ignores stray replies and junk, times out, and rejects pending requests on rejectAll', async () => {
     const wire: { toWebview: ToWebview[]; toHost: FromWebview[] } = { toWebview: [], toHost: [] };
-    const host = new MessageHandler<ToWebview, FromWebview>(() => undefined, (m) => wire.toWebview.push(m));
+    const host = new MessageHandler<ToWebview, FromWebview>(
+      () => undefined,
+      (m) => wire.toWebview.push(m),
+    );
     const page = new MessageHandler<FromWebview, ToWebview>(
       (m) => (m.type === MessageType.Request ? { type: MessageType.Reply, result: { search: m.request.kind } as never } : undefined),
       (m) => wire.toHost.push(m),

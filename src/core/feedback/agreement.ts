@@ -95,7 +95,10 @@ export interface AgreementReport {
 }
 
 /** Each reviewer's latest 👍/👎 per turn of a folder (own records and, unless null, hermes-webui's). */
-export async function collectRatings(sessionsDir: string, hermesFeedback?: string | null): Promise<{ ratings: Ratings; units: Map<string, { sessionId: string; turnId: string }>; problems: string[] }> {
+export async function collectRatings(
+  sessionsDir: string,
+  hermesFeedback?: string | null,
+): Promise<{ ratings: Ratings; units: Map<string, { sessionId: string; turnId: string }>; problems: string[] }> {
   const discovery = await discoverSessions(sessionsDir);
   const problems: string[] = [];
   const byTurn = new Map<string, FeedbackRecord[]>();
@@ -147,8 +150,16 @@ export async function agreementReport(sessionsDir: string, hermesFeedback?: stri
   let shared = 0;
   for (const [k, u] of [...ratings.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
     if (u.size >= 2) shared++;
-    if (new Set(u.values()).size > 1) disagreements.push({ ...units.get(k)!, ratings: Object.fromEntries([...u.entries()].sort()) as Record<string, 'up' | 'down'> });
+    if (new Set(u.values()).size > 1)
+      disagreements.push({ ...units.get(k)!, ratings: Object.fromEntries([...u.entries()].sort()) as Record<string, 'up' | 'down'> });
   }
-  return { reviewers, ratedTurns: ratings.size, sharedTurns: shared, disagreements, kappa: kappa.filter((k) => k.n > 0), alpha: krippendorffAlphaNominal(ratings), problems };
+  return {
+    reviewers,
+    ratedTurns: ratings.size,
+    sharedTurns: shared,
+    disagreements,
+    kappa: kappa.filter((k) => k.n > 0),
+    alpha: krippendorffAlphaNominal(ratings),
+    problems,
+  };
 }
-

@@ -19,11 +19,11 @@ const TASKS: Record<ExportFormat, string> = {
 };
 
 const TRAINER: Record<ExportFormat, string> = {
-  sft: "TRL `SFTTrainer` (conversational prompt-completion: the loss is on the completion only)",
+  sft: 'TRL `SFTTrainer` (conversational prompt-completion: the loss is on the completion only)',
   'sft-messages': 'TRL `SFTTrainer` (conversational `messages`; no 👎 answer appears in any example)',
   kto: 'TRL `KTOTrainer` (unpaired preference: prompt, completion, label)',
   dpo: 'TRL `DPOTrainer` (preference with an explicit prompt: prompt, chosen, rejected)',
-  'openai-sft': "OpenAI supervised fine-tuning (chat `messages`; assistant `weight` 0 on every answer but the target)",
+  'openai-sft': 'OpenAI supervised fine-tuning (chat `messages`; assistant `weight` 0 on every answer but the target)',
   'openai-dpo': 'OpenAI preference fine-tuning (`input`, `preferred_output`, `non_preferred_output`)',
 };
 

@@ -397,7 +397,12 @@ export async function exportTrainingData(sessionsDir: string, options: ExportOpt
     pairs.sort((x, y) => compareCandidates(x[0].c, y[0].c) || Number(y[0].isCorrection) - Number(x[0].isCorrection) || compareCandidates(x[1].c, y[1].c));
     for (const [u, d] of pairs) {
       if (f === 'dpo') emit({ prompt: shape(u.c.prompt, 'trl'), chosen: shape(u.msgs, 'trl'), rejected: shape(d.msgs, 'trl') }, u.c, d.c);
-      else emit({ input: { messages: shape(u.c.prompt, 'openai') }, preferred_output: shape(u.msgs, 'openai'), non_preferred_output: shape(d.msgs, 'openai') }, u.c, d.c);
+      else
+        emit(
+          { input: { messages: shape(u.c.prompt, 'openai') }, preferred_output: shape(u.msgs, 'openai'), non_preferred_output: shape(d.msgs, 'openai') },
+          u.c,
+          d.c,
+        );
       if (u.isCorrection) usedCorrection.add(u.c);
       label('pair');
     }
@@ -436,7 +441,9 @@ function overwrittenTurns(a: SessionAnalysis): Set<string> {
   const out = new Set<string>();
   for (const list of byIndex.values()) {
     if (list.length < 2) continue;
-    const newest = list.reduce((best, t) => ((t.lastAt ?? -Infinity) > (best.lastAt ?? -Infinity) || ((t.lastAt ?? -Infinity) === (best.lastAt ?? -Infinity) && t.turnId > best.turnId) ? t : best));
+    const newest = list.reduce((best, t) =>
+      (t.lastAt ?? -Infinity) > (best.lastAt ?? -Infinity) || ((t.lastAt ?? -Infinity) === (best.lastAt ?? -Infinity) && t.turnId > best.turnId) ? t : best,
+    );
     for (const t of list) if (t !== newest) out.add(t.turnId);
   }
   return out;
@@ -518,7 +525,10 @@ function toMsg(m: SidecarMessage): Msg | null {
  * replaced by their correction (their tool traffic with them); without one the example is
  * `rejected_in_history`. Interruption markers are dropped with the user message(s) they answered.
  */
-function buildConversation(messages: readonly SidecarMessage[], atIndex: Map<number, { value: number; correction: string | null }>): { prompt: Msg[]; pending: Msg[] } | 'rejected_in_history' {
+function buildConversation(
+  messages: readonly SidecarMessage[],
+  atIndex: Map<number, { value: number; correction: string | null }>,
+): { prompt: Msg[]; pending: Msg[] } | 'rejected_in_history' {
   const out: Msg[] = [];
   let turnStart = -1; // first user message since the last answer
   let outputStart = -1; // just after the latest user message
@@ -608,7 +618,8 @@ export function describeSummary(s: ExportSummary): string[] {
   ];
   const reasons = (Object.keys(s.excluded) as ExcludeReason[]).sort();
   for (const r of reasons) out.push(`left out ${s.excluded[r]}: ${EXCLUDE_REASON_TEXT[r]}`);
-  if (s.hermes) out.push(`hermes-webui feedback: ${s.hermes.matched} of ${s.hermes.records} record${s.hermes.records === 1 ? '' : 's'} matched a turn (${s.hermes.path})`);
+  if (s.hermes)
+    out.push(`hermes-webui feedback: ${s.hermes.matched} of ${s.hermes.records} record${s.hermes.records === 1 ? '' : 's'} matched a turn (${s.hermes.path})`);
   if (s.hermes) for (const u of s.hermes.unmatched.slice(0, 20)) out.push(`unmatched hermes-webui record: ${u}`);
   const masked = Object.entries(s.redactions).map(([k, n]) => `${n} ${k}`);
   out.push(s.redacted ? `redacted: ${masked.length ? masked.join(', ') : 'nothing found'}` : 'not redacted (--no-redact)');

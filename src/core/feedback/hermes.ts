@@ -57,7 +57,8 @@ export async function readHermesFeedbackFile(file: string): Promise<HermesFeedba
     try {
       out.exists = true;
       const size = Math.min(stat.size, HERMES_FEEDBACK_MAX_BYTES);
-      if (stat.size > HERMES_FEEDBACK_MAX_BYTES) out.problems.push(`${file}: larger than ${HERMES_FEEDBACK_MAX_BYTES} bytes; only the first ${HERMES_FEEDBACK_MAX_BYTES} were read`);
+      if (stat.size > HERMES_FEEDBACK_MAX_BYTES)
+        out.problems.push(`${file}: larger than ${HERMES_FEEDBACK_MAX_BYTES} bytes; only the first ${HERMES_FEEDBACK_MAX_BYTES} were read`);
       const buf = Buffer.alloc(size);
       let got = 0;
       while (got < size) {

@@ -232,5 +232,14 @@ export function formatCorrectionRecord(c: NewCorrection): string {
   if (reviewer.length > MAX_REVIEWER_CHARS) throw new Error(`the reviewer name is longer than ${MAX_REVIEWER_CHARS} characters`);
   if (c.text.length > MAX_CORRECTION_CHARS) throw new Error(`the correction is longer than ${MAX_CORRECTION_CHARS} characters`);
   const text = c.text.trim() === '' ? '' : c.text;
-  return JSON.stringify({ type: 'correction', version: FEEDBACK_VERSION, id: c.id ?? randomUUID(), session_id: c.sessionId, turn_id: turnId, text, reviewer, timestamp: (c.at ?? new Date()).toISOString() });
+  return JSON.stringify({
+    type: 'correction',
+    version: FEEDBACK_VERSION,
+    id: c.id ?? randomUUID(),
+    session_id: c.sessionId,
+    turn_id: turnId,
+    text,
+    reviewer,
+    timestamp: (c.at ?? new Date()).toISOString(),
+  });
 }

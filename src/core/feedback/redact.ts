@@ -64,12 +64,23 @@ const RULES: Rule[] = [
   { kind: 'stripe_key', re: /\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}\b/g },
   { kind: 'npm_token', re: /\bnpm_[A-Za-z0-9]{36}\b/g },
   { kind: 'bearer_token', re: /\bBearer\s+([A-Za-z0-9._~+/=-]{20,})/g, group: 1 },
-  { kind: 'password_assignment', re: /\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)\s*[:=]\s*["']?([^\s"',;]{6,})/gi, group: 1 },
+  {
+    kind: 'password_assignment',
+    re: /\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)\s*[:=]\s*["']?([^\s"',;]{6,})/gi,
+    group: 1,
+  },
   { kind: 'email', re: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g },
   { kind: 'card_number', re: /\b\d(?:[ -]?\d){12,18}\b/g, check: luhnOk },
   { kind: 'ip_address', re: /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/g, check: (s) => !/^(?:0\.0\.0\.0|127\.0\.0\.1)$/.test(s) },
-  { kind: 'ip_address', re: /(?<![:\w])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![:\w])|(?<![:\w])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![:\w])/g },
-  { kind: 'phone', re: /(?<![\w+]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w]|[ .-]\d)/g, check: (s) => s.replace(/\D/g, '').length >= 9 && s.replace(/\D/g, '').length <= 15 && !/^\d{4}-\d{2}-\d{2}/.test(s) },
+  {
+    kind: 'ip_address',
+    re: /(?<![:\w])(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}(?![:\w])|(?<![:\w])(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:){0,5}[0-9a-fA-F]{1,4}(?![:\w])/g,
+  },
+  {
+    kind: 'phone',
+    re: /(?<![\w+]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}[ .-]?\d{3,4}(?![\w]|[ .-]\d)/g,
+    check: (s) => s.replace(/\D/g, '').length >= 9 && s.replace(/\D/g, '').length <= 15 && !/^\d{4}-\d{2}-\d{2}/.test(s),
+  },
 ];
 
 /** Luhn checksum of the digits in `s` (13–19 digits). */
@@ -161,7 +172,8 @@ export function redactDeep<T>(v: T, counts: RedactionCounts, previews?: string[]
   if (v !== null && typeof v === 'object') {
     const out: Record<string, unknown> = {};
     // defineProperty: a `__proto__` key from transcript JSON stays a plain key.
-    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: redactDeep(x, counts, previews), enumerable: true, writable: true, configurable: true });
+    for (const [k, x] of Object.entries(v))
+      Object.defineProperty(out, k, { value: redactDeep(x, counts, previews), enumerable: true, writable: true, configurable: true });
     return out as T;
   }
   return v;

@@ -83,12 +83,14 @@ export class SessionFeedbackFile {
       const e = c.events[this.converted];
       if (e.data.type === 'correction') {
         const cor = parseCorrectionRecord(e.data, this.name, e.line);
-        if (typeof cor === 'string') this.invalid.push({ file: this.name, line: e.line, offset: e.offset, length: e.length, detail: cor, preview: previewOf(e.data) });
+        if (typeof cor === 'string')
+          this.invalid.push({ file: this.name, line: e.line, offset: e.offset, length: e.length, detail: cor, preview: previewOf(e.data) });
         else this.correctionsList.push(cor);
         continue;
       }
       const rec = parseFeedbackRecord(e.data, this.name, e.line, raws.get(e.offset) ?? JSON.stringify(e.data));
-      if (typeof rec === 'string') this.invalid.push({ file: this.name, line: e.line, offset: e.offset, length: e.length, detail: rec, preview: previewOf(e.data) });
+      if (typeof rec === 'string')
+        this.invalid.push({ file: this.name, line: e.line, offset: e.offset, length: e.length, detail: rec, preview: previewOf(e.data) });
       else this.recordsList.push(rec);
     }
     this.latestCache = null;
@@ -109,7 +111,14 @@ export class SessionFeedbackFile {
       try {
         const buf = Buffer.alloc(end - start);
         await fh.read(buf, 0, buf.length, start);
-        for (let i = from; i < evs.length; i++) out.set(evs[i].offset, buf.subarray(evs[i].offset - start, evs[i].offset - start + evs[i].length).toString('utf8').replace(/^\uFEFF/, ''));
+        for (let i = from; i < evs.length; i++)
+          out.set(
+            evs[i].offset,
+            buf
+              .subarray(evs[i].offset - start, evs[i].offset - start + evs[i].length)
+              .toString('utf8')
+              .replace(/^\uFEFF/, ''),
+          );
       } finally {
         await fh.close();
       }
@@ -139,11 +148,19 @@ export class SessionFeedbackFile {
   get problems(): FeedbackProblem[] {
     const c = this.reader.contents;
     const out: FeedbackProblem[] = [];
-    if (c.error !== undefined && c.error !== 'no such file or folder') out.push({ file: this.name, line: 0, offset: 0, length: 0, detail: `cannot read: ${c.error}`, preview: '' });
+    if (c.error !== undefined && c.error !== 'no such file or folder')
+      out.push({ file: this.name, line: 0, offset: 0, length: 0, detail: `cannot read: ${c.error}`, preview: '' });
     for (const m of c.malformed) out.push({ file: this.name, line: m.line, offset: m.offset, length: m.length, detail: m.detail, preview: m.preview });
     if (c.tail) {
       const m = c.tailMalformed;
-      out.push({ file: this.name, line: c.tail.line, offset: c.tail.offset, length: c.tail.length, detail: 'torn final line (no newline): not read until it is complete', preview: m?.preview ?? '' });
+      out.push({
+        file: this.name,
+        line: c.tail.line,
+        offset: c.tail.offset,
+        length: c.tail.length,
+        detail: 'torn final line (no newline): not read until it is complete',
+        preview: m?.preview ?? '',
+      });
     }
     return [...out, ...this.invalid].sort((a, b) => a.line - b.line);
   }
@@ -217,5 +234,3 @@ export async function readFolderFeedback(sessionsDir: string): Promise<Map<strin
   }
   return out;
 }
-
-

@@ -142,7 +142,10 @@ export class GithubClient {
   }
 
   /** One API call; errors become GithubError (callers refine 404 / 409 / 422 by context). */
-  async request<T = unknown>(route: string, params: Record<string, unknown> = {}): Promise<{ status: number; data: T; headers: Record<string, string | undefined> }> {
+  async request<T = unknown>(
+    route: string,
+    params: Record<string, unknown> = {},
+  ): Promise<{ status: number; data: T; headers: Record<string, string | undefined> }> {
     try {
       const r = await this.kit.request(route, params);
       return { status: r.status, data: r.data as T, headers: r.headers as Record<string, string | undefined> };
@@ -171,7 +174,10 @@ function apiMessage(e: RequestErrorLike): string {
 function fullApiMessage(e: RequestErrorLike): string {
   const d = e.response?.data as { message?: unknown } | undefined;
   const m = d && typeof d.message === 'string' ? d.message : e.message;
-  return m.replace(/\s*\n+\s*/g, ' ').trim().slice(0, 300);
+  return m
+    .replace(/\s*\n+\s*/g, ' ')
+    .trim()
+    .slice(0, 300);
 }
 
 export function toGithubError(e: unknown): GithubError {
@@ -181,7 +187,12 @@ export function toGithubError(e: unknown): GithubError {
   const h = e.response?.headers ?? {};
   const msg = apiMessage(e);
   if (!e.response) return new GithubError('network', `cannot reach GitHub: ${msg}`, status);
-  if (status === 401) return new GithubError('auth', `GitHub rejected the token (401 ${msg}). Set a valid token: GITHUB_TOKEN for the CLI, "Bot Memory: Set GitHub Token" in VS Code.`, status);
+  if (status === 401)
+    return new GithubError(
+      'auth',
+      `GitHub rejected the token (401 ${msg}). Set a valid token: GITHUB_TOKEN for the CLI, "Bot Memory: Set GitHub Token" in VS Code.`,
+      status,
+    );
   if ((status === 403 || status === 429) && (h['x-ratelimit-remaining'] === '0' || h['retry-after'] !== undefined || /rate limit/i.test(msg))) {
     const reset = Number(h['x-ratelimit-reset']);
     const when = Number.isFinite(reset) && reset > 0 ? ` until ${new Date(reset * 1000).toISOString()}` : h['retry-after'] ? ` for ${h['retry-after']} s` : '';
@@ -189,7 +200,11 @@ export function toGithubError(e: unknown): GithubError {
   }
   if (status === 403) {
     const need = h['x-accepted-github-permissions'];
-    return new GithubError('permission', `The token is not allowed to do this (403 ${msg}). It needs ${need ? `the "${need.replace(/=/g, ': ')}" permission` : 'the "contents: write" permission'} on the repository.`, status);
+    return new GithubError(
+      'permission',
+      `The token is not allowed to do this (403 ${msg}). It needs ${need ? `the "${need.replace(/=/g, ': ')}" permission` : 'the "contents: write" permission'} on the repository.`,
+      status,
+    );
   }
   if (status === 404) return new GithubError('not_found', `not found (404 ${msg})`, status);
   if (status === 409) return new GithubError('conflict', `conflict (409 ${msg})`, status);
@@ -197,7 +212,8 @@ export function toGithubError(e: unknown): GithubError {
     // Someone else wrote first: a create that lost the race ("sha" wasn't supplied: the file
     // exists now), or a ref update that is no longer a fast-forward. Re-read and retry.
     const full = fullApiMessage(e);
-    if (/"sha" wasn't supplied|is at [0-9a-f]* but expected|does not match|not a fast.?forward/i.test(full)) return new GithubError('conflict', `conflict (422 ${full})`, status);
+    if (/"sha" wasn't supplied|is at [0-9a-f]* but expected|does not match|not a fast.?forward/i.test(full))
+      return new GithubError('conflict', `conflict (422 ${full})`, status);
     return new GithubError('invalid', `rejected (422 ${full})`, status);
   }
   if (status >= 500) return new GithubError('server', `GitHub answered ${status} (${msg}) after retries`, status);

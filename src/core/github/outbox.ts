@@ -70,7 +70,11 @@ export class Outbox {
       const all = JSON.parse(readTextSync(path.join(this.dir, STATE_FILE))) as Record<string, unknown>;
       const h = all[this.target] as { large?: unknown; defaultBranch?: unknown; parts?: unknown; partsHead?: unknown } | undefined;
       const parts = validParts(h?.parts);
-      return { large: h?.large === true, defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined, ...(parts && typeof h?.partsHead === 'string' ? { parts, partsHead: h.partsHead } : {}) };
+      return {
+        large: h?.large === true,
+        defaultBranch: typeof h?.defaultBranch === 'string' ? h.defaultBranch : undefined,
+        ...(parts && typeof h?.partsHead === 'string' ? { parts, partsHead: h.partsHead } : {}),
+      };
     } catch {
       return {};
     }
@@ -84,7 +88,11 @@ export class Outbox {
     } catch {
       // first time, or damaged: it is only a hint
     }
-    const next = { large: hint.large === true, ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}), ...(hint.parts && hint.partsHead !== undefined ? { parts: hint.parts, partsHead: hint.partsHead } : {}) };
+    const next = {
+      large: hint.large === true,
+      ...(hint.defaultBranch ? { defaultBranch: hint.defaultBranch } : {}),
+      ...(hint.parts && hint.partsHead !== undefined ? { parts: hint.parts, partsHead: hint.partsHead } : {}),
+    };
     if (JSON.stringify(all[this.target]) === JSON.stringify(next)) return;
     all[this.target] = next;
     atomicReplace(file, JSON.stringify(all, null, 2) + '\n', { root: this.dir });
@@ -131,7 +139,11 @@ export class Outbox {
   markPushed(ids: readonly string[], commit: string | null): void {
     if (ids.length) {
       const at = new Date().toISOString();
-      appendLinesDurable(this.ledgerFile, ids.map((id) => JSON.stringify({ id, target: this.target, commit, at })), { root: this.dir });
+      appendLinesDurable(
+        this.ledgerFile,
+        ids.map((id) => JSON.stringify({ id, target: this.target, commit, at })),
+        { root: this.dir },
+      );
     }
     this.compact();
   }
@@ -143,7 +155,10 @@ export class Outbox {
   markLost(ids: readonly string[]): void {
     if (!ids.length) return;
     const at = new Date().toISOString();
-    appendLinesDurable(this.ledgerFile, ids.map((id) => JSON.stringify({ id, target: this.target, lost: true, at })));
+    appendLinesDurable(
+      this.ledgerFile,
+      ids.map((id) => JSON.stringify({ id, target: this.target, lost: true, at })),
+    );
   }
 
   /** Rewrites the outbox to the records still pending (no-op when nothing would change). */

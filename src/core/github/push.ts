@@ -21,7 +21,21 @@ import { GithubClient, GithubError, HUNDRED_MB, ONE_MB } from './client';
 import { Outbox, withPushLock } from './outbox';
 import { collectRecords, recordId, type Collected } from './records';
 import * as crypto from 'crypto';
-import { contentsRoute, describeTarget, listParts, partPath, readRawAt, readViaContents, readViaGit, repoRoute, scanLog, targetKey, type GithubTarget, type LogPart, type RemoteFile } from './remote';
+import {
+  contentsRoute,
+  describeTarget,
+  listParts,
+  partPath,
+  readRawAt,
+  readViaContents,
+  readViaGit,
+  repoRoute,
+  scanLog,
+  targetKey,
+  type GithubTarget,
+  type LogPart,
+  type RemoteFile,
+} from './remote';
 import { encodePath } from './client';
 
 export type PushPhase = 'collect' | 'read' | 'write' | 'conflict' | 'retry' | 'wait' | 'done';
@@ -126,10 +140,20 @@ export function gitBlobSha(content: Buffer): string {
 export function headOf(content: Buffer): string {
   if (content.length === 0) return '';
   const nl = content.indexOf(0x0a);
-  return crypto.createHash('sha1').update(content.subarray(0, nl < 0 ? content.length : nl)).digest('hex').slice(0, 16);
+  return crypto
+    .createHash('sha1')
+    .update(content.subarray(0, nl < 0 ? content.length : nl))
+    .digest('hex')
+    .slice(0, 16);
 }
 
-async function partIds(client: GithubClient, t: GithubTarget, ref: string | undefined, hint: TargetHint, head: string): Promise<{ ids: Set<string>; parts: LogPart[] }> {
+async function partIds(
+  client: GithubClient,
+  t: GithubTarget,
+  ref: string | undefined,
+  hint: TargetHint,
+  head: string,
+): Promise<{ ids: Set<string>; parts: LogPart[] }> {
   const parts = await listParts(client, t, ref);
   const cache: NonNullable<TargetHint['parts']> = {};
   const ids = new Set<string>();
@@ -209,19 +233,35 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
       const lost = vanished.filter((id) => !options.restorable?.has(id) && !records.has(id));
       const missing = [...records].filter(([id]) => !inLog.has(id));
       for (const id of restored) missing.push([id, options.restorable!.get(id)!]);
-      const result = { alreadyPresent: records.size - [...records.keys()].filter((id) => !inLog.has(id)).length, remoteUnparsed: scan.unparsed, attempts: attempt, vanished, restored, lost };
+      const result = {
+        alreadyPresent: records.size - [...records.keys()].filter((id) => !inLog.has(id)).length,
+        remoteUnparsed: scan.unparsed,
+        attempts: attempt,
+        vanished,
+        restored,
+        lost,
+      };
       if (missing.length === 0) return { ...result, appended: 0, commit: null, via: 'none', rotatedTo: null };
       const lines = missing.map(([, l]) => l);
       const next = appendLines(rf.content, lines);
       const rotate = rotateAt > 0 && rf.content.length > 0 && next.length > rotateAt;
-      if (!rotate && next.length > HUNDRED_MB) throw new GithubError('too_large', `The log would grow past 100 MB (GitHub's file size limit); start a new log file (setting botMemory.github.path / --path), or turn rotation on.`);
+      if (!rotate && next.length > HUNDRED_MB)
+        throw new GithubError(
+          'too_large',
+          `The log would grow past 100 MB (GitHub's file size limit); start a new log file (setting botMemory.github.path / --path), or turn rotation on.`,
+        );
       if (rotate && rf.via === 'contents') {
         // Rotation is one commit of two files: the Git Data API, based on a commit we read at.
         large = true;
         attempt--;
         continue;
       }
-      progress({ phase: 'write', message: `Appending ${missing.length} record${missing.length === 1 ? '' : 's'} to ${describeTarget(t)}`, pending: missing.length, attempt });
+      progress({
+        phase: 'write',
+        message: `Appending ${missing.length} record${missing.length === 1 ? '' : 's'} to ${describeTarget(t)}`,
+        pending: missing.length,
+        attempt,
+      });
       let commit: string;
       let rotatedTo: string | null = null;
       if (rotate) {
@@ -229,7 +269,16 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
         rotatedTo = partPath(t.path, Math.max(0, ...parts.map((p) => p.n)) + 1);
         const fresh = appendLines(Buffer.alloc(0), lines);
         const msg = `bot-memory-audit: move ${scan.lines} lines to ${rotatedTo.split('/').pop()}, append ${missing.length} record${missing.length === 1 ? '' : 's'} [skip ci]`;
-        commit = await gitCommit(client, t, rf, [{ path: rotatedTo, sha: gitBlobSha(rf.content) }, { path: t.path, content: fresh }], msg);
+        commit = await gitCommit(
+          client,
+          t,
+          rf,
+          [
+            { path: rotatedTo, sha: gitBlobSha(rf.content) },
+            { path: t.path, content: fresh },
+          ],
+          msg,
+        );
         hint.parts = { ...(hint.parts ?? {}), [rotatedTo]: { sha: gitBlobSha(rf.content), ids: [...scan.ids] } };
         hint.partsHead = headOf(fresh);
         large = hint.large = fresh.length > ONE_MB;
@@ -256,11 +305,21 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
       if (isTransient(err)) transient++;
       if (attempt === maxAttempts || transient >= maxTransient) break;
       const delay = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
-      progress({ phase: isConflict(err) ? 'conflict' : 'retry', message: isConflict(err) ? `The log changed meanwhile; reading it again (attempt ${attempt + 1} of ${maxAttempts})` : `${err.message}; trying again (attempt ${attempt + 1} of ${maxAttempts})`, attempt });
+      progress({
+        phase: isConflict(err) ? 'conflict' : 'retry',
+        message: isConflict(err)
+          ? `The log changed meanwhile; reading it again (attempt ${attempt + 1} of ${maxAttempts})`
+          : `${err.message}; trying again (attempt ${attempt + 1} of ${maxAttempts})`,
+        attempt,
+      });
       await new Promise((r) => setTimeout(r, delay));
     }
   }
-  throw new GithubError(lastError && isConflict(lastError) ? 'conflict' : lastError?.kind ?? 'other', `Gave up after ${transient >= maxTransient ? transient : maxAttempts} attempts (${lastError?.message ?? 'unknown error'}). Nothing was lost: the records stay in the outbox for the next push.`, lastError?.status);
+  throw new GithubError(
+    lastError && isConflict(lastError) ? 'conflict' : (lastError?.kind ?? 'other'),
+    `Gave up after ${transient >= maxTransient ? transient : maxAttempts} attempts (${lastError?.message ?? 'unknown error'}). Nothing was lost: the records stay in the outbox for the next push.`,
+    lastError?.status,
+  );
 }
 
 async function putContents(client: GithubClient, t: GithubTarget, content: Buffer, sha: string | undefined, message: string): Promise<string> {
@@ -274,11 +333,20 @@ async function putContents(client: GithubClient, t: GithubTarget, content: Buffe
 }
 
 /** One commit of `files` (by blob sha, or content uploaded as a blob) on the commit `remote` was read at; the ref moves only by fast-forward. */
-async function gitCommit(client: GithubClient, t: GithubTarget, remote: RemoteFile, files: ({ path: string; sha: string } | { path: string; content: Buffer })[], message: string): Promise<string> {
+async function gitCommit(
+  client: GithubClient,
+  t: GithubTarget,
+  remote: RemoteFile,
+  files: ({ path: string; sha: string } | { path: string; content: Buffer })[],
+  message: string,
+): Promise<string> {
   const repo = repoRoute(t);
   const tree: { path: string; mode: '100644'; type: 'blob'; sha: string }[] = [];
   for (const f of files) {
-    const sha = 'sha' in f ? f.sha : (await client.request<{ sha: string }>(`POST ${repo}/git/blobs`, { content: f.content.toString('base64'), encoding: 'base64' })).data.sha;
+    const sha =
+      'sha' in f
+        ? f.sha
+        : (await client.request<{ sha: string }>(`POST ${repo}/git/blobs`, { content: f.content.toString('base64'), encoding: 'base64' })).data.sha;
     tree.push({ path: f.path, mode: '100644', type: 'blob', sha });
   }
   const treeSha = await client.request<{ sha: string }>(`POST ${repo}/git/trees`, { base_tree: remote.tree, tree });
@@ -337,7 +405,23 @@ export async function pushFolder(sessionsDir: string, options: FolderPushOptions
     if (pending.size === 0 && pushed.size === 0) {
       outbox.compact();
       progress({ phase: 'done', message: 'Nothing to push', pending: 0 });
-      return { collected, queued, pending: 0, left: 0, appended: 0, alreadyPresent: 0, remoteUnparsed: 0, commit: null, attempts: 0, via: 'none', vanished: [], restored: [], lost: [], rotatedTo: null, findings: [] };
+      return {
+        collected,
+        queued,
+        pending: 0,
+        left: 0,
+        appended: 0,
+        alreadyPresent: 0,
+        remoteUnparsed: 0,
+        commit: null,
+        attempts: 0,
+        via: 'none',
+        vanished: [],
+        restored: [],
+        lost: [],
+        rotatedTo: null,
+        findings: [],
+      };
     }
     const hint = outbox.readHint();
     const restorable = new Map(collected.records.filter((r) => pushed.has(r.id)).map((r) => [r.id, r.line]));
@@ -351,7 +435,14 @@ export async function pushFolder(sessionsDir: string, options: FolderPushOptions
       const message =
         `The log ${where} was rewritten: ${r.vanished.length} record${r.vanished.length === 1 ? '' : 's'} pushed earlier ${r.vanished.length === 1 ? 'was' : 'were'} gone. ` +
         `${r.restored.length} pushed again${r.lost.length ? `; ${r.lost.length} could not be (their journals or feedback are gone here): ${r.lost.slice(0, 5).join(', ')}${r.lost.length > 5 ? ', …' : ''}` : ''}.`;
-      findings.push({ kind: 'log_rewritten', severity: r.lost.length ? 'error' : 'warning', message, target: targetKey(options.target), restored: r.restored, lost: r.lost });
+      findings.push({
+        kind: 'log_rewritten',
+        severity: r.lost.length ? 'error' : 'warning',
+        message,
+        target: targetKey(options.target),
+        restored: r.restored,
+        lost: r.lost,
+      });
     }
     progress({ phase: 'done', message: `Appended ${r.appended}, ${r.alreadyPresent} already there`, pending: 0 });
     return { ...r, collected, queued, pending: pending.size, left: outbox.pending().size, findings };

@@ -159,7 +159,10 @@ export function readFeedbackRecords(sessionsDir: string, redacted: RedactionCoun
   const skipped: SkippedRecord[] = [];
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort();
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.jsonl'))
+      .sort();
   } catch {
     return { records, skipped };
   }

@@ -55,7 +55,12 @@ export async function diagnose404(client: GithubClient, t: GithubTarget): Promis
     const r = await client.request<{ default_branch: string }>(`GET ${repoRoute(t)}`);
     defaultBranch = r.data.default_branch;
   } catch (e) {
-    if (e instanceof GithubError && e.kind === 'not_found') throw new GithubError('not_found', `Repository ${t.owner}/${t.repo} not found at ${client.apiUrl} (or the token cannot see it: a fine-grained token must be given access to it).`, 404);
+    if (e instanceof GithubError && e.kind === 'not_found')
+      throw new GithubError(
+        'not_found',
+        `Repository ${t.owner}/${t.repo} not found at ${client.apiUrl} (or the token cannot see it: a fine-grained token must be given access to it).`,
+        404,
+      );
     throw e;
   }
   const branch = t.branch ?? defaultBranch;
@@ -65,7 +70,11 @@ export async function diagnose404(client: GithubClient, t: GithubTarget): Promis
   } catch (e) {
     if (!(e instanceof GithubError && e.kind === 'not_found')) throw e;
     if (t.branch === undefined || /empty/i.test(e.message)) return { defaultBranch, empty: true };
-    throw new GithubError('not_found', `Branch "${t.branch}" not found in ${t.owner}/${t.repo}. Create it, or leave the branch setting empty to use "${defaultBranch}".`, 404);
+    throw new GithubError(
+      'not_found',
+      `Branch "${t.branch}" not found in ${t.owner}/${t.repo}. Create it, or leave the branch setting empty to use "${defaultBranch}".`,
+      404,
+    );
   }
 }
 
@@ -194,7 +203,10 @@ export async function listParts(client: GithubClient, t: GithubTarget, ref: stri
 /** One file's bytes at `ref` in the raw media type, or null when it is not there. */
 export async function readRawAt(client: GithubClient, t: GithubTarget, filePath: string, ref: string | undefined): Promise<Buffer | null> {
   try {
-    const r = await client.request<ArrayBuffer>(`GET ${repoRoute(t)}/contents/${encodePath(filePath)}`, { ...(ref ? { ref } : {}), headers: { accept: 'application/vnd.github.raw+json' } });
+    const r = await client.request<ArrayBuffer>(`GET ${repoRoute(t)}/contents/${encodePath(filePath)}`, {
+      ...(ref ? { ref } : {}),
+      headers: { accept: 'application/vnd.github.raw+json' },
+    });
     return Buffer.from(r.data);
   } catch (e) {
     if (e instanceof GithubError && e.kind === 'not_found') return null;

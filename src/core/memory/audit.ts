@@ -52,10 +52,24 @@ export function auditLoaded(input: LedgerInput, options: MemoryAuditOptions = {}
   const shard = input.format === 'jsonl' ? input.label : undefined;
   const r = replay(input.events, { label: input.label, shard, live, limits: lim, settings });
   const findings: MemoryFinding[] = [];
-  for (const m of input.malformed) findings.push({ kind: 'malformed_line', severity: 'error', sessionId: input.label, shard: input.label, line: m.line, message: `line ${m.line} is not an event: ${m.detail}` });
+  for (const m of input.malformed)
+    findings.push({
+      kind: 'malformed_line',
+      severity: 'error',
+      sessionId: input.label,
+      shard: input.label,
+      line: m.line,
+      message: `line ${m.line} is not an event: ${m.detail}`,
+    });
   findings.push(...r.findings);
   if (live) findings.push(...compareWithTable(r.memories, live));
-  else findings.push({ kind: 'memories_table_unavailable', severity: 'info', sessionId: input.label, message: `${input.label} is a JSONL export: it has no memories table, so the projection was not compared with live rows` });
+  else
+    findings.push({
+      kind: 'memories_table_unavailable',
+      severity: 'info',
+      sessionId: input.label,
+      message: `${input.label} is a JSONL export: it has no memories table, so the projection was not compared with live rows`,
+    });
   for (const n of input.notes) findings.push({ kind: 'database_changed_while_reading', severity: 'warning', sessionId: input.label, message: n });
 
   let last: number | null = null;
@@ -142,7 +156,8 @@ export function countFindings(findings: readonly MemoryFinding[]): Record<Severi
 }
 
 export function memoryReport(a: MemoryAudit): MemoryAuditReport {
-  const folder = (x: { dir: string; files: { name: string }[] } | null) => (x ? { dir: x.dir, count: x.files.length, newest: x.files.at(-1)?.name ?? null } : null);
+  const folder = (x: { dir: string; files: { name: string }[] } | null) =>
+    x ? { dir: x.dir, count: x.files.length, newest: x.files.at(-1)?.name ?? null } : null;
   return {
     version: 1,
     input: { path: a.input.path, format: a.input.format, wal: a.input.wal },
@@ -151,10 +166,23 @@ export function memoryReport(a: MemoryAudit): MemoryAuditReport {
     payload_keys: a.replay.payloadKeys,
     limits: a.limits,
     event_kinds: a.replay.kinds,
-    bots: a.bots.map((b) => ({ bot_id: b.botId, memories: b.memories, pinned: b.pinned, auto_pinned: b.autoPinned, manual_pinned: b.manualPinned, findings: b.findings })),
+    bots: a.bots.map((b) => ({
+      bot_id: b.botId,
+      memories: b.memories,
+      pinned: b.pinned,
+      auto_pinned: b.autoPinned,
+      manual_pinned: b.manualPinned,
+      findings: b.findings,
+    })),
     retention: { snapshots: folder(a.retention.snapshots), backups: folder(a.retention.backups) },
     findings: a.findings.map(reportFinding),
-    summary: { events: a.input.events.length, memories: a.replay.memories.size, live_memories: a.live ? a.live.size : null, bots: a.bots.length, findings: countFindings(a.findings) },
+    summary: {
+      events: a.input.events.length,
+      memories: a.replay.memories.size,
+      live_memories: a.live ? a.live.size : null,
+      bots: a.bots.length,
+      findings: countFindings(a.findings),
+    },
   };
 }
 
@@ -162,7 +190,16 @@ export interface ProjectionJson {
   version: 1;
   source: string;
   generated_at: string;
-  memories: { id: number | string; owner: string; text: string | null; significance: number | null; pinned: 0 | 1; auto_pinned: 0 | 1; created_at: unknown; events: number }[];
+  memories: {
+    id: number | string;
+    owner: string;
+    text: string | null;
+    significance: number | null;
+    pinned: 0 | 1;
+    auto_pinned: 0 | 1;
+    created_at: unknown;
+    events: number;
+  }[];
 }
 
 /** The replayed projection as the memories table would hold it, ordered by owner then id. */
@@ -172,7 +209,16 @@ export function projectionJson(a: MemoryAudit): ProjectionJson {
     version: 1,
     source: a.input.path,
     generated_at: new Date().toISOString(),
-    memories: ms.map((m) => ({ id: m.id, owner: m.owner, text: m.text, significance: m.significance, pinned: m.pinned ? 1 : 0, auto_pinned: m.autoPinned ? 1 : 0, created_at: m.createdAt ?? null, events: m.history.length })),
+    memories: ms.map((m) => ({
+      id: m.id,
+      owner: m.owner,
+      text: m.text,
+      significance: m.significance,
+      pinned: m.pinned ? 1 : 0,
+      auto_pinned: m.autoPinned ? 1 : 0,
+      created_at: m.createdAt ?? null,
+      events: m.history.length,
+    })),
   };
 }
 

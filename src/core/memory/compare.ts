@@ -20,7 +20,13 @@ export function compareWithTable(memories: Map<string, ProjectedMemory>, live: M
   for (const m of memories.values()) {
     const row = live.get(m.key);
     if (!row) {
-      findings.push({ kind: 'memory_missing', severity: 'error', sessionId: m.owner, memoryId: m.key, message: `memory ${m.key} is in the event log but not in the memories table` });
+      findings.push({
+        kind: 'memory_missing',
+        severity: 'error',
+        sessionId: m.owner,
+        memoryId: m.key,
+        message: `memory ${m.key} is in the event log but not in the memories table`,
+      });
       continue;
     }
     const drift: string[] = [];
@@ -34,15 +40,33 @@ export function compareWithTable(memories: Map<string, ProjectedMemory>, live: M
     if (!sigOk) drift.push(`significance: table ${show(sig)}, events ${m.significance ?? 'unset'}`);
     if (m.carried.owner && row.owner !== m.owner) drift.push(`owner: table ${show(row.owner)}, events ${show(m.owner)}`);
     if (drift.length) {
-      findings.push({ kind: 'memory_drift', severity: 'error', sessionId: m.owner, memoryId: m.key, message: `memory ${m.key} differs from its events: ${drift.join('; ')}` });
+      findings.push({
+        kind: 'memory_drift',
+        severity: 'error',
+        sessionId: m.owner,
+        memoryId: m.key,
+        message: `memory ${m.key} differs from its events: ${drift.join('; ')}`,
+      });
     }
     if (m.carried.text && row.text !== undefined && row.text !== m.text) {
-      findings.push({ kind: 'memory_drift', severity: 'warning', sessionId: m.owner, memoryId: m.key, message: `memory ${m.key}'s text in the table differs from the text its memory_written event carried` });
+      findings.push({
+        kind: 'memory_drift',
+        severity: 'warning',
+        sessionId: m.owner,
+        memoryId: m.key,
+        message: `memory ${m.key}'s text in the table differs from the text its memory_written event carried`,
+      });
     }
   }
   for (const row of live.values()) {
     if (memories.has(row.key)) continue;
-    findings.push({ kind: 'memory_extra', severity: 'error', sessionId: row.owner ?? '(unknown bot)', memoryId: row.key, message: `memory ${row.key} is in the memories table but no memory_written event created it` });
+    findings.push({
+      kind: 'memory_extra',
+      severity: 'error',
+      sessionId: row.owner ?? '(unknown bot)',
+      memoryId: row.key,
+      message: `memory ${row.key} is in the memories table but no memory_written event created it`,
+    });
   }
   return findings;
 }

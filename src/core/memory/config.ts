@@ -144,7 +144,9 @@ export function candidatesFor(explicit: string | undefined, likely: readonly str
 
 /** `ignoreKinds` patterns (`*` = any run of characters) as one predicate. */
 export function kindMatcher(patterns: readonly string[] | undefined): (kind: string) => boolean {
-  const res = (patterns ?? []).filter((p) => typeof p === 'string' && p.trim() !== '').map((p) => new RegExp(`^${p.trim().split('*').map(escapeRe).join('.*')}$`));
+  const res = (patterns ?? [])
+    .filter((p) => typeof p === 'string' && p.trim() !== '')
+    .map((p) => new RegExp(`^${p.trim().split('*').map(escapeRe).join('.*')}$`));
   return (kind) => res.some((r) => r.test(kind));
 }
 

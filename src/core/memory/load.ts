@@ -195,7 +195,8 @@ function pickColumns<K extends string>(
     if (hit) out[k] = hit;
     else if (required.includes(k) || explicit?.[k]?.trim()) missing.push(`${k} (${tried.map((t) => `"${t}"`).join(' or ')}; set ${hint(k)})`);
   }
-  if (missing.length) throw new MemorySchemaError(`${path.basename(file)}: table "${table}" has no column for ${missing.join(', ')}. Its columns: ${have.join(', ')}.`);
+  if (missing.length)
+    throw new MemorySchemaError(`${path.basename(file)}: table "${table}" has no column for ${missing.join(', ')}. Its columns: ${have.join(', ')}.`);
   return out;
 }
 
@@ -203,9 +204,25 @@ function pickColumns<K extends string>(
 export function resolveSchema(db: Db, settings: MemoryLedgerSettings, file: string): ResolvedSchema {
   const existing = tables(db);
   const eventsTable = pickTable(existing, settings.eventsTable, CANDIDATES.eventsTable, 'eventsTable', file);
-  const eventColumns = pickColumns(columns(db, eventsTable), eventsTable, settings.eventColumns, CANDIDATES.eventColumns, REQUIRED_EVENT_COLUMNS, SETTING_HINT.eventColumns, file);
+  const eventColumns = pickColumns(
+    columns(db, eventsTable),
+    eventsTable,
+    settings.eventColumns,
+    CANDIDATES.eventColumns,
+    REQUIRED_EVENT_COLUMNS,
+    SETTING_HINT.eventColumns,
+    file,
+  );
   const memoriesTable = pickTable(existing, settings.memoriesTable, CANDIDATES.memoriesTable, 'memoriesTable', file);
-  const memoryColumns = pickColumns(columns(db, memoriesTable), memoriesTable, settings.memoryColumns, CANDIDATES.memoryColumns, REQUIRED_MEMORY_COLUMNS, SETTING_HINT.memoryColumns, file);
+  const memoryColumns = pickColumns(
+    columns(db, memoriesTable),
+    memoriesTable,
+    settings.memoryColumns,
+    CANDIDATES.memoryColumns,
+    REQUIRED_MEMORY_COLUMNS,
+    SETTING_HINT.memoryColumns,
+    file,
+  );
   return { eventsTable, eventColumns, memoriesTable, memoryColumns };
 }
 
@@ -242,7 +259,12 @@ export function memoryKey(id: unknown): string | null {
 
 function readEvents(db: Db, schema: ResolvedSchema): LedgerEvent[] {
   const c = schema.eventColumns;
-  const sel = [`${quoteId(c.id!)} AS id`, `${quoteId(c.kind!)} AS kind`, `${quoteId(c.payload!)} AS payload`, c.createdAt ? `${quoteId(c.createdAt)} AS created_at` : 'NULL AS created_at'].join(', ');
+  const sel = [
+    `${quoteId(c.id!)} AS id`,
+    `${quoteId(c.kind!)} AS kind`,
+    `${quoteId(c.payload!)} AS payload`,
+    c.createdAt ? `${quoteId(c.createdAt)} AS created_at` : 'NULL AS created_at',
+  ].join(', ');
   const from = quoteId(schema.eventsTable);
   let rows: Row[];
   try {
@@ -360,7 +382,12 @@ export function loadJsonl(file: string, settings: MemoryLedgerSettings = {}): Le
     const kindKey = firstKey(rec, cols.kind, CANDIDATES.eventColumns.kind);
     const payloadKey = firstKey(rec, cols.payload, CANDIDATES.eventColumns.payload);
     if (kindKey === undefined || typeof rec[kindKey] !== 'string') {
-      malformed.push({ line: i + 1, detail: `no event kind (${candidatesFor(cols.kind, CANDIDATES.eventColumns.kind).map((k) => `"${k}"`).join(' or ')} as a string)` });
+      malformed.push({
+        line: i + 1,
+        detail: `no event kind (${candidatesFor(cols.kind, CANDIDATES.eventColumns.kind)
+          .map((k) => `"${k}"`)
+          .join(' or ')} as a string)`,
+      });
       continue;
     }
     const idKey = firstKey(rec, cols.id, CANDIDATES.eventColumns.id);

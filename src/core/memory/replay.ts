@@ -127,7 +127,9 @@ class MemoryReplay {
   constructor(private readonly o: ReplayOptions) {
     this.ignored = kindMatcher(o.settings.ignoreKinds);
     this.keys = o.settings.payloadKeys ?? {};
-    this.cands = Object.fromEntries((Object.keys(CANDIDATES.payloadKeys) as (keyof PayloadKeys)[]).map((k) => [k, candidatesFor(this.keys[k], CANDIDATES.payloadKeys[k])])) as Record<keyof PayloadKeys, string[]>;
+    this.cands = Object.fromEntries(
+      (Object.keys(CANDIDATES.payloadKeys) as (keyof PayloadKeys)[]).map((k) => [k, candidatesFor(this.keys[k], CANDIDATES.payloadKeys[k])]),
+    ) as Record<keyof PayloadKeys, string[]>;
     this.pinCap = o.limits.pinCap;
     this.autoPinScore = o.limits.autoPinScore;
   }
@@ -199,7 +201,12 @@ class MemoryReplay {
     }
     const p = ev.payload;
     if (ev.payloadError !== undefined || typeof p !== 'object' || p === null || Array.isArray(p)) {
-      this.add('invalid_event_payload', 'error', `${evName(ev)} (${ev.kind}): ${ev.payloadError ?? `payload is ${Array.isArray(p) ? 'an array' : describe(p)}, not a JSON object`}`, ev);
+      this.add(
+        'invalid_event_payload',
+        'error',
+        `${evName(ev)} (${ev.kind}): ${ev.payloadError ?? `payload is ${Array.isArray(p) ? 'an array' : describe(p)}, not a JSON object`}`,
+        ev,
+      );
       return;
     }
     const payload = p as Record<string, unknown>;
@@ -212,7 +219,13 @@ class MemoryReplay {
     if (ev.kind === 'memory_written') return this.written(ev, payload, key, idRaw);
     const m = this.memories.get(key);
     if (!m) {
-      this.add('unknown_memory_event', 'error', `${evName(ev)} (${ev.kind}) is about memory ${key}, which no earlier memory_written event created; the event is ignored`, ev, key);
+      this.add(
+        'unknown_memory_event',
+        'error',
+        `${evName(ev)} (${ev.kind}) is about memory ${key}, which no earlier memory_written event created; the event is ignored`,
+        ev,
+        key,
+      );
       return;
     }
     m.history.push(ev.seq);
@@ -224,7 +237,14 @@ class MemoryReplay {
   private written(ev: LedgerEvent, payload: Record<string, unknown>, key: string, idRaw: unknown): void {
     const existing = this.memories.get(key);
     if (existing) {
-      this.add('duplicate_memory_written', 'warning', `${evName(ev)} writes memory ${key} again (first written by event seq ${existing.writtenSeq + 1}); the second write is ignored`, ev, key, existing.owner);
+      this.add(
+        'duplicate_memory_written',
+        'warning',
+        `${evName(ev)} writes memory ${key} again (first written by event seq ${existing.writtenSeq + 1}); the second write is ignored`,
+        ev,
+        key,
+        existing.owner,
+      );
       existing.history.push(ev.seq);
       return;
     }
@@ -271,7 +291,14 @@ class MemoryReplay {
   private significanceSet(ev: LedgerEvent, payload: Record<string, unknown>, m: ProjectedMemory): void {
     const sig = this.get('significance', payload);
     if (typeof sig !== 'number' || !Number.isFinite(sig)) {
-      this.add('invalid_event_payload', 'error', `${evName(ev)} (memory_significance_set): significance is ${describe(sig)}, expected a number`, ev, m.key, m.owner);
+      this.add(
+        'invalid_event_payload',
+        'error',
+        `${evName(ev)} (memory_significance_set): significance is ${describe(sig)}, expected a number`,
+        ev,
+        m.key,
+        m.owner,
+      );
       return;
     }
     this.closePending();
@@ -290,14 +317,36 @@ class MemoryReplay {
     const pinned = flag(pinnedRaw);
     let auto = flag(autoRaw);
     if (pinned === undefined) {
-      this.add('invalid_event_payload', 'error', `${evName(ev)} (memory_pin_changed): pinned is ${describe(pinnedRaw)}, expected 0/1 or true/false`, ev, key, m.owner);
+      this.add(
+        'invalid_event_payload',
+        'error',
+        `${evName(ev)} (memory_pin_changed): pinned is ${describe(pinnedRaw)}, expected 0/1 or true/false`,
+        ev,
+        key,
+        m.owner,
+      );
       return;
     }
     if (auto === undefined) {
-      this.add('invalid_event_payload', autoRaw === undefined ? 'warning' : 'error', `${evName(ev)} (memory_pin_changed): auto_pinned is ${describe(autoRaw)}, expected 0/1 or true/false; taken as 0`, ev, key, m.owner);
+      this.add(
+        'invalid_event_payload',
+        autoRaw === undefined ? 'warning' : 'error',
+        `${evName(ev)} (memory_pin_changed): auto_pinned is ${describe(autoRaw)}, expected 0/1 or true/false; taken as 0`,
+        ev,
+        key,
+        m.owner,
+      );
       auto = false;
     }
-    if (!pinned && auto) this.add('invalid_event_payload', 'warning', `${evName(ev)} unpins memory ${key} but sets auto_pinned = 1 (an unpinned memory is neither manual nor auto)`, ev, key, m.owner);
+    if (!pinned && auto)
+      this.add(
+        'invalid_event_payload',
+        'warning',
+        `${evName(ev)} unpins memory ${key} but sets auto_pinned = 1 (an unpinned memory is neither manual nor auto)`,
+        ev,
+        key,
+        m.owner,
+      );
     if (pinned && auto) this.autoPin(ev, m);
     else if (!pinned) this.unpin(ev, m, auto);
     else this.manualPin(m);
@@ -309,7 +358,14 @@ class MemoryReplay {
     this.closePending();
     this.awaitingPin.delete(key);
     if (m.significance === null || m.significance < this.autoPinScore) {
-      this.add('auto_pin_below_threshold', 'warning', `${evName(ev)} auto-pins memory ${key} whose significance is ${m.significance ?? 'unset'} (auto-pins happen at ${this.autoPinScore})`, ev, key, m.owner);
+      this.add(
+        'auto_pin_below_threshold',
+        'warning',
+        `${evName(ev)} auto-pins memory ${key} whose significance is ${m.significance ?? 'unset'} (auto-pins happen at ${this.autoPinScore})`,
+        ev,
+        key,
+        m.owner,
+      );
     }
     m.pinned = true;
     m.autoPinned = true;
@@ -324,7 +380,15 @@ class MemoryReplay {
       if (!expected || cmp < 0 || (cmp === 0 && sqlCompare(c.id, expected.id) < 0)) expected = c;
     }
     if (expected) this.pending = { owner: m.owner, pinnedKey: key, expected: expected.key, count: set.size, ev };
-    else this.add('pin_cap_exceeded', 'info', `bot "${m.owner}" has ${set.size} pins (cap ${this.pinCap}) after ${evName(ev)} auto-pinned memory ${key}; every other pin is manual, and manual pins are never evicted (the cap is soft)`, ev, key, m.owner);
+    else
+      this.add(
+        'pin_cap_exceeded',
+        'info',
+        `bot "${m.owner}" has ${set.size} pins (cap ${this.pinCap}) after ${evName(ev)} auto-pinned memory ${key}; every other pin is manual, and manual pins are never evicted (the cap is soft)`,
+        ev,
+        key,
+        m.owner,
+      );
   }
 
   /** An unpin: when an auto-pin of its owner went over the cap, this is the eviction (checked). */
@@ -334,7 +398,14 @@ class MemoryReplay {
       const p: PendingCap = this.pending;
       this.pending = null;
       if (m.pinned && !m.autoPinned) {
-        this.add('manual_pin_evicted', 'error', `${evName(ev)} evicted memory ${key}, a manual pin, when memory ${p.pinnedKey} was auto-pinned over the cap; manual pins are never evicted (expected memory ${p.expected})`, ev, key, m.owner);
+        this.add(
+          'manual_pin_evicted',
+          'error',
+          `${evName(ev)} evicted memory ${key}, a manual pin, when memory ${p.pinnedKey} was auto-pinned over the cap; manual pins are never evicted (expected memory ${p.expected})`,
+          ev,
+          key,
+          m.owner,
+        );
       } else if (key !== p.expected) {
         const exp = this.memories.get(p.expected!)!;
         this.add(
@@ -364,18 +435,36 @@ class MemoryReplay {
     this.closePending();
     for (const [key, ev] of this.awaitingPin) this.notPinned(ev, this.memories.get(key)!);
     for (const [kind, u] of this.unknownKinds) {
-      this.add('unknown_event_kind', 'warning', `${u.count} event${u.count === 1 ? '' : 's'} of unknown kind ${describe(kind)} (first: ${evName(u.first)}); add the kind to botMemory.memory.ignoreKinds / --ignore-kind if it is not a memory event`, u.first);
+      this.add(
+        'unknown_event_kind',
+        'warning',
+        `${u.count} event${u.count === 1 ? '' : 's'} of unknown kind ${describe(kind)} (first: ${evName(u.first)}); add the kind to botMemory.memory.ignoreKinds / --ignore-kind if it is not a memory event`,
+        u.first,
+      );
     }
     if (this.ownerless > 0) {
       const n = this.ownerless;
-      this.add('memory_owner_missing', 'info', `${n} memory_written payload${n === 1 ? '' : 's'} carried no owner (${candidatesFor(this.keys.owner, CANDIDATES.payloadKeys.owner).map((k) => `"${k}"`).join(', ')}); owners were taken from the memories table where it has the memory (set botMemory.memory.payloadKeys.owner)`);
+      this.add(
+        'memory_owner_missing',
+        'info',
+        `${n} memory_written payload${n === 1 ? '' : 's'} carried no owner (${candidatesFor(this.keys.owner, CANDIDATES.payloadKeys.owner)
+          .map((k) => `"${k}"`)
+          .join(', ')}); owners were taken from the memories table where it has the memory (set botMemory.memory.payloadKeys.owner)`,
+      );
     }
     return { memories: this.memories, findings: this.findings, kinds: this.kinds, payloadKeys: this.usedKeys };
   }
 
   private notPinned(ev: LedgerEvent, m: ProjectedMemory): void {
     const p = ev.payload as Record<string, unknown>;
-    this.add('score_not_auto_pinned', 'error', `memory ${m.key} was scored ${describe(p[this.payloadKey('significance', p) ?? 'significance'])} by ${evName(ev)} (auto-pin at ${this.autoPinScore}) and was never auto-pinned after it`, ev, m.key, m.owner);
+    this.add(
+      'score_not_auto_pinned',
+      'error',
+      `memory ${m.key} was scored ${describe(p[this.payloadKey('significance', p) ?? 'significance'])} by ${evName(ev)} (auto-pin at ${this.autoPinScore}) and was never auto-pinned after it`,
+      ev,
+      m.key,
+      m.owner,
+    );
   }
 }
 

@@ -60,11 +60,19 @@ function hours(s: number): string {
   return `${(s / 3600).toFixed(1)} h`;
 }
 
-export function checkRetention(opts: { snapshotsDir: string; backupsDir: string; label: string; limits: ResolvedLimits; lastEventTime: number | null; now: number }): { findings: MemoryFinding[]; report: RetentionReport } {
+export function checkRetention(opts: {
+  snapshotsDir: string;
+  backupsDir: string;
+  label: string;
+  limits: ResolvedLimits;
+  lastEventTime: number | null;
+  now: number;
+}): { findings: MemoryFinding[]; report: RetentionReport } {
   const { limits, label } = opts;
   const findings: MemoryFinding[] = [];
   const report: RetentionReport = { snapshots: null, backups: null };
-  const add = (kind: MemoryFinding['kind'], severity: MemoryFinding['severity'], message: string) => findings.push({ kind, severity, sessionId: label, message });
+  const add = (kind: MemoryFinding['kind'], severity: MemoryFinding['severity'], message: string) =>
+    findings.push({ kind, severity, sessionId: label, message });
 
   const snaps = listFiles(opts.snapshotsDir);
   if (snaps) {
@@ -72,13 +80,21 @@ export function checkRetention(opts: { snapshotsDir: string; backupsDir: string;
     const periodic = snaps.some((f) => /periodic/i.test(f.name)) ? snaps.filter((f) => /periodic/i.test(f.name)) : snaps;
     report.snapshots = { dir: opts.snapshotsDir, files: periodic };
     if (periodic.length > limits.snapshotKeep) {
-      add('retention_exceeded', 'warning', `${opts.snapshotsDir} holds ${periodic.length} periodic snapshots; the worker keeps ${limits.snapshotKeep} (pruning is not happening)`);
+      add(
+        'retention_exceeded',
+        'warning',
+        `${opts.snapshotsDir} holds ${periodic.length} periodic snapshots; the worker keeps ${limits.snapshotKeep} (pruning is not happening)`,
+      );
     }
     const newest = periodic.at(-1);
     if (opts.lastEventTime !== null) {
       if (!newest) add('snapshot_stale', 'warning', `${opts.snapshotsDir} holds no periodic snapshot although the log has events`);
       else if (opts.lastEventTime - newest.mtime > limits.snapshotMaxAgeHours * 3600) {
-        add('snapshot_stale', 'warning', `the newest periodic snapshot (${newest.name}) is ${hours(opts.lastEventTime - newest.mtime)} older than the newest event (limit ${limits.snapshotMaxAgeHours} h)`);
+        add(
+          'snapshot_stale',
+          'warning',
+          `the newest periodic snapshot (${newest.name}) is ${hours(opts.lastEventTime - newest.mtime)} older than the newest event (limit ${limits.snapshotMaxAgeHours} h)`,
+        );
       }
     }
   }
@@ -86,16 +102,29 @@ export function checkRetention(opts: { snapshotsDir: string; backupsDir: string;
   const backups = listFiles(opts.backupsDir);
   if (backups) {
     report.backups = { dir: opts.backupsDir, files: backups };
-    if (backups.length > limits.backupKeep) add('retention_exceeded', 'warning', `${opts.backupsDir} holds ${backups.length} backups; the nightly job keeps ${limits.backupKeep} (pruning is not happening)`);
+    if (backups.length > limits.backupKeep)
+      add(
+        'retention_exceeded',
+        'warning',
+        `${opts.backupsDir} holds ${backups.length} backups; the nightly job keeps ${limits.backupKeep} (pruning is not happening)`,
+      );
     const newest = backups.at(-1);
     if (!newest) add('backup_stale', 'warning', `${opts.backupsDir} holds no backup`);
     else if (opts.now - newest.mtime > limits.backupMaxAgeHours * 3600) {
-      add('backup_stale', 'warning', `the newest backup (${newest.name}) is ${hours(opts.now - newest.mtime)} old; nightly backups should be at most ${limits.backupMaxAgeHours} h old (is the bot running?)`);
+      add(
+        'backup_stale',
+        'warning',
+        `the newest backup (${newest.name}) is ${hours(opts.now - newest.mtime)} old; nightly backups should be at most ${limits.backupMaxAgeHours} h old (is the bot running?)`,
+      );
     }
     for (let i = 1; i < backups.length; i++) {
       const gap = backups[i].mtime - backups[i - 1].mtime;
       if (gap < limits.backupMinSpacingHours * 3600) {
-        add('backup_too_frequent', 'warning', `backups ${backups[i - 1].name} and ${backups[i].name} are ${hours(gap)} apart; the 23 h freshness guard allows one a night (limit ${limits.backupMinSpacingHours} h)`);
+        add(
+          'backup_too_frequent',
+          'warning',
+          `backups ${backups[i - 1].name} and ${backups[i].name} are ${hours(gap)} apart; the 23 h freshness guard allows one a night (limit ${limits.backupMinSpacingHours} h)`,
+        );
       }
     }
     for (const f of backups) {

@@ -18,7 +18,17 @@ import { randomBytes } from 'crypto';
 import { DEFAULT_STALE_AFTER_MINUTES, type SessionAnalysis } from '../analyze';
 import { markReviewedFindings } from './reviewed';
 import { discoverSessions } from '../discovery';
-import { appendLinesDurable, appendOffset, atomicReplace, atomicReplaceIf, ensureDir, listRealFolders, lstatOrNull, readBytesSync, removeTree } from '../fsSafe';
+import {
+  appendLinesDurable,
+  appendOffset,
+  atomicReplace,
+  atomicReplaceIf,
+  ensureDir,
+  listRealFolders,
+  lstatOrNull,
+  readBytesSync,
+  removeTree,
+} from '../fsSafe';
 import { JOURNAL_DIR_NAME } from '../sessionId';
 import { journalSizes, loadSession, sameFingerprint, sha256, snapshotSidecar } from './io';
 import { BACKUP_DIR_NAME, KEEP_BACKUPS, acquireRepairLock, appendRepairRecord, loadKnownReviews } from './log';
@@ -85,7 +95,10 @@ export interface ApplyResult {
 }
 
 function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.(\d{3})Z$/, '$1Z');
 }
 
 export function newRepairId(ms: number): string {
@@ -151,7 +164,10 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
     if (sidecar.text === null || sidecar.bytes === null) return skip(`the sidecar ${sid}.json cannot be read`);
     let edited;
     try {
-      edited = appendSidecarMessages(sidecar.text, sp.messages.map((m) => m.message));
+      edited = appendSidecarMessages(
+        sidecar.text,
+        sp.messages.map((m) => m.message),
+      );
     } catch (e) {
       return skip(`the sidecar cannot be edited safely: ${(e as Error).message}`);
     }
@@ -178,7 +194,9 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
     const stillPlanned = (): boolean => {
       const now = lstatOrNull(sidecar.path);
       const fp = sp.sidecarFingerprint!;
-      return now !== null && now.ino === fp.ino && now.size === fp.size && now.mtimeMs === fp.mtimeMs && sameFingerprint(snapshotSidecar(dir, sid).fingerprint, fp);
+      return (
+        now !== null && now.ino === fp.ino && now.size === fp.size && now.mtimeMs === fp.mtimeMs && sameFingerprint(snapshotSidecar(dir, sid).fingerprint, fp)
+      );
     };
     if (!atomicReplaceIf(sidecar.path, edited.text, stillPlanned, { root: dir })) {
       return skip(`the sidecar ${sid}.json changed while repairing; plan again`);
@@ -191,7 +209,15 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
   const ownPath = path.join(dir, JOURNAL_DIR_NAME, sp.ownShard);
   if (sp.dropOwnTail) {
     const buf = readBytesSync(ownPath);
-    appendRepairRecord(dir, { op: 'truncate', repair_id: repairId, session_id: sid, shard: sp.ownShard, size_before: buf.length, size_after: sp.dropOwnTail.offset, sha256_before: sha256(buf) });
+    appendRepairRecord(dir, {
+      op: 'truncate',
+      repair_id: repairId,
+      session_id: sid,
+      shard: sp.ownShard,
+      size_before: buf.length,
+      size_after: sp.dropOwnTail.offset,
+      sha256_before: sha256(buf),
+    });
     step(`log-truncate:${sid}`);
     atomicReplace(ownPath, buf.subarray(0, sp.dropOwnTail.offset), { root: dir });
     step(`truncate:${sid}`);
@@ -206,7 +232,15 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
     const grown = Object.keys({ ...sizesNow, ...sp.journal }).filter((n) => sizesNow[n] !== sp.journal[n] && n !== sp.ownShard);
     if (grown.length > 0) return skip(`the journal changed while repairing (${grown.join(', ')}); plan again`);
     const evidence = sp.appends.filter((a) => a.evidence?.length).map((a) => ({ turn_id: a.turnId, event: a.event, evidence: a.evidence! }));
-    appendRepairRecord(dir, { op: 'append', repair_id: repairId, session_id: sid, shard: sp.ownShard, offset, lines, ...(evidence.length ? { evidence } : {}) });
+    appendRepairRecord(dir, {
+      op: 'append',
+      repair_id: repairId,
+      session_id: sid,
+      shard: sp.ownShard,
+      offset,
+      lines,
+      ...(evidence.length ? { evidence } : {}),
+    });
     step(`log-append:${sid}`);
     appendLinesDurable(ownPath, lines, { root: dir });
     step(`append:${sid}`);
@@ -215,7 +249,12 @@ function applySession(dir: string, repairId: string, backupRel: string, sp: Sess
 
   // 3. What was looked at and left alone.
   if (sp.reviews.length > 0) {
-    appendRepairRecord(dir, { op: 'reviewed', repair_id: repairId, session_id: sid, lines: sp.reviews.map((r) => ({ kind: r.kind, shard: r.shard, line: r.line, offset: r.offset, length: r.length, note: r.note })) });
+    appendRepairRecord(dir, {
+      op: 'reviewed',
+      repair_id: repairId,
+      session_id: sid,
+      lines: sp.reviews.map((r) => ({ kind: r.kind, shard: r.shard, line: r.line, offset: r.offset, length: r.length, note: r.note })),
+    });
     step(`reviewed:${sid}`);
     outcome.reviewed = sp.reviews.length;
   }

@@ -207,7 +207,8 @@ class JournalView {
   private nextLine = Number.MAX_SAFE_INTEGER / 2;
 
   constructor(analysis: SessionAnalysis, plan: SessionPlan, journal: Record<string, number>) {
-    const dropped = (e: { shard: string; offset: number }): boolean => plan.dropOwnTail !== null && e.shard === plan.ownShard && e.offset >= plan.dropOwnTail.offset;
+    const dropped = (e: { shard: string; offset: number }): boolean =>
+      plan.dropOwnTail !== null && e.shard === plan.ownShard && e.offset >= plan.dropOwnTail.offset;
     this.events = analysis.events.filter((e) => !dropped(e) && e.recovered !== true);
     this.present = new Set(this.events.map((e) => canonicalJson(e.data)));
     this.rank = rankByName([...new Set([...Object.keys(journal), plan.ownShard])]);
@@ -245,7 +246,12 @@ function recoverGluedEvents(analysis: SessionAnalysis, plan: SessionPlan, view: 
     if (g.turnId !== '') {
       const wasTerminal = before.states.get(g.turnId)?.terminal === true;
       if ((after.collisions.get(g.turnId)?.length ?? 0) > (before.collisions.get(g.turnId)?.length ?? 0)) {
-        plan.skipped.push({ turnId: g.turnId, what, reason: 'the turn already has a terminal event: recovering it would make a terminal collision', retry: false });
+        plan.skipped.push({
+          turnId: g.turnId,
+          what,
+          reason: 'the turn already has a terminal event: recovering it would make a terminal collision',
+          retry: false,
+        });
         continue;
       }
       if (wasTerminal && after.states.get(g.turnId)?.terminal !== true) {
@@ -255,7 +261,13 @@ function recoverGluedEvents(analysis: SessionAnalysis, plan: SessionPlan, view: 
     }
     view.added.push(candidate);
     view.present.add(key);
-    plan.appends.push({ kind: 'recovered_event', turnId: g.turnId, event: g.name, line: g.raw !== undefined ? ownLineFromRaw(g.raw) : serializeOwnEvent(g.data), from: { shard: m.shard, line: m.line, offset: m.offset } });
+    plan.appends.push({
+      kind: 'recovered_event',
+      turnId: g.turnId,
+      event: g.name,
+      line: g.raw !== undefined ? ownLineFromRaw(g.raw) : serializeOwnEvent(g.data),
+      from: { shard: m.shard, line: m.line, offset: m.offset },
+    });
   }
 }
 
@@ -312,16 +324,22 @@ function closeTurn(t: Turn, evs: JournalEvent[], latest: JournalEvent, ctx: Clos
   const { plan, sc, sidecar } = ctx;
   const turnId = t.turnId;
   let lastAt: number | null = null;
-  for (const e of evs) if (typeof e.createdAtRaw === 'number' && Number.isFinite(e.createdAtRaw) && (lastAt === null || e.createdAtRaw > lastAt)) lastAt = e.createdAtRaw;
+  for (const e of evs)
+    if (typeof e.createdAtRaw === 'number' && Number.isFinite(e.createdAtRaw) && (lastAt === null || e.createdAtRaw > lastAt)) lastAt = e.createdAtRaw;
   // Without a usable created_at, the newest mtime of the files holding its events bounds its age.
   const ageBound = lastAt ?? t.ageBound;
   const streamId = t.streamId;
   const ids = [turnId, ...t.aliasTurnIds];
   const what = `close dangling turn ${ids.join(' / ')} (stopped at "${latest.name}")`;
   const skip = (reason: string, retry: boolean): void => void plan.skipped.push({ turnId, what, reason, retry });
-  if (ageBound === null) return skip('none of its events has a usable created_at and its files have no usable mtime, so its age is unknown; close it by hand if its server is gone', false);
+  if (ageBound === null)
+    return skip(
+      'none of its events has a usable created_at and its files have no usable mtime, so its age is unknown; close it by hand if its server is gone',
+      false,
+    );
   if (ageBound >= ctx.staleBefore) return; // not dangling (yet)
-  if (evs.some((e) => e.terminal)) return skip('it has a terminal event that is not its latest (timestamps out of order): closing it would make a terminal collision', false);
+  if (evs.some((e) => e.terminal))
+    return skip('it has a terminal event that is not its latest (timestamps out of order): closing it would make a terminal collision', false);
   if (streamId !== null && sc && sc.activeStreamId === streamId) return skip(`the sidecar says this turn is live (active_stream_id = ${streamId})`, true);
   const ev = t.evidence;
   const evidence = ev ? ev.items.map((i) => i.detail) : [];
@@ -337,10 +355,19 @@ function closeTurn(t: Turn, evs: JournalEvent[], latest: JournalEvent, ctx: Clos
     return skip("the sidecar says this turn is live (its pending_user_message is this turn's message)", true);
   }
   if (sc.activeStreamId !== null || sc.pendingUserMessage !== null) {
-    return skip('another turn of this session is in progress (active_stream_id / pending_user_message set): its server rewrites the sidecar when that turn ends and would drop the repair', true);
+    return skip(
+      'another turn of this session is in progress (active_stream_id / pending_user_message set): its server rewrites the sidecar when that turn ends and would drop the repair',
+      true,
+    );
   }
   if (content !== null && !ctx.userContents.has(content)) {
-    const msg: Record<string, unknown> = { role: 'user', content, timestamp: Math.floor(typeof submitted!.createdAtRaw === 'number' && Number.isFinite(submitted!.createdAtRaw) ? submitted!.createdAtRaw : ctx.options.now) };
+    const msg: Record<string, unknown> = {
+      role: 'user',
+      content,
+      timestamp: Math.floor(
+        typeof submitted!.createdAtRaw === 'number' && Number.isFinite(submitted!.createdAtRaw) ? submitted!.createdAtRaw : ctx.options.now,
+      ),
+    };
     const att = submitted!.data.attachments;
     if (Array.isArray(att) && att.length > 0) msg.attachments = att;
     msg._recovered = true;
@@ -379,7 +406,13 @@ function closeTurn(t: Turn, evs: JournalEvent[], latest: JournalEvent, ctx: Clos
       terminal: true,
     };
     if (ev?.cause) interrupted.run_outcome = ev.cause;
-    plan.appends.push({ kind: 'interrupted_event', turnId: id, event: 'interrupted', line: serializeOwnEvent(interrupted), ...(evidence.length ? { evidence } : {}) });
+    plan.appends.push({
+      kind: 'interrupted_event',
+      turnId: id,
+      event: 'interrupted',
+      line: serializeOwnEvent(interrupted),
+      ...(evidence.length ? { evidence } : {}),
+    });
   }
 }
 
@@ -430,7 +463,14 @@ function recordReviews(analysis: SessionAnalysis, plan: SessionPlan, options: Pl
     if (f.kind !== 'torn_tail' || f.severity !== 'warning' || f.shard === undefined || f.shard === own || f.offset === undefined) continue;
     const e = analysis.events.find((x) => x.shard === f.shard && x.offset === f.offset && x.recovered !== true);
     if (!e || options.known.lines.has(lineKey(sid, e.shard, e.offset, e.length))) continue;
-    plan.reviews.push({ kind: 'torn_tail', shard: e.shard, line: e.line, offset: e.offset, length: e.length, note: 'left as is: a valid event without its final newline; upstream reads it' });
+    plan.reviews.push({
+      kind: 'torn_tail',
+      shard: e.shard,
+      line: e.line,
+      offset: e.offset,
+      length: e.length,
+      note: 'left as is: a valid event without its final newline; upstream reads it',
+    });
   }
 }
 

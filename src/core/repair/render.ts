@@ -30,7 +30,10 @@ function plural(n: number, one: string, many = one + 's'): string {
 
 export function sessionPlanMarkdown(p: SessionPlan): string[] {
   const out: string[] = [];
-  if (p.dropOwnTail) out.push(`- **Own shard:** drop the incomplete last line of ${mdCode(p.ownShard)} (from byte ${p.dropOwnTail.offset}; a killed earlier repair), then redo it.`);
+  if (p.dropOwnTail)
+    out.push(
+      `- **Own shard:** drop the incomplete last line of ${mdCode(p.ownShard)} (from byte ${p.dropOwnTail.offset}; a killed earlier repair), then redo it.`,
+    );
   if (p.messages.length) {
     out.push(`- **Sidecar** ${mdCode(`${p.sessionId}.json`)} — append ${plural(p.messages.length, 'message')} at the end of \`messages\` (a backup is kept):`);
     for (const m of p.messages) {
@@ -99,7 +102,9 @@ export function auditMarkdown(sessionsDir: string, entries: { analysis: SessionA
   const withFindings = entries.filter((e) => e.analysis.findings.length > 0);
   const counts = { error: 0, warning: 0, info: 0 };
   for (const e of entries) for (const f of e.analysis.findings) counts[f.severity]++;
-  lines.push(`${plural(entries.length, 'session')}, ${plural(withFindings.length, 'session')} with findings: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} info.`);
+  lines.push(
+    `${plural(entries.length, 'session')}, ${plural(withFindings.length, 'session')} with findings: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} info.`,
+  );
   const repairable = entries.filter((e) => e.plan && hasWork(e.plan)).length;
   lines.push(repairable ? `${plural(repairable, 'session')} can be repaired (*Bot Memory: Repair All Sessions…*).` : 'Nothing to repair.');
   for (const { analysis: a, plan } of entries) {

@@ -102,7 +102,13 @@ export async function applySanitize(plan: SanitizePlan, o: { onStep?: (s: string
   const result: SanitizeResult = { repairId: newRepairId(Date.now()), shards: [] };
   try {
     const id = result.repairId!;
-    appendRepairRecord(dir, { op: 'begin', repair_id: id, at: new Date().toISOString(), tool: 'bot-memory-auditor sanitize', sessions: [...new Set(work.map((w) => w.sessionId))] });
+    appendRepairRecord(dir, {
+      op: 'begin',
+      repair_id: id,
+      at: new Date().toISOString(),
+      tool: 'bot-memory-auditor sanitize',
+      sessions: [...new Set(work.map((w) => w.sessionId))],
+    });
     step('begin');
     for (const s of work) result.shards.push(await sanitizeShard(dir, id, s, step, o.settleMs ?? 300));
     appendRepairRecord(dir, { op: 'done', repair_id: id, at: new Date().toISOString() });
@@ -113,7 +119,13 @@ export async function applySanitize(plan: SanitizePlan, o: { onStep?: (s: string
   }
 }
 
-async function sanitizeShard(dir: string, id: string, s: SanitizeShard, step: (x: string) => void, settleMs: number): Promise<SanitizeResult['shards'][number]> {
+async function sanitizeShard(
+  dir: string,
+  id: string,
+  s: SanitizeShard,
+  step: (x: string) => void,
+  settleMs: number,
+): Promise<SanitizeResult['shards'][number]> {
   const skipped = (message: string) => ({ shard: s.shard, status: 'skipped' as const, message, carried: 0 });
   const lock = await holdFlock(s.path, 1000);
   if ('error' in lock) return skipped(`upstream's lock cannot be taken: ${lock.error}`);
@@ -144,7 +156,18 @@ async function sanitizeShard(dir: string, id: string, s: SanitizeShard, step: (x
     }
     keep.push(before.subarray(at));
     const after = Buffer.concat(keep);
-    appendRepairRecord(dir, { op: 'sanitize', repair_id: id, session_id: s.sessionId, shard: s.shard, backup, quarantine, lines: s.lines, size_before: before.length, before_sha256: s.sha256, after_sha256: sha256(after) });
+    appendRepairRecord(dir, {
+      op: 'sanitize',
+      repair_id: id,
+      session_id: s.sessionId,
+      shard: s.shard,
+      backup,
+      quarantine,
+      lines: s.lines,
+      size_before: before.length,
+      before_sha256: s.sha256,
+      after_sha256: sha256(after),
+    });
     step(`log-sanitize:${s.shard}`);
     atomicReplace(s.path, after, { root: dir });
     step(`replace:${s.shard}`);
@@ -174,7 +197,14 @@ async function carryOver(dir: string, id: string, s: SanitizeShard, oldFd: numbe
     try {
       const cur = readSafe(s.path).data;
       atomicReplace(s.path, Buffer.concat([cur, extra]), { root: dir });
-      appendRepairRecord(dir, { op: 'sanitize_carry', repair_id: id, session_id: s.sessionId, shard: s.shard, bytes: extra.length, after_sha256: sha256(Buffer.concat([cur, extra])) });
+      appendRepairRecord(dir, {
+        op: 'sanitize_carry',
+        repair_id: id,
+        session_id: s.sessionId,
+        shard: s.shard,
+        bytes: extra.length,
+        after_sha256: sha256(Buffer.concat([cur, extra])),
+      });
     } finally {
       await lock.release();
     }

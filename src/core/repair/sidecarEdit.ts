@@ -32,7 +32,8 @@ export function pyDumps(v: unknown, indent: string | null, level = 0, base = '',
   const entries: [string | null, unknown][] = Array.isArray(v) ? v.map((x) => [null, x]) : Object.entries(v as object).filter(([, x]) => x !== undefined);
   const [open, close] = Array.isArray(v) ? ['[', ']'] : ['{', '}'];
   if (entries.length === 0) return open + close;
-  const item = ([k, x]: [string | null, unknown]): string => (k === null ? '' : JSON.stringify(k) + keySep) + pyDumps(x, indent, level + 1, base, itemSep, keySep);
+  const item = ([k, x]: [string | null, unknown]): string =>
+    (k === null ? '' : JSON.stringify(k) + keySep) + pyDumps(x, indent, level + 1, base, itemSep, keySep);
   if (indent === null) return open + entries.map(item).join(itemSep) + close;
   const pad = '\n' + base + indent.repeat(level + 1);
   return open + pad + entries.map(item).join(',' + pad) + '\n' + base + indent.repeat(level) + close;

@@ -30,7 +30,9 @@ export interface UndoResult {
 }
 
 export function lastUndoableRepair(dir: string): RepairSummary | null {
-  const repairs = summarizeRepairs(readRepairLog(dir)).filter((r) => !r.undone && r.records.some((x) => x.op === 'sidecar' || x.op === 'append' || x.op === 'reviewed' || x.op === 'truncate' || x.op === 'sanitize'));
+  const repairs = summarizeRepairs(readRepairLog(dir)).filter(
+    (r) => !r.undone && r.records.some((x) => x.op === 'sidecar' || x.op === 'append' || x.op === 'reviewed' || x.op === 'truncate' || x.op === 'sanitize'),
+  );
   return repairs.length ? repairs[repairs.length - 1] : null;
 }
 
@@ -65,7 +67,11 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
       steps.push({ file, action: 'nothing', detail: 'lines never written or already removed' });
     } else if (buf.length === a.offset + block.length && buf.subarray(a.offset).equals(block)) {
       // The repair created our shard: undo removes it rather than leave an empty file behind.
-      steps.push({ file, action: 'remove_lines', detail: a.offset === 0 ? `remove ${a.shard} (the repair created it)` : `remove ${a.lines.length} line(s) appended at byte ${a.offset}` });
+      steps.push({
+        file,
+        action: 'remove_lines',
+        detail: a.offset === 0 ? `remove ${a.shard} (the repair created it)` : `remove ${a.lines.length} line(s) appended at byte ${a.offset}`,
+      });
       writes.push(() => (a.offset === 0 ? void removeFile(file, { root: dir }) : atomicReplace(file, buf.subarray(0, a.offset), { root: dir })));
     } else {
       problems.push(`${a.shard} changed since the repair (expected its ${a.lines.length} appended line(s) to be its last bytes at ${a.offset})`);
@@ -157,7 +163,13 @@ export function undoLastRepair(dir: string, options: { onStep?: (s: string) => v
     if (!repair) return { status: 'nothing', repairId: null, message: 'there is no repair to undo', steps: [], problems: [] };
     const p = planUndo(dir, repair);
     if (p.problems.length > 0) {
-      return { status: 'refused', repairId: repair.repairId, message: `cannot undo repair ${repair.repairId}: ${p.problems.join('; ')}`, steps: p.steps, problems: p.problems };
+      return {
+        status: 'refused',
+        repairId: repair.repairId,
+        message: `cannot undo repair ${repair.repairId}: ${p.problems.join('; ')}`,
+        steps: p.steps,
+        problems: p.problems,
+      };
     }
     if (options.dryRun) return { status: 'nothing', repairId: repair.repairId, message: `would undo repair ${repair.repairId}`, steps: p.steps, problems: [] };
     const step = options.onStep ?? (() => undefined);
@@ -170,7 +182,13 @@ export function undoLastRepair(dir: string, options: { onStep?: (s: string) => v
     appendRepairRecord(dir, { op: 'undone', repair_id: repair.repairId, at: new Date().toISOString() });
     step('undone');
     const changed = p.steps.filter((s) => s.action !== 'nothing').length;
-    return { status: 'undone', repairId: repair.repairId, message: `undid repair ${repair.repairId} (${changed} file${changed === 1 ? '' : 's'} restored)`, steps: p.steps, problems: [] };
+    return {
+      status: 'undone',
+      repairId: repair.repairId,
+      message: `undid repair ${repair.repairId} (${changed} file${changed === 1 ? '' : 's'} restored)`,
+      steps: p.steps,
+      problems: [],
+    };
   } finally {
     release();
   }

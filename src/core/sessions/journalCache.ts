@@ -48,7 +48,8 @@ export class JournalCache {
   ): Promise<SessionAnalysis> {
     const k = key(rootId, found.sessionId);
     let journal = this.journals.get(k);
-    if (journal) this.journals.delete(k); // re-inserted below: most recently used last
+    if (journal)
+      this.journals.delete(k); // re-inserted below: most recently used last
     else journal = new SessionJournal(sessionsDir, found.sessionId, { maxLineBytes: limits.maxLineBytes });
     journal.setShards(found.shards);
     const { changed } = await journal.refresh();

@@ -84,7 +84,14 @@ export async function repairLogReader(sessionsDir: string): Promise<{ stamp: str
   const st = await fsp.lstat(file).catch(() => null);
   if (!st) return { stamp: '-', read: async () => undefined };
   const stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
-  return { stamp, read: () => readText(file).then((text) => knownReviews(parseRepairLog(text)), () => undefined) };
+  return {
+    stamp,
+    read: () =>
+      readText(file).then(
+        (text) => knownReviews(parseRepairLog(text)),
+        () => undefined,
+      ),
+  };
 }
 
 /** FNV-1a of a text, as hex (short and stable, for fingerprints). */

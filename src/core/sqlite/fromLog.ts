@@ -27,7 +27,10 @@ interface SessionAgg {
 }
 
 /** Lines of a file with byte offsets, read in chunks (a `\r` before `\n` is dropped). */
-export async function* readLines(file: string, chunkBytes = 1 << 20): AsyncGenerator<{ line: number; offset: number; length: number; text: string; bytes: Buffer }> {
+export async function* readLines(
+  file: string,
+  chunkBytes = 1 << 20,
+): AsyncGenerator<{ line: number; offset: number; length: number; text: string; bytes: Buffer }> {
   const { fh } = await openRead(file, { followSymlink: true }); // never a FIFO or device
   try {
     let carry = Buffer.alloc(0);
@@ -78,7 +81,10 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 type LogLine = { line: number; offset: number; length: number; text: string; bytes: Buffer };
 
-export async function replayLog(file: string, writer: IndexWriter): Promise<{ lines: number; sessions: number; interactions: number; feedback: number; problems: number }> {
+export async function replayLog(
+  file: string,
+  writer: IndexWriter,
+): Promise<{ lines: number; sessions: number; interactions: number; feedback: number; problems: number }> {
   const r = new LogReplay(path.basename(file), writer);
   for await (const l of readLines(file)) r.line(l);
   const sessions = r.writeTurnsAndSessions();
@@ -146,7 +152,8 @@ class LogReplay {
     const tid = o.turn_id;
     if (typeof sid !== 'string' || !isValidSessionId(sid)) return this.bad(l, 'session_id is missing or not a valid session id', 'not_a_record');
     if (typeof tid !== 'string' || tid.trim() === '') return this.bad(l, 'turn_id is missing', 'not_a_record', sid);
-    if (o.version !== 1) this.finding(sid, 'info', 'unknown_log_version', `interaction version ${JSON.stringify(o.version)} (expected 1); read as version 1`, l, tid);
+    if (o.version !== 1)
+      this.finding(sid, 'info', 'unknown_log_version', `interaction version ${JSON.stringify(o.version)} (expected 1); read as version 1`, l, tid);
     const created = epoch(o.created_at);
     const completed = epoch(o.completed_at);
     if (created === undefined) this.finding(sid, 'warning', 'invalid_created_at', `created_at ${JSON.stringify(o.created_at)} is not a time`, l, tid);
@@ -184,11 +191,22 @@ class LogReplay {
 
   private session(sid: string): SessionAgg {
     let s = this.sessions.get(sid);
-    if (!s) this.sessions.set(sid, (s = { model: null, modelProvider: null, first: null, last: null, findings: { error: 0, warning: 0, info: 0 }, findingOrdinal: 0 }));
+    if (!s)
+      this.sessions.set(
+        sid,
+        (s = { model: null, modelProvider: null, first: null, last: null, findings: { error: 0, warning: 0, info: 0 }, findingOrdinal: 0 }),
+      );
     return s;
   }
 
-  private finding(sid: string | null, severity: 'error' | 'warning' | 'info', kind: string, message: string, at: { line: number; offset: number }, turnId?: string): void {
+  private finding(
+    sid: string | null,
+    severity: 'error' | 'warning' | 'info',
+    kind: string,
+    message: string,
+    at: { line: number; offset: number },
+    turnId?: string,
+  ): void {
     let ordinal = this.globalOrdinal++;
     if (sid !== null) {
       const s = this.session(sid);
@@ -200,7 +218,18 @@ class LogReplay {
 
   private bad(l: LogLine, detail: string, kind: string, sid: string | null = null): void {
     this.problems++;
-    this.writer.writeMalformed({ sessionId: sid, shard: this.name, line: l.line, offset: l.offset, length: l.length, kind, torn: false, gluedEvent: null, detail, preview: l.text.slice(0, 2048) });
+    this.writer.writeMalformed({
+      sessionId: sid,
+      shard: this.name,
+      line: l.line,
+      offset: l.offset,
+      length: l.length,
+      kind,
+      torn: false,
+      gluedEvent: null,
+      detail,
+      preview: l.text.slice(0, 2048),
+    });
     this.finding(sid, 'warning', 'invalid_log_line', `${this.name}:${l.line} is not a usable record: ${detail}`, l);
   }
 

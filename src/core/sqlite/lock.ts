@@ -17,7 +17,18 @@
  */
 
 import * as fs from 'fs';
-import { atomicReplace, createExclusive, fsyncDir, ftruncateSync, openUpdateSync, pwriteSync, readBytesSync, readTextSync, removeFile, removeTree } from '../fsSafe';
+import {
+  atomicReplace,
+  createExclusive,
+  fsyncDir,
+  ftruncateSync,
+  openUpdateSync,
+  pwriteSync,
+  readBytesSync,
+  readTextSync,
+  removeFile,
+  removeTree,
+} from '../fsSafe';
 import * as path from 'path';
 import { pidAlive } from '../pidLock';
 import { openDb, type EngineKind } from './engine';
@@ -66,7 +77,10 @@ export function checkTarget(target: string, options: { force?: boolean; ignorePi
   const ignore = new Set([process.pid, ...(options.ignorePids ?? [])]);
   const lockers = procLocks(st).filter((p) => !ignore.has(p));
   if (lockers.length > 0) {
-    throw new TargetBusyError(`${path.basename(target)} is locked by ${describeHolders(lockers.map((pid) => ({ pid, name: processName(pid) })))}: a program is in the middle of using it. Close it and rebuild.`, false);
+    throw new TargetBusyError(
+      `${path.basename(target)} is locked by ${describeHolders(lockers.map((pid) => ({ pid, name: processName(pid) })))}: a program is in the middle of using it. Close it and rebuild.`,
+      false,
+    );
   }
   if (!options.force) {
     const holders = processesHolding(target, st).filter((h) => !ignore.has(h.pid));
@@ -257,7 +271,11 @@ export function recoverInPlace(target: string, previous: RebuildLockInfo, engine
   if (!journal) return;
   const st = fs.statSync(target, { bigint: true });
   const lockers = procLocks(st).filter((p) => p !== process.pid);
-  if (lockers.length > 0) throw new TargetBusyError(`${path.basename(target)} has a journal beside it and is locked by pid ${lockers.join(', ')}; close that program and rebuild`, false);
+  if (lockers.length > 0)
+    throw new TargetBusyError(
+      `${path.basename(target)} has a journal beside it and is locked by pid ${lockers.join(', ')}; close that program and rebuild`,
+      false,
+    );
   if (engine === 'native') {
     // Native SQLite rolls a hot journal back itself when it opens the file (its locks are
     // POSIX locks, so it knows the writer is gone); reading the schema makes it do so.
@@ -294,7 +312,8 @@ export function playBackJournal(dbFile: string, j: Buffer): number {
       if (origPages < 0) {
         sectorSize = j.readUInt32BE(off + 20);
         pageSize = j.readUInt32BE(off + 24);
-        if (!pow2(sectorSize, 32, 65536) || !pow2(pageSize, 512, 65536)) throw new Error(`${path.basename(dbFile)}-journal has an invalid header (sector ${sectorSize}, page ${pageSize})`);
+        if (!pow2(sectorSize, 32, 65536) || !pow2(pageSize, 512, 65536))
+          throw new Error(`${path.basename(dbFile)}-journal has an invalid header (sector ${sectorSize}, page ${pageSize})`);
         origPages = mxPg;
         // Cut the file back to its size before the transaction.
         ftruncateSync(fd, origPages * pageSize);

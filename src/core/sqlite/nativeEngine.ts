@@ -33,7 +33,10 @@ export declare namespace NodeSqlite {
     prepare(sql: string): StatementSync;
     close(): void;
   }
-  const DatabaseSync: new (file: string, options?: { readOnly?: boolean; enableForeignKeyConstraints?: boolean; open?: boolean; timeout?: number }) => DatabaseSync;
+  const DatabaseSync: new (
+    file: string,
+    options?: { readOnly?: boolean; enableForeignKeyConstraints?: boolean; open?: boolean; timeout?: number },
+  ) => DatabaseSync;
 }
 
 let loaded: NodeSqliteModule | null | undefined;

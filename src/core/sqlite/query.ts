@@ -76,7 +76,8 @@ export function checkSingleStatement(sql: string): void {
         for (;;) {
           const k = sql.indexOf(close, j);
           if (k < 0) throw new QueryRefused(`unterminated ${c === "'" ? 'string' : 'quoted name'}`);
-          if (close !== ']' && sql[k + 1] === close) j = k + 2; // doubled quote
+          if (close !== ']' && sql[k + 1] === close)
+            j = k + 2; // doubled quote
           else {
             i = k + 1;
             break;
@@ -96,7 +97,10 @@ export async function queryIndex(file: string, sql: string, options: QueryOption
   const maxRows = options.maxRows ?? 10_000;
   const batchRows = Math.max(1, options.batchRows ?? 500);
   const started = Date.now();
-  const r = engine === 'native' ? await queryOnWorker(file, sql, options.params ?? [], maxRows, batchRows, options) : await queryInThread(file, sql, options.params ?? [], maxRows, batchRows, options);
+  const r =
+    engine === 'native'
+      ? await queryOnWorker(file, sql, options.params ?? [], maxRows, batchRows, options)
+      : await queryInThread(file, sql, options.params ?? [], maxRows, batchRows, options);
   return { ...r, elapsedMs: Date.now() - started };
 }
 
@@ -135,7 +139,14 @@ try {
 }
 `;
 
-function queryOnWorker(file: string, sql: string, params: readonly SqlValue[], maxRows: number, batchRows: number, o: QueryOptions): Promise<Omit<QueryResult, 'elapsedMs'>> {
+function queryOnWorker(
+  file: string,
+  sql: string,
+  params: readonly SqlValue[],
+  maxRows: number,
+  batchRows: number,
+  o: QueryOptions,
+): Promise<Omit<QueryResult, 'elapsedMs'>> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, sql, params, maxRows, batchRows } });
     let columns: string[] = [];
@@ -161,7 +172,14 @@ function queryOnWorker(file: string, sql: string, params: readonly SqlValue[], m
   });
 }
 
-async function queryInThread(file: string, sql: string, params: readonly SqlValue[], maxRows: number, batchRows: number, o: QueryOptions): Promise<Omit<QueryResult, 'elapsedMs'>> {
+async function queryInThread(
+  file: string,
+  sql: string,
+  params: readonly SqlValue[],
+  maxRows: number,
+  batchRows: number,
+  o: QueryOptions,
+): Promise<Omit<QueryResult, 'elapsedMs'>> {
   const db = openDb(file, { readOnly: true, engine: 'wasm' });
   try {
     db.exec('PRAGMA query_only = ON');

@@ -78,7 +78,12 @@ export async function readSession(
   for (const r of readers) await r.refresh();
   const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
   const sidecarFingerprint = statStampSync(sidecarPath(sessionsDir, s.sessionId));
-  const analysis = analyzeSession(s.sessionId, readers.map((r) => r.contents), sidecarRead, opts);
+  const analysis = analyzeSession(
+    s.sessionId,
+    readers.map((r) => r.contents),
+    sidecarRead,
+    opts,
+  );
   // The audit's findings include what hermes-webui's own reader reports (upstream_pending_turn): the index holds the same.
   const paths = new Map(s.shards.map((f) => [f.name, f.path]));
   attachUpstreamView(analysis, await upstreamView(analysis, (name) => paths.get(name)));
@@ -106,4 +111,3 @@ export async function readSession(
   }
   return { analysis, shards, sidecarFingerprint };
 }
-

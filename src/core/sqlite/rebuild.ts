@@ -105,7 +105,6 @@ export class RebuildCancelled extends Error {
   }
 }
 
-
 const TOOL_VERSION = VERSION;
 
 /** What every step of one rebuild shares. */
@@ -192,7 +191,10 @@ function newRun(options: RebuildOptions, target: string, lock: RebuildLock): Run
       staleAfterMinutes: options.staleAfterMinutes ?? DEFAULT_STALE_AFTER_MINUTES,
       maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     },
-    sources: options.sessionsDir !== undefined ? [{ kind: 'journal', path: path.resolve(options.sessionsDir) }] : [{ kind: 'log', path: path.resolve(options.fromLog!) }],
+    sources:
+      options.sessionsDir !== undefined
+        ? [{ kind: 'journal', path: path.resolve(options.sessionsDir) }]
+        : [{ kind: 'log', path: path.resolve(options.fromLog!) }],
     open: null,
     early: null,
   };
@@ -285,32 +287,40 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
   // libuv's thread pool, one at a time), so that the final fsync has little left to do.
   run.early = run.open!.kind === 'fresh' ? earlySync(run.temp) : null;
   let lastReport = Date.now();
-  const eventsWritten = await writeSessions(db, writer, scan.discovery, plan, scan.stamps, {
-    sessionsDir: scan.discovery.sessionsDir,
-    maxLineBytes: run.settings.maxLineBytes,
-    now: run.settings.now,
-    staleAfterSeconds: run.settings.staleAfterMinutes * 60,
-    workerScript: options.workerScript,
-    workers: options.workers ?? 1,
-    alwaysWorkers: options.alwaysWorkers,
-    signal: options.signal,
-  }, {
-    batchDone: () => run.early?.poke(),
-    cancelled: () => new RebuildCancelled(),
-    sessionDone: async (bytes, events) => {
-      run.early?.poke();
-      progress.sessionsDone++;
-      progress.events = events;
-      progress.bytesDone += bytes;
-      if (Date.now() - lastReport >= 100) {
-        run.report();
-        lastReport = Date.now();
-        // Let signals, cancellation and progress output through.
-        await new Promise((r) => setImmediate(r));
-      }
-      run.cp('session');
+  const eventsWritten = await writeSessions(
+    db,
+    writer,
+    scan.discovery,
+    plan,
+    scan.stamps,
+    {
+      sessionsDir: scan.discovery.sessionsDir,
+      maxLineBytes: run.settings.maxLineBytes,
+      now: run.settings.now,
+      staleAfterSeconds: run.settings.staleAfterMinutes * 60,
+      workerScript: options.workerScript,
+      workers: options.workers ?? 1,
+      alwaysWorkers: options.alwaysWorkers,
+      signal: options.signal,
     },
-  });
+    {
+      batchDone: () => run.early?.poke(),
+      cancelled: () => new RebuildCancelled(),
+      sessionDone: async (bytes, events) => {
+        run.early?.poke();
+        progress.sessionsDone++;
+        progress.events = events;
+        progress.bytesDone += bytes;
+        if (Date.now() - lastReport >= 100) {
+          run.report();
+          lastReport = Date.now();
+          // Let signals, cancellation and progress output through.
+          await new Promise((r) => setImmediate(r));
+        }
+        run.cp('session');
+      },
+    },
+  );
   await run.early?.close();
   run.early = null;
   run.cp('written');
@@ -369,7 +379,13 @@ function settingsMeta(s: { now: number; staleAfterMinutes: number; maxLineBytes:
 }
 
 function versionMeta(engine: EngineKind, tool?: string): Record<string, string> {
-  return { schema_version: String(SCHEMA_VERSION), tool_version: tool ?? TOOL_VERSION, engine: engineName(engine), sqlite_version: sqliteVersion(engine), built_at: new Date().toISOString() };
+  return {
+    schema_version: String(SCHEMA_VERSION),
+    tool_version: tool ?? TOOL_VERSION,
+    engine: engineName(engine),
+    sqlite_version: sqliteVersion(engine),
+    built_at: new Date().toISOString(),
+  };
 }
 
 function writeMeta(db: Db, meta: Record<string, string>): void {

@@ -84,7 +84,12 @@ function readPrevShards(db: Db): Map<string, PrevShard> {
   const prevShards = new Map<string, PrevShard>();
   // One JSON text instead of a row per shard: the wasm engine reads rows column by column
   // through the WASM boundary (~10 µs per row).
-  const shardRows = JSON.parse(String(db.get('SELECT json_group_array(json_array(name, session_id, fingerprint, committed_size)) AS j FROM shards')!.j)) as [string, string, string, number][];
+  const shardRows = JSON.parse(String(db.get('SELECT json_group_array(json_array(name, session_id, fingerprint, committed_size)) AS j FROM shards')!.j)) as [
+    string,
+    string,
+    string,
+    number,
+  ][];
   for (const [name, sessionId, fingerprint, committed] of shardRows) prevShards.set(name, { sessionId, fingerprint, committed });
   return prevShards;
 }
@@ -118,7 +123,9 @@ function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery,
  * session's turns rows with terminal = 0: reading it keeps planning off the turns table.)
  */
 function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>): void {
-  const prevSessions = JSON.parse(String(db.get("SELECT json_group_array(json_array(session_id, sidecar_fingerprint, open_turn_count)) AS j FROM sessions WHERE source = 'journal'")!.j)) as [string, string | null, number][];
+  const prevSessions = JSON.parse(
+    String(db.get("SELECT json_group_array(json_array(session_id, sidecar_fingerprint, open_turn_count)) AS j FROM sessions WHERE source = 'journal'")!.j),
+  ) as [string, string | null, number][];
   const prevSidecars = new Map(prevSessions.map(([sid, fp]) => [sid, String(fp)]));
   for (const s of discovery.sessions) {
     const prev = prevSidecars.get(s.sessionId);

@@ -69,16 +69,38 @@ function workerCount(o: SessionWriteOptions, todo: DiscoveredSession[], stamps: 
 }
 
 /** Writes the sessions the plan redoes; returns the events written. */
-export async function writeSessions(db: Db, writer: IndexWriter, discovery: Discovery, plan: Plan, stamps: Map<string, Stamp>, o: SessionWriteOptions, hooks: SessionHooks): Promise<number> {
+export async function writeSessions(
+  db: Db,
+  writer: IndexWriter,
+  discovery: Discovery,
+  plan: Plan,
+  stamps: Map<string, Stamp>,
+  o: SessionWriteOptions,
+  hooks: SessionHooks,
+): Promise<number> {
   const todo = discovery.sessions.filter((s) => plan.redo.has(s.sessionId));
   const workers = workerCount(o, todo, stamps);
   return workers > 0 ? writeFromWorkers(db, writer, todo, plan, o, workers, hooks) : writeInThread(db, writer, todo, plan, o, hooks);
 }
 
 /** Worker threads read, analyse and build the rows; this thread binds and steps them. */
-async function writeFromWorkers(db: Db, writer: IndexWriter, todo: DiscoveredSession[], plan: Plan, o: SessionWriteOptions, workers: number, hooks: SessionHooks): Promise<number> {
+async function writeFromWorkers(
+  db: Db,
+  writer: IndexWriter,
+  todo: DiscoveredSession[],
+  plan: Plan,
+  o: SessionWriteOptions,
+  workers: number,
+  hooks: SessionHooks,
+): Promise<number> {
   const skips = todo.map((s) => skipOf(plan, s));
-  const batches = sessionBatches(todo, { sessionsDir: o.sessionsDir, maxLineBytes: o.maxLineBytes, now: o.now, staleAfterSeconds: o.staleAfterSeconds }, o.workerScript!, workers, (i) => skips[i]);
+  const batches = sessionBatches(
+    todo,
+    { sessionsDir: o.sessionsDir, maxLineBytes: o.maxLineBytes, now: o.now, staleAfterSeconds: o.staleAfterSeconds },
+    o.workerScript!,
+    workers,
+    (i) => skips[i],
+  );
   let events = 0;
   let started = -1;
   for await (const m of batches) {
@@ -134,7 +156,13 @@ async function writeInThread(db: Db, writer: IndexWriter, todo: DiscoveredSessio
  * record per turn is copied onto its turn — for every turn (full), or for the sessions
  * redone and those whose feedback changed (incremental).
  */
-export async function writeFeedbackFiles(db: Db, writer: IndexWriter, files: { name: string; path: string }[], stamps: Record<string, string>, plan: Plan): Promise<void> {
+export async function writeFeedbackFiles(
+  db: Db,
+  writer: IndexWriter,
+  files: { name: string; path: string }[],
+  stamps: Record<string, string>,
+  plan: Plan,
+): Promise<void> {
   const incremental = plan.mode === 'incremental';
   const changed = files.filter((f) => !incremental || plan.prevFeedback[f.name] !== stamps[f.name]);
   // Incremental: the sessions whose feedback must be applied again (null: all of them).

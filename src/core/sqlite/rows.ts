@@ -47,7 +47,8 @@ export class RowEncoder extends RowBuilder {
 
   /** A batch whose rows were run: its buffers serve a later batch (no new allocation). */
   static recycle(b: RowBatch): void {
-    if (RowEncoder.spare.length < 8 && b.table.length === BATCH_ROWS + 1 && b.types.length === BATCH_ROWS * 16 && b.bytes.byteLength === BATCH_BYTES * 2) RowEncoder.spare.push(b);
+    if (RowEncoder.spare.length < 8 && b.table.length === BATCH_ROWS + 1 && b.types.length === BATCH_ROWS * 16 && b.bytes.byteLength === BATCH_BYTES * 2)
+      RowEncoder.spare.push(b);
   }
 
   protected emit(table: number, values: (SqlValue | undefined)[]): void {

@@ -72,7 +72,20 @@ function loadEngine(): { lib: typeof Sqlite3Wasm; memory: WebAssembly.Memory | n
     (WebAssembly as { Instance: typeof WebAssembly.Instance }).Instance = Original;
   }
   const fns = loaded as unknown as Partial<Exports>;
-  const needed: (keyof Exports)[] = ['_malloc', '_free', '_sqlite3_bind_text', '_sqlite3_bind_blob', '_sqlite3_bind_int', '_sqlite3_bind_int64', '_sqlite3_bind_double', '_sqlite3_bind_null', '_sqlite3_step', '_sqlite3_reset', '_sqlite3_clear_bindings', '_sqlite3_errmsg'];
+  const needed: (keyof Exports)[] = [
+    '_malloc',
+    '_free',
+    '_sqlite3_bind_text',
+    '_sqlite3_bind_blob',
+    '_sqlite3_bind_int',
+    '_sqlite3_bind_int64',
+    '_sqlite3_bind_double',
+    '_sqlite3_bind_null',
+    '_sqlite3_step',
+    '_sqlite3_reset',
+    '_sqlite3_clear_bindings',
+    '_sqlite3_errmsg',
+  ];
   if (!needed.every((k) => typeof fns[k] === 'function')) memory = null;
   return { lib: loaded, memory };
 }
@@ -206,7 +219,6 @@ function stepOnce(c: Exports, p: number, dbPtr: number): void {
   }
   c._sqlite3_reset(p);
 }
-
 
 /**
  * Binds and steps every row of `batch`: the batch's bytes are copied into the WASM heap
@@ -354,7 +366,7 @@ function bindable(v: SqlValue | boolean | undefined): SqlValue | boolean {
 
 /** The SQLite library version the engine was built with. */
 export function wasmSqliteVersion(): string {
-  const db = new (engine().lib).Database();
+  const db = new (engine().lib.Database)();
   try {
     return String((db.get('select sqlite_version() as v') as Row).v);
   } finally {

@@ -99,9 +99,26 @@ export abstract class RowBuilder {
     const sid = a.sessionId;
     const withEvents = a.turns.filter((t) => t.events.length > 0).length;
     this.run('sessions', [
-      sid, 'journal', a.title, a.model, a.modelProvider, a.sidecarStatus, a.sidecarError ?? null, sidecarFingerprint,
-      a.shards.length, a.counts.events, withEvents, a.counts.open, a.counts.collisions, a.counts.malformed,
-      a.counts.findings.error, a.counts.findings.warning, a.counts.findings.info, a.worstSeverity, a.firstActivity, a.lastActivity,
+      sid,
+      'journal',
+      a.title,
+      a.model,
+      a.modelProvider,
+      a.sidecarStatus,
+      a.sidecarError ?? null,
+      sidecarFingerprint,
+      a.shards.length,
+      a.counts.events,
+      withEvents,
+      a.counts.open,
+      a.counts.collisions,
+      a.counts.malformed,
+      a.counts.findings.error,
+      a.counts.findings.warning,
+      a.counts.findings.info,
+      a.worstSeverity,
+      a.firstActivity,
+      a.lastActivity,
     ]);
     for (const s of shards) this.writeShard(s);
     const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
@@ -110,7 +127,20 @@ export abstract class RowBuilder {
     for (const e of a.events) {
       if (skip(e.shard, e.offset)) continue;
       const torn = e.offset >= (committed.get(e.shard) ?? Infinity);
-      this.emit(T.events, [sid, e.shard, e.line, e.offset, e.length, e.turnId === '' ? null : e.turnId, e.streamId, e.name, num(e.createdAtRaw), b(e.terminal), b(torn), e.raw ?? JSON.stringify(e.data)]);
+      this.emit(T.events, [
+        sid,
+        e.shard,
+        e.line,
+        e.offset,
+        e.length,
+        e.turnId === '' ? null : e.turnId,
+        e.streamId,
+        e.name,
+        num(e.createdAtRaw),
+        b(e.terminal),
+        b(torn),
+        e.raw ?? JSON.stringify(e.data),
+      ]);
       this.eventsWritten++;
     }
     a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
@@ -121,27 +151,87 @@ export abstract class RowBuilder {
     for (const m of a.malformed) {
       if (skip(m.shard, m.offset)) continue;
       this.writeMalformed({
-        sessionId: sid, shard: m.shard, line: m.line, offset: m.offset, length: m.length, kind: m.kind, torn: m.torn === true,
-        gluedEvent: m.glued ? (m.glued.raw ?? JSON.stringify(m.glued.data)) : null, detail: m.detail, preview: m.preview,
+        sessionId: sid,
+        shard: m.shard,
+        line: m.line,
+        offset: m.offset,
+        length: m.length,
+        kind: m.kind,
+        torn: m.torn === true,
+        gluedEvent: m.glued ? (m.glued.raw ?? JSON.stringify(m.glued.data)) : null,
+        detail: m.detail,
+        preview: m.preview,
       });
     }
     a.findings.forEach((f, i) =>
-      this.writeFinding({ sessionId: sid, ordinal: i, source: 'journal', kind: f.kind, severity: f.severity, turnId: f.turnId, shard: f.shard, line: f.line, offset: f.offset, message: f.message }),
+      this.writeFinding({
+        sessionId: sid,
+        ordinal: i,
+        source: 'journal',
+        kind: f.kind,
+        severity: f.severity,
+        turnId: f.turnId,
+        shard: f.shard,
+        line: f.line,
+        offset: f.offset,
+        message: f.message,
+      }),
     );
   }
 
   writeShard(s: ShardRow): void {
-    this.run('shards', [s.name, s.sessionId, s.size, s.mtimeMs, s.fingerprint, s.committedSize, s.lines, s.events, s.malformed, b(s.tornTail), b(s.hasBom), s.crlfLines, s.error]);
+    this.run('shards', [
+      s.name,
+      s.sessionId,
+      s.size,
+      s.mtimeMs,
+      s.fingerprint,
+      s.committedSize,
+      s.lines,
+      s.events,
+      s.malformed,
+      b(s.tornTail),
+      b(s.hasBom),
+      s.crlfLines,
+      s.error,
+    ]);
   }
 
   private writeTurn(sid: string, t: Turn, ordinal: number): void {
     const term = t.events.find((e) => e.terminal);
     this.run('turns', [
-      sid, t.turnId, ordinal, 'journal', t.state, b(t.terminal), t.streamId, t.model, t.modelProvider, t.workspace,
-      t.userMessage, t.assistantReply, t.reason, t.startedAt, t.lastAt, term ? num(term.createdAtRaw) : null,
-      t.durations.toWorker, t.durations.toAssistant, t.durations.toTerminal, t.durations.total,
-      t.events.length, t.events.filter((e) => e.terminal).length, t.recovered.length, b(t.hasSubmitted), b(t.live), b(t.userMessageSaved),
-      t.assistantMessageIndex, null, null, null, null, null,
+      sid,
+      t.turnId,
+      ordinal,
+      'journal',
+      t.state,
+      b(t.terminal),
+      t.streamId,
+      t.model,
+      t.modelProvider,
+      t.workspace,
+      t.userMessage,
+      t.assistantReply,
+      t.reason,
+      t.startedAt,
+      t.lastAt,
+      term ? num(term.createdAtRaw) : null,
+      t.durations.toWorker,
+      t.durations.toAssistant,
+      t.durations.toTerminal,
+      t.durations.total,
+      t.events.length,
+      t.events.filter((e) => e.terminal).length,
+      t.recovered.length,
+      b(t.hasSubmitted),
+      b(t.live),
+      b(t.userMessageSaved),
+      t.assistantMessageIndex,
+      null,
+      null,
+      null,
+      null,
+      null,
     ]);
   }
 
@@ -149,15 +239,76 @@ export abstract class RowBuilder {
     const terminal = t.state === 'completed' || t.state === 'interrupted';
     const total = t.startedAt !== null && t.completedAt !== null ? t.completedAt - t.startedAt : null;
     this.run('turns', [
-      t.sessionId, t.turnId, t.ordinal, 'log', t.state, b(terminal), null, t.model, t.modelProvider, null,
-      t.user, t.assistant, t.reason, t.startedAt, t.completedAt ?? t.startedAt, t.completedAt,
-      null, null, null, total, 0, terminal ? 1 : 0, 0, b(t.user !== null), 0, 0, null, null, null, null, null, null,
+      t.sessionId,
+      t.turnId,
+      t.ordinal,
+      'log',
+      t.state,
+      b(terminal),
+      null,
+      t.model,
+      t.modelProvider,
+      null,
+      t.user,
+      t.assistant,
+      t.reason,
+      t.startedAt,
+      t.completedAt ?? t.startedAt,
+      t.completedAt,
+      null,
+      null,
+      null,
+      total,
+      0,
+      terminal ? 1 : 0,
+      0,
+      b(t.user !== null),
+      0,
+      0,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
     ]);
   }
 
-  writeLogSession(row: { sessionId: string; model: string | null; modelProvider: string | null; turns: number; open: number; first: number | null; last: number | null; errors: number; warnings: number; infos: number }): void {
+  writeLogSession(row: {
+    sessionId: string;
+    model: string | null;
+    modelProvider: string | null;
+    turns: number;
+    open: number;
+    first: number | null;
+    last: number | null;
+    errors: number;
+    warnings: number;
+    infos: number;
+  }): void {
     const worst = row.errors ? 'error' : row.warnings ? 'warning' : row.infos ? 'info' : null;
-    this.run('sessions', [row.sessionId, 'log', null, row.model, row.modelProvider, null, null, null, 0, 0, row.turns, row.open, 0, 0, row.errors, row.warnings, row.infos, worst, row.first, row.last]);
+    this.run('sessions', [
+      row.sessionId,
+      'log',
+      null,
+      row.model,
+      row.modelProvider,
+      null,
+      null,
+      null,
+      0,
+      0,
+      row.turns,
+      row.open,
+      0,
+      0,
+      row.errors,
+      row.warnings,
+      row.infos,
+      worst,
+      row.first,
+      row.last,
+    ]);
   }
 
   writeMalformed(m: MalformedRow): void {
@@ -165,17 +316,62 @@ export abstract class RowBuilder {
   }
 
   writeFinding(f: FindingRow): void {
-    this.run('findings', [f.sessionId, f.ordinal, f.source, f.kind, f.severity, f.turnId ?? null, f.shard ?? null, f.line ?? null, f.offset ?? null, f.message]);
+    this.run('findings', [
+      f.sessionId,
+      f.ordinal,
+      f.source,
+      f.kind,
+      f.severity,
+      f.turnId ?? null,
+      f.shard ?? null,
+      f.line ?? null,
+      f.offset ?? null,
+      f.message,
+    ]);
   }
 
   writeFeedback(r: FeedbackRecord): void {
-    this.run('feedback', [r.file, r.line, r.id, r.sessionId, r.turnId, r.feedback, r.note, r.tags ? JSON.stringify(r.tags) : null, r.reviewer, r.timestamp, 0, r.raw]);
+    this.run('feedback', [
+      r.file,
+      r.line,
+      r.id,
+      r.sessionId,
+      r.turnId,
+      r.feedback,
+      r.note,
+      r.tags ? JSON.stringify(r.tags) : null,
+      r.reviewer,
+      r.timestamp,
+      0,
+      r.raw,
+    ]);
   }
 
   /** A feedback line that is not a usable record: a malformed row and a finding. */
   writeFeedbackProblem(p: FeedbackProblem, sessionId: string | null, ordinal: number, source: 'feedback' | 'log'): void {
-    this.writeMalformed({ sessionId, shard: p.file, line: p.line, offset: p.offset, length: p.length, kind: p.detail.startsWith('not JSON') ? 'not_json' : 'not_a_record', torn: false, gluedEvent: null, detail: p.detail, preview: p.preview });
-    this.writeFinding({ sessionId, ordinal, source, kind: source === 'log' ? 'invalid_log_line' : 'invalid_feedback', severity: 'warning', shard: p.file, line: p.line, offset: p.offset, message: `${p.file}:${p.line} is not a usable record: ${p.detail}` });
+    this.writeMalformed({
+      sessionId,
+      shard: p.file,
+      line: p.line,
+      offset: p.offset,
+      length: p.length,
+      kind: p.detail.startsWith('not JSON') ? 'not_json' : 'not_a_record',
+      torn: false,
+      gluedEvent: null,
+      detail: p.detail,
+      preview: p.preview,
+    });
+    this.writeFinding({
+      sessionId,
+      ordinal,
+      source,
+      kind: source === 'log' ? 'invalid_log_line' : 'invalid_feedback',
+      severity: 'warning',
+      shard: p.file,
+      line: p.line,
+      offset: p.offset,
+      message: `${p.file}:${p.line} is not a usable record: ${p.detail}`,
+    });
   }
 
   private run(table: RowTable, values: (SqlValue | undefined)[]): void {

@@ -30,7 +30,10 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
       void notifyInfo('No sessions folder is open.');
       return undefined;
     }
-    const picked = await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })), { title: 'Export Training Data: sessions folder' });
+    const picked = await showPick(
+      roots.map((r) => ({ label: r.label, description: r.sessionsDir, r })),
+      { title: 'Export Training Data: sessions folder' },
+    );
     if (!picked) return undefined;
     root = picked.r;
   }
@@ -140,7 +143,10 @@ async function pickOptions(): Promise<Omit<ExportOptions, 'format'> | undefined>
   if (has('tag')) {
     const t = await vscode.window.showInputBox({ title: 'Only turns whose feedback has one of these tags', prompt: 'Comma-separated' });
     if (t === undefined) return undefined;
-    options.tags = t.split(',').map((x) => x.trim()).filter(Boolean);
+    options.tags = t
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   }
   if (has('model')) {
     const m = await vscode.window.showInputBox({ title: 'Only turns of this model (as in the submitted event)' });

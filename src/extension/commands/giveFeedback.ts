@@ -41,16 +41,26 @@ export async function run(c: CommandContext, arg?: unknown) {
   if (given === undefined && verdict !== 0) {
     if (verdict === -1) {
       const reasons = vscode.workspace.getConfiguration('botMemory.feedback').get<string[]>('reasons') ?? [];
-      const pickedReason = await showPick([{ label: '(no reason)', r: '' }, ...reasons.filter((r) => typeof r === 'string' && r.trim()).map((r) => ({ label: r, r }))], {
-        title: 'Give Feedback: why 👎?',
-      });
+      const pickedReason = await showPick(
+        [{ label: '(no reason)', r: '' }, ...reasons.filter((r) => typeof r === 'string' && r.trim()).map((r) => ({ label: r, r }))],
+        {
+          title: 'Give Feedback: why 👎?',
+        },
+      );
       if (!pickedReason) return undefined;
       reason = pickedReason.r || undefined;
     }
     const cur = c.feedback.current(ref);
-    const t = await vscode.window.showInputBox({ title: 'Give Feedback: tags (comma-separated, optional)', value: (cur?.tags ?? []).join(', '), ignoreFocusOut: true });
+    const t = await vscode.window.showInputBox({
+      title: 'Give Feedback: tags (comma-separated, optional)',
+      value: (cur?.tags ?? []).join(', '),
+      ignoreFocusOut: true,
+    });
     if (t === undefined) return undefined;
-    tags = t.split(',').map((x) => x.trim()).filter(Boolean);
+    tags = t
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   }
   return c.feedback.give(ref, verdict, { ...(note !== undefined ? { note } : {}), ...(tags ? { tags } : {}), ...(reason ? { reason } : {}) });
 }

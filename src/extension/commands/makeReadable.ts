@@ -9,15 +9,19 @@ function previewMarkdown(plans: SanitizePlan[]): string {
   const out = ['# Make Readable for hermes-webui', ''];
   out.push(
     'Invalid UTF-8 in any shard makes hermes-webui unable to read the session: its audit crashes and its writer drops every later lifecycle event. ' +
-      'Only shards no one is writing are changed (unchanged for the stale threshold, hermes-webui\'s lock free). Each undecodable line moves byte for byte to ' +
-      '`_audit_quarantine/<shard>` (offsets beside it); every other line stays byte for byte; a backup is kept and Undo Last Repair restores the original bytes.',
+      "Only shards no one is writing are changed (unchanged for the stale threshold, hermes-webui's lock free). Each undecodable line moves byte for byte to " +
+      '`_audit_quarantine/<shard>` (offsets beside it); every other line stays byte for byte; ' +
+      'a backup is kept and Undo Last Repair restores the original bytes.',
     '',
   );
   for (const p of plans) {
     out.push(`Sessions folder: ${mdCode(p.sessionsDir, 400)}`, '');
     for (const s of p.shards) {
       const where = s.lines.map((l) => `line ${l.line} (byte ${l.offset}, ${l.length} bytes)`).join(', ');
-      out.push(`- ${s.skip ? '**left alone**' : '**make readable**'} ${mdCode(s.shard)}: ${s.lines.length} undecodable line(s): ${md(where, 400)}${s.skip ? ` — ${md(s.skip, 300)}` : ''}`);
+      out.push(
+        `- ${s.skip ? '**left alone**' : '**make readable**'} ${mdCode(s.shard)}: ${s.lines.length} undecodable line(s): ` +
+          `${md(where, 400)}${s.skip ? ` — ${md(s.skip, 300)}` : ''}`,
+      );
     }
     out.push('');
   }
@@ -52,7 +56,11 @@ export async function run(s: CommandContext, opts?: { yes?: boolean; now?: numbe
     return { status: 'nothing', message, results: [] };
   }
   if (opts?.yes !== true) {
-    const choice = await notifyWarning(`Make ${work} shard${work === 1 ? '' : 's'} readable for hermes-webui?`, { modal: true, detail: 'Undecodable lines move to _audit_quarantine/; a backup is kept; Undo Last Repair restores the bytes.' }, 'Make Readable');
+    const choice = await notifyWarning(
+      `Make ${work} shard${work === 1 ? '' : 's'} readable for hermes-webui?`,
+      { modal: true, detail: 'Undecodable lines move to _audit_quarantine/; a backup is kept; Undo Last Repair restores the bytes.' },
+      'Make Readable',
+    );
     if (choice !== 'Make Readable') return { status: 'cancelled', message: 'Cancelled.', results: [] };
   }
   const results: SanitizeResult[] = [];

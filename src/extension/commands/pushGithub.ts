@@ -43,7 +43,12 @@ export async function run(s: CommandContext, arg?: { sessionsDir?: string }): Pr
     return [];
   }
   const target = settings.target;
-  const dirs = arg?.sessionsDir ? [arg.sessionsDir] : s.store.roots().filter((r) => !r.error).map((r) => r.sessionsDir);
+  const dirs = arg?.sessionsDir
+    ? [arg.sessionsDir]
+    : s.store
+        .roots()
+        .filter((r) => !r.error)
+        .map((r) => r.sessionsDir);
   if (dirs.length === 0) {
     void notifyInfo('No sessions folder to push.');
     return [];

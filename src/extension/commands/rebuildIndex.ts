@@ -75,33 +75,36 @@ export function runRebuild(s: Services, source: RebuildSource, db: string, optio
   s.output.info(`Rebuilding ${db} from ${'fromLog' in source ? source.fromLog : source.sessionsDir}`);
   const title = 'fromLog' in source ? 'Rebuilding SQLite index from the GitHub log' : 'Rebuilding SQLite index';
   return Promise.resolve(
-    vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) =>
-      new Promise<RebuildOutcome>((resolve) => {
-        const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-        const report: ChildReport = { plain: '', lastPct: 0 };
-        let stdout = '';
-        let partial = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => {
-          const lines = (partial + d.toString()).split('\n');
-          partial = lines.pop() ?? '';
-          for (const l of lines) readStderrLine(l, report, progress);
-        });
-        const cancel = token.onCancellationRequested(() => {
-          child.kill('SIGTERM');
-          setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3000).unref();
-        });
-        child.on('error', (e) => {
-          cancel.dispose();
-          resolve({ status: 'failed', message: e.message });
-        });
-        child.on('close', (code) => {
-          cancel.dispose();
-          // A killed rebuild cannot clean up after itself: its temp file is ours to remove.
-          if (report.temp && code !== 0) for (const f of [report.temp, report.temp + '.lock', report.temp + '-journal']) removeTree(f); // never follows a link
-          resolve(outcomeOf(s, code, stdout, report, token.isCancellationRequested));
-        });
-      }),
+    vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      (progress, token) =>
+        new Promise<RebuildOutcome>((resolve) => {
+          const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+          const report: ChildReport = { plain: '', lastPct: 0 };
+          let stdout = '';
+          let partial = '';
+          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+          child.stderr.on('data', (d: Buffer) => {
+            const lines = (partial + d.toString()).split('\n');
+            partial = lines.pop() ?? '';
+            for (const l of lines) readStderrLine(l, report, progress);
+          });
+          const cancel = token.onCancellationRequested(() => {
+            child.kill('SIGTERM');
+            setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 3000).unref();
+          });
+          child.on('error', (e) => {
+            cancel.dispose();
+            resolve({ status: 'failed', message: e.message });
+          });
+          child.on('close', (code) => {
+            cancel.dispose();
+            // A killed rebuild cannot clean up after itself: its temp file is ours to remove.
+            // removeTree never follows a link.
+            if (report.temp && code !== 0) for (const f of [report.temp, report.temp + '.lock', report.temp + '-journal']) removeTree(f);
+            resolve(outcomeOf(s, code, stdout, report, token.isCancellationRequested));
+          });
+        }),
     ),
   );
 }

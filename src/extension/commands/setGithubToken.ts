@@ -11,7 +11,7 @@ export async function run(s: CommandContext, token?: unknown) {
       title: 'GitHub token for the interaction log',
       prompt:
         'A fine-grained token with "Contents: Read and write" on the log repository. ' +
-      "Stored in VS Code's secret storage. Leave empty to remove the saved token.",
+        "Stored in VS Code's secret storage. Leave empty to remove the saved token.",
       password: true,
       ignoreFocusOut: true,
     });

@@ -32,7 +32,8 @@ export async function run(c: CommandContext, arg?: unknown) {
     text = m && m.role === 'assistant' && !m.error ? m.content : '';
   }
   // Our own storage, not the sessions folder: the draft is ours until a save records it.
-  const storage = c.context.globalStorageUri.scheme === 'file' ? c.context.globalStorageUri.fsPath : path.join(os.tmpdir(), `bot-memory-${process.getuid?.() ?? 'user'}`);
+  const storage =
+    c.context.globalStorageUri.scheme === 'file' ? c.context.globalStorageUri.fsPath : path.join(os.tmpdir(), `bot-memory-${process.getuid?.() ?? 'user'}`);
   const dir = path.join(storage, 'corrections');
   const key = createHash('sha256').update(`${root.sessionsDir}\0${ref.sessionId}\0${ref.turnId}`).digest('hex').slice(0, 16);
   const file = path.join(dir, `${ref.sessionId}-${key}.md`);

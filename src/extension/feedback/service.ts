@@ -88,7 +88,11 @@ export class FeedbackService {
    * Appends a record. `note` undefined keeps the current note with the new value only when
    * the value is unchanged (a new verdict starts without the old note).
    */
-  async give(ref: TurnRef, value: FeedbackValue, opts: { note?: string | null; tags?: readonly string[]; reason?: string | null } = {}): Promise<FeedbackRecord | undefined> {
+  async give(
+    ref: TurnRef,
+    value: FeedbackValue,
+    opts: { note?: string | null; tags?: readonly string[]; reason?: string | null } = {},
+  ): Promise<FeedbackRecord | undefined> {
     if (!this.canWrite()) return undefined;
     const root = this.store.index.root(ref.rootId);
     if (!root) {
@@ -108,10 +112,18 @@ export class FeedbackService {
     await this.store.index.refreshFeedback(ref.rootId, ref.sessionId);
     const cur = this.current(ref);
     const note = opts.note !== undefined ? opts.note : cur && cur.value === value ? cur.note : null;
-    const tags = opts.tags ?? (cur && cur.value === value ? cur.tags ?? undefined : undefined);
+    const tags = opts.tags ?? (cur && cur.value === value ? (cur.tags ?? undefined) : undefined);
     let rec: FeedbackRecord;
     try {
-      rec = appendFeedback(root.sessionsDir, { sessionId: ref.sessionId, turnId: ref.turnId, feedback: value, note, tags, reason: value === -1 ? opts.reason : null, reviewer: await this.reviewer() });
+      rec = appendFeedback(root.sessionsDir, {
+        sessionId: ref.sessionId,
+        turnId: ref.turnId,
+        feedback: value,
+        note,
+        tags,
+        reason: value === -1 ? opts.reason : null,
+        reviewer: await this.reviewer(),
+      });
     } catch (e) {
       void notifyError(`Could not save the feedback: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;

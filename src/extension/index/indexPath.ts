@@ -26,6 +26,9 @@ export async function pickSessionsDir(roots: { sessionsDir: string; label: strin
     return undefined;
   }
   if (roots.length === 1) return roots[0].sessionsDir;
-  const picked = await showPick(roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })), { title });
+  const picked = await showPick(
+    roots.map((r) => ({ label: r.label, description: r.sessionsDir, dir: r.sessionsDir })),
+    { title },
+  );
   return picked?.dir;
 }

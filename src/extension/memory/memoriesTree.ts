@@ -19,13 +19,45 @@ import { appendUntrustedBlock, untrustedMarkdown } from '../untrustedText';
 export const RECENT_LIMIT = 20;
 
 export type MemoryNode = DbNode | BotNode | GroupNode | MemNode | EventNode | FindingNode | InfoNode;
-export interface DbNode { kind: 'db'; file: string }
-export interface BotNode { kind: 'bot'; file: string; botId: string }
-export interface GroupNode { kind: 'group'; file: string; botId: string | null; group: 'pinned' | 'recent' | 'findings' }
-export interface MemNode { kind: 'memory'; file: string; botId: string; key: string; group: 'pinned' | 'recent' }
-export interface EventNode { kind: 'event'; file: string; key: string; seq: number }
-export interface FindingNode { kind: 'finding'; file: string; finding: MemoryFinding }
-export interface InfoNode { kind: 'info'; text: string; icon: string; tooltip?: string }
+export interface DbNode {
+  kind: 'db';
+  file: string;
+}
+export interface BotNode {
+  kind: 'bot';
+  file: string;
+  botId: string;
+}
+export interface GroupNode {
+  kind: 'group';
+  file: string;
+  botId: string | null;
+  group: 'pinned' | 'recent' | 'findings';
+}
+export interface MemNode {
+  kind: 'memory';
+  file: string;
+  botId: string;
+  key: string;
+  group: 'pinned' | 'recent';
+}
+export interface EventNode {
+  kind: 'event';
+  file: string;
+  key: string;
+  seq: number;
+}
+export interface FindingNode {
+  kind: 'finding';
+  file: string;
+  finding: MemoryFinding;
+}
+export interface InfoNode {
+  kind: 'info';
+  text: string;
+  icon: string;
+  tooltip?: string;
+}
 
 function worst(findings: readonly MemoryFinding[]): Severity | null {
   let w: Severity | null = null;
@@ -127,12 +159,18 @@ export class MemoriesTreeProvider extends Disposable implements vscode.TreeDataP
 
   getTreeItem(n: MemoryNode): vscode.TreeItem {
     switch (n.kind) {
-      case 'db': return this.dbItem(n);
-      case 'bot': return this.botItem(n);
-      case 'group': return this.groupItem(n);
-      case 'memory': return this.memoryItem(n);
-      case 'event': return this.eventItem(n);
-      case 'finding': return findingItem(n.finding);
+      case 'db':
+        return this.dbItem(n);
+      case 'bot':
+        return this.botItem(n);
+      case 'group':
+        return this.groupItem(n);
+      case 'memory':
+        return this.memoryItem(n);
+      case 'event':
+        return this.eventItem(n);
+      case 'finding':
+        return findingItem(n.finding);
       case 'info': {
         const item = new vscode.TreeItem(oneLine(n.text, 200), vscode.TreeItemCollapsibleState.None);
         item.iconPath = n.icon === 'error' ? severityIcon('error') : new vscode.ThemeIcon(n.icon);

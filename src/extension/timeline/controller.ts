@@ -213,7 +213,14 @@ export class TimelineController extends Disposable {
   }
 
   private async sessionBytes(ref: SessionRef): Promise<number> {
-    const sizes = await Promise.all(this.shardFiles(ref).map((s) => fsp.stat(s.path).then((st) => st.size, () => 0)));
+    const sizes = await Promise.all(
+      this.shardFiles(ref).map((s) =>
+        fsp.stat(s.path).then(
+          (st) => st.size,
+          () => 0,
+        ),
+      ),
+    );
     return sizes.reduce((a, b) => a + b, 0);
   }
 
@@ -284,7 +291,10 @@ export class TimelineController extends Disposable {
   private setTitle(title: string | null): void {
     const id = this.session?.sessionId;
     if (!id) return;
-    const clean = (title ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').replace(/\s+/g, ' ').trim();
+    const clean = (title ?? '')
+      .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
     const text = clean ? (clean.length > 60 ? `${clean.slice(0, 59)}…` : clean) : id;
     if (this.panel.title !== text) this.panel.title = text;
   }

@@ -143,7 +143,10 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
     const shards = theirs.length ? theirs : all;
     let best: { path: string; mtime: number } | undefined;
     for (const s of shards) {
-      const mtime = await fsp.stat(s.path).then((st) => st.mtimeMs, () => -1);
+      const mtime = await fsp.stat(s.path).then(
+        (st) => st.mtimeMs,
+        () => -1,
+      );
       if (!best || mtime > best.mtime || (mtime === best.mtime && s.name > path.basename(best.path))) best = { path: s.path, mtime };
     }
     return best ? vscode.Uri.file(best.path) : undefined;
@@ -170,7 +173,7 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
   }
 
   async openAsText(arg?: unknown): Promise<void> {
-    const uri = arg instanceof vscode.Uri ? arg : this.controllerFor()?.uri ?? activeTabUri();
+    const uri = arg instanceof vscode.Uri ? arg : (this.controllerFor()?.uri ?? activeTabUri());
     if (!uri) return;
     const c = this.controllerFor(uri);
     await openShardAtLine(uri, 1, c?.panel.viewColumn ?? vscode.ViewColumn.Active);

@@ -9,10 +9,14 @@ import { appendUntrustedBlock, escapeMarkdownInline, plainText, untrustedMarkdow
 
 export function severityIcon(worst: Severity | null): vscode.ThemeIcon {
   switch (worst) {
-    case 'error': return new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
-    case 'warning': return new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
-    case 'info': return new vscode.ThemeIcon('info', new vscode.ThemeColor('problemsInfoIcon.foreground'));
-    default: return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+    case 'error':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
+    case 'warning':
+      return new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+    case 'info':
+      return new vscode.ThemeIcon('info', new vscode.ThemeColor('problemsInfoIcon.foreground'));
+    default:
+      return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
   }
 }
 
@@ -47,7 +51,12 @@ export function relativeTime(epochSeconds: number, now: number): string {
 export function formatTime(epochSeconds: number | null): string {
   if (epochSeconds === null) return 'unknown';
   const d = new Date(epochSeconds * 1000);
-  return Number.isNaN(d.getTime()) ? 'unknown' : d.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return Number.isNaN(d.getTime())
+    ? 'unknown'
+    : d
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
 }
 
 export function formatDuration(seconds: number | null): string {
@@ -116,7 +125,6 @@ export function malformedLabel(m: MalformedLine): string {
   const what = m.torn ? 'torn tail' : m.glued ? 'glued event' : m.kind.replace('_', ' ');
   return `${plainText(m.shard, 120)}:${m.line} · ${what}`;
 }
-
 
 export function feedbackIcon(rated: 'up' | 'down'): vscode.ThemeIcon {
   return rated === 'up'

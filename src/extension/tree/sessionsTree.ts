@@ -31,12 +31,41 @@ export type SessionSort = 'lastActivity' | 'title' | 'id';
 
 export type Node = RootNode | SessionNode | TurnNode | FindingsNode | LineNode | MessageNode;
 
-export interface RootNode { kind: 'root'; root: Root }
-export interface SessionNode { kind: 'session'; rootId: string; sessionId: string }
-export interface TurnNode { kind: 'turn'; rootId: string; sessionId: string; turn: Turn; dangling: boolean; shardPath: string | undefined }
-export interface FindingsNode { kind: 'findings'; rootId: string; sessionId: string; lines: MalformedLine[] }
-export interface LineNode { kind: 'line'; rootId: string; sessionId: string; line: MalformedLine; path: string }
-export interface MessageNode { kind: 'message'; text: string; icon?: string }
+export interface RootNode {
+  kind: 'root';
+  root: Root;
+}
+export interface SessionNode {
+  kind: 'session';
+  rootId: string;
+  sessionId: string;
+}
+export interface TurnNode {
+  kind: 'turn';
+  rootId: string;
+  sessionId: string;
+  turn: Turn;
+  dangling: boolean;
+  shardPath: string | undefined;
+}
+export interface FindingsNode {
+  kind: 'findings';
+  rootId: string;
+  sessionId: string;
+  lines: MalformedLine[];
+}
+export interface LineNode {
+  kind: 'line';
+  rootId: string;
+  sessionId: string;
+  line: MalformedLine;
+  path: string;
+}
+export interface MessageNode {
+  kind: 'message';
+  text: string;
+  icon?: string;
+}
 
 const FILTER_KEY = 'botMemory.sessions.filter';
 const SORT_KEY = 'botMemory.sessions.sort';
@@ -57,8 +86,8 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     private readonly memento: vscode.Memento,
   ) {
     super();
-    this.filter = (memento.get<SessionFilter>(FILTER_KEY) ?? 'all');
-    this.sort = (memento.get<SessionSort>(SORT_KEY) ?? 'lastActivity');
+    this.filter = memento.get<SessionFilter>(FILTER_KEY) ?? 'all';
+    this.sort = memento.get<SessionSort>(SORT_KEY) ?? 'lastActivity';
     this._register(store.onDidChange((c) => this.queueChange(c)));
     this._register(store.onDidChangeRoots(() => this.refreshAll()));
     this._register({ dispose: () => this.flushTimer && clearTimeout(this.flushTimer) });
@@ -111,11 +140,15 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
 
   getParent(node: Node): Node | undefined {
     switch (node.kind) {
-      case 'session': return this.store.roots().length > 1 ? this.rootNode(this.store.index.root(node.rootId)!) : undefined;
+      case 'session':
+        return this.store.roots().length > 1 ? this.rootNode(this.store.index.root(node.rootId)!) : undefined;
       case 'turn':
-      case 'findings': return this.sessionNode(node.rootId, node.sessionId);
-      case 'line': return undefined;
-      default: return undefined;
+      case 'findings':
+        return this.sessionNode(node.rootId, node.sessionId);
+      case 'line':
+        return undefined;
+      default:
+        return undefined;
     }
   }
 
@@ -223,14 +256,17 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
 
   getTreeItem(node: Node): vscode.TreeItem {
     switch (node.kind) {
-      case 'root': return this.rootItem(node);
-      case 'session': return this.sessionItem(node);
-      case 'turn': return this.turnItem(node);
+      case 'root':
+        return this.rootItem(node);
+      case 'session':
+        return this.sessionItem(node);
+      case 'turn':
+        return this.turnItem(node);
       case 'findings': {
         const item = new vscode.TreeItem(`Broken lines (${node.lines.length})`, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `findings\0${node.rootId}\0${node.sessionId}`;
         item.iconPath = new vscode.ThemeIcon('error', new vscode.ThemeColor('problemsErrorIcon.foreground'));
-        item.tooltip = 'Malformed, torn and glued lines in this session\'s shards';
+        item.tooltip = "Malformed, torn and glued lines in this session's shards";
         item.contextValue = 'findings';
         return item;
       }
@@ -354,4 +390,3 @@ export function createSessionsView(
   describe();
   return { provider, view, disposables: [provider, view, provider.onDidChangeTreeData(describe)] };
 }
-

@@ -134,9 +134,16 @@ export class Cards {
       row.model ? h('span', { class: 'model', title: row.modelProvider ? `${row.modelProvider} / ${row.model}` : row.model }, row.model) : null,
       row.own && this.multi ? h('span', { class: 'own-tag', title: 'Has lines in the shard this editor was opened on' }, 'this shard') : null,
       h('span', { class: 'grow' }),
-      h('button', { type: 'button', class: 'turn-id', 'data-action': 'copy', title: 'Copy turn id', 'aria-label': `Copy turn id ${row.turnId}` }, this.hl(row.turnId), h('span', { class: 'copy-hint', 'aria-hidden': 'true' }, ' copy')),
+      h(
+        'button',
+        { type: 'button', class: 'turn-id', 'data-action': 'copy', title: 'Copy turn id', 'aria-label': `Copy turn id ${row.turnId}` },
+        this.hl(row.turnId),
+        h('span', { class: 'copy-hint', 'aria-hidden': 'true' }, ' copy'),
+      ),
       // A split turn (upstream's writer gave its later events a fresh id): one card, both ids.
-      ...(row.aliasTurnIds ?? []).map((id) => h('span', { class: 'turn-id alias-id', title: 'The same turn under a second id (split by upstream\'s writer)' }, '+ ', this.hl(id))),
+      ...(row.aliasTurnIds ?? []).map((id) =>
+        h('span', { class: 'turn-id alias-id', title: "The same turn under a second id (split by upstream's writer)" }, '+ ', this.hl(id)),
+      ),
     );
   }
 
@@ -157,7 +164,13 @@ export class Cards {
     return h(
       'div',
       { class: 'banner collision-banner', role: 'note' },
-      h('div', { class: 'banner-title' }, icon('warning'), ' ', `Terminal collision: ${events.length} terminal events for one turn. Upstream keeps the latest (“${row.state}”).`),
+      h(
+        'div',
+        { class: 'banner-title' },
+        icon('warning'),
+        ' ',
+        `Terminal collision: ${events.length} terminal events for one turn. Upstream keeps the latest (“${row.state}”).`,
+      ),
       list,
     );
   }
@@ -170,7 +183,14 @@ export class Cards {
     if (!(row.status === 'dangling' || row.status === 'open' || row.status === 'live') || row.lastAt === null) return null;
     if (row.status === 'dangling') {
       const age = h('span', { class: 'age', 'data-since': row.lastAt }, formatDuration(Date.now() / 1000 - row.lastAt));
-      return h('div', { class: 'banner dangling-banner' }, icon('debug-pause'), ' Dangling: open for ', age, ` — stopped at “${row.state || 'no state'}”, never finished.`);
+      return h(
+        'div',
+        { class: 'banner dangling-banner' },
+        icon('debug-pause'),
+        ' Dangling: open for ',
+        age,
+        ` — stopped at “${row.state || 'no state'}”, never finished.`,
+      );
     }
     const since = row.startedAt ?? row.lastAt;
     const age = h('span', { class: 'age', 'data-since': since }, formatDuration(Date.now() / 1000 - since));
@@ -187,12 +207,28 @@ export class Cards {
   private messages(row: TimelineTurnRow): HTMLElement[] {
     const out: HTMLElement[] = [];
     if (row.userMessage !== null) {
-      out.push(this.textBlock('User', row.userMessage, row.key, 'user', row.attachments ? [h('span', { class: 'muted' }, ` · ${row.attachments} attachment${row.attachments === 1 ? '' : 's'}`)] : []));
+      out.push(
+        this.textBlock(
+          'User',
+          row.userMessage,
+          row.key,
+          'user',
+          row.attachments ? [h('span', { class: 'muted' }, ` · ${row.attachments} attachment${row.attachments === 1 ? '' : 's'}`)] : [],
+        ),
+      );
     } else {
       out.push(h('div', { class: 'msg user missing muted' }, 'No “submitted” event: the user message is unknown.'));
     }
     if (row.reply !== null) {
-      out.push(this.textBlock('Assistant', row.reply, row.key, 'assistant', row.replyIndex !== null ? [h('span', { class: 'muted' }, ` · sidecar message ${row.replyIndex}`)] : []));
+      out.push(
+        this.textBlock(
+          'Assistant',
+          row.reply,
+          row.key,
+          'assistant',
+          row.replyIndex !== null ? [h('span', { class: 'muted' }, ` · sidecar message ${row.replyIndex}`)] : [],
+        ),
+      );
     } else if (row.replyIndex !== null && row.terminal) {
       out.push(h('div', { class: 'msg assistant missing muted' }, `The reply (sidecar message ${row.replyIndex}) is not in the sidecar.`));
     }
@@ -204,12 +240,17 @@ export class Cards {
     const steps = h('ol', { class: 'steps', 'aria-label': 'Lifecycle events (open the raw line)' });
     row.steps.forEach((s, i) => {
       if (i > 0) steps.append(h('li', { class: 'arrow', 'aria-hidden': 'true' }, '→'));
-      const cls = ['step', s.terminal ? `terminal step-${s.name}` : '', s.recovered ? 'recovered' : '', s.own && this.multi ? 'own' : ''].filter(Boolean).join(' ');
+      const cls = ['step', s.terminal ? `terminal step-${s.name}` : '', s.recovered ? 'recovered' : '', s.own && this.multi ? 'own' : '']
+        .filter(Boolean)
+        .join(' ');
       const when = s.at !== null ? formatClock(s.at) : 'unknown time';
       const title = `${s.name || '(no event name)'} at ${when}${s.sincePrevious !== null && i > 0 ? ` (${formatOffset(s.sincePrevious)} after the previous step)` : ''}${s.recovered ? ' — recovered from a glued line' : ''}\nOpen ${s.shard} at line ${s.line}`;
       const chip = this.chipFor(s.shard, s.line, '', cls, title);
       chip.append(h('span', { class: 'step-name' }, s.label), ' ', h('span', { class: 'step-time' }, s.sinceStart !== null ? formatOffset(s.sinceStart) : '?'));
-      chip.setAttribute('aria-label', `${s.label} ${s.sinceStart !== null ? formatOffset(s.sinceStart) : 'unknown time'}, ${s.shard} line ${s.line}${s.recovered ? ', recovered' : ''}`);
+      chip.setAttribute(
+        'aria-label',
+        `${s.label} ${s.sinceStart !== null ? formatOffset(s.sinceStart) : 'unknown time'}, ${s.shard} line ${s.line}${s.recovered ? ', recovered' : ''}`,
+      );
       steps.append(h('li', null, chip));
     });
     return steps;
@@ -223,7 +264,14 @@ export class Cards {
       const f = row.feedback;
       const glyph = f.rating === 'up' ? 'thumbsup' : f.rating === 'down' ? 'thumbsdown' : 'circle-small';
       const words = f.rating === 'up' ? 'Helpful' : f.rating === 'down' ? 'Not helpful' : 'Not rated';
-      const by = [f.reviewer ? `by ${f.reviewer}` : '', f.at ? `at ${formatTimestamp(f.at, true)} UTC` : '', f.revisions && f.revisions > 1 ? `${f.revisions} records (latest wins)` : '', f.source ? `in ${f.source}` : ''].filter(Boolean).join(', ');
+      const by = [
+        f.reviewer ? `by ${f.reviewer}` : '',
+        f.at ? `at ${formatTimestamp(f.at, true)} UTC` : '',
+        f.revisions && f.revisions > 1 ? `${f.revisions} records (latest wins)` : '',
+        f.source ? `in ${f.source}` : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       meta.append(
         h(
           'span',
@@ -256,7 +304,19 @@ export class Cards {
   private feedbackBar(row: TimelineTurnRow): HTMLElement {
     const r = row.feedback?.rating;
     const btn = (action: string, text: string | (Node | string)[], label: string, pressed: boolean | null, key: string) =>
-      h('button', { type: 'button', class: `fb-btn fb-${action}${pressed ? ' on' : ''}`, 'data-action': `fb-${action}`, 'aria-pressed': pressed === null ? null : pressed ? 'true' : 'false', title: `${label} (${key})`, 'aria-label': label, 'aria-keyshortcuts': key }, ...(Array.isArray(text) ? text : [text]));
+      h(
+        'button',
+        {
+          type: 'button',
+          class: `fb-btn fb-${action}${pressed ? ' on' : ''}`,
+          'data-action': `fb-${action}`,
+          'aria-pressed': pressed === null ? null : pressed ? 'true' : 'false',
+          title: `${label} (${key})`,
+          'aria-label': label,
+          'aria-keyshortcuts': key,
+        },
+        ...(Array.isArray(text) ? text : [text]),
+      );
     return h(
       'div',
       { class: 'fb-bar', role: 'group', 'aria-label': 'Feedback' },
@@ -268,7 +328,6 @@ export class Cards {
     );
   }
 
-
   private hl(text: string): DocumentFragment {
     const span = document.createElement('span');
     appendHighlighted(span, text, this.state.query);
@@ -277,12 +336,16 @@ export class Cards {
     return frag;
   }
 
-
   lineCard(row: TimelineLineRow): HTMLElement {
     const classes = ['card', 'line', `problem-${row.problem}`, `worst-${row.worst}`];
     if (row.own && this.multi) classes.push('own');
     if (row.key === this.state.selectedKey) classes.push('selected');
-    const card = h('article', { class: classes.join(' '), 'data-key': row.key, 'aria-label': `${PROBLEM_WORDS[row.problem]} ${row.shard} line ${row.line}`, tabindex: -1 });
+    const card = h('article', {
+      class: classes.join(' '),
+      'data-key': row.key,
+      'aria-label': `${PROBLEM_WORDS[row.problem]} ${row.shard} line ${row.line}`,
+      tabindex: -1,
+    });
     card.append(
       h(
         'div',
@@ -291,7 +354,9 @@ export class Cards {
         h('span', { class: 'badge problem' }, PROBLEM_WORDS[row.problem]),
         h('span', { class: 'loc' }, `${row.shard}:${row.line}`),
         h('span', { class: 'muted' }, formatBytes(row.length)),
-        row.near !== null ? h('span', { class: 'muted', title: 'Time of the nearest earlier event in this shard' }, `after ${formatTimestamp(row.near)}`) : null,
+        row.near !== null
+          ? h('span', { class: 'muted', title: 'Time of the nearest earlier event in this shard' }, `after ${formatTimestamp(row.near)}`)
+          : null,
         row.own && this.multi ? h('span', { class: 'own-tag' }, 'this shard') : null,
         h('span', { class: 'grow' }),
         h('button', { type: 'button', class: 'link', 'data-action': 'open', 'data-shard': row.shard, 'data-line': row.line }, `Open at line ${row.line}`),
@@ -308,12 +373,11 @@ export class Cards {
           'div',
           { class: 'banner glued-banner' },
           icon('history'),
-        ' ',
+          ' ',
           `A complete “${row.glued.name}” event${row.glued.turnId ? ` of turn ${row.glued.turnId}` : ''} is glued on at byte ${row.glued.atByte ?? '?'}${row.glued.at !== null ? ` (${formatTimestamp(row.glued.at)})` : ''}; upstream loses it.`,
         ),
       );
     }
     return card;
   }
-
 }

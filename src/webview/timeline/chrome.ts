@@ -55,7 +55,11 @@ export function buildSkeleton(): Skeleton {
   );
   const findingsBox = h('input', { type: 'checkbox', id: 'findings-only' });
   const feedbackBox = h('input', { type: 'checkbox', id: 'feedback-only' });
-  const followBtn = h('button', { class: 'toggle', id: 'follow', type: 'button', 'aria-pressed': 'false', title: 'Keep the newest events in view as they are appended' }, 'Follow tail');
+  const followBtn = h(
+    'button',
+    { class: 'toggle', id: 'follow', type: 'button', 'aria-pressed': 'false', title: 'Keep the newest events in view as they are appended' },
+    'Follow tail',
+  );
   const toolbar = h(
     'div',
     { class: 'toolbar', role: 'toolbar', 'aria-label': 'Search and filters' },
@@ -109,17 +113,48 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
       ),
     ),
   );
-  const counts = h('div', { class: 'counts', 'aria-label': 'Turns by state' }, h('span', { class: 'muted' }, `${hd.counts.turns.toLocaleString('en-US')} turns:`));
+  const counts = h(
+    'div',
+    { class: 'counts', 'aria-label': 'Turns by state' },
+    h('span', { class: 'muted' }, `${hd.counts.turns.toLocaleString('en-US')} turns:`),
+  );
   if (hd.review && hd.review.reviewable > 0)
-    counts.prepend(h('span', { class: 'badge review-progress', title: 'Completed turns with an answer that have 👍 or 👎' }, `${hd.review.reviewed} of ${hd.review.reviewable} reviewed`));
+    counts.prepend(
+      h(
+        'span',
+        { class: 'badge review-progress', title: 'Completed turns with an answer that have 👍 or 👎' },
+        `${hd.review.reviewed} of ${hd.review.reviewable} reviewed`,
+      ),
+    );
   const order: TurnStatus[] = ['completed', 'interrupted', 'live', 'open', 'dangling', 'recovered', 'other'];
   for (const s of order) {
     const n = hd.counts.byStatus[s];
     if (!n) continue;
-    counts.append(h('button', { type: 'button', class: `badge state state-${s} filter-chip`, 'data-action': 'filter-status', 'data-status': s, title: `Show only ${s} turns` }, `${s} ${n.toLocaleString('en-US')}`));
+    counts.append(
+      h(
+        'button',
+        { type: 'button', class: `badge state state-${s} filter-chip`, 'data-action': 'filter-status', 'data-status': s, title: `Show only ${s} turns` },
+        `${s} ${n.toLocaleString('en-US')}`,
+      ),
+    );
   }
-  if (hd.counts.collisions) counts.append(h('button', { type: 'button', class: 'badge collision-badge filter-chip', 'data-action': 'filter-status', 'data-status': 'collision' }, h('span', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }), ` ${hd.counts.collisions} terminal collision${hd.counts.collisions === 1 ? '' : 's'}`));
-  if (hd.counts.malformed) counts.append(h('button', { type: 'button', class: 'badge problem filter-chip', 'data-action': 'filter-status', 'data-status': 'broken' }, `${hd.counts.malformed} broken line${hd.counts.malformed === 1 ? '' : 's'}`));
+  if (hd.counts.collisions)
+    counts.append(
+      h(
+        'button',
+        { type: 'button', class: 'badge collision-badge filter-chip', 'data-action': 'filter-status', 'data-status': 'collision' },
+        h('span', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }),
+        ` ${hd.counts.collisions} terminal collision${hd.counts.collisions === 1 ? '' : 's'}`,
+      ),
+    );
+  if (hd.counts.malformed)
+    counts.append(
+      h(
+        'button',
+        { type: 'button', class: 'badge problem filter-chip', 'data-action': 'filter-status', 'data-status': 'broken' },
+        `${hd.counts.malformed} broken line${hd.counts.malformed === 1 ? '' : 's'}`,
+      ),
+    );
   const f = hd.findings;
   const findings = h(
     'div',
@@ -129,11 +164,23 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
     f.error ? h('span', { class: 'sev-error' }, ` ${f.error} error${f.error === 1 ? '' : 's'}`) : null,
     f.warning ? h('span', { class: 'sev-warning' }, ` ${f.warning} warning${f.warning === 1 ? '' : 's'}`) : null,
     f.info ? h('span', { class: 'sev-info' }, ` ${f.info} info`) : null,
-    hd.findingKinds.length ? h('span', { class: 'muted kinds' }, ' — ' + hd.findingKinds.slice(0, 6).map((k) => `${k.kind.replace(/_/g, ' ')} ${k.count}`).join(', ')) : null,
+    hd.findingKinds.length
+      ? h(
+          'span',
+          { class: 'muted kinds' },
+          ' — ' +
+            hd.findingKinds
+              .slice(0, 6)
+              .map((k) => `${k.kind.replace(/_/g, ' ')} ${k.count}`)
+              .join(', '),
+        )
+      : null,
   );
   headerEl.append(title, meta, counts, findings, shards);
   if (hd.sessionFindings.length) {
-    headerEl.append(h('ul', { class: 'findings session-findings' }, ...hd.sessionFindings.slice(0, 5).map((sf) => h('li', { class: `sev-${sf.severity}` }, sf.message))));
+    headerEl.append(
+      h('ul', { class: 'findings session-findings' }, ...hd.sessionFindings.slice(0, 5).map((sf) => h('li', { class: `sev-${sf.severity}` }, sf.message))),
+    );
   }
 }
 
@@ -150,4 +197,3 @@ export function renderNotice(noticeEl: HTMLElement, notice: Notice | null): void
   noticeEl.hidden = parts.length === 0;
   noticeEl.className = `notice${notice ? ` notice-${notice.severity}` : ''}`;
 }
-

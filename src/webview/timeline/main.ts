@@ -82,7 +82,14 @@ function advanceFrom(turnId: string): boolean {
   const order = cur < 0 ? state.shown : [...state.shown.slice(cur + 1), ...state.shown.slice(0, cur)];
   const next = order.find((i) => {
     const r = state.rows[i];
-    return r.kind === 'turn' && r.turnId !== turnId && r.state === 'completed' && r.replyIndex !== null && r.feedback?.rating !== 'up' && r.feedback?.rating !== 'down';
+    return (
+      r.kind === 'turn' &&
+      r.turnId !== turnId &&
+      r.state === 'completed' &&
+      r.replyIndex !== null &&
+      r.feedback?.rating !== 'up' &&
+      r.feedback?.rating !== 'down'
+    );
   });
   if (next === undefined) return false;
   list.select(state.shown.indexOf(next), 'center');

@@ -47,7 +47,28 @@ const md = new MarkdownIt('default', { html: false, linkify: true, typographer: 
 md.validateLink = () => true;
 
 /** Tags a token may open (everything else becomes its text). */
-const BLOCK_TAGS: ReadonlySet<string> = new Set(['p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'li', 'blockquote', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'strong', 'em', 's']);
+const BLOCK_TAGS: ReadonlySet<string> = new Set([
+  'p',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'ul',
+  'ol',
+  'li',
+  'blockquote',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'strong',
+  'em',
+  's',
+]);
 
 /** Invisible, separator and direction-override characters, each shown as a marker. */
 const INVISIBLE = /[\u0085\u00AD\u061C\u180E\u200B-\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF]/u;
@@ -125,7 +146,14 @@ export function renderMarkdown(parent: HTMLElement, source: string, query: strin
           break;
         case 'link_open': {
           const href = t.attrGet('href') ?? '';
-          const a = h('a', { class: 'md-link', role: 'link', tabindex: 0, 'data-action': 'link', 'data-href': href, title: `${href}\n(opens after a confirmation)` });
+          const a = h('a', {
+            class: 'md-link',
+            role: 'link',
+            tabindex: 0,
+            'data-action': 'link',
+            'data-href': href,
+            title: `${href}\n(opens after a confirmation)`,
+          });
           top().append(a);
           stack.push(a);
           break;
@@ -136,7 +164,12 @@ export function renderMarkdown(parent: HTMLElement, source: string, query: strin
         case 'image': {
           const alt = t.children?.map((c) => c.content).join('') || t.content;
           const src = t.attrGet('src') ?? '';
-          const span = h('span', { class: 'md-image', title: 'Images in transcripts are not loaded' }, h('span', { class: 'codicon codicon-file-media', 'aria-hidden': 'true' }), ' image: ');
+          const span = h(
+            'span',
+            { class: 'md-image', title: 'Images in transcripts are not loaded' },
+            h('span', { class: 'codicon codicon-file-media', 'aria-hidden': 'true' }),
+            ' image: ',
+          );
           appendVisibleText(span, alt || '(no description)', query);
           span.append(h('span', { class: 'muted' }, ` (${src.length > 120 ? src.slice(0, 120) + '…' : src})`));
           top().append(span);

@@ -270,6 +270,13 @@ export class TimelineState {
   }
 
   persisted(topKey: string | null): PersistedState {
-    return { search: this.query, filter: this.filter, followTail: this.followTail, expanded: [...this.expanded].slice(-200), topKey, selectedKey: this.selectedKey };
+    return {
+      search: this.query,
+      filter: this.filter,
+      followTail: this.followTail,
+      expanded: [...this.expanded].slice(-200),
+      topKey,
+      selectedKey: this.selectedKey,
+    };
   }
 }
