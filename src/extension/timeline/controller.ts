@@ -474,16 +474,16 @@ export async function openTranscriptLink(href: unknown): Promise<boolean> {
   try {
     uri = vscode.Uri.parse(href, true);
   } catch {
-    void vscode.window.showWarningMessage('This link from the transcript is not a valid address; it was not opened.');
+    void notifyWarning('This link from the transcript is not a valid address; it was not opened.');
     return false;
   }
   if (!['http', 'https', 'mailto'].includes(uri.scheme)) {
-    void vscode.window.showWarningMessage(`Links from transcripts open only as http, https or mailto; this one (${uri.scheme}:) was not opened.`);
+    void notifyWarning(`Links from transcripts open only as http, https or mailto; this one (${uri.scheme}:) was not opened.`);
     return false;
   }
   const shown = href.length > 300 ? `${href.slice(0, 300)}…` : href;
   const detail = `${shown}\n\nThe text was written by the chatbot or its user: check where it leads.`;
-  const choice = await vscode.window.showWarningMessage('Open a link from the transcript?', { modal: true, detail }, 'Open Link');
+  const choice = await notifyWarning('Open a link from the transcript?', { modal: true, detail }, 'Open Link');
   if (choice !== 'Open Link') return false;
   return vscode.env.openExternal(uri);
 }
