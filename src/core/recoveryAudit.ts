@@ -13,18 +13,9 @@
 
 import * as path from 'path';
 import { listNames, lstatOrNull, readTextIfExistsSync } from './fsSafe';
+import type { RecoveryKind } from './types';
 
-export type RecoveryKind =
-  | 'shrunken_live'
-  | 'orphan_backup'
-  | 'orphan_backup_without_state_row'
-  | 'malformed_orphan_backup'
-  | 'index_missing_file'
-  | 'index_missing_entry'
-  | 'state_db_missing_sidecar'
-  | 'state_db_orphan_webui_row'
-  | 'state_db_deleted_webui_tombstone'
-  | 'turn_journal_pending_turn';
+export type { RecoveryKind };
 
 export interface RecoveryItem {
   session_id: string;

@@ -88,6 +88,19 @@ export interface Finding {
   category?: 'repairable' | 'unsafe_to_repair';
 }
 
+/** The item kinds of hermes-webui's own recovery audit (`python -m api.session_recovery --audit`). */
+export type RecoveryKind =
+  | 'shrunken_live'
+  | 'orphan_backup'
+  | 'orphan_backup_without_state_row'
+  | 'malformed_orphan_backup'
+  | 'index_missing_file'
+  | 'index_missing_entry'
+  | 'state_db_missing_sidecar'
+  | 'state_db_orphan_webui_row'
+  | 'state_db_deleted_webui_tombstone'
+  | 'turn_journal_pending_turn';
+
 export type FindingKind =
   | 'pending_turn'
   | 'dangling_turn'
@@ -112,17 +125,10 @@ export type FindingKind =
   | 'run_disagreement'
   | 'run_unsettled'
   | 'run_without_turn'
-  // hermes-webui's own recovery audit (core/recoveryAudit.ts), same kinds and meaning
+  // hermes-webui's own recovery audit (core/recoveryAudit.ts), same kinds and meaning; its
+  // turn_journal_pending_turn is our upstream_pending_turn
   | 'upstream_pending_turn'
-  | 'shrunken_live'
-  | 'orphan_backup'
-  | 'orphan_backup_without_state_row'
-  | 'malformed_orphan_backup'
-  | 'index_missing_file'
-  | 'index_missing_entry'
-  | 'state_db_missing_sidecar'
-  | 'state_db_orphan_webui_row'
-  | 'state_db_deleted_webui_tombstone'
+  | Exclude<RecoveryKind, 'turn_journal_pending_turn'>
   // Memory ledger audit (src/core/memory, docs/memory-ledger.md): sessionId holds the bot id,
   // or the database / export file name for file-level findings.
   | 'memory_missing'

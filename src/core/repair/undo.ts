@@ -81,13 +81,7 @@ function planUndo(dir: string, repair: RepairSummary): Planned {
   for (const r of repair.records) {
     if (r.op !== 'sidecar') continue;
     const file = path.join(dir, r.file);
-    let cur: Buffer | null = null;
-    try {
-      cur = readBytesSync(file);
-    } catch {
-      cur = null;
-    }
-    const h = cur ? sha256(cur) : null;
+    const h = currentHash(file);
     if (h === r.before_sha256) {
       steps.push({ file, action: 'nothing', detail: 'sidecar was not changed' });
       continue;
@@ -121,13 +115,7 @@ function planUndoSanitize(dir: string, repair: RepairSummary, steps: UndoStep[],
     const file = path.join(dir, JOURNAL_DIR_NAME, r.shard);
     const carry = repair.records.filter((x): x is Extract<RepairRecord, { op: 'sanitize_carry' }> => x.op === 'sanitize_carry' && x.shard === r.shard);
     const expected = carry.length ? carry[carry.length - 1].after_sha256 : r.after_sha256;
-    let cur: Buffer | null = null;
-    try {
-      cur = readBytesSync(file);
-    } catch {
-      cur = null;
-    }
-    const h = cur ? sha256(cur) : null;
+    const h = currentHash(file);
     if (h === r.before_sha256) {
       steps.push({ file, action: 'nothing', detail: 'shard already as before the sanitize' });
       continue;
@@ -191,5 +179,14 @@ export function undoLastRepair(dir: string, options: { onStep?: (s: string) => v
     };
   } finally {
     release();
+  }
+}
+
+/** The sha256 of a file's current bytes, or null when it cannot be read (gone, not a regular file). */
+function currentHash(file: string): string | null {
+  try {
+    return sha256(readBytesSync(file));
+  } catch {
+    return null;
   }
 }
