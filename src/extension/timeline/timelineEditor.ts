@@ -110,7 +110,6 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       }
     } else if (sessionRefOf(target)) {
       const ref = sessionRefOf(target)!;
-      turnId = stringArg(target, 'turnId') || undefined;
       const key = `${ref.rootId}\0${ref.sessionId}`;
       pin = preview && this.lastPreview?.key === key && Date.now() - this.lastPreview.at < 500;
       this.lastPreview = preview && !pin ? { key, at: Date.now() } : undefined;
