@@ -17,7 +17,7 @@ import { AUDIT_SHARD_TAG } from '../../core/repair/plan';
 import { pickSession } from '../sessionPicker';
 import type { Snapshot, WebviewRequest } from '../../shared/timelineProtocol';
 import { TimelineController } from './controller';
-import { openShardAtLine } from './util';
+import { openShardAtLine } from '../openShard';
 import { notifyWarning } from '../untrustedText';
 
 export type OpenTimelineTarget = { rootId: string; sessionId: string; turnId?: string } | vscode.Uri;
