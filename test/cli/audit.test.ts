@@ -2,7 +2,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { ev, lifecycle, line, sessionsDir, T0 } from '../core/helpers';
+import { ev, lifecycle, line, sessionsDir, tempDir, T0 } from '../core/helpers';
+import { writeStateDb } from '../support/fixtures/stateDb';
 
 const CLI = path.resolve(__dirname, '../../../dist/cli.js');
 
@@ -128,5 +129,31 @@ describe('bot-memory-audit audit --jobs', () => {
     const r = run('audit', '.', '--jobs', '0');
     assert.strictEqual(r.code, 2);
     assert.match(r.stderr, /--jobs/);
+  });
+});
+
+describe('bot-memory-audit audit --state-db', () => {
+  it("prints upstream's state_db_* items and how state.db was read; a FIFO is never opened", function () {
+    this.timeout(60_000);
+    if (spawnSync('python3', ['--version']).status !== 0) return this.skip();
+    const { dir, journal } = sessionsDir();
+    fs.writeFileSync(path.join(journal, 'good~1.jsonl'), lifecycle('g1', T0));
+    const db = path.join(tempDir('bma-hermes-home-'), 'state.db');
+    writeStateDb(db, [{ id: 'good', source: 'webui', messages: 2 }], [{ id: 'gone1', source: 'webui', messages: 2 }]);
+    const text = run('audit', dir, '--now', String(T0 + 100), '--state-db', db);
+    assert.strictEqual(text.code, 0, text.stderr);
+    assert.match(text.stdout, /state\.db .*state\.db: read (from a private copy|read-only)/);
+    assert.match(text.stdout, /state_db_missing_sidecar +gone1 hermes' state\.db has the WebUI session gone1/);
+    const json = JSON.parse(run('audit', dir, '--json', '--now', String(T0 + 100), '--state-db', db).stdout);
+    assert.strictEqual(json.upstream_audit.state_db.read, true);
+    // good has a journal but no sidecar: a finding of that session too; gone1 only in upstream's audit
+    const items = json.upstream_audit.items.map((i: { session_id: string; kind: string }) => `${i.session_id}:${i.kind}`);
+    assert.deepStrictEqual(items, ['good:state_db_missing_sidecar', 'gone1:state_db_missing_sidecar']);
+    assert.ok(json.sessions[0].findings.some((f: { kind: string; upstream_kind?: string }) => f.upstream_kind === 'state_db_missing_sidecar'));
+    const fifo = path.join(path.dirname(db), 'fifo.db');
+    spawnSync('mkfifo', [fifo]);
+    const f = run('audit', dir, '--json', '--now', String(T0 + 100), '--state-db', fifo);
+    assert.strictEqual(f.code, 0, f.stderr);
+    assert.match(JSON.parse(f.stdout).upstream_audit.state_db.message, /a FIFO/);
   });
 });
