@@ -251,14 +251,50 @@ describe('hostile file system', function () {
 
   it('a shard above the size limit is a clear finding, not an out-of-memory crash (limit proven small)', () => {
     const dir = folder();
-    const r = spawnSync(process.execPath, [CLI, 'audit', dir, '--json', '--fail-on', 'never'], {
-      encoding: 'utf8',
-      env: { ...process.env, BMA_MAX_SHARD_BYTES: '100' },
-    });
+    const r = run(['audit', dir, '--json', '--fail-on', 'never', '--max-session-bytes', '100']);
     assert.strictEqual(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { sessions: { findings: { kind: string; message: string }[] }[] };
     const f = report.sessions[0].findings.find((x) => x.kind === 'unreadable_shard');
-    assert.ok(f && /too large to read into memory .*limit 100/.test(f.message), JSON.stringify(report.sessions[0].findings));
+    assert.ok(f && /too large to read into memory \(\d+ bytes, limit 100 per session; .*--max-session-bytes/.test(f.message), JSON.stringify(report.sessions[0].findings));
+  });
+
+  it('the size limit is per session: a session split over many shards stops at the budget, with a clear message', () => {
+    const dir = folder(); // s1: one shard
+    const shards = ['s3~1.jsonl', 's3~2.jsonl', 's3~3.jsonl'];
+    for (const [i, name] of shards.entries()) {
+      const text = [ev('s3', `u${i}`, 'submitted', T + i), ev('s3', `u${i}`, 'completed', T + i + 0.5)].join('\n') + '\n';
+      fs.writeFileSync(path.join(dir, '_turn_journal', name), text);
+    }
+    const sizes = shards.map((n) => fs.statSync(path.join(dir, '_turn_journal', n)).size);
+    const s1 = fs.statSync(path.join(dir, '_turn_journal', 's1~100.jsonl')).size;
+    // Room for two of s3's shards (and for s1's one), not for three.
+    const limit = Math.max(sizes[0] + sizes[1], s1);
+    assert.ok(limit < sizes[0] + sizes[1] + sizes[2]);
+    const r = run(['audit', dir, '--json', '--fail-on', 'never', '--max-session-bytes', String(limit)]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    type Report = { sessions: { session_id: string; findings: { kind: string; message: string; shard?: string }[]; turns?: unknown }[] };
+    const report = JSON.parse(r.stdout) as Report;
+    const bySid = new Map(report.sessions.map((x) => [x.session_id, x]));
+    assert.deepStrictEqual(
+      bySid.get('s1')!.findings.filter((x) => x.kind === 'unreadable_shard'),
+      [],
+      'each session has its own budget',
+    );
+    const big = bySid.get('s3')!.findings.filter((x) => x.kind === 'unreadable_shard');
+    assert.strictEqual(big.length, 1, JSON.stringify(bySid.get('s3')!.findings));
+    assert.strictEqual(
+      big[0].message.replace(/^[^:]*: /, ''),
+      `too large to read into memory with the session's other shards (${sizes[2]} bytes here, ${sizes[0] + sizes[1]} already read, ` +
+        `limit ${limit} per session; give Node more memory (--max-old-space-size) and raise --max-session-bytes to read it)`,
+    );
+    // repair plans with the same budget: no crash, and nothing is planned from a session it could not read whole.
+    const plan = run(['repair', dir, '--json', '--session', 's3', '--max-session-bytes', String(limit)]);
+    assert.ok(plan.status === 0 || plan.status === 1, plan.stderr);
+    const p = JSON.parse(plan.stdout) as { plan: { sessions: { appends: unknown[]; messages: unknown[] }[] } };
+    assert.deepStrictEqual(
+      p.plan.sessions.flatMap((x) => [...x.appends, ...x.messages]),
+      [],
+    );
   });
 
   it('feedback after a torn line starts on a fresh line and is read back', () => {

@@ -45,6 +45,8 @@ export interface PlanFolderOptions {
   now?: number;
   staleAfterMinutes?: number;
   maxLineBytes?: number;
+  /** Bytes of one session's shards read into memory at most (default DEFAULT_MAX_SESSION_BYTES). */
+  maxSessionBytes?: number;
   /** Receives every session's analysis (findings flagged `reviewed`) with its plan, e.g. for a report. */
   onSession?: (analysis: SessionAnalysis, plan: SessionPlan) => void;
 }
@@ -62,7 +64,12 @@ export async function planRepair(dir: string, options: PlanFolderOptions = {}): 
   const sessions: SessionPlan[] = [];
   for (const s of discovery.sessions) {
     if (options.sessionId !== undefined && s.sessionId !== options.sessionId) continue;
-    const { analysis, sidecar, journal } = await loadSession(discovery.sessionsDir, s, { now, staleAfterMinutes, maxLineBytes: options.maxLineBytes });
+    const { analysis, sidecar, journal } = await loadSession(discovery.sessionsDir, s, {
+      now,
+      staleAfterMinutes,
+      maxLineBytes: options.maxLineBytes,
+      maxSessionBytes: options.maxSessionBytes,
+    });
     const p = planSession(analysis, sidecar, journal, { now, staleAfterMinutes, known });
     if (options.onSession) {
       markReviewedFindings(analysis, known);
