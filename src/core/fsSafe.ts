@@ -209,6 +209,20 @@ export async function readText(file: string, o: ReadOpenOptions = {}): Promise<s
 }
 
 /** lstat that never throws: null when missing or unreadable. */
+/**
+ * For a file the caller will open or replace whole (e.g. the SQLite index): throws a clear
+ * `UnsafeFileError` when `file` (or what a link there points to) is a FIFO, device or socket.
+ */
+export function assertRegularOrMissing(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return; // missing (or a dangling link): nothing to open
+  }
+  if (!st.isFile()) throw notRegular(file, st);
+}
+
 export function lstatOrNull(file: string): fs.Stats | null {
   try {
     return fs.lstatSync(file);
