@@ -26,10 +26,10 @@ import { REPAIR_LOG_NAME } from './repair/log';
 import { markReviewedFindings } from './repair/reviewed';
 import { JournalCache } from './sessions/journalCache';
 import { FeedbackFiles, hashText, RepairReviews } from './sessions/reviewState';
-import { EMPTY_FEEDBACK, fingerprint, summaryOf, SummaryCache, type SessionSummary } from './sessions/summaries';
+import { EMPTY_FEEDBACK, fingerprint, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
 import { WorkQueue } from './sessions/workQueue';
 
-export { fingerprint, isReviewable, MAX_SUMMARY_FINDINGS, summaryOf, type SessionSummary } from './sessions/summaries';
+export { fingerprint, isReviewable, MAX_SUMMARY_FINDINGS, summaryOf, SUMMARY_CACHE_VERSION, type SessionSummary } from './sessions/summaries';
 
 /** A session of an open sessions folder (root). */
 export interface SessionRef {
@@ -391,8 +391,8 @@ export class SessionIndex {
     return { reviewed, reviewable, sessions, summarised };
   }
 
-  /** Summaries as plain data, to persist across windows. */
-  exportCache(): Record<string, SessionSummary> {
+  /** Summaries as plain data (with the cache version), to persist across windows. */
+  exportCache(): PersistedSummaries {
     return this.summaries.export();
   }
 

@@ -52,6 +52,18 @@ export const MAX_SUMMARY_FINDINGS = 1000;
 
 export const EMPTY_FEEDBACK: ReadonlyMap<string, TurnFeedback> = new Map();
 
+/**
+ * Version of the persisted summary cache. Bump it whenever what a summary counts changes
+ * (a cache of an older version is ignored, never trusted by fingerprint):
+ * 2 — only completed turns with an answer are reviewable; hermes-webui's thumbs and disagreements counted.
+ */
+export const SUMMARY_CACHE_VERSION = 2;
+
+export interface PersistedSummaries {
+  version: number;
+  summaries: Record<string, SessionSummary>;
+}
+
 /** The summaries of every session, by key; persistable. */
 export class SummaryCache {
   private readonly summaries = new Map<string, SessionSummary>();
@@ -88,15 +100,21 @@ export class SummaryCache {
     this.summaries.clear();
   }
 
-  /** Summaries as plain data, to persist across windows. */
-  export(): Record<string, SessionSummary> {
-    return Object.fromEntries(this.summaries);
+  /** Summaries as plain data with the cache version, to persist across windows. */
+  export(): PersistedSummaries {
+    return { version: SUMMARY_CACHE_VERSION, summaries: Object.fromEntries(this.summaries) };
   }
 
-  /** Loads persisted summaries (never over a newer one); each is used only while its fingerprint still matches. */
+  /**
+   * Loads persisted summaries (never over a newer one); each is used only while its fingerprint
+   * still matches. A cache of another version (or the unversioned form before 2) is ignored:
+   * its counts were made by other rules, and the files' fingerprints would not say so.
+   */
   import(data: unknown): void {
     if (typeof data !== 'object' || data === null) return;
-    for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+    const p = data as Partial<PersistedSummaries>;
+    if (p.version !== SUMMARY_CACHE_VERSION || typeof p.summaries !== 'object' || p.summaries === null) return;
+    for (const [k, v] of Object.entries(p.summaries as Record<string, unknown>)) {
       if (isSummary(v) && !this.summaries.has(k)) this.summaries.set(k, v);
     }
   }
