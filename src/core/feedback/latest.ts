@@ -112,6 +112,28 @@ export function hasDisagreement(f: TurnFeedback | undefined): boolean {
   return values.size > 1;
 }
 
+/** One voice on a turn: a reviewer's latest 👍/👎 (hermes-webui's own thumbs count as reviewer `hermes-webui`). */
+export interface Vote {
+  reviewer: string;
+  value: 1 | -1;
+}
+
+/** Every reviewer's latest rating of the turn (cleared ones left out), then hermes-webui's. */
+export function votesOf(ours: TurnFeedback | undefined, hermes: TurnFeedback | undefined): Vote[] {
+  const out: Vote[] = [];
+  for (const f of [ours, hermes]) {
+    if (!f) continue;
+    for (const [reviewer, r] of latestPerReviewer(f.history)) if (r.feedback !== 0) out.push({ reviewer, value: r.feedback });
+  }
+  return out;
+}
+
+/** The votes when they disagree (some 👍, some 👎: reviewers among themselves, or hermes-webui against a reviewer), else null. */
+export function disagreementOf(ours: TurnFeedback | undefined, hermes: TurnFeedback | undefined): Vote[] | null {
+  const v = votesOf(ours, hermes);
+  return v.some((x) => x.value === 1) && v.some((x) => x.value === -1) ? v : null;
+}
+
 export interface TurnCorrection {
   sessionId: string;
   turnId: string;
