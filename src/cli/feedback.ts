@@ -118,7 +118,8 @@ async function printHistory(sessionsDir: string, { values, sessionId, turnId }: 
     out(
       `${r.timestamp ?? '?'}  ${label(r.feedback)}${r.reason ? ` (${safeText(r.reason, 30)})` : ''}  ${safeText(r.reviewer ?? '?', 40)}${r.tags?.length ? dim(` [${r.tags.map((t) => safeText(t, 30)).join(', ')}]`) : ''}${r.note ? `  ${safeText(r.note, 200)}` : ''}\n`,
     );
-  for (const c of cors) out(`${c.timestamp ?? '?'}  ✎ correction  ${safeText(c.reviewer ?? '?', 40)}  ${c.text === '' ? dim('(withdrawn)') : safeText(c.text, 200)}\n`);
+  for (const c of cors)
+    out(`${c.timestamp ?? '?'}  ✎ correction  ${safeText(c.reviewer ?? '?', 40)}  ${c.text === '' ? dim('(withdrawn)') : safeText(c.text, 200)}\n`);
 }
 
 /** Appends the rating and/or the correction (both validated before either is written), then says what was written. */

@@ -203,13 +203,10 @@ describe("curation: hermes-webui's own thumbs", () => {
     let sum = await index.summarize(dir, 'k');
     assert.deepStrictEqual([sum?.hermesUp, sum?.hermesDown, sum?.disagreements], [0, 2, 2]);
     const h = index.hermesFeedback(dir, 'k');
-    assert.deepStrictEqual(
-      [...h.values()].map((f) => [f.turnId, f.value, f.reason, f.reviewer, f.history.length]).sort(),
-      [
-        ['b', -1, 'inaccurate', 'hermes-webui', 1],
-        ['c', -1, 'too_long', 'hermes-webui', 2],
-      ],
-    );
+    assert.deepStrictEqual([...h.values()].map((f) => [f.turnId, f.value, f.reason, f.reviewer, f.history.length]).sort(), [
+      ['b', -1, 'inaccurate', 'hermes-webui', 1],
+      ['c', -1, 'too_long', 'hermes-webui', 2],
+    ]);
     assert.deepStrictEqual(disagreementOf(index.feedback(dir, 'k').get('c'), h.get('c')), [
       { reviewer: 'ana', value: 1 },
       { reviewer: 'hermes-webui', value: -1 },
