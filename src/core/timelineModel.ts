@@ -300,7 +300,9 @@ function turnRow(
       t.userMessage?.length ?? -1,
       findings.length,
       collision?.length ?? 0,
-      feedback ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}` : '',
+      feedback
+        ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}:${feedback.curationStamp ?? ''}`
+        : '',
     ].join('|'),
   };
 }
