@@ -81,8 +81,17 @@ export function buildSkeleton(): Skeleton {
 export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): void {
   headerEl.replaceChildren();
   if (!hd) return;
-  const title = h('h1', { class: 'title' }, hd.title || hd.sessionId);
-  const meta = h(
+  headerEl.append(h('h1', { class: 'title' }, hd.title || hd.sessionId), headerMeta(hd), headerCounts(hd), headerFindings(hd), headerShards(hd));
+  if (hd.sessionFindings.length) {
+    headerEl.append(
+      h('ul', { class: 'findings session-findings' }, ...hd.sessionFindings.slice(0, 5).map((sf) => h('li', { class: `sev-${sf.severity}` }, sf.message))),
+    );
+  }
+}
+
+/** Model, session id, size, time span, sidecar state. */
+function headerMeta(hd: TimelineHeader): HTMLElement {
+  return h(
     'div',
     { class: 'header-meta' },
     hd.model ? h('span', null, h('span', { class: 'muted' }, 'Model '), hd.modelProvider ? `${hd.modelProvider} / ${hd.model}` : hd.model) : null,
@@ -92,7 +101,11 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
     hd.firstActivity !== null ? h('span', null, `${formatTimestamp(hd.firstActivity)} – ${formatTimestamp(hd.lastActivity)}`) : null,
     hd.sidecar !== 'ok' ? h('span', { class: 'warn' }, hd.sidecar === 'missing' ? 'no sidecar (replies unknown)' : 'sidecar unreadable') : null,
   );
-  const shards = h(
+}
+
+/** The shards, each a button that opens it. */
+function headerShards(hd: TimelineHeader): HTMLElement {
+  return h(
     'details',
     { class: 'shards' },
     h('summary', null, `${hd.shards.length} shard${hd.shards.length === 1 ? '' : 's'}${hd.openedShard ? ` · opened ${hd.openedShard}` : ''}`),
@@ -113,6 +126,10 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
       ),
     ),
   );
+}
+
+/** Review progress, then turns by status, collisions and broken lines as filter chips. */
+function headerCounts(hd: TimelineHeader): HTMLElement {
   const counts = h(
     'div',
     { class: 'counts', 'aria-label': 'Turns by state' },
@@ -155,8 +172,13 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
         `${hd.counts.malformed} broken line${hd.counts.malformed === 1 ? '' : 's'}`,
       ),
     );
+  return counts;
+}
+
+/** Findings by severity and the most frequent kinds. */
+function headerFindings(hd: TimelineHeader): HTMLElement {
   const f = hd.findings;
-  const findings = h(
+  return h(
     'div',
     { class: 'findings-summary' },
     h('span', { class: 'muted' }, 'Findings:'),
@@ -176,12 +198,6 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
         )
       : null,
   );
-  headerEl.append(title, meta, counts, findings, shards);
-  if (hd.sessionFindings.length) {
-    headerEl.append(
-      h('ul', { class: 'findings session-findings' }, ...hd.sessionFindings.slice(0, 5).map((sf) => h('li', { class: `sev-${sf.severity}` }, sf.message))),
-    );
-  }
 }
 
 export function renderNotice(noticeEl: HTMLElement, notice: Notice | null): void {
