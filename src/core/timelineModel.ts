@@ -338,6 +338,7 @@ function turnRow(
     worst: worstOf(findings),
     own: steps.some((s) => s.own),
     feedback,
+    run: t.run ? { runId: t.run.runId, outcome: t.run.outcome, upstreamOutcome: t.run.upstreamOutcome, size: t.run.size, lastSeq: t.run.lastSeq } : null,
     version: [
       t.events.length,
       t.recovered.length,
@@ -348,6 +349,7 @@ function turnRow(
       t.userMessage?.length ?? -1,
       findings.length,
       collision?.length ?? 0,
+      t.run ? `${t.run.outcome}:${t.run.size}` : '',
       feedback ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}` : '',
     ].join('|'),
   };

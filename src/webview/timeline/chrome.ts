@@ -5,7 +5,8 @@
 
 import { h } from './dom';
 import type { TimelineHeader, TurnStatus } from '../../shared/timelineModel';
-import type { Notice } from '../../shared/timelineProtocol';
+import type { Notice, RunUsageTotal } from '../../shared/timelineProtocol';
+import { runTotalPart } from './runCards';
 import { formatBytes, formatTimestamp } from '../../shared/timelineFormat';
 
 /** The elements main.ts wires up. */
@@ -18,6 +19,8 @@ export interface Skeleton {
   findingsBox: HTMLInputElement;
   feedbackBox: HTMLInputElement;
   followBtn: HTMLButtonElement;
+  /** "N new ↓": turns that arrived below the fold while not following the tail. */
+  newPill: HTMLButtonElement;
   noticeEl: HTMLElement;
   spacer: HTMLElement;
   scroller: HTMLElement;
@@ -57,7 +60,13 @@ export function buildSkeleton(): Skeleton {
   const feedbackBox = h('input', { type: 'checkbox', id: 'feedback-only' });
   const followBtn = h(
     'button',
-    { class: 'toggle', id: 'follow', type: 'button', 'aria-pressed': 'false', title: 'Keep the newest events in view as they are appended' },
+    {
+      class: 'toggle',
+      id: 'follow',
+      type: 'button',
+      'aria-pressed': 'false',
+      title: 'Keep the newest events in view as they are appended (on when the list is scrolled to the bottom, off when you scroll up)',
+    },
     'Follow tail',
   );
   const toolbar = h(
@@ -74,14 +83,16 @@ export function buildSkeleton(): Skeleton {
   const scroller = h('div', { class: 'scroller', id: 'scroller' }, spacer);
   const emptyEl = h('div', { class: 'empty', hidden: true });
   const loadingEl = h('div', { class: 'loading', role: 'status' }, 'Loading session…');
-  const app = h('div', { class: 'app' }, headerEl, toolbar, noticeEl, loadingEl, emptyEl, scroller);
-  return { app, headerEl, searchInput, hitsEl, statusSelect, findingsBox, feedbackBox, followBtn, noticeEl, spacer, scroller, emptyEl, loadingEl };
+  const newPill = h('button', { type: 'button', class: 'new-pill', id: 'new-pill', 'data-action': 'new-pill', hidden: true, 'aria-live': 'polite' });
+  const listWrap = h('div', { class: 'list-wrap' }, scroller, newPill);
+  const app = h('div', { class: 'app' }, headerEl, toolbar, noticeEl, loadingEl, emptyEl, listWrap);
+  return { app, headerEl, searchInput, hitsEl, statusSelect, findingsBox, feedbackBox, followBtn, newPill, noticeEl, spacer, scroller, emptyEl, loadingEl };
 }
 
-export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): void {
+export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null, runTotal: RunUsageTotal | null = null): void {
   headerEl.replaceChildren();
   if (!hd) return;
-  headerEl.append(h('h1', { class: 'title' }, hd.title || hd.sessionId), headerMeta(hd), headerCounts(hd), headerFindings(hd), headerShards(hd));
+  headerEl.append(h('h1', { class: 'title' }, hd.title || hd.sessionId), headerMeta(hd, runTotal), headerCounts(hd), headerFindings(hd), headerShards(hd));
   if (hd.sessionFindings.length) {
     headerEl.append(
       h('ul', { class: 'findings session-findings' }, ...hd.sessionFindings.slice(0, 5).map((sf) => h('li', { class: `sev-${sf.severity}` }, sf.message))),
@@ -89,8 +100,8 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
   }
 }
 
-/** Model, session id, size, time span, sidecar state. */
-function headerMeta(hd: TimelineHeader): HTMLElement {
+/** Model, session id, size, time span, sidecar state, the runs' total usage. */
+function headerMeta(hd: TimelineHeader, runTotal: RunUsageTotal | null): HTMLElement {
   return h(
     'div',
     { class: 'header-meta' },
@@ -100,6 +111,7 @@ function headerMeta(hd: TimelineHeader): HTMLElement {
     h('span', null, formatBytes(hd.totalBytes)),
     hd.firstActivity !== null ? h('span', null, `${formatTimestamp(hd.firstActivity)} – ${formatTimestamp(hd.lastActivity)}`) : null,
     hd.sidecar !== 'ok' ? h('span', { class: 'warn' }, hd.sidecar === 'missing' ? 'no sidecar (replies unknown)' : 'sidecar unreadable') : null,
+    runTotalPart(runTotal),
   );
 }
 
