@@ -119,7 +119,7 @@ describe('timeline: the run behind a turn', () => {
       src: 'metering',
       seq: 9,
     });
-    assert.strictEqual(formatUsage(r.usage!), '1.2k in · 40 out · $0.012');
+    assert.strictEqual(formatUsage(r.usage!), '1,200 in · 40 out · $0.012');
     const noMeter = writeRun(
       dir,
       sampleEvents().filter(([e]) => e !== 'metering'),

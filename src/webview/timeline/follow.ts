@@ -31,7 +31,15 @@ export class FollowTail {
     private readonly changed: () => void,
   ) {
     const input = (): void => void (this.lastInput = performance.now());
-    ui.scroller.addEventListener('wheel', input, { passive: true });
+    ui.scroller.addEventListener(
+      'wheel',
+      (e) => {
+        input();
+        // Already at the end and scrolling on down: no scroll event comes, but the person wants the tail.
+        if (e.deltaY > 0 && this.atBottom() && !this.state.followTail && this.state.loaded) this.set(true);
+      },
+      { passive: true },
+    );
     ui.scroller.addEventListener('touchmove', input, { passive: true });
     ui.scroller.addEventListener('keydown', input);
     ui.scroller.addEventListener('pointerdown', () => {
@@ -63,8 +71,11 @@ export class FollowTail {
   private onScroll(): void {
     const bottom = this.atBottom();
     if (bottom) this.clearUnseen();
-    const byUser = this.pointerDown || performance.now() - this.lastInput < USER_SCROLL_MS;
+    const now = performance.now();
+    const byUser = this.pointerDown || now - this.lastInput < USER_SCROLL_MS;
     if (!byUser || !this.state.loaded) return;
+    this.lastInput = now; // a smooth scroll's later events are still the person's
+
     if (bottom && !this.state.followTail) this.set(true);
     else if (!bottom && this.state.followTail) this.set(false);
   }
