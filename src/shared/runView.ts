@@ -210,6 +210,27 @@ function completeTool(items: RunItem[], p: Record<string, unknown> | null): void
   });
 }
 
+/** Characters one page of items may carry in all; past it, each further text keeps its first 500. */
+export const RUN_PAGE_CHARS = 2_000_000;
+
+/** Keeps a page's items under {@link RUN_PAGE_CHARS} (a page of 4,000 tool calls with huge arguments stays a small message). */
+export function budgetItems(items: RunItem[], budget = RUN_PAGE_CHARS): RunItem[] {
+  let used = 0;
+  const fit = (t: string): string => {
+    used += t.length;
+    return used > budget ? capText(t, 500) : t;
+  };
+  for (const it of items) {
+    if ('text' in it) it.text = fit(it.text);
+    if (it.kind === 'tool') {
+      it.args = fit(it.args);
+      it.preview = fit(it.preview);
+      if (it.result !== null) it.result = fit(it.result);
+    }
+  }
+  return items;
+}
+
 /** Sums usages (a session total); `runs` is how many usages were added. */
 export function addUsage(total: RunUsage | null, u: RunUsage): RunUsage {
   if (!total) return { ...u, source: 'metering', seq: null };

@@ -590,7 +590,7 @@ async function main() {
       const notShown = await frame.evaluate(
         (id) =>
           !document.querySelector(`article.card[data-turn-id="${id}"]`)?.getBoundingClientRect().top ||
-          document.querySelector(`article.card[data-turn-id="${id}"]`).getBoundingClientRect().top > innerHeight,
+          document.querySelector(`article.card[data-turn-id="${id}"]`).getBoundingClientRect().top > window.innerHeight,
         live1,
       );
       check(notShown, 'not following: the view did not jump to it');
@@ -601,7 +601,7 @@ async function main() {
           frame.evaluate((id) => {
             const c = document.querySelector(`article.card[data-turn-id="${id}"]`);
             const r = c?.getBoundingClientRect();
-            return !!r && r.bottom <= innerHeight + 2 && document.getElementById('new-pill').hidden;
+            return !!r && r.bottom <= window.innerHeight + 2 && document.getElementById('new-pill').hidden;
           }, live1),
         { timeout: 5000 },
       );
@@ -612,7 +612,7 @@ async function main() {
           frame.evaluate((id) => {
             const c = document.querySelector(`article.card[data-turn-id="${id}"]`);
             const r = c?.getBoundingClientRect();
-            return !!r && r.bottom <= innerHeight + 2;
+            return !!r && r.bottom <= window.innerHeight + 2;
           }, live2),
         { timeout: 15_000 },
       );

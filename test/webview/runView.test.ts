@@ -9,7 +9,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { appendRunItems, addUsage, formatUsage, usageOf, type RunItem } from '../../src/shared/runView';
+import { appendRunItems, addUsage, budgetItems, formatUsage, usageOf, type RunItem } from '../../src/shared/runView';
 import { MAX_TAIL, readRunPage, readRunUsage, RunUsageCache } from '../../src/extension/timeline/runReader';
 import { RunState } from '../../src/webview/timeline/runState';
 import { MessageType } from '../../src/shared/timelineProtocol';
@@ -166,11 +166,26 @@ describe('timeline: the run behind a turn', () => {
     assert.strictEqual(s.total?.counted, 1);
   });
 
-  it('caps huge item text so one message to the webview stays small', () => {
+  it('caps huge item text, and a whole page, so one message to the webview stays small', () => {
     const items = appendRunItems(
       [],
       [{ event: 'reasoning', seq: 1, terminal: false, terminalState: null, derivedTerminalState: null, payload: { text: 'y'.repeat(100_000) } }],
     );
     assert.ok((items[0] as { text: string }).text.length < 21_000);
+    const tools = appendRunItems(
+      [],
+      Array.from({ length: 500 }, (_, i) => ({
+        event: 'tool',
+        seq: i,
+        terminal: false,
+        terminalState: null,
+        derivedTerminalState: null,
+        payload: { name: 't', args: { a: 'z'.repeat(30_000) }, preview: 'p'.repeat(30_000) },
+      })),
+    );
+    const chars = (list: RunItem[]) => list.reduce((n, it) => n + (it.kind === 'tool' ? it.args.length + it.preview.length : 0), 0);
+    assert.ok(chars(tools) > 10_000_000, 'over the page budget before');
+    const kept = chars(budgetItems(tools));
+    assert.ok(kept < 2_100_000 + 500 * 2 * 600, `a page keeps about the budget (${kept})`);
   });
 });

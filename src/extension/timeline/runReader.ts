@@ -12,7 +12,7 @@
 import { promises as fsp } from 'fs';
 import { readRunEvents } from '../../core/runJournal';
 import { openRead, describeError } from '../../core/fsSafe';
-import { appendRunItems, usageOf, type RunItem, type RunPage, type RunUsage } from '../../shared/runView';
+import { appendRunItems, budgetItems, usageOf, type RunItem, type RunPage, type RunUsage } from '../../shared/runView';
 
 /** The largest tail read to find a run's usage. */
 export const MAX_TAIL = 16 * 1024 * 1024;
@@ -113,7 +113,7 @@ export async function readRunPage(
   limit = RUN_PAGE_EVENTS,
 ): Promise<RunPage> {
   const page = await readRunEvents(file, { fromOffset: from.offset, fromLine: from.line, limit, maxLineBytes: MAX_LINE });
-  const items: RunItem[] = appendRunItems([], page.events);
+  const items: RunItem[] = budgetItems(appendRunItems([], page.events));
   for (const m of page.malformed) items.push({ kind: 'malformed', line: m.line, detail: `${m.detail}: ${m.preview.slice(0, 120)}` });
   const result: RunPage = {
     ...ids,

@@ -15,7 +15,7 @@ import { runRequest } from './testHooks';
 import { VirtualList } from './virtualList';
 import { MessageHandler } from '../../shared/messageHandler';
 import { formatDuration } from '../../shared/timelineFormat';
-import { NO_FILTER, type TimelineFilter, type TimelineTurnRow } from '../../shared/timelineModel';
+import { NO_FILTER, type TimelineFilter, type TimelineRow, type TimelineTurnRow } from '../../shared/timelineModel';
 import { MessageType, type FromWebview, type PersistedState, type ToWebview } from '../../shared/timelineProtocol';
 
 interface VsCodeApi {
@@ -242,6 +242,16 @@ function toggleRun(turnId: string): void {
   list.render();
 }
 
+/** An open run read to its end that grew since (a live turn): read it again. */
+function refreshOpenRuns(upserts: readonly TimelineRow[]): void {
+  for (const r of upserts) {
+    const open = r.kind === 'turn' && r.run ? state.runs.open.get(r.turnId) : undefined;
+    if (r.kind !== 'turn' || !r.run || !open || open.loading || open.more || open.size === r.run.size) continue;
+    open.loading = true;
+    post({ type: MessageType.LoadRun, turnId: r.turnId, more: false });
+  }
+}
+
 /** Run data changed for some cards: rebuild them (their stamps changed), keep the reader's place. */
 function rerenderRuns(header = false): void {
   const anchor = list.captureAnchor();
@@ -332,6 +342,7 @@ function onHostMessage(m: ToWebview): Promise<FromWebview | undefined> | undefin
       const wasAtBottom = follow.atBottom();
       const added = m.upserts.filter((r) => !state.hasKey(r.key)).map((r) => r.key);
       if (!state.applyPatch(m)) break;
+      refreshOpenRuns(m.upserts);
       renderHeader(ui.headerEl, state.header, state.runs.total);
       list.layout();
       updateCounts();
