@@ -9,6 +9,7 @@ import { registerCommands } from './commands';
 import { DisposableStore } from './dispose';
 import { registerFeedback } from './feedback/register';
 import type { FeedbackService } from './feedback/service';
+import { registerQuickFixes, type QuickFixes } from './quickFixes';
 import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
 import { registerRepair, type RepairFeature } from './repair/register';
 import { createServices, type Registration, type Services } from './services';
@@ -22,6 +23,7 @@ export interface BotMemoryApi {
   feedback: FeedbackService;
   memories: MemoriesFeature;
   repair: RepairFeature;
+  quickFixes: QuickFixes;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
@@ -38,11 +40,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const memories = use(registerMemoriesView(services));
   const feedback = use(registerFeedback(services));
   const repair = use(registerRepair(services));
+  const quickFixes = use(registerQuickFixes(services));
   disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair }));
 
   const { store, output } = services;
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions, feedback, memories, repair };
+  return { services, sessions, feedback, memories, repair, quickFixes };
 }
 
 export function deactivate(): void {
