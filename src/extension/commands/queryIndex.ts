@@ -41,9 +41,11 @@ export async function run(c: CommandContext, arg?: unknown): Promise<QueryComman
   const outcome = await runQuery(c, db, sql);
   if ('status' in outcome) return outcome;
   const uri = await c.query.documents.show(outcome, { open: !isFalse(arg, 'open') });
-  const summary = `${plural(outcome.rows.length, 'row')}${outcome.truncated ? ` (the first ${MAX_ROWS.toLocaleString('en-US')})` : ''} in ${outcome.elapsedMs} ms.`;
+  const first = outcome.truncated ? ` (the first ${MAX_ROWS.toLocaleString('en-US')})` : '';
+  const summary = `${plural(outcome.rows.length, 'row')}${first} in ${outcome.elapsedMs} ms.`;
   if (stringArg(arg, 'sql') === undefined) void offerCopy(outcome, summary);
-  return { status: 'done', message: summary, uri: uri.toString(), columns: outcome.columns, rowCount: outcome.rows.length, truncated: outcome.truncated };
+  const { columns, rows, truncated } = outcome;
+  return { status: 'done', message: summary, uri: uri.toString(), columns, rowCount: rows.length, truncated };
 }
 
 function isFile(p: string): boolean {
