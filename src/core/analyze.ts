@@ -5,6 +5,7 @@
 
 import { deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
 import { canonicalJson } from './jsonLine';
+import { fieldsOf } from './compactEvent';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -659,7 +660,7 @@ function buildTurn(
   recovered: JournalEvent[],
 ): Turn {
   const submitted = evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
-  const sd = submitted?.data ?? {};
+  const sd = submitted ? fieldsOf(submitted) : {};
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
   // One pass over the events for the times and the events looked up by name (no copies).
   const times: (number | null)[] = new Array(evs.length);
@@ -695,7 +696,7 @@ function buildTurn(
     }
     if (e.terminal && term === undefined) term = e;
     if (e.name === 'interrupted') lastInterrupted = e;
-    if (typeof e.data.assistant_message_index === 'number') indexEv = e;
+    if (typeof fieldsOf(e).assistant_message_index === 'number') indexEv = e;
   }
   const steps: TurnStep[] = new Array(evs.length);
   for (let i = 0; i < evs.length; i++) {
@@ -715,7 +716,7 @@ function buildTurn(
   }
   const tTerm = term ? finiteOrNull(term.createdAtRaw) : null;
   const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? b - a : null);
-  const assistantMessageIndex = indexEv ? (indexEv.data.assistant_message_index as number) : null;
+  const assistantMessageIndex = indexEv ? (fieldsOf(indexEv).assistant_message_index as number) : null;
   let assistantReply: string | null = null;
   if (sidecar && assistantMessageIndex !== null && Number.isInteger(assistantMessageIndex)) {
     const m = sidecar.messages[assistantMessageIndex];
@@ -739,9 +740,9 @@ function buildTurn(
     reason:
       latest.name !== 'interrupted' || !lastInterrupted
         ? null
-        : typeof lastInterrupted.data.reason === 'string'
-          ? lastInterrupted.data.reason
-          : pyRepr(lastInterrupted.data.reason),
+        : typeof fieldsOf(lastInterrupted).reason === 'string'
+          ? (fieldsOf(lastInterrupted).reason as string)
+          : pyRepr(fieldsOf(lastInterrupted).reason),
     startedAt,
     lastAt,
     durations: {

@@ -14,6 +14,8 @@ import { attachUpstreamView, upstreamView } from './upstreamView';
 
 export interface SessionOptions {
   maxLineBytes?: number;
+  /** Compact events (core/compactEvent.ts: the parsed line is read back when asked); default true. */
+  compact?: boolean;
 }
 
 export class SessionJournal {
@@ -23,6 +25,7 @@ export class SessionJournal {
   /** The session's run journals (`_run_journal/<sid>/`): the evidence of whether a turn was answered. */
   private readonly runs = new RunSummaryCache();
   private readonly maxLineBytes: number;
+  private readonly compact: boolean;
 
   constructor(
     readonly sessionsDir: string,
@@ -30,6 +33,7 @@ export class SessionJournal {
     options: SessionOptions = {},
   ) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.compact = options.compact ?? true;
   }
 
   /** Replaces the set of shard files (from discovery); readers of kept shards keep their state. */
@@ -37,7 +41,7 @@ export class SessionJournal {
     const keep = new Set(files.map((f) => f.name));
     for (const name of [...this.readers.keys()]) if (!keep.has(name)) this.readers.delete(name);
     for (const f of files) {
-      if (!this.readers.has(f.name)) this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes }));
+      if (!this.readers.has(f.name)) this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes, compact: this.compact }));
     }
   }
 
