@@ -49,7 +49,7 @@ export async function runAudit(argv: string[]): Promise<number> {
   try {
     discovery = await discoverSessions(positionals[0]);
   } catch (e) {
-    if (e instanceof DiscoveryError) throw new Error(e.message);
+    if (e instanceof DiscoveryError) throw new Error(e.message, { cause: e });
     throw e;
   }
   if (options.sessionId !== undefined && !discovery.sessions.some((s) => s.sessionId === options.sessionId)) {

@@ -129,7 +129,7 @@ function reportFailure(e: unknown, emit: (o: object) => void): number {
     err('bot-memory-audit rebuild: cancelled; the previous index is unchanged\n');
     return 1;
   }
-  if (e instanceof DiscoveryError) throw new Error(e.message);
+  if (e instanceof DiscoveryError) throw new Error(e.message, { cause: e });
   throw e;
 }
 

@@ -39,8 +39,8 @@ async function wrap<T>(f: () => Promise<T> | T): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof DiscoveryError || e instanceof RepairBusyError) throw new Error(e.message);
-    if (e instanceof RepairInputError) throw new UsageError(e.message);
+    if (e instanceof DiscoveryError || e instanceof RepairBusyError) throw new Error(e.message, { cause: e });
+    if (e instanceof RepairInputError) throw new UsageError(e.message, { cause: e });
     throw e;
   }
 }

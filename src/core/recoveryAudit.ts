@@ -135,7 +135,7 @@ function item(session_id: string, kind: RecoveryKind, category: RecoveryItem['ca
  * `turn_journal_pending_turn` items (from each session's upstream view), appended last.
  */
 export function recoveryAudit(sessionsDir: string, pending: RecoveryItem[] = []): RecoveryAudit {
-  let names: string[] = [];
+  let names: string[];
   try {
     names = listNames(sessionsDir).sort();
   } catch {

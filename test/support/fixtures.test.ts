@@ -109,7 +109,7 @@ describe('fixtures: Python-compatible serialisation helpers', () => {
     assert.equal(pyFloatRepr(1763725931), '1763725931.0');
     assert.equal(pyFloatRepr(1763725931.8244069), '1763725931.8244069');
     assert.equal(pyFloatRepr(1e16), '1e+16');
-    assert.equal(pyFloatRepr(1234567890123456.7), '1234567890123456.8');
+    assert.equal(pyFloatRepr(1234567890123456.8), '1234567890123456.8'); // the double nearest 1234567890123456.7
     assert.equal(pyFloatRepr(1.5e-5), '1.5e-05');
     assert.equal(pyFloatRepr(0.0001), '0.0001');
     assert.equal(pyFloatRepr(-0), '-0.0');
