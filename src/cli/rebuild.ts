@@ -14,6 +14,8 @@ export const REBUILD_USAGE = `  rebuild <sessionsDir>  Rebuild the SQLite index 
       --from-log FILE           replay a downloaded GitHub interaction log instead of a sessions folder
                                 (default database: the log's name with .sqlite, beside it)
       --full                    rebuild from scratch even when only appends happened
+      --inline-raw              store each event's line in events.raw (default: NULL, the line is read from
+                                its shard at events.offset, events.length: the index is ~half the size)
       --force                   replace the index even if another program holds it open
       --json                    print the result as one JSON object
       --progress-json           progress as JSON lines on stderr (for the extension)
@@ -41,6 +43,7 @@ export async function runRebuild(argv: string[], hooks: RebuildTestHooks = {}): 
       fromLog: values['from-log'],
       db,
       full: values.full,
+      inlineRaw: values['inline-raw'],
       force: values.force,
       now: numberOption(values.now, 'now', 0),
       staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
@@ -75,6 +78,7 @@ function parseRebuildArgs(argv: string[]) {
       db: { type: 'string' },
       'from-log': { type: 'string' },
       full: { type: 'boolean', default: false },
+      'inline-raw': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'progress-json': { type: 'boolean', default: false },

@@ -87,6 +87,8 @@ const T: Record<RowTable, number> = Object.fromEntries(ROW_TABLES.map((t, i) => 
 export abstract class RowBuilder {
   eventsWritten = 0;
   rowsWritten = 0;
+  /** Store each event's line in `events.raw` (--inline-raw); else NULL, the line is read from its shard by offset. */
+  inlineRaw = false;
 
   /** One row of table `ROW_TABLES[table]`, its values in the INSERT's column order (insertSql). */
   protected abstract emit(table: number, values: (SqlValue | undefined)[]): void;
@@ -168,7 +170,7 @@ export abstract class RowBuilder {
         num(e.createdAtRaw),
         b(e.terminal),
         b(torn),
-        e.raw ?? JSON.stringify(e.data),
+        this.inlineRaw ? (e.raw ?? JSON.stringify(e.data)) : null,
       ]);
       this.eventsWritten++;
     }
