@@ -29,18 +29,46 @@ export interface ReadOptions {
    * parsed line read back from the shard when `data` is asked for. Ignored with `keepRaw`.
    */
   compact?: boolean;
+  /** Shared by all readers of one session (default: this reader alone, DEFAULT_MAX_SESSION_BYTES). */
+  budget?: ReadBudget;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Shards above this many bytes are not parsed into memory: they become an `unreadable_shard`
- * finding that says so (a clear message instead of a V8 out-of-memory crash, issue 14 #10).
- * 768 MiB by default; `BMA_MAX_SHARD_BYTES` sets it (e.g. higher with `--max-old-space-size`).
+ * How many bytes of one session's shards may be read into memory together: past it, the shard
+ * that would exceed it becomes an `unreadable_shard` finding that says so (a clear message
+ * instead of a V8 out-of-memory crash, issue 14 #10), whether the session is one huge shard or
+ * many smaller ones. 768 MiB by default; callers inject another limit (`--max-session-bytes`).
  */
-export function maxShardBytes(): number {
-  const v = Number(process.env.BMA_MAX_SHARD_BYTES);
-  return Number.isFinite(v) && v > 0 ? v : 768 * 1024 * 1024;
+export const DEFAULT_MAX_SESSION_BYTES = 768 * 1024 * 1024;
+
+/** The bytes one session's readers hold, shared by them (each claims its shard's size on refresh). */
+export class ReadBudget {
+  private readonly claims = new Map<object, number>();
+  constructor(readonly limit: number = DEFAULT_MAX_SESSION_BYTES) {}
+
+  /** Claims `bytes` for `who` (replacing its earlier claim): the bytes the others hold when that would pass the limit, else null. */
+  claim(who: object, bytes: number): number | null {
+    this.claims.delete(who);
+    let others = 0;
+    for (const n of this.claims.values()) others += n;
+    if (others + bytes > this.limit) return others;
+    this.claims.set(who, bytes);
+    return null;
+  }
+
+  release(who: object): void {
+    this.claims.delete(who);
+  }
+}
+
+function tooLarge(size: number, others: number, limit: number): string {
+  const what =
+    others === 0
+      ? `too large to read into memory (${size} bytes, limit ${limit} per session`
+      : `too large to read into memory with the session's other shards (${size} bytes here, ${others} already read, limit ${limit} per session`;
+  return `${what}; give Node more memory (--max-old-space-size) and raise --max-session-bytes to read it)`;
 }
 const DEFAULT_CHUNK = 1024 * 1024;
 const PREVIEW_BYTES = 2048;
@@ -122,9 +150,11 @@ export class ShardReader {
   private readonly keepRaw: boolean;
   /** Interns names and ids of compact events; null when events keep their parsed object. */
   private readonly intern: Interner | null;
+  private readonly budget: ReadBudget;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
+    this.budget = options.budget ?? new ReadBudget();
     this.keepRaw = options.keepRaw === true;
     this.intern = options.compact === true && !this.keepRaw ? new Interner() : null;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
@@ -143,18 +173,20 @@ export class ShardReader {
       st = fs.statSync(c.path);
     } catch (err) {
       this.reset();
+      this.budget.release(this);
       c.error = describeFsError(err);
       return { mode: 'full', bytesRead: 0, newEvents: 0 };
     }
     if (!st.isFile()) {
       this.reset();
+      this.budget.release(this);
       c.error = 'not a regular file';
       return { mode: 'full', bytesRead: 0, newEvents: 0 };
     }
-    const limit = maxShardBytes();
-    if (st.size > limit) {
+    const others = this.budget.claim(this, st.size);
+    if (others !== null) {
       this.reset();
-      c.error = `too large to read into memory (${st.size} bytes, limit ${limit}; set BMA_MAX_SHARD_BYTES and give Node more memory to read it)`;
+      c.error = tooLarge(st.size, others, this.budget.limit);
       return { mode: 'full', bytesRead: 0, newEvents: 0 };
     }
     const replaced = c.ino !== 0 && (st.ino !== c.ino || st.dev !== c.dev);
@@ -176,10 +208,16 @@ export class ShardReader {
       bytesRead = await this.readFrom(this.committed, st.size);
     } catch (err) {
       this.reset();
+      this.budget.release(this);
       c.error = describeFsError(err);
       return { mode: 'full', bytesRead, newEvents: 0 };
     }
     return { mode, bytesRead, newEvents: c.events.length - before };
+  }
+
+  /** Gives back this reader's share of the session's budget (a shard that left the session). */
+  releaseBudget(): void {
+    this.budget.release(this);
   }
 
   private reset(): void {

@@ -24,6 +24,7 @@ import * as path from 'path';
 import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
 import { discoverSessions, type Discovery } from '../discovery';
 import { listFeedbackFiles } from '../feedback/read';
+import { assertRegularOrMissing } from '../fsSafe';
 import { DEFAULT_MAX_LINE_BYTES } from '../shardReader';
 import { defaultEngine, engineName, sqliteVersion, type Db, type EngineKind } from './engine';
 import { acquireRebuildLock, checkTarget, otherHolders, recoverInPlace, removeStaleTemps, tempName, type RebuildLock } from './lock';
@@ -135,6 +136,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
   const target = path.resolve(options.db);
   const dir = path.dirname(target);
   if (!fs.existsSync(dir)) throw new Error(`the folder of the index does not exist: ${dir}`);
+  assertRegularOrMissing(target); // a FIFO or device there is never opened (docs/security.md)
   const lock = acquireRebuildLock(target);
   const run = newRun(options, target, lock);
   try {
