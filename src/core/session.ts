@@ -16,6 +16,8 @@ export interface SessionOptions {
   maxLineBytes?: number;
   /** Bytes of this session's shards read into memory at most, all shards together (default DEFAULT_MAX_SESSION_BYTES). */
   maxSessionBytes?: number;
+  /** Compact events (core/compactEvent.ts: the parsed line is read back when asked); default true. */
+  compact?: boolean;
 }
 
 export class SessionJournal {
@@ -26,6 +28,7 @@ export class SessionJournal {
   private readonly runs = new RunSummaryCache();
   private readonly maxLineBytes: number;
   private readonly budget: ReadBudget;
+  private readonly compact: boolean;
 
   constructor(
     readonly sessionsDir: string,
@@ -34,6 +37,7 @@ export class SessionJournal {
   ) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.budget = new ReadBudget(options.maxSessionBytes);
+    this.compact = options.compact ?? true;
   }
 
   /** Replaces the set of shard files (from discovery); readers of kept shards keep their state. */
@@ -45,7 +49,8 @@ export class SessionJournal {
       this.readers.delete(name);
     }
     for (const f of files) {
-      if (!this.readers.has(f.name)) this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes, budget: this.budget }));
+      if (!this.readers.has(f.name))
+        this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes, budget: this.budget, compact: this.compact }));
     }
   }
 

@@ -15,6 +15,7 @@ import { isUtf8 } from 'buffer';
 import { parseJsonLine, pythonJsonHazard, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
 import { TERMINAL_EVENTS } from './types';
+import { compactOf, Interner } from './compactEvent';
 
 export interface ReadOptions {
   /** Lines longer than this many bytes are malformed (`too_long`) and never buffered whole. */
@@ -23,6 +24,11 @@ export interface ReadOptions {
   chunkBytes?: number;
   /** Keep each event's line text in `JournalEvent.raw` (the SQLite index stores it). */
   keepRaw?: boolean;
+  /**
+   * Keep events compact (core/compactEvent.ts): fixed fields and the analysis fields only, the
+   * parsed line read back from the shard when `data` is asked for. Ignored with `keepRaw`.
+   */
+  compact?: boolean;
   /** Shared by all readers of one session (default: this reader alone, DEFAULT_MAX_SESSION_BYTES). */
   budget?: ReadBudget;
 }
@@ -106,6 +112,18 @@ export interface RefreshResult {
  */
 const SYNC_READ_BYTES = 1024 * 1024;
 
+/** Where a read is in the file, and the line it has not finished yet. */
+interface LineScan {
+  /** File offset of the current read buffer's first byte. */
+  pos: number;
+  lineStart: number;
+  /** Bytes of the current (incomplete) line carried over from earlier chunks. */
+  carry: Buffer[];
+  carryLen: number;
+  /** Set while skipping the rest of an over-long line. */
+  overLong: { preview: Buffer } | null;
+}
+
 interface ReadHandle {
   read(buf: Buffer, offset: number, length: number, position: number): number | Promise<number>;
   close(): void | Promise<void>;
@@ -130,12 +148,15 @@ export class ShardReader {
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
   private readonly keepRaw: boolean;
+  /** Interns names and ids of compact events; null when events keep their parsed object. */
+  private readonly intern: Interner | null;
   private readonly budget: ReadBudget;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
     this.budget = options.budget ?? new ReadBudget();
     this.keepRaw = options.keepRaw === true;
+    this.intern = options.compact === true && !this.keepRaw ? new Interner() : null;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
   }
@@ -203,6 +224,7 @@ export class ShardReader {
     const c = this.contents;
     Object.assign(c, emptyContents(c.path, c.name));
     this.committed = 0;
+    this.intern?.clear();
   }
 
   /**
@@ -219,85 +241,90 @@ export class ShardReader {
     const fh = size - start <= SYNC_READ_BYTES ? openSync(c.path) : await openAsync(c.path);
     let total = 0;
     try {
-      let pos = start;
-      let lineStart = start;
-      // Bytes of the current (incomplete) line carried over from earlier chunks.
-      let carry: Buffer[] = [];
-      let carryLen = 0;
-      // Set while skipping the rest of an over-long line.
-      let overLong: { preview: Buffer } | null = null;
+      const s: LineScan = { pos: start, lineStart: start, carry: [], carryLen: 0, overLong: null };
       // One byte more than what is left, so that reading it all is a short read.
       const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(this.chunkBytes, size - start + 1)));
       for (;;) {
-        const bytesRead = await fh.read(chunk, 0, chunk.length, pos);
+        const bytesRead = await fh.read(chunk, 0, chunk.length, s.pos);
         if (bytesRead === 0) break;
         total += bytesRead;
-        let i = 0;
-        // Fast path, tried once per chunk: the complete lines that lie wholly inside this chunk,
-        // when they are all valid UTF-8, are decoded with one toString and split on "\n".
-        const lastNl = chunk.lastIndexOf(10, bytesRead - 1);
-        let fastTried = lastNl === -1;
-        while (i < bytesRead) {
-          if (!fastTried && overLong === null && carryLen === 0 && pos + i > 0 && i < lastNl) {
-            fastTried = true;
-            if (isUtf8(chunk.subarray(i, lastNl))) {
-              this.commitRegion(chunk, i, lastNl, pos + i);
-              lineStart = pos + lastNl + 1;
-              this.committed = lineStart;
-              i = lastNl + 1;
-              continue;
-            }
-          }
-          const nl = chunk.indexOf(10, i);
-          const end = nl === -1 || nl >= bytesRead ? bytesRead : nl;
-          const piece = chunk.subarray(i, end);
-          if (overLong === null && carryLen + piece.length > this.maxLineBytes) {
-            const head = carryLen > 0 ? Buffer.concat([...carry, piece]) : piece;
-            overLong = { preview: Buffer.from(head.subarray(0, PREVIEW_BYTES)) };
-            carry = [];
-            carryLen = 0;
-          }
-          if (overLong === null) {
-            if (end === bytesRead) {
-              // No newline in the rest of this chunk: keep a copy and read on.
-              carry.push(Buffer.from(piece));
-              carryLen += piece.length;
-            } else if (carryLen > 0) {
-              carry.push(piece);
-              this.commitLine(Buffer.concat(carry, carryLen + piece.length), lineStart);
-              carry = [];
-              carryLen = 0;
-            } else {
-              this.commitLine(piece, lineStart);
-            }
-          }
-          if (end < bytesRead) {
-            const lineEnd = pos + end;
-            if (overLong !== null) {
-              this.commitOverLong(overLong.preview, lineStart, lineEnd - lineStart, false);
-              overLong = null;
-            }
-            lineStart = lineEnd + 1;
-            this.committed = lineStart;
-            i = end + 1;
-          } else {
-            i = bytesRead;
-          }
-        }
-        pos += bytesRead;
+        this.scanChunk(chunk, bytesRead, s);
+        s.pos += bytesRead;
         if (bytesRead < chunk.length) break;
       }
-      c.size = pos;
-      // Whatever follows the last `\n` is a torn tail (or an append still in progress).
-      if (overLong !== null) {
-        this.tailOverLong(overLong.preview, lineStart, pos - lineStart);
-      } else if (carryLen > 0) {
-        this.parseTail(Buffer.concat(carry, carryLen), lineStart);
-      }
+      c.size = s.pos;
+      this.finishTail(s);
     } finally {
       await fh.close();
     }
     return total;
+  }
+
+  /** Commits the lines of one read buffer (`chunk[0, bytesRead)`) and carries over the unfinished one. */
+  private scanChunk(chunk: Buffer, bytesRead: number, s: LineScan): void {
+    let i = 0;
+    // Fast path, tried once per chunk: the complete lines that lie wholly inside this chunk,
+    // when they are all valid UTF-8, are decoded line by line without copies (commitRegion).
+    const lastNl = chunk.lastIndexOf(10, bytesRead - 1);
+    let fastTried = lastNl === -1;
+    while (i < bytesRead) {
+      if (!fastTried && s.overLong === null && s.carryLen === 0 && s.pos + i > 0 && i < lastNl) {
+        fastTried = true;
+        if (isUtf8(chunk.subarray(i, lastNl))) {
+          this.commitRegion(chunk, i, lastNl, s.pos + i);
+          s.lineStart = s.pos + lastNl + 1;
+          this.committed = s.lineStart;
+          i = lastNl + 1;
+          continue;
+        }
+      }
+      i = this.scanLine(chunk, i, bytesRead, s);
+    }
+  }
+
+  /** The general path for one line from `chunk[i]`: returns where the next line starts in the chunk. */
+  private scanLine(chunk: Buffer, i: number, bytesRead: number, s: LineScan): number {
+    const nl = chunk.indexOf(10, i);
+    const end = nl === -1 || nl >= bytesRead ? bytesRead : nl;
+    const piece = chunk.subarray(i, end);
+    if (s.overLong === null && s.carryLen + piece.length > this.maxLineBytes) {
+      const head = s.carryLen > 0 ? Buffer.concat([...s.carry, piece]) : piece;
+      s.overLong = { preview: Buffer.from(head.subarray(0, PREVIEW_BYTES)) };
+      s.carry = [];
+      s.carryLen = 0;
+    }
+    if (s.overLong === null) {
+      if (end === bytesRead) {
+        // No newline in the rest of this chunk: keep a copy and read on.
+        s.carry.push(Buffer.from(piece));
+        s.carryLen += piece.length;
+      } else if (s.carryLen > 0) {
+        s.carry.push(piece);
+        this.commitLine(Buffer.concat(s.carry, s.carryLen + piece.length), s.lineStart);
+        s.carry = [];
+        s.carryLen = 0;
+      } else {
+        this.commitLine(piece, s.lineStart);
+      }
+    }
+    if (end === bytesRead) return bytesRead;
+    const lineEnd = s.pos + end;
+    if (s.overLong !== null) {
+      this.commitOverLong(s.overLong.preview, s.lineStart, lineEnd - s.lineStart, false);
+      s.overLong = null;
+    }
+    s.lineStart = lineEnd + 1;
+    this.committed = s.lineStart;
+    return end + 1;
+  }
+
+  /** Whatever follows the last `\n` is a torn tail (or an append still in progress). */
+  private finishTail(s: LineScan): void {
+    if (s.overLong !== null) {
+      this.tailOverLong(s.overLong.preview, s.lineStart, s.pos - s.lineStart);
+    } else if (s.carryLen > 0) {
+      this.parseTail(Buffer.concat(s.carry, s.carryLen), s.lineStart);
+    }
   }
 
   /**
@@ -341,7 +368,7 @@ export class ShardReader {
         if (mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line)) ev.pythonLineBreaks = true;
         const hazard = pythonJsonHazard(line);
         if (hazard !== null) ev.pythonHazard = hazard;
-        c.events.push(ev);
+        c.events.push(this.intern === null ? ev : compactOf(ev, c.path, this.intern));
       } else {
         // Blank, not JSON, NaN / Infinity, not an object: the general path decides.
         this.commitLine(chunk.subarray(p, nl), offset);
@@ -356,7 +383,7 @@ export class ShardReader {
     const parsed = this.parseLine(raw, offset, c.lineCount, false);
     if (parsed === null) return;
     if ('kind' in parsed) c.malformed.push(parsed);
-    else c.events.push(parsed);
+    else c.events.push(this.intern === null ? parsed : compactOf(parsed, c.path, this.intern));
   }
 
   private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {
