@@ -117,7 +117,7 @@ function sleepSync(ms: number): void {
   it('skips with a clear message when the lock is not released in time', async () => {
     const { dir, shard } = folder();
     const plan = await planRepair(dir, { now: NOW });
-    const w = startWriter(shard, evLine('t2', 'completed', T + 20), 3);
+    const w = startWriter(shard, evLine('t2', 'completed', T + 20), 60); // killed below
     try {
       await until(() => w.out().includes('locked'), 'the writer to hold its lock');
       const r = await applyRepair(plan, { lockTimeoutMs: 300 });

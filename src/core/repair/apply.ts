@@ -32,7 +32,7 @@ import {
   readBytesSync,
   removeTree,
 } from '../fsSafe';
-import { holdFlocks, type HeldLock } from '../flock';
+import { FlockHelper, type HeldLock } from '../flock';
 import { JOURNAL_DIR_NAME } from '../sessionId';
 import { journalSizes, loadSession, sameFingerprint, sha256, snapshotSidecar } from './io';
 import { BACKUP_DIR_NAME, KEEP_BACKUPS, acquireRepairLock, appendRepairRecord, loadKnownReviews } from './log';
@@ -124,9 +124,10 @@ export async function applyRepair(plan: RepairPlan, options: ApplyOptions = {}):
   if (work.length === 0) return { repairId: null, sessions: [], backupDir: null };
   const step = options.onStep ?? (() => undefined);
   const release = acquireRepairLock(dir);
+  const locks = new FlockHelper(); // one python3 helper for every session's flocks
   try {
     const repairId = newRepairId((options.clock ?? Date.now)());
-    const ctx: ApplyContext = { dir, repairId, backupRel: path.join(BACKUP_DIR_NAME, repairId), step, lockTimeoutMs: options.lockTimeoutMs ?? 2000 };
+    const ctx: ApplyContext = { dir, repairId, backupRel: path.join(BACKUP_DIR_NAME, repairId), step, locks, lockTimeoutMs: options.lockTimeoutMs ?? 2000 };
     appendRepairRecord(dir, {
       op: 'begin',
       repair_id: repairId,
@@ -143,6 +144,7 @@ export async function applyRepair(plan: RepairPlan, options: ApplyOptions = {}):
     pruneBackups(dir);
     return { repairId, sessions: outcomes, backupDir: path.join(dir, ctx.backupRel) };
   } finally {
+    await locks.close();
     release();
   }
 }
@@ -153,6 +155,7 @@ interface ApplyContext {
   /** `_audit_backups/<repair id>`, relative to `dir`. */
   backupRel: string;
   step: (s: string) => void;
+  locks: FlockHelper;
   lockTimeoutMs: number;
 }
 
@@ -204,7 +207,7 @@ async function lockTurnShards(ctx: ApplyContext, sp: SessionPlan): Promise<HeldL
     .filter((n) => n !== sp.ownShard)
     .sort();
   const files = names.map((n) => lockablePath(path.join(ctx.dir, JOURNAL_DIR_NAME, n)));
-  const lock = await holdFlocks(files, ctx.lockTimeoutMs);
+  const lock = await ctx.locks.lock(files, ctx.lockTimeoutMs);
   if (!('error' in lock)) return lock;
   const which = lock.file === undefined ? '' : ` on ${names[files.indexOf(lock.file)] ?? path.basename(lock.file)}`;
   throw new SkipSession(`hermes-webui's journal lock${which} cannot be taken: ${lock.error}; nothing was written, retry later`);
