@@ -34,8 +34,8 @@ export function runWorker<T extends WorkerAnswer>(worker: string, job: unknown):
 }
 
 /** Worker side: run `fn`, send its result with the peak RSS, exit. */
-export function workerMain(fn: (job: any) => Promise<Record<string, unknown>>): void {
-  const job = JSON.parse(process.argv[2] ?? '{}');
+export function workerMain<Job>(fn: (job: Job) => Promise<Record<string, unknown>>): void {
+  const job = JSON.parse(process.argv[2] ?? '{}') as Job;
   fn(job)
     .then((result) => {
       process.send!({ ok: true, ...result, maxRssBytes: process.resourceUsage().maxRSS * 1024 }, () => process.exit(0));

@@ -9,7 +9,7 @@ import { openDb } from '../src/core/sqlite/engine';
 
 const [mode, file] = process.argv.slice(2);
 const t = process.hrtime.bigint();
-let events = 0;
+let events: number;
 let findings = 0;
 if (mode === 'audit') {
   const a = auditMemoryLedger(file);

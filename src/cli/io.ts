@@ -72,6 +72,7 @@ export function numberOption(value: string | undefined, name: string, min: numbe
 /** Terminal-safe rendering of untrusted text: control characters shown as escapes. */
 export function safeText(s: string, max = 160): string {
   const cleaned = s.replace(
+    // eslint-disable-next-line no-control-regex -- control characters are what this escapes
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

@@ -29,6 +29,8 @@ Commands:
       --changed-since FILE      read only sessions changed since the run that wrote FILE (a state
                                 file, created if missing); the others' last reports are reused
       --fail-on LEVEL           error (default) | warning | never: exit 1 when a finding reaches LEVEL
+      --state-db FILE           hermes' state.db (e.g. ~/.hermes/state.db), read only: upstream's state_db_*
+                                audit kinds and orphan_backup_without_state_row (docs/cli.md)
       --stale-after-minutes N   a turn open longer than this is dangling (default 60)
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)

@@ -90,7 +90,7 @@ export async function runMemory(argv: string[]): Promise<number> {
     audit = auditMemoryLedger(positionals[0], { settings, now: numberOption(values.now, 'now', 0) });
   } catch (e) {
     // Unreadable input and a schema that does not fit: exit 2 with the message.
-    if (e instanceof LedgerInputError || e instanceof MemorySchemaError) throw new Error(e.message);
+    if (e instanceof LedgerInputError || e instanceof MemorySchemaError) throw new Error(e.message, { cause: e });
     throw e;
   }
   if (values.projection) out(JSON.stringify(projectionJson(audit), null, 1) + '\n');

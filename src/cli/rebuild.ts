@@ -100,7 +100,7 @@ export async function runRebuild(argv: string[], hooks: RebuildTestHooks = {}): 
       err('bot-memory-audit rebuild: cancelled; the previous index is unchanged\n');
       return 1;
     }
-    if (e instanceof DiscoveryError) throw new Error(e.message);
+    if (e instanceof DiscoveryError) throw new Error(e.message, { cause: e });
     throw e;
   } finally {
     process.off('SIGTERM', onSignal);

@@ -14,7 +14,7 @@ import {
   hasWork,
   markCollisionReviewed,
   planRepair,
-  undoLastRepair,
+  undoLastRepairLocked,
   type RepairPlan,
   type SessionPlan,
 } from '../core/repair';
@@ -39,8 +39,8 @@ async function wrap<T>(f: () => Promise<T> | T): Promise<T> {
   try {
     return await f();
   } catch (e) {
-    if (e instanceof DiscoveryError || e instanceof RepairBusyError) throw new Error(e.message);
-    if (e instanceof RepairInputError) throw new UsageError(e.message);
+    if (e instanceof DiscoveryError || e instanceof RepairBusyError) throw new Error(e.message, { cause: e });
+    if (e instanceof RepairInputError) throw new UsageError(e.message, { cause: e });
     throw e;
   }
 }
@@ -182,7 +182,7 @@ export async function runUndo(argv: string[]): Promise<number> {
   );
   const { resolveSessionsDir } = await import('../core/discovery');
   const dir = resolveSessionsDir(positionals[0]).sessionsDir;
-  const r = await wrap(() => undoLastRepair(dir, { onStep: repairHooks.onStep, dryRun: values['dry-run'] }));
+  const r = await wrap(() => undoLastRepairLocked(dir, { onStep: repairHooks.onStep, dryRun: values['dry-run'] }));
   if (values.json) out(JSON.stringify(r) + '\n');
   else {
     // 'nothing' has no status word: its message says it ("there is no repair to undo").

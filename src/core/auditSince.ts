@@ -72,7 +72,7 @@ export function readAuditState(file: string, sessionsDir: string): AuditState {
   try {
     text = readTextIfExistsSync(file); // a link, FIFO or device there is refused, never opened
   } catch (e) {
-    throw new Error(`cannot read the audit state ${file}: ${describeError(e)}`);
+    throw new Error(`cannot read the audit state ${file}: ${describeError(e)}`, { cause: e });
   }
   if (text === null) return { version: 1, sessionsDir, written_at: '', sessions: {} };
   let v: Partial<AuditState>;

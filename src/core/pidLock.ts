@@ -51,7 +51,7 @@ export function tryPidLock(file: string): LockAttempt {
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = NaN;
+      let owner: number;
       try {
         owner = Number(readTextSync(file).trim());
       } catch (err) {

@@ -568,7 +568,7 @@ export class RunSummaryCache {
     const keep = new Set(files);
     for (const p of [...this.byPath.keys()]) if (!keep.has(p)) this.byPath.delete(p);
     for (const file of files) {
-      let stamp = '';
+      let stamp: string;
       try {
         const st = await fsp.lstat(file);
         stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;

@@ -548,7 +548,7 @@ export function firstInvalidUtf8(b: Buffer): number {
   let i = 0;
   while (i < b.length) {
     const x = b[i];
-    let n = 0;
+    let n: number;
     if (x < 0x80) n = 1;
     else if (x >= 0xc2 && x <= 0xdf) n = 2;
     else if (x >= 0xe0 && x <= 0xef) n = 3;

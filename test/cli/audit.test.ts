@@ -70,7 +70,7 @@ describe('bot-memory-audit audit', () => {
     const r = run('audit', folder());
     const lines = r.stdout.split('\n');
     assert.match(lines[0], /bad .*1 turn · 0 open · 1 collision · 1 malformed line/);
-    assert.match(lines[1], /good "Good one"  1 turn · 0 open/);
+    assert.match(lines[1], /good "Good one" {2}1 turn · 0 open/);
     assert.match(r.stdout, /malformed_line\s+bad~1\.jsonl:5/);
   });
 

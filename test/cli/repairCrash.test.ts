@@ -134,7 +134,7 @@ describe('repair --apply survives SIGKILL at any point', function () {
     }
   }
 
-  it('kills after each durable step, then at random moments (≥ 50 runs in all)', async () => {
+  it('kills after each durable step, then at random moments (≥ 50 runs in all) @slow', async () => {
     assert.ok(steps >= 8, `a full run has ${steps} steps`);
     const rng = new Rng(20251120);
     let runs = 0;
@@ -187,7 +187,7 @@ describe('undo survives SIGKILL after each step', function () {
     });
   }
 
-  it('a killed undo leaves valid files and the next undo completes it', async () => {
+  it('a killed undo leaves valid files and the next undo completes it @slow', async () => {
     const template = tempDir('bma-undo-template-');
     writeRepairFixture(template);
     const original = snapshotFiles(template);

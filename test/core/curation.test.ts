@@ -1,6 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { execFileSync } from 'child_process';
 import { cohensKappa, krippendorffAlphaNominal, agreementReport, type Ratings } from '../../src/core/feedback/agreement';
 import { datasetCard, writeExport } from '../../src/core/feedback/card';
 import { exportTrainingData, type ExportFormat } from '../../src/core/feedback/export';
@@ -227,7 +228,7 @@ describe("curation: hermes-webui's own thumbs", () => {
     const { root } = stateDir();
     const fifo = path.join(root, 'feedback.jsonl');
     try {
-      require('child_process').execFileSync('mkfifo', [fifo]);
+      execFileSync('mkfifo', [fifo]);
     } catch {
       this.skip();
     }
@@ -253,7 +254,7 @@ describe('curation: several reviewers', () => {
     for (let k = 0; k < 4; k++) add(i++, 'up', 'up');
     for (let k = 0; k < 3; k++) add(i++, 'down', 'down');
     for (let k = 0; k < 2; k++) add(i++, 'up', 'down');
-    add(i++, 'down', 'up');
+    add(i, 'down', 'up');
     const k = cohensKappa(r, 'A', 'B');
     assert.strictEqual(k.n, 10);
     assert.ok(Math.abs(k.observed! - 0.7) < 1e-12 && Math.abs(k.expected! - 0.5) < 1e-12);

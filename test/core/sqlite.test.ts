@@ -190,6 +190,34 @@ describe('SQLite index', function () {
     assert.deepStrictEqual(reportFromIndex(db), asIndexed(report.sessions));
   });
 
+  it('indexes run-journal findings like the audit (the rebuild reads _run_journal/<sid>/)', async () => {
+    const { dir, journal } = sessionsDir();
+    fs.writeFileSync(path.join(journal, 'ran~1.jsonl'), lifecycle('r1', T0));
+    const runs = path.join(dir, '_run_journal', 'ran');
+    fs.mkdirSync(runs, { recursive: true });
+    const line = (seq: number, event: string) =>
+      JSON.stringify({
+        version: 1,
+        event_id: `lost-run:${seq}`,
+        seq,
+        run_id: 'lost-run',
+        session_id: 'ran',
+        event,
+        type: event,
+        created_at: T0 + seq,
+        terminal: event === 'done',
+        terminal_state: event === 'done' ? 'completed' : null,
+        payload: {},
+      }) + '\n';
+    fs.writeFileSync(path.join(runs, 'lost-run.jsonl'), line(1, 'token') + line(2, 'done'));
+    const db = path.join(dir, 'i.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100 });
+    const kinds = query(db, "SELECT kind FROM findings WHERE session_id = 'ran'").map((f) => String(f.kind));
+    assert.ok(kinds.includes('run_without_turn'), `run_without_turn in ${kinds}`);
+    const report = await auditFolder(dir, { now: T0 + 100 });
+    assert.deepStrictEqual(reportFromIndex(db), asIndexed(report.sessions));
+  });
+
   it('builds the same index byte for byte on worker threads (1 and 2 workers) as on one thread', async () => {
     const dir = tempDir();
     generateSessionsFolder(dir, { seed: 4, sessions: 10 });

@@ -60,6 +60,7 @@ describe('untrusted text', () => {
         const html = render(escapeMarkdown(s));
         const tags = htmlTags(html).filter((t) => !['p', 'br'].includes(t));
         assert.deepStrictEqual(tags, [], `${JSON.stringify(s)} rendered as ${html}`);
+        // eslint-disable-next-line no-control-regex -- the hostile characters under test
         const expected = s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200b]/g, '\ufffd').replace(/\t/g, '    ');
         const got = textOf(html).replace(/\n+$/, '');
         const norm = (x: string) =>
@@ -91,6 +92,7 @@ describe('untrusted text', () => {
     for (const s of HOSTILE) {
       const p = plainText(s);
       assert.ok(!link.test(p), p);
+      // eslint-disable-next-line no-control-regex -- the hostile characters under test
       assert.ok(!/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u200b\n\r]/.test(p), JSON.stringify(p));
       assert.ok(!/(^|[^\\])\$\(/.test(labelText(s)), labelText(s));
     }

@@ -136,7 +136,7 @@ describe('Feedback', function () {
   it('the timeline shows it, and its keys and buttons rate the focused card; notes and another process too', async () => {
     await vscode.commands.executeCommand('botMemory.openTimeline', { rootId: dir, sessionId: 'fa', turnId: 'a2' });
     const uri = vscode.Uri.file(path.join(dir, '_turn_journal', 'fa~100.jsonl'));
-    let s = await until(uri, (x) => x.feedback.includes('up:a1') && x.feedbackButtons > 0, 'a1 shows 👍 with buttons');
+    await until(uri, (x) => x.feedback.includes('up:a1') && x.feedbackButtons > 0, 'a1 shows 👍 with buttons');
     // Keyboard: "-" on a2's card asks why; Escape cancels (nothing written, a2 selected again).
     let asked = askedReason();
     await query(uri, { kind: 'key', key: '-', turnId: 'a2' });
@@ -149,7 +149,7 @@ describe('Feedback', function () {
     await query(uri, { kind: 'key', key: '-', turnId: 'a2' });
     await asked;
     await pickItem(2);
-    s = await until(uri, (x) => x.feedback.includes('down:a2'), 'the - key rated a2 👎');
+    await until(uri, (x) => x.feedback.includes('down:a2'), 'the - key rated a2 👎');
     assert.deepStrictEqual(
       records('fa').map((r) => [r.turn_id, r.feedback, r.reason ?? null]),
       [
@@ -162,14 +162,14 @@ describe('Feedback', function () {
     await waitFor(() => records('fa').at(-1)?.note === 'Say <b>Paris</b> first' && records('fa').at(-1)?.feedback === -1, 5000, 'the note keeps the 👎');
     // "0" clears.
     await query(uri, { kind: 'key', key: '0', turnId: 'a1' });
-    s = await until(uri, (x) => !x.feedback.some((f) => f.endsWith(':a1')), 'the 0 key cleared a1');
+    await until(uri, (x) => !x.feedback.some((f) => f.endsWith(':a1')), 'the 0 key cleared a1');
     assert.strictEqual(records('fa').at(-1).feedback, 0);
     // Another process appends: the watcher brings it in.
     fs.appendFileSync(
       file('fa'),
       formatFeedbackRecord({ sessionId: 'fa', turnId: 'a3', feedback: 1, reviewer: 'Other Process', note: 'from elsewhere' }) + '\n',
     );
-    s = await until(uri, (x) => x.feedback.includes('up:a3'), 'a record from another process shows');
+    const s = await until(uri, (x) => x.feedback.includes('up:a3'), 'a record from another process shows');
     assert.ok(s.feedback.includes('down:a2'));
     const item = await turnItem('fa', 'a3');
     assert.strictEqual((item.iconPath as vscode.ThemeIcon).id, 'thumbsup');

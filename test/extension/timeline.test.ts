@@ -172,7 +172,7 @@ describe('Turn timeline editor', function () {
     let s = await until(shard1, (x) => x.totalRows === before.totalRows + 1, 'the appended turn to arrive');
     assert.strictEqual(s.generation, before.generation, 'a patch, not a reload');
     assert.strictEqual(s.scrollTop, before.scrollTop, 'scroll position kept');
-    s = await query(shard1, { kind: 'setFollowTail', on: true });
+    await query(shard1, { kind: 'setFollowTail', on: true });
     s = await query(shard1, { kind: 'scroll', to: 'bottom' });
     assert.ok(s.renderedTurnIds.includes(TURN.e));
     // With follow-tail on, the next append is scrolled into view by itself.

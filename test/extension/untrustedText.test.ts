@@ -26,6 +26,7 @@ const HOSTILE_TEXT = [
 
 /** VS Code's notification link syntax (src/vs/base/common/linkedText.ts). */
 const NOTIFICATION_LINK = /\[([^\]]+)\]\(((?:https?:\/\/|command:|file:)[^)\s]+)(?: (["'])(.+?)(\3))?\)/i;
+// eslint-disable-next-line no-control-regex -- the hostile characters under test
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 function ev(o: Record<string, unknown>): string {

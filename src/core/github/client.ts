@@ -110,7 +110,7 @@ export class GithubClient {
         // A timeout must not surface as an AbortError (Octokit would not retry it).
         const why = signal.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : errorText(e);
         onWait?.('retry', 0, `${method} failed: ${why}`);
-        throw new Error(why);
+        throw new Error(why, { cause: e });
       }
     };
     this.kit = new MyOctokit({

@@ -171,148 +171,63 @@ async function partIds(
   return { ids, parts };
 }
 
+/** One push's settings and what it learns while it runs (large file, default branch). */
+interface PushRun {
+  client: GithubClient;
+  t: GithubTarget;
+  hint: TargetHint;
+  options: PushOptions;
+  records: ReadonlyMap<string, string>;
+  progress: (p: PushProgress) => void;
+  large: boolean;
+  branch: string | undefined;
+}
+
+/** An attempt that learned something (the file is large, the branch was renamed) and is redone without counting. */
+const REDO = Symbol('redo');
+type Attempt = PushResult | typeof REDO;
+
+/** What the log holds compared with what we push. */
+interface LogState {
+  scan: ReturnType<typeof scanLog>;
+  /** Read at (the Git Data API's commit, or the branch for the Contents API). */
+  ref: string | undefined;
+  head: string;
+  parts: LogPart[] | undefined;
+  /** [id, line] to append, restored records included. */
+  missing: [string, string][];
+  result: Omit<PushResult, 'appended' | 'commit' | 'via' | 'rotatedTo'>;
+}
+
 /** Pushes `records` (id → line); resolves when every one of them is in the remote log. */
 export async function pushRecords(records: ReadonlyMap<string, string>, options: PushOptions): Promise<PushResult> {
-  const { client, target: t } = options;
-  const progress = options.onProgress ?? (() => undefined);
-  const maxAttempts = options.maxAttempts ?? 10;
-  const base = options.backoffBaseMs ?? 250;
-  const cap = options.backoffMaxMs ?? 8000;
-  const message = options.message ?? defaultMessage;
   const hint = options.hint ?? {};
-  const rotateAt = options.rotateAtBytes ?? DEFAULT_ROTATE_AT;
-  let large = hint.large === true;
-  let branch = t.branch ?? hint.defaultBranch;
+  const run: PushRun = {
+    client: options.client,
+    t: options.target,
+    hint,
+    options,
+    records,
+    progress: options.onProgress ?? (() => undefined),
+    large: hint.large === true,
+    branch: options.target.branch ?? hint.defaultBranch,
+  };
+  const maxAttempts = options.maxAttempts ?? 10;
+  const maxTransient = options.maxTransientFailures ?? 3;
   let lastError: GithubError | undefined;
   let transient = 0;
-  const maxTransient = options.maxTransientFailures ?? 3;
-
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     try {
-      progress({ phase: 'read', message: `Reading ${describeTarget(t)}`, pending: records.size, attempt });
-      let remote: RemoteFile | undefined;
-      if (!large) {
-        const r = await readViaContents(client, t);
-        if ('large' in r) large = true;
-        else remote = r;
-      }
-      if (large) {
-        if (branch === undefined) branch = hint.defaultBranch = (await client.request<{ default_branch: string }>(`GET ${repoRoute(t)}`)).data.default_branch;
-        try {
-          remote = await readViaGit(client, t, branch);
-        } catch (e) {
-          // A remembered default branch that is gone (renamed): ask the repository again.
-          if (!(e instanceof GithubError && e.kind === 'not_found' && t.branch === undefined && hint.defaultBranch !== undefined)) throw e;
-          hint.defaultBranch = branch = undefined;
-          attempt--;
-          continue;
-        }
-      }
-      hint.large = large;
-      const rf = remote!;
-      const scan = scanLog(rf.content, recordId);
-      // What the log holds: the active file, plus the rotated parts when it matters: a record
-      // the ledger names is not in the active file (rotated away, or the log was rewritten:
-      // the parts are listed and checked), or a record would be appended (the parts' cached
-      // ids serve while the active file's first line is the one they were listed with).
-      const inLog = new Set(scan.ids);
-      const absentExpected = options.expected ? [...options.expected].filter((id) => !scan.ids.has(id)) : [];
-      const wouldAppend = [...records.keys()].some((id) => !scan.ids.has(id));
-      const ref = rf.via === 'git' ? rf.commit : t.branch;
-      const head = headOf(rf.content);
-      let parts: LogPart[] | undefined;
-      if (absentExpected.length > 0 || (wouldAppend && (hint.parts === undefined || hint.partsHead !== head))) {
-        const p = await partIds(client, t, ref, hint, head);
-        parts = p.parts;
-        for (const id of p.ids) inLog.add(id);
-      } else if (wouldAppend) {
-        for (const e of Object.values(hint.parts ?? {})) for (const id of e.ids) inLog.add(id);
-      }
-      const vanished = absentExpected.filter((id) => !inLog.has(id));
-      const restored = vanished.filter((id) => options.restorable?.has(id) && !records.has(id));
-      const lost = vanished.filter((id) => !options.restorable?.has(id) && !records.has(id));
-      const missing = [...records].filter(([id]) => !inLog.has(id));
-      for (const id of restored) missing.push([id, options.restorable!.get(id)!]);
-      const result = {
-        alreadyPresent: records.size - [...records.keys()].filter((id) => !inLog.has(id)).length,
-        remoteUnparsed: scan.unparsed,
-        attempts: attempt,
-        vanished,
-        restored,
-        lost,
-      };
-      if (missing.length === 0) return { ...result, appended: 0, commit: null, via: 'none', rotatedTo: null };
-      const lines = missing.map(([, l]) => l);
-      const next = appendLines(rf.content, lines);
-      const rotate = rotateAt > 0 && rf.content.length > 0 && next.length > rotateAt;
-      if (!rotate && next.length > HUNDRED_MB)
-        throw new GithubError(
-          'too_large',
-          `The log would grow past 100 MB (GitHub's file size limit); start a new log file (setting botMemory.github.path / --path), or turn rotation on.`,
-        );
-      if (rotate && rf.via === 'contents') {
-        // Rotation is one commit of two files: the Git Data API, based on a commit we read at.
-        large = true;
-        attempt--;
-        continue;
-      }
-      progress({
-        phase: 'write',
-        message: `Appending ${missing.length} record${missing.length === 1 ? '' : 's'} to ${describeTarget(t)}`,
-        pending: missing.length,
-        attempt,
-      });
-      let commit: string;
-      let rotatedTo: string | null = null;
-      if (rotate) {
-        parts ??= (await partIds(client, t, ref, hint, head)).parts;
-        rotatedTo = partPath(t.path, Math.max(0, ...parts.map((p) => p.n)) + 1);
-        const fresh = appendLines(Buffer.alloc(0), lines);
-        const msg = `bot-memory-audit: move ${scan.lines} lines to ${rotatedTo.split('/').pop()}, append ${missing.length} record${missing.length === 1 ? '' : 's'} [skip ci]`;
-        commit = await gitCommit(
-          client,
-          t,
-          rf,
-          [
-            { path: rotatedTo, sha: gitBlobSha(rf.content) },
-            { path: t.path, content: fresh },
-          ],
-          msg,
-        );
-        hint.parts = { ...(hint.parts ?? {}), [rotatedTo]: { sha: gitBlobSha(rf.content), ids: [...scan.ids] } };
-        hint.partsHead = headOf(fresh);
-        large = hint.large = fresh.length > ONE_MB;
-      } else if (rf.via === 'contents' && next.length <= ONE_MB) {
-        commit = await putContents(client, t, next, rf.sha, message(missing.length));
-      } else if (rf.via === 'contents') {
-        // Grew past 1 MB: commit through the Git Data API, based on a commit we read at.
-        large = hint.large = true;
-        attempt--;
-        continue;
-      } else if (rf.commit === undefined) {
-        // An empty repository has no commit to build on: the Contents API creates the first.
-        commit = await putContents(client, t, next, undefined, message(missing.length));
-      } else {
-        commit = await gitCommit(client, t, rf, [{ path: t.path, content: next }], message(missing.length));
-      }
-      // Our commit was based on what we read: the parts are still the ones cached (a file we created now has a first line).
-      if (!rotate && hint.parts !== undefined && hint.partsHead === head) hint.partsHead = headOf(next);
-      return { ...result, appended: missing.length, commit, via: rf.via, rotatedTo };
+      const r = await pushOnce(run, attempt);
+      if (r !== REDO) return r;
+      attempt--;
     } catch (e) {
       const err = e instanceof GithubError ? e : new GithubError('other', e instanceof Error ? e.message : String(e));
       if (!isConflict(err) && !isTransient(err)) throw err;
       lastError = err;
       if (isTransient(err)) transient++;
       if (attempt === maxAttempts || transient >= maxTransient) break;
-      const delay = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
-      progress({
-        phase: isConflict(err) ? 'conflict' : 'retry',
-        message: isConflict(err)
-          ? `The log changed meanwhile; reading it again (attempt ${attempt + 1} of ${maxAttempts})`
-          : `${err.message}; trying again (attempt ${attempt + 1} of ${maxAttempts})`,
-        attempt,
-      });
-      await new Promise((r) => setTimeout(r, delay));
+      await backOff(run, err, attempt, maxAttempts);
     }
   }
   throw new GithubError(
@@ -320,6 +235,133 @@ export async function pushRecords(records: ReadonlyMap<string, string>, options:
     `Gave up after ${transient >= maxTransient ? transient : maxAttempts} attempts (${lastError?.message ?? 'unknown error'}). Nothing was lost: the records stay in the outbox for the next push.`,
     lastError?.status,
   );
+}
+
+/** Jittered exponential backoff before the next attempt, said through progress. */
+async function backOff(run: PushRun, err: GithubError, attempt: number, maxAttempts: number): Promise<void> {
+  const base = run.options.backoffBaseMs ?? 250;
+  const cap = run.options.backoffMaxMs ?? 8000;
+  const delay = Math.random() * Math.min(cap, base * 2 ** (attempt - 1));
+  run.progress({
+    phase: isConflict(err) ? 'conflict' : 'retry',
+    message: isConflict(err)
+      ? `The log changed meanwhile; reading it again (attempt ${attempt + 1} of ${maxAttempts})`
+      : `${err.message}; trying again (attempt ${attempt + 1} of ${maxAttempts})`,
+    attempt,
+  });
+  await new Promise((r) => setTimeout(r, delay));
+}
+
+/** One read–compare–write attempt. */
+async function pushOnce(run: PushRun, attempt: number): Promise<Attempt> {
+  run.progress({ phase: 'read', message: `Reading ${describeTarget(run.t)}`, pending: run.records.size, attempt });
+  const rf = await readRemote(run);
+  if (rf === REDO) return REDO;
+  run.hint.large = run.large;
+  const log = await compareWithLog(run, rf);
+  if (log.missing.length === 0) return { ...log.result, attempts: attempt, appended: 0, commit: null, via: 'none', rotatedTo: null };
+  return writeMissing(run, rf, log, attempt);
+}
+
+/** The active log file, through the Contents API while it is small, else the Git Data API. */
+async function readRemote(run: PushRun): Promise<RemoteFile | typeof REDO> {
+  const { client, t, hint } = run;
+  if (!run.large) {
+    const r = await readViaContents(client, t);
+    if (!('large' in r)) return r;
+    run.large = true;
+  }
+  if (run.branch === undefined) run.branch = hint.defaultBranch = (await client.request<{ default_branch: string }>(`GET ${repoRoute(t)}`)).data.default_branch;
+  try {
+    return await readViaGit(client, t, run.branch);
+  } catch (e) {
+    // A remembered default branch that is gone (renamed): ask the repository again.
+    if (!(e instanceof GithubError && e.kind === 'not_found' && t.branch === undefined && hint.defaultBranch !== undefined)) throw e;
+    hint.defaultBranch = run.branch = undefined;
+    return REDO;
+  }
+}
+
+/**
+ * What the log holds: the active file, plus the rotated parts when it matters: a record the
+ * ledger names is not in the active file (rotated away, or the log was rewritten: the parts are
+ * listed and checked), or a record would be appended (the parts' cached ids serve while the
+ * active file's first line is the one they were listed with).
+ */
+async function compareWithLog(run: PushRun, rf: RemoteFile): Promise<LogState> {
+  const { client, t, hint, records, options } = run;
+  const scan = scanLog(rf.content, recordId);
+  const inLog = new Set(scan.ids);
+  const absentExpected = options.expected ? [...options.expected].filter((id) => !scan.ids.has(id)) : [];
+  const wouldAppend = [...records.keys()].some((id) => !scan.ids.has(id));
+  const ref = rf.via === 'git' ? rf.commit : t.branch;
+  const head = headOf(rf.content);
+  let parts: LogPart[] | undefined;
+  if (absentExpected.length > 0 || (wouldAppend && (hint.parts === undefined || hint.partsHead !== head))) {
+    const p = await partIds(client, t, ref, hint, head);
+    parts = p.parts;
+    for (const id of p.ids) inLog.add(id);
+  } else if (wouldAppend) {
+    for (const e of Object.values(hint.parts ?? {})) for (const id of e.ids) inLog.add(id);
+  }
+  const vanished = absentExpected.filter((id) => !inLog.has(id));
+  const restored = vanished.filter((id) => options.restorable?.has(id) && !records.has(id));
+  const lost = vanished.filter((id) => !options.restorable?.has(id) && !records.has(id));
+  const missing = [...records].filter(([id]) => !inLog.has(id));
+  for (const id of restored) missing.push([id, options.restorable!.get(id)!]);
+  const alreadyPresent = records.size - [...records.keys()].filter((id) => !inLog.has(id)).length;
+  return { scan, ref, head, parts, missing, result: { alreadyPresent, remoteUnparsed: scan.unparsed, attempts: 0, vanished, restored, lost } };
+}
+
+/** Appends the missing records in one commit (rotating the log first when it would grow past the limit). */
+async function writeMissing(run: PushRun, rf: RemoteFile, log: LogState, attempt: number): Promise<Attempt> {
+  const { client, t, hint, options } = run;
+  const message = options.message ?? defaultMessage;
+  const rotateAt = options.rotateAtBytes ?? DEFAULT_ROTATE_AT;
+  const n = log.missing.length;
+  const lines = log.missing.map(([, l]) => l);
+  const next = appendLines(rf.content, lines);
+  const rotate = rotateAt > 0 && rf.content.length > 0 && next.length > rotateAt;
+  if (!rotate && next.length > HUNDRED_MB)
+    throw new GithubError(
+      'too_large',
+      `The log would grow past 100 MB (GitHub's file size limit); start a new log file (setting botMemory.github.path / --path), or turn rotation on.`,
+    );
+  // Rotation (one commit of two files) and a file past 1 MB go through the Git Data API, based on a commit we read at.
+  if (rf.via === 'contents' && (rotate || next.length > ONE_MB)) {
+    run.large = hint.large = true;
+    return REDO;
+  }
+  run.progress({ phase: 'write', message: `Appending ${n} record${n === 1 ? '' : 's'} to ${describeTarget(t)}`, pending: n, attempt });
+  const result = { ...log.result, attempts: attempt, via: rf.via };
+  if (rotate) return { ...result, ...(await rotateAndAppend(run, rf, log, lines)) };
+  let commit: string;
+  if (rf.via === 'contents') commit = await putContents(client, t, next, rf.sha, message(n));
+  // An empty repository has no commit to build on: the Contents API creates the first.
+  else if (rf.commit === undefined) commit = await putContents(client, t, next, undefined, message(n));
+  else commit = await gitCommit(client, t, rf, [{ path: t.path, content: next }], message(n));
+  // Our commit was based on what we read: the parts are still the ones cached (a file we created now has a first line).
+  if (hint.parts !== undefined && hint.partsHead === log.head) hint.partsHead = headOf(next);
+  return { ...result, appended: n, commit, rotatedTo: null };
+}
+
+/** Moves the active file's content to the next part and starts it afresh with `lines`, in one commit. */
+async function rotateAndAppend(run: PushRun, rf: RemoteFile, log: LogState, lines: string[]): Promise<{ appended: number; commit: string; rotatedTo: string }> {
+  const { client, t, hint } = run;
+  const parts = log.parts ?? (await partIds(client, t, log.ref, hint, log.head)).parts;
+  const rotatedTo = partPath(t.path, Math.max(0, ...parts.map((p) => p.n)) + 1);
+  const fresh = appendLines(Buffer.alloc(0), lines);
+  const n = lines.length;
+  const msg = `bot-memory-audit: move ${log.scan.lines} lines to ${rotatedTo.split('/').pop()}, append ${n} record${n === 1 ? '' : 's'} [skip ci]`;
+  const files = [
+    { path: rotatedTo, sha: gitBlobSha(rf.content) },
+    { path: t.path, content: fresh },
+  ];
+  const commit = await gitCommit(client, t, rf, files, msg);
+  hint.parts = { ...(hint.parts ?? {}), [rotatedTo]: { sha: gitBlobSha(rf.content), ids: [...log.scan.ids] } };
+  hint.partsHead = headOf(fresh);
+  run.large = hint.large = fresh.length > ONE_MB;
+  return { appended: n, commit, rotatedTo };
 }
 
 async function putContents(client: GithubClient, t: GithubTarget, content: Buffer, sha: string | undefined, message: string): Promise<string> {

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import { openReadSync } from '../fsSafe';
 import { analyzeSession, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
+import { loadRunSummaries } from '../runJournal';
 import { ShardReader } from '../shardReader';
 import { readSidecar, sidecarPath } from '../sidecar';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
@@ -78,11 +79,14 @@ export async function readSession(
   for (const r of readers) await r.refresh();
   const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
   const sidecarFingerprint = statStampSync(sidecarPath(sessionsDir, s.sessionId));
+  // Run journals too (`_run_journal/<sid>/`), as `audit` reads them: their findings belong in the index.
+  const runs = await loadRunSummaries(sessionsDir, s.sessionId);
   const analysis = analyzeSession(
     s.sessionId,
     readers.map((r) => r.contents),
     sidecarRead,
     opts,
+    { runs },
   );
   // The audit's findings include what hermes-webui's own reader reports (upstream_pending_turn): the index holds the same.
   const paths = new Map(s.shards.map((f) => [f.name, f.path]));

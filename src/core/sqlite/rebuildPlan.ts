@@ -71,7 +71,7 @@ export function planIncremental(
   if (typeof shardCheck === 'string') return full(shardCheck);
   const redo = shardCheck;
   addSessionsToRedo(db, discovery, redo);
-  let prevFeedback: Record<string, string> = {};
+  let prevFeedback: Record<string, string>;
   try {
     prevFeedback = JSON.parse(meta.get('feedback_files') ?? '{}');
   } catch {

@@ -1,19 +1,9 @@
 import * as path from 'path';
-import * as vscode from 'vscode';
 import type { Node } from '../tree/sessionsTree';
 import { fileLineOf } from '../commandArgs';
 import type { CommandContext } from './context';
 import { notifyInfo } from '../untrustedText';
-
-/** Opens a shard as plain text (not in the timeline editor) with the cursor on a line. */
-export async function openShardAtLine(file: string, line: number): Promise<vscode.TextEditor> {
-  const uri = vscode.Uri.file(file);
-  const zero = Math.max(0, line - 1);
-  await vscode.commands.executeCommand('vscode.openWith', uri, 'default', { preview: true } satisfies vscode.TextDocumentShowOptions);
-  const editor = await vscode.window.showTextDocument(uri, { preview: true, selection: new vscode.Range(zero, 0, zero, 0) });
-  editor.revealRange(new vscode.Range(zero, 0, zero, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-  return editor;
-}
+import { openShardAtLine } from '../openShard';
 
 /** Which shard file and line a node points at. */
 export function shardTarget(c: CommandContext, arg: unknown): { path: string; line: number } | undefined {

@@ -1,4 +1,4 @@
-import { lastUndoableRepair, undoLastRepair, type UndoResult } from '../../core/repair';
+import { lastUndoableRepair, undoLastRepairLocked, type UndoResult } from '../../core/repair';
 import { refreshAfter, trustGate } from '../repair/repairService';
 import type { CommandContext } from './context';
 import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
@@ -37,7 +37,7 @@ export async function run(s: CommandContext, opts?: { yes?: boolean }): Promise<
     );
     if (choice !== 'Undo') return { status: 'cancelled', message: 'Undo cancelled.' };
   }
-  const r = undoLastRepair(root.sessionsDir);
+  const r = await undoLastRepairLocked(root.sessionsDir);
   s.output.info(`undo: ${r.message}`);
   if (r.status === 'refused') void notifyError(`Bot Memory: ${r.message}`);
   else void notifyInfo(`Bot Memory: ${r.message}`);

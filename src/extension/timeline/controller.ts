@@ -33,7 +33,8 @@ import { readSettings } from '../config';
 import type { Services } from '../services';
 import { TimelineFeed } from './feed';
 import { readShardPage, type PageStart } from './pagedShard';
-import { openShardAtLine, timelineSettings } from './util';
+import { openShardAtLine } from '../openShard';
+import { timelineSettings } from './util';
 import { notifyWarning } from '../untrustedText';
 
 export class TimelineController extends Disposable {

@@ -17,7 +17,7 @@ import { AUDIT_SHARD_TAG } from '../../core/repair/plan';
 import { pickSession } from '../sessionPicker';
 import type { Snapshot, WebviewRequest } from '../../shared/timelineProtocol';
 import { TimelineController } from './controller';
-import { openShardAtLine } from './util';
+import { openShardAtLine } from '../openShard';
 import { notifyWarning } from '../untrustedText';
 
 export type OpenTimelineTarget = { rootId: string; sessionId: string; turnId?: string } | vscode.Uri;
@@ -110,7 +110,6 @@ export class TimelineEditorProvider implements vscode.CustomReadonlyEditorProvid
       }
     } else if (sessionRefOf(target)) {
       const ref = sessionRefOf(target)!;
-      turnId = stringArg(target, 'turnId') || undefined;
       const key = `${ref.rootId}\0${ref.sessionId}`;
       pin = preview && this.lastPreview?.key === key && Date.now() - this.lastPreview.at < 500;
       this.lastPreview = preview && !pin ? { key, at: Date.now() } : undefined;
