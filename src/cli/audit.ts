@@ -35,6 +35,7 @@ export async function runAudit(argv: string[]): Promise<number> {
       'fail-on': { type: 'string', default: 'error' },
       'stale-after-minutes': { type: 'string' },
       'max-line-bytes': { type: 'string' },
+      'max-session-bytes': { type: 'string' },
       now: { type: 'string' },
       jobs: { type: 'string' },
       format: { type: 'string' },
@@ -55,6 +56,7 @@ export async function runAudit(argv: string[]): Promise<number> {
     sessionId: values.session,
     staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
     maxLineBytes: numberOption(values['max-line-bytes'], 'max-line-bytes', 1),
+    maxSessionBytes: numberOption(values['max-session-bytes'], 'max-session-bytes', 1),
     now: numberOption(values.now, 'now', 0),
   };
   let discovery;

@@ -5,6 +5,7 @@
 
 import { deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
 import { canonicalJson } from './jsonLine';
+import { fieldsOf } from './compactEvent';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -659,10 +660,10 @@ function buildTurn(
   recovered: JournalEvent[],
 ): Turn {
   const submitted = evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
-  const sd = submitted?.data ?? {};
+  const sd = submitted ? fieldsOf(submitted) : {};
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
   const scan = scanTurnEvents(evs);
-  const assistantMessageIndex = scan.indexEv ? (scan.indexEv.data.assistant_message_index as number) : null;
+  const assistantMessageIndex = scan.indexEv ? (fieldsOf(scan.indexEv).assistant_message_index as number) : null;
   const userMessage = typeof sd.content === 'string' ? sd.content : sd.content === undefined ? null : JSON.stringify(sd.content);
   return {
     turnId,
@@ -744,7 +745,7 @@ function scanTurnEvents(evs: JournalEvent[]): TurnScan {
     }
     if (e.terminal && scan.term === undefined) scan.term = e;
     if (e.name === 'interrupted') scan.lastInterrupted = e;
-    if (typeof e.data.assistant_message_index === 'number') scan.indexEv = e;
+    if (typeof fieldsOf(e).assistant_message_index === 'number') scan.indexEv = e;
   }
   return scan;
 }
@@ -788,7 +789,8 @@ function turnDurations(scan: TurnScan, latest: JournalEvent): Turn['durations'] 
  */
 function interruptReason(latest: JournalEvent, lastInterrupted: JournalEvent | undefined): string | null {
   if (latest.name !== 'interrupted' || !lastInterrupted) return null;
-  return typeof lastInterrupted.data.reason === 'string' ? lastInterrupted.data.reason : pyRepr(lastInterrupted.data.reason);
+  const reason = fieldsOf(lastInterrupted).reason;
+  return typeof reason === 'string' ? reason : pyRepr(reason);
 }
 
 /** The sidecar's assistant message at the turn's `assistant_message_index`, if it is one. */

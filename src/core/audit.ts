@@ -18,6 +18,8 @@ export interface AuditOptions {
   /** Only this session. */
   sessionId?: string;
   maxLineBytes?: number;
+  /** Bytes of one session's shards read into memory at most (default DEFAULT_MAX_SESSION_BYTES). */
+  maxSessionBytes?: number;
   staleAfterMinutes?: number;
   /** Epoch seconds; defaults to the current time. */
   now?: number;
@@ -41,7 +43,10 @@ export async function* auditSessions(discovery: Discovery, options: AuditOptions
   const opts = analyzeOptions(options);
   const wanted = discovery.sessions.filter((s) => options.sessionId === undefined || s.sessionId === options.sessionId);
   const load = (s: DiscoveredSession): Promise<SessionJournal> => {
-    const journal = new SessionJournal(discovery.sessionsDir, s.sessionId, { maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
+    const journal = new SessionJournal(discovery.sessionsDir, s.sessionId, {
+      maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      maxSessionBytes: options.maxSessionBytes,
+    });
     journal.setShards(s.shards);
     const p = journal.refresh().then(() => journal);
     p.catch(() => undefined); // handled when awaited; never unhandled if the caller stops early

@@ -7,6 +7,7 @@
 
 import type { TurnStep } from '../core/analyze';
 import type { FindingKind, MalformedKind, Severity } from '../core/types';
+import type { TimelineRunRef } from './runView';
 
 /**
  * A person's verdict on a turn (thumbs up/down, optional note): the latest record of
@@ -101,6 +102,8 @@ export interface TimelineTurnRow {
   /** At least one of its events is a line of the opened shard. */
   own: boolean;
   feedback: TimelineFeedback | null;
+  /** Its run journal (`_run_journal/<sid>/<stream id>.jsonl`), when the session has one for it. */
+  run?: TimelineRunRef | null;
   /** Changes whenever anything the card shows changes (cheap live diffing). */
   version: string;
 }

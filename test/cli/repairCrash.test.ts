@@ -86,7 +86,7 @@ describe('repair --apply survives SIGKILL at any point', function () {
     fs.cpSync(template, probe, { recursive: true });
     const p = await planRepair(probe, { now: NOW });
     const t = Date.now();
-    applyRepair(p, { onStep: () => steps++ });
+    await applyRepair(p, { onStep: () => steps++ });
     applyMs = Math.max(2, Date.now() - t);
   });
 
@@ -102,7 +102,7 @@ describe('repair --apply survives SIGKILL at any point', function () {
     for (const [k, n] of originalEvents) assert.ok((now.get(k) ?? 0) >= n, `${label}: lost event ${k.slice(0, 120)}`);
 
     // The rerun converges.
-    applyRepair(await planRepair(dir, { now: NOW }));
+    await applyRepair(await planRepair(dir, { now: NOW }));
     const after = await planRepair(dir, { now: NOW });
     assert.deepStrictEqual(
       after.sessions.filter(hasWork).map((s) => s.sessionId),
@@ -191,7 +191,7 @@ describe('undo survives SIGKILL after each step', function () {
     const template = tempDir('bma-undo-template-');
     writeRepairFixture(template);
     const original = snapshotFiles(template);
-    applyRepair(await planRepair(template, { now: NOW }));
+    await applyRepair(await planRepair(template, { now: NOW }));
     const repaired = snapshotFiles(template);
     let step = 0;
     for (;;) {

@@ -107,7 +107,12 @@ describe('SQLite index', function () {
     assert.ok(!Number.isNaN(Date.parse(String(meta.built_at))));
     const evs = query(db, 'SELECT * FROM events ORDER BY offset');
     assert.strictEqual(evs.length, 4);
-    assert.deepStrictEqual(JSON.parse(String(evs[0].raw)), ev('submitted', 't1', T0));
+    // The line is stored once, in its shard (events.raw is NULL without inlineRaw).
+    assert.strictEqual(evs[0].raw, null);
+    const shardBytes = fs.readFileSync(path.join(journal, 'sess~1.jsonl'));
+    const at = (e: Record<string, unknown>): string => shardBytes.toString('utf8', Number(e.offset), Number(e.offset) + Number(e.length));
+    assert.deepStrictEqual(JSON.parse(at(evs[0])), ev('submitted', 't1', T0));
+    assert.strictEqual(meta.inline_raw, '0');
     assert.strictEqual(evs[0].offset, 0);
     assert.strictEqual(evs[1].offset, Buffer.byteLength(line(ev('submitted', 't1', T0))));
     const turn = query(db, 'SELECT * FROM turns')[0];
@@ -122,7 +127,7 @@ describe('SQLite index', function () {
   });
 
   for (const workers of [0, 1]) {
-    it(`stores each event's line exactly as written in events.raw (${workers ? 'on a worker' : 'main thread'})`, async () => {
+    it(`stores each event's line exactly as written, in events.raw with inlineRaw, else by offset (${workers ? 'on a worker' : 'main thread'})`, async () => {
       const { dir, journal } = sessionsDir();
       // Not what JSON.stringify would write: spaces, 1.0, an escaped é, a key order, a CRLF
       // line, non-ASCII text, a duplicate key. The first line takes the reader's general
@@ -135,11 +140,20 @@ describe('SQLite index', function () {
       ];
       fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), lines.map((l) => l + '\n').join(''));
       const db = path.join(dir, 'index.sqlite');
-      await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100, workerScript: WORKER, workers, alwaysWorkers: true });
+      await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100, workerScript: WORKER, workers, alwaysWorkers: true, inlineRaw: true });
       const raws = query(db, 'SELECT raw FROM events ORDER BY offset').map((r) => String(r.raw));
       assert.deepStrictEqual(
         raws,
         lines.map((l) => l.replace(/\r$/, '')),
+      );
+      // Without inlineRaw (another setting: a full rebuild), offset and length give the same bytes from the shard.
+      const r = await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100, workerScript: WORKER, workers, alwaysWorkers: true });
+      assert.deepStrictEqual([r.mode, r.reason], ['full', 'the index was built with other settings']);
+      const shard = fs.readFileSync(path.join(journal, 'sess~1.jsonl'));
+      const rows = query(db, 'SELECT raw, offset, length FROM events ORDER BY offset');
+      assert.deepStrictEqual(
+        rows.map((x) => [x.raw, shard.toString('utf8', Number(x.offset), Number(x.offset) + Number(x.length))]),
+        lines.map((l) => [null, l]),
       );
     });
   }

@@ -10,7 +10,7 @@ import { openReadSync } from '../fsSafe';
 import { analyzeSession, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
 import { loadRunSummaries } from '../runJournal';
-import { ShardReader } from '../shardReader';
+import { ReadBudget, ShardReader } from '../shardReader';
 import { readSidecar, sidecarPath } from '../sidecar';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
 import type { ShardRow } from './writer';
@@ -75,7 +75,8 @@ export async function readSession(
   maxLineBytes: number,
   opts: { now: number; staleAfterSeconds: number },
 ): Promise<SessionRead> {
-  const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true }));
+  const budget = new ReadBudget(); // one session's shards together (DEFAULT_MAX_SESSION_BYTES)
+  const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true, budget }));
   for (const r of readers) await r.refresh();
   const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
   const sidecarFingerprint = statStampSync(sidecarPath(sessionsDir, s.sessionId));

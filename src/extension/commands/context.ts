@@ -2,6 +2,7 @@ import type { FeedbackValue } from '../../core/feedback/record';
 import type { FeedbackRecord } from '../../core/feedback/record';
 import { stringArg, turnRefOf, type TurnRef } from '../commandArgs';
 import type { FeedbackService } from '../feedback/service';
+import type { QueryIndexFeature } from '../index/register';
 import type { MemoriesFeature } from '../memory/memoriesView';
 import type { RepairFeature } from '../repair/register';
 import type { Services } from '../services';
@@ -16,6 +17,7 @@ export interface CommandContext extends Services {
   feedback: FeedbackService;
   repair: RepairFeature;
   timeline: TimelineEditorProvider;
+  query: QueryIndexFeature;
 }
 
 /** The turn a command is about: its argument (tree node, timeline card, ref) or the tree selection. */

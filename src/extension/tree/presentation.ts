@@ -6,7 +6,10 @@ import type { TurnFeedback } from '../../core/feedback/latest';
 import type { SessionSummary } from '../../core/sessionIndex';
 import type { MalformedLine, Severity } from '../../core/types';
 import { appendUntrustedBlock, escapeMarkdownInline, plainText, untrustedMarkdown } from '../untrustedText';
+import { plural } from '../words';
 import { sessionVoices } from './feedbackPresentation';
+
+export { plural };
 
 export function severityIcon(worst: Severity | null): vscode.ThemeIcon {
   switch (worst) {
@@ -19,10 +22,6 @@ export function severityIcon(worst: Severity | null): vscode.ThemeIcon {
     default:
       return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
   }
-}
-
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 export function sessionDescription(s: SessionSummary, now = Date.now() / 1000): string {
@@ -85,7 +84,7 @@ export function sessionTooltip(s: SessionSummary, sessionsDir: string): vscode.M
     ['Events', String(s.events)],
     ['Collisions', String(s.collisions)],
     ['Broken lines', String(s.malformed)],
-    ['Findings', `${s.findings.error} errors, ${s.findings.warning} warnings, ${s.findings.info} info`],
+    ['Findings', `${plural(s.findings.error, 'error')}, ${plural(s.findings.warning, 'warning')}, ${s.findings.info} info`],
     ['Reviewed', `${s.reviewed ?? 0} of ${s.reviewable ?? 0} completed turns (${s.thumbsUp ?? 0} up, ${s.thumbsDown ?? 0} down)`],
     ['Folder', sessionsDir],
   ];

@@ -6,6 +6,7 @@
 import { appendHighlighted, h } from './dom';
 import { correctionBlock, feedbackChips } from './feedbackView';
 import { renderMarkdown } from './markdown';
+import { runSection, runUsageBadge } from './runCards';
 import { COLLAPSE_CHARS, COLLAPSE_LINES, type TimelineState } from './state';
 import type { TimelineLineRow, TimelineTurnRow, TurnStatus } from '../../shared/timelineModel';
 import { formatBytes, formatClock, formatDuration, formatOffset, formatTimestamp } from '../../shared/timelineFormat';
@@ -63,7 +64,11 @@ const PROBLEM_WORDS: Record<TimelineLineRow['problem'], string> = {
 
 /** Builds the cards; reads (never changes) the state. */
 export class Cards {
-  constructor(private readonly state: TimelineState) {}
+  constructor(
+    private readonly state: TimelineState,
+    /** Asks the host for the usage of a turn's run (the card is on screen). */
+    private readonly needRunUsage: (turnId: string) => void = () => {},
+  ) {}
 
   private get multi(): boolean {
     return this.state.multiShard();
@@ -113,6 +118,8 @@ export class Cards {
     const open = this.openBanner(row);
     if (open) card.append(open);
     card.append(...this.messages(row), this.steps(row));
+    const run = runSection(row, this.state.runs);
+    if (run) card.append(run);
     const meta = this.meta(row);
     if (meta) card.append(meta);
     const correction = correctionBlock(row, this.state);
@@ -135,6 +142,7 @@ export class Cards {
       h('time', { class: 'when', title: row.startedAt !== null ? formatTimestamp(row.startedAt, true) + ' UTC' : '' }, formatTimestamp(row.startedAt)),
       row.total !== null ? h('span', { class: 'total', title: 'From submitted to the terminal event' }, formatDuration(row.total)) : null,
       row.model ? h('span', { class: 'model', title: row.modelProvider ? `${row.modelProvider} / ${row.model}` : row.model }, row.model) : null,
+      runUsageBadge(row, this.state.runs, this.needRunUsage),
       row.own && this.multi ? h('span', { class: 'own-tag', title: 'Has lines in the shard this editor was opened on' }, 'this shard') : null,
       h('span', { class: 'grow' }),
       h(
