@@ -7,8 +7,8 @@ import { datasetCard, writeExport } from '../../src/core/feedback/card';
 import { exportTrainingData, type ExportFormat } from '../../src/core/feedback/export';
 import { matchHermesFeedback, parseHermesFeedback, readHermesFeedbackFile } from '../../src/core/feedback/hermes';
 import { findSensitive, luhnOk, redactText } from '../../src/core/feedback/redact';
-import { appendCorrection, SessionFeedbackFile } from '../../src/core/feedback/store';
-import { disagreementOf } from '../../src/core/feedback/latest';
+import { appendCorrection, appendFeedback, SessionFeedbackFile } from '../../src/core/feedback/store';
+import { disagreementOf, timelineFeedbackOf } from '../../src/core/feedback/latest';
 import { SessionIndex } from '../../src/core/sessionIndex';
 import { tempDir, T0 } from './helpers';
 import { NOW, rate, turnLines, validateLine, writeSession, type Msg } from './feedbackFixture';
@@ -222,6 +222,42 @@ describe("curation: hermes-webui's own thumbs", () => {
     index.configure({ hermesFeedback: 'off' });
     sum = await index.summarize(dir, 'k');
     assert.deepStrictEqual([sum?.hermesUp, sum?.hermesDown, sum?.disagreements, index.hermesFeedback(dir, 'k').size], [0, 0, 1, 0]);
+  });
+
+  it("the timeline card data: 👎 reason, the correction, hermes' thumb, who disagrees; the stamp changes with each", async () => {
+    const { root, dir } = threeTurns();
+    appendFeedback(dir, { sessionId: 'k', turnId: 'b', feedback: -1, reason: 'too_long', reviewer: 'ana', at: new Date(NOW.getTime() + 5 * 60_000) });
+    appendCorrection(dir, { sessionId: 'k', turnId: 'b', text: 'A2 right', reviewer: 'ana' });
+    fs.writeFileSync(path.join(root, 'feedback.jsonl'), JSON.stringify({ ts: T0 + 900, session_id: 'k', rating: 'up', index: 3 }) + '\n');
+    const index = new SessionIndex({ now: () => T0 + 86400 });
+    await index.setRoots([{ sessionsDir: dir, source: 'setting' }]);
+    await index.analyze(dir, 'k');
+    const file = index.feedbackFile(dir, 'k')!;
+    const card = (tid: string, more = true) =>
+      timelineFeedbackOf(
+        index.feedback(dir, 'k').get(tid),
+        more ? { hermes: index.hermesFeedback(dir, 'k').get(tid), correction: file.latestCorrections().get(tid) } : {},
+      );
+    const b = card('b')!;
+    assert.deepStrictEqual(
+      [b.rating, b.reason, b.correction, b.hermes?.rating, b.disagree],
+      [
+        'down',
+        'too_long',
+        { text: 'A2 right', reviewer: 'ana' },
+        'up',
+        [
+          { reviewer: 'ana', rating: 'down' },
+          { reviewer: 'hermes-webui', rating: 'up' },
+        ],
+      ],
+    );
+    assert.notStrictEqual(card('b', false)?.curationStamp, b.curationStamp, 'the stamp follows the correction and hermes');
+    assert.strictEqual(card('a')?.curationStamp, undefined, 'nothing but our 👍: no curation fields');
+    // A withdrawn correction is not shown.
+    appendCorrection(dir, { sessionId: 'k', turnId: 'b', text: '', reviewer: 'ana' });
+    await file.refresh();
+    assert.strictEqual(card('b')?.correction, undefined);
   });
 
   it('reads only a regular file: a FIFO is refused without blocking', async function () {

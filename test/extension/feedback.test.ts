@@ -353,4 +353,21 @@ describe('Feedback', function () {
       fs.rmSync(hermesFile, { force: true });
     }
   });
+
+  it('the inline 👎 on a tree row asks why too (Escape cancels, a pick is recorded)', async () => {
+    const node = (await turnNodes('fa')).find((n) => n.kind === 'turn' && n.turn.turnId === 'a1')!;
+    const before = records('fa').length;
+    let asked = askedReason();
+    const cancelled = vscode.commands.executeCommand('botMemory.feedback.thumbsDown', node);
+    await asked;
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    assert.strictEqual(await cancelled, undefined);
+    assert.strictEqual(records('fa').length, before, 'Escape rated nothing');
+    asked = askedReason();
+    const rated = vscode.commands.executeCommand('botMemory.feedback.thumbsDown', node);
+    await asked;
+    await pickItem(1);
+    await rated;
+    assert.deepStrictEqual([records('fa').at(-1).turn_id, records('fa').at(-1).feedback, records('fa').at(-1).reason], ['a1', -1, 'inaccurate']);
+  });
 });

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 // UI check of feedback in the real VS Code 1.139.1 web workbench, as a reviewer uses it:
 // 1. the inline 👍 on a turn row of the Sessions view rates it: the row's icon turns into a
-//    thumb and its description starts with 👍; the view says "n of m reviewed";
+//    thumb and its description starts with 👍; the view says "n of m reviewed"; hermes-webui's
+//    own 👎 (feedback.jsonl beside the sessions folder) shows on the row with "disagree", and the
+//    session row counts hermes' thumbs and the disagreement;
 // 2. "Next Unreviewed Turn" (palette) opens the review queue's first turn (oldest session first)
-//    in its timeline; the `-` key rates it 👎 and the focus moves on to the next unrated turn;
+//    in its timeline; the `-` key asks why (Escape cancels: nothing rated), then rates it 👎 with
+//    the picked reason, shown as a label on the card beside hermes' 👍 and a "disagree" badge, and
+//    the focus moves on to the next unrated turn;
 //    `n` asks for a note (typed into the input box); `+` rates the session's last unrated turn
 //    and the queue moves on to the next session's timeline; the header says "n of m reviewed";
-// 3. `c` opens the correction editor (Markdown) prefilled with the answer; saving records it;
+// 3. `c` opens the correction editor (Markdown) prefilled with the answer; saving records it; the
+//    card shows it collapsed behind "Show correction", which opens it;
 // 4. "Export Training Data…" (palette: dpo, save dialog) writes the pair (0600, card); it opens.
 // Screenshots: screenshots/feedback-tree-timeline.png, feedback-next-session.png,
 // feedback-correction.png, feedback-export-dpo.png. Exit code 0 = all checks passed.
@@ -66,6 +71,16 @@ async function main() {
     [['Why does my struct need a lifetime?', 'Because it holds a reference: the struct must not outlive what it borrows.']],
     3600,
   );
+  // hermes-webui's own thumbs (its state dir = the sessions folder's parent): travel's first answer 👎 too_long
+  // (our reviewer will 👍 it: a disagreement), the tram answer 👍 (we will 👎 it), code's answer 👎 (no reviewer rates it:
+  // the correction's DPO pair stands, as before).
+  const hermesLine = (o) => JSON.stringify({ ts: T0 + 7200, profile: 'default', ...o }) + '\n';
+  fs.writeFileSync(
+    path.join(ws, 'feedback.jsonl'),
+    hermesLine({ session_id: 'travel', rating: 'down', index: 1, reason: 'too_long' }) +
+      hermesLine({ session_id: 'travel', rating: 'up', index: 3 }) +
+      hermesLine({ session_id: 'code', rating: 'down', index: 1, reason: 'inaccurate' }),
+  );
   const server = await startServer({
     log: () => {},
     settings: { 'workbench.colorTheme': 'Default Dark Modern', 'botMemory.feedback.reviewer': 'Ana Reviewer' },
@@ -99,7 +114,22 @@ async function main() {
       { timeout: 10_000 },
     );
     check((await row.locator('.custom-view-tree-node-item-icon.codicon-thumbsup, .codicon-thumbsup').count()) >= 1, 'the row shows the thumbs-up icon');
-    check(/thumbs up · completed/.test(await row.innerText()), 'its description starts with "thumbs up"');
+    check(/\?\s*thumbs up · /.test(await row.innerText()), 'its description starts with "thumbs up"');
+    await page
+      .waitForFunction(
+        () => [...document.querySelectorAll('.monaco-list-row')].some((r) => r.textContent.includes('Alfama') && r.textContent.includes('disagree')),
+        null,
+        { timeout: 10_000 },
+      )
+      .catch(() => {});
+    const rowText = await row.innerText();
+    check(
+      /thumbs up · hermes thumbs down \(too_long\) · disagree/.test(rowText),
+      `the row shows hermes' own 👎 (too_long) and "disagree" (${JSON.stringify(rowText)})`,
+    );
+    check((await row.locator('.codicon-comment-discussion').count()) >= 1, 'a disagreement shows the two-voices icon');
+    const travelText = await travel.innerText();
+    check(/hermes 1 up 1 down · 1 disagreement/.test(travelText), `the session row counts hermes' thumbs and the disagreement (${JSON.stringify(travelText)})`);
     const file = path.join(dir, '_turn_feedback', 'travel.jsonl');
     const rec = JSON.parse(fs.readFileSync(file, 'utf8').trim());
     check(rec.feedback === 1 && rec.reviewer === 'Ana Reviewer', `the record says 👍 by the configured reviewer (${rec.reviewer})`);
@@ -129,7 +159,39 @@ async function main() {
     );
     await frame.locator('article.card.turn.selected').focus();
     await page.keyboard.press('-');
+    const reasonRow = (text) => page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: text }).first();
+    await reasonRow('not_helpful').waitFor({ timeout: 10_000 });
+    check(
+      (await reasonRow('(no reason)').count()) === 1 && (await reasonRow('too_long').count()) === 1,
+      'the - key asks why: the reasons of the setting, and "(no reason)"',
+    );
+    await screenshot(page, path.join(shots, 'feedback-reason-pick.png'));
+    await page.keyboard.press('Escape');
+    await frame.waitForFunction(() => document.querySelector('article.card.turn.selected')?.textContent?.includes('28 tram'), null, { timeout: 10_000 });
+    check(
+      fs
+        .readFileSync(path.join(dir, '_turn_feedback', 'travel.jsonl'), 'utf8')
+        .trim()
+        .split('\n').length === 1,
+      'Escape cancels: nothing rated, the card is selected again',
+    );
+    await frame.locator('article.card.turn.selected').focus();
+    await page.keyboard.press('-');
+    await reasonRow('not_helpful').waitFor({ timeout: 10_000 });
+    await reasonRow('not_helpful').click();
     await frame.locator('article.card.turn .feedback-down').first().waitFor({ timeout: 10_000 });
+    const tram = frame.locator('article.card.turn', { hasText: 'Is the 28 tram worth it?' }).first();
+    await tram.locator('.fb-disagree').waitFor({ timeout: 10_000 });
+    const tramMeta = await tram.locator('.feedback').innerText();
+    check(
+      /not_helpful/.test(tramMeta) && (await tram.locator('.feedback > .fb-reason').innerText()) === 'not_helpful',
+      `the card shows the reason as a label (${JSON.stringify(tramMeta)})`,
+    );
+    check(
+      (await tram.locator('.fb-hermes-up').count()) === 1 && /hermes-webui/.test(await tram.locator('.fb-hermes').innerText()),
+      "hermes-webui's own 👍 shows next to ours",
+    );
+    check((await tram.locator('.fb-disagree').innerText()) === 'disagree', 'a "disagree" badge: our 👎 vs hermes\' 👍');
     await frame.waitForFunction(() => document.querySelector('article.card.turn.selected')?.textContent?.includes('Sintra'), null, { timeout: 10_000 });
     check(true, 'the - key rated it 👎 and the focus moved on to the next unrated turn (Sintra)');
     await frame.getByText('2 of 3 reviewed').first().waitFor({ timeout: 10_000 });
@@ -182,8 +244,8 @@ async function main() {
       .split('\n')
       .map((l) => JSON.parse(l));
     check(
-      lines.map((l) => l.feedback).join(',') === '1,-1,0,1',
-      `records: 👍, 👎, the note, 👍 (${JSON.stringify(lines.map((l) => [l.feedback, l.note ?? null]))})`,
+      lines.map((l) => l.feedback).join(',') === '1,-1,0,1' && lines[1].reason === 'not_helpful',
+      `records: 👍, 👎 (not_helpful), the note, 👍 (${JSON.stringify(lines.map((l) => [l.feedback, l.reason ?? null, l.note ?? null]))})`,
     );
     await screenshot(page, path.join(shots, 'feedback-next-session.png'));
 
@@ -231,6 +293,27 @@ async function main() {
       cor?.text === 'It holds a **reference**, so it needs a lifetime parameter.' && cor.reviewer === 'Ana Reviewer',
       `saving recorded the correction (${JSON.stringify(cor)})`,
     );
+    // The card shows the correction collapsed; "Show correction" opens it (as text).
+    const codeCard = frame.locator('article.card.turn', { hasText: 'struct need a lifetime' }).first();
+    const showBtn = codeCard.locator('[data-action="fb-toggle-correction"]');
+    await showBtn.waitFor({ timeout: 15_000 });
+    check(
+      (await showBtn.innerText()) === 'Show correction' && !(await codeCard.locator('.fb-correction-text').isVisible()),
+      'the card holds the correction, collapsed',
+    );
+    check(
+      (await codeCard.locator('.fb-hermes-down').count()) === 1 && (await codeCard.locator('.fb-disagree').count()) === 0,
+      "hermes' own 👎 shows; no reviewer rated it: no badge",
+    );
+    await showBtn.click();
+    await codeCard.locator('.fb-correction-text').waitFor({ state: 'visible', timeout: 5000 });
+    const corText = await codeCard.locator('.fb-correction-text .text').innerText();
+    check(
+      corText === 'It holds a **reference**, so it needs a lifetime parameter.',
+      `"Show correction" shows it verbatim, as text (${JSON.stringify(corText)})`,
+    );
+    check((await showBtn.innerText()) === 'Hide correction', 'the button now says "Hide correction"');
+    await page.mouse.move(10, 10);
     await screenshot(page, path.join(shots, 'feedback-correction.png'));
 
     log('4. Export Training Data… as dpo, then Open File');

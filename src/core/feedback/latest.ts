@@ -102,9 +102,11 @@ export function timelineFeedbackOf(f: TurnFeedback | undefined, more: { hermes?:
   }
   const disagree = disagreementOf(f, hermes);
   if (disagree) out.disagree = disagree.map((v) => ({ reviewer: v.reviewer, rating: v.value === 1 ? 'up' : 'down' }));
-  const stamp = [out.reason, out.correction?.text, out.correction?.reviewer, out.hermes?.rating, out.hermes?.reason, out.hermes?.at];
-  stamp.push(JSON.stringify(out.disagree));
-  out.curationStamp = hashStamp(stamp.map((x) => x ?? '').join('\u0000'));
+  if (out.reason || out.correction || out.hermes || out.disagree) {
+    const stamp = [out.reason, out.correction?.text, out.correction?.reviewer, out.hermes?.rating, out.hermes?.reason, out.hermes?.at];
+    stamp.push(JSON.stringify(out.disagree));
+    out.curationStamp = hashStamp(stamp.map((x) => x ?? '').join('\u0000'));
+  }
   return out;
 }
 
