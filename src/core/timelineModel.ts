@@ -8,6 +8,7 @@
 import type { SessionAnalysis, Turn } from './analyze';
 import { stepLabel } from '../shared/timelineFormat';
 import type { Finding, FindingKind, JournalEvent, MalformedLine, Severity } from './types';
+import { fieldsOf } from './compactEvent';
 import type {
   LineProblem,
   TimelineFeedback,
@@ -304,8 +305,7 @@ function turnRow(
         at: finite(e.createdAtRaw),
         shard: e.shard,
         line: e.line,
-        reason:
-          e.name === 'interrupted' ? (typeof e.data.reason === 'string' ? e.data.reason : e.data.reason == null ? null : JSON.stringify(e.data.reason)) : null,
+        reason: e.name === 'interrupted' ? reasonText(fieldsOf(e).reason) : null,
         own: e.shard === opened,
       }))
     : null;
@@ -350,7 +350,14 @@ function turnRow(
       findings.length,
       collision?.length ?? 0,
       t.run ? `${t.run.outcome}:${t.run.size}` : '',
-      feedback ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}` : '',
+      feedback
+        ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}:${feedback.curationStamp ?? ''}`
+        : '',
     ].join('|'),
   };
+}
+
+/** An interrupted event's reason as text (from the fields a compact event keeps: no read back). */
+function reasonText(r: unknown): string | null {
+  return typeof r === 'string' ? r : r == null ? null : JSON.stringify(r);
 }

@@ -24,6 +24,16 @@ export interface TimelineFeedback {
   tags?: string[];
   /** How many records the turn's history holds (corrections included). */
   revisions?: number;
+  /** Curation (core/feedback/latest.ts `timelineFeedbackOf`; shown by webview/timeline/feedbackView.ts). Untrusted text. */
+  reason?: string;
+  /** The turn's latest correction (a reviewer's better answer); absent when none or withdrawn. */
+  correction?: { text: string; reviewer?: string };
+  /** hermes-webui's own latest thumb (its feedback.jsonl). */
+  hermes?: { rating: 'up' | 'down'; reason?: string; at?: number | null };
+  /** Every voice when they disagree (reviewers among themselves, or hermes-webui against a reviewer). */
+  disagree?: { reviewer: string; rating: 'up' | 'down' }[];
+  /** Changes whenever the curation fields do (part of the row's version). */
+  curationStamp?: string;
 }
 
 /** A lifecycle step of the turn model, with what the timeline adds to show it. */

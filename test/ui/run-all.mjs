@@ -1,36 +1,60 @@
 #!/usr/bin/env node
-// `npm run test:ui`: every *.ui.mjs script in this folder, one after another (each starts its
-// own VS Code server and browser), with one closing line adding up their checks.
-import { spawnSync } from 'node:child_process';
+// `npm run test:ui`: every *.ui.mjs script in this folder (each starts its own VS Code server
+// and browser), `BMA_UI_JOBS` at a time (default 1), each script's output printed as one block
+// when it ends, with its time; one closing line adds up their checks.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LINE = /^(\d+) passed, (\d+) failed$/;
+const jobs = Math.max(1, Number.parseInt(process.env.BMA_UI_JOBS ?? '1', 10) || 1);
+const scripts = fs
+  .readdirSync(here)
+  .filter((n) => n.endsWith('.ui.mjs'))
+  .sort();
+
 let passed = 0;
 let failed = 0;
 let code = 0;
-for (const f of fs
-  .readdirSync(here)
-  .filter((n) => n.endsWith('.ui.mjs'))
-  .sort()) {
-  console.log(`\n# ${f}`);
-  const r = spawnSync(process.execPath, [path.join(here, f)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  process.stdout.write(r.stdout);
-  const last = r.stdout
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => LINE.test(l.trim()));
-  if (last) {
-    const [, p, q] = LINE.exec(last.trim());
-    passed += Number(p);
-    failed += Number(q);
-  } else {
-    failed++;
-  }
-  if (r.status !== 0) code = r.status ?? 1;
+
+/** Runs one script; resolves when it has ended and its block is printed. */
+function runScript(f) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [path.join(here, f)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('close', (status, signal) => {
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      process.stdout.write(`\n# ${f} (${secs} s)\n${out}`);
+      if (err) process.stderr.write(err);
+      const last = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => LINE.test(l.trim()));
+      if (last) {
+        const [, p, q] = LINE.exec(last.trim());
+        passed += Number(p);
+        failed += Number(q);
+      } else {
+        failed++;
+      }
+      if (status !== 0) code = status ?? (signal ? 1 : 0) ?? 1;
+      resolve();
+    });
+  });
 }
+
+const queue = [...scripts];
+await Promise.all(
+  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    while (queue.length) await runScript(queue.shift());
+  }),
+);
 console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = code || (failed ? 1 : 0);

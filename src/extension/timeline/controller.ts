@@ -28,6 +28,7 @@ import {
 import { Disposable } from '../dispose';
 import { Commands } from '../commandIds';
 import { timelineFeedbackOf } from '../../core/feedback/latest';
+import { pickReason } from '../feedback/reasons';
 import { readSettings } from '../config';
 import type { Services } from '../services';
 import { TimelineFeed } from './feed';
@@ -305,13 +306,17 @@ export class TimelineController extends Disposable {
   private build(analysis: SessionAnalysis): TimelineModel {
     this.setTitle(analysis.title);
     const ref = this.session;
-    const feedback = ref ? this.services.store.index.feedback(ref.rootId, ref.sessionId) : undefined;
+    const index = this.services.store.index;
+    const feedback = ref ? index.feedback(ref.rootId, ref.sessionId) : undefined;
+    // Curation beside our rating: hermes-webui's own thumbs and the turn's correction.
+    const hermes = ref ? index.hermesFeedback(ref.rootId, ref.sessionId) : undefined;
+    const corrections = ref ? index.feedbackFile(ref.rootId, ref.sessionId)?.latestCorrections() : undefined;
     const model = buildTimelineModel(analysis, {
       openedShard: this.shardName,
-      now: this.services.store.index.analyzeOptions().now,
-      feedback: (turnId) => timelineFeedbackOf(feedback?.get(turnId)),
+      now: index.analyzeOptions().now,
+      feedback: (turnId) => timelineFeedbackOf(feedback?.get(turnId), { hermes: hermes?.get(turnId), correction: corrections?.get(turnId) }),
     });
-    const root = ref ? this.services.store.index.root(ref.rootId) : undefined;
+    const root = ref ? index.root(ref.rootId) : undefined;
     if (ref && root) this.runs.update(root.sessionsDir, ref.sessionId, model);
     return model;
   }
@@ -445,9 +450,15 @@ export class TimelineController extends Disposable {
         if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
         else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);
         else if (m.value === 1 || m.value === -1 || m.value === 0) {
+          // 👎 asks why (feedback/reasons.ts); Escape cancels: nothing is rated, the card is selected again.
+          const reason = m.value === -1 && vscode.workspace.isTrusted ? await pickReason() : null;
+          if (reason === undefined) {
+            this.post({ type: MessageType.Reveal, turnId: m.turnId });
+            break;
+          }
           const rec = await vscode.commands.executeCommand(
             m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback,
-            target,
+            reason ? { ...target, reason } : target,
           );
           // The last unrated turn of this session was rated by key: on to the next session of the review queue.
           const advance = vscode.workspace.getConfiguration('botMemory.feedback').get<string>('advanceAfterRating', 'nextTurnThenSession');

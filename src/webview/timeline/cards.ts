@@ -4,6 +4,7 @@
  */
 
 import { appendHighlighted, h } from './dom';
+import { correctionBlock, feedbackChips } from './feedbackView';
 import { renderMarkdown } from './markdown';
 import { runSection, runUsageBadge } from './runCards';
 import { COLLAPSE_CHARS, COLLAPSE_LINES, type TimelineState } from './state';
@@ -121,6 +122,8 @@ export class Cards {
     if (run) card.append(run);
     const meta = this.meta(row);
     if (meta) card.append(meta);
+    const correction = correctionBlock(row, this.state);
+    if (correction) card.append(correction);
     if (this.state.feedbackEnabled) card.append(this.feedbackBar(row));
     const findings = this.findings(row);
     if (findings) card.append(findings);
@@ -290,6 +293,7 @@ export class Cards {
           f.reviewer ? h('span', { class: 'muted' }, ` · ${f.reviewer}`) : null,
           f.tags?.length ? h('span', { class: 'fb-tags' }, ...f.tags.map((t) => h('span', { class: 'fb-tag' }, t))) : null,
           f.comment ? h('span', { class: 'fb-comment' }, ' — ', this.hl(f.comment)) : null,
+          ...feedbackChips(f),
         ),
       );
     }

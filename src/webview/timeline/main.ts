@@ -6,6 +6,7 @@
  */
 
 import css from './timeline.css';
+import { installFeedbackView } from './feedbackView';
 import { buildSkeleton, renderHeader, renderNotice } from './chrome';
 import { Cards } from './cards';
 import { FollowTail } from './follow';
@@ -149,6 +150,8 @@ installKeyboard(state, list, ui, {
     }
   },
 });
+
+installFeedbackView(ui.app, state, list); // "Show correction" on turn cards
 
 // ---- clicks (one delegated listener; no inline handlers) -------------------------------
 ui.app.addEventListener('click', (e) => {
