@@ -10,8 +10,14 @@
 //    (img/script/svg/iframe/a), every payload shows verbatim as text, and the webview runs
 //    under a nonce CSP.
 // 2. Interaction: j/k move the selection, a lifecycle chip opens the raw shard at its line.
-// 3. Screenshots of a session with terminal collisions in dark, light and high-contrast
-//    themes, and of the hostile session: screenshots/timeline-*.png.
+// 3. The run behind each turn (a session with hermes run journals): usage and cost in the card
+//    heads, the session total in the header, the expanded run (reasoning, tool call with
+//    arguments and result, approval, answer, warning, outcome), hostile run text as text; an
+//    open turn "Running for …"; follow tail on/off by the person's own scrolling and the
+//    "N new turns" pill with live appends to the shard.
+// 4. Screenshots of the collisions, broken-lines and runs sessions in dark, light and
+//    high-contrast themes (a server per theme), and of the hostile session:
+//    screenshots/timeline-*.png, timeline-run-*.png.
 //
 // Run: `npm run test:ui` (builds first). Exit code 0 = all checks passed.
 import fs from 'node:fs';

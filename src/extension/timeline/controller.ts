@@ -21,6 +21,9 @@ import {
   type Notice,
   type PageInfo,
   type ReplyMessage,
+  type SetFeedbackMessage,
+  type WriteCorrectionMessage,
+  type EditNoteMessage,
   type Snapshot,
   type ToWebview,
   type WebviewRequest,
@@ -442,30 +445,34 @@ export class TimelineController extends Disposable {
         break;
       case MessageType.SetFeedback:
       case MessageType.WriteCorrection:
-      case MessageType.EditNote: {
-        const ref = this.session;
-        // Only a turn this timeline shows (never an id made up by the page).
-        if (!ref || typeof m.turnId !== 'string' || !this.model?.rows.some((r) => r.kind === 'turn' && r.turnId === m.turnId)) break;
-        const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
-        if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
-        else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);
-        else if (m.value === 1 || m.value === -1 || m.value === 0) {
-          // 👎 asks why (feedback/reasons.ts); Escape cancels: nothing is rated, the card is selected again.
-          const reason = m.value === -1 && vscode.workspace.isTrusted ? await pickReason() : null;
-          if (reason === undefined) {
-            this.post({ type: MessageType.Reveal, turnId: m.turnId });
-            break;
-          }
-          const rec = await vscode.commands.executeCommand(
-            m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback,
-            reason ? { ...target, reason } : target,
-          );
-          // The last unrated turn of this session was rated by key: on to the next session of the review queue.
-          const advance = vscode.workspace.getConfiguration('botMemory.feedback').get<string>('advanceAfterRating', 'nextTurnThenSession');
-          if (rec && m.value !== 0 && m.nextSession === true && advance === 'nextTurnThenSession') void vscode.commands.executeCommand(Commands.nextUnreviewed);
-        }
+      case MessageType.EditNote:
+        await this.onFeedback(m);
         break;
+    }
+  }
+
+  /** A card's feedback button or key: rate, note or correct a turn this timeline shows. */
+  private async onFeedback(m: SetFeedbackMessage | WriteCorrectionMessage | EditNoteMessage): Promise<void> {
+    const ref = this.session;
+    // Only a turn this timeline shows (never an id made up by the page).
+    if (!ref || typeof m.turnId !== 'string' || !this.model?.rows.some((r) => r.kind === 'turn' && r.turnId === m.turnId)) return;
+    const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
+    if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
+    else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);
+    else if (m.value === 1 || m.value === -1 || m.value === 0) {
+      // 👎 asks why (feedback/reasons.ts); Escape cancels: nothing is rated, the card is selected again.
+      const reason = m.value === -1 && vscode.workspace.isTrusted ? await pickReason() : null;
+      if (reason === undefined) {
+        this.post({ type: MessageType.Reveal, turnId: m.turnId });
+        return;
       }
+      const rec = await vscode.commands.executeCommand(
+        m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback,
+        reason ? { ...target, reason } : target,
+      );
+      // The last unrated turn of this session was rated by key: on to the next session of the review queue.
+      const advance = vscode.workspace.getConfiguration('botMemory.feedback').get<string>('advanceAfterRating', 'nextTurnThenSession');
+      if (rec && m.value !== 0 && m.nextSession === true && advance === 'nextTurnThenSession') void vscode.commands.executeCommand(Commands.nextUnreviewed);
     }
   }
 
