@@ -9,6 +9,7 @@ import { registerCommands } from './commands';
 import { DisposableStore } from './dispose';
 import { registerFeedback } from './feedback/register';
 import type { FeedbackService } from './feedback/service';
+import { registerCompareAnswers, type CompareAnswers } from './compare/compareAnswers';
 import { registerQueryIndex, type QueryIndexFeature } from './index/register';
 import { registerQuickFixes, type QuickFixes } from './quickFixes';
 import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
@@ -26,6 +27,7 @@ export interface BotMemoryApi {
   repair: RepairFeature;
   quickFixes: QuickFixes;
   query: QueryIndexFeature;
+  compare: CompareAnswers;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
@@ -44,11 +46,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const repair = use(registerRepair(services));
   const quickFixes = use(registerQuickFixes(services));
   const query = use(registerQueryIndex(services));
-  disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair, query }));
+  const compare = use(registerCompareAnswers(services, feedback));
+  disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair, query, compare }));
 
   const { store, output } = services;
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions, feedback, memories, repair, quickFixes, query };
+  return { services, sessions, feedback, memories, repair, quickFixes, query, compare };
 }
 
 export function deactivate(): void {
