@@ -16,6 +16,7 @@ import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesVie
 import { registerRepair, type RepairFeature } from './repair/register';
 import { createServices, type Registration, type Services } from './services';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import { StartupClock, type StartupTimes } from './startup';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
 
 /** Returned from activate(): integration tests reach the live services through it. */
@@ -28,9 +29,12 @@ export interface BotMemoryApi {
   quickFixes: QuickFixes;
   query: QueryIndexFeature;
   compare: CompareAnswers;
+  /** Time to rows (startup.ts). */
+  startup: StartupTimes;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
+  const clock = new StartupClock();
   const disposables = new DisposableStore();
   context.subscriptions.push(disposables);
   const use = <Api>(r: Registration<Api>): Api => {
@@ -40,6 +44,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
 
   const services = use(createServices(context));
   const sessions = use(registerSessionsView(services));
+  clock.treeRegistered();
   const timeline = use(TimelineEditorProvider.register(services));
   const memories = use(registerMemoriesView(services));
   const feedback = use(registerFeedback(services));
@@ -50,8 +55,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair, query, compare }));
 
   const { store, output } = services;
-  void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions, feedback, memories, repair, quickFixes, query, compare };
+  void store
+    .reloadRoots()
+    .then(() => clock.rowsReady(store, (line) => output.info(line)))
+    .catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
+  clock.activated();
+  return { services, sessions, feedback, memories, repair, quickFixes, query, compare, startup: clock.times };
 }
 
 export function deactivate(): void {
