@@ -9,6 +9,9 @@
  *   {mode: 'reader', dir}    the core's shard reader alone (ShardReader.refresh of every shard).
  *   {mode: 'refresh', dir}   the core's reading of every session (SessionJournal.refresh: shards +
  *                            sidecar), no analysis: the audit minus analysis and report.
+ *                            With `heap`, the journals are kept and the live heap after a full
+ *                            GC is returned (`heapBytes`); with `plain`, events keep their parsed
+ *                            object (not compact, core/compactEvent.ts), for the same-run ratio.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -20,7 +23,7 @@ import { SessionJournal } from '../src/core/session';
 import { ShardReader } from '../src/core/shardReader';
 import { workerMain } from './fork';
 
-workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'refresh'; dir: string }) => {
+workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'refresh'; dir: string; heap?: boolean; plain?: boolean }) => {
   const t = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const cpuMs = (): number => {
@@ -63,6 +66,7 @@ workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'r
     const discovery = await discoverSessions(job.dir);
     let bytes = 0;
     let events = 0; // counted by the reader only: a refreshed journal exposes events through analyze()
+    const kept: SessionJournal[] = [];
     for (const s of discovery.sessions) {
       if (job.mode === 'reader') {
         for (const f of s.shards) {
@@ -72,14 +76,17 @@ workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'r
           events += r.contents.events.length;
         }
       } else {
-        const j = new SessionJournal(discovery.sessionsDir, s.sessionId);
+        const j = new SessionJournal(discovery.sessionsDir, s.sessionId, { compact: job.plain !== true });
         j.setShards(s.shards);
         const { shards } = await j.refresh();
+        if (job.heap) kept.push(j);
         for (const r of shards.values()) bytes += r.bytesRead;
       }
     }
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    return { ms, cpuMs: cpuMs(), bytes, events };
+    (globalThis as { gc?: () => void }).gc?.();
+    const heapBytes = process.memoryUsage().heapUsed;
+    return { ms, cpuMs: cpuMs(), bytes, events, heapBytes, sessions: kept.length };
   }
   const journal = path.join(job.dir, '_turn_journal');
   let bytes = 0;

@@ -3,7 +3,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as os from 'os';
-import { auditSessions, buildReport, reachesThreshold, sessionReport, type AuditOptions, type FailOn, type SessionReport } from '../core/audit';
+import {
+  auditSessions,
+  buildReport,
+  reachesThreshold,
+  recoveryMessage,
+  recoverySeverity,
+  sessionReport,
+  type AuditOptions,
+  type AuditReport,
+  type FailOn,
+  type SessionReport,
+} from '../core/audit';
 import { discoverSessions, DiscoveryError, type DiscoveredSession, type Discovery } from '../core/discovery';
 import { auditReportsParallel } from '../core/parallelAudit';
 import { isValidSessionId } from '../core/sessionId';
@@ -24,11 +35,13 @@ export async function runAudit(argv: string[]): Promise<number> {
       'fail-on': { type: 'string', default: 'error' },
       'stale-after-minutes': { type: 'string' },
       'max-line-bytes': { type: 'string' },
+      'max-session-bytes': { type: 'string' },
       now: { type: 'string' },
       jobs: { type: 'string' },
       format: { type: 'string' },
       since: { type: 'string' },
       'changed-since': { type: 'string' },
+      'state-db': { type: 'string' },
     },
     { min: 1, max: 1, names: '<sessionsDir>' },
   );
@@ -43,6 +56,7 @@ export async function runAudit(argv: string[]): Promise<number> {
     sessionId: values.session,
     staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
     maxLineBytes: numberOption(values['max-line-bytes'], 'max-line-bytes', 1),
+    maxSessionBytes: numberOption(values['max-session-bytes'], 'max-session-bytes', 1),
     now: numberOption(values.now, 'now', 0),
   };
   let discovery;
@@ -73,7 +87,7 @@ export async function runAudit(argv: string[]): Promise<number> {
   // A repair log we cannot read (FIFO, device, link, unreadable) is reported; the audit goes on.
   const logProblem = repairLogProblem(discovery.sessionsDir);
   if (logProblem) discovery.skipped.push({ name: REPAIR_LOG_NAME, path: path.join(discovery.sessionsDir, REPAIR_LOG_NAME), reason: logProblem });
-  const report = buildReport(discovery, sessions);
+  const report = buildReport(discovery, sessions, values['state-db']);
   selection.save(sessions);
   if (format === 'sarif') {
     out(JSON.stringify(auditToSarif(report, { journalDir: discovery.journalDir, toolVersion: VERSION })) + '\n');
@@ -84,6 +98,7 @@ export async function runAudit(argv: string[]): Promise<number> {
   } else {
     out(footer(report.summary, discovery.journalDir, report.skipped_files));
     out(findingsBlock(sessions));
+    out(upstreamAuditBlock(report));
   }
   return reachesThreshold(report, failOn as FailOn) ? 1 : 0;
 }
@@ -160,6 +175,28 @@ function findingsBlock(sessions: SessionReport[]): string {
       const known = f.reviewed ? dim(` [reviewed: ${safeText(f.review_note ?? '', 160)}]`) : '';
       s += `  ${sev} ${f.kind.padEnd(26)} ${where}${safeText(f.message, 300)}${known}\n`;
     }
+  }
+  return s;
+}
+
+/**
+ * hermes-webui's own audit items no session of ours holds (an orphan backup, a state.db row
+ * without a sidecar), and how hermes' state.db was read when `--state-db` was given.
+ */
+function upstreamAuditBlock(report: AuditReport): string {
+  const ours = new Set(report.sessions.map((r) => r.session_id));
+  const rest = report.upstream_audit.items.filter((i) => !ours.has(i.session_id));
+  const db = report.upstream_audit.state_db;
+  if (!rest.length && !db) return '';
+  let s = `\n${bold("hermes-webui's own audit")} ${dim('(items about sessions without a journal)')}\n`;
+  if (db) {
+    const how = db.read ? `read ${db.how === 'copy' ? 'from a private copy' : 'read-only'}` : yellow('not read');
+    s += `  state.db ${safeText(db.path, 200)}: ${how}${db.message ? ` (${safeText(db.message, 300)})` : ''}\n`;
+  }
+  for (const i of rest) {
+    const sev = recoverySeverity(i);
+    const tag = sev === 'error' ? red('error  ') : sev === 'warning' ? yellow('warning') : dim('info   ');
+    s += `  ${tag} ${i.kind.padEnd(32)} ${bold(safeText(i.session_id, 120))} ${safeText(recoveryMessage(i), 300)}\n`;
   }
   return s;
 }

@@ -29,8 +29,12 @@ Commands:
       --changed-since FILE      read only sessions changed since the run that wrote FILE (a state
                                 file, created if missing); the others' last reports are reused
       --fail-on LEVEL           error (default) | warning | never: exit 1 when a finding reaches LEVEL
+      --state-db FILE           hermes' state.db (e.g. ~/.hermes/state.db), read only: upstream's state_db_*
+                                audit kinds and orphan_backup_without_state_row (docs/cli.md)
       --stale-after-minutes N   a turn open longer than this is dangling (default 60)
       --max-line-bytes N        longer lines are malformed, not parsed (default 16 MiB)
+      --max-session-bytes N     a session's shards read into memory at most, all together (default 768 MiB);
+                                past it a shard is an unreadable_shard finding (raise with --max-old-space-size)
       --now EPOCH_SECONDS       audit as if it were this time (for reproducible reports)
       --jobs N                  sessions audited at once on worker threads (default: the cores, at most 4,
                                 for folders of 16 MB or more; 1 below)
@@ -89,6 +93,7 @@ ${MEMORY_USAGE}
       --json                    print the plan (and the result) as JSON
       --reviewer NAME           recorded in the repair log
       --stale-after-minutes N   a turn open longer than this is dangling (default 60)
+      --max-line-bytes N, --max-session-bytes N   as for audit
       --now EPOCH_SECONDS       plan as if it were this time
 
   undo <sessionsDir>    Undo the last repair (refuses when a file changed since). --dry-run, --json.

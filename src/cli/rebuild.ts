@@ -14,6 +14,8 @@ export const REBUILD_USAGE = `  rebuild <sessionsDir>  Rebuild the SQLite index 
       --from-log FILE           replay a downloaded GitHub interaction log instead of a sessions folder
                                 (default database: the log's name with .sqlite, beside it)
       --full                    rebuild from scratch even when only appends happened
+      --inline-raw              store each event's line in events.raw (default: NULL, the line is read from
+                                its shard at events.offset, events.length: the index is ~half the size)
       --force                   replace the index even if another program holds it open
       --json                    print the result as one JSON object
       --progress-json           progress as JSON lines on stderr (for the extension)
@@ -28,12 +30,55 @@ export interface RebuildTestHooks {
 }
 
 export async function runRebuild(argv: string[], hooks: RebuildTestHooks = {}): Promise<number> {
+  const { values, dir, db, engine } = parseRebuildArgs(argv);
+  const progress = progressReporter(values['progress-json'], process.stderr.isTTY === true && !values['progress-json'] && !values.json);
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  let result: RebuildResult;
+  try {
+    result = await rebuildIndex({
+      sessionsDir: dir,
+      fromLog: values['from-log'],
+      db,
+      full: values.full,
+      inlineRaw: values['inline-raw'],
+      force: values.force,
+      now: numberOption(values.now, 'now', 0),
+      staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
+      maxLineBytes: numberOption(values['max-line-bytes'], 'max-line-bytes', 1),
+      signal: controller.signal,
+      // This bundle is also the rebuild worker (main.ts).
+      workerScript: __filename,
+      onProgress: progress.onProgress,
+      engine,
+      trace: values.trace,
+      checkpoint: hooks.checkpoint,
+      cacheSize: hooks.cacheSize,
+    });
+  } catch (e) {
+    progress.endLine();
+    return reportFailure(e, progress.emit);
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  progress.endLine();
+  progress.emit({ type: 'done', ...result });
+  printResult(result, values.json);
+  return 0;
+}
+
+/** The options, the sessions folder and the database to write; usage errors thrown. */
+function parseRebuildArgs(argv: string[]) {
   const { values, positionals } = parse(
     argv,
     {
       db: { type: 'string' },
       'from-log': { type: 'string' },
       full: { type: 'boolean', default: false },
+      'inline-raw': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       'progress-json': { type: 'boolean', default: false },
@@ -45,71 +90,51 @@ export async function runRebuild(argv: string[], hooks: RebuildTestHooks = {}): 
     },
     { min: 0, max: 1, names: '<sessionsDir>' },
   );
-  const fromLog = values['from-log'];
   const dir = positionals[0];
   const engine = values.engine;
   if (engine !== undefined && engine !== 'native' && engine !== 'wasm') throw new UsageError(`--engine must be native or wasm, not ${engine}`);
   if (engine === 'native' && !nativeAvailable())
     throw new UsageError(`--engine native needs node:sqlite (Node >= 22.5); this is Node ${process.versions.node}`);
-  const db = indexTarget(fromLog, dir, values.db);
-  const progressJson = values['progress-json'];
-  const tty = process.stderr.isTTY === true && !progressJson && !values.json;
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort();
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  const emit = (o: object): void => {
-    if (progressJson) err(JSON.stringify(o) + '\n');
-  };
+  return { values, dir, db: indexTarget(values['from-log'], dir, values.db), engine: engine as 'native' | 'wasm' | undefined };
+}
+
+/** Progress as JSON lines on stderr (--progress-json), or one line redrawn on a terminal. */
+function progressReporter(json: boolean, tty: boolean) {
   let lastLine = '';
-  let result: RebuildResult;
-  try {
-    result = await rebuildIndex({
-      sessionsDir: dir,
-      fromLog,
-      db,
-      full: values.full,
-      force: values.force,
-      now: numberOption(values.now, 'now', 0),
-      staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
-      maxLineBytes: numberOption(values['max-line-bytes'], 'max-line-bytes', 1),
-      signal: controller.signal,
-      // This bundle is also the rebuild worker (main.ts).
-      workerScript: __filename,
-      onProgress: (p: RebuildProgress) => {
-        emit({ type: 'progress', ...p });
-        if (tty) {
-          lastLine = `\r${dim(`${p.phase}: ${p.sessionsDone}/${p.sessionsTotal} sessions, ${p.events} events`)}`;
-          err(lastLine);
-        }
-      },
-      engine,
-      trace: values.trace,
-      checkpoint: hooks.checkpoint,
-      cacheSize: hooks.cacheSize,
-    });
-  } catch (e) {
-    if (tty && lastLine) err('\n');
-    if (e instanceof TargetBusyError) {
-      emit({ type: 'error', busy: true, forceable: e.forceable, message: e.message });
-      err(`bot-memory-audit rebuild: ${e.message}\n`);
-      return 1;
-    }
-    if (e instanceof RebuildCancelled) {
-      emit({ type: 'error', cancelled: true, message: 'cancelled; the previous index is unchanged' });
-      err('bot-memory-audit rebuild: cancelled; the previous index is unchanged\n');
-      return 1;
-    }
-    if (e instanceof DiscoveryError) throw new Error(e.message, { cause: e });
-    throw e;
-  } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+  const emit = (o: object): void => {
+    if (json) err(JSON.stringify(o) + '\n');
+  };
+  return {
+    emit,
+    onProgress: (p: RebuildProgress): void => {
+      emit({ type: 'progress', ...p });
+      if (tty) {
+        lastLine = `\r${dim(`${p.phase}: ${p.sessionsDone}/${p.sessionsTotal} sessions, ${p.events} events`)}`;
+        err(lastLine);
+      }
+    },
+    /** Ends the redrawn line, if one was drawn. */
+    endLine: (): void => {
+      if (tty && lastLine) err('\n');
+      lastLine = '';
+    },
+  };
+}
+
+/** A busy target or a cancelled run: a message and exit code 1; anything else is thrown on. */
+function reportFailure(e: unknown, emit: (o: object) => void): number {
+  if (e instanceof TargetBusyError) {
+    emit({ type: 'error', busy: true, forceable: e.forceable, message: e.message });
+    err(`bot-memory-audit rebuild: ${e.message}\n`);
+    return 1;
   }
-  if (tty && lastLine) err('\n');
-  emit({ type: 'done', ...result });
-  printResult(result, values.json);
-  return 0;
+  if (e instanceof RebuildCancelled) {
+    emit({ type: 'error', cancelled: true, message: 'cancelled; the previous index is unchanged' });
+    err('bot-memory-audit rebuild: cancelled; the previous index is unchanged\n');
+    return 1;
+  }
+  if (e instanceof DiscoveryError) throw new Error(e.message, { cause: e });
+  throw e;
 }
 
 /** The index file to write, after checking the source exists: a sessions folder or (--from-log) an interaction log. */

@@ -14,7 +14,7 @@ import {
   hasWork,
   markCollisionReviewed,
   planRepair,
-  undoLastRepair,
+  undoLastRepairLocked,
   type RepairPlan,
   type SessionPlan,
 } from '../core/repair';
@@ -94,6 +94,7 @@ export async function runRepair(argv: string[]): Promise<number> {
       reviewer: { type: 'string' },
       'stale-after-minutes': { type: 'string' },
       'max-line-bytes': { type: 'string' },
+      'max-session-bytes': { type: 'string' },
       now: { type: 'string' },
     },
     { min: 1, max: 1, names: '<sessionsDir>' },
@@ -107,6 +108,7 @@ export async function runRepair(argv: string[]): Promise<number> {
       sessionId: values.session,
       staleAfterMinutes: numberOption(values['stale-after-minutes'], 'stale-after-minutes', 0),
       maxLineBytes: numberOption(values['max-line-bytes'], 'max-line-bytes', 1),
+      maxSessionBytes: numberOption(values['max-session-bytes'], 'max-session-bytes', 1),
       now: numberOption(values.now, 'now', 0),
     }),
   );
@@ -182,7 +184,7 @@ export async function runUndo(argv: string[]): Promise<number> {
   );
   const { resolveSessionsDir } = await import('../core/discovery');
   const dir = resolveSessionsDir(positionals[0]).sessionsDir;
-  const r = await wrap(() => undoLastRepair(dir, { onStep: repairHooks.onStep, dryRun: values['dry-run'] }));
+  const r = await wrap(() => undoLastRepairLocked(dir, { onStep: repairHooks.onStep, dryRun: values['dry-run'] }));
   if (values.json) out(JSON.stringify(r) + '\n');
   else {
     // 'nothing' has no status word: its message says it ("there is no repair to undo").

@@ -5,6 +5,7 @@
 
 import { deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
 import { canonicalJson } from './jsonLine';
+import { fieldsOf } from './compactEvent';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -659,44 +660,98 @@ function buildTurn(
   recovered: JournalEvent[],
 ): Turn {
   const submitted = evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
-  const sd = submitted?.data ?? {};
+  const sd = submitted ? fieldsOf(submitted) : {};
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
-  // One pass over the events for the times and the events looked up by name (no copies).
-  const times: (number | null)[] = new Array(evs.length);
-  let startedAt: number | null = null;
-  let lastAt: number | null = null;
-  let tSub: number | null = null;
-  let tWorker: number | null = null;
-  let tAssistant: number | null = null;
-  let term: JournalEvent | undefined;
+  const scan = scanTurnEvents(evs);
+  const assistantMessageIndex = scan.indexEv ? (fieldsOf(scan.indexEv).assistant_message_index as number) : null;
+  const userMessage = typeof sd.content === 'string' ? sd.content : sd.content === undefined ? null : JSON.stringify(sd.content);
+  return {
+    turnId,
+    streamId,
+    events: evs,
+    steps: turnSteps(evs, scan),
+    state: latest.name,
+    terminal: latest.terminal,
+    userMessage,
+    attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
+    model: typeof sd.model === 'string' ? sd.model : null,
+    modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
+    workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
+    reason: interruptReason(latest, scan.lastInterrupted),
+    startedAt: scan.startedAt,
+    lastAt: scan.lastAt,
+    durations: turnDurations(scan, latest),
+    assistantMessageIndex,
+    assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
+    collision,
+    hasSubmitted: evs.some((e) => e.name === 'submitted'),
+    live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
+    userMessageSaved: userMessage !== null && userContents.has(userMessage),
+    recovered,
+    aliasTurnIds: [],
+    splitCause: null,
+    ageBound: scan.lastAt,
+    evidence: null,
+    run: null,
+  };
+}
+
+/** What one pass over a turn's events finds: times, and the events looked up by name (no copies). */
+interface TurnScan {
+  times: (number | null)[];
+  startedAt: number | null;
+  lastAt: number | null;
+  tSub: number | null;
+  tWorker: number | null;
+  tAssistant: number | null;
+  term: JournalEvent | undefined;
+  lastInterrupted: JournalEvent | undefined;
+  indexEv: JournalEvent | undefined;
+}
+
+function scanTurnEvents(evs: JournalEvent[]): TurnScan {
+  const scan: TurnScan = {
+    times: new Array(evs.length),
+    startedAt: null,
+    lastAt: null,
+    tSub: null,
+    tWorker: null,
+    tAssistant: null,
+    term: undefined,
+    lastInterrupted: undefined,
+    indexEv: undefined,
+  };
   let seenSub = false;
   let seenWorker = false;
   let seenAssistant = false;
-  let lastInterrupted: JournalEvent | undefined;
-  let indexEv: JournalEvent | undefined;
   for (let i = 0; i < evs.length; i++) {
     const e = evs[i];
     const at = finiteOrNull(e.createdAtRaw);
-    times[i] = at;
+    scan.times[i] = at;
     if (at !== null) {
-      if (startedAt === null) startedAt = at;
-      lastAt = at;
+      if (scan.startedAt === null) scan.startedAt = at;
+      scan.lastAt = at;
     }
     // The first event of each name counts for the durations, as Array.find would pick it.
     if (e.name === 'submitted') {
-      if (!seenSub) tSub = at;
+      if (!seenSub) scan.tSub = at;
       seenSub = true;
     } else if (e.name === 'worker_started') {
-      if (!seenWorker) tWorker = at;
+      if (!seenWorker) scan.tWorker = at;
       seenWorker = true;
     } else if (e.name === 'assistant_started') {
-      if (!seenAssistant) tAssistant = at;
+      if (!seenAssistant) scan.tAssistant = at;
       seenAssistant = true;
     }
-    if (e.terminal && term === undefined) term = e;
-    if (e.name === 'interrupted') lastInterrupted = e;
-    if (typeof e.data.assistant_message_index === 'number') indexEv = e;
+    if (e.terminal && scan.term === undefined) scan.term = e;
+    if (e.name === 'interrupted') scan.lastInterrupted = e;
+    if (typeof fieldsOf(e).assistant_message_index === 'number') scan.indexEv = e;
   }
+  return scan;
+}
+
+function turnSteps(evs: JournalEvent[], scan: TurnScan): TurnStep[] {
+  const { times, startedAt } = scan;
   const steps: TurnStep[] = new Array(evs.length);
   for (let i = 0; i < evs.length; i++) {
     const e = evs[i];
@@ -713,56 +768,36 @@ function buildTurn(
       recovered: e.recovered === true,
     };
   }
-  const tTerm = term ? finiteOrNull(term.createdAtRaw) : null;
+  return steps;
+}
+
+function turnDurations(scan: TurnScan, latest: JournalEvent): Turn['durations'] {
+  const { tSub, tWorker, tAssistant, startedAt, lastAt } = scan;
+  const tTerm = scan.term ? finiteOrNull(scan.term.createdAtRaw) : null;
   const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? b - a : null);
-  const assistantMessageIndex = indexEv ? (indexEv.data.assistant_message_index as number) : null;
-  let assistantReply: string | null = null;
-  if (sidecar && assistantMessageIndex !== null && Number.isInteger(assistantMessageIndex)) {
-    const m = sidecar.messages[assistantMessageIndex];
-    if (m && m.role === 'assistant') assistantReply = m.content;
-  }
-  const userMessage = typeof sd.content === 'string' ? sd.content : sd.content === undefined ? null : JSON.stringify(sd.content);
   return {
-    turnId,
-    streamId,
-    events: evs,
-    steps,
-    state: latest.name,
-    terminal: latest.terminal,
-    userMessage,
-    attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
-    model: typeof sd.model === 'string' ? sd.model : null,
-    modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
-    workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
-    // Only an interrupted turn has a reason; a collision won by `completed` keeps its
-    // interrupted event (and reason) in `collision`.
-    reason:
-      latest.name !== 'interrupted' || !lastInterrupted
-        ? null
-        : typeof lastInterrupted.data.reason === 'string'
-          ? lastInterrupted.data.reason
-          : pyRepr(lastInterrupted.data.reason),
-    startedAt,
-    lastAt,
-    durations: {
-      toWorker: diff(tSub, tWorker),
-      toAssistant: diff(tWorker ?? tSub, tAssistant),
-      toTerminal: diff(tAssistant ?? tWorker ?? tSub, tTerm),
-      total: diff(tSub ?? startedAt, tTerm ?? (latest.terminal ? lastAt : null)),
-    },
-    assistantMessageIndex,
-    assistantReply,
-    collision,
-    hasSubmitted: evs.some((e) => e.name === 'submitted'),
-    live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
-    userMessageSaved: userMessage !== null && userContents.has(userMessage),
-    recovered,
-    aliasTurnIds: [],
-    splitCause: null,
-    ageBound: lastAt,
-    evidence: null,
-    run: null,
+    toWorker: diff(tSub, tWorker),
+    toAssistant: diff(tWorker ?? tSub, tAssistant),
+    toTerminal: diff(tAssistant ?? tWorker ?? tSub, tTerm),
+    total: diff(tSub ?? startedAt, tTerm ?? (latest.terminal ? lastAt : null)),
   };
+}
+
+/**
+ * Only an interrupted turn has a reason; a collision won by `completed` keeps its
+ * interrupted event (and reason) in `collision`.
+ */
+function interruptReason(latest: JournalEvent, lastInterrupted: JournalEvent | undefined): string | null {
+  if (latest.name !== 'interrupted' || !lastInterrupted) return null;
+  const reason = fieldsOf(lastInterrupted).reason;
+  return typeof reason === 'string' ? reason : pyRepr(reason);
+}
+
+/** The sidecar's assistant message at the turn's `assistant_message_index`, if it is one. */
+function assistantReplyAt(sidecar: Sidecar | null, index: number | null): string | null {
+  if (!sidecar || index === null || !Number.isInteger(index)) return null;
+  const m = sidecar.messages[index];
+  return m && m.role === 'assistant' ? m.content : null;
 }
 
 const STEP_RANK: Record<string, number> = { submitted: 0, worker_started: 1, assistant_started: 2, completed: 3, interrupted: 3 };

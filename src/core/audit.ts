@@ -8,6 +8,7 @@ import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
 import { discoverSessions, type DiscoveredSession, type Discovery, type SkippedFile } from './discovery';
 import { SessionJournal, analyzeWithUpstream } from './session';
 import { pendingItems, recoveryAudit, type RecoveryAudit, type RecoveryItem } from './recoveryAudit';
+import { readStateDb } from './stateDb';
 import type { UpstreamView } from './upstreamView';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import type { Finding, Severity } from './types';
@@ -17,9 +18,13 @@ export interface AuditOptions {
   /** Only this session. */
   sessionId?: string;
   maxLineBytes?: number;
+  /** Bytes of one session's shards read into memory at most (default DEFAULT_MAX_SESSION_BYTES). */
+  maxSessionBytes?: number;
   staleAfterMinutes?: number;
   /** Epoch seconds; defaults to the current time. */
   now?: number;
+  /** Hermes' `state.db` (upstream's `--state-db`): read only, for the `state_db_*` kinds (core/stateDb.ts). */
+  stateDb?: string;
 }
 
 export function analyzeOptions(o: AuditOptions): AnalyzeOptions {
@@ -38,7 +43,10 @@ export async function* auditSessions(discovery: Discovery, options: AuditOptions
   const opts = analyzeOptions(options);
   const wanted = discovery.sessions.filter((s) => options.sessionId === undefined || s.sessionId === options.sessionId);
   const load = (s: DiscoveredSession): Promise<SessionJournal> => {
-    const journal = new SessionJournal(discovery.sessionsDir, s.sessionId, { maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
+    const journal = new SessionJournal(discovery.sessionsDir, s.sessionId, {
+      maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      maxSessionBytes: options.maxSessionBytes,
+    });
     journal.setShards(s.shards);
     const p = journal.refresh().then(() => journal);
     p.catch(() => undefined); // handled when awaited; never unhandled if the caller stops early
@@ -147,11 +155,12 @@ export async function auditFolder(dir: string, options: AuditOptions = {}): Prom
   const discovery = await discoverSessions(dir);
   const sessions: SessionReport[] = [];
   for await (const a of auditSessions(discovery, options)) sessions.push(sessionReport(a));
-  return buildReport(discovery, sessions);
+  return buildReport(discovery, sessions, options.stateDb);
 }
 
-export function buildReport(discovery: Discovery, sessions: SessionReport[]): AuditReport {
-  const upstreamAudit = folderRecoveryAudit(discovery.sessionsDir, sessions);
+/** `stateDb`: hermes' `state.db`, read only (upstream's `--state-db`). */
+export function buildReport(discovery: Discovery, sessions: SessionReport[], stateDb?: string): AuditReport {
+  const upstreamAudit = folderRecoveryAudit(discovery.sessionsDir, sessions, stateDb);
   const findings: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   let events = 0;
   let turns = 0;
@@ -191,18 +200,31 @@ const RECOVERY_MESSAGE: Record<string, (i: RecoveryItem) => string> = {
   malformed_orphan_backup: (i) => `${i.session_id}.json.bak has no live sidecar and is not a session JSON`,
   index_missing_file: (i) => `_index.json names ${i.session_id}, whose sidecar is missing`,
   index_missing_entry: (i) => `the sidecar ${i.session_id}.json is missing from _index.json`,
-  state_db_deleted_webui_tombstone: (i) => `${i.session_id} was deleted by the user; its backup is left alone`,
+  state_db_deleted_webui_tombstone: (i) =>
+    `${i.session_id} was deleted by the user (hermes-webui's delete tombstone names it): its ${i.bak_messages >= 0 ? 'backup' : 'state.db row'} must not bring it back`,
+  state_db_missing_sidecar: (i) =>
+    `hermes' state.db has the WebUI session ${i.session_id} with its messages, but its sidecar ${i.session_id}.json is missing (upstream re-creates it from state.db)`,
+  state_db_orphan_webui_row: (i) => `hermes' state.db has a WebUI session ${i.session_id} with no messages and no sidecar ${i.session_id}.json (manual review)`,
 };
+
+/** The message of one upstream audit item (also for the items no session of ours holds). */
+export function recoveryMessage(i: RecoveryItem): string {
+  return RECOVERY_MESSAGE[i.kind]?.(i) ?? i.kind;
+}
+
+export function recoverySeverity(i: RecoveryItem): Severity {
+  return RECOVERY_SEVERITY[i.kind] ?? 'warning';
+}
 
 /**
  * Upstream's own audit of the folder; its items about sessions with a journal become findings
  * of those sessions too (with `upstream_kind` and `category`). Pending turns come from each
  * session's upstream view.
  */
-function folderRecoveryAudit(sessionsDir: string, sessions: SessionReport[]): RecoveryAudit {
+function folderRecoveryAudit(sessionsDir: string, sessions: SessionReport[], stateDb?: string): RecoveryAudit {
   const pending: RecoveryItem[] = [];
   for (const s of sessions) if (s.upstream) pending.push(...pendingItems(sessionsDir, s.session_id, s.upstream.pending));
-  const audit = recoveryAudit(sessionsDir, pending);
+  const audit = recoveryAudit(sessionsDir, pending, stateDb === undefined ? undefined : readStateDb(stateDb, sessionsDir));
   const crashes = sessions.filter((s) => s.upstream && !s.upstream.readable);
   if (crashes.length) {
     audit.error = `hermes-webui's own audit raises ${crashes[0].upstream!.error} reading session ${crashes[0].session_id} and reports nothing for the folder (${crashes.map((s) => s.session_id).join(', ')} cannot be read)`;
@@ -211,8 +233,7 @@ function folderRecoveryAudit(sessionsDir: string, sessions: SessionReport[]): Re
   for (const i of audit.items) {
     const s = by.get(i.session_id);
     if (!s || i.kind === 'turn_journal_pending_turn') continue;
-    const msg = RECOVERY_MESSAGE[i.kind]?.(i) ?? i.kind;
-    s.findings.push({ kind: i.kind, severity: RECOVERY_SEVERITY[i.kind] ?? 'warning', message: msg, upstream_kind: i.kind, category: i.category });
+    s.findings.push({ kind: i.kind, severity: recoverySeverity(i), message: recoveryMessage(i), upstream_kind: i.kind, category: i.category });
   }
   return audit;
 }

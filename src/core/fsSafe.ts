@@ -209,6 +209,20 @@ export async function readText(file: string, o: ReadOpenOptions = {}): Promise<s
 }
 
 /** lstat that never throws: null when missing or unreadable. */
+/**
+ * For a file the caller will open or replace whole (e.g. the SQLite index): throws a clear
+ * `UnsafeFileError` when `file` (or what a link there points to) is a FIFO, device or socket.
+ */
+export function assertRegularOrMissing(file: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return; // missing (or a dangling link): nothing to open
+  }
+  if (!st.isFile()) throw notRegular(file, st);
+}
+
 export function lstatOrNull(file: string): fs.Stats | null {
   try {
     return fs.lstatSync(file);
@@ -312,18 +326,35 @@ function lastByteIsNewline(fd: number, size: number): boolean {
   return fs.readSync(fd, b, 0, 1, size - 1) === 1 && b[0] === 0x0a;
 }
 
+const NOTHING = Buffer.alloc(0);
+
 /**
- * True when the file ends in a torn line (a killed writer's partial append). A large append
- * by another live process grows the file page by page, so a size seen mid-write can end
- * mid-line: a torn-looking end counts only once the size has stayed the same for a moment
- * (a killed writer's tail never changes; a live one finishes within microseconds).
+ * Returns once no `write()` to this file is in progress. Linux file systems (ext4, xfs, btrfs,
+ * tmpfs, overlayfs) run every `write()` to a regular file under the inode's lock, even one of
+ * 0 bytes, so a 0-byte write waits for a concurrent append to finish. Elsewhere it returns at
+ * once and the stable-size wait below is what is left.
+ */
+function writeBarrier(fd: number): number {
+  fs.writeSync(fd, NOTHING, 0, 0);
+  return fs.fstatSync(fd).size;
+}
+
+/**
+ * True when the file ends in a torn line (a killed writer's partial append). Another live
+ * process's append grows the file page by page, so a size seen mid-write can end mid-line; a
+ * writer preempted mid-write (a loaded machine) keeps that size for many milliseconds. So a
+ * torn-looking end counts only when it is still the end after a write barrier (no append in
+ * progress), and the size then stays the same for a moment (systems without the barrier).
+ * Mistaking a live append for a torn line would put a blank line after it; seeing a live
+ * append's partial end as a fresh line is harmless (ours is queued behind it by O_APPEND).
  */
 function endsTorn(fd: number, size: number): boolean {
-  let seen = size;
+  if (lastByteIsNewline(fd, size)) return false;
+  let seen = writeBarrier(fd);
   for (let stable = 0; stable < 3;) {
-    if (lastByteIsNewline(fd, seen)) return false;
+    if (seen === 0 || lastByteIsNewline(fd, seen)) return false;
     Atomics.wait(sleeper, 0, 0, 5);
-    const now = fs.fstatSync(fd).size;
+    const now = writeBarrier(fd);
     if (now === seen) stable++;
     else {
       seen = now;

@@ -40,7 +40,10 @@ export function runAuditWorkerIfWorker(): boolean {
   const opts = analyzeOptions(init.options);
   const known = init.markReviewed ? loadKnownReviews(init.sessionsDir) : null;
   port.on('message', (job: Job) => {
-    const journal = new SessionJournal(init.sessionsDir, job.session.sessionId, { maxLineBytes: init.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES });
+    const journal = new SessionJournal(init.sessionsDir, job.session.sessionId, {
+      maxLineBytes: init.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      maxSessionBytes: init.options.maxSessionBytes,
+    });
     journal.setShards(job.session.shards);
     journal
       .refresh()

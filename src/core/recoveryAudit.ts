@@ -6,13 +6,19 @@
  * `index_missing_entry`, `state_db_deleted_webui_tombstone` (from the durable tombstone) and
  * `turn_journal_pending_turn` (from the upstream view of each session). Read only.
  *
+ * With hermes' `state.db` (`--state-db`, the `botMemory.stateDb` setting; core/stateDb.ts) it
+ * also gives upstream's `orphan_backup_without_state_row`, `state_db_missing_sidecar`,
+ * `state_db_orphan_webui_row` and the state.db side of `state_db_deleted_webui_tombstone`.
+ *
  * Differences, on purpose: files are read without following symbolic links (upstream's glob
- * follows them); hermes' `state.db` is not read here (without it upstream treats every orphan
- * backup as known to it, and so do we).
+ * follows them); a state.db row whose id would name a file outside the folder counts as having
+ * no sidecar; a state.db that upstream's Python would fail to decode (invalid UTF-8 text) is
+ * still read (upstream then reports none of its rows).
  */
 
 import * as path from 'path';
 import { listNames, lstatOrNull, readTextIfExistsSync } from './fsSafe';
+import type { StateDbReading } from './stateDb';
 import type { RecoveryKind } from './types';
 
 export type { RecoveryKind };
@@ -30,6 +36,8 @@ export interface RecoveryItem {
 
 export interface RecoveryAudit {
   status: 'ok' | 'warn' | 'needs_manual_review';
+  /** How hermes' `state.db` was read, when one was given (not in upstream's output). */
+  state_db?: { path: string; read: boolean; how?: 'read-only' | 'copy'; message?: string };
   summary: { ok: number; repairable: number; unsafe_to_repair: number };
   items: RecoveryItem[];
   /** Set when upstream's own audit would raise instead (a session its reader cannot read): it reports nothing then. */
@@ -133,8 +141,9 @@ function item(session_id: string, kind: RecoveryKind, category: RecoveryItem['ca
 /**
  * Upstream's audit items for a sessions folder, in upstream's order; `pending` are the
  * `turn_journal_pending_turn` items (from each session's upstream view), appended last.
+ * `stateDb`: what was read from hermes' `state.db` (upstream's `--state-db`), if one was given.
  */
-export function recoveryAudit(sessionsDir: string, pending: RecoveryItem[] = []): RecoveryAudit {
+export function recoveryAudit(sessionsDir: string, pending: RecoveryItem[] = [], stateDb?: StateDbReading): RecoveryAudit {
   let names: string[];
   try {
     names = listNames(sessionsDir).sort();
@@ -144,6 +153,27 @@ export function recoveryAudit(sessionsDir: string, pending: RecoveryItem[] = [])
   const isFile = (n: string) => lstatOrNull(path.join(sessionsDir, n))?.isFile() === true;
   const live = names.filter((n) => n.endsWith('.json') && !n.startsWith('_') && isFile(n));
   const liveIds = new Set(live.map((n) => n.slice(0, -5)));
+  const items: RecoveryItem[] = [...shrunkenItems(sessionsDir, live, isFile)];
+  const bakTombstoned = new Set<string>();
+  items.push(...orphanBackupItems(sessionsDir, names, isFile, stateDb, bakTombstoned));
+  // upstream's state_db_deleted_webui_ids: rows whose sidecar is missing and that the durable tombstone names
+  const dbDeleted = new Set((stateDb?.missing ?? []).filter((r) => tombstoned(sessionsDir, r.id.trim())).map((r) => r.id));
+  items.push(...indexItems(sessionsDir, liveIds, dbDeleted));
+  items.push(...stateDbItems(sessionsDir, stateDb, bakTombstoned));
+  items.push(...pending);
+  const summary = { ok: live.length, repairable: 0, unsafe_to_repair: 0 };
+  for (const i of items) summary[i.category]++;
+  const status = summary.unsafe_to_repair ? 'needs_manual_review' : summary.repairable ? 'warn' : 'ok';
+  const audit: RecoveryAudit = { status, summary, items };
+  if (stateDb) {
+    audit.state_db = { path: stateDb.path, read: stateDb.read };
+    if (stateDb.how) audit.state_db.how = stateDb.how;
+    if (stateDb.message) audit.state_db.message = stateDb.message;
+  }
+  return audit;
+}
+
+function shrunkenItems(sessionsDir: string, live: string[], isFile: (n: string) => boolean): RecoveryItem[] {
   const items: RecoveryItem[] = [];
   for (const n of live) {
     const bakName = `${n}.bak`;
@@ -155,32 +185,63 @@ export function recoveryAudit(sessionsDir: string, pending: RecoveryItem[] = [])
     if (bc > lc && !(isObj(lv) && isObj(bv) && shrinkIntended(lv, bv)))
       items.push(item(n.slice(0, -5), 'shrunken_live', 'repairable', 'restore_from_bak', lc, bc));
   }
+  return items;
+}
+
+/** Upstream's `_state_db_has_session`: fail-open (no state.db, no table, unreadable: known). */
+function stateDbKnows(stateDb: StateDbReading | undefined, sid: string): boolean {
+  return !stateDb?.sessionIds || stateDb.sessionIds.has(sid);
+}
+
+function orphanBackupItems(
+  sessionsDir: string,
+  names: string[],
+  isFile: (n: string) => boolean,
+  stateDb: StateDbReading | undefined,
+  bakTombstoned: Set<string>,
+): RecoveryItem[] {
+  const items: RecoveryItem[] = [];
   for (const n of names.filter((x) => x.endsWith('.json.bak') && isFile(x))) {
     const liveName = n.slice(0, -4);
     if (liveName.startsWith('_') || lstatOrNull(path.join(sessionsDir, liveName))) continue;
     const sid = liveName.slice(0, -5);
     const bc = msgCount(readJson(path.join(sessionsDir, n)));
     if (bc < 0) items.push(item(sid, 'malformed_orphan_backup', 'unsafe_to_repair', 'manual_review', -1, bc));
-    else if (tombstoned(sessionsDir, sid)) items.push(item(sid, 'state_db_deleted_webui_tombstone', 'unsafe_to_repair', 'deleted_session_skipped', -1, bc));
-    else items.push(item(sid, 'orphan_backup', 'repairable', 'restore_from_bak', -1, bc));
+    else if (tombstoned(sessionsDir, sid)) {
+      bakTombstoned.add(sid);
+      items.push(item(sid, 'state_db_deleted_webui_tombstone', 'unsafe_to_repair', 'deleted_session_skipped', -1, bc));
+    } else if (stateDbKnows(stateDb, sid)) items.push(item(sid, 'orphan_backup', 'repairable', 'restore_from_bak', -1, bc));
+    else items.push(item(sid, 'orphan_backup_without_state_row', 'unsafe_to_repair', 'manual_review', -1, bc));
   }
+  return items;
+}
+
+function indexItems(sessionsDir: string, liveIds: Set<string>, dbDeleted: Set<string>): RecoveryItem[] {
   const index = path.join(sessionsDir, '_index.json');
-  if (lstatOrNull(index)) {
-    const v = readJson(index);
-    const ids = new Set<string>();
-    if (Array.isArray(v)) for (const e of v) if (isObj(e) && typeof e.session_id === 'string') ids.add(e.session_id);
-    for (const sid of [...ids].filter((x) => !liveIds.has(x)).sort()) {
-      if (!tombstoned(sessionsDir, sid)) items.push(item(sid, 'index_missing_file', 'repairable', 'rebuild_index'));
-    }
-    for (const sid of [...liveIds].filter((x) => !ids.has(x)).sort()) {
-      items.push(item(sid, 'index_missing_entry', 'repairable', 'rebuild_index', msgCount(readJson(path.join(sessionsDir, `${sid}.json`)))));
-    }
+  if (!lstatOrNull(index)) return [];
+  const items: RecoveryItem[] = [];
+  const v = readJson(index);
+  const ids = new Set<string>();
+  if (Array.isArray(v)) for (const e of v) if (isObj(e) && typeof e.session_id === 'string') ids.add(e.session_id);
+  for (const sid of [...ids].filter((x) => !liveIds.has(x)).sort()) {
+    if (!dbDeleted.has(sid) && !tombstoned(sessionsDir, sid)) items.push(item(sid, 'index_missing_file', 'repairable', 'rebuild_index'));
   }
-  items.push(...pending);
-  const summary = { ok: live.length, repairable: 0, unsafe_to_repair: 0 };
-  for (const i of items) summary[i.category]++;
-  const status = summary.unsafe_to_repair ? 'needs_manual_review' : summary.repairable ? 'warn' : 'ok';
-  return { status, summary, items };
+  for (const sid of [...liveIds].filter((x) => !ids.has(x)).sort()) {
+    items.push(item(sid, 'index_missing_entry', 'repairable', 'rebuild_index', msgCount(readJson(path.join(sessionsDir, `${sid}.json`)))));
+  }
+  return items;
+}
+
+/** Upstream's loop over the state.db WebUI rows whose sidecar is missing. */
+function stateDbItems(sessionsDir: string, stateDb: StateDbReading | undefined, bakTombstoned: Set<string>): RecoveryItem[] {
+  const items: RecoveryItem[] = [];
+  for (const row of stateDb?.missing ?? []) {
+    if (bakTombstoned.has(row.id)) continue;
+    if (tombstoned(sessionsDir, row.id.trim())) items.push(item(row.id, 'state_db_deleted_webui_tombstone', 'unsafe_to_repair', 'deleted_session_skipped'));
+    else if (row.empty) items.push(item(row.id, 'state_db_orphan_webui_row', 'unsafe_to_repair', 'manual_review'));
+    else items.push(item(row.id, 'state_db_missing_sidecar', 'repairable', 'materialize_from_state_db'));
+  }
+  return items;
 }
 
 /** The `turn_journal_pending_turn` items of one session from its upstream view. */

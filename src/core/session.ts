@@ -7,13 +7,17 @@ import * as path from 'path';
 import { promises as fsp } from 'fs';
 import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './analyze';
 import type { ShardFile } from './discovery';
-import { ShardReader, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
+import { ShardReader, ReadBudget, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
 import { readSidecar, sidecarPath, type SidecarRead } from './sidecar';
 import { RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
 
 export interface SessionOptions {
   maxLineBytes?: number;
+  /** Bytes of this session's shards read into memory at most, all shards together (default DEFAULT_MAX_SESSION_BYTES). */
+  maxSessionBytes?: number;
+  /** Compact events (core/compactEvent.ts: the parsed line is read back when asked); default true. */
+  compact?: boolean;
 }
 
 export class SessionJournal {
@@ -23,6 +27,8 @@ export class SessionJournal {
   /** The session's run journals (`_run_journal/<sid>/`): the evidence of whether a turn was answered. */
   private readonly runs = new RunSummaryCache();
   private readonly maxLineBytes: number;
+  private readonly budget: ReadBudget;
+  private readonly compact: boolean;
 
   constructor(
     readonly sessionsDir: string,
@@ -30,14 +36,21 @@ export class SessionJournal {
     options: SessionOptions = {},
   ) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.budget = new ReadBudget(options.maxSessionBytes);
+    this.compact = options.compact ?? true;
   }
 
   /** Replaces the set of shard files (from discovery); readers of kept shards keep their state. */
   setShards(files: readonly ShardFile[]): void {
     const keep = new Set(files.map((f) => f.name));
-    for (const name of [...this.readers.keys()]) if (!keep.has(name)) this.readers.delete(name);
+    for (const [name, reader] of [...this.readers]) {
+      if (keep.has(name)) continue;
+      reader.releaseBudget();
+      this.readers.delete(name);
+    }
     for (const f of files) {
-      if (!this.readers.has(f.name)) this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes }));
+      if (!this.readers.has(f.name))
+        this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes, budget: this.budget, compact: this.compact }));
     }
   }
 

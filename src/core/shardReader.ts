@@ -15,6 +15,7 @@ import { isUtf8 } from 'buffer';
 import { parseJsonLine, pythonJsonHazard, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
 import { TERMINAL_EVENTS } from './types';
+import { compactOf, Interner } from './compactEvent';
 
 export interface ReadOptions {
   /** Lines longer than this many bytes are malformed (`too_long`) and never buffered whole. */
@@ -23,18 +24,51 @@ export interface ReadOptions {
   chunkBytes?: number;
   /** Keep each event's line text in `JournalEvent.raw` (the SQLite index stores it). */
   keepRaw?: boolean;
+  /**
+   * Keep events compact (core/compactEvent.ts): fixed fields and the analysis fields only, the
+   * parsed line read back from the shard when `data` is asked for. Ignored with `keepRaw`.
+   */
+  compact?: boolean;
+  /** Shared by all readers of one session (default: this reader alone, DEFAULT_MAX_SESSION_BYTES). */
+  budget?: ReadBudget;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 /**
- * Shards above this many bytes are not parsed into memory: they become an `unreadable_shard`
- * finding that says so (a clear message instead of a V8 out-of-memory crash, issue 14 #10).
- * 768 MiB by default; `BMA_MAX_SHARD_BYTES` sets it (e.g. higher with `--max-old-space-size`).
+ * How many bytes of one session's shards may be read into memory together: past it, the shard
+ * that would exceed it becomes an `unreadable_shard` finding that says so (a clear message
+ * instead of a V8 out-of-memory crash, issue 14 #10), whether the session is one huge shard or
+ * many smaller ones. 768 MiB by default; callers inject another limit (`--max-session-bytes`).
  */
-export function maxShardBytes(): number {
-  const v = Number(process.env.BMA_MAX_SHARD_BYTES);
-  return Number.isFinite(v) && v > 0 ? v : 768 * 1024 * 1024;
+export const DEFAULT_MAX_SESSION_BYTES = 768 * 1024 * 1024;
+
+/** The bytes one session's readers hold, shared by them (each claims its shard's size on refresh). */
+export class ReadBudget {
+  private readonly claims = new Map<object, number>();
+  constructor(readonly limit: number = DEFAULT_MAX_SESSION_BYTES) {}
+
+  /** Claims `bytes` for `who` (replacing its earlier claim): the bytes the others hold when that would pass the limit, else null. */
+  claim(who: object, bytes: number): number | null {
+    this.claims.delete(who);
+    let others = 0;
+    for (const n of this.claims.values()) others += n;
+    if (others + bytes > this.limit) return others;
+    this.claims.set(who, bytes);
+    return null;
+  }
+
+  release(who: object): void {
+    this.claims.delete(who);
+  }
+}
+
+function tooLarge(size: number, others: number, limit: number): string {
+  const what =
+    others === 0
+      ? `too large to read into memory (${size} bytes, limit ${limit} per session`
+      : `too large to read into memory with the session's other shards (${size} bytes here, ${others} already read, limit ${limit} per session`;
+  return `${what}; give Node more memory (--max-old-space-size) and raise --max-session-bytes to read it)`;
 }
 const DEFAULT_CHUNK = 1024 * 1024;
 const PREVIEW_BYTES = 2048;
@@ -78,6 +112,18 @@ export interface RefreshResult {
  */
 const SYNC_READ_BYTES = 1024 * 1024;
 
+/** Where a read is in the file, and the line it has not finished yet. */
+interface LineScan {
+  /** File offset of the current read buffer's first byte. */
+  pos: number;
+  lineStart: number;
+  /** Bytes of the current (incomplete) line carried over from earlier chunks. */
+  carry: Buffer[];
+  carryLen: number;
+  /** Set while skipping the rest of an over-long line. */
+  overLong: { preview: Buffer } | null;
+}
+
 interface ReadHandle {
   read(buf: Buffer, offset: number, length: number, position: number): number | Promise<number>;
   close(): void | Promise<void>;
@@ -102,10 +148,15 @@ export class ShardReader {
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
   private readonly keepRaw: boolean;
+  /** Interns names and ids of compact events; null when events keep their parsed object. */
+  private readonly intern: Interner | null;
+  private readonly budget: ReadBudget;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
+    this.budget = options.budget ?? new ReadBudget();
     this.keepRaw = options.keepRaw === true;
+    this.intern = options.compact === true && !this.keepRaw ? new Interner() : null;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
   }
@@ -122,18 +173,20 @@ export class ShardReader {
       st = fs.statSync(c.path);
     } catch (err) {
       this.reset();
+      this.budget.release(this);
       c.error = describeFsError(err);
       return { mode: 'full', bytesRead: 0, newEvents: 0 };
     }
     if (!st.isFile()) {
       this.reset();
+      this.budget.release(this);
       c.error = 'not a regular file';
       return { mode: 'full', bytesRead: 0, newEvents: 0 };
     }
-    const limit = maxShardBytes();
-    if (st.size > limit) {
+    const others = this.budget.claim(this, st.size);
+    if (others !== null) {
       this.reset();
-      c.error = `too large to read into memory (${st.size} bytes, limit ${limit}; set BMA_MAX_SHARD_BYTES and give Node more memory to read it)`;
+      c.error = tooLarge(st.size, others, this.budget.limit);
       return { mode: 'full', bytesRead: 0, newEvents: 0 };
     }
     const replaced = c.ino !== 0 && (st.ino !== c.ino || st.dev !== c.dev);
@@ -155,16 +208,23 @@ export class ShardReader {
       bytesRead = await this.readFrom(this.committed, st.size);
     } catch (err) {
       this.reset();
+      this.budget.release(this);
       c.error = describeFsError(err);
       return { mode: 'full', bytesRead, newEvents: 0 };
     }
     return { mode, bytesRead, newEvents: c.events.length - before };
   }
 
+  /** Gives back this reader's share of the session's budget (a shard that left the session). */
+  releaseBudget(): void {
+    this.budget.release(this);
+  }
+
   private reset(): void {
     const c = this.contents;
     Object.assign(c, emptyContents(c.path, c.name));
     this.committed = 0;
+    this.intern?.clear();
   }
 
   /**
@@ -181,85 +241,90 @@ export class ShardReader {
     const fh = size - start <= SYNC_READ_BYTES ? openSync(c.path) : await openAsync(c.path);
     let total = 0;
     try {
-      let pos = start;
-      let lineStart = start;
-      // Bytes of the current (incomplete) line carried over from earlier chunks.
-      let carry: Buffer[] = [];
-      let carryLen = 0;
-      // Set while skipping the rest of an over-long line.
-      let overLong: { preview: Buffer } | null = null;
+      const s: LineScan = { pos: start, lineStart: start, carry: [], carryLen: 0, overLong: null };
       // One byte more than what is left, so that reading it all is a short read.
       const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(this.chunkBytes, size - start + 1)));
       for (;;) {
-        const bytesRead = await fh.read(chunk, 0, chunk.length, pos);
+        const bytesRead = await fh.read(chunk, 0, chunk.length, s.pos);
         if (bytesRead === 0) break;
         total += bytesRead;
-        let i = 0;
-        // Fast path, tried once per chunk: the complete lines that lie wholly inside this chunk,
-        // when they are all valid UTF-8, are decoded with one toString and split on "\n".
-        const lastNl = chunk.lastIndexOf(10, bytesRead - 1);
-        let fastTried = lastNl === -1;
-        while (i < bytesRead) {
-          if (!fastTried && overLong === null && carryLen === 0 && pos + i > 0 && i < lastNl) {
-            fastTried = true;
-            if (isUtf8(chunk.subarray(i, lastNl))) {
-              this.commitRegion(chunk, i, lastNl, pos + i);
-              lineStart = pos + lastNl + 1;
-              this.committed = lineStart;
-              i = lastNl + 1;
-              continue;
-            }
-          }
-          const nl = chunk.indexOf(10, i);
-          const end = nl === -1 || nl >= bytesRead ? bytesRead : nl;
-          const piece = chunk.subarray(i, end);
-          if (overLong === null && carryLen + piece.length > this.maxLineBytes) {
-            const head = carryLen > 0 ? Buffer.concat([...carry, piece]) : piece;
-            overLong = { preview: Buffer.from(head.subarray(0, PREVIEW_BYTES)) };
-            carry = [];
-            carryLen = 0;
-          }
-          if (overLong === null) {
-            if (end === bytesRead) {
-              // No newline in the rest of this chunk: keep a copy and read on.
-              carry.push(Buffer.from(piece));
-              carryLen += piece.length;
-            } else if (carryLen > 0) {
-              carry.push(piece);
-              this.commitLine(Buffer.concat(carry, carryLen + piece.length), lineStart);
-              carry = [];
-              carryLen = 0;
-            } else {
-              this.commitLine(piece, lineStart);
-            }
-          }
-          if (end < bytesRead) {
-            const lineEnd = pos + end;
-            if (overLong !== null) {
-              this.commitOverLong(overLong.preview, lineStart, lineEnd - lineStart, false);
-              overLong = null;
-            }
-            lineStart = lineEnd + 1;
-            this.committed = lineStart;
-            i = end + 1;
-          } else {
-            i = bytesRead;
-          }
-        }
-        pos += bytesRead;
+        this.scanChunk(chunk, bytesRead, s);
+        s.pos += bytesRead;
         if (bytesRead < chunk.length) break;
       }
-      c.size = pos;
-      // Whatever follows the last `\n` is a torn tail (or an append still in progress).
-      if (overLong !== null) {
-        this.tailOverLong(overLong.preview, lineStart, pos - lineStart);
-      } else if (carryLen > 0) {
-        this.parseTail(Buffer.concat(carry, carryLen), lineStart);
-      }
+      c.size = s.pos;
+      this.finishTail(s);
     } finally {
       await fh.close();
     }
     return total;
+  }
+
+  /** Commits the lines of one read buffer (`chunk[0, bytesRead)`) and carries over the unfinished one. */
+  private scanChunk(chunk: Buffer, bytesRead: number, s: LineScan): void {
+    let i = 0;
+    // Fast path, tried once per chunk: the complete lines that lie wholly inside this chunk,
+    // when they are all valid UTF-8, are decoded line by line without copies (commitRegion).
+    const lastNl = chunk.lastIndexOf(10, bytesRead - 1);
+    let fastTried = lastNl === -1;
+    while (i < bytesRead) {
+      if (!fastTried && s.overLong === null && s.carryLen === 0 && s.pos + i > 0 && i < lastNl) {
+        fastTried = true;
+        if (isUtf8(chunk.subarray(i, lastNl))) {
+          this.commitRegion(chunk, i, lastNl, s.pos + i);
+          s.lineStart = s.pos + lastNl + 1;
+          this.committed = s.lineStart;
+          i = lastNl + 1;
+          continue;
+        }
+      }
+      i = this.scanLine(chunk, i, bytesRead, s);
+    }
+  }
+
+  /** The general path for one line from `chunk[i]`: returns where the next line starts in the chunk. */
+  private scanLine(chunk: Buffer, i: number, bytesRead: number, s: LineScan): number {
+    const nl = chunk.indexOf(10, i);
+    const end = nl === -1 || nl >= bytesRead ? bytesRead : nl;
+    const piece = chunk.subarray(i, end);
+    if (s.overLong === null && s.carryLen + piece.length > this.maxLineBytes) {
+      const head = s.carryLen > 0 ? Buffer.concat([...s.carry, piece]) : piece;
+      s.overLong = { preview: Buffer.from(head.subarray(0, PREVIEW_BYTES)) };
+      s.carry = [];
+      s.carryLen = 0;
+    }
+    if (s.overLong === null) {
+      if (end === bytesRead) {
+        // No newline in the rest of this chunk: keep a copy and read on.
+        s.carry.push(Buffer.from(piece));
+        s.carryLen += piece.length;
+      } else if (s.carryLen > 0) {
+        s.carry.push(piece);
+        this.commitLine(Buffer.concat(s.carry, s.carryLen + piece.length), s.lineStart);
+        s.carry = [];
+        s.carryLen = 0;
+      } else {
+        this.commitLine(piece, s.lineStart);
+      }
+    }
+    if (end === bytesRead) return bytesRead;
+    const lineEnd = s.pos + end;
+    if (s.overLong !== null) {
+      this.commitOverLong(s.overLong.preview, s.lineStart, lineEnd - s.lineStart, false);
+      s.overLong = null;
+    }
+    s.lineStart = lineEnd + 1;
+    this.committed = s.lineStart;
+    return end + 1;
+  }
+
+  /** Whatever follows the last `\n` is a torn tail (or an append still in progress). */
+  private finishTail(s: LineScan): void {
+    if (s.overLong !== null) {
+      this.tailOverLong(s.overLong.preview, s.lineStart, s.pos - s.lineStart);
+    } else if (s.carryLen > 0) {
+      this.parseTail(Buffer.concat(s.carry, s.carryLen), s.lineStart);
+    }
   }
 
   /**
@@ -303,7 +368,7 @@ export class ShardReader {
         if (mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line)) ev.pythonLineBreaks = true;
         const hazard = pythonJsonHazard(line);
         if (hazard !== null) ev.pythonHazard = hazard;
-        c.events.push(ev);
+        c.events.push(this.intern === null ? ev : compactOf(ev, c.path, this.intern));
       } else {
         // Blank, not JSON, NaN / Infinity, not an object: the general path decides.
         this.commitLine(chunk.subarray(p, nl), offset);
@@ -318,7 +383,7 @@ export class ShardReader {
     const parsed = this.parseLine(raw, offset, c.lineCount, false);
     if (parsed === null) return;
     if ('kind' in parsed) c.malformed.push(parsed);
-    else c.events.push(parsed);
+    else c.events.push(this.intern === null ? parsed : compactOf(parsed, c.path, this.intern));
   }
 
   private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {

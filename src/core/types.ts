@@ -25,8 +25,13 @@ export interface JournalEvent {
   offset: number;
   /** Byte length of the line without its `\n` (and `\r`). */
   length: number;
-  /** The whole parsed object (transcript text is untrusted: display it as text only). */
+  /**
+   * The whole parsed object (transcript text is untrusted: display it as text only). A compact
+   * event (core/compactEvent.ts) reads it back from the shard when asked: prefer `fields`.
+   */
   data: Record<string, unknown>;
+  /** A compact event's in-memory subset of `data` (compactEvent.ANALYSIS_FIELDS); absent on plain events. */
+  fields?: Record<string, unknown>;
   /** The line used NaN / Infinity / -Infinity, which only Python's JSON accepts. */
   nonStandardNumbers?: boolean;
   /** The line holds characters that Python's splitlines() breaks on (U+2028, U+2029, U+0085, …). */

@@ -8,9 +8,14 @@
  *
  * Computed from the analysis, re-reading only the lines where upstream reads differently
  * (a character Python's `splitlines()` breaks on, malformed lines): never the whole journal.
- * Known limits: shards are taken in file-name order (upstream uses directory order; only
- * `created_at` ties across shards can tell), and a line over the reader's length limit is
- * taken as malformed (upstream would parse it).
+ * Upstream's reader has no line-length limit (it reads the whole shard with `read_text`), so
+ * a line our reader leaves unparsed for its length (`too_long`) is re-read and parsed here as
+ * upstream parses it, up to UPSTREAM_MAX_REREAD (64 MiB; invalid UTF-8 in it makes the session
+ * unreadable, as for upstream). A longer line is scanned in 1 MiB pieces, never held whole:
+ * its UTF-8 is checked and its Python line breaks counted (so later line numbers stay
+ * upstream's), and its pieces are listed in `unverified` instead of being judged.
+ * Known limit: shards are taken in file-name order (upstream uses directory order; only
+ * `created_at` ties across shards can tell).
  */
 
 import type { SessionAnalysis } from './analyze';
@@ -35,9 +40,12 @@ export interface UpstreamView {
   /** Upstream's `turn_journal_pending_turn` items. */
   pending: { turn_id: string; event: string }[];
   event_count: number;
+  /** Lines longer than UPSTREAM_MAX_REREAD: upstream parses them, this view does not judge them (absent when none). */
+  unverified?: { shard: string; line: number }[];
 }
 
-const MAX_REREAD = 4 * 1024 * 1024;
+/** The longest line this view re-reads whole to parse it as upstream does (upstream itself has no limit). */
+export const UPSTREAM_MAX_REREAD = 64 * 1024 * 1024;
 // Python's str.splitlines() boundaries.
 // eslint-disable-next-line no-control-regex
 const PY_BREAKS = /\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]/;
@@ -65,7 +73,8 @@ interface Item {
 }
 
 /** Upstream's view of one analysed session; `shardPath` gives each shard's file. */
-export async function upstreamView(a: SessionAnalysis, shardPath: (name: string) => string | undefined): Promise<UpstreamView> {
+export async function upstreamView(a: SessionAnalysis, shardPath: (name: string) => string | undefined, o: { maxReread?: number } = {}): Promise<UpstreamView> {
+  const maxReread = o.maxReread ?? UPSTREAM_MAX_REREAD;
   const view: UpstreamView = { readable: true, error: null, states: {}, collisions: [], malformed: [], pending: [], event_count: 0 };
   if (a.malformed.some((m) => m.kind === 'invalid_utf8')) return unreadable(view, 'UnicodeDecodeError');
   if (a.events.some((e) => e.pythonHazard !== undefined && e.recovered !== true)) return unreadable(view, 'RecursionError');
@@ -87,7 +96,14 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
         else if (it.event) seen.push(it.event);
         continue;
       }
-      const text = file ? await readLine(file, it.offset, it.length) : null;
+      const got = file ? await readLine(file, it.offset, it.length, maxReread) : null;
+      if (got === 'invalid_utf8') return unreadable(view, 'UnicodeDecodeError');
+      if (typeof got === 'number') {
+        for (let k = 0; k < got; k++) (view.unverified ??= []).push({ shard: shard.name, line: first + k });
+        extra += got - 1;
+        continue;
+      }
+      const text = got;
       // The bytes re-read include a BOM at the start of the file, as upstream's text does.
       const pieces = text === null ? [''] : pySplitlines(text.replace(/\r$/, ''));
       pieces.forEach((piece, k) => {
@@ -162,19 +178,73 @@ function pyStrOrEmpty(v: unknown): string {
   return JSON.stringify(v);
 }
 
-async function readLine(file: string, offset: number, length: number): Promise<string | null> {
-  if (length > MAX_REREAD) return null;
+/**
+ * One line's text as upstream decodes it; 'invalid_utf8' where its `read_text` raises; null
+ * when it cannot be read. Over `max` bytes: the number of lines Python's `splitlines()` makes
+ * of it, counted in 1 MiB pieces (never the whole line in memory).
+ */
+async function readLine(file: string, offset: number, length: number, max: number): Promise<string | 'invalid_utf8' | number | null> {
   let fh: Awaited<ReturnType<typeof openRead>>['fh'] | undefined;
   try {
     fh = (await openRead(file)).fh;
+    if (length > max) return await countPieces(fh, offset, length);
     const buf = Buffer.alloc(length);
     const { bytesRead } = await fh.read(buf, 0, length, offset);
+    if (!isUtf8(buf.subarray(0, bytesRead))) return 'invalid_utf8';
     return buf.toString('utf8', 0, bytesRead);
   } catch {
     return null;
   } finally {
     await fh?.close();
   }
+}
+
+function isUtf8(b: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const PY_BREAKS_G = /\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]/g;
+
+// eslint-disable-next-line no-control-regex
+const PY_BREAK_AT_END = /[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]$/;
+
+async function countPieces(fh: Awaited<ReturnType<typeof openRead>>['fh'], offset: number, length: number): Promise<number | 'invalid_utf8'> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const buf = Buffer.alloc(Math.min(length, 1 << 20));
+  let breaks = 0;
+  let tail = '';
+  let endsWithBreak = false;
+  try {
+    for (let at = 0; at < length;) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, length - at), offset + at);
+      if (bytesRead === 0) break;
+      at += bytesRead;
+      const final = at >= length;
+      let text = tail + decoder.decode(buf.subarray(0, bytesRead), { stream: !final });
+      tail = '';
+      // A `\r` at the end of a piece may be the first half of `\r\n`; at the line's end it is the CRLF's `\r`.
+      if (text.endsWith('\r')) {
+        text = text.slice(0, -1);
+        if (!final) tail = '\r';
+      }
+      breaks += text.match(PY_BREAKS_G)?.length ?? 0;
+      if (text) endsWithBreak = PY_BREAK_AT_END.test(text);
+    }
+    if (tail) {
+      breaks++;
+      endsWithBreak = true;
+    }
+  } catch {
+    return 'invalid_utf8';
+  }
+  // `splitlines()` makes no empty last line after a final break.
+  return breaks + (endsWithBreak ? 0 : 1) || 1;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface Settings {
   sessionDirectories: string[];
   maxLineBytes: number;
   staleAfterMinutes: number;
+  /** Hermes' state.db for upstream's state_db_* audit kinds ('' = none); read only. */
+  stateDb: string;
 }
 
 export function readSettings(): Settings {
@@ -24,6 +26,7 @@ export function readSettings(): Settings {
     sessionDirectories: Array.isArray(dirs) ? dirs.filter((d): d is string => typeof d === 'string' && d.trim() !== '').map((d) => expandPath(d)) : [],
     maxLineBytes: positive(c.get('maxLineBytes'), 16 * 1024 * 1024),
     staleAfterMinutes: nonNegative(c.get('staleAfterMinutes'), 60),
+    stateDb: typeof c.get('stateDb') === 'string' && String(c.get('stateDb')).trim() ? expandPath(String(c.get('stateDb'))) : '',
   };
 }
 

@@ -160,12 +160,12 @@ describe('bot-memory-audit push / pull', function () {
     assert.strictEqual(gh.commitCount(REPO), commits);
   }
 
-  it('4 processes pushing overlapping records at once, with random 409/5xx/resets/timeouts, rotating at 8 KB: each record once', async () => {
+  it('4 processes pushing overlapping records at once, with random 409/5xx/resets/timeouts, rotating at 8 KB: each record once @slow', async () => {
     await concurrent(Buffer.from('{"id":"prior-1","type":"interaction"}\nthis line is not JSON\n{"id":"prior-2"}'), 0.3, ['--rotate-at-kb', '8']);
     assert.ok(gh.file(REPO, partPath(LOG, 3)), 'the log was rotated several times');
   });
 
-  it('the same over 1 MB (Git Data API), prior bytes untouched', async () => {
+  it('the same over 1 MB (Git Data API), prior bytes untouched @slow', async () => {
     const prior = Buffer.from(Array.from({ length: 9000 }, (_, i) => JSON.stringify({ id: `old-${i}`, pad: 'p'.repeat(110) }) + '\n').join(''));
     assert.ok(prior.length > ONE_MB);
     await concurrent(prior, 0.15, ['--rotate-at-kb', '0']);

@@ -135,6 +135,79 @@ describe('hostile file system', function () {
     assert.strictEqual(audit.status, 0, audit.stderr);
   });
 
+  it('device files (mknod: a /dev/null and a /dev/zero clone, a block device) at sidecar, shard, repair log, feedback file, lock, own shard and index: never opened, clear messages', function () {
+    const probe = path.join(tempDir(), 'probe');
+    if (spawnSync('mknod', [probe, 'c', '1', '3']).status !== 0) this.skip(); // not root, or no CAP_MKNOD
+    const mknod = (p: string, ...spec: string[]) => execFileSync('mknod', [p, ...spec]);
+    // Read paths: /dev/zero clones (reading one never ends) and a block device.
+    const dir = folder();
+    fs.mkdirSync(path.join(dir, '_turn_feedback'));
+    mknod(path.join(dir, '_turn_journal', 'z1~1.jsonl'), 'c', '1', '5');
+    fs.writeFileSync(path.join(dir, '_turn_journal', 's2~1.jsonl'), ev('s2', 'u1', 'submitted', T) + '\n');
+    mknod(path.join(dir, 's2.json'), 'b', '7', '0');
+    mknod(path.join(dir, '_audit_repairs.jsonl'), 'c', '1', '3');
+    mknod(path.join(dir, '_turn_feedback', 's1.jsonl'), 'c', '1', '5');
+    const audit = run(['audit', dir, '--json', '--fail-on', 'never']);
+    assert.ok(!audit.timedOut, 'audit read a device');
+    assert.strictEqual(audit.status, 0, audit.stderr);
+    const report = JSON.parse(audit.stdout) as {
+      skipped_files: { name: string; reason: string }[];
+      sessions: { session_id: string; findings: { kind: string; message: string }[] }[];
+    };
+    const skipped = new Map(report.skipped_files.map((f) => [f.name, f.reason]));
+    assert.strictEqual(skipped.get('z1~1.jsonl'), 'not a regular file');
+    assert.match(
+      skipped.get('_audit_repairs.jsonl') ?? '',
+      /_audit_repairs\.jsonl is a character device, not a regular file: not opened\); reviews recorded in it are not applied$/,
+    );
+    const s2 = report.sessions.find((x) => x.session_id === 's2')!;
+    assert.ok(
+      s2.findings.some((f) => f.kind === 'invalid_sidecar' && /s2\.json cannot be used: not a regular file/.test(f.message)),
+      JSON.stringify(s2.findings),
+    );
+    const plan = run(['repair', dir]);
+    assert.ok(!plan.timedOut);
+    assert.match(plan.stdout, /the sidecar cannot be used: .*s2\.json is a block device, not a regular file: not opened/);
+    const apply = run(['repair', dir, '--apply']);
+    assert.ok(!apply.timedOut, 'repair read a device');
+    assert.strictEqual(apply.status, 2, apply.stdout);
+    assert.match(apply.stderr, /_audit_repairs\.jsonl is a character device, not a regular file: not opened/);
+    assert.ok(!/\n\s+at /.test(apply.stderr), 'no stack trace');
+    assert.ok(!fs.existsSync(path.join(dir, '_turn_journal', 's1~audit.jsonl')), 'nothing written when the repair log cannot take the record');
+    const fb = run(['feedback', dir, 's1', 't1', '--up']);
+    assert.strictEqual(fb.status, 2);
+    assert.match(fb.stderr, /_turn_feedback\/s1\.jsonl is a character device, not a regular file: not opened/);
+    const db = path.join(tempDir(), 'index.db');
+    const rebuild = run(['rebuild', dir, '--db', db]);
+    assert.ok(!rebuild.timedOut, 'rebuild read a device');
+    assert.strictEqual(rebuild.status, 0, rebuild.stderr);
+    for (const p of ['_turn_journal/z1~1.jsonl', 's2.json', '_audit_repairs.jsonl', '_turn_feedback/s1.jsonl']) {
+      assert.ok(fs.lstatSync(path.join(dir, p)).isCharacterDevice() || fs.lstatSync(path.join(dir, p)).isBlockDevice(), `${p} is still the device`);
+    }
+
+    // Write paths. Our own shard as a /dev/null clone: the session is skipped, nothing "appended" into it.
+    const own = folder();
+    mknod(path.join(own, '_turn_journal', 's1~audit.jsonl'), 'c', '1', '3');
+    const ownApply = run(['repair', own, '--apply']);
+    assert.ok(!ownApply.timedOut);
+    assert.match(ownApply.stdout, /our shard s1~audit\.jsonl is a symbolic link or not a regular file; nothing is written through it/);
+    assert.ok(fs.lstatSync(path.join(own, '_turn_journal', 's1~audit.jsonl')).isCharacterDevice());
+    // The lock name as a device: never read (a planted lock whose owner is unknown is not a live holder), removed as a name.
+    const lock = folder();
+    mknod(path.join(lock, '_audit_repairs.lock'), 'c', '1', '5');
+    const lockApply = run(['repair', lock, '--apply']);
+    assert.ok(!lockApply.timedOut, 'the lock was read');
+    assert.strictEqual(lockApply.status, 0, lockApply.stderr);
+    assert.ok(!fs.existsSync(path.join(lock, '_audit_repairs.lock')));
+    // The index as a device: refused with a message, the device stays.
+    const idx = path.join(tempDir(), 'idx.db');
+    mknod(idx, 'c', '1', '3');
+    const r2 = run(['rebuild', folder(), '--db', idx]);
+    assert.strictEqual(r2.status, 2, r2.stdout);
+    assert.match(r2.stderr, /idx\.db is a character device, not a regular file: not opened/);
+    assert.ok(fs.lstatSync(idx).isCharacterDevice(), 'the device was replaced');
+  });
+
   it('symlinks at every path we write: backups folder, repair log, lock, own shard, feedback folder and file — nothing outside changes', () => {
     const outside = tempDir();
     fs.writeFileSync(path.join(outside, 'victim'), 'keep\n');
@@ -251,14 +324,53 @@ describe('hostile file system', function () {
 
   it('a shard above the size limit is a clear finding, not an out-of-memory crash (limit proven small)', () => {
     const dir = folder();
-    const r = spawnSync(process.execPath, [CLI, 'audit', dir, '--json', '--fail-on', 'never'], {
-      encoding: 'utf8',
-      env: { ...process.env, BMA_MAX_SHARD_BYTES: '100' },
-    });
+    const r = run(['audit', dir, '--json', '--fail-on', 'never', '--max-session-bytes', '100']);
     assert.strictEqual(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout) as { sessions: { findings: { kind: string; message: string }[] }[] };
     const f = report.sessions[0].findings.find((x) => x.kind === 'unreadable_shard');
-    assert.ok(f && /too large to read into memory .*limit 100/.test(f.message), JSON.stringify(report.sessions[0].findings));
+    assert.ok(
+      f && /too large to read into memory \(\d+ bytes, limit 100 per session; .*--max-session-bytes/.test(f.message),
+      JSON.stringify(report.sessions[0].findings),
+    );
+  });
+
+  it('the size limit is per session: a session split over many shards stops at the budget, with a clear message', () => {
+    const dir = folder(); // s1: one shard
+    const shards = ['s3~1.jsonl', 's3~2.jsonl', 's3~3.jsonl'];
+    for (const [i, name] of shards.entries()) {
+      const text = [ev('s3', `u${i}`, 'submitted', T + i), ev('s3', `u${i}`, 'completed', T + i + 0.5)].join('\n') + '\n';
+      fs.writeFileSync(path.join(dir, '_turn_journal', name), text);
+    }
+    const sizes = shards.map((n) => fs.statSync(path.join(dir, '_turn_journal', n)).size);
+    const s1 = fs.statSync(path.join(dir, '_turn_journal', 's1~100.jsonl')).size;
+    // Room for two of s3's shards (and for s1's one), not for three.
+    const limit = Math.max(sizes[0] + sizes[1], s1);
+    assert.ok(limit < sizes[0] + sizes[1] + sizes[2]);
+    const r = run(['audit', dir, '--json', '--fail-on', 'never', '--max-session-bytes', String(limit)]);
+    assert.strictEqual(r.status, 0, r.stderr);
+    type Report = { sessions: { session_id: string; findings: { kind: string; message: string; shard?: string }[]; turns?: unknown }[] };
+    const report = JSON.parse(r.stdout) as Report;
+    const bySid = new Map(report.sessions.map((x) => [x.session_id, x]));
+    assert.deepStrictEqual(
+      bySid.get('s1')!.findings.filter((x) => x.kind === 'unreadable_shard'),
+      [],
+      'each session has its own budget',
+    );
+    const big = bySid.get('s3')!.findings.filter((x) => x.kind === 'unreadable_shard');
+    assert.strictEqual(big.length, 1, JSON.stringify(bySid.get('s3')!.findings));
+    assert.strictEqual(
+      big[0].message.replace(/^[^:]*: /, ''),
+      `too large to read into memory with the session's other shards (${sizes[2]} bytes here, ${sizes[0] + sizes[1]} already read, ` +
+        `limit ${limit} per session; give Node more memory (--max-old-space-size) and raise --max-session-bytes to read it)`,
+    );
+    // repair plans with the same budget: no crash, and nothing is planned from a session it could not read whole.
+    const plan = run(['repair', dir, '--json', '--session', 's3', '--max-session-bytes', String(limit)]);
+    assert.ok(plan.status === 0 || plan.status === 1, plan.stderr);
+    const p = JSON.parse(plan.stdout) as { plan: { sessions: { appends: unknown[]; messages: unknown[] }[] } };
+    assert.deepStrictEqual(
+      p.plan.sessions.flatMap((x) => [...x.appends, ...x.messages]),
+      [],
+    );
   });
 
   it('feedback after a torn line starts on a fresh line and is read back', () => {

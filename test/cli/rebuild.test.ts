@@ -123,7 +123,7 @@ describe('bot-memory-audit rebuild', function () {
     }
   });
 
-  it('killing the process at any moment leaves the old index or the complete new one (SIGKILL ≥ 20 times, full and in-place incremental)', async function () {
+  it('killing the process at any moment leaves the old index or the complete new one (SIGKILL ≥ 20 times, full and in-place incremental) @slow', async function () {
     if (process.platform === 'win32') this.skip();
     // ~40 rebuilds: a budget for a loaded machine (7 engineers share 2 cores here), not a measurement.
     this.timeout(360_000);

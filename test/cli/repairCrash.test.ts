@@ -86,7 +86,7 @@ describe('repair --apply survives SIGKILL at any point', function () {
     fs.cpSync(template, probe, { recursive: true });
     const p = await planRepair(probe, { now: NOW });
     const t = Date.now();
-    applyRepair(p, { onStep: () => steps++ });
+    await applyRepair(p, { onStep: () => steps++ });
     applyMs = Math.max(2, Date.now() - t);
   });
 
@@ -102,7 +102,7 @@ describe('repair --apply survives SIGKILL at any point', function () {
     for (const [k, n] of originalEvents) assert.ok((now.get(k) ?? 0) >= n, `${label}: lost event ${k.slice(0, 120)}`);
 
     // The rerun converges.
-    applyRepair(await planRepair(dir, { now: NOW }));
+    await applyRepair(await planRepair(dir, { now: NOW }));
     const after = await planRepair(dir, { now: NOW });
     assert.deepStrictEqual(
       after.sessions.filter(hasWork).map((s) => s.sessionId),
@@ -134,7 +134,7 @@ describe('repair --apply survives SIGKILL at any point', function () {
     }
   }
 
-  it('kills after each durable step, then at random moments (≥ 50 runs in all)', async () => {
+  it('kills after each durable step, then at random moments (≥ 50 runs in all) @slow', async () => {
     assert.ok(steps >= 8, `a full run has ${steps} steps`);
     const rng = new Rng(20251120);
     let runs = 0;
@@ -187,11 +187,11 @@ describe('undo survives SIGKILL after each step', function () {
     });
   }
 
-  it('a killed undo leaves valid files and the next undo completes it', async () => {
+  it('a killed undo leaves valid files and the next undo completes it @slow', async () => {
     const template = tempDir('bma-undo-template-');
     writeRepairFixture(template);
     const original = snapshotFiles(template);
-    applyRepair(await planRepair(template, { now: NOW }));
+    await applyRepair(await planRepair(template, { now: NOW }));
     const repaired = snapshotFiles(template);
     let step = 0;
     for (;;) {

@@ -41,7 +41,11 @@ if (process.env.BMA_APPEND_CHILD) {
             }),
         ),
       );
-      const lines = fs.readFileSync(file, 'utf8').split('\n');
+      const text = fs.readFileSync(file, 'utf8');
+      // No blank line: a live writer's append in progress (its size mid-line, for as long as it is
+      // preempted) is waited for (fsSafe's write barrier), never taken for a torn line.
+      assert.strictEqual(text.indexOf('\n\n'), -1, 'a blank line: an append in progress was taken for a torn line');
+      const lines = text.split('\n');
       assert.strictEqual(lines.pop(), '');
       assert.strictEqual(lines.length, writers * per);
       const seen = new Map<string, number>();

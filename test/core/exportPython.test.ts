@@ -54,7 +54,7 @@ describe('exports load in datasets, TRL and transformers (real Python)', functio
     }
   });
 
-  it('every format, with tool calls, corrections, a rejected answer and multi-turn history', async () => {
+  it('every format, with tool calls, corrections, a rejected answer and multi-turn history @slow', async () => {
     const root = tempDir();
     const dir = path.join(root, 'sessions');
     fs.mkdirSync(path.join(dir, '_turn_journal'), { recursive: true });

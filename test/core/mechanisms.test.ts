@@ -105,7 +105,7 @@ describe("mechanisms of upstream's writer (FORMATS.md §1)", function () {
         }
       }
       // Apply, then nothing is left to do, and the sidecars hold exactly the expected markers.
-      applyRepair(plan);
+      await applyRepair(plan);
       const again = await planRepair(dir, { now: NOW });
       assert.deepStrictEqual(
         again.sessions.filter((s) => s.messages.length || s.appends.length).map((s) => s.sessionId),

@@ -215,7 +215,7 @@ describe('repair: apply', function () {
     const before = snapshotFiles(dir);
     const upBefore = HAS_PYTHON ? runUpstreamReader(dir) : null;
     const p = await plan(dir);
-    const r = applyRepair(p);
+    const r = await applyRepair(p);
     assert.ok(r.repairId);
     assert.deepStrictEqual(
       r.sessions.map((s) => [s.sessionId, s.status]),
@@ -247,7 +247,7 @@ describe('repair: apply', function () {
     // Idempotent.
     const again = await plan(dir);
     assert.ok(planIsEmpty(again), JSON.stringify(again.sessions.filter(hasWork)));
-    assert.strictEqual(applyRepair(again).repairId, null);
+    assert.strictEqual((await applyRepair(again)).repairId, null);
     // Our audit: no dangling or pending turn left in repaired sessions; line findings known.
     const audit = await auditFolder(dir, { now: NOW });
     for (const s of audit.sessions.filter((x) => ['dangling1', 'glued2'].includes(x.session_id))) {
@@ -284,7 +284,7 @@ describe('repair: apply', function () {
     fs.writeFileSync(scPath, fs.readFileSync(scPath, 'utf8').replace('"title": "Two dangling turns"', '"title": "Renamed"'));
     fs.appendFileSync(path.join(dir, '_turn_journal', 'glued2~5100.jsonl'), line(ev('worker_started', 'zz', NOW)));
     const mid = snapshotFiles(dir);
-    const r = applyRepair(p);
+    const r = await applyRepair(p);
     const by = new Map(r.sessions.map((s) => [s.sessionId, s]));
     assert.strictEqual(by.get('dangling1')!.status, 'skipped');
     assert.match(by.get('dangling1')!.message!, /sidecar .* changed/);
@@ -303,7 +303,7 @@ describe('repair: apply', function () {
     fs.writeFileSync(own, p.sessions[0].appends[0].line.slice(0, 40));
     const p2 = await plan(dir, { sessionId: 'dangling1' });
     assert.deepStrictEqual(p2.sessions[0].dropOwnTail, { offset: 0, size: 40 });
-    applyRepair(p2);
+    await applyRepair(p2);
     assert.strictEqual(fs.readFileSync(own, 'utf8'), p2.sessions[0].appends.map((a) => a.line + '\n').join(''));
     assert.ok(planIsEmpty(await plan(dir)) === false); // other sessions still have work
     assert.strictEqual((await plan(dir, { sessionId: 'dangling1' })).sessions[0]?.appends.length ?? 0, 0);
@@ -316,8 +316,8 @@ describe('repair: undo', function () {
   it('restores sidecars and removes our lines byte-for-byte; the next undo walks back further', async () => {
     const dir = fixture();
     const before = snapshotFiles(dir);
-    applyRepair(await plan(dir, { sessionId: 'dangling1' }));
-    applyRepair(await plan(dir, { sessionId: 'glued2' }));
+    await applyRepair(await plan(dir, { sessionId: 'dangling1' }));
+    await applyRepair(await plan(dir, { sessionId: 'glued2' }));
     const u1 = undoLastRepair(dir);
     assert.strictEqual(u1.status, 'undone', u1.message);
     // The repair created glued2~audit.jsonl: undo removes it instead of leaving 0 bytes.
@@ -341,7 +341,7 @@ describe('repair: undo', function () {
 
   it('refuses, changing nothing, when a file changed since the repair', async () => {
     const dir = fixture();
-    applyRepair(await plan(dir, { sessionId: 'dangling1' }));
+    await applyRepair(await plan(dir, { sessionId: 'dangling1' }));
     const scPath = path.join(dir, 'dangling1.json');
     fs.writeFileSync(scPath, fs.readFileSync(scPath, 'utf8').replace('"title": "Two dangling turns"', '"title": "Saved by upstream"'));
     const mid = snapshotFiles(dir);
@@ -356,7 +356,7 @@ describe('repair: undo', function () {
 
   it("refuses when our shard no longer ends with the repair's lines", async () => {
     const dir = fixture();
-    applyRepair(await plan(dir, { sessionId: 'dangling1' }));
+    await applyRepair(await plan(dir, { sessionId: 'dangling1' }));
     fs.appendFileSync(path.join(dir, '_turn_journal', 'dangling1~audit.jsonl'), line(ev('worker_started', 'x', NOW)));
     assert.strictEqual(undoLastRepair(dir).status, 'refused');
   });
@@ -376,10 +376,10 @@ describe('repair: log, backups, lock, reviews', function () {
 
   it('reads a log with a torn last line, and the next record is not glued onto it', async () => {
     const dir = fixture();
-    applyRepair(await plan(dir, { sessionId: 'dangling1' }));
+    await applyRepair(await plan(dir, { sessionId: 'dangling1' }));
     fs.appendFileSync(repairLogPath(dir), '{"op":"begin","repair_id":"x');
     const n = readRepairLog(dir).length;
-    applyRepair(await plan(dir, { sessionId: 'glued2' }));
+    await applyRepair(await plan(dir, { sessionId: 'glued2' }));
     const records = readRepairLog(dir);
     assert.ok(records.length > n);
     assert.strictEqual(records[records.length - 1].op, 'done');
@@ -409,7 +409,7 @@ describe('repair: log, backups, lock, reviews', function () {
     await markCollisionReviewed(dir, { sessionId: 'collide3', turnId, note: 'provider retried; the completed answer is right', reviewer: 'ana' });
     const p2 = await plan(dir, { sessionId: 'collide3' });
     assert.deepStrictEqual(p2.sessions[0].human[0].reviewed?.note, 'provider retried; the completed answer is right');
-    applyRepair(p2); // reviews the garbage lines
+    await applyRepair(p2); // reviews the garbage lines
     const disc = await discoverSessions(dir);
     const { analysis } = await loadSession(
       dir,
@@ -436,7 +436,7 @@ describe('repair: the session index shows reviewed findings as known', function 
     const before = (await index.summarize(root, 'collide3'))!;
     assert.ok(before.findings.error >= 2);
     assert.strictEqual(before.reviewedFindings, undefined);
-    applyRepair(await plan(dir, { sessionId: 'collide3' }));
+    await applyRepair(await plan(dir, { sessionId: 'collide3' }));
     const after = (await index.summarize(root, 'collide3'))!;
     assert.strictEqual(after.reviewedFindings, 2);
     assert.strictEqual(after.findings.error, before.findings.error - 2);

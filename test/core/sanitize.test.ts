@@ -10,6 +10,7 @@ import * as path from 'path';
 import { spawn } from 'child_process';
 import { applySanitize, planSanitize, undecodableLines } from '../../src/core/repair/sanitize';
 import { undoLastRepair } from '../../src/core/repair/undo';
+import { undoLastRepairLocked } from '../../src/core/repair/undoLocked';
 import { mechanismScenario, runWriterModel } from '../support/fixtures/mechanisms';
 import { HAS_PYTHON, runUpstreamReader } from '../support/upstreamReader';
 import { tempDir } from './helpers';
@@ -101,5 +102,44 @@ describe('repair --sanitize (Make Readable for hermes-webui)', function () {
     assert.strictEqual(res.shards[0].carried, Buffer.byteLength(line));
     assert.ok(fs.readFileSync(shard).toString('utf8').endsWith(line), 'the late line is in the new shard');
     assert.deepStrictEqual(undecodableLines(fs.readFileSync(shard)), []);
+  });
+
+  it("undo holds upstream's flock too: refused while a writer holds it; a line appended meanwhile is kept", async () => {
+    const { dir, shard } = corpus();
+    const original = fs.readFileSync(shard);
+    assert.strictEqual((await applySanitize(await planSanitize(dir), { settleMs: 50 })).shards[0].status, 'sanitized');
+    const sanitized = fs.readFileSync(shard);
+    const holder = spawn('python3', [
+      '-c',
+      'import fcntl,os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_EX); print("held", flush=True); sys.stdin.read()',
+      shard,
+    ]);
+    await new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    const refused = await undoLastRepairLocked(dir);
+    holder.stdin.end();
+    await new Promise((r) => holder.on('exit', r));
+    assert.strictEqual(refused.status, 'refused');
+    assert.match(refused.message, /upstream's lock cannot be taken/);
+    assert.ok(fs.readFileSync(shard).equals(sanitized), 'nothing written');
+    // a writer like upstream's opens the sanitized shard, then waits for the flock the undo holds
+    const line = '{"event":"worker_started","stream_id":"late2","version":1,"session_id":"dropped0","turn_id":"late2","created_at":1763600200.0}\n';
+    const writer = spawn('python3', [
+      '-c',
+      'import fcntl,os,sys; fd=os.open(sys.argv[1], os.O_WRONLY|os.O_APPEND); print("open", flush=True); sys.stdin.readline(); fcntl.flock(fd, fcntl.LOCK_EX); os.write(fd, sys.argv[2].encode()); fcntl.flock(fd, fcntl.LOCK_UN)',
+      shard,
+      line,
+    ]);
+    const writerExited = new Promise((r) => writer.on('exit', r));
+    await new Promise<void>((r) => writer.stdout.once('data', () => r()));
+    const u = await undoLastRepairLocked(dir, {
+      settleMs: 1500,
+      onStep: (x) => {
+        if (x === 'undo_begin') writer.stdin.write('go\n');
+      },
+    });
+    await writerExited;
+    assert.strictEqual(u.status, 'undone', u.message);
+    assert.match(u.message, /appended during the undo were kept/);
+    assert.ok(fs.readFileSync(shard).equals(Buffer.concat([original, Buffer.from(line)])), 'original bytes, then the late line');
   });
 });

@@ -107,7 +107,12 @@ describe('SQLite index', function () {
     assert.ok(!Number.isNaN(Date.parse(String(meta.built_at))));
     const evs = query(db, 'SELECT * FROM events ORDER BY offset');
     assert.strictEqual(evs.length, 4);
-    assert.deepStrictEqual(JSON.parse(String(evs[0].raw)), ev('submitted', 't1', T0));
+    // The line is stored once, in its shard (events.raw is NULL without inlineRaw).
+    assert.strictEqual(evs[0].raw, null);
+    const shardBytes = fs.readFileSync(path.join(journal, 'sess~1.jsonl'));
+    const at = (e: Record<string, unknown>): string => shardBytes.toString('utf8', Number(e.offset), Number(e.offset) + Number(e.length));
+    assert.deepStrictEqual(JSON.parse(at(evs[0])), ev('submitted', 't1', T0));
+    assert.strictEqual(meta.inline_raw, '0');
     assert.strictEqual(evs[0].offset, 0);
     assert.strictEqual(evs[1].offset, Buffer.byteLength(line(ev('submitted', 't1', T0))));
     const turn = query(db, 'SELECT * FROM turns')[0];
@@ -122,7 +127,7 @@ describe('SQLite index', function () {
   });
 
   for (const workers of [0, 1]) {
-    it(`stores each event's line exactly as written in events.raw (${workers ? 'on a worker' : 'main thread'})`, async () => {
+    it(`stores each event's line exactly as written, in events.raw with inlineRaw, else by offset (${workers ? 'on a worker' : 'main thread'})`, async () => {
       const { dir, journal } = sessionsDir();
       // Not what JSON.stringify would write: spaces, 1.0, an escaped é, a key order, a CRLF
       // line, non-ASCII text, a duplicate key. The first line takes the reader's general
@@ -135,11 +140,20 @@ describe('SQLite index', function () {
       ];
       fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), lines.map((l) => l + '\n').join(''));
       const db = path.join(dir, 'index.sqlite');
-      await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100, workerScript: WORKER, workers, alwaysWorkers: true });
+      await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100, workerScript: WORKER, workers, alwaysWorkers: true, inlineRaw: true });
       const raws = query(db, 'SELECT raw FROM events ORDER BY offset').map((r) => String(r.raw));
       assert.deepStrictEqual(
         raws,
         lines.map((l) => l.replace(/\r$/, '')),
+      );
+      // Without inlineRaw (another setting: a full rebuild), offset and length give the same bytes from the shard.
+      const r = await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100, workerScript: WORKER, workers, alwaysWorkers: true });
+      assert.deepStrictEqual([r.mode, r.reason], ['full', 'the index was built with other settings']);
+      const shard = fs.readFileSync(path.join(journal, 'sess~1.jsonl'));
+      const rows = query(db, 'SELECT raw, offset, length FROM events ORDER BY offset');
+      assert.deepStrictEqual(
+        rows.map((x) => [x.raw, shard.toString('utf8', Number(x.offset), Number(x.offset) + Number(x.length))]),
+        lines.map((l) => [null, l]),
       );
     });
   }
@@ -186,6 +200,34 @@ describe('SQLite index', function () {
     const mal = query(db, "SELECT kind FROM malformed WHERE shard = 'junk~1.jsonl' ORDER BY line").map((m) => m.kind);
     assert.deepStrictEqual(mal, ['invalid_utf8', 'not_json', 'not_object', 'not_json']);
     assert.strictEqual(query(db, "SELECT count(*) AS n FROM malformed WHERE shard = '_turn_feedback/junk.jsonl'")[0].n, 2);
+    const report = await auditFolder(dir, { now: T0 + 100 });
+    assert.deepStrictEqual(reportFromIndex(db), asIndexed(report.sessions));
+  });
+
+  it('indexes run-journal findings like the audit (the rebuild reads _run_journal/<sid>/)', async () => {
+    const { dir, journal } = sessionsDir();
+    fs.writeFileSync(path.join(journal, 'ran~1.jsonl'), lifecycle('r1', T0));
+    const runs = path.join(dir, '_run_journal', 'ran');
+    fs.mkdirSync(runs, { recursive: true });
+    const line = (seq: number, event: string) =>
+      JSON.stringify({
+        version: 1,
+        event_id: `lost-run:${seq}`,
+        seq,
+        run_id: 'lost-run',
+        session_id: 'ran',
+        event,
+        type: event,
+        created_at: T0 + seq,
+        terminal: event === 'done',
+        terminal_state: event === 'done' ? 'completed' : null,
+        payload: {},
+      }) + '\n';
+    fs.writeFileSync(path.join(runs, 'lost-run.jsonl'), line(1, 'token') + line(2, 'done'));
+    const db = path.join(dir, 'i.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db, now: T0 + 100 });
+    const kinds = query(db, "SELECT kind FROM findings WHERE session_id = 'ran'").map((f) => String(f.kind));
+    assert.ok(kinds.includes('run_without_turn'), `run_without_turn in ${kinds}`);
     const report = await auditFolder(dir, { now: T0 + 100 });
     assert.deepStrictEqual(reportFromIndex(db), asIndexed(report.sessions));
   });

@@ -6,12 +6,14 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { auditFolder } from '../../src/core/audit';
+import { auditFolder, auditSessions } from '../../src/core/audit';
+import { discoverSessions } from '../../src/core/discovery';
+import { upstreamView } from '../../src/core/upstreamView';
 import { generateSessionsFolder, everyAnomaly } from '../support/fixtures';
 import { mechanismScenario, runWriterModel } from '../support/fixtures/mechanisms';
 import { runUpstreamAudit, runUpstreamPython, upstreamUnavailable } from '../support/upstreamPython';
 import { HAS_PYTHON, runUpstreamReader } from '../support/upstreamReader';
-import { tempDir } from './helpers';
+import { ev, line, sessionsDir, tempDir, T0 } from './helpers';
 
 const NOW = 1763600000 + 2 * 86400;
 
@@ -113,5 +115,52 @@ describe("the upstream view agrees with hermes-webui's own code", function () {
     const s = report.sessions.find((x) => x.session_id === 'backup6')!;
     assert.ok(s.findings.some((f) => f.kind === 'shrunken_live' && f.upstream_kind === 'shrunken_live' && f.category === 'repairable'));
     assert.ok(report.sessions.some((x) => x.findings.some((f) => f.upstream_kind === 'turn_journal_pending_turn')));
+  });
+
+  it('lines over 4 MiB: parsed as upstream parses them (its reader has no line limit); past our re-read limit, counted and listed as unverified', async function () {
+    const { dir, journal } = sessionsDir();
+    const big = 'x'.repeat(5 * 1024 * 1024);
+    fs.writeFileSync(
+      path.join(journal, 'sess~1.jsonl'),
+      line(ev('submitted', 't1', T0)) +
+        line(ev('submitted', 't2', T0 + 1, { content: `long ${big}` })) + // one event, 5 MiB
+        line(ev('worker_started', 't3', T0 + 2, { note: `${big}\u2028${big}` })) + // upstream splits it: two malformed lines
+        line(ev('completed', 't1', T0 + 3)) +
+        'not json\n',
+    );
+    // our reader leaves lines over 1 MiB unparsed (too_long); the upstream view parses them
+    const report = await auditFolder(dir, { now: T0 + 10, maxLineBytes: 1024 * 1024 });
+    const v = report.sessions[0].upstream!;
+    assert.strictEqual(v.readable, true);
+    assert.deepStrictEqual(v.states, { t1: 'completed', t2: 'submitted' });
+    assert.deepStrictEqual(v.malformed, [
+      { shard: 'sess~1.jsonl', line: 3 },
+      { shard: 'sess~1.jsonl', line: 4 },
+      { shard: 'sess~1.jsonl', line: 6 },
+    ]);
+    assert.deepStrictEqual(v.pending, [{ turn_id: 't2', event: 'submitted' }]);
+    assert.strictEqual(v.unverified, undefined);
+    if (!upstreamUnavailable()) {
+      const up = upstreamSessions(dir).sess;
+      assert.deepStrictEqual(v.states, up.states);
+      assert.deepStrictEqual(v.malformed, up.malformed);
+    }
+    // past the re-read limit (here 1 MiB): never read whole; pieces counted, later line numbers still upstream's
+    const discovery = await discoverSessions(dir);
+    for await (const a of auditSessions(discovery, { now: T0 + 10, maxLineBytes: 1024 * 1024 })) {
+      const w = await upstreamView(a, (n) => path.join(journal, n), { maxReread: 1024 * 1024 });
+      assert.deepStrictEqual(w.unverified, [
+        { shard: 'sess~1.jsonl', line: 2 },
+        { shard: 'sess~1.jsonl', line: 3 },
+        { shard: 'sess~1.jsonl', line: 4 },
+      ]);
+      assert.deepStrictEqual(w.malformed, [{ shard: 'sess~1.jsonl', line: 6 }]);
+      assert.deepStrictEqual(w.states, { t1: 'completed' });
+    }
+    // invalid UTF-8 inside a long line: upstream's read_text raises for the session
+    fs.appendFileSync(path.join(journal, 'sess~1.jsonl'), Buffer.concat([Buffer.from(`{"event":"x","pad":"${big}`), Buffer.from([0xff]), Buffer.from('"}\n')]));
+    const bad = await auditFolder(dir, { now: T0 + 10, maxLineBytes: 1024 * 1024 });
+    assert.strictEqual(bad.sessions[0].upstream!.readable, false);
+    assert.strictEqual(bad.sessions[0].upstream!.error, 'UnicodeDecodeError');
   });
 });

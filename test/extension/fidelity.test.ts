@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import type { BotMemoryApi } from '../../src/extension/extension';
 import type { RepairCommandResult } from '../../src/extension/repair/repairService';
 import { mechanismScenario, runWriterModel } from '../support/fixtures/mechanisms';
+import { writeStateDb } from '../support/fixtures/stateDb';
+import { spawnSync } from 'child_process';
 import { api, waitFor, workspaceDir } from './util';
 
 /** Issue 13 in the extension: upstream's writer damage shows in the report and Problems; repair never marks an answered turn. */
@@ -41,6 +43,25 @@ describe('Upstream writer damage in the extension (split turns, dropped events, 
       15_000,
       'upstream_unreadable error in Problems',
     );
+  });
+
+  it("with botMemory.stateDb set, the report has upstream's state_db_* kinds; state.db is opened read-only in place", async function () {
+    if (spawnSync('python3', ['--version']).status !== 0) return this.skip();
+    const db = path.join(workspaceDir(), 'hermes-home', 'state.db');
+    fs.rmSync(path.dirname(db), { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(db), { recursive: true });
+    writeStateDb(db, [{ id: 'dbonly-ext', source: 'webui', messages: 2 }], [{ id: 'dbempty-ext', source: 'webui', messages: 0 }]);
+    const config = vscode.workspace.getConfiguration('botMemory');
+    await config.update('stateDb', db, vscode.ConfigurationTarget.Global);
+    try {
+      const r = (await vscode.commands.executeCommand('botMemory.auditSessions', { showReport: false })) as { markdown: string };
+      assert.match(r.markdown, /`state_db_missing_sidecar` `dbonly-ext` \(repairable, `materialize_from_state_db`\)/);
+      assert.match(r.markdown, /`state_db_orphan_webui_row` `dbempty-ext` \(unsafe_to_repair, `manual_review`\)/);
+      assert.match(r.markdown, /state\.db .*: read read-only/, 'node:sqlite in the extension host reads it in place');
+    } finally {
+      await config.update('stateDb', undefined, vscode.ConfigurationTarget.Global);
+      fs.rmSync(path.dirname(db), { recursive: true, force: true });
+    }
   });
 
   it('Make Readable for hermes-webui, then Repair All: no answered turn gets a marker', async () => {

@@ -300,7 +300,7 @@ describe('fixtures: generateSessionsFolder', function () {
     assert.notEqual(glued.upstreamLatest, 'completed');
   });
 
-  it('upstream_reader.py reports exactly manifest.upstream (several seeds)', function () {
+  it('upstream_reader.py reports exactly manifest.upstream (several seeds) @slow', function () {
     if (!HAS_PYTHON) this.skip();
     for (const seed of [7, 1, 2, 3, 99]) {
       const mm = seed === 7 ? m : gen(`seed${seed}`, { seed, sessions: 10 + seed });

@@ -4,6 +4,7 @@ export * from './log';
 export * from './io';
 export * from './apply';
 export * from './undo';
+export * from './undoLocked';
 export * from './review';
 export * from './reviewed';
 export * from './render';

@@ -8,7 +8,7 @@ import { analyzeSession, type SessionAnalysis } from '../analyze';
 import { analyzeOptions } from '../audit';
 import { discoverSessions, type DiscoveredSession } from '../discovery';
 import { JOURNAL_DIR_NAME, parseShardFileName } from '../sessionId';
-import { DEFAULT_MAX_LINE_BYTES, ShardReader } from '../shardReader';
+import { DEFAULT_MAX_LINE_BYTES, ReadBudget, ShardReader } from '../shardReader';
 import { loadRunSummaries } from '../runJournal';
 import { parseSidecarObject, sidecarPath, type SidecarRead } from '../sidecar';
 import type { Fingerprint, SidecarSnapshot } from './plan';
@@ -83,15 +83,18 @@ export interface LoadOptions {
   now: number;
   staleAfterMinutes: number;
   maxLineBytes?: number;
+  /** Bytes of the session's shards read into memory at most (default DEFAULT_MAX_SESSION_BYTES). */
+  maxSessionBytes?: number;
 }
 
 /** Reads one session: the sidecar first (its snapshot is what the analysis sees), then the shards. */
 export async function loadSession(sessionsDir: string, s: DiscoveredSession, o: LoadOptions): Promise<LoadedSession> {
   const sidecar = snapshotSidecar(sessionsDir, s.sessionId);
   const contents = [];
+  const budget = new ReadBudget(o.maxSessionBytes);
   for (const f of s.shards) {
     // keepRaw: a glued event is re-appended as its bytes were written (repair/plan.ts ownLineFromRaw).
-    const r = new ShardReader(f.path, f.name, { maxLineBytes: o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, keepRaw: true });
+    const r = new ShardReader(f.path, f.name, { maxLineBytes: o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, keepRaw: true, budget });
     await r.refresh();
     contents.push(r.contents);
   }

@@ -320,93 +320,131 @@ class CloseContext {
   }
 }
 
+type Skip = { reason: string; retry: boolean };
+
 function closeTurn(t: Turn, evs: JournalEvent[], latest: JournalEvent, ctx: CloseContext): void {
-  const { plan, sc, sidecar } = ctx;
+  const { plan } = ctx;
   const turnId = t.turnId;
+  const lastAt = newestCreatedAt(evs);
+  // Without a usable created_at, the newest mtime of the files holding its events bounds its age.
+  const ageBound = lastAt ?? t.ageBound;
+  const ids = [turnId, ...t.aliasTurnIds];
+  const what = `close dangling turn ${ids.join(' / ')} (stopped at "${latest.name}")`;
+  const skip = (s: Skip): void => void plan.skipped.push({ turnId, what, reason: s.reason, retry: s.retry });
+  if (ageBound === null)
+    return skip({
+      reason: 'none of its events has a usable created_at and its files have no usable mtime, so its age is unknown; close it by hand if its server is gone',
+      retry: false,
+    });
+  if (ageBound >= ctx.staleBefore) return; // not dangling (yet)
+  const ev = t.evidence;
+  const evidence = ev ? ev.items.map((i) => i.detail) : [];
+  const conflict = journalBlocker(t, evs, ctx, evidence);
+  if (conflict) return skip(conflict);
+  if (ev?.answered) return closeAnswered(t, ids, ev, evidence, ctx);
+  const submitted = evs.find((e) => e.name === 'submitted');
+  const content = submitted && typeof submitted.data.content === 'string' ? submitted.data.content : null;
+  const blocked = sidecarBlocker(content, ctx);
+  if (blocked) return skip(blocked);
+  if (content !== null && !ctx.userContents.has(content)) planRecoveredUserMessage(turnId, submitted!, content, ctx);
+  const alreadyMarked = ev?.items.some((i) => i.kind === 'sidecar_error_marker') === true;
+  if (!ctx.markedTurns.has(turnId) && !alreadyMarked) planInterruptionMarker(turnId, latest, lastAt, ageBound, ev?.cause ?? null, evidence, ctx);
+  planInterruptedEvents(ids, t.streamId, ev?.cause ?? null, evidence, ctx);
+}
+
+function newestCreatedAt(evs: JournalEvent[]): number | null {
   let lastAt: number | null = null;
   for (const e of evs)
     if (typeof e.createdAtRaw === 'number' && Number.isFinite(e.createdAtRaw) && (lastAt === null || e.createdAtRaw > lastAt)) lastAt = e.createdAtRaw;
-  // Without a usable created_at, the newest mtime of the files holding its events bounds its age.
-  const ageBound = lastAt ?? t.ageBound;
-  const streamId = t.streamId;
-  const ids = [turnId, ...t.aliasTurnIds];
-  const what = `close dangling turn ${ids.join(' / ')} (stopped at "${latest.name}")`;
-  const skip = (reason: string, retry: boolean): void => void plan.skipped.push({ turnId, what, reason, retry });
-  if (ageBound === null)
-    return skip(
-      'none of its events has a usable created_at and its files have no usable mtime, so its age is unknown; close it by hand if its server is gone',
-      false,
-    );
-  if (ageBound >= ctx.staleBefore) return; // not dangling (yet)
+  return lastAt;
+}
+
+/** Why the journal, the sidecar's live stream or the evidence forbid closing the turn at all. */
+function journalBlocker(t: Turn, evs: JournalEvent[], ctx: CloseContext, evidence: string[]): Skip | null {
   if (evs.some((e) => e.terminal))
-    return skip('it has a terminal event that is not its latest (timestamps out of order): closing it would make a terminal collision', false);
-  if (streamId !== null && sc && sc.activeStreamId === streamId) return skip(`the sidecar says this turn is live (active_stream_id = ${streamId})`, true);
-  const ev = t.evidence;
-  const evidence = ev ? ev.items.map((i) => i.detail) : [];
-  if (ev?.answered && ev.failed) {
-    return skip(`the evidence disagrees (${evidence.join('; ')}): it is neither closed as completed nor marked interrupted`, false);
-  }
-  if (ev?.answered) return closeAnswered(t, ids, ev, evidence, ctx);
-  if (sidecar.read.status === 'missing') return skip(`the session has no sidecar (${plan.sessionId}.json), so no interruption marker can be shown`, false);
-  if (!sc) return skip(`the sidecar cannot be used${sidecar.read.status === 'invalid' ? `: ${sidecar.read.error}` : ''}`, false);
-  const submitted = evs.find((e) => e.name === 'submitted');
-  const content = submitted && typeof submitted.data.content === 'string' ? submitted.data.content : null;
+    return { reason: 'it has a terminal event that is not its latest (timestamps out of order): closing it would make a terminal collision', retry: false };
+  if (t.streamId !== null && ctx.sc && ctx.sc.activeStreamId === t.streamId)
+    return { reason: `the sidecar says this turn is live (active_stream_id = ${t.streamId})`, retry: true };
+  if (t.evidence?.answered && t.evidence.failed)
+    return { reason: `the evidence disagrees (${evidence.join('; ')}): it is neither closed as completed nor marked interrupted`, retry: false };
+  return null;
+}
+
+/** Why the sidecar cannot take an interruption marker now. */
+function sidecarBlocker(content: string | null, ctx: CloseContext): Skip | null {
+  const { sc, sidecar, plan } = ctx;
+  if (sidecar.read.status === 'missing')
+    return { reason: `the session has no sidecar (${plan.sessionId}.json), so no interruption marker can be shown`, retry: false };
+  if (!sc) return { reason: `the sidecar cannot be used${sidecar.read.status === 'invalid' ? `: ${sidecar.read.error}` : ''}`, retry: false };
   if (sc.pendingUserMessage !== null && content !== null && sc.pendingUserMessage === content) {
-    return skip("the sidecar says this turn is live (its pending_user_message is this turn's message)", true);
+    return { reason: "the sidecar says this turn is live (its pending_user_message is this turn's message)", retry: true };
   }
   if (sc.activeStreamId !== null || sc.pendingUserMessage !== null) {
-    return skip(
-      'another turn of this session is in progress (active_stream_id / pending_user_message set): its server rewrites the sidecar when that turn ends and would drop the repair',
-      true,
-    );
-  }
-  if (content !== null && !ctx.userContents.has(content)) {
-    const msg: Record<string, unknown> = {
-      role: 'user',
-      content,
-      timestamp: Math.floor(
-        typeof submitted!.createdAtRaw === 'number' && Number.isFinite(submitted!.createdAtRaw) ? submitted!.createdAtRaw : ctx.options.now,
-      ),
+    return {
+      reason:
+        'another turn of this session is in progress (active_stream_id / pending_user_message set): its server rewrites the sidecar when that turn ends and would drop the repair',
+      retry: true,
     };
-    const att = submitted!.data.attachments;
-    if (Array.isArray(att) && att.length > 0) msg.attachments = att;
-    msg._recovered = true;
-    plan.messages.push({ kind: 'recovered_user_message', turnId, message: msg });
-    ctx.userContents.add(content);
   }
-  const alreadyMarked = ev?.items.some((i) => i.kind === 'sidecar_error_marker') === true;
-  if (!ctx.markedTurns.has(turnId) && !alreadyMarked) {
-    const cause = ev?.cause ?? null;
-    const runSays = cause ? ` Its run journal says the run ended "${cause}".` : '';
-    plan.messages.push({
-      kind: 'interruption_marker',
-      turnId,
-      message: {
-        role: 'assistant',
-        content: `**Response interrupted.** This turn stopped at "${latest.name}" (last activity ${lastAt !== null ? utcText(lastAt) : `before ${utcText(ageBound)}`}) and never finished.${runSays} Bot Memory Auditor closed it on ${utcText(ctx.options.now)}; no answer was generated.`,
-        timestamp: Math.floor(ctx.options.now),
-        _error: true,
-        type: 'interrupted',
-        interruption_cause: cause ?? REPAIR_REASON,
-        [MARKER_TURN_FIELD]: turnId,
-      },
-      ...(evidence.length ? { evidence } : {}),
-    });
-    ctx.markedTurns.add(turnId);
-  }
+  return null;
+}
+
+/** The turn's user message, missing from the sidecar, comes back from its `submitted` event. */
+function planRecoveredUserMessage(turnId: string, submitted: JournalEvent, content: string, ctx: CloseContext): void {
+  const msg: Record<string, unknown> = {
+    role: 'user',
+    content,
+    timestamp: Math.floor(typeof submitted.createdAtRaw === 'number' && Number.isFinite(submitted.createdAtRaw) ? submitted.createdAtRaw : ctx.options.now),
+  };
+  const att = submitted.data.attachments;
+  if (Array.isArray(att) && att.length > 0) msg.attachments = att;
+  msg._recovered = true;
+  ctx.plan.messages.push({ kind: 'recovered_user_message', turnId, message: msg });
+  ctx.userContents.add(content);
+}
+
+function planInterruptionMarker(
+  turnId: string,
+  latest: JournalEvent,
+  lastAt: number | null,
+  ageBound: number,
+  cause: string | null,
+  evidence: string[],
+  ctx: CloseContext,
+): void {
+  const runSays = cause ? ` Its run journal says the run ended "${cause}".` : '';
+  ctx.plan.messages.push({
+    kind: 'interruption_marker',
+    turnId,
+    message: {
+      role: 'assistant',
+      content: `**Response interrupted.** This turn stopped at "${latest.name}" (last activity ${lastAt !== null ? utcText(lastAt) : `before ${utcText(ageBound)}`}) and never finished.${runSays} Bot Memory Auditor closed it on ${utcText(ctx.options.now)}; no answer was generated.`,
+      timestamp: Math.floor(ctx.options.now),
+      _error: true,
+      type: 'interrupted',
+      interruption_cause: cause ?? REPAIR_REASON,
+      [MARKER_TURN_FIELD]: turnId,
+    },
+    ...(evidence.length ? { evidence } : {}),
+  });
+  ctx.markedTurns.add(turnId);
+}
+
+/** `interrupted` for each id of the logical turn, for our own shard. */
+function planInterruptedEvents(ids: string[], streamId: string | null, cause: string | null, evidence: string[], ctx: CloseContext): void {
   for (const id of ids) {
     const interrupted: Record<string, unknown> = {
       event: 'interrupted',
       stream_id: streamId,
       reason: REPAIR_REASON,
       version: 1,
-      session_id: plan.sessionId,
+      session_id: ctx.plan.sessionId,
       turn_id: id,
       created_at: ctx.options.now,
       terminal: true,
     };
-    if (ev?.cause) interrupted.run_outcome = ev.cause;
-    plan.appends.push({
+    if (cause) interrupted.run_outcome = cause;
+    ctx.plan.appends.push({
       kind: 'interrupted_event',
       turnId: id,
       event: 'interrupted',

@@ -184,6 +184,25 @@ async function sanitizeShard(
  * released: watch it for a moment and copy what arrives to the end of the new file (under the lock).
  */
 async function carryOver(dir: string, id: string, s: SanitizeShard, oldFd: number, oldSize: number, settleMs: number): Promise<number> {
+  return carryAppended(dir, s.path, oldFd, oldSize, settleMs, (bytes, after) =>
+    appendRepairRecord(dir, { op: 'sanitize_carry', repair_id: id, session_id: s.sessionId, shard: s.shard, bytes, after_sha256: sha256(after) }),
+  );
+}
+
+/**
+ * Bytes appended to a replaced inode (`oldFd`, `oldSize` bytes when replaced) within
+ * `settleMs` go to the end of the file now at `file`, each time under upstream's flock;
+ * `record` is told each carry (its byte count and the file's new bytes). Returns the bytes carried.
+ * Used after a sanitize swap and after its undo.
+ */
+export async function carryAppended(
+  dir: string,
+  file: string,
+  oldFd: number,
+  oldSize: number,
+  settleMs: number,
+  record?: (bytes: number, after: Buffer) => void,
+): Promise<number> {
   let carried = 0;
   const deadline = Date.now() + settleMs;
   while (Date.now() < deadline) {
@@ -192,19 +211,12 @@ async function carryOver(dir: string, id: string, s: SanitizeShard, oldFd: numbe
     if (size <= oldSize + carried) continue;
     const extra = Buffer.alloc(size - oldSize - carried);
     fs.readSync(oldFd, extra, 0, extra.length, oldSize + carried);
-    const lock = await holdFlock(s.path, 1000);
+    const lock = await holdFlock(file, 1000);
     if ('error' in lock) break;
     try {
-      const cur = readSafe(s.path).data;
-      atomicReplace(s.path, Buffer.concat([cur, extra]), { root: dir });
-      appendRepairRecord(dir, {
-        op: 'sanitize_carry',
-        repair_id: id,
-        session_id: s.sessionId,
-        shard: s.shard,
-        bytes: extra.length,
-        after_sha256: sha256(Buffer.concat([cur, extra])),
-      });
+      const after = Buffer.concat([readSafe(file).data, extra]);
+      atomicReplace(file, after, { root: dir });
+      record?.(extra.length, after);
     } finally {
       await lock.release();
     }

@@ -21,6 +21,7 @@ interface WorkerInit {
   maxLineBytes: number;
   now: number;
   staleAfterSeconds: number;
+  inlineRaw: boolean;
 }
 interface Job {
   i: number;
@@ -60,6 +61,7 @@ export function runRebuildWorkerIfWorker(): boolean {
       try {
         const r = await read;
         const enc = new RowEncoder((batch) => port.postMessage({ i: job.i, batch, last: false } satisfies SessionBatch, batchTransfer(batch)));
+        enc.inlineRaw = init.inlineRaw;
         enc.writeSession(r.analysis, r.shards, r.sidecarFingerprint, job.skip ? new Map(job.skip) : undefined);
         // The rest goes out with the session's end.
         const last = enc.take();
@@ -80,7 +82,7 @@ export function runRebuildWorkerIfWorker(): boolean {
  */
 export async function* sessionBatches(
   sessions: readonly DiscoveredSession[],
-  settings: { sessionsDir: string; maxLineBytes: number; now: number; staleAfterSeconds: number },
+  settings: { sessionsDir: string; maxLineBytes: number; now: number; staleAfterSeconds: number; inlineRaw: boolean },
   workerScript: string,
   workers: number,
   skip?: (i: number) => ReadonlyMap<string, number> | undefined,

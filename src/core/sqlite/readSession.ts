@@ -9,7 +9,8 @@ import * as fs from 'fs';
 import { openReadSync } from '../fsSafe';
 import { analyzeSession, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
-import { ShardReader } from '../shardReader';
+import { loadRunSummaries } from '../runJournal';
+import { ReadBudget, ShardReader } from '../shardReader';
 import { readSidecar, sidecarPath } from '../sidecar';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
 import type { ShardRow } from './writer';
@@ -74,15 +75,19 @@ export async function readSession(
   maxLineBytes: number,
   opts: { now: number; staleAfterSeconds: number },
 ): Promise<SessionRead> {
-  const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true }));
+  const budget = new ReadBudget(); // one session's shards together (DEFAULT_MAX_SESSION_BYTES)
+  const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true, budget }));
   for (const r of readers) await r.refresh();
   const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
   const sidecarFingerprint = statStampSync(sidecarPath(sessionsDir, s.sessionId));
+  // Run journals too (`_run_journal/<sid>/`), as `audit` reads them: their findings belong in the index.
+  const runs = await loadRunSummaries(sessionsDir, s.sessionId);
   const analysis = analyzeSession(
     s.sessionId,
     readers.map((r) => r.contents),
     sidecarRead,
     opts,
+    { runs },
   );
   // The audit's findings include what hermes-webui's own reader reports (upstream_pending_turn): the index holds the same.
   const paths = new Map(s.shards.map((f) => [f.name, f.path]));

@@ -24,6 +24,7 @@ import * as path from 'path';
 import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
 import { discoverSessions, type Discovery } from '../discovery';
 import { listFeedbackFiles } from '../feedback/read';
+import { assertRegularOrMissing } from '../fsSafe';
 import { DEFAULT_MAX_LINE_BYTES } from '../shardReader';
 import { defaultEngine, engineName, sqliteVersion, type Db, type EngineKind } from './engine';
 import { acquireRebuildLock, checkTarget, otherHolders, recoverInPlace, removeStaleTemps, tempName, type RebuildLock } from './lock';
@@ -64,6 +65,8 @@ export interface RebuildOptions {
   now?: number;
   staleAfterMinutes?: number;
   maxLineBytes?: number;
+  /** Store each event's line in `events.raw` (else NULL: read it from the shard by offset and length). */
+  inlineRaw?: boolean;
   toolVersion?: string;
   onProgress?: (p: RebuildProgress) => void;
   signal?: AbortSignal;
@@ -117,7 +120,7 @@ interface Run {
   progress: RebuildProgress;
   report(): void;
   cp(name: string): void;
-  settings: { now: number; staleAfterMinutes: number; maxLineBytes: number };
+  settings: Settings;
   sources: { kind: string; path: string }[];
   /** The target being written, once opened. */
   open: OpenTarget | null;
@@ -133,6 +136,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
   const target = path.resolve(options.db);
   const dir = path.dirname(target);
   if (!fs.existsSync(dir)) throw new Error(`the folder of the index does not exist: ${dir}`);
+  assertRegularOrMissing(target); // a FIFO or device there is never opened (docs/security.md)
   const lock = acquireRebuildLock(target);
   const run = newRun(options, target, lock);
   try {
@@ -190,6 +194,7 @@ function newRun(options: RebuildOptions, target: string, lock: RebuildLock): Run
       now: options.now ?? Date.now() / 1000,
       staleAfterMinutes: options.staleAfterMinutes ?? DEFAULT_STALE_AFTER_MINUTES,
       maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      inlineRaw: options.inlineRaw === true,
     },
     sources:
       options.sessionsDir !== undefined
@@ -280,6 +285,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
   run.cp('planned');
   const db = run.open!.db;
   const writer = new IndexWriter(db);
+  writer.inlineRaw = run.settings.inlineRaw;
   progress.phase = 'sessions';
   if (plan.mode === 'incremental') progress.sessionsTotal = plan.redo.size;
   run.report();
@@ -296,6 +302,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
     {
       sessionsDir: scan.discovery.sessionsDir,
       maxLineBytes: run.settings.maxLineBytes,
+      inlineRaw: run.settings.inlineRaw,
       now: run.settings.now,
       staleAfterSeconds: run.settings.staleAfterMinutes * 60,
       workerScript: options.workerScript,
@@ -374,8 +381,15 @@ async function rebuildFromLog(run: Run, fromLog: string): Promise<Outcome> {
   return { mode: 'full', reason, sessionsRedone: log.sessions, eventsAdded: 0 };
 }
 
-function settingsMeta(s: { now: number; staleAfterMinutes: number; maxLineBytes: number }): Record<string, string> {
-  return { now: String(s.now), stale_after_minutes: String(s.staleAfterMinutes), max_line_bytes: String(s.maxLineBytes) };
+interface Settings {
+  now: number;
+  staleAfterMinutes: number;
+  maxLineBytes: number;
+  inlineRaw: boolean;
+}
+
+function settingsMeta(s: Settings): Record<string, string> {
+  return { now: String(s.now), stale_after_minutes: String(s.staleAfterMinutes), max_line_bytes: String(s.maxLineBytes), inline_raw: s.inlineRaw ? '1' : '0' };
 }
 
 function versionMeta(engine: EngineKind, tool?: string): Record<string, string> {

@@ -51,7 +51,7 @@ export function planIncremental(
   discovery: Discovery,
   stamps: Map<string, Stamp>,
   sources: { kind: string; path: string }[],
-  settings: { staleAfterMinutes: number; maxLineBytes: number },
+  settings: { staleAfterMinutes: number; maxLineBytes: number; inlineRaw: boolean },
 ): Plan {
   const full = (reason: string): Plan => ({ mode: 'full', reason, redo: new Set(), prevShards: new Map(), prevFeedback: {} });
   let meta: Map<string, string>;
@@ -63,7 +63,11 @@ export function planIncremental(
     return full(`the existing index cannot be read (${(e as Error).message})`);
   }
   if (meta.get('sources') !== JSON.stringify(sources)) return full('the index was built from other sources');
-  if (meta.get('stale_after_minutes') !== String(settings.staleAfterMinutes) || meta.get('max_line_bytes') !== String(settings.maxLineBytes)) {
+  if (
+    meta.get('stale_after_minutes') !== String(settings.staleAfterMinutes) ||
+    meta.get('max_line_bytes') !== String(settings.maxLineBytes) ||
+    meta.get('inline_raw') !== (settings.inlineRaw ? '1' : '0')
+  ) {
     return full('the index was built with other settings');
   }
   const prevShards = readPrevShards(db);

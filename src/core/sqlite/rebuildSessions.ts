@@ -21,6 +21,7 @@ const WORKER_MIN_BYTES = 16 << 20;
 export interface SessionWriteOptions {
   sessionsDir: string;
   maxLineBytes: number;
+  inlineRaw: boolean;
   now: number;
   staleAfterSeconds: number;
   workerScript?: string;
@@ -96,7 +97,7 @@ async function writeFromWorkers(
   const skips = todo.map((s) => skipOf(plan, s));
   const batches = sessionBatches(
     todo,
-    { sessionsDir: o.sessionsDir, maxLineBytes: o.maxLineBytes, now: o.now, staleAfterSeconds: o.staleAfterSeconds },
+    { sessionsDir: o.sessionsDir, maxLineBytes: o.maxLineBytes, now: o.now, staleAfterSeconds: o.staleAfterSeconds, inlineRaw: o.inlineRaw },
     o.workerScript!,
     workers,
     (i) => skips[i],

@@ -8,7 +8,7 @@
 
 import * as path from 'path';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The default database file name, in the sessions folder. */
 export const DEFAULT_INDEX_NAME = '_audit_index.sqlite';
@@ -82,10 +82,11 @@ CREATE TABLE events (                     -- upstream's view: events recovered f
   turn_id     TEXT,                         -- NULL when the event has none
   stream_id   TEXT,
   event       TEXT NOT NULL,
-  created_at  REAL,                         -- NULL unless a JSON number (the raw value is in raw)
+  created_at  REAL,                         -- NULL unless a JSON number (the raw value is in the line)
   terminal    INTEGER NOT NULL,
   torn        INTEGER NOT NULL,             -- 1: the shard's final line, without its newline (yet)
-  raw         TEXT NOT NULL                 -- the line's JSON text as written
+  raw         TEXT                          -- the line's JSON text as written, only with --inline-raw (meta inline_raw = 1);
+                                            -- else NULL: the line is bytes [offset, offset + length) of the shard
 );
 CREATE TABLE turns (
   session_id        TEXT NOT NULL,

@@ -87,6 +87,8 @@ const T: Record<RowTable, number> = Object.fromEntries(ROW_TABLES.map((t, i) => 
 export abstract class RowBuilder {
   eventsWritten = 0;
   rowsWritten = 0;
+  /** Store each event's line in `events.raw` (--inline-raw); else NULL, the line is read from its shard by offset. */
+  inlineRaw = false;
 
   /** One row of table `ROW_TABLES[table]`, its values in the INSERT's column order (insertSql). */
   protected abstract emit(table: number, values: (SqlValue | undefined)[]): void;
@@ -97,9 +99,36 @@ export abstract class RowBuilder {
    */
   writeSession(a: SessionAnalysis, shards: ShardRow[], sidecarFingerprint: string, skipBelow?: ReadonlyMap<string, number>): void {
     const sid = a.sessionId;
+    this.writeSessionRow(a, sidecarFingerprint);
+    for (const s of shards) this.writeShard(s);
+    const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
+    this.writeEvents(a, shards, skip);
+    a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
+    for (const t of a.turns) {
+      if (!t.collision) continue;
+      t.collision.forEach((e, i) => this.run('collisions', [sid, t.turnId, i, e.name, e.shard, e.line, e.offset, num(e.createdAtRaw)]));
+    }
+    this.writeSessionMalformed(a, skip);
+    a.findings.forEach((f, i) =>
+      this.writeFinding({
+        sessionId: sid,
+        ordinal: i,
+        source: 'journal',
+        kind: f.kind,
+        severity: f.severity,
+        turnId: f.turnId,
+        shard: f.shard,
+        line: f.line,
+        offset: f.offset,
+        message: f.message,
+      }),
+    );
+  }
+
+  private writeSessionRow(a: SessionAnalysis, sidecarFingerprint: string): void {
     const withEvents = a.turns.filter((t) => t.events.length > 0).length;
     this.run('sessions', [
-      sid,
+      a.sessionId,
       'journal',
       a.title,
       a.model,
@@ -120,15 +149,17 @@ export abstract class RowBuilder {
       a.firstActivity,
       a.lastActivity,
     ]);
-    for (const s of shards) this.writeShard(s);
-    const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
+  }
+
+  /** The session's events, except those `skip` says are already in the index. */
+  private writeEvents(a: SessionAnalysis, shards: ShardRow[], skip: (shard: string, offset: number) => boolean): void {
     // A shard's torn final line starts at its committed size (the end of its last complete line).
     const committed = new Map(shards.map((s) => [s.name, s.committedSize]));
     for (const e of a.events) {
       if (skip(e.shard, e.offset)) continue;
       const torn = e.offset >= (committed.get(e.shard) ?? Infinity);
       this.emit(T.events, [
-        sid,
+        a.sessionId,
         e.shard,
         e.line,
         e.offset,
@@ -139,19 +170,17 @@ export abstract class RowBuilder {
         num(e.createdAtRaw),
         b(e.terminal),
         b(torn),
-        e.raw ?? JSON.stringify(e.data),
+        this.inlineRaw ? (e.raw ?? JSON.stringify(e.data)) : null,
       ]);
       this.eventsWritten++;
     }
-    a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
-    for (const t of a.turns) {
-      if (!t.collision) continue;
-      t.collision.forEach((e, i) => this.run('collisions', [sid, t.turnId, i, e.name, e.shard, e.line, e.offset, num(e.createdAtRaw)]));
-    }
+  }
+
+  private writeSessionMalformed(a: SessionAnalysis, skip: (shard: string, offset: number) => boolean): void {
     for (const m of a.malformed) {
       if (skip(m.shard, m.offset)) continue;
       this.writeMalformed({
-        sessionId: sid,
+        sessionId: a.sessionId,
         shard: m.shard,
         line: m.line,
         offset: m.offset,
@@ -163,20 +192,6 @@ export abstract class RowBuilder {
         preview: m.preview,
       });
     }
-    a.findings.forEach((f, i) =>
-      this.writeFinding({
-        sessionId: sid,
-        ordinal: i,
-        source: 'journal',
-        kind: f.kind,
-        severity: f.severity,
-        turnId: f.turnId,
-        shard: f.shard,
-        line: f.line,
-        offset: f.offset,
-        message: f.message,
-      }),
-    );
   }
 
   writeShard(s: ShardRow): void {

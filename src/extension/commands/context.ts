@@ -1,6 +1,6 @@
 import type { FeedbackValue } from '../../core/feedback/record';
 import type { FeedbackRecord } from '../../core/feedback/record';
-import { turnRefOf, type TurnRef } from '../commandArgs';
+import { stringArg, turnRefOf, type TurnRef } from '../commandArgs';
 import type { FeedbackService } from '../feedback/service';
 import type { CompareAnswers } from '../compare/compareAnswers';
 import type { QueryIndexFeature } from '../index/register';
@@ -33,5 +33,7 @@ export function targetTurn(c: CommandContext, arg: unknown): TurnRef | undefined
 export async function rateTarget(c: CommandContext, arg: unknown, value: FeedbackValue): Promise<FeedbackRecord | undefined> {
   const ref = targetTurn(c, arg);
   if (!ref) return undefined;
-  return c.feedback.give(ref, value);
+  // A 👎 may carry its reason (`{…ref, reason}`: the timeline asks for it first).
+  const reason = value === -1 ? stringArg(arg, 'reason') : undefined;
+  return c.feedback.give(ref, value, reason ? { reason } : {});
 }

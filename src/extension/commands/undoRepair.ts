@@ -1,4 +1,4 @@
-import { lastUndoableRepair, undoLastRepair, type UndoResult } from '../../core/repair';
+import { lastUndoableRepair, undoLastRepairLocked, type UndoResult } from '../../core/repair';
 import { refreshAfter, trustGate } from '../repair/repairService';
 import type { CommandContext } from './context';
 import { describeUndo } from '../repair/undoDescription';
@@ -33,7 +33,7 @@ export async function run(s: CommandContext, opts?: { yes?: boolean }): Promise<
     const choice = await notifyWarning(d.question, { modal: true, detail: d.detail }, 'Undo');
     if (choice !== 'Undo') return { status: 'cancelled', message: 'Undo cancelled.' };
   }
-  const r = undoLastRepair(root.sessionsDir);
+  const r = await undoLastRepairLocked(root.sessionsDir);
   s.output.info(`undo: ${r.message}`);
   if (r.status === 'refused') void notifyError(`Bot Memory: ${r.message}`);
   else void notifyInfo(`Bot Memory: ${r.message}`);

@@ -137,7 +137,7 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
   try {
     for (const p of plans) {
       if (!p.sessions.some(hasWork)) continue;
-      results.push(applyRepair(p, { reviewer: readRepairSettings().reviewer, tool: 'bot-memory-auditor (VS Code)' }));
+      results.push(await applyRepair(p, { reviewer: readRepairSettings().reviewer, tool: 'bot-memory-auditor (VS Code)' }));
     }
   } catch (e) {
     const message = `Bot Memory: repair failed: ${e instanceof Error ? e.message : String(e)}`;

@@ -1,0 +1,209 @@
+/**
+ * Events that do not hold their parsed object (issue #18, "bounded memory per session").
+ *
+ * A `CompactEvent` keeps the fixed fields the derivation needs (name, ids, time, position in
+ * the shard) and the few payload fields the turn model reads (`ANALYSIS_FIELDS`: the user
+ * message, attachments, model, provider, workspace, assistant message index, interruption
+ * reason). Its `data` (the whole parsed line) is read back from the shard by byte offset when
+ * something asks for it (repair, export, an upstream check of an open turn), parsed, and kept
+ * in a small LRU of decoded lines shared by every shard.
+ *
+ * If the line read back is not the event that was read (the shard was rewritten since, and
+ * not yet refreshed), `data` is rebuilt from the fields kept in memory (`event`, `stream_id`,
+ * `turn_id`, `created_at` and the analysis fields) and `stale` is set: only values that were
+ * in the line when it was read, never a guess, and never bytes of another line.
+ */
+
+import * as fs from 'fs';
+import { openReadSync } from './fsSafe';
+import { parseJsonLine } from './jsonLine';
+import type { JournalEvent } from './types';
+import { TERMINAL_EVENTS } from './types';
+import { pyStr } from './shardReader';
+
+/** The payload fields the analysis and the turn model read on every analysis (kept in memory). */
+export const ANALYSIS_FIELDS = ['content', 'attachments', 'model', 'model_provider', 'workspace', 'assistant_message_index', 'reason'] as const;
+
+/** The payload fields the analysis reads, without reading a compact event's line back. */
+export function fieldsOf(e: JournalEvent): Record<string, unknown> {
+  return e.fields ?? e.data;
+}
+
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** The analysis fields present in a parsed line (one shared empty object when there are none). */
+export function pickFields(obj: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null;
+  for (const k of ANALYSIS_FIELDS) {
+    if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
+    (out ??= {})[k] = obj[k];
+  }
+  return out ?? (NO_FIELDS as Record<string, unknown>);
+}
+
+/** Decoded lines read back from disk, most recently used last. Bounded by count and by bytes. */
+class LineCache {
+  private readonly map = new Map<string, { data: Record<string, unknown>; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get(key: string): Record<string, unknown> | undefined {
+    const hit = this.map.get(key);
+    if (hit === undefined) return undefined;
+    this.map.delete(key);
+    this.map.set(key, hit);
+    return hit.data;
+  }
+
+  set(key: string, data: Record<string, unknown>, bytes: number): void {
+    if (bytes > this.maxBytes / 4) return; // one huge line does not flush the cache
+    const old = this.map.get(key);
+    if (old !== undefined) {
+      this.bytes -= old.bytes;
+      this.map.delete(key);
+    }
+    this.map.set(key, { data, bytes });
+    this.bytes += bytes;
+    for (const [k, v] of this.map) {
+      if (this.map.size <= this.maxEntries && this.bytes <= this.maxBytes) break;
+      this.map.delete(k);
+      this.bytes -= v.bytes;
+    }
+  }
+
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+}
+
+/** Shared by every compact event: 4,096 lines or 16 MB of line bytes, whichever comes first. */
+export const decodedLines = new LineCache(4096, 16 * 1024 * 1024);
+
+/** Strings seen many times (event names, turn and stream ids) stored once per reader. */
+export class Interner {
+  private readonly map = new Map<string, string>();
+  get(s: string): string {
+    const hit = this.map.get(s);
+    if (hit !== undefined) return hit;
+    this.map.set(s, s);
+    return s;
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+export class CompactEvent implements JournalEvent {
+  declare nonStandardNumbers?: boolean;
+  declare pythonLineBreaks?: boolean;
+  declare pythonHazard?: string;
+  declare recovered?: boolean;
+  declare raw?: string;
+  /** Set when `data` had to be rebuilt because the line on disk is no longer this event. */
+  declare stale?: boolean;
+  readonly terminal: boolean;
+
+  constructor(
+    readonly name: string,
+    readonly turnId: string,
+    readonly streamId: string | null,
+    readonly createdAtRaw: unknown,
+    readonly shard: string,
+    readonly line: number,
+    readonly offset: number,
+    readonly length: number,
+    /** The analysis fields of the line (ANALYSIS_FIELDS); read-only, shared when empty. */
+    readonly fields: Record<string, unknown>,
+    /** The shard's path, to read the line back. */
+    readonly path: string,
+  ) {
+    this.terminal = TERMINAL_EVENTS.has(name);
+  }
+
+  /** The documented sort key: the number when it is one (±Infinity included), else 0. */
+  get sortKey(): number {
+    const v = this.createdAtRaw;
+    return typeof v === 'number' && !Number.isNaN(v) ? v : 0;
+  }
+
+  /** The whole parsed line, read back from the shard (or from the cache of decoded lines). */
+  get data(): Record<string, unknown> {
+    const key = `${this.offset}:${this.path}`;
+    const hit = decodedLines.get(key);
+    if (hit !== undefined && sameEvent(hit, this)) return hit;
+    const read = readBack(this.path, this.offset, this.length);
+    if (read !== null && sameEvent(read, this)) {
+      decodedLines.set(key, read, this.length);
+      return read;
+    }
+    this.stale = true;
+    return this.rebuilt();
+  }
+
+  /** JSON of a compact event is the JSON of the plain event (with its `data`). */
+  toJSON(): Record<string, unknown> {
+    return { ...(this as object), sortKey: this.sortKey, data: this.data };
+  }
+
+  private rebuilt(): Record<string, unknown> {
+    const out: Record<string, unknown> = { event: this.name };
+    if (this.streamId !== null) out.stream_id = this.streamId;
+    if (this.turnId !== '') out.turn_id = this.turnId;
+    if (this.createdAtRaw !== undefined) out.created_at = this.createdAtRaw;
+    return Object.assign(out, this.fields);
+  }
+}
+
+/** A line's bytes `[offset, offset + length)` parsed as an object, or null (gone, unreadable, not an object). */
+function readBack(path: string, offset: number, length: number): Record<string, unknown> | null {
+  let fd: number | undefined;
+  try {
+    fd = openReadSync(path, { followSymlink: true }).fd;
+    const buf = Buffer.allocUnsafe(length);
+    const n = fs.readSync(fd, buf, 0, length, offset);
+    let from = 0;
+    let to = n;
+    if (offset === 0 && n >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) from = 3;
+    if (to > from && buf[to - 1] === 0x0d) to--;
+    const r = parseJsonLine(buf.toString('utf8', from, to));
+    return r.ok && typeof r.value === 'object' && r.value !== null && !Array.isArray(r.value) ? (r.value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** The line read back is the one this event was made from (its fixed fields agree). */
+function sameEvent(obj: Record<string, unknown>, e: CompactEvent): boolean {
+  if (pyStr(obj.event) !== e.name || pyStr(obj.turn_id).trim() !== e.turnId) return false;
+  const c = obj.created_at;
+  const r = e.createdAtRaw;
+  return c === r || (typeof c === 'number' && typeof r === 'number' && Number.isNaN(c) && Number.isNaN(r)) || (typeof c === 'object' && typeof r === 'object');
+}
+
+/** Makes the compact form of a plain event (its `data` is dropped; `recovered` events stay plain). */
+export function compactOf(ev: JournalEvent, path: string, intern: Interner): JournalEvent {
+  if (ev.recovered || ev.raw !== undefined) return ev;
+  const c = new CompactEvent(
+    intern.get(ev.name),
+    intern.get(ev.turnId),
+    ev.streamId === null ? null : intern.get(ev.streamId),
+    ev.createdAtRaw,
+    ev.shard,
+    ev.line,
+    ev.offset,
+    ev.length,
+    pickFields(ev.data),
+    path,
+  );
+  if (ev.nonStandardNumbers) c.nonStandardNumbers = true;
+  if (ev.pythonLineBreaks) c.pythonLineBreaks = true;
+  if (ev.pythonHazard !== undefined) c.pythonHazard = ev.pythonHazard;
+  return c;
+}
