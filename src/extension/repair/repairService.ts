@@ -168,7 +168,7 @@ function confirmQuestion(s: RepairServices, plans: RepairPlan[], work: SessionPl
   const parts = [
     messages ? `${plural(messages, 'sidecar message')} added` : '',
     appends ? `${plural(appends, 'journal event')} appended` : '',
-    reviews ? `${plural(reviews, 'broken line')} recorded as reviewed` : '',
+    reviews ? `${plural(reviews, 'broken line')} marked reviewed` : '',
   ].filter(Boolean);
   return {
     title: `Repair ${what} as shown in the plan?`,
