@@ -12,6 +12,7 @@ import * as addNote from './commands/addNote';
 import * as addSessionsFolder from './commands/addSessionsFolder';
 import * as auditSessions from './commands/auditSessions';
 import * as clearFeedback from './commands/clearFeedback';
+import * as compareAnswers from './commands/compareAnswers';
 import * as copySessionId from './commands/copySessionId';
 import * as copyTurnId from './commands/copyTurnId';
 import * as exportTrainingData from './commands/exportTrainingData';
@@ -29,6 +30,8 @@ import * as openRawShard from './commands/openRawShard';
 import * as openTimeline from './commands/openTimeline';
 import * as openTimelineAsText from './commands/openTimelineAsText';
 import * as pullGithub from './commands/pullGithub';
+import * as preferLeftAnswer from './commands/preferLeftAnswer';
+import * as preferRightAnswer from './commands/preferRightAnswer';
 import * as pushGithub from './commands/pushGithub';
 import * as queryIndex from './commands/queryIndex';
 import * as rebuildIndex from './commands/rebuildIndex';
@@ -89,6 +92,9 @@ const COMMANDS: Record<(typeof Commands)[keyof typeof Commands] | (typeof Intern
   [Commands.clearFeedback]: clearFeedback.run,
   [Commands.addNote]: addNote.run,
   [Commands.writeCorrection]: writeCorrection.run,
+  [Commands.compareAnswers]: compareAnswers.run,
+  [Commands.preferLeftAnswer]: preferLeftAnswer.run,
+  [Commands.preferRightAnswer]: preferRightAnswer.run,
   [Commands.nextUnreviewed]: nextUnreviewed.run,
   [Commands.exportTrainingData]: exportTrainingData.run,
   // Repair

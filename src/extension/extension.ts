@@ -9,12 +9,14 @@ import { registerCommands } from './commands';
 import { DisposableStore } from './dispose';
 import { registerFeedback } from './feedback/register';
 import type { FeedbackService } from './feedback/service';
+import { registerCompareAnswers, type CompareAnswers } from './compare/compareAnswers';
 import { registerQueryIndex, type QueryIndexFeature } from './index/register';
 import { registerQuickFixes, type QuickFixes } from './quickFixes';
 import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
 import { registerRepair, type RepairFeature } from './repair/register';
 import { createServices, type Registration, type Services } from './services';
 import { registerSessionsView, type SessionsFeature } from './sessionsView';
+import { StartupClock, type StartupTimes } from './startup';
 import { TimelineEditorProvider } from './timeline/timelineEditor';
 
 /** Returned from activate(): integration tests reach the live services through it. */
@@ -26,9 +28,13 @@ export interface BotMemoryApi {
   repair: RepairFeature;
   quickFixes: QuickFixes;
   query: QueryIndexFeature;
+  compare: CompareAnswers;
+  /** Time to rows (startup.ts). */
+  startup: StartupTimes;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
+  const clock = new StartupClock();
   const disposables = new DisposableStore();
   context.subscriptions.push(disposables);
   const use = <Api>(r: Registration<Api>): Api => {
@@ -38,17 +44,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
 
   const services = use(createServices(context));
   const sessions = use(registerSessionsView(services));
+  clock.treeRegistered();
   const timeline = use(TimelineEditorProvider.register(services));
   const memories = use(registerMemoriesView(services));
   const feedback = use(registerFeedback(services));
   const repair = use(registerRepair(services));
   const quickFixes = use(registerQuickFixes(services));
   const query = use(registerQueryIndex(services));
-  disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair, query }));
+  const compare = use(registerCompareAnswers(services, feedback));
+  disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair, query, compare }));
 
   const { store, output } = services;
-  void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions, feedback, memories, repair, quickFixes, query };
+  void store
+    .reloadRoots()
+    .then(() => clock.rowsReady(store, (line) => output.info(line)))
+    .catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
+  clock.activated();
+  return { services, sessions, feedback, memories, repair, quickFixes, query, compare, startup: clock.times };
 }
 
 export function deactivate(): void {

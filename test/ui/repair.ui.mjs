@@ -14,7 +14,10 @@ import { launchBrowser, openWorkbench, runCommand, screenshot, frameWithSelector
 
 /** Text of the rendered Markdown preview (a webview iframe) that matches `contains`. */
 async function previewText(page, contains) {
-  await frameWithSelector(page, '.markdown-body, body.vscode-body', { timeout: 20_000 });
+  await frameWithSelector(page, '.markdown-body, body.vscode-body', { timeout: 20_000 }).catch(async (e) => {
+    await screenshot(page, path.join(shots, 'repair-preview-missing.png'));
+    throw e;
+  });
   let last = '';
   const found = await waitUntil(
     async () => {
@@ -99,7 +102,10 @@ async function main() {
     const undo = page.locator('.monaco-dialog-box');
     await undo.waitFor({ timeout: 20_000 });
     const undoText = await undo.innerText();
-    check(/Undo the repair of \d+ sessions \((just now|\d+ min ago)\)\?/.test(undoText), `undo asks first, naming what and when: ${undoText.split('\n')[0]}`);
+    check(
+      /Undo the repair of \d+ sessions \((just now|\d+ min ago)\)\?/.test(undoText),
+      `undo asks first, naming what and when: ${undoText.split('\n').find((l) => /Undo the repair/.test(l))}`,
+    );
     check(/Undone: .*appended/.test(undoText), 'the undo dialog counts the changes');
     await screenshot(page, path.join(shots, 'repair-undo-dialog.png'));
     await undo.locator('.monaco-button', { hasText: /^Undo$/ }).click();

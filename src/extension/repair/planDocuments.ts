@@ -42,6 +42,11 @@ export class PlanDocuments extends Disposable implements vscode.TextDocumentCont
     return true;
   }
 
+  /** Opens a document shown earlier again (rendered). */
+  async reopen(uri: vscode.Uri): Promise<void> {
+    await vscode.commands.executeCommand('markdown.showPreview', uri);
+  }
+
   /** Stores `markdown` under a new URI named `name` and opens it (`beside`: in the next editor group, the current one stays). */
   async show(name: string, markdown: string, options: { open?: boolean; beside?: boolean } = {}): Promise<vscode.Uri> {
     const safe = name.replace(/[^A-Za-z0-9 _.-]/g, '_').slice(0, 80);

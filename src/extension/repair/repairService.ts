@@ -148,7 +148,7 @@ export async function confirmAndApply(s: RepairServices, plans: RepairPlan[], ti
     return { status: 'error', message, plans, results, planUri };
   }
   await refreshAfter(s, plans);
-  const message = reportApplied(s, results);
+  const message = reportApplied(s, results, shown);
   note(`**Applied** at ${clock()}: ${message.replace(/^Bot Memory: /, '')} Undo with *Bot Memory: Undo Last Repair*.`);
   return { status: 'applied', message, plans, results, planUri };
 }
@@ -168,7 +168,7 @@ function confirmQuestion(s: RepairServices, plans: RepairPlan[], work: SessionPl
   const parts = [
     messages ? `${plural(messages, 'sidecar message')} added` : '',
     appends ? `${plural(appends, 'journal event')} appended` : '',
-    reviews ? `${plural(reviews, 'broken line')} recorded as reviewed` : '',
+    reviews ? `${plural(reviews, 'broken line')} marked reviewed` : '',
   ].filter(Boolean);
   return {
     title: `Repair ${what} as shown in the plan?`,
@@ -177,15 +177,20 @@ function confirmQuestion(s: RepairServices, plans: RepairPlan[], work: SessionPl
 }
 
 /** Logs each repair, notifies the result (with Undo), returns the message. */
-function reportApplied(s: RepairServices, results: ApplyResult[]): string {
+function reportApplied(s: RepairServices, results: ApplyResult[], plan: vscode.Uri | undefined): string {
   const applied = results.flatMap((r) => r.sessions.filter((x) => x.status === 'applied'));
   const skipped = results.flatMap((r) => r.sessions.filter((x) => x.status === 'skipped'));
   for (const r of results)
     s.output.info(`repair ${r.repairId}: ${r.sessions.map((x) => `${x.sessionId} ${x.status}${x.message ? ` (${x.message})` : ''}`).join(', ')}`);
   const skippedText = skipped.length ? `; skipped ${skipped.map((x) => `${x.sessionId} (${x.message})`).join(', ')}` : '';
   const message = `Bot Memory: repaired ${plural(applied.length, 'session')}${skippedText}.`;
-  const shown = skipped.length ? notifyWarning(message, 'Undo') : notifyInfo(message, 'Undo');
-  void shown.then((c) => (c === 'Undo' ? vscode.commands.executeCommand(Commands.undoRepair) : undefined));
+  // Our own actions only: Undo runs our command, Show Plan reopens our own plan document (never a link from the text).
+  const actions = plan ? ['Undo', 'Show Plan'] : ['Undo'];
+  const shown = skipped.length ? notifyWarning(message, ...actions) : notifyInfo(message, ...actions);
+  void shown.then((c) => {
+    if (c === 'Undo') void vscode.commands.executeCommand(Commands.undoRepair);
+    else if (c === 'Show Plan' && plan) void s.repair.plans.reopen(plan);
+  });
   return message;
 }
 
