@@ -23,91 +23,98 @@ import { SessionJournal } from '../src/core/session';
 import { ShardReader } from '../src/core/shardReader';
 import { workerMain } from './fork';
 
-workerMain(
-  async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'refresh'; dir: string; heap?: boolean; plain?: boolean; maxSessionBytes?: number }) => {
-    const t = process.hrtime.bigint();
-    const cpu0 = process.cpuUsage();
-    const cpuMs = (): number => {
-      const u = process.cpuUsage(cpu0);
-      return (u.user + u.system) / 1000;
-    };
-    if (job.mode === 'audit') {
-      const discovery = await discoverSessions(job.dir);
-      const reports: SessionReport[] = [];
-      let bytes = 0;
-      let findings = 0;
-      for await (const a of auditSessions(discovery, { now: 1763661600, maxSessionBytes: job.maxSessionBytes })) {
-        for (const s of a.shards) bytes += s.size;
-        const r = sessionReport(a);
-        findings += r.findings.length;
-        reports.push(r);
-      }
-      const ms = Number(process.hrtime.bigint() - t) / 1e6;
-      return { ms, cpuMs: cpuMs(), bytes, sessions: reports.length, events: reports.reduce((n, r) => n + r.event_count, 0), findings };
-    }
-    if (job.mode === 'parallel') {
-      const discovery = await discoverSessions(job.dir);
-      const reports: SessionReport[] = [];
-      const jobs = Math.max(1, Math.min(4, os.availableParallelism()));
-      // The CLI bundle is the worker script (it serves audit jobs when started as a worker).
-      const cli = path.resolve(__dirname, '../../dist/cli.js');
-      for await (const r of auditReportsParallel(discovery, { now: 1763661600 }, jobs, cli)) reports.push(r);
-      const ms = Number(process.hrtime.bigint() - t) / 1e6;
-      // Worker threads' CPU is included in process.cpuUsage().
-      return {
-        ms,
-        cpuMs: cpuMs(),
-        bytes: 0,
-        sessions: reports.length,
-        events: reports.reduce((n, r) => n + r.event_count, 0),
-        findings: reports.reduce((n, r) => n + r.findings.length, 0),
-      };
-    }
-    if (job.mode === 'reader' || job.mode === 'refresh') {
-      const discovery = await discoverSessions(job.dir);
-      let bytes = 0;
-      let events = 0; // counted by the reader only: a refreshed journal exposes events through analyze()
-      const kept: SessionJournal[] = [];
-      for (const s of discovery.sessions) {
-        if (job.mode === 'reader') {
-          for (const f of s.shards) {
-            const r = new ShardReader(f.path, f.name, { maxLineBytes: 16 * 1024 * 1024 });
-            await r.refresh();
-            bytes += r.contents.size;
-            events += r.contents.events.length;
-          }
-        } else {
-          const j = new SessionJournal(discovery.sessionsDir, s.sessionId, { compact: job.plain !== true, maxSessionBytes: job.maxSessionBytes });
-          j.setShards(s.shards);
-          const { shards } = await j.refresh();
-          if (job.heap) kept.push(j);
-          for (const r of shards.values()) bytes += r.bytesRead;
-        }
-      }
-      const ms = Number(process.hrtime.bigint() - t) / 1e6;
-      (globalThis as { gc?: () => void }).gc?.();
-      const heapBytes = process.memoryUsage().heapUsed;
-      return { ms, cpuMs: cpuMs(), bytes, events, heapBytes, sessions: kept.length };
-    }
-    const journal = path.join(job.dir, '_turn_journal');
+interface CoreJob {
+  mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'refresh';
+  dir: string;
+  heap?: boolean;
+  plain?: boolean;
+  /** The per-session read limit (SessionOptions.maxSessionBytes); default the core's. */
+  maxSessionBytes?: number;
+}
+
+workerMain(async (job: CoreJob) => {
+  const t = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  const cpuMs = (): number => {
+    const u = process.cpuUsage(cpu0);
+    return (u.user + u.system) / 1000;
+  };
+  if (job.mode === 'audit') {
+    const discovery = await discoverSessions(job.dir);
+    const reports: SessionReport[] = [];
     let bytes = 0;
-    let events = 0;
-    let bad = 0;
-    for (const name of fs.readdirSync(journal)) {
-      if (!name.endsWith('.jsonl')) continue;
-      const buf = fs.readFileSync(path.join(journal, name));
-      bytes += buf.length;
-      for (const line of buf.toString('utf8').split('\n')) {
-        if (line.length === 0) continue;
-        try {
-          JSON.parse(line);
-          events++;
-        } catch {
-          bad++;
+    let findings = 0;
+    for await (const a of auditSessions(discovery, { now: 1763661600, maxSessionBytes: job.maxSessionBytes })) {
+      for (const s of a.shards) bytes += s.size;
+      const r = sessionReport(a);
+      findings += r.findings.length;
+      reports.push(r);
+    }
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    return { ms, cpuMs: cpuMs(), bytes, sessions: reports.length, events: reports.reduce((n, r) => n + r.event_count, 0), findings };
+  }
+  if (job.mode === 'parallel') {
+    const discovery = await discoverSessions(job.dir);
+    const reports: SessionReport[] = [];
+    const jobs = Math.max(1, Math.min(4, os.availableParallelism()));
+    // The CLI bundle is the worker script (it serves audit jobs when started as a worker).
+    const cli = path.resolve(__dirname, '../../dist/cli.js');
+    for await (const r of auditReportsParallel(discovery, { now: 1763661600 }, jobs, cli)) reports.push(r);
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    // Worker threads' CPU is included in process.cpuUsage().
+    return {
+      ms,
+      cpuMs: cpuMs(),
+      bytes: 0,
+      sessions: reports.length,
+      events: reports.reduce((n, r) => n + r.event_count, 0),
+      findings: reports.reduce((n, r) => n + r.findings.length, 0),
+    };
+  }
+  if (job.mode === 'reader' || job.mode === 'refresh') {
+    const discovery = await discoverSessions(job.dir);
+    let bytes = 0;
+    let events = 0; // counted by the reader only: a refreshed journal exposes events through analyze()
+    const kept: SessionJournal[] = [];
+    for (const s of discovery.sessions) {
+      if (job.mode === 'reader') {
+        for (const f of s.shards) {
+          const r = new ShardReader(f.path, f.name, { maxLineBytes: 16 * 1024 * 1024 });
+          await r.refresh();
+          bytes += r.contents.size;
+          events += r.contents.events.length;
         }
+      } else {
+        const j = new SessionJournal(discovery.sessionsDir, s.sessionId, { compact: job.plain !== true, maxSessionBytes: job.maxSessionBytes });
+        j.setShards(s.shards);
+        const { shards } = await j.refresh();
+        if (job.heap) kept.push(j);
+        for (const r of shards.values()) bytes += r.bytesRead;
       }
     }
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    return { ms, cpuMs: cpuMs(), bytes, events, bad };
-  },
-);
+    (globalThis as { gc?: () => void }).gc?.();
+    const heapBytes = process.memoryUsage().heapUsed;
+    return { ms, cpuMs: cpuMs(), bytes, events, heapBytes, sessions: kept.length };
+  }
+  const journal = path.join(job.dir, '_turn_journal');
+  let bytes = 0;
+  let events = 0;
+  let bad = 0;
+  for (const name of fs.readdirSync(journal)) {
+    if (!name.endsWith('.jsonl')) continue;
+    const buf = fs.readFileSync(path.join(journal, name));
+    bytes += buf.length;
+    for (const line of buf.toString('utf8').split('\n')) {
+      if (line.length === 0) continue;
+      try {
+        JSON.parse(line);
+        events++;
+      } catch {
+        bad++;
+      }
+    }
+  }
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  return { ms, cpuMs: cpuMs(), bytes, events, bad };
+});
