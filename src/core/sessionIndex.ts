@@ -26,10 +26,11 @@ import { REPAIR_LOG_NAME } from './repair/log';
 import { markReviewedFindings } from './repair/reviewed';
 import { JournalCache } from './sessions/journalCache';
 import { FeedbackFiles, hashText, RepairReviews } from './sessions/reviewState';
-import { EMPTY_FEEDBACK, fingerprint, summaryOf, SummaryCache, type SessionSummary } from './sessions/summaries';
+import { HermesThumbs } from './sessions/hermesThumbs';
+import { EMPTY_FEEDBACK, fingerprint, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
 import { WorkQueue } from './sessions/workQueue';
 
-export { fingerprint, isReviewable, MAX_SUMMARY_FINDINGS, summaryOf, type SessionSummary } from './sessions/summaries';
+export { fingerprint, isReviewable, MAX_SUMMARY_FINDINGS, summaryOf, SUMMARY_CACHE_VERSION, type SessionSummary } from './sessions/summaries';
 
 /** A session of an open sessions folder (root). */
 export interface SessionRef {
@@ -80,6 +81,8 @@ export interface IndexOptions {
   keepJournalBytes?: number;
   /** How many summaries to compute at once in the background. */
   concurrency?: number;
+  /** hermes-webui's feedback.jsonl: '' beside each sessions folder (default), 'off', or a path. */
+  hermesFeedback?: string;
 }
 
 export class SessionIndex {
@@ -88,6 +91,7 @@ export class SessionIndex {
   private readonly journals = new JournalCache();
   private readonly feedbackFiles = new FeedbackFiles();
   private readonly reviews = new RepairReviews();
+  private readonly hermes = new HermesThumbs();
   private readonly pending = new Map<string, Promise<SessionSummary | undefined>>();
   private readonly background = new WorkQueue<SessionRef>(
     (job) => this.summarize(job.rootId, job.sessionId),
@@ -105,14 +109,17 @@ export class SessionIndex {
       keepJournals: options.keepJournals ?? 16,
       keepJournalBytes: options.keepJournalBytes ?? 128 * 1024 * 1024,
       concurrency: options.concurrency ?? 4,
+      hermesFeedback: options.hermesFeedback ?? '',
     };
+    this.hermes.configure(this.options.hermesFeedback);
   }
 
   /** Changing limits invalidates every summary and journal. */
   configure(options: IndexOptions): void {
     const before = JSON.stringify([this.options.maxLineBytes, this.options.staleAfterMinutes]);
     this.options = { ...this.options, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
-    if (before !== JSON.stringify([this.options.maxLineBytes, this.options.staleAfterMinutes])) {
+    const hermesChanged = this.hermes.configure(this.options.hermesFeedback);
+    if (hermesChanged || before !== JSON.stringify([this.options.maxLineBytes, this.options.staleAfterMinutes])) {
       this.summaries.clear();
       this.journals.clear();
       for (const r of this.rootsById.values()) this.changeEmitter.fire({ rootId: r.id, sessions: 'all' });
@@ -144,6 +151,7 @@ export class SessionIndex {
       this.summaries.deleteRoot(id);
       this.journals.deleteRoot(id);
       this.feedbackFiles.deleteRoot(id);
+      this.hermes.deleteRoot(id);
     }
     const added: Root[] = [];
     for (const [dir, spec] of wanted) {
@@ -234,7 +242,8 @@ export class SessionIndex {
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
     const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId));
     const feedback = await this.refreshFeedback(rootId, sessionId);
-    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
+    const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis);
+    return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback, hermes));
   }
 
   /** Stores a summary; listeners hear of it only when its content changed (no refresh loops). */
@@ -259,8 +268,9 @@ export class SessionIndex {
     if (!root || !found) return undefined;
     const analysis = await this.analyzeSession(root, found, true);
     const feedback = await this.refreshFeedback(rootId, sessionId);
+    const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis);
     const fp = await this.fingerprintOf(root, found);
-    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback));
+    this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback, hermes));
     return analysis;
   }
 
@@ -284,6 +294,17 @@ export class SessionIndex {
     return this.feedbackFiles.get(rootId, sessionId)?.latest() ?? EMPTY_FEEDBACK;
   }
 
+  /** hermes-webui's own latest rating per turn id (reviewer `hermes-webui`), as last matched; empty before any analysis. */
+  hermesFeedback(rootId: string, sessionId: string): ReadonlyMap<string, TurnFeedback> {
+    return this.hermes.get(rootId, sessionId);
+  }
+
+  /** The hermes-webui feedback.jsonl read for a root, or null when reading is off. */
+  hermesFeedbackPath(rootId: string): string | null {
+    const root = this.rootsById.get(rootId);
+    return root ? this.hermes.fileFor(root.sessionsDir) : null;
+  }
+
   /** The session's feedback file reader (records, history, problems), if it was read. */
   feedbackFile(rootId: string, sessionId: string): SessionFeedbackFile | undefined {
     return this.feedbackFiles.get(rootId, sessionId);
@@ -302,6 +323,7 @@ export class SessionIndex {
     const abs = path.resolve(filePath);
     const dir = path.dirname(abs);
     const name = path.basename(abs);
+    if (await this.hermesFileChanged(abs)) return true;
     for (const root of this.rootsById.values()) {
       if (dir === root.journalDir) {
         const parsed = parseShardFileName(name);
@@ -343,6 +365,19 @@ export class SessionIndex {
     return false;
   }
 
+  /**
+   * hermes-webui's thumbs changed: sessions whose records changed get a new fingerprint (summaries
+   * recomputed in the background); sessions being viewed are refreshed now.
+   */
+  private async hermesFileChanged(abs: string): Promise<boolean> {
+    const roots = [...this.rootsById.values()].filter((r) => this.hermes.fileFor(r.sessionsDir) === abs);
+    for (const root of roots) {
+      for (const sid of root.sessions.keys()) if (this.journals.has(root.id, sid)) await this.touch(root.id, sid);
+      this.summarizeInBackground(root.id);
+    }
+    return roots.length > 0;
+  }
+
   /** Something of this session changed: refresh what is kept and notify. */
   private async touch(rootId: string, sessionId: string): Promise<void> {
     if (this.journals.has(rootId, sessionId)) await this.analyze(rootId, sessionId);
@@ -355,6 +390,7 @@ export class SessionIndex {
     this.journals.delete(rootId, sessionId);
     this.summaries.delete(rootId, sessionId);
     this.feedbackFiles.delete(rootId, sessionId);
+    this.hermes.delete(rootId, sessionId);
   }
 
   /** Finds the root and session of a shard or sidecar path. */
@@ -391,8 +427,8 @@ export class SessionIndex {
     return { reviewed, reviewable, sessions, summarised };
   }
 
-  /** Summaries as plain data, to persist across windows. */
-  exportCache(): Record<string, SessionSummary> {
+  /** Summaries as plain data (with the cache version), to persist across windows. */
+  exportCache(): PersistedSummaries {
     return this.summaries.export();
   }
 
@@ -404,7 +440,8 @@ export class SessionIndex {
   /** File stats plus the session's reviews: a new review makes the summary stale. */
   private async fingerprintOf(root: Root, s: DiscoveredSession): Promise<string> {
     const reviews = (await this.reviews.of(root.id, root.sessionsDir)).bySession.get(s.sessionId);
-    return (await fingerprint(root.sessionsDir, s)) + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '');
+    const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId);
+    return (await fingerprint(root.sessionsDir, s)) + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes;
   }
 
   /** Cached summaries whose fingerprint still matches the files (cheap: stats only). */

@@ -58,11 +58,26 @@ const LINE_KINDS: ReadonlySet<FindingKind> = new Set(['malformed_line', 'torn_ta
 
 export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOptions): TimelineModel {
   const opened = options.openedShard ?? null;
+  const where = eventPositions(a);
+  const findings = groupFindings(a);
+  const review = { reviewed: 0, reviewable: 0 };
+  const byStatus: Partial<Record<TurnStatus, number>> = {};
+  const keyed = [...brokenLineRows(a, where, findings, opened), ...turnRows(a, where, findings, opened, options, review, byStatus)];
+  const rows = orderRows(keyed);
+  return { header: buildHeader(a, opened, options.now, findings, byStatus, review), rows };
+}
 
-  // Position of every event in the session's sorted stream: rows sort by it.
+/** Where events sit: each one's place in the session's sorted stream, and per shard its events by line. */
+interface EventPositions {
+  position: Map<JournalEvent, number>;
+  byShard: Map<string, { line: number; pos: number; at: number | null }[]>;
+  /** Where turns known only from glued lines sit (filled by brokenLineRows). */
+  recoveredAt: Map<string, { pos: number; sub: number }>;
+}
+
+function eventPositions(a: SessionAnalysis): EventPositions {
   const position = new Map<JournalEvent, number>();
   a.events.forEach((e, i) => position.set(e, i));
-  // Per shard, its events by line, to find where a broken line sits.
   const byShard = new Map<string, { line: number; pos: number; at: number | null }[]>();
   for (const [e, pos] of position) {
     let list = byShard.get(e.shard);
@@ -70,72 +85,106 @@ export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOpt
     list.push({ line: e.line, pos, at: finite(e.createdAtRaw) });
   }
   for (const list of byShard.values()) list.sort((x, y) => x.line - y.line);
+  return { position, byShard, recoveredAt: new Map() };
+}
 
-  // Findings by turn and by line.
-  const turnFindings = new Map<string, TimelineFindingRef[]>();
-  const lineFindings = new Map<string, TimelineFindingRef[]>();
-  const sessionFindings: TimelineFindingRef[] = [];
+/** The session's findings by turn, by line and for the session itself, plus counts by kind. */
+interface GroupedFindings {
+  byTurn: Map<string, TimelineFindingRef[]>;
+  byLine: Map<string, TimelineFindingRef[]>;
+  session: TimelineFindingRef[];
+  kinds: Map<FindingKind, { kind: FindingKind; severity: Severity; count: number }>;
+  danglingTurns: Set<string>;
+}
+
+function groupFindings(a: SessionAnalysis): GroupedFindings {
+  const g: GroupedFindings = { byTurn: new Map(), byLine: new Map(), session: [], kinds: new Map(), danglingTurns: new Set() };
   const aliasOf = new Map<string, string>();
   for (const t of a.turns) for (const id of t.aliasTurnIds) aliasOf.set(id, t.turnId);
-  const kindCounts = new Map<FindingKind, { kind: FindingKind; severity: Severity; count: number }>();
   for (const f of a.findings) {
-    const k = kindCounts.get(f.kind);
+    const k = g.kinds.get(f.kind);
     if (k) {
       k.count++;
       if (SEVERITY_ORDER[f.severity] > SEVERITY_ORDER[k.severity]) k.severity = f.severity;
-    } else kindCounts.set(f.kind, { kind: f.kind, severity: f.severity, count: 1 });
+    } else g.kinds.set(f.kind, { kind: f.kind, severity: f.severity, count: 1 });
     if (LINE_KINDS.has(f.kind) && f.shard !== undefined && f.line !== undefined && !(f.kind === 'torn_tail' && f.severity === 'warning')) {
-      push(lineFindings, `${f.shard}:${f.line}`, ref(f));
+      push(g.byLine, `${f.shard}:${f.line}`, ref(f));
     } else if (f.turnId) {
       // A finding about the second id of a split turn belongs to the one card of that turn.
-      push(turnFindings, aliasOf.get(f.turnId) ?? f.turnId, ref(f));
+      push(g.byTurn, aliasOf.get(f.turnId) ?? f.turnId, ref(f));
     } else {
-      sessionFindings.push(ref(f));
+      g.session.push(ref(f));
     }
+    if (f.kind === 'dangling_turn' && f.turnId) g.danglingTurns.add(f.turnId);
   }
-  const danglingTurns = new Set(a.findings.filter((f) => f.kind === 'dangling_turn' && f.turnId).map((f) => f.turnId!));
+  return g;
+}
 
-  // pos: place in the sorted event stream; sub: order among rows at the same place
-  // (a turn first, then broken lines by line, a turn recovered from a glued line right after it).
-  type Keyed = { row: TimelineRow; pos: number; sub: number };
+/**
+ * pos: place in the sorted event stream; sub: order among rows at the same place
+ * (a turn first, then broken lines by line, a turn recovered from a glued line right after it).
+ */
+type Keyed = { row: TimelineRow; pos: number; sub: number };
+
+/** Broken lines first (their positions also place turns known only from glued lines). */
+function brokenLineRows(a: SessionAnalysis, where: EventPositions, findings: GroupedFindings, opened: string | null): Keyed[] {
   const keyed: Keyed[] = [];
-  const byStatus: Partial<Record<TurnStatus, number>> = {};
-  const recoveredAt = new Map<string, { pos: number; sub: number }>();
-
-  // Broken lines first (their positions also place turns known only from glued lines).
   for (const m of a.malformed) {
-    const where = nearest(byShard.get(m.shard), m.line);
-    const row = lineRow(m, where.at, opened, lineFindings.get(`${m.shard}:${m.line}`) ?? []);
-    keyed.push({ row, pos: where.pos, sub: m.line });
-    if (m.glued && m.glued.turnId && !recoveredAt.has(m.glued.turnId)) recoveredAt.set(m.glued.turnId, { pos: where.pos, sub: m.line + 0.5 });
+    const near = nearest(where.byShard.get(m.shard), m.line);
+    const row = lineRow(m, near.at, opened, findings.byLine.get(`${m.shard}:${m.line}`) ?? []);
+    keyed.push({ row, pos: near.pos, sub: m.line });
+    if (m.glued && m.glued.turnId && !where.recoveredAt.has(m.glued.turnId)) where.recoveredAt.set(m.glued.turnId, { pos: near.pos, sub: m.line + 0.5 });
   }
+  return keyed;
+}
 
-  const review = { reviewed: 0, reviewable: 0 };
-  a.turns.forEach((t) => {
+/** One row per turn; counts turns by status and the review progress on the way. */
+function turnRows(
+  a: SessionAnalysis,
+  where: EventPositions,
+  findings: GroupedFindings,
+  opened: string | null,
+  options: TimelineBuildOptions,
+  review: { reviewed: number; reviewable: number },
+  byStatus: Partial<Record<TurnStatus, number>>,
+): Keyed[] {
+  return a.turns.map((t) => {
     // Same rule as core/sessionIndex isReviewable: completed with an answer.
     if (t.state === 'completed' && t.assistantMessageIndex !== null) {
       review.reviewable++;
       const r = options.feedback?.(t.turnId)?.rating;
       if (r === 'up' || r === 'down') review.reviewed++;
     }
-    const row = turnRow(t, 0, opened, turnFindings.get(t.turnId) ?? [], danglingTurns.has(t.turnId), options);
+    const row = turnRow(t, 0, opened, findings.byTurn.get(t.turnId) ?? [], findings.danglingTurns.has(t.turnId), options);
     byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
     const first = t.events[0];
-    if (first) keyed.push({ row, pos: position.get(first)!, sub: -1 });
-    else keyed.push({ row, ...(recoveredAt.get(t.turnId) ?? { pos: Number.MAX_SAFE_INTEGER, sub: 0 }) });
+    if (first) return { row, pos: where.position.get(first)!, sub: -1 };
+    return { row, ...(where.recoveredAt.get(t.turnId) ?? { pos: Number.MAX_SAFE_INTEGER, sub: 0 }) };
   });
+}
 
+/** Rows in stream order; turns numbered 1, 2, … in that order. */
+function orderRows(keyed: Keyed[]): TimelineRow[] {
   keyed.sort((x, y) => x.pos - y.pos || x.sub - y.sub || cmpRowLocation(x.row, y.row));
   let ordinal = 0;
-  const rows = keyed.map((k) => {
+  return keyed.map((k) => {
     if (k.row.kind === 'turn') {
       k.row.ordinal = ++ordinal;
       k.row.version = `${k.row.ordinal}|${k.row.version}`;
     }
     return k.row;
   });
+}
 
-  const header: TimelineHeader = {
+function buildHeader(
+  a: SessionAnalysis,
+  opened: string | null,
+  now: number,
+  findings: GroupedFindings,
+  byStatus: Partial<Record<TurnStatus, number>>,
+  review: { reviewed: number; reviewable: number },
+): TimelineHeader {
+  return {
     sessionId: a.sessionId,
     title: a.title,
     model: a.model,
@@ -162,17 +211,16 @@ export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOpt
       byState: { ...a.counts.byState },
     },
     findings: { ...a.counts.findings },
-    findingKinds: [...kindCounts.values()].sort(
+    findingKinds: [...findings.kinds.values()].sort(
       (x, y) => SEVERITY_ORDER[y.severity] - SEVERITY_ORDER[x.severity] || y.count - x.count || (x.kind < y.kind ? -1 : 1),
     ),
-    sessionFindings,
+    sessionFindings: findings.session,
     firstActivity: a.firstActivity,
     lastActivity: a.lastActivity,
     sidecar: a.sidecarStatus,
-    builtAt: options.now,
+    builtAt: now,
     review,
   };
-  return { header, rows };
 }
 
 function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
@@ -290,6 +338,7 @@ function turnRow(
     worst: worstOf(findings),
     own: steps.some((s) => s.own),
     feedback,
+    run: t.run ? { runId: t.run.runId, outcome: t.run.outcome, upstreamOutcome: t.run.upstreamOutcome, size: t.run.size, lastSeq: t.run.lastSeq } : null,
     version: [
       t.events.length,
       t.recovered.length,
@@ -300,7 +349,10 @@ function turnRow(
       t.userMessage?.length ?? -1,
       findings.length,
       collision?.length ?? 0,
-      feedback ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}` : '',
+      t.run ? `${t.run.outcome}:${t.run.size}` : '',
+      feedback
+        ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}:${feedback.curationStamp ?? ''}`
+        : '',
     ].join('|'),
   };
 }

@@ -18,6 +18,7 @@ export const Commands = {
   rebuildIndex: 'botMemory.rebuildIndex',
   rebuildIndexFromLog: 'botMemory.rebuildIndexFromLog',
   openIndex: 'botMemory.openIndex',
+  queryIndex: 'botMemory.queryIndex',
   pushGithub: 'botMemory.pushGithub',
   pullGithub: 'botMemory.pullGithub',
   setGithubToken: 'botMemory.setGithubToken',

@@ -30,6 +30,7 @@ import * as openTimeline from './commands/openTimeline';
 import * as openTimelineAsText from './commands/openTimelineAsText';
 import * as pullGithub from './commands/pullGithub';
 import * as pushGithub from './commands/pushGithub';
+import * as queryIndex from './commands/queryIndex';
 import * as rebuildIndex from './commands/rebuildIndex';
 import * as rebuildIndexFromLog from './commands/rebuildIndexFromLog';
 import * as refresh from './commands/refresh';
@@ -76,6 +77,7 @@ const COMMANDS: Record<(typeof Commands)[keyof typeof Commands] | (typeof Intern
   [Commands.rebuildIndex]: rebuildIndex.run,
   [Commands.rebuildIndexFromLog]: rebuildIndexFromLog.run,
   [Commands.openIndex]: openIndex.run,
+  [Commands.queryIndex]: queryIndex.run,
   // GitHub log
   [Commands.pushGithub]: pushGithub.run,
   [Commands.pullGithub]: pullGithub.run,

@@ -62,7 +62,7 @@ export class DiagnosticsPublisher extends Disposable {
     }
     if (!summary) return; // not read yet: keep what was shown
     const byFile = new Map<string, vscode.Diagnostic[]>();
-    for (const f of summary.lineFindings) {
+    for (const f of mergeGluedLines(summary.lineFindings)) {
       if (NOT_PROBLEMS.has(f.kind) || f.shard === undefined) continue;
       const file = path.join(root.journalDir, f.shard);
       const list = byFile.get(file) ?? [];
@@ -74,6 +74,35 @@ export class DiagnosticsPublisher extends Disposable {
     for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
     this.published.set(k, new Set(byFile.keys()));
   }
+}
+
+const LINE_KINDS: ReadonlySet<FindingKind> = new Set(['malformed_line', 'torn_tail']);
+
+/**
+ * A glued line (a torn write with a complete event after it) is one physical line that the
+ * core reports twice: the line is malformed AND an event is glued into it. The Problems panel
+ * shows it once: the `glued_event` finding, its message naming both, reviewed only when both are.
+ */
+export function mergeGluedLines(findings: readonly Finding[]): Finding[] {
+  const where = (f: Finding) => `${f.shard}\0${f.line}`;
+  const glued = new Map<string, Finding>();
+  for (const f of findings) if (f.kind === 'glued_event' && f.shard !== undefined && f.line !== undefined) glued.set(where(f), f);
+  if (glued.size === 0) return [...findings];
+  const absorbed = new Map<string, Finding>();
+  for (const f of findings) if (LINE_KINDS.has(f.kind) && glued.has(where(f)) && !absorbed.has(where(f))) absorbed.set(where(f), f);
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const k = where(f);
+    if (LINE_KINDS.has(f.kind) && absorbed.get(k) === f) continue;
+    const line = f.kind === 'glued_event' ? absorbed.get(k) : undefined;
+    if (!line) {
+      out.push(f);
+      continue;
+    }
+    const reviewed = f.reviewed && line.reviewed ? line.reviewed : undefined;
+    out.push({ ...f, message: `glued line: ${f.message} (the line as written: ${line.message})`, reviewed });
+  }
+  return out;
 }
 
 export function toDiagnostic(f: Finding): vscode.Diagnostic {

@@ -9,6 +9,8 @@ import { registerCommands } from './commands';
 import { DisposableStore } from './dispose';
 import { registerFeedback } from './feedback/register';
 import type { FeedbackService } from './feedback/service';
+import { registerQueryIndex, type QueryIndexFeature } from './index/register';
+import { registerQuickFixes, type QuickFixes } from './quickFixes';
 import { registerMemoriesView, type MemoriesFeature } from './memory/memoriesView';
 import { registerRepair, type RepairFeature } from './repair/register';
 import { createServices, type Registration, type Services } from './services';
@@ -22,6 +24,8 @@ export interface BotMemoryApi {
   feedback: FeedbackService;
   memories: MemoriesFeature;
   repair: RepairFeature;
+  quickFixes: QuickFixes;
+  query: QueryIndexFeature;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<BotMemoryApi> {
@@ -38,11 +42,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<BotMem
   const memories = use(registerMemoriesView(services));
   const feedback = use(registerFeedback(services));
   const repair = use(registerRepair(services));
-  disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair }));
+  const quickFixes = use(registerQuickFixes(services));
+  const query = use(registerQueryIndex(services));
+  disposables.addAll(registerCommands({ ...services, sessions, timeline, memories, feedback, repair, query }));
 
   const { store, output } = services;
   void store.reloadRoots().catch((err) => output.error(`Loading sessions failed: ${err instanceof Error ? err.message : String(err)}`));
-  return { services, sessions, feedback, memories, repair };
+  return { services, sessions, feedback, memories, repair, quickFixes, query };
 }
 
 export function deactivate(): void {

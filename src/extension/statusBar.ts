@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { Commands } from './commandIds';
 import { Disposable } from './dispose';
 import type { SessionStore } from './store';
+import { plural } from './words';
 
 export class AttentionStatusBar extends Disposable {
   readonly item = this._register(vscode.window.createStatusBarItem('botMemory.attention', vscode.StatusBarAlignment.Left, 10));
@@ -52,11 +53,11 @@ export class AttentionStatusBar extends Disposable {
     const n = errors + warnings;
     if (n === 0) {
       this.item.text = '$(pass) Bot Memory';
-      this.item.tooltip = `All ${total} sessions are healthy`;
+      this.item.tooltip = total === 1 ? 'The session is healthy' : `All ${plural(total, 'session')} are healthy`;
       this.item.backgroundColor = undefined;
     } else {
-      this.item.text = `$(${errors ? 'error' : 'warning'}) ${n} session${n === 1 ? '' : 's'} need${n === 1 ? 's' : ''} attention`;
-      this.item.tooltip = `${errors} with errors, ${warnings} with warnings, of ${total} sessions. Click to show them.`;
+      this.item.text = `$(${errors ? 'error' : 'warning'}) ${plural(n, 'session')} need${n === 1 ? 's' : ''} attention`;
+      this.item.tooltip = `${errors} with errors, ${warnings} with warnings, of ${plural(total, 'session')}. Click to show them.`;
       this.item.backgroundColor = errors ? new vscode.ThemeColor('statusBarItem.errorBackground') : new vscode.ThemeColor('statusBarItem.warningBackground');
     }
     this.item.show();

@@ -8,6 +8,7 @@
  */
 
 import * as fs from 'fs';
+import * as os from 'os';
 import { atomicReplace, readTextSync } from '../core/fsSafe';
 import * as path from 'path';
 import { REPAIR_LOG_NAME } from '../core/repair/log';
@@ -44,7 +45,7 @@ export class SessionStore extends Disposable {
   ) {
     super();
     const s = readSettings();
-    this.index = new SessionIndex({ maxLineBytes: s.maxLineBytes, staleAfterMinutes: s.staleAfterMinutes });
+    this.index = new SessionIndex({ maxLineBytes: s.maxLineBytes, staleAfterMinutes: s.staleAfterMinutes, hermesFeedback: hermesFeedbackSetting() });
     this.loadCache();
     const sub = this.index.onDidChange((c) => {
       this.changeEmitter.fire(c);
@@ -55,8 +56,12 @@ export class SessionStore extends Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration(SECTION)) return;
         const n = readSettings();
-        this.index.configure({ maxLineBytes: n.maxLineBytes, staleAfterMinutes: n.staleAfterMinutes });
+        this.index.configure({ maxLineBytes: n.maxLineBytes, staleAfterMinutes: n.staleAfterMinutes, hermesFeedback: hermesFeedbackSetting() });
         if (e.affectsConfiguration(`${SECTION}.sessionDirectories`)) void this.reloadRoots();
+        else if (e.affectsConfiguration(`${SECTION}.feedback.hermesFeedbackFile`)) {
+          this.disposeWatchers(); // the hermes file's folder is watched too
+          this.syncWatchers();
+        }
       }),
     );
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.reloadRoots()));
@@ -144,7 +149,10 @@ export class SessionStore extends Disposable {
         },
         onError,
       );
-      this.watchers.set(root.id, [journal, feedback, sessions]);
+      // hermes-webui's own thumbs (feedback.jsonl, by default beside the sessions folder): only that file.
+      const hermesFile = this.index.hermesFeedbackPath(root.id);
+      const hermes = hermesFile ? [new DirWatcher(path.dirname(hermesFile), (file, kind) => file === hermesFile && this.queue(file, kind), onError)] : [];
+      this.watchers.set(root.id, [journal, feedback, sessions, ...hermes]);
     }
   }
 
@@ -208,6 +216,13 @@ export class SessionStore extends Disposable {
       // A cache is an optimisation; failing to write it loses nothing.
     }
   }
+}
+
+/** `botMemory.feedback.hermesFeedbackFile`: '' = beside each sessions folder, 'off', or a path (`~` expanded). */
+function hermesFeedbackSetting(): string {
+  const v = vscode.workspace.getConfiguration(SECTION).get<unknown>('feedback.hermesFeedbackFile', '');
+  if (typeof v !== 'string') return '';
+  return v.trim().replace(/^~(?=$|[\\/])/, os.homedir());
 }
 
 /** Sessions folders of every `_turn_journal` folder in the workspace (node_modules and .git skipped). */

@@ -7,6 +7,7 @@
 
 import type { TurnStep } from '../core/analyze';
 import type { FindingKind, MalformedKind, Severity } from '../core/types';
+import type { TimelineRunRef } from './runView';
 
 /**
  * A person's verdict on a turn (thumbs up/down, optional note): the latest record of
@@ -23,6 +24,16 @@ export interface TimelineFeedback {
   tags?: string[];
   /** How many records the turn's history holds (corrections included). */
   revisions?: number;
+  /** Curation (core/feedback/latest.ts `timelineFeedbackOf`; shown by webview/timeline/feedbackView.ts). Untrusted text. */
+  reason?: string;
+  /** The turn's latest correction (a reviewer's better answer); absent when none or withdrawn. */
+  correction?: { text: string; reviewer?: string };
+  /** hermes-webui's own latest thumb (its feedback.jsonl). */
+  hermes?: { rating: 'up' | 'down'; reason?: string; at?: number | null };
+  /** Every voice when they disagree (reviewers among themselves, or hermes-webui against a reviewer). */
+  disagree?: { reviewer: string; rating: 'up' | 'down' }[];
+  /** Changes whenever the curation fields do (part of the row's version). */
+  curationStamp?: string;
 }
 
 /** A lifecycle step of the turn model, with what the timeline adds to show it. */
@@ -91,6 +102,8 @@ export interface TimelineTurnRow {
   /** At least one of its events is a line of the opened shard. */
   own: boolean;
   feedback: TimelineFeedback | null;
+  /** Its run journal (`_run_journal/<sid>/<stream id>.jsonl`), when the session has one for it. */
+  run?: TimelineRunRef | null;
   /** Changes whenever anything the card shows changes (cheap live diffing). */
   version: string;
 }

@@ -13,6 +13,7 @@
  */
 
 import type { Envelope } from './messageHandler';
+import type { RunPage, RunUsage } from './runView';
 import type { TimelineFilter, TimelineHeader, TimelineRow } from './timelineModel';
 
 export const enum MessageType {
@@ -27,6 +28,10 @@ export const enum MessageType {
   OpenLink = 'openLink',
   EditNote = 'editNote',
   WriteCorrection = 'writeCorrection',
+  /** The run behind a turn: its first page, or the next one. */
+  LoadRun = 'loadRun',
+  /** Usage (tokens, cost) of the runs of these turns (cards on screen), or of every run. */
+  NeedRunUsage = 'needRunUsage',
   Reply = 'reply',
   // host → webview
   Reset = 'reset',
@@ -36,6 +41,8 @@ export const enum MessageType {
   Status = 'status',
   Request = 'request',
   Capabilities = 'capabilities',
+  RunPage = 'runPage',
+  RunUsage = 'runUsage',
 }
 
 /** Shown instead of (or above) the timeline when the session is partly loaded or missing. */
@@ -141,6 +148,14 @@ export interface Snapshot {
   feedback: string[];
   /** Rendered turn cards with feedback buttons. */
   feedbackButtons: number;
+  /** The "N new turns" pill's text ('' when hidden). */
+  newPill: string;
+  /** `turnId:text` of the usage shown in rendered cards' heads. */
+  runUsage: string[];
+  /** The session's run total in the header ('' when none). */
+  runTotal: string;
+  /** Per rendered card with its run open: `turnId:kind,kind,…` of the run items shown. */
+  openRuns: string[];
 }
 
 export type WebviewRequest =
@@ -150,7 +165,9 @@ export type WebviewRequest =
   | { kind: 'scroll'; to: 'top' | 'bottom' }
   | { kind: 'setFollowTail'; on: boolean }
   /** Selects the turn's card and presses a key on it (a real keydown event on the card). */
-  | { kind: 'key'; key: string; turnId: string };
+  | { kind: 'key'; key: string; turnId: string }
+  /** Opens (or closes) the run behind a turn and waits for its first page. */
+  | { kind: 'toggleRun'; turnId: string };
 
 export interface RequestMessage extends Envelope {
   type: MessageType.Request;
@@ -164,7 +181,32 @@ export interface CapabilitiesMessage {
   feedback: boolean;
 }
 
-export type ToWebview = (ResetMessage | RowsMessage | PatchMessage | RevealMessage | StatusMessage | RequestMessage | CapabilitiesMessage) & Envelope;
+/** A page of a turn's run (`append`: after the pages already shown). */
+export interface RunPageMessage {
+  type: MessageType.RunPage;
+  page: RunPage;
+  append: boolean;
+}
+
+/** Usage of some runs, and the session total over every run whose usage is known so far. */
+export interface RunUsageMessage {
+  type: MessageType.RunUsage;
+  usages: { turnId: string; usage: RunUsage | null; error?: string }[];
+  total: RunUsageTotal;
+}
+
+export interface RunUsageTotal {
+  usage: RunUsage | null;
+  /** Runs whose usage was read (with or without a metering event). */
+  counted: number;
+  /** Runs the session's turns have. */
+  runs: number;
+}
+
+export type ToWebview = (
+  ResetMessage | RowsMessage | PatchMessage | RevealMessage | StatusMessage | RequestMessage | CapabilitiesMessage | RunPageMessage | RunUsageMessage
+) &
+  Envelope;
 
 export interface ReadyMessage {
   type: MessageType.Ready;
@@ -229,8 +271,24 @@ export interface WriteCorrectionMessage {
   turnId: string;
 }
 
+/** Show the run behind a turn: its first page, or (`more`) the page after the last one sent. */
+export interface LoadRunMessage {
+  type: MessageType.LoadRun;
+  turnId: string;
+  more: boolean;
+}
+
+/** Usage of the runs of these turns; `all`: of every run of the session. */
+export interface NeedRunUsageMessage {
+  type: MessageType.NeedRunUsage;
+  turnIds: string[];
+  all?: boolean;
+}
+
 export type FromWebview = (
   | ReadyMessage
+  | LoadRunMessage
+  | NeedRunUsageMessage
   | OpenLineMessage
   | CopyTextMessage
   | OpenAsTextMessage

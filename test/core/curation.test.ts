@@ -8,6 +8,8 @@ import { exportTrainingData, type ExportFormat } from '../../src/core/feedback/e
 import { matchHermesFeedback, parseHermesFeedback, readHermesFeedbackFile } from '../../src/core/feedback/hermes';
 import { findSensitive, luhnOk, redactText } from '../../src/core/feedback/redact';
 import { appendCorrection, SessionFeedbackFile } from '../../src/core/feedback/store';
+import { disagreementOf } from '../../src/core/feedback/latest';
+import { SessionIndex } from '../../src/core/sessionIndex';
 import { tempDir, T0 } from './helpers';
 import { NOW, rate, turnLines, validateLine, writeSession, type Msg } from './feedbackFixture';
 
@@ -183,6 +185,43 @@ describe("curation: hermes-webui's own thumbs", () => {
       },
     };
     assert.strictEqual(matchHermesFeedback([m], analysis as never).records[0].turnId, 'x');
+  });
+
+  it('the session index shows them: latest per turn, counts and disagreements in the summary, re-read when the file changes', async () => {
+    const { root, dir } = threeTurns();
+    rate(dir, 'k', 'a', -1, 4, { reviewer: 'bo' }); // ana 👍 vs bo 👎 on a: reviewers disagree
+    const file = path.join(root, 'feedback.jsonl');
+    const line = (o: object) => JSON.stringify(o) + '\n';
+    // hermes on c: 👍 then 👎 (latest wins: 👎 vs ana's 👍); on b: 👎 like ana (agreement).
+    fs.writeFileSync(
+      file,
+      line({ ts: T0 + 500, session_id: 'k', rating: 'up', index: 5 }) +
+        line({ ts: T0 + 600, session_id: 'k', rating: 'down', index: 5, reason: 'too_long' }) +
+        line({ ts: T0 + 700, session_id: 'k', rating: 'down', index: 3, reason: 'inaccurate' }),
+    );
+    const index = new SessionIndex({ now: () => T0 + 86400 });
+    await index.setRoots([{ sessionsDir: dir, source: 'setting' }]);
+    let sum = await index.summarize(dir, 'k');
+    assert.deepStrictEqual([sum?.hermesUp, sum?.hermesDown, sum?.disagreements], [0, 2, 2]);
+    const h = index.hermesFeedback(dir, 'k');
+    assert.deepStrictEqual([...h.values()].map((f) => [f.turnId, f.value, f.reason, f.reviewer, f.history.length]).sort(), [
+      ['b', -1, 'inaccurate', 'hermes-webui', 1],
+      ['c', -1, 'too_long', 'hermes-webui', 2],
+    ]);
+    assert.deepStrictEqual(disagreementOf(index.feedback(dir, 'k').get('c'), h.get('c')), [
+      { reviewer: 'ana', value: 1 },
+      { reviewer: 'hermes-webui', value: -1 },
+    ]);
+    assert.strictEqual(disagreementOf(index.feedback(dir, 'k').get('b'), h.get('b')), null);
+    // hermes appends a 👍 on c: the fingerprint changes, the summary follows.
+    fs.appendFileSync(file, line({ ts: T0 + 800, session_id: 'k', rating: 'up', index: 5 }));
+    assert.strictEqual(await index.fileChanged(file, 'changed'), true);
+    sum = await index.summarize(dir, 'k');
+    assert.deepStrictEqual([sum?.hermesUp, sum?.hermesDown, sum?.disagreements], [1, 1, 1]);
+    // "off": none read.
+    index.configure({ hermesFeedback: 'off' });
+    sum = await index.summarize(dir, 'k');
+    assert.deepStrictEqual([sum?.hermesUp, sum?.hermesDown, sum?.disagreements, index.hermesFeedback(dir, 'k').size], [0, 0, 1, 0]);
   });
 
   it('reads only a regular file: a FIFO is refused without blocking', async function () {

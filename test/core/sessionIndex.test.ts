@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPAIR_LOG_NAME } from '../../src/core/repair/log';
-import { SessionIndex, type IndexChange } from '../../src/core/sessionIndex';
+import { SessionIndex, SUMMARY_CACHE_VERSION, type IndexChange } from '../../src/core/sessionIndex';
 import { ev, lifecycle, line, sessionsDir, T0 } from './helpers';
 
 function setup() {
@@ -114,6 +114,30 @@ describe('SessionIndex', () => {
     fs.appendFileSync(path.join(a.journal, 's1~1.jsonl'), 'junk\n');
     assert.deepStrictEqual(await two.validateCached(a.dir), ['s1']);
     assert.strictEqual((await two.summarize(a.dir, 's1'))?.malformed, 1);
+  });
+
+  it('ignores a persisted cache of an older version even when its fingerprints still match (its counts followed other rules)', async () => {
+    const { a } = setup();
+    const one = new SessionIndex({ now: () => T0 + 86400 });
+    await one.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    const fresh = await one.summarize(a.dir, 's1');
+    const cache = JSON.parse(JSON.stringify(one.exportCache()));
+    assert.strictEqual(cache.version, SUMMARY_CACHE_VERSION);
+    // What version 1 wrote: the bare record of summaries, counting every completed turn as reviewable.
+    const k = Object.keys(cache.summaries)[0];
+    const v1 = { [k]: { ...cache.summaries[k], reviewable: fresh!.reviewable + 5 } };
+    for (const old of [v1, { version: SUMMARY_CACHE_VERSION - 1, summaries: v1 }, { version: SUMMARY_CACHE_VERSION + 1, summaries: v1 }]) {
+      const two = new SessionIndex({ now: () => T0 + 86400 });
+      two.importCache(old);
+      await two.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+      assert.strictEqual(two.cachedSummary(a.dir, 's1'), undefined, `not loaded: ${JSON.stringify(Object.keys(old))}`);
+      assert.strictEqual((await two.summarize(a.dir, 's1'))?.reviewable, fresh!.reviewable, 'recomputed by the current rule');
+    }
+    // The current version with the same (wrong) counts is trusted by fingerprint: the version is what protects.
+    const three = new SessionIndex({ now: () => T0 + 86400 });
+    three.importCache({ version: SUMMARY_CACHE_VERSION, summaries: v1 });
+    await three.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    assert.strictEqual(three.cachedSummary(a.dir, 's1')?.reviewable, fresh!.reviewable + 5);
   });
 
   it('a FIFO at the repair log name neither blocks nor hides the summaries (the log is read non-blocking, regular files only)', async function () {

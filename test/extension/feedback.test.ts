@@ -59,6 +59,21 @@ describe('Feedback', function () {
     );
   }
 
+  /** Resolves when the 👎 reason pick is shown. */
+  const askedReason = () =>
+    new Promise<void>((resolve) => {
+      const sub = a.feedback.onDidAskReason(() => {
+        sub.dispose();
+        resolve();
+      });
+    });
+  /** Accepts item i of the quick pick that is shown (0 = the first). */
+  async function pickItem(i: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, 300));
+    for (let k = 0; k < i; k++) await vscode.commands.executeCommand('workbench.action.quickOpenSelectNext');
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+  }
+
   before(async () => {
     a = await api();
     await vscode.workspace.getConfiguration('botMemory.feedback').update('reviewer', 'Test Reviewer', vscode.ConfigurationTarget.Global);
@@ -122,14 +137,24 @@ describe('Feedback', function () {
     await vscode.commands.executeCommand('botMemory.openTimeline', { rootId: dir, sessionId: 'fa', turnId: 'a2' });
     const uri = vscode.Uri.file(path.join(dir, '_turn_journal', 'fa~100.jsonl'));
     await until(uri, (x) => x.feedback.includes('up:a1') && x.feedbackButtons > 0, 'a1 shows 👍 with buttons');
-    // Keyboard: "-" on a2's card.
+    // Keyboard: "-" on a2's card asks why; Escape cancels (nothing written, a2 selected again).
+    let asked = askedReason();
     await query(uri, { kind: 'key', key: '-', turnId: 'a2' });
+    await asked;
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    await until(uri, (x) => x.selectedKey === 't:a2', 'Escape: a2 is selected again');
+    assert.strictEqual(records('fa').length, 1, 'Escape rated nothing');
+    // "-" again, then the second reason of the list (upstream's: inaccurate, not_helpful, …).
+    asked = askedReason();
+    await query(uri, { kind: 'key', key: '-', turnId: 'a2' });
+    await asked;
+    await pickItem(2);
     await until(uri, (x) => x.feedback.includes('down:a2'), 'the - key rated a2 👎');
     assert.deepStrictEqual(
-      records('fa').map((r) => [r.turn_id, r.feedback]),
+      records('fa').map((r) => [r.turn_id, r.feedback, r.reason ?? null]),
       [
-        ['a1', 1],
-        ['a2', -1],
+        ['a1', 1, null],
+        ['a2', -1, 'not_helpful'],
       ],
     );
     // A note through the command the "n" key runs (the input box is skipped by the argument).
@@ -219,6 +244,28 @@ describe('Feedback', function () {
     assert.deepStrictEqual([r.written, r.examples, fs.existsSync(none)], [false, 0, false]);
   });
 
+  it('the export notification\'s "Open File" opens the exported file in an editor', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const out = path.join(workspaceDir(), 'toast-kto.jsonl');
+    const r = (await vscode.commands.executeCommand('botMemory.exportTrainingData', { rootId: dir, format: 'kto', out, options: {}, toast: true })) as {
+      written: boolean;
+    };
+    assert.ok(r.written && fs.existsSync(out));
+    assert.notStrictEqual(vscode.window.activeTextEditor?.document.uri.fsPath, out, 'not open before the action');
+    // The newest notification's primary action is its first button, "Open File" (the workbench's own command, as Ctrl+Shift+A).
+    const ed = await waitFor(
+      async () => {
+        if (vscode.window.activeTextEditor?.document.uri.fsPath === out) return vscode.window.activeTextEditor;
+        await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+        await new Promise((res) => setTimeout(res, 200));
+        return undefined;
+      },
+      10_000,
+      () => `the exported file opens (active: ${vscode.window.activeTextEditor?.document.uri.fsPath})`,
+    );
+    assert.strictEqual(ed.document.getText(), fs.readFileSync(out, 'utf8'));
+  });
+
   it('c on a timeline card opens the correction editor prefilled with the answer; saving records it; DPO then pairs it', async () => {
     await vscode.commands.executeCommand('botMemory.openTimeline', { rootId: dir, sessionId: 'fb', turnId: 'b1' });
     const uri = vscode.Uri.file(path.join(dir, '_turn_journal', 'fb~100.jsonl'));
@@ -256,5 +303,54 @@ describe('Feedback', function () {
       pairs.some((p) => p.chosen[0].content === cor.text && p.rejected[0].content === 'Go away.'),
       JSON.stringify(pairs),
     );
+  });
+
+  it("shows hermes-webui's own thumbs and disagreement in the tree (per turn and per session)", async () => {
+    // feedback.jsonl beside the sessions folder (hermes' default profile): b1's answer (index 1) 👍, b2's (index 3) 👎 too_long.
+    const hermesFile = path.join(path.dirname(dir), 'feedback.jsonl');
+    const line = (o: object) => JSON.stringify(o) + '\n';
+    fs.writeFileSync(
+      hermesFile,
+      line({ ts: 1767225700, session_id: 'fb', rating: 'up', profile: 'default', index: 1 }) +
+        line({ ts: 1767225800, session_id: 'fb', rating: 'down', profile: 'default', index: 3, reason: 'too_long' }),
+    );
+    try {
+      await vscode.commands.executeCommand('botMemory.feedback.clear', { rootId: dir, sessionId: 'fb', turnId: 'b2' });
+      // The watcher on hermes' folder brings it in (no command touches the file).
+      const b1 = await waitFor(
+        async () => {
+          const item = await turnItem('fb', 'b1');
+          return /disagree/.test(String(item.description)) ? item : undefined;
+        },
+        15_000,
+        'b1 (our 👎 vs hermes 👍) shows the disagreement',
+      );
+      assert.strictEqual((b1.iconPath as vscode.ThemeIcon).id, 'comment-discussion');
+      assert.match(String(b1.description), /^thumbs down · hermes thumbs up · disagree · completed/);
+      assert.match(String(b1.contextValue), /\bhermesUp\b.*\bdisagree\b/);
+      // Escaped Markdown (every ASCII punctuation backslash-escaped): compare the text without the escapes.
+      const tip = (b1.tooltip as vscode.MarkdownString).value.replace(/&nbsp;/g, ' ').replace(/\\/g, '');
+      assert.ok(tip.includes('hermes-webui (feedback.jsonl): 👍 thumbs up'), tip);
+      assert.ok(tip.includes('Disagreement: Test Reviewer 👎, hermes-webui 👍'), tip);
+      const b2 = await turnItem('fb', 'b2');
+      assert.strictEqual((b2.iconPath as vscode.ThemeIcon).id, 'thumbsdown');
+      assert.match(String(b2.description), /^hermes thumbs down \(too_long\) · completed/);
+      await waitFor(
+        () => {
+          const sum = a.services.store.index.cachedSummary(dir, 'fb');
+          return sum?.hermesUp === 1 && sum.hermesDown === 1 && sum.disagreements === 1;
+        },
+        10_000,
+        'the summary counts them',
+      );
+      const top = await a.sessions.tree.getChildren();
+      const root = top.find((n) => n.kind === 'root' && n.root.sessionsDir === dir);
+      const session = (root ? await a.sessions.tree.getChildren(root) : top).find((n) => n.kind === 'session' && n.sessionId === 'fb')!;
+      assert.match(String(a.sessions.tree.getTreeItem(session).description), /hermes 1 up 1 down · 1 disagreement/);
+      // Never written by us.
+      assert.strictEqual(fs.readFileSync(hermesFile, 'utf8').split('\n').filter(Boolean).length, 2);
+    } finally {
+      fs.rmSync(hermesFile, { force: true });
+    }
   });
 });

@@ -101,6 +101,33 @@ describe('Turn timeline editor', function () {
     );
     shard1 = vscode.Uri.file(path.join(journal, 'tl~100.jsonl'));
     shard2 = vscode.Uri.file(path.join(journal, 'tl~200.jsonl'));
+    // The run behind turn a (hermes' run journal, run id = its stream id).
+    const runDir = path.join(dir, '_run_journal', 'tl');
+    fs.mkdirSync(runDir, { recursive: true });
+    const run = (seq: number, event: string, payload: unknown) =>
+      JSON.stringify({
+        version: 1,
+        event_id: `s-aaaa:${seq}`,
+        seq,
+        run_id: 's-aaaa',
+        session_id: 'tl',
+        event,
+        type: event,
+        created_at: T0 + seq,
+        terminal: event === 'done' || event === 'stream_end',
+        terminal_state: event === 'done' || event === 'stream_end' ? 'completed' : null,
+        payload,
+      }) + '\n';
+    fs.writeFileSync(
+      path.join(runDir, 's-aaaa.jsonl'),
+      run(1, 'reasoning', { text: 'Lisbon: capital.' }) +
+        run(2, 'metering', { usage: { input_tokens: 1500, output_tokens: 60, estimated_cost: 0.042 } }) +
+        run(3, 'tool', { name: 'maps', args: { q: 'Lisbon' }, preview: '' }) +
+        run(4, 'tool_complete', { name: 'maps', preview: '38.7N 9.1W', duration: 0.3, is_error: false }) +
+        run(5, 'token', { text: 'Lisbon is the capital of Portugal.' }) +
+        run(6, 'done', {}) +
+        run(7, 'stream_end', { session_id: 'tl' }),
+    );
   });
 
   after(async () => {
@@ -181,6 +208,22 @@ describe('Turn timeline editor', function () {
     assert.ok(s.followTail);
     assert.ok(s.scrollTop > 0);
     await query(shard1, { kind: 'setFollowTail', on: false });
+  });
+
+  it('the run behind a turn: its usage in the card head, the session total in the header, the run view on demand', async () => {
+    await query(shard1, { kind: 'scroll', to: 'top' });
+    let s = await until(
+      shard1,
+      (x) => x.runUsage.some((u) => u.startsWith(`${TURN.a}:`) && / in · /.test(u)) && x.runTotal.includes('(1 run)'),
+      'the run’s usage',
+    );
+    assert.ok(s.runUsage.find((u) => u.startsWith(`${TURN.a}:`))!.includes('1,500 in · 60 out · $0.042'), s.runUsage.join(' | '));
+    assert.ok(s.runTotal.includes('1,500 in · 60 out · $0.042'), s.runTotal);
+    assert.deepStrictEqual(s.openRuns, [], 'closed until asked');
+    s = await query(shard1, { kind: 'toggleRun', turnId: TURN.a });
+    assert.deepStrictEqual(s.openRuns, [`${TURN.a}:reasoning,tool,answer,terminal,terminal`]);
+    s = await query(shard1, { kind: 'toggleRun', turnId: TURN.a });
+    assert.deepStrictEqual(s.openRuns, []);
   });
 
   it('botMemory.openTimeline opens a session and reveals a turn', async () => {

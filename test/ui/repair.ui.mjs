@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // UI check of audit and repair in the real VS Code web workbench, on a copy of the demo:
 // 1. "Bot Memory: Audit Sessions" opens the report (rendered Markdown) per session and finding;
-// 2. "Bot Memory: Repair All Sessions…" shows the plan, then asks in a modal; "Repair" applies;
+// 2. "Bot Memory: Repair All Sessions…" shows the plan beside, then asks in a quick pick that stays open (not a modal); "Repair" applies;
 // 3. a session's context menu in the Sessions view offers "Repair Session…";
 // 4. "Bot Memory: Undo Last Repair" asks and restores the sidecars.
 // Screenshots: screenshots/repair-*.png. Exit code 0 = all checks passed.
@@ -55,21 +55,31 @@ async function main() {
 
     log('2. Repair All Sessions…');
     await runCommand(page, 'Bot Memory: Repair All Sessions…');
-    const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ timeout: 20_000 });
+    // Non-modal: a quick pick (Repair / Cancel) that stays open; the plan beside it stays scrollable.
+    const dialog = page.locator('.quick-input-widget', { hasText: 'as shown in the plan' }).first();
+    await dialog.waitFor({ timeout: 20_000 }).catch(async (e) => {
+      await screenshot(page, path.join(shots, 'repair-confirm-missing.png'));
+      throw e;
+    });
     const dialogText = await dialog.innerText();
-    check(/Repair \d+ sessions as shown in the plan\?/.test(dialogText), 'the modal asks first: "Repair N sessions as shown in the plan?"');
+    check(/Repair \d+ sessions as shown in the plan\?/.test(dialogText), 'a quick pick asks first: "Repair N sessions as shown in the plan?"');
     check(/backed up/.test(dialogText) && /Undo Last Repair/.test(dialogText), 'it says how to undo');
+    check(!/\(s\)/.test(dialogText), 'counted words, no "(s)"');
+    check((await page.locator('.monaco-dialog-box').count()) === 0, 'no modal dialog blocks the plan');
     const plan = await previewText(page, /Repair plan — all sessions/);
-    check(/Repair plan — all sessions/.test(plan) && /Journal/.test(plan) && /Sidecar/.test(plan), 'the plan is shown behind the modal');
+    check(/Repair plan — all sessions/.test(plan) && /Journal/.test(plan) && /Sidecar/.test(plan), 'the plan is shown beside the question');
     check(fs.readFileSync(sidecar).equals(before), 'nothing is written before confirming');
     await screenshot(page, path.join(shots, 'repair-plan-confirm.png'));
-    await dialog.locator('.monaco-button', { hasText: /^Repair$/ }).click();
+    await dialog
+      .locator('.monaco-list-row', { hasText: /Repair/ })
+      .first()
+      .click();
     await waitUntil(() => !fs.readFileSync(sidecar).equals(before), { timeout: 15_000 });
     check(!fs.readFileSync(sidecar).equals(before), 'confirming applies the repair');
     check(fs.existsSync(path.join(sessions, '_turn_journal', 'e71b4f0c3d28~audit.jsonl')), "the auditor's own shard is written");
     const notes = await notificationText(page, /repaired \d+ sessions?/, 10_000);
     check(/repaired \d+ sessions?/.test(notes), 'a notification reports the result');
+    check(/Undo/.test(notes), 'the result notification offers Undo');
     await screenshot(page, path.join(shots, 'repair-applied.png'));
 
     log('3. the Sessions view context menu');
@@ -88,7 +98,10 @@ async function main() {
     await runCommand(page, 'Bot Memory: Undo Last Repair');
     const undo = page.locator('.monaco-dialog-box');
     await undo.waitFor({ timeout: 20_000 });
-    check(/Undo repair \S+ in /.test(await undo.innerText()), 'undo asks first');
+    const undoText = await undo.innerText();
+    check(/Undo the repair of \d+ sessions \((just now|\d+ min ago)\)\?/.test(undoText), `undo asks first, naming what and when: ${undoText.split('\n')[0]}`);
+    check(/Undone: .*appended/.test(undoText), 'the undo dialog counts the changes');
+    await screenshot(page, path.join(shots, 'repair-undo-dialog.png'));
     await undo.locator('.monaco-button', { hasText: /^Undo$/ }).click();
     await waitUntil(() => fs.readFileSync(sidecar).equals(before), { timeout: 15_000 });
     check(fs.readFileSync(sidecar).equals(before), 'undo restores the sidecar byte for byte');

@@ -85,6 +85,137 @@ function writeHostileSession(sessionsDir) {
   );
 }
 
+// ---- a session with run journals and a live tail -----------------------------------------
+const RUNS_SID = 'runs';
+const RUN_EVIL = '<img src=x onerror="window.__pwned=\'run\'">';
+
+function runJournalLines(runId, at, events) {
+  return events.map(([event, payload], i) => {
+    const terminal = ['done', 'stream_end', 'cancel', 'apperror', 'error'].includes(event);
+    const state = event === 'done' || event === 'stream_end' ? 'completed' : event === 'apperror' ? 'errored' : null;
+    return JSON.stringify({
+      version: 1,
+      event_id: `${runId}:${i + 1}`,
+      seq: i + 1,
+      run_id: runId,
+      session_id: RUNS_SID,
+      event,
+      type: event,
+      created_at: at + i * 0.1,
+      terminal,
+      terminal_state: state,
+      payload,
+    });
+  });
+}
+
+/** 14 answered turns (each with a run journal: reasoning, a tool call, metering, …) and one open turn started just now. */
+function writeRunsSession(sessionsDir) {
+  const journal = path.join(sessionsDir, '_turn_journal');
+  const runs = path.join(sessionsDir, '_run_journal', RUNS_SID);
+  fs.mkdirSync(journal, { recursive: true });
+  fs.mkdirSync(runs, { recursive: true });
+  const lines = [];
+  const messages = [];
+  const now = Date.now() / 1000;
+  const t0 = now - 3600;
+  for (let i = 0; i < 14; i++) {
+    const turn = `20260101T01${String(i).padStart(2, '0')}00Z-run${String(i).padStart(9, '0')}`;
+    const stream = `stream${String(i).padStart(4, '0')}`;
+    const at = t0 + i * 120;
+    messages.push({ role: 'user', content: `Question ${i}: what is ${i} squared?`, timestamp: at });
+    messages.push({ role: 'assistant', content: `It is **${i * i}**.`, timestamp: at + 5 });
+    const ev = (name, dt, extra = {}) =>
+      lines.push(
+        JSON.stringify({
+          version: 1,
+          event: name,
+          session_id: RUNS_SID,
+          turn_id: turn,
+          created_at: at + dt,
+          stream_id: stream,
+          ...extra,
+          ...(name === 'completed' ? { terminal: true } : {}),
+        }),
+      );
+    ev('submitted', 0, { role: 'user', content: `Question ${i}: what is ${i} squared?`, attachments: [], model: 'gpt-run', model_provider: 'openai' });
+    ev('worker_started', 0.2);
+    ev('assistant_started', 1, { assistant_message_index: messages.length - 1 });
+    ev('completed', 4, { assistant_message_index: messages.length - 1 });
+    const usage = (k) => ({ input_tokens: 1000 + i * 100 + k, output_tokens: 20 + i + k, estimated_cost: 0.001 * (i + 1), cache_read_tokens: 0 });
+    fs.writeFileSync(
+      path.join(runs, `${stream}.jsonl`),
+      runJournalLines(stream, at + 0.5, [
+        ['reasoning', { text: `Squaring ${i}. ${i === 12 ? RUN_EVIL : ''}` }],
+        ['metering', { tps: 30, usage: usage(0) }],
+        ['tool', { event_type: 'tool.started', name: 'calculator', preview: `${i}*${i}`, args: { expr: i === 12 ? RUN_EVIL : `${i}*${i}` } }],
+        ['approval', { description: `allow calculator for ${i}?` }],
+        ['tool_complete', { event_type: 'tool.completed', name: 'calculator', preview: String(i * i), args: {}, duration: 0.4, is_error: false }],
+        ['token', { text: 'It is ' }],
+        ['metering', { tps: 30, usage: usage(1) }],
+        ['token', { text: `**${i * i}**.` }],
+        ['warning', { type: 'fallback', message: i === 12 ? RUN_EVIL : 'used the backup model' }],
+        ['done', { usage: usage(1) }],
+        ['stream_end', { session_id: RUNS_SID }],
+      ]).join('\n') + '\n',
+    );
+  }
+  // An open turn, started seconds ago: "Running for …", not "never finished".
+  lines.push(
+    JSON.stringify({
+      version: 1,
+      event: 'submitted',
+      session_id: RUNS_SID,
+      turn_id: '20260101T020000Z-open00000001',
+      created_at: now - 5,
+      stream_id: 'streamopen',
+      role: 'user',
+      content: 'Still thinking?',
+      attachments: [],
+    }),
+  );
+  fs.writeFileSync(path.join(journal, `${RUNS_SID}~7.jsonl`), lines.join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(sessionsDir, `${RUNS_SID}.json`),
+    JSON.stringify({ session_id: RUNS_SID, title: 'Squares with runs', model: 'gpt-run', messages }, null, 2),
+  );
+  return path.join(journal, `${RUNS_SID}~7.jsonl`);
+}
+
+/** Appends one completed turn to the live shard (as upstream's writer would, a line at a time). */
+function appendTurn(shard, n) {
+  const at = Date.now() / 1000;
+  const turn = `20260101T03${String(n).padStart(2, '0')}00Z-live${String(n).padStart(8, '0')}`;
+  const ev = (name, dt, extra = {}) =>
+    JSON.stringify({
+      version: 1,
+      event: name,
+      session_id: RUNS_SID,
+      turn_id: turn,
+      created_at: at + dt,
+      ...extra,
+      ...(name === 'completed' ? { terminal: true } : {}),
+    });
+  fs.appendFileSync(shard, [ev('submitted', 0, { role: 'user', content: `Live question ${n}`, attachments: [] }), ev('completed', 1)].join('\n') + '\n');
+  return turn;
+}
+
+/** Scrolls the timeline with the mouse wheel (a person's scroll) over its list. */
+async function wheel(page, frame, dy) {
+  const box = await frame.locator('#scroller').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.wheel(0, dy);
+}
+
+/** Opens the run of the card at `index` among the rendered turn cards with a run; returns its items' kinds. */
+async function openRun(frame, turnId) {
+  await frame.locator(`article.card[data-turn-id="${turnId}"] button.run-toggle`).click();
+  await waitUntil(() => frame.evaluate((id) => document.querySelectorAll(`article.card[data-turn-id="${id}"] .run-items .run-item`).length > 0, turnId), {
+    timeout: 10_000,
+  });
+  return frame.evaluate((id) => [...document.querySelectorAll(`article.card[data-turn-id="${id}"] .run-items .run-item`)].map((e) => e.dataset.kind), turnId);
+}
+
 // ---- helpers ------------------------------------------------------------------------------
 async function quickOpen(page, name) {
   await page.keyboard.press('Control+P');
@@ -130,6 +261,7 @@ async function main() {
     throw new Error('dist/ is not built: run `node esbuild.js` (npm run test:ui does)');
   const { tmp: root, ws: workspace } = demoWorkspace('bma-ui-timeline-');
   writeHostileSession(path.join(workspace, 'hostile'));
+  const runsShard = writeRunsSession(path.join(workspace, 'runs'));
 
   const server = await startServer({
     log,
@@ -381,6 +513,114 @@ async function main() {
       );
       await screenshot(page, path.join(shots, 'timeline-broken-lines.png'));
     });
+
+    // ---- 4. the run behind each turn, follow tail and the "new" pill, an open turn running ----
+    await step('runs session: run view, usage, follow tail', async () => {
+      await quickOpen(page, `${RUNS_SID}~7.jsonl`);
+      const frame = await timelineFrame(page, 'Squares with runs');
+      await cardsSettled(frame);
+      const total = await waitUntil(
+        () => frame.evaluate(() => ((t) => (/\(14 runs\)/.test(t) ? t : ''))(document.querySelector('.session-header .run-total')?.textContent ?? '')),
+        { timeout: 15_000 },
+      );
+      check(/in · .* out · \$/.test(total ?? '') && /14 runs/.test(total ?? ''), `the header sums the 14 runs' usage (${total})`);
+      const usage = await waitUntil(
+        () =>
+          frame
+            .evaluate(() => [...document.querySelectorAll('article.card .card-head .run-usage')].map((e) => e.textContent).filter((t) => / in · /.test(t)))
+            .then((a) => (a.length >= 3 ? a : null)),
+        { timeout: 10_000 },
+      );
+      check(usage?.length >= 3, `cards on screen show their run's tokens and cost (${usage?.slice(0, 3).join(' | ')})`);
+      // The first turn: 1001 in, 21 out, $0.001 from its last metering event.
+      check(usage?.[0]?.includes('1,001 in · 21 out · $0.0010'), `the first card's usage is its last metering event (${usage?.[0]})`);
+      const firstTurn = await frame.evaluate(() => document.querySelector('article.card.turn')?.dataset.turnId);
+      const kinds = await openRun(frame, firstTurn);
+      check(
+        ['reasoning', 'tool', 'approval', 'answer', 'warning', 'terminal'].every((k) => kinds.includes(k)),
+        `the run view shows reasoning, the tool call, approval, streamed answer, warning and outcome (${kinds.join(',')})`,
+      );
+      const tool = await frame.evaluate((id) => document.querySelector(`article.card[data-turn-id="${id}"] .run-tool`)?.textContent ?? '', firstTurn);
+      check(
+        tool.includes('calculator') && tool.includes('Arguments') && tool.includes('Result'),
+        `the tool call has arguments and result (${tool.slice(0, 80)})`,
+      );
+      await screenshot(page, path.join(shots, 'timeline-run-dark.png'));
+
+      // Hostile run text stays text.
+      const evilTurn = '20260101T011200Z-run000000012';
+      await frame.evaluate((id) => {
+        const i = [...document.querySelectorAll('article.card.turn')].findIndex((c) => c.dataset.turnId === id);
+        if (i < 0) document.getElementById('scroller').scrollTop = document.getElementById('scroller').scrollHeight;
+      }, evilTurn);
+      await waitUntil(() => frame.evaluate((id) => !!document.querySelector(`article.card[data-turn-id="${id}"]`), evilTurn), { timeout: 5000 });
+      await openRun(frame, evilTurn);
+      const evil = await frame.evaluate((id) => {
+        const c = document.querySelector(`article.card[data-turn-id="${id}"] .run`);
+        return { text: c?.textContent ?? '', imgs: c?.querySelectorAll('img,script,iframe,svg').length ?? -1, pwned: window.__pwned ?? null };
+      }, evilTurn);
+      check(
+        evil.imgs === 0 && evil.pwned === null && evil.text.includes('onerror='),
+        `run text with HTML shows as text (${evil.imgs} elements, pwned ${evil.pwned})`,
+      );
+
+      // The open turn started seconds ago is running, not "never finished".
+      await frame.evaluate(() => (document.getElementById('scroller').scrollTop = document.getElementById('scroller').scrollHeight));
+      const banner = await waitUntil(() => frame.evaluate(() => document.querySelector('.open-banner')?.textContent ?? ''), { timeout: 5000 });
+      check(/Running for \d/.test(banner ?? '') && !/never finished/.test(banner ?? ''), `an open turn says it is running (${banner})`);
+
+      // Follow tail: a person's scroll to the bottom turns it on, scrolling up turns it off.
+      const followOn = () => frame.evaluate(() => document.getElementById('follow').getAttribute('aria-pressed') === 'true');
+      for (let i = 0; i < 4; i++) await wheel(page, frame, -5000);
+      check(!(await followOn()), 'scrolled to the top: follow tail is off');
+      for (let i = 0; i < 4; i++) await wheel(page, frame, 5000);
+      check(await waitUntil(followOn, { timeout: 5000 }), 'scrolled to the bottom: follow tail is on');
+      await wheel(page, frame, -600);
+      check(await waitUntil(async () => !(await followOn()), { timeout: 5000 }), 'scrolled up: follow tail is off');
+      const live1 = appendTurn(runsShard, 1);
+      const pill = await waitUntil(
+        () =>
+          frame.evaluate(() => {
+            const p = document.getElementById('new-pill');
+            return p && !p.hidden ? p.textContent : '';
+          }),
+        { timeout: 15_000 },
+      );
+      check(/1 new turn/.test(pill ?? ''), `a turn appended below the fold shows the pill (${pill})`);
+      const notShown = await frame.evaluate(
+        (id) =>
+          !document.querySelector(`article.card[data-turn-id="${id}"]`)?.getBoundingClientRect().top ||
+          document.querySelector(`article.card[data-turn-id="${id}"]`).getBoundingClientRect().top > window.innerHeight,
+        live1,
+      );
+      check(notShown, 'not following: the view did not jump to it');
+      await screenshot(page, path.join(shots, 'timeline-new-pill.png'));
+      await frame.locator('#new-pill').click();
+      const atNew = await waitUntil(
+        () =>
+          frame.evaluate((id) => {
+            const c = document.querySelector(`article.card[data-turn-id="${id}"]`);
+            const r = c?.getBoundingClientRect();
+            return !!r && r.bottom <= window.innerHeight + 2 && document.getElementById('new-pill').hidden;
+          }, live1),
+        { timeout: 5000 },
+      );
+      check(atNew && (await followOn()), 'the pill scrolls to the new turn and follows the tail again');
+      const live2 = appendTurn(runsShard, 2);
+      const followed = await waitUntil(
+        () =>
+          frame.evaluate((id) => {
+            const c = document.querySelector(`article.card[data-turn-id="${id}"]`);
+            const r = c?.getBoundingClientRect();
+            return !!r && r.bottom <= window.innerHeight + 2;
+          }, live2),
+        { timeout: 15_000 },
+      );
+      check(
+        followed && (await frame.evaluate(() => document.getElementById('new-pill').hidden)),
+        'following: the next appended turn scrolls into view, no pill',
+      );
+    });
   } finally {
     await browser.close();
     await server.stop();
@@ -404,6 +644,11 @@ async function main() {
           await quickOpen(b2.page, '4e2c7a9b0d13~51877.jsonl');
           await cardsSettled(await timelineFrame(b2.page, 'Rust lifetimes'));
           await screenshot(b2.page, path.join(shots, `timeline-broken-lines-${suffix}.png`));
+          await quickOpen(b2.page, `${RUNS_SID}~7.jsonl`);
+          const rf = await timelineFrame(b2.page, 'Squares with runs');
+          await cardsSettled(rf);
+          await openRun(rf, await rf.evaluate(() => document.querySelector('article.card.turn')?.dataset.turnId));
+          await screenshot(b2.page, path.join(shots, `timeline-run-${suffix}.png`));
         } finally {
           await b2.close();
           await s2.stop();

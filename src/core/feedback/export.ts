@@ -23,9 +23,9 @@
  * `unanimous`. Output order is deterministic: session id, turn start time, turn id.
  */
 
-import type { SessionAnalysis, Turn } from '../analyze';
+import type { AnalyzeOptions, SessionAnalysis, Turn } from '../analyze';
 import { DEFAULT_STALE_AFTER_MINUTES } from '../analyze';
-import { discoverSessions } from '../discovery';
+import { discoverSessions, type DiscoveredSession } from '../discovery';
 import { SessionJournal } from '../session';
 import { compareNames } from '../sessionId';
 import type { SidecarMessage } from '../sidecar';
@@ -190,11 +190,60 @@ export function resolveRating(history: readonly FeedbackRecord[], mode: ResolveM
   return { value: up > down ? 1 : -1, reviewers };
 }
 
+/**
+ * The export, top-down: read hermes-webui's thumbs, then each session's candidates (its
+ * records resolved per turn and checked against the journal), then the format's lines, then
+ * the summary of what was used.
+ */
 export async function exportTrainingData(sessionsDir: string, options: ExportOptions): Promise<ExportResult> {
-  const resolve = options.resolve ?? 'latest';
-  const summary: ExportSummary = {
+  const summary = newSummary(options);
+  const discovery = await discoverSessions(sessionsDir);
+  const run: ExportRun = {
+    sessionsDir: discovery.sessionsDir,
+    journalDir: discovery.journalDir,
+    sessions: new Map(discovery.sessions.map((s) => [s.sessionId, s])),
+    options,
+    summary,
+    resolve: options.resolve ?? 'latest',
+    reviewerFilter: options.reviewers && options.reviewers.length > 0 ? new Set(options.reviewers) : null,
+    analyzeOptions: { now: options.now ?? Date.now() / 1000, staleAfterSeconds: DEFAULT_STALE_AFTER_MINUTES * 60 },
+    exclude: (r, n = 1) => (summary.excluded[r] = (summary.excluded[r] ?? 0) + n),
+  };
+  const hermes = await readHermesForExport(run);
+  const ownFiles = new Map((await listFeedbackSessions(run.sessionsDir)).map((f) => [f.sessionId, f]));
+  const only = options.sessionIds ? new Set(options.sessionIds) : null;
+  const candidates: Candidate[] = [];
+  for (const sid of [...new Set([...ownFiles.keys(), ...hermes.keys()])].sort(compareNames)) {
+    if (only && !only.has(sid)) continue;
+    candidates.push(...(await sessionCandidates(run, sid, ownFiles.has(sid), hermes.get(sid) ?? [])));
+  }
+  candidates.sort(compareCandidates);
+  const out = new ExampleWriter(summary);
+  const f = options.format;
+  if (f === 'sft' || f === 'sft-messages' || f === 'openai-sft') writeSft(out, candidates, f, run.exclude);
+  else if (f === 'kto') writeKto(out, candidates);
+  else writePreference(out, candidates, f, run.exclude);
+  summarizeUsed(summary, out);
+  return { lines: out.lines, summary };
+}
+
+/** What one export run reads everywhere. */
+interface ExportRun {
+  sessionsDir: string;
+  journalDir: string;
+  sessions: Map<string, DiscoveredSession>;
+  options: ExportOptions;
+  summary: ExportSummary;
+  resolve: ResolveMode;
+  reviewerFilter: Set<string> | null;
+  analyzeOptions: AnalyzeOptions;
+  exclude: (r: ExcludeReason, n?: number) => void;
+}
+
+function newSummary(options: ExportOptions): ExportSummary {
+  return {
     format: options.format,
-    resolve,
+    resolve: options.resolve ?? 'latest',
     sessionsWithFeedback: 0,
     ratedTurns: 0,
     examples: 0,
@@ -210,207 +259,253 @@ export async function exportTrainingData(sessionsDir: string, options: ExportOpt
     hermes: null,
     problems: [],
   };
-  const exclude = (r: ExcludeReason, n = 1) => (summary.excluded[r] = (summary.excluded[r] ?? 0) + n);
-  const discovery = await discoverSessions(sessionsDir);
-  const sessions = new Map(discovery.sessions.map((s) => [s.sessionId, s]));
-  const only = options.sessionIds ? new Set(options.sessionIds) : null;
-  const reviewerFilter = options.reviewers && options.reviewers.length > 0 ? new Set(options.reviewers) : null;
-  const analyzeOptions = { now: options.now ?? Date.now() / 1000, staleAfterSeconds: DEFAULT_STALE_AFTER_MINUTES * 60 };
+}
 
-  // hermes-webui's own thumbs, by session.
-  let hermes = new Map<string, HermesFeedback[]>();
-  if (options.hermesFeedback !== null) {
-    const file = options.hermesFeedback ?? defaultHermesFeedbackPath(discovery.sessionsDir);
-    const read = await readHermesFeedbackFile(file);
-    summary.problems.push(...read.problems);
-    if (read.exists || options.hermesFeedback !== undefined) {
-      summary.hermes = { path: file, records: read.records.length, matched: 0, unmatched: [] };
-      hermes = hermesBySession(read.records);
-    }
+/** hermes-webui's own thumbs, by session (none when `hermesFeedback` is null or the default file is missing). */
+async function readHermesForExport(run: ExportRun): Promise<Map<string, HermesFeedback[]>> {
+  const { options, summary } = run;
+  if (options.hermesFeedback === null) return new Map();
+  const file = options.hermesFeedback ?? defaultHermesFeedbackPath(run.sessionsDir);
+  const read = await readHermesFeedbackFile(file);
+  summary.problems.push(...read.problems);
+  if (!read.exists && options.hermesFeedback === undefined) return new Map();
+  summary.hermes = { path: file, records: read.records.length, matched: 0, unmatched: [] };
+  return hermesBySession(read.records);
+}
+
+/** One session's candidates: its records and hermes' matched to turns, resolved, each turn checked. */
+async function sessionCandidates(run: ExportRun, sid: string, hasOwnFile: boolean, hermesHere: HermesFeedback[]): Promise<Candidate[]> {
+  const { summary } = run;
+  const { records, corrections } = hasOwnFile ? await readOwnFeedback(run, sid) : { records: [], corrections: new Map<string, TurnCorrection>() };
+  const analysis = await analyzeForExport(run, sid);
+  if (analysis && hermesHere.length) {
+    const m = matchHermesFeedback(hermesHere, analysis);
+    records.push(...m.records);
+    summary.hermes!.matched += m.records.length;
+    for (const u of m.unmatched) summary.hermes!.unmatched.push(`${sid} line ${u.record.line}: ${u.why}`);
+  } else if (!analysis) {
+    for (const r of hermesHere) summary.hermes!.unmatched.push(`${sid} line ${r.line}: no session "${sid}" in ${run.journalDir}`);
   }
+  const byTurn = recordsByTurn(records);
+  const turnIds = [...new Set([...byTurn.keys(), ...[...corrections.values()].filter((c) => c.text !== '').map((c) => c.turnId)])];
+  if (turnIds.length === 0) return [];
+  summary.sessionsWithFeedback++;
+  summary.ratedTurns += turnIds.length;
+  if (!analysis) {
+    summary.problems.push(`_turn_feedback/${sid}.jsonl: no session "${sid}" in ${run.journalDir}`);
+    run.exclude('unknown_turn', turnIds.length);
+    return [];
+  }
+  const state = resolveTurns(run, turnIds, byTurn, corrections);
+  return checkTurns(run, analysis, turnIds, state);
+}
 
-  const ownFiles = new Map((await listFeedbackSessions(discovery.sessionsDir)).map((f) => [f.sessionId, f]));
-  const sessionIds = [...new Set([...ownFiles.keys(), ...hermes.keys()])].sort(compareNames);
-  const candidates: Candidate[] = [];
-  for (const sid of sessionIds) {
-    if (only && !only.has(sid)) continue;
-    let records: FeedbackRecord[] = [];
-    let corrections = new Map<string, TurnCorrection>();
-    if (ownFiles.has(sid)) {
-      const file = SessionFeedbackFile.forSession(discovery.sessionsDir, sid);
-      await file.refresh();
-      for (const p of file.problems) summary.problems.push(`${p.file}:${p.line}: ${p.detail}`);
-      records = file.records.filter((r) => r.turnId !== null);
-      corrections = file.latestCorrections();
-    }
-    const found = sessions.get(sid);
-    const hermesHere = hermes.get(sid) ?? [];
-    let analysis: SessionAnalysis | null = null;
-    if (found) {
-      const journal = new SessionJournal(discovery.sessionsDir, sid, { maxLineBytes: options.maxLineBytes });
-      journal.setShards(found.shards);
-      await journal.refresh();
-      analysis = journal.analyze(analyzeOptions);
-      if (hermesHere.length) {
-        const m = matchHermesFeedback(hermesHere, analysis);
-        records.push(...m.records);
-        summary.hermes!.matched += m.records.length;
-        for (const u of m.unmatched) summary.hermes!.unmatched.push(`${sid} line ${u.record.line}: ${u.why}`);
-      }
-    } else {
-      for (const r of hermesHere) summary.hermes!.unmatched.push(`${sid} line ${r.line}: no session "${sid}" in ${discovery.journalDir}`);
-    }
-    // Per turn: records in winning order, and the correction.
-    const byTurn = new Map<string, FeedbackRecord[]>();
-    for (const r of records) {
-      const g = byTurn.get(r.turnId!);
-      if (g) g.push(r);
-      else byTurn.set(r.turnId!, [r]);
-    }
-    for (const g of byTurn.values()) g.sort(compareFeedback);
-    const turnIds = [...new Set([...byTurn.keys(), ...[...corrections.values()].filter((c) => c.text !== '').map((c) => c.turnId)])];
-    if (turnIds.length === 0) continue;
-    summary.sessionsWithFeedback++;
-    summary.ratedTurns += turnIds.length;
-    if (!analysis) {
-      summary.problems.push(`_turn_feedback/${sid}.jsonl: no session "${sid}" in ${discovery.journalDir}`);
-      exclude('unknown_turn', turnIds.length);
+/** The session's own `_turn_feedback` records (rating a turn) and latest corrections; problems noted. */
+async function readOwnFeedback(run: ExportRun, sid: string): Promise<{ records: FeedbackRecord[]; corrections: Map<string, TurnCorrection> }> {
+  const file = SessionFeedbackFile.forSession(run.sessionsDir, sid);
+  await file.refresh();
+  for (const p of file.problems) run.summary.problems.push(`${p.file}:${p.line}: ${p.detail}`);
+  return { records: file.records.filter((r) => r.turnId !== null), corrections: file.latestCorrections() };
+}
+
+async function analyzeForExport(run: ExportRun, sid: string): Promise<SessionAnalysis | null> {
+  const found = run.sessions.get(sid);
+  if (!found) return null;
+  const journal = new SessionJournal(run.sessionsDir, sid, { maxLineBytes: run.options.maxLineBytes });
+  journal.setShards(found.shards);
+  await journal.refresh();
+  return journal.analyze(run.analyzeOptions);
+}
+
+/** Records per turn, in winning order. */
+function recordsByTurn(records: readonly FeedbackRecord[]): Map<string, FeedbackRecord[]> {
+  const byTurn = new Map<string, FeedbackRecord[]>();
+  for (const r of records) {
+    const g = byTurn.get(r.turnId!);
+    if (g) g.push(r);
+    else byTurn.set(r.turnId!, [r]);
+  }
+  for (const g of byTurn.values()) g.sort(compareFeedback);
+  return byTurn;
+}
+
+interface TurnState {
+  resolved: Resolved;
+  correction: string | null;
+  tags: string[] | null;
+}
+
+/** Resolved state of every turn (the history rule needs the earlier turns' too), under `--reviewer` and `--resolve`. */
+function resolveTurns(
+  run: ExportRun,
+  turnIds: readonly string[],
+  byTurn: Map<string, FeedbackRecord[]>,
+  corrections: Map<string, TurnCorrection>,
+): Map<string, TurnState> {
+  const filter = run.reviewerFilter;
+  const state = new Map<string, TurnState>();
+  for (const tid of turnIds) {
+    const all = byTurn.get(tid) ?? [];
+    const mine = filter ? all.filter((r) => filter.has(reviewerOf(r))) : all;
+    const cor = corrections.get(tid);
+    const correction = cor && cor.text !== '' && (!filter || filter.has(reviewerOf(cor))) ? cor.text : null;
+    const resolved: Resolved = all.length > 0 && mine.length === 0 && correction === null ? 'other_reviewer' : resolveRating(mine, run.resolve);
+    state.set(tid, { resolved, correction, tags: mine.length ? mine[mine.length - 1].tags : null });
+  }
+  return state;
+}
+
+/** Each resolved turn checked against the journal and sidecar: a candidate, or a reason to leave it out. */
+function checkTurns(run: ExportRun, analysis: SessionAnalysis, turnIds: readonly string[], state: Map<string, TurnState>): Candidate[] {
+  const turns = new Map(analysis.turns.map((t) => [t.turnId, t]));
+  const overwritten = overwrittenTurns(analysis);
+  // Sidecar answer index -> that answer's resolved rating and correction.
+  const atIndex = new Map<number, { value: number; correction: string | null }>();
+  for (const [tid, s] of state) {
+    const t = turns.get(tid);
+    if (!t || t.assistantMessageIndex === null || overwritten.has(tid)) continue;
+    atIndex.set(t.assistantMessageIndex, { value: typeof s.resolved === 'string' ? 0 : s.resolved.value, correction: s.correction });
+  }
+  const out: Candidate[] = [];
+  for (const tid of turnIds) {
+    const s = state.get(tid)!;
+    if (typeof s.resolved === 'string') {
+      run.exclude(s.resolved);
       continue;
     }
-    // Resolved state of every turn (the history rule needs the earlier turns' too).
-    const state = new Map<string, { resolved: Resolved; correction: string | null; tags: string[] | null }>();
-    for (const tid of turnIds) {
-      const all = byTurn.get(tid) ?? [];
-      const mine = reviewerFilter ? all.filter((r) => reviewerFilter.has(reviewerOf(r))) : all;
-      const cor = corrections.get(tid);
-      const correction = cor && cor.text !== '' && (!reviewerFilter || reviewerFilter.has(reviewerOf(cor))) ? cor.text : null;
-      const resolved: Resolved = all.length > 0 && mine.length === 0 && correction === null ? 'other_reviewer' : resolveRating(mine, resolve);
-      state.set(tid, { resolved, correction, tags: mine.length ? mine[mine.length - 1].tags : null });
+    if (s.resolved.value === 0 && s.correction === null) {
+      run.exclude('cleared');
+      continue;
     }
-    const turns = new Map(analysis.turns.map((t) => [t.turnId, t]));
-    const overwritten = overwrittenTurns(analysis);
-    // Sidecar answer index -> that answer's resolved rating and correction.
-    const atIndex = new Map<number, { value: number; correction: string | null }>();
-    for (const [tid, s] of state) {
-      const t = turns.get(tid);
-      if (!t || t.assistantMessageIndex === null || overwritten.has(tid)) continue;
-      atIndex.set(t.assistantMessageIndex, { value: typeof s.resolved === 'string' ? 0 : s.resolved.value, correction: s.correction });
-    }
-    for (const tid of turnIds) {
-      const s = state.get(tid)!;
-      if (typeof s.resolved === 'string') {
-        exclude(s.resolved);
-        continue;
-      }
-      if (s.resolved.value === 0 && s.correction === null) {
-        exclude('cleared');
-        continue;
-      }
-      const r = check(tid, s.resolved, s.correction, s.tags, turns.get(tid), analysis, overwritten, atIndex, options);
-      if (typeof r === 'string') exclude(r);
-      else candidates.push(r);
-    }
+    const r = check(tid, s.resolved, s.correction, s.tags, turns.get(tid), analysis, overwritten, atIndex, run.options);
+    if (typeof r === 'string') run.exclude(r);
+    else out.push(r);
   }
-  candidates.sort(compareCandidates);
+  return out;
+}
 
-  const lines: string[] = [];
-  const used = new Set<Candidate>();
-  const usedCorrection = new Set<Candidate>();
-  const label = (l: string) => (summary.labels[l] = (summary.labels[l] ?? 0) + 1);
-  const emit = (ex: Example, ...cs: Candidate[]) => {
-    const out = summary.redacted ? redactDeep(ex, summary.redactions) : ex;
-    lines.push(jsonLine(out));
-    for (const c of cs) used.add(c);
-  };
-  const f = options.format;
-  if (f === 'sft' || f === 'sft-messages' || f === 'openai-sft') {
-    for (const c of candidates) {
-      let target: Msg[];
-      if (c.correction !== null) {
-        target = [answerMsg(c.correction)];
-        usedCorrection.add(c);
-      } else if (c.value === 1) target = c.output;
-      else {
-        exclude('thumbs_down_in_sft');
-        continue;
-      }
-      label('target');
-      if (f === 'sft') emit({ prompt: shape(c.prompt, 'trl'), completion: shape(target, 'trl') }, c);
-      else if (f === 'sft-messages') emit({ messages: shape([...c.prompt, ...target], 'trl') }, c);
-      else
-        emit(
-          {
-            messages: [
-              ...shape(c.prompt, 'openai').map((m) => (m.role === 'assistant' ? { ...m, weight: 0 as const } : m)),
-              ...shape(target, 'openai').map((m) => (m.role === 'assistant' ? { ...m, weight: 1 as const } : m)),
-            ],
-          },
-          c,
-        );
-    }
-  } else if (f === 'kto') {
-    for (const c of candidates) {
-      const prompt = shape(c.prompt, 'trl');
-      if (c.correction !== null) {
-        emit({ prompt, completion: shape([answerMsg(c.correction)], 'trl'), label: true }, c);
-        label('true');
-        usedCorrection.add(c);
-        if (c.value !== 1) {
-          emit({ prompt, completion: shape(c.output, 'trl'), label: false }, c);
-          label('false');
-        }
-      } else {
-        emit({ prompt, completion: shape(c.output, 'trl'), label: c.value === 1 }, c);
-        label(c.value === 1 ? 'true' : 'false');
-      }
-    }
-  } else {
-    // Chosen: 👍 outputs and corrections; rejected: 👎 outputs and corrected originals (unless 👍).
-    interface Side {
-      c: Candidate;
-      msgs: Msg[];
-      isCorrection: boolean;
-    }
-    const groups = new Map<string, { chosen: Side[]; rejected: Side[] }>();
-    for (const c of candidates) {
-      const k = JSON.stringify(c.prompt);
-      let g = groups.get(k);
-      if (!g) groups.set(k, (g = { chosen: [], rejected: [] }));
-      if (c.correction !== null) g.chosen.push({ c, msgs: [answerMsg(c.correction)], isCorrection: true });
-      if (c.value === 1) g.chosen.push({ c, msgs: c.output, isCorrection: false });
-      else g.rejected.push({ c, msgs: c.output, isCorrection: false });
-    }
-    const pairs: [Side, Side][] = [];
-    for (const g of groups.values())
-      for (const u of g.chosen)
-        for (const d of g.rejected) {
-          if (JSON.stringify(u.msgs) === JSON.stringify(d.msgs)) {
-            exclude('identical_pair');
-            continue;
-          }
-          if (f === 'openai-dpo' && (u.msgs.length !== 1 || d.msgs.length !== 1)) {
-            exclude('tool_traffic_in_output');
-            continue;
-          }
-          pairs.push([u, d]);
-        }
-    pairs.sort((x, y) => compareCandidates(x[0].c, y[0].c) || Number(y[0].isCorrection) - Number(x[0].isCorrection) || compareCandidates(x[1].c, y[1].c));
-    for (const [u, d] of pairs) {
-      if (f === 'dpo') emit({ prompt: shape(u.c.prompt, 'trl'), chosen: shape(u.msgs, 'trl'), rejected: shape(d.msgs, 'trl') }, u.c, d.c);
-      else
-        emit(
-          { input: { messages: shape(u.c.prompt, 'openai') }, preferred_output: shape(u.msgs, 'openai'), non_preferred_output: shape(d.msgs, 'openai') },
-          u.c,
-          d.c,
-        );
-      if (u.isCorrection) usedCorrection.add(u.c);
-      label('pair');
-    }
-    for (const c of candidates) if (!used.has(c)) exclude('unpaired');
+/** The lines written so far (redacted), the candidates they used, and label counts. */
+class ExampleWriter {
+  readonly lines: string[] = [];
+  readonly used = new Set<Candidate>();
+  readonly usedCorrection = new Set<Candidate>();
+
+  constructor(private readonly summary: ExportSummary) {}
+
+  emit(ex: Example, ...cs: Candidate[]): void {
+    const out = this.summary.redacted ? redactDeep(ex, this.summary.redactions) : ex;
+    this.lines.push(jsonLine(out));
+    for (const c of cs) this.used.add(c);
   }
+
+  label(l: string): void {
+    this.summary.labels[l] = (this.summary.labels[l] ?? 0) + 1;
+  }
+}
+
+/** sft / sft-messages / openai-sft: each 👍 answer or correction is a target; a 👎 without one is left out. */
+function writeSft(out: ExampleWriter, candidates: readonly Candidate[], f: 'sft' | 'sft-messages' | 'openai-sft', exclude: ExportRun['exclude']): void {
+  for (const c of candidates) {
+    let target: Msg[];
+    if (c.correction !== null) {
+      target = [answerMsg(c.correction)];
+      out.usedCorrection.add(c);
+    } else if (c.value === 1) target = c.output;
+    else {
+      exclude('thumbs_down_in_sft');
+      continue;
+    }
+    out.label('target');
+    if (f === 'sft') out.emit({ prompt: shape(c.prompt, 'trl'), completion: shape(target, 'trl') }, c);
+    else if (f === 'sft-messages') out.emit({ messages: shape([...c.prompt, ...target], 'trl') }, c);
+    else
+      out.emit(
+        {
+          messages: [
+            ...shape(c.prompt, 'openai').map((m) => (m.role === 'assistant' ? { ...m, weight: 0 as const } : m)),
+            ...shape(target, 'openai').map((m) => (m.role === 'assistant' ? { ...m, weight: 1 as const } : m)),
+          ],
+        },
+        c,
+      );
+  }
+}
+
+/** kto: 👍 and corrections true; 👎 and a corrected original (unless it was 👍) false. */
+function writeKto(out: ExampleWriter, candidates: readonly Candidate[]): void {
+  for (const c of candidates) {
+    const prompt = shape(c.prompt, 'trl');
+    if (c.correction !== null) {
+      out.emit({ prompt, completion: shape([answerMsg(c.correction)], 'trl'), label: true }, c);
+      out.label('true');
+      out.usedCorrection.add(c);
+      if (c.value !== 1) {
+        out.emit({ prompt, completion: shape(c.output, 'trl'), label: false }, c);
+        out.label('false');
+      }
+    } else {
+      out.emit({ prompt, completion: shape(c.output, 'trl'), label: c.value === 1 }, c);
+      out.label(c.value === 1 ? 'true' : 'false');
+    }
+  }
+}
+
+interface Side {
+  c: Candidate;
+  msgs: Msg[];
+  isCorrection: boolean;
+}
+
+/** dpo / openai-dpo: for one prompt, every chosen (👍 output or correction) × rejected (👎 output or corrected original unless 👍). */
+function writePreference(out: ExampleWriter, candidates: readonly Candidate[], f: 'dpo' | 'openai-dpo', exclude: ExportRun['exclude']): void {
+  const pairs = preferencePairs(candidates, f, exclude);
+  for (const [u, d] of pairs) {
+    if (f === 'dpo') out.emit({ prompt: shape(u.c.prompt, 'trl'), chosen: shape(u.msgs, 'trl'), rejected: shape(d.msgs, 'trl') }, u.c, d.c);
+    else
+      out.emit(
+        { input: { messages: shape(u.c.prompt, 'openai') }, preferred_output: shape(u.msgs, 'openai'), non_preferred_output: shape(d.msgs, 'openai') },
+        u.c,
+        d.c,
+      );
+    if (u.isCorrection) out.usedCorrection.add(u.c);
+    out.label('pair');
+  }
+  for (const c of candidates) if (!out.used.has(c)) exclude('unpaired');
+}
+
+/** The pairs in output order: the chosen answer's candidate (a correction first), then the rejected one's. */
+function preferencePairs(candidates: readonly Candidate[], f: 'dpo' | 'openai-dpo', exclude: ExportRun['exclude']): [Side, Side][] {
+  const groups = new Map<string, { chosen: Side[]; rejected: Side[] }>();
+  for (const c of candidates) {
+    const k = JSON.stringify(c.prompt);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { chosen: [], rejected: [] }));
+    if (c.correction !== null) g.chosen.push({ c, msgs: [answerMsg(c.correction)], isCorrection: true });
+    if (c.value === 1) g.chosen.push({ c, msgs: c.output, isCorrection: false });
+    else g.rejected.push({ c, msgs: c.output, isCorrection: false });
+  }
+  const pairs: [Side, Side][] = [];
+  for (const g of groups.values())
+    for (const u of g.chosen)
+      for (const d of g.rejected) {
+        if (JSON.stringify(u.msgs) === JSON.stringify(d.msgs)) {
+          exclude('identical_pair');
+          continue;
+        }
+        if (f === 'openai-dpo' && (u.msgs.length !== 1 || d.msgs.length !== 1)) {
+          exclude('tool_traffic_in_output');
+          continue;
+        }
+        pairs.push([u, d]);
+      }
+  return pairs.sort((x, y) => compareCandidates(x[0].c, y[0].c) || Number(y[0].isCorrection) - Number(x[0].isCorrection) || compareCandidates(x[1].c, y[1].c));
+}
+
+/** Counts, reviewers, models and the date range of the candidates the lines used. */
+function summarizeUsed(summary: ExportSummary, out: ExampleWriter): void {
   const reviewers = new Set<string>();
   const models = new Set<string>();
-  for (const c of used) {
+  for (const c of out.used) {
     if (c.value === 1) summary.included.up++;
     else if (c.value === -1) summary.included.down++;
     for (const r of c.reviewers) reviewers.add(r);
@@ -418,11 +513,10 @@ export async function exportTrainingData(sessionsDir: string, options: ExportOpt
     summary.firstTurnAt = summary.firstTurnAt === null ? c.start : Math.min(summary.firstTurnAt, c.start);
     summary.lastTurnAt = summary.lastTurnAt === null ? c.start : Math.max(summary.lastTurnAt, c.start);
   }
-  summary.included.corrected = usedCorrection.size;
+  summary.included.corrected = out.usedCorrection.size;
   summary.reviewers = [...reviewers].sort();
   summary.models = [...models].sort();
-  summary.examples = lines.length;
-  return { lines, summary };
+  summary.examples = out.lines.length;
 }
 
 function compareCandidates(a: Candidate, b: Candidate): number {

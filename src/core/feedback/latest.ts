@@ -76,21 +76,43 @@ export function isReviewed(f: TurnFeedback | undefined): boolean {
   return f !== undefined && f.value !== 0;
 }
 
-/** What the timeline card shows: null when there is none or it was cleared without a note. */
-export function timelineFeedbackOf(f: TurnFeedback | undefined): TimelineFeedback | null {
-  if (!f) return null;
-  if (f.value === 0 && !f.note) return null;
-  const ms = timestampMs(f.latest);
+/**
+ * What the timeline card shows: our latest rating (reviewer, tags, note, 👎 reason), the turn's
+ * correction, hermes-webui's own thumb and who disagrees. null when there is nothing to show
+ * (no record, or cleared without a note, and neither a correction nor hermes' thumb).
+ */
+export function timelineFeedbackOf(f: TurnFeedback | undefined, more: { hermes?: TurnFeedback; correction?: TurnCorrection } = {}): TimelineFeedback | null {
+  const hermes = more.hermes && more.hermes.value !== 0 ? more.hermes : undefined;
+  const correction = more.correction && more.correction.text !== '' ? more.correction : undefined;
+  const ours = f && (f.value !== 0 || f.note) ? f : undefined;
+  if (!ours && !hermes && !correction) return null;
+  const ms = ours ? timestampMs(ours.latest) : null;
   const out: TimelineFeedback = {
-    rating: f.value === 1 ? 'up' : f.value === -1 ? 'down' : 'neutral',
-    source: f.latest.file,
-    at: ms === null ? null : ms / 1000,
-    revisions: f.history.length,
+    rating: ours?.value === 1 ? 'up' : ours?.value === -1 ? 'down' : 'neutral',
+    ...(ours ? { source: ours.latest.file, at: ms === null ? null : ms / 1000, revisions: ours.history.length } : {}),
   };
-  if (f.note) out.comment = f.note;
-  if (f.reviewer) out.reviewer = f.reviewer;
-  if (f.tags && f.tags.length) out.tags = [...f.tags];
+  if (ours?.note) out.comment = ours.note;
+  if (ours?.reviewer) out.reviewer = ours.reviewer;
+  if (ours?.tags && ours.tags.length) out.tags = [...ours.tags];
+  if (ours?.value === -1 && ours.reason) out.reason = ours.reason;
+  if (correction) out.correction = { text: correction.text, ...(correction.reviewer ? { reviewer: correction.reviewer } : {}) };
+  if (hermes) {
+    const hms = timestampMs(hermes.latest);
+    out.hermes = { rating: hermes.value === 1 ? 'up' : 'down', ...(hermes.reason ? { reason: hermes.reason } : {}), at: hms === null ? null : hms / 1000 };
+  }
+  const disagree = disagreementOf(f, hermes);
+  if (disagree) out.disagree = disagree.map((v) => ({ reviewer: v.reviewer, rating: v.value === 1 ? 'up' : 'down' }));
+  const stamp = [out.reason, out.correction?.text, out.correction?.reviewer, out.hermes?.rating, out.hermes?.reason, out.hermes?.at];
+  stamp.push(JSON.stringify(out.disagree));
+  out.curationStamp = hashStamp(stamp.map((x) => x ?? '').join('\u0000'));
   return out;
+}
+
+/** FNV-1a of a text, as hex: a short stamp for the card's version. */
+function hashStamp(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return (h >>> 0).toString(16);
 }
 
 /** The reviewer name a record counts for (records without one count as "?"). */
@@ -110,6 +132,28 @@ export function hasDisagreement(f: TurnFeedback | undefined): boolean {
   if (!f) return false;
   const values = new Set([...latestPerReviewer(f.history).values()].map((r) => r.feedback).filter((v) => v !== 0));
   return values.size > 1;
+}
+
+/** One voice on a turn: a reviewer's latest 👍/👎 (hermes-webui's own thumbs count as reviewer `hermes-webui`). */
+export interface Vote {
+  reviewer: string;
+  value: 1 | -1;
+}
+
+/** Every reviewer's latest rating of the turn (cleared ones left out), then hermes-webui's. */
+export function votesOf(ours: TurnFeedback | undefined, hermes: TurnFeedback | undefined): Vote[] {
+  const out: Vote[] = [];
+  for (const f of [ours, hermes]) {
+    if (!f) continue;
+    for (const [reviewer, r] of latestPerReviewer(f.history)) if (r.feedback !== 0) out.push({ reviewer, value: r.feedback });
+  }
+  return out;
+}
+
+/** The votes when they disagree (some 👍, some 👎: reviewers among themselves, or hermes-webui against a reviewer), or null. */
+export function disagreementOf(ours: TurnFeedback | undefined, hermes: TurnFeedback | undefined): Vote[] | null {
+  const v = votesOf(ours, hermes);
+  return v.some((x) => x.value === 1) && v.some((x) => x.value === -1) ? v : null;
 }
 
 export interface TurnCorrection {

@@ -103,7 +103,7 @@ export function auditMarkdown(sessionsDir: string, entries: { analysis: SessionA
   const counts = { error: 0, warning: 0, info: 0 };
   for (const e of entries) for (const f of e.analysis.findings) counts[f.severity]++;
   lines.push(
-    `${plural(entries.length, 'session')}, ${plural(withFindings.length, 'session')} with findings: ${counts.error} errors, ${counts.warning} warnings, ${counts.info} info.`,
+    `${plural(entries.length, 'session')}, ${plural(withFindings.length, 'session')} with findings: ${plural(counts.error, 'error')}, ${plural(counts.warning, 'warning')}, ${counts.info} info.`,
   );
   const repairable = entries.filter((e) => e.plan && hasWork(e.plan)).length;
   lines.push(repairable ? `${plural(repairable, 'session')} can be repaired (*Bot Memory: Repair All Sessions…*).` : 'Nothing to repair.');

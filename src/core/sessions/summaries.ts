@@ -9,7 +9,7 @@ import * as path from 'path';
 import type { SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
 import { feedbackFilePath } from '../feedback/record';
-import { isReviewed, type TurnFeedback } from '../feedback/latest';
+import { disagreementOf, isReviewed, type TurnFeedback } from '../feedback/latest';
 import { sidecarPath } from '../sidecar';
 import type { Finding, Severity } from '../types';
 import { deleteRoot, key } from './keys';
@@ -39,6 +39,11 @@ export interface SessionSummary {
   /** Turns (any state) whose latest feedback is 👍 / 👎. */
   thumbsUp: number;
   thumbsDown: number;
+  /** Turns hermes-webui's own thumbs (feedback.jsonl) rate 👍 / 👎 (latest per turn). */
+  hermesUp: number;
+  hermesDown: number;
+  /** Turns whose votes disagree (reviewers among themselves, or hermes-webui against a reviewer). */
+  disagreements: number;
   /** Findings located in a shard (for the Problems panel), at most MAX_SUMMARY_FINDINGS. */
   lineFindings: Finding[];
   /** How many located findings were left out of `lineFindings`. */
@@ -51,6 +56,18 @@ export interface SessionSummary {
 export const MAX_SUMMARY_FINDINGS = 1000;
 
 export const EMPTY_FEEDBACK: ReadonlyMap<string, TurnFeedback> = new Map();
+
+/**
+ * Version of the persisted summary cache. Bump it whenever what a summary counts changes
+ * (a cache of an older version is ignored, never trusted by fingerprint):
+ * 2 — only completed turns with an answer are reviewable; hermes-webui's thumbs and disagreements counted.
+ */
+export const SUMMARY_CACHE_VERSION = 2;
+
+export interface PersistedSummaries {
+  version: number;
+  summaries: Record<string, SessionSummary>;
+}
 
 /** The summaries of every session, by key; persistable. */
 export class SummaryCache {
@@ -88,15 +105,21 @@ export class SummaryCache {
     this.summaries.clear();
   }
 
-  /** Summaries as plain data, to persist across windows. */
-  export(): Record<string, SessionSummary> {
-    return Object.fromEntries(this.summaries);
+  /** Summaries as plain data with the cache version, to persist across windows. */
+  export(): PersistedSummaries {
+    return { version: SUMMARY_CACHE_VERSION, summaries: Object.fromEntries(this.summaries) };
   }
 
-  /** Loads persisted summaries (never over a newer one); each is used only while its fingerprint still matches. */
+  /**
+   * Loads persisted summaries (never over a newer one); each is used only while its fingerprint
+   * still matches. A cache of another version (or the unversioned form before 2) is ignored:
+   * its counts were made by other rules, and the files' fingerprints would not say so.
+   */
   import(data: unknown): void {
     if (typeof data !== 'object' || data === null) return;
-    for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+    const p = data as Partial<PersistedSummaries>;
+    if (p.version !== SUMMARY_CACHE_VERSION || typeof p.summaries !== 'object' || p.summaries === null) return;
+    for (const [k, v] of Object.entries(p.summaries as Record<string, unknown>)) {
       if (isSummary(v) && !this.summaries.has(k)) this.summaries.set(k, v);
     }
   }
@@ -117,7 +140,13 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Pr
   return parts.join('|');
 }
 
-export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback: ReadonlyMap<string, TurnFeedback> = EMPTY_FEEDBACK): SessionSummary {
+export function summaryOf(
+  a: SessionAnalysis,
+  fp: string,
+  now: number,
+  feedback: ReadonlyMap<string, TurnFeedback> = EMPTY_FEEDBACK,
+  hermes: ReadonlyMap<string, TurnFeedback> = EMPTY_FEEDBACK,
+): SessionSummary {
   const located = a.findings.filter((f) => f.shard !== undefined);
   // Findings the repair log knows (reviewed) are shown, but no longer make a session need attention.
   const counts = { ...a.counts.findings };
@@ -133,10 +162,17 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback:
   let reviewed = 0;
   let thumbsUp = 0;
   let thumbsDown = 0;
+  let hermesUp = 0;
+  let hermesDown = 0;
+  let disagreements = 0;
   for (const t of a.turns) {
     const f = feedback.get(t.turnId);
+    const h = hermes.get(t.turnId);
     if (f?.value === 1) thumbsUp++;
     else if (f?.value === -1) thumbsDown++;
+    if (h?.value === 1) hermesUp++;
+    else if (h?.value === -1) hermesDown++;
+    if ((f || h) && disagreementOf(f, h)) disagreements++;
     if (!isReviewable(t)) continue;
     reviewable++;
     if (isReviewed(f)) reviewed++;
@@ -162,6 +198,9 @@ export function summaryOf(a: SessionAnalysis, fp: string, now: number, feedback:
     reviewed,
     thumbsUp,
     thumbsDown,
+    hermesUp,
+    hermesDown,
+    disagreements,
     lineFindings: located.slice(0, MAX_SUMMARY_FINDINGS),
     lineFindingsOmitted: Math.max(0, located.length - MAX_SUMMARY_FINDINGS),
   };

@@ -1,7 +1,8 @@
 import type { FeedbackValue } from '../../core/feedback/record';
 import type { FeedbackRecord } from '../../core/feedback/record';
-import { turnRefOf, type TurnRef } from '../commandArgs';
+import { stringArg, turnRefOf, type TurnRef } from '../commandArgs';
 import type { FeedbackService } from '../feedback/service';
+import type { QueryIndexFeature } from '../index/register';
 import type { MemoriesFeature } from '../memory/memoriesView';
 import type { RepairFeature } from '../repair/register';
 import type { Services } from '../services';
@@ -16,6 +17,7 @@ export interface CommandContext extends Services {
   feedback: FeedbackService;
   repair: RepairFeature;
   timeline: TimelineEditorProvider;
+  query: QueryIndexFeature;
 }
 
 /** The turn a command is about: its argument (tree node, timeline card, ref) or the tree selection. */
@@ -29,5 +31,7 @@ export function targetTurn(c: CommandContext, arg: unknown): TurnRef | undefined
 export async function rateTarget(c: CommandContext, arg: unknown, value: FeedbackValue): Promise<FeedbackRecord | undefined> {
   const ref = targetTurn(c, arg);
   if (!ref) return undefined;
-  return c.feedback.give(ref, value);
+  // A 👎 may carry its reason (`{…ref, reason}`: the timeline asks for it first).
+  const reason = value === -1 ? stringArg(arg, 'reason') : undefined;
+  return c.feedback.give(ref, value, reason ? { reason } : {});
 }

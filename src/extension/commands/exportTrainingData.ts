@@ -11,11 +11,13 @@ export interface ExportArgs {
   /** Absolute path: skips the save dialog. */
   out?: string;
   options?: Omit<ExportOptions, 'format'>;
+  /** Show the summary notification ("Open File", "Show Details") even with `out` (tests). */
+  toast?: boolean;
 }
 
 /**
  * "Export Training Data…": format, filters, save dialog, then a summary with "Open File".
- * With `{format, out, options?, rootId?}` nothing is asked (tests); resolves with the summary.
+ * With `{format, out, options?, rootId?}` nothing is asked and no notification shown unless `toast` (tests); resolves with the summary.
  */
 export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportSummary & { out: string; written: boolean }) | undefined> {
   if (!vscode.workspace.isTrusted) {
@@ -73,7 +75,7 @@ export async function run(c: CommandContext, arg?: ExportArgs): Promise<(ExportS
     void notifyWarning(`No ${format} examples: nothing was written. ${lines.slice(1, 4).join('; ')}`, 'Show Details').then((choice) => {
       if (choice === 'Show Details') c.output.show(true);
     });
-  } else if (!arg?.out) {
+  } else if (!arg?.out || arg.toast) {
     const left = lines.length - 1;
     void notifyInfo(
       `${lines[0]} → ${path.basename(target)}.${left ? ` ${left} reason${left === 1 ? '' : 's'} for leaving turns out (see Output).` : ''}`,

@@ -5,6 +5,7 @@ import { firstLine } from '../tree/presentation';
 import { fieldArg, stringArg, turnRefOf, type SessionRef, type TurnRef } from '../commandArgs';
 import { pickSession } from '../sessionPicker';
 import type { CommandContext } from './context';
+import { pickReason } from '../feedback/reasons';
 import { notifyInfo, showPick } from '../untrustedText';
 
 type Verdict = FeedbackValue | 'note';
@@ -40,15 +41,9 @@ export async function run(c: CommandContext, arg?: unknown) {
   let tags = Array.isArray(givenTags) ? givenTags.filter((t): t is string => typeof t === 'string') : undefined;
   if (given === undefined && verdict !== 0) {
     if (verdict === -1) {
-      const reasons = vscode.workspace.getConfiguration('botMemory.feedback').get<string[]>('reasons') ?? [];
-      const pickedReason = await showPick(
-        [{ label: '(no reason)', r: '' }, ...reasons.filter((r) => typeof r === 'string' && r.trim()).map((r) => ({ label: r, r }))],
-        {
-          title: 'Give Feedback: why 👎?',
-        },
-      );
-      if (!pickedReason) return undefined;
-      reason = pickedReason.r || undefined;
+      const picked = await pickReason('Give Feedback: why 👎?');
+      if (picked === undefined) return undefined;
+      reason = picked ?? undefined;
     }
     const cur = c.feedback.current(ref);
     const t = await vscode.window.showInputBox({

@@ -3,6 +3,7 @@ import { md, mdCode } from '../../core/repair/render';
 import { refreshAfter, trustGate } from '../repair/repairService';
 import type { CommandContext } from './context';
 import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
+import { plural } from '../words';
 
 /** The preview document: every shard with invalid UTF-8, what would move, what is left alone. */
 function previewMarkdown(plans: SanitizePlan[]): string {
@@ -19,7 +20,7 @@ function previewMarkdown(plans: SanitizePlan[]): string {
     for (const s of p.shards) {
       const where = s.lines.map((l) => `line ${l.line} (byte ${l.offset}, ${l.length} bytes)`).join(', ');
       out.push(
-        `- ${s.skip ? '**left alone**' : '**make readable**'} ${mdCode(s.shard)}: ${s.lines.length} undecodable line(s): ` +
+        `- ${s.skip ? '**left alone**' : '**make readable**'} ${mdCode(s.shard)}: ${plural(s.lines.length, 'undecodable line')}: ` +
           `${md(where, 400)}${s.skip ? ` — ${md(s.skip, 300)}` : ''}`,
       );
     }
@@ -57,7 +58,7 @@ export async function run(s: CommandContext, opts?: { yes?: boolean; now?: numbe
   }
   if (opts?.yes !== true) {
     const choice = await notifyWarning(
-      `Make ${work} shard${work === 1 ? '' : 's'} readable for hermes-webui?`,
+      `Make ${plural(work, 'shard')} readable for hermes-webui?`,
       { modal: true, detail: 'Undecodable lines move to _audit_quarantine/; a backup is kept; Undo Last Repair restores the bytes.' },
       'Make Readable',
     );
@@ -71,7 +72,7 @@ export async function run(s: CommandContext, opts?: { yes?: boolean; now?: numbe
     await refreshAfter(s, [{ sessionsDir: p.sessionsDir, sessions: [...new Set(p.shards.map((x) => x.sessionId))].map((sessionId) => ({ sessionId })) }]);
   }
   const done = results.reduce((n, r) => n + r.shards.filter((x) => x.status === 'sanitized').length, 0);
-  const message = `Bot Memory: made ${done} shard${done === 1 ? '' : 's'} readable for hermes-webui.`;
+  const message = `Bot Memory: made ${plural(done, 'shard')} readable for hermes-webui.`;
   void notifyInfo(message);
   return { status: 'applied', message, results };
 }

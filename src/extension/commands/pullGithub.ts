@@ -8,6 +8,7 @@ import { githubToken, readGithubSettings } from '../githubAuth';
 import { offerFix } from './pushGithub';
 import type { CommandContext } from './context';
 import { notifyInfo, notifyWarning, showPick } from '../untrustedText';
+import { plural } from '../words';
 
 /** "Pull from GitHub Log": downloads the log to `<sessionsDir>/_github_log.jsonl` (for `rebuild --from-log`). */
 export async function run(
@@ -51,11 +52,11 @@ export async function run(
         last: arg?.last,
       }),
     );
-    s.output.info(`Pulled ${describeTarget(target)} → ${file}: ${r.lines} lines, ${r.records} records`);
+    s.output.info(`Pulled ${describeTarget(target)} → ${file}: ${plural(r.lines, 'line')}, ${plural(r.records, 'record')}`);
     if (arg === undefined) {
       if (!r.exists) void notifyInfo(`${describeTarget(target)} does not exist yet.`);
       else
-        void notifyInfo(`Pulled ${r.records} records (${r.lines} lines) into ${file}.`, 'Open', 'Rebuild Index from Log').then((c) => {
+        void notifyInfo(`Pulled ${plural(r.records, 'record')} (${plural(r.lines, 'line')}) into ${file}.`, 'Open', 'Rebuild Index from Log').then((c) => {
           if (c === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(file));
           if (c === 'Rebuild Index from Log') void vscode.commands.executeCommand(Commands.rebuildIndexFromLog, file);
         });

@@ -8,6 +8,7 @@ import { indexPathFor, pickSessionsDir } from '../index/indexPath';
 import type { RebuildProgress, RebuildResult } from '../../core/sqlite/rebuild';
 import type { CommandContext } from './context';
 import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
+import { plural } from '../words';
 
 export interface RebuildOutcome {
   status: 'done' | 'cancelled' | 'busy' | 'failed';
@@ -33,12 +34,11 @@ export async function run(s: CommandContext, arg?: unknown, options?: { force?: 
   const outcome = await runRebuild(s, { sessionsDir: dir }, db, options ?? {});
   if (outcome.status === 'done' && outcome.result) {
     const c = outcome.result.counts;
-    const how = outcome.result.mode === 'incremental' ? `incremental, ${outcome.result.sessionsRedone} session(s) redone` : 'full';
-    void notifyInfo(`SQLite index rebuilt (${how}): ${c.sessions} sessions, ${c.events} events, ${c.turns} turns, ${c.findings} findings.`, 'Open Index').then(
-      (pick) => {
-        if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
-      },
-    );
+    const how = outcome.result.mode === 'incremental' ? `incremental, ${plural(outcome.result.sessionsRedone, 'session')} redone` : 'full';
+    const counts = [plural(c.sessions, 'session'), plural(c.events, 'event'), plural(c.turns, 'turn'), plural(c.findings, 'finding')].join(', ');
+    void notifyInfo(`SQLite index rebuilt (${how}): ${counts}.`, 'Open Index').then((pick) => {
+      if (pick === 'Open Index') void vscode.commands.executeCommand(Commands.openIndex, dir);
+    });
   } else if (outcome.status === 'busy') {
     if (await askToReplace(outcome.message)) return vscode.commands.executeCommand(Commands.rebuildIndex, dir, { ...options, force: true });
   } else if (outcome.status === 'failed') {

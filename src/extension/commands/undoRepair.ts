@@ -1,6 +1,7 @@
 import { lastUndoableRepair, undoLastRepairLocked, type UndoResult } from '../../core/repair';
 import { refreshAfter, trustGate } from '../repair/repairService';
 import type { CommandContext } from './context';
+import { describeUndo } from '../repair/undoDescription';
 import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
 /**
@@ -25,16 +26,11 @@ export async function run(s: CommandContext, opts?: { yes?: boolean }): Promise<
   }
   const { root, repair } = candidates[0];
   if (opts?.yes !== true) {
-    const choice = await notifyWarning(
-      `Undo repair ${repair!.repairId} in ${root.label}?`,
-      {
-        modal: true,
-        detail:
-          `Sessions: ${repair!.begin.sessions.join(', ')}. Sidecars come back from the backup and the auditor's appended journal lines are removed. ` +
-          'Nothing is changed if a file was modified since.',
-      },
-      'Undo',
-    );
+    // Modal: undo rewrites sidecars and removes lines, and no document is shown beside it to read first.
+    const titleOf = (sid: string) => s.store.index.cachedSummary(root.id, sid)?.title;
+    const d = describeUndo(repair!, root.label, titleOf, Date.now() / 1000);
+    s.output.info(`undo asked for repair ${repair!.repairId}: ${d.question} ${d.detail}`);
+    const choice = await notifyWarning(d.question, { modal: true, detail: d.detail }, 'Undo');
     if (choice !== 'Undo') return { status: 'cancelled', message: 'Undo cancelled.' };
   }
   const r = await undoLastRepairLocked(root.sessionsDir);

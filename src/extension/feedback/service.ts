@@ -12,6 +12,7 @@ import type { CorrectionRecord } from '../../core/feedback/record';
 import { defaultReviewer } from '../../core/feedback/reviewer';
 import { isReviewable, type TurnRef } from '../../core/sessionIndex';
 import type { Services } from '../services';
+import { onDidAskReason } from './reasons';
 import type { SessionStore } from '../store';
 import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
@@ -22,6 +23,9 @@ export interface ReviewProgress {
 
 export class FeedbackService {
   private cursor: QueueEntry | undefined;
+
+  /** The 👎 reason pick is shown (feedback/reasons.ts; tests choose an item after it). */
+  readonly onDidAskReason = onDidAskReason;
 
   /** Correction editors open now: file → turn (each save appends a correction record). */
   readonly correctionFiles = new Map<string, TurnRef>();

@@ -29,8 +29,21 @@ export class PlanDocuments extends Disposable implements vscode.TextDocumentCont
     return this.contents.get(uri.toString());
   }
 
-  /** Stores `markdown` under a new URI named `name` and opens it. */
-  async show(name: string, markdown: string, options: { open?: boolean } = {}): Promise<vscode.Uri> {
+  /**
+   * Puts `note` (our own Markdown: what happened to this plan) above the document's text; an
+   * open preview follows. False when the document is gone.
+   */
+  annotate(uri: vscode.Uri, note: string): boolean {
+    const k = uri.toString();
+    const text = this.contents.get(k);
+    if (text === undefined) return false;
+    this.contents.set(k, `${note}\n\n${text}`);
+    this.changed.fire(uri);
+    return true;
+  }
+
+  /** Stores `markdown` under a new URI named `name` and opens it (`beside`: in the next editor group, the current one stays). */
+  async show(name: string, markdown: string, options: { open?: boolean; beside?: boolean } = {}): Promise<vscode.Uri> {
     const safe = name.replace(/[^A-Za-z0-9 _.-]/g, '_').slice(0, 80);
     const uri = vscode.Uri.from({ scheme: PLAN_SCHEME, path: `/${safe}.md`, query: String(++this.counter) });
     this.contents.set(uri.toString(), markdown);
@@ -38,10 +51,10 @@ export class PlanDocuments extends Disposable implements vscode.TextDocumentCont
     this.changed.fire(uri);
     if (options.open !== false) {
       try {
-        await vscode.commands.executeCommand('markdown.showPreview', uri);
+        await vscode.commands.executeCommand(options.beside ? 'markdown.showPreviewToSide' : 'markdown.showPreview', uri);
       } catch {
         const doc = await vscode.workspace.openTextDocument(uri);
-        await vscode.window.showTextDocument(doc, { preview: true });
+        await vscode.window.showTextDocument(doc, { preview: true, viewColumn: options.beside ? vscode.ViewColumn.Beside : undefined });
       }
     }
     return uri;

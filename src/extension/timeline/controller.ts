@@ -28,9 +28,11 @@ import {
 import { Disposable } from '../dispose';
 import { Commands } from '../commandIds';
 import { timelineFeedbackOf } from '../../core/feedback/latest';
+import { pickReason } from '../feedback/reasons';
 import { readSettings } from '../config';
 import type { Services } from '../services';
 import { TimelineFeed } from './feed';
+import { AUTO_TOTAL_RUNS, TimelineRuns } from './runs';
 import { readShardPage, type PageStart } from './pagedShard';
 import { openShardAtLine } from '../openShard';
 import { timelineSettings } from './util';
@@ -42,6 +44,7 @@ export class TimelineController extends Disposable {
   private readonly readyGate: Deferred<void> = deferred<void>();
   private readonly messages: MessageHandler<ToWebview, FromWebview>;
   private readonly feed = new TimelineFeed();
+  private readonly runs = new TimelineRuns();
   private session: SessionRef | undefined;
   private model: TimelineModel | undefined;
   /** Sent with every Reset while the session is shown in pages. */
@@ -303,12 +306,28 @@ export class TimelineController extends Disposable {
   private build(analysis: SessionAnalysis): TimelineModel {
     this.setTitle(analysis.title);
     const ref = this.session;
-    const feedback = ref ? this.services.store.index.feedback(ref.rootId, ref.sessionId) : undefined;
-    return buildTimelineModel(analysis, {
+    const index = this.services.store.index;
+    const feedback = ref ? index.feedback(ref.rootId, ref.sessionId) : undefined;
+    // Curation beside our rating: hermes-webui's own thumbs and the turn's correction.
+    const hermes = ref ? index.hermesFeedback(ref.rootId, ref.sessionId) : undefined;
+    const corrections = ref ? index.feedbackFile(ref.rootId, ref.sessionId)?.latestCorrections() : undefined;
+    const model = buildTimelineModel(analysis, {
       openedShard: this.shardName,
-      now: this.services.store.index.analyzeOptions().now,
-      feedback: (turnId) => timelineFeedbackOf(feedback?.get(turnId)),
+      now: index.analyzeOptions().now,
+      feedback: (turnId) => timelineFeedbackOf(feedback?.get(turnId), { hermes: hermes?.get(turnId), correction: corrections?.get(turnId) }),
     });
+    const root = ref ? index.root(ref.rootId) : undefined;
+    if (ref && root) this.runs.update(root.sessionsDir, ref.sessionId, model);
+    return model;
+  }
+
+  /** A small session's run total is counted without being asked (each run's tail only, cached). */
+  private countRunsSoon(): void {
+    if (this.runs.runCount === 0 || this.runs.runCount > AUTO_TOTAL_RUNS) return;
+    void this.runs.usages([], true).then(
+      (m) => this.ready && !this.isDisposed && this.post(m),
+      (err) => this.services.output.error(`Timeline: reading run usage failed: ${String(err)}`),
+    );
   }
 
   // ---- live updates ---------------------------------------------------------------------
@@ -343,7 +362,10 @@ export class TimelineController extends Disposable {
       return;
     }
     this.model = this.build(analysis);
-    if (this.ready) this.post(this.feed.patch(this.model));
+    if (this.ready) {
+      this.post(this.feed.patch(this.model));
+      this.countRunsSoon();
+    }
   }
 
   // ---- messages -------------------------------------------------------------------------
@@ -352,6 +374,7 @@ export class TimelineController extends Disposable {
     if (!this.ready || !this.model) return;
     for (const m of this.feed.reset(this.model, this.notice, this.pageInfo)) this.post(m);
     this.flushReveal();
+    this.countRunsSoon();
   }
 
   private sendStatus(loading: string | null, notice: Notice | null): void {
@@ -407,6 +430,16 @@ export class TimelineController extends Disposable {
       case MessageType.OpenLink:
         await openTranscriptLink(m.href);
         break;
+      case MessageType.LoadRun: {
+        if (typeof m.turnId !== 'string') break;
+        const page = await this.runs.page(m.turnId, m.more === true);
+        if (page) this.post(page);
+        break;
+      }
+      case MessageType.NeedRunUsage:
+        if (!Array.isArray(m.turnIds)) break;
+        this.post(await this.runs.usages(m.turnIds.filter((id): id is string => typeof id === 'string').slice(0, 200), m.all === true));
+        break;
       case MessageType.SetFeedback:
       case MessageType.WriteCorrection:
       case MessageType.EditNote: {
@@ -417,9 +450,15 @@ export class TimelineController extends Disposable {
         if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
         else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);
         else if (m.value === 1 || m.value === -1 || m.value === 0) {
+          // 👎 asks why (feedback/reasons.ts); Escape cancels: nothing is rated, the card is selected again.
+          const reason = m.value === -1 && vscode.workspace.isTrusted ? await pickReason() : null;
+          if (reason === undefined) {
+            this.post({ type: MessageType.Reveal, turnId: m.turnId });
+            break;
+          }
           const rec = await vscode.commands.executeCommand(
             m.value === 1 ? Commands.thumbsUp : m.value === -1 ? Commands.thumbsDown : Commands.clearFeedback,
-            target,
+            reason ? { ...target, reason } : target,
           );
           // The last unrated turn of this session was rated by key: on to the next session of the review queue.
           const advance = vscode.workspace.getConfiguration('botMemory.feedback').get<string>('advanceAfterRating', 'nextTurnThenSession');

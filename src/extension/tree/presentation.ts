@@ -6,6 +6,10 @@ import type { TurnFeedback } from '../../core/feedback/latest';
 import type { SessionSummary } from '../../core/sessionIndex';
 import type { MalformedLine, Severity } from '../../core/types';
 import { appendUntrustedBlock, escapeMarkdownInline, plainText, untrustedMarkdown } from '../untrustedText';
+import { plural } from '../words';
+import { sessionVoices } from './feedbackPresentation';
+
+export { plural };
 
 export function severityIcon(worst: Severity | null): vscode.ThemeIcon {
   switch (worst) {
@@ -20,15 +24,12 @@ export function severityIcon(worst: Severity | null): vscode.ThemeIcon {
   }
 }
 
-export function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 export function sessionDescription(s: SessionSummary, now = Date.now() / 1000): string {
   const issues = s.findings.error + s.findings.warning;
   const parts = [plural(s.turns, 'turn')];
   if (s.open > 0) parts.push(`${s.open} open`);
   if (s.reviewed > 0) parts.push(`${s.reviewed}/${s.reviewable} reviewed`);
+  parts.push(...sessionVoices(s));
   if (issues > 0) parts.push(plural(issues, 'issue'));
   // When it last changed (its latest event), last: the counts stay where the eye expects them.
   if (s.lastActivity !== null) parts.push(relativeTime(s.lastActivity, now));
@@ -83,10 +84,12 @@ export function sessionTooltip(s: SessionSummary, sessionsDir: string): vscode.M
     ['Events', String(s.events)],
     ['Collisions', String(s.collisions)],
     ['Broken lines', String(s.malformed)],
-    ['Findings', `${s.findings.error} errors, ${s.findings.warning} warnings, ${s.findings.info} info`],
+    ['Findings', `${plural(s.findings.error, 'error')}, ${plural(s.findings.warning, 'warning')}, ${s.findings.info} info`],
     ['Reviewed', `${s.reviewed ?? 0} of ${s.reviewable ?? 0} completed turns (${s.thumbsUp ?? 0} up, ${s.thumbsDown ?? 0} down)`],
     ['Folder', sessionsDir],
   ];
+  if (s.hermesUp || s.hermesDown || s.disagreements)
+    rows.splice(-1, 0, ['hermes-webui', `${s.hermesUp ?? 0} up, ${s.hermesDown ?? 0} down · ${s.disagreements ?? 0} turns with a disagreement`]);
   md.appendMarkdown(rows.map(([k, v]) => `${k}: ${escapeMarkdownInline(v, 400)}`).join('  \n'));
   return md;
 }

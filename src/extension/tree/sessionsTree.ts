@@ -24,6 +24,7 @@ import {
   severityIcon,
   turnLook,
 } from './presentation';
+import { appendVoicesTooltip, turnVoices, voicesAccessibility, voicesContext, voicesDescription, voicesIcon } from './feedbackPresentation';
 import { appendUntrustedBlock, plainText, untrustedMarkdown } from '../untrustedText';
 
 export type SessionFilter = 'all' | 'findings' | 'open';
@@ -338,12 +339,13 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
     const look = turnLook(t, node.dangling);
     const fb = this.store.index.feedback(node.rootId, node.sessionId).get(t.turnId);
     const rated = fb?.value === 1 ? 'up' : fb?.value === -1 ? 'down' : null;
+    const voices = turnVoices(fb, this.store.index.hermesFeedback(node.rootId, node.sessionId).get(t.turnId));
     const item = new vscode.TreeItem(firstLine(t.userMessage), vscode.TreeItemCollapsibleState.None);
     item.id = `turn\0${node.rootId}\0${node.sessionId}\0${t.turnId}`;
     const dur = formatDuration(t.durations.total);
-    item.description = [rated ? `thumbs ${rated}` : '', look.words, dur, fb?.note ? 'note' : ''].filter(Boolean).join(' · ');
-    // A rating replaces the state icon (the state stays in the description); a collision keeps its icon.
-    item.iconPath = rated && !t.collision ? feedbackIcon(rated) : look.icon;
+    item.description = [rated ? `thumbs ${rated}` : '', ...voicesDescription(voices), look.words, dur, fb?.note ? 'note' : ''].filter(Boolean).join(' · ');
+    // A rating (or a disagreement, or hermes' own thumb) replaces the state icon (the state stays in the description); a collision keeps its icon.
+    item.iconPath = t.collision ? look.icon : (voicesIcon(voices, rated !== null) ?? (rated ? feedbackIcon(rated) : look.icon));
     // Turn id, model and message are untrusted: escaped text (core/untrustedText), never a fence or link.
     const md = untrustedMarkdown();
     appendUntrustedBlock(md, `${t.turnId}\n${look.words}${dur ? ` in ${dur}` : ''}${t.model ? ` · ${t.model}` : ''}`, 600);
@@ -356,17 +358,19 @@ export class SessionsTreeProvider extends Disposable implements vscode.TreeDataP
       appendUntrustedBlock(md, t.assistantReply.slice(0, 900), 1000);
     }
     if (fb) appendFeedbackTooltip(md, fb);
+    appendVoicesTooltip(md, voices);
     item.tooltip = md;
-    item.contextValue = ['turn', t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : '']
-      .filter(Boolean)
-      .join(' ');
+    const flags = [t.collision ? 'collision' : '', t.terminal ? 'terminal' : 'open', rated ? `rated ${rated}` : '', fb?.note ? 'hasNote' : ''];
+    item.contextValue = ['turn', ...flags, ...voicesContext(voices)].filter(Boolean).join(' ');
     item.command = {
       command: Commands.openTimeline,
       title: 'Open Timeline',
       arguments: [{ rootId: node.rootId, sessionId: node.sessionId, turnId: t.turnId, preview: true }],
     };
     item.accessibilityInformation = {
-      label: `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}${fb?.note ? '. Has a feedback note.' : ''}`,
+      label:
+        `Turn: ${item.label}. ${rated ? `Rated thumbs ${rated}. ` : ''}${look.words}${dur ? `, ${dur}` : ''}` +
+        `${fb?.note ? '. Has a feedback note.' : ''}${voicesAccessibility(voices)}`,
     };
     return item;
   }

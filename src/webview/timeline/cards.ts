@@ -4,7 +4,9 @@
  */
 
 import { appendHighlighted, h } from './dom';
+import { correctionBlock, feedbackChips } from './feedbackView';
 import { renderMarkdown } from './markdown';
+import { runSection, runUsageBadge } from './runCards';
 import { COLLAPSE_CHARS, COLLAPSE_LINES, type TimelineState } from './state';
 import type { TimelineLineRow, TimelineTurnRow, TurnStatus } from '../../shared/timelineModel';
 import { formatBytes, formatClock, formatDuration, formatOffset, formatTimestamp } from '../../shared/timelineFormat';
@@ -62,7 +64,11 @@ const PROBLEM_WORDS: Record<TimelineLineRow['problem'], string> = {
 
 /** Builds the cards; reads (never changes) the state. */
 export class Cards {
-  constructor(private readonly state: TimelineState) {}
+  constructor(
+    private readonly state: TimelineState,
+    /** Asks the host for the usage of a turn's run (the card is on screen). */
+    private readonly needRunUsage: (turnId: string) => void = () => {},
+  ) {}
 
   private get multi(): boolean {
     return this.state.multiShard();
@@ -112,8 +118,12 @@ export class Cards {
     const open = this.openBanner(row);
     if (open) card.append(open);
     card.append(...this.messages(row), this.steps(row));
+    const run = runSection(row, this.state.runs);
+    if (run) card.append(run);
     const meta = this.meta(row);
     if (meta) card.append(meta);
+    const correction = correctionBlock(row, this.state);
+    if (correction) card.append(correction);
     if (this.state.feedbackEnabled) card.append(this.feedbackBar(row));
     const findings = this.findings(row);
     if (findings) card.append(findings);
@@ -132,6 +142,7 @@ export class Cards {
       h('time', { class: 'when', title: row.startedAt !== null ? formatTimestamp(row.startedAt, true) + ' UTC' : '' }, formatTimestamp(row.startedAt)),
       row.total !== null ? h('span', { class: 'total', title: 'From submitted to the terminal event' }, formatDuration(row.total)) : null,
       row.model ? h('span', { class: 'model', title: row.modelProvider ? `${row.modelProvider} / ${row.model}` : row.model }, row.model) : null,
+      runUsageBadge(row, this.state.runs, this.needRunUsage),
       row.own && this.multi ? h('span', { class: 'own-tag', title: 'Has lines in the shard this editor was opened on' }, 'this shard') : null,
       h('span', { class: 'grow' }),
       h(
@@ -282,6 +293,7 @@ export class Cards {
           f.reviewer ? h('span', { class: 'muted' }, ` · ${f.reviewer}`) : null,
           f.tags?.length ? h('span', { class: 'fb-tags' }, ...f.tags.map((t) => h('span', { class: 'fb-tag' }, t))) : null,
           f.comment ? h('span', { class: 'fb-comment' }, ' — ', this.hl(f.comment)) : null,
+          ...feedbackChips(f),
         ),
       );
     }

@@ -5,7 +5,8 @@
 
 import { h } from './dom';
 import type { TimelineHeader, TurnStatus } from '../../shared/timelineModel';
-import type { Notice } from '../../shared/timelineProtocol';
+import type { Notice, RunUsageTotal } from '../../shared/timelineProtocol';
+import { runTotalPart } from './runCards';
 import { formatBytes, formatTimestamp } from '../../shared/timelineFormat';
 
 /** The elements main.ts wires up. */
@@ -18,6 +19,8 @@ export interface Skeleton {
   findingsBox: HTMLInputElement;
   feedbackBox: HTMLInputElement;
   followBtn: HTMLButtonElement;
+  /** "N new ↓": turns that arrived below the fold while not following the tail. */
+  newPill: HTMLButtonElement;
   noticeEl: HTMLElement;
   spacer: HTMLElement;
   scroller: HTMLElement;
@@ -57,7 +60,13 @@ export function buildSkeleton(): Skeleton {
   const feedbackBox = h('input', { type: 'checkbox', id: 'feedback-only' });
   const followBtn = h(
     'button',
-    { class: 'toggle', id: 'follow', type: 'button', 'aria-pressed': 'false', title: 'Keep the newest events in view as they are appended' },
+    {
+      class: 'toggle',
+      id: 'follow',
+      type: 'button',
+      'aria-pressed': 'false',
+      title: 'Keep the newest events in view as they are appended (on when the list is scrolled to the bottom, off when you scroll up)',
+    },
     'Follow tail',
   );
   const toolbar = h(
@@ -74,15 +83,26 @@ export function buildSkeleton(): Skeleton {
   const scroller = h('div', { class: 'scroller', id: 'scroller' }, spacer);
   const emptyEl = h('div', { class: 'empty', hidden: true });
   const loadingEl = h('div', { class: 'loading', role: 'status' }, 'Loading session…');
-  const app = h('div', { class: 'app' }, headerEl, toolbar, noticeEl, loadingEl, emptyEl, scroller);
-  return { app, headerEl, searchInput, hitsEl, statusSelect, findingsBox, feedbackBox, followBtn, noticeEl, spacer, scroller, emptyEl, loadingEl };
+  const newPill = h('button', { type: 'button', class: 'new-pill', id: 'new-pill', 'data-action': 'new-pill', hidden: true, 'aria-live': 'polite' });
+  const listWrap = h('div', { class: 'list-wrap' }, scroller, newPill);
+  const app = h('div', { class: 'app' }, headerEl, toolbar, noticeEl, loadingEl, emptyEl, listWrap);
+  return { app, headerEl, searchInput, hitsEl, statusSelect, findingsBox, feedbackBox, followBtn, newPill, noticeEl, spacer, scroller, emptyEl, loadingEl };
 }
 
-export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): void {
+export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null, runTotal: RunUsageTotal | null = null): void {
   headerEl.replaceChildren();
   if (!hd) return;
-  const title = h('h1', { class: 'title' }, hd.title || hd.sessionId);
-  const meta = h(
+  headerEl.append(h('h1', { class: 'title' }, hd.title || hd.sessionId), headerMeta(hd, runTotal), headerCounts(hd), headerFindings(hd), headerShards(hd));
+  if (hd.sessionFindings.length) {
+    headerEl.append(
+      h('ul', { class: 'findings session-findings' }, ...hd.sessionFindings.slice(0, 5).map((sf) => h('li', { class: `sev-${sf.severity}` }, sf.message))),
+    );
+  }
+}
+
+/** Model, session id, size, time span, sidecar state, the runs' total usage. */
+function headerMeta(hd: TimelineHeader, runTotal: RunUsageTotal | null): HTMLElement {
+  return h(
     'div',
     { class: 'header-meta' },
     hd.model ? h('span', null, h('span', { class: 'muted' }, 'Model '), hd.modelProvider ? `${hd.modelProvider} / ${hd.model}` : hd.model) : null,
@@ -91,8 +111,13 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
     h('span', null, formatBytes(hd.totalBytes)),
     hd.firstActivity !== null ? h('span', null, `${formatTimestamp(hd.firstActivity)} – ${formatTimestamp(hd.lastActivity)}`) : null,
     hd.sidecar !== 'ok' ? h('span', { class: 'warn' }, hd.sidecar === 'missing' ? 'no sidecar (replies unknown)' : 'sidecar unreadable') : null,
+    runTotalPart(runTotal),
   );
-  const shards = h(
+}
+
+/** The shards, each a button that opens it. */
+function headerShards(hd: TimelineHeader): HTMLElement {
+  return h(
     'details',
     { class: 'shards' },
     h('summary', null, `${hd.shards.length} shard${hd.shards.length === 1 ? '' : 's'}${hd.openedShard ? ` · opened ${hd.openedShard}` : ''}`),
@@ -113,6 +138,10 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
       ),
     ),
   );
+}
+
+/** Review progress, then turns by status, collisions and broken lines as filter chips. */
+function headerCounts(hd: TimelineHeader): HTMLElement {
   const counts = h(
     'div',
     { class: 'counts', 'aria-label': 'Turns by state' },
@@ -155,8 +184,13 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
         `${hd.counts.malformed} broken line${hd.counts.malformed === 1 ? '' : 's'}`,
       ),
     );
+  return counts;
+}
+
+/** Findings by severity and the most frequent kinds. */
+function headerFindings(hd: TimelineHeader): HTMLElement {
   const f = hd.findings;
-  const findings = h(
+  return h(
     'div',
     { class: 'findings-summary' },
     h('span', { class: 'muted' }, 'Findings:'),
@@ -176,12 +210,6 @@ export function renderHeader(headerEl: HTMLElement, hd: TimelineHeader | null): 
         )
       : null,
   );
-  headerEl.append(title, meta, counts, findings, shards);
-  if (hd.sessionFindings.length) {
-    headerEl.append(
-      h('ul', { class: 'findings session-findings' }, ...hd.sessionFindings.slice(0, 5).map((sf) => h('li', { class: `sev-${sf.severity}` }, sf.message))),
-    );
-  }
 }
 
 export function renderNotice(noticeEl: HTMLElement, notice: Notice | null): void {

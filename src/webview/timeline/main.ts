@@ -6,15 +6,17 @@
  */
 
 import css from './timeline.css';
+import { installFeedbackView } from './feedbackView';
 import { buildSkeleton, renderHeader, renderNotice } from './chrome';
 import { Cards } from './cards';
+import { FollowTail } from './follow';
 import { installKeyboard } from './keyboard';
 import { TimelineState } from './state';
 import { runRequest } from './testHooks';
 import { VirtualList } from './virtualList';
 import { MessageHandler } from '../../shared/messageHandler';
 import { formatDuration } from '../../shared/timelineFormat';
-import { NO_FILTER, type TimelineFilter, type TimelineTurnRow } from '../../shared/timelineModel';
+import { NO_FILTER, type TimelineFilter, type TimelineRow, type TimelineTurnRow } from '../../shared/timelineModel';
 import { MessageType, type FromWebview, type PersistedState, type ToWebview } from '../../shared/timelineProtocol';
 
 interface VsCodeApi {
@@ -37,9 +39,10 @@ const vscode = acquireVsCodeApi();
 
 const state = new TimelineState(vscode.getState());
 const ui = buildSkeleton();
-const cards = new Cards(state);
+const cards = new Cards(state, needRunUsage);
 const list = new VirtualList(state, ui.scroller, ui.spacer, (row) => (row.kind === 'turn' ? cards.turnCard(row) : cards.lineCard(row)), afterRender);
 document.body.append(ui.app);
+const follow = new FollowTail(state, list, ui, () => persistSoon());
 
 const host = new MessageHandler<FromWebview, ToWebview>(onHostMessage, (m) => vscode.postMessage(m));
 const post = (m: Parameters<typeof host.sendEvent>[0]): void => host.sendEvent(m);
@@ -48,7 +51,6 @@ ui.searchInput.value = state.query;
 ui.statusSelect.value = state.filter.status;
 ui.findingsBox.checked = state.filter.findingsOnly;
 ui.feedbackBox.checked = state.filter.feedbackOnly;
-setFollowButton();
 
 function afterRender(): void {
   ui.emptyEl.hidden = !(state.loaded && state.shown.length === 0);
@@ -60,19 +62,8 @@ function updateCounts(): void {
   ui.hitsEl.textContent = state.countsText();
 }
 
-function setFollowButton(): void {
-  ui.followBtn.setAttribute('aria-pressed', state.followTail ? 'true' : 'false');
-  ui.followBtn.classList.toggle('on', state.followTail);
-}
-
 function setFollow(on: boolean): void {
-  state.followTail = on;
-  setFollowButton();
-  if (on) {
-    ui.scroller.scrollTop = ui.scroller.scrollHeight;
-    list.scheduleRender();
-  }
-  persistSoon();
+  follow.set(on);
 }
 
 /** Selects the next rateable (completed, answered) turn without 👍/👎 after `turnId`, wrapping; false when there is none. */
@@ -136,13 +127,6 @@ ui.findingsBox.addEventListener('change', () => setFilter({ findingsOnly: ui.fin
 ui.feedbackBox.addEventListener('change', () => setFilter({ feedbackOnly: ui.feedbackBox.checked }));
 ui.followBtn.addEventListener('click', () => setFollow(!state.followTail));
 ui.scroller.addEventListener('scroll', () => list.scheduleRender(), { passive: true });
-ui.scroller.addEventListener(
-  'wheel',
-  (e) => {
-    if (e.deltaY < 0 && state.followTail) setFollow(false);
-  },
-  { passive: true },
-);
 window.addEventListener('resize', () => {
   state.heights.clear();
   list.layout();
@@ -166,6 +150,8 @@ installKeyboard(state, list, ui, {
     }
   },
 });
+
+installFeedbackView(ui.app, state, list); // "Show correction" on turn cards
 
 // ---- clicks (one delegated listener; no inline handlers) -------------------------------
 ui.app.addEventListener('click', (e) => {
@@ -205,6 +191,21 @@ ui.app.addEventListener('click', (e) => {
       setFilter({ status: state.filter.status === s ? '' : s });
       break;
     }
+    case 'new-pill':
+      follow.jump();
+      break;
+    case 'run-toggle':
+      if (card?.dataset.turnId) toggleRun(card.dataset.turnId);
+      break;
+    case 'run-more':
+      if (card?.dataset.turnId && state.runs.loadingMore(card.dataset.turnId)) {
+        post({ type: MessageType.LoadRun, turnId: card.dataset.turnId, more: true });
+        rerenderRuns();
+      }
+      break;
+    case 'run-count-all':
+      post({ type: MessageType.NeedRunUsage, turnIds: [], all: true });
+      break;
     case 'link':
       e.preventDefault();
       post({ type: MessageType.OpenLink, href: target.dataset.href ?? '' });
@@ -220,6 +221,47 @@ ui.app.addEventListener('click', (e) => {
       break;
   }
 });
+
+// ---- the runs behind turns ------------------------------------------------------------
+let usageAsk: string[] = [];
+/** Cards on screen ask for their run's usage; asked in one message per frame. */
+function needRunUsage(turnId: string): void {
+  if (usageAsk.push(turnId) > 1) return;
+  requestAnimationFrame(() => {
+    const turnIds = usageAsk;
+    usageAsk = [];
+    post({ type: MessageType.NeedRunUsage, turnIds });
+  });
+}
+
+function toggleRun(turnId: string): void {
+  const key = `t:${turnId}`;
+  const anchor = list.captureAnchor();
+  if (state.runs.toggle(turnId)) post({ type: MessageType.LoadRun, turnId, more: false });
+  state.heights.delete(key);
+  list.layout();
+  list.restoreAnchor(anchor);
+  list.pendingFocus = key;
+  list.render();
+}
+
+/** An open run read to its end that grew since (a live turn): read it again. */
+function refreshOpenRuns(upserts: readonly TimelineRow[]): void {
+  for (const r of upserts) {
+    const open = r.kind === 'turn' && r.run ? state.runs.open.get(r.turnId) : undefined;
+    if (r.kind !== 'turn' || !r.run || !open || open.loading || open.more || open.size === r.run.size) continue;
+    open.loading = true;
+    post({ type: MessageType.LoadRun, turnId: r.turnId, more: false });
+  }
+}
+
+/** Run data changed for some cards: rebuild them (their stamps changed), keep the reader's place. */
+function rerenderRuns(header = false): void {
+  const anchor = list.captureAnchor();
+  if (header) renderHeader(ui.headerEl, state.header, state.runs.total);
+  list.render();
+  list.restoreAnchor(anchor);
+}
 
 // ---- live ages ------------------------------------------------------------------------
 setInterval(() => {
@@ -281,7 +323,7 @@ function onHostMessage(m: ToWebview): Promise<FromWebview | undefined> | undefin
       list.clear();
       list.layout();
       ui.loadingEl.hidden = true;
-      renderHeader(ui.headerEl, state.header);
+      renderHeader(ui.headerEl, state.header, state.runs.total);
       renderNotice(ui.noticeEl, m.notice);
       updateCounts();
       ui.scroller.scrollTop = 0;
@@ -300,13 +342,15 @@ function onHostMessage(m: ToWebview): Promise<FromWebview | undefined> | undefin
     }
     case MessageType.Patch: {
       const anchor = list.captureAnchor();
-      const atBottom = list.atBottom();
+      const wasAtBottom = follow.atBottom();
+      const added = m.upserts.filter((r) => !state.hasKey(r.key)).map((r) => r.key);
       if (!state.applyPatch(m)) break;
-      renderHeader(ui.headerEl, state.header);
+      refreshOpenRuns(m.upserts);
+      renderHeader(ui.headerEl, state.header, state.runs.total);
       list.layout();
       updateCounts();
-      if (state.followTail || (atBottom && anchor === null)) ui.scroller.scrollTop = ui.scroller.scrollHeight;
-      else list.restoreAnchor(anchor);
+      list.restoreAnchor(state.followTail ? null : anchor);
+      follow.afterPatch(added, wasAtBottom);
       list.render();
       if (state.pendingReveal) revealTurn(state.pendingReveal);
       break;
@@ -320,7 +364,15 @@ function onHostMessage(m: ToWebview): Promise<FromWebview | undefined> | undefin
       renderNotice(ui.noticeEl, m.notice);
       break;
     case MessageType.Request:
-      return runRequest(m.request, state, list, ui, { setQuery, setFilter, setFollow }).then((result) => ({ type: MessageType.Reply, result }));
+      return runRequest(m.request, state, list, ui, { setQuery, setFilter, setFollow, toggleRun }).then((result) => ({ type: MessageType.Reply, result }));
+    case MessageType.RunPage:
+      state.runs.applyPage(m.page, m.append);
+      rerenderRuns();
+      break;
+    case MessageType.RunUsage:
+      state.runs.applyUsage(m);
+      rerenderRuns(true);
+      break;
     case MessageType.Capabilities:
       if (state.feedbackEnabled !== m.feedback) {
         state.feedbackEnabled = m.feedback;

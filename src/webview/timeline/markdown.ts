@@ -119,84 +119,95 @@ export function renderMarkdown(parent: HTMLElement, source: string, query: strin
     appendVisibleText(parent, source, query);
     return;
   }
-  const stack: HTMLElement[] = [parent];
-  const top = (): HTMLElement => stack[stack.length - 1];
-  const walk = (list: Token[]): void => {
-    for (const t of list) {
-      switch (t.type) {
-        case 'inline':
-          walk(t.children ?? []);
-          break;
-        case 'text':
-          appendVisibleText(top(), t.content, query);
-          break;
-        case 'softbreak':
-        case 'hardbreak':
-          top().append(h('br'));
-          break;
-        case 'code_inline':
-          appendVisibleText(top().appendChild(h('code')), t.content, query);
-          break;
-        case 'fence':
-        case 'code_block':
-          top().append(codeBlock(t.content, t.type === 'fence' ? t.info : '', query));
-          break;
-        case 'hr':
-          top().append(h('hr'));
-          break;
-        case 'link_open': {
-          const href = t.attrGet('href') ?? '';
-          const a = h('a', {
-            class: 'md-link',
-            role: 'link',
-            tabindex: 0,
-            'data-action': 'link',
-            'data-href': href,
-            title: `${href}\n(opens after a confirmation)`,
-          });
-          top().append(a);
-          stack.push(a);
-          break;
-        }
-        case 'link_close':
-          if (stack.length > 1) stack.pop();
-          break;
-        case 'image': {
-          const alt = t.children?.map((c) => c.content).join('') || t.content;
-          const src = t.attrGet('src') ?? '';
-          const span = h(
-            'span',
-            { class: 'md-image', title: 'Images in transcripts are not loaded' },
-            h('span', { class: 'codicon codicon-file-media', 'aria-hidden': 'true' }),
-            ' image: ',
-          );
-          appendVisibleText(span, alt || '(no description)', query);
-          span.append(h('span', { class: 'muted' }, ` (${src.length > 120 ? src.slice(0, 120) + '…' : src})`));
-          top().append(span);
-          break;
-        }
-        case 'html_block':
-        case 'html_inline':
-          appendVisibleText(top(), t.content, query); // unreachable with html: false; text if it ever happens
-          break;
-        default:
-          if (t.nesting === 1) {
-            const el = document.createElement(BLOCK_TAGS.has(t.tag) ? t.tag : 'span');
-            if (t.type === 'ordered_list_open') {
-              const start = Number(t.attrGet('start'));
-              if (Number.isInteger(start) && start > 1) el.setAttribute('start', String(start));
-            }
-            top().append(el);
-            stack.push(el);
-          } else if (t.nesting === -1) {
-            if (stack.length > 1) stack.pop();
-          } else if (t.content) {
-            appendVisibleText(top(), t.content, query);
-          }
-      }
+  walkTokens({ stack: [parent], query }, tokens);
+}
+
+/** Where the token walk is: the open elements (innermost last) and the search text. */
+interface MdWalk {
+  stack: HTMLElement[];
+  query: string;
+}
+
+function walkTokens(w: MdWalk, list: readonly Token[]): void {
+  for (const t of list) renderToken(w, t);
+}
+
+/** One token: text and leaf nodes are appended to the innermost open element; `*_open` / `*_close` push and pop. */
+function renderToken(w: MdWalk, t: Token): void {
+  const top = w.stack[w.stack.length - 1];
+  switch (t.type) {
+    case 'inline':
+      walkTokens(w, t.children ?? []);
+      break;
+    case 'text':
+    case 'html_block':
+    case 'html_inline': // unreachable with html: false; text if it ever happens
+      appendVisibleText(top, t.content, w.query);
+      break;
+    case 'softbreak':
+    case 'hardbreak':
+      top.append(h('br'));
+      break;
+    case 'code_inline':
+      appendVisibleText(top.appendChild(h('code')), t.content, w.query);
+      break;
+    case 'fence':
+    case 'code_block':
+      top.append(codeBlock(t.content, t.type === 'fence' ? t.info : '', w.query));
+      break;
+    case 'hr':
+      top.append(h('hr'));
+      break;
+    case 'link_open':
+      w.stack.push(top.appendChild(linkElement(t)));
+      break;
+    case 'link_close':
+      if (w.stack.length > 1) w.stack.pop();
+      break;
+    case 'image':
+      top.append(imageStandIn(t, w.query));
+      break;
+    default:
+      renderBlockToken(w, t, top);
+  }
+}
+
+/** A link without `href`: the host confirms and opens it (http(s)/mailto only). */
+function linkElement(t: Token): HTMLElement {
+  const href = t.attrGet('href') ?? '';
+  return h('a', { class: 'md-link', role: 'link', tabindex: 0, 'data-action': 'link', 'data-href': href, title: `${href}\n(opens after a confirmation)` });
+}
+
+/** An image is never loaded: its description and address as text. */
+function imageStandIn(t: Token, query: string): HTMLElement {
+  const alt = t.children?.map((c) => c.content).join('') || t.content;
+  const src = t.attrGet('src') ?? '';
+  const span = h(
+    'span',
+    { class: 'md-image', title: 'Images in transcripts are not loaded' },
+    h('span', { class: 'codicon codicon-file-media', 'aria-hidden': 'true' }),
+    ' image: ',
+  );
+  appendVisibleText(span, alt || '(no description)', query);
+  span.append(h('span', { class: 'muted' }, ` (${src.length > 120 ? src.slice(0, 120) + '…' : src})`));
+  return span;
+}
+
+/** Paragraphs, lists, headings, emphasis…: an allowlisted element (else a span) opened, or closed. */
+function renderBlockToken(w: MdWalk, t: Token, top: HTMLElement): void {
+  if (t.nesting === 1) {
+    const el = document.createElement(BLOCK_TAGS.has(t.tag) ? t.tag : 'span');
+    if (t.type === 'ordered_list_open') {
+      const start = Number(t.attrGet('start'));
+      if (Number.isInteger(start) && start > 1) el.setAttribute('start', String(start));
     }
-  };
-  walk(tokens);
+    top.append(el);
+    w.stack.push(el);
+  } else if (t.nesting === -1) {
+    if (w.stack.length > 1) w.stack.pop();
+  } else if (t.content) {
+    appendVisibleText(top, t.content, w.query);
+  }
 }
 
 /** A code block, highlighted when its language is one we know (the text stays text). */

@@ -7,6 +7,7 @@
 
 import { matchesFilter, NO_FILTER, searchableText, type TimelineFilter, type TimelineHeader, type TimelineRow } from '../../shared/timelineModel';
 import type { PatchMessage, PersistedState, ResetMessage, RowsMessage } from '../../shared/timelineProtocol';
+import { RunState } from './runState';
 
 /** Gap between cards (px). */
 export const GAP = 8;
@@ -38,6 +39,8 @@ export class TimelineState {
   pendingReveal: string | null = null;
   /** The host allows feedback (a trusted workspace). */
   feedbackEnabled = false;
+  /** The runs behind the turns: usage, open runs and their items, the session total. */
+  readonly runs = new RunState();
 
   private indexByKey = new Map<string, number>();
   private readonly textCache = new Map<string, { version: string; text: string }>();

@@ -14,6 +14,7 @@ export interface HookActions {
   setQuery(q: string): void;
   setFilter(f: Partial<TimelineFilter>): void;
   setFollow(on: boolean): void;
+  toggleRun(turnId: string): void;
 }
 
 /** Carries out a request, then (after a frame, so the browser has rendered and measured) snapshots. */
@@ -44,9 +45,31 @@ export function runRequest(req: WebviewRequest, state: TimelineState, list: Virt
       }
       break;
     }
+    case 'toggleRun': {
+      const i = state.shownIndexOfKey(`t:${req.turnId}`);
+      if (i >= 0) list.select(i, 'center', false);
+      act.toggleRun(req.turnId);
+      return untilRunSettled(state, req.turnId).then(() => afterFrame(state, list, ui));
+    }
     case 'snapshot':
       break;
   }
+  return afterFrame(state, list, ui);
+}
+
+/** Resolves when the run's page has arrived (or the run was closed), at most after 10 s. */
+function untilRunSettled(state: TimelineState, turnId: string): Promise<void> {
+  const until = Date.now() + 10_000;
+  return new Promise((resolve) => {
+    const look = () => {
+      if (!state.runs.open.get(turnId)?.loading || Date.now() > until) resolve();
+      else setTimeout(look, 30);
+    };
+    look();
+  });
+}
+
+function afterFrame(state: TimelineState, list: VirtualList, ui: Skeleton): Promise<Snapshot> {
   return new Promise((resolve) =>
     requestAnimationFrame(() => {
       list.render();
@@ -92,5 +115,15 @@ export function snapshot(state: TimelineState, ui: Skeleton): Snapshot {
         return rating ? [`${rating}:${c.dataset.turnId ?? ''}`] : [];
       }),
     feedbackButtons: cards.filter((c) => c.querySelector('.fb-bar')).length,
+    newPill: ui.newPill.hidden ? '' : (ui.newPill.textContent ?? ''),
+    runUsage: cards.flatMap((c) => {
+      const u = c.querySelector('.card-head .run-usage');
+      return u ? [`${c.dataset.turnId ?? ''}:${u.textContent ?? ''}`] : [];
+    }),
+    runTotal: ui.headerEl.querySelector('.run-total')?.textContent ?? '',
+    openRuns: cards.flatMap((c) => {
+      const items = c.querySelectorAll<HTMLElement>('.run-items .run-item');
+      return c.querySelector('.run-items') ? [`${c.dataset.turnId ?? ''}:${[...items].map((i) => i.dataset.kind).join(',')}`] : [];
+    }),
   };
 }

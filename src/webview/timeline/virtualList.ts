@@ -98,10 +98,6 @@ export class VirtualList {
     }
   }
 
-  atBottom(): boolean {
-    return this.scroller.scrollTop + this.scroller.clientHeight >= this.scroller.scrollHeight - 4;
-  }
-
   render(): void {
     const s = this.state;
     if (!s.loaded && s.rows.length === 0) return;
@@ -146,7 +142,8 @@ export class VirtualList {
     }
     for (let i = first; i <= last; i++) {
       const row = s.rowAt(i);
-      const stamp = `${row.version}|${s.expanded.has(row.key) ? 1 : 0}|${s.query}|${row.key === s.selectedKey ? 1 : 0}`;
+      const runStamp = row.kind === 'turn' ? s.runs.stamp(row.turnId) : 0;
+      const stamp = `${row.version}|${s.expanded.has(row.key) ? 1 : 0}|${s.query}|${row.key === s.selectedKey ? 1 : 0}|${runStamp}`;
       let l = this.live.get(row.key);
       if (!l || l.stamp !== stamp) {
         const el = this.makeCard(row);

@@ -1,0 +1,115 @@
+/**
+ * hermes-webui's own thumbs (`feedback.jsonl`, FORMATS.md §6) as the index keeps them: the file
+ * of each root (the setting, else beside the sessions folder; `off` reads none), re-read only when
+ * its (size, mtime, inode) changed, grouped by session; each session's records matched to its
+ * turns (core/feedback/hermes.ts) whenever the session is analysed. Read-only: never written.
+ */
+
+import { promises as fsp } from 'fs';
+import * as path from 'path';
+import type { SessionAnalysis } from '../analyze';
+import { defaultHermesFeedbackPath, hermesBySession, matchHermesFeedback, readHermesFeedbackFile, type HermesFeedback } from '../feedback/hermes';
+import { latestPerTurn, type TurnFeedback } from '../feedback/latest';
+import { deleteRoot, key } from './keys';
+import { hashText } from './reviewState';
+
+interface FileEntry {
+  stamp: string;
+  bySession: Map<string, HermesFeedback[]>;
+  /** Per session: a short stable text of its records (it goes into the session's fingerprint). */
+  hashBySession: Map<string, string>;
+}
+
+const EMPTY: ReadonlyMap<string, TurnFeedback> = new Map();
+
+export class HermesThumbs {
+  /** '' = beside each sessions folder, 'off' = none, else one file for every root. */
+  private setting = '';
+  private readonly files = new Map<string, FileEntry>();
+  private readonly reading = new Map<string, Promise<FileEntry>>();
+  /** Latest hermes-webui rating per turn id, per (root, session), as last matched. */
+  private readonly matched = new Map<string, ReadonlyMap<string, TurnFeedback>>();
+
+  /** Returns true when the file to read changed. */
+  configure(setting: string | undefined): boolean {
+    const next = (setting ?? '').trim();
+    if (next === this.setting) return false;
+    this.setting = next;
+    this.files.clear();
+    this.matched.clear();
+    return true;
+  }
+
+  /** The feedback.jsonl read for a sessions folder, or null when reading is off. */
+  fileFor(sessionsDir: string): string | null {
+    if (this.setting === 'off') return null;
+    return this.setting ? path.resolve(this.setting) : defaultHermesFeedbackPath(sessionsDir);
+  }
+
+  /** The part of a session's fingerprint that changes when its hermes records do. */
+  async fingerprintPart(sessionsDir: string, sessionId: string): Promise<string> {
+    const entry = await this.entry(sessionsDir);
+    const h = entry?.hashBySession.get(sessionId);
+    return h ? `|hermes:${h}` : '';
+  }
+
+  /** Matches the session's records to the analysis' turns; keeps and returns the latest per turn id. */
+  async match(rootId: string, sessionsDir: string, analysis: SessionAnalysis): Promise<ReadonlyMap<string, TurnFeedback>> {
+    const records = (await this.entry(sessionsDir))?.bySession.get(analysis.sessionId);
+    const k = key(rootId, analysis.sessionId);
+    if (!records?.length) {
+      this.matched.delete(k);
+      return EMPTY;
+    }
+    const byTurn = new Map<string, TurnFeedback>();
+    for (const f of latestPerTurn(matchHermesFeedback(records, analysis).records).values()) byTurn.set(f.turnId, f);
+    this.matched.set(k, byTurn);
+    return byTurn;
+  }
+
+  /** The latest hermes-webui rating per turn id as last matched (no disk access). */
+  get(rootId: string, sessionId: string): ReadonlyMap<string, TurnFeedback> {
+    return this.matched.get(key(rootId, sessionId)) ?? EMPTY;
+  }
+
+  delete(rootId: string, sessionId: string): void {
+    this.matched.delete(key(rootId, sessionId));
+  }
+
+  deleteRoot(rootId: string): void {
+    deleteRoot(this.matched, rootId);
+  }
+
+  /** The file's records, re-read when its stamp changed (an async lstat; the read is fsSafe's, regular files only). */
+  private async entry(sessionsDir: string): Promise<FileEntry | undefined> {
+    const file = this.fileFor(sessionsDir);
+    if (!file) return undefined;
+    const st = await fsp.lstat(file).catch(() => null);
+    const stamp = st ? `${st.size}:${st.mtimeMs}:${st.ino}` : '-';
+    const cached = this.files.get(file);
+    if (cached?.stamp === stamp) return cached;
+    if (stamp === '-') {
+      const empty = { stamp, bySession: new Map(), hashBySession: new Map() };
+      this.files.set(file, empty);
+      return empty;
+    }
+    const inflight = this.reading.get(file);
+    if (inflight) return inflight;
+    const p = readEntry(file, stamp).finally(() => this.reading.delete(file));
+    this.reading.set(file, p);
+    const entry = await p;
+    this.files.set(file, entry);
+    return entry;
+  }
+}
+
+async function readEntry(file: string, stamp: string): Promise<FileEntry> {
+  const read = await readHermesFeedbackFile(file);
+  const bySession = hermesBySession(read.records);
+  const hashBySession = new Map<string, string>();
+  for (const [sid, recs] of bySession) {
+    const text = recs.map((r) => `${r.line}:${r.ts}:${r.rating}:${r.index}:${r.messageId}:${r.reason}`).join(';');
+    hashBySession.set(sid, `${recs.length}:${hashText(text)}`);
+  }
+  return { stamp, bySession, hashBySession };
+}
