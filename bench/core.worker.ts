@@ -23,7 +23,16 @@ import { SessionJournal } from '../src/core/session';
 import { ShardReader } from '../src/core/shardReader';
 import { workerMain } from './fork';
 
-workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'refresh'; dir: string; heap?: boolean; plain?: boolean }) => {
+interface CoreJob {
+  mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'refresh';
+  dir: string;
+  heap?: boolean;
+  plain?: boolean;
+  /** The per-session read limit (SessionOptions.maxSessionBytes); default the core's. */
+  maxSessionBytes?: number;
+}
+
+workerMain(async (job: CoreJob) => {
   const t = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const cpuMs = (): number => {
@@ -35,7 +44,7 @@ workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'r
     const reports: SessionReport[] = [];
     let bytes = 0;
     let findings = 0;
-    for await (const a of auditSessions(discovery, { now: 1763661600 })) {
+    for await (const a of auditSessions(discovery, { now: 1763661600, maxSessionBytes: job.maxSessionBytes })) {
       for (const s of a.shards) bytes += s.size;
       const r = sessionReport(a);
       findings += r.findings.length;
@@ -76,7 +85,7 @@ workerMain(async (job: { mode: 'audit' | 'parallel' | 'baseline' | 'reader' | 'r
           events += r.contents.events.length;
         }
       } else {
-        const j = new SessionJournal(discovery.sessionsDir, s.sessionId, { compact: job.plain !== true });
+        const j = new SessionJournal(discovery.sessionsDir, s.sessionId, { compact: job.plain !== true, maxSessionBytes: job.maxSessionBytes });
         j.setShards(s.shards);
         const { shards } = await j.refresh();
         if (job.heap) kept.push(j);
