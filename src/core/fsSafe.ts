@@ -675,6 +675,27 @@ export function copyFileExclusive(src: string, dest: string, c: Confined = {}): 
   fs.copyFileSync(src, dest, C.COPYFILE_EXCL);
 }
 
+/**
+ * Streams a regular file (a link to one is followed when `followSymlink`: reading a user's
+ * database through a link is fine; a FIFO or device is never opened) into a new `dest`
+ * (O_EXCL|O_NOFOLLOW, 0600), 1 MiB at a time: for files too large to hold in memory.
+ */
+export function copyRegularStreamSync(src: string, dest: string, o: { followSymlink?: boolean } & Confined = {}): void {
+  assertConfined(dest, o);
+  const { fd } = openReadSync(src, { followSymlink: o.followSymlink });
+  try {
+    const out = fs.openSync(dest, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) fs.writeSync(out, buf, 0, n);
+    } finally {
+      fs.closeSync(out);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** fsync of a regular file (no link followed). */
 export function fsyncFile(file: string): void {
   const fd = openUpdateSync(file);

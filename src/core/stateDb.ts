@@ -18,9 +18,8 @@
  * regular file (a FIFO, a device, a folder) is never opened, so it cannot hang the audit.
  */
 
-import * as fs from 'fs';
 import * as path from 'path';
-import { describeError, lstatOrNull, makeTempDir, openReadSync, removeTree, statOrNull } from './fsSafe';
+import { copyRegularStreamSync, describeError, lstatOrNull, makeTempDir, removeTree, statOrNull } from './fsSafe';
 import { defaultEngine, openDb, type Db, type SqlValue } from './sqlite/engine';
 
 /** A `source = 'webui'` row of `sessions` whose sidecar `<id>.json` is missing. */
@@ -111,19 +110,6 @@ function readOpen(db: Db, sessionsDir: string): Contents {
   return out;
 }
 
-/** Copies one regular file (never a FIFO or device: opened O_NONBLOCK and checked) into `dest` (0600). */
-function copyRegular(src: string, dest: string): void {
-  const { fd } = openReadSync(src, { followSymlink: true });
-  const out = fs.openSync(dest, 'wx', 0o600);
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) fs.writeSync(out, buf, 0, n);
-  } finally {
-    fs.closeSync(out);
-    fs.closeSync(fd);
-  }
-}
-
 function fingerprint(file: string): string {
   const st = statOrNull(file);
   return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-';
@@ -138,10 +124,10 @@ function readCopy(file: string, sessionsDir: string): Contents {
     try {
       const before = fingerprint(file) + fingerprint(wal) + fingerprint(journal);
       const copy = path.join(tmp, 'state.db');
-      copyRegular(file, copy);
+      copyRegularStreamSync(file, copy, { followSymlink: true });
       // The WAL holds the newest commits; a rollback journal left by a writer is rolled back in the copy.
-      if (statOrNull(wal)?.isFile()) copyRegular(wal, `${copy}-wal`);
-      if (statOrNull(journal)?.isFile()) copyRegular(journal, `${copy}-journal`);
+      if (statOrNull(wal)?.isFile()) copyRegularStreamSync(wal, `${copy}-wal`, { followSymlink: true });
+      if (statOrNull(journal)?.isFile()) copyRegularStreamSync(journal, `${copy}-journal`, { followSymlink: true });
       if (before !== fingerprint(file) + fingerprint(wal) + fingerprint(journal)) {
         if (attempt < 2) continue;
         throw new Error('state.db changed while it was being copied (a writer is busy): try again');
