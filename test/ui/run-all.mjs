@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run test:ui`: every *.ui.mjs script in this folder (each starts its own VS Code server
-// and browser), `BMA_UI_JOBS` at a time (default 1), each script's output printed as one block
+// and browser), `BMA_UI_JOBS` at a time (default 2: they mostly wait on VS Code and the browser), each script's output printed as one block
 // when it ends, with its time; one closing line adds up their checks.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const LINE = /^(\d+) passed, (\d+) failed$/;
-const jobs = Math.max(1, Number.parseInt(process.env.BMA_UI_JOBS ?? '1', 10) || 1);
+const jobs = Math.max(1, Number.parseInt(process.env.BMA_UI_JOBS ?? '2', 10) || 1);
 const scripts = fs
   .readdirSync(here)
   .filter((n) => n.endsWith('.ui.mjs'))

@@ -139,15 +139,23 @@ async function main() {
     let hoverText = [];
     await waitUntil(
       async () => {
+        // Away and back: a hover shows on a mouse move onto the label, not on staying there.
+        await page.mouse.move(5, 5);
         await turnRow.locator('.label-name, .monaco-icon-label').first().hover();
-        hoverText = await page.locator('.monaco-hover, .workbench-hover, .monaco-hover-content').allInnerTexts();
-        return hoverText.some((t) => t.includes('command:workbench.action.'));
+        // The hover shows after the workbench's hover delay: wait for it before moving again.
+        return waitUntil(
+          async () => {
+            hoverText = await page.locator('.monaco-hover, .workbench-hover, .monaco-hover-content').allInnerTexts();
+            return hoverText.some((t) => t.includes('command:workbench.action.'));
+          },
+          { timeout: 2_000, interval: 100 },
+        );
       },
-      { timeout: 15_000, interval: 1000 },
+      { timeout: 15_000, interval: 200 },
     );
     check(
       hoverText.some((t) => t.includes('command:workbench.action.')),
-      'the turn tooltip shows the payload as text',
+      `the turn tooltip shows the payload as text (${JSON.stringify(hoverText).slice(0, 300)})`,
     );
     check((await liveLinks(page)).length === 0, `no live link in the tree or its tooltip (${JSON.stringify(await liveLinks(page))})`);
     await screenshot(page, path.join(shots, 'sessions-hostile-tooltip.png'));
