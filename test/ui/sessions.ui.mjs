@@ -159,10 +159,24 @@ async function main() {
     );
     check((await liveLinks(page)).length === 0, `no live link in the tree or its tooltip (${JSON.stringify(await liveLinks(page))})`);
     await screenshot(page, path.join(shots, 'sessions-hostile-tooltip.png'));
-    await turnRow.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Mark Collision Reviewed' }).first().click();
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ timeout: 10_000 });
+    // Right-click the row's indent, not its label: the label's hover would cover the context menu.
+    // (The visible input: the command palette's own may linger hidden in the page.)
+    // A menu click that lands while the tree re-renders can be lost: the gesture is repeated until the box shows.
+    const input = page.locator('.quick-input-widget input:visible');
+    const asked = await waitUntil(
+      async () => {
+        await page.keyboard.press('Escape'); // a menu left open by a lost click
+        await page.mouse.move(5, 5);
+        await turnRow.click({ button: 'right', position: { x: 4, y: 4 } });
+        await page.locator('.context-view .action-label', { hasText: 'Mark Collision Reviewed' }).first().click({ timeout: 5_000 });
+        return input.waitFor({ timeout: 5_000 }).then(
+          () => true,
+          () => false,
+        );
+      },
+      { timeout: 45_000, interval: 300 },
+    );
+    check(asked, 'Mark Collision Reviewed… asks for a note');
     await input.fill('[note](command:workbench.action.quit) reviewed');
     await page.keyboard.press('Enter');
     const note = await notificationText(page, /marked reviewed/);
