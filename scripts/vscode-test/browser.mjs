@@ -150,11 +150,7 @@ export async function openWorkbench(page, url, { timeout = 60_000 } = {}) {
 
 export async function runCommand(page, title, { timeout = 15_000 } = {}) {
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.keyboard.press('F1');
-  await input.waitFor({ state: 'visible', timeout });
-  await input.fill(`>${title}`);
   const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
-  await rows.first().waitFor({ state: 'visible', timeout });
   // Prefer the entry whose label is exactly the title (ignoring a trailing ellipsis).
   const norm = (s) =>
     s
@@ -163,11 +159,26 @@ export async function runCommand(page, title, { timeout = 15_000 } = {}) {
       .trim()
       .toLowerCase();
   const want = norm(title);
-  const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
-  const index = labels.findIndex((l) => norm(l.split(',')[0]) === want || norm(l).startsWith(want));
-  if (index > 0) await rows.nth(index).click();
-  else await page.keyboard.press('Enter');
-  await input.waitFor({ state: 'hidden', timeout }).catch(() => {});
+  const until = Date.now() + timeout;
+  for (;;) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout });
+    await input.fill(`>${title}`);
+    await rows.first().waitFor({ state: 'visible', timeout });
+    const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? e.textContent ?? ''));
+    const index = labels.findIndex((l) => norm(l.split(',')[0]) === want || norm(l).startsWith(want));
+    // Early after the workbench opens the extension's commands may not be registered yet
+    // ("No matching commands"): close the palette and ask again until they are.
+    if (index < 0 && labels.some((l) => /no matching commands/i.test(l)) && Date.now() < until) {
+      await page.keyboard.press('Escape');
+      await new Promise((r) => setTimeout(r, 500));
+      continue;
+    }
+    if (index > 0) await rows.nth(index).click();
+    else await page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout }).catch(() => {});
+    return;
+  }
 }
 
 export async function pressKeys(page, ...keys) {
