@@ -28,7 +28,7 @@ function runScript(f) {
     let err = '';
     child.stdout.on('data', (c) => (out += c));
     child.stderr.on('data', (c) => (err += c));
-    child.on('close', (status, signal) => {
+    child.on('close', (status) => {
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       process.stdout.write(`\n# ${f} (${secs} s)\n${out}`);
       if (err) process.stderr.write(err);
@@ -44,7 +44,7 @@ function runScript(f) {
       } else {
         failed++;
       }
-      if (status !== 0) code = status ?? (signal ? 1 : 0) ?? 1;
+      if (status !== 0) code = status ?? 1; // null: ended by a signal
       resolve();
     });
   });

@@ -159,9 +159,9 @@ async function main() {
     );
     check((await liveLinks(page)).length === 0, `no live link in the tree or its tooltip (${JSON.stringify(await liveLinks(page))})`);
     await screenshot(page, path.join(shots, 'sessions-hostile-tooltip.png'));
-    // Right-click the row's indent, not its label: the label's hover would cover the context menu.
-    // (The visible input: the command palette's own may linger hidden in the page.)
-    // A menu click that lands while the tree re-renders can be lost: the gesture is repeated until the box shows.
+    // Right-click the row's indent, not its label (the label's hover would cover the menu), and
+    // repeat the gesture until the note box shows (a menu click can be lost while the tree re-renders).
+    // The visible input: the command palette's own lingers hidden in the page.
     const input = page.locator('.quick-input-widget input:visible');
     const asked = await waitUntil(
       async () => {

@@ -116,6 +116,21 @@ function runJournalLines(runId, at, events) {
 }
 
 /** 14 answered turns (each with a run journal: reasoning, a tool call, metering, …) and one open turn started just now. */
+/** One line builder per turn of the runs session: `line(event, secondsAfterAt, extra)` (a `completed` is terminal). */
+function runsTurnLine(turn, at, fixed = {}) {
+  return (name, dt, extra = {}) =>
+    JSON.stringify({
+      version: 1,
+      event: name,
+      session_id: RUNS_SID,
+      turn_id: turn,
+      created_at: at + dt,
+      ...fixed,
+      ...extra,
+      ...(name === 'completed' ? { terminal: true } : {}),
+    });
+}
+
 function writeRunsSession(sessionsDir) {
   const journal = path.join(sessionsDir, '_turn_journal');
   const runs = path.join(sessionsDir, '_run_journal', RUNS_SID);
@@ -131,19 +146,8 @@ function writeRunsSession(sessionsDir) {
     const at = t0 + i * 120;
     messages.push({ role: 'user', content: `Question ${i}: what is ${i} squared?`, timestamp: at });
     messages.push({ role: 'assistant', content: `It is **${i * i}**.`, timestamp: at + 5 });
-    const ev = (name, dt, extra = {}) =>
-      lines.push(
-        JSON.stringify({
-          version: 1,
-          event: name,
-          session_id: RUNS_SID,
-          turn_id: turn,
-          created_at: at + dt,
-          stream_id: stream,
-          ...extra,
-          ...(name === 'completed' ? { terminal: true } : {}),
-        }),
-      );
+    const line = runsTurnLine(turn, at, { stream_id: stream });
+    const ev = (name, dt, extra = {}) => lines.push(line(name, dt, extra));
     ev('submitted', 0, { role: 'user', content: `Question ${i}: what is ${i} squared?`, attachments: [], model: 'gpt-run', model_provider: 'openai' });
     ev('worker_started', 0.2);
     ev('assistant_started', 1, { assistant_message_index: messages.length - 1 });
@@ -168,13 +172,7 @@ function writeRunsSession(sessionsDir) {
   }
   // An open turn, started seconds ago: "Running for …", not "never finished".
   lines.push(
-    JSON.stringify({
-      version: 1,
-      event: 'submitted',
-      session_id: RUNS_SID,
-      turn_id: '20260101T020000Z-open00000001',
-      created_at: now - 5,
-      stream_id: 'streamopen',
+    runsTurnLine('20260101T020000Z-open00000001', now - 5, { stream_id: 'streamopen' })('submitted', 0, {
       role: 'user',
       content: 'Still thinking?',
       attachments: [],
@@ -192,16 +190,7 @@ function writeRunsSession(sessionsDir) {
 function appendTurn(shard, n) {
   const at = Date.now() / 1000;
   const turn = `20260101T03${String(n).padStart(2, '0')}00Z-live${String(n).padStart(8, '0')}`;
-  const ev = (name, dt, extra = {}) =>
-    JSON.stringify({
-      version: 1,
-      event: name,
-      session_id: RUNS_SID,
-      turn_id: turn,
-      created_at: at + dt,
-      ...extra,
-      ...(name === 'completed' ? { terminal: true } : {}),
-    });
+  const ev = runsTurnLine(turn, at);
   fs.appendFileSync(shard, [ev('submitted', 0, { role: 'user', content: `Live question ${n}`, attachments: [] }), ev('completed', 1)].join('\n') + '\n');
   return turn;
 }
