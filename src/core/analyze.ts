@@ -584,7 +584,7 @@ function lineFindings(shards: readonly ShardContents[], malformed: readonly Malf
 }
 
 /** Findings about single events: no turn id, bad created_at, NaN, Python hazards, unknown names. */
-function eventFindings(events: readonly JournalEvent[], base: number, sink: FindingSink): void {
+export function eventFindings(events: readonly JournalEvent[], base: number, sink: FindingSink): void {
   const add = sink.add;
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];
