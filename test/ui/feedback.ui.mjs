@@ -211,7 +211,12 @@ async function main() {
       { timeout: 10_000 },
     );
     check(true, 'the tree row shows 👎 too');
-    const treeSays = await page.locator('.sidebar').getByText(/completed turns reviewed/).first().innerText().catch(() => '');
+    const treeSays = await page
+      .locator('.sidebar')
+      .getByText(/completed turns reviewed/)
+      .first()
+      .innerText()
+      .catch(() => '');
     const bar = page.locator('.statusbar-item', { hasText: /\d+ of \d+ reviewed/ }).first();
     await page
       .waitForFunction(
