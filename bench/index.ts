@@ -55,7 +55,9 @@ function printTargets(targets: readonly TargetRow[], quick: boolean): void {
   console.log(`\n## targets (issue #18)${quick ? ' — quick sizes: indicative only' : ''}`);
   const rows = targets.map((t) => [t.row, t.measured, t.target, t.met ? 'met' : 'missed']);
   console.log(table([['row', 'measured (ratio to a baseline of this run)', 'target', ''], ...rows]));
-  console.log(`${targets.filter((t) => t.met).length} of ${targets.length} met; load average at the end: ${os.loadavg()[0].toFixed(1)} (${os.cpus().length} cores)`);
+  console.log(
+    `${targets.filter((t) => t.met).length} of ${targets.length} met; load average at the end: ${os.loadavg()[0].toFixed(1)} (${os.cpus().length} cores)`,
+  );
 }
 
 main().catch((err) => {
