@@ -5,7 +5,8 @@
 
 import { compareEvents, deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
 import { canonicalJson } from './jsonLine';
-import { fieldsOf } from './compactEvent';
+import { fieldsOf, hasLazyContent } from './compactEvent';
+import { messageText, TurnRecord } from './turnRecord';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -43,11 +44,13 @@ export interface Turn {
   streamId: string | null;
   /** Every event of the turn in the documented sorted order. */
   events: JournalEvent[];
-  steps: TurnStep[];
+  /** One step per event, computed when read (core/turnRecord.ts: a turn keeps none). */
+  readonly steps: TurnStep[];
   /** Name of the latest event (upstream's derived state). */
   state: string;
   terminal: boolean;
-  userMessage: string | null;
+  /** The submitted event's `content`; read back from its line when asked if kept by reference (core/compactEvent.ts). */
+  readonly userMessage: string | null;
   attachments: unknown[];
   model: string | null;
   modelProvider: string | null;
@@ -878,46 +881,54 @@ function buildTurn(
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
   const scan = scanTurnEvents(evs);
   const assistantMessageIndex = scan.indexEv ? (fieldsOf(scan.indexEv).assistant_message_index as number) : null;
-  const userMessage = typeof sd.content === 'string' ? sd.content : sd.content === undefined ? null : JSON.stringify(sd.content);
-  return {
-    turnId,
-    streamId,
-    events: evs,
-    steps: turnSteps(evs, scan),
-    state: latest.name,
-    terminal: latest.terminal,
-    userMessage,
-    attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
-    model: typeof sd.model === 'string' ? sd.model : null,
-    modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
-    workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
-    reason: interruptReason(latest, scan.lastInterrupted),
-    startedAt: scan.startedAt,
-    lastAt: scan.lastAt,
-    durations: turnDurations(scan, latest),
-    assistantMessageIndex,
-    assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
-    collision,
-    hasSubmitted: evs.some((e) => e.name === 'submitted'),
-    live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
-    userMessageSaved: userMessage !== null && userContents.has(userMessage),
-    recovered,
-    aliasTurnIds: [],
-    splitCause: null,
-    ageBound: scan.lastAt,
-    evidence: null,
-    run: null,
-  };
+  // A user message kept by reference (compactEvent.ts) is read back when asked, never held by the turn.
+  const source = submitted !== undefined && hasLazyContent(submitted) ? submitted : null;
+  const turn = new TurnRecord(
+    {
+      turnId,
+      streamId,
+      events: evs,
+      state: latest.name,
+      terminal: latest.terminal,
+      attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
+      model: typeof sd.model === 'string' ? sd.model : null,
+      modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
+      workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
+      reason: interruptReason(latest, scan.lastInterrupted),
+      startedAt: scan.startedAt,
+      lastAt: scan.lastAt,
+      durations: turnDurations(scan, latest),
+      assistantMessageIndex,
+      assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
+      collision,
+      hasSubmitted: scan.seenSubmitted,
+      live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
+      userMessageSaved: false,
+      recovered,
+      aliasTurnIds: [],
+      splitCause: null,
+      ageBound: scan.lastAt,
+      evidence: null,
+      run: null,
+    },
+    source === null ? messageText(sd.content) : null,
+    source,
+  );
+  if (userContents.size > 0) {
+    const m = turn.userMessage;
+    turn.userMessageSaved = m !== null && userContents.has(m);
+  }
+  return turn;
 }
 
 /** What one pass over a turn's events finds: times, and the events looked up by name (no copies). */
 interface TurnScan {
-  times: (number | null)[];
   startedAt: number | null;
   lastAt: number | null;
   tSub: number | null;
   tWorker: number | null;
   tAssistant: number | null;
+  seenSubmitted: boolean;
   term: JournalEvent | undefined;
   lastInterrupted: JournalEvent | undefined;
   indexEv: JournalEvent | undefined;
@@ -925,31 +936,29 @@ interface TurnScan {
 
 function scanTurnEvents(evs: JournalEvent[]): TurnScan {
   const scan: TurnScan = {
-    times: new Array(evs.length),
     startedAt: null,
     lastAt: null,
     tSub: null,
     tWorker: null,
     tAssistant: null,
+    seenSubmitted: false,
     term: undefined,
     lastInterrupted: undefined,
     indexEv: undefined,
   };
-  let seenSub = false;
   let seenWorker = false;
   let seenAssistant = false;
   for (let i = 0; i < evs.length; i++) {
     const e = evs[i];
     const at = finiteOrNull(e.createdAtRaw);
-    scan.times[i] = at;
     if (at !== null) {
       if (scan.startedAt === null) scan.startedAt = at;
       scan.lastAt = at;
     }
     // The first event of each name counts for the durations, as Array.find would pick it.
     if (e.name === 'submitted') {
-      if (!seenSub) scan.tSub = at;
-      seenSub = true;
+      if (!scan.seenSubmitted) scan.tSub = at;
+      scan.seenSubmitted = true;
     } else if (e.name === 'worker_started') {
       if (!seenWorker) scan.tWorker = at;
       seenWorker = true;
@@ -962,27 +971,6 @@ function scanTurnEvents(evs: JournalEvent[]): TurnScan {
     if (typeof fieldsOf(e).assistant_message_index === 'number') scan.indexEv = e;
   }
   return scan;
-}
-
-function turnSteps(evs: JournalEvent[], scan: TurnScan): TurnStep[] {
-  const { times, startedAt } = scan;
-  const steps: TurnStep[] = new Array(evs.length);
-  for (let i = 0; i < evs.length; i++) {
-    const e = evs[i];
-    const at = times[i];
-    const prev = i > 0 ? times[i - 1] : null;
-    steps[i] = {
-      name: e.name,
-      at,
-      sinceStart: at !== null && startedAt !== null ? at - startedAt : null,
-      sincePrevious: at !== null && prev !== null ? at - prev : null,
-      shard: e.shard,
-      line: e.line,
-      terminal: e.terminal,
-      recovered: e.recovered === true,
-    };
-  }
-  return steps;
 }
 
 function turnDurations(scan: TurnScan, latest: JournalEvent): Turn['durations'] {

@@ -24,6 +24,8 @@ export interface SessionOptions {
    * analysis computed, for a journal analysed again and again (the extension's); default false.
    */
   incremental?: boolean;
+  /** User-message text compact events keep in memory (UTF-16 units, default DEFAULT_MAX_INLINE_TEXT_CHARS); the rest is read back. */
+  maxInlineTextChars?: number;
 }
 
 export class SessionJournal {
@@ -43,7 +45,7 @@ export class SessionJournal {
     options: SessionOptions = {},
   ) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    this.budget = new ReadBudget(options.maxSessionBytes);
+    this.budget = new ReadBudget(options.maxSessionBytes, options.maxInlineTextChars);
     this.compact = options.compact ?? true;
     this.incremental = options.incremental === true ? new IncrementalAnalyzer() : null;
   }
