@@ -362,9 +362,11 @@ function rebuildTurns(st: State, parts: AnalysisParts, grown: Grown, rank: (shar
   for (let i = 0; i < st.turns.length; i++) {
     const t = turns[i];
     if (t.lastAt !== null || changed.has(i)) continue;
-    const bound = newestMtime(t.events, parts.ctx.mtimeOf);
-    if (bound === t.ageBound) continue;
-    turns[i] = { ...t, ageBound: bound };
+    if (newestMtime(t.events, parts.ctx.mtimeOf) === t.ageBound) continue;
+    // Rebuilt, not copied (a turn may be a class with computed fields); its claim is unchanged.
+    const again = turnOf(t.turnId, inp);
+    finishTurn(again, parts.ctx, parts.claims[i]?.result ?? null);
+    turns[i] = again;
     changed.add(i);
   }
   return { turns, changed };

@@ -30,6 +30,15 @@ function normalized(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (x instanceof CompactEvent ? plain(x) : x));
 }
 
+/** Equal strings, or a failure showing where they first differ. */
+function sameText(actual: string, expected: string, what: string): void {
+  if (actual === expected) return;
+  let i = 0;
+  while (i < actual.length && actual[i] === expected[i]) i++;
+  const at = (x: string): string => x.slice(Math.max(0, i - 300), i + 200);
+  assert.fail(`${what} at character ${i}:\n  incremental: …${at(actual)}…\n  full:        …${at(expected)}…`);
+}
+
 interface SimTurn {
   id: string;
   stream: string;
@@ -332,8 +341,8 @@ async function differential(dir: string, seed: number, steps: number): Promise<R
       await ref.refresh();
       const b = ref.analyze(opts);
       const where = `session ${s0.sessionId}, step ${k} (${op}, ${inc.lastRun!.path}${inc.lastRun!.reason ? `: ${inc.lastRun!.reason}` : ''})`;
-      assert.strictEqual(normalized(a), normalized(b), `analysis differs after ${where}`);
-      assert.strictEqual(JSON.stringify(sessionReport(a)), JSON.stringify(sessionReport(b)), `report differs after ${where}`);
+      sameText(normalized(a), normalized(b), `analysis differs after ${where}`);
+      sameText(JSON.stringify(sessionReport(a)), JSON.stringify(sessionReport(b)), `report differs after ${where}`);
       run.steps++;
       if (inc.lastRun!.path === 'incremental') {
         run.incremental++;
