@@ -261,7 +261,11 @@ class Writer {
       const other = this.turns[this.rng.int(0, this.turns.length - 1)];
       const noStream = this.rng.next() < 0.4;
       this.append(shard, this.line('worker_started', t.id, noStream ? '' : t.stream, at) + '\n');
-      if (noStream) t.stream = other.stream;
+      if (noStream) {
+        // Its next event is on the other turn's stream: the two become one split turn.
+        t.stream = other.stream;
+        t.late = false;
+      }
     } else if (r < 0.84) this.append(shard, this.line('mystery', `m-${this.n++}`, `y${this.n}`, at) + '\n');
     else if (r < 0.86) return this.rewrite();
     else if (r < 0.88 && this.turns.length > 0) return this.runEvent(at);
