@@ -21,9 +21,15 @@ function ms(t: bigint): number {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-async function timed<T>(fn: () => Promise<T> | T): Promise<[number, T]> {
+/** CPU time (user + system, ms) of this process, summed over every timed() call, by label. */
+const cpu = new Map<string, number[]>();
+
+async function timed<T>(fn: () => Promise<T> | T, label?: string): Promise<[number, T]> {
   const t = process.hrtime.bigint();
+  const c = process.cpuUsage();
   const v = await fn();
+  const d = process.cpuUsage(c);
+  if (label) cpu.set(label, [...(cpu.get(label) ?? []), (d.user + d.system) / 1000]);
   return [ms(t), v];
 }
 
@@ -57,19 +63,22 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
   const d = await discoverSessions(dir);
   const s = d.sessions[0];
   const bytes = s.shards.reduce((n, f) => n + fs.statSync(f.path).size, 0);
-  const j = new SessionJournal(d.sessionsDir, s.sessionId);
+  // As the extension keeps a journal it shows: re-analysed incrementally after appends.
+  const j = new SessionJournal(d.sessionsDir, s.sessionId, { incremental: true });
   j.setShards(s.shards);
-  const [fullReadMs] = await timed(() => j.refresh());
-  const [fullAnalyzeMs, a0] = await timed(() => j.analyze(analyzeOptions));
+  const [fullReadMs] = await timed(() => j.refresh(), 'fullRead');
+  const [fullAnalyzeMs, a0] = await timed(() => j.analyze(analyzeOptions), 'fullAnalyze');
   const events = a0.counts.events;
   const read: number[] = [];
   const analyze: number[] = [];
   let bytesRead = 0;
   let mode = '';
+  let incremental = 0;
   for (let k = 0; k < appends; k++) {
     appendOne(s.shards[k % s.shards.length].path, s.sessionId, k);
-    const [r, res] = await timed(() => j.refresh());
-    const [an, a] = await timed(() => j.analyze(analyzeOptions));
+    const [r, res] = await timed(() => j.refresh(), 'appendRead');
+    const [an, a] = await timed(() => j.analyze(analyzeOptions), 'appendAnalyze');
+    if (j.lastRun?.path === 'incremental') incremental++;
     if (a.counts.events !== events + k + 1) throw new Error(`expected ${events + k + 1} events after the append, got ${a.counts.events}`);
     read.push(r);
     analyze.push(an);
@@ -87,7 +96,7 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
   const indexAfter: number[] = [];
   for (let k = 0; k < appends; k++) {
     appendOne(s.shards[0].path, s.sessionId, 100 + k);
-    const [t] = await timed(() => index.analyze(rootId, s.sessionId));
+    const [t] = await timed(() => index.analyze(rootId, s.sessionId), 'indexAfterAppend');
     indexAfter.push(t);
   }
   return {
@@ -101,6 +110,8 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
     appendMode: mode,
     indexColdMs,
     indexAfterAppendMs: median(indexAfter),
+    incremental,
+    cpuMs: Object.fromEntries([...cpu].map(([k, v]) => [k, median(v)])),
   };
 }
 

@@ -78,6 +78,10 @@ interface State {
   streamTurns: Map<string, number>;
   /** Turn ids of glued events. */
   gluedTurns: Set<string>;
+  /** Indices of the turns without a terminal event (their findings age with the clock), ascending. */
+  open: number[];
+  /** Indices of the turns without a finite created_at (aged by their files' mtime), ascending. */
+  untimed: number[];
 }
 
 export interface IncrementalRun {
@@ -156,7 +160,30 @@ function stateOf(
     turnIndex,
     streamTurns,
     gluedTurns: new Set(parts.ctx.recoveredByTurn.keys()),
+    open: indicesWhere(a.turns, (t) => !t.terminal),
+    untimed: indicesWhere(a.turns, (t) => t.lastAt === null),
   };
+}
+
+function indicesWhere(turns: readonly Turn[], keep: (t: Turn) => boolean): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < turns.length; i++) if (keep(turns[i])) out.push(i);
+  return out;
+}
+
+/** `before` (ascending indices) with the changed turns re-tested. */
+function updateIndices(before: readonly number[], turns: readonly Turn[], changed: ReadonlySet<number>, keep: (t: Turn) => boolean): number[] {
+  const out = before.filter((i) => !changed.has(i));
+  for (const i of changed) if (keep(turns[i])) out.push(i);
+  return out.sort((a, b) => a - b);
+}
+
+/** `a` then `b`, in a new array allocated once (concat and slice + push copy more on large arrays). */
+function joined<T>(a: readonly T[], b: readonly T[]): T[] {
+  const out = new Array<T>(a.length + b.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  for (let j = 0; j < b.length; j++) out[a.length + j] = b[j];
+  return out;
 }
 
 function marks(shards: readonly ShardContents[]): Map<string, ShardMark> {
@@ -252,7 +279,7 @@ function reanalyze(
   const malformed = collectMalformed(shards);
   const ranked = refindings(st, parts, turns, { fresh, malformed, shards, sidecarRead, options, sessionId });
   const activity = activityOf(fresh, st.parts.activity);
-  const events = st.events.concat(fresh);
+  const events = joined(st.events, fresh);
   const sidecar = ctx.sidecar;
   const findings = ranked.map((r) => ({ ...r.f }));
   const analysis = summarize(sessionId, shards, events, turns.turns, malformed, findings, sidecar, sidecarRead, parts.collisions.size, activity);
@@ -262,6 +289,8 @@ function reanalyze(
     events,
     turns: turns.turns,
     shards: marks(shards),
+    open: updateIndices(st.open, turns.turns, turns.changed, (t) => !t.terminal),
+    untimed: updateIndices(st.untimed, turns.turns, turns.changed, (t) => t.lastAt === null),
   };
   return { analysis, state };
 }
@@ -336,32 +365,32 @@ interface Rebuilt {
 /** The new turn list: touched turns rebuilt, claims replayed where they changed, new turns appended. */
 function rebuildTurns(st: State, parts: AnalysisParts, grown: Grown, rank: (shard: string) => number): Rebuilt | string {
   const inp = { ...parts, rank };
-  const turns = st.turns.slice();
   const changed = new Set<number>();
   const indices = [...grown.touched].filter((id) => st.turnIndex.has(id)).map((id) => st.turnIndex.get(id)!);
   const rebuilt = new Map<number, Turn>();
-  for (const i of indices) if (!rebuilt.has(i)) rebuilt.set(i, turnOf(turns[i].turnId, inp));
+  for (const i of indices) if (!rebuilt.has(i)) rebuilt.set(i, turnOf(st.turns[i].turnId, inp));
   const replayed = replayClaims(st, parts, rebuilt, inp);
   if (typeof replayed === 'string') return replayed;
+  const created = grown.created.map((id) => turnOf(id, inp));
+  const turns = joined(st.turns, created);
   for (const [i, t] of rebuilt) {
     finishTurn(t, parts.ctx, replayed.get(i) ?? null);
     turns[i] = t;
     changed.add(i);
   }
-  for (const id of grown.created) {
-    const t = turnOf(id, inp);
+  created.forEach((t, k) => {
     const op = claimOf(t, parts.ctx);
     const result = op && parts.matcher ? parts.matcher.claim(op.content, op.at) : null;
     parts.claims.push(op ? { ...op, result } : null);
     finishTurn(t, parts.ctx, result);
-    st.turnIndex.set(id, turns.length);
-    changed.add(turns.length);
-    turns.push(t);
-  }
+    const i = st.turns.length + k;
+    st.turnIndex.set(grown.created[k], i);
+    changed.add(i);
+  });
   // A turn without a finite created_at is aged by the mtime of its files, which an append changes.
-  for (let i = 0; i < st.turns.length; i++) {
+  for (const i of st.untimed) {
     const t = turns[i];
-    if (t.lastAt !== null || changed.has(i)) continue;
+    if (changed.has(i)) continue;
     if (newestMtime(t.events, parts.ctx.mtimeOf) === t.ageBound) continue;
     // Rebuilt, not copied (a turn may be a class with computed fields); its claim is unchanged.
     const again = turnOf(t.turnId, inp);
@@ -419,8 +448,8 @@ interface FindingInputs {
  */
 function refindings(st: State, parts: AnalysisParts, rebuilt: Rebuilt, inp: FindingInputs): RankedFinding[] {
   const redo = new Set(rebuilt.changed);
-  for (let i = 0; i < rebuilt.turns.length; i++) if (!rebuilt.turns[i].terminal) redo.add(i);
-  for (let i = 0; i < st.turns.length; i++) if (!st.turns[i].terminal) redo.add(i);
+  for (const i of st.open) redo.add(i);
+  for (const i of rebuilt.changed) if (!rebuilt.turns[i].terminal) redo.add(i);
   const kept = parts.ranked.filter((r) => {
     const pass = passOf(r);
     if (pass === Pass.event) return true;
