@@ -28,6 +28,8 @@ interface RereadAnswer extends WorkerAnswer {
   indexAfterAppendMs: number;
   /** Appends re-analysed incrementally (of `appends`). */
   incremental: number;
+  /** Why an append was not (IncrementalAnalyzer's reason), if one was not. */
+  fallback: string | null;
   /** CPU time (user + system) of each phase, ms (medians for the appends). */
   cpuMs: Record<string, number>;
 }
@@ -99,6 +101,7 @@ export const sessionsBench: Bench = {
       `re-reading after one appended event / a full read: ${pct(r.appendReadMs, r.fullReadMs)} (target < 1%; ${r.appendBytesRead} of ${r.bytes} bytes read); ` +
         `with the re-analysis: ${pct(after, full)} of a full read + analysis (CPU ${pct(cpuAfter, cpuFull)}); peak RSS ${mb(r.maxRssBytes)} MB`,
     );
+    if (r.fallback) ctx.log(`an append was re-analysed in full: ${r.fallback}`);
     ctx.target?.({
       row: 're-analysis after one appended event, 100 MB session',
       measured: `${pct(after, full)} of a full read + analysis (CPU ${pct(cpuAfter, cpuFull)})${ctx.quick ? ', quick: 10 MB' : ''}`,

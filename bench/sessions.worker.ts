@@ -38,10 +38,13 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Appends one upstream-shaped event (a new turn's `submitted`) to the shard, like another process would. */
-function appendOne(shard: string, sessionId: string, k: number): void {
+/**
+ * Appends one upstream-shaped event (a new turn's `submitted`) to the shard, like another process
+ * would: `after` seconds after `last` (the session's newest created_at), as a live bot writes.
+ */
+function appendOne(shard: string, sessionId: string, k: number, last: number): void {
   const rng = new Rng(1000 + k);
-  const at = NOW - 60 + k;
+  const at = Math.max(NOW - 60, last) + 1 + k;
   const e = buildJournalEvent(
     sessionId,
     {
@@ -74,11 +77,13 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
   let bytesRead = 0;
   let mode = '';
   let incremental = 0;
+  let fallback: string | null = null;
   for (let k = 0; k < appends; k++) {
-    appendOne(s.shards[k % s.shards.length].path, s.sessionId, k);
+    appendOne(s.shards[k % s.shards.length].path, s.sessionId, k, a0.lastActivity ?? NOW);
     const [r, res] = await timed(() => j.refresh(), 'appendRead');
     const [an, a] = await timed(() => j.analyze(analyzeOptions), 'appendAnalyze');
     if (j.lastRun?.path === 'incremental') incremental++;
+    else fallback = j.lastRun?.reason ?? 'not incremental';
     if (a.counts.events !== events + k + 1) throw new Error(`expected ${events + k + 1} events after the append, got ${a.counts.events}`);
     read.push(r);
     analyze.push(an);
@@ -95,7 +100,7 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
   const [indexColdMs] = await timed(() => index.analyze(rootId, s.sessionId));
   const indexAfter: number[] = [];
   for (let k = 0; k < appends; k++) {
-    appendOne(s.shards[0].path, s.sessionId, 100 + k);
+    appendOne(s.shards[0].path, s.sessionId, 100 + k, a0.lastActivity ?? NOW);
     const [t] = await timed(() => index.analyze(rootId, s.sessionId), 'indexAfterAppend');
     indexAfter.push(t);
   }
@@ -111,6 +116,7 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
     indexColdMs,
     indexAfterAppendMs: median(indexAfter),
     incremental,
+    fallback,
     cpuMs: Object.fromEntries([...cpu].map(([k, v]) => [k, median(v)])),
   };
 }
