@@ -381,7 +381,7 @@ function rebuildTurns(st: State, parts: AnalysisParts, grown: Grown, rank: (shar
   created.forEach((t, k) => {
     const op = claimOf(t, parts.ctx);
     const result = op && parts.matcher ? parts.matcher.claim(op.content, op.at) : null;
-    parts.claims.push(op ? { ...op, result } : null);
+    parts.claims.push(result);
     finishTurn(t, parts.ctx, result);
     const i = st.turns.length + k;
     st.turnIndex.set(grown.created[k], i);
@@ -394,7 +394,7 @@ function rebuildTurns(st: State, parts: AnalysisParts, grown: Grown, rank: (shar
     if (newestMtime(t.events, parts.ctx.mtimeOf) === t.ageBound) continue;
     // Rebuilt, not copied (a turn may be a class with computed fields); its claim is unchanged.
     const again = turnOf(t.turnId, inp);
-    finishTurn(again, parts.ctx, parts.claims[i]?.result ?? null);
+    finishTurn(again, parts.ctx, parts.claims[i]);
     turns[i] = again;
     changed.add(i);
   }
@@ -413,20 +413,20 @@ function replayClaims(st: State, parts: AnalysisParts, rebuilt: Map<number, Turn
   for (const [i, t] of rebuilt) {
     const op = claimOf(t, ctx);
     ops.set(i, op);
-    const was = claims[i];
+    const was = claimOf(st.turns[i], ctx); // what the turn claimed before (from the previous turn)
     if (op === null ? was !== null : was === null || was.content !== op.content || !Object.is(was.at, op.at)) from = Math.min(from, i);
   }
   const results = new Map<number, number | null>();
-  for (const i of rebuilt.keys()) results.set(i, claims[i]?.result ?? null);
+  for (const i of rebuilt.keys()) results.set(i, claims[i]);
   if (from === Infinity || !matcher) return results;
   const n = st.turns.length;
   if ((n - from) * (ctx.sidecar!.messages.length + 1) > MAX_CLAIM_WORK) return 'a changed claim on the sidecar would replay too many turns';
-  for (let j = from; j < n; j++) if (claims[j]?.result != null) matcher.claimed.delete(claims[j]!.result!);
+  for (let j = from; j < n; j++) if (claims[j] !== null) matcher.claimed.delete(claims[j]!);
   for (let j = from; j < n; j++) {
-    const op = rebuilt.has(j) ? ops.get(j)! : claims[j];
+    const op = rebuilt.has(j) ? ops.get(j)! : claimOf(st.turns[j], ctx);
     const result = op ? matcher.claim(op.content, op.at) : null;
-    if (!rebuilt.has(j) && result !== (claims[j]?.result ?? null)) rebuilt.set(j, turnOf(st.turns[j].turnId, inp));
-    claims[j] = op ? { content: op.content, at: op.at, result } : null;
+    if (!rebuilt.has(j) && result !== claims[j]) rebuilt.set(j, turnOf(st.turns[j].turnId, inp));
+    claims[j] = result;
     if (rebuilt.has(j)) results.set(j, result);
   }
   return results;
