@@ -480,6 +480,32 @@ describe('incremental analysis', () => {
     assert.strictEqual(normalized(a), normalized(b));
   });
 
+  it('falls back when an append makes two turn ids one split turn', async () => {
+    const { dir, journal } = sessionsDir();
+    const shard = path.join(journal, 'sess~1.jsonl');
+    const add = (turn: string, name: string, stream: string, at: number, extra: Record<string, unknown> = {}): void =>
+      fs.appendFileSync(
+        shard,
+        JSON.stringify({ event: name, stream_id: stream, ...extra, version: 1, session_id: 'sess', turn_id: turn, created_at: at }) + '\n',
+      );
+    add('p', 'submitted', 'S', T0, { role: 'user', content: 'hi' });
+    add('q', 'worker_started', '', T0 + 1); // no stream id yet
+    const d = await discoverSessions(dir);
+    const j = new SessionJournal(d.sessionsDir, 'sess', { incremental: true });
+    j.setShards(d.sessions[0].shards);
+    await j.refresh();
+    const opts = { now: T0 + 10, staleAfterSeconds: STALE };
+    assert.strictEqual(j.analyze(opts).turns.length, 2);
+    add('q', 'assistant_started', 'S', T0 + 2); // q is now on p's stream, without "submitted"
+    await j.refresh();
+    const a = j.analyze(opts);
+    assert.deepStrictEqual(j.lastRun, { path: 'full', reason: "a turn's stream id changed" });
+    assert.deepStrictEqual(
+      a.turns.map((t) => [t.turnId, t.aliasTurnIds]),
+      [['p', ['q']]],
+    );
+  });
+
   it('is what SessionIndex.analyze uses for a session being viewed', async () => {
     const dir = smallSession();
     const index = new SessionIndex({ now: () => T0 + 300 });
