@@ -197,7 +197,14 @@ export class CompactEvent implements JournalEvent {
 
   /** JSON of a compact event is the JSON of the plain event (with its `data`). */
   toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...(this as object), terminal: this.terminal, shard: this.shard, path: this.path, sortKey: this.sortKey, data: this.data };
+    const out: Record<string, unknown> = {
+      ...(this as object),
+      terminal: this.terminal,
+      shard: this.shard,
+      path: this.path,
+      sortKey: this.sortKey,
+      data: this.data,
+    };
     delete out.src;
     delete out.lazyContent;
     return out;
