@@ -96,6 +96,8 @@ export interface RebuildResult {
   /** Why a full rebuild was needed (incremental not possible), if it was. */
   reason: string | null;
   sessionsRedone: number;
+  /** Of `sessionsRedone`, those done from their shards' appended tails alone (tailAppend.ts). */
+  sessionsFromTails: number;
   eventsAdded: number;
   counts: { sessions: number; events: number; turns: number; collisions: number; malformed: number; findings: number; feedback: number };
   elapsedMs: number;
@@ -293,7 +295,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
   // libuv's thread pool, one at a time), so that the final fsync has little left to do.
   run.early = run.open!.kind === 'fresh' ? earlySync(run.temp) : null;
   let lastReport = Date.now();
-  const eventsWritten = await writeSessions(
+  const { events: eventsWritten, fromTails } = await writeSessions(
     db,
     writer,
     scan.discovery,
@@ -352,7 +354,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
     db.exec(LATE_INDEXES);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }
-  return { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, eventsAdded: eventsWritten };
+  return { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, sessionsFromTails: fromTails, eventsAdded: eventsWritten };
 }
 
 async function rebuildFromLog(run: Run, fromLog: string): Promise<Outcome> {
@@ -378,7 +380,7 @@ async function rebuildFromLog(run: Run, fromLog: string): Promise<Outcome> {
   db.exec('COMMIT');
   db.exec(LATE_INDEXES);
   db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-  return { mode: 'full', reason, sessionsRedone: log.sessions, eventsAdded: 0 };
+  return { mode: 'full', reason, sessionsRedone: log.sessions, sessionsFromTails: 0, eventsAdded: 0 };
 }
 
 interface Settings {

@@ -8,7 +8,7 @@
 
 import * as path from 'path';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** The default database file name, in the sessions folder. */
 export const DEFAULT_INDEX_NAME = '_audit_index.sqlite';
@@ -55,7 +55,9 @@ CREATE TABLE sessions (
   infos           INTEGER NOT NULL,
   worst_severity  TEXT,
   first_activity  REAL,
-  last_activity   REAL
+  last_activity   REAL,
+  run_fingerprint TEXT,                     -- the run journals _run_journal/<sid>/*.jsonl read (names, inodes, sizes, mtimes)
+  append_ok       INTEGER NOT NULL          -- 1: a later append of new terminal turns can be indexed from the shards' tails alone
 );
 CREATE TABLE shards (
   name            TEXT PRIMARY KEY,         -- file name in _turn_journal/ (or the log file name)
