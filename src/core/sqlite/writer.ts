@@ -61,7 +61,7 @@ export interface MalformedRow {
  * string bound as bytes (one holding U+0000, see engine.ts) is stored as TEXT.
  */
 export function insertSql(table: string): string {
-  const m = new RegExp(`CREATE TABLE ${table} \\(([\\s\\S]*?)\\n\\);`).exec(DDL);
+  const m = new RegExp(`CREATE TABLE ${table} \\(([\\s\\S]*?)\\n\\)( WITHOUT ROWID)?;`).exec(DDL);
   if (!m) throw new Error(`no table ${table}`);
   const cols: { name: string; text: boolean }[] = [];
   for (const raw of m[1].split('\n')) {
@@ -193,7 +193,7 @@ export abstract class RowBuilder {
         e.line,
         e.offset,
         e.length,
-        e.turnId === '' ? null : e.turnId,
+        e.turnId,
         e.streamId,
         e.name,
         num(e.createdAtRaw),
