@@ -10,8 +10,8 @@
  *   `created_at` later than every event so far (`last_activity`: so the new events sort after
  *   the old ones and the old turns keep their order), no Python hazard or extra line break
  *   (upstream's reader would read the whole session differently);
- * - their turn ids are new to the session, and their stream ids are neither a turn's stream
- *   (an upstream split turn joining an old turn) nor a run journal's name;
+ * - their turn ids and stream ids are new to the session (a stream shared with an old turn
+ *   would join it: upstream's split turns), and no stream id is a run journal's name;
  * - every new turn is terminal (an open turn's evidence and findings depend on the others).
  *
  * Those events are analysed by the same `analyzeSession` on their own (with the session's
@@ -61,7 +61,7 @@ export async function tryTail(
   if (!readers) return null;
   const events = readers.flatMap((r) => r.contents.events);
   if (!eventsAreSafe(events, prev.last_activity === null ? null : Number(prev.last_activity))) return null;
-  if (!(await idsAreNew(db, s.sessionId, events, runIds))) return null;
+  if (!idsAreNew(db, s.sessionId, events, runIds)) return null;
   const sidecarStamp = statStampSync(sidecarPath(o.sessionsDir, s.sessionId));
   if (sidecarStamp !== String(prev.sidecar_fingerprint)) return null;
   const sidecarRead = await readSidecar(o.sessionsDir, s.sessionId);
@@ -115,8 +115,13 @@ function eventsAreSafe(events: readonly JournalEvent[], lastActivity: number | n
   return true;
 }
 
-/** No new event's turn id is one the session has, and no stream id is an old turn's or a run's. */
-async function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>): Promise<boolean> {
+/**
+ * No new event's turn id or stream id is one an indexed event of the session has (a stream
+ * id shared with an old turn would make upstream's split-turn rule join them), and no
+ * stream id names a run journal. One scan of the session's events (contiguous in the
+ * WITHOUT ROWID table).
+ */
+function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>): boolean {
   const turns = new Set<string>();
   const streams = new Set<string>();
   for (const e of events) {
@@ -124,9 +129,13 @@ async function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], r
     if (e.streamId) streams.add(e.streamId);
   }
   for (const st of streams) if (runIds.has(st)) return false;
-  const count = (sql: string, ids: Set<string>): number => (ids.size === 0 ? 0 : Number(db.get(sql, [sid, JSON.stringify([...ids])])!.n));
-  if (count('SELECT count(*) AS n FROM events WHERE session_id = ?1 AND turn_id IN (SELECT value FROM json_each(?2))', turns) > 0) return false;
-  return count('SELECT count(*) AS n FROM turns WHERE session_id = ?1 AND stream_id IN (SELECT value FROM json_each(?2))', streams) === 0;
+  if (turns.size === 0 && streams.size === 0) return true;
+  const hit = db.get(
+    `SELECT EXISTS (SELECT 1 FROM events WHERE session_id = ?1
+       AND (turn_id IN (SELECT value FROM json_each(?2)) OR stream_id IN (SELECT value FROM json_each(?3)))) AS n`,
+    [sid, JSON.stringify([...turns]), JSON.stringify([...streams])],
+  );
+  return Number(hit!.n) === 0;
 }
 
 /**

@@ -77,14 +77,12 @@ const num = (v: unknown): number | null => (typeof v === 'number' && !Number.isN
 /**
  * Whether a later append of new turns can be indexed from the shards' tails alone
  * (tailAppend.ts; `sessions.append_ok`): no open turn (its findings depend on the clock and
- * on the turns after it), every event's `created_at` a finite number (so "sorts after every
- * event so far" is `> last_activity`), and every event that names a stream names its turn's
- * (so a new stream id that no turn row has cannot join an old turn: upstream's split turns).
+ * on the turns after it), and every event's `created_at` a finite number (so "sorts after
+ * every event so far" is `> last_activity`).
  */
 export function appendOk(a: SessionAnalysis): boolean {
   if (a.counts.open > 0) return false;
   for (const e of a.events) if (typeof e.createdAtRaw !== 'number' || !Number.isFinite(e.createdAtRaw)) return false;
-  for (const t of a.turns) for (const e of t.events) if (e.streamId && e.streamId !== t.streamId) return false;
   return true;
 }
 
