@@ -37,7 +37,9 @@ const src = openDb(source, { readOnly: true, engine });
 /** The columns of a table's INSERT, in its order. */
 const columnsOf = (t: string): string => /\(([a-z_, ]+)\) VALUES/.exec(insertSql(t))![1];
 const tables = floor ? [...ROW_TABLES] : ['events' as const];
-const rows = new Map(tables.map((t) => [t, src.all(`SELECT ${columnsOf(t)} FROM ${t} ORDER BY rowid`).map((r) => Object.values(r) as SqlValue[])]));
+// In the order the rebuild inserts them: `events` (WITHOUT ROWID) session by session in upstream's event order, the others as written.
+const orderOf = (t: string): string => (t === 'events' ? 'session_id, coalesce(created_at, 0), shard, line' : 'rowid');
+const rows = new Map(tables.map((t) => [t, src.all(`SELECT ${columnsOf(t)} FROM ${t} ORDER BY ${orderOf(t)}`).map((r) => Object.values(r) as SqlValue[])]));
 src.close();
 let count = 0;
 for (const r of rows.values()) count += r.length;
