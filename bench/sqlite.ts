@@ -18,6 +18,8 @@ const CLI = path.resolve(__dirname, '../../dist/cli.js');
 
 interface Run {
   ms: number;
+  /** CPU time of the whole process (every thread), user + system. */
+  cpuMs: number;
   peakRssMb: number;
   result: {
     mode: string;
@@ -41,7 +43,7 @@ function rebuild(args: string[], node = process.execPath): Run {
   const r = spawnSync(node, [CLI, 'rebuild', ...args, '--json', '--now', String(FIXED_NOW)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`rebuild failed: ${r.stderr}`);
   const result = JSON.parse(r.stdout);
-  return { ms: result.elapsedMs, peakRssMb: result.peakRssMb, result };
+  return { ms: result.elapsedMs, cpuMs: result.cpuMs, peakRssMb: result.peakRssMb, result };
 }
 
 function appendTurns(journalDir: string, sids: string[], events: number): void {
@@ -80,7 +82,7 @@ export const sqliteBench: Bench = {
       how: 'direct' | 'plain' | 'batched' | 'floor',
       node = process.execPath,
       engine = 'wasm',
-    ): { rows: number; ms: number; rowsMb: number; peakRssMb: number; direct: boolean } => {
+    ): { rows: number; ms: number; cpuMs: number; rowsMb: number; peakRssMb: number; direct: boolean } => {
       const b = spawnSync(node, [path.join(__dirname, 'sqlite.worker.js'), db, baseTarget, '--engine', engine, ...(how === 'direct' ? [] : [`--${how}`])], {
         encoding: 'utf8',
         maxBuffer: 1 << 26,
@@ -309,6 +311,16 @@ export const sqliteBench: Bench = {
         `node:sqlite full rebuild / its baseline: ${ratio(native.full.ms, native.base.ms)}× (target ≤ 1.2×); each round: ${native.pairs.join(', ')}; node:sqlite full / wasm full: ${ratio(native.full.ms, full.ms)}×`,
       );
     } else ctx.log('node:sqlite rows skipped: no Node with node:sqlite here');
+    // CPU time (firm on a loaded machine, where wall times are not): the baselines' of their timed part, the rebuilds' of the whole process.
+    const pct = (a: Run, b: Run): string => `${((a.cpuMs / b.cpuMs) * 100).toFixed(1)}%`;
+    ctx.log(
+      `CPU ms: wasm baseline ${Math.round(base.cpuMs)}, full ${full.cpuMs} (${ratio(full.cpuMs, base.cpuMs)}×); incremental active ${inc!.cpuMs} (${pct(inc!, full)} of full), ` +
+        `spread ${spread.cpuMs} (${pct(spread, fullAgain)})` +
+        (native
+          ? `; node:sqlite baseline ${Math.round(native.base.cpuMs)}, full ${native.full.cpuMs} (${ratio(native.full.cpuMs, native.base.cpuMs)}×), ` +
+            `incremental active ${nativeInc!.cpuMs} (${pct(nativeInc!, native.full)}), spread ${nativeSpread!.cpuMs} (${pct(nativeSpread!, native.full)})`
+          : ''),
+    );
     const journalBytes = fs.readdirSync(m.journalDir).reduce((n, f) => n + fs.statSync(path.join(m.journalDir, f)).size, 0);
     // Issue #18's rows: the native engine where this machine has it (the extension's), else wasm.
     const nf = native?.full ?? full;

@@ -53,6 +53,7 @@ if (batched) {
 const rssBefore = process.memoryUsage().rss;
 fs.rmSync(target, { force: true });
 const t = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 const db = openDb(target, { engine });
 db.exec(`PRAGMA page_size = 8192; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE};`);
 db.exec(DDL);
@@ -76,10 +77,12 @@ if (floor) {
   fs.closeSync(fd);
 }
 const ms = Number(process.hrtime.bigint() - t) / 1e6;
+const cpu = process.cpuUsage(cpu0);
 process.stdout.write(
   JSON.stringify({
     rows: count,
     ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     rowsMb: rssBefore / 1024 / 1024,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     direct: engine === 'wasm' && directBinding(),
