@@ -122,7 +122,10 @@ function appendTargeted(dir: string, r: () => number, round: number, clock: { t:
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
   const sidOf = (n: string): string => n.slice(0, n.indexOf('~'));
   const oldLine = (file: string): Record<string, unknown> => {
-    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{"event"'));
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"event"'));
     return JSON.parse(pick(lines));
   };
   const did: string[] = [];
@@ -268,7 +271,7 @@ describe("SQLite incremental rebuild from the shards' appended tails equals a fu
     });
   }
 
-  it("a session whose only change is in _run_journal/ is redone (its run findings change)", async () => {
+  it('a session whose only change is in _run_journal/ is redone (its run findings change)', async () => {
     const dir = tempDir();
     const m = generateLargeFolder(dir, { sessions: 2, eventsPerSession: 8, shardsPerSession: 1, seed: 5, now: FIXED_NOW });
     const db = path.join(dir, 'i.sqlite');
