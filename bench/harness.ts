@@ -12,6 +12,21 @@ export interface BenchContext {
   /** The command line after `npm run bench --` (bench-specific options such as `--large-mb 256,1024`). */
   args?: string[];
   log(line: string): void;
+  /**
+   * One row of issue #18's table: what was measured (with its baseline from this run) against
+   * its target. `npm run bench` prints every row reported in one table at the end.
+   */
+  target?(row: TargetRow): void;
+}
+
+export interface TargetRow {
+  /** The row's name, as in issue #18's table. */
+  row: string;
+  /** The measurement as a ratio or share, with its baseline named (e.g. "0.62 × read+split+parse"). */
+  measured: string;
+  /** The target, as written in the issue (e.g. "≥ 0.9"). */
+  target: string;
+  met: boolean;
 }
 
 export interface Bench {

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Bench } from './harness';
+import { table, type Bench, type TargetRow } from './harness';
 import { coreBench } from './core';
 import { sessionsBench } from './sessions';
 import { sqliteBench } from './sqlite';
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-bench-'));
+  const targets: TargetRow[] = [];
   console.log(`Bot Memory Auditor benchmarks — node ${process.version}, ${os.cpus().length} cores, ${quick ? 'quick' : 'full'} sizes`);
   try {
     for (const b of benches) {
@@ -39,12 +40,24 @@ async function main(): Promise<void> {
       console.log(`\n## ${b.name}`);
       const dir = path.join(tmp, b.name);
       fs.mkdirSync(dir);
-      await b.run({ tmp: dir, quick, args, log: (l) => console.log(l) });
+      await b.run({ tmp: dir, quick, args, log: (l) => console.log(l), target: (t) => targets.push(t) });
       fs.rmSync(dir, { recursive: true, force: true });
     }
+    printTargets(targets, quick);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Issue #18's table as this run measured it: each row beside its baseline and target. */
+function printTargets(targets: readonly TargetRow[], quick: boolean): void {
+  if (targets.length === 0) return;
+  console.log(`\n## targets (issue #18)${quick ? ' — quick sizes: indicative only' : ''}`);
+  const rows = targets.map((t) => [t.row, t.measured, t.target, t.met ? 'met' : 'missed']);
+  console.log(table([['row', 'measured (ratio to a baseline of this run)', 'target', ''], ...rows]));
+  console.log(
+    `${targets.filter((t) => t.met).length} of ${targets.length} met; load average at the end: ${os.loadavg()[0].toFixed(1)} (${os.cpus().length} cores)`,
+  );
 }
 
 main().catch((err) => {

@@ -3,9 +3,10 @@
  * findings. Pure: no I/O, the clock is passed in.
  */
 
-import { deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
+import { compareEvents, deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
 import { canonicalJson } from './jsonLine';
-import { fieldsOf } from './compactEvent';
+import { fieldsOf, hasLazyContent } from './compactEvent';
+import { messageText, TurnRecord } from './turnRecord';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -43,11 +44,13 @@ export interface Turn {
   streamId: string | null;
   /** Every event of the turn in the documented sorted order. */
   events: JournalEvent[];
-  steps: TurnStep[];
+  /** One step per event, computed when read (core/turnRecord.ts: a turn keeps none). */
+  readonly steps: TurnStep[];
   /** Name of the latest event (upstream's derived state). */
   state: string;
   terminal: boolean;
-  userMessage: string | null;
+  /** The submitted event's `content`; read back from its line when asked if kept by reference (core/compactEvent.ts). */
+  readonly userMessage: string | null;
   attachments: unknown[];
   model: string | null;
   modelProvider: string | null;
@@ -142,44 +145,116 @@ export function analyzeSession(
   options: AnalyzeOptions,
   context: AnalyzeContext = {},
 ): SessionAnalysis {
+  return analyzeFull(sessionId, shards, sidecarRead, options, context, false).analysis;
+}
+
+/**
+ * What an incremental re-analysis (core/incrementalAnalysis.ts) continues from: the full
+ * analysis' intermediate results. Its maps are the re-analysis' own; the arrays they hold
+ * (a turn's events, a collision) are shared with the analysis returned and never changed.
+ */
+export interface AnalysisParts {
+  states: Map<string, JournalEvent>;
+  collisions: Map<string, JournalEvent[]>;
+  byTurn: Map<string, JournalEvent[]>;
+  splitOf: Map<string, SplitGroup>;
+  ctx: TurnContext;
+  matcher: UserMessageMatcher | null;
+  /** Per turn (same index as `analysis.turns`): the claim it made on the sidecar's user messages. */
+  claims: (Claim | null)[];
+  /** The findings (pristine: the analysis holds copies) with where they were emitted, in the analysis' order. */
+  ranked: RankedFinding[];
+  activity: Activity;
+}
+
+/** The whole analysis; with `keep`, also the parts an incremental re-analysis continues from. */
+export function analyzeFull(
+  sessionId: string,
+  shards: readonly ShardContents[],
+  sidecarRead: SidecarRead,
+  options: AnalyzeOptions,
+  context: AnalyzeContext,
+  keep: boolean,
+): { analysis: SessionAnalysis; parts: AnalysisParts | null } {
   const rank = rankByName(shards.map((s) => s.name));
   const { all, malformed } = collectEvents(shards);
   const events = sortEvents(all, rank);
   const { states, collisions } = deriveStates(events);
   const sidecar = sidecarRead.status === 'ok' ? sidecarRead.sidecar : null;
 
-  const findings: Finding[] = [];
-  const add = (kind: FindingKind, severity: Severity, message: string, where: Partial<Finding> = {}): void => {
-    findings.push({ kind, severity, sessionId, message, ...where });
-  };
-
   const byTurn = groupByTurn(events);
-  const splits = findSplitTurns(byTurn, new Set(shards.filter((s) => s.hasBom).map((s) => s.name)));
-  const turns = buildTurns({ events, byTurn, splits, states, collisions, malformed, sidecar, shards, runs: context.runs });
+  const splitOf = splitIndex(findSplitTurns(byTurn, bomShards(shards)));
+  const ctx = turnContext(malformed, sidecar, shards, context.runs);
+  const matcher = sidecar ? new UserMessageMatcher(sidecar) : null;
+  const claims: (Claim | null)[] | null = keep ? [] : null;
+  const turns = buildTurns({ byTurn, splitOf, states, collisions, ctx, matcher, claims, rank });
 
-  lineFindings(shards, malformed, add);
-  eventFindings(events, add);
-  turnFindings(turns, options, add);
-  lifecycleFindings(turns, malformed, add);
-  sidecarFindings(sessionId, sidecarRead, sidecar, turns, add);
-  runFindings(sessionId, turns, context.runs, add);
+  const sink = new FindingSink(sessionId);
+  sessionFindings(shards, malformed, sidecarRead, turns, ctx, sink);
+  eventFindings(events, 0, sink);
+  const env = findingEnv(sessionId, options, malformed, ctx);
+  for (let i = 0; i < turns.length; i++) perTurnFindings(i, turns[i], env, sink);
 
-  findings.sort(compareFindings);
-  return summarize(sessionId, shards, events, turns, malformed, findings, sidecar, sidecarRead, collisions.size);
+  const ranked = sink.out.sort(compareRanked);
+  const activity = activityOf(events, null);
+  const findings = ranked.map((r) => (keep ? { ...r.f } : r.f));
+  const analysis = summarize(sessionId, shards, events, turns, malformed, findings, sidecar, sidecarRead, collisions.size, activity);
+  const parts = keep ? { states, collisions, byTurn, splitOf, ctx, matcher, claims: claims!, ranked, activity } : null;
+  return { analysis, parts };
 }
 
 type AddFinding = (kind: FindingKind, severity: Severity, message: string, where?: Partial<Finding>) => void;
 
+/** Which pass emitted a finding: with the index of the event or turn it is about, its place in emission order. */
+export const Pass = { line: 0, event: 1, turn: 2, lifecycle: 3, sidecarShape: 4, sidecarTurn: 5, runTurn: 6, runWithoutTurn: 7 } as const;
+const PASS_SPAN = 2 ** 40;
+
+/** A finding and where it was emitted (pass, index, then order within): the tie-break of the findings' sort. */
+export interface RankedFinding {
+  f: Finding;
+  /** pass * 2^40 + the index of the event or turn (0 for session-wide passes). */
+  major: number;
+  minor: number;
+}
+
+export function passOf(r: RankedFinding): number {
+  return Math.floor(r.major / PASS_SPAN);
+}
+
+export function indexOf(r: RankedFinding): number {
+  return r.major % PASS_SPAN;
+}
+
+/** Findings sorted by compareFindings, ties in the order the passes emitted them (what a stable sort gives). */
+export function compareRanked(a: RankedFinding, b: RankedFinding): number {
+  return compareFindings(a.f, b.f) || a.major - b.major || a.minor - b.minor;
+}
+
+/** Collects findings with their emission rank; `at` says which pass and event/turn the next ones are about. */
+export class FindingSink {
+  readonly out: RankedFinding[] = [];
+  private major = 0;
+  private minor = 0;
+  constructor(readonly sessionId: string) {}
+
+  at(pass: number, index: number): void {
+    this.major = pass * PASS_SPAN + index;
+    this.minor = 0;
+  }
+
+  readonly add: AddFinding = (kind, severity, message, where = {}) => {
+    this.out.push({ f: { kind, severity, sessionId: this.sessionId, message, ...where }, major: this.major, minor: this.minor++ });
+  };
+}
+
 /** Every valid event of the shards (torn-tail events included) and every malformed line. */
 function collectEvents(shards: readonly ShardContents[]): { all: JournalEvent[]; malformed: MalformedLine[] } {
   const all: JournalEvent[] = [];
-  const malformed: MalformedLine[] = [];
   for (const s of shards) {
     for (const e of s.events) all.push(e);
     if (s.tailEvent) all.push(s.tailEvent);
-    for (const m of s.malformed) malformed.push(m);
-    if (s.tailMalformed) malformed.push(s.tailMalformed);
   }
+  const malformed = collectMalformed(shards);
   // A glued event is lost to upstream's reader; ours must not lose it (FORMATS.md §1), unless
   // an identical copy is already present (e.g. repair appended it to the auditor's shard).
   const glued = malformed.filter((m) => m.glued !== undefined).map((m) => m.glued!);
@@ -196,6 +271,20 @@ function collectEvents(shards: readonly ShardContents[]): { all: JournalEvent[];
   return { all, malformed };
 }
 
+/** Every malformed physical line, torn tails included, by shard then line. */
+export function collectMalformed(shards: readonly ShardContents[]): MalformedLine[] {
+  const malformed: MalformedLine[] = [];
+  for (const s of shards) {
+    for (const m of s.malformed) malformed.push(m);
+    if (s.tailMalformed) malformed.push(s.tailMalformed);
+  }
+  return malformed;
+}
+
+function bomShards(shards: readonly ShardContents[]): Set<string> {
+  return new Set(shards.filter((s) => s.hasBom).map((s) => s.name));
+}
+
 /** Events by turn id, in order of first appearance in the sorted stream (events without an id are left out). */
 function groupByTurn(events: readonly JournalEvent[]): Map<string, JournalEvent[]> {
   const byTurn = new Map<string, JournalEvent[]>();
@@ -208,25 +297,32 @@ function groupByTurn(events: readonly JournalEvent[]): Map<string, JournalEvent[
   return byTurn;
 }
 
-interface TurnInputs {
-  events: JournalEvent[];
-  byTurn: Map<string, JournalEvent[]>;
-  splits: SplitGroup[];
-  states: Map<string, JournalEvent>;
-  collisions: Map<string, JournalEvent[]>;
-  malformed: MalformedLine[];
+function splitIndex(splits: readonly SplitGroup[]): Map<string, SplitGroup> {
+  const splitOf = new Map<string, SplitGroup>();
+  for (const g of splits) for (const id of g.ids) splitOf.set(id, g);
+  return splitOf;
+}
+
+/** What every turn is built from besides its own events: the same for all turns of one analysis. */
+export interface TurnContext {
   sidecar: Sidecar | null;
-  shards: readonly ShardContents[];
+  /** The sidecar's user messages. */
+  userContents: Set<string>;
+  /** Events recovered from glued lines, by turn id. */
+  recoveredByTurn: Map<string, JournalEvent[]>;
+  /** Shard name → mtime, epoch seconds. */
+  mtimeOf: Map<string, number>;
   runs: ReadonlyMap<string, RunSummary> | undefined;
 }
 
-/**
- * One Turn per logical turn: the ids of a split turn become one (its first id, the others in
- * `aliasTurnIds`); a turn without a terminal event gets the evidence of whether it was answered.
- */
-function buildTurns(inp: TurnInputs): Turn[] {
+export function turnContext(
+  malformed: readonly MalformedLine[],
+  sidecar: Sidecar | null,
+  shards: readonly ShardContents[],
+  runs: ReadonlyMap<string, RunSummary> | undefined,
+): TurnContext {
   const recoveredByTurn = new Map<string, JournalEvent[]>();
-  for (const m of inp.malformed) {
+  for (const m of malformed) {
     if (m.glued && m.glued.turnId !== '') {
       const list = recoveredByTurn.get(m.glued.turnId) ?? [];
       list.push(m.glued);
@@ -234,58 +330,112 @@ function buildTurns(inp: TurnInputs): Turn[] {
     }
   }
   const userContents = new Set<string>();
-  if (inp.sidecar) for (const m of inp.sidecar.messages) if (m.role === 'user') userContents.add(m.content);
-  const splitOf = new Map<string, SplitGroup>();
-  for (const g of inp.splits) for (const id of g.ids) splitOf.set(id, g);
-  const position = inp.splits.length ? new Map(inp.events.map((e, i) => [e, i])) : null;
-  const mtimeOf = new Map(inp.shards.map((s) => [s.name, s.mtimeMs / 1000]));
-  const matcher = inp.sidecar ? new UserMessageMatcher(inp.sidecar) : null;
+  if (sidecar) for (const m of sidecar.messages) if (m.role === 'user') userContents.add(m.content);
+  return { sidecar, userContents, recoveredByTurn, mtimeOf: mtimesOf(shards), runs };
+}
 
+export function mtimesOf(shards: readonly ShardContents[]): Map<string, number> {
+  return new Map(shards.map((s) => [s.name, s.mtimeMs / 1000]));
+}
+
+/** A claim a turn made on the sidecar's user messages (UserMessageMatcher), with what it got. */
+export interface Claim {
+  content: string;
+  at: number | null;
+  result: number | null;
+}
+
+interface TurnInputs {
+  byTurn: Map<string, JournalEvent[]>;
+  splitOf: Map<string, SplitGroup>;
+  states: Map<string, JournalEvent>;
+  collisions: Map<string, JournalEvent[]>;
+  ctx: TurnContext;
+  matcher: UserMessageMatcher | null;
+  /** When given, receives each turn's claim (in turn order). */
+  claims: (Claim | null)[] | null;
+  rank: (shard: string) => number;
+}
+
+/**
+ * One Turn per logical turn: the ids of a split turn become one (its first id, the others in
+ * `aliasTurnIds`); a turn without a terminal event gets the evidence of whether it was answered.
+ */
+function buildTurns(inp: TurnInputs): Turn[] {
   const turns: Turn[] = [];
-  for (const [turnId, evs] of inp.byTurn) {
-    const group = splitOf.get(turnId);
-    let t: Turn;
-    if (!group) {
-      t = buildTurn(turnId, evs, inp.states.get(turnId)!, inp.collisions.get(turnId) ?? null, inp.sidecar, userContents, recoveredByTurn.get(turnId) ?? []);
-    } else {
-      if (group.ids[0] !== turnId) continue; // merged into the group's first id
-      const ids = new Set(group.ids);
-      const merged = inp.events.filter((e) => ids.has(e.turnId));
-      let latest: JournalEvent = inp.states.get(group.ids[0])!;
-      for (const id of group.ids.slice(1)) {
-        const l = inp.states.get(id)!;
-        if (l.sortKey > latest.sortKey || (l.sortKey === latest.sortKey && position!.get(l)! > position!.get(latest)!)) latest = l;
-      }
-      const coll = group.ids.flatMap((id) => inp.collisions.get(id) ?? []);
-      const rec = group.ids.flatMap((id) => recoveredByTurn.get(id) ?? []);
-      t = buildTurn(turnId, merged, latest, coll.length ? coll : null, inp.sidecar, userContents, rec);
-      t.aliasTurnIds = group.ids.slice(1);
-      t.splitCause = group.cause;
-    }
-    t.ageBound = t.lastAt ?? newestMtime(t.events, mtimeOf);
-    const run = t.streamId !== null ? inp.runs?.get(t.streamId) : undefined;
-    if (run) t.run = runBrief(run);
-    if (!t.terminal) {
-      const sub = t.events.find((e) => e.name === 'submitted');
-      t.evidence = gatherEvidence({
-        streamId: t.streamId,
-        userMessage: t.userMessage,
-        submittedAt: sub ? finiteOrNull(sub.createdAtRaw) : t.startedAt,
-        sidecar: inp.sidecar,
-        matcher,
-        run,
-      });
-    } else if (matcher && t.userMessage !== null) {
-      // Terminal turns claim their user message too, so a later unanswered turn asking the same never borrows it.
-      matcher.claim(t.userMessage, t.startedAt);
-    }
+  for (const turnId of inp.byTurn.keys()) {
+    const group = inp.splitOf.get(turnId);
+    if (group && group.ids[0] !== turnId) continue; // merged into the group's first id
+    const t = turnOf(turnId, inp);
+    const op = claimOf(t, inp.ctx);
+    const result = op && inp.matcher ? inp.matcher.claim(op.content, op.at) : null;
+    inp.claims?.push(op ? { ...op, result } : null);
+    finishTurn(t, inp.ctx, result);
     turns.push(t);
   }
   return turns;
 }
 
+/** The turn of `turnId` (of its split group when it is a group's first id), before finishTurn. */
+export function turnOf(turnId: string, inp: Pick<TurnInputs, 'byTurn' | 'splitOf' | 'states' | 'collisions' | 'ctx' | 'rank'>): Turn {
+  const { ctx } = inp;
+  const group = inp.splitOf.get(turnId);
+  if (!group) {
+    const rec = ctx.recoveredByTurn.get(turnId) ?? [];
+    return buildTurn(turnId, inp.byTurn.get(turnId)!, inp.states.get(turnId)!, inp.collisions.get(turnId) ?? null, ctx.sidecar, ctx.userContents, rec);
+  }
+  // The group's events in the sorted order (the order is total: created_at, shard, line).
+  const merged = sortEvents(
+    group.ids.flatMap((id) => inp.byTurn.get(id)!),
+    inp.rank,
+  );
+  const cmp = compareEvents(inp.rank);
+  let latest: JournalEvent = inp.states.get(group.ids[0])!;
+  for (const id of group.ids.slice(1)) {
+    const l = inp.states.get(id)!;
+    if (l.sortKey > latest.sortKey || (l.sortKey === latest.sortKey && cmp(l, latest) > 0)) latest = l;
+  }
+  const coll = group.ids.flatMap((id) => inp.collisions.get(id) ?? []);
+  const rec = group.ids.flatMap((id) => ctx.recoveredByTurn.get(id) ?? []);
+  const t = buildTurn(turnId, merged, latest, coll.length ? coll : null, ctx.sidecar, ctx.userContents, rec);
+  t.aliasTurnIds = group.ids.slice(1);
+  t.splitCause = group.cause;
+  return t;
+}
+
+/**
+ * The claim a turn makes on the sidecar's user messages, in turn order (null: none): an open
+ * turn looks for its user message (its evidence), a terminal one takes it, so a later
+ * unanswered turn asking the same never borrows it.
+ */
+export function claimOf(t: Turn, ctx: TurnContext): { content: string; at: number | null } | null {
+  if (!ctx.sidecar || t.userMessage === null) return null;
+  if (t.terminal) return { content: t.userMessage, at: t.startedAt };
+  if (t.userMessage.trim() === '') return null;
+  const sub = t.events.find((e) => e.name === 'submitted');
+  return { content: t.userMessage, at: sub ? finiteOrNull(sub.createdAtRaw) : t.startedAt };
+}
+
+/** Age bound, run and (open turns) evidence; `claimed` is what the turn's claim got (claimOf). */
+export function finishTurn(t: Turn, ctx: TurnContext, claimed: number | null): void {
+  t.ageBound = t.lastAt ?? newestMtime(t.events, ctx.mtimeOf);
+  const run = t.streamId !== null ? ctx.runs?.get(t.streamId) : undefined;
+  if (run) t.run = runBrief(run);
+  if (!t.terminal) {
+    const sub = t.events.find((e) => e.name === 'submitted');
+    t.evidence = gatherEvidence({
+      streamId: t.streamId,
+      userMessage: t.userMessage,
+      submittedAt: sub ? finiteOrNull(sub.createdAtRaw) : t.startedAt,
+      sidecar: ctx.sidecar,
+      matcher: ctx.sidecar ? { claim: () => claimed } : null,
+      run,
+    });
+  }
+}
+
 /** Newest mtime (epoch seconds) of the files holding these events: an upper bound of their time. */
-function newestMtime(evs: readonly JournalEvent[], mtimeOf: ReadonlyMap<string, number>): number | null {
+export function newestMtime(evs: readonly JournalEvent[], mtimeOf: ReadonlyMap<string, number>): number | null {
   let best: number | null = null;
   for (const e of evs) {
     const m = mtimeOf.get(e.shard);
@@ -318,6 +468,63 @@ function runBrief(r: RunSummary): RunBrief {
     lastSeq: r.lastSeq,
     size: r.size,
   };
+}
+
+/** The session-wide findings: lines and shards, the sidecar's shape, runs without a turn. */
+export function sessionFindings(
+  shards: readonly ShardContents[],
+  malformed: readonly MalformedLine[],
+  sidecarRead: SidecarRead,
+  turns: readonly Turn[],
+  ctx: TurnContext,
+  sink: FindingSink,
+): void {
+  sink.at(Pass.line, 0);
+  lineFindings(shards, malformed, sink.add);
+  sink.at(Pass.sidecarShape, 0);
+  sidecarFindings(sink.sessionId, sidecarRead, ctx.sidecar, sink.add);
+  sink.at(Pass.runWithoutTurn, 0);
+  runWithoutTurnFindings(sink.sessionId, turns, ctx.runs, sink.add);
+}
+
+/** What the per-turn findings depend on besides the turn. */
+export interface FindingEnv {
+  sessionId: string;
+  staleBefore: number;
+  now: number;
+  /** The first line upstream cannot decode (its writer then drops lifecycle events). */
+  bad: MalformedLine | undefined;
+  sidecar: Sidecar | null;
+  runs: ReadonlyMap<string, RunSummary> | undefined;
+}
+
+export function findingEnv(sessionId: string, options: AnalyzeOptions, malformed: readonly MalformedLine[], ctx: TurnContext): FindingEnv {
+  return {
+    sessionId,
+    staleBefore: options.now - options.staleAfterSeconds,
+    now: options.now,
+    bad: malformed.find((m) => m.kind === 'invalid_utf8'),
+    sidecar: ctx.sidecar,
+    runs: ctx.runs && ctx.runs.size > 0 ? ctx.runs : undefined,
+  };
+}
+
+/** Every finding about turn `i` (its place in `turns`), pass by pass. */
+export function perTurnFindings(i: number, t: Turn, env: FindingEnv, sink: FindingSink): void {
+  sink.at(Pass.turn, i);
+  turnFindings(t, env.staleBefore, env.now, sink.add);
+  if (env.bad && !t.terminal) {
+    sink.at(Pass.lifecycle, i);
+    lifecycleFindings(t, env.bad, sink.add);
+  }
+  if (env.sidecar) {
+    sink.at(Pass.sidecarTurn, i);
+    sidecarTurnFindings(t, sink.add);
+  }
+  if (env.runs) {
+    sink.at(Pass.runTurn, i);
+    runFindings(env.sessionId, t, env.runs, sink.add);
+  }
 }
 
 /** Findings about lines: unreadable shards, malformed lines, torn tails, glued events, BOMs. */
@@ -380,8 +587,10 @@ function lineFindings(shards: readonly ShardContents[], malformed: readonly Malf
 }
 
 /** Findings about single events: no turn id, bad created_at, NaN, Python hazards, unknown names. */
-function eventFindings(events: readonly JournalEvent[], add: AddFinding): void {
-  for (const ev of events) {
+function eventFindings(events: readonly JournalEvent[], base: number, sink: FindingSink): void {
+  const add = sink.add;
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i];
     const ca = ev.createdAtRaw;
     // The common case, an event with nothing to report, allocates nothing.
     if (
@@ -394,6 +603,7 @@ function eventFindings(events: readonly JournalEvent[], add: AddFinding): void {
       KNOWN_EVENTS.has(ev.name)
     )
       continue;
+    sink.at(Pass.event, base + i);
     const where = { shard: ev.shard, line: ev.line, offset: ev.offset, turnId: ev.turnId || undefined };
     if (ev.turnId === '') add('event_without_turn_id', 'warning', `"${ev.name}" event has no turn_id; upstream ignores it`, where);
     if (typeof ca !== 'number' || !Number.isFinite(ca)) {
@@ -422,47 +632,44 @@ function eventFindings(events: readonly JournalEvent[], add: AddFinding): void {
   }
 }
 
-/** Findings about turns: collisions, orphans, split turns, disorder, interruptions, open turns. */
-function turnFindings(turns: readonly Turn[], options: AnalyzeOptions, add: AddFinding): void {
-  const staleBefore = options.now - options.staleAfterSeconds;
-  for (const t of turns) {
-    if (t.events.length === 0) continue; // only recovered events
-    const first = t.events[0];
-    const where = { turnId: t.turnId, shard: first.shard, line: first.line, offset: first.offset };
-    if (t.collision) {
-      const names = t.collision.map((e) => `${e.name} (${e.shard}:${e.line})`).join(' and ');
-      for (const e of t.collision) {
-        add('terminal_collision', 'warning', `turn ${t.turnId} has ${t.collision.length} terminal events: ${names}`, {
-          turnId: t.turnId,
-          shard: e.shard,
-          line: e.line,
-          offset: e.offset,
-        });
-      }
-    }
-    if (t.aliasTurnIds.length > 0) {
-      add(
-        'split_turn',
-        'warning',
-        `turns ${[t.turnId, ...t.aliasTurnIds].join(' and ')} are one turn (stream ${t.streamId}) split in two by upstream's writer: ${t.splitCause}`,
-        where,
-      );
-    } else if (!t.hasSubmitted) {
-      add('orphan_turn', 'warning', `turn ${t.turnId} has no "submitted" event`, where);
-    }
-    const disorder = outOfOrder(t.events);
-    if (disorder)
-      add('out_of_order', 'warning', `turn ${t.turnId}: ${disorder.message}`, {
+/** Findings about one turn: collisions, orphans, split turns, disorder, interruptions, open turns. */
+function turnFindings(t: Turn, staleBefore: number, now: number, add: AddFinding): void {
+  if (t.events.length === 0) return; // only recovered events
+  const first = t.events[0];
+  const where = { turnId: t.turnId, shard: first.shard, line: first.line, offset: first.offset };
+  if (t.collision) {
+    const names = t.collision.map((e) => `${e.name} (${e.shard}:${e.line})`).join(' and ');
+    for (const e of t.collision) {
+      add('terminal_collision', 'warning', `turn ${t.turnId} has ${t.collision.length} terminal events: ${names}`, {
         turnId: t.turnId,
-        shard: disorder.event.shard,
-        line: disorder.event.line,
-        offset: disorder.event.offset,
+        shard: e.shard,
+        line: e.line,
+        offset: e.offset,
       });
-    if (t.state === 'interrupted') {
-      add('interrupted_turn', 'info', `turn ${t.turnId} was interrupted${t.reason ? ` (${t.reason})` : ''}`, locate(t, 'interrupted') ?? where);
     }
-    if (!t.terminal) openTurnFindings(t, staleBefore, options.now, add);
   }
+  if (t.aliasTurnIds.length > 0) {
+    add(
+      'split_turn',
+      'warning',
+      `turns ${[t.turnId, ...t.aliasTurnIds].join(' and ')} are one turn (stream ${t.streamId}) split in two by upstream's writer: ${t.splitCause}`,
+      where,
+    );
+  } else if (!t.hasSubmitted) {
+    add('orphan_turn', 'warning', `turn ${t.turnId} has no "submitted" event`, where);
+  }
+  const disorder = outOfOrder(t.events);
+  if (disorder)
+    add('out_of_order', 'warning', `turn ${t.turnId}: ${disorder.message}`, {
+      turnId: t.turnId,
+      shard: disorder.event.shard,
+      line: disorder.event.line,
+      offset: disorder.event.offset,
+    });
+  if (t.state === 'interrupted') {
+    add('interrupted_turn', 'info', `turn ${t.turnId} was interrupted${t.reason ? ` (${t.reason})` : ''}`, locate(t, 'interrupted') ?? where);
+  }
+  if (!t.terminal) openTurnFindings(t, staleBefore, now, add);
 }
 
 function openTurnFindings(t: Turn, staleBefore: number, now: number, add: AddFinding): void {
@@ -505,31 +712,27 @@ function openTurnFindings(t: Turn, staleBefore: number, now: number, add: AddFin
  * A session upstream cannot read (invalid UTF-8): its writer raises before every lifecycle
  * event, so each turn since stops at "submitted". The sidecar shows what really happened.
  */
-function lifecycleFindings(turns: readonly Turn[], malformed: readonly MalformedLine[], add: AddFinding): void {
-  const bad = malformed.find((m) => m.kind === 'invalid_utf8');
-  if (!bad) return;
-  for (const t of turns) {
-    if (t.terminal || t.state !== 'submitted') continue;
-    const ev = t.evidence;
-    const what = ev?.answered
-      ? `the sidecar shows it was answered (${ev.items.map((i) => i.detail).join('; ')})`
-      : ev?.failed
-        ? `it ended without an answer (${ev.items.map((i) => i.detail).join('; ')})`
-        : ev?.userMessageIndex !== null && ev?.userMessageIndex !== undefined
-          ? `the sidecar holds its user message (messages[${ev.userMessageIndex}]) but no reply`
-          : 'the sidecar does not show it either';
-    const sub = t.events.find((e) => e.name === 'submitted') ?? t.events[0];
-    add(
-      'lifecycle_dropped',
-      'warning',
-      `turn ${t.turnId} stops at "submitted" because hermes-webui's writer gave up on this session (invalid UTF-8 at ${bad.shard}:${bad.line} makes its reader raise, so no later lifecycle event was written); ${what}`,
-      { turnId: t.turnId, shard: sub.shard, line: sub.line, offset: sub.offset },
-    );
-  }
+function lifecycleFindings(t: Turn, bad: MalformedLine, add: AddFinding): void {
+  if (t.terminal || t.state !== 'submitted') return;
+  const ev = t.evidence;
+  const what = ev?.answered
+    ? `the sidecar shows it was answered (${ev.items.map((i) => i.detail).join('; ')})`
+    : ev?.failed
+      ? `it ended without an answer (${ev.items.map((i) => i.detail).join('; ')})`
+      : ev?.userMessageIndex !== null && ev?.userMessageIndex !== undefined
+        ? `the sidecar holds its user message (messages[${ev.userMessageIndex}]) but no reply`
+        : 'the sidecar does not show it either';
+  const sub = t.events.find((e) => e.name === 'submitted') ?? t.events[0];
+  add(
+    'lifecycle_dropped',
+    'warning',
+    `turn ${t.turnId} stops at "submitted" because hermes-webui's writer gave up on this session (invalid UTF-8 at ${bad.shard}:${bad.line} makes its reader raise, so no later lifecycle event was written); ${what}`,
+    { turnId: t.turnId, shard: sub.shard, line: sub.line, offset: sub.offset },
+  );
 }
 
-/** Findings about the sidecar's shape and the answers the journal points at. */
-function sidecarFindings(sessionId: string, sidecarRead: SidecarRead, sidecar: Sidecar | null, turns: readonly Turn[], add: AddFinding): void {
+/** Findings about the sidecar's shape. */
+function sidecarFindings(sessionId: string, sidecarRead: SidecarRead, sidecar: Sidecar | null, add: AddFinding): void {
   if (sidecarRead.status === 'invalid') {
     add('invalid_sidecar', 'error', `sidecar ${sessionId}.json cannot be used: ${sidecarRead.error}`);
   } else if (sidecar && sidecar.problems.length > 0) {
@@ -539,51 +742,71 @@ function sidecarFindings(sessionId: string, sidecarRead: SidecarRead, sidecar: S
       `sidecar ${sessionId}.json: ${sidecar.problems.slice(0, 5).join('; ')}${sidecar.problems.length > 5 ? ` (+${sidecar.problems.length - 5} more)` : ''}`,
     );
   }
-  if (sidecar) {
-    for (const t of turns) {
-      if (t.assistantMessageIndex !== null && t.assistantReply === null && t.state === 'completed') {
-        add(
-          'invalid_sidecar',
-          'warning',
-          `turn ${t.turnId} points at assistant message ${t.assistantMessageIndex}, which the sidecar does not have as an assistant message`,
-          { turnId: t.turnId },
-        );
-      }
-    }
+}
+
+/** A turn pointing at an answer the sidecar does not have (when there is a sidecar). */
+function sidecarTurnFindings(t: Turn, add: AddFinding): void {
+  if (t.assistantMessageIndex !== null && t.assistantReply === null && t.state === 'completed') {
+    add(
+      'invalid_sidecar',
+      'warning',
+      `turn ${t.turnId} points at assistant message ${t.assistantMessageIndex}, which the sidecar does not have as an assistant message`,
+      { turnId: t.turnId },
+    );
   }
 }
 
 /** Where the turn journal and the run journal disagree: reported, never guessed between. */
-function runFindings(sessionId: string, turns: readonly Turn[], runs: ReadonlyMap<string, RunSummary> | undefined, add: AddFinding): void {
+function runFindings(sessionId: string, t: Turn, runs: ReadonlyMap<string, RunSummary>, add: AddFinding): void {
+  if (t.streamId === null) return;
+  const r = runs.get(t.streamId);
+  if (!r || r.error) return;
+  const where = { turnId: t.turnId };
+  const file = `_run_journal/${sessionId}/${r.runId}.jsonl`;
+  if (t.state === 'completed' && RUN_FAILURE_OUTCOMES.has(r.outcome)) {
+    add('run_disagreement', 'warning', `turn ${t.turnId}: the turn journal says "completed" but its run settled "${r.outcome}" (${file})`, where);
+  } else if (t.state === 'interrupted' && r.outcome === 'completed') {
+    add('run_disagreement', 'warning', `turn ${t.turnId}: the turn journal says "interrupted" but its run settled "completed" (${file})`, where);
+  } else if (t.terminal && r.outcome === 'running') {
+    add(
+      'run_unsettled',
+      'info',
+      `turn ${t.turnId} is "${t.state}" but its run never settled (${file} ends at "${r.lastEvent ?? '?'}", seq ${r.lastSeq ?? '?'})`,
+      where,
+    );
+  }
+}
+
+/** Runs whose stream no turn has. */
+function runWithoutTurnFindings(sessionId: string, turns: readonly Turn[], runs: ReadonlyMap<string, RunSummary> | undefined, add: AddFinding): void {
   if (!runs || runs.size === 0) return;
   const streams = new Set<string>();
-  for (const t of turns) {
-    if (t.streamId === null) continue;
-    streams.add(t.streamId);
-    const r = runs.get(t.streamId);
-    if (!r || r.error) continue;
-    const where = { turnId: t.turnId };
-    const file = `_run_journal/${sessionId}/${r.runId}.jsonl`;
-    if (t.state === 'completed' && RUN_FAILURE_OUTCOMES.has(r.outcome)) {
-      add('run_disagreement', 'warning', `turn ${t.turnId}: the turn journal says "completed" but its run settled "${r.outcome}" (${file})`, where);
-    } else if (t.state === 'interrupted' && r.outcome === 'completed') {
-      add('run_disagreement', 'warning', `turn ${t.turnId}: the turn journal says "interrupted" but its run settled "completed" (${file})`, where);
-    } else if (t.terminal && r.outcome === 'running') {
-      add(
-        'run_unsettled',
-        'info',
-        `turn ${t.turnId} is "${t.state}" but its run never settled (${file} ends at "${r.lastEvent ?? '?'}", seq ${r.lastSeq ?? '?'})`,
-        where,
-      );
-    }
-  }
+  for (const t of turns) if (t.streamId !== null) streams.add(t.streamId);
   for (const [runId, r] of runs) {
     if (streams.has(runId)) continue;
     add('run_without_turn', 'info', `run ${runId} (_run_journal/${sessionId}/${runId}.jsonl, settled "${r.outcome}") has no turn in the turn journal`);
   }
 }
 
-function summarize(
+export interface Activity {
+  firstActivity: number | null;
+  lastActivity: number | null;
+}
+
+/** The earliest and latest finite created_at of `events`, continuing from `from`. */
+export function activityOf(events: readonly JournalEvent[], from: Activity | null): Activity {
+  let firstActivity = from?.firstActivity ?? null;
+  let lastActivity = from?.lastActivity ?? null;
+  for (const e of events) {
+    const v = e.createdAtRaw;
+    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+    if (firstActivity === null || v < firstActivity) firstActivity = v;
+    if (lastActivity === null || v > lastActivity) lastActivity = v;
+  }
+  return { firstActivity, lastActivity };
+}
+
+export function summarize(
   sessionId: string,
   shards: readonly ShardContents[],
   events: JournalEvent[],
@@ -593,6 +816,7 @@ function summarize(
   sidecar: Sidecar | null,
   sidecarRead: SidecarRead,
   collisionCount: number,
+  activity: Activity,
 ): SessionAnalysis {
   const byState: Record<string, number> = Object.create(null);
   let open = 0;
@@ -603,14 +827,7 @@ function summarize(
   const sev: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   for (const f of findings) sev[f.severity]++;
   const worst: Severity | null = sev.error ? 'error' : sev.warning ? 'warning' : sev.info ? 'info' : null;
-  let firstActivity: number | null = null;
-  let lastActivity: number | null = null;
-  for (const e of events) {
-    const v = e.createdAtRaw;
-    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-    if (firstActivity === null || v < firstActivity) firstActivity = v;
-    if (lastActivity === null || v > lastActivity) lastActivity = v;
-  }
+  const { firstActivity, lastActivity } = activity;
   return {
     sessionId,
     title: sidecar?.title ?? null,
@@ -664,46 +881,54 @@ function buildTurn(
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
   const scan = scanTurnEvents(evs);
   const assistantMessageIndex = scan.indexEv ? (fieldsOf(scan.indexEv).assistant_message_index as number) : null;
-  const userMessage = typeof sd.content === 'string' ? sd.content : sd.content === undefined ? null : JSON.stringify(sd.content);
-  return {
-    turnId,
-    streamId,
-    events: evs,
-    steps: turnSteps(evs, scan),
-    state: latest.name,
-    terminal: latest.terminal,
-    userMessage,
-    attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
-    model: typeof sd.model === 'string' ? sd.model : null,
-    modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
-    workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
-    reason: interruptReason(latest, scan.lastInterrupted),
-    startedAt: scan.startedAt,
-    lastAt: scan.lastAt,
-    durations: turnDurations(scan, latest),
-    assistantMessageIndex,
-    assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
-    collision,
-    hasSubmitted: evs.some((e) => e.name === 'submitted'),
-    live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
-    userMessageSaved: userMessage !== null && userContents.has(userMessage),
-    recovered,
-    aliasTurnIds: [],
-    splitCause: null,
-    ageBound: scan.lastAt,
-    evidence: null,
-    run: null,
-  };
+  // A user message kept by reference (compactEvent.ts) is read back when asked, never held by the turn.
+  const source = submitted !== undefined && hasLazyContent(submitted) ? submitted : null;
+  const turn = new TurnRecord(
+    {
+      turnId,
+      streamId,
+      events: evs,
+      state: latest.name,
+      terminal: latest.terminal,
+      attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
+      model: typeof sd.model === 'string' ? sd.model : null,
+      modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
+      workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
+      reason: interruptReason(latest, scan.lastInterrupted),
+      startedAt: scan.startedAt,
+      lastAt: scan.lastAt,
+      durations: turnDurations(scan, latest),
+      assistantMessageIndex,
+      assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
+      collision,
+      hasSubmitted: scan.seenSubmitted,
+      live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
+      userMessageSaved: false,
+      recovered,
+      aliasTurnIds: [],
+      splitCause: null,
+      ageBound: scan.lastAt,
+      evidence: null,
+      run: null,
+    },
+    source === null ? messageText(sd.content) : null,
+    source,
+  );
+  if (userContents.size > 0) {
+    const m = turn.userMessage;
+    turn.userMessageSaved = m !== null && userContents.has(m);
+  }
+  return turn;
 }
 
 /** What one pass over a turn's events finds: times, and the events looked up by name (no copies). */
 interface TurnScan {
-  times: (number | null)[];
   startedAt: number | null;
   lastAt: number | null;
   tSub: number | null;
   tWorker: number | null;
   tAssistant: number | null;
+  seenSubmitted: boolean;
   term: JournalEvent | undefined;
   lastInterrupted: JournalEvent | undefined;
   indexEv: JournalEvent | undefined;
@@ -711,31 +936,29 @@ interface TurnScan {
 
 function scanTurnEvents(evs: JournalEvent[]): TurnScan {
   const scan: TurnScan = {
-    times: new Array(evs.length),
     startedAt: null,
     lastAt: null,
     tSub: null,
     tWorker: null,
     tAssistant: null,
+    seenSubmitted: false,
     term: undefined,
     lastInterrupted: undefined,
     indexEv: undefined,
   };
-  let seenSub = false;
   let seenWorker = false;
   let seenAssistant = false;
   for (let i = 0; i < evs.length; i++) {
     const e = evs[i];
     const at = finiteOrNull(e.createdAtRaw);
-    scan.times[i] = at;
     if (at !== null) {
       if (scan.startedAt === null) scan.startedAt = at;
       scan.lastAt = at;
     }
     // The first event of each name counts for the durations, as Array.find would pick it.
     if (e.name === 'submitted') {
-      if (!seenSub) scan.tSub = at;
-      seenSub = true;
+      if (!scan.seenSubmitted) scan.tSub = at;
+      scan.seenSubmitted = true;
     } else if (e.name === 'worker_started') {
       if (!seenWorker) scan.tWorker = at;
       seenWorker = true;
@@ -748,27 +971,6 @@ function scanTurnEvents(evs: JournalEvent[]): TurnScan {
     if (typeof fieldsOf(e).assistant_message_index === 'number') scan.indexEv = e;
   }
   return scan;
-}
-
-function turnSteps(evs: JournalEvent[], scan: TurnScan): TurnStep[] {
-  const { times, startedAt } = scan;
-  const steps: TurnStep[] = new Array(evs.length);
-  for (let i = 0; i < evs.length; i++) {
-    const e = evs[i];
-    const at = times[i];
-    const prev = i > 0 ? times[i - 1] : null;
-    steps[i] = {
-      name: e.name,
-      at,
-      sinceStart: at !== null && startedAt !== null ? at - startedAt : null,
-      sincePrevious: at !== null && prev !== null ? at - prev : null,
-      shard: e.shard,
-      line: e.line,
-      terminal: e.terminal,
-      recovered: e.recovered === true,
-    };
-  }
-  return steps;
 }
 
 function turnDurations(scan: TurnScan, latest: JournalEvent): Turn['durations'] {

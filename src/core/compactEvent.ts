@@ -8,6 +8,12 @@
  * something asks for it (repair, export, an upstream check of an open turn), parsed, and kept
  * in a small LRU of decoded lines shared by every shard.
  *
+ * The user message (`content`) is the largest of those fields: a string longer than
+ * INLINE_CONTENT_CHARS is kept in memory only while the session's text allowance lasts
+ * (`keepText`, ReadBudget in shardReader.ts); past it the event keeps no `content`, sets
+ * `lazyContent`, and `contentOf(e)` reads it back with `data` (the same LRU). So a very large
+ * session holds its user messages by reference, a small one (the usual case) keeps them.
+ *
  * If the line read back is not the event that was read (the shard was rewritten since, and
  * not yet refreshed), `data` is rebuilt from the fields kept in memory (`event`, `stream_id`,
  * `turn_id`, `created_at` and the analysis fields) and `stale` is set: only values that were
@@ -29,14 +35,41 @@ export function fieldsOf(e: JournalEvent): Record<string, unknown> {
   return e.fields ?? e.data;
 }
 
-const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
+/** A user message up to this many UTF-16 units is always kept in memory (cheaper than a reference). */
+export const INLINE_CONTENT_CHARS = 64;
 
-/** The analysis fields present in a parsed line (one shared empty object when there are none). */
-export function pickFields(obj: Record<string, unknown>): Record<string, unknown> {
+/**
+ * The user message of an event (`content`, as parsed): from `fields`, or read back with `data`
+ * when the event keeps it by reference. A line that is no longer the event on disk (`stale`)
+ * gives `undefined`: the text is not known any more, and is never taken from another line.
+ */
+export function contentOf(e: JournalEvent): unknown {
+  return (e as CompactEvent).lazyContent === true ? e.data.content : fieldsOf(e).content;
+}
+
+/** The event's user message is not in memory (reading it costs a read of its line). */
+export function hasLazyContent(e: JournalEvent): boolean {
+  return (e as CompactEvent).lazyContent === true;
+}
+
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
+
+/**
+ * The analysis fields present in a parsed line (one shared empty object when there are none),
+ * `content` left out when `dropContent`; short string values and empty `attachments` shared
+ * through `intern` (model, provider and workspace repeat on every turn).
+ */
+export function pickFields(obj: Record<string, unknown>, dropContent = false, intern?: Interner): Record<string, unknown> {
   let out: Record<string, unknown> | null = null;
   for (const k of ANALYSIS_FIELDS) {
-    if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
-    (out ??= {})[k] = obj[k];
+    if (!Object.prototype.hasOwnProperty.call(obj, k) || (dropContent && k === 'content')) continue;
+    let v = obj[k];
+    if (intern !== undefined && k !== 'content') {
+      if (typeof v === 'string' && v.length <= INLINE_CONTENT_CHARS) v = intern.get(v);
+      else if (Array.isArray(v) && v.length === 0) v = NO_ITEMS;
+    }
+    (out ??= {})[k] = v;
   }
   return out ?? (NO_FIELDS as Record<string, unknown>);
 }
@@ -106,6 +139,8 @@ export class CompactEvent implements JournalEvent {
   declare raw?: string;
   /** Set when `data` had to be rebuilt because the line on disk is no longer this event. */
   declare stale?: boolean;
+  /** `content` is not in `fields`: read it back (`contentOf`). */
+  declare lazyContent?: boolean;
   readonly terminal: boolean;
 
   constructor(
@@ -147,7 +182,9 @@ export class CompactEvent implements JournalEvent {
 
   /** JSON of a compact event is the JSON of the plain event (with its `data`). */
   toJSON(): Record<string, unknown> {
-    return { ...(this as object), sortKey: this.sortKey, data: this.data };
+    const out: Record<string, unknown> = { ...(this as object), sortKey: this.sortKey, data: this.data };
+    delete out.lazyContent;
+    return out;
   }
 
   private rebuilt(): Record<string, unknown> {
@@ -187,9 +224,15 @@ function sameEvent(obj: Record<string, unknown>, e: CompactEvent): boolean {
   return c === r || (typeof c === 'number' && typeof r === 'number' && Number.isNaN(c) && Number.isNaN(r)) || (typeof c === 'object' && typeof r === 'object');
 }
 
-/** Makes the compact form of a plain event (its `data` is dropped; `recovered` events stay plain). */
-export function compactOf(ev: JournalEvent, path: string, intern: Interner): JournalEvent {
+/**
+ * Makes the compact form of a plain event (its `data` is dropped; `recovered` events stay plain).
+ * A user message longer than INLINE_CONTENT_CHARS stays in memory only when `keepText(length)`
+ * says the session's allowance has room for it (no `keepText`: always).
+ */
+export function compactOf(ev: JournalEvent, path: string, intern: Interner, keepText?: (chars: number) => boolean): JournalEvent {
   if (ev.recovered || ev.raw !== undefined) return ev;
+  const content = ev.data.content;
+  const lazy = keepText !== undefined && typeof content === 'string' && content.length > INLINE_CONTENT_CHARS && !keepText(content.length);
   const c = new CompactEvent(
     intern.get(ev.name),
     intern.get(ev.turnId),
@@ -199,9 +242,10 @@ export function compactOf(ev: JournalEvent, path: string, intern: Interner): Jou
     ev.line,
     ev.offset,
     ev.length,
-    pickFields(ev.data),
+    pickFields(ev.data, lazy, intern),
     path,
   );
+  if (lazy) c.lazyContent = true;
   if (ev.nonStandardNumbers) c.nonStandardNumbers = true;
   if (ev.pythonLineBreaks) c.pythonLineBreaks = true;
   if (ev.pythonHazard !== undefined) c.pythonHazard = ev.pythonHazard;

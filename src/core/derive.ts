@@ -14,9 +14,17 @@ import type { JournalEvent } from './types';
 
 /** Sorts in place, stably, into the documented total order. */
 export function sortEvents(events: JournalEvent[], shardRank: (shard: string) => number): JournalEvent[] {
+  return events.sort(compareEvents(shardRank));
+}
+
+/**
+ * The documented order: `created_at` (sortKey), then shard by name, then line. A total order
+ * (no two events share shard and line), so sorting any arrangement of events gives one result.
+ */
+export function compareEvents(shardRank: (shard: string) => number): (a: JournalEvent, b: JournalEvent) => number {
   // sortKey may be ±Infinity: Infinity - Infinity is NaN, which is falsy, so ties fall through
   // to shard rank and line exactly like equal finite keys.
-  return events.sort((a, b) => a.sortKey - b.sortKey || shardRank(a.shard) - shardRank(b.shard) || a.line - b.line);
+  return (a, b) => a.sortKey - b.sortKey || shardRank(a.shard) - shardRank(b.shard) || a.line - b.line;
 }
 
 /**

@@ -44,13 +44,21 @@ export interface AnswerEvidence {
 /** Seconds a saved user message's `timestamp` (an int) may lie before its `submitted` event. */
 const USER_TIMESTAMP_SLACK = 5;
 
+/** Hands out the sidecar's user messages to turns (UserMessageMatcher, or a recorded answer). */
+export interface MessageClaimer {
+  claim(content: string, at: number | null): number | null;
+}
+
 /**
  * Assigns the sidecar's user messages to turns (in turn order, each message at most once), so
  * the same question asked twice is never taken as the answer of the later, unanswered turn.
  */
-export class UserMessageMatcher {
-  private readonly claimed = new Set<number>();
-  constructor(private readonly sidecar: Sidecar) {}
+export class UserMessageMatcher implements MessageClaimer {
+  /** `claimed`: the user messages already assigned (an incremental re-analysis resumes from them). */
+  constructor(
+    private readonly sidecar: Sidecar,
+    readonly claimed: Set<number> = new Set(),
+  ) {}
 
   /** Index of the user message of a turn with this content submitted at `at`, or null. */
   claim(content: string, at: number | null): number | null {
@@ -91,7 +99,7 @@ export interface EvidenceInput {
   userMessage: string | null;
   submittedAt: number | null;
   sidecar: Sidecar | null;
-  matcher: UserMessageMatcher | null;
+  matcher: MessageClaimer | null;
   run: RunSummary | undefined;
 }
 

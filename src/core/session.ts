@@ -18,6 +18,8 @@ export interface SessionOptions {
   maxSessionBytes?: number;
   /** Compact events (core/compactEvent.ts: the parsed line is read back when asked); default true. */
   compact?: boolean;
+  /** User-message text compact events keep in memory (UTF-16 units, default DEFAULT_MAX_INLINE_TEXT_CHARS); the rest is read back. */
+  maxInlineTextChars?: number;
 }
 
 export class SessionJournal {
@@ -36,7 +38,7 @@ export class SessionJournal {
     options: SessionOptions = {},
   ) {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    this.budget = new ReadBudget(options.maxSessionBytes);
+    this.budget = new ReadBudget(options.maxSessionBytes, options.maxInlineTextChars);
     this.compact = options.compact ?? true;
   }
 

@@ -43,10 +43,39 @@ export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
  */
 export const DEFAULT_MAX_SESSION_BYTES = 768 * 1024 * 1024;
 
-/** The bytes one session's readers hold, shared by them (each claims its shard's size on refresh). */
+/**
+ * UTF-16 units of user messages (`content` over compactEvent.INLINE_CONTENT_CHARS) one session's
+ * compact events keep in memory, all shards together (≤ 8 MB); the rest are read back from the
+ * shard when asked (core/compactEvent.ts, `contentOf`). A session of usual size keeps them all.
+ */
+export const DEFAULT_MAX_INLINE_TEXT_CHARS = 4 * 1024 * 1024;
+
+/**
+ * The bytes one session's readers hold, shared by them (each claims its shard's size on refresh),
+ * and the user-message text their compact events may keep in memory (`takeText`).
+ */
 export class ReadBudget {
   private readonly claims = new Map<object, number>();
-  constructor(readonly limit: number = DEFAULT_MAX_SESSION_BYTES) {}
+  private readonly text = new Map<object, number>();
+  private textTotal = 0;
+  constructor(
+    readonly limit: number = DEFAULT_MAX_SESSION_BYTES,
+    readonly textLimit: number = DEFAULT_MAX_INLINE_TEXT_CHARS,
+  ) {}
+
+  /** Whether `who` may keep `chars` more units of text in memory (and counts them when it may). */
+  takeText(who: object, chars: number): boolean {
+    if (this.textTotal + chars > this.textLimit) return false;
+    this.text.set(who, (this.text.get(who) ?? 0) + chars);
+    this.textTotal += chars;
+    return true;
+  }
+
+  /** Gives back the text `who` kept (its events were dropped: a re-read from 0, an error). */
+  releaseText(who: object): void {
+    this.textTotal -= this.text.get(who) ?? 0;
+    this.text.delete(who);
+  }
 
   /** Claims `bytes` for `who` (replacing its earlier claim): the bytes the others hold when that would pass the limit, else null. */
   claim(who: object, bytes: number): number | null {
@@ -60,6 +89,7 @@ export class ReadBudget {
 
   release(who: object): void {
     this.claims.delete(who);
+    this.releaseText(who);
   }
 }
 
@@ -150,6 +180,8 @@ export class ShardReader {
   private readonly keepRaw: boolean;
   /** Interns names and ids of compact events; null when events keep their parsed object. */
   private readonly intern: Interner | null;
+  /** Whether a compact event may keep one more user message in memory (the session's text allowance). */
+  private readonly keepText = (chars: number): boolean => this.budget.takeText(this, chars);
   private readonly budget: ReadBudget;
 
   constructor(path: string, name: string, options: ReadOptions) {
@@ -225,6 +257,7 @@ export class ShardReader {
     Object.assign(c, emptyContents(c.path, c.name));
     this.committed = 0;
     this.intern?.clear();
+    this.budget.releaseText(this);
   }
 
   /**
@@ -368,7 +401,7 @@ export class ShardReader {
         if (mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line)) ev.pythonLineBreaks = true;
         const hazard = pythonJsonHazard(line);
         if (hazard !== null) ev.pythonHazard = hazard;
-        c.events.push(this.intern === null ? ev : compactOf(ev, c.path, this.intern));
+        c.events.push(this.intern === null ? ev : compactOf(ev, c.path, this.intern, this.keepText));
       } else {
         // Blank, not JSON, NaN / Infinity, not an object: the general path decides.
         this.commitLine(chunk.subarray(p, nl), offset);
@@ -383,7 +416,7 @@ export class ShardReader {
     const parsed = this.parseLine(raw, offset, c.lineCount, false);
     if (parsed === null) return;
     if ('kind' in parsed) c.malformed.push(parsed);
-    else c.events.push(this.intern === null ? parsed : compactOf(parsed, c.path, this.intern));
+    else c.events.push(this.intern === null ? parsed : compactOf(parsed, c.path, this.intern, this.keepText));
   }
 
   private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {

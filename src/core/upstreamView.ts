@@ -63,13 +63,33 @@ function pyBlank(s: string): boolean {
   return PY_BLANK.test(s);
 }
 
+/** Where a line to re-read is in its shard. */
 interface Item {
   line: number;
   offset: number;
   length: number;
-  event?: JournalEvent;
-  /** Needs re-reading: upstream may split it or read it differently. */
-  reread: boolean;
+}
+
+/** A line too long to judge: its `count` upstream lines are listed as unverified. Returns the extra lines. */
+function unverifiedLines(view: UpstreamView, shard: string, first: number, count: number): number {
+  for (let k = 0; k < count; k++) (view.unverified ??= []).push({ shard, line: first + k });
+  return count - 1;
+}
+
+/** A re-read line (null: unreadable) as upstream splits and parses it. Returns the extra lines it makes. */
+function upstreamLines(view: UpstreamView, seen: JournalEvent[], shard: string, first: number, it: Item, text: string | null): number {
+  // The bytes re-read include a BOM at the start of the file, as upstream's text does.
+  const pieces = text === null ? [''] : pySplitlines(text.replace(/\r$/, ''));
+  pieces.forEach((piece, k) => {
+    if (text !== null && pyBlank(piece)) return;
+    const parsed = text === null ? null : parseJsonLine(piece);
+    if (parsed && parsed.ok && typeof parsed.value === 'object' && parsed.value !== null && !Array.isArray(parsed.value)) {
+      seen.push(toEvent(parsed.value as Record<string, unknown>, shard, first + k, it.offset, it.length));
+    } else {
+      view.malformed.push({ shard, line: first + k });
+    }
+  });
+  return Math.max(0, pieces.length - 1);
 }
 
 /** Upstream's view of one analysed session; `shardPath` gives each shard's file. */
@@ -80,56 +100,50 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
   if (a.events.some((e) => e.pythonHazard !== undefined && e.recovered !== true)) return unreadable(view, 'RecursionError');
   const seen: JournalEvent[] = [];
   for (const shard of [...a.shards].sort((x, y) => compareNames(x.name, y.name))) {
-    const items: Item[] = [];
-    for (const e of a.events) {
-      if (e.shard !== shard.name || e.recovered === true) continue;
-      items.push({ line: e.line, offset: e.offset, length: e.length, event: e, reread: e.pythonLineBreaks === true });
-    }
-    for (const m of a.malformed) if (m.shard === shard.name) items.push({ line: m.line, offset: m.offset, length: m.length, reread: true });
-    items.sort((x, y) => x.line - y.line);
+    // The shard's events and malformed lines in line order (events first on a tie, as a stable
+    // sort of both would put them); only the lines to re-read become objects.
+    const evs: JournalEvent[] = [];
+    for (const e of a.events) if (e.shard === shard.name && e.recovered !== true) evs.push(e);
+    evs.sort((x, y) => x.line - y.line);
+    const bad = a.malformed.filter((m) => m.shard === shard.name).sort((x, y) => x.line - y.line);
     const file = shardPath(shard.name);
     let extra = 0;
-    for (const it of items) {
+    for (let i = 0, j = 0; i < evs.length || j < bad.length; ) {
+      const e = i < evs.length && (j >= bad.length || evs[i].line <= bad[j].line) ? evs[i++] : undefined;
+      const it: Item = e ?? { line: bad[j].line, offset: bad[j].offset, length: bad[j++].length };
       const first = it.line + extra;
-      if (!it.reread) {
-        if (shard.hasBom && it.line === 1) view.malformed.push({ shard: shard.name, line: first });
-        else if (it.event) seen.push(it.event);
+      if (e !== undefined && e.pythonLineBreaks !== true) {
+        if (shard.hasBom && e.line === 1) view.malformed.push({ shard: shard.name, line: first });
+        else seen.push(e);
         continue;
       }
       const got = file ? await readLine(file, it.offset, it.length, maxReread) : null;
       if (got === 'invalid_utf8') return unreadable(view, 'UnicodeDecodeError');
-      if (typeof got === 'number') {
-        for (let k = 0; k < got; k++) (view.unverified ??= []).push({ shard: shard.name, line: first + k });
-        extra += got - 1;
-        continue;
-      }
-      const text = got;
-      // The bytes re-read include a BOM at the start of the file, as upstream's text does.
-      const pieces = text === null ? [''] : pySplitlines(text.replace(/\r$/, ''));
-      pieces.forEach((piece, k) => {
-        if (text !== null && pyBlank(piece)) return;
-        const parsed = text === null ? null : parseJsonLine(piece);
-        if (parsed && parsed.ok && typeof parsed.value === 'object' && parsed.value !== null && !Array.isArray(parsed.value)) {
-          seen.push(toEvent(parsed.value as Record<string, unknown>, shard.name, first + k, it.offset, it.length));
-        } else {
-          view.malformed.push({ shard: shard.name, line: first + k });
-        }
-      });
-      extra += Math.max(0, pieces.length - 1);
+      extra += typeof got === 'number' ? unverifiedLines(view, shard.name, first, got) : upstreamLines(view, seen, shard.name, first, it, got);
     }
   }
   view.event_count = seen.length;
   // `_safe_ts`: float(created_at or 0), 0 when that raises; a stable sort.
-  const key = (e: JournalEvent): number => (pyFloatRaises(e.createdAtRaw) ? 0 : pyFloatKey(e.createdAtRaw));
-  const sorted = seen
-    .map((e, i) => ({ e, i, k: key(e) }))
-    .sort((x, y) => (Number.isNaN(x.k) ? 0 : x.k) - (Number.isNaN(y.k) ? 0 : y.k) || x.i - y.i)
-    .map((x) => x.e);
+  // A typed array of keys and one of positions (no object per event).
+  const keys = new Float64Array(seen.length);
+  for (let i = 0; i < seen.length; i++) {
+    const v = seen[i].createdAtRaw;
+    const k = pyFloatRaises(v) ? 0 : pyFloatKey(v);
+    keys[i] = Number.isNaN(k) ? 0 : k;
+  }
+  const order = new Uint32Array(seen.length);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  order.sort((x, y) => keys[x] - keys[y] || x - y);
   const states = new Map<string, JournalEvent>();
   const terminals = new Map<string, JournalEvent[]>();
-  for (const e of sorted) {
+  for (let n = 0; n < order.length; n++) {
+    const e = seen[order[n]];
     if (e.turnId === '') continue;
-    if (e.terminal) terminals.set(e.turnId, [...(terminals.get(e.turnId) ?? []), e]);
+    if (e.terminal) {
+      const list = terminals.get(e.turnId);
+      if (list) list.push(e);
+      else terminals.set(e.turnId, [e]);
+    }
     const prev = states.get(e.turnId);
     // `float(event.get('created_at') or 0) >= float(previous...)`: raises for a non-numeric value.
     if (prev !== undefined && (pyFloatRaises(e.createdAtRaw) || pyFloatRaises(prev.createdAtRaw))) return unreadable(view, 'ValueError');

@@ -9,9 +9,9 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { sessionReport } from '../../src/core/audit';
-import { CompactEvent, decodedLines } from '../../src/core/compactEvent';
+import { CompactEvent, contentOf, decodedLines, hasLazyContent, INLINE_CONTENT_CHARS } from '../../src/core/compactEvent';
 import { discoverSessions } from '../../src/core/discovery';
-import { analyzeWithUpstream, SessionJournal } from '../../src/core/session';
+import { analyzeWithUpstream, SessionJournal, shardFilesFor } from '../../src/core/session';
 import { ShardReader } from '../../src/core/shardReader';
 import type { JournalEvent } from '../../src/core/types';
 import { everyAnomaly, generateSessionsFolder } from '../support/fixtures';
@@ -49,11 +49,12 @@ function normalized(v: unknown): string {
   });
 }
 
-async function analyses(dir: string, compact: boolean): Promise<Map<string, unknown>> {
+/** `maxInlineTextChars`: the session's allowance of user-message text kept in memory (0: every long one by reference). */
+async function analyses(dir: string, compact: boolean, maxInlineTextChars?: number): Promise<Map<string, unknown>> {
   const d = await discoverSessions(dir);
   const out = new Map<string, unknown>();
   for (const s of d.sessions) {
-    const j = new SessionJournal(d.sessionsDir, s.sessionId, { compact });
+    const j = new SessionJournal(d.sessionsDir, s.sessionId, { compact, maxInlineTextChars });
     j.setShards(s.shards);
     await j.refresh();
     const a = await analyzeWithUpstream(j, OPTS);
@@ -74,6 +75,73 @@ describe('compact events', () => {
       for (const [sid, v] of c) assert.deepStrictEqual(v, p.get(sid), `session ${sid}`);
     });
   }
+
+  it('analyse exactly as plain events with every long user message kept by reference (text allowance 0)', async function () {
+    this.timeout(60000);
+    const dir = tempDir();
+    generateSessionsFolder(dir, { seed: 1, anomalies: everyAnomaly(1), sessions: 16 });
+    const [c, p] = [await analyses(dir, true, 0), await analyses(dir, false)];
+    assert.deepStrictEqual([...c.keys()], [...p.keys()]);
+    for (const [sid, v] of c) assert.deepStrictEqual(v, p.get(sid), `session ${sid}`);
+    // The allowance was used: messages were read back, not held.
+    const d = await discoverSessions(dir);
+    let lazy = 0;
+    let turns = 0;
+    for (const s of d.sessions) {
+      const j = new SessionJournal(d.sessionsDir, s.sessionId, { maxInlineTextChars: 0 });
+      j.setShards(s.shards);
+      await j.refresh();
+      const a = j.analyze(OPTS);
+      lazy += a.events.filter((e) => hasLazyContent(e)).length;
+      for (const t of a.turns) {
+        turns++;
+        assert.ok(
+          !Object.values(t).some((v) => typeof v === 'string' && v.length > INLINE_CONTENT_CHARS && v === t.userMessage),
+          'the turn holds no long message',
+        );
+        assert.ok(!Object.prototype.hasOwnProperty.call(t, 'steps'), 'the turn holds no steps');
+      }
+    }
+    assert.ok(lazy >= 10 && turns > 20, `lazy ${lazy}, turns ${turns}`);
+  });
+
+  it('keep user messages within the session allowance, read the rest back; a rewritten shard never gives another line’s text', async () => {
+    const { dir, journal } = sessionsDir();
+    const file = path.join(journal, 'sess~1.jsonl');
+    const long = (k: number): string => `question ${k} ${'ü'.repeat(80)}`;
+    fs.writeFileSync(file, [1, 2, 3].map((k) => lifecycle(`t${k}`, T0 + k * 10, 'completed', { content: long(k) })).join(''));
+    const j = new SessionJournal(dir, 'sess', { maxInlineTextChars: long(1).length + 5 });
+    j.setShards(shardFilesFor(journal, ['sess~1.jsonl']));
+    await j.refresh();
+    const subs = j.analyze(OPTS).events.filter((e) => e.name === 'submitted');
+    assert.deepStrictEqual(
+      subs.map((e) => hasLazyContent(e)),
+      [false, true, true],
+    );
+    decodedLines.clear();
+    const a = j.analyze(OPTS);
+    assert.deepStrictEqual(
+      a.turns.map((t) => t.userMessage),
+      [long(1), long(2), long(3)],
+    );
+    assert.deepStrictEqual(
+      subs.map((e) => contentOf(e)),
+      [long(1), long(2), long(3)],
+    );
+    // Another writer rewrites the shard (other turns) before we refresh: the text is unknown, never another line's.
+    fs.writeFileSync(file, [1, 2, 3].map((k) => lifecycle(`x${k}`, T0 + k * 10)).join(''));
+    decodedLines.clear();
+    assert.strictEqual(a.turns[0].userMessage, long(1), 'held in memory');
+    assert.strictEqual(a.turns[1].userMessage, null);
+    assert.strictEqual((subs[1] as CompactEvent).stale, true);
+    assert.strictEqual(subs[2].data.content, undefined);
+    // A refresh re-reads the replaced file and gives the allowance back.
+    await j.refresh();
+    assert.deepStrictEqual(
+      j.analyze(OPTS).turns.map((t) => t.userMessage),
+      ['question x1', 'question x2', 'question x3'],
+    );
+  });
 
   it('hold no parsed object, and read each line back by byte offset (BOM, CRLF, non-ASCII, NaN)', async () => {
     const { journal } = sessionsDir();

@@ -203,8 +203,19 @@ describe('Feedback', function () {
       'b2 (the last one visited) revealed in its timeline',
     );
     assert.strictEqual(shown.shownRows, 2, 'the whole session is shown');
-    // Rating b2 removes it from the walk.
+    // The walk shows the queue's progress in the status bar, live; a click walks on.
+    const bar = a.feedback.statusBar;
+    assert.ok(bar.visible, 'the review progress is in the status bar once the walk started');
+    assert.strictEqual(bar.item.command, 'botMemory.nextUnreviewedTurn');
+    const before = a.feedback.progress();
+    assert.strictEqual(bar.item.text, `$(feedback) ${before.reviewed} of ${before.reviewable} reviewed`);
+    // Rating b2 removes it from the walk, and the status bar counts it without another step.
     await vscode.commands.executeCommand('botMemory.feedback.thumbsUp', { rootId: dir, sessionId: 'fb', turnId: 'b2' });
+    await waitFor(
+      () => bar.item.text === `$(feedback) ${before.reviewed + 1} of ${before.reviewable} reviewed` || undefined,
+      5000,
+      () => `the status bar to count the rating (it says ${bar.item.text})`,
+    );
     a.feedback.resetWalk();
     const next = (await vscode.commands.executeCommand('botMemory.nextUnreviewedTurn')) as { rootId: string; sessionId: string; turnId: string } | undefined;
     assert.ok(!(next?.rootId === dir && next.turnId === 'b2'));

@@ -211,6 +211,25 @@ async function main() {
       { timeout: 10_000 },
     );
     check(true, 'the tree row shows 👎 too');
+    const treeSays = await page
+      .locator('.sidebar')
+      .getByText(/completed turns reviewed/)
+      .first()
+      .innerText()
+      .catch(() => '');
+    const bar = page.locator('.statusbar-item', { hasText: /\d+ of \d+ reviewed/ }).first();
+    await page
+      .waitForFunction(
+        (want) => [...document.querySelectorAll('.statusbar-item')].some((e) => e.textContent?.trim() === want),
+        (treeSays.match(/\d+ of \d+/)?.[0] ?? '?') + ' reviewed',
+        { timeout: 10_000 },
+      )
+      .catch(() => {});
+    const barText = (await bar.innerText().catch(() => '')).trim();
+    check(
+      /^2 of 4 completed turns reviewed/.test(treeSays) && barText === '2 of 4 reviewed',
+      `the status bar counts the review live, as the tree does (${JSON.stringify(barText)} / ${JSON.stringify(treeSays)})`,
+    );
     await page.mouse.move(10, 10);
     await screenshot(page, path.join(shots, 'feedback-tree-timeline.png'));
     await frame.locator('article.card.turn.selected').focus();

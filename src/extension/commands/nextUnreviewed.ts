@@ -16,17 +16,16 @@ export async function run(c: CommandContext, arg?: unknown) {
     order: order === 'newestFirst' || order === 'oldestFirst' ? order : undefined,
     filter: stringArg(arg, 'filter'),
   });
-  const { reviewed, reviewable } = c.feedback.progress();
+  c.feedback.statusBar.start();
   if (!next) {
+    const { reviewable } = c.feedback.progress();
     const filter = stringArg(arg, 'filter') ?? c.feedback.queueSettings().filter;
     if (filter !== 'unreviewed') void notifyInfo(`The review queue (${filter}) is empty.`);
     else void notifyInfo(reviewable === 0 ? 'No completed turns with an answer to review yet.' : `All ${reviewable} completed turns are reviewed.`);
     return undefined;
   }
   await vscode.commands.executeCommand(Commands.openTimeline, { rootId: next.rootId, sessionId: next.sessionId, turnId: next.turnId });
-  vscode.window.setStatusBarMessage(
-    `$(feedback) ${reviewed} of ${reviewable} reviewed — rate with + / - in the timeline (focus moves on), c for a correction, n for a note`,
-    8000,
-  );
+  // The progress itself is a live status-bar item (feedback/reviewStatusBar.ts); this says how to rate.
+  vscode.window.setStatusBarMessage('Rate with + / - in the timeline (focus moves on), c for a correction, n for a note', 8000);
   return next;
 }

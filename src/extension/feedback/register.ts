@@ -5,5 +5,5 @@ import { FeedbackService } from './service';
 
 export function registerFeedback(services: Services): Registration<FeedbackService> {
   const api = new FeedbackService(services);
-  return { api, disposables: [api.watchCorrections()] };
+  return { api, disposables: [api.watchCorrections(), api.statusBar] };
 }

@@ -13,6 +13,7 @@ import { defaultReviewer } from '../../core/feedback/reviewer';
 import { isReviewable, type TurnRef } from '../../core/sessionIndex';
 import type { Services } from '../services';
 import { onDidAskReason } from './reasons';
+import { ReviewStatusBar } from './reviewStatusBar';
 import type { SessionStore } from '../store';
 import { notifyError, notifyInfo, notifyWarning } from '../untrustedText';
 
@@ -30,7 +31,12 @@ export class FeedbackService {
   /** Correction editors open now: file → turn (each save appends a correction record). */
   readonly correctionFiles = new Map<string, TurnRef>();
 
-  constructor(private readonly services: Services) {}
+  /** The review queue's progress in the status bar (shown once reviewing starts in this window). */
+  readonly statusBar: ReviewStatusBar;
+
+  constructor(private readonly services: Services) {
+    this.statusBar = new ReviewStatusBar(services.store);
+  }
 
   /** Records saves of correction editors ("Write Correction…"). */
   watchCorrections(): vscode.Disposable {
@@ -134,6 +140,7 @@ export class FeedbackService {
     }
     this.services.output.info(`feedback ${value} on ${ref.sessionId}/${ref.turnId} by ${rec.reviewer}`);
     await this.store.index.fileChanged(feedbackFilePath(root.sessionsDir, ref.sessionId), 'changed');
+    this.statusBar.start();
     return rec;
   }
 
