@@ -8,8 +8,9 @@
 import type { SessionAnalysis, Turn } from './analyze';
 import { stepLabel } from '../shared/timelineFormat';
 import type { Finding, FindingKind, JournalEvent, MalformedLine, Severity } from './types';
-import { fieldsOf } from './compactEvent';
+import { fieldsOf, hasLazyContent } from './compactEvent';
 import {
+  COLLAPSE_LINES,
   estimateLineHeight,
   estimateTurnHeight,
   OUTLINE_PROBLEM,
@@ -70,7 +71,7 @@ export function buildTimelineModel(a: SessionAnalysis, options: TimelineBuildOpt
 }
 
 /** A row not built yet: a turn, or a broken line (with the time of the event it follows). */
-type Entry = { kind: 'turn'; t: Turn; ordinal: number } | { kind: 'line'; m: MalformedLine; near: number | null };
+type Entry = { kind: 'turn'; t: Turn; ordinal: number; status: TurnStatus } | { kind: 'line'; m: MalformedLine; near: number | null };
 
 /**
  * The timeline of one analysis with rows built on demand: the order of every row, the header
@@ -164,9 +165,9 @@ export class TimelineIndex {
       }
       const t = e.t;
       const findings = this.turnFindings(t);
-      const status = statusOf(t, this.findings.danglingTurns.has(t.turnId));
+      const status = e.status;
       const feedback = this.options.feedback?.(t.turnId) ?? null;
-      const own = t.steps.some((s) => s.shard === opened);
+      const own = t.events.some((e) => e.shard === opened);
       o.codes[i] =
         OUTLINE_STATUS.indexOf(status) |
         (findings.length > 0 ? OutlineFlag.Findings : 0) |
@@ -174,8 +175,10 @@ export class TimelineIndex {
         (t.state === 'completed' && t.assistantMessageIndex !== null ? OutlineFlag.Rateable : 0) |
         (own ? OutlineFlag.Own : 0) |
         (feedback ? RATING_CODE[feedback.rating] << OutlineFlag.RatingShift : 0);
+      const lazy = lazyMessage(t);
       const inputs = {
-        userMessage: t.userMessage,
+        // A message kept by reference is not read back for an estimate: its line's length stands for it.
+        userMessage: lazy ? LONG_TEXT.slice(0, lazy.length) : t.userMessage,
         reply: t.assistantReply,
         collisions: t.collision?.length ?? 0,
         status,
@@ -222,11 +225,11 @@ export class TimelineIndex {
 
 const RATING_CODE: Record<TimelineFeedback['rating'], number> = { up: 1, down: 2, neutral: 3 };
 
-/** Where events sit: the first event of each turn in the session's sorted stream, and the events of shards with broken lines. */
+/** Where events sit: the place in the session's sorted stream of each turn's first event and of the events around broken lines. */
 interface EventPositions {
-  /** Place in the sorted stream of each turn's first event. */
-  firstPos: Map<JournalEvent, number>;
-  /** Per shard with broken lines: the place of the event at each line (-1: none), and of the nearest event before it. */
+  /** Place in the sorted stream of a turn's first event. */
+  firstPos(e: JournalEvent): number;
+  /** Per shard with broken lines: the place of the nearest event before each line, and of the shard's first event. */
   byShard: Map<string, ShardLines>;
   /** Where turns known only from glued lines sit (filled by brokenLineEntries). */
   recoveredAt: Map<string, { pos: number; sub: number }>;
@@ -239,24 +242,54 @@ interface ShardLines {
   first: number;
 }
 
-/** One pass over the sorted events (no per-event allocation: this runs on every refresh of a big session). */
+/** Per shard: the place of the event at each line (-1: none); no object per event (this runs on every refresh of a big session). */
+interface ShardPlaces {
+  at: Int32Array;
+  /** Two events on one line (not written by upstream's writer): places are then looked up by event. */
+  shared: boolean;
+  minLine: number;
+  first: number;
+}
+
 function eventPositions(a: SessionAnalysis): EventPositions {
-  const firstPos = new Map<JournalEvent, number>();
-  for (const t of a.turns) if (t.events[0]) firstPos.set(t.events[0], -1);
-  const broken = new Map<string, { lines: number[]; pos: number[] }>();
-  for (const m of a.malformed) if (!broken.has(m.shard)) broken.set(m.shard, { lines: [], pos: [] });
+  const shards = new Map<string, ShardPlaces>();
+  let lastName: string | undefined;
+  let last: ShardPlaces | undefined;
   const events = a.events;
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
-    if (firstPos.get(e) === -1) firstPos.set(e, i);
-    const b = broken.size ? broken.get(e.shard) : undefined;
-    if (b) {
-      b.lines.push(e.line);
-      b.pos.push(i);
+    if (e.shard !== lastName) {
+      lastName = e.shard;
+      last = shards.get(e.shard);
+      if (!last) shards.set(e.shard, (last = { at: new Int32Array(1024).fill(-1), shared: false, minLine: Infinity, first: -1 }));
+    }
+    const p = last!;
+    const line = e.line;
+    if (line >= p.at.length) {
+      const grown = new Int32Array(Math.max(line + 1, p.at.length * 2)).fill(-1);
+      grown.set(p.at);
+      p.at = grown;
+    }
+    if (p.at[line] !== -1) p.shared = true;
+    p.at[line] = i; // stream order: the last one on a line wins
+    if (line < p.minLine) {
+      p.minLine = line;
+      p.first = i;
     }
   }
+  let byEvent: Map<JournalEvent, number> | undefined;
+  const firstPos = (e: JournalEvent): number => {
+    const p = shards.get(e.shard);
+    if (p && !p.shared) return p.at[e.line];
+    byEvent ??= new Map(events.map((x, i) => [x, i]));
+    return byEvent.get(e)!;
+  };
   const byShard = new Map<string, ShardLines>();
-  for (const [shard, b] of broken) byShard.set(shard, shardLines(b.lines, b.pos, a.malformed));
+  for (const m of a.malformed) {
+    if (byShard.has(m.shard)) continue;
+    const p = shards.get(m.shard);
+    byShard.set(m.shard, p ? shardLines(p, a.malformed) : { before: new Int32Array(0), first: -1 });
+  }
   return { firstPos, byShard, recoveredAt: new Map() };
 }
 
@@ -265,23 +298,12 @@ function eventPositions(a: SessionAnalysis): EventPositions {
  * line, the last in stream order of the events on the greatest smaller line; first, the first in
  * stream order on the smallest line.
  */
-function shardLines(lines: number[], pos: number[], malformed: readonly MalformedLine[]): ShardLines {
-  let max = 0;
-  for (const l of lines) if (l > max) max = l;
-  for (const m of malformed) if (m.line > max) max = m.line;
-  const at = new Int32Array(max + 2).fill(-1);
-  let minLine = Infinity;
-  let first = -1;
-  for (let k = 0; k < lines.length; k++) {
-    at[lines[k]] = pos[k]; // stream order: the last one on a line wins
-    if (lines[k] < minLine) {
-      minLine = lines[k];
-      first = pos[k];
-    }
-  }
-  const before = new Int32Array(max + 2).fill(-1);
-  for (let l = 1; l < before.length; l++) before[l] = at[l - 1] !== -1 ? at[l - 1] : before[l - 1];
-  return { before, first };
+function shardLines(p: ShardPlaces, malformed: readonly MalformedLine[]): ShardLines {
+  let max = p.at.length;
+  for (const m of malformed) if (m.line + 1 > max) max = m.line + 1;
+  const before = new Int32Array(max + 1).fill(-1);
+  for (let l = 1; l < before.length; l++) before[l] = l - 1 < p.at.length && p.at[l - 1] !== -1 ? p.at[l - 1] : before[l - 1];
+  return { before, first: p.first };
 }
 
 /** The session's findings by turn, by line and for the session itself, plus counts by kind. */
@@ -351,9 +373,9 @@ function turnEntries(
     }
     const status = statusOf(t, findings.danglingTurns.has(t.turnId));
     byStatus[status] = (byStatus[status] ?? 0) + 1;
-    const entry: Entry = { kind: 'turn', t, ordinal: 0 };
+    const entry: Entry = { kind: 'turn', t, ordinal: 0, status };
     const first = t.events[0];
-    if (first) return { entry, pos: where.firstPos.get(first)!, sub: -1 };
+    if (first) return { entry, pos: where.firstPos(first), sub: -1 };
     return { entry, ...(where.recoveredAt.get(t.turnId) ?? { pos: Number.MAX_SAFE_INTEGER, sub: 0 }) };
   });
 }
@@ -519,24 +541,31 @@ function turnRow(
   };
 }
 
+/** Stands for a message of that many characters in a collapsed card's estimate (which stops at COLLAPSE_LINES lines). */
+const LONG_TEXT = 'x'.repeat(110 * (COLLAPSE_LINES + 1));
+
+/** The submitted event whose user message is kept by reference (read back when asked), if any. */
+function lazyMessage(t: Turn): JournalEvent | undefined {
+  for (const e of t.events) if (hasLazyContent(e)) return e;
+  return undefined;
+}
+
+/** The user message's length, or for one kept by reference where its line is (no read back: the outline stamps every turn). */
+function userMessageStamp(t: Turn): string | number {
+  const lazy = lazyMessage(t);
+  return lazy ? `@${lazy.shard}:${lazy.offset}:${lazy.length}` : (t.userMessage?.length ?? -1);
+}
+
 /** What the turn's card shows, as one string (the row's `version` without its ordinal). */
 function turnVersion(t: Turn, status: TurnStatus, findings: number, feedback: TimelineFeedback | null): string {
-  const lastLine = t.events.length ? `${t.events[t.events.length - 1].shard}:${t.events[t.events.length - 1].line}` : '';
-  return [
-    t.events.length,
-    t.recovered.length,
-    lastLine,
-    t.state,
-    status,
-    t.assistantReply?.length ?? -1,
-    t.userMessage?.length ?? -1,
-    findings,
-    t.collision?.length ?? 0,
-    t.run ? `${t.run.outcome}:${t.run.size}` : '',
-    feedback
-      ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}:${feedback.curationStamp ?? ''}`
-      : '',
-  ].join('|');
+  const last = t.events.length ? t.events[t.events.length - 1] : undefined;
+  const fb = feedback
+    ? `${feedback.rating}:${feedback.comment?.length ?? 0}:${feedback.at ?? ''}:${feedback.revisions ?? 0}:${feedback.tags?.join(',') ?? ''}:${feedback.curationStamp ?? ''}`
+    : '';
+  return (
+    `${t.events.length}|${t.recovered.length}|${last ? `${last.shard}:${last.line}` : ''}|${t.state}|${status}|${t.assistantReply?.length ?? -1}|` +
+    `${userMessageStamp(t)}|${findings}|${t.collision?.length ?? 0}|${t.run ? `${t.run.outcome}:${t.run.size}` : ''}|${fb}`
+  );
 }
 
 /** An interrupted event's reason as text (from the fields a compact event keeps: no read back). */
