@@ -38,7 +38,7 @@ export const largeBench: Bench = {
   async run(ctx) {
     const sizes = ctx.args?.includes('--large-mb') ? ctx.args[ctx.args.indexOf('--large-mb') + 1].split(',').map(Number) : ctx.quick ? [32] : [1024, 4096];
     const rows: (string | number)[][] = [
-      ['session', 'events', 'baseline ms', 'baseline peak RSS MB', 'audit ms', 'audit peak RSS MB', 'audit RSS / journal bytes'],
+      ['session', 'events', 'baseline ms', 'CPU ms', 'baseline peak RSS MB', 'audit ms', 'CPU ms', 'audit peak RSS MB', 'audit RSS / journal bytes'],
     ];
     const readRows: (string | number)[][] = [
       ['session', 'compact: heap MB', 'peak RSS MB', 'plain: heap MB', 'peak RSS MB', 'heap compact / plain', 'bytes per event compact / plain'],
@@ -64,14 +64,16 @@ export const largeBench: Bench = {
           `${perEvent(compact)} / ${perEvent(plain)}`,
         ]);
       } else readRows.push([`${mb(g.bytes)} MB`, typeof compact === 'string' ? compact : '-', '-', typeof plain === 'string' ? plain : '-', '-', '-', '-']);
-      const cell = (r: AuditAnswer | string, k: 'ms' | 'rss'): string | number =>
-        typeof r === 'string' ? (k === 'ms' ? r : '-') : k === 'ms' ? Math.round(r.ms) : mb(r.maxRssBytes);
+      const cell = (r: AuditAnswer | string, k: 'ms' | 'cpu' | 'rss'): string | number =>
+        typeof r === 'string' ? (k === 'ms' ? r : '-') : k === 'ms' ? Math.round(r.ms) : k === 'cpu' ? Math.round(r.cpuMs) : mb(r.maxRssBytes);
       rows.push([
         `${mb(g.bytes)} MB`,
         g.events,
         cell(base, 'ms'),
+        cell(base, 'cpu'),
         cell(base, 'rss'),
         cell(audit, 'ms'),
+        cell(audit, 'cpu'),
         cell(audit, 'rss'),
         typeof audit === 'string' ? '-' : (audit.maxRssBytes / g.bytes).toFixed(2),
       ]);
@@ -81,7 +83,7 @@ export const largeBench: Bench = {
     ctx.log('reading only (SessionJournal.refresh, journal kept, live heap after a full GC):');
     ctx.log(table(readRows));
     ctx.log(
-      'target: a 4 GB session audits with peak RSS <= 300 MB (the 100 MB-session target); events are compact, the turn model still holds every user message (docs/performance.md).',
+      'target: a 4 GB session audits with peak RSS <= 300 MB (the 100 MB-session target); events are compact, turns compute their steps and read long user messages back (docs/performance.md).',
     );
   },
 };

@@ -863,6 +863,10 @@ export function summarize(
   };
 }
 
+// Shared by every turn without recovered events or alias ids (frozen: a turn replaces them, never pushes).
+const NO_EVENTS: readonly JournalEvent[] = Object.freeze([]);
+const NO_IDS: readonly string[] = Object.freeze([]);
+
 function buildTurn(
   turnId: string,
   evs: JournalEvent[],
@@ -883,7 +887,8 @@ function buildTurn(
     {
       turnId,
       streamId,
-      events: evs,
+      // An exact-size copy: the list grown by push holds up to 17 slots for a turn's usual 4 events.
+      events: evs.slice(),
       state: latest.name,
       terminal: latest.terminal,
       attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
@@ -900,8 +905,8 @@ function buildTurn(
       hasSubmitted: scan.seenSubmitted,
       live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
       userMessageSaved: false,
-      recovered,
-      aliasTurnIds: [],
+      recovered: recovered.length > 0 ? recovered : (NO_EVENTS as JournalEvent[]),
+      aliasTurnIds: NO_IDS as string[],
       splitCause: null,
       ageBound: scan.lastAt,
       evidence: null,

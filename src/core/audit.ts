@@ -3,6 +3,7 @@
  * largest session), and the `audit --json` report shape.
  */
 
+import * as fs from 'fs';
 import type { AnalyzeOptions, SessionAnalysis } from './analyze';
 import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
 import { discoverSessions, type DiscoveredSession, type Discovery, type SkippedFile } from './discovery';
@@ -25,6 +26,8 @@ export interface AuditOptions {
   now?: number;
   /** Hermes' `state.db` (upstream's `--state-db`): read only, for the `state_db_*` kinds (core/stateDb.ts). */
   stateDb?: string;
+  /** The next session is read while one is analysed only up to this many shard bytes (default READ_AHEAD_MAX_BYTES). */
+  readAheadMaxBytes?: number;
 }
 
 export function analyzeOptions(o: AuditOptions): AnalyzeOptions {
@@ -34,10 +37,28 @@ export function analyzeOptions(o: AuditOptions): AnalyzeOptions {
   };
 }
 
+/** A session is read ahead (while the one before is analysed) only up to this many shard bytes. */
+export const READ_AHEAD_MAX_BYTES = 32 * 1024 * 1024;
+
+/** The bytes of a session's shards (a shard that cannot be stat'ed counts 0: its reader reports it). */
+function shardBytes(s: DiscoveredSession): number {
+  let n = 0;
+  for (const f of s.shards) {
+    try {
+      n += fs.statSync(f.path).size;
+    } catch {
+      // gone or unreadable: the audit reports it
+    }
+  }
+  return n;
+}
+
 /**
  * Yields each session's analysis in session-id order; the caller decides what to keep.
  * The next session's files are read while the current one is analysed and handed out, so
- * file I/O overlaps the CPU work: at most two sessions are in memory at once.
+ * file I/O overlaps the CPU work — unless the next session is large (over READ_AHEAD_MAX_BYTES):
+ * then it is read only once the current one is handed out, so two large sessions are never in
+ * memory at once (peak memory is the largest session's, not the sum of two).
  */
 export async function* auditSessions(discovery: Discovery, options: AuditOptions = {}): AsyncGenerator<SessionAnalysis> {
   const opts = analyzeOptions(options);
@@ -55,8 +76,11 @@ export async function* auditSessions(discovery: Discovery, options: AuditOptions
   let next = wanted.length > 0 ? load(wanted[0]) : null;
   for (let i = 0; next !== null; i++) {
     const journal = await next;
-    next = i + 1 < wanted.length ? load(wanted[i + 1]) : null;
+    const ahead = i + 1 < wanted.length ? wanted[i + 1] : null;
+    const readAhead = ahead !== null && shardBytes(ahead) <= (options.readAheadMaxBytes ?? READ_AHEAD_MAX_BYTES);
+    next = readAhead ? load(ahead) : null;
     yield await analyzeWithUpstream(journal, opts);
+    if (ahead !== null && !readAhead) next = load(ahead);
   }
 }
 

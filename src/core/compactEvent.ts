@@ -131,6 +131,12 @@ export class Interner {
   }
 }
 
+/** A shard's file name and path: one per shard reader, shared by its compact events. */
+export interface ShardRef {
+  readonly name: string;
+  readonly path: string;
+}
+
 export class CompactEvent implements JournalEvent {
   declare nonStandardNumbers?: boolean;
   declare pythonLineBreaks?: boolean;
@@ -141,23 +147,32 @@ export class CompactEvent implements JournalEvent {
   declare stale?: boolean;
   /** `content` is not in `fields`: read it back (`contentOf`). */
   declare lazyContent?: boolean;
-  readonly terminal: boolean;
 
   constructor(
     readonly name: string,
     readonly turnId: string,
     readonly streamId: string | null,
     readonly createdAtRaw: unknown,
-    readonly shard: string,
+    /** The shard's name and path (one object per shard, shared by its events). */
+    readonly src: ShardRef,
     readonly line: number,
     readonly offset: number,
     readonly length: number,
     /** The analysis fields of the line (ANALYSIS_FIELDS); read-only, shared when empty. */
     readonly fields: Record<string, unknown>,
-    /** The shard's path, to read the line back. */
-    readonly path: string,
-  ) {
-    this.terminal = TERMINAL_EVENTS.has(name);
+  ) {}
+
+  get terminal(): boolean {
+    return TERMINAL_EVENTS.has(this.name);
+  }
+
+  get shard(): string {
+    return this.src.name;
+  }
+
+  /** The shard's path, to read the line back. */
+  get path(): string {
+    return this.src.path;
   }
 
   /** The documented sort key: the number when it is one (±Infinity included), else 0. */
@@ -182,7 +197,15 @@ export class CompactEvent implements JournalEvent {
 
   /** JSON of a compact event is the JSON of the plain event (with its `data`). */
   toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...(this as object), sortKey: this.sortKey, data: this.data };
+    const out: Record<string, unknown> = {
+      ...(this as object),
+      terminal: this.terminal,
+      shard: this.shard,
+      path: this.path,
+      sortKey: this.sortKey,
+      data: this.data,
+    };
+    delete out.src;
     delete out.lazyContent;
     return out;
   }
@@ -229,7 +252,7 @@ function sameEvent(obj: Record<string, unknown>, e: CompactEvent): boolean {
  * A user message longer than INLINE_CONTENT_CHARS stays in memory only when `keepText(length)`
  * says the session's allowance has room for it (no `keepText`: always).
  */
-export function compactOf(ev: JournalEvent, path: string, intern: Interner, keepText?: (chars: number) => boolean): JournalEvent {
+export function compactOf(ev: JournalEvent, src: ShardRef, intern: Interner, keepText?: (chars: number) => boolean): JournalEvent {
   if (ev.recovered || ev.raw !== undefined) return ev;
   const content = ev.data.content;
   const lazy = keepText !== undefined && typeof content === 'string' && content.length > INLINE_CONTENT_CHARS && !keepText(content.length);
@@ -238,12 +261,11 @@ export function compactOf(ev: JournalEvent, path: string, intern: Interner, keep
     intern.get(ev.turnId),
     ev.streamId === null ? null : intern.get(ev.streamId),
     ev.createdAtRaw,
-    ev.shard,
+    src,
     ev.line,
     ev.offset,
     ev.length,
     pickFields(ev.data, lazy, intern),
-    path,
   );
   if (lazy) c.lazyContent = true;
   if (ev.nonStandardNumbers) c.nonStandardNumbers = true;

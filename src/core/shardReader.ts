@@ -15,7 +15,7 @@ import { isUtf8 } from 'buffer';
 import { parseJsonLine, pythonJsonHazard, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
 import { TERMINAL_EVENTS } from './types';
-import { compactOf, Interner } from './compactEvent';
+import { compactOf, Interner, type ShardRef } from './compactEvent';
 
 export interface ReadOptions {
   /** Lines longer than this many bytes are malformed (`too_long`) and never buffered whole. */
@@ -183,6 +183,8 @@ export class ShardReader {
   /** Whether a compact event may keep one more user message in memory (the session's text allowance). */
   private readonly keepText = (chars: number): boolean => this.budget.takeText(this, chars);
   private readonly budget: ReadBudget;
+  /** The shard's name and path, shared by its compact events. */
+  private readonly src: ShardRef;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
@@ -191,10 +193,21 @@ export class ShardReader {
     this.intern = options.compact === true && !this.keepRaw ? new Interner() : null;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
+    this.src = { name, path };
   }
 
   get committedOffset(): number {
     return this.committed;
+  }
+
+  /**
+   * Before the first refresh: continue after `offset` (the end of a complete line) as if its
+   * `lineCount` lines had been read, so the refresh reads only what follows (the SQLite
+   * index's appended tails, core/sqlite/tailAppend.ts).
+   */
+  resumeAt(offset: number, lineCount: number): void {
+    this.committed = offset;
+    this.contents.lineCount = lineCount;
   }
 
   async refresh(): Promise<RefreshResult> {
@@ -401,7 +414,7 @@ export class ShardReader {
         if (mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line)) ev.pythonLineBreaks = true;
         const hazard = pythonJsonHazard(line);
         if (hazard !== null) ev.pythonHazard = hazard;
-        c.events.push(this.intern === null ? ev : compactOf(ev, c.path, this.intern, this.keepText));
+        c.events.push(this.intern === null ? ev : compactOf(ev, this.src, this.intern, this.keepText));
       } else {
         // Blank, not JSON, NaN / Infinity, not an object: the general path decides.
         this.commitLine(chunk.subarray(p, nl), offset);
@@ -416,7 +429,7 @@ export class ShardReader {
     const parsed = this.parseLine(raw, offset, c.lineCount, false);
     if (parsed === null) return;
     if ('kind' in parsed) c.malformed.push(parsed);
-    else c.events.push(this.intern === null ? parsed : compactOf(parsed, c.path, this.intern, this.keepText));
+    else c.events.push(this.intern === null ? parsed : compactOf(parsed, this.src, this.intern, this.keepText));
   }
 
   private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {

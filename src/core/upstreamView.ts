@@ -108,7 +108,7 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
     const bad = a.malformed.filter((m) => m.shard === shard.name).sort((x, y) => x.line - y.line);
     const file = shardPath(shard.name);
     let extra = 0;
-    for (let i = 0, j = 0; i < evs.length || j < bad.length; ) {
+    for (let i = 0, j = 0; i < evs.length || j < bad.length;) {
       const e = i < evs.length && (j >= bad.length || evs[i].line <= bad[j].line) ? evs[i++] : undefined;
       const it: Item = e ?? { line: bad[j].line, offset: bad[j].offset, length: bad[j++].length };
       const first = it.line + extra;

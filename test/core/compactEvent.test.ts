@@ -8,7 +8,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { sessionReport } from '../../src/core/audit';
+import { auditFolder, sessionReport } from '../../src/core/audit';
 import { CompactEvent, contentOf, decodedLines, hasLazyContent, INLINE_CONTENT_CHARS } from '../../src/core/compactEvent';
 import { discoverSessions } from '../../src/core/discovery';
 import { analyzeWithUpstream, SessionJournal, shardFilesFor } from '../../src/core/session';
@@ -141,6 +141,18 @@ describe('compact events', () => {
       j.analyze(OPTS).turns.map((t) => t.userMessage),
       ['question x1', 'question x2', 'question x3'],
     );
+  });
+
+  it('audit a folder the same whether the next session is read ahead or only after the current one is handed out', async function () {
+    this.timeout(60000);
+    const dir = tempDir();
+    generateSessionsFolder(dir, { seed: 3, anomalies: everyAnomaly(1), sessions: 8 });
+    const report = async (readAheadMaxBytes?: number): Promise<string> => {
+      const r = await auditFolder(dir, { now: OPTS.now, readAheadMaxBytes });
+      assert.ok(r.sessions.length >= 6, `sessions: ${r.sessions.length}`);
+      return JSON.stringify({ ...r, generated_at: '' });
+    };
+    assert.strictEqual(await report(0), await report());
   });
 
   it('hold no parsed object, and read each line back by byte offset (BOM, CRLF, non-ASCII, NaN)', async () => {
