@@ -21,9 +21,15 @@ function ms(t: bigint): number {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-async function timed<T>(fn: () => Promise<T> | T): Promise<[number, T]> {
+/** CPU time (user + system, ms) of this process, summed over every timed() call, by label. */
+const cpu = new Map<string, number[]>();
+
+async function timed<T>(fn: () => Promise<T> | T, label?: string): Promise<[number, T]> {
   const t = process.hrtime.bigint();
+  const c = process.cpuUsage();
   const v = await fn();
+  const d = process.cpuUsage(c);
+  if (label) cpu.set(label, [...(cpu.get(label) ?? []), (d.user + d.system) / 1000]);
   return [ms(t), v];
 }
 
@@ -32,10 +38,13 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Appends one upstream-shaped event (a new turn's `submitted`) to the shard, like another process would. */
-function appendOne(shard: string, sessionId: string, k: number): void {
+/**
+ * Appends one upstream-shaped event (a new turn's `submitted`) to the shard, like another process
+ * would: `after` seconds after `last` (the session's newest created_at), as a live bot writes.
+ */
+function appendOne(shard: string, sessionId: string, k: number, last: number): void {
   const rng = new Rng(1000 + k);
-  const at = NOW - 60 + k;
+  const at = Math.max(NOW - 60, last) + 1 + k;
   const e = buildJournalEvent(
     sessionId,
     {
@@ -57,19 +66,24 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
   const d = await discoverSessions(dir);
   const s = d.sessions[0];
   const bytes = s.shards.reduce((n, f) => n + fs.statSync(f.path).size, 0);
-  const j = new SessionJournal(d.sessionsDir, s.sessionId);
+  // As the extension keeps a journal it shows: re-analysed incrementally after appends.
+  const j = new SessionJournal(d.sessionsDir, s.sessionId, { incremental: true });
   j.setShards(s.shards);
-  const [fullReadMs] = await timed(() => j.refresh());
-  const [fullAnalyzeMs, a0] = await timed(() => j.analyze(analyzeOptions));
+  const [fullReadMs] = await timed(() => j.refresh(), 'fullRead');
+  const [fullAnalyzeMs, a0] = await timed(() => j.analyze(analyzeOptions), 'fullAnalyze');
   const events = a0.counts.events;
   const read: number[] = [];
   const analyze: number[] = [];
   let bytesRead = 0;
   let mode = '';
+  let incremental = 0;
+  let fallback: string | null = null;
   for (let k = 0; k < appends; k++) {
-    appendOne(s.shards[k % s.shards.length].path, s.sessionId, k);
-    const [r, res] = await timed(() => j.refresh());
-    const [an, a] = await timed(() => j.analyze(analyzeOptions));
+    appendOne(s.shards[k % s.shards.length].path, s.sessionId, k, a0.lastActivity ?? NOW);
+    const [r, res] = await timed(() => j.refresh(), 'appendRead');
+    const [an, a] = await timed(() => j.analyze(analyzeOptions), 'appendAnalyze');
+    if (j.lastRun?.path === 'incremental') incremental++;
+    else fallback = j.lastRun?.reason ?? 'not incremental';
     if (a.counts.events !== events + k + 1) throw new Error(`expected ${events + k + 1} events after the append, got ${a.counts.events}`);
     read.push(r);
     analyze.push(an);
@@ -86,8 +100,8 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
   const [indexColdMs] = await timed(() => index.analyze(rootId, s.sessionId));
   const indexAfter: number[] = [];
   for (let k = 0; k < appends; k++) {
-    appendOne(s.shards[0].path, s.sessionId, 100 + k);
-    const [t] = await timed(() => index.analyze(rootId, s.sessionId));
+    appendOne(s.shards[0].path, s.sessionId, 100 + k, a0.lastActivity ?? NOW);
+    const [t] = await timed(() => index.analyze(rootId, s.sessionId), 'indexAfterAppend');
     indexAfter.push(t);
   }
   return {
@@ -101,6 +115,9 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
     appendMode: mode,
     indexColdMs,
     indexAfterAppendMs: median(indexAfter),
+    incremental,
+    fallback,
+    cpuMs: Object.fromEntries([...cpu].map(([k, v]) => [k, median(v)])),
   };
 }
 
@@ -122,6 +139,15 @@ async function view(dir: string): Promise<Record<string, unknown>> {
     return ms(t);
   };
   const stat1 = statAll();
+  // The floor of a cold summary: reading the same files whole (readFileSync), nothing parsed.
+  const readAll = (): number => {
+    const t = process.hrtime.bigint();
+    let size = 0;
+    for (const f of files) size += fs.readFileSync(f).length;
+    if (size === 0) throw new Error('no bytes');
+    return ms(t);
+  };
+  const read1 = readAll();
 
   const index = new SessionIndex({ now: () => NOW });
   const [discoverMs, count] = await timed(async () => {
@@ -143,7 +169,15 @@ async function view(dir: string): Promise<Record<string, unknown>> {
     await Promise.all([lane(), lane(), lane(), lane()]);
     return done;
   };
-  const [coldMs, cold] = await timed(() => summarizeAll(index));
+  // Cold: what the Sessions view does, the background queue (summarizeInBackground), every session.
+  const cpu0 = process.cpuUsage();
+  const [coldMs, cold] = await timed(async () => {
+    index.summarizeInBackground(rootId);
+    await index.whenBackgroundIdle();
+    return ids.filter((id) => index.cachedSummary(rootId, id)).length;
+  });
+  const cpu1 = process.cpuUsage(cpu0);
+  const coldCpuMs = (cpu1.user + cpu1.system) / 1000;
   const cache = JSON.parse(JSON.stringify(index.exportCache())) as unknown;
   const cacheBytes = JSON.stringify(cache).length;
 
@@ -155,12 +189,15 @@ async function view(dir: string): Promise<Record<string, unknown>> {
   const one = ids[Math.floor(ids.length / 2)];
   const [analyzeOneMs, a] = await timed(() => warm.analyze(rootId, one));
   const stat2 = statAll();
+  const read2 = readAll();
   return {
     sessions: count,
     files: files.length,
     statMs: Math.min(stat1, stat2),
+    readMs: Math.min(read1, read2),
     discoverMs,
     coldMs,
+    coldCpuMs,
     cold,
     cacheBytes,
     validateMs,

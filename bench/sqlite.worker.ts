@@ -37,7 +37,9 @@ const src = openDb(source, { readOnly: true, engine });
 /** The columns of a table's INSERT, in its order. */
 const columnsOf = (t: string): string => /\(([a-z_, ]+)\) VALUES/.exec(insertSql(t))![1];
 const tables = floor ? [...ROW_TABLES] : ['events' as const];
-const rows = new Map(tables.map((t) => [t, src.all(`SELECT ${columnsOf(t)} FROM ${t} ORDER BY rowid`).map((r) => Object.values(r) as SqlValue[])]));
+// In the order the rebuild inserts them: `events` (WITHOUT ROWID) session by session in upstream's event order, the others as written.
+const orderOf = (t: string): string => (t === 'events' ? 'session_id, coalesce(created_at, 0), shard, line' : 'rowid');
+const rows = new Map(tables.map((t) => [t, src.all(`SELECT ${columnsOf(t)} FROM ${t} ORDER BY ${orderOf(t)}`).map((r) => Object.values(r) as SqlValue[])]));
 src.close();
 let count = 0;
 for (const r of rows.values()) count += r.length;
@@ -51,6 +53,7 @@ if (batched) {
 const rssBefore = process.memoryUsage().rss;
 fs.rmSync(target, { force: true });
 const t = process.hrtime.bigint();
+const cpu0 = process.cpuUsage();
 const db = openDb(target, { engine });
 db.exec(`PRAGMA page_size = 8192; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; PRAGMA cache_size = ${CACHE_SIZE};`);
 db.exec(DDL);
@@ -74,10 +77,12 @@ if (floor) {
   fs.closeSync(fd);
 }
 const ms = Number(process.hrtime.bigint() - t) / 1e6;
+const cpu = process.cpuUsage(cpu0);
 process.stdout.write(
   JSON.stringify({
     rows: count,
     ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     rowsMb: rssBefore / 1024 / 1024,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     direct: engine === 'wasm' && directBinding(),

@@ -153,7 +153,8 @@ function indexTarget(fromLog: string | undefined, dir: string | undefined, db: s
 /** The result on stdout: one JSON object (--json), else a short report. */
 function printResult(result: RebuildResult, json: boolean): void {
   if (json) {
-    out(JSON.stringify({ ...result, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }) + '\n');
+    const ru = process.resourceUsage(); // every thread of the process (the rebuild workers too)
+    out(JSON.stringify({ ...result, peakRssMb: Math.round(ru.maxRSS / 1024), cpuMs: Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000) }) + '\n');
     return;
   }
   const c = result.counts;

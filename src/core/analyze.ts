@@ -160,8 +160,11 @@ export interface AnalysisParts {
   splitOf: Map<string, SplitGroup>;
   ctx: TurnContext;
   matcher: UserMessageMatcher | null;
-  /** Per turn (same index as `analysis.turns`): the claim it made on the sidecar's user messages. */
-  claims: (Claim | null)[];
+  /**
+   * Per turn (same index as `analysis.turns`): what its claim on the sidecar's user messages got
+   * (claimOf says what it claimed: the claim is not kept, it holds the user message).
+   */
+  claims: (number | null)[];
   /** The findings (pristine: the analysis holds copies) with where they were emitted, in the analysis' order. */
   ranked: RankedFinding[];
   activity: Activity;
@@ -186,7 +189,7 @@ export function analyzeFull(
   const splitOf = splitIndex(findSplitTurns(byTurn, bomShards(shards)));
   const ctx = turnContext(malformed, sidecar, shards, context.runs);
   const matcher = sidecar ? new UserMessageMatcher(sidecar) : null;
-  const claims: (Claim | null)[] | null = keep ? [] : null;
+  const claims: (number | null)[] | null = keep ? [] : null;
   const turns = buildTurns({ byTurn, splitOf, states, collisions, ctx, matcher, claims, rank });
 
   const sink = new FindingSink(sessionId);
@@ -338,13 +341,6 @@ export function mtimesOf(shards: readonly ShardContents[]): Map<string, number> 
   return new Map(shards.map((s) => [s.name, s.mtimeMs / 1000]));
 }
 
-/** A claim a turn made on the sidecar's user messages (UserMessageMatcher), with what it got. */
-export interface Claim {
-  content: string;
-  at: number | null;
-  result: number | null;
-}
-
 interface TurnInputs {
   byTurn: Map<string, JournalEvent[]>;
   splitOf: Map<string, SplitGroup>;
@@ -352,8 +348,8 @@ interface TurnInputs {
   collisions: Map<string, JournalEvent[]>;
   ctx: TurnContext;
   matcher: UserMessageMatcher | null;
-  /** When given, receives each turn's claim (in turn order). */
-  claims: (Claim | null)[] | null;
+  /** When given, receives what each turn's claim got (in turn order). */
+  claims: (number | null)[] | null;
   rank: (shard: string) => number;
 }
 
@@ -369,7 +365,7 @@ function buildTurns(inp: TurnInputs): Turn[] {
     const t = turnOf(turnId, inp);
     const op = claimOf(t, inp.ctx);
     const result = op && inp.matcher ? inp.matcher.claim(op.content, op.at) : null;
-    inp.claims?.push(op ? { ...op, result } : null);
+    inp.claims?.push(result);
     finishTurn(t, inp.ctx, result);
     turns.push(t);
   }
@@ -587,7 +583,7 @@ function lineFindings(shards: readonly ShardContents[], malformed: readonly Malf
 }
 
 /** Findings about single events: no turn id, bad created_at, NaN, Python hazards, unknown names. */
-function eventFindings(events: readonly JournalEvent[], base: number, sink: FindingSink): void {
+export function eventFindings(events: readonly JournalEvent[], base: number, sink: FindingSink): void {
   const add = sink.add;
   for (let i = 0; i < events.length; i++) {
     const ev = events[i];

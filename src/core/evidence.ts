@@ -60,18 +60,36 @@ export class UserMessageMatcher implements MessageClaimer {
     readonly claimed: Set<number> = new Set(),
   ) {}
 
-  /** Index of the user message of a turn with this content submitted at `at`, or null. */
+  /** The user messages' indices by trimmed content, ascending (built at the first claim). */
+  private byContent: Map<string, number[]> | null = null;
+
+  /** Index of the first unclaimed user message with this content (trimmed) not older than `at` allows, or null. */
   claim(content: string, at: number | null): number | null {
-    const want = content.trim();
     const msgs = this.sidecar.messages;
-    for (let i = 0; i < msgs.length; i++) {
+    // Only the messages with this content are looked at: scanning every message for every turn
+    // made the analysis quadratic in the turns of a session with a sidecar.
+    for (const i of this.candidates().get(content.trim()) ?? []) {
+      if (this.claimed.has(i)) continue;
       const m = msgs[i];
-      if (m.role !== 'user' || this.claimed.has(i) || m.content.trim() !== want) continue;
       if (at !== null && m.timestamp !== null && m.timestamp < Math.floor(at) - USER_TIMESTAMP_SLACK) continue;
       this.claimed.add(i);
       return i;
     }
     return null;
+  }
+
+  private candidates(): Map<string, number[]> {
+    if (this.byContent === null) {
+      this.byContent = new Map();
+      this.sidecar.messages.forEach((m, i) => {
+        if (m.role !== 'user') return;
+        const key = m.content.trim();
+        const list = this.byContent!.get(key);
+        if (list) list.push(i);
+        else this.byContent!.set(key, [i]);
+      });
+    }
+    return this.byContent;
   }
 }
 

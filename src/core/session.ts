@@ -11,6 +11,7 @@ import { ShardReader, ReadBudget, DEFAULT_MAX_LINE_BYTES, type RefreshResult } f
 import { readSidecar, sidecarPath, type SidecarRead } from './sidecar';
 import { RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
+import { IncrementalAnalyzer, type IncrementalRun } from './incrementalAnalysis';
 
 export interface SessionOptions {
   maxLineBytes?: number;
@@ -18,6 +19,11 @@ export interface SessionOptions {
   maxSessionBytes?: number;
   /** Compact events (core/compactEvent.ts: the parsed line is read back when asked); default true. */
   compact?: boolean;
+  /**
+   * Re-analyse incrementally after appends (core/incrementalAnalysis.ts): keeps what the last
+   * analysis computed, for a journal analysed again and again (the extension's); default false.
+   */
+  incremental?: boolean;
   /** User-message text compact events keep in memory (UTF-16 units, default DEFAULT_MAX_INLINE_TEXT_CHARS); the rest is read back. */
   maxInlineTextChars?: number;
 }
@@ -31,6 +37,7 @@ export class SessionJournal {
   private readonly maxLineBytes: number;
   private readonly budget: ReadBudget;
   private readonly compact: boolean;
+  private readonly incremental: IncrementalAnalyzer | null;
 
   constructor(
     readonly sessionsDir: string,
@@ -40,6 +47,12 @@ export class SessionJournal {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.budget = new ReadBudget(options.maxSessionBytes, options.maxInlineTextChars);
     this.compact = options.compact ?? true;
+    this.incremental = options.incremental === true ? new IncrementalAnalyzer() : null;
+  }
+
+  /** How the last `analyze()` was computed (incremental journals only; for tests and the bench). */
+  get lastRun(): IncrementalRun | null {
+    return this.incremental?.lastRun ?? null;
   }
 
   /** Replaces the set of shard files (from discovery); readers of kept shards keep their state. */
@@ -101,7 +114,9 @@ export class SessionJournal {
   analyze(options: AnalyzeOptions): SessionAnalysis {
     const shards = this.shardNames.map((n) => this.readers.get(n)!.contents);
     const sidecar = this.sidecar ?? { status: 'missing' as const, path: sidecarPath(this.sessionsDir, this.sessionId) };
-    return analyzeSession(this.sessionId, shards, sidecar, options, { runs: this.runs.byRunId });
+    const context = { runs: this.runs.byRunId };
+    if (this.incremental) return this.incremental.analyze(this.sessionId, shards, sidecar, options, context);
+    return analyzeSession(this.sessionId, shards, sidecar, options, context);
   }
 }
 

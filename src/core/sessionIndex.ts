@@ -94,7 +94,7 @@ export class SessionIndex {
   private readonly hermes = new HermesThumbs();
   private readonly pending = new Map<string, Promise<SessionSummary | undefined>>();
   private readonly background = new WorkQueue<SessionRef>(
-    (job) => this.summarize(job.rootId, job.sessionId),
+    (job) => this.summarize(job.rootId, job.sessionId, true),
     () => this.options.concurrency,
   );
   private readonly changeEmitter = new Emitter<IndexChange>();
@@ -217,12 +217,17 @@ export class SessionIndex {
     return this.summaries.get(rootId, sessionId);
   }
 
-  /** Computes (or validates by fingerprint) a session's summary. */
-  summarize(rootId: string, sessionId: string): Promise<SessionSummary | undefined> {
+  /**
+   * Computes (or validates by fingerprint) a session's summary. `background` (the queue of
+   * `summarizeInBackground`): the root's repair log and hermes feedback file are checked at most
+   * every BATCH_STAMP_MS for the whole batch (not twice per session; a change the index is told of
+   * is seen at once), and the session's files are stat-ed synchronously.
+   */
+  summarize(rootId: string, sessionId: string, background = false): Promise<SessionSummary | undefined> {
     const k = `${rootId}\0${sessionId}`;
     const inflight = this.pending.get(k);
     if (inflight) return inflight;
-    const p = this.computeSummary(rootId, sessionId).finally(() => this.pending.delete(k));
+    const p = this.computeSummary(rootId, sessionId, background).finally(() => this.pending.delete(k));
     this.pending.set(k, p);
     return p;
   }
@@ -233,16 +238,22 @@ export class SessionIndex {
     this.background.push(ids.map((sessionId) => ({ rootId, sessionId })));
   }
 
-  private async computeSummary(rootId: string, sessionId: string): Promise<SessionSummary | undefined> {
+  /** Resolves once the background summaries queued so far are done. */
+  whenBackgroundIdle(): Promise<void> {
+    return this.background.idle();
+  }
+
+  private async computeSummary(rootId: string, sessionId: string, background: boolean): Promise<SessionSummary | undefined> {
     const root = this.rootsById.get(rootId);
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
-    const fp = await this.fingerprintOf(root, found);
+    const reuse = background ? BATCH_STAMP_MS : 0;
+    const fp = await this.fingerprintOf(root, found, reuse);
     const cached = this.summaries.get(rootId, sessionId);
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
-    const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId));
+    const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId), reuse);
     const feedback = await this.refreshFeedback(rootId, sessionId);
-    const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis);
+    const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis, reuse);
     return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback, hermes));
   }
 
@@ -275,10 +286,10 @@ export class SessionIndex {
   }
 
   /** A session's analysis (through the journal cache) with the repair log's reviews marked. */
-  private async analyzeSession(root: Root, found: DiscoveredSession, keep: boolean): Promise<SessionAnalysis> {
+  private async analyzeSession(root: Root, found: DiscoveredSession, keep: boolean, reuseStampsMs = 0): Promise<SessionAnalysis> {
     const o = this.options;
     const analysis = await this.journals.analyze(root.id, root.sessionsDir, found, keep, o, o.now(), this.analyzeOptions());
-    markReviewedFindings(analysis, (await this.reviews.of(root.id, root.sessionsDir)).known);
+    markReviewedFindings(analysis, (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).known);
     return analysis;
   }
 
@@ -338,6 +349,7 @@ export class SessionIndex {
         return true;
       }
       if (dir === root.sessionsDir && name === REPAIR_LOG_NAME) {
+        this.reviews.forget(root.id);
         // Reviews changed: sessions whose review set changed get a new fingerprint.
         this.summarizeInBackground(root.id);
         return true;
@@ -371,6 +383,7 @@ export class SessionIndex {
    */
   private async hermesFileChanged(abs: string): Promise<boolean> {
     const roots = [...this.rootsById.values()].filter((r) => this.hermes.fileFor(r.sessionsDir) === abs);
+    if (roots.length) this.hermes.forget(abs);
     for (const root of roots) {
       for (const sid of root.sessions.keys()) if (this.journals.has(root.id, sid)) await this.touch(root.id, sid);
       this.summarizeInBackground(root.id);
@@ -437,11 +450,12 @@ export class SessionIndex {
     this.summaries.import(data);
   }
 
-  /** File stats plus the session's reviews: a new review makes the summary stale. */
-  private async fingerprintOf(root: Root, s: DiscoveredSession): Promise<string> {
-    const reviews = (await this.reviews.of(root.id, root.sessionsDir)).bySession.get(s.sessionId);
-    const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId);
-    return (await fingerprint(root.sessionsDir, s)) + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes;
+  /** File stats plus the session's reviews: a new review makes the summary stale. `reuseStampsMs`: see `summarize`. */
+  private async fingerprintOf(root: Root, s: DiscoveredSession, reuseStampsMs = 0): Promise<string> {
+    const reviews = (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).bySession.get(s.sessionId);
+    const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId, reuseStampsMs);
+    const files = await fingerprint(root.sessionsDir, s, reuseStampsMs > 0);
+    return files + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes;
   }
 
   /** Cached summaries whose fingerprint still matches the files (cheap: stats only). */
@@ -475,6 +489,8 @@ export class SessionIndex {
 }
 
 const VALIDATE_LANES = 8;
+/** Background summaries of one batch share the root's repair-log and hermes-file stamps for this long. */
+const BATCH_STAMP_MS = 500;
 
 function labelFor(dir: string): string {
   const base = path.basename(dir);

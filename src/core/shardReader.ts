@@ -200,6 +200,16 @@ export class ShardReader {
     return this.committed;
   }
 
+  /**
+   * Before the first refresh: continue after `offset` (the end of a complete line) as if its
+   * `lineCount` lines had been read, so the refresh reads only what follows (the SQLite
+   * index's appended tails, core/sqlite/tailAppend.ts).
+   */
+  resumeAt(offset: number, lineCount: number): void {
+    this.committed = offset;
+    this.contents.lineCount = lineCount;
+  }
+
   async refresh(): Promise<RefreshResult> {
     const c = this.contents;
     let st;

@@ -14,7 +14,7 @@
 
 import type { Envelope } from './messageHandler';
 import type { RunPage, RunUsage } from './runView';
-import type { TimelineFilter, TimelineHeader, TimelineRow } from './timelineModel';
+import type { TimelineFilter, TimelineHeader, TimelineOutline, TimelineRow } from './timelineModel';
 
 export const enum MessageType {
   // webview → host
@@ -32,6 +32,10 @@ export const enum MessageType {
   LoadRun = 'loadRun',
   /** Usage (tokens, cost) of the runs of these turns (cards on screen), or of every run. */
   NeedRunUsage = 'needRunUsage',
+  /** Rows of a windowed session the webview is about to show (by key). */
+  NeedRows = 'needRows',
+  /** Search a windowed session (its text is on the host). */
+  Search = 'search',
   Reply = 'reply',
   // host → webview
   Reset = 'reset',
@@ -43,6 +47,8 @@ export const enum MessageType {
   Capabilities = 'capabilities',
   RunPage = 'runPage',
   RunUsage = 'runUsage',
+  WindowRows = 'windowRows',
+  SearchResult = 'searchResult',
 }
 
 /** Shown instead of (or above) the timeline when the session is partly loaded or missing. */
@@ -76,10 +82,12 @@ export interface ResetMessage {
   generation: number;
   header: TimelineHeader;
   total: number;
-  /** rows[0 .. rows.length) of `total`; the rest follow in Rows messages. */
+  /** rows[0 .. rows.length) of `total`; the rest follow in Rows messages. Windowed: some rows of the outline, by key. */
   rows: TimelineRow[];
   notice: Notice | null;
   page: PageInfo | null;
+  /** A windowed session: every row's outline; the webview asks for full rows (`NeedRows`) as they come into view. */
+  outline?: TimelineOutline;
 }
 
 export interface RowsMessage {
@@ -100,6 +108,23 @@ export interface PatchMessage {
   header: TimelineHeader;
   upserts: TimelineRow[];
   order?: string[];
+  /** A windowed session: the new outline (rows whose version hash changed are asked for again). */
+  outline?: TimelineOutline;
+}
+
+/** Full rows of a windowed session, replacing their placeholders (by key). */
+export interface WindowRowsMessage {
+  type: MessageType.WindowRows;
+  generation: number;
+  rows: TimelineRow[];
+}
+
+/** The keys of the rows of a windowed session whose search text holds `query`. */
+export interface SearchResultMessage {
+  type: MessageType.SearchResult;
+  generation: number;
+  query: string;
+  keys: string[];
 }
 
 export interface RevealMessage {
@@ -124,6 +149,10 @@ export interface Snapshot {
   /** Keys of the rows in the DOM, top to bottom. */
   renderedKeys: string[];
   renderedTurnIds: string[];
+  /** The session is windowed (rows sent on demand). */
+  windowed: boolean;
+  /** Placeholder cards in the DOM (rows not arrived yet). */
+  stubCards: number;
   /** Turn ids of rendered cards marked as terminal collisions. */
   collisionTurnIds: string[];
   /** `problem@shard:line` of rendered broken-line cards. */
@@ -204,7 +233,17 @@ export interface RunUsageTotal {
 }
 
 export type ToWebview = (
-  ResetMessage | RowsMessage | PatchMessage | RevealMessage | StatusMessage | RequestMessage | CapabilitiesMessage | RunPageMessage | RunUsageMessage
+  | ResetMessage
+  | RowsMessage
+  | PatchMessage
+  | RevealMessage
+  | StatusMessage
+  | RequestMessage
+  | CapabilitiesMessage
+  | RunPageMessage
+  | RunUsageMessage
+  | WindowRowsMessage
+  | SearchResultMessage
 ) &
   Envelope;
 
@@ -285,8 +324,24 @@ export interface NeedRunUsageMessage {
   all?: boolean;
 }
 
+/** Rows of a windowed session, by key (at most `MAX_NEED_ROWS`). */
+export interface NeedRowsMessage {
+  type: MessageType.NeedRows;
+  generation: number;
+  keys: string[];
+}
+
+/** Search a windowed session. */
+export interface SearchMessage {
+  type: MessageType.Search;
+  generation: number;
+  query: string;
+}
+
 export type FromWebview = (
   | ReadyMessage
+  | NeedRowsMessage
+  | SearchMessage
   | LoadRunMessage
   | NeedRunUsageMessage
   | OpenLineMessage
@@ -306,6 +361,10 @@ export type FromWebview = (
 export const FIRST_CHUNK_ROWS = 60;
 /** Rows per later Rows message. */
 export const CHUNK_ROWS = 2000;
+/** Rows a windowed Reset carries at each end of the session (the top, and the tail for follow-tail). */
+export const WINDOW_EDGE_ROWS = 40;
+/** Most rows one NeedRows asks for. */
+export const MAX_NEED_ROWS = 200;
 
 /** State the webview keeps across being hidden and shown again (vscode.setState). */
 export interface PersistedState {

@@ -5,6 +5,8 @@ import * as path from 'path';
 import { REPAIR_LOG_NAME } from '../../src/core/repair/log';
 import { SessionIndex, SUMMARY_CACHE_VERSION, type IndexChange } from '../../src/core/sessionIndex';
 import { ev, lifecycle, line, sessionsDir, T0 } from './helpers';
+import * as os from 'os';
+import { everyAnomaly, generateSessionsFolder } from '../support/fixtures';
 
 function setup() {
   const a = sessionsDir();
@@ -150,6 +152,39 @@ describe('SessionIndex', () => {
     const s1 = await index.summarize(a.dir, 's1');
     assert.strictEqual(s1?.title, 'First');
     assert.strictEqual(s1?.reviewedFindings, undefined);
+  });
+
+  it('background summaries (shared root stamps, synchronous stats) equal summaries computed one by one, on folders with every anomaly', async function () {
+    this.timeout(60_000);
+    const dirs = [1, 3].map((seed) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-summaries-'));
+      generateSessionsFolder(dir, { seed, anomalies: everyAnomaly(seed === 1 ? 1 : 2), sessions: 16 });
+      return dir;
+    });
+    const demo = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-summaries-demo-'));
+    fs.cpSync(path.join(__dirname, '..', '..', '..', 'demo', 'sessions'), demo, { recursive: true });
+    dirs.push(demo);
+    try {
+      for (const dir of dirs) {
+        const one = new SessionIndex({ now: () => T0 + 86400 });
+        const batch = new SessionIndex({ now: () => T0 + 86400 });
+        await one.setRoots([{ sessionsDir: dir, source: 'setting' }]);
+        await batch.setRoots([{ sessionsDir: dir, source: 'setting' }]);
+        const ids = one.sessions(dir).map((x) => x.sessionId);
+        assert.ok(ids.length >= 10, `${ids.length} sessions in ${dir}`);
+        for (const id of ids) await one.summarize(dir, id);
+        batch.summarizeInBackground(dir);
+        await batch.whenBackgroundIdle();
+        assert.deepStrictEqual(batch.exportCache(), one.exportCache());
+        // A cached summary validates by the same fingerprint (stats only): nothing is stale.
+        const warm = new SessionIndex({ now: () => T0 + 86400 });
+        await warm.setRoots([{ sessionsDir: dir, source: 'setting' }]);
+        warm.importCache(batch.exportCache());
+        assert.deepStrictEqual(await warm.validateCached(dir), []);
+      }
+    } finally {
+      for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('locates shard and sidecar paths', async () => {

@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { rebuildIndex } from '../../src/core/sqlite/rebuild';
 import { dumpIndex, exactDump } from '../support/sqliteDump';
-import { FIXED_NOW, generateSessionsFolder } from '../support/fixtures';
+import { FIXED_NOW, generateLargeFolder, generateSessionsFolder } from '../support/fixtures';
 import { ev, line, tempDir } from './helpers';
 
 /** mulberry32: a small seeded generator (tests must not depend on the clock). */
@@ -104,4 +104,187 @@ describe('SQLite incremental rebuild equals a full rebuild over random append se
       assert.strictEqual(incremental, 6);
     });
   }
+});
+
+/**
+ * Appends aimed at the rebuild's tail path (tailAppend.ts) and at each of its fallbacks, to a
+ * clean folder (every turn finished, sidecars with the turns' messages): new finished turns
+ * after every event so far (with collisions, orphans, unknown events, events without a turn
+ * id, messages the sidecar has, a CRLF line; spread over two shards), and — each of which must
+ * make the session be redone whole — events older than or as old as the session's newest, an
+ * event of an old turn, a new turn on an old turn's stream (upstream's split turn), an open
+ * turn, a torn tail later made whole or glued onto, a run journal written or appended to, a
+ * new turn on a run journal's stream, a touched sidecar.
+ */
+function appendTargeted(dir: string, r: () => number, round: number, clock: { t: number }, state: TargetState): string[] {
+  const journal = path.join(dir, '_turn_journal');
+  const names = fs.readdirSync(journal).sort();
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const sidOf = (n: string): string => n.slice(0, n.indexOf('~'));
+  const oldLine = (file: string): Record<string, unknown> => {
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"event"'));
+    return JSON.parse(pick(lines));
+  };
+  const did: string[] = [];
+  const n = 2 + Math.floor(r() * 4);
+  for (let k = 0; k < n; k++) {
+    const name = pick(names);
+    const file = path.join(journal, name);
+    const sid = sidOf(name);
+    const torn = fs.readFileSync(file).at(-1) !== 10;
+    const turn = `t${round}-${k}`;
+    const at = (clock.t += 10 + Math.floor(r() * 5) + 0.25);
+    const evl = (e: string, t: string, when: number, extra: Record<string, unknown> = {}): string =>
+      line({ ...ev(e, t, when, { stream_id: `s-${t}`, ...extra }), session_id: sid });
+    const what = r();
+    if (torn) {
+      if (r() < 0.5) fs.appendFileSync(file, '\n');
+      else fs.appendFileSync(file, evl('completed', turn, at));
+      did.push(`${name}: torn tail made whole or glued onto`);
+    } else if (what < 0.45) {
+      const extra: Record<string, unknown> = {};
+      const side = state.userTexts.get(sid);
+      if (side && r() < 0.4) extra.content = side;
+      let lines = (r() < 0.15 ? [] : [evl('submitted', turn, at, extra)])
+        .concat(evl('worker_started', turn, at + 0.1))
+        .concat(evl('assistant_started', turn, at + 0.2, { assistant_message_index: r() < 0.5 ? 1 : 0 }))
+        .concat(evl(r() < 0.7 ? 'completed' : 'interrupted', turn, at + 0.3, { reason: 'cancelled' }));
+      if (r() < 0.2) lines.push(evl('completed', turn, at + 0.4));
+      if (r() < 0.15) lines.splice(lines.length - 1, 0, evl('mystery_event', turn, at + 0.25));
+      if (r() < 0.1) lines.push(line({ event: 'note', session_id: sid, created_at: at + 0.5 }));
+      if (r() < 0.1) lines = lines.map((l, i) => (i === 0 ? l.replace(/\n$/, '\r\n') : l));
+      const other = names.filter((x) => sidOf(x) === sid && x !== name);
+      if (other.length && r() < 0.3) {
+        fs.appendFileSync(path.join(journal, other[0]), lines.slice(0, 2).join(''));
+        lines = lines.slice(2);
+      }
+      fs.appendFileSync(file, lines.join(''));
+      did.push(`${name}: new finished turn (${lines.length} lines here)`);
+    } else if (what < 0.55) {
+      fs.appendFileSync(file, evl('submitted', turn, r() < 0.5 ? clock.t - 1e6 : clock.t - 10) + evl('completed', turn, at));
+      did.push(`${name}: a new turn starting before the newest event`);
+    } else if (what < 0.6) {
+      const same = state.last.get(sid);
+      if (same === undefined) continue;
+      fs.appendFileSync(file, evl('submitted', turn, same) + evl('completed', turn, same + 1));
+      did.push(`${name}: a new turn as old as the newest event`);
+    } else if (what < 0.68) {
+      // With its stream id or without one (then only the turn id tells it belongs to an old turn).
+      const o = oldLine(file);
+      if (r() < 0.5) delete o.stream_id;
+      fs.appendFileSync(file, line({ ...o, event: 'completed', terminal: true, created_at: at }));
+      did.push(`${name}: an event of old turn ${String(o.turn_id)}`);
+    } else if (what < 0.75) {
+      const o = oldLine(file);
+      fs.appendFileSync(file, evl('worker_started', turn, at, { stream_id: o.stream_id }) + evl('completed', turn, at + 1, { stream_id: o.stream_id }));
+      did.push(`${name}: a new turn on old stream ${String(o.stream_id)}`);
+    } else if (what < 0.8) {
+      fs.appendFileSync(file, evl('submitted', turn, at));
+      did.push(`${name}: an open turn`);
+    } else if (what < 0.85) {
+      fs.appendFileSync(file, evl('submitted', turn, at).replace(/\n$/, ''));
+      did.push(`${name}: torn tail`);
+    } else if (what < 0.93) {
+      const runs = path.join(dir, '_run_journal', sid);
+      fs.mkdirSync(runs, { recursive: true });
+      const stream = r() < 0.5 ? String(oldLine(file).stream_id) : `s-t${round}-run`;
+      fs.appendFileSync(path.join(runs, `${stream}.jsonl`), runLine(sid, stream, 1 + Math.floor(r() * 3), r() < 0.5 ? 'token' : 'done', at));
+      state.runStreams.set(sid, stream);
+      did.push(`run journal of ${sid}: ${stream}`);
+    } else {
+      const stream = state.runStreams.get(sid);
+      if (stream === undefined) continue;
+      fs.appendFileSync(file, evl('submitted', turn, at, { stream_id: stream }) + evl('completed', turn, at + 1, { stream_id: stream }));
+      did.push(`${name}: a new turn on run ${stream}'s stream`);
+    }
+    state.last.set(sid, Math.max(state.last.get(sid) ?? 0, at + 0.5));
+  }
+  if (r() < 0.15) {
+    fs.appendFileSync(path.join(dir, `${sidOf(pick(names))}.json`), ' ');
+    did.push('sidecar touched');
+  }
+  return did;
+}
+
+interface TargetState {
+  /** Newest created_at written by these appends, per session. */
+  last: Map<string, number>;
+  /** A user message each session's sidecar holds. */
+  userTexts: Map<string, string>;
+  runStreams: Map<string, string>;
+}
+
+function runLine(sid: string, runId: string, seq: number, event: string, at: number): string {
+  const done = event === 'done';
+  return (
+    JSON.stringify({
+      version: 1,
+      event_id: `${runId}:${seq}`,
+      seq,
+      run_id: runId,
+      session_id: sid,
+      event,
+      type: event,
+      created_at: at,
+      terminal: done,
+      terminal_state: done ? 'completed' : null,
+      payload: {},
+    }) + '\n'
+  );
+}
+
+describe("SQLite incremental rebuild from the shards' appended tails equals a full rebuild", function () {
+  this.timeout(300_000);
+  for (const seed of [21, 22, 23]) {
+    it(`seed ${seed}: 10 rounds of appends aimed at the tail path and each of its fallbacks`, async () => {
+      const r = rng(seed);
+      const dir = tempDir();
+      const m = generateLargeFolder(dir, { sessions: 8, eventsPerSession: 24, shardsPerSession: 2, contentChars: 40, seed, now: FIXED_NOW });
+      const state: TargetState = { last: new Map(), userTexts: new Map(), runStreams: new Map() };
+      for (const sid of m.sessionIds) {
+        const side = JSON.parse(fs.readFileSync(path.join(dir, `${sid}.json`), 'utf8')) as { messages: { role: string; content: string }[] };
+        const u = side.messages.find((x) => x.role === 'user');
+        if (u) state.userTexts.set(sid, u.content);
+      }
+      const inc = path.join(dir, 'inc.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW });
+      const clock = { t: FIXED_NOW };
+      let fromTails = 0;
+      for (let round = 0; round < 10; round++) {
+        const did = appendTargeted(dir, r, round, clock, state);
+        const now = FIXED_NOW + 3600 * (round + 1);
+        const ri = await rebuildIndex({ sessionsDir: dir, db: inc, now });
+        assert.strictEqual(ri.mode, 'incremental', `round ${round}: ${ri.reason}`);
+        fromTails += ri.sessionsFromTails;
+        const full = path.join(dir, `full${round}.sqlite`);
+        await rebuildIndex({ sessionsDir: dir, db: full, now, full: true });
+        const why = `round ${round} (${ri.sessionsFromTails} of ${ri.sessionsRedone} sessions from their tails): ${did.join('; ')}`;
+        assert.deepStrictEqual(dumpIndex(inc), dumpIndex(full), why);
+        assert.deepStrictEqual(exactDump(inc), exactDump(full), why);
+        fs.rmSync(full);
+      }
+      // The tail path must have been taken (else the test proves only the fallback).
+      assert.ok(fromTails >= 5, `${fromTails} sessions done from their tails`);
+    });
+  }
+
+  it('a session whose only change is in _run_journal/ is redone (its run findings change)', async () => {
+    const dir = tempDir();
+    const m = generateLargeFolder(dir, { sessions: 2, eventsPerSession: 8, shardsPerSession: 1, seed: 5, now: FIXED_NOW });
+    const db = path.join(dir, 'i.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW });
+    const sid = m.sessionIds[0];
+    const runs = path.join(dir, '_run_journal', sid);
+    fs.mkdirSync(runs, { recursive: true });
+    fs.writeFileSync(path.join(runs, 'lost-run.jsonl'), runLine(sid, 'lost-run', 1, 'done', FIXED_NOW));
+    const ri = await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW });
+    assert.strictEqual(ri.mode, 'incremental');
+    assert.strictEqual(ri.sessionsRedone, 1);
+    const full = path.join(dir, 'full.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db: full, now: FIXED_NOW, full: true });
+    assert.deepStrictEqual(exactDump(db), exactDump(full));
+  });
 });

@@ -3,9 +3,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SessionJournal, shardFilesFor } from '../../src/core/session';
 import type { SessionAnalysis } from '../../src/core/analyze';
+import * as os from 'os';
+import { discoverSessions } from '../../src/core/discovery';
+import { everyAnomaly, generateSessionsFolder } from '../support/fixtures';
 import {
   buildTimelineModel,
+  estimateTurnHeight,
   matchesFilter,
+  outlineCode,
+  stubRow,
+  TimelineIndex,
+  versionHash,
+  type TimelineFilter,
   NO_FILTER,
   searchableText,
   type TimelineLineRow,
@@ -186,6 +195,67 @@ describe('timeline view-model', () => {
     const { a } = await analyze({ 'sess~1.jsonl': lifecycle('t1', T0) + 'x\n' }, sidecarFor(['t1']));
     const m = buildTimelineModel(a, { now: NOW });
     assert.deepStrictEqual(JSON.parse(JSON.stringify(m)), m);
+  });
+});
+
+describe('windowed timeline (TimelineIndex)', () => {
+  const FILTERS: Partial<TimelineFilter>[] = [
+    {},
+    { status: 'broken' },
+    { status: 'collision' },
+    { findingsOnly: true },
+    { feedbackOnly: true },
+    ...(['completed', 'interrupted', 'live', 'open', 'dangling', 'recovered', 'other'] as const).map((status) => ({ status })),
+  ];
+
+  it('outline and stubs agree with the full rows (filters, codes, versions, heights, search) on folders with every anomaly', async function () {
+    this.timeout(60_000);
+    let sessions = 0;
+    for (const seed of [1, 3]) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-timeline-window-'));
+      try {
+        generateSessionsFolder(dir, { seed, anomalies: everyAnomaly(seed === 1 ? 1 : 2), sessions: 12 });
+        for (const s of (await discoverSessions(dir)).sessions) {
+          const j = new SessionJournal(dir, s.sessionId);
+          j.setShards(s.shards);
+          await j.refresh();
+          const a = j.analyze({ now: NOW, staleAfterSeconds: 3600 });
+          const options = {
+            now: NOW,
+            openedShard: s.shards[0]?.name,
+            feedback: (id: string) => (id.endsWith('1') ? { rating: 'down' as const, comment: 'Wrong' } : null),
+          };
+          const model = buildTimelineModel(a, options);
+          const index = new TimelineIndex(a, options);
+          const outline = index.outline();
+          assert.deepStrictEqual(index.rows(0, index.size), model.rows);
+          let ordinal = 0;
+          model.rows.forEach((r, i) => {
+            if (r.kind === 'turn') ordinal++;
+            assert.strictEqual(outline.keys[i], r.key);
+            assert.strictEqual(index.indexOfKey(r.key), i);
+            assert.strictEqual(outline.codes[i], outlineCode(r), r.key);
+            assert.strictEqual(outline.versions[i], versionHash(r.version), r.key);
+            const stub = stubRow(outline, i, ordinal);
+            assert.strictEqual(outlineCode(stub), outline.codes[i], r.key);
+            if (r.kind === 'turn') {
+              const inputs = { ...r, collisions: r.collision?.length ?? 0, findings: r.findings.length, reason: !!r.reason, feedback: r.feedback !== null };
+              assert.strictEqual(outline.est[i], estimateTurnHeight(inputs, false, false), r.key);
+            }
+            for (const f of FILTERS)
+              assert.strictEqual(matchesFilter(stub, { ...NO_FILTER, ...f }), matchesFilter(r, { ...NO_FILTER, ...f }), `${r.key} ${JSON.stringify(f)}`);
+          });
+          for (const q of ['wrong', 'the', 'a', 'TURN', 'zzz-none', s.sessionId.slice(0, 6)]) {
+            const want = model.rows.filter((r) => searchableText(r).toLowerCase().includes(q.toLowerCase())).map((r) => r.key);
+            assert.deepStrictEqual(index.search(q), want, q);
+          }
+          sessions++;
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    assert.ok(sessions >= 20, `${sessions} sessions`);
   });
 });
 

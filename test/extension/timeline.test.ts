@@ -327,3 +327,85 @@ describe('Turn timeline editor', function () {
     assert.ok(full.totalRows >= 7);
   });
 });
+
+describe('Turn timeline editor, a session large enough to be windowed', function () {
+  this.timeout(90000);
+  const TURNS = 2400; // > WINDOW_MIN_ROWS rows: an outline, rows sent as they come into view
+  const id = (n: number) => `20260101T000000Z-${n.toString(16).padStart(12, '0')}`;
+  const FAR_COLLISION = 2301;
+  const FAR_WORD = 2207;
+  let dir: string;
+  let shard: vscode.Uri;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-timeline-big-'));
+    const journal = path.join(dir, '_turn_journal');
+    fs.mkdirSync(journal);
+    const lines: string[] = [];
+    for (let n = 0; n < TURNS; n++) {
+      const text = n === FAR_WORD ? 'Is the azulejo museum open on Mondays?' : `Question number ${n} about trains`;
+      lines.push(lifecycle(id(n), T0 + n * 30, text, null));
+      if (n === FAR_COLLISION) lines.push(ev('interrupted', id(n), T0 + n * 30 + 20, { reason: 'cancelled' }));
+    }
+    fs.writeFileSync(path.join(journal, 'big~1.jsonl'), lines.join('').replace(/"session_id":"tl"/g, '"session_id":"big"') + 'not json at the end\n');
+    fs.writeFileSync(path.join(dir, 'big.json'), JSON.stringify({ session_id: 'big', title: 'A long session', model: 'gpt-test', messages: [] }));
+    shard = vscode.Uri.file(path.join(journal, 'big~1.jsonl'));
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('vscode.openWith', shard, 'botMemory.timeline');
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('opens windowed: every row counted, the first cards rendered in full, the DOM bounded', async () => {
+    const s = await until(shard, (x) => x.loaded && x.renderedTurnIds.length > 0, 'the session to render', 30000);
+    assert.strictEqual(s.windowed, true);
+    assert.strictEqual(s.totalRows, TURNS + 1, 'every turn and the malformed line are rows');
+    assert.strictEqual(s.renderedTurnIds[0], id(0));
+    assert.strictEqual(s.stubCards, 0, 'the cards on screen arrived');
+    assert.ok(s.domElements < 3000, `${s.domElements} elements`);
+  });
+
+  it('jumps to an anomaly far down (the collision filter) and reveals a far turn', async () => {
+    let s = await query(shard, { kind: 'setFilter', filter: { status: 'collision' } });
+    assert.deepStrictEqual(s.renderedTurnIds, [id(FAR_COLLISION)]);
+    assert.deepStrictEqual(s.collisionTurnIds, [id(FAR_COLLISION)], 'the full card, with its banner');
+    s = await query(shard, { kind: 'setFilter', filter: { status: 'broken' } });
+    assert.deepStrictEqual(s.brokenLines, [`malformed@big~1.jsonl:${TURNS * 4 + 2}`]);
+    s = await query(shard, { kind: 'setFilter', filter: { status: '' } });
+    assert.strictEqual(s.shownRows, TURNS + 1);
+    const loc = (await vscode.extensions.getExtension<BotMemoryApi>(EXTENSION_ID)!.activate()).services.store.index.locate(shard.fsPath)!;
+    await vscode.commands.executeCommand('botMemory.openTimeline', { ...loc, turnId: id(1900) });
+    s = await until(shard, (x) => x.selectedKey === `t:${id(1900)}` && x.stubCards === 0, 'turn 1900 revealed');
+    assert.ok(s.renderedTurnIds.includes(id(1900)));
+    assert.ok(s.scrollTop > 100000, `scrolled far down (${s.scrollTop} px)`);
+  });
+
+  it('searches the whole session on the host', async () => {
+    let s = await query(shard, { kind: 'setSearch', text: 'AZULEJO' });
+    assert.strictEqual(s.searchHits, 1);
+    assert.deepStrictEqual(s.renderedTurnIds, [id(FAR_WORD)]);
+    assert.ok(s.marks >= 1, 'highlighted');
+    s = await query(shard, { kind: 'setSearch', text: 'about trains' });
+    assert.strictEqual(s.searchHits, TURNS - 1);
+    assert.strictEqual(s.stubCards, 0);
+    s = await query(shard, { kind: 'setSearch', text: '' });
+    assert.strictEqual(s.shownRows, TURNS + 1);
+  });
+
+  it('follows the tail: the last turns render, an appended turn arrives and is scrolled to', async () => {
+    await query(shard, { kind: 'setFollowTail', on: true });
+    let s = await query(shard, { kind: 'scroll', to: 'bottom' });
+    assert.ok(s.renderedTurnIds.includes(id(TURNS - 1)), s.renderedTurnIds.slice(-3).join(' '));
+    assert.strictEqual(s.stubCards, 0);
+    const before = s;
+    fs.appendFileSync(shard.fsPath, lifecycle(id(TURNS), T0 + TURNS * 30, 'One more question', null).replace(/"session_id":"tl"/g, '"session_id":"big"'));
+    s = await until(shard, (x) => x.totalRows === before.totalRows + 1 && x.renderedTurnIds.includes(id(TURNS)) && x.stubCards === 0, 'the appended turn');
+    assert.strictEqual(s.generation, before.generation, 'a patch, not a reload');
+    assert.ok(s.followTail);
+    assert.ok(s.scrollTop >= before.scrollTop);
+    await query(shard, { kind: 'setFollowTail', on: false });
+  });
+});

@@ -186,6 +186,59 @@ function writeRunsSession(sessionsDir) {
   return path.join(journal, `${RUNS_SID}~7.jsonl`);
 }
 
+/** A session large enough to be sent windowed (> 2,000 rows): one far collision, one far unique word. */
+const BIG_SID = 'big';
+const BIG_TURNS = 2600;
+const BIG_COLLISION = 2480;
+const BIG_WORD = 2350;
+const bigTurn = (n) => `20260101T050000Z-${n.toString(16).padStart(12, '0')}`;
+function bigTurnLines(n, at) {
+  const ev = runsTurnLine(bigTurn(n), at);
+  const text = n === BIG_WORD ? 'Is the azulejo museum open on Mondays?' : `Question ${n}: which train goes from Lisbon to Porto at ${n % 24}:00?`;
+  return [ev('submitted', 0, { role: 'user', content: text, attachments: [] }), ev('worker_started', 0.2), ev('completed', 3)].map((l) =>
+    l.replace(`"session_id":"${RUNS_SID}"`, `"session_id":"${BIG_SID}"`),
+  );
+}
+function writeBigSession(sessionsDir) {
+  const journal = path.join(sessionsDir, '_turn_journal');
+  fs.mkdirSync(journal, { recursive: true });
+  const lines = [];
+  for (let n = 0; n < BIG_TURNS; n++) {
+    lines.push(...bigTurnLines(n, T0 + n * 30));
+    if (n === BIG_COLLISION)
+      lines.push(
+        JSON.stringify({
+          version: 1,
+          event: 'interrupted',
+          session_id: BIG_SID,
+          turn_id: bigTurn(n),
+          created_at: T0 + n * 30 + 9,
+          terminal: true,
+          reason: 'cancelled',
+        }),
+      );
+  }
+  fs.writeFileSync(path.join(journal, `${BIG_SID}~1.jsonl`), lines.join('\n') + '\n');
+  fs.writeFileSync(
+    path.join(sessionsDir, `${BIG_SID}.json`),
+    JSON.stringify({ session_id: BIG_SID, title: 'A long windowed session', model: 'gpt-big', messages: [] }),
+  );
+  return path.join(journal, `${BIG_SID}~1.jsonl`);
+}
+
+/** Full cards and placeholders in a timeline frame, once no placeholder is left (a windowed session's rows arrived). */
+async function windowSettled(frame) {
+  await waitUntil(() => frame.evaluate(() => document.querySelectorAll('article.card').length > 0 && !document.querySelector('article.card.stub')), {
+    timeout: 15_000,
+  });
+  return frame.evaluate(() => ({
+    turns: [...document.querySelectorAll('article.card.turn')].map((c) => c.dataset.turnId),
+    stubs: document.querySelectorAll('article.card.stub').length,
+    elements: document.getElementsByTagName('*').length,
+    hits: document.getElementById('hits')?.textContent ?? '',
+  }));
+}
+
 /** Appends one completed turn to the live shard (as upstream's writer would, a line at a time). */
 function appendTurn(shard, n) {
   const at = Date.now() / 1000;
@@ -257,6 +310,7 @@ async function main() {
   const { tmp: root, ws: workspace } = demoWorkspace('bma-ui-timeline-');
   writeHostileSession(path.join(workspace, 'hostile'));
   const runsShard = writeRunsSession(path.join(workspace, 'runs'));
+  const bigShard = writeBigSession(path.join(workspace, 'big'));
 
   const server = await startServer({
     log,
@@ -615,6 +669,51 @@ async function main() {
         followed && (await frame.evaluate(() => document.getElementById('new-pill').hidden)),
         'following: the next appended turn scrolls into view, no pill',
       );
+    });
+
+    // ---- 5. a session sent windowed: placeholders replaced as rows arrive, a far anomaly, search, follow tail ----
+    await step('windowed session (2,600 turns)', async () => {
+      await quickOpen(page, `${BIG_SID}~1.jsonl`);
+      const frame = await timelineFrame(page, 'A long windowed session');
+      let s = await windowSettled(frame);
+      check(s.turns[0] === bigTurn(0) && s.elements < 3000, `opens at the top, full cards, bounded DOM (${s.turns.length} cards, ${s.elements} elements)`);
+      // Far down at once (the scrollbar's length is every row's): placeholders, then the rows.
+      await frame.evaluate(() => (document.getElementById('scroller').scrollTop = document.getElementById('scroller').scrollHeight * 0.6));
+      s = await windowSettled(frame);
+      const middle = Number(s.turns[0]?.slice(-12) ? parseInt(s.turns[0].slice(-12), 16) : -1);
+      check(middle > 1200 && middle < 2000 && s.stubs === 0, `scrolled to 60 %: turns from #${middle + 1} arrive in full`);
+      await screenshot(page, path.join(shots, 'timeline-windowed-middle.png'));
+      // The collision 2,480 turns down, through the state filter.
+      await frame.locator('#status-filter').selectOption('collision');
+      s = await windowSettled(frame);
+      const banner = await frame.evaluate(() => document.querySelectorAll('article.card.collision .collision-banner').length);
+      check(s.turns.join() === bigTurn(BIG_COLLISION) && banner === 1, `the collision filter shows the far collision in full (${s.turns.join()})`);
+      await screenshot(page, path.join(shots, 'timeline-windowed-collision.png'));
+      await frame.locator('#status-filter').selectOption('');
+      // Search: answered by the host.
+      await frame.locator('#search').fill('azulejo');
+      await waitUntil(() => frame.evaluate(() => (document.getElementById('hits')?.textContent ?? '').startsWith('1 match')), { timeout: 15_000 });
+      s = await windowSettled(frame);
+      const marks = await frame.evaluate(() => document.querySelectorAll('article.card mark').length);
+      check(s.turns.join() === bigTurn(BIG_WORD) && marks >= 1, `search finds the far turn (${s.hits}, ${marks} highlighted)`);
+      await frame.locator('#search').fill('');
+      await waitUntil(() => frame.evaluate(() => (document.getElementById('hits')?.textContent ?? '') === ''), { timeout: 15_000 });
+      // Follow tail: the last turn in full, and an appended one arrives and is scrolled to.
+      await frame.locator('#follow').click();
+      s = await windowSettled(frame);
+      check(s.turns.includes(bigTurn(BIG_TURNS - 1)), `follow tail shows the last turn (${s.turns.slice(-2).join(' ')})`);
+      fs.appendFileSync(bigShard, bigTurnLines(BIG_TURNS, T0 + BIG_TURNS * 30).join('\n') + '\n');
+      const arrived = await waitUntil(
+        () =>
+          frame.evaluate((id) => {
+            const c = document.querySelector(`article.card.turn[data-turn-id="${id}"]`);
+            const r = c?.getBoundingClientRect();
+            return !!r && r.bottom <= window.innerHeight + 2;
+          }, bigTurn(BIG_TURNS)),
+        { timeout: 15_000 },
+      );
+      check(arrived, 'following: an appended turn arrives in full and is scrolled into view');
+      await screenshot(page, path.join(shots, 'timeline-windowed-tail.png'));
     });
   } finally {
     await browser.close();

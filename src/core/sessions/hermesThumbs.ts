@@ -15,6 +15,8 @@ import { hashText } from './reviewState';
 
 interface FileEntry {
   stamp: string;
+  /** When the stamp was last checked (performance.now()). */
+  checked?: number;
   bySession: Map<string, HermesFeedback[]>;
   /** Per session: a short stable text of its records (it goes into the session's fingerprint). */
   hashBySession: Map<string, string>;
@@ -47,15 +49,15 @@ export class HermesThumbs {
   }
 
   /** The part of a session's fingerprint that changes when its hermes records do. */
-  async fingerprintPart(sessionsDir: string, sessionId: string): Promise<string> {
-    const entry = await this.entry(sessionsDir);
+  async fingerprintPart(sessionsDir: string, sessionId: string, reuseWithinMs = 0): Promise<string> {
+    const entry = await this.entry(sessionsDir, reuseWithinMs);
     const h = entry?.hashBySession.get(sessionId);
     return h ? `|hermes:${h}` : '';
   }
 
   /** Matches the session's records to the analysis' turns; keeps and returns the latest per turn id. */
-  async match(rootId: string, sessionsDir: string, analysis: SessionAnalysis): Promise<ReadonlyMap<string, TurnFeedback>> {
-    const records = (await this.entry(sessionsDir))?.bySession.get(analysis.sessionId);
+  async match(rootId: string, sessionsDir: string, analysis: SessionAnalysis, reuseWithinMs = 0): Promise<ReadonlyMap<string, TurnFeedback>> {
+    const records = (await this.entry(sessionsDir, reuseWithinMs))?.bySession.get(analysis.sessionId);
     const k = key(rootId, analysis.sessionId);
     if (!records?.length) {
       this.matched.delete(k);
@@ -80,16 +82,30 @@ export class HermesThumbs {
     deleteRoot(this.matched, rootId);
   }
 
-  /** The file's records, re-read when its stamp changed (an async lstat; the read is fsSafe's, regular files only). */
-  private async entry(sessionsDir: string): Promise<FileEntry | undefined> {
+  /** The next look at this file checks its stamp again (it changed). */
+  forget(file: string): void {
+    const c = this.files.get(file);
+    if (c) c.checked = -Infinity;
+  }
+
+  /**
+   * The file's records, re-read when its stamp changed (an async lstat; the read is fsSafe's, regular files only).
+   * `reuseWithinMs`: a stamp checked this recently is not checked again (background summaries in a batch).
+   */
+  private async entry(sessionsDir: string, reuseWithinMs = 0): Promise<FileEntry | undefined> {
     const file = this.fileFor(sessionsDir);
     if (!file) return undefined;
+    const recent = this.files.get(file);
+    if (recent && reuseWithinMs > 0 && performance.now() - (recent.checked ?? -Infinity) < reuseWithinMs) return recent;
     const st = await fsp.lstat(file).catch(() => null);
     const stamp = st ? `${st.size}:${st.mtimeMs}:${st.ino}` : '-';
     const cached = this.files.get(file);
-    if (cached?.stamp === stamp) return cached;
+    if (cached?.stamp === stamp) {
+      cached.checked = performance.now();
+      return cached;
+    }
     if (stamp === '-') {
-      const empty = { stamp, bySession: new Map(), hashBySession: new Map() };
+      const empty = { stamp, checked: performance.now(), bySession: new Map(), hashBySession: new Map() };
       this.files.set(file, empty);
       return empty;
     }
@@ -98,6 +114,7 @@ export class HermesThumbs {
     const p = readEntry(file, stamp).finally(() => this.reading.delete(file));
     this.reading.set(file, p);
     const entry = await p;
+    entry.checked = performance.now();
     this.files.set(file, entry);
     return entry;
   }

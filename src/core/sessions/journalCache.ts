@@ -50,7 +50,7 @@ export class JournalCache {
     let journal = this.journals.get(k);
     if (journal)
       this.journals.delete(k); // re-inserted below: most recently used last
-    else journal = new SessionJournal(sessionsDir, found.sessionId, { maxLineBytes: limits.maxLineBytes });
+    else journal = new SessionJournal(sessionsDir, found.sessionId, { maxLineBytes: limits.maxLineBytes, incremental: keep });
     journal.setShards(found.shards);
     const { changed } = await journal.refresh();
     let analysis = this.analyses.get(k);

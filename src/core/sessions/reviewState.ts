@@ -52,24 +52,36 @@ export interface RootReviews {
 
 /** The reviews of each root's repair log, re-read only when the log changed. */
 export class RepairReviews {
-  private readonly cache = new Map<string, RootReviews & { stamp: string }>();
+  private readonly cache = new Map<string, RootReviews & { stamp: string; checked: number }>();
 
-  async of(rootId: string, sessionsDir: string): Promise<RootReviews> {
+  /** `reuseWithinMs`: a log checked (lstat) this recently is not checked again (background summaries in a batch). */
+  async of(rootId: string, sessionsDir: string, reuseWithinMs = 0): Promise<RootReviews> {
+    const recent = this.cache.get(rootId);
+    if (recent && reuseWithinMs > 0 && performance.now() - recent.checked < reuseWithinMs) return recent;
     const { stamp, read } = await repairLogReader(sessionsDir);
     const cached = this.cache.get(rootId);
-    if (cached && cached.stamp === stamp) return cached;
+    if (cached && cached.stamp === stamp) {
+      cached.checked = performance.now();
+      return cached;
+    }
     const known = (await read()) ?? { lines: new Map(), collisions: new Map() };
     const bySession = new Map<string, string>();
     const add = (sid: string, part: string) => bySession.set(sid, (bySession.get(sid) ?? '') + part);
     for (const [k, v] of [...known.lines].sort()) add(k.split('\0')[0], `${k}=${v.repairId};`);
     for (const [k, v] of [...known.collisions].sort()) add(k.split('\0')[0], `${k}=${[...v.events].join(',')}:${v.at};`);
-    const entry = { stamp, known, bySession };
+    const entry = { stamp, known, bySession, checked: performance.now() };
     this.cache.set(rootId, entry);
     return entry;
   }
 
   deleteRoot(rootId: string): void {
     this.cache.delete(rootId);
+  }
+
+  /** The next call checks the log again (it changed). */
+  forget(rootId: string): void {
+    const c = this.cache.get(rootId);
+    if (c) c.checked = -Infinity;
   }
 }
 

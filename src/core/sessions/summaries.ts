@@ -4,6 +4,7 @@
  * persisted across windows (`exportCache` / `importCache`).
  */
 
+import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import type { SessionAnalysis } from '../analyze';
@@ -126,7 +127,8 @@ export class SummaryCache {
 }
 
 /** (size, mtime, inode) of every shard, the sidecar and the feedback file. */
-export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Promise<string> {
+export async function fingerprint(sessionsDir: string, s: DiscoveredSession, sync = false): Promise<string> {
+  if (sync) return fingerprintSync(sessionsDir, s);
   const parts = await Promise.all(
     [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)].map(async (p) => {
       try {
@@ -137,6 +139,24 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession): Pr
       }
     }),
   );
+  return parts.join('|');
+}
+
+/**
+ * The same text from synchronous stats (background summaries: a few small stats cost less than their
+ * round trips through the thread pool; a stat never opens the file, so a FIFO or device cannot block it).
+ */
+export function fingerprintSync(sessionsDir: string, s: DiscoveredSession): string {
+  const parts: string[] = [];
+  for (const p of [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)]) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(p, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // unreadable: as the async form says
+    }
+    parts.push(st ? `${path.basename(p)}:${st.size}:${st.mtimeMs}:${st.ino}` : `${path.basename(p)}:-`);
+  }
   return parts.join('|');
 }
 

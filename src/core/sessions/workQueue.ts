@@ -2,6 +2,7 @@
 export class WorkQueue<T> {
   private readonly queue: T[] = [];
   private running = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly run: (job: T) => Promise<unknown>,
@@ -17,6 +18,12 @@ export class WorkQueue<T> {
     this.queue.length = 0;
   }
 
+  /** Resolves when no job is queued or running. */
+  idle(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   private pump(): void {
     while (this.running < this.concurrency() && this.queue.length > 0) {
       const job = this.queue.shift()!;
@@ -26,6 +33,7 @@ export class WorkQueue<T> {
         .finally(() => {
           this.running--;
           this.pump();
+          if (this.running === 0 && this.queue.length === 0) for (const w of this.idleWaiters.splice(0)) w();
         });
     }
   }

@@ -62,7 +62,7 @@ export function runRebuildWorkerIfWorker(): boolean {
         const r = await read;
         const enc = new RowEncoder((batch) => port.postMessage({ i: job.i, batch, last: false } satisfies SessionBatch, batchTransfer(batch)));
         enc.inlineRaw = init.inlineRaw;
-        enc.writeSession(r.analysis, r.shards, r.sidecarFingerprint, job.skip ? new Map(job.skip) : undefined);
+        enc.writeSession(r.analysis, r.shards, r.stamps, job.skip ? new Map(job.skip) : undefined);
         // The rest goes out with the session's end.
         const last = enc.take();
         enc.release();

@@ -6,10 +6,11 @@
 
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as path from 'path';
 import { openReadSync } from '../fsSafe';
 import { analyzeSession, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
-import { loadRunSummaries } from '../runJournal';
+import { isSafeRunId, loadRunSummaries, RUN_JOURNAL_DIR_NAME } from '../runJournal';
 import { ReadBudget, ShardReader } from '../shardReader';
 import { readSidecar, sidecarPath } from '../sidecar';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
@@ -63,10 +64,51 @@ export function prefixHash(file: string, committed: number): string {
   }
 }
 
+/**
+ * The run journals `audit` reads for a session (`_run_journal/<sid>/*.jsonl`, as
+ * `listRunJournals`): `fingerprint` hashes their names, inodes, sizes and mtimes ('none' when
+ * there are none); `runIds` are their names. Synchronous (stats, like the shards').
+ */
+export function runJournalStamp(sessionsDir: string, sessionId: string): { fingerprint: string; runIds: Set<string> } {
+  const dir = path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
+  const runIds = new Set<string>();
+  let entries: fs.Dirent[];
+  try {
+    if (!fs.lstatSync(dir).isDirectory()) return { fingerprint: 'none', runIds };
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return { fingerprint: 'none', runIds };
+  }
+  const names = entries
+    .filter((e) => e.isFile() && e.name.endsWith('.jsonl') && isSafeRunId(e.name.slice(0, -6)))
+    .map((e) => e.name)
+    .sort();
+  if (names.length === 0) return { fingerprint: 'none', runIds };
+  const h = crypto.createHash('sha1');
+  for (const n of names) {
+    runIds.add(n.slice(0, -6));
+    let stamp = 'gone';
+    try {
+      const st = fs.lstatSync(path.join(dir, n), { bigint: true });
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      // removed since the listing: the stamp says so
+    }
+    h.update(`${n}\0${stamp}\n`);
+  }
+  return { fingerprint: h.digest('hex'), runIds };
+}
+
 export interface SessionRead {
   analysis: SessionAnalysis;
   shards: ShardRow[];
-  sidecarFingerprint: string;
+  /** The sidecar's and the run journals' stamps, taken before they were read (a change while reading shows next time). */
+  stamps: SessionStamps;
+}
+
+export interface SessionStamps {
+  sidecar: string;
+  runs: string;
 }
 
 export async function readSession(
@@ -78,8 +120,8 @@ export async function readSession(
   const budget = new ReadBudget(); // one session's shards together (DEFAULT_MAX_SESSION_BYTES)
   const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true, budget }));
   for (const r of readers) await r.refresh();
+  const stamps: SessionStamps = { sidecar: statStampSync(sidecarPath(sessionsDir, s.sessionId)), runs: runJournalStamp(sessionsDir, s.sessionId).fingerprint };
   const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
-  const sidecarFingerprint = statStampSync(sidecarPath(sessionsDir, s.sessionId));
   // Run journals too (`_run_journal/<sid>/`), as `audit` reads them: their findings belong in the index.
   const runs = await loadRunSummaries(sessionsDir, s.sessionId);
   const analysis = analyzeSession(
@@ -114,5 +156,5 @@ export async function readSession(
       error: c.error ?? null,
     });
   }
-  return { analysis, shards, sidecarFingerprint };
+  return { analysis, shards, stamps };
 }

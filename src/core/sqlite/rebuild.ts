@@ -96,6 +96,8 @@ export interface RebuildResult {
   /** Why a full rebuild was needed (incremental not possible), if it was. */
   reason: string | null;
   sessionsRedone: number;
+  /** Of `sessionsRedone`, those done from their shards' appended tails alone (tailAppend.ts). */
+  sessionsFromTails: number;
   eventsAdded: number;
   counts: { sessions: number; events: number; turns: number; collisions: number; malformed: number; findings: number; feedback: number };
   elapsedMs: number;
@@ -128,7 +130,7 @@ interface Run {
   early: EarlySync | null;
 }
 
-type Outcome = Omit<RebuildResult, 'counts' | 'elapsedMs' | 'bytes' | 'db'>;
+type Outcome = Omit<RebuildResult, 'counts' | 'elapsedMs' | 'bytes' | 'db'> & { counts?: RebuildResult['counts'] };
 
 export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResult> {
   const started = Date.now();
@@ -144,7 +146,8 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     const outcome = options.sessionsDir !== undefined ? await rebuildFromJournals(run, options.sessionsDir) : await rebuildFromLog(run, options.fromLog!);
     run.cp('indexed');
     const db = run.open!.db;
-    const counts = countRows(db);
+    const { counts: counted, ...rest } = outcome;
+    const counts = counted ?? countRows(db);
     run.cp('counted');
     db.close();
     const kind = run.open!.kind;
@@ -159,7 +162,7 @@ export async function rebuildIndex(options: RebuildOptions): Promise<RebuildResu
     run.progress.phase = 'done';
     run.progress.temp = undefined;
     run.report();
-    return { db: target, ...outcome, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
+    return { db: target, ...rest, counts, elapsedMs: Date.now() - started, bytes: fs.statSync(target).size };
   } catch (e) {
     run.early?.closeNow();
     if (run.open) abandon(run.open, target, run.temp, lock);
@@ -293,7 +296,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
   // libuv's thread pool, one at a time), so that the final fsync has little left to do.
   run.early = run.open!.kind === 'fresh' ? earlySync(run.temp) : null;
   let lastReport = Date.now();
-  const eventsWritten = await writeSessions(
+  const { events: eventsWritten, fromTails } = await writeSessions(
     db,
     writer,
     scan.discovery,
@@ -344,6 +347,8 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
   });
   run.cp('feedback');
   progress.events = eventsWritten;
+  // In place: counted inside the transaction (its pages are cached; after the commit the wasm engine reads them again).
+  const counts = plan.mode === 'incremental' ? countRows(db) : undefined;
   db.exec('COMMIT');
   run.cp('committed');
   if (plan.mode === 'full') {
@@ -352,7 +357,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
     db.exec(LATE_INDEXES);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }
-  return { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, eventsAdded: eventsWritten };
+  return { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, sessionsFromTails: fromTails, eventsAdded: eventsWritten, counts };
 }
 
 async function rebuildFromLog(run: Run, fromLog: string): Promise<Outcome> {
@@ -378,7 +383,7 @@ async function rebuildFromLog(run: Run, fromLog: string): Promise<Outcome> {
   db.exec('COMMIT');
   db.exec(LATE_INDEXES);
   db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-  return { mode: 'full', reason, sessionsRedone: log.sessions, eventsAdded: 0 };
+  return { mode: 'full', reason, sessionsRedone: log.sessions, sessionsFromTails: 0, eventsAdded: 0 };
 }
 
 interface Settings {

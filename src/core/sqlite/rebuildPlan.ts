@@ -5,16 +5,19 @@
  */
 
 import * as fs from 'fs';
-import type { Discovery } from '../discovery';
+import type { DiscoveredSession, Discovery } from '../discovery';
 import { sidecarPath } from '../sidecar';
 import type { Db } from './engine';
-import { prefixHash, statStampSync, type Stamp } from './readSession';
+import { prefixHash, runJournalStamp, statStampSync, type Stamp } from './readSession';
 import { SCHEMA_VERSION } from './schema';
 
 export interface PrevShard {
   sessionId: string;
   fingerprint: string;
   committed: number;
+  /** Lines read (a torn final line included). */
+  lines: number;
+  tornTail: boolean;
 }
 
 export interface Plan {
@@ -24,6 +27,11 @@ export interface Plan {
   redo: Set<string>;
   prevShards: Map<string, PrevShard>;
   prevFeedback: Record<string, string>;
+  /**
+   * Incremental: the sessions of `redo` that may be done from their shards' appended tails
+   * alone (tailAppend.ts), with their run ids (`_run_journal/<sid>/<run id>.jsonl`).
+   */
+  tail: Map<string, Set<string>>;
 }
 
 /** Every shard's (inode, device, size, mtime), synchronously (a stat is quicker than a thread-pool round trip). */
@@ -43,7 +51,7 @@ export function statAll(d: Discovery): Map<string, Stamp> {
 }
 
 export function fullPlan(discovery: Discovery, reason: string): Plan {
-  return { mode: 'full', reason, redo: new Set(discovery.sessions.map((s) => s.sessionId)), prevShards: new Map(), prevFeedback: {} };
+  return { mode: 'full', reason, redo: new Set(discovery.sessions.map((s) => s.sessionId)), prevShards: new Map(), prevFeedback: {}, tail: new Map() };
 }
 
 export function planIncremental(
@@ -53,7 +61,7 @@ export function planIncremental(
   sources: { kind: string; path: string }[],
   settings: { staleAfterMinutes: number; maxLineBytes: number; inlineRaw: boolean },
 ): Plan {
-  const full = (reason: string): Plan => ({ mode: 'full', reason, redo: new Set(), prevShards: new Map(), prevFeedback: {} });
+  const full = (reason: string): Plan => ({ mode: 'full', reason, redo: new Set(), prevShards: new Map(), prevFeedback: {}, tail: new Map() });
   let meta: Map<string, string>;
   try {
     const version = Number(db.get('PRAGMA user_version')!.user_version);
@@ -74,27 +82,26 @@ export function planIncremental(
   const shardCheck = changedShards(prevShards, discovery, stamps);
   if (typeof shardCheck === 'string') return full(shardCheck);
   const redo = shardCheck;
-  addSessionsToRedo(db, discovery, redo);
+  const tail = addSessionsToRedo(db, discovery, redo, prevShards);
   let prevFeedback: Record<string, string>;
   try {
     prevFeedback = JSON.parse(meta.get('feedback_files') ?? '{}');
   } catch {
     return full('the index has no readable list of feedback files');
   }
-  return { mode: 'incremental', reason: null, redo, prevShards, prevFeedback };
+  return { mode: 'incremental', reason: null, redo, prevShards, prevFeedback, tail };
 }
 
 function readPrevShards(db: Db): Map<string, PrevShard> {
   const prevShards = new Map<string, PrevShard>();
   // One JSON text instead of a row per shard: the wasm engine reads rows column by column
   // through the WASM boundary (~10 µs per row).
-  const shardRows = JSON.parse(String(db.get('SELECT json_group_array(json_array(name, session_id, fingerprint, committed_size)) AS j FROM shards')!.j)) as [
-    string,
-    string,
-    string,
-    number,
-  ][];
-  for (const [name, sessionId, fingerprint, committed] of shardRows) prevShards.set(name, { sessionId, fingerprint, committed });
+  const shardRows = JSON.parse(
+    String(db.get('SELECT json_group_array(json_array(name, session_id, fingerprint, committed_size, lines, torn_tail)) AS j FROM shards')!.j),
+  ) as [string, string, string, number, number, number][];
+  for (const [name, sessionId, fingerprint, committed, lines, torn] of shardRows) {
+    prevShards.set(name, { sessionId, fingerprint, committed, lines, tornTail: torn !== 0 });
+  }
   return prevShards;
 }
 
@@ -122,18 +129,40 @@ function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery,
 }
 
 /**
- * Sidecars that changed, sessions that are new, and sessions with an open turn (their
- * dangling findings depend on the clock) are redone too. (open_turn_count counts the
- * session's turns rows with terminal = 0: reading it keeps planning off the turns table.)
+ * Sidecars or run journals (`_run_journal/<sid>/`) that changed, sessions that are new, and
+ * sessions with an open turn (their dangling findings depend on the clock) are redone too.
+ * (open_turn_count counts the session's turns rows with terminal = 0: reading it keeps
+ * planning off the turns table.) Returns the sessions that only grew and may be done from
+ * their shards' tails (see `tailEligible`), with their run ids.
  */
-function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>): void {
+function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prevShards: Map<string, PrevShard>): Map<string, Set<string>> {
   const prevSessions = JSON.parse(
-    String(db.get("SELECT json_group_array(json_array(session_id, sidecar_fingerprint, open_turn_count)) AS j FROM sessions WHERE source = 'journal'")!.j),
-  ) as [string, string | null, number][];
-  const prevSidecars = new Map(prevSessions.map(([sid, fp]) => [sid, String(fp)]));
+    String(
+      db.get(
+        "SELECT json_group_array(json_array(session_id, sidecar_fingerprint, open_turn_count, run_fingerprint, append_ok)) AS j FROM sessions WHERE source = 'journal'",
+      )!.j,
+    ),
+  ) as [string, string | null, number, string | null, number][];
+  const prev = new Map(prevSessions.map((r) => [r[0], r]));
+  const grown = new Set(redo);
+  const tail = new Map<string, Set<string>>();
   for (const s of discovery.sessions) {
-    const prev = prevSidecars.get(s.sessionId);
-    if (prev === undefined || prev !== statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId))) redo.add(s.sessionId);
+    const p = prev.get(s.sessionId);
+    const runs = runJournalStamp(discovery.sessionsDir, s.sessionId);
+    const sidecarSame = p !== undefined && String(p[1]) === statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId));
+    const runsSame = p !== undefined && String(p[3]) === runs.fingerprint;
+    if (!sidecarSame || !runsSame || p[2] > 0) redo.add(s.sessionId);
+    else if (grown.has(s.sessionId) && p[4] === 1 && tailEligible(s, prevShards)) tail.set(s.sessionId, runs.runIds);
   }
   for (const [sid, , open] of prevSessions) if (open > 0) redo.add(sid);
+  return tail;
+}
+
+/** Every shard of the session was read last time, whole (no torn final line): its new lines start at its committed size. */
+function tailEligible(s: DiscoveredSession, prevShards: Map<string, PrevShard>): boolean {
+  for (const f of s.shards) {
+    const p = prevShards.get(f.name);
+    if (!p || p.tornTail) return false;
+  }
+  return true;
 }

@@ -11,6 +11,7 @@ import { runBatch, type Db } from './engine';
 import { sessionBatches } from './parallelRows';
 import type { Plan } from './rebuildPlan';
 import { readSession, type SessionRead, type Stamp } from './readSession';
+import { tryTail } from './tailAppend';
 import { applyFeedback, type IndexWriter } from './writer';
 
 /** Sessions being read ahead of the one being written (on the main thread). */
@@ -69,7 +70,11 @@ function workerCount(o: SessionWriteOptions, todo: DiscoveredSession[], stamps: 
   return bytes >= WORKER_MIN_BYTES ? o.workers : 0;
 }
 
-/** Writes the sessions the plan redoes; returns the events written. */
+/**
+ * Writes the sessions the plan redoes: first those that can be done from their shards'
+ * appended tails (tailAppend.ts), then the others whole. Returns the events written and
+ * the sessions done from their tails.
+ */
 export async function writeSessions(
   db: Db,
   writer: IndexWriter,
@@ -78,10 +83,27 @@ export async function writeSessions(
   stamps: Map<string, Stamp>,
   o: SessionWriteOptions,
   hooks: SessionHooks,
-): Promise<number> {
-  const todo = discovery.sessions.filter((s) => plan.redo.has(s.sessionId));
+): Promise<{ events: number; fromTails: number }> {
+  const fromTails = new Set<string>();
+  let events = 0;
+  for (const s of discovery.sessions) {
+    const runIds = plan.tail.get(s.sessionId);
+    if (!runIds) continue;
+    if (o.signal?.aborted) throw hooks.cancelled();
+    const n = await tryTail(db, writer, s, plan.prevShards, runIds, o);
+    if (n === null) continue;
+    fromTails.add(s.sessionId);
+    events += n;
+    await hooks.sessionDone(
+      s.shards.reduce((b, f) => b + (stamps.get(f.name)?.size ?? 0), 0),
+      events,
+    );
+  }
+  const todo = discovery.sessions.filter((s) => plan.redo.has(s.sessionId) && !fromTails.has(s.sessionId));
   const workers = workerCount(o, todo, stamps);
-  return workers > 0 ? writeFromWorkers(db, writer, todo, plan, o, workers, hooks) : writeInThread(db, writer, todo, plan, o, hooks);
+  events +=
+    workers > 0 ? await writeFromWorkers(db, writer, todo, plan, o, workers, hooks, events) : await writeInThread(db, writer, todo, plan, o, hooks, events);
+  return { events, fromTails: fromTails.size };
 }
 
 /** Worker threads read, analyse and build the rows; this thread binds and steps them. */
@@ -93,6 +115,7 @@ async function writeFromWorkers(
   o: SessionWriteOptions,
   workers: number,
   hooks: SessionHooks,
+  eventsBefore: number,
 ): Promise<number> {
   const skips = todo.map((s) => skipOf(plan, s));
   const batches = sessionBatches(
@@ -114,7 +137,7 @@ async function writeFromWorkers(
     hooks.batchDone();
     if (m.last) {
       events += m.events!;
-      await hooks.sessionDone(m.bytes!, events);
+      await hooks.sessionDone(m.bytes!, eventsBefore + events);
     }
   }
   return events;
@@ -124,7 +147,15 @@ async function writeFromWorkers(
  * Reading (file I/O on libuv's threads, then parsing) runs ahead of writing: while one
  * session's rows go into SQLite, the next sessions' files are being read.
  */
-async function writeInThread(db: Db, writer: IndexWriter, todo: DiscoveredSession[], plan: Plan, o: SessionWriteOptions, hooks: SessionHooks): Promise<number> {
+async function writeInThread(
+  db: Db,
+  writer: IndexWriter,
+  todo: DiscoveredSession[],
+  plan: Plan,
+  o: SessionWriteOptions,
+  hooks: SessionHooks,
+  eventsBefore: number,
+): Promise<number> {
   const opts = { now: o.now, staleAfterSeconds: o.staleAfterSeconds };
   const ahead: Promise<SessionRead>[] = [];
   const readAt = (i: number): void => {
@@ -142,11 +173,11 @@ async function writeInThread(db: Db, writer: IndexWriter, todo: DiscoveredSessio
     const skip = skipOf(plan, todo[i]);
     clearSession(db, todo[i], skip);
     const before = writer.eventsWritten;
-    writer.writeSession(read.analysis, read.shards, read.sidecarFingerprint, skip);
+    writer.writeSession(read.analysis, read.shards, read.stamps, skip);
     events += writer.eventsWritten - before;
     await hooks.sessionDone(
       read.shards.reduce((n, x) => n + x.size, 0),
-      events,
+      eventsBefore + events,
     );
   }
   return events;

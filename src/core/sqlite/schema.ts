@@ -8,7 +8,7 @@
 
 import * as path from 'path';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** The default database file name, in the sessions folder. */
 export const DEFAULT_INDEX_NAME = '_audit_index.sqlite';
@@ -55,7 +55,9 @@ CREATE TABLE sessions (
   infos           INTEGER NOT NULL,
   worst_severity  TEXT,
   first_activity  REAL,
-  last_activity   REAL
+  last_activity   REAL,
+  run_fingerprint TEXT,                     -- the run journals _run_journal/<sid>/*.jsonl read (names, inodes, sizes, mtimes)
+  append_ok       INTEGER NOT NULL          -- 1: a later append of new terminal turns can be indexed from the shards' tails alone
 );
 CREATE TABLE shards (
   name            TEXT PRIMARY KEY,         -- file name in _turn_journal/ (or the log file name)
@@ -73,21 +75,21 @@ CREATE TABLE shards (
   error           TEXT
 );
 CREATE TABLE events (                     -- upstream's view: events recovered from glued lines are in malformed.glued_event
-  id          INTEGER PRIMARY KEY,          -- surrogate: not stable across rebuilds
   session_id  TEXT NOT NULL,
   shard       TEXT NOT NULL,
   line        INTEGER NOT NULL,             -- 1-based physical line
   offset      INTEGER NOT NULL,             -- byte offset of the line (of the event, for a glued one)
   length      INTEGER NOT NULL,
-  turn_id     TEXT,                         -- NULL when the event has none
+  turn_id     TEXT NOT NULL,                -- '' when the event has none (upstream reads a missing turn_id as "")
   stream_id   TEXT,
   event       TEXT NOT NULL,
   created_at  REAL,                         -- NULL unless a JSON number (the raw value is in the line)
   terminal    INTEGER NOT NULL,
   torn        INTEGER NOT NULL,             -- 1: the shard's final line, without its newline (yet)
-  raw         TEXT                          -- the line's JSON text as written, only with --inline-raw (meta inline_raw = 1);
+  raw         TEXT,                         -- the line's JSON text as written, only with --inline-raw (meta inline_raw = 1);
                                             -- else NULL: the line is bytes [offset, offset + length) of the shard
-);
+  PRIMARY KEY (session_id, turn_id, shard, offset)
+) WITHOUT ROWID;                            -- one B-tree, in (session, turn) order: no separate index, no rowid
 CREATE TABLE turns (
   session_id        TEXT NOT NULL,
   turn_id           TEXT NOT NULL,
@@ -187,7 +189,6 @@ CREATE TABLE feedback (
  * docs/sqlite.md, "Speed".
  */
 export const EVENT_INDEXES = `
-CREATE INDEX events_by_session_turn ON events(session_id, turn_id);
 CREATE INDEX events_torn ON events(shard) WHERE torn = 1;
 `;
 

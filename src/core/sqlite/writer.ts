@@ -61,7 +61,7 @@ export interface MalformedRow {
  * string bound as bytes (one holding U+0000, see engine.ts) is stored as TEXT.
  */
 export function insertSql(table: string): string {
-  const m = new RegExp(`CREATE TABLE ${table} \\(([\\s\\S]*?)\\n\\);`).exec(DDL);
+  const m = new RegExp(`CREATE TABLE ${table} \\(([\\s\\S]*?)\\n\\)( WITHOUT ROWID)?;`).exec(DDL);
   if (!m) throw new Error(`no table ${table}`);
   const cols: { name: string; text: boolean }[] = [];
   for (const raw of m[1].split('\n')) {
@@ -73,6 +73,18 @@ export function insertSql(table: string): string {
 
 const b = (v: boolean): number => (v ? 1 : 0);
 const num = (v: unknown): number | null => (typeof v === 'number' && !Number.isNaN(v) ? v : null);
+
+/**
+ * Whether a later append of new turns can be indexed from the shards' tails alone
+ * (tailAppend.ts; `sessions.append_ok`): no open turn (its findings depend on the clock and
+ * on the turns after it), and every event's `created_at` a finite number (so "sorts after
+ * every event so far" is `> last_activity`).
+ */
+export function appendOk(a: SessionAnalysis): boolean {
+  if (a.counts.open > 0) return false;
+  for (const e of a.events) if (typeof e.createdAtRaw !== 'number' || !Number.isFinite(e.createdAtRaw)) return false;
+  return true;
+}
 
 /** The tables rows are written to, in the order of `RowBuilder.emit`'s table number. */
 export const ROW_TABLES = ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback'] as const;
@@ -97,17 +109,15 @@ export abstract class RowBuilder {
    * Everything a journal session contributes. With `skipBelow`, events and malformed lines
    * of a shard that start before that byte offset are already in the index (incremental).
    */
-  writeSession(a: SessionAnalysis, shards: ShardRow[], sidecarFingerprint: string, skipBelow?: ReadonlyMap<string, number>): void {
+  writeSession(a: SessionAnalysis, shards: ShardRow[], stamps: { sidecar: string; runs: string }, skipBelow?: ReadonlyMap<string, number>): void {
     const sid = a.sessionId;
-    this.writeSessionRow(a, sidecarFingerprint);
+    this.writeSessionRow(a, stamps);
     for (const s of shards) this.writeShard(s);
     const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
-    this.writeEvents(a, shards, skip);
+    // A shard's torn final line starts at its committed size (the end of its last complete line).
+    this.writeEvents(a, new Map(shards.map((s) => [s.name, s.committedSize])), skip);
     a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
-    for (const t of a.turns) {
-      if (!t.collision) continue;
-      t.collision.forEach((e, i) => this.run('collisions', [sid, t.turnId, i, e.name, e.shard, e.line, e.offset, num(e.createdAtRaw)]));
-    }
+    this.writeCollisions(a);
     this.writeSessionMalformed(a, skip);
     a.findings.forEach((f, i) =>
       this.writeFinding({
@@ -125,7 +135,7 @@ export abstract class RowBuilder {
     );
   }
 
-  private writeSessionRow(a: SessionAnalysis, sidecarFingerprint: string): void {
+  private writeSessionRow(a: SessionAnalysis, stamps: { sidecar: string; runs: string }): void {
     const withEvents = a.turns.filter((t) => t.events.length > 0).length;
     this.run('sessions', [
       a.sessionId,
@@ -135,7 +145,7 @@ export abstract class RowBuilder {
       a.modelProvider,
       a.sidecarStatus,
       a.sidecarError ?? null,
-      sidecarFingerprint,
+      stamps.sidecar,
       a.shards.length,
       a.counts.events,
       withEvents,
@@ -148,13 +158,30 @@ export abstract class RowBuilder {
       a.worstSeverity,
       a.firstActivity,
       a.lastActivity,
+      stamps.runs,
+      b(appendOk(a)),
     ]);
   }
 
+  /**
+   * What new turns appended to an indexed session add (tailAppend.ts): `a` is the analysis of
+   * the appended lines alone; its turns follow the session's `turnBase` turns.
+   */
+  writeAppended(a: SessionAnalysis, committed: ReadonlyMap<string, number>, turnBase: number): void {
+    this.writeEvents(a, committed, () => false);
+    a.turns.forEach((t, i) => this.writeTurn(a.sessionId, t, turnBase + i));
+    this.writeCollisions(a);
+  }
+
+  private writeCollisions(a: SessionAnalysis): void {
+    for (const t of a.turns) {
+      if (!t.collision) continue;
+      t.collision.forEach((e, i) => this.run('collisions', [a.sessionId, t.turnId, i, e.name, e.shard, e.line, e.offset, num(e.createdAtRaw)]));
+    }
+  }
+
   /** The session's events, except those `skip` says are already in the index. */
-  private writeEvents(a: SessionAnalysis, shards: ShardRow[], skip: (shard: string, offset: number) => boolean): void {
-    // A shard's torn final line starts at its committed size (the end of its last complete line).
-    const committed = new Map(shards.map((s) => [s.name, s.committedSize]));
+  private writeEvents(a: SessionAnalysis, committed: ReadonlyMap<string, number>, skip: (shard: string, offset: number) => boolean): void {
     for (const e of a.events) {
       if (skip(e.shard, e.offset)) continue;
       const torn = e.offset >= (committed.get(e.shard) ?? Infinity);
@@ -164,7 +191,7 @@ export abstract class RowBuilder {
         e.line,
         e.offset,
         e.length,
-        e.turnId === '' ? null : e.turnId,
+        e.turnId,
         e.streamId,
         e.name,
         num(e.createdAtRaw),
@@ -323,6 +350,8 @@ export abstract class RowBuilder {
       worst,
       row.first,
       row.last,
+      null,
+      0,
     ]);
   }
 

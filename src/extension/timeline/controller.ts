@@ -12,7 +12,7 @@ import { analyzeSession, type SessionAnalysis } from '../../core/analyze';
 import { JOURNAL_DIR_NAME } from '../../core/sessionId';
 import type { SessionRef } from '../../core/sessionIndex';
 import { readSidecar } from '../../core/sidecar';
-import { buildTimelineModel, type TimelineModel } from '../../core/timelineModel';
+import { TimelineIndex, WINDOW_MIN_ROWS } from '../../core/timelineModel';
 import { formatBytes } from '../../shared/timelineFormat';
 import { deferred, MessageHandler, type Deferred } from '../../shared/messageHandler';
 import {
@@ -49,7 +49,10 @@ export class TimelineController extends Disposable {
   private readonly feed = new TimelineFeed();
   private readonly runs = new TimelineRuns();
   private session: SessionRef | undefined;
-  private model: TimelineModel | undefined;
+  /** The shown session's timeline (rows built when sent). */
+  private model: TimelineIndex | undefined;
+  /** The webview was last sent the session windowed (an outline, rows on demand). */
+  private windowed = false;
   /** Sent with every Reset while the session is shown in pages. */
   private notice: Notice | null = null;
   private pageInfo: PageInfo | null = null;
@@ -306,7 +309,7 @@ export class TimelineController extends Disposable {
     if (this.panel.title !== text) this.panel.title = text;
   }
 
-  private build(analysis: SessionAnalysis): TimelineModel {
+  private build(analysis: SessionAnalysis): TimelineIndex {
     this.setTitle(analysis.title);
     const ref = this.session;
     const index = this.services.store.index;
@@ -314,13 +317,13 @@ export class TimelineController extends Disposable {
     // Curation beside our rating: hermes-webui's own thumbs and the turn's correction.
     const hermes = ref ? index.hermesFeedback(ref.rootId, ref.sessionId) : undefined;
     const corrections = ref ? index.feedbackFile(ref.rootId, ref.sessionId)?.latestCorrections() : undefined;
-    const model = buildTimelineModel(analysis, {
+    const model = new TimelineIndex(analysis, {
       openedShard: this.shardName,
       now: index.analyzeOptions().now,
       feedback: (turnId) => timelineFeedbackOf(feedback?.get(turnId), { hermes: hermes?.get(turnId), correction: corrections?.get(turnId) }),
     });
     const root = ref ? index.root(ref.rootId) : undefined;
-    if (ref && root) this.runs.update(root.sessionsDir, ref.sessionId, model);
+    if (ref && root) this.runs.update(root.sessionsDir, ref.sessionId, model.runRefs());
     return model;
   }
 
@@ -365,17 +368,21 @@ export class TimelineController extends Disposable {
       return;
     }
     this.model = this.build(analysis);
-    if (this.ready) {
-      this.post(this.feed.patch(this.model));
-      this.countRunsSoon();
-    }
+    if (!this.ready) return;
+    const windowed = this.model.size > WINDOW_MIN_ROWS;
+    if (windowed !== this.windowed) return this.sendReset(); // crossed the size where rows are sent on demand
+    this.post(windowed ? this.feed.patchWindowed(this.model) : this.feed.patch({ header: this.model.header, rows: this.model.allRows() }));
+    this.countRunsSoon();
   }
 
   // ---- messages -------------------------------------------------------------------------
 
+  /** The session from scratch: every row (in chunks), or windowed above WINDOW_MIN_ROWS rows. */
   private sendReset(): void {
     if (!this.ready || !this.model) return;
-    for (const m of this.feed.reset(this.model, this.notice, this.pageInfo)) this.post(m);
+    this.windowed = this.model.size > WINDOW_MIN_ROWS;
+    if (this.windowed) this.post(this.feed.resetWindowed(this.model, this.notice, this.pageInfo));
+    else for (const m of this.feed.reset({ header: this.model.header, rows: this.model.allRows() }, this.notice, this.pageInfo)) this.post(m);
     this.flushReveal();
     this.countRunsSoon();
   }
@@ -439,6 +446,17 @@ export class TimelineController extends Disposable {
         if (page) this.post(page);
         break;
       }
+      case MessageType.NeedRows:
+        // Rows of the shown generation only (an older page's keys may name other rows).
+        if (this.model && this.windowed && m.generation === this.feed.currentGeneration && Array.isArray(m.keys)) {
+          this.post(this.feed.windowRows(this.model, m.keys));
+        }
+        break;
+      case MessageType.Search:
+        if (this.model && this.windowed && m.generation === this.feed.currentGeneration && typeof m.query === 'string' && m.query.length <= 1000) {
+          this.post(this.feed.search(this.model, m.query));
+        }
+        break;
       case MessageType.NeedRunUsage:
         if (!Array.isArray(m.turnIds)) break;
         this.post(await this.runs.usages(m.turnIds.filter((id): id is string => typeof id === 'string').slice(0, 200), m.all === true));
@@ -455,7 +473,7 @@ export class TimelineController extends Disposable {
   private async onFeedback(m: SetFeedbackMessage | WriteCorrectionMessage | EditNoteMessage): Promise<void> {
     const ref = this.session;
     // Only a turn this timeline shows (never an id made up by the page).
-    if (!ref || typeof m.turnId !== 'string' || !this.model?.rows.some((r) => r.kind === 'turn' && r.turnId === m.turnId)) return;
+    if (!ref || typeof m.turnId !== 'string' || !this.model?.hasTurn(m.turnId)) return;
     const target = { rootId: ref.rootId, sessionId: ref.sessionId, turnId: m.turnId };
     if (m.type === MessageType.EditNote) await vscode.commands.executeCommand(Commands.addNote, target);
     else if (m.type === MessageType.WriteCorrection) await vscode.commands.executeCommand(Commands.writeCorrection, target);

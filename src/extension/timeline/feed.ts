@@ -3,11 +3,15 @@
  * in chunks, and later only what changed. No `vscode` import (the benchmark uses it too).
  */
 
-import type { TimelineModel, TimelineRow } from '../../core/timelineModel';
+import type { TimelineIndex, TimelineModel, TimelineRow } from '../../core/timelineModel';
 import {
   CHUNK_ROWS,
   FIRST_CHUNK_ROWS,
+  MAX_NEED_ROWS,
   MessageType,
+  WINDOW_EDGE_ROWS,
+  type SearchResultMessage,
+  type WindowRowsMessage,
   type Notice,
   type PageInfo,
   type PatchMessage,
@@ -50,6 +54,38 @@ export class TimelineFeed {
     }
     this.remember(model.rows);
     return msg;
+  }
+
+  // ---- windowed sessions (many rows): an outline of every row, full rows when asked --------
+
+  /** Reset with the outline and the rows at both ends (the top, and the tail for follow-tail). */
+  resetWindowed(index: TimelineIndex, notice: Notice | null = null, page: PageInfo | null = null): ResetMessage {
+    this.generation++;
+    this.versions.clear();
+    this.order = [];
+    const n = index.size;
+    const rows = index.rows(0, WINDOW_EDGE_ROWS);
+    if (n > WINDOW_EDGE_ROWS) rows.push(...index.rows(Math.max(WINDOW_EDGE_ROWS, n - WINDOW_EDGE_ROWS), n));
+    return { type: MessageType.Reset, generation: this.generation, header: index.header, total: n, rows, notice, page, outline: index.outline() };
+  }
+
+  /** A live change: the new outline (the webview asks again for the rows it shows whose version changed). */
+  patchWindowed(index: TimelineIndex): PatchMessage {
+    return { type: MessageType.Patch, generation: this.generation, header: index.header, upserts: [], outline: index.outline() };
+  }
+
+  /** The rows of these keys that exist (unknown keys are skipped), at most MAX_NEED_ROWS. */
+  windowRows(index: TimelineIndex, keys: readonly unknown[]): WindowRowsMessage {
+    const rows: TimelineRow[] = [];
+    for (const k of keys.slice(0, MAX_NEED_ROWS)) {
+      const i = typeof k === 'string' ? index.indexOfKey(k) : -1;
+      if (i >= 0) rows.push(index.row(i));
+    }
+    return { type: MessageType.WindowRows, generation: this.generation, rows };
+  }
+
+  search(index: TimelineIndex, query: string): SearchResultMessage {
+    return { type: MessageType.SearchResult, generation: this.generation, query, keys: index.search(query) };
   }
 
   get currentGeneration(): number {

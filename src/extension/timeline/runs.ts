@@ -6,7 +6,6 @@
  */
 
 import { runJournalPath, isSafeRunId } from '../../core/runJournal';
-import type { TimelineModel } from '../../core/timelineModel';
 import { addUsage, type RunUsage } from '../../shared/runView';
 import { MessageType, type RunPageMessage, type RunUsageMessage, type RunUsageTotal } from '../../shared/timelineProtocol';
 import { readRunPage, RunUsageCache } from './runReader';
@@ -19,12 +18,12 @@ export class TimelineRuns {
   private readonly cursors = new Map<string, { offset: number; line: number; eventsRead: number }>();
   private files = new Map<string, { runId: string; file: string }>();
 
-  /** The session (folder, id) and its current model; called after every rebuild. */
-  update(sessionsDir: string, sessionId: string, model: TimelineModel): void {
+  /** The session (folder, id) and the runs of its turns (`TimelineIndex.runRefs`); called after every rebuild. */
+  update(sessionsDir: string, sessionId: string, runs: readonly { turnId: string; runId: string }[]): void {
     const files = new Map<string, { runId: string; file: string }>();
-    for (const r of model.rows) {
-      if (r.kind !== 'turn' || !r.run || !isSafeRunId(r.run.runId) || !isSafeRunId(sessionId)) continue;
-      files.set(r.turnId, { runId: r.run.runId, file: runJournalPath(sessionsDir, sessionId, r.run.runId) });
+    for (const r of runs) {
+      if (!isSafeRunId(r.runId) || !isSafeRunId(sessionId)) continue;
+      files.set(r.turnId, { runId: r.runId, file: runJournalPath(sessionsDir, sessionId, r.runId) });
     }
     this.files = files;
   }

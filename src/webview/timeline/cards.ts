@@ -8,7 +8,7 @@ import { correctionBlock, feedbackChips } from './feedbackView';
 import { renderMarkdown } from './markdown';
 import { runSection, runUsageBadge } from './runCards';
 import { COLLAPSE_CHARS, COLLAPSE_LINES, type TimelineState } from './state';
-import type { TimelineLineRow, TimelineTurnRow, TurnStatus } from '../../shared/timelineModel';
+import type { TimelineLineRow, TimelineRow, TimelineTurnRow, TurnStatus } from '../../shared/timelineModel';
 import { formatBytes, formatClock, formatDuration, formatOffset, formatTimestamp } from '../../shared/timelineFormat';
 
 /** The codicon of a turn's state. */
@@ -101,6 +101,29 @@ export class Cards {
       );
     }
     return block;
+  }
+
+  /** A row of a windowed session the host has not sent yet: its place and height, "loading". */
+  stubCard(row: TimelineRow): HTMLElement {
+    const what = row.kind === 'turn' ? `Turn ${row.ordinal}` : 'Broken line';
+    const card = h(
+      'article',
+      {
+        class: 'card stub',
+        'data-key': row.key,
+        ...(row.kind === 'turn' ? { 'data-turn-id': row.turnId } : {}),
+        'aria-label': `${what}, loading`,
+        tabindex: -1,
+      },
+      h(
+        'div',
+        { class: 'card-head' },
+        h('span', { class: 'ordinal' }, row.kind === 'turn' ? `#${row.ordinal}` : what),
+        h('span', { class: 'loading-text' }, 'Loading…'),
+      ),
+    );
+    card.style.height = `${this.state.estimateHeight(row)}px`;
+    return card;
   }
 
   /** One turn: head, banners, the two messages, the lifecycle steps, meta, findings. */

@@ -17,7 +17,7 @@ import { VirtualList } from './virtualList';
 import { MessageHandler } from '../../shared/messageHandler';
 import { formatDuration } from '../../shared/timelineFormat';
 import { NO_FILTER, type TimelineFilter, type TimelineRow, type TimelineTurnRow } from '../../shared/timelineModel';
-import { MessageType, type FromWebview, type PersistedState, type ToWebview } from '../../shared/timelineProtocol';
+import { MessageType, type FromWebview, type PatchMessage, type PersistedState, type ToWebview, type WindowRowsMessage } from '../../shared/timelineProtocol';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
@@ -40,7 +40,13 @@ const vscode = acquireVsCodeApi();
 const state = new TimelineState(vscode.getState());
 const ui = buildSkeleton();
 const cards = new Cards(state, needRunUsage);
-const list = new VirtualList(state, ui.scroller, ui.spacer, (row) => (row.kind === 'turn' ? cards.turnCard(row) : cards.lineCard(row)), afterRender);
+const list = new VirtualList(
+  state,
+  ui.scroller,
+  ui.spacer,
+  (row) => (row.stub ? cards.stubCard(row) : row.kind === 'turn' ? cards.turnCard(row) : cards.lineCard(row)),
+  afterRender,
+);
 document.body.append(ui.app);
 const follow = new FollowTail(state, list, ui, () => persistSoon());
 
@@ -53,6 +59,9 @@ ui.findingsBox.checked = state.filter.findingsOnly;
 ui.feedbackBox.checked = state.filter.feedbackOnly;
 
 function afterRender(): void {
+  // A windowed session: ask for the rows now in the DOM that are placeholders or out of date.
+  const keys = state.needRows(list.first, list.last);
+  if (keys.length) post({ type: MessageType.NeedRows, generation: state.generation, keys });
   ui.emptyEl.hidden = !(state.loaded && state.shown.length === 0);
   ui.emptyEl.textContent = state.rows.length === 0 ? 'This session has no turns yet.' : 'No turns match the search and filters.';
   persistSoon();
@@ -100,7 +109,15 @@ function applyQueryNow(): void {
 function setQuery(q: string): void {
   ui.searchInput.value = q;
   state.setQuery(q);
+  askSearch();
   afterFilter();
+}
+/** A windowed session searches on the host (its text is there); the answer arrives as SearchResult. */
+function askSearch(): void {
+  if (state.windowed && state.query) {
+    state.searchPending = state.query;
+    post({ type: MessageType.Search, generation: state.generation, query: state.query });
+  }
 }
 function setFilter(f: Partial<TimelineFilter>): void {
   state.setFilter(f);
@@ -316,6 +333,33 @@ function afterRows(): void {
   }
 }
 
+/** A live change: rows replaced or added (or, windowed, a new outline), the reader kept in place or following the tail. */
+function onPatch(m: PatchMessage): void {
+  const anchor = list.captureAnchor();
+  const wasAtBottom = follow.atBottom();
+  const added = m.outline ? m.outline.keys.filter((k) => !state.hasKey(k)) : m.upserts.filter((r) => !state.hasKey(r.key)).map((r) => r.key);
+  if (!state.applyPatch(m)) return;
+  if (m.outline) askSearch(); // new rows may match
+  refreshOpenRuns(m.upserts);
+  renderHeader(ui.headerEl, state.header, state.runs.total);
+  list.layout();
+  updateCounts();
+  list.restoreAnchor(state.followTail ? null : anchor);
+  follow.afterPatch(added, wasAtBottom);
+  list.render();
+  if (state.pendingReveal) revealTurn(state.pendingReveal);
+}
+
+/** Windowed: rows that came into view arrived in place of their placeholders. */
+function onWindowRows(m: WindowRowsMessage): void {
+  const anchor = list.captureAnchor();
+  if (!state.applyWindowRows(m)) return;
+  refreshOpenRuns(m.rows);
+  list.layout();
+  list.restoreAnchor(state.followTail ? null : anchor);
+  list.render();
+}
+
 function onHostMessage(m: ToWebview): Promise<FromWebview | undefined> | undefined {
   switch (m.type) {
     case MessageType.Reset:
@@ -329,6 +373,7 @@ function onHostMessage(m: ToWebview): Promise<FromWebview | undefined> | undefin
       ui.scroller.scrollTop = 0;
       list.render();
       afterRows();
+      askSearch();
       break;
     case MessageType.Rows: {
       const anchor = list.captureAnchor();
@@ -340,23 +385,17 @@ function onHostMessage(m: ToWebview): Promise<FromWebview | undefined> | undefin
       afterRows();
       break;
     }
-    case MessageType.Patch: {
-      const anchor = list.captureAnchor();
-      const wasAtBottom = follow.atBottom();
-      const added = m.upserts.filter((r) => !state.hasKey(r.key)).map((r) => r.key);
-      if (!state.applyPatch(m)) break;
-      refreshOpenRuns(m.upserts);
-      renderHeader(ui.headerEl, state.header, state.runs.total);
-      list.layout();
-      updateCounts();
-      list.restoreAnchor(state.followTail ? null : anchor);
-      follow.afterPatch(added, wasAtBottom);
-      list.render();
-      if (state.pendingReveal) revealTurn(state.pendingReveal);
+    case MessageType.Patch:
+      onPatch(m);
       break;
-    }
     case MessageType.Reveal:
       revealTurn(m.turnId);
+      break;
+    case MessageType.WindowRows:
+      onWindowRows(m);
+      break;
+    case MessageType.SearchResult:
+      if (state.applySearch(m)) afterFilter();
       break;
     case MessageType.Status:
       ui.loadingEl.hidden = m.loading === null;

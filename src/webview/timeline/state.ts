@@ -5,15 +5,36 @@
  * (test/webview/timelineState.test.ts); the DOM modules read and change it.
  */
 
-import { matchesFilter, NO_FILTER, searchableText, type TimelineFilter, type TimelineHeader, type TimelineRow } from '../../shared/timelineModel';
-import type { PatchMessage, PersistedState, ResetMessage, RowsMessage } from '../../shared/timelineProtocol';
+import {
+  COLLAPSE_LINES,
+  estimateLineHeight,
+  estimateTurnHeight,
+  matchesFilter,
+  NO_FILTER,
+  searchableText,
+  stubRow,
+  versionHash,
+  type TimelineFilter,
+  type TimelineHeader,
+  type TimelineOutline,
+  type TimelineRow,
+} from '../../shared/timelineModel';
+import {
+  MAX_NEED_ROWS,
+  type PatchMessage,
+  type PersistedState,
+  type ResetMessage,
+  type RowsMessage,
+  type SearchResultMessage,
+  type WindowRowsMessage,
+} from '../../shared/timelineProtocol';
 import { RunState } from './runState';
 
 /** Gap between cards (px). */
 export const GAP = 8;
 /** Longer texts are clamped until the card is expanded. */
 export const COLLAPSE_CHARS = 600;
-export const COLLAPSE_LINES = 8;
+export { COLLAPSE_LINES };
 
 export class TimelineState {
   header: TimelineHeader | null = null;
@@ -42,6 +63,21 @@ export class TimelineState {
   /** The runs behind the turns: usage, open runs and their items, the session total. */
   readonly runs = new RunState();
 
+  /**
+   * A windowed session (many rows): `rows` holds every row, placeholders (`stub`) for those the
+   * host has not sent; the rows coming into view are asked for (`needRows`), search runs on the host.
+   */
+  windowed = false;
+  /** Windowed: the version hash of every row as the host last listed it (a loaded row that differs is stale). */
+  private expected = new Map<string, number>();
+  /** Windowed: keys asked for and not answered yet, per request in order. */
+  private readonly requested = new Set<string>();
+  private readonly batches: string[][] = [];
+  /** Windowed: the keys matching the search (the host's answer), null while none came. */
+  private searchMatches: Set<string> | null = null;
+  /** Windowed: a search sent to the host and not answered yet. */
+  searchPending: string | null = null;
+
   private indexByKey = new Map<string, number>();
   private readonly textCache = new Map<string, { version: string; text: string }>();
 
@@ -59,8 +95,13 @@ export class TimelineState {
   applyReset(m: ResetMessage): void {
     this.generation = m.generation;
     this.header = m.header;
-    this.rows = m.rows.slice();
-    this.expectedTotal = m.total;
+    this.windowed = m.outline !== undefined;
+    this.requested.clear();
+    this.batches.length = 0;
+    this.searchMatches = null;
+    this.searchPending = null;
+    this.rows = m.outline ? this.fromOutline(m.outline, new Map(m.rows.map((r) => [r.key, r]))) : m.rows.slice();
+    this.expectedTotal = m.outline ? this.rows.length : m.total;
     this.reindex();
     this.heights.clear();
     this.loaded = this.rows.length >= this.expectedTotal;
@@ -85,6 +126,13 @@ export class TimelineState {
   applyPatch(m: PatchMessage): boolean {
     if (m.generation !== this.generation) return false;
     this.header = m.header;
+    if (m.outline) {
+      // Keep the rows already here (a stale one is shown until its new version arrives).
+      this.rows = this.fromOutline(m.outline, new Map(this.rows.filter((r) => !r.stub).map((r) => [r.key, r])));
+      this.reindex();
+      this.recomputeShown();
+      return true;
+    }
     const byKey = new Map(this.rows.map((r) => [r.key, r]));
     for (const r of m.upserts) {
       if (byKey.has(r.key)) this.heights.delete(r.key);
@@ -99,6 +147,66 @@ export class TimelineState {
     this.reindex();
     this.expectedTotal = this.rows.length;
     this.loaded = true;
+    this.recomputeShown();
+    return true;
+  }
+
+  /** Every row of an outline: the loaded one where there is one, else a placeholder. */
+  private fromOutline(o: TimelineOutline, loaded: ReadonlyMap<string, TimelineRow>): TimelineRow[] {
+    this.expected = new Map();
+    const rows: TimelineRow[] = new Array<TimelineRow>(o.keys.length);
+    let ordinal = 0;
+    for (let i = 0; i < o.keys.length; i++) {
+      const key = o.keys[i];
+      if (key.startsWith('t:')) ordinal++;
+      this.expected.set(key, o.versions[i]);
+      rows[i] = loaded.get(key) ?? stubRow(o, i, ordinal);
+    }
+    return rows;
+  }
+
+  /** Windowed: rows the host sent, in place of their placeholders; false when of another generation. */
+  applyWindowRows(m: WindowRowsMessage): boolean {
+    if (m.generation !== this.generation) return false;
+    for (const k of this.batches.shift() ?? []) this.requested.delete(k);
+    for (const r of m.rows) {
+      const i = this.indexByKey.get(r.key);
+      if (i === undefined) continue;
+      if (this.rows[i].stub) this.heights.delete(r.key);
+      this.rows[i] = r;
+    }
+    return true;
+  }
+
+  /**
+   * Windowed: keys of the shown rows [first, last] to ask the host for (placeholders, and rows
+   * whose version changed), not asked for already; they count as asked from now on.
+   */
+  needRows(first: number, last: number): string[] {
+    if (!this.windowed) return [];
+    const keys: string[] = [];
+    for (let i = Math.max(0, first); i <= Math.min(last, this.shown.length - 1) && keys.length < MAX_NEED_ROWS; i++) {
+      const r = this.rows[this.shown[i]];
+      if (this.requested.has(r.key)) continue;
+      if (r.stub || versionHash(r.version) !== this.expected.get(r.key)) keys.push(r.key);
+    }
+    if (keys.length) {
+      for (const k of keys) this.requested.add(k);
+      this.batches.push(keys);
+    }
+    return keys;
+  }
+
+  /** Windowed: waiting for rows or a search from the host. */
+  busy(): boolean {
+    return this.requested.size > 0 || this.searchPending !== null;
+  }
+
+  /** Windowed: the host's search answer; false when it is not for the current search. */
+  applySearch(m: SearchResultMessage): boolean {
+    if (m.generation !== this.generation || m.query !== this.query) return false;
+    this.searchPending = null;
+    this.searchMatches = new Set(m.keys);
     this.recomputeShown();
     return true;
   }
@@ -128,8 +236,9 @@ export class TimelineState {
 
   passes(row: TimelineRow): boolean {
     if (!matchesFilter(row, this.filter)) return false;
-    if (this.query && !this.searchTextOf(row).includes(this.query.toLowerCase())) return false;
-    return true;
+    if (!this.query) return true;
+    if (this.windowed) return this.searchMatches === null || this.searchMatches.has(row.key);
+    return this.searchTextOf(row).includes(this.query.toLowerCase());
   }
 
   recomputeShown(): void {
@@ -144,8 +253,15 @@ export class TimelineState {
     this.recomputeShown();
   }
 
+  /** Windowed: the shown rows change when the host answers (the search to send is `searchPending`). */
   setQuery(q: string): void {
     this.query = q;
+    if (this.windowed && q) {
+      this.searchPending = q;
+      return;
+    }
+    this.searchPending = null;
+    this.searchMatches = null;
     this.recomputeShown();
   }
 
@@ -160,24 +276,19 @@ export class TimelineState {
   // ---- geometry -------------------------------------------------------------------------
 
   estimateHeight(row: TimelineRow): number {
-    const textHeight = (s: string | null, full: boolean): number => {
-      if (!s) return 0;
-      const lines = Math.max(1, Math.ceil(s.length / 110)) + (s.match(/\n/g)?.length ?? 0);
-      return 24 + 19 * (full ? lines : Math.min(lines, COLLAPSE_LINES));
+    const buttons = row.kind === 'turn' && this.feedbackEnabled ? 30 : 0;
+    if (row.stub) return (row.est ?? 120) + buttons;
+    if (row.kind === 'line') return estimateLineHeight(row.glued !== null);
+    const inputs = {
+      userMessage: row.userMessage,
+      reply: row.reply,
+      collisions: row.collision?.length ?? 0,
+      status: row.status,
+      findings: row.findings.length,
+      reason: !!row.reason,
+      feedback: row.feedback !== null,
     };
-    if (row.kind === 'line') return 120 + (row.glued ? 24 : 0);
-    const full = this.expanded.has(row.key);
-    return (
-      96 +
-      textHeight(row.userMessage, full) +
-      textHeight(row.reply, full) +
-      (row.collision ? 30 + 22 * row.collision.length : 0) +
-      (row.status === 'dangling' || row.status === 'open' ? 26 : 0) +
-      Math.min(row.findings.length, 4) * 20 +
-      (row.reason ? 20 : 0) +
-      (row.feedback ? 22 : 0) +
-      (this.feedbackEnabled ? 30 : 0)
-    );
+    return estimateTurnHeight(inputs, this.expanded.has(row.key), this.feedbackEnabled);
   }
 
   heightOf(i: number): number {

@@ -37,13 +37,15 @@ export function runRequest(req: WebviewRequest, state: TimelineState, list: Virt
     case 'key': {
       const key = `t:${req.turnId}`;
       const i = state.shownIndexOfKey(key);
-      if (i >= 0) {
-        list.select(i, 'center');
+      if (i < 0) break;
+      list.select(i, 'center');
+      // A windowed session's card may be a placeholder until its row arrives.
+      return untilSettled(state, list).then(() => {
         const el = list.el(key);
         el?.focus();
         el?.dispatchEvent(new KeyboardEvent('keydown', { key: req.key, bubbles: true, cancelable: true }));
-      }
-      break;
+        return afterFrame(state, list, ui);
+      });
     }
     case 'toggleRun': {
       const i = state.shownIndexOfKey(`t:${req.turnId}`);
@@ -69,13 +71,22 @@ function untilRunSettled(state: TimelineState, turnId: string): Promise<void> {
   });
 }
 
+/** After a frame, once a windowed session's rows and search asked for have arrived (at most 10 s). */
+function untilSettled(state: TimelineState, list: VirtualList): Promise<void> {
+  const until = Date.now() + 10_000;
+  return new Promise((resolve) => {
+    const step = () =>
+      requestAnimationFrame(() => {
+        list.render();
+        if (state.busy() && Date.now() < until) setTimeout(step, 20);
+        else resolve();
+      });
+    step();
+  });
+}
+
 function afterFrame(state: TimelineState, list: VirtualList, ui: Skeleton): Promise<Snapshot> {
-  return new Promise((resolve) =>
-    requestAnimationFrame(() => {
-      list.render();
-      resolve(snapshot(state, ui));
-    }),
-  );
+  return untilSettled(state, list).then(() => snapshot(state, ui));
 }
 
 export function snapshot(state: TimelineState, ui: Skeleton): Snapshot {
@@ -88,6 +99,8 @@ export function snapshot(state: TimelineState, ui: Skeleton): Snapshot {
     shownRows: state.shown.length,
     renderedKeys: keys,
     renderedTurnIds: cards.filter((c) => c.classList.contains('turn')).map((c) => c.dataset.turnId ?? ''),
+    windowed: state.windowed,
+    stubCards: cards.filter((c) => c.classList.contains('stub')).length,
     collisionTurnIds: cards.filter((c) => c.classList.contains('collision') && c.querySelector('.collision-banner')).map((c) => c.dataset.turnId ?? ''),
     brokenLines: cards
       .filter((c) => c.classList.contains('line'))

@@ -31,6 +31,9 @@ export class VirtualList {
   private renderQueued = false;
   /** A card to focus after the next render. */
   pendingFocus: string | null = null;
+  /** The shown rows in the DOM after the last render: [first, last]. */
+  first = 0;
+  last = -1;
 
   constructor(
     private readonly state: TimelineState,
@@ -132,6 +135,8 @@ export class VirtualList {
   /** Makes the DOM hold exactly the cards of shown rows [first, last], each where it belongs. */
   private sync(first: number, last: number): void {
     const s = this.state;
+    this.first = first;
+    this.last = last;
     const want = new Set<string>();
     for (let i = first; i <= last; i++) want.add(s.rowAt(i).key);
     for (const [key, l] of this.live) {

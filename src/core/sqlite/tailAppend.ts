@@ -1,0 +1,254 @@
+/**
+ * Incremental rebuild of one session from its shards' appended tails alone (docs/sqlite.md,
+ * "Incremental rebuilds"). The planner (rebuildPlan.ts) offers a session here when only its
+ * shards grew: same sidecar and run journals, no open turn, `append_ok` (writer.ts
+ * `appendOk`), every shard read whole last time. Then only the bytes past each shard's
+ * committed size are read, and the session is done here when the new lines are new turns
+ * that cannot change anything already indexed:
+ *
+ * - every new line is a valid event (no malformed line, no torn tail), with a finite
+ *   `created_at` later than every event so far (`last_activity`: so the new events sort after
+ *   the old ones and the old turns keep their order), no Python hazard or extra line break
+ *   (upstream's reader would read the whole session differently);
+ * - their turn ids and stream ids are new to the session (a stream shared with an old turn
+ *   would join it: upstream's split turns), and no stream id is a run journal's name;
+ * - every new turn is terminal (an open turn's evidence and findings depend on the others).
+ *
+ * Those events are analysed by the same `analyzeSession` on their own (with the session's
+ * sidecar); their events, turns (ordinals after the old ones), collisions and findings are
+ * added, old findings renumbered around the new ones, and the session's and shards' rows
+ * updated. Anything else returns `null` having written nothing, and the caller redoes the
+ * session whole. A differential test compares the result with a full rebuild
+ * (test/core/sqliteIncremental.test.ts).
+ */
+
+import { analyzeSession, compareFindings, type SessionAnalysis } from '../analyze';
+import type { DiscoveredSession } from '../discovery';
+import { ShardReader } from '../shardReader';
+import { readSidecar, sidecarPath } from '../sidecar';
+import type { Finding, FindingKind, JournalEvent, Severity } from '../types';
+import { attachUpstreamView, upstreamView } from '../upstreamView';
+import type { Db, Row } from './engine';
+import type { PrevShard } from './rebuildPlan';
+import { shardFingerprint, statStampSync } from './readSession';
+import type { IndexWriter } from './writer';
+
+export interface TailOptions {
+  sessionsDir: string;
+  maxLineBytes: number;
+  now: number;
+  staleAfterSeconds: number;
+}
+
+/** A lone surrogate (stored as U+FFFD) or U+FFFD itself: such an id is not compared in SQL. */
+const UNSAFE_TEXT = /[\ud800-\udfff\ufffd]/u;
+
+/**
+ * Adds a session's appended tails to the index when it is safe (see above); returns the
+ * events written, or null (nothing written: redo the session whole).
+ */
+export async function tryTail(
+  db: Db,
+  writer: IndexWriter,
+  s: DiscoveredSession,
+  prevShards: ReadonlyMap<string, PrevShard>,
+  runIds: ReadonlySet<string>,
+  o: TailOptions,
+): Promise<number | null> {
+  const prev = db.get('SELECT sidecar_fingerprint, last_activity FROM sessions WHERE session_id = ?', [s.sessionId]);
+  if (!prev) return null;
+  const readers = await readTails(s, prevShards, o.maxLineBytes);
+  if (!readers) return null;
+  const events = readers.flatMap((r) => r.contents.events);
+  if (!eventsAreSafe(events, prev.last_activity === null ? null : Number(prev.last_activity))) return null;
+  if (!idsAreNew(db, s.sessionId, events, runIds)) return null;
+  const sidecarStamp = statStampSync(sidecarPath(o.sessionsDir, s.sessionId));
+  if (sidecarStamp !== String(prev.sidecar_fingerprint)) return null;
+  const sidecarRead = await readSidecar(o.sessionsDir, s.sessionId);
+  const mini = analyzeSession(
+    s.sessionId,
+    readers.map((r) => r.contents),
+    sidecarRead,
+    { now: o.now, staleAfterSeconds: o.staleAfterSeconds },
+  );
+  const paths = new Map(s.shards.map((f) => [f.name, f.path]));
+  attachUpstreamView(mini, await upstreamView(mini, (name) => paths.get(name)));
+  if (mini.counts.open > 0) return null;
+  const findings = newFindings(mini);
+  if (!findings) return null;
+  const placed = findings.length > 0 ? placeFindings(db, s.sessionId, findings) : [];
+  if (!placed) return null;
+
+  const turnBase = Number(db.get('SELECT count(*) AS n FROM turns WHERE session_id = ?', [s.sessionId])!.n);
+  const committed = new Map(readers.map((r) => [r.contents.name, r.committedOffset]));
+  writer.writeAppended(mini, committed, turnBase);
+  writeFindings(db, writer, s.sessionId, placed);
+  updateShards(db, readers);
+  updateSession(db, s.sessionId, mini, placed.length > 0);
+  return mini.events.length;
+}
+
+/** Readers of the shards that grew, each having read only its new bytes; null when one holds anything but whole valid lines. */
+async function readTails(s: DiscoveredSession, prevShards: ReadonlyMap<string, PrevShard>, maxLineBytes: number): Promise<ShardReader[] | null> {
+  const readers: ShardReader[] = [];
+  for (const f of s.shards) {
+    const p = prevShards.get(f.name);
+    if (!p || p.tornTail) return null;
+    const r = new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true });
+    r.resumeAt(p.committed, p.lines);
+    const res = await r.refresh();
+    const c = r.contents;
+    if (res.mode !== 'append' || c.error !== undefined || c.malformed.length > 0 || c.tail !== null) return null;
+    if (r.committedOffset > p.committed) readers.push(r);
+  }
+  return readers;
+}
+
+/** Valid, finite, later than every event so far, nothing upstream's reader would read another way. */
+function eventsAreSafe(events: readonly JournalEvent[], lastActivity: number | null): boolean {
+  for (const e of events) {
+    const at = e.createdAtRaw;
+    if (typeof at !== 'number' || !Number.isFinite(at) || (lastActivity !== null && !(at > lastActivity))) return false;
+    if (e.pythonHazard || e.pythonLineBreaks || e.nonStandardNumbers || e.recovered) return false;
+    if (UNSAFE_TEXT.test(e.turnId) || (e.streamId !== null && UNSAFE_TEXT.test(e.streamId))) return false;
+  }
+  return true;
+}
+
+/**
+ * No new event's turn id or stream id is one an indexed event of the session has (a stream
+ * id shared with an old turn would make upstream's split-turn rule join them), and no
+ * stream id names a run journal. One scan of the session's events (contiguous in the
+ * WITHOUT ROWID table).
+ */
+function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>): boolean {
+  const turns = new Set<string>();
+  const streams = new Set<string>();
+  for (const e of events) {
+    if (e.turnId !== '') turns.add(e.turnId);
+    if (e.streamId) streams.add(e.streamId);
+  }
+  for (const st of streams) if (runIds.has(st)) return false;
+  if (turns.size === 0 && streams.size === 0) return true;
+  const hit = db.get(
+    `SELECT EXISTS (SELECT 1 FROM events WHERE session_id = ?1
+       AND (turn_id IN (SELECT value FROM json_each(?2)) OR stream_id IN (SELECT value FROM json_each(?3)))) AS n`,
+    [sid, JSON.stringify([...turns]), JSON.stringify([...streams])],
+  );
+  return Number(hit!.n) === 0;
+}
+
+/**
+ * The findings the new events and turns add, in the analysis' order; null when the analysis
+ * of the tails has one that is about the session as a whole (it would be the old one again,
+ * or something this path does not redo).
+ */
+function newFindings(mini: SessionAnalysis): Finding[] | null {
+  const lines = new Set(mini.events.map((e) => `${e.shard}\n${e.line}`));
+  const turns = new Set(mini.turns.flatMap((t) => [t.turnId, ...t.aliasTurnIds]));
+  const out: Finding[] = [];
+  for (const f of mini.findings) {
+    // The sidecar's own shape problems: already indexed with the session (same sidecar).
+    if (f.kind === 'invalid_sidecar' && f.turnId === undefined && f.shard === undefined) continue;
+    const atNewLine = f.shard !== undefined && f.line !== undefined && lines.has(`${f.shard}\n${f.line}`);
+    if (!atNewLine && !(f.turnId !== undefined && turns.has(f.turnId))) return null;
+    out.push(f);
+  }
+  return out;
+}
+
+interface Placed {
+  finding: Finding;
+  /** Old findings that sort before it. */
+  before: number;
+}
+
+/**
+ * Where each new finding goes among the session's old ones (`compareFindings`, the order the
+ * analysis sorts them in; a new finding never compares equal to an old one: it has a new
+ * line or a new turn id). Null when an old one's keys cannot be compared exactly.
+ */
+function placeFindings(db: Db, sid: string, findings: Finding[]): Placed[] | null {
+  const text = (v: Row[string]): string | undefined => (v === null ? undefined : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v));
+  const old: Finding[] = [];
+  const rows = db.all(
+    `SELECT ordinal, severity, CAST(shard AS BLOB) AS shard, line, CAST(kind AS BLOB) AS kind, CAST(turn_id AS BLOB) AS turn_id
+     FROM findings WHERE session_id = ? AND source = 'journal' ORDER BY ordinal`,
+    [sid],
+  );
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    const f: Finding = {
+      kind: text(r.kind) as FindingKind,
+      severity: String(r.severity) as Severity,
+      sessionId: sid,
+      message: '',
+      shard: text(r.shard),
+      line: r.line === null ? undefined : Number(r.line),
+      turnId: text(r.turn_id),
+    };
+    if (Number(r.ordinal) !== i || [f.kind, f.shard ?? '', f.turnId ?? ''].some((x) => UNSAFE_TEXT.test(x))) return null;
+    old.push(f);
+  }
+  return findings.map((finding) => {
+    let before = 0;
+    while (before < old.length && compareFindings(old[before], finding) < 0) before++;
+    return { finding, before };
+  });
+}
+
+/** Old findings move up by the new ones placed before them; the new ones go in between. */
+function writeFindings(db: Db, writer: IndexWriter, sid: string, placed: Placed[]): void {
+  for (let j = placed.length - 1; j >= 0; j--) {
+    db.all("UPDATE findings SET ordinal = ordinal + 1 WHERE session_id = ? AND source = 'journal' AND ordinal >= ?", [sid, placed[j].before]);
+  }
+  placed.forEach(({ finding: f, before }, j) =>
+    writer.writeFinding({
+      sessionId: sid,
+      ordinal: before + j,
+      source: 'journal',
+      kind: f.kind,
+      severity: f.severity,
+      turnId: f.turnId,
+      shard: f.shard,
+      line: f.line,
+      offset: f.offset,
+      message: f.message,
+    }),
+  );
+}
+
+function updateShards(db: Db, readers: readonly ShardReader[]): void {
+  for (const r of readers) {
+    const c = r.contents;
+    db.all(
+      `UPDATE shards SET size = ?, mtime_ms = ?, fingerprint = ?, committed_size = ?, lines = ?, events = events + ?, crlf_lines = crlf_lines + ?
+       WHERE name = ?`,
+      [c.size, c.mtimeMs, shardFingerprint(c.path, r.committedOffset), r.committedOffset, c.lineCount, c.events.length, c.crlfLines, c.name],
+    );
+  }
+}
+
+/** The session's counts, activity and model with the new turns (sidecar the same: its title, model and status stay). */
+function updateSession(db: Db, sid: string, mini: SessionAnalysis, findingsChanged: boolean): void {
+  const withEvents = mini.turns.filter((t) => t.events.length > 0).length;
+  // The sidecar's model, else the first turn's that has one: an old turn's when the row has one.
+  const model = mini.turns.find((t) => t.model)?.model ?? null;
+  const provider = mini.turns.find((t) => t.modelProvider)?.modelProvider ?? null;
+  db.all(
+    `UPDATE sessions SET event_count = event_count + ?, turn_count = turn_count + ?, collision_count = collision_count + ?,
+       first_activity = coalesce(first_activity, ?), last_activity = coalesce(?, last_activity),
+       model = coalesce(model, CAST(? AS TEXT)), model_provider = coalesce(model_provider, CAST(? AS TEXT))
+     WHERE session_id = ?`,
+    [mini.counts.events, withEvents, mini.counts.collisions, mini.firstActivity, mini.lastActivity, model, provider, sid],
+  );
+  if (!findingsChanged) return;
+  db.all(
+    `UPDATE sessions SET errors = f.errors, warnings = f.warnings, infos = f.infos,
+       worst_severity = CASE WHEN f.errors THEN 'error' WHEN f.warnings THEN 'warning' WHEN f.infos THEN 'info' END
+     FROM (SELECT sum(severity = 'error') AS errors, sum(severity = 'warning') AS warnings, sum(severity = 'info') AS infos
+           FROM findings WHERE session_id = ?1 AND source = 'journal') AS f
+     WHERE session_id = ?1`,
+    [sid],
+  );
+}
