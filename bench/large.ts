@@ -63,7 +63,11 @@ export const largeBench: Bench = {
           (compact.heapBytes! / plain.heapBytes!).toFixed(2),
           `${perEvent(compact)} / ${perEvent(plain)}`,
         ]);
-      } else readRows.push([`${mb(g.bytes)} MB`, typeof compact === 'string' ? compact : '-', '-', typeof plain === 'string' ? plain : '-', '-', '-', '-']);
+      } else {
+        // One of them died: the other's numbers still stand.
+        const side = (r: AuditAnswer | string): (string | number)[] => (typeof r === 'string' ? [r, '-'] : [mb(r.heapBytes!), mb(r.maxRssBytes)]);
+        readRows.push([`${mb(g.bytes)} MB`, ...side(compact), ...side(plain), '-', '-']);
+      }
       const cell = (r: AuditAnswer | string, k: 'ms' | 'cpu' | 'rss'): string | number =>
         typeof r === 'string' ? (k === 'ms' ? r : '-') : k === 'ms' ? Math.round(r.ms) : k === 'cpu' ? Math.round(r.cpuMs) : mb(r.maxRssBytes);
       rows.push([

@@ -97,7 +97,6 @@ export class IncrementalAnalyzer {
   private state: State | null = null;
   /** How the last analysis was computed (for tests and the bench). */
   lastRun: IncrementalRun = { path: 'full', reason: null };
-  readonly counts = { full: 0, incremental: 0 };
 
   analyze(
     sessionId: string,
@@ -112,7 +111,6 @@ export class IncrementalAnalyzer {
       if (typeof r !== 'string') {
         this.state = r.state;
         this.lastRun = { path: 'incremental', reason: null };
-        this.counts.incremental++;
         return r.analysis;
       }
       reason = r;
@@ -121,13 +119,7 @@ export class IncrementalAnalyzer {
     const { analysis, parts } = analyzeFull(sessionId, shards, sidecarRead, options, context, true);
     this.state = stateOf(sessionId, parts!, analysis, shards, sidecarRead, context.runs);
     this.lastRun = { path: 'full', reason };
-    this.counts.full++;
     return analysis;
-  }
-
-  /** Forgets the previous analysis: the next one is full. */
-  reset(): void {
-    this.state = null;
   }
 }
 
