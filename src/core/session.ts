@@ -8,7 +8,7 @@ import { promises as fsp } from 'fs';
 import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './analyze';
 import type { ShardFile } from './discovery';
 import { ShardReader, ReadBudget, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
-import { readSidecar, sidecarPath, type SidecarRead } from './sidecar';
+import { readSidecar, readSidecarStamped, sidecarPath, type SidecarRead } from './sidecar';
 import { RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
 import { IncrementalAnalyzer, type IncrementalRun } from './incrementalAnalysis';
@@ -97,6 +97,11 @@ export class SessionJournal {
   }
 
   private async refreshSidecar(): Promise<boolean> {
+    if (this.sidecar === null) {
+      // First read: the read's own stat is the stamp (no separate stat round trip).
+      ({ read: this.sidecar, stamp: this.sidecarStamp } = await readSidecarStamped(this.sessionsDir, this.sessionId));
+      return true;
+    }
     const p = sidecarPath(this.sessionsDir, this.sessionId);
     let stamp = 'missing';
     try {

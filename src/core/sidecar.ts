@@ -41,11 +41,29 @@ export function sidecarPath(sessionsDir: string, sessionId: string): string {
 }
 
 export async function readSidecar(sessionsDir: string, sessionId: string): Promise<SidecarRead> {
+  return (await readSidecarStamped(sessionsDir, sessionId)).read;
+}
+
+/**
+ * readSidecar, plus the stamp (`ino:size:mtimeMs`, or 'missing' when it cannot be stat-ed) of
+ * the stat taken before the read: a caller that re-reads on change needs no stat of its own.
+ */
+export async function readSidecarStamped(sessionsDir: string, sessionId: string): Promise<{ read: SidecarRead; stamp: string }> {
   const p = sidecarPath(sessionsDir, sessionId);
-  let buf: Buffer;
   let st;
   try {
     st = fs.statSync(p);
+  } catch (err) {
+    const read: SidecarRead =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? { status: 'missing', path: p } : { status: 'invalid', path: p, error: describeFsError(err) };
+    return { read, stamp: 'missing' };
+  }
+  return { read: await readStatted(p, st), stamp: `${st.ino}:${st.size}:${st.mtimeMs}` };
+}
+
+async function readStatted(p: string, st: fs.Stats): Promise<SidecarRead> {
+  let buf: Buffer;
+  try {
     if (!st.isFile()) return { status: 'invalid', path: p, error: 'not a regular file' };
     // Small sidecars (nearly all) are cheaper to read synchronously than through the thread pool.
     // Regular files only, opened non-blocking (fsSafe): a FIFO swapped in meanwhile is refused.
