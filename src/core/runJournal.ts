@@ -538,12 +538,20 @@ function isBlank(b: Buffer): boolean {
 
 /** The run journal files of one session (`_run_journal/<sid>/*.jsonl`), regular files only, by name. */
 export async function listRunJournals(sessionsDir: string, sessionId: string): Promise<string[]> {
+  return Promise.resolve(listRunJournalsSync(sessionsDir, sessionId));
+}
+
+/**
+ * listRunJournals, synchronously: an lstat (nearly always "missing") and a readdir of one small
+ * folder cost less than two round trips through the thread pool, and neither opens a file.
+ */
+export function listRunJournalsSync(sessionsDir: string, sessionId: string): string[] {
   const dir = path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
   let entries: fs.Dirent[];
   try {
-    const st = await fsp.lstat(dir);
-    if (!st.isDirectory()) return [];
-    entries = await fsp.readdir(dir, { withFileTypes: true });
+    const st = fs.lstatSync(dir, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) return [];
+    entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
   }
@@ -563,14 +571,14 @@ export class RunSummaryCache {
 
   /** Re-reads what changed; returns whether anything did. */
   async refresh(sessionsDir: string, sessionId: string): Promise<boolean> {
-    const files = await listRunJournals(sessionsDir, sessionId);
+    const files = listRunJournalsSync(sessionsDir, sessionId);
     let changed = files.length !== this.byPath.size;
     const keep = new Set(files);
     for (const p of [...this.byPath.keys()]) if (!keep.has(p)) this.byPath.delete(p);
     for (const file of files) {
       let stamp: string;
       try {
-        const st = await fsp.lstat(file);
+        const st = fs.lstatSync(file);
         stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
       } catch {
         stamp = 'gone';
