@@ -157,12 +157,17 @@ export async function openRead(file: string, o: ReadOpenOptions = {}): Promise<{
 function readAllSync(fd: number, size: number): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
+  // The first buffer is one byte more than fstat's size (a small file costs a small buffer, not
+  // 64 KiB): reading it all is a short read, the end of a regular file, and needs no second read.
+  let want = Math.min(size + 1, 16 * 1024 * 1024);
   for (;;) {
-    const buf = Buffer.allocUnsafe(Math.max(64 * 1024, Math.min(size - total, 16 * 1024 * 1024)));
+    const buf = Buffer.allocUnsafe(want);
     const n = fs.readSync(fd, buf, 0, buf.length, null);
     if (n === 0) break;
     chunks.push(n === buf.length ? buf : buf.subarray(0, n));
     total += n;
+    if (n < buf.length) break;
+    want = Math.max(64 * 1024, Math.min(size - total, 16 * 1024 * 1024));
   }
   return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
 }
