@@ -215,11 +215,16 @@ export class ShardReader {
     let st;
     try {
       // A stat is a few microseconds on a local disk: cheaper synchronously than a thread-pool round trip.
-      st = fs.statSync(c.path);
+      // A missing file (most sessions have no feedback file) is told without an exception thrown.
+      st = fs.statSync(c.path, { throwIfNoEntry: false });
     } catch (err) {
+      st = describeFsError(err);
+    }
+    if (st === undefined) st = describeFsError({ code: 'ENOENT' });
+    if (typeof st === 'string') {
       this.reset();
       this.budget.release(this);
-      c.error = describeFsError(err);
+      c.error = st;
       return { mode: 'full', bytesRead: 0, newEvents: 0 };
     }
     if (!st.isFile()) {
