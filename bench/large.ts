@@ -1,6 +1,7 @@
 /**
  * Large sessions (issue #18: "largest session that audits", RSS bounded): one generated
- * session of 1 GB and one of 4 GB (`--large-mb 256,1024` to choose; `--quick`: 32 MB), each
+ * session of 100 MB in a plain `npm run bench`; of 1 GB and of 4 GB with `--only large`
+ * (`--large-mb 256,1024` to choose; `--quick`: 32 MB), each
  * audited in a fresh process (discover + audit + report, one thread, as `core`) beside the
  * baseline of the same run (read + split + JSON.parse of the same bytes, nothing kept).
  * Printed: time, peak RSS, and the audit's peak RSS per journal byte. An audit that dies
@@ -11,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { generateLargeSession } from '../test/support/fixtures';
 import { runWorker, type WorkerAnswer } from './fork';
-import { mb, table, type Bench } from './harness';
+import { mb, table, type Bench, type BenchContext } from './harness';
 
 interface AuditAnswer extends WorkerAnswer {
   ms: number;
@@ -33,10 +34,37 @@ async function attempt(mode: 'audit' | 'baseline' | 'refresh', dir: string, extr
   }
 }
 
+/** Issue #18's memory rows: peak RSS of one session's audit (≤ 300 MB), and whether the largest one audits. */
+function reportTargets(ctx: BenchContext, sizeMb: number, bytes: number, audit: AuditAnswer | string, base: AuditAnswer | string): void {
+  const baseRss = typeof base === 'string' ? `baseline ${base}` : `baseline read+split+parse ${mb(base.maxRssBytes)} MB`;
+  const rss = typeof audit === 'string' ? audit : `${mb(audit.maxRssBytes)} MB = ${(audit.maxRssBytes / bytes).toFixed(2)}× the journal`;
+  ctx.target?.({
+    row: `peak RSS, one ${sizeMb} MB session (audit)`,
+    measured: `${rss} (${baseRss})`,
+    target: '≤ 300 MB',
+    met: typeof audit !== 'string' && audit.maxRssBytes <= 300 * 1048576,
+  });
+  if (sizeMb >= 4096)
+    ctx.target?.({
+      row: 'largest session that audits',
+      measured: typeof audit === 'string' ? `${sizeMb} MB: ${audit}` : `${sizeMb} MB audits, peak RSS ${mb(audit.maxRssBytes)} MB`,
+      target: '4 GB+, RSS bounded as above',
+      met: typeof audit !== 'string' && audit.maxRssBytes <= 300 * 1048576,
+    });
+}
+
 export const largeBench: Bench = {
   name: 'large',
   async run(ctx) {
-    const sizes = ctx.args?.includes('--large-mb') ? ctx.args[ctx.args.indexOf('--large-mb') + 1].split(',').map(Number) : ctx.quick ? [32] : [1024, 4096];
+    // A plain `npm run bench` audits one 100 MB session (the issue's memory row); `--only large` the 1 GB and 4 GB ones.
+    const alone = ctx.args?.includes('--only') === true;
+    const sizes = ctx.args?.includes('--large-mb')
+      ? ctx.args[ctx.args.indexOf('--large-mb') + 1].split(',').map(Number)
+      : ctx.quick
+        ? [32]
+        : alone
+          ? [1024, 4096]
+          : [100];
     const rows: (string | number)[][] = [
       ['session', 'events', 'baseline ms', 'CPU ms', 'baseline peak RSS MB', 'audit ms', 'CPU ms', 'audit peak RSS MB', 'audit RSS / journal bytes'],
     ];
@@ -81,6 +109,7 @@ export const largeBench: Bench = {
         cell(audit, 'rss'),
         typeof audit === 'string' ? '-' : (audit.maxRssBytes / g.bytes).toFixed(2),
       ]);
+      reportTargets(ctx, size, g.bytes, audit, base);
       fs.rmSync(dir, { recursive: true, force: true });
     }
     ctx.log(table(rows));

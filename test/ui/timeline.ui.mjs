@@ -232,7 +232,7 @@ async function windowSettled(frame) {
     timeout: 15_000,
   });
   return frame.evaluate(() => ({
-    turns: [...document.querySelectorAll('article.card.turn')].map((c) => c.dataset.turnId),
+    turns: [...document.querySelectorAll('article.card.turn')].sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index)).map((c) => c.dataset.turnId),
     stubs: document.querySelectorAll('article.card.stub').length,
     elements: document.getElementsByTagName('*').length,
     hits: document.getElementById('hits')?.textContent ?? '',
@@ -678,7 +678,12 @@ async function main() {
       let s = await windowSettled(frame);
       check(s.turns[0] === bigTurn(0) && s.elements < 3000, `opens at the top, full cards, bounded DOM (${s.turns.length} cards, ${s.elements} elements)`);
       // Far down at once (the scrollbar's length is every row's): placeholders, then the rows.
-      await frame.evaluate(() => (document.getElementById('scroller').scrollTop = document.getElementById('scroller').scrollHeight * 0.6));
+      await frame.evaluate(async () => {
+        const scroller = document.getElementById('scroller');
+        scroller.scrollTop = scroller.scrollHeight * 0.6;
+        // The list renders on the next frame: until then the old cards (no placeholders) are still there.
+        for (let i = 0; i < 2; i++) await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      });
       s = await windowSettled(frame);
       const middle = Number(s.turns[0]?.slice(-12) ? parseInt(s.turns[0].slice(-12), 16) : -1);
       check(middle > 1200 && middle < 2000 && s.stubs === 0, `scrolled to 60 %: turns from #${middle + 1} arrive in full`);
