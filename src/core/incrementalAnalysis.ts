@@ -49,7 +49,7 @@ import {
 import { compareEvents, pyFloatKey, rankByName, sortEvents } from './derive';
 import type { RunSummary } from './runJournal';
 import type { ShardContents } from './shardReader';
-import { UserMessageMatcher } from './evidence';
+import type { UserMessageMatcher } from './evidence';
 import type { Sidecar, SidecarMessage, SidecarRead } from './sidecar';
 import type { JournalEvent, MalformedLine } from './types';
 
@@ -221,7 +221,7 @@ function sameSidecar(a: SidecarRead, b: SidecarRead): boolean {
 interface SidecarDelta {
   sidecar: Sidecar;
   userContents: Set<string>;
-  /** A matcher over the new sidecar that has claimed what the previous one had. */
+  /** The previous matcher, extended to the new sidecar (its claims kept). */
   matcher: UserMessageMatcher;
   /** Indices of previous turns whose sidecar-derived fields may change (buildTurn, finishTurn). */
   turns: number[];
@@ -268,7 +268,6 @@ function sidecarDelta(st: State, read: SidecarRead): SidecarDelta | string {
   }
   // buildTurn sets userMessageSaved only when the sidecar has user messages: the first one changes every turn.
   if (oldContents.size === 0 && newContents.size > 0) return 'the sidecar gained its first user message';
-  const userContents = newContents.size > 0 ? new Set([...oldContents, ...newContents]) : oldContents;
   let lastUser = -1;
   for (let i = o.messages.length - 1; i >= 0 && lastUser < 0; i--) if (o.messages[i].role === 'user') lastUser = i;
   const streams = new Set([o.activeStreamId, n.activeStreamId].filter((x) => x !== null));
@@ -288,7 +287,10 @@ function sidecarDelta(st: State, read: SidecarRead): SidecarDelta | string {
     if (claimFrom === Infinity && claims[i] === null && t.userMessage !== null && newTrimmed.has(t.userMessage.trim()) && claimOf(t, ctx) !== null)
       claimFrom = i;
   });
-  return { sidecar: n, userContents, matcher: new UserMessageMatcher(n, new Set(matcher.claimed)), turns, claimFrom };
+  // The previous parts are changed in place (as appendToTurns does): if this re-analysis fails, they are dropped.
+  for (const c of newContents) oldContents.add(c);
+  matcher.extend(n);
+  return { sidecar: n, userContents: oldContents, matcher, turns, claimFrom };
 }
 
 /**
