@@ -30,6 +30,13 @@ interface RereadAnswer extends WorkerAnswer {
   incremental: number;
   /** Why an append was not (IncrementalAnalyzer's reason), if one was not. */
   fallback: string | null;
+  /** One appended event plus the sidecar rewritten with one more message (worker: liveTurns). */
+  liveReadMs: number;
+  liveAnalyzeMs: number;
+  liveIncremental: number;
+  liveFallback: string | null;
+  liveMessages: number;
+  liveSidecarBytes: number;
   /** CPU time (user + system) of each phase, ms (medians for the appends). */
   cpuMs: Record<string, number>;
 }
@@ -104,6 +111,22 @@ export const sessionsBench: Bench = {
         `with the re-analysis: ${pct(after, full)} of a full read + analysis (CPU ${pct(cpuAfter, cpuFull)}); peak RSS ${mb(r.maxRssBytes)} MB`,
     );
     if (r.fallback) ctx.log(`an append was re-analysed in full: ${r.fallback}`);
+    const live = r.liveReadMs + r.liveAnalyzeMs;
+    ctx.log(
+      table([
+        [`append + sidecar rewrite (${r.liveMessages} messages, ${mb(r.liveSidecarBytes)} MB)`, 'ms', 'share of full', 'CPU ms', 'CPU share'],
+        ['refresh: shard + whole sidecar re-read', f1(r.liveReadMs), pct(r.liveReadMs, full), f1(c.liveRead), pct(c.liveRead, cpuFull)],
+        [
+          `re-analysis (incremental ${r.liveIncremental} of 5)`,
+          f1(r.liveAnalyzeMs),
+          pct(r.liveAnalyzeMs, full),
+          f1(c.liveAnalyze),
+          pct(c.liveAnalyze, cpuFull),
+        ],
+        ['total', f1(live), pct(live, full), f1(c.liveRead + c.liveAnalyze), pct(c.liveRead + c.liveAnalyze, cpuFull)],
+      ]),
+    );
+    if (r.liveFallback) ctx.log(`an append + sidecar rewrite was re-analysed in full: ${r.liveFallback}`);
     ctx.target?.({
       row: 're-analysis after one appended event, 100 MB session',
       measured: `${pct(after, full)} of a full read + analysis (CPU ${pct(cpuAfter, cpuFull)})${ctx.quick ? ', quick: 10 MB' : ''}`,

@@ -9,7 +9,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { discoverSessions } from '../src/core/discovery';
+import type { SessionAnalysis } from '../src/core/analyze';
 import { SessionJournal } from '../src/core/session';
+import { sidecarPath } from '../src/core/sidecar';
 import { SessionIndex } from '../src/core/sessionIndex';
 import { appendEventLine, buildJournalEvent, makeTurnId, Rng } from '../test/support/fixtures';
 import { workerMain } from './fork';
@@ -93,6 +95,7 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
       .filter((m) => m !== 'none')
       .join(',');
   }
+  const live = await liveTurns(j, s.shards, s.sessionId, appends, a0);
   // The same through SessionIndex (what the extension calls): a cold analyze, then after an append.
   const index = new SessionIndex({ now: () => NOW });
   await index.setRoots([{ sessionsDir: dir, source: 'other' }]);
@@ -117,7 +120,63 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
     indexAfterAppendMs: median(indexAfter),
     incremental,
     fallback,
+    ...live,
     cpuMs: Object.fromEntries([...cpu].map(([k, v]) => [k, median(v)])),
+  };
+}
+
+/**
+ * A live turn as hermes-webui writes it: one appended event and the sidecar rewritten (temp +
+ * rename) with one more message. The sidecar first gets a user message and a reply per turn
+ * (then one full analysis: it changed from missing), then each step appends one event and the
+ * event's user message: refresh (shards + the whole sidecar re-read) and re-analysis, medians.
+ */
+async function liveTurns(
+  j: SessionJournal,
+  shards: { path: string }[],
+  sessionId: string,
+  appends: number,
+  a0: SessionAnalysis,
+): Promise<Record<string, unknown>> {
+  const messages: Record<string, unknown>[] = [];
+  for (const t of a0.turns) {
+    if (t.userMessage === null) continue;
+    messages.push({ role: 'user', content: t.userMessage, timestamp: Math.floor(t.startedAt ?? NOW) });
+    messages.push({ role: 'assistant', content: `an answer to ${t.turnId}`, timestamp: Math.floor(t.lastAt ?? NOW) });
+  }
+  const p = sidecarPath(path.dirname(path.dirname(shards[0].path)), sessionId);
+  const save = (): number => {
+    const text = JSON.stringify({ session_id: sessionId, title: 'bench', model: 'gpt-4.1-mini', active_stream_id: null, messages });
+    fs.writeFileSync(p + '.tmp', text);
+    fs.renameSync(p + '.tmp', p);
+    return text.length;
+  };
+  save();
+  await j.refresh();
+  j.analyze(analyzeOptions);
+  const read: number[] = [];
+  const analyze: number[] = [];
+  let incremental = 0;
+  let fallback: string | null = null;
+  let sidecarBytes = 0;
+  for (let k = 0; k < appends; k++) {
+    appendOne(shards[k % shards.length].path, sessionId, 200 + k, (j.analyze(analyzeOptions).lastActivity ?? NOW) + 1);
+    messages.push({ role: 'user', content: `appended question ${200 + k}`, timestamp: NOW });
+    sidecarBytes = save();
+    const [r] = await timed(() => j.refresh(), 'liveRead');
+    const [an] = await timed(() => j.analyze(analyzeOptions), 'liveAnalyze');
+    if (j.lastRun?.path === 'incremental') incremental++;
+    else fallback = j.lastRun?.reason ?? 'not incremental';
+    read.push(r);
+    analyze.push(an);
+  }
+  return {
+    liveReadMs: median(read),
+    liveAnalyzeMs: median(analyze),
+    liveIncremental: incremental,
+    liveFallback: fallback,
+    liveMessages: messages.length,
+    liveSidecarBytes: sidecarBytes,
   };
 }
 

@@ -56,7 +56,7 @@ export interface MessageClaimer {
 export class UserMessageMatcher implements MessageClaimer {
   /** `claimed`: the user messages already assigned (an incremental re-analysis resumes from them). */
   constructor(
-    private readonly sidecar: Sidecar,
+    private sidecar: Sidecar,
     readonly claimed: Set<number> = new Set(),
   ) {}
 
@@ -78,18 +78,34 @@ export class UserMessageMatcher implements MessageClaimer {
     return null;
   }
 
+  /**
+   * Follows a sidecar whose messages extend this one's (same values, more at the end: core/
+   * incrementalAnalysis.ts checks it): the claims made so far stay, the index grows.
+   */
+  extend(sidecar: Sidecar): void {
+    const from = this.sidecar.messages.length;
+    this.sidecar = sidecar;
+    if (this.byContent !== null) this.indexFrom(from);
+  }
+
   private candidates(): Map<string, number[]> {
     if (this.byContent === null) {
       this.byContent = new Map();
-      this.sidecar.messages.forEach((m, i) => {
-        if (m.role !== 'user') return;
-        const key = m.content.trim();
-        const list = this.byContent!.get(key);
-        if (list) list.push(i);
-        else this.byContent!.set(key, [i]);
-      });
+      this.indexFrom(0);
     }
     return this.byContent;
+  }
+
+  private indexFrom(from: number): void {
+    const msgs = this.sidecar.messages;
+    for (let i = from; i < msgs.length; i++) {
+      const m = msgs[i];
+      if (m.role !== 'user') continue;
+      const key = m.content.trim();
+      const list = this.byContent!.get(key);
+      if (list) list.push(i);
+      else this.byContent!.set(key, [i]);
+    }
   }
 }
 

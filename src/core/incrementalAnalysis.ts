@@ -6,7 +6,8 @@
  * analysis runs instead (`lastRun.reason` says why).
  *
  * The incremental path is taken when, since the previous analysis:
- * - the sidecar read and the run journals are the same (same objects);
+ * - the run journals are the same (same objects); the sidecar read is the same, or both reads
+ *   are readable sidecars and the new one's messages extend the old ones (sidecarDelta);
  * - every shard still there was only appended to (same event and malformed arrays, longer),
  *   had no torn final line before, and no new line holds a glued event;
  * - every new event sorts after the previous last one (FORMATS.md §1: created_at, then shard
@@ -48,7 +49,8 @@ import {
 import { compareEvents, pyFloatKey, rankByName, sortEvents } from './derive';
 import type { RunSummary } from './runJournal';
 import type { ShardContents } from './shardReader';
-import type { SidecarRead } from './sidecar';
+import type { UserMessageMatcher } from './evidence';
+import type { Sidecar, SidecarMessage, SidecarRead } from './sidecar';
 import type { JournalEvent, MalformedLine } from './types';
 
 /** What a shard held at the previous analysis. */
@@ -215,6 +217,115 @@ function sameSidecar(a: SidecarRead, b: SidecarRead): boolean {
   return a === b || (a.status === 'missing' && b.status === 'missing' && a.path === b.path);
 }
 
+/** What a sidecar whose messages extend the previous one's changes (the previous turns' view of it). */
+interface SidecarDelta {
+  sidecar: Sidecar;
+  userContents: Set<string>;
+  /** The previous matcher, extended to the new sidecar (its claims kept). */
+  matcher: UserMessageMatcher;
+  /** Indices of previous turns whose sidecar-derived fields may change (buildTurn, finishTurn). */
+  turns: number[];
+  /** The first turn whose claim may change (a new user message it may take), or Infinity. */
+  claimFrom: number;
+}
+
+/**
+ * The new sidecar when both reads are readable sidecars of the same file and the new messages
+ * extend the old ones (the common live case: hermes-webui rewrites `<sid>.json` when a turn starts
+ * and ends, appending its user message, then its reply), with the previous turns it can change;
+ * or why it cannot be followed incrementally (then the full analysis runs).
+ *
+ * What a turn reads of the sidecar (analyze.ts buildTurn / finishTurn, evidence.ts): the messages
+ * (by index), the set of user contents, `active_stream_id`, and — through the claims — the user
+ * messages in order. The other fields (title, model, problems, …) are read only by `summarize`
+ * and the session-wide findings, which a re-analysis recomputes from the new read. So, with the
+ * old messages a prefix of the new ones (equal values, keys in the same order), a previous turn's
+ * result changes only if: its stream is the old or new active stream; its user message is a user
+ * content the sidecar did not have; its `assistant_message_index` points past the old messages;
+ * it claimed the last old user message (only that one's outcome scan can reach the new messages:
+ * every other one stops at the next old user message); or its claim can now get a new message.
+ * Claims are handed out in turn order, each to the first unclaimed candidate in message order,
+ * and new messages come after all old ones: a turn that got a message still gets the same one
+ * while every earlier claim is unchanged, and a turn that got none can change only if a new user
+ * message has its (trimmed) content — so claims are replayed from the first such turn.
+ */
+function sidecarDelta(st: State, read: SidecarRead): SidecarDelta | string {
+  const prev = st.sidecarRead;
+  if (prev.status !== 'ok' || read.status !== 'ok') return 'the sidecar changed';
+  const o = prev.sidecar;
+  const n = read.sidecar;
+  const matcher = st.parts.matcher;
+  if (o.path !== n.path || !matcher) return 'the sidecar changed';
+  if (!messagesExtend(o.messages, n.messages)) return "the sidecar's messages changed (not only appended to)";
+  const added = n.messages.slice(o.messages.length);
+  const oldContents = st.parts.ctx.userContents;
+  const newContents = new Set<string>();
+  const newTrimmed = new Set<string>();
+  for (const m of added) {
+    if (m.role !== 'user') continue;
+    newTrimmed.add(m.content.trim());
+    if (!oldContents.has(m.content)) newContents.add(m.content);
+  }
+  // buildTurn sets userMessageSaved only when the sidecar has user messages: the first one changes every turn.
+  if (oldContents.size === 0 && newContents.size > 0) return 'the sidecar gained its first user message';
+  let lastUser = -1;
+  for (let i = o.messages.length - 1; i >= 0 && lastUser < 0; i--) if (o.messages[i].role === 'user') lastUser = i;
+  const streams = new Set([o.activeStreamId, n.activeStreamId].filter((x) => x !== null));
+  const live = o.activeStreamId !== n.activeStreamId;
+  const { claims, ctx } = st.parts;
+  const turns: number[] = [];
+  let claimFrom = Infinity;
+  st.turns.forEach((t, i) => {
+    const idx = t.assistantMessageIndex;
+    if (
+      (live && t.streamId !== null && streams.has(t.streamId)) ||
+      (t.userMessage !== null && newContents.has(t.userMessage)) ||
+      (idx !== null && Number.isInteger(idx) && idx >= o.messages.length) ||
+      (claims[i] !== null && claims[i] === lastUser)
+    )
+      turns.push(i);
+    if (claimFrom === Infinity && claims[i] === null && t.userMessage !== null && newTrimmed.has(t.userMessage.trim()) && claimOf(t, ctx) !== null)
+      claimFrom = i;
+  });
+  // The previous parts are changed in place (as appendToTurns does): if this re-analysis fails, they are dropped.
+  for (const c of newContents) oldContents.add(c);
+  matcher.extend(n);
+  return { sidecar: n, userContents: oldContents, matcher, turns, claimFrom };
+}
+
+/**
+ * Whether `b` starts with `a`'s messages, by value (the parsed JSON, keys in the same order: the
+ * analysis shows the sidecar and its turns copy message text, so equal values give equal output).
+ * Linear in the old messages' size, like the read that produced `b`; the last old message is
+ * compared first, so the usual edit (the last reply rewritten) is found at once.
+ */
+function messagesExtend(a: readonly SidecarMessage[], b: readonly SidecarMessage[]): boolean {
+  if (b.length < a.length) return false;
+  const k = a.length - 1;
+  if (k >= 0 && !sameJson(a[k].raw, b[k].raw)) return false;
+  for (let i = 0; i < k; i++) if (!sameJson(a[i].raw, b[i].raw)) return false;
+  return true;
+}
+
+function sameJson(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return typeof x === 'number' && Object.is(x, y);
+  if (Array.isArray(x) !== Array.isArray(y)) return false;
+  if (Array.isArray(x)) {
+    const ya = y as unknown[];
+    if (x.length !== ya.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameJson(x[i], ya[i])) return false;
+    return true;
+  }
+  const xo = x as Record<string, unknown>;
+  const yo = y as Record<string, unknown>;
+  const kx = Object.keys(xo);
+  const ky = Object.keys(yo);
+  if (kx.length !== ky.length) return false;
+  for (let i = 0; i < kx.length; i++) if (kx[i] !== ky[i] || !sameJson(xo[kx[i]], yo[ky[i]])) return false;
+  return true;
+}
+
 /** The events added since the previous analysis (unsorted), or why the shards changed in another way. */
 function newEvents(st: State, shards: readonly ShardContents[]): { fresh: JournalEvent[] } | string {
   const fresh: JournalEvent[] = [];
@@ -251,7 +362,8 @@ function reanalyze(
   context: AnalyzeContext,
 ): { analysis: SessionAnalysis; state: State } | string {
   if (sessionId !== st.sessionId) return 'another session';
-  if (!sameSidecar(sidecarRead, st.sidecarRead)) return 'the sidecar changed';
+  const side = sameSidecar(sidecarRead, st.sidecarRead) ? null : sidecarDelta(st, sidecarRead);
+  if (typeof side === 'string') return side;
   if (!sameRuns(st.runs, context.runs)) return 'the run journals changed';
   const delta = newEvents(st, shards);
   if (typeof delta === 'string') return delta;
@@ -263,9 +375,9 @@ function reanalyze(
 
   const grown = appendToTurns(st, fresh);
   if (typeof grown === 'string') return grown;
-  const ctx = { ...st.parts.ctx, mtimeOf: mtimesOf(shards) };
-  const parts: AnalysisParts = { ...st.parts, ctx };
-  const turns = rebuildTurns(st, parts, grown, rank);
+  const ctx = { ...st.parts.ctx, mtimeOf: mtimesOf(shards), ...(side ? { sidecar: side.sidecar, userContents: side.userContents } : {}) };
+  const parts: AnalysisParts = { ...st.parts, ctx, ...(side ? { matcher: side.matcher } : {}) };
+  const turns = rebuildTurns(st, parts, grown, rank, side);
   if (typeof turns === 'string') return turns;
 
   const malformed = collectMalformed(shards);
@@ -281,6 +393,7 @@ function reanalyze(
     events,
     turns: turns.turns,
     shards: marks(shards),
+    sidecarRead,
     open: updateIndices(st.open, turns.turns, turns.changed, (t) => !t.terminal),
     untimed: updateIndices(st.untimed, turns.turns, turns.changed, (t) => t.lastAt === null),
   };
@@ -355,13 +468,14 @@ interface Rebuilt {
 }
 
 /** The new turn list: touched turns rebuilt, claims replayed where they changed, new turns appended. */
-function rebuildTurns(st: State, parts: AnalysisParts, grown: Grown, rank: (shard: string) => number): Rebuilt | string {
+function rebuildTurns(st: State, parts: AnalysisParts, grown: Grown, rank: (shard: string) => number, side: SidecarDelta | null): Rebuilt | string {
   const inp = { ...parts, rank };
   const changed = new Set<number>();
   const indices = [...grown.touched].filter((id) => st.turnIndex.has(id)).map((id) => st.turnIndex.get(id)!);
+  if (side) indices.push(...side.turns);
   const rebuilt = new Map<number, Turn>();
   for (const i of indices) if (!rebuilt.has(i)) rebuilt.set(i, turnOf(st.turns[i].turnId, inp));
-  const replayed = replayClaims(st, parts, rebuilt, inp);
+  const replayed = replayClaims(st, parts, rebuilt, inp, side?.claimFrom ?? Infinity);
   if (typeof replayed === 'string') return replayed;
   const created = grown.created.map((id) => turnOf(id, inp));
   const turns = joined(st.turns, created);
@@ -398,10 +512,16 @@ function rebuildTurns(st: State, parts: AnalysisParts, grown: Grown, rank: (shar
  * unchanged gets what it got before; from the first one whose claim changed, every later claim
  * is replayed, and a turn whose result changes is rebuilt too. Returns each rebuilt turn's result.
  */
-function replayClaims(st: State, parts: AnalysisParts, rebuilt: Map<number, Turn>, inp: Parameters<typeof turnOf>[1]): Map<number, number | null> | string {
+function replayClaims(
+  st: State,
+  parts: AnalysisParts,
+  rebuilt: Map<number, Turn>,
+  inp: Parameters<typeof turnOf>[1],
+  claimFrom: number,
+): Map<number, number | null> | string {
   const { claims, matcher, ctx } = parts;
   const ops = new Map<number, ReturnType<typeof claimOf>>();
-  let from = Infinity;
+  let from = claimFrom;
   for (const [i, t] of rebuilt) {
     const op = claimOf(t, ctx);
     ops.set(i, op);

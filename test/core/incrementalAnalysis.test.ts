@@ -9,7 +9,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { AnalyzeOptions } from '../../src/core/analyze';
+import type { AnalyzeOptions, SessionAnalysis } from '../../src/core/analyze';
 import { sessionReport } from '../../src/core/audit';
 import { CompactEvent } from '../../src/core/compactEvent';
 import { discoverSessions } from '../../src/core/discovery';
@@ -59,7 +59,7 @@ class Writer {
   private n = 0;
   private torn = new Map<string, string>(); // shard → the rest of a line cut short
   private shards: string[];
-  private messages: { role: string; content: string; timestamp: number }[] = [];
+  private messages: { role: string; content: string; timestamp?: number }[] = [];
 
   constructor(
     readonly dir: string,
@@ -71,6 +71,14 @@ class Writer {
     this.now = start + 60;
     this.shards = fs.readdirSync(path.join(dir, '_turn_journal')).filter((n) => n.startsWith(sid) && n.endsWith('.jsonl'));
     if (this.shards.length === 0) this.shards = [`${sid}~100.jsonl`];
+    // Later rewrites extend the sidecar's messages, as hermes-webui's do.
+    try {
+      const m = (JSON.parse(fs.readFileSync(path.join(dir, `${sid}.json`), 'utf8')) as { messages?: unknown }).messages;
+      if (Array.isArray(m) && m.every((x) => typeof x === 'object' && x !== null && typeof (x as { content?: unknown }).content === 'string'))
+        this.messages = m as typeof this.messages;
+    } catch {
+      // no sidecar, or not one we can extend: the first rewrite replaces it
+    }
   }
 
   private shardPath(name: string): string {
@@ -127,9 +135,10 @@ class Writer {
     if (r < 0.3 && open.length > 0) {
       const t = open[this.rng.int(0, open.length - 1)];
       const late = t.late === true;
-      this.append(t.shard, this.eventOf(t, this.tick()) + '\n');
+      const line = this.eventOf(t, this.tick());
+      this.append(t.shard, line + '\n');
       if (!late) t.step++;
-      return late ? 'late-submitted' : 'in-order';
+      return this.liveSidecar(t, line) ?? (late ? 'late-submitted' : 'in-order');
     }
     if (r < 0.45) {
       const t = this.newTurn();
@@ -140,9 +149,10 @@ class Writer {
         this.append(t.shard, this.line('worker_started', t.id, t.stream, this.tick()) + '\n');
         return 'new-turn-late';
       }
-      this.append(t.shard, this.eventOf(t, this.tick()) + '\n');
+      const line = this.eventOf(t, this.tick());
+      this.append(t.shard, line + '\n');
       t.step++;
-      return 'new-turn';
+      return this.liveSidecar(t, line) ?? 'new-turn';
     }
     if (r < 0.5 && this.turns.length > 0) {
       const t = this.turns[this.rng.int(0, this.turns.length - 1)];
@@ -215,6 +225,48 @@ class Writer {
 
   private pendingCopy: string | null = null;
 
+  /**
+   * As hermes-webui does (api/models.py Session.save, temp + rename): when a turn is submitted the
+   * sidecar is rewritten with its user message appended and its stream active; when it completes,
+   * with the reply appended and no stream active. Returns the step's name when it rewrote the sidecar.
+   */
+  private liveSidecar(t: SimTurn, line: string): string | null {
+    const e = JSON.parse(line) as { event: string };
+    if (this.rng.next() < 0.25) return null; // not every turn's save lands between two reads
+    if (e.event === 'submitted') {
+      this.messages.push({ role: 'user', content: t.content, timestamp: Math.floor(this.clock) });
+      this.writeSidecar(t.stream);
+      return 'live-submitted';
+    }
+    if (e.event === 'completed') {
+      this.messages.push({ role: 'assistant', content: `answer to ${t.id}`, timestamp: Math.floor(this.clock) });
+      this.writeSidecar(null);
+      return 'live-completed';
+    }
+    return null;
+  }
+
+  /** An old message edited, removed, or two swapped (the incremental analysis must fall back). */
+  private sidecarEdit(): string {
+    const ms = this.messages;
+    if (ms.length < 2) return 'none';
+    const i = this.rng.int(0, ms.length - 2);
+    const pick = this.rng.int(0, 3);
+    if (pick === 0) ms[i] = { ...ms[i], content: `${ms[i].content} (edited)` };
+    else if (pick === 1) ms.splice(i, 1);
+    else if (pick === 2) [ms[i], ms[i + 1]] = [ms[i + 1], ms[i]];
+    else ms[ms.length - 1] = { ...ms[ms.length - 1], content: `${ms[ms.length - 1].content}!` };
+    this.writeSidecar(null);
+    return ['sidecar-edited', 'sidecar-removed', 'sidecar-reordered', 'sidecar-last-edited'][pick];
+  }
+
+  private writeSidecar(active: string | null): void {
+    const side = { session_id: this.sid, title: `t ${this.messages.length}`, model: 'm', active_stream_id: active, messages: this.messages };
+    const p = path.join(this.dir, `${this.sid}.json`);
+    fs.writeFileSync(p + '.tmp', JSON.stringify(side, null, 2));
+    fs.renameSync(p + '.tmp', p);
+  }
+
   private sidecar(): string {
     for (let k = this.rng.int(0, 2); k > 0 && this.turns.length > 0; k--) {
       const u = this.turns[this.rng.int(0, this.turns.length - 1)];
@@ -275,7 +327,8 @@ class Writer {
       this.torn.delete(gone);
       for (const t of this.turns) if (t.shard === gone) t.shard = this.shards[0];
       return 'shard-removed';
-    } else return 'none';
+    } else if (r < 0.93) return this.sidecarEdit();
+    else return 'none';
     return 'odd';
   }
 
@@ -323,12 +376,16 @@ interface Run {
   steps: number;
   incremental: number;
   byOp: Map<string, number>;
+  /** Steps that rewrote the sidecar as hermes-webui does: [incremental, full]. */
+  live: [number, number];
+  /** Steps that edited, removed or reordered an old sidecar message and took the full path. */
+  editsFellBack: number;
 }
 
 /** Runs `steps` random changes on every session of `dir`, comparing incremental with full after each. */
 async function differential(dir: string, seed: number, steps: number): Promise<Run> {
   const d0 = await discoverSessions(dir);
-  const run: Run = { steps: 0, incremental: 0, byOp: new Map() };
+  const run: Run = { steps: 0, incremental: 0, byOp: new Map(), live: [0, 0], editsFellBack: 0 };
   for (const s0 of d0.sessions) {
     const rng = new Rng(seed).fork(s0.sessionId);
     const w = new Writer(d0.sessionsDir, s0.sessionId, rng, T0 + 86400 * 3);
@@ -348,6 +405,8 @@ async function differential(dir: string, seed: number, steps: number): Promise<R
       sameText(normalized(a), normalized(b), `analysis differs after ${where}`);
       sameText(JSON.stringify(sessionReport(a)), JSON.stringify(sessionReport(b)), `report differs after ${where}`);
       run.steps++;
+      if (op.startsWith('live-')) run.live[inc.lastRun!.path === 'incremental' ? 0 : 1]++;
+      if (op.startsWith('sidecar-') && inc.lastRun!.path === 'full') run.editsFellBack++;
       if (inc.lastRun!.path === 'incremental') {
         run.incremental++;
         run.byOp.set(op, (run.byOp.get(op) ?? 0) + 1);
@@ -396,6 +455,8 @@ describe('incremental analysis', () => {
       this.timeout(60000);
       const r = await differential(smallSession(), seed, 70);
       assert.ok(r.incremental >= r.steps * 0.25, `incremental path taken ${r.incremental} of ${r.steps} times`);
+      assert.ok(r.live[0] > r.live[1], `hermes-like sidecar rewrites taken incrementally ${r.live[0]} times, in full ${r.live[1]}`);
+      assert.ok(r.editsFellBack > 0, 'an edited, removed or reordered sidecar message fell back to the full analysis');
     });
   }
 
@@ -478,6 +539,68 @@ describe('incremental analysis', () => {
       [0, null],
     );
     assert.strictEqual(normalized(a), normalized(b));
+  });
+
+  it('follows a live turn incrementally when hermes-webui rewrites the sidecar appending messages', async () => {
+    const { dir, journal } = sessionsDir();
+    const shard = path.join(journal, 'sess~1.jsonl');
+    const add = (turn: string, name: string, at: number, extra: Record<string, unknown> = {}): void =>
+      fs.appendFileSync(
+        shard,
+        JSON.stringify({ event: name, stream_id: `st-${turn}`, ...extra, version: 1, session_id: 'sess', turn_id: turn, created_at: at }) + '\n',
+      );
+    const messages: Record<string, unknown>[] = [];
+    const save = (active: string | null): void => {
+      const p = path.join(dir, 'sess.json');
+      fs.writeFileSync(p + '.tmp', JSON.stringify({ session_id: 'sess', title: `n=${messages.length}`, active_stream_id: active, messages }));
+      fs.renameSync(p + '.tmp', p);
+    };
+    add('a', 'submitted', T0, { role: 'user', content: 'Q1' });
+    add('c', 'submitted', T0 + 1, { role: 'user', content: 'never saved' }); // claims nothing, points at messages[1] too
+    add('a', 'completed', T0 + 5, { assistant_message_index: 1, terminal: true });
+    add('c', 'completed', T0 + 6, { assistant_message_index: 1, terminal: true });
+    save(null);
+    const d = await discoverSessions(dir);
+    const j = new SessionJournal(d.sessionsDir, 'sess', { incremental: true });
+    j.setShards(d.sessions[0].shards);
+    const opts = { now: T0 + 30, staleAfterSeconds: STALE };
+    const step = async (path: 'full' | 'incremental', reason: string | null = null): Promise<SessionAnalysis> => {
+      await j.refresh();
+      const a = j.analyze(opts);
+      assert.deepStrictEqual(j.lastRun, { path, reason });
+      const ref = new SessionJournal(d.sessionsDir, 'sess');
+      ref.setShards(d.sessions[0].shards);
+      await ref.refresh();
+      const b = ref.analyze(opts);
+      sameText(normalized(a), normalized(b), 'analysis differs');
+      sameText(JSON.stringify(sessionReport(a)), JSON.stringify(sessionReport(b)), 'report differs');
+      return a;
+    };
+    await step('full');
+    messages.push({ role: 'user', content: 'Q1', timestamp: T0 });
+    save(null);
+    await step('full', 'the sidecar gained its first user message'); // every turn's userMessageSaved changes
+    messages.push({ role: 'assistant', content: 'A1', timestamp: T0 + 5 });
+    save(null); // the reply saved after the journal's "completed": turn a now finds it
+    let a = await step('incremental');
+    assert.deepStrictEqual([a.turns[0].assistantReply, a.turns[1].assistantReply], ['A1', 'A1']);
+    add('b', 'submitted', T0 + 10, { role: 'user', content: 'Q2' }); // a live turn starts
+    messages.push({ role: 'user', content: 'Q2', timestamp: T0 + 10 });
+    save('st-b');
+    a = await step('incremental');
+    assert.deepStrictEqual([a.turns[2].live, a.turns[2].userMessageSaved], [true, true]);
+    add('b', 'worker_started', T0 + 11);
+    add('b', 'completed', T0 + 20, { assistant_message_index: 3, terminal: true }); // and ends
+    messages.push({ role: 'assistant', content: 'A2', timestamp: T0 + 20 });
+    save(null);
+    a = await step('incremental');
+    assert.deepStrictEqual([a.turns[2].live, a.turns[2].assistantReply, a.title], [false, 'A2', 'n=4']);
+    messages[0] = { ...messages[0], content: 'Q1 (edited)' };
+    save(null);
+    await step('full', "the sidecar's messages changed (not only appended to)");
+    messages.splice(1, 2);
+    save(null);
+    await step('full', "the sidecar's messages changed (not only appended to)");
   });
 
   it('falls back when an append makes two turn ids one split turn', async () => {
