@@ -95,8 +95,8 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
       .filter((m) => m !== 'none')
       .join(',');
   }
-  const live = await liveTurns(j, s.shards, s.sessionId, appends, a0);
   // The same through SessionIndex (what the extension calls): a cold analyze, then after an append.
+  // Before the live turns below: they give the session a large sidecar and events later than these appends.
   const index = new SessionIndex({ now: () => NOW });
   await index.setRoots([{ sessionsDir: dir, source: 'other' }]);
   const rootId = index.roots()[0].id;
@@ -107,6 +107,7 @@ async function reread(dir: string, appends: number): Promise<Record<string, unkn
     const [t] = await timed(() => index.analyze(rootId, s.sessionId), 'indexAfterAppend');
     indexAfter.push(t);
   }
+  const live = await liveTurns(j, s.shards, s.sessionId, appends, a0);
   return {
     bytes,
     events,

@@ -44,12 +44,17 @@ export const INLINE_CONTENT_CHARS = 64;
  * gives `undefined`: the text is not known any more, and is never taken from another line.
  */
 export function contentOf(e: JournalEvent): unknown {
-  return (e as CompactEvent).lazyContent === true ? e.data.content : fieldsOf(e).content;
+  return (e as CompactEvent).lazyContent !== undefined ? e.data.content : fieldsOf(e).content;
 }
 
 /** The event's user message is not in memory (reading it costs a read of its line). */
 export function hasLazyContent(e: JournalEvent): boolean {
-  return (e as CompactEvent).lazyContent === true;
+  return (e as CompactEvent).lazyContent !== undefined;
+}
+
+/** The length of a user message kept by reference, known without reading it back (undefined when it is in memory). */
+export function lazyContentLength(e: JournalEvent): number | undefined {
+  return (e as CompactEvent).lazyContent;
 }
 
 const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -145,8 +150,8 @@ export class CompactEvent implements JournalEvent {
   declare raw?: string;
   /** Set when `data` had to be rebuilt because the line on disk is no longer this event. */
   declare stale?: boolean;
-  /** `content` is not in `fields`: read it back (`contentOf`). */
-  declare lazyContent?: boolean;
+  /** `content` is not in `fields` (this is its length in UTF-16 units): read it back (`contentOf`). */
+  declare lazyContent?: number;
 
   constructor(
     readonly name: string,
@@ -267,7 +272,7 @@ export function compactOf(ev: JournalEvent, src: ShardRef, intern: Interner, kee
     ev.length,
     pickFields(ev.data, lazy, intern),
   );
-  if (lazy) c.lazyContent = true;
+  if (lazy) c.lazyContent = content.length;
   if (ev.nonStandardNumbers) c.nonStandardNumbers = true;
   if (ev.pythonLineBreaks) c.pythonLineBreaks = true;
   if (ev.pythonHazard !== undefined) c.pythonHazard = ev.pythonHazard;

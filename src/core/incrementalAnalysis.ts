@@ -52,6 +52,7 @@ import type { ShardContents } from './shardReader';
 import type { UserMessageMatcher } from './evidence';
 import type { Sidecar, SidecarMessage, SidecarRead } from './sidecar';
 import type { JournalEvent, MalformedLine } from './types';
+import { userMessageLengthOf } from './turnRecord';
 
 /** What a shard held at the previous analysis. */
 interface ShardMark {
@@ -275,11 +276,13 @@ function sidecarDelta(st: State, read: SidecarRead): SidecarDelta | string {
   const { claims, ctx } = st.parts;
   const turns: number[] = [];
   let claimFrom = Infinity;
+  // Lengths first: a user message kept by reference is read back only when its length matches a new one.
+  const newLengths = new Set([...newContents].map((c) => c.length));
   st.turns.forEach((t, i) => {
     const idx = t.assistantMessageIndex;
     if (
       (live && t.streamId !== null && streams.has(t.streamId)) ||
-      (t.userMessage !== null && newContents.has(t.userMessage)) ||
+      (newLengths.has(userMessageLengthOf(t) ?? -1) && t.userMessage !== null && newContents.has(t.userMessage)) ||
       (idx !== null && Number.isInteger(idx) && idx >= o.messages.length) ||
       (claims[i] !== null && claims[i] === lastUser)
     )

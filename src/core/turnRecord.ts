@@ -6,7 +6,7 @@
  * lines); both are getters on the prototype, so a turn is an ordinary fast object of data
  * fields. `toJSON` gives the plain turn (every field, in the order of the `Turn` interface).
  */
-import { contentOf } from './compactEvent';
+import { contentOf, lazyContentLength } from './compactEvent';
 import type { Turn, TurnStep } from './analyze';
 import type { JournalEvent } from './types';
 
@@ -85,11 +85,22 @@ export class TurnRecord implements Turn {
     return this.#source === null ? this.#message : messageText(contentOf(this.#source));
   }
 
+  /** The user message's length (UTF-16 units) without reading back one kept by reference; null without one. */
+  userMessageLength(): number | null {
+    if (this.#source === null) return this.#message === null ? null : this.#message.length;
+    return lazyContentLength(this.#source) ?? this.userMessage?.length ?? null;
+  }
+
   /** The plain turn: every field of `Turn`, computed ones included, in the interface's order. */
   toJSON(): Turn {
     const { turnId, streamId, events, state, terminal, ...rest } = this;
     return { turnId, streamId, events, steps: this.steps, state, terminal, userMessage: this.userMessage, ...rest };
   }
+}
+
+/** A turn's user message length, cheap for a `TurnRecord` (no read-back); null without a message. */
+export function userMessageLengthOf(t: Turn): number | null {
+  return t instanceof TurnRecord ? t.userMessageLength() : (t.userMessage?.length ?? null);
 }
 
 /** `Turn.userMessage` from a submitted event's `content`. */
