@@ -1,6 +1,6 @@
 /**
  * Runs one measurement in a fresh Node process (a `bench/*.worker.ts` bundle next to this
- * one in out/bench/), so that its peak RSS (`process.resourceUsage().maxRSS`) is its own and
+ * one in out/bench/), so that its peak RSS (`peakRssMb`: Linux's VmHWM) is its own and
  * no JIT or heap state carries over between measurements.
  *
  * The worker gets its job as JSON in argv[2] and answers with one IPC message.
@@ -8,6 +8,7 @@
  */
 import { fork } from 'child_process';
 import * as path from 'path';
+import { peakRssMb } from './harness';
 
 export interface WorkerAnswer {
   ok: boolean;
@@ -38,7 +39,7 @@ export function workerMain<Job>(fn: (job: Job) => Promise<Record<string, unknown
   const job = JSON.parse(process.argv[2] ?? '{}') as Job;
   fn(job)
     .then((result) => {
-      process.send!({ ok: true, ...result, maxRssBytes: process.resourceUsage().maxRSS * 1024 }, () => process.exit(0));
+      process.send!({ ok: true, ...result, maxRssBytes: peakRssMb() * 1048576 }, () => process.exit(0));
     })
     .catch((err: unknown) => {
       process.send!({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err), maxRssBytes: 0 }, () => process.exit(1));

@@ -6,6 +6,7 @@
  */
 import { auditMemoryLedger } from '../src/core/memory/audit';
 import { openDb } from '../src/core/sqlite/engine';
+import { peakRssMb } from './harness';
 
 const [mode, file] = process.argv.slice(2);
 const t = process.hrtime.bigint();
@@ -21,4 +22,4 @@ if (mode === 'audit') {
   db.close();
 }
 const ms = Number(process.hrtime.bigint() - t) / 1e6;
-process.stdout.write(JSON.stringify({ ms, peakRssMb: process.resourceUsage().maxRSS / 1024, events, findings }) + '\n');
+process.stdout.write(JSON.stringify({ ms, peakRssMb: peakRssMb(), events, findings }) + '\n');

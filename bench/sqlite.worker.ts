@@ -19,6 +19,7 @@ import { RowEncoder } from '../src/core/sqlite/rows';
 import { CACHE_SIZE } from '../src/core/sqlite/rebuild';
 import { DDL, EVENT_INDEXES, LATE_INDEXES } from '../src/core/sqlite/schema';
 import { insertSql, ROW_TABLES } from '../src/core/sqlite/writer';
+import { peakRssMb } from './harness';
 
 const [source, target, ...flags] = process.argv.slice(2);
 const floor = flags.includes('--floor');
@@ -84,7 +85,7 @@ process.stdout.write(
     ms,
     cpuMs: (cpu.user + cpu.system) / 1000,
     rowsMb: rssBefore / 1024 / 1024,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    peakRssMb: peakRssMb(),
     direct: engine === 'wasm' && directBinding(),
     engine,
   }) + '\n',

@@ -31,7 +31,7 @@ import { attachUpstreamView, upstreamView } from '../upstreamView';
 import type { Db, Row } from './engine';
 import type { PrevShard } from './rebuildPlan';
 import { shardFingerprint, statStampSync } from './readSession';
-import type { IndexWriter } from './writer';
+import { journalFindingRow, type IndexWriter } from './writer';
 
 export interface TailOptions {
   sessionsDir: string;
@@ -202,20 +202,7 @@ function writeFindings(db: Db, writer: IndexWriter, sid: string, placed: Placed[
   for (let j = placed.length - 1; j >= 0; j--) {
     db.all("UPDATE findings SET ordinal = ordinal + 1 WHERE session_id = ? AND source = 'journal' AND ordinal >= ?", [sid, placed[j].before]);
   }
-  placed.forEach(({ finding: f, before }, j) =>
-    writer.writeFinding({
-      sessionId: sid,
-      ordinal: before + j,
-      source: 'journal',
-      kind: f.kind,
-      severity: f.severity,
-      turnId: f.turnId,
-      shard: f.shard,
-      line: f.line,
-      offset: f.offset,
-      message: f.message,
-    }),
-  );
+  placed.forEach(({ finding: f, before }, j) => writer.writeFinding(journalFindingRow(sid, before + j, f)));
 }
 
 function updateShards(db: Db, readers: readonly ShardReader[]): void {

@@ -7,6 +7,7 @@ import type { SessionAnalysis, ShardSummary, Turn } from '../analyze';
 import type { FeedbackProblem, FeedbackRecord } from '../feedback/read';
 import type { Db, SqlValue, Statement } from './engine';
 import { DDL } from './schema';
+import type { Finding } from '../types';
 
 /** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
 export interface ShardRow extends Omit<ShardSummary, 'error'> {
@@ -41,6 +42,22 @@ export interface FindingRow {
   line?: number | null;
   offset?: number | null;
   message: string;
+}
+
+/** The row of one finding of a session's journal analysis, at its place in the session's findings. */
+export function journalFindingRow(sessionId: string, ordinal: number, f: Finding): FindingRow {
+  return {
+    sessionId,
+    ordinal,
+    source: 'journal',
+    kind: f.kind,
+    severity: f.severity,
+    turnId: f.turnId,
+    shard: f.shard,
+    line: f.line,
+    offset: f.offset,
+    message: f.message,
+  };
 }
 
 export interface MalformedRow {
@@ -119,20 +136,7 @@ export abstract class RowBuilder {
     a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
     this.writeCollisions(a);
     this.writeSessionMalformed(a, skip);
-    a.findings.forEach((f, i) =>
-      this.writeFinding({
-        sessionId: sid,
-        ordinal: i,
-        source: 'journal',
-        kind: f.kind,
-        severity: f.severity,
-        turnId: f.turnId,
-        shard: f.shard,
-        line: f.line,
-        offset: f.offset,
-        message: f.message,
-      }),
-    );
+    a.findings.forEach((f, i) => this.writeFinding(journalFindingRow(sid, i, f)));
   }
 
   private writeSessionRow(a: SessionAnalysis, stamps: { sidecar: string; runs: string }): void {
