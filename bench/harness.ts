@@ -3,7 +3,7 @@
  * same run, as a ratio, so results compare across machines. No pass/fail here: benchmarks
  * report; tests assert.
  */
-import * as fs from 'fs';
+import { peakRssBytes } from '../src/core/peakRss';
 
 export interface BenchContext {
   /** A scratch folder for this run (removed afterwards). */
@@ -51,20 +51,9 @@ export async function best<T>(n: number, fn: () => Promise<T> | T): Promise<{ ms
   return out!;
 }
 
-/**
- * Peak resident set size of this process so far, in MB: Linux's `VmHWM` (the high-water mark of
- * this process's own memory since it started its program). Not `resourceUsage().maxRSS`: Linux
- * carries that over from the parent across fork and exec, so a worker forked by a bench process
- * holding 377 MB reported at least 377 MB whatever it used. Elsewhere: `maxRSS`.
- */
+/** Peak resident set size of this process so far, in MB: its own (Linux VmHWM; see src/core/peakRss.ts). */
 export function peakRssMb(): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS / 1024;
+  return peakRssBytes() / 1048576;
 }
 
 export function mb(bytes: number): string {

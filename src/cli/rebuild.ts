@@ -7,6 +7,7 @@ import { DEFAULT_INDEX_NAME, logIndexPath } from '../core/sqlite/schema';
 import { rebuildIndex, RebuildCancelled, type RebuildProgress, type RebuildResult } from '../core/sqlite/rebuild';
 import { TargetBusyError } from '../core/sqlite/lock';
 import { nativeAvailable } from '../core/sqlite/engine';
+import { peakRssBytes } from '../core/peakRss';
 import { UsageError, dim, err, numberOption, out, parse, yellow } from './io';
 
 export const REBUILD_USAGE = `  rebuild <sessionsDir>  Rebuild the SQLite index of everything the journals say (docs/sqlite.md).
@@ -150,27 +151,11 @@ function indexTarget(fromLog: string | undefined, dir: string | undefined, db: s
   return db ?? path.join(sessionsDir, DEFAULT_INDEX_NAME);
 }
 
-/**
- * This process's own peak RSS in kB: Linux's VmHWM (reset when the program started), since Linux
- * carries `maxRSS` over from the parent across fork and exec; elsewhere `maxRSS`.
- */
-function ownPeakRssKb(maxRss: number): number {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) : maxRss;
-  } catch {
-    return maxRss;
-  }
-}
-
 /** The result on stdout: one JSON object (--json), else a short report. */
 function printResult(result: RebuildResult, json: boolean): void {
   if (json) {
     const ru = process.resourceUsage(); // every thread of the process (the rebuild workers too)
-    out(
-      JSON.stringify({ ...result, peakRssMb: Math.round(ownPeakRssKb(ru.maxRSS) / 1024), cpuMs: Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000) }) +
-        '\n',
-    );
+    out(JSON.stringify({ ...result, peakRssMb: Math.round(peakRssBytes() / 1048576), cpuMs: Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000) }) + '\n');
     return;
   }
   const c = result.counts;
