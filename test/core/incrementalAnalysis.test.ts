@@ -26,6 +26,15 @@ function plain(e: JournalEvent): Record<string, unknown> {
 }
 
 /** JSON of an analysis with every event in its plain form. */
+/** Appends one event of session `sess` to the shard (its stream `st-<turn>`). */
+function eventAppender(shard: string): (turn: string, name: string, at: number, extra?: Record<string, unknown>) => void {
+  return (turn, name, at, extra = {}) =>
+    fs.appendFileSync(
+      shard,
+      JSON.stringify({ event: name, stream_id: `st-${turn}`, ...extra, version: 1, session_id: 'sess', turn_id: turn, created_at: at }) + '\n',
+    );
+}
+
 function normalized(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (x instanceof CompactEvent ? plain(x) : x));
 }
@@ -505,11 +514,7 @@ describe('incremental analysis', () => {
   it("replays the later turns' claims on the sidecar's user messages when an earlier turn's claim changes", async () => {
     const { dir, journal } = sessionsDir();
     const shard = path.join(journal, 'sess~1.jsonl');
-    const add = (turn: string, name: string, at: number, extra: Record<string, unknown> = {}): void =>
-      fs.appendFileSync(
-        shard,
-        JSON.stringify({ event: name, stream_id: `st-${turn}`, ...extra, version: 1, session_id: 'sess', turn_id: turn, created_at: at }) + '\n',
-      );
+    const add = eventAppender(shard);
     const side = {
       session_id: 'sess',
       messages: [
@@ -544,11 +549,7 @@ describe('incremental analysis', () => {
   it('follows a live turn incrementally when hermes-webui rewrites the sidecar appending messages', async () => {
     const { dir, journal } = sessionsDir();
     const shard = path.join(journal, 'sess~1.jsonl');
-    const add = (turn: string, name: string, at: number, extra: Record<string, unknown> = {}): void =>
-      fs.appendFileSync(
-        shard,
-        JSON.stringify({ event: name, stream_id: `st-${turn}`, ...extra, version: 1, session_id: 'sess', turn_id: turn, created_at: at }) + '\n',
-      );
+    const add = eventAppender(shard);
     const messages: Record<string, unknown>[] = [];
     const save = (active: string | null): void => {
       const p = path.join(dir, 'sess.json');
