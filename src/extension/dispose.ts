@@ -81,3 +81,26 @@ export abstract class Disposable implements vscode.Disposable {
     this.ownedDisposables.dispose();
   }
 }
+
+/** Runs `fn` once, `ms` after the first of any number of `schedule()` calls (a status bar after a burst of changes). */
+export class Coalesced implements vscode.Disposable {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly fn: () => void,
+    private readonly ms: number,
+  ) {}
+
+  schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.fn();
+    }, this.ms);
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

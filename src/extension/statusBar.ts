@@ -2,30 +2,21 @@
 
 import * as vscode from 'vscode';
 import { Commands } from './commandIds';
-import { Disposable } from './dispose';
+import { Coalesced, Disposable } from './dispose';
 import type { SessionStore } from './store';
 import { plural } from './words';
 
 export class AttentionStatusBar extends Disposable {
   readonly item = this._register(vscode.window.createStatusBarItem('botMemory.attention', vscode.StatusBarAlignment.Left, 10));
-  private timer: NodeJS.Timeout | undefined;
+  private readonly updates = this._register(new Coalesced(() => this.update(), 250));
 
   constructor(private readonly store: SessionStore) {
     super();
     this.item.name = 'Bot Memory: sessions needing attention';
     this.item.command = Commands.focusAttention;
-    this._register(store.onDidChange(() => this.schedule()));
-    this._register(store.onDidChangeRoots(() => this.schedule()));
-    this._register({ dispose: () => this.timer && clearTimeout(this.timer) });
+    this._register(store.onDidChange(() => this.updates.schedule()));
+    this._register(store.onDidChangeRoots(() => this.updates.schedule()));
     this.update();
-  }
-
-  private schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.update();
-    }, 250);
   }
 
   /** Counts of sessions by worst finding (error or warning), from cached summaries. */

@@ -7,7 +7,7 @@
 
 import * as vscode from 'vscode';
 import { Commands } from '../commandIds';
-import { Disposable } from '../dispose';
+import { Coalesced, Disposable } from '../dispose';
 import type { SessionStore } from '../store';
 
 export class ReviewStatusBar extends Disposable {
@@ -15,29 +15,20 @@ export class ReviewStatusBar extends Disposable {
   private started = false;
   /** Whether the item is shown (the API cannot read it back). */
   visible = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly updates = this._register(new Coalesced(() => this.update(), 100));
 
   constructor(private readonly store: SessionStore) {
     super();
     this.item.name = 'Bot Memory: review progress';
     this.item.command = Commands.nextUnreviewed;
-    this._register(store.onDidChange(() => this.schedule()));
-    this._register(store.onDidChangeRoots(() => this.schedule()));
-    this._register({ dispose: () => this.timer && clearTimeout(this.timer) });
+    this._register(store.onDidChange(() => this.updates.schedule()));
+    this._register(store.onDidChangeRoots(() => this.updates.schedule()));
   }
 
   /** Reviewing started (Next Unreviewed, a rating): show the progress from now on. */
   start(): void {
     this.started = true;
     this.update();
-  }
-
-  private schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.update();
-    }, 100);
   }
 
   update(): void {
