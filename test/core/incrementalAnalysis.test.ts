@@ -604,6 +604,44 @@ describe('incremental analysis', () => {
     await step('full', "the sidecar's messages changed (not only appended to)");
   });
 
+  it('with every long user message kept by reference, a new sidecar message finds the turn that asked it (read back only on an equal length)', async () => {
+    const { dir, journal } = sessionsDir();
+    const add = eventAppender(path.join(journal, 'sess~1.jsonl'));
+    const long = (tag: string): string => `${tag}: ${'a question long enough to be kept by reference, '.repeat(2)}`;
+    const messages: Record<string, unknown>[] = [
+      { role: 'user', content: long('one'), timestamp: T0 },
+      { role: 'assistant', content: 'A1' },
+    ];
+    const save = (): void => fs.writeFileSync(path.join(dir, 'sess.json'), JSON.stringify({ session_id: 'sess', messages }));
+    add('a', 'submitted', T0, { role: 'user', content: long('one') });
+    add('a', 'completed', T0 + 5, { assistant_message_index: 1, terminal: true });
+    add('c', 'submitted', T0 + 6, { role: 'user', content: long('two') });
+    add('c', 'completed', T0 + 9, { terminal: true });
+    save();
+    const d = await discoverSessions(dir);
+    const j = new SessionJournal(d.sessionsDir, 'sess', { incremental: true, maxInlineTextChars: 0 });
+    j.setShards(d.sessions[0].shards);
+    const opts = { now: T0 + 30, staleAfterSeconds: STALE };
+    const check = async (): Promise<SessionAnalysis> => {
+      await j.refresh();
+      const a = j.analyze(opts);
+      const ref = new SessionJournal(d.sessionsDir, 'sess', { maxInlineTextChars: 0 });
+      ref.setShards(d.sessions[0].shards);
+      await ref.refresh();
+      sameText(normalized(a), normalized(ref.analyze(opts)), 'analysis differs');
+      return a;
+    };
+    assert.strictEqual((await check()).turns[1].userMessageSaved, false);
+    messages.push({ role: 'user', content: long('six'), timestamp: T0 + 7 }); // same length as turn c's, another text
+    save();
+    assert.strictEqual((await check()).turns[1].userMessageSaved, false);
+    assert.deepStrictEqual(j.lastRun, { path: 'incremental', reason: null });
+    messages.push({ role: 'user', content: long('two'), timestamp: T0 + 8 }); // turn c's message, saved late
+    save();
+    assert.strictEqual((await check()).turns[1].userMessageSaved, true);
+    assert.deepStrictEqual(j.lastRun, { path: 'incremental', reason: null });
+  });
+
   it('falls back when an append makes two turn ids one split turn', async () => {
     const { dir, journal } = sessionsDir();
     const shard = path.join(journal, 'sess~1.jsonl');
