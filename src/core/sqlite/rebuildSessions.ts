@@ -90,7 +90,7 @@ export async function writeSessions(
     const runIds = plan.tail.get(s.sessionId);
     if (!runIds) continue;
     if (o.signal?.aborted) throw hooks.cancelled();
-    const n = await tryTail(db, writer, s, plan.prevShards, runIds, o);
+    const n = await tryTail(db, writer, s, plan.prevShards, runIds, o, stamps);
     if (n === null) continue;
     fromTails.add(s.sessionId);
     events += n;

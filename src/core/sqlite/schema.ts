@@ -8,7 +8,7 @@
 
 import * as path from 'path';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The default database file name, in the sessions folder. */
 export const DEFAULT_INDEX_NAME = '_audit_index.sqlite';
@@ -44,6 +44,7 @@ CREATE TABLE sessions (
   sidecar_status  TEXT,                     -- 'ok' | 'missing' | 'invalid' (NULL for the log)
   sidecar_error   TEXT,
   sidecar_fingerprint TEXT,
+  sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id] of the sidecar indexed (tail path: core/sidecarAppend.ts)
   shard_count     INTEGER NOT NULL,
   event_count     INTEGER NOT NULL,
   turn_count      INTEGER NOT NULL,         -- turns with at least one valid event (audit's turn_count)

@@ -8,6 +8,8 @@ import type { FeedbackProblem, FeedbackRecord } from '../feedback/read';
 import type { Db, SqlValue, Statement } from './engine';
 import { DDL } from './schema';
 import type { Finding } from '../types';
+import type { Sidecar } from '../sidecar';
+import { messagesDigest } from '../sidecarAppend';
 
 /** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
 export interface ShardRow extends Omit<ShardSummary, 'error'> {
@@ -103,6 +105,15 @@ export function appendOk(a: SessionAnalysis): boolean {
   return true;
 }
 
+/**
+ * `sessions.sidecar_messages`: what the tail path needs to follow a rewrite of a readable sidecar
+ * that only appends messages (tailSidecar.ts): how many messages it had, their digest
+ * (core/sidecarAppend.ts `messagesDigest`) and its `active_stream_id`. NULL without a readable sidecar.
+ */
+export function sidecarMessagesOf(sidecar: Sidecar | null): string | null {
+  return sidecar ? JSON.stringify([sidecar.messages.length, messagesDigest(sidecar.messages), sidecar.activeStreamId]) : null;
+}
+
 /** The tables rows are written to, in the order of `RowBuilder.emit`'s table number. */
 export const ROW_TABLES = ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback'] as const;
 export type RowTable = (typeof ROW_TABLES)[number];
@@ -150,6 +161,7 @@ export abstract class RowBuilder {
       a.sidecarStatus,
       a.sidecarError ?? null,
       stamps.sidecar,
+      sidecarMessagesOf(a.sidecar),
       a.shards.length,
       a.counts.events,
       withEvents,
@@ -339,6 +351,7 @@ export abstract class RowBuilder {
       null,
       row.model,
       row.modelProvider,
+      null,
       null,
       null,
       null,
