@@ -15,6 +15,7 @@ import { ratio, table } from './harness';
 import { generateLargeFolder, appendEventLine, FIXED_NOW } from '../test/support/fixtures';
 
 const CLI = path.resolve(__dirname, '../../dist/cli.js');
+let profiles = 0;
 
 interface Run {
   ms: number;
@@ -39,8 +40,11 @@ function nativeNode(): string | null {
   return fs.existsSync(cached) ? cached : null;
 }
 
-function rebuild(args: string[], node = process.execPath): Run {
-  const r = spawnSync(node, [CLI, 'rebuild', ...args, '--json', '--now', String(FIXED_NOW)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+/** `BMA_BENCH_CPU_PROF=<dir>`: each CLI run under `node --cpu-prof`, its profile named after `label` (as bench/fork.ts does for workers). */
+function rebuild(args: string[], node = process.execPath, label = 'rebuild'): Run {
+  const dir = process.env.BMA_BENCH_CPU_PROF;
+  const prof = dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `sqlite-${label}-${++profiles}.cpuprofile`] : [];
+  const r = spawnSync(node, [...prof, CLI, 'rebuild', ...args, '--json', '--now', String(FIXED_NOW)], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`rebuild failed: ${r.stderr}`);
   const result = JSON.parse(r.stdout);
   return { ms: result.elapsedMs, cpuMs: result.cpuMs, peakRssMb: result.peakRssMb, result };
@@ -166,7 +170,7 @@ export const sqliteBench: Bench = {
       let nf: Run | undefined;
       for (let r = 0; r < rounds; r++) {
         const b = baseline('direct', n24, 'native');
-        const f = rebuild([dir, '--db', other, '--full', '--engine', 'native'], n24);
+        const f = rebuild([dir, '--db', other, '--full', '--engine', 'native'], n24, 'full-native');
         fs.rmSync(other, { force: true });
         npairs.push(`${Math.round(f.ms)}/${Math.round(b.ms)} = ${ratio(f.ms, b.ms)}×`);
         if (!nb || b.ms < nb.ms) nb = b;
@@ -197,8 +201,8 @@ export const sqliteBench: Bench = {
       fs.renameSync(db + '.restore', db);
     };
     let inc: Run | undefined;
-    const incremental = (node?: string, engine = 'wasm'): Run => {
-      const i = rebuild([dir, '--engine', engine], node);
+    const incremental = (node?: string, engine = 'wasm', label = 'incremental'): Run => {
+      const i = rebuild([dir, '--engine', engine], node, `${label}-${engine}`);
       if (i.result.mode !== 'incremental') throw new Error(`expected an incremental rebuild, got ${i.result.mode}`);
       return i;
     };
@@ -213,7 +217,7 @@ export const sqliteBench: Bench = {
     if (n24) {
       restore();
       appendTurns(m.journalDir, active, onePercent);
-      nativeInc = incremental(n24, 'native');
+      nativeInc = incremental(n24, 'native', 'active');
     }
     fs.rmSync(saved, { force: true });
     const fullAgain = rebuild([dir, '--db', other, '--full', '--engine', 'wasm']);
@@ -227,7 +231,7 @@ export const sqliteBench: Bench = {
     if (n24) {
       fs.copyFileSync(beforeSpread, db + '.restore');
       fs.renameSync(db + '.restore', db);
-      nativeSpread = incremental(n24, 'native');
+      nativeSpread = incremental(n24, 'native', 'spread');
     }
     fs.rmSync(beforeSpread, { force: true });
     // hermes-webui's live case: the same appends, each touched session's sidecar rewritten (temp +
@@ -236,9 +240,9 @@ export const sqliteBench: Bench = {
     const liveNode = n24 ?? undefined;
     const liveEngine = n24 ? 'native' : 'wasm';
     appendTurns(m.journalDir, active, onePercent, { from: 1_000_000, sidecars: true });
-    const liveActive = incremental(liveNode, liveEngine);
+    const liveActive = incremental(liveNode, liveEngine, 'live-active');
     appendTurns(m.journalDir, m.sessionIds, onePercent, { from: 2_000_000, sidecars: true });
-    const liveSpread = incremental(liveNode, liveEngine);
+    const liveSpread = incremental(liveNode, liveEngine, 'live-spread');
 
     const evps = (n: number, ms: number): string => Math.round(n / (ms / 1000)).toLocaleString('en-US');
     ctx.log(

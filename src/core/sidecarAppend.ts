@@ -118,22 +118,31 @@ function sameJson(x: unknown, y: unknown): boolean {
 }
 
 /**
- * A digest of what terminal turns read of the first `count` messages: each one's `role` and
- * `content` as parsed (`SidecarMessage.role`/`content` and upstream's pending rule are functions
- * of them). The index keeps it (`sessions.sidecar_messages`) to tell, without the old file,
- * that a rewritten sidecar's first messages are the ones it indexed. The other fields of a
- * message (timestamps, error markers, tool calls) feed only the claims and evidence of open
- * turns, which the tail path never handles (a session with an open turn is redone whole).
+ * Digests of what terminal turns read of a sidecar's messages: each one's `role` and `content`
+ * as parsed (`SidecarMessage.role`/`content` and upstream's pending rule are functions of them),
+ * of the first `count` messages and of all of them, in one pass. The index keeps the digest of
+ * all (`sessions.sidecar_messages`) to tell, without the old file, that a rewritten sidecar's
+ * first messages are the ones it indexed. The other fields of a message (timestamps, error
+ * markers, tool calls) feed only the claims and evidence of open turns, which the tail path
+ * never handles (a session with an open turn is redone whole).
  */
-export function messagesDigest(messages: readonly SidecarMessage[], count = messages.length): string {
-  const parts: string[] = [];
-  const put = (v: unknown): void => {
-    const s = typeof v === 'string' ? `s${v}` : v === undefined ? 'u' : `j${JSON.stringify(v)}`;
-    parts.push(`${s.length}:${s}`);
+export function messagesDigests(messages: readonly SidecarMessage[], count = messages.length): { prefix: string; all: string } {
+  const h = crypto.createHash('sha1');
+  const part = (from: number, to: number): void => {
+    const parts: string[] = [];
+    const put = (v: unknown): void => {
+      const s = typeof v === 'string' ? `s${v}` : v === undefined ? 'u' : `j${JSON.stringify(v)}`;
+      parts.push(`${s.length}:${s}`);
+    };
+    for (let i = from; i < to; i++) {
+      put(messages[i].raw.role);
+      put(messages[i].raw.content);
+    }
+    h.update(parts.join(''));
   };
-  for (let i = 0; i < count; i++) {
-    put(messages[i].raw.role);
-    put(messages[i].raw.content);
-  }
-  return crypto.createHash('sha1').update(parts.join('')).digest('hex');
+  part(0, count);
+  const prefix = count === messages.length ? null : h.copy().digest('hex');
+  part(count, messages.length);
+  const all = h.digest('hex');
+  return { prefix: prefix ?? all, all };
 }

@@ -342,6 +342,10 @@ class SidecarWriter {
       fs.appendFileSync(shard, evl('submitted', 0, { content }) + evl('assistant_started', 1.5, index) + evl('completed', 3.25, index));
       const msgs = [{ role: 'user', content, timestamp: Math.floor(at) }, { role: 'assistant', content: `answer ${turn}`, timestamp: Math.floor(at) }];
       const late = this.r() < 0.35;
+      if (late && this.r() < 0.5) {
+        this.late.set(sid, [...pending, ...msgs]); // the journal only: the sidecar is saved at the session's next change
+        return `${sid}: finished turn ${turn}, the sidecar not saved`;
+      }
       if (late) this.late.set(sid, msgs);
       else side.messages.push(...msgs);
       side.active_stream_id = this.r() < 0.3 ? `s-${turn}` : null;
@@ -415,7 +419,7 @@ describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a
         // Every change but those marked whole only appended (messages, turns): each one followed from the tails.
         assert.strictEqual(ri.sessionsFromTails, did.filter((d) => !/whole|not JSON|removed/.test(d)).length, why);
       }
-      assert.ok(fromTails >= 15, `${fromTails} sessions done from their tails`);
+      assert.ok(fromTails >= 10, `${fromTails} sessions done from their tails`);
     });
   }
 });

@@ -41,7 +41,7 @@ import {
   writeTurnUpdates,
   type TurnUpdate,
 } from './tailSidecar';
-import { journalFindingRow, sidecarMessagesOf, type IndexWriter } from './writer';
+import { journalFindingRow, maxReplyIndex, type IndexWriter } from './writer';
 
 export interface TailOptions {
   sessionsDir: string;
@@ -86,9 +86,10 @@ export async function tryTail(
   if (mini.counts.open > 0) return null;
   const findings = newFindings(mini);
   if (!findings) return null;
-  const updates = side.change ? changedTurns(db, sid, side.change) : [];
-  const old = findings.length > 0 || side.change ? oldFindings(db, sid) : [];
-  if (!old || (side.change && !sidecarFindingsSame(db, sid, old, mini.findings))) return null;
+  if (side.change && !sidecarFindingsSame(db, sid, mini.findings)) return null;
+  const updates = side.change ? changedTurns(db, sid, side) : [];
+  const old = findings.length > 0 || updates.some((u) => u.dropsFinding) ? oldFindings(db, sid) : [];
+  if (!old) return null;
   const dropped = droppedFindings(old, updates);
   const placed = placeFindings(old, findings);
 
@@ -99,7 +100,7 @@ export async function tryTail(
   writeFindings(db, writer, sid, dropped, placed);
   updateShards(db, readers);
   updateSession(db, sid, mini, placed.length > 0 || dropped.length > 0);
-  if (side.change) updateSessionSidecar(db, sid, side, sidecarMessagesOf(side.change.sidecar));
+  updateSessionSidecar(db, sid, side, maxReplyIndex(mini.turns, side.state?.maxIndex ?? -1));
   return mini.events.length;
 }
 

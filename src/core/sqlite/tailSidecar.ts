@@ -2,7 +2,7 @@
  * The tail path (tailAppend.ts) with a rewritten sidecar: hermes-webui saves `<sid>.json` whole
  * (temp file + rename) at every turn's start and end, appending messages. When the new sidecar's
  * first messages are the ones indexed (`sessions.sidecar_messages`: their count, digest and the
- * `active_stream_id`; core/sidecarAppend.ts `messagesDigest`), the indexed turns whose sidecar
+ * `active_stream_id`; core/sidecarAppend.ts `messagesDigests`), the indexed turns whose sidecar
  * fields can change are found by core/sidecarAppend.ts' rule (the incremental analysis' own) and
  * only their `live`, `user_message_saved` and `assistant_text` are recomputed, with the
  * `invalid_sidecar` finding of a completed turn whose reply the sidecar now has. Anything else
@@ -10,11 +10,12 @@
  * upstream pending turn, other shape problems) returns null: the session is redone whole.
  */
 
-import { messagesDigest, sidecarAppend, sidecarFields, sidecarFieldsMayChange, type SidecarAppend } from '../sidecarAppend';
+import { messagesDigests, sidecarAppend, sidecarFields, sidecarFieldsMayChange, type SidecarAppend } from '../sidecarAppend';
 import { readSidecar, sidecarPath, type Sidecar, type SidecarRead } from '../sidecar';
 import type { Finding } from '../types';
 import type { Db, Row } from './engine';
 import { statStampSync } from './readSession';
+import { sidecarMessagesOf } from './writer';
 
 /** A lone surrogate (stored as U+FFFD) or U+FFFD itself: such an id is not compared in SQL. */
 export const UNSAFE_TEXT = /[\ud800-\udfff\ufffd]/u;
@@ -27,12 +28,32 @@ export function textOf(v: Row[string]): string | undefined {
   return v === null ? undefined : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v);
 }
 
+/** `sessions.sidecar_messages` (writer.ts sidecarMessagesOf). */
+export interface SidecarState {
+  count: number;
+  digest: string;
+  active: string | null;
+  maxIndex: number;
+}
+
 export interface TailSidecar {
   read: SidecarRead;
   /** The stamp of the stat taken before the read. */
   stamp: string;
-  /** Set when the sidecar changed since the index: what the rewrite appended. */
-  change: { sidecar: Sidecar; delta: SidecarAppend; userContents: Set<string> } | null;
+  /** What the index holds of the sidecar (null: it had no readable one). */
+  state: SidecarState | null;
+  /** Set when the sidecar changed since the index: what the rewrite appended, and the new digest. */
+  change: { sidecar: Sidecar; delta: SidecarAppend; userContents: Set<string>; digest: string } | null;
+}
+
+function stateOf(text: string | null): SidecarState | null {
+  if (text === null) return null;
+  try {
+    const [count, digest, active, maxIndex] = JSON.parse(text) as [number, string, string | null, number];
+    return Number.isInteger(count) && typeof maxIndex === 'number' ? { count, digest, active, maxIndex } : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -43,23 +64,19 @@ export async function readTailSidecar(sessionsDir: string, sid: string, prev: { 
   // The stamp of a stat before the read, in the form the index keeps (readSession.ts).
   const stamp = statStampSync(sidecarPath(sessionsDir, sid));
   const read = await readSidecar(sessionsDir, sid);
-  if (stamp === prev.fingerprint) return { read, stamp, change: null };
-  if (read.status !== 'ok' || prev.messages === null) return null;
-  let count: number, digest: string, active: string | null;
-  try {
-    [count, digest, active] = JSON.parse(prev.messages) as [number, string, string | null];
-  } catch {
-    return null;
-  }
+  const state = stateOf(prev.messages);
+  if (stamp === prev.fingerprint) return { read, stamp, state, change: null };
+  if (read.status !== 'ok' || state === null) return null;
   const n = read.sidecar;
-  if (!Number.isInteger(count) || count > n.messages.length || messagesDigest(n.messages, count) !== digest) return null;
+  if (state.count > n.messages.length) return null;
+  const digests = messagesDigests(n.messages, state.count);
+  if (digests.prefix !== state.digest) return null;
   // The indexed sidecar as far as terminal turns read it: these messages and its active stream.
-  const old: Sidecar = { ...n, messages: n.messages.slice(0, count), activeStreamId: active };
-  const oldContents = userContentsOf(old);
-  const delta = sidecarAppend(old, n, oldContents);
+  const old: Sidecar = { ...n, messages: n.messages.slice(0, state.count), activeStreamId: state.active };
+  const delta = sidecarAppend(old, n, userContentsOf(old));
   if (typeof delta === 'string') return null;
   for (const x of [...delta.streams, ...delta.newContents]) if (UNCOMPARABLE.test(x)) return null;
-  return { read, stamp, change: { sidecar: n, delta, userContents: userContentsOf(n) } };
+  return { read, stamp, state, change: { sidecar: n, delta, userContents: userContentsOf(n), digest: digests.all } };
 }
 
 function userContentsOf(s: Sidecar): Set<string> {
@@ -80,8 +97,10 @@ export interface TurnUpdate {
 }
 
 /** The indexed turns of the session the rewrite changes (SQL narrows, sidecarFieldsMayChange decides). */
-export function changedTurns(db: Db, sid: string, change: NonNullable<TailSidecar['change']>): TurnUpdate[] {
-  const { delta: d, sidecar, userContents } = change;
+export function changedTurns(db: Db, sid: string, side: TailSidecar): TurnUpdate[] {
+  const { delta: d, sidecar, userContents } = side.change!;
+  // No stream or user content to look for, and no turn points past the old messages: nothing changes.
+  if (d.streams.size === 0 && d.newContents.size === 0 && side.state!.maxIndex < d.oldLength) return [];
   const rows = db.all(
     `SELECT rowid AS r, CAST(turn_id AS BLOB) AS turn_id, CAST(stream_id AS BLOB) AS stream_id, CAST(user_text AS BLOB) AS user_text,
        assistant_message_index AS idx, state, live, user_message_saved AS saved, assistant_text IS NULL AS no_reply
@@ -125,28 +144,37 @@ export function writeTurnUpdates(db: Db, updates: readonly TurnUpdate[]): void {
  * Whether the session-wide findings the sidecar feeds stay as indexed: its shape finding (the
  * same problems) and upstream's pending turns (none indexed: a new user message could end one).
  */
-export function sidecarFindingsSame(db: Db, sid: string, old: readonly Finding[], fresh: readonly Finding[]): boolean {
-  if (old.some((f) => f.kind === 'upstream_pending_turn')) return false;
+export function sidecarFindingsSame(db: Db, sid: string, fresh: readonly Finding[]): boolean {
   const shape = (f: Finding): boolean => f.kind === 'invalid_sidecar' && f.turnId === undefined && f.shard === undefined;
   const now = fresh.filter(shape);
   const rows = db.all(
-    `SELECT severity, CAST(message AS BLOB) AS message FROM findings WHERE session_id = ? AND source = 'journal'
-       AND kind = 'invalid_sidecar' AND turn_id IS NULL AND shard IS NULL ORDER BY ordinal`,
+    `SELECT kind, severity, CAST(message AS BLOB) AS message FROM findings WHERE session_id = ? AND source = 'journal'
+       AND (kind = 'upstream_pending_turn' OR (kind = 'invalid_sidecar' AND turn_id IS NULL AND shard IS NULL)) ORDER BY ordinal`,
     [sid],
   );
   if (rows.length !== now.length) return false;
-  return rows.every((r, i) => String(r.severity) === now[i].severity && textOf(r.message) === now[i].message);
+  return rows.every((r, i) => String(r.kind) === 'invalid_sidecar' && String(r.severity) === now[i].severity && textOf(r.message) === now[i].message);
 }
 
-/** The session row's sidecar columns after a rewrite (the turns' rows already updated). */
-export function updateSessionSidecar(db: Db, sid: string, side: TailSidecar, messages: string | null): void {
-  const s = side.change!.sidecar;
+/**
+ * The session row's sidecar columns after the tail path (the turns' rows already updated):
+ * after a rewrite, its title, model and stamp; and `sidecar_messages` with the new turns'
+ * largest reply index.
+ */
+export function updateSessionSidecar(db: Db, sid: string, side: TailSidecar, maxIndex: number): void {
+  const st = side.state;
+  if (!side.change) {
+    if (st && maxIndex > st.maxIndex)
+      db.all('UPDATE sessions SET sidecar_messages = ? WHERE session_id = ?', [JSON.stringify([st.count, st.digest, st.active, maxIndex]), sid]);
+    return;
+  }
+  const s = side.change.sidecar;
   db.all(
     `UPDATE sessions SET title = CAST(?2 AS TEXT), sidecar_fingerprint = ?3, sidecar_messages = CAST(?4 AS TEXT),
        model = coalesce(CAST(?5 AS TEXT), (SELECT model FROM turns WHERE session_id = ?1 AND model IS NOT NULL AND model <> '' ORDER BY ordinal LIMIT 1)),
        model_provider = coalesce(CAST(?6 AS TEXT),
          (SELECT model_provider FROM turns WHERE session_id = ?1 AND model_provider IS NOT NULL AND model_provider <> '' ORDER BY ordinal LIMIT 1))
      WHERE session_id = ?1`,
-    [sid, s.title, side.stamp, messages, s.model, s.modelProvider],
+    [sid, s.title, side.stamp, sidecarMessagesOf(s, maxIndex, side.change.digest), s.model, s.modelProvider],
   );
 }

@@ -9,7 +9,7 @@ import type { Db, SqlValue, Statement } from './engine';
 import { DDL } from './schema';
 import type { Finding } from '../types';
 import type { Sidecar } from '../sidecar';
-import { messagesDigest } from '../sidecarAppend';
+import { messagesDigests } from '../sidecarAppend';
 
 /** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
 export interface ShardRow extends Omit<ShardSummary, 'error'> {
@@ -107,11 +107,24 @@ export function appendOk(a: SessionAnalysis): boolean {
 
 /**
  * `sessions.sidecar_messages`: what the tail path needs to follow a rewrite of a readable sidecar
- * that only appends messages (tailSidecar.ts): how many messages it had, their digest
- * (core/sidecarAppend.ts `messagesDigest`) and its `active_stream_id`. NULL without a readable sidecar.
+ * that only appends messages (tailSidecar.ts): `[count, digest, active_stream_id, maxIndex]` —
+ * how many messages it had, their digest (core/sidecarAppend.ts `messagesDigests`), its
+ * `active_stream_id`, and the largest integer `assistant_message_index` of the session's turns
+ * (-1: none; while it is below the message count, no turn can gain its reply). NULL without a
+ * readable sidecar.
  */
-export function sidecarMessagesOf(sidecar: Sidecar | null): string | null {
-  return sidecar ? JSON.stringify([sidecar.messages.length, messagesDigest(sidecar.messages), sidecar.activeStreamId]) : null;
+export function sidecarMessagesOf(sidecar: Sidecar | null, maxIndex: number, digest?: string): string | null {
+  return sidecar ? JSON.stringify([sidecar.messages.length, digest ?? messagesDigests(sidecar.messages).all, sidecar.activeStreamId, maxIndex]) : null;
+}
+
+/** The largest integer `assistant_message_index` of these turns, at least `from` (-1: none). */
+export function maxReplyIndex(turns: readonly Pick<Turn, 'assistantMessageIndex'>[], from = -1): number {
+  let max = from;
+  for (const t of turns) {
+    const i = t.assistantMessageIndex;
+    if (i !== null && Number.isInteger(i) && i > max) max = i;
+  }
+  return max;
 }
 
 /** The tables rows are written to, in the order of `RowBuilder.emit`'s table number. */
@@ -161,7 +174,7 @@ export abstract class RowBuilder {
       a.sidecarStatus,
       a.sidecarError ?? null,
       stamps.sidecar,
-      sidecarMessagesOf(a.sidecar),
+      sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns)),
       a.shards.length,
       a.counts.events,
       withEvents,
