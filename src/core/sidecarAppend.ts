@@ -138,7 +138,7 @@ export function messagesDigests(messages: readonly SidecarMessage[], count = mes
       put(messages[i].raw.role);
       put(messages[i].raw.content);
     }
-    h.update(parts.join(''));
+    h.update(parts.join(''), 'utf16le'); // lossless for any string, lone surrogates included; no UTF-8 encoding pass
   };
   part(0, count);
   const prefix = count === messages.length ? null : h.copy().digest('hex');

@@ -340,7 +340,10 @@ class SidecarWriter {
       const reply = side.messages.length + 1;
       const index = { assistant_message_index: reply };
       fs.appendFileSync(shard, evl('submitted', 0, { content }) + evl('assistant_started', 1.5, index) + evl('completed', 3.25, index));
-      const msgs = [{ role: 'user', content, timestamp: Math.floor(at) }, { role: 'assistant', content: `answer ${turn}`, timestamp: Math.floor(at) }];
+      const msgs = [
+        { role: 'user', content, timestamp: Math.floor(at) },
+        { role: 'assistant', content: `answer ${turn}`, timestamp: Math.floor(at) },
+      ];
       const late = this.r() < 0.35;
       if (late && this.r() < 0.5) {
         this.late.set(sid, [...pending, ...msgs]); // the journal only: the sidecar is saved at the session's next change
@@ -379,7 +382,10 @@ class SidecarWriter {
   }
 
   private oldStream(shard: string): string | null {
-    const l = fs.readFileSync(shard, 'utf8').split('\n').find((x) => x.includes('"stream_id"'));
+    const l = fs
+      .readFileSync(shard, 'utf8')
+      .split('\n')
+      .find((x) => x.includes('"stream_id"'));
     return l ? String(JSON.parse(l).stream_id) : null;
   }
 }
@@ -401,7 +407,10 @@ describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a
         const did: string[] = [];
         for (const sid of [...alive]) {
           if (r() < 0.3) continue;
-          const shard = path.join(journal, fs.readdirSync(journal).find((f) => f.startsWith(`${sid}~`))!);
+          const shard = path.join(
+            journal,
+            fs.readdirSync(journal).find((f) => f.startsWith(`${sid}~`))!,
+          );
           const d = w.step(sid, shard);
           if (/not JSON|removed/.test(d)) alive.delete(sid);
           did.push(d);
