@@ -58,7 +58,8 @@ CREATE TABLE sessions (
   first_activity  REAL,
   last_activity   REAL,
   run_fingerprint TEXT,                     -- the run journals _run_journal/<sid>/*.jsonl read (names, inodes, sizes, mtimes)
-  append_ok       INTEGER NOT NULL          -- 1: a later append of new terminal turns can be indexed from the shards' tails alone
+  append_ok       INTEGER NOT NULL,         -- 1: a later append of new terminal turns can be indexed from the shards' tails alone
+  stream_bloom    BLOB                      -- Bloom filter of the events' stream ids (streamBloom.ts; the tail path's), NULL for the log
 );
 CREATE TABLE shards (
   name            TEXT PRIMARY KEY,         -- file name in _turn_journal/ (or the log file name)

@@ -31,6 +31,7 @@ import { attachUpstreamView, upstreamView } from '../upstreamView';
 import type { Db } from './engine';
 import { shardUnchanged, type PrevShard } from './rebuildPlan';
 import { shardFingerprint, type Stamp } from './readSession';
+import { bloomAdd, bloomHas } from './streamBloom';
 import {
   changedTurns,
   readTailSidecar,
@@ -65,13 +66,14 @@ export async function tryTail(
   stamps: ReadonlyMap<string, Stamp>,
 ): Promise<number | null> {
   const sid = s.sessionId;
-  const prev = db.get('SELECT sidecar_fingerprint, sidecar_messages, last_activity FROM sessions WHERE session_id = ?', [sid]);
+  const prev = db.get('SELECT sidecar_fingerprint, sidecar_messages, last_activity, stream_bloom FROM sessions WHERE session_id = ?', [sid]);
   if (!prev) return null;
   const readers = await readTails(s, prevShards, o.maxLineBytes, stamps);
   if (!readers) return null;
   const events = readers.flatMap((r) => r.contents.events);
   if (!eventsAreSafe(events, prev.last_activity === null ? null : Number(prev.last_activity))) return null;
-  if (!idsAreNew(db, sid, events, runIds)) return null;
+  const bloom = prev.stream_bloom instanceof Uint8Array ? prev.stream_bloom : null;
+  if (!idsAreNew(db, sid, events, runIds, bloom)) return null;
   const messages = prev.sidecar_messages === null ? null : String(prev.sidecar_messages);
   const side = await readTailSidecar(o.sessionsDir, sid, { fingerprint: String(prev.sidecar_fingerprint), messages });
   if (!side) return null;
@@ -101,6 +103,7 @@ export async function tryTail(
   updateShards(db, readers);
   updateSession(db, sid, mini, placed.length > 0 || dropped.length > 0);
   updateSessionSidecar(db, sid, side, maxReplyIndex(mini.turns, side.state?.maxIndex ?? -1));
+  updateBloom(db, sid, bloom, mini.events);
   return mini.events.length;
 }
 
@@ -140,10 +143,11 @@ function eventsAreSafe(events: readonly JournalEvent[], lastActivity: number | n
 /**
  * No new event's turn id or stream id is one an indexed event of the session has (a stream
  * id shared with an old turn would make upstream's split-turn rule join them), and no
- * stream id names a run journal. One scan of the session's events (contiguous in the
- * WITHOUT ROWID table).
+ * stream id names a run journal. Turn ids: a seek in the events' key. Stream ids: those the
+ * session's Bloom filter (`sessions.stream_bloom`) may hold are looked for in one scan of the
+ * session's events (contiguous in the WITHOUT ROWID table); the others are new.
  */
-function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>): boolean {
+function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>, bloom: Uint8Array | null): boolean {
   const turns = new Set<string>();
   const streams = new Set<string>();
   for (const e of events) {
@@ -151,13 +155,24 @@ function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds:
     if (e.streamId) streams.add(e.streamId);
   }
   for (const st of streams) if (runIds.has(st)) return false;
-  if (turns.size === 0 && streams.size === 0) return true;
-  const hit = db.get(
-    `SELECT EXISTS (SELECT 1 FROM events WHERE session_id = ?1
-       AND (turn_id IN (SELECT value FROM json_each(?2)) OR stream_id IN (SELECT value FROM json_each(?3)))) AS n`,
-    [sid, JSON.stringify([...turns]), JSON.stringify([...streams])],
-  );
-  return Number(hit!.n) === 0;
+  const exists = (sql: string, ids: Iterable<string>): boolean =>
+    Number(
+      db.get(`SELECT EXISTS (SELECT 1 FROM events WHERE session_id = ?1 AND ${sql} IN (SELECT value FROM json_each(?2))) AS n`, [
+        sid,
+        JSON.stringify([...ids]),
+      ])!.n,
+    ) !== 0;
+  if (turns.size > 0 && exists('turn_id', turns)) return false;
+  const maybe = bloom ? [...streams].filter((st) => bloomHas(bloom, st)) : [...streams];
+  return maybe.length === 0 || !exists('stream_id', maybe);
+}
+
+/** The session's Bloom filter with the new events' stream ids. */
+function updateBloom(db: Db, sid: string, bloom: Uint8Array | null, events: readonly JournalEvent[]): void {
+  if (!bloom || events.length === 0) return;
+  const next = Uint8Array.from(bloom);
+  for (const e of events) if (e.streamId) bloomAdd(next, e.streamId);
+  db.all('UPDATE sessions SET stream_bloom = ? WHERE session_id = ?', [next, sid]);
 }
 
 /**

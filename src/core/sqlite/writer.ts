@@ -10,6 +10,7 @@ import { DDL } from './schema';
 import type { Finding } from '../types';
 import type { Sidecar } from '../sidecar';
 import { messagesDigests } from '../sidecarAppend';
+import { streamBloom } from './streamBloom';
 
 /** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
 export interface ShardRow extends Omit<ShardSummary, 'error'> {
@@ -84,7 +85,7 @@ export function insertSql(table: string): string {
   if (!m) throw new Error(`no table ${table}`);
   const cols: { name: string; text: boolean }[] = [];
   for (const raw of m[1].split('\n')) {
-    const c = /^\s+([a-z_]+)\s+(TEXT|INTEGER|REAL)\b/.exec(raw);
+    const c = /^\s+([a-z_]+)\s+(TEXT|INTEGER|REAL|BLOB)\b/.exec(raw);
     if (c && !(table === 'events' && c[1] === 'id')) cols.push({ name: c[1], text: c[2] === 'TEXT' });
   }
   return `INSERT INTO ${table} (${cols.map((c) => c.name).join(', ')}) VALUES (${cols.map((c) => (c.text ? 'CAST(? AS TEXT)' : '?')).join(', ')})`;
@@ -189,6 +190,7 @@ export abstract class RowBuilder {
       a.lastActivity,
       stamps.runs,
       b(appendOk(a)),
+      streamBloom(a.events),
     ]);
   }
 
@@ -382,6 +384,7 @@ export abstract class RowBuilder {
       row.last,
       null,
       0,
+      null,
     ]);
   }
 
