@@ -121,7 +121,7 @@ function sameJson(x: unknown, y: unknown): boolean {
  * Digests of what terminal turns read of a sidecar's messages: each one's `role` and `content`
  * as parsed (`SidecarMessage.role`/`content` and upstream's pending rule are functions of them),
  * of the first `count` messages and of all of them, in one pass. The index keeps the digest of
- * all (`sessions.sidecar_messages`) to tell, without the old file, that a rewritten sidecar's
+ * all (`session_tail.sidecar_messages`) to tell, without the old file, that a rewritten sidecar's
  * first messages are the ones it indexed. The other fields of a message (timestamps, error
  * markers, tool calls) feed only the claims and evidence of open turns, which the tail path
  * never handles (a session with an open turn is redone whole).

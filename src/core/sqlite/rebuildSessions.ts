@@ -55,7 +55,7 @@ function skipOf(plan: Plan, s: DiscoveredSession): Map<string, number> | undefin
 /** Incremental: a session's derived rows are deleted (written anew), and what its shards' tails held. */
 function clearSession(db: Db, s: DiscoveredSession, skip: Map<string, number> | undefined): void {
   if (!skip) return;
-  for (const t of ['sessions', 'shards', 'turns', 'collisions']) db.all(`DELETE FROM ${t} WHERE session_id = ?`, [s.sessionId]);
+  for (const t of ['sessions', 'session_tail', 'shards', 'turns', 'collisions']) db.all(`DELETE FROM ${t} WHERE session_id = ?`, [s.sessionId]);
   db.all("DELETE FROM findings WHERE session_id = ? AND source = 'journal'", [s.sessionId]);
   for (const [shard, committed] of skip) {
     // The only event at or past the committed size is the torn final line (events_torn).

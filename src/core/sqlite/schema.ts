@@ -27,7 +27,7 @@ export function logIndexPath(logFile: string): string {
   return out === abs ? `${abs}.sqlite` : out;
 }
 
-export const TABLES = ['meta', 'sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback'] as const;
+export const TABLES = ['meta', 'sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback', 'session_tail'] as const;
 export type TableName = (typeof TABLES)[number];
 
 export const DDL = `
@@ -44,7 +44,6 @@ CREATE TABLE sessions (
   sidecar_status  TEXT,                     -- 'ok' | 'missing' | 'invalid' (NULL for the log)
   sidecar_error   TEXT,
   sidecar_fingerprint TEXT,
-  sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id] of the sidecar indexed (tail path: core/sidecarAppend.ts)
   shard_count     INTEGER NOT NULL,
   event_count     INTEGER NOT NULL,
   turn_count      INTEGER NOT NULL,         -- turns with at least one valid event (audit's turn_count)
@@ -58,8 +57,12 @@ CREATE TABLE sessions (
   first_activity  REAL,
   last_activity   REAL,
   run_fingerprint TEXT,                     -- the run journals _run_journal/<sid>/*.jsonl read (names, inodes, sizes, mtimes)
-  append_ok       INTEGER NOT NULL,         -- 1: a later append of new terminal turns can be indexed from the shards' tails alone
-  stream_bloom    BLOB                      -- Bloom filter of the events' stream ids (streamBloom.ts; the tail path's), NULL for the log
+  append_ok       INTEGER NOT NULL          -- 1: a later append of new terminal turns can be indexed from the shards' tails alone
+);
+CREATE TABLE session_tail (                 -- what the incremental rebuild's tail path keeps per journal session (tailAppend.ts)
+  session_id       TEXT PRIMARY KEY,
+  sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id, max reply index] of the sidecar indexed (NULL: none readable)
+  stream_bloom     BLOB NOT NULL            -- Bloom filter of the session's event stream ids (streamBloom.ts)
 );
 CREATE TABLE shards (
   name            TEXT PRIMARY KEY,         -- file name in _turn_journal/ (or the log file name)
@@ -218,4 +221,5 @@ export const ORDER_BY: Record<TableName, string> = {
   malformed: 'shard, offset',
   findings: 'session_id, ordinal, source',
   feedback: 'file, line',
+  session_tail: 'session_id',
 };

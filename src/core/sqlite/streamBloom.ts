@@ -1,5 +1,5 @@
 /**
- * `sessions.stream_bloom`: a Bloom filter of the stream ids of a session's indexed events, so
+ * `session_tail.stream_bloom`: a Bloom filter of the stream ids of a session's indexed events, so
  * that the tail path (tailAppend.ts `idsAreNew`) can tell that an appended turn's stream is new
  * without scanning the session's events (a stream shared with an old turn would join it:
  * upstream's split turns). A fixed 8,192 bits (1 KiB) and 3 probes: adding ids is a union, so

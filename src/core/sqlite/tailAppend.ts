@@ -66,7 +66,10 @@ export async function tryTail(
   stamps: ReadonlyMap<string, Stamp>,
 ): Promise<number | null> {
   const sid = s.sessionId;
-  const prev = db.get('SELECT sidecar_fingerprint, sidecar_messages, last_activity, stream_bloom FROM sessions WHERE session_id = ?', [sid]);
+  const prev = db.get(
+    'SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.stream_bloom FROM sessions s JOIN session_tail t USING (session_id) WHERE s.session_id = ?',
+    [sid],
+  );
   if (!prev) return null;
   const readers = await readTails(s, prevShards, o.maxLineBytes, stamps);
   if (!readers) return null;
@@ -144,7 +147,7 @@ function eventsAreSafe(events: readonly JournalEvent[], lastActivity: number | n
  * No new event's turn id or stream id is one an indexed event of the session has (a stream
  * id shared with an old turn would make upstream's split-turn rule join them), and no
  * stream id names a run journal. Turn ids: a seek in the events' key. Stream ids: those the
- * session's Bloom filter (`sessions.stream_bloom`) may hold are looked for in one scan of the
+ * session's Bloom filter (`session_tail.stream_bloom`) may hold are looked for in one scan of the
  * session's events (contiguous in the WITHOUT ROWID table); the others are new.
  */
 function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>, bloom: Uint8Array | null): boolean {
@@ -172,7 +175,7 @@ function updateBloom(db: Db, sid: string, bloom: Uint8Array | null, events: read
   if (!bloom || events.length === 0) return;
   const next = Uint8Array.from(bloom);
   for (const e of events) if (e.streamId) bloomAdd(next, e.streamId);
-  db.all('UPDATE sessions SET stream_bloom = ? WHERE session_id = ?', [next, sid]);
+  db.all('UPDATE session_tail SET stream_bloom = ? WHERE session_id = ?', [next, sid]);
 }
 
 /**

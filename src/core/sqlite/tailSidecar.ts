@@ -1,7 +1,7 @@
 /**
  * The tail path (tailAppend.ts) with a rewritten sidecar: hermes-webui saves `<sid>.json` whole
  * (temp file + rename) at every turn's start and end, appending messages. When the new sidecar's
- * first messages are the ones indexed (`sessions.sidecar_messages`: their count, digest and the
+ * first messages are the ones indexed (`session_tail.sidecar_messages`: their count, digest and the
  * `active_stream_id`; core/sidecarAppend.ts `messagesDigests`), the indexed turns whose sidecar
  * fields can change are found by core/sidecarAppend.ts' rule (the incremental analysis' own) and
  * only their `live`, `user_message_saved` and `assistant_text` are recomputed, with the
@@ -28,7 +28,7 @@ export function textOf(v: Row[string]): string | undefined {
   return v === null ? undefined : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v);
 }
 
-/** `sessions.sidecar_messages` (writer.ts sidecarMessagesOf). */
+/** `session_tail.sidecar_messages` (writer.ts sidecarMessagesOf). */
 export interface SidecarState {
   count: number;
   digest: string;
@@ -165,16 +165,17 @@ export function updateSessionSidecar(db: Db, sid: string, side: TailSidecar, max
   const st = side.state;
   if (!side.change) {
     if (st && maxIndex > st.maxIndex)
-      db.all('UPDATE sessions SET sidecar_messages = ? WHERE session_id = ?', [JSON.stringify([st.count, st.digest, st.active, maxIndex]), sid]);
+      db.all('UPDATE session_tail SET sidecar_messages = ? WHERE session_id = ?', [JSON.stringify([st.count, st.digest, st.active, maxIndex]), sid]);
     return;
   }
   const s = side.change.sidecar;
   db.all(
-    `UPDATE sessions SET title = CAST(?2 AS TEXT), sidecar_fingerprint = ?3, sidecar_messages = CAST(?4 AS TEXT),
-       model = coalesce(CAST(?5 AS TEXT), (SELECT model FROM turns WHERE session_id = ?1 AND model IS NOT NULL AND model <> '' ORDER BY ordinal LIMIT 1)),
-       model_provider = coalesce(CAST(?6 AS TEXT),
+    `UPDATE sessions SET title = CAST(?2 AS TEXT), sidecar_fingerprint = ?3,
+       model = coalesce(CAST(?4 AS TEXT), (SELECT model FROM turns WHERE session_id = ?1 AND model IS NOT NULL AND model <> '' ORDER BY ordinal LIMIT 1)),
+       model_provider = coalesce(CAST(?5 AS TEXT),
          (SELECT model_provider FROM turns WHERE session_id = ?1 AND model_provider IS NOT NULL AND model_provider <> '' ORDER BY ordinal LIMIT 1))
      WHERE session_id = ?1`,
-    [sid, s.title, side.stamp, sidecarMessagesOf(s, maxIndex, side.change.digest), s.model, s.modelProvider],
+    [sid, s.title, side.stamp, s.model, s.modelProvider],
   );
+  db.all('UPDATE session_tail SET sidecar_messages = CAST(? AS TEXT) WHERE session_id = ?', [sidecarMessagesOf(s, maxIndex, side.change.digest), sid]);
 }

@@ -107,7 +107,7 @@ export function appendOk(a: SessionAnalysis): boolean {
 }
 
 /**
- * `sessions.sidecar_messages`: what the tail path needs to follow a rewrite of a readable sidecar
+ * `session_tail.sidecar_messages`: what the tail path needs to follow a rewrite of a readable sidecar
  * that only appends messages (tailSidecar.ts): `[count, digest, active_stream_id, maxIndex]` —
  * how many messages it had, their digest (core/sidecarAppend.ts `messagesDigests`), its
  * `active_stream_id`, and the largest integer `assistant_message_index` of the session's turns
@@ -129,7 +129,7 @@ export function maxReplyIndex(turns: readonly Pick<Turn, 'assistantMessageIndex'
 }
 
 /** The tables rows are written to, in the order of `RowBuilder.emit`'s table number. */
-export const ROW_TABLES = ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback'] as const;
+export const ROW_TABLES = ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback', 'session_tail'] as const;
 export type RowTable = (typeof ROW_TABLES)[number];
 const T: Record<RowTable, number> = Object.fromEntries(ROW_TABLES.map((t, i) => [t, i])) as Record<RowTable, number>;
 
@@ -175,7 +175,6 @@ export abstract class RowBuilder {
       a.sidecarStatus,
       a.sidecarError ?? null,
       stamps.sidecar,
-      sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns)),
       a.shards.length,
       a.counts.events,
       withEvents,
@@ -190,8 +189,8 @@ export abstract class RowBuilder {
       a.lastActivity,
       stamps.runs,
       b(appendOk(a)),
-      streamBloom(a.events),
     ]);
+    this.run('session_tail', [a.sessionId, sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns)), streamBloom(a.events)]);
   }
 
   /**
@@ -369,7 +368,6 @@ export abstract class RowBuilder {
       null,
       null,
       null,
-      null,
       0,
       0,
       row.turns,
@@ -384,7 +382,6 @@ export abstract class RowBuilder {
       row.last,
       null,
       0,
-      null,
     ]);
   }
 
