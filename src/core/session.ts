@@ -4,12 +4,13 @@
  */
 
 import * as path from 'path';
+import type * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './analyze';
 import type { ShardFile } from './discovery';
 import { ShardReader, ReadBudget, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
 import { readSidecar, readSidecarStamped, sidecarPath, type SidecarRead } from './sidecar';
-import { RunSummaryCache } from './runJournal';
+import { RUN_JOURNAL_DIR_NAME, RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
 import { IncrementalAnalyzer, type IncrementalRun } from './incrementalAnalysis';
 
@@ -26,6 +27,18 @@ export interface SessionOptions {
   incremental?: boolean;
   /** User-message text compact events keep in memory (UTF-16 units, default DEFAULT_MAX_INLINE_TEXT_CHARS); the rest is read back. */
   maxInlineTextChars?: number;
+}
+
+/**
+ * Stats of a session's files a caller has just taken (path → stat, links followed; null: no such
+ * file), so that a read does not stat them again: background summaries stat every file for their
+ * fingerprint first (sessions/summaries.ts). A path not in the map is stat-ed as usual.
+ */
+export type StatHints = ReadonlyMap<string, fs.Stats | null>;
+
+/** The key of StatHints for a session's run-journal folder (null: the caller saw no such folder). */
+export function runJournalDirOf(sessionsDir: string, sessionId: string): string {
+  return path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
 }
 
 export class SessionJournal {
@@ -77,15 +90,16 @@ export class SessionJournal {
     return this.readers.get(name)?.contents.path;
   }
 
-  /** Reads whatever changed on disk. Returns per-shard results and whether anything changed. */
-  async refresh(): Promise<{ changed: boolean; shards: Map<string, RefreshResult> }> {
+  /** Reads whatever changed on disk. Returns per-shard results and whether anything changed. `hints`: see StatHints. */
+  async refresh(hints?: StatHints): Promise<{ changed: boolean; shards: Map<string, RefreshResult> }> {
     // Shards and the sidecar are read concurrently: each is its own file and its own reader,
     // and a session's reads are mostly waits on the file system, not CPU.
     const entries = [...this.readers];
+    const runsMissing = hints?.get(runJournalDirOf(this.sessionsDir, this.sessionId)) === null;
     const [rs, sidecarChanged, runsChanged] = await Promise.all([
-      Promise.all(entries.map(([, reader]) => reader.refresh())),
-      this.refreshSidecar(),
-      this.runs.refresh(this.sessionsDir, this.sessionId),
+      Promise.all(entries.map(([, reader]) => reader.refresh(hints?.get(reader.contents.path)))),
+      this.refreshSidecar(hints),
+      this.runs.refresh(this.sessionsDir, this.sessionId, runsMissing),
     ]);
     const results = new Map<string, RefreshResult>();
     let changed = sidecarChanged || runsChanged;
@@ -96,10 +110,11 @@ export class SessionJournal {
     return { changed, shards: results };
   }
 
-  private async refreshSidecar(): Promise<boolean> {
+  private async refreshSidecar(hints?: StatHints): Promise<boolean> {
     if (this.sidecar === null) {
       // First read: the read's own stat is the stamp (no separate stat round trip).
-      ({ read: this.sidecar, stamp: this.sidecarStamp } = await readSidecarStamped(this.sessionsDir, this.sessionId));
+      const hint = hints?.get(sidecarPath(this.sessionsDir, this.sessionId));
+      ({ read: this.sidecar, stamp: this.sidecarStamp } = await readSidecarStamped(this.sessionsDir, this.sessionId, hint));
       return true;
     }
     const p = sidecarPath(this.sessionsDir, this.sessionId);

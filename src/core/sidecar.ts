@@ -48,11 +48,13 @@ export async function readSidecar(sessionsDir: string, sessionId: string): Promi
  * readSidecar, plus the stamp (`ino:size:mtimeMs`, or 'missing' when it cannot be stat-ed) of
  * the stat taken before the read: a caller that re-reads on change needs no stat of its own.
  */
-export async function readSidecarStamped(sessionsDir: string, sessionId: string): Promise<{ read: SidecarRead; stamp: string }> {
+export async function readSidecarStamped(sessionsDir: string, sessionId: string, stat?: fs.Stats | null): Promise<{ read: SidecarRead; stamp: string }> {
   const p = sidecarPath(sessionsDir, sessionId);
   let st;
   try {
-    st = fs.statSync(p);
+    // `stat`: the caller's own stat of the file, just taken (null: the file does not exist).
+    st = stat === undefined ? fs.statSync(p) : stat;
+    if (st === null) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
   } catch (err) {
     const read: SidecarRead =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? { status: 'missing', path: p } : { status: 'invalid', path: p, error: describeFsError(err) };
@@ -61,13 +63,15 @@ export async function readSidecarStamped(sessionsDir: string, sessionId: string)
   return { read: await readStatted(p, st), stamp: `${st.ino}:${st.size}:${st.mtimeMs}` };
 }
 
+/** `st` was just taken by a stat (links followed) of `p`: the open reuses it (fsSafe's `pre`, no `lstat` of its own). */
 async function readStatted(p: string, st: fs.Stats): Promise<SidecarRead> {
   let buf: Buffer;
   try {
     if (!st.isFile()) return { status: 'invalid', path: p, error: 'not a regular file' };
     // Small sidecars (nearly all) are cheaper to read synchronously than through the thread pool.
     // Regular files only, opened non-blocking (fsSafe): a FIFO swapped in meanwhile is refused.
-    ({ data: buf, stat: st } = st.size <= 1024 * 1024 ? readFileSync(p, { followSymlink: true }) : await readBytes(p, { followSymlink: true }));
+    ({ data: buf, stat: st } =
+      st.size <= 1024 * 1024 ? readFileSync(p, { followSymlink: true, pre: st }) : await readBytes(p, { followSymlink: true }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', path: p };
     return { status: 'invalid', path: p, error: describeFsError(err) };
