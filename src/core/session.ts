@@ -10,6 +10,7 @@ import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './ana
 import type { ShardFile } from './discovery';
 import { ShardReader, ReadBudget, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
 import { readSidecar, readSidecarStamped, sidecarPath, type SidecarRead } from './sidecar';
+import { newSidecarReuse, type SidecarReuse } from './sidecarReuse';
 import { RUN_JOURNAL_DIR_NAME, RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
 import { IncrementalAnalyzer, type IncrementalRun } from './incrementalAnalysis';
@@ -22,7 +23,8 @@ export interface SessionOptions {
   compact?: boolean;
   /**
    * Re-analyse incrementally after appends (core/incrementalAnalysis.ts): keeps what the last
-   * analysis computed, for a journal analysed again and again (the extension's); default false.
+   * analysis computed, for a journal analysed again and again (the extension's), and what a
+   * rewrite of a large sidecar can reuse (core/sidecarReuse.ts); default false.
    */
   incremental?: boolean;
   /** User-message text compact events keep in memory (UTF-16 units, default DEFAULT_MAX_INLINE_TEXT_CHARS); the rest is read back. */
@@ -45,6 +47,8 @@ export class SessionJournal {
   private readonly readers = new Map<string, ShardReader>();
   private sidecar: SidecarRead | null = null;
   private sidecarStamp = '';
+  /** What a rewrite of a large sidecar can reuse of the last read (core/sidecarReuse.ts); journals read again and again only. */
+  private readonly sidecarReuse: SidecarReuse | undefined;
   /** The session's run journals (`_run_journal/<sid>/`): the evidence of whether a turn was answered. */
   private readonly runs = new RunSummaryCache();
   private readonly maxLineBytes: number;
@@ -61,6 +65,12 @@ export class SessionJournal {
     this.budget = new ReadBudget(options.maxSessionBytes, options.maxInlineTextChars);
     this.compact = options.compact ?? true;
     this.incremental = options.incremental === true ? new IncrementalAnalyzer() : null;
+    this.sidecarReuse = options.incremental === true ? newSidecarReuse() : undefined;
+  }
+
+  /** How the sidecar was last parsed: whole, in checked pieces, or only its new messages (for tests and the bench). */
+  get lastSidecarParse(): SidecarReuse['last'] {
+    return this.sidecarReuse?.last ?? null;
   }
 
   /** How the last `analyze()` was computed (incremental journals only; for tests and the bench). */
@@ -114,7 +124,7 @@ export class SessionJournal {
     if (this.sidecar === null) {
       // First read: the read's own stat is the stamp (no separate stat round trip).
       const hint = hints?.get(sidecarPath(this.sessionsDir, this.sessionId));
-      ({ read: this.sidecar, stamp: this.sidecarStamp } = await readSidecarStamped(this.sessionsDir, this.sessionId, hint));
+      ({ read: this.sidecar, stamp: this.sidecarStamp } = await readSidecarStamped(this.sessionsDir, this.sessionId, hint, this.sidecarReuse));
       return true;
     }
     const p = sidecarPath(this.sessionsDir, this.sessionId);
@@ -127,7 +137,7 @@ export class SessionJournal {
     }
     if (this.sidecar !== null && stamp === this.sidecarStamp) return false;
     this.sidecarStamp = stamp;
-    this.sidecar = await readSidecar(this.sessionsDir, this.sessionId);
+    this.sidecar = await readSidecar(this.sessionsDir, this.sessionId, this.sidecarReuse);
     return true;
   }
 

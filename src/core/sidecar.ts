@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import { readBytes, readFileSync } from './fsSafe';
 import * as path from 'path';
 import { describeFsError } from './shardReader';
+import { parseSidecarJson, type SidecarReuse } from './sidecarReuse';
 
 export interface SidecarMessage {
   role: string;
@@ -40,15 +41,21 @@ export function sidecarPath(sessionsDir: string, sessionId: string): string {
   return path.join(sessionsDir, `${sessionId}.json`);
 }
 
-export async function readSidecar(sessionsDir: string, sessionId: string): Promise<SidecarRead> {
-  return (await readSidecarStamped(sessionsDir, sessionId)).read;
+/** `reuse`: kept between reads of this sidecar, so that a rewrite parses only its new messages (core/sidecarReuse.ts). */
+export async function readSidecar(sessionsDir: string, sessionId: string, reuse?: SidecarReuse): Promise<SidecarRead> {
+  return (await readSidecarStamped(sessionsDir, sessionId, undefined, reuse)).read;
 }
 
 /**
  * readSidecar, plus the stamp (`ino:size:mtimeMs`, or 'missing' when it cannot be stat-ed) of
  * the stat taken before the read: a caller that re-reads on change needs no stat of its own.
  */
-export async function readSidecarStamped(sessionsDir: string, sessionId: string, stat?: fs.Stats | null): Promise<{ read: SidecarRead; stamp: string }> {
+export async function readSidecarStamped(
+  sessionsDir: string,
+  sessionId: string,
+  stat?: fs.Stats | null,
+  reuse?: SidecarReuse,
+): Promise<{ read: SidecarRead; stamp: string }> {
   const p = sidecarPath(sessionsDir, sessionId);
   let st;
   try {
@@ -58,13 +65,20 @@ export async function readSidecarStamped(sessionsDir: string, sessionId: string,
   } catch (err) {
     const read: SidecarRead =
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? { status: 'missing', path: p } : { status: 'invalid', path: p, error: describeFsError(err) };
+    if (reuse) reuse.kept = null;
     return { read, stamp: 'missing' };
   }
-  return { read: await readStatted(p, st), stamp: `${st.ino}:${st.size}:${st.mtimeMs}` };
+  return { read: await readStatted(p, st, reuse), stamp: `${st.ino}:${st.size}:${st.mtimeMs}` };
 }
 
 /** `st` was just taken by a stat (links followed) of `p`: the open reuses it (fsSafe's `pre`, no `lstat` of its own). */
-async function readStatted(p: string, st: fs.Stats): Promise<SidecarRead> {
+async function readStatted(p: string, st: fs.Stats, reuse?: SidecarReuse): Promise<SidecarRead> {
+  const read = await readStattedOnce(p, st, reuse);
+  if (read.status !== 'ok' && reuse) reuse.kept = null; // nothing of an unreadable file is kept
+  return read;
+}
+
+async function readStattedOnce(p: string, st: fs.Stats, reuse?: SidecarReuse): Promise<SidecarRead> {
   let buf: Buffer;
   try {
     if (!st.isFile()) return { status: 'invalid', path: p, error: 'not a regular file' };
@@ -82,7 +96,7 @@ async function readStatted(p: string, st: fs.Stats): Promise<SidecarRead> {
   try {
     // Like TextDecoder (ignoreBOM: false), a leading UTF-8 BOM is dropped.
     const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-    value = JSON.parse(buf.toString('utf8', bom));
+    value = parseSidecarJson(buf, bom, reuse);
   } catch (err) {
     return { status: 'invalid', path: p, error: `not JSON: ${(err as Error).message}` };
   }
