@@ -3,12 +3,11 @@
  * live-turn markers and the message list that `completed.assistant_message_index` indexes.
  */
 
-import { isUtf8 } from 'buffer';
 import * as fs from 'fs';
 import { readBytes, readFileSync } from './fsSafe';
 import * as path from 'path';
 import { describeFsError } from './shardReader';
-import { parseSidecarJson, type SidecarReuse } from './sidecarReuse';
+import { isUtf8Sidecar, parseSidecarJson, type SidecarReuse } from './sidecarReuse';
 
 export interface SidecarMessage {
   role: string;
@@ -91,7 +90,7 @@ async function readStattedOnce(p: string, st: fs.Stats, reuse?: SidecarReuse): P
     return { status: 'invalid', path: p, error: describeFsError(err) };
   }
   // isUtf8 + toString is several times faster than a fatal TextDecoder on large sidecars.
-  if (!isUtf8(buf)) return { status: 'invalid', path: p, error: 'invalid UTF-8' };
+  if (!isUtf8Sidecar(buf, reuse)) return { status: 'invalid', path: p, error: 'invalid UTF-8' };
   let value: unknown;
   try {
     // Like TextDecoder (ignoreBOM: false), a leading UTF-8 BOM is dropped.
@@ -103,10 +102,11 @@ async function readStattedOnce(p: string, st: fs.Stats, reuse?: SidecarReuse): P
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { status: 'invalid', path: p, error: 'not a JSON object' };
   }
-  return { status: 'ok', sidecar: parseSidecarObject(p, value as Record<string, unknown>, st.size, st.mtimeMs) };
+  return { status: 'ok', sidecar: parseSidecarObject(p, value as Record<string, unknown>, st.size, st.mtimeMs, reuse) };
 }
 
-export function parseSidecarObject(p: string, o: Record<string, unknown>, size = 0, mtimeMs = 0): Sidecar {
+/** `reuse`: after a parse that reused the last read's message values, their SidecarMessages are reused too. */
+export function parseSidecarObject(p: string, o: Record<string, unknown>, size = 0, mtimeMs = 0, reuse?: SidecarReuse): Sidecar {
   const problems: string[] = [];
   const str = (k: string): string | null => {
     const v = o[k];
@@ -122,27 +122,12 @@ export function parseSidecarObject(p: string, o: Record<string, unknown>, size =
     problems.push(`"${k}" should be a number, is ${typeName(v)}`);
     return null;
   };
-  const messages: SidecarMessage[] = [];
+  let messages: SidecarMessage[] = [];
   if (o.messages !== undefined && !Array.isArray(o.messages)) {
     problems.push(`"messages" should be a list, is ${typeName(o.messages)}`);
   } else if (Array.isArray(o.messages)) {
-    o.messages.forEach((m, i) => {
-      if (typeof m !== 'object' || m === null || Array.isArray(m)) {
-        problems.push(`messages[${i}] is ${typeName(m)}, not an object`);
-        messages.push({ role: '', content: '', timestamp: null, recovered: false, error: false, raw: {} });
-        return;
-      }
-      const r = m as Record<string, unknown>;
-      messages.push({
-        role: typeof r.role === 'string' ? r.role : '',
-        content: contentText(r.content),
-        timestamp: typeof r.timestamp === 'number' ? r.timestamp : null,
-        recovered: r._recovered === true,
-        error: r._error === true,
-        raw: r,
-      });
-    });
-  }
+    messages = messagesOf(o.messages, problems, reuse);
+  } else if (reuse) reuse.prior = null;
   return {
     path: p,
     title: str('title'),
@@ -157,6 +142,41 @@ export function parseSidecarObject(p: string, o: Record<string, unknown>, size =
     size,
     mtimeMs,
   };
+}
+
+/**
+ * The SidecarMessage of each message value (problems pushed for those that are not objects). Each is a
+ * pure function of its value: the values the last read had at the same places (the same objects,
+ * reused by sidecarReuse.ts) keep their SidecarMessages and problems.
+ */
+function messagesOf(list: unknown[], problems: string[], reuse?: SidecarReuse): SidecarMessage[] {
+  const prior = reuse?.last === 'reuse' ? reuse.prior : null;
+  let messages: SidecarMessage[] = [];
+  let i = 0;
+  if (prior && problems.length === 0 && list.length >= prior.raws.length && prior.raws.every((r, k) => list[k] === r)) {
+    messages = prior.messages.slice();
+    for (const s of prior.problems) problems.push(s);
+    i = prior.raws.length;
+  }
+  for (; i < list.length; i++) {
+    const m = list[i];
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) {
+      problems.push(`messages[${i}] is ${typeName(m)}, not an object`);
+      messages.push({ role: '', content: '', timestamp: null, recovered: false, error: false, raw: {} });
+      continue;
+    }
+    const r = m as Record<string, unknown>;
+    messages.push({
+      role: typeof r.role === 'string' ? r.role : '',
+      content: contentText(r.content),
+      timestamp: typeof r.timestamp === 'number' ? r.timestamp : null,
+      recovered: r._recovered === true,
+      error: r._error === true,
+      raw: r,
+    });
+  }
+  if (reuse) reuse.prior = reuse.kept ? { raws: list, messages, problems: problems.slice() } : null;
+  return messages;
 }
 
 /** Message content is usually a string; multi-part content is joined from its text parts. */

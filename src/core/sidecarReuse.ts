@@ -20,6 +20,9 @@
  * Large sidecars only (REUSE_MIN_BYTES): a small one is parsed whole, as before.
  */
 
+import { isUtf8 } from 'buffer';
+import type { SidecarMessage } from './sidecar';
+
 /** Sidecars smaller than this are parsed whole and nothing is kept. */
 export const REUSE_MIN_BYTES = 256 * 1024;
 
@@ -32,6 +35,10 @@ interface Kept {
 /** Kept by the caller between reads of one sidecar (SessionJournal). */
 export interface SidecarReuse {
   kept: Kept | null;
+  /** The last parse's message values and what sidecar.ts made of them (its SidecarMessages, their problems). */
+  prior?: { raws: readonly unknown[]; messages: readonly SidecarMessage[]; problems: readonly string[] } | null;
+  /** The buffer last found to hold the kept elements, and where they start in it (one comparison per read). */
+  match?: { buf: Buffer; from: number } | null;
   /** How the last parse went: whole file, whole in two checked pieces, or only the new messages parsed. */
   last: 'whole' | 'split' | 'reuse' | null;
 }
@@ -113,11 +120,13 @@ function parseWhole(buf: Buffer, start: number, r: SidecarReuse): unknown {
 /** A rewrite whose message array starts with the kept one's bytes: only the new messages and the rest are parsed. Undefined when it does not. */
 function parseReused(buf: Buffer, start: number, kept: Kept, r: SidecarReuse): unknown {
   if (kept.raws.length === 0) return undefined; // `[ ,x]` would not be JSON: nothing to append to
-  const s = spanOf(buf, start, buf.indexOf(KEY, start) + KEY.length + kept.elements.length);
+  const at = keptAt(buf, r);
+  if (at < start) return undefined; // not there (-1), or inside a BOM
+  const s = spanOf(buf, start, at + kept.elements.length);
   if (!s) return undefined;
   const from = s.open + 1;
   const oldEnd = from + kept.elements.length;
-  if (oldEnd > s.close || buf.compare(kept.elements, 0, kept.elements.length, from, oldEnd) !== 0) return undefined;
+  if (from !== at || oldEnd > s.close) return undefined;
   let i = oldEnd;
   while (i < s.close && isWs(buf[i])) i++;
   let added: unknown[] = [];
@@ -137,6 +146,32 @@ function parseReused(buf: Buffer, start: number, kept: Kept, r: SidecarReuse): u
 }
 
 /**
+ * Whether `buf` is valid UTF-8. When it holds the kept message elements at their place (bytes that
+ * passed this check in the last read, cut at ASCII characters), only the bytes around them are
+ * checked: a valid sequence followed by a valid sequence is valid, and a valid whole cut at an
+ * ASCII byte gives valid parts.
+ */
+export function isUtf8Sidecar(buf: Buffer, reuse?: SidecarReuse): boolean {
+  const from = reuse ? keptAt(buf, reuse) : -1;
+  if (from === -1) return isUtf8(buf);
+  return isUtf8(buf.subarray(0, from)) && isUtf8(buf.subarray(from + reuse!.kept!.elements.length));
+}
+
+/** Where the kept elements start in `buf` (right after the first `\n  "messages": [`, bytes unchanged), or -1. */
+function keptAt(buf: Buffer, r: SidecarReuse): number {
+  if (r.match?.buf === buf) return r.match.from;
+  const kept = r.kept;
+  let from = -1;
+  if (kept && buf.length >= REUSE_MIN_BYTES) {
+    const k = buf.indexOf(KEY);
+    const end = k + KEY.length + kept.elements.length;
+    if (k !== -1 && end <= buf.length && buf.compare(kept.elements, 0, kept.elements.length, k + KEY.length, end) === 0) from = k + KEY.length;
+  }
+  r.match = { buf, from };
+  return from;
+}
+
+/**
  * JSON.parse of `buf` from `start` (UTF-8, already checked valid), exactly; throws as it does.
  * With `reuse` and a large file, the message array's bytes and values are kept for the next read,
  * and a rewrite that only appended messages (or changed nothing in them) parses only what is new.
@@ -145,14 +180,19 @@ export function parseSidecarJson(buf: Buffer, start: number, reuse?: SidecarReus
   if (!reuse || buf.length - start < REUSE_MIN_BYTES) {
     if (reuse) {
       reuse.kept = null;
+      reuse.match = null;
       reuse.last = 'whole';
     }
     return JSON.parse(buf.toString('utf8', start));
   }
   const kept = reuse.kept;
-  if (kept) {
-    const v = parseReused(buf, start, kept, reuse);
-    if (v !== undefined) return v;
+  try {
+    if (kept) {
+      const v = parseReused(buf, start, kept, reuse);
+      if (v !== undefined) return v;
+    }
+    return parseSplit(buf, start, reuse);
+  } finally {
+    reuse.match = null; // it was about the elements kept before this parse
   }
-  return parseSplit(buf, start, reuse);
 }
