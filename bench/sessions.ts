@@ -120,7 +120,13 @@ export const sessionsBench: Bench = {
     ctx.log(
       table([
         [`append + sidecar rewrite (${r.liveMessages} messages, ${mb(r.liveSidecarBytes)} MB)`, 'ms', 'share of full', 'CPU ms', 'CPU share'],
-        [`refresh: shard + sidecar re-read (new messages only: ${r.liveSidecarReused} of 5)`, f1(r.liveReadMs), pct(r.liveReadMs, full), f1(c.liveRead), pct(c.liveRead, cpuFull)],
+        [
+          `refresh: shard + sidecar re-read (new messages only: ${r.liveSidecarReused} of 5)`,
+          f1(r.liveReadMs),
+          pct(r.liveReadMs, full),
+          f1(c.liveRead),
+          pct(c.liveRead, cpuFull),
+        ],
         [
           `re-analysis (incremental ${r.liveIncremental} of 5)`,
           f1(r.liveAnalyzeMs),

@@ -83,8 +83,7 @@ async function readStattedOnce(p: string, st: fs.Stats, reuse?: SidecarReuse): P
     if (!st.isFile()) return { status: 'invalid', path: p, error: 'not a regular file' };
     // Small sidecars (nearly all) are cheaper to read synchronously than through the thread pool.
     // Regular files only, opened non-blocking (fsSafe): a FIFO swapped in meanwhile is refused.
-    ({ data: buf, stat: st } =
-      st.size <= 1024 * 1024 ? readFileSync(p, { followSymlink: true, pre: st }) : await readBytes(p, { followSymlink: true }));
+    ({ data: buf, stat: st } = st.size <= 1024 * 1024 ? readFileSync(p, { followSymlink: true, pre: st }) : await readBytes(p, { followSymlink: true }));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', path: p };
     return { status: 'invalid', path: p, error: describeFsError(err) };

@@ -61,8 +61,10 @@ function rewrite(rng: Rng, d: Doc, k: number): string {
     const m = d.messages[rng.int(0, d.messages.length - 1)];
     m.timestamp = Number(m.timestamp) % 10 === 9 ? Number(m.timestamp) - 1 : Number(m.timestamp) + 1;
     d.messages.push(message(rng, k));
-  }  else if (op < 52 && d.messages.length) d.messages[rng.int(0, d.messages.length - 1)] = message(rng, k); // edit
-  else if (op < 58) d.messages.splice(rng.int(Math.floor(d.messages.length * 0.9), d.messages.length)); // truncate (hermes' #1558 shrink)
+  } else if (op < 52 && d.messages.length)
+    d.messages[rng.int(0, d.messages.length - 1)] = message(rng, k); // edit
+  else if (op < 58)
+    d.messages.splice(rng.int(Math.floor(d.messages.length * 0.9), d.messages.length)); // truncate (hermes' #1558 shrink)
   else if (op < 64) d.title = rng.pick(['Retitled', 'Ünïcode title', 'x']);
   else if (op < 68) d.toolCalls.push({ id: `t${k}`, name: 'search' });
   else if (op < 71) d.scenes[`s${k}`] = { summary: 'scene', messages: [1, 2] };
