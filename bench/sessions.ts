@@ -54,6 +54,9 @@ interface ViewAnswer extends WorkerAnswer {
   discoverMs: number;
   coldMs: number;
   coldCpuMs: number;
+  /** The same cold summaries again in the same process (code JIT-compiled), ms and CPU ms. */
+  coldAgainMs: number;
+  coldAgainCpuMs: number;
   cold: number;
   cacheBytes: number;
   validateMs: number;
@@ -170,6 +173,7 @@ export const sessionsBench: Bench = {
         [`floor: fs.readFileSync of the same files`, f1(v.readMs), (v.readMs / v.statMs).toFixed(2)],
         ['floor under fsSafe: stat, open, fstat, read, close of each file', f1(v.safeReadMs), (v.safeReadMs / v.statMs).toFixed(2)],
         ['summaries of all, cold (summarizeInBackground: read + analyze every session)', f1(v.coldMs), (v.coldMs / v.statMs).toFixed(2)],
+        [`the same again in this process (JIT warm; CPU ${f1(v.coldAgainCpuMs)} ms)`, f1(v.coldAgainMs), (v.coldAgainMs / v.statMs).toFixed(2)],
         ['warm: validateCached after importCache (stats only)', f1(v.validateMs), (v.validateMs / v.statMs).toFixed(2)],
         ['warm: summaries of all (cache hits)', f1(v.warmMs), (v.warmMs / v.statMs).toFixed(2)],
         [`analyze() of one session (${v.analyzeOneTurns} turns)`, f1(v.analyzeOneMs), (v.analyzeOneMs / v.statMs).toFixed(2)],
