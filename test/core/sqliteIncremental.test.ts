@@ -339,20 +339,21 @@ class SidecarWriter {
       // A finished turn; its messages saved now, or (reply saved late) at the session's next change.
       const reply = side.messages.length + 1;
       const index = { assistant_message_index: reply };
-      fs.appendFileSync(shard, evl('submitted', 0, { content }) + evl('assistant_started', 1.5, index) + evl('completed', 3.25, index));
-      const msgs = [
-        { role: 'user', content, timestamp: Math.floor(at) },
-        { role: 'assistant', content: `answer ${turn}`, timestamp: Math.floor(at) },
-      ];
+      // Some are interrupted: no reply index, only the user message to save (late, it flips only user_message_saved).
+      const stopped = this.r() < 0.25;
+      const last = stopped ? evl('interrupted', 3.25, { reason: 'cancelled' }) : evl('completed', 3.25, index);
+      fs.appendFileSync(shard, evl('submitted', 0, { content }) + evl('assistant_started', 1.5, stopped ? {} : index) + last);
+      const msgs = [{ role: 'user', content, timestamp: Math.floor(at) }];
+      if (!stopped) msgs.push({ role: 'assistant', content: `answer ${turn}`, timestamp: Math.floor(at) });
       const late = this.r() < 0.35;
       if (late && this.r() < 0.5) {
         this.late.set(sid, [...pending, ...msgs]); // the journal only: the sidecar is saved at the session's next change
-        return `${sid}: finished turn ${turn}, the sidecar not saved`;
+        return `${sid}: ${stopped ? 'interrupted' : 'finished'} turn ${turn}, the sidecar not saved`;
       }
       if (late) this.late.set(sid, msgs);
       else side.messages.push(...msgs);
       side.active_stream_id = this.r() < 0.3 ? `s-${turn}` : null;
-      did = `finished turn ${turn}${late ? ', its messages saved later' : ''}`;
+      did = `${stopped ? 'interrupted' : 'finished'} turn ${turn}${late ? ', its messages saved later' : ''}`;
     } else if (what < 0.6) {
       side.active_stream_id = this.r() < 0.5 ? `s-${turn}` : this.r() < 0.5 ? null : this.oldStream(shard);
       did = `active_stream_id ${String(side.active_stream_id)}`;
@@ -431,4 +432,38 @@ describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a
       assert.ok(fromTails >= 10, `${fromTails} sessions done from their tails`);
     });
   }
+
+  it("an indexed turn's user message saved later flips its user_message_saved from the tails alone", async () => {
+    const dir = tempDir();
+    const m = generateLargeFolder(dir, { sessions: 1, eventsPerSession: 8, shardsPerSession: 1, seed: 9, now: FIXED_NOW });
+    const sid = m.sessionIds[0];
+    const shard = path.join(dir, '_turn_journal', fs.readdirSync(path.join(dir, '_turn_journal'))[0]);
+    const db = path.join(dir, 'i.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW });
+    const evl = (e: string, at: number, extra: Record<string, unknown> = {}): string =>
+      line({ ...ev(e, 'late', at, { stream_id: 's-late', ...extra }), session_id: sid });
+    // An interrupted turn (no reply index: only its user message tells), the sidecar not saved yet.
+    fs.appendFileSync(shard, evl('submitted', FIXED_NOW, { content: 'asked, saved later' }) + evl('interrupted', FIXED_NOW + 2, { reason: 'cancelled' }));
+    const steps: [string, number][] = [];
+    const step = async (): Promise<void> => {
+      const r = await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW });
+      const full = path.join(dir, 'full.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db: full, now: FIXED_NOW, full: true });
+      assert.deepStrictEqual(exactDump(db), exactDump(full));
+      fs.rmSync(full);
+      const saved = dumpIndex(db).turns.find((t) => t.turn_id === 'late')!.user_message_saved;
+      steps.push([`${r.mode} ${r.sessionsFromTails}`, Number(saved)]);
+    };
+    await step();
+    const p = path.join(dir, `${sid}.json`);
+    const side = JSON.parse(fs.readFileSync(p, 'utf8')) as { messages: unknown[] };
+    side.messages.push({ role: 'user', content: 'asked, saved later', timestamp: FIXED_NOW });
+    fs.writeFileSync(`${p}.tmp`, JSON.stringify(side, null, 2));
+    fs.renameSync(`${p}.tmp`, p);
+    await step();
+    assert.deepStrictEqual(steps, [
+      ['incremental 1', 0],
+      ['incremental 1', 1],
+    ]);
+  });
 });

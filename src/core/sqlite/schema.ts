@@ -62,7 +62,8 @@ CREATE TABLE sessions (
 CREATE TABLE session_tail (                 -- what the incremental rebuild's tail path keeps per journal session (tailAppend.ts)
   session_id       TEXT PRIMARY KEY,
   sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id, max reply index] of the sidecar indexed (NULL: none readable)
-  stream_bloom     BLOB NOT NULL            -- Bloom filter of the session's event stream ids (streamBloom.ts)
+  stream_bloom     BLOB NOT NULL,           -- Bloom filter of the session's event stream ids (streamBloom.ts)
+  user_bloom       BLOB NOT NULL            -- Bloom filter of its turns' user messages
 );
 CREATE TABLE shards (
   name            TEXT PRIMARY KEY,         -- file name in _turn_journal/ (or the log file name)

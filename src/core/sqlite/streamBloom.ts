@@ -2,7 +2,8 @@
  * `session_tail.stream_bloom`: a Bloom filter of the stream ids of a session's indexed events, so
  * that the tail path (tailAppend.ts `idsAreNew`) can tell that an appended turn's stream is new
  * without scanning the session's events (a stream shared with an old turn would join it:
- * upstream's split turns). A fixed 8,192 bits (1 KiB) and 3 probes: adding ids is a union, so
+ * upstream's split turns). `session_tail.user_bloom`, the same of its turns' user messages, tells
+ * that a user message a rewritten sidecar gained is no indexed turn's (tailSidecar.ts). A fixed 8,192 bits (1 KiB) and 3 probes: adding ids is a union, so
  * the filter after any sequence of appends is the one a full rebuild computes (the index stays
  * byte for byte the same); ~250 streams (1,000 events) answer "maybe" for a new id ~0.1 % of
  * the time, 1,000 streams ~3 %; a "maybe" is settled by the scan. Hashed over UTF-16 code
@@ -56,5 +57,12 @@ export function streamBloom(events: Iterable<{ streamId: string | null }>): Uint
     if (e.streamId && e.streamId !== last) bloomAdd(bloom, e.streamId);
     last = e.streamId;
   }
+  return bloom;
+}
+
+/** The filter of these texts (null: none). */
+export function textBloom(texts: Iterable<string | null>): Uint8Array {
+  const bloom = emptyBloom();
+  for (const t of texts) if (t !== null) bloomAdd(bloom, t);
   return bloom;
 }

@@ -67,7 +67,8 @@ export async function tryTail(
 ): Promise<number | null> {
   const sid = s.sessionId;
   const prev = db.get(
-    'SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.stream_bloom FROM sessions s JOIN session_tail t USING (session_id) WHERE s.session_id = ?',
+    `SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.stream_bloom, t.user_bloom
+     FROM sessions s JOIN session_tail t USING (session_id) WHERE s.session_id = ?`,
     [sid],
   );
   if (!prev) return null;
@@ -92,7 +93,8 @@ export async function tryTail(
   const findings = newFindings(mini);
   if (!findings) return null;
   if (side.change && !sidecarFindingsSame(db, sid, mini.findings)) return null;
-  const updates = side.change ? changedTurns(db, sid, side) : [];
+  const userBloom = prev.user_bloom instanceof Uint8Array ? prev.user_bloom : null;
+  const updates = side.change ? changedTurns(db, sid, side, userBloom) : [];
   const old = findings.length > 0 || updates.some((u) => u.dropsFinding) ? oldFindings(db, sid) : [];
   if (!old) return null;
   const dropped = droppedFindings(old, updates);
@@ -106,7 +108,7 @@ export async function tryTail(
   updateShards(db, readers);
   updateSession(db, sid, mini, placed.length > 0 || dropped.length > 0);
   updateSessionSidecar(db, sid, side, maxReplyIndex(mini.turns, side.state?.maxIndex ?? -1));
-  updateBloom(db, sid, bloom, mini.events);
+  updateBlooms(db, sid, { streams: bloom, users: userBloom }, mini);
   return mini.events.length;
 }
 
@@ -170,12 +172,17 @@ function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds:
   return maybe.length === 0 || !exists('stream_id', maybe);
 }
 
-/** The session's Bloom filter with the new events' stream ids. */
-function updateBloom(db: Db, sid: string, bloom: Uint8Array | null, events: readonly JournalEvent[]): void {
-  if (!bloom || events.length === 0) return;
-  const next = Uint8Array.from(bloom);
-  for (const e of events) if (e.streamId) bloomAdd(next, e.streamId);
-  db.all('UPDATE session_tail SET stream_bloom = ? WHERE session_id = ?', [next, sid]);
+/** The session's Bloom filters with the new events' stream ids and the new turns' user messages. */
+function updateBlooms(db: Db, sid: string, blooms: { streams: Uint8Array | null; users: Uint8Array | null }, mini: SessionAnalysis): void {
+  if (!blooms.streams || !blooms.users || mini.events.length === 0) return;
+  const streams = Uint8Array.from(blooms.streams);
+  for (const e of mini.events) if (e.streamId) bloomAdd(streams, e.streamId);
+  const users = Uint8Array.from(blooms.users);
+  for (const t of mini.turns) {
+    const m = t.userMessage;
+    if (m !== null) bloomAdd(users, m);
+  }
+  db.all('UPDATE session_tail SET stream_bloom = ?, user_bloom = ? WHERE session_id = ?', [streams, users, sid]);
 }
 
 /**

@@ -15,6 +15,7 @@ import { readSidecar, sidecarPath, type Sidecar, type SidecarRead } from '../sid
 import type { Finding } from '../types';
 import type { Db, Row } from './engine';
 import { statStampSync } from './readSession';
+import { bloomHas } from './streamBloom';
 import { sidecarMessagesOf } from './writer';
 
 /** A lone surrogate (stored as U+FFFD) or U+FFFD itself: such an id is not compared in SQL. */
@@ -96,17 +97,22 @@ export interface TurnUpdate {
   dropsFinding: boolean;
 }
 
-/** The indexed turns of the session the rewrite changes (SQL narrows, sidecarFieldsMayChange decides). */
-export function changedTurns(db: Db, sid: string, side: TailSidecar): TurnUpdate[] {
+/**
+ * The indexed turns of the session the rewrite changes (the user-message filter and SQL narrow,
+ * sidecarFieldsMayChange decides).
+ */
+export function changedTurns(db: Db, sid: string, side: TailSidecar, userBloom: Uint8Array | null): TurnUpdate[] {
   const { delta: d, sidecar, userContents } = side.change!;
+  // New user contents that may be an indexed turn's user message (the others are none's).
+  const contents = userBloom ? [...d.newContents].filter((c) => bloomHas(userBloom, c)) : [...d.newContents];
   // No stream or user content to look for, and no turn points past the old messages: nothing changes.
-  if (d.streams.size === 0 && d.newContents.size === 0 && side.state!.maxIndex < d.oldLength) return [];
+  if (d.streams.size === 0 && contents.length === 0 && side.state!.maxIndex < d.oldLength) return [];
   const rows = db.all(
     `SELECT rowid AS r, CAST(turn_id AS BLOB) AS turn_id, CAST(stream_id AS BLOB) AS stream_id, CAST(user_text AS BLOB) AS user_text,
        assistant_message_index AS idx, state, live, user_message_saved AS saved, assistant_text IS NULL AS no_reply
      FROM turns WHERE session_id = ?1 AND (stream_id IN (SELECT value FROM json_each(?2))
        OR user_text IN (SELECT value FROM json_each(?3)) OR assistant_message_index >= ?4)`,
-    [sid, JSON.stringify([...d.streams]), JSON.stringify([...d.newContents]), d.oldLength],
+    [sid, JSON.stringify([...d.streams]), JSON.stringify(contents), d.oldLength],
   );
   const out: TurnUpdate[] = [];
   for (const r of rows) {

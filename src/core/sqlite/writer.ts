@@ -10,7 +10,7 @@ import { DDL } from './schema';
 import type { Finding } from '../types';
 import type { Sidecar } from '../sidecar';
 import { messagesDigests } from '../sidecarAppend';
-import { streamBloom } from './streamBloom';
+import { streamBloom, textBloom } from './streamBloom';
 
 /** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
 export interface ShardRow extends Omit<ShardSummary, 'error'> {
@@ -158,7 +158,8 @@ export abstract class RowBuilder {
     const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
     // A shard's torn final line starts at its committed size (the end of its last complete line).
     this.writeEvents(a, new Map(shards.map((s) => [s.name, s.committedSize])), skip);
-    a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
+    const users = a.turns.map((t, i) => this.writeTurn(sid, t, i));
+    this.run('session_tail', [sid, sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns)), streamBloom(a.events), textBloom(users)]);
     this.writeCollisions(a);
     this.writeSessionMalformed(a, skip);
     a.findings.forEach((f, i) => this.writeFinding(journalFindingRow(sid, i, f)));
@@ -190,7 +191,6 @@ export abstract class RowBuilder {
       stamps.runs,
       b(appendOk(a)),
     ]);
-    this.run('session_tail', [a.sessionId, sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns)), streamBloom(a.events)]);
   }
 
   /**
@@ -199,7 +199,7 @@ export abstract class RowBuilder {
    */
   writeAppended(a: SessionAnalysis, committed: ReadonlyMap<string, number>, turnBase: number): void {
     this.writeEvents(a, committed, () => false);
-    a.turns.forEach((t, i) => this.writeTurn(a.sessionId, t, turnBase + i));
+    for (let i = 0; i < a.turns.length; i++) this.writeTurn(a.sessionId, a.turns[i], turnBase + i);
     this.writeCollisions(a);
   }
 
@@ -269,8 +269,10 @@ export abstract class RowBuilder {
     ]);
   }
 
-  private writeTurn(sid: string, t: Turn, ordinal: number): void {
+  /** A turn's row; returns its user message (read once: one kept by reference is read back from its line). */
+  private writeTurn(sid: string, t: Turn, ordinal: number): string | null {
     const term = t.events.find((e) => e.terminal);
+    const user = t.userMessage;
     this.run('turns', [
       sid,
       t.turnId,
@@ -282,7 +284,7 @@ export abstract class RowBuilder {
       t.model,
       t.modelProvider,
       t.workspace,
-      t.userMessage,
+      user,
       t.assistantReply,
       t.reason,
       t.startedAt,
@@ -305,6 +307,7 @@ export abstract class RowBuilder {
       null,
       null,
     ]);
+    return user;
   }
 
   writeLogTurn(t: LogTurnRow): void {
