@@ -6,7 +6,7 @@
 import { compareEvents, deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
 import { canonicalJson } from './jsonLine';
 import { fieldsOf, hasLazyContent } from './compactEvent';
-import { messageText, TurnRecord } from './turnRecord';
+import { messageText, scanTurnEvents, TurnRecord } from './turnRecord';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -59,7 +59,8 @@ export interface Turn {
   reason: string | null;
   startedAt: number | null;
   lastAt: number | null;
-  durations: {
+  /** Computed from the events when read (core/turnRecord.ts). */
+  readonly durations: {
     toWorker: number | null;
     toAssistant: number | null;
     toTerminal: number | null;
@@ -866,6 +867,7 @@ export function summarize(
 // Shared by every turn without recovered events or alias ids (frozen: a turn replaces them, never pushes).
 const NO_EVENTS: readonly JournalEvent[] = Object.freeze([]);
 const NO_IDS: readonly string[] = Object.freeze([]);
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
 
 function buildTurn(
   turnId: string,
@@ -891,14 +893,13 @@ function buildTurn(
       events: evs.slice(),
       state: latest.name,
       terminal: latest.terminal,
-      attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
+      attachments: Array.isArray(sd.attachments) ? sd.attachments : (NO_ITEMS as unknown[]),
       model: typeof sd.model === 'string' ? sd.model : null,
       modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
       workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
       reason: interruptReason(latest, scan.lastInterrupted),
       startedAt: scan.startedAt,
       lastAt: scan.lastAt,
-      durations: turnDurations(scan, latest),
       assistantMessageIndex,
       assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
       collision,
@@ -920,70 +921,6 @@ function buildTurn(
     turn.userMessageSaved = m !== null && userContents.has(m);
   }
   return turn;
-}
-
-/** What one pass over a turn's events finds: times, and the events looked up by name (no copies). */
-interface TurnScan {
-  startedAt: number | null;
-  lastAt: number | null;
-  tSub: number | null;
-  tWorker: number | null;
-  tAssistant: number | null;
-  seenSubmitted: boolean;
-  term: JournalEvent | undefined;
-  lastInterrupted: JournalEvent | undefined;
-  indexEv: JournalEvent | undefined;
-}
-
-function scanTurnEvents(evs: JournalEvent[]): TurnScan {
-  const scan: TurnScan = {
-    startedAt: null,
-    lastAt: null,
-    tSub: null,
-    tWorker: null,
-    tAssistant: null,
-    seenSubmitted: false,
-    term: undefined,
-    lastInterrupted: undefined,
-    indexEv: undefined,
-  };
-  let seenWorker = false;
-  let seenAssistant = false;
-  for (let i = 0; i < evs.length; i++) {
-    const e = evs[i];
-    const at = finiteOrNull(e.createdAtRaw);
-    if (at !== null) {
-      if (scan.startedAt === null) scan.startedAt = at;
-      scan.lastAt = at;
-    }
-    // The first event of each name counts for the durations, as Array.find would pick it.
-    if (e.name === 'submitted') {
-      if (!scan.seenSubmitted) scan.tSub = at;
-      scan.seenSubmitted = true;
-    } else if (e.name === 'worker_started') {
-      if (!seenWorker) scan.tWorker = at;
-      seenWorker = true;
-    } else if (e.name === 'assistant_started') {
-      if (!seenAssistant) scan.tAssistant = at;
-      seenAssistant = true;
-    }
-    if (e.terminal && scan.term === undefined) scan.term = e;
-    if (e.name === 'interrupted') scan.lastInterrupted = e;
-    if (typeof fieldsOf(e).assistant_message_index === 'number') scan.indexEv = e;
-  }
-  return scan;
-}
-
-function turnDurations(scan: TurnScan, latest: JournalEvent): Turn['durations'] {
-  const { tSub, tWorker, tAssistant, startedAt, lastAt } = scan;
-  const tTerm = scan.term ? finiteOrNull(scan.term.createdAtRaw) : null;
-  const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? b - a : null);
-  return {
-    toWorker: diff(tSub, tWorker),
-    toAssistant: diff(tWorker ?? tSub, tAssistant),
-    toTerminal: diff(tAssistant ?? tWorker ?? tSub, tTerm),
-    total: diff(tSub ?? startedAt, tTerm ?? (latest.terminal ? lastAt : null)),
-  };
 }
 
 /**

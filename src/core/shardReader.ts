@@ -15,7 +15,7 @@ import { isUtf8 } from 'buffer';
 import { parseJsonLine, pythonJsonHazard, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
 import { TERMINAL_EVENTS } from './types';
-import { compactOf, Interner, type ShardRef } from './compactEvent';
+import { compactOf, EventColumns, Interner } from './compactEvent';
 
 export interface ReadOptions {
   /** Lines longer than this many bytes are malformed (`too_long`) and never buffered whole. */
@@ -183,8 +183,8 @@ export class ShardReader {
   /** Whether a compact event may keep one more user message in memory (the session's text allowance). */
   private readonly keepText = (chars: number): boolean => this.budget.takeText(this, chars);
   private readonly budget: ReadBudget;
-  /** The shard's name and path, shared by its compact events. */
-  private readonly src: ShardRef;
+  /** The fixed fields of the compact events (columnar; new ones on a full re-read); null when events keep their parsed object. */
+  private cols: EventColumns | null;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
@@ -193,7 +193,7 @@ export class ShardReader {
     this.intern = options.compact === true && !this.keepRaw ? new Interner() : null;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
-    this.src = { name, path };
+    this.cols = this.intern === null ? null : new EventColumns({ name, path });
   }
 
   get committedOffset(): number {
@@ -262,6 +262,7 @@ export class ShardReader {
       c.error = describeFsError(err);
       return { mode: 'full', bytesRead, newEvents: 0 };
     }
+    this.cols?.fit();
     return { mode, bytesRead, newEvents: c.events.length - before };
   }
 
@@ -275,6 +276,7 @@ export class ShardReader {
     Object.assign(c, emptyContents(c.path, c.name));
     this.committed = 0;
     this.intern?.clear();
+    if (this.cols !== null) this.cols = new EventColumns(this.cols.src);
     this.budget.releaseText(this);
   }
 
@@ -419,7 +421,7 @@ export class ShardReader {
         if (mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line)) ev.pythonLineBreaks = true;
         const hazard = pythonJsonHazard(line);
         if (hazard !== null) ev.pythonHazard = hazard;
-        c.events.push(this.intern === null ? ev : compactOf(ev, this.src, this.intern, this.keepText));
+        c.events.push(this.intern === null ? ev : compactOf(ev, this.cols!, this.intern, this.keepText));
       } else {
         // Blank, not JSON, NaN / Infinity, not an object: the general path decides.
         this.commitLine(chunk.subarray(p, nl), offset);
@@ -434,7 +436,7 @@ export class ShardReader {
     const parsed = this.parseLine(raw, offset, c.lineCount, false);
     if (parsed === null) return;
     if ('kind' in parsed) c.malformed.push(parsed);
-    else c.events.push(this.intern === null ? parsed : compactOf(parsed, this.src, this.intern, this.keepText));
+    else c.events.push(this.intern === null ? parsed : compactOf(parsed, this.cols!, this.intern, this.keepText));
   }
 
   private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {

@@ -6,12 +6,12 @@
  * lines); both are getters on the prototype, so a turn is an ordinary fast object of data
  * fields. `toJSON` gives the plain turn (every field, in the order of the `Turn` interface).
  */
-import { contentOf, lazyContentLength } from './compactEvent';
+import { contentOf, fieldsOf, lazyContentLength } from './compactEvent';
 import type { Turn, TurnStep } from './analyze';
 import type { JournalEvent } from './types';
 
 /** A Turn's fields but the computed ones. */
-export type TurnFields = Omit<Turn, 'steps' | 'userMessage'>;
+export type TurnFields = Omit<Turn, 'steps' | 'userMessage' | 'durations'>;
 
 export class TurnRecord implements Turn {
   turnId: string;
@@ -26,7 +26,6 @@ export class TurnRecord implements Turn {
   reason: string | null;
   startedAt: number | null;
   lastAt: number | null;
-  durations: Turn['durations'];
   assistantMessageIndex: number | null;
   assistantReply: string | null;
   collision: JournalEvent[] | null;
@@ -58,7 +57,6 @@ export class TurnRecord implements Turn {
     this.reason = f.reason;
     this.startedAt = f.startedAt;
     this.lastAt = f.lastAt;
-    this.durations = f.durations;
     this.assistantMessageIndex = f.assistantMessageIndex;
     this.assistantReply = f.assistantReply;
     this.collision = f.collision;
@@ -80,6 +78,11 @@ export class TurnRecord implements Turn {
     return turnSteps(this.events);
   }
 
+  /** The durations between the lifecycle's steps, computed now from the events (a turn keeps none). */
+  get durations(): Turn['durations'] {
+    return turnDurations(scanTurnEvents(this.events), this.terminal);
+  }
+
   /** The submitted event's `content` (a string, or its JSON), null without one; read back when kept by reference. */
   get userMessage(): string | null {
     return this.#source === null ? this.#message : messageText(contentOf(this.#source));
@@ -93,9 +96,90 @@ export class TurnRecord implements Turn {
 
   /** The plain turn: every field of `Turn`, computed ones included, in the interface's order. */
   toJSON(): Turn {
-    const { turnId, streamId, events, state, terminal, ...rest } = this;
-    return { turnId, streamId, events, steps: this.steps, state, terminal, userMessage: this.userMessage, ...rest };
+    const { turnId, streamId, events, state, terminal, attachments, model, modelProvider, workspace, reason, startedAt, lastAt, ...rest } = this;
+    return {
+      turnId,
+      streamId,
+      events,
+      steps: this.steps,
+      state,
+      terminal,
+      userMessage: this.userMessage,
+      attachments,
+      model,
+      modelProvider,
+      workspace,
+      reason,
+      startedAt,
+      lastAt,
+      durations: this.durations,
+      ...rest,
+    };
   }
+}
+
+/** What one pass over a turn's events finds: times, and the events looked up by name (no copies). */
+export interface TurnScan {
+  startedAt: number | null;
+  lastAt: number | null;
+  tSub: number | null;
+  tWorker: number | null;
+  tAssistant: number | null;
+  seenSubmitted: boolean;
+  term: JournalEvent | undefined;
+  lastInterrupted: JournalEvent | undefined;
+  indexEv: JournalEvent | undefined;
+}
+
+export function scanTurnEvents(evs: JournalEvent[]): TurnScan {
+  const scan: TurnScan = {
+    startedAt: null,
+    lastAt: null,
+    tSub: null,
+    tWorker: null,
+    tAssistant: null,
+    seenSubmitted: false,
+    term: undefined,
+    lastInterrupted: undefined,
+    indexEv: undefined,
+  };
+  let seenWorker = false;
+  let seenAssistant = false;
+  for (let i = 0; i < evs.length; i++) {
+    const e = evs[i];
+    const at = finiteOrNull(e.createdAtRaw);
+    if (at !== null) {
+      if (scan.startedAt === null) scan.startedAt = at;
+      scan.lastAt = at;
+    }
+    // The first event of each name counts for the durations, as Array.find would pick it.
+    if (e.name === 'submitted') {
+      if (!scan.seenSubmitted) scan.tSub = at;
+      scan.seenSubmitted = true;
+    } else if (e.name === 'worker_started') {
+      if (!seenWorker) scan.tWorker = at;
+      seenWorker = true;
+    } else if (e.name === 'assistant_started') {
+      if (!seenAssistant) scan.tAssistant = at;
+      seenAssistant = true;
+    }
+    if (e.terminal && scan.term === undefined) scan.term = e;
+    if (e.name === 'interrupted') scan.lastInterrupted = e;
+    if (typeof fieldsOf(e).assistant_message_index === 'number') scan.indexEv = e;
+  }
+  return scan;
+}
+
+export function turnDurations(scan: TurnScan, terminal: boolean): Turn['durations'] {
+  const { tSub, tWorker, tAssistant, startedAt, lastAt } = scan;
+  const tTerm = scan.term ? finiteOrNull(scan.term.createdAtRaw) : null;
+  const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? b - a : null);
+  return {
+    toWorker: diff(tSub, tWorker),
+    toAssistant: diff(tWorker ?? tSub, tAssistant),
+    toTerminal: diff(tAssistant ?? tWorker ?? tSub, tTerm),
+    total: diff(tSub ?? startedAt, tTerm ?? (terminal ? lastAt : null)),
+  };
 }
 
 /** A turn's user message length, cheap for a `TurnRecord` (no read-back); null without a message. */
