@@ -253,10 +253,14 @@ export class FindingSink {
 
 /** Every valid event of the shards (torn-tail events included) and every malformed line. */
 function collectEvents(shards: readonly ShardContents[]): { all: JournalEvent[]; malformed: MalformedLine[] } {
-  const all: JournalEvent[] = [];
+  let n = 0;
+  for (const s of shards) n += s.events.length + (s.tailEvent ? 1 : 0);
+  // Exact size (a list grown by push keeps up to a third of its slots empty).
+  const all: JournalEvent[] = new Array<JournalEvent>(n);
+  let k = 0;
   for (const s of shards) {
-    for (const e of s.events) all.push(e);
-    if (s.tailEvent) all.push(s.tailEvent);
+    for (const e of s.events) all[k++] = e;
+    if (s.tailEvent) all[k++] = s.tailEvent;
   }
   const malformed = collectMalformed(shards);
   // A glued event is lost to upstream's reader; ours must not lose it (FORMATS.md §1), unless
@@ -289,14 +293,22 @@ function bomShards(shards: readonly ShardContents[]): Set<string> {
   return new Set(shards.filter((s) => s.hasBom).map((s) => s.name));
 }
 
-/** Events by turn id, in order of first appearance in the sorted stream (events without an id are left out). */
+/**
+ * Events by turn id, in order of first appearance in the sorted stream (events without an id
+ * are left out). Each list has exactly its events' slots (counted first: a list grown by push
+ * holds 17 slots for a turn's usual 4 events), so a turn keeps its list as it is.
+ */
 function groupByTurn(events: readonly JournalEvent[]): Map<string, JournalEvent[]> {
+  const count = new Map<string, number>();
+  for (const ev of events) if (ev.turnId !== '') count.set(ev.turnId, (count.get(ev.turnId) ?? 0) + 1);
   const byTurn = new Map<string, JournalEvent[]>();
+  for (const [id, n] of count) byTurn.set(id, new Array<JournalEvent>(n));
+  count.clear();
   for (const ev of events) {
     if (ev.turnId === '') continue;
-    const list = byTurn.get(ev.turnId);
-    if (list) list.push(ev);
-    else byTurn.set(ev.turnId, [ev]);
+    const k = count.get(ev.turnId) ?? 0;
+    byTurn.get(ev.turnId)![k] = ev;
+    count.set(ev.turnId, k + 1);
   }
   return byTurn;
 }
@@ -889,8 +901,8 @@ function buildTurn(
     {
       turnId,
       streamId,
-      // An exact-size copy: the list grown by push holds up to 17 slots for a turn's usual 4 events.
-      events: evs.slice(),
+      // The list as it is: groupByTurn makes it exact-size, and a re-analysis copies a list before it grows it.
+      events: evs,
       state: latest.name,
       terminal: latest.terminal,
       attachments: Array.isArray(sd.attachments) ? sd.attachments : (NO_ITEMS as unknown[]),
