@@ -6,7 +6,7 @@
 import { compareEvents, deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
 import { canonicalJson } from './jsonLine';
 import { fieldsOf, hasLazyContent } from './compactEvent';
-import { messageText, scanTurnEvents, TurnRecord } from './turnRecord';
+import { messageText, scanTurnEvents, submittedOf, TurnRecord } from './turnRecord';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -879,7 +879,6 @@ export function summarize(
 // Shared by every turn without recovered events or alias ids (frozen: a turn replaces them, never pushes).
 const NO_EVENTS: readonly JournalEvent[] = Object.freeze([]);
 const NO_IDS: readonly string[] = Object.freeze([]);
-const NO_ITEMS: readonly unknown[] = Object.freeze([]);
 
 function buildTurn(
   turnId: string,
@@ -890,7 +889,7 @@ function buildTurn(
   userContents: Set<string>,
   recovered: JournalEvent[],
 ): Turn {
-  const submitted = evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
+  const submitted = submittedOf(evs, recovered);
   const sd = submitted ? fieldsOf(submitted) : {};
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
   const scan = scanTurnEvents(evs);
@@ -905,17 +904,9 @@ function buildTurn(
       events: evs,
       state: latest.name,
       terminal: latest.terminal,
-      attachments: Array.isArray(sd.attachments) ? sd.attachments : (NO_ITEMS as unknown[]),
-      model: typeof sd.model === 'string' ? sd.model : null,
-      modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
-      workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
       reason: interruptReason(latest, scan.lastInterrupted),
-      startedAt: scan.startedAt,
-      lastAt: scan.lastAt,
-      assistantMessageIndex,
       assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
       collision,
-      hasSubmitted: scan.seenSubmitted,
       live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
       userMessageSaved: false,
       recovered: recovered.length > 0 ? recovered : (NO_EVENTS as JournalEvent[]),

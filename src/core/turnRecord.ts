@@ -11,7 +11,24 @@ import type { Turn, TurnStep } from './analyze';
 import type { JournalEvent } from './types';
 
 /** A Turn's fields but the computed ones. */
-export type TurnFields = Omit<Turn, 'steps' | 'userMessage' | 'durations'>;
+/** What a turn computes from its events when asked (it keeps none of them). */
+type Computed =
+  | 'steps'
+  | 'userMessage'
+  | 'durations'
+  | 'startedAt'
+  | 'lastAt'
+  | 'hasSubmitted'
+  | 'assistantMessageIndex'
+  | 'attachments'
+  | 'model'
+  | 'modelProvider'
+  | 'workspace';
+
+/** A Turn's fields but the computed ones. */
+export type TurnFields = Omit<Turn, Computed>;
+
+const NO_ITEMS: readonly unknown[] = Object.freeze([]);
 
 export class TurnRecord implements Turn {
   turnId: string;
@@ -19,17 +36,9 @@ export class TurnRecord implements Turn {
   events: JournalEvent[];
   state: string;
   terminal: boolean;
-  attachments: unknown[];
-  model: string | null;
-  modelProvider: string | null;
-  workspace: string | null;
   reason: string | null;
-  startedAt: number | null;
-  lastAt: number | null;
-  assistantMessageIndex: number | null;
   assistantReply: string | null;
   collision: JournalEvent[] | null;
-  hasSubmitted: boolean;
   live: boolean;
   userMessageSaved: boolean;
   recovered: JournalEvent[];
@@ -38,10 +47,8 @@ export class TurnRecord implements Turn {
   ageBound: number | null;
   evidence: Turn['evidence'];
   run: Turn['run'];
-  /** The user message when held; unused while `#source` is set. */
-  readonly #message: string | null;
-  /** The submitted event whose line holds the user message (kept by reference), or null. */
-  readonly #source: JournalEvent | null;
+  /** The user message when held (a string, or null without one); else the submitted event to read it back from (kept by reference). */
+  readonly #text: string | JournalEvent | null;
 
   /** `message`: the user message; or `source`, the event to read it back from. */
   constructor(f: TurnFields, message: string | null, source: JournalEvent | null) {
@@ -50,17 +57,9 @@ export class TurnRecord implements Turn {
     this.events = f.events;
     this.state = f.state;
     this.terminal = f.terminal;
-    this.attachments = f.attachments;
-    this.model = f.model;
-    this.modelProvider = f.modelProvider;
-    this.workspace = f.workspace;
     this.reason = f.reason;
-    this.startedAt = f.startedAt;
-    this.lastAt = f.lastAt;
-    this.assistantMessageIndex = f.assistantMessageIndex;
     this.assistantReply = f.assistantReply;
     this.collision = f.collision;
-    this.hasSubmitted = f.hasSubmitted;
     this.live = f.live;
     this.userMessageSaved = f.userMessageSaved;
     this.recovered = f.recovered;
@@ -69,8 +68,64 @@ export class TurnRecord implements Turn {
     this.ageBound = f.ageBound;
     this.evidence = f.evidence;
     this.run = f.run;
-    this.#message = message;
-    this.#source = source;
+    this.#text = source ?? message;
+  }
+
+  /** The time of the first event with a finite `created_at`. */
+  get startedAt(): number | null {
+    for (const e of this.events) {
+      const at = finiteOrNull(e.createdAtRaw);
+      if (at !== null) return at;
+    }
+    return null;
+  }
+
+  /** The time of the last event (in the sorted order) with a finite `created_at`. */
+  get lastAt(): number | null {
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const at = finiteOrNull(this.events[i].createdAtRaw);
+      if (at !== null) return at;
+    }
+    return null;
+  }
+
+  get hasSubmitted(): boolean {
+    return this.events.some((e) => e.name === 'submitted');
+  }
+
+  /** The `assistant_message_index` of the last event that has a number there. */
+  get assistantMessageIndex(): number | null {
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const v = fieldsOf(this.events[i]).assistant_message_index;
+      if (typeof v === 'number') return v;
+    }
+    return null;
+  }
+
+  get attachments(): unknown[] {
+    const a = this.submittedFields().attachments;
+    return Array.isArray(a) ? a : (NO_ITEMS as unknown[]);
+  }
+
+  get model(): string | null {
+    const v = this.submittedFields().model;
+    return typeof v === 'string' ? v : null;
+  }
+
+  get modelProvider(): string | null {
+    const v = this.submittedFields().model_provider;
+    return typeof v === 'string' ? v : null;
+  }
+
+  get workspace(): string | null {
+    const v = this.submittedFields().workspace;
+    return typeof v === 'string' ? v : null;
+  }
+
+  /** The analysis fields of the turn's submitted event (a recovered one when it has none), or none. */
+  private submittedFields(): Record<string, unknown> {
+    const sub = submittedOf(this.events, this.recovered);
+    return sub ? fieldsOf(sub) : NO_FIELDS;
   }
 
   /** Every event's step, computed now (a turn keeps none). */
@@ -85,37 +140,56 @@ export class TurnRecord implements Turn {
 
   /** The submitted event's `content` (a string, or its JSON), null without one; read back when kept by reference. */
   get userMessage(): string | null {
-    return this.#source === null ? this.#message : messageText(contentOf(this.#source));
+    const t = this.#text;
+    return t === null || typeof t === 'string' ? t : messageText(contentOf(t));
   }
 
   /** The user message's length (UTF-16 units) without reading back one kept by reference; null without one. */
   userMessageLength(): number | null {
-    if (this.#source === null) return this.#message === null ? null : this.#message.length;
-    return lazyContentLength(this.#source) ?? this.userMessage?.length ?? null;
+    const t = this.#text;
+    if (t === null || typeof t === 'string') return t === null ? null : t.length;
+    return lazyContentLength(t) ?? this.userMessage?.length ?? null;
   }
 
   /** The plain turn: every field of `Turn`, computed ones included, in the interface's order. */
   toJSON(): Turn {
-    const { turnId, streamId, events, state, terminal, attachments, model, modelProvider, workspace, reason, startedAt, lastAt, ...rest } = this;
     return {
-      turnId,
-      streamId,
-      events,
+      turnId: this.turnId,
+      streamId: this.streamId,
+      events: this.events,
       steps: this.steps,
-      state,
-      terminal,
+      state: this.state,
+      terminal: this.terminal,
       userMessage: this.userMessage,
-      attachments,
-      model,
-      modelProvider,
-      workspace,
-      reason,
-      startedAt,
-      lastAt,
+      attachments: this.attachments,
+      model: this.model,
+      modelProvider: this.modelProvider,
+      workspace: this.workspace,
+      reason: this.reason,
+      startedAt: this.startedAt,
+      lastAt: this.lastAt,
       durations: this.durations,
-      ...rest,
+      assistantMessageIndex: this.assistantMessageIndex,
+      assistantReply: this.assistantReply,
+      collision: this.collision,
+      hasSubmitted: this.hasSubmitted,
+      live: this.live,
+      userMessageSaved: this.userMessageSaved,
+      recovered: this.recovered,
+      aliasTurnIds: this.aliasTurnIds,
+      splitCause: this.splitCause,
+      ageBound: this.ageBound,
+      evidence: this.evidence,
+      run: this.run,
     };
   }
+}
+
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** A turn's submitted event: the first among its events, else among its recovered ones. */
+export function submittedOf(evs: readonly JournalEvent[], recovered: readonly JournalEvent[]): JournalEvent | undefined {
+  return evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
 }
 
 /** What one pass over a turn's events finds: times, and the events looked up by name (no copies). */
