@@ -6,6 +6,7 @@ import * as os from 'os';
 import {
   auditSessions,
   buildReport,
+  folderItems,
   reachesThreshold,
   recoveryMessage,
   recoverySeverity,
@@ -22,6 +23,7 @@ import { loadKnownReviews, markReviewedFindings } from '../core/repair';
 import { REPAIR_LOG_NAME, repairLogProblem } from '../core/repair/log';
 import { writeJsonStreamed } from './jsonStream';
 import { auditToSarif } from '../core/sarif';
+import type { RecoveryItem } from '../core/recoveryAudit';
 import { VERSION } from '../core/version';
 import { auditSelection } from './auditSelect';
 import { UsageError, bold, dim, green, out, parse, numberOption, red, safeText, yellow } from './io';
@@ -89,8 +91,11 @@ export async function runAudit(argv: string[]): Promise<number> {
   if (logProblem) discovery.skipped.push({ name: REPAIR_LOG_NAME, path: path.join(discovery.sessionsDir, REPAIR_LOG_NAME), reason: logProblem });
   const report = buildReport(discovery, sessions, values['state-db']);
   selection.save(sessions);
+  // Items about sessions without a journal: listed, in the SARIF, and gating the exit code, unless
+  // the run asked about one session only.
+  const folder = options.sessionId === undefined ? folderItems(report, new Set(discovery.sessions.map((s) => s.sessionId))) : [];
   if (format === 'sarif') {
-    out(JSON.stringify(auditToSarif(report, { journalDir: discovery.journalDir, toolVersion: VERSION })) + '\n');
+    out(JSON.stringify(auditToSarif(report, { journalDir: discovery.journalDir, toolVersion: VERSION, folderItems: folder })) + '\n');
   } else if (format === 'json') {
     // Streamed: the same bytes as JSON.stringify, never one string of the whole report.
     writeJsonStreamed(report, out);
@@ -98,9 +103,9 @@ export async function runAudit(argv: string[]): Promise<number> {
   } else {
     out(footer(report.summary, discovery.journalDir, report.skipped_files));
     out(findingsBlock(sessions));
-    out(upstreamAuditBlock(report));
+    out(upstreamAuditBlock(report, folder));
   }
-  return reachesThreshold(report, failOn as FailOn) ? 1 : 0;
+  return reachesThreshold(report, failOn as FailOn, folder) ? 1 : 0;
 }
 
 /** One thread: the analysis of each session, reviewed findings marked, as a report. */
@@ -183,9 +188,7 @@ function findingsBlock(sessions: SessionReport[]): string {
  * hermes-webui's own audit items no session of ours holds (an orphan backup, a state.db row
  * without a sidecar), and how hermes' state.db was read when `--state-db` was given.
  */
-function upstreamAuditBlock(report: AuditReport): string {
-  const ours = new Set(report.sessions.map((r) => r.session_id));
-  const rest = report.upstream_audit.items.filter((i) => !ours.has(i.session_id));
+function upstreamAuditBlock(report: AuditReport, rest: readonly RecoveryItem[]): string {
   const db = report.upstream_audit.state_db;
   if (!rest.length && !db) return '';
   let s = `\n${bold("hermes-webui's own audit")} ${dim('(items about sessions without a journal)')}\n`;

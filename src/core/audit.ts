@@ -288,10 +288,24 @@ function folderRecoveryAudit(sessionsDir: string, sessions: SessionReport[], sta
 
 export type FailOn = Severity | 'never';
 
-/** Whether any finding not yet reviewed reaches the threshold (exit code 1 of the CLI). */
-export function reachesThreshold(report: AuditReport, failOn: FailOn): boolean {
+/**
+ * Upstream's audit items about sessions that have no turn journal (no session report can hold
+ * them): a sidecar shrunk against its backup, an orphan backup, an `_index.json` entry without a
+ * file, a state.db row without a sidecar. `journalSessions`: every session with a journal in the
+ * folder (not only the ones a `--session` run reports). Open turns are always a session's.
+ */
+export function folderItems(report: AuditReport, journalSessions: ReadonlySet<string>): RecoveryItem[] {
+  return report.upstream_audit.items.filter((i) => i.kind !== 'turn_journal_pending_turn' && !journalSessions.has(i.session_id));
+}
+
+/**
+ * Whether any finding not yet reviewed reaches the threshold (exit code 1 of the CLI), or any of
+ * `folder` (see `folderItems`: they have no review of their own; fixing the folder clears them).
+ */
+export function reachesThreshold(report: AuditReport, failOn: FailOn, folder: readonly RecoveryItem[] = []): boolean {
   if (failOn === 'never') return false;
   const min = SEVERITY_RANK[failOn];
+  if (folder.some((i) => SEVERITY_RANK[recoverySeverity(i)] >= min)) return true;
   // Reviewed findings are known (see docs/repair.md): they are shown, they no longer fail a run.
   return report.sessions.some((s) => s.findings.some((f) => !f.reviewed && SEVERITY_RANK[f.severity] >= min));
 }

@@ -7,13 +7,16 @@
  * session, turn, shard, line, and the occurrence among identical ones), never on the message
  * or the time, so the same finding keeps its alert across runs. Findings the repair log
  * records as reviewed are results with an external suppression carrying the review note.
+ * Upstream audit items about sessions without a journal (`folderItems`) are results too, located
+ * at the file they are about (the sidecar, its backup, `_index.json`).
  * The output holds no time stamp: the same folder gives the same bytes.
  */
 
 import * as crypto from 'crypto';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import type { AuditReport, ReportFinding, SessionReport } from './audit';
+import { recoveryMessage, recoverySeverity, type AuditReport, type ReportFinding, type SessionReport } from './audit';
+import type { RecoveryItem } from './recoveryAudit';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
 export const SESSIONS_BASE_ID = 'SESSIONS';
@@ -34,6 +37,15 @@ const RULE_TEXT: Record<string, string> = {
   out_of_order: 'Events of a turn are out of order.',
   orphan_turn: 'A turn has events but no submitted event.',
   upstream_incompatible_line: "A line upstream's own reader would reject.",
+  shrunken_live: 'A sidecar has fewer messages than its backup and nothing says the shrink was intended.',
+  orphan_backup: 'A sidecar backup has no live sidecar.',
+  orphan_backup_without_state_row: "A sidecar backup has no live sidecar and hermes' state.db does not know the session.",
+  malformed_orphan_backup: 'A sidecar backup without a live sidecar is not a session JSON.',
+  index_missing_file: '_index.json names a session whose sidecar is missing.',
+  index_missing_entry: 'A sidecar is missing from _index.json.',
+  state_db_missing_sidecar: "hermes' state.db has a WebUI session with messages but no sidecar.",
+  state_db_orphan_webui_row: "hermes' state.db has a WebUI session with no messages and no sidecar.",
+  state_db_deleted_webui_tombstone: 'A session the user deleted must not be brought back.',
 };
 
 function ruleText(kind: string): string {
@@ -54,18 +66,24 @@ export interface SarifOptions {
   /** Folder holding the shards (the report's shard names are relative to it). Default `<sessionsDir>/_turn_journal`. */
   journalDir?: string;
   toolVersion?: string;
+  /** Upstream audit items no session report holds (`folderItems` in core/audit.ts). */
+  folderItems?: readonly RecoveryItem[];
 }
 
 /** The SARIF log object for `report` (serialise with JSON.stringify). */
 export function auditToSarif(report: AuditReport, options: SarifOptions = {}): Record<string, unknown> {
   const sessionsDir = report.sessionsDir;
   const journalDir = options.journalDir ?? path.join(sessionsDir, '_turn_journal');
-  const kinds = [...new Set(report.sessions.flatMap((s) => s.findings.map((f) => f.kind)))].sort();
+  const folder = options.folderItems ?? [];
+  const kinds = [...new Set([...report.sessions.flatMap((s) => s.findings.map((f) => f.kind)), ...folder.map((i) => i.kind)])].sort();
   const ruleIndex = new Map(kinds.map((k, i) => [k, i]));
   const worst = new Map<string, 'error' | 'warning' | 'info'>();
   const rank = { info: 0, warning: 1, error: 2 };
-  for (const s of report.sessions)
-    for (const f of s.findings) if (!worst.has(f.kind) || rank[f.severity] > rank[worst.get(f.kind)!]) worst.set(f.kind, f.severity);
+  const note = (kind: string, sev: 'error' | 'warning' | 'info') => {
+    if (!worst.has(kind) || rank[sev] > rank[worst.get(kind)!]) worst.set(kind, sev);
+  };
+  for (const s of report.sessions) for (const f of s.findings) note(f.kind, f.severity);
+  for (const i of folder) note(i.kind, recoverySeverity(i));
   const rules = kinds.map((k) => ({
     id: k,
     name: k.replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase()),
@@ -77,6 +95,7 @@ export function auditToSarif(report: AuditReport, options: SarifOptions = {}): R
     const seen = new Map<string, number>();
     for (const f of s.findings) results.push(result(s, f, sessionsDir, journalDir, ruleIndex.get(f.kind)!, seen));
   }
+  for (const i of folder) results.push(folderResult(i, ruleIndex.get(i.kind)!));
   return {
     $schema: SARIF_SCHEMA_URI,
     version: '2.1.0',
@@ -123,4 +142,23 @@ function result(
   }
   if (f.reviewed) r.suppressions = [{ kind: 'external', status: 'accepted', justification: f.review_note ?? 'reviewed' }];
   return r;
+}
+
+/** The file an upstream folder item is about, relative to the sessions folder (it may be missing: that is the item). */
+function folderItemFile(i: RecoveryItem): string {
+  if (i.kind.startsWith('index_')) return '_index.json';
+  if (i.kind.includes('backup') || (i.kind === 'state_db_deleted_webui_tombstone' && i.bak_messages >= 0)) return `${i.session_id}.json.bak`;
+  return `${i.session_id}.json`;
+}
+
+function folderResult(i: RecoveryItem, index: number): Record<string, unknown> {
+  return {
+    ruleId: i.kind,
+    ruleIndex: index,
+    level: LEVEL[recoverySeverity(i)],
+    message: { text: recoveryMessage(i) },
+    partialFingerprints: { 'botMemoryFinding/v1': fingerprint([i.kind, i.session_id, 'folder']) },
+    properties: { session_id: i.session_id, upstream_category: i.category, upstream_recommendation: i.recommendation },
+    locations: [{ physicalLocation: { artifactLocation: { uri: encodeURIComponent(folderItemFile(i)), uriBaseId: SESSIONS_BASE_ID } } }],
+  };
 }

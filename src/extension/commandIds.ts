@@ -19,6 +19,7 @@ export const Commands = {
   rebuildIndexFromLog: 'botMemory.rebuildIndexFromLog',
   openIndex: 'botMemory.openIndex',
   queryIndex: 'botMemory.queryIndex',
+  openQueryRow: 'botMemory.openQueryRow',
   pushGithub: 'botMemory.pushGithub',
   pullGithub: 'botMemory.pullGithub',
   setGithubToken: 'botMemory.setGithubToken',

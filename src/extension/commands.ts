@@ -26,6 +26,7 @@ import * as memoryRefresh from './commands/memoryRefresh';
 import * as nextUnreviewed from './commands/nextUnreviewed';
 import * as openDemo from './commands/openDemo';
 import * as openIndex from './commands/openIndex';
+import * as openQueryRow from './commands/openQueryRow';
 import * as openRawShard from './commands/openRawShard';
 import * as openTimeline from './commands/openTimeline';
 import * as openTimelineAsText from './commands/openTimelineAsText';
@@ -81,6 +82,7 @@ const COMMANDS: Record<(typeof Commands)[keyof typeof Commands] | (typeof Intern
   [Commands.rebuildIndexFromLog]: rebuildIndexFromLog.run,
   [Commands.openIndex]: openIndex.run,
   [Commands.queryIndex]: queryIndex.run,
+  [Commands.openQueryRow]: openQueryRow.run,
   // GitHub log
   [Commands.pushGithub]: pushGithub.run,
   [Commands.pullGithub]: pullGithub.run,

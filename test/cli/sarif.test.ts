@@ -85,6 +85,36 @@ describe('audit --format sarif, --since, --changed-since', function () {
     assert.strictEqual(run('audit', dir, '--format', 'sarif', '--now', '1767300000').code, 1);
   });
 
+  it("hermes' own audit items about sessions without a journal are SARIF results at their file and gate --fail-on (not in a --session run)", () => {
+    const dir = tempDir('bma-sarif-');
+    writeSession(dir, 'alpha', 7);
+    const now = ['--now', '1767300000'];
+    const gate = (...args: string[]) => run('audit', dir, ...now, ...args).code;
+    assert.strictEqual(gate('--fail-on', 'error'), 0, "the sessions' own findings stay below error");
+    const msgs = (n: number) => JSON.stringify({ session_id: 'gamma', messages: Array.from({ length: n }, (_, i) => ({ role: 'user', content: `m${i}` })) });
+    fs.writeFileSync(path.join(dir, 'gamma.json'), msgs(1)); // shrunk against its backup, no journal: messages were lost
+    fs.writeFileSync(path.join(dir, 'gamma.json.bak'), msgs(3));
+    fs.writeFileSync(path.join(dir, 'delta.json.bak'), msgs(2)); // a backup without a sidecar
+    const sarif = JSON.parse(run('audit', dir, '--format', 'sarif', '--fail-on', 'never', ...now).stdout);
+    const results = sarif.runs[0].results as SarifResult[];
+    const shrunk = results.find((r) => r.ruleId === 'shrunken_live');
+    assert.ok(shrunk, results.map((r) => r.ruleId).join(', '));
+    assert.strictEqual(shrunk.level, 'error');
+    assert.strictEqual(shrunk.properties.session_id, 'gamma');
+    assert.deepStrictEqual(shrunk.locations?.[0].physicalLocation.artifactLocation, { uri: 'gamma.json', uriBaseId: 'SESSIONS' });
+    const orphan = results.find((r) => r.properties.session_id === 'delta');
+    assert.strictEqual(orphan?.locations?.[0].physicalLocation.artifactLocation.uri, 'delta.json.bak');
+    const rules = sarif.runs[0].tool.driver.rules as { id: string }[];
+    assert.strictEqual(rules[(shrunk as unknown as { ruleIndex: number }).ruleIndex].id, 'shrunken_live');
+    assert.strictEqual(gate('--fail-on', 'error'), 1, 'the shrunk sidecar is an error');
+    assert.strictEqual(gate('--fail-on', 'error', '--session', 'alpha'), 0, 'a run about one session is not failed by another');
+    const text = run('audit', dir, ...now, '--fail-on', 'never').stdout;
+    assert.match(text, /shrunken_live\s+gamma/);
+    fs.rmSync(path.join(dir, 'gamma.json.bak'));
+    assert.strictEqual(gate('--fail-on', 'error'), 0, "fixed: the exit code is the sessions' own again");
+    assert.strictEqual(gate('--fail-on', 'warning'), 1, 'the orphan backup is a warning');
+  });
+
   it('--changed-since reads only changed sessions, reuses the last report of the others, and keeps its state file 0600', () => {
     const dir = folder();
     const state = path.join(tempDir('bma-state-'), 'audit-state.json');

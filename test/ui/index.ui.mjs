@@ -4,7 +4,9 @@
 // 1. "Bot Memory: Rebuild SQLite Index" builds `_audit_index.sqlite` and says what it holds;
 // 2. "Bot Memory: Rebuild SQLite Index from GitHub Log" replays the log into
 //    `_github_log.sqlite` beside it and leaves the journal index as it was;
-// 3. the Sessions view's `…` menu offers both.
+// 3. the Sessions view's `…` menu offers both;
+// 4. "Query Index…" with a saved query opens its rows as a text table; right-clicking a row offers
+//    "Open Row's Session in Timeline", which opens that session's timeline.
 // Screenshots: screenshots/index-*.png. Exit code 0 = all checks passed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -135,6 +137,40 @@ async function main() {
     );
     await screenshot(page, path.join(shots, 'index-menu.png'));
     await page.keyboard.press('Escape');
+
+    log('4. Query Index…, then a row opens its session');
+    await runCommand(page, 'Bot Memory: Query Index…');
+    const pick = page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Which sessions need attention' }).first();
+    await pick.waitFor({ timeout: 15_000 });
+    await pick.click();
+    const editor = page.locator('.editor-group-container .monaco-editor .view-lines').first();
+    const firstRow = page
+      .locator('.editor-group-container .monaco-editor .view-line')
+      .filter({ hasText: /│\s*\d+\s*│\s*\d+\s*│\s*\d+/ })
+      .first();
+    await firstRow.waitFor({ timeout: 30_000 }).catch(async (e) => {
+      await screenshot(page, path.join(shots, 'index-query-failed.png'));
+      throw e;
+    });
+    const rowText = (await firstRow.innerText()).replace(/\u00a0/g, ' ');
+    const sid = rowText.split('│')[0].trim();
+    check(/Right-click a row: Open Row's Session in Timeline/.test((await editor.innerText()).replace(/\u00a0/g, ' ')), 'the result says how to open a row');
+    await firstRow.click({ button: 'right' });
+    const item = page.locator('.context-view .action-item', { hasText: "Open Row's Session in Timeline" }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await screenshot(page, path.join(shots, 'index-query-row-menu.png'));
+    await item.click();
+    const tab = page.locator('.tabs-container .tab.active');
+    await tab.waitFor({ timeout: 15_000 });
+    let title = '';
+    for (let i = 0; i < 100 && !/timeline|·/i.test(title); i++) {
+      title = (await tab.getAttribute('aria-label')) ?? '';
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    const frameShown = await page.locator('iframe.webview').count();
+    check(sid.length > 0 && frameShown > 0, `the row's session ${JSON.stringify(sid)} opened in a timeline (tab ${JSON.stringify(title)})`);
+    await new Promise((r) => setTimeout(r, 1500));
+    await screenshot(page, path.join(shots, 'index-query-row-timeline.png'));
   } finally {
     await b.close();
     await server.stop();

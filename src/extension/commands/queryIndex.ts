@@ -38,7 +38,7 @@ export async function run(c: CommandContext, arg?: unknown): Promise<QueryComman
   }
   const sql = stringArg(arg, 'sql') ?? (await askSql());
   if (sql === undefined) return undefined;
-  const outcome = await runQuery(c, db, sql);
+  const outcome = await runQuery(c, dir, db, sql);
   if ('status' in outcome) return outcome;
   const uri = await c.query.documents.show(outcome, { open: !isFalse(arg, 'open') });
   const first = outcome.truncated ? ` (the first ${MAX_ROWS.toLocaleString('en-US')})` : '';
@@ -77,7 +77,7 @@ async function askSql(): Promise<string | undefined> {
 }
 
 /** Runs the statement with a cancellable progress notification; errors become clear messages. */
-async function runQuery(c: CommandContext, db: string, sql: string): Promise<QueryTable | QueryCommandResult> {
+async function runQuery(c: CommandContext, dir: string, db: string, sql: string): Promise<QueryTable | QueryCommandResult> {
   const rows: SqlValue[][] = [];
   try {
     const r = await vscode.window.withProgress(
@@ -89,7 +89,7 @@ async function runQuery(c: CommandContext, db: string, sql: string): Promise<Que
       },
     );
     c.output.info(`query: ${r.rowCount} rows in ${r.elapsedMs} ms from ${db}`);
-    return { sql, index: db, columns: r.columns, rows, truncated: r.truncated, elapsedMs: r.elapsedMs };
+    return { sql, index: db, sessionsDir: dir, columns: r.columns, rows, truncated: r.truncated, elapsedMs: r.elapsedMs };
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     if (e instanceof QueryCancelled) {

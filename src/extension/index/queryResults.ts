@@ -17,6 +17,8 @@ const MAX_CELL = 80;
 export interface QueryTable {
   sql: string;
   index: string;
+  /** The sessions folder the index is of (rows' sessions are looked up there). */
+  sessionsDir: string;
   columns: string[];
   rows: SqlValue[][];
   truncated: boolean;
@@ -36,26 +38,47 @@ export function cellText(v: SqlValue, max = MAX_CELL): string {
   return t;
 }
 
+/** East Asian wide and emoji code points take two columns in a monospaced editor. */
+const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1faff}\u{20000}-\u{3fffd}]/u;
+
+/** How many columns `t` takes (a surrogate pair is one character). */
+export function displayWidth(t: string): number {
+  let w = 0;
+  for (const ch of t) w += WIDE.test(ch) ? 2 : 1;
+  return w;
+}
+
+/** The column a row's session is read from ("Open Row's Session in Timeline"). */
+export const SESSION_COLUMN = 'session_id';
+export const TURN_COLUMN = 'turn_id';
+
 /** The document's text: the query, what came back, then the aligned table. */
 export function formatTable(q: QueryTable): string {
+  return layoutTable(q).text;
+}
+
+/** The text, and the line (0-based) of the first row. */
+function layoutTable(q: QueryTable): { text: string; firstRowLine: number } {
   const cells = q.rows.map((r) => r.map((v) => cellText(v)));
   const heads = q.columns.map((c) => cellText(c, 40));
-  const widths = heads.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  const widths = heads.map((h, i) => Math.max(displayWidth(h), ...cells.map((r) => displayWidth(r[i] ?? ''))));
   const line = (r: string[]) =>
     r
-      .map((c, i) => c.padEnd(widths[i]))
+      .map((c, i) => c + ' '.repeat(widths[i] - displayWidth(c)))
       .join(' │ ')
       .trimEnd();
   const out = [
     ...q.sql.split('\n').map((l) => `-- ${stripControls(l)}`),
     `-- ${plural(q.rows.length, 'row')}${q.truncated ? ' (stopped there: more rows match; add a LIMIT or a WHERE)' : ''} in ${q.elapsedMs} ms from ${q.index}`,
-    '',
   ];
-  if (q.columns.length === 0) return [...out, '(the statement returns no columns)', ''].join('\n');
+  if (q.columns.includes(SESSION_COLUMN) && q.rows.length) out.push("-- Right-click a row: Open Row's Session in Timeline");
+  out.push('');
+  if (q.columns.length === 0) return { text: [...out, '(the statement returns no columns)', ''].join('\n'), firstRowLine: -1 };
   out.push(line(heads), widths.map((w) => '─'.repeat(w)).join('─┼─'));
+  const firstRowLine = out.length;
   for (const r of cells) out.push(line(r));
   if (q.rows.length === 0) out.push('(no rows)');
-  return out.join('\n') + '\n';
+  return { text: out.join('\n') + '\n', firstRowLine };
 }
 
 function jsonValue(v: SqlValue): unknown {
@@ -82,7 +105,7 @@ export function toJson(q: Pick<QueryTable, 'columns' | 'rows'>): string {
 
 /** The documents: text kept in memory (the last 10 results). */
 export class QueryDocuments extends Disposable implements vscode.TextDocumentContentProvider {
-  private readonly contents = new Map<string, string>();
+  private readonly contents = new Map<string, { text: string; table: QueryTable; firstRowLine: number }>();
   private counter = 0;
 
   constructor() {
@@ -91,13 +114,13 @@ export class QueryDocuments extends Disposable implements vscode.TextDocumentCon
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
-    return this.contents.get(uri.toString()) ?? '-- These results are gone; run the query again (Bot Memory: Query Index…).\n';
+    return this.contents.get(uri.toString())?.text ?? '-- These results are gone; run the query again (Bot Memory: Query Index…).\n';
   }
 
   /** Stores the result and opens it (read-only: a virtual document has no file to save to). */
   async show(q: QueryTable, options: { open?: boolean } = {}): Promise<vscode.Uri> {
     const uri = vscode.Uri.from({ scheme: QUERY_SCHEME, path: `/Query results ${++this.counter}.txt` });
-    this.contents.set(uri.toString(), formatTable(q));
+    this.contents.set(uri.toString(), { ...layoutTable(q), table: q });
     while (this.contents.size > 10) this.contents.delete(this.contents.keys().next().value as string);
     if (options.open !== false) {
       const doc = await vscode.workspace.openTextDocument(uri);
@@ -107,6 +130,14 @@ export class QueryDocuments extends Disposable implements vscode.TextDocumentCon
   }
 
   text(uri: vscode.Uri): string | undefined {
-    return this.contents.get(uri.toString());
+    return this.contents.get(uri.toString())?.text;
+  }
+
+  /** The result shown in `uri` and its row on `line` (0-based), if that line is a row. */
+  rowAt(uri: vscode.Uri, line: number): { table: QueryTable; row?: SqlValue[] } | undefined {
+    const e = this.contents.get(uri.toString());
+    if (!e) return undefined;
+    const i = line - e.firstRowLine;
+    return { table: e.table, row: e.firstRowLine >= 0 && i >= 0 ? e.table.rows[i] : undefined };
   }
 }
