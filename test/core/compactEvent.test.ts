@@ -212,6 +212,44 @@ describe('compact events', () => {
     assert.strictEqual(r.contents.events[1].data.turn_id, 't1');
   });
 
+  it('keep their fixed fields in columns: values survive growth, a re-read and a rewrite; equal short fields are one object, never two different ones', async () => {
+    const { journal } = sessionsDir();
+    const file = path.join(journal, 'sess~1.jsonl');
+    let text = '';
+    for (let i = 0; i < 300; i++) text += lifecycle(`t${i}`, T0 + i * 20, i % 7 === 0 ? 'interrupted' : 'completed');
+    // A model that spells another field's key: its fields must not be taken for { model: 'a', model_provider: 'b' }.
+    const sub = (turn: string, at: unknown, f: Record<string, unknown>): string => line({ event: 'submitted', turn_id: turn, created_at: at, ...f });
+    text += sub('x1', T0 + 9000, { model: 'a;model_provider=sb' });
+    text += sub('x2', T0 + 9001, { model: 'a', model_provider: 'b;' });
+    text += sub('x3', 'soon', { model: 'a', model_provider: 'b' });
+    fs.writeFileSync(file, text);
+    const [c, p] = [true, false].map((compact) => new ShardReader(file, 'sess~1.jsonl', { maxLineBytes: 1 << 20, compact }));
+    await Promise.all([c.refresh(), p.refresh()]);
+    const events = c.contents.events;
+    assert.strictEqual(events.length, p.contents.events.length);
+    events.forEach((e, i) => assert.deepStrictEqual(plain(e), plain(p.contents.events[i]), `event ${i}`));
+    // Every completed event has { assistant_message_index: 1 }: one object for all of them.
+    const completed = events.filter((e) => e.name === 'completed');
+    assert.ok(completed.length > 200 && completed.every((e) => e.fields === completed[0].fields));
+    const [x1, x2, x3] = events.slice(-3);
+    assert.deepStrictEqual(x1.fields, { model: 'a;model_provider=sb' });
+    assert.deepStrictEqual(x2.fields, { model: 'a', model_provider: 'b;' });
+    assert.deepStrictEqual(x3.fields, { model: 'a', model_provider: 'b' });
+    assert.strictEqual(x3.createdAtRaw, 'soon');
+    assert.strictEqual(x3.sortKey, 0);
+    // The file is replaced by another: a full re-read starts new columns, the events read before keep their values.
+    const before = events.map(plain);
+    fs.writeFileSync(file, lifecycle('z', T0 + 1, null));
+    await c.refresh();
+    assert.strictEqual(c.contents.events.length, 3);
+    assert.strictEqual(c.contents.events[0].turnId, 'z');
+    const kept = events.map((e) => ({ ...plain(e), data: undefined }));
+    assert.deepStrictEqual(
+      kept,
+      before.map((e) => ({ ...e, data: undefined })),
+    );
+  });
+
   it('serialise to JSON with their data, like plain events', async () => {
     const { journal } = sessionsDir();
     const file = path.join(journal, 'sess~1.jsonl');
