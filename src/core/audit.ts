@@ -67,6 +67,7 @@ export async function* auditSessions(discovery: Discovery, options: AuditOptions
     const journal = new SessionJournal(discovery.sessionsDir, s.sessionId, {
       maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
       maxSessionBytes: options.maxSessionBytes,
+      readOnce: true,
     });
     journal.setShards(s.shards);
     const p = journal.refresh().then(() => journal);

@@ -180,6 +180,7 @@ export class EventColumns {
   constructor(readonly src: ShardRef) {}
 
   str(s: string): number {
+    if (this.strIds.size === 0 && this.strs.length > 0) for (let k = 0; k < this.strs.length; k++) this.strIds.set(this.strs[k], k);
     let id = this.strIds.get(s);
     if (id === undefined) {
       id = this.strs.length;
@@ -208,10 +209,19 @@ export class EventColumns {
     return this.size++;
   }
 
-  /** After a read: the columns keep at most an eighth more room than their events (doubling left up to half empty). */
-  fit(): void {
+  /**
+   * After a read: the columns keep at most an eighth more room than their events (doubling left
+   * up to half empty); with `dropLookups`, the tables that find an interned string's or a shared
+   * fields object's index are dropped too (`str` rebuilds the first when called again; fields
+   * read later are simply not shared with earlier ones).
+   */
+  fit(dropLookups = false): void {
     const cap = this.size + (this.size >> 3) + 16;
     if (this.cap > cap) this.resize(cap);
+    if (dropLookups) {
+      this.strIds.clear();
+      this.fieldIds.clear();
+    }
   }
 
   private resize(cap: number): void {

@@ -29,6 +29,12 @@ export interface ReadOptions {
    * parsed line read back from the shard when `data` is asked for. Ignored with `keepRaw`.
    */
   compact?: boolean;
+  /**
+   * After each refresh, drop the lookup tables that intern compact events' names and ids (the
+   * interned strings stay): for a shard read once (the CLI audit), ~20 bytes an event; a later
+   * read rebuilds them. Default false (a shard read again after appends keeps them).
+   */
+  readOnce?: boolean;
   /** Shared by all readers of one session (default: this reader alone, DEFAULT_MAX_SESSION_BYTES). */
   budget?: ReadBudget;
 }
@@ -178,6 +184,7 @@ export class ShardReader {
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
   private readonly keepRaw: boolean;
+  private readonly readOnce: boolean;
   /** Interns names and ids of compact events; null when events keep their parsed object. */
   private readonly intern: Interner | null;
   /** Whether a compact event may keep one more user message in memory (the session's text allowance). */
@@ -190,6 +197,7 @@ export class ShardReader {
     this.maxLineBytes = options.maxLineBytes;
     this.budget = options.budget ?? new ReadBudget();
     this.keepRaw = options.keepRaw === true;
+    this.readOnce = options.readOnce === true;
     this.intern = options.compact === true && !this.keepRaw ? new Interner() : null;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
@@ -262,7 +270,7 @@ export class ShardReader {
       c.error = describeFsError(err);
       return { mode: 'full', bytesRead, newEvents: 0 };
     }
-    this.cols?.fit();
+    this.cols?.fit(this.readOnce);
     return { mode, bytesRead, newEvents: c.events.length - before };
   }
 

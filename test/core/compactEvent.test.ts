@@ -250,6 +250,22 @@ describe('compact events', () => {
     );
   });
 
+  it('read once (the CLI audit: interning tables dropped after the read), still read appends right', async () => {
+    const { journal } = sessionsDir();
+    const file = path.join(journal, 'sess~1.jsonl');
+    fs.writeFileSync(file, lifecycle('t1', T0) + lifecycle('t2', T0 + 30, null));
+    const r = new ShardReader(file, 'sess~1.jsonl', { maxLineBytes: 1 << 20, compact: true, readOnce: true });
+    await r.refresh();
+    fs.appendFileSync(file, line(ev('completed', 't2', T0 + 50, { assistant_message_index: 1 })) + lifecycle('t3', T0 + 60));
+    await r.refresh();
+    const p = new ShardReader(file, 'sess~1.jsonl', { maxLineBytes: 1 << 20 });
+    await p.refresh();
+    assert.strictEqual(r.contents.events.length, 12);
+    r.contents.events.forEach((e, i) => assert.deepStrictEqual(plain(e), plain(p.contents.events[i]), `event ${i}`));
+    const cols = (r.contents.events[0] as CompactEvent).cols;
+    assert.strictEqual(new Set(cols.strs).size, cols.strs.length, 'each name and id interned once');
+  });
+
   it('serialise to JSON with their data, like plain events', async () => {
     const { journal } = sessionsDir();
     const file = path.join(journal, 'sess~1.jsonl');
