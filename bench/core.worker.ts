@@ -94,6 +94,8 @@ workerMain(async (job: CoreJob) => {
       }
     }
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    // Twice: array buffers left by a growth are freed only once the GC after their last use has finished.
+    (globalThis as { gc?: () => void }).gc?.();
     (globalThis as { gc?: () => void }).gc?.();
     const mem = process.memoryUsage();
     const heapBytes = mem.heapUsed + mem.arrayBuffers;
