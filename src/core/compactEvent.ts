@@ -385,9 +385,9 @@ export class CompactEvent implements JournalEvent {
     if (this.nonStandardNumbers) out.nonStandardNumbers = true;
     if (this.pythonLineBreaks) out.pythonLineBreaks = true;
     if (this.pythonHazard !== undefined) out.pythonHazard = this.pythonHazard;
-    const data = this.data; // may set `stale`
+    // `stale` as known before this read back (which may set it), like a spread of the fields then `data`.
     if (this.stale) out.stale = true;
-    return Object.assign(out, { terminal: this.terminal, shard: this.shard, path: this.path, sortKey: this.sortKey, data });
+    return Object.assign(out, { terminal: this.terminal, shard: this.shard, path: this.path, sortKey: this.sortKey, data: this.data });
   }
 
   private rebuilt(): Record<string, unknown> {
