@@ -77,7 +77,7 @@ function unverifiedLines(view: UpstreamView, shard: string, first: number, count
 }
 
 /** A re-read line (null: unreadable) as upstream splits and parses it. Returns the extra lines it makes. */
-function upstreamLines(view: UpstreamView, seen: JournalEvent[], shard: string, first: number, it: Item, text: string | null): number {
+function upstreamLines(view: UpstreamView, seen: { push(e: JournalEvent): void }, shard: string, first: number, it: Item, text: string | null): number {
   // The bytes re-read include a BOM at the start of the file, as upstream's text does.
   const pieces = text === null ? [''] : pySplitlines(text.replace(/\r$/, ''));
   pieces.forEach((piece, k) => {
@@ -98,7 +98,15 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
   const view: UpstreamView = { readable: true, error: null, states: {}, collisions: [], malformed: [], pending: [], event_count: 0 };
   if (a.malformed.some((m) => m.kind === 'invalid_utf8')) return unreadable(view, 'UnicodeDecodeError');
   if (a.events.some((e) => e.pythonHazard !== undefined && e.recovered !== true)) return unreadable(view, 'RecursionError');
-  const seen: JournalEvent[] = [];
+  // Upstream reads about as many events as we do: a list of that size, filled in place (a list
+  // grown by push leaves its old, ever larger copies as garbage), cut to the events seen.
+  const into = {
+    list: new Array<JournalEvent>(a.events.length),
+    n: 0,
+    push(e: JournalEvent): void {
+      this.list[this.n++] = e;
+    },
+  };
   for (const shard of [...a.shards].sort((x, y) => compareNames(x.name, y.name))) {
     // The shard's events and malformed lines in line order (events first on a tie, as a stable
     // sort of both would put them); only the lines to re-read become objects.
@@ -114,14 +122,16 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
       const first = it.line + extra;
       if (e !== undefined && e.pythonLineBreaks !== true) {
         if (shard.hasBom && e.line === 1) view.malformed.push({ shard: shard.name, line: first });
-        else seen.push(e);
+        else into.push(e);
         continue;
       }
       const got = file ? await readLine(file, it.offset, it.length, maxReread) : null;
       if (got === 'invalid_utf8') return unreadable(view, 'UnicodeDecodeError');
-      extra += typeof got === 'number' ? unverifiedLines(view, shard.name, first, got) : upstreamLines(view, seen, shard.name, first, it, got);
+      extra += typeof got === 'number' ? unverifiedLines(view, shard.name, first, got) : upstreamLines(view, into, shard.name, first, it, got);
     }
   }
+  const seen = into.list;
+  seen.length = into.n;
   view.event_count = seen.length;
   // `_safe_ts`: float(created_at or 0), 0 when that raises; a stable sort.
   // A typed array of keys and one of positions (no object per event).
