@@ -266,6 +266,28 @@ describe('compact events', () => {
     assert.strictEqual(new Set(cols.strs).size, cols.strs.length, 'each name and id interned once');
   });
 
+  it("report a session's turn states with upstream's dictionary when it says the same, their own when not", async () => {
+    const { dir, journal } = sessionsDir();
+    const report = async (): Promise<{ states: Record<string, string>; up: Record<string, string> | undefined }> => {
+      const j = new SessionJournal(dir, 'sess', {});
+      j.setShards(shardFilesFor(journal, ['sess~1.jsonl']));
+      await j.refresh();
+      const a = await analyzeWithUpstream(j, OPTS);
+      return { states: sessionReport(a).states, up: a.upstream?.states };
+    };
+    fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), lifecycle('t1', T0) + lifecycle('t2', T0 + 30, 'interrupted') + lifecycle('t3', T0 + 60, null));
+    const same = await report();
+    assert.strictEqual(same.states, same.up);
+    assert.deepStrictEqual({ ...same.states }, { t1: 'completed', t2: 'interrupted', t3: 'assistant_started' });
+    // A time upstream's float() raises on: its derivation fails (no states), ours goes on.
+    fs.appendFileSync(path.join(journal, 'sess~1.jsonl'), line(ev('worker_started', 't1', 'later')));
+    const other = await report();
+    assert.notStrictEqual(other.states, other.up);
+    assert.deepStrictEqual(other.up, {});
+    assert.deepStrictEqual(Object.keys(other.states), ['t1', 't2', 't3']);
+    assert.strictEqual(Object.getPrototypeOf(other.states), null);
+  });
+
   it('serialise to JSON with their data, like plain events', async () => {
     const { journal } = sessionsDir();
     const file = path.join(journal, 'sess~1.jsonl');
