@@ -545,8 +545,9 @@ export async function listRunJournals(sessionsDir: string, sessionId: string): P
  * listRunJournals, synchronously: an lstat (nearly always "missing") and a readdir of one small
  * folder cost less than two round trips through the thread pool, and neither opens a file.
  */
-export function listRunJournalsSync(sessionsDir: string, sessionId: string): string[] {
+export function listRunJournalsSync(sessionsDir: string, sessionId: string, knownMissing = false): string[] {
   const dir = path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
+  if (knownMissing) return [];
   let entries: fs.Dirent[];
   try {
     const st = fs.lstatSync(dir, { throwIfNoEntry: false });
@@ -569,9 +570,9 @@ export class RunSummaryCache {
   private readonly byPath = new Map<string, { stamp: string; summary: RunSummary }>();
   readonly byRunId = new Map<string, RunSummary>();
 
-  /** Re-reads what changed; returns whether anything did. */
-  async refresh(sessionsDir: string, sessionId: string): Promise<boolean> {
-    const files = listRunJournalsSync(sessionsDir, sessionId);
+  /** Re-reads what changed; returns whether anything did. `knownMissing`: the caller has just seen no `_run_journal/` folder. */
+  async refresh(sessionsDir: string, sessionId: string, knownMissing = false): Promise<boolean> {
+    const files = listRunJournalsSync(sessionsDir, sessionId, knownMissing);
     let changed = files.length !== this.byPath.size;
     const keep = new Set(files);
     for (const p of [...this.byPath.keys()]) if (!keep.has(p)) this.byPath.delete(p);

@@ -4,12 +4,14 @@
  */
 
 import * as path from 'path';
+import type * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './analyze';
 import type { ShardFile } from './discovery';
 import { ShardReader, ReadBudget, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
 import { readSidecar, readSidecarStamped, sidecarPath, type SidecarRead } from './sidecar';
-import { RunSummaryCache } from './runJournal';
+import { newSidecarReuse, type SidecarReuse } from './sidecarReuse';
+import { RUN_JOURNAL_DIR_NAME, RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
 import { IncrementalAnalyzer, type IncrementalRun } from './incrementalAnalysis';
 
@@ -21,7 +23,8 @@ export interface SessionOptions {
   compact?: boolean;
   /**
    * Re-analyse incrementally after appends (core/incrementalAnalysis.ts): keeps what the last
-   * analysis computed, for a journal analysed again and again (the extension's); default false.
+   * analysis computed, for a journal analysed again and again (the extension's), and what a
+   * rewrite of a large sidecar can reuse (core/sidecarReuse.ts); default false.
    */
   incremental?: boolean;
   /**
@@ -33,10 +36,24 @@ export interface SessionOptions {
   maxInlineTextChars?: number;
 }
 
+/**
+ * Stats of a session's files a caller has just taken (path → stat, links followed; null: no such
+ * file), so that a read does not stat them again: background summaries stat every file for their
+ * fingerprint first (sessions/summaries.ts). A path not in the map is stat-ed as usual.
+ */
+export type StatHints = ReadonlyMap<string, fs.Stats | null>;
+
+/** The key of StatHints for a session's run-journal folder (null: the caller saw no such folder). */
+export function runJournalDirOf(sessionsDir: string, sessionId: string): string {
+  return path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
+}
+
 export class SessionJournal {
   private readonly readers = new Map<string, ShardReader>();
   private sidecar: SidecarRead | null = null;
   private sidecarStamp = '';
+  /** What a rewrite of a large sidecar can reuse of the last read (core/sidecarReuse.ts); journals read again and again only. */
+  private readonly sidecarReuse: SidecarReuse | undefined;
   /** The session's run journals (`_run_journal/<sid>/`): the evidence of whether a turn was answered. */
   private readonly runs = new RunSummaryCache();
   private readonly maxLineBytes: number;
@@ -55,6 +72,12 @@ export class SessionJournal {
     this.compact = options.compact ?? true;
     this.readOnce = options.readOnce === true;
     this.incremental = options.incremental === true ? new IncrementalAnalyzer() : null;
+    this.sidecarReuse = options.incremental === true ? newSidecarReuse() : undefined;
+  }
+
+  /** How the sidecar was last parsed: whole, in checked pieces, or only its new messages (for tests and the bench). */
+  get lastSidecarParse(): SidecarReuse['last'] {
+    return this.sidecarReuse?.last ?? null;
   }
 
   /** How the last `analyze()` was computed (incremental journals only; for tests and the bench). */
@@ -87,15 +110,16 @@ export class SessionJournal {
     return this.readers.get(name)?.contents.path;
   }
 
-  /** Reads whatever changed on disk. Returns per-shard results and whether anything changed. */
-  async refresh(): Promise<{ changed: boolean; shards: Map<string, RefreshResult> }> {
+  /** Reads whatever changed on disk. Returns per-shard results and whether anything changed. `hints`: see StatHints. */
+  async refresh(hints?: StatHints): Promise<{ changed: boolean; shards: Map<string, RefreshResult> }> {
     // Shards and the sidecar are read concurrently: each is its own file and its own reader,
     // and a session's reads are mostly waits on the file system, not CPU.
     const entries = [...this.readers];
+    const runsMissing = hints?.get(runJournalDirOf(this.sessionsDir, this.sessionId)) === null;
     const [rs, sidecarChanged, runsChanged] = await Promise.all([
-      Promise.all(entries.map(([, reader]) => reader.refresh())),
-      this.refreshSidecar(),
-      this.runs.refresh(this.sessionsDir, this.sessionId),
+      Promise.all(entries.map(([, reader]) => reader.refresh(hints?.get(reader.contents.path)))),
+      this.refreshSidecar(hints),
+      this.runs.refresh(this.sessionsDir, this.sessionId, runsMissing),
     ]);
     const results = new Map<string, RefreshResult>();
     let changed = sidecarChanged || runsChanged;
@@ -106,10 +130,11 @@ export class SessionJournal {
     return { changed, shards: results };
   }
 
-  private async refreshSidecar(): Promise<boolean> {
+  private async refreshSidecar(hints?: StatHints): Promise<boolean> {
     if (this.sidecar === null) {
       // First read: the read's own stat is the stamp (no separate stat round trip).
-      ({ read: this.sidecar, stamp: this.sidecarStamp } = await readSidecarStamped(this.sessionsDir, this.sessionId));
+      const hint = hints?.get(sidecarPath(this.sessionsDir, this.sessionId));
+      ({ read: this.sidecar, stamp: this.sidecarStamp } = await readSidecarStamped(this.sessionsDir, this.sessionId, hint, this.sidecarReuse));
       return true;
     }
     const p = sidecarPath(this.sessionsDir, this.sessionId);
@@ -122,7 +147,7 @@ export class SessionJournal {
     }
     if (this.sidecar !== null && stamp === this.sidecarStamp) return false;
     this.sidecarStamp = stamp;
-    this.sidecar = await readSidecar(this.sessionsDir, this.sessionId);
+    this.sidecar = await readSidecar(this.sessionsDir, this.sessionId, this.sidecarReuse);
     return true;
   }
 

@@ -18,8 +18,11 @@ import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
 import { discoverSessions, resolveSessionsDir, type DiscoveredSession, type SkippedFile } from './discovery';
 import { Emitter } from './events';
 import { JOURNAL_DIR_NAME, parseShardFileName } from './sessionId';
+import { runJournalDirOf, type StatHints } from './session';
+import { RUN_JOURNAL_DIR_NAME } from './runJournal';
+import * as fs from 'fs';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
-import { FEEDBACK_DIR_NAME, sessionIdOfFeedbackFile } from './feedback/record';
+import { FEEDBACK_DIR_NAME, feedbackFilePath, sessionIdOfFeedbackFile } from './feedback/record';
 import type { TurnFeedback } from './feedback/latest';
 import type { SessionFeedbackFile } from './feedback/store';
 import { REPAIR_LOG_NAME } from './repair/log';
@@ -92,6 +95,8 @@ export class SessionIndex {
   private readonly feedbackFiles = new FeedbackFiles();
   private readonly reviews = new RepairReviews();
   private readonly hermes = new HermesThumbs();
+  /** Per root: whether its feedback and run-journal folders existed when last checked (background summaries). */
+  private readonly folders = new Map<string, { checked: number; feedback: boolean; runs: boolean }>();
   private readonly pending = new Map<string, Promise<SessionSummary | undefined>>();
   private readonly background = new WorkQueue<SessionRef>(
     (job) => this.summarize(job.rootId, job.sessionId, true),
@@ -248,11 +253,13 @@ export class SessionIndex {
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
     const reuse = background ? BATCH_STAMP_MS : 0;
-    const fp = await this.fingerprintOf(root, found, reuse);
+    // Background: the fingerprint's stats are reused by the reads that follow (no second stat per file).
+    const hints = background ? this.folderHints(root, sessionId) : undefined;
+    const fp = await this.fingerprintOf(root, found, reuse, hints);
     const cached = this.summaries.get(rootId, sessionId);
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
-    const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId), reuse);
-    const feedback = await this.refreshFeedback(rootId, sessionId);
+    const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId), reuse, hints);
+    const feedback = await this.refreshFeedback(rootId, sessionId, hints);
     const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis, reuse);
     return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback, hermes));
   }
@@ -285,19 +292,38 @@ export class SessionIndex {
     return analysis;
   }
 
+  /**
+   * Stat hints (session.ts StatHints) for a background summary: the root's feedback and run-journal
+   * folders are checked at most every BATCH_STAMP_MS (like the repair log); when one is absent, the
+   * session's file in it is known missing without a stat of its own.
+   */
+  private folderHints(root: Root, sessionId: string): Map<string, fs.Stats | null> {
+    const now = performance.now();
+    let f = this.folders.get(root.id);
+    if (!f || now - f.checked >= BATCH_STAMP_MS) {
+      const isDir = (p: string): boolean => fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
+      f = { checked: now, feedback: isDir(root.feedbackDir), runs: isDir(path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME)) };
+      this.folders.set(root.id, f);
+    }
+    const hints = new Map<string, fs.Stats | null>();
+    if (!f.feedback) hints.set(feedbackFilePath(root.sessionsDir, sessionId), null);
+    if (!f.runs) hints.set(runJournalDirOf(root.sessionsDir, sessionId), null);
+    return hints;
+  }
+
   /** A session's analysis (through the journal cache) with the repair log's reviews marked. */
-  private async analyzeSession(root: Root, found: DiscoveredSession, keep: boolean, reuseStampsMs = 0): Promise<SessionAnalysis> {
+  private async analyzeSession(root: Root, found: DiscoveredSession, keep: boolean, reuseStampsMs = 0, hints?: StatHints): Promise<SessionAnalysis> {
     const o = this.options;
-    const analysis = await this.journals.analyze(root.id, root.sessionsDir, found, keep, o, o.now(), this.analyzeOptions());
+    const analysis = await this.journals.analyze(root.id, root.sessionsDir, found, keep, o, o.now(), this.analyzeOptions(), hints);
     markReviewedFindings(analysis, (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).known);
     return analysis;
   }
 
   /** Re-reads what was appended to a session's feedback file; returns the latest per turn id. */
-  async refreshFeedback(rootId: string, sessionId: string): Promise<ReadonlyMap<string, TurnFeedback>> {
+  async refreshFeedback(rootId: string, sessionId: string, hints?: StatHints): Promise<ReadonlyMap<string, TurnFeedback>> {
     const root = this.rootsById.get(rootId);
     if (!root) return new Map();
-    return this.feedbackFiles.refresh(rootId, root.sessionsDir, sessionId);
+    return this.feedbackFiles.refresh(rootId, root.sessionsDir, sessionId, hints?.get(feedbackFilePath(root.sessionsDir, sessionId)));
   }
 
   /** The latest feedback per turn id as last read (no disk access; empty before any read). */
@@ -334,6 +360,7 @@ export class SessionIndex {
     const abs = path.resolve(filePath);
     const dir = path.dirname(abs);
     const name = path.basename(abs);
+    this.folders.clear(); // a change the index is told of is seen at once (a feedback folder created, say)
     if (await this.hermesFileChanged(abs)) return true;
     for (const root of this.rootsById.values()) {
       if (dir === root.journalDir) {
@@ -451,10 +478,10 @@ export class SessionIndex {
   }
 
   /** File stats plus the session's reviews: a new review makes the summary stale. `reuseStampsMs`: see `summarize`. */
-  private async fingerprintOf(root: Root, s: DiscoveredSession, reuseStampsMs = 0): Promise<string> {
+  private async fingerprintOf(root: Root, s: DiscoveredSession, reuseStampsMs = 0, hints?: Map<string, fs.Stats | null>): Promise<string> {
     const reviews = (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).bySession.get(s.sessionId);
     const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId, reuseStampsMs);
-    const files = await fingerprint(root.sessionsDir, s, reuseStampsMs > 0);
+    const files = await fingerprint(root.sessionsDir, s, reuseStampsMs > 0, hints);
     return files + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes;
   }
 

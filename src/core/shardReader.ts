@@ -167,8 +167,8 @@ interface ReadHandle {
 
 // Regular files only (fsSafe): a file swapped for a FIFO or device after the stat is refused,
 // never opened in a way that blocks. Symbolic links were vetted by discovery.
-function openSync(path: string): ReadHandle {
-  const { fd } = openReadSync(path, { followSymlink: true });
+function openSync(path: string, pre?: fs.Stats): ReadHandle {
+  const { fd } = openReadSync(path, { followSymlink: true, pre });
   return { read: (b, o, l, p) => fs.readSync(fd, b, o, l, p), close: () => fs.closeSync(fd) };
 }
 
@@ -218,13 +218,18 @@ export class ShardReader {
     this.contents.lineCount = lineCount;
   }
 
-  async refresh(): Promise<RefreshResult> {
+  /**
+   * Reads what changed since the last refresh. `stat`: a `stat` of the shard the caller has just
+   * taken (null: it said the file does not exist), used instead of taking one here; the open then
+   * needs no `lstat` of its own (fsSafe's `pre`).
+   */
+  async refresh(stat?: fs.Stats | null): Promise<RefreshResult> {
     const c = this.contents;
     let st;
     try {
       // A stat is a few microseconds on a local disk: cheaper synchronously than a thread-pool round trip.
       // A missing file (most sessions have no feedback file) is told without an exception thrown.
-      st = fs.statSync(c.path, { throwIfNoEntry: false });
+      st = stat === undefined ? fs.statSync(c.path, { throwIfNoEntry: false }) : (stat ?? undefined);
     } catch (err) {
       st = describeFsError(err);
     }
@@ -263,7 +268,7 @@ export class ShardReader {
     const before = c.events.length;
     let bytesRead = 0;
     try {
-      bytesRead = await this.readFrom(this.committed, st.size);
+      bytesRead = await this.readFrom(this.committed, st.size, stat ?? undefined);
     } catch (err) {
       this.reset();
       this.budget.release(this);
@@ -294,12 +299,12 @@ export class ShardReader {
    * small shard costs a small buffer, not a fresh chunk), and a short read is the end of the
    * file (anything appended after it is read by the next refresh, since `size` is then larger).
    */
-  private async readFrom(start: number, size: number): Promise<number> {
+  private async readFrom(start: number, size: number, pre?: fs.Stats): Promise<number> {
     const c = this.contents;
     c.tail = null;
     c.tailEvent = null;
     c.tailMalformed = null;
-    const fh = size - start <= SYNC_READ_BYTES ? openSync(c.path) : await openAsync(c.path);
+    const fh = size - start <= SYNC_READ_BYTES ? openSync(c.path, pre) : await openAsync(c.path);
     let total = 0;
     try {
       const s: LineScan = { pos: start, lineStart: start, carry: [], carryLen: 0, overLong: null };

@@ -9,6 +9,7 @@ import {
   createExclusive,
   ensureDir,
   openRead,
+  readFileSync,
   readTextSync,
   removeFile,
   removeTree,
@@ -75,6 +76,34 @@ describe('fsSafe: the one module that writes', () => {
     // A vetted link to a regular file may be followed; a link to a device never.
     assert.strictEqual(readTextSync(fileLink, { followSymlink: true }), 'x');
     assert.throws(() => readTextSync(link, { followSymlink: true }), UnsafeFileError);
+  });
+
+  it("a read from the caller's stat (`pre`) opens only that regular file: replaced by a FIFO, a device link or another file since, it looks again", () => {
+    const dir = tempDir();
+    const p = path.join(dir, 's.jsonl');
+    fs.writeFileSync(p, 'old');
+    const pre = fs.statSync(p);
+    // Unchanged: read from the stat.
+    assert.strictEqual(readFileSync(p, { followSymlink: true, pre }).data.toString(), 'old');
+    // A stat that shows a device (a link to /dev/null, followed) is refused before any open.
+    const devLink = path.join(dir, 'dev.jsonl');
+    fs.symlinkSync('/dev/null', devLink);
+    assert.throws(() => readFileSync(devLink, { followSymlink: true, pre: fs.statSync(devLink) }), UnsafeFileError);
+    // Replaced by a FIFO after the stat: the opened inode is not the stat's, the fresh look refuses it (no hang).
+    fs.unlinkSync(p);
+    mkfifo(p);
+    withinMs(2000, () => assert.throws(() => readFileSync(p, { followSymlink: true, pre }), UnsafeFileError));
+    // Replaced by another regular file (an atomic replace): read afresh, the new file's content and stat.
+    fs.unlinkSync(p);
+    fs.writeFileSync(p + '.tmp', 'new');
+    fs.renameSync(p + '.tmp', p);
+    const r = readFileSync(p, { followSymlink: true, pre });
+    assert.strictEqual(r.data.toString(), 'new');
+    assert.strictEqual(r.stat.ino, fs.statSync(p).ino);
+    // Without followSymlink, `pre` is ignored: an unvetted link is still refused.
+    const fileLink = path.join(dir, 'fl.jsonl');
+    fs.symlinkSync(p, fileLink);
+    assert.throws(() => readFileSync(fileLink, { pre: fs.statSync(fileLink) }), UnsafeFileError);
   });
 
   it('appends never follow a link (file or folder) and never write into a FIFO', () => {

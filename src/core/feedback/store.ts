@@ -7,6 +7,7 @@
  * whole line plus fsync (appendLineDurable): safe with several processes appending at once.
  */
 
+import type * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
 import { appendLineDurable, openRead } from '../fsSafe';
@@ -67,9 +68,9 @@ export class SessionFeedbackFile {
     return this.reader.contents.path;
   }
 
-  /** Reads what was appended since the last refresh. Returns whether anything changed. */
-  async refresh(): Promise<boolean> {
-    const r = await this.reader.refresh();
+  /** Reads what was appended since the last refresh. Returns whether anything changed. `stat`: see ShardReader.refresh. */
+  async refresh(stat?: fs.Stats | null): Promise<boolean> {
+    const r = await this.reader.refresh(stat);
     const c = this.reader.contents;
     if (r.mode === 'full') {
       this.converted = 0;

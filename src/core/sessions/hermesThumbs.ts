@@ -31,12 +31,15 @@ export class HermesThumbs {
   private readonly reading = new Map<string, Promise<FileEntry>>();
   /** Latest hermes-webui rating per turn id, per (root, session), as last matched. */
   private readonly matched = new Map<string, ReadonlyMap<string, TurnFeedback>>();
+  /** fileFor's answer per sessions folder (asked twice per summary; path.resolve is not free). */
+  private readonly fileBySessionsDir = new Map<string, string | null>();
 
   /** Returns true when the file to read changed. */
   configure(setting: string | undefined): boolean {
     const next = (setting ?? '').trim();
     if (next === this.setting) return false;
     this.setting = next;
+    this.fileBySessionsDir.clear();
     this.files.clear();
     this.matched.clear();
     return true;
@@ -44,8 +47,12 @@ export class HermesThumbs {
 
   /** The feedback.jsonl read for a sessions folder, or null when reading is off. */
   fileFor(sessionsDir: string): string | null {
-    if (this.setting === 'off') return null;
-    return this.setting ? path.resolve(this.setting) : defaultHermesFeedbackPath(sessionsDir);
+    let file = this.fileBySessionsDir.get(sessionsDir);
+    if (file === undefined) {
+      file = this.setting === 'off' ? null : this.setting ? path.resolve(this.setting) : defaultHermesFeedbackPath(sessionsDir);
+      this.fileBySessionsDir.set(sessionsDir, file);
+    }
+    return file;
   }
 
   /** The part of a session's fingerprint that changes when its hermes records do. */

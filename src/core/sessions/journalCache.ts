@@ -5,7 +5,7 @@
 
 import type { AnalyzeOptions, SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
-import { SessionJournal } from '../session';
+import { SessionJournal, type StatHints } from '../session';
 import { deleteRoot, key } from './keys';
 
 export interface JournalLimits {
@@ -35,7 +35,7 @@ export class JournalCache {
 
   /**
    * Reads what changed of a session (everything, for a journal not kept) and analyses it;
-   * `keep` keeps the journal (most recently used) and evicts beyond the limits.
+   * `keep` keeps the journal (most recently used) and evicts beyond the limits. `hints`: see StatHints.
    */
   async analyze(
     rootId: string,
@@ -45,6 +45,7 @@ export class JournalCache {
     limits: JournalLimits,
     now: number,
     options: AnalyzeOptions,
+    hints?: StatHints,
   ): Promise<SessionAnalysis> {
     const k = key(rootId, found.sessionId);
     let journal = this.journals.get(k);
@@ -52,7 +53,7 @@ export class JournalCache {
       this.journals.delete(k); // re-inserted below: most recently used last
     else journal = new SessionJournal(sessionsDir, found.sessionId, { maxLineBytes: limits.maxLineBytes, incremental: keep });
     journal.setShards(found.shards);
-    const { changed } = await journal.refresh();
+    const { changed } = await journal.refresh(hints);
     let analysis = this.analyses.get(k);
     if (!analysis || changed || now - (this.analysisTimes.get(analysis) ?? 0) > REANALYZE_AFTER_SECONDS) {
       analysis = journal.analyze(options);

@@ -3,6 +3,7 @@
  * session (read incrementally) and, per root, the reviews recorded in the repair log.
  */
 
+import type * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import type { TurnFeedback } from '../feedback/latest';
 import { SessionFeedbackFile } from '../feedback/store';
@@ -14,15 +15,15 @@ import { deleteRoot, key } from './keys';
 export class FeedbackFiles {
   private readonly files = new Map<string, SessionFeedbackFile>();
 
-  /** Re-reads what was appended to a session's feedback file; returns the latest per turn id. */
-  async refresh(rootId: string, sessionsDir: string, sessionId: string): Promise<ReadonlyMap<string, TurnFeedback>> {
+  /** Re-reads what was appended to a session's feedback file; returns the latest per turn id. `stat`: see ShardReader.refresh. */
+  async refresh(rootId: string, sessionsDir: string, sessionId: string, stat?: fs.Stats | null): Promise<ReadonlyMap<string, TurnFeedback>> {
     const k = key(rootId, sessionId);
     let f = this.files.get(k);
     if (!f) {
       f = SessionFeedbackFile.forSession(sessionsDir, sessionId);
       this.files.set(k, f);
     }
-    await f.refresh();
+    await f.refresh(stat);
     return f.latest();
   }
 

@@ -126,9 +126,9 @@ export class SummaryCache {
   }
 }
 
-/** (size, mtime, inode) of every shard, the sidecar and the feedback file. */
-export async function fingerprint(sessionsDir: string, s: DiscoveredSession, sync = false): Promise<string> {
-  if (sync) return fingerprintSync(sessionsDir, s);
+/** (size, mtime, inode) of every shard, the sidecar and the feedback file. `hints`: see fingerprintSync. */
+export async function fingerprint(sessionsDir: string, s: DiscoveredSession, sync = false, hints?: Map<string, fs.Stats | null>): Promise<string> {
+  if (sync) return fingerprintSync(sessionsDir, s, hints);
   const parts = await Promise.all(
     [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)].map(async (p) => {
       try {
@@ -145,15 +145,18 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession, syn
 /**
  * The same text from synchronous stats (background summaries: a few small stats cost less than their
  * round trips through the thread pool; a stat never opens the file, so a FIFO or device cannot block it).
+ * `hints` (session.ts StatHints): a path already in it (null: the caller knows it does not exist) is not
+ * stat-ed; every stat taken is put in it (null when missing), for the reads that follow to reuse.
  */
-export function fingerprintSync(sessionsDir: string, s: DiscoveredSession): string {
+export function fingerprintSync(sessionsDir: string, s: DiscoveredSession, hints?: Map<string, fs.Stats | null>): string {
   const parts: string[] = [];
   for (const p of [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)]) {
     let st: fs.Stats | undefined;
     try {
-      st = fs.statSync(p, { throwIfNoEntry: false });
+      st = hints?.has(p) ? (hints.get(p) ?? undefined) : fs.statSync(p, { throwIfNoEntry: false });
+      if (hints && !hints.has(p)) hints.set(p, st ?? null);
     } catch {
-      st = undefined; // unreadable: as the async form says
+      st = undefined; // unreadable: as the async form says (and no hint: the read reports why)
     }
     parts.push(st ? `${path.basename(p)}:${st.size}:${st.mtimeMs}:${st.ino}` : `${path.basename(p)}:-`);
   }
