@@ -92,21 +92,33 @@ function upstreamLines(view: UpstreamView, seen: { push(e: JournalEvent): void }
   return Math.max(0, pieces.length - 1);
 }
 
+/**
+ * A list of about `size` events filled in place (a list grown by push leaves its old, ever
+ * larger copies as garbage), cut to the events pushed when done.
+ */
+class EventList {
+  private readonly list: JournalEvent[];
+  private n = 0;
+  constructor(size: number) {
+    this.list = new Array<JournalEvent>(size);
+  }
+  push(e: JournalEvent): void {
+    this.list[this.n++] = e;
+  }
+  done(): JournalEvent[] {
+    this.list.length = this.n;
+    return this.list;
+  }
+}
+
 /** Upstream's view of one analysed session; `shardPath` gives each shard's file. */
 export async function upstreamView(a: SessionAnalysis, shardPath: (name: string) => string | undefined, o: { maxReread?: number } = {}): Promise<UpstreamView> {
   const maxReread = o.maxReread ?? UPSTREAM_MAX_REREAD;
   const view: UpstreamView = { readable: true, error: null, states: {}, collisions: [], malformed: [], pending: [], event_count: 0 };
   if (a.malformed.some((m) => m.kind === 'invalid_utf8')) return unreadable(view, 'UnicodeDecodeError');
   if (a.events.some((e) => e.pythonHazard !== undefined && e.recovered !== true)) return unreadable(view, 'RecursionError');
-  // Upstream reads about as many events as we do: a list of that size, filled in place (a list
-  // grown by push leaves its old, ever larger copies as garbage), cut to the events seen.
-  const into = {
-    list: new Array<JournalEvent>(a.events.length),
-    n: 0,
-    push(e: JournalEvent): void {
-      this.list[this.n++] = e;
-    },
-  };
+  // Upstream reads about as many events as we do.
+  const into = new EventList(a.events.length);
   for (const shard of [...a.shards].sort((x, y) => compareNames(x.name, y.name))) {
     // The shard's events and malformed lines in line order (events first on a tie, as a stable
     // sort of both would put them); only the lines to re-read become objects.
@@ -130,8 +142,7 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
       extra += typeof got === 'number' ? unverifiedLines(view, shard.name, first, got) : upstreamLines(view, into, shard.name, first, it, got);
     }
   }
-  const seen = into.list;
-  seen.length = into.n;
+  const seen = into.done();
   view.event_count = seen.length;
   // `_safe_ts`: float(created_at or 0), 0 when that raises; a stable sort.
   // A typed array of keys and one of positions (no object per event).
