@@ -21,6 +21,7 @@ import { JOURNAL_DIR_NAME, parseShardFileName } from './sessionId';
 import { runJournalDirOf, type StatHints } from './session';
 import { RUN_JOURNAL_DIR_NAME } from './runJournal';
 import * as fs from 'fs';
+import { lstatOrNull } from './fsSafe';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import { FEEDBACK_DIR_NAME, feedbackFilePath, sessionIdOfFeedbackFile } from './feedback/record';
 import type { TurnFeedback } from './feedback/latest';
@@ -30,7 +31,7 @@ import { markReviewedFindings } from './repair/reviewed';
 import { JournalCache } from './sessions/journalCache';
 import { FeedbackFiles, hashText, RepairReviews } from './sessions/reviewState';
 import { HermesThumbs } from './sessions/hermesThumbs';
-import { EMPTY_FEEDBACK, fingerprint, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
+import { EMPTY_FEEDBACK, fingerprint, runJournalsPart, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
 import { WorkQueue } from './sessions/workQueue';
 
 export { fingerprint, isReviewable, MAX_SUMMARY_FINDINGS, summaryOf, SUMMARY_CACHE_VERSION, type SessionSummary } from './sessions/summaries';
@@ -482,7 +483,9 @@ export class SessionIndex {
     const reviews = (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).bySession.get(s.sessionId);
     const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId, reuseStampsMs);
     const files = await fingerprint(root.sessionsDir, s, reuseStampsMs > 0, hints);
-    return files + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes;
+    // The run journals: findings compare them with the turn journal (a run that appears, grows or goes changes them).
+    const runs = runJournalsPart(root.sessionsDir, s.sessionId, hints);
+    return files + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes + runs;
   }
 
   /** Cached summaries whose fingerprint still matches the files (cheap: stats only). */
@@ -491,6 +494,9 @@ export class SessionIndex {
     if (!root) return [];
     const stale: string[] = [];
     const sessions = [...root.sessions.values()];
+    // No `_run_journal/` in the root (checked once): no session's run-journal folder is looked for.
+    const noRuns = lstatOrNull(path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME))?.isDirectory() !== true;
+    const hintsOf = (sid: string) => (noRuns ? new Map([[runJournalDirOf(root.sessionsDir, sid), null]]) : undefined);
     // A few sessions at a time: tens of thousands of stats in flight at once are slower than
     // a steady few (measured in bench/sessions.ts), and hog the thread pool.
     let next = 0;
@@ -499,7 +505,7 @@ export class SessionIndex {
         const s = sessions[next++];
         const c = this.summaries.get(rootId, s.sessionId);
         if (!c) continue;
-        if (c.fingerprint !== (await this.fingerprintOf(root, s))) {
+        if (c.fingerprint !== (await this.fingerprintOf(root, s, 0, hintsOf(s.sessionId)))) {
           this.summaries.delete(rootId, s.sessionId);
           stale.push(s.sessionId);
         }

@@ -210,6 +210,65 @@ describe('SessionIndex', () => {
     }
   });
 
+  it('a run journal that appears, grows or goes after a summary was cached makes it stale; FIFOs and symlinks named like one are neither opened nor followed', async function () {
+    if (process.platform === 'win32') this.skip();
+    const { a } = setup();
+    const index = new SessionIndex({ now: () => T0 + 86400 });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    const before = await index.summarize(a.dir, 's1');
+    assert.deepStrictEqual(before?.findings, { error: 0, warning: 0, info: 0 });
+    const cache = JSON.parse(JSON.stringify(index.exportCache()));
+    // What the full analysis of the session (a fresh index, nothing cached) says now.
+    const full = async () => {
+      const fresh = new SessionIndex({ now: () => T0 + 86400 });
+      await fresh.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+      const an = (await fresh.analyze(a.dir, 's1'))!;
+      return { findings: an.counts.findings, kinds: an.findings.map((f) => f.kind).sort(), summary: fresh.cachedSummary(a.dir, 's1')! };
+    };
+    const runs = path.join(a.dir, '_run_journal', 's1');
+    fs.mkdirSync(runs, { recursive: true });
+    // Hostile neighbours named like run journals: a FIFO (an open would block: no writer) and a symlink to a run outside.
+    execFileSync('mkfifo', [path.join(runs, 'stream-fifo.jsonl')]);
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-run-outside-'));
+    const run = (id: string, seq: number, event: string, state: string | null) =>
+      line({ version: 1, event_id: `${id}:${seq}`, seq, run_id: id, session_id: 's1', event, type: event, created_at: T0 + seq, terminal: state !== null, terminal_state: state, payload: {} });
+    fs.writeFileSync(path.join(outside, 'stream-link.jsonl'), run('stream-link', 1, 'done', 'completed'));
+    fs.symlinkSync(path.join(outside, 'stream-link.jsonl'), path.join(runs, 'stream-link.jsonl'));
+    const file = path.join(runs, 'stream-t1.jsonl');
+    const expect = async (label: string, stale: string[]) => {
+      const f = await full();
+      assert.ok(!f.kinds.includes('run_without_turn'), `${label}: neither the FIFO nor the symlink is read as a run`);
+      const two = new SessionIndex({ now: () => T0 + 86400 });
+      two.importCache(cache);
+      await two.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+      assert.deepStrictEqual(await two.validateCached(a.dir), stale, `${label}: validateCached`);
+      const again = (await index.summarize(a.dir, 's1'))!;
+      assert.deepStrictEqual(again.findings, f.findings, `${label}: the summary says what the full analysis says`);
+      assert.deepStrictEqual({ ...again, computedAt: 0 }, { ...f.summary, computedAt: 0 }, label);
+      const batch = new SessionIndex({ now: () => T0 + 86400 });
+      await batch.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+      batch.importCache(cache);
+      batch.summarizeInBackground(a.dir);
+      await batch.whenBackgroundIdle();
+      assert.deepStrictEqual({ ...batch.cachedSummary(a.dir, 's1')!, computedAt: 0 }, { ...f.summary, computedAt: 0 }, `${label}: background`);
+      return f;
+    };
+    try {
+      assert.deepStrictEqual((await expect('only hostile entries', [])).findings, before?.findings);
+      // Appears: the completed turn's run has events but never settled.
+      fs.writeFileSync(file, run('stream-t1', 1, 'token', null));
+      assert.deepStrictEqual((await expect('appears', ['s1'])).kinds, ['run_unsettled']);
+      // Grows: it settles as cancelled, which the turn journal's "completed" contradicts.
+      fs.appendFileSync(file, run('stream-t1', 2, 'cancel', 'interrupted-by-user'));
+      assert.deepStrictEqual((await expect('grows', ['s1'])).kinds, ['run_disagreement']);
+      // Goes: back to the first summary.
+      fs.rmSync(file);
+      assert.deepStrictEqual((await expect('goes', [])).findings, before?.findings);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('locates shard and sidecar paths', async () => {
     const { a } = setup();
     const index = new SessionIndex();
