@@ -382,6 +382,7 @@ export class SessionIndex {
         this.summarizeInBackground(root.id);
         return true;
       }
+      if (await this.runJournalChanged(root, abs)) return true;
       if (dir === root.sessionsDir && name.endsWith('.json')) {
         const sid = name.slice(0, -'.json'.length);
         if (root.sessions.has(sid)) await this.touch(root.id, sid);
@@ -417,6 +418,22 @@ export class SessionIndex {
       this.summarizeInBackground(root.id);
     }
     return roots.length > 0;
+  }
+
+  /**
+   * A run journal (`_run_journal/<sid>/<run>.jsonl`) or a session's run folder changed: that session is
+   * refreshed (its fingerprint holds its run journals); the whole `_run_journal/` appeared or went: every
+   * summary is checked again in the background. False when the path is not under the root's `_run_journal/`.
+   */
+  private async runJournalChanged(root: Root, abs: string): Promise<boolean> {
+    const runsDir = path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME);
+    const dir = path.dirname(abs);
+    if (abs === runsDir) this.summarizeInBackground(root.id);
+    else if (dir === runsDir || path.dirname(dir) === runsDir) {
+      const sid = path.basename(dir === runsDir ? abs : dir);
+      if (root.sessions.has(sid)) await this.touch(root.id, sid);
+    } else return false;
+    return true;
   }
 
   /** Something of this session changed: refresh what is kept and notify. */
