@@ -79,8 +79,9 @@ export interface IndexOptions {
   /** How many full journals to keep in memory. */
   keepJournals?: number;
   /**
-   * Total shard bytes of the journals kept in memory (parsed events take several times their
-   * size on disk). The most recently used journal is always kept, whatever its size.
+   * Total bytes of the journals kept in memory: their shards' and sidecars' size on disk (parsed events
+   * take several times it), plus the sidecar buffer each keeps for a rewrite's re-read. The most recently
+   * used journal is always kept, whatever its size.
    */
   keepJournalBytes?: number;
   /** How many summaries to compute at once in the background. */

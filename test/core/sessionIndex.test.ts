@@ -292,4 +292,29 @@ describe('SessionIndex memory budget', () => {
     // Evicted sessions still summarize and analyze (from scratch).
     assert.strictEqual((await index.analyze(a.dir, 's1'))?.turns.length, 1);
   });
+
+  it("counts a kept journal's sidecar (parsed, and the buffer kept for a rewrite's re-read) in the byte budget", async () => {
+    const { a } = setup();
+    // A large sidecar as hermes-webui writes it (indent=2): its buffer is kept for the re-read of a rewrite.
+    const messages = [];
+    for (let i = 0; i < 2000; i++) messages.push({ role: i % 2 ? 'assistant' : 'user', content: `message ${i} `.padEnd(400, 'x') });
+    fs.writeFileSync(path.join(a.dir, 's1.json'), JSON.stringify({ title: 'First', messages }, null, 2));
+    const sidecar = fs.statSync(path.join(a.dir, 's1.json')).size;
+    const shards = fs.statSync(path.join(a.journal, 's1~1.jsonl')).size + fs.statSync(path.join(a.journal, 's2~1.jsonl')).size;
+    assert.ok(sidecar > 512 * 1024, `${sidecar} bytes`);
+    // Room for both journals' shards and the parsed sidecar, not for the kept buffer on top.
+    const budget = shards + sidecar + 1024;
+    const index = new SessionIndex({ now: () => T0 + 86400, keepJournalBytes: budget });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    await index.analyze(a.dir, 's1');
+    await index.analyze(a.dir, 's2');
+    assert.strictEqual(index.lastAnalysis(a.dir, 's1'), undefined, 'the journal holding the large sidecar was evicted');
+    assert.ok(index.lastAnalysis(a.dir, 's2'));
+    // With room for the buffer too, both stay.
+    const roomy = new SessionIndex({ now: () => T0 + 86400, keepJournalBytes: shards + 3 * sidecar });
+    await roomy.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    await roomy.analyze(a.dir, 's1');
+    await roomy.analyze(a.dir, 's2');
+    assert.ok(roomy.lastAnalysis(a.dir, 's1') && roomy.lastAnalysis(a.dir, 's2'), 'both kept within the bound');
+  });
 });
