@@ -254,15 +254,14 @@ export class SessionIndex {
     const root = this.rootsById.get(rootId);
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
-    const reuse = background ? BATCH_STAMP_MS : 0;
     // Background: the fingerprint's stats are reused by the reads that follow (no second stat per file).
     const hints = background ? this.folderHints(root, sessionId) : undefined;
-    const fp = await this.fingerprintOf(root, found, reuse, hints);
+    const fp = await this.fingerprintOf(root, found, background, hints);
     const cached = this.summaries.get(rootId, sessionId);
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
-    const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId), reuse, hints);
+    const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId), background, hints);
     const feedback = await this.refreshFeedback(rootId, sessionId, hints);
-    const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis, reuse);
+    const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis, batchStampMs(background));
     return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback, hermes));
   }
 
@@ -313,11 +312,11 @@ export class SessionIndex {
     return hints;
   }
 
-  /** A session's analysis (through the journal cache) with the repair log's reviews marked. */
-  private async analyzeSession(root: Root, found: DiscoveredSession, keep: boolean, reuseStampsMs = 0, hints?: StatHints): Promise<SessionAnalysis> {
+  /** A session's analysis (through the journal cache) with the repair log's reviews marked. `background`: see `summarize`. */
+  private async analyzeSession(root: Root, found: DiscoveredSession, keep: boolean, background = false, hints?: StatHints): Promise<SessionAnalysis> {
     const o = this.options;
     const analysis = await this.journals.analyze(root.id, root.sessionsDir, found, keep, o, o.now(), this.analyzeOptions(), hints);
-    markReviewedFindings(analysis, (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).known);
+    markReviewedFindings(analysis, (await this.reviews.of(root.id, root.sessionsDir, batchStampMs(background))).known);
     return analysis;
   }
 
@@ -496,11 +495,14 @@ export class SessionIndex {
     this.summaries.import(data);
   }
 
-  /** File stats plus the session's reviews: a new review makes the summary stale. `reuseStampsMs`: see `summarize`. */
-  private async fingerprintOf(root: Root, s: DiscoveredSession, reuseStampsMs = 0, hints?: Map<string, fs.Stats | null>): Promise<string> {
-    const reviews = (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).bySession.get(s.sessionId);
-    const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId, reuseStampsMs);
-    const files = await fingerprint(root.sessionsDir, s, reuseStampsMs > 0, hints);
+  /**
+   * File stats plus the session's reviews: a new review makes the summary stale. `background`: see `summarize`
+   * (the root's stamps shared by the batch, the files stat-ed synchronously).
+   */
+  private async fingerprintOf(root: Root, s: DiscoveredSession, background = false, hints?: Map<string, fs.Stats | null>): Promise<string> {
+    const reviews = (await this.reviews.of(root.id, root.sessionsDir, batchStampMs(background))).bySession.get(s.sessionId);
+    const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId, batchStampMs(background));
+    const files = await fingerprint(root.sessionsDir, s, background, hints);
     // The run journals: findings compare them with the turn journal (a run that appears, grows or goes changes them).
     const runs = runJournalsPart(root.sessionsDir, s.sessionId, hints);
     return files + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes + runs;
@@ -523,7 +525,7 @@ export class SessionIndex {
         const s = sessions[next++];
         const c = this.summaries.get(rootId, s.sessionId);
         if (!c) continue;
-        if (c.fingerprint !== (await this.fingerprintOf(root, s, 0, hintsOf(s.sessionId)))) {
+        if (c.fingerprint !== (await this.fingerprintOf(root, s, false, hintsOf(s.sessionId)))) {
           this.summaries.delete(rootId, s.sessionId);
           stale.push(s.sessionId);
         }
@@ -542,6 +544,11 @@ export class SessionIndex {
 const VALIDATE_LANES = 8;
 /** Background summaries of one batch share the root's repair-log and hermes-file stamps for this long. */
 const BATCH_STAMP_MS = 500;
+
+/** How old a root's stamp (repair log, hermes file) may be and still be reused: BATCH_STAMP_MS in a background batch, else 0 (fresh). */
+function batchStampMs(background: boolean): number {
+  return background ? BATCH_STAMP_MS : 0;
+}
 
 function labelFor(dir: string): string {
   const base = path.basename(dir);
