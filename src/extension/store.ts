@@ -153,10 +153,14 @@ export class SessionStore extends Disposable {
       );
       // Run journals (`_run_journal/<sid>/<run>.jsonl`): a session folder appearing or going, then that folder's files.
       const runsDir = path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME);
-      const runs = new DirWatcher(runsDir, (file, kind) => {
-        if (kind !== 'deleted') this.watchRuns(root.sessionsDir, path.basename(file));
-        this.queue(file, kind);
-      }, onError);
+      const runs = new DirWatcher(
+        runsDir,
+        (file, kind) => {
+          if (kind !== 'deleted') this.watchRuns(root.sessionsDir, path.basename(file));
+          this.queue(file, kind);
+        },
+        onError,
+      );
       // Reviewers' feedback (_turn_feedback/<sid>.jsonl), from this window or another process.
       const feedback = new DirWatcher(root.feedbackDir, (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind), onError);
       const sessions = new DirWatcher(
@@ -204,7 +208,11 @@ export class SessionStore extends Disposable {
       had.arm();
       return;
     }
-    const w = new DirWatcher(dir, (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind), (m) => this.log?.warn(m));
+    const w = new DirWatcher(
+      dir,
+      (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind),
+      (m) => this.log?.warn(m),
+    );
     this.runWatchers.set(dir, w);
     while (this.runWatchers.size > MAX_RUN_WATCHERS) {
       const [oldest, ow] = this.runWatchers.entries().next().value as [string, DirWatcher];

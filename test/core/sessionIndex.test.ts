@@ -231,7 +231,19 @@ describe('SessionIndex', () => {
     execFileSync('mkfifo', [path.join(runs, 'stream-fifo.jsonl')]);
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-run-outside-'));
     const run = (id: string, seq: number, event: string, state: string | null) =>
-      line({ version: 1, event_id: `${id}:${seq}`, seq, run_id: id, session_id: 's1', event, type: event, created_at: T0 + seq, terminal: state !== null, terminal_state: state, payload: {} });
+      line({
+        version: 1,
+        event_id: `${id}:${seq}`,
+        seq,
+        run_id: id,
+        session_id: 's1',
+        event,
+        type: event,
+        created_at: T0 + seq,
+        terminal: state !== null,
+        terminal_state: state,
+        payload: {},
+      });
     fs.writeFileSync(path.join(outside, 'stream-link.jsonl'), run('stream-link', 1, 'done', 'completed'));
     fs.symlinkSync(path.join(outside, 'stream-link.jsonl'), path.join(runs, 'stream-link.jsonl'));
     const file = path.join(runs, 'stream-t1.jsonl');

@@ -207,7 +207,12 @@ describe('Sessions view', function () {
     if (process.platform === 'win32') this.skip();
     fs.writeFileSync(path.join(journal, 'runner~1.jsonl'), lifecycle('r1', T0 + 600));
     const icon = async () => ((await sessionNodes()).some((x) => x.kind === 'session' && x.sessionId === 'runner') ? iconId(await sessionNode('runner')) : '');
-    const waitIcon = (id: string, what: string) => waitFor(async () => (await icon()) === id, 15_000, () => `${what}: icon ${id} (${seen()})`);
+    const waitIcon = (id: string, what: string) =>
+      waitFor(
+        async () => (await icon()) === id,
+        15_000,
+        () => `${what}: icon ${id} (${seen()})`,
+      );
     await waitIcon('pass', 'the new session, healthy');
     // `_run_journal/` appears with the session's folder, a FIFO named like a run journal (never opened) and a run still streaming.
     const runs = path.join(sessionsDir, '_run_journal', 'runner');
@@ -215,7 +220,19 @@ describe('Sessions view', function () {
     execFileSync('mkfifo', [path.join(runs, 'stream-fifo.jsonl')]);
     const file = path.join(runs, 'stream-r1.jsonl');
     const run = (seq: number, event: string, state: string | null) =>
-      line({ version: 1, event_id: `stream-r1:${seq}`, seq, run_id: 'stream-r1', session_id: 'runner', event, type: event, created_at: T0 + 600 + seq, terminal: state !== null, terminal_state: state, payload: {} });
+      line({
+        version: 1,
+        event_id: `stream-r1:${seq}`,
+        seq,
+        run_id: 'stream-r1',
+        session_id: 'runner',
+        event,
+        type: event,
+        created_at: T0 + 600 + seq,
+        terminal: state !== null,
+        terminal_state: state,
+        payload: {},
+      });
     try {
       fs.writeFileSync(file, run(1, 'token', null));
       await waitIcon('info', 'a completed turn whose run never settled');
