@@ -10,7 +10,7 @@ import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './ana
 import type { ShardFile } from './discovery';
 import { ShardReader, ReadBudget, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
 import { readSidecar, readSidecarStamped, sidecarPath, type SidecarRead } from './sidecar';
-import { newSidecarReuse, type SidecarReuse } from './sidecarReuse';
+import { newSidecarReuse, reuseBytes, type SidecarReuse } from './sidecarReuse';
 import { RUN_JOURNAL_DIR_NAME, RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
 import { IncrementalAnalyzer, type IncrementalRun } from './incrementalAnalysis';
@@ -83,6 +83,15 @@ export class SessionJournal {
   /** How the last `analyze()` was computed (incremental journals only; for tests and the bench). */
   get lastRun(): IncrementalRun | null {
     return this.incremental?.lastRun ?? null;
+  }
+
+  /**
+   * Bytes the sidecar holds in memory, for the journal cache's bound: its size on disk for the parsed
+   * sidecar (as shards count their size on disk for their events), plus the buffer a rewrite re-read reuses.
+   */
+  get sidecarBytes(): number {
+    const parsed = this.sidecar?.status === 'ok' ? Number(this.sidecarStamp.split(':')[1]) || 0 : 0;
+    return parsed + reuseBytes(this.sidecarReuse);
   }
 
   /** Replaces the set of shard files (from discovery); readers of kept shards keep their state. */
