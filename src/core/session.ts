@@ -27,6 +27,11 @@ export interface SessionOptions {
    * rewrite of a large sidecar can reuse (core/sidecarReuse.ts); default false.
    */
   incremental?: boolean;
+  /**
+   * The journal is read once and analysed once (the CLI audit): its readers drop their interning
+   * tables after the read (ReadOptions.readOnce). A later refresh still works, a little slower.
+   */
+  readOnce?: boolean;
   /** User-message text compact events keep in memory (UTF-16 units, default DEFAULT_MAX_INLINE_TEXT_CHARS); the rest is read back. */
   maxInlineTextChars?: number;
 }
@@ -54,6 +59,7 @@ export class SessionJournal {
   private readonly maxLineBytes: number;
   private readonly budget: ReadBudget;
   private readonly compact: boolean;
+  private readonly readOnce: boolean;
   private readonly incremental: IncrementalAnalyzer | null;
 
   constructor(
@@ -64,6 +70,7 @@ export class SessionJournal {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.budget = new ReadBudget(options.maxSessionBytes, options.maxInlineTextChars);
     this.compact = options.compact ?? true;
+    this.readOnce = options.readOnce === true;
     this.incremental = options.incremental === true ? new IncrementalAnalyzer() : null;
     this.sidecarReuse = options.incremental === true ? newSidecarReuse() : undefined;
   }
@@ -97,7 +104,10 @@ export class SessionJournal {
     }
     for (const f of files) {
       if (!this.readers.has(f.name))
-        this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes, budget: this.budget, compact: this.compact }));
+        this.readers.set(
+          f.name,
+          new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes, budget: this.budget, compact: this.compact, readOnce: this.readOnce }),
+        );
     }
   }
 
