@@ -10,7 +10,8 @@
  *   {mode: 'refresh', dir}   the core's reading of every session (SessionJournal.refresh: shards +
  *                            sidecar), no analysis: the audit minus analysis and report.
  *                            With `heap`, the journals are kept and the live heap after a full
- *                            GC is returned (`heapBytes`); with `plain`, events keep their parsed
+ *                            GC is returned (`heapBytes`: the JS heap plus array buffers, where compact
+ *                            events keep their columns); with `plain`, events keep their parsed
  *                            object (not compact, core/compactEvent.ts), for the same-run ratio.
  */
 import * as fs from 'fs';
@@ -93,8 +94,11 @@ workerMain(async (job: CoreJob) => {
       }
     }
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    // Twice: array buffers left by a growth are freed only once the GC after their last use has finished.
     (globalThis as { gc?: () => void }).gc?.();
-    const heapBytes = process.memoryUsage().heapUsed;
+    (globalThis as { gc?: () => void }).gc?.();
+    const mem = process.memoryUsage();
+    const heapBytes = mem.heapUsed + mem.arrayBuffers;
     return { ms, cpuMs: cpuMs(), bytes, events, heapBytes, sessions: kept.length };
   }
   const journal = path.join(job.dir, '_turn_journal');

@@ -69,7 +69,7 @@ export const largeBench: Bench = {
       ['session', 'events', 'baseline ms', 'CPU ms', 'baseline peak RSS MB', 'audit ms', 'CPU ms', 'audit peak RSS MB', 'audit RSS / journal bytes'],
     ];
     const readRows: (string | number)[][] = [
-      ['session', 'compact: heap MB', 'peak RSS MB', 'plain: heap MB', 'peak RSS MB', 'heap compact / plain', 'bytes per event compact / plain'],
+      ['session', 'compact: heap+arrays MB', 'peak RSS MB', 'plain: heap+arrays MB', 'peak RSS MB', 'compact / plain', 'bytes per event compact / plain'],
     ];
     for (const size of sizes) {
       const dir = path.join(ctx.tmp, `large-${size}`);
@@ -113,10 +113,10 @@ export const largeBench: Bench = {
       fs.rmSync(dir, { recursive: true, force: true });
     }
     ctx.log(table(rows));
-    ctx.log('reading only (SessionJournal.refresh, journal kept, live heap after a full GC):');
+    ctx.log('reading only (SessionJournal.refresh, journal kept, live heap + array buffers after a full GC):');
     ctx.log(table(readRows));
     ctx.log(
-      'target: a 4 GB session audits with peak RSS <= 300 MB (the 100 MB-session target); events are compact, turns compute their steps and read long user messages back (docs/performance.md).',
+      'target: a 4 GB session audits with peak RSS <= 300 MB (the 100 MB-session target); events are columnar (typed arrays), turns compute their steps, times and durations and read long user messages back (docs/performance.md).',
     );
   },
 };

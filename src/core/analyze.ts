@@ -6,7 +6,7 @@
 import { compareEvents, deriveStates, pyFloatRaises, rankByName, sortEvents } from './derive';
 import { canonicalJson } from './jsonLine';
 import { fieldsOf, hasLazyContent } from './compactEvent';
-import { messageText, TurnRecord } from './turnRecord';
+import { messageText, scanTurnEvents, submittedOf, TurnRecord } from './turnRecord';
 import { compareNames } from './sessionId';
 import type { ShardContents } from './shardReader';
 import type { Sidecar, SidecarRead } from './sidecar';
@@ -59,7 +59,8 @@ export interface Turn {
   reason: string | null;
   startedAt: number | null;
   lastAt: number | null;
-  durations: {
+  /** Computed from the events when read (core/turnRecord.ts). */
+  readonly durations: {
     toWorker: number | null;
     toAssistant: number | null;
     toTerminal: number | null;
@@ -252,10 +253,14 @@ export class FindingSink {
 
 /** Every valid event of the shards (torn-tail events included) and every malformed line. */
 function collectEvents(shards: readonly ShardContents[]): { all: JournalEvent[]; malformed: MalformedLine[] } {
-  const all: JournalEvent[] = [];
+  let n = 0;
+  for (const s of shards) n += s.events.length + (s.tailEvent ? 1 : 0);
+  // Exact size (a list grown by push keeps up to a third of its slots empty).
+  const all: JournalEvent[] = new Array<JournalEvent>(n);
+  let k = 0;
   for (const s of shards) {
-    for (const e of s.events) all.push(e);
-    if (s.tailEvent) all.push(s.tailEvent);
+    for (const e of s.events) all[k++] = e;
+    if (s.tailEvent) all[k++] = s.tailEvent;
   }
   const malformed = collectMalformed(shards);
   // A glued event is lost to upstream's reader; ours must not lose it (FORMATS.md §1), unless
@@ -288,14 +293,22 @@ function bomShards(shards: readonly ShardContents[]): Set<string> {
   return new Set(shards.filter((s) => s.hasBom).map((s) => s.name));
 }
 
-/** Events by turn id, in order of first appearance in the sorted stream (events without an id are left out). */
+/**
+ * Events by turn id, in order of first appearance in the sorted stream (events without an id
+ * are left out). Each list has exactly its events' slots (counted first: a list grown by push
+ * holds 17 slots for a turn's usual 4 events), so a turn keeps its list as it is.
+ */
 function groupByTurn(events: readonly JournalEvent[]): Map<string, JournalEvent[]> {
+  const count = new Map<string, number>();
+  for (const ev of events) if (ev.turnId !== '') count.set(ev.turnId, (count.get(ev.turnId) ?? 0) + 1);
   const byTurn = new Map<string, JournalEvent[]>();
+  for (const [id, n] of count) byTurn.set(id, new Array<JournalEvent>(n));
+  count.clear();
   for (const ev of events) {
     if (ev.turnId === '') continue;
-    const list = byTurn.get(ev.turnId);
-    if (list) list.push(ev);
-    else byTurn.set(ev.turnId, [ev]);
+    const k = count.get(ev.turnId) ?? 0;
+    byTurn.get(ev.turnId)![k] = ev;
+    count.set(ev.turnId, k + 1);
   }
   return byTurn;
 }
@@ -876,7 +889,7 @@ function buildTurn(
   userContents: Set<string>,
   recovered: JournalEvent[],
 ): Turn {
-  const submitted = evs.find((e) => e.name === 'submitted') ?? recovered.find((e) => e.name === 'submitted');
+  const submitted = submittedOf(evs, recovered);
   const sd = submitted ? fieldsOf(submitted) : {};
   const streamId = submitted?.streamId ?? evs.find((e) => e.streamId)?.streamId ?? recovered.find((e) => e.streamId)?.streamId ?? null;
   const scan = scanTurnEvents(evs);
@@ -887,22 +900,13 @@ function buildTurn(
     {
       turnId,
       streamId,
-      // An exact-size copy: the list grown by push holds up to 17 slots for a turn's usual 4 events.
-      events: evs.slice(),
+      // The list as it is: groupByTurn makes it exact-size, and a re-analysis copies a list before it grows it.
+      events: evs,
       state: latest.name,
       terminal: latest.terminal,
-      attachments: Array.isArray(sd.attachments) ? sd.attachments : [],
-      model: typeof sd.model === 'string' ? sd.model : null,
-      modelProvider: typeof sd.model_provider === 'string' ? sd.model_provider : null,
-      workspace: typeof sd.workspace === 'string' ? sd.workspace : null,
       reason: interruptReason(latest, scan.lastInterrupted),
-      startedAt: scan.startedAt,
-      lastAt: scan.lastAt,
-      durations: turnDurations(scan, latest),
-      assistantMessageIndex,
       assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
       collision,
-      hasSubmitted: scan.seenSubmitted,
       live: isLive(streamId, sidecar),
       userMessageSaved: false,
       recovered: recovered.length > 0 ? recovered : (NO_EVENTS as JournalEvent[]),
@@ -917,70 +921,6 @@ function buildTurn(
   );
   if (userContents.size > 0) turn.userMessageSaved = userMessageSavedIn(turn.userMessage, userContents);
   return turn;
-}
-
-/** What one pass over a turn's events finds: times, and the events looked up by name (no copies). */
-interface TurnScan {
-  startedAt: number | null;
-  lastAt: number | null;
-  tSub: number | null;
-  tWorker: number | null;
-  tAssistant: number | null;
-  seenSubmitted: boolean;
-  term: JournalEvent | undefined;
-  lastInterrupted: JournalEvent | undefined;
-  indexEv: JournalEvent | undefined;
-}
-
-function scanTurnEvents(evs: JournalEvent[]): TurnScan {
-  const scan: TurnScan = {
-    startedAt: null,
-    lastAt: null,
-    tSub: null,
-    tWorker: null,
-    tAssistant: null,
-    seenSubmitted: false,
-    term: undefined,
-    lastInterrupted: undefined,
-    indexEv: undefined,
-  };
-  let seenWorker = false;
-  let seenAssistant = false;
-  for (let i = 0; i < evs.length; i++) {
-    const e = evs[i];
-    const at = finiteOrNull(e.createdAtRaw);
-    if (at !== null) {
-      if (scan.startedAt === null) scan.startedAt = at;
-      scan.lastAt = at;
-    }
-    // The first event of each name counts for the durations, as Array.find would pick it.
-    if (e.name === 'submitted') {
-      if (!scan.seenSubmitted) scan.tSub = at;
-      scan.seenSubmitted = true;
-    } else if (e.name === 'worker_started') {
-      if (!seenWorker) scan.tWorker = at;
-      seenWorker = true;
-    } else if (e.name === 'assistant_started') {
-      if (!seenAssistant) scan.tAssistant = at;
-      seenAssistant = true;
-    }
-    if (e.terminal && scan.term === undefined) scan.term = e;
-    if (e.name === 'interrupted') scan.lastInterrupted = e;
-    if (typeof fieldsOf(e).assistant_message_index === 'number') scan.indexEv = e;
-  }
-  return scan;
-}
-
-function turnDurations(scan: TurnScan, latest: JournalEvent): Turn['durations'] {
-  const { tSub, tWorker, tAssistant, startedAt, lastAt } = scan;
-  const tTerm = scan.term ? finiteOrNull(scan.term.createdAtRaw) : null;
-  const diff = (a: number | null, b: number | null): number | null => (a !== null && b !== null ? b - a : null);
-  return {
-    toWorker: diff(tSub, tWorker),
-    toAssistant: diff(tWorker ?? tSub, tAssistant),
-    toTerminal: diff(tAssistant ?? tWorker ?? tSub, tTerm),
-    total: diff(tSub ?? startedAt, tTerm ?? (latest.terminal ? lastAt : null)),
-  };
 }
 
 /**

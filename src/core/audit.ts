@@ -4,7 +4,7 @@
  */
 
 import * as fs from 'fs';
-import type { AnalyzeOptions, SessionAnalysis } from './analyze';
+import type { AnalyzeOptions, SessionAnalysis, Turn } from './analyze';
 import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
 import { discoverSessions, type DiscoveredSession, type Discovery, type SkippedFile } from './discovery';
 import { SessionJournal, analyzeWithUpstream } from './session';
@@ -67,6 +67,7 @@ export async function* auditSessions(discovery: Discovery, options: AuditOptions
     const journal = new SessionJournal(discovery.sessionsDir, s.sessionId, {
       maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
       maxSessionBytes: options.maxSessionBytes,
+      readOnce: true,
     });
     journal.setShards(s.shards);
     const p = journal.refresh().then(() => journal);
@@ -137,9 +138,7 @@ export interface AuditReport {
 }
 
 export function sessionReport(a: SessionAnalysis): SessionReport {
-  // Null prototype: a turn id "__proto__" or "constructor" is an ordinary key (docs/security.md).
-  const states: Record<string, string> = Object.create(null);
-  for (const t of a.turns) if (t.events.length > 0) states[t.turnId] = t.state;
+  const states = reportStates(a);
   return {
     session_id: a.sessionId,
     title: a.title,
@@ -158,6 +157,32 @@ export function sessionReport(a: SessionAnalysis): SessionReport {
     last_activity: a.lastActivity,
     ...(a.upstream ? { upstream: a.upstream } : {}),
   };
+}
+
+/**
+ * Turn id → state of every turn with events. When upstream's view says the same, key for key in
+ * the same order (the usual case), it is upstream's object itself: one dictionary of the
+ * session's turns in memory, not two (the JSON is the same).
+ */
+function reportStates(a: SessionAnalysis): Record<string, string> {
+  const up = a.upstream?.states;
+  if (up !== undefined && sameStates(a.turns, up)) return up;
+  // Null prototype: a turn id "__proto__" or "constructor" is an ordinary key (docs/security.md).
+  const states: Record<string, string> = Object.create(null);
+  for (const t of a.turns) if (t.events.length > 0) states[t.turnId] = t.state;
+  return states;
+}
+
+/** `up` enumerates exactly the turns with events, in their order, each with the turn's state. */
+function sameStates(turns: readonly Turn[], up: Record<string, string>): boolean {
+  let k = 0;
+  const keys = Object.keys(up);
+  for (const t of turns) {
+    if (t.events.length === 0) continue;
+    if (k >= keys.length || keys[k] !== t.turnId || up[keys[k]] !== t.state) return false;
+    k++;
+  }
+  return k === keys.length;
 }
 
 export function reportFinding(f: Finding): ReportFinding {

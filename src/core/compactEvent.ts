@@ -142,48 +142,218 @@ export interface ShardRef {
   readonly path: string;
 }
 
-export class CompactEvent implements JournalEvent {
-  declare nonStandardNumbers?: boolean;
-  declare pythonLineBreaks?: boolean;
-  declare pythonHazard?: string;
-  declare recovered?: boolean;
-  declare raw?: string;
-  /** Set when `data` had to be rebuilt because the line on disk is no longer this event. */
-  declare stale?: boolean;
-  /** `content` is not in `fields` (this is its length in UTF-16 units): read it back (`contentOf`). */
-  declare lazyContent?: number;
+const NSN = 1; // nonStandardNumbers
+const PLB = 2; // pythonLineBreaks
+const STALE = 4; // data had to be rebuilt
+const RAW_AT = 8; // created_at is not a number: its value is in `atRaw`
+const NO_STREAM = 0xffffffff;
 
+/**
+ * The fixed fields of one shard's compact events, columnar (issue #18, "events that do not hold
+ * their text"): typed arrays outside the JS heap, ~45 bytes an event, names and ids interned
+ * (`strs`), the analysis fields in a table of read-only objects shared between events that
+ * have the same ones (`fieldTable`; index 0 = none). A `CompactEvent` is its columns and an
+ * index. A full re-read starts new columns: the events of the old ones keep their values.
+ */
+export class EventColumns {
+  size = 0;
+  private cap = 0;
+  name = new Uint32Array(0);
+  turn = new Uint32Array(0);
+  stream = new Uint32Array(0);
+  at = new Float64Array(0);
+  line = new Uint32Array(0);
+  offset = new Float64Array(0);
+  len = new Uint32Array(0);
+  fld = new Uint32Array(0);
+  /** A user message kept by reference: its length + 1 (0: none). */
+  lazy = new Uint32Array(0);
+  flags = new Uint8Array(0);
+  readonly strs: string[] = [];
+  private readonly strIds = new Map<string, number>();
+  readonly fieldTable: Record<string, unknown>[] = [NO_FIELDS as Record<string, unknown>];
+  private readonly fieldIds = new Map<string, number>();
+  /** `created_at` values that are not numbers, by event index (flag RAW_AT). */
+  readonly atRaw = new Map<number, unknown>();
+  readonly hazard = new Map<number, string>();
+
+  constructor(readonly src: ShardRef) {}
+
+  str(s: string): number {
+    if (this.strIds.size === 0 && this.strs.length > 0) for (let k = 0; k < this.strs.length; k++) this.strIds.set(this.strs[k], k);
+    let id = this.strIds.get(s);
+    if (id === undefined) {
+      id = this.strs.length;
+      this.strs.push(s);
+      this.strIds.set(s, id);
+    }
+    return id;
+  }
+
+  /** The index of `fields` in the table: shared with earlier events when its values are short (model, ids, empty lists). */
+  fieldsId(fields: Record<string, unknown>): number {
+    if (fields === NO_FIELDS) return 0;
+    const key = shareKey(fields);
+    if (key !== null) {
+      const id = this.fieldIds.get(key);
+      if (id !== undefined) return id;
+      if (this.fieldIds.size < 4096) this.fieldIds.set(key, this.fieldTable.length);
+    }
+    this.fieldTable.push(fields);
+    return this.fieldTable.length - 1;
+  }
+
+  /** Room for one more event (the columns double when full). */
+  grow(): number {
+    if (this.size === this.cap) this.resize(Math.max(256, this.cap * 2));
+    return this.size++;
+  }
+
+  /**
+   * After a read: the columns keep at most an eighth more room than their events (doubling left
+   * up to half empty); with `dropLookups`, the tables that find an interned string's or a shared
+   * fields object's index are dropped too (`str` rebuilds the first when called again; fields
+   * read later are simply not shared with earlier ones).
+   */
+  fit(dropLookups = false): void {
+    const cap = this.size + (this.size >> 3) + 16;
+    if (this.cap > cap) this.resize(cap);
+    if (dropLookups) {
+      this.strIds.clear();
+      this.fieldIds.clear();
+    }
+  }
+
+  private resize(cap: number): void {
+    this.name = resized(this.name, cap);
+    this.turn = resized(this.turn, cap);
+    this.stream = resized(this.stream, cap);
+    this.at = resized(this.at, cap);
+    this.line = resized(this.line, cap);
+    this.offset = resized(this.offset, cap);
+    this.len = resized(this.len, cap);
+    this.fld = resized(this.fld, cap);
+    this.lazy = resized(this.lazy, cap);
+    this.flags = resized(this.flags, cap);
+    this.cap = cap;
+  }
+}
+
+function resized<T extends Uint32Array | Float64Array | Uint8Array>(a: T, cap: number): T {
+  const b = new (a.constructor as new (n: number) => T)(cap);
+  b.set(a.length > cap ? a.subarray(0, cap) : a);
+  return b;
+}
+
+/** A key equal for analysis fields of equal short values (null: not shared, e.g. a user message). */
+function shareKey(fields: Record<string, unknown>): string | null {
+  let key = '';
+  for (const k in fields) {
+    const v = fields[k];
+    // Each value with its type and length: no text of one value can read as another field.
+    if (v === NO_ITEMS) key += `${k}=[];`;
+    else if (typeof v === 'string' && v.length <= INLINE_CONTENT_CHARS) key += `${k}=s${v.length}:${v};`;
+    else if (typeof v === 'number') key += `${k}=n${Object.is(v, -0) ? '-0' : String(v)};`;
+    else if (typeof v === 'boolean' || v === null) key += `${k}=${String(v)};`;
+    else return null;
+  }
+  return key;
+}
+
+export class CompactEvent implements JournalEvent {
   constructor(
-    readonly name: string,
-    readonly turnId: string,
-    readonly streamId: string | null,
-    readonly createdAtRaw: unknown,
-    /** The shard's name and path (one object per shard, shared by its events). */
-    readonly src: ShardRef,
-    readonly line: number,
-    readonly offset: number,
-    readonly length: number,
-    /** The analysis fields of the line (ANALYSIS_FIELDS); read-only, shared when empty. */
-    readonly fields: Record<string, unknown>,
+    /** The shard's columns (one per shard reader and full read, shared by its events). */
+    readonly cols: EventColumns,
+    readonly i: number,
   ) {}
+
+  get name(): string {
+    return this.cols.strs[this.cols.name[this.i]];
+  }
+
+  get turnId(): string {
+    return this.cols.strs[this.cols.turn[this.i]];
+  }
+
+  get streamId(): string | null {
+    const s = this.cols.stream[this.i];
+    return s === NO_STREAM ? null : this.cols.strs[s];
+  }
+
+  get createdAtRaw(): unknown {
+    const c = this.cols;
+    return (c.flags[this.i] & RAW_AT) !== 0 ? c.atRaw.get(this.i) : c.at[this.i];
+  }
+
+  get line(): number {
+    return this.cols.line[this.i];
+  }
+
+  get offset(): number {
+    return this.cols.offset[this.i];
+  }
+
+  get length(): number {
+    return this.cols.len[this.i];
+  }
+
+  /** The analysis fields of the line (ANALYSIS_FIELDS); read-only, shared between events. */
+  get fields(): Record<string, unknown> {
+    return this.cols.fieldTable[this.cols.fld[this.i]];
+  }
+
+  get nonStandardNumbers(): true | undefined {
+    return (this.cols.flags[this.i] & NSN) !== 0 ? true : undefined;
+  }
+
+  get pythonLineBreaks(): true | undefined {
+    return (this.cols.flags[this.i] & PLB) !== 0 ? true : undefined;
+  }
+
+  get pythonHazard(): string | undefined {
+    return this.cols.hazard.get(this.i);
+  }
+
+  /** Never set on a compact event (recovered events stay plain). */
+  get recovered(): undefined {
+    return undefined;
+  }
+
+  /** Never set on a compact event (a reader that keeps raw lines keeps plain events). */
+  get raw(): undefined {
+    return undefined;
+  }
+
+  /** Set when `data` had to be rebuilt because the line on disk is no longer this event. */
+  get stale(): true | undefined {
+    return (this.cols.flags[this.i] & STALE) !== 0 ? true : undefined;
+  }
+
+  /** `content` is not in `fields` (this is its length in UTF-16 units): read it back (`contentOf`). */
+  get lazyContent(): number | undefined {
+    const n = this.cols.lazy[this.i];
+    return n === 0 ? undefined : n - 1;
+  }
 
   get terminal(): boolean {
     return TERMINAL_EVENTS.has(this.name);
   }
 
   get shard(): string {
-    return this.src.name;
+    return this.cols.src.name;
   }
 
   /** The shard's path, to read the line back. */
   get path(): string {
-    return this.src.path;
+    return this.cols.src.path;
   }
 
   /** The documented sort key: the number when it is one (±Infinity included), else 0. */
   get sortKey(): number {
-    const v = this.createdAtRaw;
-    return typeof v === 'number' && !Number.isNaN(v) ? v : 0;
+    const c = this.cols;
+    if ((c.flags[this.i] & RAW_AT) !== 0) return 0;
+    const v = c.at[this.i];
+    return Number.isNaN(v) ? 0 : v;
   }
 
   /** The whole parsed line, read back from the shard (or from the cache of decoded lines). */
@@ -196,30 +366,37 @@ export class CompactEvent implements JournalEvent {
       decodedLines.set(key, read, this.length);
       return read;
     }
-    this.stale = true;
+    this.cols.flags[this.i] |= STALE;
     return this.rebuilt();
   }
 
-  /** JSON of a compact event is the JSON of the plain event (with its `data`). */
+  /** JSON of a compact event is the JSON of the plain event (with its `data`), with its `fields`. */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = {
-      ...(this as object),
-      terminal: this.terminal,
-      shard: this.shard,
-      path: this.path,
-      sortKey: this.sortKey,
-      data: this.data,
+      name: this.name,
+      turnId: this.turnId,
+      streamId: this.streamId,
+      createdAtRaw: this.createdAtRaw,
+      line: this.line,
+      offset: this.offset,
+      length: this.length,
+      fields: this.fields,
     };
-    delete out.src;
-    delete out.lazyContent;
-    return out;
+    if (this.nonStandardNumbers) out.nonStandardNumbers = true;
+    if (this.pythonLineBreaks) out.pythonLineBreaks = true;
+    if (this.pythonHazard !== undefined) out.pythonHazard = this.pythonHazard;
+    // `stale` as known before this read back (which may set it), like a spread of the fields then `data`.
+    if (this.stale) out.stale = true;
+    return Object.assign(out, { terminal: this.terminal, shard: this.shard, path: this.path, sortKey: this.sortKey, data: this.data });
   }
 
   private rebuilt(): Record<string, unknown> {
     const out: Record<string, unknown> = { event: this.name };
-    if (this.streamId !== null) out.stream_id = this.streamId;
+    const streamId = this.streamId;
+    if (streamId !== null) out.stream_id = streamId;
     if (this.turnId !== '') out.turn_id = this.turnId;
-    if (this.createdAtRaw !== undefined) out.created_at = this.createdAtRaw;
+    const at = this.createdAtRaw;
+    if (at !== undefined) out.created_at = at;
     return Object.assign(out, this.fields);
   }
 }
@@ -253,28 +430,35 @@ function sameEvent(obj: Record<string, unknown>, e: CompactEvent): boolean {
 }
 
 /**
- * Makes the compact form of a plain event (its `data` is dropped; `recovered` events stay plain).
- * A user message longer than INLINE_CONTENT_CHARS stays in memory only when `keepText(length)`
- * says the session's allowance has room for it (no `keepText`: always).
+ * Makes the compact form of a plain event in `cols` (its `data` is dropped; `recovered` events
+ * stay plain). A user message longer than INLINE_CONTENT_CHARS stays in memory only when
+ * `keepText(length)` says the session's allowance has room for it (no `keepText`: always).
  */
-export function compactOf(ev: JournalEvent, src: ShardRef, intern: Interner, keepText?: (chars: number) => boolean): JournalEvent {
+export function compactOf(ev: JournalEvent, cols: EventColumns, intern: Interner, keepText?: (chars: number) => boolean): JournalEvent {
   if (ev.recovered || ev.raw !== undefined) return ev;
   const content = ev.data.content;
-  const lazy = keepText !== undefined && typeof content === 'string' && content.length > INLINE_CONTENT_CHARS && !keepText(content.length);
-  const c = new CompactEvent(
-    intern.get(ev.name),
-    intern.get(ev.turnId),
-    ev.streamId === null ? null : intern.get(ev.streamId),
-    ev.createdAtRaw,
-    src,
-    ev.line,
-    ev.offset,
-    ev.length,
-    pickFields(ev.data, lazy, intern),
-  );
-  if (lazy) c.lazyContent = content.length;
-  if (ev.nonStandardNumbers) c.nonStandardNumbers = true;
-  if (ev.pythonLineBreaks) c.pythonLineBreaks = true;
-  if (ev.pythonHazard !== undefined) c.pythonHazard = ev.pythonHazard;
-  return c;
+  const lazy =
+    keepText !== undefined && typeof content === 'string' && content.length > INLINE_CONTENT_CHARS && content.length < NO_STREAM && !keepText(content.length);
+  const i = cols.grow();
+  cols.name[i] = cols.str(ev.name);
+  cols.turn[i] = cols.str(ev.turnId);
+  cols.stream[i] = ev.streamId === null ? NO_STREAM : cols.str(ev.streamId);
+  const at = ev.createdAtRaw;
+  let flags = 0;
+  if (typeof at === 'number') cols.at[i] = at;
+  else {
+    cols.at[i] = 0;
+    flags |= RAW_AT;
+    cols.atRaw.set(i, at);
+  }
+  cols.line[i] = ev.line;
+  cols.offset[i] = ev.offset;
+  cols.len[i] = ev.length;
+  cols.fld[i] = cols.fieldsId(pickFields(ev.data, lazy, intern));
+  cols.lazy[i] = lazy ? (content as string).length + 1 : 0;
+  if (ev.nonStandardNumbers) flags |= NSN;
+  if (ev.pythonLineBreaks) flags |= PLB;
+  cols.flags[i] = flags;
+  if (ev.pythonHazard !== undefined) cols.hazard.set(i, ev.pythonHazard);
+  return new CompactEvent(cols, i);
 }

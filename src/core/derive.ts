@@ -72,18 +72,25 @@ export interface Derived {
 /** `events` must already be in sorted order. */
 export function deriveStates(sorted: readonly JournalEvent[]): Derived {
   const states = new Map<string, JournalEvent>();
-  const terminals = new Map<string, JournalEvent[]>();
+  // A turn's first terminal event; a list only for a turn with more than one (no list per turn).
+  const first = new Map<string, JournalEvent>();
+  const more = new Map<string, JournalEvent[]>();
   for (const ev of sorted) {
     if (ev.turnId === '') continue;
     if (ev.terminal) {
-      const list = terminals.get(ev.turnId);
-      if (list) list.push(ev);
-      else terminals.set(ev.turnId, [ev]);
+      const f = first.get(ev.turnId);
+      if (f === undefined) first.set(ev.turnId, ev);
+      else {
+        const list = more.get(ev.turnId);
+        if (list) list.push(ev);
+        else more.set(ev.turnId, [f, ev]);
+      }
     }
     const prev = states.get(ev.turnId);
     if (prev === undefined || pyFloatKey(ev.createdAtRaw) >= pyFloatKey(prev.createdAtRaw)) states.set(ev.turnId, ev);
   }
+  // In order of each turn's first terminal event.
   const collisions = new Map<string, JournalEvent[]>();
-  for (const [turnId, list] of terminals) if (list.length > 1) collisions.set(turnId, list);
+  if (more.size > 0) for (const turnId of first.keys()) if (more.has(turnId)) collisions.set(turnId, more.get(turnId)!);
   return { states, collisions };
 }

@@ -10,7 +10,7 @@ import { analyzeSession, type AnalyzeOptions, type SessionAnalysis } from './ana
 import type { ShardFile } from './discovery';
 import { ShardReader, ReadBudget, DEFAULT_MAX_LINE_BYTES, type RefreshResult } from './shardReader';
 import { readSidecar, readSidecarStamped, sidecarPath, type SidecarRead } from './sidecar';
-import { newSidecarReuse, type SidecarReuse } from './sidecarReuse';
+import { newSidecarReuse, reuseBytes, type SidecarReuse } from './sidecarReuse';
 import { RUN_JOURNAL_DIR_NAME, RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
 import { IncrementalAnalyzer, type IncrementalRun } from './incrementalAnalysis';
@@ -27,6 +27,11 @@ export interface SessionOptions {
    * rewrite of a large sidecar can reuse (core/sidecarReuse.ts); default false.
    */
   incremental?: boolean;
+  /**
+   * The journal is read once and analysed once (the CLI audit): its readers drop their interning
+   * tables after the read (ReadOptions.readOnce). A later refresh still works, a little slower.
+   */
+  readOnce?: boolean;
   /** User-message text compact events keep in memory (UTF-16 units, default DEFAULT_MAX_INLINE_TEXT_CHARS); the rest is read back. */
   maxInlineTextChars?: number;
 }
@@ -54,6 +59,7 @@ export class SessionJournal {
   private readonly maxLineBytes: number;
   private readonly budget: ReadBudget;
   private readonly compact: boolean;
+  private readonly readOnce: boolean;
   private readonly incremental: IncrementalAnalyzer | null;
 
   constructor(
@@ -64,6 +70,7 @@ export class SessionJournal {
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.budget = new ReadBudget(options.maxSessionBytes, options.maxInlineTextChars);
     this.compact = options.compact ?? true;
+    this.readOnce = options.readOnce === true;
     this.incremental = options.incremental === true ? new IncrementalAnalyzer() : null;
     this.sidecarReuse = options.incremental === true ? newSidecarReuse() : undefined;
   }
@@ -78,6 +85,15 @@ export class SessionJournal {
     return this.incremental?.lastRun ?? null;
   }
 
+  /**
+   * Bytes the sidecar holds in memory, for the journal cache's bound: its size on disk for the parsed
+   * sidecar (as shards count their size on disk for their events), plus the buffer a rewrite re-read reuses.
+   */
+  get sidecarBytes(): number {
+    const parsed = this.sidecar?.status === 'ok' ? Number(this.sidecarStamp.split(':')[1]) || 0 : 0;
+    return parsed + reuseBytes(this.sidecarReuse);
+  }
+
   /** Replaces the set of shard files (from discovery); readers of kept shards keep their state. */
   setShards(files: readonly ShardFile[]): void {
     const keep = new Set(files.map((f) => f.name));
@@ -88,7 +104,10 @@ export class SessionJournal {
     }
     for (const f of files) {
       if (!this.readers.has(f.name))
-        this.readers.set(f.name, new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes, budget: this.budget, compact: this.compact }));
+        this.readers.set(
+          f.name,
+          new ShardReader(f.path, f.name, { maxLineBytes: this.maxLineBytes, budget: this.budget, compact: this.compact, readOnce: this.readOnce }),
+        );
     }
   }
 

@@ -21,6 +21,7 @@ import { JOURNAL_DIR_NAME, parseShardFileName } from './sessionId';
 import { runJournalDirOf, type StatHints } from './session';
 import { RUN_JOURNAL_DIR_NAME } from './runJournal';
 import * as fs from 'fs';
+import { lstatOrNull } from './fsSafe';
 import { DEFAULT_MAX_LINE_BYTES } from './shardReader';
 import { FEEDBACK_DIR_NAME, feedbackFilePath, sessionIdOfFeedbackFile } from './feedback/record';
 import type { TurnFeedback } from './feedback/latest';
@@ -30,7 +31,7 @@ import { markReviewedFindings } from './repair/reviewed';
 import { JournalCache } from './sessions/journalCache';
 import { FeedbackFiles, hashText, RepairReviews } from './sessions/reviewState';
 import { HermesThumbs } from './sessions/hermesThumbs';
-import { EMPTY_FEEDBACK, fingerprint, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
+import { EMPTY_FEEDBACK, fingerprint, runJournalsPart, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
 import { WorkQueue } from './sessions/workQueue';
 
 export { fingerprint, isReviewable, MAX_SUMMARY_FINDINGS, summaryOf, SUMMARY_CACHE_VERSION, type SessionSummary } from './sessions/summaries';
@@ -78,8 +79,9 @@ export interface IndexOptions {
   /** How many full journals to keep in memory. */
   keepJournals?: number;
   /**
-   * Total shard bytes of the journals kept in memory (parsed events take several times their
-   * size on disk). The most recently used journal is always kept, whatever its size.
+   * Total bytes of the journals kept in memory: their shards' and sidecars' size on disk (parsed events
+   * take several times it), plus the sidecar buffer each keeps for a rewrite's re-read. The most recently
+   * used journal is always kept, whatever its size.
    */
   keepJournalBytes?: number;
   /** How many summaries to compute at once in the background. */
@@ -252,15 +254,14 @@ export class SessionIndex {
     const root = this.rootsById.get(rootId);
     const found = root?.sessions.get(sessionId);
     if (!root || !found) return undefined;
-    const reuse = background ? BATCH_STAMP_MS : 0;
     // Background: the fingerprint's stats are reused by the reads that follow (no second stat per file).
     const hints = background ? this.folderHints(root, sessionId) : undefined;
-    const fp = await this.fingerprintOf(root, found, reuse, hints);
+    const fp = await this.fingerprintOf(root, found, background, hints);
     const cached = this.summaries.get(rootId, sessionId);
     if (cached && cached.fingerprint === fp && !this.isClockSensitive(cached)) return cached;
-    const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId), reuse, hints);
+    const analysis = await this.analyzeSession(root, found, this.journals.has(rootId, sessionId), background, hints);
     const feedback = await this.refreshFeedback(rootId, sessionId, hints);
-    const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis, reuse);
+    const hermes = await this.hermes.match(rootId, root.sessionsDir, analysis, batchStampMs(background));
     return this.setSummary(rootId, sessionId, summaryOf(analysis, fp, this.options.now(), feedback, hermes));
   }
 
@@ -311,11 +312,11 @@ export class SessionIndex {
     return hints;
   }
 
-  /** A session's analysis (through the journal cache) with the repair log's reviews marked. */
-  private async analyzeSession(root: Root, found: DiscoveredSession, keep: boolean, reuseStampsMs = 0, hints?: StatHints): Promise<SessionAnalysis> {
+  /** A session's analysis (through the journal cache) with the repair log's reviews marked. `background`: see `summarize`. */
+  private async analyzeSession(root: Root, found: DiscoveredSession, keep: boolean, background = false, hints?: StatHints): Promise<SessionAnalysis> {
     const o = this.options;
     const analysis = await this.journals.analyze(root.id, root.sessionsDir, found, keep, o, o.now(), this.analyzeOptions(), hints);
-    markReviewedFindings(analysis, (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).known);
+    markReviewedFindings(analysis, (await this.reviews.of(root.id, root.sessionsDir, batchStampMs(background))).known);
     return analysis;
   }
 
@@ -381,6 +382,7 @@ export class SessionIndex {
         this.summarizeInBackground(root.id);
         return true;
       }
+      if (await this.runJournalChanged(root, abs)) return true;
       if (dir === root.sessionsDir && name.endsWith('.json')) {
         const sid = name.slice(0, -'.json'.length);
         if (root.sessions.has(sid)) await this.touch(root.id, sid);
@@ -416,6 +418,22 @@ export class SessionIndex {
       this.summarizeInBackground(root.id);
     }
     return roots.length > 0;
+  }
+
+  /**
+   * A run journal (`_run_journal/<sid>/<run>.jsonl`) or a session's run folder changed: that session is
+   * refreshed (its fingerprint holds its run journals); the whole `_run_journal/` appeared or went: every
+   * summary is checked again in the background. False when the path is not under the root's `_run_journal/`.
+   */
+  private async runJournalChanged(root: Root, abs: string): Promise<boolean> {
+    const runsDir = path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME);
+    const dir = path.dirname(abs);
+    if (abs === runsDir) this.summarizeInBackground(root.id);
+    else if (dir === runsDir || path.dirname(dir) === runsDir) {
+      const sid = path.basename(dir === runsDir ? abs : dir);
+      if (root.sessions.has(sid)) await this.touch(root.id, sid);
+    } else return false;
+    return true;
   }
 
   /** Something of this session changed: refresh what is kept and notify. */
@@ -477,12 +495,17 @@ export class SessionIndex {
     this.summaries.import(data);
   }
 
-  /** File stats plus the session's reviews: a new review makes the summary stale. `reuseStampsMs`: see `summarize`. */
-  private async fingerprintOf(root: Root, s: DiscoveredSession, reuseStampsMs = 0, hints?: Map<string, fs.Stats | null>): Promise<string> {
-    const reviews = (await this.reviews.of(root.id, root.sessionsDir, reuseStampsMs)).bySession.get(s.sessionId);
-    const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId, reuseStampsMs);
-    const files = await fingerprint(root.sessionsDir, s, reuseStampsMs > 0, hints);
-    return files + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes;
+  /**
+   * File stats plus the session's reviews: a new review makes the summary stale. `background`: see `summarize`
+   * (the root's stamps shared by the batch, the files stat-ed synchronously).
+   */
+  private async fingerprintOf(root: Root, s: DiscoveredSession, background = false, hints?: Map<string, fs.Stats | null>): Promise<string> {
+    const reviews = (await this.reviews.of(root.id, root.sessionsDir, batchStampMs(background))).bySession.get(s.sessionId);
+    const hermes = await this.hermes.fingerprintPart(root.sessionsDir, s.sessionId, batchStampMs(background));
+    const files = await fingerprint(root.sessionsDir, s, background, hints);
+    // The run journals: findings compare them with the turn journal (a run that appears, grows or goes changes them).
+    const runs = runJournalsPart(root.sessionsDir, s.sessionId, hints);
+    return files + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes + runs;
   }
 
   /** Cached summaries whose fingerprint still matches the files (cheap: stats only). */
@@ -491,6 +514,9 @@ export class SessionIndex {
     if (!root) return [];
     const stale: string[] = [];
     const sessions = [...root.sessions.values()];
+    // No `_run_journal/` in the root (checked once): no session's run-journal folder is looked for.
+    const noRuns = lstatOrNull(path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME))?.isDirectory() !== true;
+    const hintsOf = (sid: string) => (noRuns ? new Map([[runJournalDirOf(root.sessionsDir, sid), null]]) : undefined);
     // A few sessions at a time: tens of thousands of stats in flight at once are slower than
     // a steady few (measured in bench/sessions.ts), and hog the thread pool.
     let next = 0;
@@ -499,7 +525,7 @@ export class SessionIndex {
         const s = sessions[next++];
         const c = this.summaries.get(rootId, s.sessionId);
         if (!c) continue;
-        if (c.fingerprint !== (await this.fingerprintOf(root, s))) {
+        if (c.fingerprint !== (await this.fingerprintOf(root, s, false, hintsOf(s.sessionId)))) {
           this.summaries.delete(rootId, s.sessionId);
           stale.push(s.sessionId);
         }
@@ -518,6 +544,11 @@ export class SessionIndex {
 const VALIDATE_LANES = 8;
 /** Background summaries of one batch share the root's repair-log and hermes-file stamps for this long. */
 const BATCH_STAMP_MS = 500;
+
+/** How old a root's stamp (repair log, hermes file) may be and still be reused: BATCH_STAMP_MS in a background batch, else 0 (fresh). */
+function batchStampMs(background: boolean): number {
+  return background ? BATCH_STAMP_MS : 0;
+}
 
 function labelFor(dir: string): string {
   const base = path.basename(dir);

@@ -15,7 +15,7 @@ import { isUtf8 } from 'buffer';
 import { parseJsonLine, pythonJsonHazard, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
 import { TERMINAL_EVENTS } from './types';
-import { compactOf, Interner, type ShardRef } from './compactEvent';
+import { compactOf, EventColumns, Interner } from './compactEvent';
 
 export interface ReadOptions {
   /** Lines longer than this many bytes are malformed (`too_long`) and never buffered whole. */
@@ -29,6 +29,12 @@ export interface ReadOptions {
    * parsed line read back from the shard when `data` is asked for. Ignored with `keepRaw`.
    */
   compact?: boolean;
+  /**
+   * After each refresh, drop the lookup tables that intern compact events' names and ids (the
+   * interned strings stay): for a shard read once (the CLI audit), ~20 bytes an event; a later
+   * read rebuilds them. Default false (a shard read again after appends keeps them).
+   */
+  readOnce?: boolean;
   /** Shared by all readers of one session (default: this reader alone, DEFAULT_MAX_SESSION_BYTES). */
   budget?: ReadBudget;
 }
@@ -178,22 +184,24 @@ export class ShardReader {
   private readonly maxLineBytes: number;
   private readonly chunkBytes: number;
   private readonly keepRaw: boolean;
+  private readonly readOnce: boolean;
   /** Interns names and ids of compact events; null when events keep their parsed object. */
   private readonly intern: Interner | null;
   /** Whether a compact event may keep one more user message in memory (the session's text allowance). */
   private readonly keepText = (chars: number): boolean => this.budget.takeText(this, chars);
   private readonly budget: ReadBudget;
-  /** The shard's name and path, shared by its compact events. */
-  private readonly src: ShardRef;
+  /** The fixed fields of the compact events (columnar; new ones on a full re-read); null when events keep their parsed object. */
+  private cols: EventColumns | null;
 
   constructor(path: string, name: string, options: ReadOptions) {
     this.maxLineBytes = options.maxLineBytes;
     this.budget = options.budget ?? new ReadBudget();
     this.keepRaw = options.keepRaw === true;
+    this.readOnce = options.readOnce === true;
     this.intern = options.compact === true && !this.keepRaw ? new Interner() : null;
     this.chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK;
     this.contents = emptyContents(path, name);
-    this.src = { name, path };
+    this.cols = this.intern === null ? null : new EventColumns({ name, path });
   }
 
   get committedOffset(): number {
@@ -267,6 +275,7 @@ export class ShardReader {
       c.error = describeFsError(err);
       return { mode: 'full', bytesRead, newEvents: 0 };
     }
+    this.cols?.fit(this.readOnce);
     return { mode, bytesRead, newEvents: c.events.length - before };
   }
 
@@ -280,6 +289,7 @@ export class ShardReader {
     Object.assign(c, emptyContents(c.path, c.name));
     this.committed = 0;
     this.intern?.clear();
+    if (this.cols !== null) this.cols = new EventColumns(this.cols.src);
     this.budget.releaseText(this);
   }
 
@@ -424,7 +434,7 @@ export class ShardReader {
         if (mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line)) ev.pythonLineBreaks = true;
         const hazard = pythonJsonHazard(line);
         if (hazard !== null) ev.pythonHazard = hazard;
-        c.events.push(this.intern === null ? ev : compactOf(ev, this.src, this.intern, this.keepText));
+        c.events.push(this.intern === null ? ev : compactOf(ev, this.cols!, this.intern, this.keepText));
       } else {
         // Blank, not JSON, NaN / Infinity, not an object: the general path decides.
         this.commitLine(chunk.subarray(p, nl), offset);
@@ -439,7 +449,7 @@ export class ShardReader {
     const parsed = this.parseLine(raw, offset, c.lineCount, false);
     if (parsed === null) return;
     if ('kind' in parsed) c.malformed.push(parsed);
-    else c.events.push(this.intern === null ? parsed : compactOf(parsed, this.src, this.intern, this.keepText));
+    else c.events.push(this.intern === null ? parsed : compactOf(parsed, this.cols!, this.intern, this.keepText));
   }
 
   private commitOverLong(preview: Buffer, offset: number, length: number, torn: boolean): MalformedLine {

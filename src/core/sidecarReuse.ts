@@ -47,6 +47,19 @@ export function newSidecarReuse(): SidecarReuse {
   return { kept: null, last: null };
 }
 
+/**
+ * Bytes of memory the kept buffers hold: each distinct underlying buffer once, whole (a subarray
+ * keeps all of the file buffer it was cut from alive). For the journal cache's byte bound.
+ */
+export function reuseBytes(r: SidecarReuse | undefined): number {
+  const held = new Set<ArrayBufferLike>();
+  if (r?.kept) held.add(r.kept.elements.buffer);
+  if (r?.match) held.add(r.match.buf.buffer);
+  let n = 0;
+  for (const b of held) n += b.byteLength;
+  return n;
+}
+
 const KEY = Buffer.from('\n  "messages": [');
 const CLOSE = Buffer.from('\n  ]');
 

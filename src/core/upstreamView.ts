@@ -77,7 +77,7 @@ function unverifiedLines(view: UpstreamView, shard: string, first: number, count
 }
 
 /** A re-read line (null: unreadable) as upstream splits and parses it. Returns the extra lines it makes. */
-function upstreamLines(view: UpstreamView, seen: JournalEvent[], shard: string, first: number, it: Item, text: string | null): number {
+function upstreamLines(view: UpstreamView, seen: { push(e: JournalEvent): void }, shard: string, first: number, it: Item, text: string | null): number {
   // The bytes re-read include a BOM at the start of the file, as upstream's text does.
   const pieces = text === null ? [''] : pySplitlines(text.replace(/\r$/, ''));
   pieces.forEach((piece, k) => {
@@ -92,13 +92,33 @@ function upstreamLines(view: UpstreamView, seen: JournalEvent[], shard: string, 
   return Math.max(0, pieces.length - 1);
 }
 
+/**
+ * A list of about `size` events filled in place (a list grown by push leaves its old, ever
+ * larger copies as garbage), cut to the events pushed when done.
+ */
+class EventList {
+  private readonly list: JournalEvent[];
+  private n = 0;
+  constructor(size: number) {
+    this.list = new Array<JournalEvent>(size);
+  }
+  push(e: JournalEvent): void {
+    this.list[this.n++] = e;
+  }
+  done(): JournalEvent[] {
+    this.list.length = this.n;
+    return this.list;
+  }
+}
+
 /** Upstream's view of one analysed session; `shardPath` gives each shard's file. */
 export async function upstreamView(a: SessionAnalysis, shardPath: (name: string) => string | undefined, o: { maxReread?: number } = {}): Promise<UpstreamView> {
   const maxReread = o.maxReread ?? UPSTREAM_MAX_REREAD;
   const view: UpstreamView = { readable: true, error: null, states: {}, collisions: [], malformed: [], pending: [], event_count: 0 };
   if (a.malformed.some((m) => m.kind === 'invalid_utf8')) return unreadable(view, 'UnicodeDecodeError');
   if (a.events.some((e) => e.pythonHazard !== undefined && e.recovered !== true)) return unreadable(view, 'RecursionError');
-  const seen: JournalEvent[] = [];
+  // Upstream reads about as many events as we do.
+  const into = new EventList(a.events.length);
   for (const shard of [...a.shards].sort((x, y) => compareNames(x.name, y.name))) {
     // The shard's events and malformed lines in line order (events first on a tie, as a stable
     // sort of both would put them); only the lines to re-read become objects.
@@ -114,14 +134,15 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
       const first = it.line + extra;
       if (e !== undefined && e.pythonLineBreaks !== true) {
         if (shard.hasBom && e.line === 1) view.malformed.push({ shard: shard.name, line: first });
-        else seen.push(e);
+        else into.push(e);
         continue;
       }
       const got = file ? await readLine(file, it.offset, it.length, maxReread) : null;
       if (got === 'invalid_utf8') return unreadable(view, 'UnicodeDecodeError');
-      extra += typeof got === 'number' ? unverifiedLines(view, shard.name, first, got) : upstreamLines(view, seen, shard.name, first, it, got);
+      extra += typeof got === 'number' ? unverifiedLines(view, shard.name, first, got) : upstreamLines(view, into, shard.name, first, it, got);
     }
   }
+  const seen = into.done();
   view.event_count = seen.length;
   // `_safe_ts`: float(created_at or 0), 0 when that raises; a stable sort.
   // A typed array of keys and one of positions (no object per event).
@@ -135,14 +156,20 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
   for (let i = 0; i < order.length; i++) order[i] = i;
   order.sort((x, y) => keys[x] - keys[y] || x - y);
   const states = new Map<string, JournalEvent>();
-  const terminals = new Map<string, JournalEvent[]>();
+  // A turn's first terminal event; a list only for a turn with more than one (no list per turn).
+  const first = new Map<string, JournalEvent>();
+  const more = new Map<string, JournalEvent[]>();
   for (let n = 0; n < order.length; n++) {
     const e = seen[order[n]];
     if (e.turnId === '') continue;
     if (e.terminal) {
-      const list = terminals.get(e.turnId);
-      if (list) list.push(e);
-      else terminals.set(e.turnId, [e]);
+      const f = first.get(e.turnId);
+      if (f === undefined) first.set(e.turnId, e);
+      else {
+        const list = more.get(e.turnId);
+        if (list) list.push(e);
+        else more.set(e.turnId, [f, e]);
+      }
     }
     const prev = states.get(e.turnId);
     // `float(event.get('created_at') or 0) >= float(previous...)`: raises for a non-numeric value.
@@ -150,8 +177,9 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
     if (prev === undefined || pyFloatKey(e.createdAtRaw) >= pyFloatKey(prev.createdAtRaw)) states.set(e.turnId, e);
   }
   for (const [tid, e] of states) view.states[tid] = e.name;
-  for (const [tid, list] of terminals) {
-    if (list.length < 2) continue;
+  for (const tid of more.size > 0 ? first.keys() : []) {
+    const list = more.get(tid);
+    if (list === undefined) continue;
     const ordered = list.map((e, i) => ({ e, i })).sort((x, y) => pyFloatKey(x.e.createdAtRaw) - pyFloatKey(y.e.createdAtRaw) || x.i - y.i);
     view.collisions.push({ turn_id: tid, events: ordered.map((x) => x.e.name) });
   }

@@ -9,12 +9,14 @@
 
 import * as fs from 'fs';
 import * as os from 'os';
-import { atomicReplace, readTextSync } from '../core/fsSafe';
+import { atomicReplace, listRealFolders, lstatOrNull, readTextSync } from '../core/fsSafe';
 import * as path from 'path';
 import { REPAIR_LOG_NAME } from '../core/repair/log';
 import * as vscode from 'vscode';
 import { SessionIndex, type IndexChange, type Root, type RootSpec } from '../core/sessionIndex';
-import { JOURNAL_DIR_NAME } from '../core/sessionId';
+import { JOURNAL_DIR_NAME, parseShardFileName } from '../core/sessionId';
+import { RUN_JOURNAL_DIR_NAME } from '../core/runJournal';
+import { runJournalDirOf } from '../core/session';
 import { FEEDBACK_DIR_NAME } from '../core/feedback/record';
 import { DirWatcher } from '../core/dirWatcher';
 import { readSettings, upstreamDefaultDir, SECTION } from './config';
@@ -22,6 +24,12 @@ import { Disposable } from './dispose';
 
 const CACHE_FILE = 'summary-cache.json';
 const DEBOUNCE_MS = 150;
+/**
+ * Run-journal folders (`_run_journal/<sid>/`) watched at most, per window: the sessions whose run folder
+ * appeared or whose turn journal changed while the window is open (the ones being written), most recent
+ * last. A run written before the window opened is seen by the summaries' fingerprint (validateCached).
+ */
+const MAX_RUN_WATCHERS = 64;
 
 export class SessionStore extends Disposable {
   readonly index: SessionIndex;
@@ -34,6 +42,8 @@ export class SessionStore extends Disposable {
   /** Fires after a watched file's change has been applied to the index. */
   readonly onDidProcessFileChange = this.fileEmitter.event;
   private watchers = new Map<string, DirWatcher[]>();
+  /** `_run_journal/<sid>/` watchers by folder path (LRU: insertion order), see MAX_RUN_WATCHERS. */
+  private runWatchers = new Map<string, DirWatcher>();
   private pendingPaths = new Map<string, { kind: 'created' | 'changed' | 'deleted'; timer: NodeJS.Timeout }>();
   private saveTimer: NodeJS.Timeout | undefined;
   private ready: Promise<void> = Promise.resolve();
@@ -131,7 +141,26 @@ export class SessionStore extends Disposable {
         continue;
       }
       const onError = (m: string) => this.log?.warn(m);
-      const journal = new DirWatcher(root.journalDir, (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind), onError);
+      const journal = new DirWatcher(
+        root.journalDir,
+        (file, kind) => {
+          if (!file.endsWith('.jsonl')) return;
+          const shard = parseShardFileName(path.basename(file));
+          if (shard.ok) this.watchRuns(root.sessionsDir, shard.sessionId); // a session being written: its runs too
+          this.queue(file, kind);
+        },
+        onError,
+      );
+      // Run journals (`_run_journal/<sid>/<run>.jsonl`): a session folder appearing or going, then that folder's files.
+      const runsDir = path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME);
+      const runs = new DirWatcher(
+        runsDir,
+        (file, kind) => {
+          if (kind !== 'deleted') this.watchRuns(root.sessionsDir, path.basename(file));
+          this.queue(file, kind);
+        },
+        onError,
+      );
       // Reviewers' feedback (_turn_feedback/<sid>.jsonl), from this window or another process.
       const feedback = new DirWatcher(root.feedbackDir, (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind), onError);
       const sessions = new DirWatcher(
@@ -143,6 +172,12 @@ export class SessionStore extends Disposable {
           } else if (path.basename(file) === FEEDBACK_DIR_NAME) {
             feedback.arm();
             this.queue(file, kind);
+          } else if (path.basename(file) === RUN_JOURNAL_DIR_NAME) {
+            // Appeared: its session folders (new, so few) are watched; every summary is checked against it.
+            if (kind !== 'deleted' && lstatOrNull(runsDir)?.isDirectory() && runs.arm()) {
+              for (const sid of listRealFolders(runsDir)) this.watchRuns(root.sessionsDir, sid);
+            }
+            this.queue(file, kind);
           } else if (file.endsWith('.json') || path.basename(file) === REPAIR_LOG_NAME) {
             this.queue(file, kind);
           }
@@ -152,7 +187,37 @@ export class SessionStore extends Disposable {
       // hermes-webui's own thumbs (feedback.jsonl, by default beside the sessions folder): only that file.
       const hermesFile = this.index.hermesFeedbackPath(root.id);
       const hermes = hermesFile ? [new DirWatcher(path.dirname(hermesFile), (file, kind) => file === hermesFile && this.queue(file, kind), onError)] : [];
-      this.watchers.set(root.id, [journal, feedback, sessions, ...hermes]);
+      this.watchers.set(root.id, [journal, feedback, sessions, runs, ...hermes]);
+    }
+  }
+
+  /**
+   * Watches a session's run-journal folder (a real folder only: a link is never followed), the most
+   * recently active MAX_RUN_WATCHERS of them; the oldest is let go.
+   */
+  private watchRuns(sessionsDir: string, sessionId: string): void {
+    const dir = runJournalDirOf(sessionsDir, sessionId);
+    const had = this.runWatchers.get(dir);
+    if (had) {
+      this.runWatchers.delete(dir); // re-inserted: most recent last
+      this.runWatchers.set(dir, had);
+      if (had.active) return;
+    }
+    if (!lstatOrNull(dir)?.isDirectory()) return;
+    if (had) {
+      had.arm();
+      return;
+    }
+    const w = new DirWatcher(
+      dir,
+      (file, kind) => file.endsWith('.jsonl') && this.queue(file, kind),
+      (m) => this.log?.warn(m),
+    );
+    this.runWatchers.set(dir, w);
+    while (this.runWatchers.size > MAX_RUN_WATCHERS) {
+      const [oldest, ow] = this.runWatchers.entries().next().value as [string, DirWatcher];
+      ow.dispose();
+      this.runWatchers.delete(oldest);
     }
   }
 
@@ -178,6 +243,8 @@ export class SessionStore extends Disposable {
   private disposeWatchers(): void {
     for (const ws of this.watchers.values()) ws.forEach((w) => w.dispose());
     this.watchers.clear();
+    for (const w of this.runWatchers.values()) w.dispose();
+    this.runWatchers.clear();
     for (const p of this.pendingPaths.values()) clearTimeout(p.timer);
     this.pendingPaths.clear();
   }

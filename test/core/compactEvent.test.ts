@@ -212,6 +212,82 @@ describe('compact events', () => {
     assert.strictEqual(r.contents.events[1].data.turn_id, 't1');
   });
 
+  it('keep their fixed fields in columns: values survive growth, a re-read and a rewrite; equal short fields are one object, never two different ones', async () => {
+    const { journal } = sessionsDir();
+    const file = path.join(journal, 'sess~1.jsonl');
+    let text = '';
+    for (let i = 0; i < 300; i++) text += lifecycle(`t${i}`, T0 + i * 20, i % 7 === 0 ? 'interrupted' : 'completed');
+    // A model that spells another field's key: its fields must not be taken for { model: 'a', model_provider: 'b' }.
+    const sub = (turn: string, at: unknown, f: Record<string, unknown>): string => line({ event: 'submitted', turn_id: turn, created_at: at, ...f });
+    text += sub('x1', T0 + 9000, { model: 'a;model_provider=sb' });
+    text += sub('x2', T0 + 9001, { model: 'a', model_provider: 'b;' });
+    text += sub('x3', 'soon', { model: 'a', model_provider: 'b' });
+    fs.writeFileSync(file, text);
+    const [c, p] = [true, false].map((compact) => new ShardReader(file, 'sess~1.jsonl', { maxLineBytes: 1 << 20, compact }));
+    await Promise.all([c.refresh(), p.refresh()]);
+    const events = c.contents.events;
+    assert.strictEqual(events.length, p.contents.events.length);
+    events.forEach((e, i) => assert.deepStrictEqual(plain(e), plain(p.contents.events[i]), `event ${i}`));
+    // Every completed event has { assistant_message_index: 1 }: one object for all of them.
+    const completed = events.filter((e) => e.name === 'completed');
+    assert.ok(completed.length > 200 && completed.every((e) => e.fields === completed[0].fields));
+    const [x1, x2, x3] = events.slice(-3);
+    assert.deepStrictEqual(x1.fields, { model: 'a;model_provider=sb' });
+    assert.deepStrictEqual(x2.fields, { model: 'a', model_provider: 'b;' });
+    assert.deepStrictEqual(x3.fields, { model: 'a', model_provider: 'b' });
+    assert.strictEqual(x3.createdAtRaw, 'soon');
+    assert.strictEqual(x3.sortKey, 0);
+    // The file is replaced by another: a full re-read starts new columns, the events read before keep their values.
+    const before = events.map(plain);
+    fs.writeFileSync(file, lifecycle('z', T0 + 1, null));
+    await c.refresh();
+    assert.strictEqual(c.contents.events.length, 3);
+    assert.strictEqual(c.contents.events[0].turnId, 'z');
+    const kept = events.map((e) => ({ ...plain(e), data: undefined }));
+    assert.deepStrictEqual(
+      kept,
+      before.map((e) => ({ ...e, data: undefined })),
+    );
+  });
+
+  it('read once (the CLI audit: interning tables dropped after the read), still read appends right', async () => {
+    const { journal } = sessionsDir();
+    const file = path.join(journal, 'sess~1.jsonl');
+    fs.writeFileSync(file, lifecycle('t1', T0) + lifecycle('t2', T0 + 30, null));
+    const r = new ShardReader(file, 'sess~1.jsonl', { maxLineBytes: 1 << 20, compact: true, readOnce: true });
+    await r.refresh();
+    fs.appendFileSync(file, line(ev('completed', 't2', T0 + 50, { assistant_message_index: 1 })) + lifecycle('t3', T0 + 60));
+    await r.refresh();
+    const p = new ShardReader(file, 'sess~1.jsonl', { maxLineBytes: 1 << 20 });
+    await p.refresh();
+    assert.strictEqual(r.contents.events.length, 12);
+    r.contents.events.forEach((e, i) => assert.deepStrictEqual(plain(e), plain(p.contents.events[i]), `event ${i}`));
+    const cols = (r.contents.events[0] as CompactEvent).cols;
+    assert.strictEqual(new Set(cols.strs).size, cols.strs.length, 'each name and id interned once');
+  });
+
+  it("report a session's turn states with upstream's dictionary when it says the same, their own when not", async () => {
+    const { dir, journal } = sessionsDir();
+    const report = async (): Promise<{ states: Record<string, string>; up: Record<string, string> | undefined }> => {
+      const j = new SessionJournal(dir, 'sess', {});
+      j.setShards(shardFilesFor(journal, ['sess~1.jsonl']));
+      await j.refresh();
+      const a = await analyzeWithUpstream(j, OPTS);
+      return { states: sessionReport(a).states, up: a.upstream?.states };
+    };
+    fs.writeFileSync(path.join(journal, 'sess~1.jsonl'), lifecycle('t1', T0) + lifecycle('t2', T0 + 30, 'interrupted') + lifecycle('t3', T0 + 60, null));
+    const same = await report();
+    assert.strictEqual(same.states, same.up);
+    assert.deepStrictEqual({ ...same.states }, { t1: 'completed', t2: 'interrupted', t3: 'assistant_started' });
+    // A time upstream's float() raises on: its derivation fails (no states), ours goes on.
+    fs.appendFileSync(path.join(journal, 'sess~1.jsonl'), line(ev('worker_started', 't1', 'later')));
+    const other = await report();
+    assert.notStrictEqual(other.states, other.up);
+    assert.deepStrictEqual(other.up, {});
+    assert.deepStrictEqual(Object.keys(other.states), ['t1', 't2', 't3']);
+    assert.strictEqual(Object.getPrototypeOf(other.states), null);
+  });
+
   it('serialise to JSON with their data, like plain events', async () => {
     const { journal } = sessionsDir();
     const file = path.join(journal, 'sess~1.jsonl');

@@ -210,6 +210,77 @@ describe('SessionIndex', () => {
     }
   });
 
+  it('a run journal that appears, grows or goes after a summary was cached makes it stale; FIFOs and symlinks named like one are neither opened nor followed', async function () {
+    if (process.platform === 'win32') this.skip();
+    const { a } = setup();
+    const index = new SessionIndex({ now: () => T0 + 86400 });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    const before = await index.summarize(a.dir, 's1');
+    assert.deepStrictEqual(before?.findings, { error: 0, warning: 0, info: 0 });
+    const cache = JSON.parse(JSON.stringify(index.exportCache()));
+    // What the full analysis of the session (a fresh index, nothing cached) says now.
+    const full = async () => {
+      const fresh = new SessionIndex({ now: () => T0 + 86400 });
+      await fresh.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+      const an = (await fresh.analyze(a.dir, 's1'))!;
+      return { findings: an.counts.findings, kinds: an.findings.map((f) => f.kind).sort(), summary: fresh.cachedSummary(a.dir, 's1')! };
+    };
+    const runs = path.join(a.dir, '_run_journal', 's1');
+    fs.mkdirSync(runs, { recursive: true });
+    // Hostile neighbours named like run journals: a FIFO (an open would block: no writer) and a symlink to a run outside.
+    execFileSync('mkfifo', [path.join(runs, 'stream-fifo.jsonl')]);
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-run-outside-'));
+    const run = (id: string, seq: number, event: string, state: string | null) =>
+      line({
+        version: 1,
+        event_id: `${id}:${seq}`,
+        seq,
+        run_id: id,
+        session_id: 's1',
+        event,
+        type: event,
+        created_at: T0 + seq,
+        terminal: state !== null,
+        terminal_state: state,
+        payload: {},
+      });
+    fs.writeFileSync(path.join(outside, 'stream-link.jsonl'), run('stream-link', 1, 'done', 'completed'));
+    fs.symlinkSync(path.join(outside, 'stream-link.jsonl'), path.join(runs, 'stream-link.jsonl'));
+    const file = path.join(runs, 'stream-t1.jsonl');
+    const expect = async (label: string, stale: string[]) => {
+      const f = await full();
+      assert.ok(!f.kinds.includes('run_without_turn'), `${label}: neither the FIFO nor the symlink is read as a run`);
+      const two = new SessionIndex({ now: () => T0 + 86400 });
+      two.importCache(cache);
+      await two.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+      assert.deepStrictEqual(await two.validateCached(a.dir), stale, `${label}: validateCached`);
+      const again = (await index.summarize(a.dir, 's1'))!;
+      assert.deepStrictEqual(again.findings, f.findings, `${label}: the summary says what the full analysis says`);
+      assert.deepStrictEqual({ ...again, computedAt: 0 }, { ...f.summary, computedAt: 0 }, label);
+      const batch = new SessionIndex({ now: () => T0 + 86400 });
+      await batch.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+      batch.importCache(cache);
+      batch.summarizeInBackground(a.dir);
+      await batch.whenBackgroundIdle();
+      assert.deepStrictEqual({ ...batch.cachedSummary(a.dir, 's1')!, computedAt: 0 }, { ...f.summary, computedAt: 0 }, `${label}: background`);
+      return f;
+    };
+    try {
+      assert.deepStrictEqual((await expect('only hostile entries', [])).findings, before?.findings);
+      // Appears: the completed turn's run has events but never settled.
+      fs.writeFileSync(file, run('stream-t1', 1, 'token', null));
+      assert.deepStrictEqual((await expect('appears', ['s1'])).kinds, ['run_unsettled']);
+      // Grows: it settles as cancelled, which the turn journal's "completed" contradicts.
+      fs.appendFileSync(file, run('stream-t1', 2, 'cancel', 'interrupted-by-user'));
+      assert.deepStrictEqual((await expect('grows', ['s1'])).kinds, ['run_disagreement']);
+      // Goes: back to the first summary.
+      fs.rmSync(file);
+      assert.deepStrictEqual((await expect('goes', [])).findings, before?.findings);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('locates shard and sidecar paths', async () => {
     const { a } = setup();
     const index = new SessionIndex();
@@ -232,5 +303,30 @@ describe('SessionIndex memory budget', () => {
     assert.strictEqual(index.lastAnalysis(a.dir, 's1'), undefined, 'the older one was evicted');
     // Evicted sessions still summarize and analyze (from scratch).
     assert.strictEqual((await index.analyze(a.dir, 's1'))?.turns.length, 1);
+  });
+
+  it("counts a kept journal's sidecar (parsed, and the buffer kept for a rewrite's re-read) in the byte budget", async () => {
+    const { a } = setup();
+    // A large sidecar as hermes-webui writes it (indent=2): its buffer is kept for the re-read of a rewrite.
+    const messages = [];
+    for (let i = 0; i < 2000; i++) messages.push({ role: i % 2 ? 'assistant' : 'user', content: `message ${i} `.padEnd(400, 'x') });
+    fs.writeFileSync(path.join(a.dir, 's1.json'), JSON.stringify({ title: 'First', messages }, null, 2));
+    const sidecar = fs.statSync(path.join(a.dir, 's1.json')).size;
+    const shards = fs.statSync(path.join(a.journal, 's1~1.jsonl')).size + fs.statSync(path.join(a.journal, 's2~1.jsonl')).size;
+    assert.ok(sidecar > 512 * 1024, `${sidecar} bytes`);
+    // Room for both journals' shards and the parsed sidecar, not for the kept buffer on top.
+    const budget = shards + sidecar + 1024;
+    const index = new SessionIndex({ now: () => T0 + 86400, keepJournalBytes: budget });
+    await index.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    await index.analyze(a.dir, 's1');
+    await index.analyze(a.dir, 's2');
+    assert.strictEqual(index.lastAnalysis(a.dir, 's1'), undefined, 'the journal holding the large sidecar was evicted');
+    assert.ok(index.lastAnalysis(a.dir, 's2'));
+    // With room for the buffer too, both stay.
+    const roomy = new SessionIndex({ now: () => T0 + 86400, keepJournalBytes: shards + 3 * sidecar });
+    await roomy.setRoots([{ sessionsDir: a.dir, source: 'setting' }]);
+    await roomy.analyze(a.dir, 's1');
+    await roomy.analyze(a.dir, 's2');
+    assert.ok(roomy.lastAnalysis(a.dir, 's1') && roomy.lastAnalysis(a.dir, 's2'), 'both kept within the bound');
   });
 });

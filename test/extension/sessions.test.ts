@@ -203,6 +203,49 @@ describe('Sessions view', function () {
     assert.strictEqual(a.sessions.tree.filter, 'findings');
   });
 
+  it('notices a run journal that appears, grows and goes, and shows what the analysis says of it', async function () {
+    if (process.platform === 'win32') this.skip();
+    fs.writeFileSync(path.join(journal, 'runner~1.jsonl'), lifecycle('r1', T0 + 600));
+    const icon = async () => ((await sessionNodes()).some((x) => x.kind === 'session' && x.sessionId === 'runner') ? iconId(await sessionNode('runner')) : '');
+    const waitIcon = (id: string, what: string) =>
+      waitFor(
+        async () => (await icon()) === id,
+        15_000,
+        () => `${what}: icon ${id} (${seen()})`,
+      );
+    await waitIcon('pass', 'the new session, healthy');
+    // `_run_journal/` appears with the session's folder, a FIFO named like a run journal (never opened) and a run still streaming.
+    const runs = path.join(sessionsDir, '_run_journal', 'runner');
+    fs.mkdirSync(runs, { recursive: true });
+    execFileSync('mkfifo', [path.join(runs, 'stream-fifo.jsonl')]);
+    const file = path.join(runs, 'stream-r1.jsonl');
+    const run = (seq: number, event: string, state: string | null) =>
+      line({
+        version: 1,
+        event_id: `stream-r1:${seq}`,
+        seq,
+        run_id: 'stream-r1',
+        session_id: 'runner',
+        event,
+        type: event,
+        created_at: T0 + 600 + seq,
+        terminal: state !== null,
+        terminal_state: state,
+        payload: {},
+      });
+    try {
+      fs.writeFileSync(file, run(1, 'token', null));
+      await waitIcon('info', 'a completed turn whose run never settled');
+      // It grows: settled as cancelled, which the turn journal's "completed" contradicts (only the run's folder changed).
+      fs.appendFileSync(file, run(2, 'cancel', 'interrupted-by-user'));
+      await waitIcon('warning', 'the run disagreeing with the turn journal');
+      fs.rmSync(file);
+      await waitIcon('pass', 'the run gone');
+    } finally {
+      fs.rmSync(path.join(sessionsDir, '_run_journal'), { recursive: true, force: true });
+    }
+  });
+
   it('every contributed command is registered', async () => {
     const pkg = JSON.parse(
       fs.readFileSync(path.join(vscode.extensions.getExtension('bot-memory-auditor.bot-memory-auditor')!.extensionPath, 'package.json'), 'utf8'),

@@ -12,7 +12,7 @@ export interface JournalLimits {
   maxLineBytes: number;
   /** How many full journals to keep. */
   keepJournals: number;
-  /** Total shard bytes of the journals kept (the most recently used one is always kept). */
+  /** Total bytes of the journals kept, their shards and sidecars (the most recently used one is always kept). */
   keepJournalBytes: number;
 }
 
@@ -68,12 +68,13 @@ export class JournalCache {
   }
 
   private evict(limits: JournalLimits): void {
-    const size = (a: SessionAnalysis | undefined) => a?.shards.reduce((n, sh) => n + sh.size, 0) ?? 0;
+    // Shard bytes, plus the sidecar's: its parsed messages and the buffer a rewrite re-read reuses (sidecarReuse.ts).
+    const size = (k: string) => (this.analyses.get(k)?.shards.reduce((n, sh) => n + sh.size, 0) ?? 0) + (this.journals.get(k)?.sidecarBytes ?? 0);
     let bytes = 0;
-    for (const a of this.analyses.values()) bytes += size(a);
+    for (const k of this.journals.keys()) bytes += size(k);
     while (this.journals.size > 1 && (this.journals.size > limits.keepJournals || bytes > limits.keepJournalBytes)) {
       const oldest = this.journals.keys().next().value as string;
-      bytes -= size(this.analyses.get(oldest));
+      bytes -= size(oldest);
       this.journals.delete(oldest);
       this.analyses.delete(oldest);
     }
