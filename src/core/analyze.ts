@@ -907,7 +907,7 @@ function buildTurn(
       reason: interruptReason(latest, scan.lastInterrupted),
       assistantReply: assistantReplyAt(sidecar, assistantMessageIndex),
       collision,
-      live: streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId,
+      live: isLive(streamId, sidecar),
       userMessageSaved: false,
       recovered: recovered.length > 0 ? recovered : (NO_EVENTS as JournalEvent[]),
       aliasTurnIds: NO_IDS as string[],
@@ -919,10 +919,7 @@ function buildTurn(
     source === null ? messageText(sd.content) : null,
     source,
   );
-  if (userContents.size > 0) {
-    const m = turn.userMessage;
-    turn.userMessageSaved = m !== null && userContents.has(m);
-  }
+  if (userContents.size > 0) turn.userMessageSaved = userMessageSavedIn(turn.userMessage, userContents);
   return turn;
 }
 
@@ -937,10 +934,20 @@ function interruptReason(latest: JournalEvent, lastInterrupted: JournalEvent | u
 }
 
 /** The sidecar's assistant message at the turn's `assistant_message_index`, if it is one. */
-function assistantReplyAt(sidecar: Sidecar | null, index: number | null): string | null {
+export function assistantReplyAt(sidecar: Sidecar | null, index: number | null): string | null {
   if (!sidecar || index === null || !Number.isInteger(index)) return null;
   const m = sidecar.messages[index];
   return m && m.role === 'assistant' ? m.content : null;
+}
+
+/** The turn's stream is the sidecar's `active_stream_id`: a turn in progress. */
+export function isLive(streamId: string | null, sidecar: Sidecar | null): boolean {
+  return streamId !== null && sidecar !== null && sidecar.activeStreamId === streamId;
+}
+
+/** The turn's user message is among the sidecar's user contents (false when it has none: buildTurn then leaves it false). */
+export function userMessageSavedIn(userMessage: string | null, userContents: ReadonlySet<string>): boolean {
+  return userContents.size > 0 && userMessage !== null && userContents.has(userMessage);
 }
 
 const STEP_RANK: Record<string, number> = { submitted: 0, worker_started: 1, assistant_started: 2, completed: 3, interrupted: 3 };

@@ -50,9 +50,9 @@ import { compareEvents, pyFloatKey, rankByName, sortEvents } from './derive';
 import type { RunSummary } from './runJournal';
 import type { ShardContents } from './shardReader';
 import type { UserMessageMatcher } from './evidence';
-import type { Sidecar, SidecarMessage, SidecarRead } from './sidecar';
+import type { Sidecar, SidecarRead } from './sidecar';
+import { sidecarAppend, sidecarFieldsMayChange } from './sidecarAppend';
 import type { JournalEvent, MalformedLine } from './types';
-import { userMessageLengthOf } from './turnRecord';
 
 /** What a shard held at the previous analysis. */
 interface ShardMark {
@@ -236,19 +236,14 @@ interface SidecarDelta {
  * and ends, appending its user message, then its reply), with the previous turns it can change;
  * or why it cannot be followed incrementally (then the full analysis runs).
  *
- * What a turn reads of the sidecar (analyze.ts buildTurn / finishTurn, evidence.ts): the messages
- * (by index), the set of user contents, `active_stream_id`, and — through the claims — the user
- * messages in order. The other fields (title, model, problems, …) are read only by `summarize`
- * and the session-wide findings, which a re-analysis recomputes from the new read. So, with the
- * old messages a prefix of the new ones (equal values, keys in the same order), a previous turn's
- * result changes only if: its stream is the old or new active stream; its user message is a user
- * content the sidecar did not have; its `assistant_message_index` points past the old messages;
- * it claimed the last old user message (only that one's outcome scan can reach the new messages:
- * every other one stops at the next old user message); or its claim can now get a new message.
- * Claims are handed out in turn order, each to the first unclaimed candidate in message order,
- * and new messages come after all old ones: a turn that got a message still gets the same one
- * while every earlier claim is unchanged, and a turn that got none can change only if a new user
- * message has its (trimmed) content — so claims are replayed from the first such turn.
+ * Which turns' sidecar fields can change is core/sidecarAppend.ts' rule (shared with the SQLite
+ * index's tail path). Besides those, through the claims: a turn that claimed the last old user
+ * message (only that one's outcome scan can reach the new messages: every other one stops at the
+ * next old user message), and a turn whose claim can now get a new message. Claims are handed out
+ * in turn order, each to the first unclaimed candidate in message order, and new messages come
+ * after all old ones: a turn that got a message still gets the same one while every earlier claim
+ * is unchanged, and a turn that got none can change only if a new user message has its (trimmed)
+ * content — so claims are replayed from the first such turn.
  */
 function sidecarDelta(st: State, read: SidecarRead): SidecarDelta | string {
   const prev = st.sidecarRead;
@@ -257,76 +252,21 @@ function sidecarDelta(st: State, read: SidecarRead): SidecarDelta | string {
   const n = read.sidecar;
   const matcher = st.parts.matcher;
   if (o.path !== n.path || !matcher) return 'the sidecar changed';
-  if (!messagesExtend(o.messages, n.messages)) return "the sidecar's messages changed (not only appended to)";
-  const added = n.messages.slice(o.messages.length);
   const oldContents = st.parts.ctx.userContents;
-  const newContents = new Set<string>();
-  const newTrimmed = new Set<string>();
-  for (const m of added) {
-    if (m.role !== 'user') continue;
-    newTrimmed.add(m.content.trim());
-    if (!oldContents.has(m.content)) newContents.add(m.content);
-  }
-  // buildTurn sets userMessageSaved only when the sidecar has user messages: the first one changes every turn.
-  if (oldContents.size === 0 && newContents.size > 0) return 'the sidecar gained its first user message';
-  let lastUser = -1;
-  for (let i = o.messages.length - 1; i >= 0 && lastUser < 0; i--) if (o.messages[i].role === 'user') lastUser = i;
-  const streams = new Set([o.activeStreamId, n.activeStreamId].filter((x) => x !== null));
-  const live = o.activeStreamId !== n.activeStreamId;
+  const d = sidecarAppend(o, n, oldContents);
+  if (typeof d === 'string') return d;
   const { claims, ctx } = st.parts;
   const turns: number[] = [];
   let claimFrom = Infinity;
-  // Lengths first: a user message kept by reference is read back only when its length matches a new one.
-  const newLengths = new Set([...newContents].map((c) => c.length));
   st.turns.forEach((t, i) => {
-    const idx = t.assistantMessageIndex;
-    if (
-      (live && t.streamId !== null && streams.has(t.streamId)) ||
-      (newLengths.has(userMessageLengthOf(t) ?? -1) && t.userMessage !== null && newContents.has(t.userMessage)) ||
-      (idx !== null && Number.isInteger(idx) && idx >= o.messages.length) ||
-      (claims[i] !== null && claims[i] === lastUser)
-    )
-      turns.push(i);
-    if (claimFrom === Infinity && claims[i] === null && t.userMessage !== null && newTrimmed.has(t.userMessage.trim()) && claimOf(t, ctx) !== null)
+    if (sidecarFieldsMayChange(d, t) || (claims[i] !== null && claims[i] === d.lastUser)) turns.push(i);
+    if (claimFrom === Infinity && claims[i] === null && t.userMessage !== null && d.newTrimmed.has(t.userMessage.trim()) && claimOf(t, ctx) !== null)
       claimFrom = i;
   });
   // The previous parts are changed in place (as appendToTurns does): if this re-analysis fails, they are dropped.
-  for (const c of newContents) oldContents.add(c);
+  for (const c of d.newContents) oldContents.add(c);
   matcher.extend(n);
   return { sidecar: n, userContents: oldContents, matcher, turns, claimFrom };
-}
-
-/**
- * Whether `b` starts with `a`'s messages, by value (the parsed JSON, keys in the same order: the
- * analysis shows the sidecar and its turns copy message text, so equal values give equal output).
- * Linear in the old messages' size, like the read that produced `b`; the last old message is
- * compared first, so the usual edit (the last reply rewritten) is found at once.
- */
-function messagesExtend(a: readonly SidecarMessage[], b: readonly SidecarMessage[]): boolean {
-  if (b.length < a.length) return false;
-  const k = a.length - 1;
-  if (k >= 0 && !sameJson(a[k].raw, b[k].raw)) return false;
-  for (let i = 0; i < k; i++) if (!sameJson(a[i].raw, b[i].raw)) return false;
-  return true;
-}
-
-function sameJson(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
-  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return typeof x === 'number' && Object.is(x, y);
-  if (Array.isArray(x) !== Array.isArray(y)) return false;
-  if (Array.isArray(x)) {
-    const ya = y as unknown[];
-    if (x.length !== ya.length) return false;
-    for (let i = 0; i < x.length; i++) if (!sameJson(x[i], ya[i])) return false;
-    return true;
-  }
-  const xo = x as Record<string, unknown>;
-  const yo = y as Record<string, unknown>;
-  const kx = Object.keys(xo);
-  const ky = Object.keys(yo);
-  if (kx.length !== ky.length) return false;
-  for (let i = 0; i < kx.length; i++) if (kx[i] !== ky[i] || !sameJson(xo[kx[i]], yo[ky[i]])) return false;
-  return true;
 }
 
 /** The events added since the previous analysis (unsorted), or why the shards changed in another way. */

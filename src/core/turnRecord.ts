@@ -257,7 +257,7 @@ export function turnDurations(scan: TurnScan, terminal: boolean): Turn['duration
 }
 
 /** A turn's user message length, cheap for a `TurnRecord` (no read-back); null without a message. */
-export function userMessageLengthOf(t: Turn): number | null {
+export function userMessageLengthOf(t: Pick<Turn, 'userMessage'>): number | null {
   return t instanceof TurnRecord ? t.userMessageLength() : (t.userMessage?.length ?? null);
 }
 

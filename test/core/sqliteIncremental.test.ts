@@ -288,3 +288,182 @@ describe("SQLite incremental rebuild from the shards' appended tails equals a fu
     assert.deepStrictEqual(exactDump(db), exactDump(full));
   });
 });
+
+/**
+ * hermes-webui's live case: a turn's lines appended and the sidecar saved whole (temp file +
+ * rename, `indent=2`) with its user message and reply appended — and the variations a live
+ * folder shows: the reply saved a round after the journal's "completed" (the turn's
+ * `invalid_sidecar` finding then goes), `active_stream_id` set to a new or an old turn's stream
+ * and cleared, a user message saved late (an old turn's `user_message_saved` flips), the
+ * title or model changed, a rewrite with no new message; and, each redoing the session whole,
+ * an old message edited, a message that is not an object (a new shape problem), the sidecar
+ * removed or not JSON.
+ */
+class SidecarWriter {
+  private n = 0;
+  /** Messages written to the journal but not yet saved to the sidecar, per session. */
+  private late = new Map<string, Record<string, unknown>[]>();
+  constructor(
+    readonly dir: string,
+    readonly r: () => number,
+    readonly clock: { t: number },
+  ) {}
+
+  private file(sid: string): string {
+    return path.join(this.dir, `${sid}.json`);
+  }
+
+  private load(sid: string): Record<string, unknown> & { messages: Record<string, unknown>[] } {
+    return JSON.parse(fs.readFileSync(this.file(sid), 'utf8'));
+  }
+
+  private save(sid: string, side: Record<string, unknown>): void {
+    fs.writeFileSync(`${this.file(sid)}.tmp.1.2`, JSON.stringify(side, null, 2));
+    fs.renameSync(`${this.file(sid)}.tmp.1.2`, this.file(sid));
+  }
+
+  /** One live change to session `sid` (its first shard `shard`); returns what it did. */
+  step(sid: string, shard: string): string {
+    const side = this.load(sid);
+    const what = this.r();
+    const turn = `live-${++this.n}`;
+    const at = (this.clock.t += 20.25);
+    const content = this.r() < 0.3 && side.messages.length > 0 ? String(side.messages[0].content) : `question ${turn}`;
+    const evl = (e: string, dt: number, extra: Record<string, unknown> = {}): string =>
+      line({ ...ev(e, turn, at + dt, { stream_id: `s-${turn}`, ...extra }), session_id: sid });
+    const pending = this.late.get(sid) ?? [];
+    this.late.delete(sid);
+    side.messages.push(...pending);
+    let did: string;
+    if (what < 0.45 || (what < 0.6 && pending.length > 0)) {
+      // A finished turn; its messages saved now, or (reply saved late) at the session's next change.
+      const reply = side.messages.length + 1;
+      const index = { assistant_message_index: reply };
+      // Some are interrupted: no reply index, only the user message to save (late, it flips only user_message_saved).
+      const stopped = this.r() < 0.25;
+      const last = stopped ? evl('interrupted', 3.25, { reason: 'cancelled' }) : evl('completed', 3.25, index);
+      fs.appendFileSync(shard, evl('submitted', 0, { content }) + evl('assistant_started', 1.5, stopped ? {} : index) + last);
+      const msgs = [{ role: 'user', content, timestamp: Math.floor(at) }];
+      if (!stopped) msgs.push({ role: 'assistant', content: `answer ${turn}`, timestamp: Math.floor(at) });
+      const late = this.r() < 0.35;
+      if (late && this.r() < 0.5) {
+        this.late.set(sid, [...pending, ...msgs]); // the journal only: the sidecar is saved at the session's next change
+        return `${sid}: ${stopped ? 'interrupted' : 'finished'} turn ${turn}, the sidecar not saved`;
+      }
+      if (late) this.late.set(sid, msgs);
+      else side.messages.push(...msgs);
+      side.active_stream_id = this.r() < 0.3 ? `s-${turn}` : null;
+      did = `${stopped ? 'interrupted' : 'finished'} turn ${turn}${late ? ', its messages saved later' : ''}`;
+    } else if (what < 0.6) {
+      side.active_stream_id = this.r() < 0.5 ? `s-${turn}` : this.r() < 0.5 ? null : this.oldStream(shard);
+      did = `active_stream_id ${String(side.active_stream_id)}`;
+    } else if (what < 0.7) {
+      side.title = `renamed ${turn}`;
+      if (this.r() < 0.5) side.model = this.r() < 0.5 ? null : `model-${turn}`;
+      did = `title ${String(side.title)}, model ${String(side.model)}`;
+    } else if (what < 0.78) {
+      side.updated_at = at; // a save with no new message
+      did = 'saved, no new message';
+    } else if (what < 0.85 && side.messages.length > pending.length) {
+      const k = side.messages.length - pending.length - 1; // the last message indexed (a late one is still an append)
+      side.messages[k] = { ...side.messages[k], content: `edited ${turn}` };
+      did = 'last message edited (whole)';
+    } else if (what < 0.93) {
+      side.messages.push(7 as unknown as Record<string, unknown>);
+      did = 'a message that is not an object (whole)';
+    } else if (what < 0.965) {
+      fs.writeFileSync(this.file(sid), '{"messages": [');
+      return `${sid}: sidecar not JSON`;
+    } else {
+      fs.rmSync(this.file(sid));
+      return `${sid}: sidecar removed`;
+    }
+    this.save(sid, side);
+    return `${sid}: ${did}${pending.length ? ` (${pending.length} late messages saved)` : ''}`;
+  }
+
+  private oldStream(shard: string): string | null {
+    const l = fs
+      .readFileSync(shard, 'utf8')
+      .split('\n')
+      .find((x) => x.includes('"stream_id"'));
+    return l ? String(JSON.parse(l).stream_id) : null;
+  }
+}
+
+describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a full rebuild', function () {
+  this.timeout(300_000);
+  for (const seed of [31, 32]) {
+    it(`seed ${seed}: 10 rounds of live turns and sidecar rewrites`, async () => {
+      const r = rng(seed);
+      const dir = tempDir();
+      const m = generateLargeFolder(dir, { sessions: 6, eventsPerSession: 24, shardsPerSession: 2, contentChars: 40, seed, now: FIXED_NOW });
+      const journal = path.join(dir, '_turn_journal');
+      const w = new SidecarWriter(dir, r, { t: FIXED_NOW });
+      const inc = path.join(dir, 'inc.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW });
+      let fromTails = 0;
+      const alive = new Set(m.sessionIds);
+      for (let round = 0; round < 10; round++) {
+        const did: string[] = [];
+        for (const sid of [...alive]) {
+          if (r() < 0.3) continue;
+          const shard = path.join(
+            journal,
+            fs.readdirSync(journal).find((f) => f.startsWith(`${sid}~`))!,
+          );
+          const d = w.step(sid, shard);
+          if (/not JSON|removed/.test(d)) alive.delete(sid);
+          did.push(d);
+        }
+        const now = FIXED_NOW + 3600 * (round + 1);
+        const ri = await rebuildIndex({ sessionsDir: dir, db: inc, now });
+        assert.strictEqual(ri.mode, 'incremental', `round ${round}: ${ri.reason}`);
+        fromTails += ri.sessionsFromTails;
+        const full = path.join(dir, `full${round}.sqlite`);
+        await rebuildIndex({ sessionsDir: dir, db: full, now, full: true });
+        const why = `round ${round} (${ri.sessionsFromTails} of ${ri.sessionsRedone} sessions from their tails): ${did.join('; ')}`;
+        assert.deepStrictEqual(dumpIndex(inc), dumpIndex(full), why);
+        assert.deepStrictEqual(exactDump(inc), exactDump(full), why);
+        fs.rmSync(full);
+        // Every change but those marked whole only appended (messages, turns): each one followed from the tails.
+        assert.strictEqual(ri.sessionsFromTails, did.filter((d) => !/whole|not JSON|removed/.test(d)).length, why);
+      }
+      assert.ok(fromTails >= 10, `${fromTails} sessions done from their tails`);
+    });
+  }
+
+  it("an indexed turn's user message saved later flips its user_message_saved from the tails alone", async () => {
+    const dir = tempDir();
+    const m = generateLargeFolder(dir, { sessions: 1, eventsPerSession: 8, shardsPerSession: 1, seed: 9, now: FIXED_NOW });
+    const sid = m.sessionIds[0];
+    const shard = path.join(dir, '_turn_journal', fs.readdirSync(path.join(dir, '_turn_journal'))[0]);
+    const db = path.join(dir, 'i.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW });
+    const evl = (e: string, at: number, extra: Record<string, unknown> = {}): string =>
+      line({ ...ev(e, 'late', at, { stream_id: 's-late', ...extra }), session_id: sid });
+    // An interrupted turn (no reply index: only its user message tells), the sidecar not saved yet.
+    fs.appendFileSync(shard, evl('submitted', FIXED_NOW, { content: 'asked, saved later' }) + evl('interrupted', FIXED_NOW + 2, { reason: 'cancelled' }));
+    const steps: [string, number][] = [];
+    const step = async (): Promise<void> => {
+      const r = await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW });
+      const full = path.join(dir, 'full.sqlite');
+      await rebuildIndex({ sessionsDir: dir, db: full, now: FIXED_NOW, full: true });
+      assert.deepStrictEqual(exactDump(db), exactDump(full));
+      fs.rmSync(full);
+      const saved = dumpIndex(db).turns.find((t) => t.turn_id === 'late')!.user_message_saved;
+      steps.push([`${r.mode} ${r.sessionsFromTails}`, Number(saved)]);
+    };
+    await step();
+    const p = path.join(dir, `${sid}.json`);
+    const side = JSON.parse(fs.readFileSync(p, 'utf8')) as { messages: unknown[] };
+    side.messages.push({ role: 'user', content: 'asked, saved later', timestamp: FIXED_NOW });
+    fs.writeFileSync(`${p}.tmp`, JSON.stringify(side, null, 2));
+    fs.renameSync(`${p}.tmp`, p);
+    await step();
+    assert.deepStrictEqual(steps, [
+      ['incremental 1', 0],
+      ['incremental 1', 1],
+    ]);
+  });
+});

@@ -12,7 +12,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'worker_threads';
 import type { DiscoveredSession } from '../discovery';
 import type { RowBatch } from './engine';
-import { readSession } from './readSession';
+import { readSession, threadCpuMs, traceClock, type ReadTiming } from './readSession';
 import { batchTransfer, RowEncoder } from './rows';
 
 interface WorkerInit {
@@ -22,6 +22,8 @@ interface WorkerInit {
   now: number;
   staleAfterSeconds: number;
   inlineRaw: boolean;
+  /** Send each session's ReadTiming and encoding time (the rebuild's --trace). */
+  trace?: boolean;
 }
 interface Job {
   i: number;
@@ -38,6 +40,18 @@ export interface SessionBatch {
   events?: number;
   bytes?: number;
   error?: string;
+  /** With `last` and `trace`: where the worker's time went for this session (ms). */
+  timing?: WorkerTiming;
+}
+
+/**
+ * A worker's time on a session (ms of readSession.ts `traceClock`): analysis, building and
+ * encoding the rows (posting batches included); and its thread's CPU time so far, where the runtime tells it
+ * (`process.threadCpuUsage`, Node ≥ 23.9).
+ */
+export interface WorkerTiming extends ReadTiming {
+  rows: number;
+  cpu?: number;
 }
 
 /** In a worker started by `sessionBatches`: serve jobs and return true. Else false. */
@@ -55,18 +69,25 @@ export function runRebuildWorkerIfWorker(): boolean {
     }
     const job = msg;
     // Reading starts at once (file I/O on libuv's threads); rows are built in job order.
-    const read = readSession(init.sessionsDir, job.session, init.maxLineBytes, opts);
+    const timing: WorkerTiming | undefined = init.trace ? { analysis: 0, rows: 0 } : undefined;
+    const read = readSession(init.sessionsDir, job.session, init.maxLineBytes, opts, timing);
     read.catch(() => undefined);
     chain = chain.then(async () => {
       try {
         const r = await read;
+        const t0 = timing ? traceClock() : 0;
         const enc = new RowEncoder((batch) => port.postMessage({ i: job.i, batch, last: false } satisfies SessionBatch, batchTransfer(batch)));
         enc.inlineRaw = init.inlineRaw;
         enc.writeSession(r.analysis, r.shards, r.stamps, job.skip ? new Map(job.skip) : undefined);
         // The rest goes out with the session's end.
         const last = enc.take();
         enc.release();
-        const msg: SessionBatch = { i: job.i, batch: last, last: true, events: enc.eventsWritten, bytes: r.shards.reduce((n, x) => n + x.size, 0) };
+        if (timing) {
+          timing.rows = traceClock() - t0;
+          timing.cpu = threadCpuMs();
+        }
+        const bytes = r.shards.reduce((n, x) => n + x.size, 0);
+        const msg: SessionBatch = { i: job.i, batch: last, last: true, events: enc.eventsWritten, bytes, ...(timing ? { timing } : {}) };
         port.postMessage(msg, last ? batchTransfer(last) : []);
       } catch (e) {
         port.postMessage({ i: job.i, batch: null, last: true, error: e instanceof Error ? e.message : String(e) } satisfies SessionBatch);
@@ -82,7 +103,7 @@ export function runRebuildWorkerIfWorker(): boolean {
  */
 export async function* sessionBatches(
   sessions: readonly DiscoveredSession[],
-  settings: { sessionsDir: string; maxLineBytes: number; now: number; staleAfterSeconds: number; inlineRaw: boolean },
+  settings: { sessionsDir: string; maxLineBytes: number; now: number; staleAfterSeconds: number; inlineRaw: boolean; trace?: boolean },
   workerScript: string,
   workers: number,
   skip?: (i: number) => ReadonlyMap<string, number> | undefined,

@@ -111,11 +111,35 @@ export interface SessionStamps {
   runs: string;
 }
 
+/**
+ * Where a session's read goes (ms of `traceClock`, summed over sessions): the rebuild's
+ * `--trace` split. Only the analysis is timed: reading waits for the thread pool, and upstream's
+ * view may wait for a line re-read, while other sessions are read and parsed — their share is the
+ * thread's CPU time less the timed parts.
+ */
+export interface ReadTiming {
+  analysis: number;
+}
+
+/** This thread's CPU time (ms) where the runtime tells it (`process.threadCpuUsage`, Node ≥ 23.9), else undefined. */
+export function threadCpuMs(): number | undefined {
+  const f = (process as unknown as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof f !== 'function') return undefined;
+  const u = f.call(process);
+  return (u.user + u.system) / 1000;
+}
+
+/** The `--trace` clock: this thread's CPU time where the runtime has it (firm on a loaded machine), else wall time. */
+export function traceClock(): number {
+  return threadCpuMs() ?? performance.now();
+}
+
 export async function readSession(
   sessionsDir: string,
   s: DiscoveredSession,
   maxLineBytes: number,
   opts: { now: number; staleAfterSeconds: number },
+  timing?: ReadTiming,
 ): Promise<SessionRead> {
   const budget = new ReadBudget(); // one session's shards together (DEFAULT_MAX_SESSION_BYTES)
   const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true, budget }));
@@ -124,6 +148,7 @@ export async function readSession(
   const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
   // Run journals too (`_run_journal/<sid>/`), as `audit` reads them: their findings belong in the index.
   const runs = await loadRunSummaries(sessionsDir, s.sessionId);
+  const t1 = timing ? traceClock() : 0;
   const analysis = analyzeSession(
     s.sessionId,
     readers.map((r) => r.contents),
@@ -132,8 +157,10 @@ export async function readSession(
     { runs },
   );
   // The audit's findings include what hermes-webui's own reader reports (upstream_pending_turn): the index holds the same.
+  const t2 = timing ? traceClock() : 0;
   const paths = new Map(s.shards.map((f) => [f.name, f.path]));
   attachUpstreamView(analysis, await upstreamView(analysis, (name) => paths.get(name)));
+  if (timing) timing.analysis += t2 - t1;
   const shards: ShardRow[] = [];
   for (let i = 0; i < readers.length; i++) {
     const r = readers[i];

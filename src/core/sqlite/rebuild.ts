@@ -312,6 +312,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
       workers: options.workers ?? 1,
       alwaysWorkers: options.alwaysWorkers,
       signal: options.signal,
+      trace: options.trace ? (line) => process.stderr.write(`trace ${line}\n`) : undefined,
     },
     {
       batchDone: () => run.early?.poke(),

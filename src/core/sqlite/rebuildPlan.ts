@@ -105,6 +105,13 @@ function readPrevShards(db: Db): Map<string, PrevShard> {
   return prevShards;
 }
 
+/** The shard is as the index read it (same size and mtime as its fingerprint says). */
+export function shardUnchanged(prev: PrevShard, st: Stamp | undefined): boolean {
+  if (!st) return false;
+  const [, , size, mtime] = prev.fingerprint.split(':');
+  return String(st.size) === size && String(st.mtimeMs) === mtime;
+}
+
 /** The sessions whose shards grew or are new; a string: why only a full rebuild will do. */
 function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery, stamps: Map<string, Stamp>): Set<string> | string {
   const current = new Map<string, { sessionId: string; path: string }>();
@@ -132,8 +139,9 @@ function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery,
  * Sidecars or run journals (`_run_journal/<sid>/`) that changed, sessions that are new, and
  * sessions with an open turn (their dangling findings depend on the clock) are redone too.
  * (open_turn_count counts the session's turns rows with terminal = 0: reading it keeps
- * planning off the turns table.) Returns the sessions that only grew and may be done from
- * their shards' tails (see `tailEligible`), with their run ids.
+ * planning off the turns table.) Returns the sessions that may be done from their shards'
+ * tails (see `tailEligible`), with their run ids: those whose shards grew or whose sidecar
+ * changed (same run journals, no open turn).
  */
 function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prevShards: Map<string, PrevShard>): Map<string, Set<string>> {
   const prevSessions = JSON.parse(
@@ -149,10 +157,15 @@ function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prev
   for (const s of discovery.sessions) {
     const p = prev.get(s.sessionId);
     const runs = runJournalStamp(discovery.sessionsDir, s.sessionId);
-    const sidecarSame = p !== undefined && String(p[1]) === statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId));
-    const runsSame = p !== undefined && String(p[3]) === runs.fingerprint;
-    if (!sidecarSame || !runsSame || p[2] > 0) redo.add(s.sessionId);
-    else if (grown.has(s.sessionId) && p[4] === 1 && tailEligible(s, prevShards)) tail.set(s.sessionId, runs.runIds);
+    if (p === undefined || String(p[3]) !== runs.fingerprint || p[2] > 0) {
+      redo.add(s.sessionId);
+      continue;
+    }
+    // A rewritten sidecar may be one that only appended messages: tailAppend.ts tells.
+    const sidecarSame = String(p[1]) === statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId));
+    if (sidecarSame && !grown.has(s.sessionId)) continue;
+    redo.add(s.sessionId);
+    if (p[4] === 1 && tailEligible(s, prevShards)) tail.set(s.sessionId, runs.runIds);
   }
   for (const [sid, , open] of prevSessions) if (open > 0) redo.add(sid);
   return tail;

@@ -8,9 +8,9 @@ import * as path from 'path';
 import type { DiscoveredSession, Discovery } from '../discovery';
 import { readFeedbackFile } from '../feedback/read';
 import { runBatch, type Db } from './engine';
-import { sessionBatches } from './parallelRows';
+import { sessionBatches, type WorkerTiming } from './parallelRows';
 import type { Plan } from './rebuildPlan';
-import { readSession, type SessionRead, type Stamp } from './readSession';
+import { readSession, threadCpuMs, type SessionRead, type Stamp } from './readSession';
 import { tryTail } from './tailAppend';
 import { applyFeedback, type IndexWriter } from './writer';
 
@@ -29,6 +29,8 @@ export interface SessionWriteOptions {
   workers: number;
   alwaysWorkers?: boolean;
   signal?: AbortSignal;
+  /** The rebuild's `--trace`: where the time of writing from workers went, one line each. */
+  trace?: (line: string) => void;
 }
 
 export interface SessionHooks {
@@ -53,7 +55,7 @@ function skipOf(plan: Plan, s: DiscoveredSession): Map<string, number> | undefin
 /** Incremental: a session's derived rows are deleted (written anew), and what its shards' tails held. */
 function clearSession(db: Db, s: DiscoveredSession, skip: Map<string, number> | undefined): void {
   if (!skip) return;
-  for (const t of ['sessions', 'shards', 'turns', 'collisions']) db.all(`DELETE FROM ${t} WHERE session_id = ?`, [s.sessionId]);
+  for (const t of ['sessions', 'session_tail', 'shards', 'turns', 'collisions']) db.all(`DELETE FROM ${t} WHERE session_id = ?`, [s.sessionId]);
   db.all("DELETE FROM findings WHERE session_id = ? AND source = 'journal'", [s.sessionId]);
   for (const [shard, committed] of skip) {
     // The only event at or past the committed size is the torn final line (events_torn).
@@ -90,7 +92,7 @@ export async function writeSessions(
     const runIds = plan.tail.get(s.sessionId);
     if (!runIds) continue;
     if (o.signal?.aborted) throw hooks.cancelled();
-    const n = await tryTail(db, writer, s, plan.prevShards, runIds, o);
+    const n = await tryTail(db, writer, s, plan.prevShards, runIds, o, stamps);
     if (n === null) continue;
     fromTails.add(s.sessionId);
     events += n;
@@ -118,28 +120,29 @@ async function writeFromWorkers(
   eventsBefore: number,
 ): Promise<number> {
   const skips = todo.map((s) => skipOf(plan, s));
-  const batches = sessionBatches(
-    todo,
-    { sessionsDir: o.sessionsDir, maxLineBytes: o.maxLineBytes, now: o.now, staleAfterSeconds: o.staleAfterSeconds, inlineRaw: o.inlineRaw },
-    o.workerScript!,
-    workers,
-    (i) => skips[i],
-  );
+  const settings = { sessionsDir: o.sessionsDir, maxLineBytes: o.maxLineBytes, now: o.now, staleAfterSeconds: o.staleAfterSeconds, inlineRaw: o.inlineRaw };
+  const batches = sessionBatches(todo, { ...settings, trace: o.trace !== undefined }, o.workerScript!, workers, (i) => skips[i]);
+  const split = o.trace ? new WriteSplit() : null;
   let events = 0;
   let started = -1;
   for await (const m of batches) {
+    split?.mark('wait');
     if (o.signal?.aborted) throw hooks.cancelled();
     if (m.i !== started) {
       started = m.i;
       clearSession(db, todo[m.i], skips[m.i]);
     }
     if (m.batch) runBatch(writer.statements, m.batch);
+    split?.mark('write');
     hooks.batchDone();
     if (m.last) {
       events += m.events!;
+      split?.add(m.timing, m.i % workers);
       await hooks.sessionDone(m.bytes!, eventsBefore + events);
     }
+    split?.mark('progress');
   }
+  split?.print(o.trace!, workers);
   return events;
 }
 
@@ -221,4 +224,49 @@ export async function writeFeedbackFiles(
     ff.problems.forEach((p, i) => writer.writeFeedbackProblem(p, sid, i, 'feedback'));
   }
   applyFeedback(db, scope ?? undefined, !incremental);
+}
+
+/**
+ * The `--trace` split of writing from workers: this thread's busy time (CPU time where the
+ * runtime tells it) and its wall-clock wait, and the workers' timed parts and CPU time (summed).
+ */
+class WriteSplit {
+  private wall = performance.now();
+  private cpu = threadCpuMs();
+  private readonly main = { wait: 0, write: 0, progress: 0 };
+  private readonly workers = { analysis: 0, rows: 0 };
+  private readonly workerCpu = new Map<number, number>();
+  private batches = 0;
+
+  mark(what: 'wait' | 'write' | 'progress'): void {
+    const wall = performance.now();
+    const cpu = threadCpuMs();
+    // Waiting is wall time (the thread is idle); the rest is CPU time where there is one.
+    this.main[what] += what === 'wait' || cpu === undefined || this.cpu === undefined ? wall - this.wall : cpu - this.cpu;
+    this.wall = wall;
+    this.cpu = cpu;
+    if (what === 'write') this.batches++;
+  }
+
+  add(w: WorkerTiming | undefined, worker: number): void {
+    if (!w) return;
+    for (const k of ['analysis', 'rows'] as const) this.workers[k] += w[k];
+    if (w.cpu !== undefined) this.workerCpu.set(worker, Math.max(this.workerCpu.get(worker) ?? 0, w.cpu));
+  }
+
+  print(trace: (line: string) => void, workers: number): void {
+    const ms = (x: number): string => `${x.toFixed(0)} ms`;
+    const m = this.main;
+    const clock = this.cpu === undefined ? 'wall' : 'CPU';
+    trace(
+      `writer thread (${clock}): binding and stepping ${ms(m.write)} (${this.batches} batches), progress ${ms(m.progress)}; waiting for the workers ${ms(m.wait)} (wall)`,
+    );
+    const w = this.workers;
+    const cpu = [...this.workerCpu.values()].reduce((a, b) => a + b, 0);
+    const rest =
+      this.workerCpu.size > 0
+        ? `; their CPU ${ms(cpu)}, of which reading, parsing, upstream's view, start-up and the rest ${ms(cpu - w.analysis - w.rows)}`
+        : '';
+    trace(`workers (${workers}, summed, ${clock}): analysis ${ms(w.analysis)}, rows built, encoded and posted ${ms(w.rows)}${rest}`);
+  }
 }

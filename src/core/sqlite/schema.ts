@@ -8,7 +8,7 @@
 
 import * as path from 'path';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The default database file name, in the sessions folder. */
 export const DEFAULT_INDEX_NAME = '_audit_index.sqlite';
@@ -27,7 +27,7 @@ export function logIndexPath(logFile: string): string {
   return out === abs ? `${abs}.sqlite` : out;
 }
 
-export const TABLES = ['meta', 'sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback'] as const;
+export const TABLES = ['meta', 'sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback', 'session_tail'] as const;
 export type TableName = (typeof TABLES)[number];
 
 export const DDL = `
@@ -58,6 +58,12 @@ CREATE TABLE sessions (
   last_activity   REAL,
   run_fingerprint TEXT,                     -- the run journals _run_journal/<sid>/*.jsonl read (names, inodes, sizes, mtimes)
   append_ok       INTEGER NOT NULL          -- 1: a later append of new terminal turns can be indexed from the shards' tails alone
+);
+CREATE TABLE session_tail (                 -- what the incremental rebuild's tail path keeps per journal session (tailAppend.ts)
+  session_id       TEXT PRIMARY KEY,
+  sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id, max reply index] of the sidecar indexed (NULL: none readable)
+  stream_bloom     BLOB NOT NULL,           -- Bloom filter of the session's event stream ids (streamBloom.ts)
+  user_bloom       BLOB NOT NULL            -- Bloom filter of its turns' user messages
 );
 CREATE TABLE shards (
   name            TEXT PRIMARY KEY,         -- file name in _turn_journal/ (or the log file name)
@@ -216,4 +222,5 @@ export const ORDER_BY: Record<TableName, string> = {
   malformed: 'shard, offset',
   findings: 'session_id, ordinal, source',
   feedback: 'file, line',
+  session_tail: 'session_id',
 };

@@ -1,10 +1,11 @@
 /**
  * Incremental rebuild of one session from its shards' appended tails alone (docs/sqlite.md,
- * "Incremental rebuilds"). The planner (rebuildPlan.ts) offers a session here when only its
- * shards grew: same sidecar and run journals, no open turn, `append_ok` (writer.ts
- * `appendOk`), every shard read whole last time. Then only the bytes past each shard's
+ * "Incremental rebuilds"). The planner (rebuildPlan.ts) offers a session here when its shards
+ * grew or its sidecar changed: same run journals, no open turn, `append_ok` (writer.ts
+ * `appendOk`), every shard read whole last time. Then only the bytes past each grown shard's
  * committed size are read, and the session is done here when the new lines are new turns
- * that cannot change anything already indexed:
+ * that cannot change anything already indexed, and the sidecar is the same or only appended
+ * messages (tailSidecar.ts: the indexed turns it changes are updated):
  *
  * - every new line is a valid event (no malformed line, no torn tail), with a finite
  *   `created_at` later than every event so far (`last_activity`: so the new events sort after
@@ -25,13 +26,23 @@
 import { analyzeSession, compareFindings, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
 import { ShardReader } from '../shardReader';
-import { readSidecar, sidecarPath } from '../sidecar';
 import type { Finding, FindingKind, JournalEvent, Severity } from '../types';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
-import type { Db, Row } from './engine';
-import type { PrevShard } from './rebuildPlan';
-import { shardFingerprint, statStampSync } from './readSession';
-import { journalFindingRow, type IndexWriter } from './writer';
+import type { Db } from './engine';
+import { shardUnchanged, type PrevShard } from './rebuildPlan';
+import { shardFingerprint, type Stamp } from './readSession';
+import { bloomAdd, bloomHas } from './streamBloom';
+import {
+  changedTurns,
+  readTailSidecar,
+  sidecarFindingsSame,
+  textOf,
+  UNSAFE_TEXT,
+  updateSessionSidecar,
+  writeTurnUpdates,
+  type TurnUpdate,
+} from './tailSidecar';
+import { journalFindingRow, maxReplyIndex, type IndexWriter } from './writer';
 
 export interface TailOptions {
   sessionsDir: string;
@@ -40,12 +51,10 @@ export interface TailOptions {
   staleAfterSeconds: number;
 }
 
-/** A lone surrogate (stored as U+FFFD) or U+FFFD itself: such an id is not compared in SQL. */
-const UNSAFE_TEXT = /[\ud800-\udfff\ufffd]/u;
-
 /**
- * Adds a session's appended tails to the index when it is safe (see above); returns the
- * events written, or null (nothing written: redo the session whole).
+ * Adds a session's appended tails (and follows a sidecar rewrite that only appended messages,
+ * tailSidecar.ts) when it is safe (see above); returns the events written, or null (nothing
+ * written: redo the session whole).
  */
 export async function tryTail(
   db: Db,
@@ -54,21 +63,28 @@ export async function tryTail(
   prevShards: ReadonlyMap<string, PrevShard>,
   runIds: ReadonlySet<string>,
   o: TailOptions,
+  stamps: ReadonlyMap<string, Stamp>,
 ): Promise<number | null> {
-  const prev = db.get('SELECT sidecar_fingerprint, last_activity FROM sessions WHERE session_id = ?', [s.sessionId]);
+  const sid = s.sessionId;
+  const prev = db.get(
+    `SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.stream_bloom, t.user_bloom
+     FROM sessions s JOIN session_tail t USING (session_id) WHERE s.session_id = ?`,
+    [sid],
+  );
   if (!prev) return null;
-  const readers = await readTails(s, prevShards, o.maxLineBytes);
+  const readers = await readTails(s, prevShards, o.maxLineBytes, stamps);
   if (!readers) return null;
   const events = readers.flatMap((r) => r.contents.events);
   if (!eventsAreSafe(events, prev.last_activity === null ? null : Number(prev.last_activity))) return null;
-  if (!idsAreNew(db, s.sessionId, events, runIds)) return null;
-  const sidecarStamp = statStampSync(sidecarPath(o.sessionsDir, s.sessionId));
-  if (sidecarStamp !== String(prev.sidecar_fingerprint)) return null;
-  const sidecarRead = await readSidecar(o.sessionsDir, s.sessionId);
+  const bloom = prev.stream_bloom instanceof Uint8Array ? prev.stream_bloom : null;
+  if (!idsAreNew(db, sid, events, runIds, bloom)) return null;
+  const messages = prev.sidecar_messages === null ? null : String(prev.sidecar_messages);
+  const side = await readTailSidecar(o.sessionsDir, sid, { fingerprint: String(prev.sidecar_fingerprint), messages });
+  if (!side) return null;
   const mini = analyzeSession(
-    s.sessionId,
+    sid,
     readers.map((r) => r.contents),
-    sidecarRead,
+    side.read,
     { now: o.now, staleAfterSeconds: o.staleAfterSeconds },
   );
   const paths = new Map(s.shards.map((f) => [f.name, f.path]));
@@ -76,24 +92,38 @@ export async function tryTail(
   if (mini.counts.open > 0) return null;
   const findings = newFindings(mini);
   if (!findings) return null;
-  const placed = findings.length > 0 ? placeFindings(db, s.sessionId, findings) : [];
-  if (!placed) return null;
+  if (side.change && !sidecarFindingsSame(db, sid, mini.findings)) return null;
+  const userBloom = prev.user_bloom instanceof Uint8Array ? prev.user_bloom : null;
+  const updates = side.change ? changedTurns(db, sid, side, userBloom) : [];
+  const old = findings.length > 0 || updates.some((u) => u.dropsFinding) ? oldFindings(db, sid) : [];
+  if (!old) return null;
+  const dropped = droppedFindings(old, updates);
+  const placed = placeFindings(old, findings);
 
-  const turnBase = Number(db.get('SELECT count(*) AS n FROM turns WHERE session_id = ?', [s.sessionId])!.n);
+  const turnBase = Number(db.get('SELECT count(*) AS n FROM turns WHERE session_id = ?', [sid])!.n);
   const committed = new Map(readers.map((r) => [r.contents.name, r.committedOffset]));
   writer.writeAppended(mini, committed, turnBase);
-  writeFindings(db, writer, s.sessionId, placed);
+  writeTurnUpdates(db, updates);
+  writeFindings(db, writer, sid, dropped, placed);
   updateShards(db, readers);
-  updateSession(db, s.sessionId, mini, placed.length > 0);
+  updateSession(db, sid, mini, placed.length > 0 || dropped.length > 0);
+  updateSessionSidecar(db, sid, side, maxReplyIndex(mini.turns, side.state?.maxIndex ?? -1));
+  updateBlooms(db, sid, { streams: bloom, users: userBloom }, mini);
   return mini.events.length;
 }
 
 /** Readers of the shards that grew, each having read only its new bytes; null when one holds anything but whole valid lines. */
-async function readTails(s: DiscoveredSession, prevShards: ReadonlyMap<string, PrevShard>, maxLineBytes: number): Promise<ShardReader[] | null> {
+async function readTails(
+  s: DiscoveredSession,
+  prevShards: ReadonlyMap<string, PrevShard>,
+  maxLineBytes: number,
+  stamps: ReadonlyMap<string, Stamp>,
+): Promise<ShardReader[] | null> {
   const readers: ShardReader[] = [];
   for (const f of s.shards) {
     const p = prevShards.get(f.name);
     if (!p || p.tornTail) return null;
+    if (shardUnchanged(p, stamps.get(f.name))) continue; // nothing new to read (the planner's stat)
     const r = new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true });
     r.resumeAt(p.committed, p.lines);
     const res = await r.refresh();
@@ -118,10 +148,11 @@ function eventsAreSafe(events: readonly JournalEvent[], lastActivity: number | n
 /**
  * No new event's turn id or stream id is one an indexed event of the session has (a stream
  * id shared with an old turn would make upstream's split-turn rule join them), and no
- * stream id names a run journal. One scan of the session's events (contiguous in the
- * WITHOUT ROWID table).
+ * stream id names a run journal. Turn ids: a seek in the events' key. Stream ids: those the
+ * session's Bloom filter (`session_tail.stream_bloom`) may hold are looked for in one scan of the
+ * session's events (contiguous in the WITHOUT ROWID table); the others are new.
  */
-function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>): boolean {
+function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>, bloom: Uint8Array | null): boolean {
   const turns = new Set<string>();
   const streams = new Set<string>();
   for (const e of events) {
@@ -129,13 +160,29 @@ function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds:
     if (e.streamId) streams.add(e.streamId);
   }
   for (const st of streams) if (runIds.has(st)) return false;
-  if (turns.size === 0 && streams.size === 0) return true;
-  const hit = db.get(
-    `SELECT EXISTS (SELECT 1 FROM events WHERE session_id = ?1
-       AND (turn_id IN (SELECT value FROM json_each(?2)) OR stream_id IN (SELECT value FROM json_each(?3)))) AS n`,
-    [sid, JSON.stringify([...turns]), JSON.stringify([...streams])],
-  );
-  return Number(hit!.n) === 0;
+  const exists = (sql: string, ids: Iterable<string>): boolean =>
+    Number(
+      db.get(`SELECT EXISTS (SELECT 1 FROM events WHERE session_id = ?1 AND ${sql} IN (SELECT value FROM json_each(?2))) AS n`, [
+        sid,
+        JSON.stringify([...ids]),
+      ])!.n,
+    ) !== 0;
+  if (turns.size > 0 && exists('turn_id', turns)) return false;
+  const maybe = bloom ? [...streams].filter((st) => bloomHas(bloom, st)) : [...streams];
+  return maybe.length === 0 || !exists('stream_id', maybe);
+}
+
+/** The session's Bloom filters with the new events' stream ids and the new turns' user messages. */
+function updateBlooms(db: Db, sid: string, blooms: { streams: Uint8Array | null; users: Uint8Array | null }, mini: SessionAnalysis): void {
+  if (!blooms.streams || !blooms.users || mini.events.length === 0) return;
+  const streams = Uint8Array.from(blooms.streams);
+  for (const e of mini.events) if (e.streamId) bloomAdd(streams, e.streamId);
+  const users = Uint8Array.from(blooms.users);
+  for (const t of mini.turns) {
+    const m = t.userMessage;
+    if (m !== null) bloomAdd(users, m);
+  }
+  db.all('UPDATE session_tail SET stream_bloom = ?, user_bloom = ? WHERE session_id = ?', [streams, users, sid]);
 }
 
 /**
@@ -164,12 +211,10 @@ interface Placed {
 }
 
 /**
- * Where each new finding goes among the session's old ones (`compareFindings`, the order the
- * analysis sorts them in; a new finding never compares equal to an old one: it has a new
- * line or a new turn id). Null when an old one's keys cannot be compared exactly.
+ * The session's journal findings as indexed, in order, with what compareFindings reads; null
+ * when one's keys cannot be compared exactly.
  */
-function placeFindings(db: Db, sid: string, findings: Finding[]): Placed[] | null {
-  const text = (v: Row[string]): string | undefined => (v === null ? undefined : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v));
+function oldFindings(db: Db, sid: string): Finding[] | null {
   const old: Finding[] = [];
   const rows = db.all(
     `SELECT ordinal, severity, CAST(shard AS BLOB) AS shard, line, CAST(kind AS BLOB) AS kind, CAST(turn_id AS BLOB) AS turn_id
@@ -179,17 +224,43 @@ function placeFindings(db: Db, sid: string, findings: Finding[]): Placed[] | nul
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     const f: Finding = {
-      kind: text(r.kind) as FindingKind,
+      kind: textOf(r.kind) as FindingKind,
       severity: String(r.severity) as Severity,
       sessionId: sid,
       message: '',
-      shard: text(r.shard),
+      shard: textOf(r.shard),
       line: r.line === null ? undefined : Number(r.line),
-      turnId: text(r.turn_id),
+      turnId: textOf(r.turn_id),
     };
     if (Number(r.ordinal) !== i || [f.kind, f.shard ?? '', f.turnId ?? ''].some((x) => UNSAFE_TEXT.test(x))) return null;
     old.push(f);
   }
+  return old;
+}
+
+/** Ordinals of the old findings that go: the `invalid_sidecar` finding of each turn that now finds its reply. */
+function droppedFindings(old: readonly Finding[], updates: readonly TurnUpdate[]): number[] {
+  const turns = new Set(updates.filter((u) => u.dropsFinding).map((u) => u.turnId));
+  const out: number[] = [];
+  if (turns.size === 0) return out;
+  old.forEach((f, i) => {
+    if (f.kind === 'invalid_sidecar' && f.shard === undefined && f.turnId !== undefined && turns.has(f.turnId)) out.push(i);
+  });
+  return out;
+}
+
+interface Placed {
+  finding: Finding;
+  /** Old findings that sort before it. */
+  before: number;
+}
+
+/**
+ * Where each new finding goes among the session's old ones (`compareFindings`, the order the
+ * analysis sorts them in; a new finding never compares equal to an old one: it has a new
+ * line or a new turn id).
+ */
+function placeFindings(old: readonly Finding[], findings: readonly Finding[]): Placed[] {
   return findings.map((finding) => {
     let before = 0;
     while (before < old.length && compareFindings(old[before], finding) < 0) before++;
@@ -197,12 +268,17 @@ function placeFindings(db: Db, sid: string, findings: Finding[]): Placed[] | nul
   });
 }
 
-/** Old findings move up by the new ones placed before them; the new ones go in between. */
-function writeFindings(db: Db, writer: IndexWriter, sid: string, placed: Placed[]): void {
-  for (let j = placed.length - 1; j >= 0; j--) {
-    db.all("UPDATE findings SET ordinal = ordinal + 1 WHERE session_id = ? AND source = 'journal' AND ordinal >= ?", [sid, placed[j].before]);
+/** The dropped old findings go, the others move by the new ones placed before them; the new ones go in between. */
+function writeFindings(db: Db, writer: IndexWriter, sid: string, dropped: readonly number[], placed: readonly Placed[]): void {
+  for (let j = dropped.length - 1; j >= 0; j--) {
+    db.all("DELETE FROM findings WHERE session_id = ? AND source = 'journal' AND ordinal = ?", [sid, dropped[j]]);
+    db.all("UPDATE findings SET ordinal = ordinal - 1 WHERE session_id = ? AND source = 'journal' AND ordinal > ?", [sid, dropped[j]]);
   }
-  placed.forEach(({ finding: f, before }, j) => writer.writeFinding(journalFindingRow(sid, before + j, f)));
+  const after = placed.map((p) => ({ ...p, before: p.before - dropped.filter((d) => d < p.before).length }));
+  for (let j = after.length - 1; j >= 0; j--) {
+    db.all("UPDATE findings SET ordinal = ordinal + 1 WHERE session_id = ? AND source = 'journal' AND ordinal >= ?", [sid, after[j].before]);
+  }
+  after.forEach(({ finding: f, before }, j) => writer.writeFinding(journalFindingRow(sid, before + j, f)));
 }
 
 function updateShards(db: Db, readers: readonly ShardReader[]): void {
@@ -233,7 +309,8 @@ function updateSession(db: Db, sid: string, mini: SessionAnalysis, findingsChang
   db.all(
     `UPDATE sessions SET errors = f.errors, warnings = f.warnings, infos = f.infos,
        worst_severity = CASE WHEN f.errors THEN 'error' WHEN f.warnings THEN 'warning' WHEN f.infos THEN 'info' END
-     FROM (SELECT sum(severity = 'error') AS errors, sum(severity = 'warning') AS warnings, sum(severity = 'info') AS infos
+     FROM (SELECT coalesce(sum(severity = 'error'), 0) AS errors, coalesce(sum(severity = 'warning'), 0) AS warnings,
+             coalesce(sum(severity = 'info'), 0) AS infos
            FROM findings WHERE session_id = ?1 AND source = 'journal') AS f
      WHERE session_id = ?1`,
     [sid],

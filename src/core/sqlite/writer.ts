@@ -8,6 +8,9 @@ import type { FeedbackProblem, FeedbackRecord } from '../feedback/read';
 import type { Db, SqlValue, Statement } from './engine';
 import { DDL } from './schema';
 import type { Finding } from '../types';
+import type { Sidecar } from '../sidecar';
+import { messagesDigests } from '../sidecarAppend';
+import { streamBloom, textBloom } from './streamBloom';
 
 /** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
 export interface ShardRow extends Omit<ShardSummary, 'error'> {
@@ -82,7 +85,7 @@ export function insertSql(table: string): string {
   if (!m) throw new Error(`no table ${table}`);
   const cols: { name: string; text: boolean }[] = [];
   for (const raw of m[1].split('\n')) {
-    const c = /^\s+([a-z_]+)\s+(TEXT|INTEGER|REAL)\b/.exec(raw);
+    const c = /^\s+([a-z_]+)\s+(TEXT|INTEGER|REAL|BLOB)\b/.exec(raw);
     if (c && !(table === 'events' && c[1] === 'id')) cols.push({ name: c[1], text: c[2] === 'TEXT' });
   }
   return `INSERT INTO ${table} (${cols.map((c) => c.name).join(', ')}) VALUES (${cols.map((c) => (c.text ? 'CAST(? AS TEXT)' : '?')).join(', ')})`;
@@ -103,8 +106,30 @@ export function appendOk(a: SessionAnalysis): boolean {
   return true;
 }
 
+/**
+ * `session_tail.sidecar_messages`: what the tail path needs to follow a rewrite of a readable sidecar
+ * that only appends messages (tailSidecar.ts): `[count, digest, active_stream_id, maxIndex]` —
+ * how many messages it had, their digest (core/sidecarAppend.ts `messagesDigests`), its
+ * `active_stream_id`, and the largest integer `assistant_message_index` of the session's turns
+ * (-1: none; while it is below the message count, no turn can gain its reply). NULL without a
+ * readable sidecar.
+ */
+export function sidecarMessagesOf(sidecar: Sidecar | null, maxIndex: number, digest?: string): string | null {
+  return sidecar ? JSON.stringify([sidecar.messages.length, digest ?? messagesDigests(sidecar.messages).all, sidecar.activeStreamId, maxIndex]) : null;
+}
+
+/** The largest integer `assistant_message_index` of these turns, at least `from` (-1: none). */
+export function maxReplyIndex(turns: readonly Pick<Turn, 'assistantMessageIndex'>[], from = -1): number {
+  let max = from;
+  for (const t of turns) {
+    const i = t.assistantMessageIndex;
+    if (i !== null && Number.isInteger(i) && i > max) max = i;
+  }
+  return max;
+}
+
 /** The tables rows are written to, in the order of `RowBuilder.emit`'s table number. */
-export const ROW_TABLES = ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback'] as const;
+export const ROW_TABLES = ['sessions', 'shards', 'events', 'turns', 'collisions', 'malformed', 'findings', 'feedback', 'session_tail'] as const;
 export type RowTable = (typeof ROW_TABLES)[number];
 const T: Record<RowTable, number> = Object.fromEntries(ROW_TABLES.map((t, i) => [t, i])) as Record<RowTable, number>;
 
@@ -133,7 +158,8 @@ export abstract class RowBuilder {
     const skip = (shard: string, offset: number): boolean => skipBelow !== undefined && offset < (skipBelow.get(shard) ?? 0);
     // A shard's torn final line starts at its committed size (the end of its last complete line).
     this.writeEvents(a, new Map(shards.map((s) => [s.name, s.committedSize])), skip);
-    a.turns.forEach((t, i) => this.writeTurn(sid, t, i));
+    const users = a.turns.map((t, i) => this.writeTurn(sid, t, i));
+    this.run('session_tail', [sid, sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns)), streamBloom(a.events), textBloom(users)]);
     this.writeCollisions(a);
     this.writeSessionMalformed(a, skip);
     a.findings.forEach((f, i) => this.writeFinding(journalFindingRow(sid, i, f)));
@@ -173,7 +199,7 @@ export abstract class RowBuilder {
    */
   writeAppended(a: SessionAnalysis, committed: ReadonlyMap<string, number>, turnBase: number): void {
     this.writeEvents(a, committed, () => false);
-    a.turns.forEach((t, i) => this.writeTurn(a.sessionId, t, turnBase + i));
+    for (let i = 0; i < a.turns.length; i++) this.writeTurn(a.sessionId, a.turns[i], turnBase + i);
     this.writeCollisions(a);
   }
 
@@ -243,8 +269,10 @@ export abstract class RowBuilder {
     ]);
   }
 
-  private writeTurn(sid: string, t: Turn, ordinal: number): void {
+  /** A turn's row; returns its user message (read once: one kept by reference is read back from its line). */
+  private writeTurn(sid: string, t: Turn, ordinal: number): string | null {
     const term = t.events.find((e) => e.terminal);
+    const user = t.userMessage;
     this.run('turns', [
       sid,
       t.turnId,
@@ -256,7 +284,7 @@ export abstract class RowBuilder {
       t.model,
       t.modelProvider,
       t.workspace,
-      t.userMessage,
+      user,
       t.assistantReply,
       t.reason,
       t.startedAt,
@@ -279,6 +307,7 @@ export abstract class RowBuilder {
       null,
       null,
     ]);
+    return user;
   }
 
   writeLogTurn(t: LogTurnRow): void {
