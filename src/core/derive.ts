@@ -69,28 +69,41 @@ export interface Derived {
   collisions: Map<string, JournalEvent[]>;
 }
 
+/**
+ * The terminal events of each turn, in the order added: a turn's first one, and a list only for a
+ * turn with more than one (no list per turn). Ours (`deriveStates`) and upstream's view use it.
+ */
+export class TerminalEvents {
+  private readonly first = new Map<string, JournalEvent>();
+  private readonly more = new Map<string, JournalEvent[]>();
+
+  add(ev: JournalEvent): void {
+    const f = this.first.get(ev.turnId);
+    if (f === undefined) this.first.set(ev.turnId, ev);
+    else {
+      const list = this.more.get(ev.turnId);
+      if (list) list.push(ev);
+      else this.more.set(ev.turnId, [f, ev]);
+    }
+  }
+
+  /** Turns with more than one terminal event, in order of each turn's first one. */
+  collisions(): Map<string, JournalEvent[]> {
+    const out = new Map<string, JournalEvent[]>();
+    if (this.more.size > 0) for (const turnId of this.first.keys()) if (this.more.has(turnId)) out.set(turnId, this.more.get(turnId)!);
+    return out;
+  }
+}
+
 /** `events` must already be in sorted order. */
 export function deriveStates(sorted: readonly JournalEvent[]): Derived {
   const states = new Map<string, JournalEvent>();
-  // A turn's first terminal event; a list only for a turn with more than one (no list per turn).
-  const first = new Map<string, JournalEvent>();
-  const more = new Map<string, JournalEvent[]>();
+  const terminals = new TerminalEvents();
   for (const ev of sorted) {
     if (ev.turnId === '') continue;
-    if (ev.terminal) {
-      const f = first.get(ev.turnId);
-      if (f === undefined) first.set(ev.turnId, ev);
-      else {
-        const list = more.get(ev.turnId);
-        if (list) list.push(ev);
-        else more.set(ev.turnId, [f, ev]);
-      }
-    }
+    if (ev.terminal) terminals.add(ev);
     const prev = states.get(ev.turnId);
     if (prev === undefined || pyFloatKey(ev.createdAtRaw) >= pyFloatKey(prev.createdAtRaw)) states.set(ev.turnId, ev);
   }
-  // In order of each turn's first terminal event.
-  const collisions = new Map<string, JournalEvent[]>();
-  if (more.size > 0) for (const turnId of first.keys()) if (more.has(turnId)) collisions.set(turnId, more.get(turnId)!);
-  return { states, collisions };
+  return { states, collisions: terminals.collisions() };
 }

@@ -21,7 +21,7 @@
 import type { SessionAnalysis } from './analyze';
 import { compareFindings } from './analyze';
 import { openRead } from './fsSafe';
-import { pyFloatKey, pyFloatRaises } from './derive';
+import { pyFloatKey, pyFloatRaises, TerminalEvents } from './derive';
 import { parseJsonLine } from './jsonLine';
 import { toEvent } from './shardReader';
 import { compareNames } from './sessionId';
@@ -156,30 +156,18 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
   for (let i = 0; i < order.length; i++) order[i] = i;
   order.sort((x, y) => keys[x] - keys[y] || x - y);
   const states = new Map<string, JournalEvent>();
-  // A turn's first terminal event; a list only for a turn with more than one (no list per turn).
-  const first = new Map<string, JournalEvent>();
-  const more = new Map<string, JournalEvent[]>();
+  const terminals = new TerminalEvents();
   for (let n = 0; n < order.length; n++) {
     const e = seen[order[n]];
     if (e.turnId === '') continue;
-    if (e.terminal) {
-      const f = first.get(e.turnId);
-      if (f === undefined) first.set(e.turnId, e);
-      else {
-        const list = more.get(e.turnId);
-        if (list) list.push(e);
-        else more.set(e.turnId, [f, e]);
-      }
-    }
+    if (e.terminal) terminals.add(e);
     const prev = states.get(e.turnId);
     // `float(event.get('created_at') or 0) >= float(previous...)`: raises for a non-numeric value.
     if (prev !== undefined && (pyFloatRaises(e.createdAtRaw) || pyFloatRaises(prev.createdAtRaw))) return unreadable(view, 'ValueError');
     if (prev === undefined || pyFloatKey(e.createdAtRaw) >= pyFloatKey(prev.createdAtRaw)) states.set(e.turnId, e);
   }
   for (const [tid, e] of states) view.states[tid] = e.name;
-  for (const tid of more.size > 0 ? first.keys() : []) {
-    const list = more.get(tid);
-    if (list === undefined) continue;
+  for (const [tid, list] of terminals.collisions()) {
     const ordered = list.map((e, i) => ({ e, i })).sort((x, y) => pyFloatKey(x.e.createdAtRaw) - pyFloatKey(y.e.createdAtRaw) || x.i - y.i);
     view.collisions.push({ turn_id: tid, events: ordered.map((x) => x.e.name) });
   }
