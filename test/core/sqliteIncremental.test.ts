@@ -78,6 +78,22 @@ function appendRandom(dir: string, r: () => number, round: number): string[] {
   return did;
 }
 
+/**
+ * One round of a differential test: the incremental rebuild of `inc`, then a full rebuild of the
+ * same folder into a scratch file; both must give exactly the same database.
+ */
+async function incrementalEqualsFull(dir: string, inc: string, round: number, now: number, did: string[]) {
+  const ri = await rebuildIndex({ sessionsDir: dir, db: inc, now });
+  const full = path.join(dir, `full${round}.sqlite`);
+  await rebuildIndex({ sessionsDir: dir, db: full, now, full: true });
+  const how = `${ri.mode}${ri.reason ? `: ${ri.reason}` : ''}; ${ri.sessionsFromTails} of ${ri.sessionsRedone} sessions from their tails`;
+  const why = `round ${round} (${how}): ${did.join('; ')}`;
+  assert.deepStrictEqual(dumpIndex(inc), dumpIndex(full), why);
+  assert.deepStrictEqual(exactDump(inc), exactDump(full), why);
+  fs.rmSync(full);
+  return { ri, why };
+}
+
 describe('SQLite incremental rebuild equals a full rebuild over random append sequences', function () {
   this.timeout(180_000);
   for (const seed of [11, 12]) {
@@ -90,15 +106,8 @@ describe('SQLite incremental rebuild equals a full rebuild over random append se
       let incremental = 0;
       for (let round = 0; round < 6; round++) {
         const did = appendRandom(dir, r, round);
-        const now = FIXED_NOW + 60 * (round + 1);
-        const ri = await rebuildIndex({ sessionsDir: dir, db: inc, now });
+        const { ri } = await incrementalEqualsFull(dir, inc, round, FIXED_NOW + 60 * (round + 1), did);
         if (ri.mode === 'incremental') incremental++;
-        const full = path.join(dir, `full${round}.sqlite`);
-        await rebuildIndex({ sessionsDir: dir, db: full, now, full: true });
-        const why = `round ${round} (${ri.mode}${ri.reason ? `: ${ri.reason}` : ''}): ${did.join('; ')}`;
-        assert.deepStrictEqual(dumpIndex(inc), dumpIndex(full), why);
-        assert.deepStrictEqual(exactDump(inc), exactDump(full), why);
-        fs.rmSync(full);
       }
       // Appends only: every round can be incremental (a full one would prove nothing).
       assert.strictEqual(incremental, 6);
@@ -255,16 +264,9 @@ describe("SQLite incremental rebuild from the shards' appended tails equals a fu
       let fromTails = 0;
       for (let round = 0; round < 10; round++) {
         const did = appendTargeted(dir, r, round, clock, state);
-        const now = FIXED_NOW + 3600 * (round + 1);
-        const ri = await rebuildIndex({ sessionsDir: dir, db: inc, now });
-        assert.strictEqual(ri.mode, 'incremental', `round ${round}: ${ri.reason}`);
+        const { ri, why } = await incrementalEqualsFull(dir, inc, round, FIXED_NOW + 3600 * (round + 1), did);
+        assert.strictEqual(ri.mode, 'incremental', why);
         fromTails += ri.sessionsFromTails;
-        const full = path.join(dir, `full${round}.sqlite`);
-        await rebuildIndex({ sessionsDir: dir, db: full, now, full: true });
-        const why = `round ${round} (${ri.sessionsFromTails} of ${ri.sessionsRedone} sessions from their tails): ${did.join('; ')}`;
-        assert.deepStrictEqual(dumpIndex(inc), dumpIndex(full), why);
-        assert.deepStrictEqual(exactDump(inc), exactDump(full), why);
-        fs.rmSync(full);
       }
       // The tail path must have been taken (else the test proves only the fallback).
       assert.ok(fromTails >= 5, `${fromTails} sessions done from their tails`);
@@ -416,16 +418,9 @@ describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a
           if (/not JSON|removed/.test(d)) alive.delete(sid);
           did.push(d);
         }
-        const now = FIXED_NOW + 3600 * (round + 1);
-        const ri = await rebuildIndex({ sessionsDir: dir, db: inc, now });
-        assert.strictEqual(ri.mode, 'incremental', `round ${round}: ${ri.reason}`);
+        const { ri, why } = await incrementalEqualsFull(dir, inc, round, FIXED_NOW + 3600 * (round + 1), did);
+        assert.strictEqual(ri.mode, 'incremental', why);
         fromTails += ri.sessionsFromTails;
-        const full = path.join(dir, `full${round}.sqlite`);
-        await rebuildIndex({ sessionsDir: dir, db: full, now, full: true });
-        const why = `round ${round} (${ri.sessionsFromTails} of ${ri.sessionsRedone} sessions from their tails): ${did.join('; ')}`;
-        assert.deepStrictEqual(dumpIndex(inc), dumpIndex(full), why);
-        assert.deepStrictEqual(exactDump(inc), exactDump(full), why);
-        fs.rmSync(full);
         // Every change but those marked whole only appended (messages, turns): each one followed from the tails.
         assert.strictEqual(ri.sessionsFromTails, did.filter((d) => !/whole|not JSON|removed/.test(d)).length, why);
       }
