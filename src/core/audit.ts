@@ -299,6 +299,13 @@ export function folderItems(report: AuditReport, journalSessions: ReadonlySet<st
   return report.upstream_audit.items.filter((i) => i.kind !== 'turn_journal_pending_turn' && !journalSessions.has(i.session_id));
 }
 
+/** The file an upstream audit item is about, relative to the sessions folder (it may be missing: that is the item). */
+export function folderItemFile(i: RecoveryItem): string {
+  if (i.kind.startsWith('index_')) return '_index.json';
+  if (i.kind.includes('backup') || (i.kind === 'state_db_deleted_webui_tombstone' && i.bak_messages >= 0)) return `${i.session_id}.json.bak`;
+  return `${i.session_id}.json`;
+}
+
 /**
  * Whether any finding not yet reviewed reaches the threshold (exit code 1 of the CLI), or any of
  * `folder` (see `folderItems`: they have no review of their own; fixing the folder clears them).

@@ -15,7 +15,7 @@
 import * as crypto from 'crypto';
 import * as path from 'path';
 import { pathToFileURL } from 'url';
-import { recoveryMessage, recoverySeverity, type AuditReport, type ReportFinding, type SessionReport } from './audit';
+import { folderItemFile, recoveryMessage, recoverySeverity, type AuditReport, type ReportFinding, type SessionReport } from './audit';
 import type { RecoveryItem } from './recoveryAudit';
 
 export const SARIF_SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -142,13 +142,6 @@ function result(
   }
   if (f.reviewed) r.suppressions = [{ kind: 'external', status: 'accepted', justification: f.review_note ?? 'reviewed' }];
   return r;
-}
-
-/** The file an upstream folder item is about, relative to the sessions folder (it may be missing: that is the item). */
-function folderItemFile(i: RecoveryItem): string {
-  if (i.kind.startsWith('index_')) return '_index.json';
-  if (i.kind.includes('backup') || (i.kind === 'state_db_deleted_webui_tombstone' && i.bak_messages >= 0)) return `${i.session_id}.json.bak`;
-  return `${i.session_id}.json`;
 }
 
 function folderResult(i: RecoveryItem, index: number): Record<string, unknown> {

@@ -7,14 +7,18 @@
 
 import type { SessionAnalysis } from './analyze';
 import { recoveryMessage, recoverySeverity } from './audit';
-import { pendingItems, recoveryAudit, type RecoveryItem } from './recoveryAudit';
+import { pendingItems, recoveryAudit, type RecoveryAudit, type RecoveryItem } from './recoveryAudit';
 import { md, mdCode } from './repair/render';
 import { readStateDb } from './stateDb';
 
-export function upstreamAuditMarkdown(sessionsDir: string, analyses: readonly SessionAnalysis[], stateDb?: string): string {
+/** Upstream's recovery audit of the folder, its pending turns from the sessions' upstream views. */
+export function folderRecoveryAudit(sessionsDir: string, analyses: readonly SessionAnalysis[], stateDb?: string): RecoveryAudit {
   const pending: RecoveryItem[] = [];
   for (const a of analyses) if (a.upstream) pending.push(...pendingItems(sessionsDir, a.sessionId, a.upstream.pending));
-  const audit = recoveryAudit(sessionsDir, pending, stateDb ? readStateDb(stateDb, sessionsDir) : undefined);
+  return recoveryAudit(sessionsDir, pending, stateDb ? readStateDb(stateDb, sessionsDir) : undefined);
+}
+
+export function upstreamAuditMarkdown(audit: RecoveryAudit): string {
   const lines = ['', "## hermes-webui's own audit", ''];
   const db = audit.state_db;
   if (db) {

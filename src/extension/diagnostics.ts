@@ -6,6 +6,8 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { IndexChange } from '../core/sessionIndex';
+import { folderItemFile, recoveryMessage, recoverySeverity } from '../core/audit';
+import type { RecoveryItem } from '../core/recoveryAudit';
 import type { Finding, FindingKind } from '../core/types';
 import { Disposable } from './dispose';
 import type { SessionStore } from './store';
@@ -21,10 +23,39 @@ export class DiagnosticsPublisher extends Disposable {
   /** The shard files each session last published to, to clear them when fixed. */
   private published = new Map<string, Set<string>>();
 
+  /** Per root: the files its last Audit Sessions run put upstream's folder items on. */
+  private folderFiles = new Map<string, Set<string>>();
+
   constructor(private readonly store: SessionStore) {
     super();
     this._register(store.onDidChange((c) => this.update(c)));
-    this._register(store.onDidChangeRoots(() => this.updateAll()));
+    this._register(
+      store.onDidChangeRoots(() => {
+        this.updateAll();
+        for (const rootId of [...this.folderFiles.keys()]) if (!this.store.index.root(rootId)) this.publishFolderItems(rootId, '', []);
+      }),
+    );
+  }
+
+  /**
+   * hermes-webui's own audit items about the folder's files (a shrunk sidecar, an orphan backup,
+   * `_index.json`, state.db rows without a sidecar) from an Audit Sessions run, on the file each is
+   * about; they replace the root's previous ones (the next run clears what was fixed). Open turns
+   * are the journal's, shown on the shards already.
+   */
+  publishFolderItems(rootId: string, sessionsDir: string, items: readonly RecoveryItem[]): void {
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    for (const i of items) {
+      if (i.kind === 'turn_journal_pending_turn') continue;
+      const file = path.join(sessionsDir, folderItemFile(i));
+      const list = byFile.get(file) ?? [];
+      list.push(folderDiagnostic(i));
+      byFile.set(file, list);
+    }
+    for (const file of this.folderFiles.get(rootId) ?? []) if (!byFile.has(file)) this.collection.delete(vscode.Uri.file(file));
+    for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
+    if (byFile.size) this.folderFiles.set(rootId, new Set(byFile.keys()));
+    else this.folderFiles.delete(rootId);
   }
 
   private updateAll(): void {
@@ -115,7 +146,15 @@ export function toDiagnostic(f: Finding): vscode.Diagnostic {
   return d;
 }
 
-function severity(f: Finding): vscode.DiagnosticSeverity {
+function folderDiagnostic(i: RecoveryItem): vscode.Diagnostic {
+  const message = plainText(`${recoveryMessage(i)} (hermes-webui's own audit: ${i.category}, ${i.recommendation}; as of the last Audit Sessions run)`, 2000);
+  const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 10_000), message, severity({ severity: recoverySeverity(i) }));
+  d.source = DIAGNOSTIC_SOURCE;
+  d.code = i.kind;
+  return d;
+}
+
+function severity(f: Pick<Finding, 'severity'>): vscode.DiagnosticSeverity {
   return f.severity === 'error'
     ? vscode.DiagnosticSeverity.Error
     : f.severity === 'warning'

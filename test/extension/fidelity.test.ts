@@ -58,10 +58,20 @@ describe('Upstream writer damage in the extension (split turns, dropped events, 
       assert.match(r.markdown, /`state_db_missing_sidecar` `dbonly-ext` \(repairable, `materialize_from_state_db`\)/);
       assert.match(r.markdown, /`state_db_orphan_webui_row` `dbempty-ext` \(unsafe_to_repair, `manual_review`\)/);
       assert.match(r.markdown, /state\.db .*: read read-only/, 'node:sqlite in the extension host reads it in place');
+      // The Problems panel has them too, on the (missing) sidecar each is about.
+      const missing = vscode.Uri.file(path.join(dir, 'dbonly-ext.json'));
+      const problems = vscode.languages.getDiagnostics(missing);
+      assert.deepStrictEqual(
+        problems.map((d) => [d.code, d.severity, d.source]),
+        [['state_db_missing_sidecar', vscode.DiagnosticSeverity.Warning, 'Bot Memory']],
+      );
+      assert.match(problems[0].message, /its sidecar dbonly-ext\.json is missing .*hermes-webui's own audit: repairable, materialize_from_state_db/);
     } finally {
       await config.update('stateDb', undefined, vscode.ConfigurationTarget.Global);
       fs.rmSync(path.dirname(db), { recursive: true, force: true });
     }
+    await vscode.commands.executeCommand('botMemory.auditSessions', { showReport: false });
+    assert.deepStrictEqual(vscode.languages.getDiagnostics(vscode.Uri.file(path.join(dir, 'dbonly-ext.json'))), [], 'the next run clears it');
   });
 
   it('Make Readable for hermes-webui, then Repair All: no answered turn gets a marker', async () => {

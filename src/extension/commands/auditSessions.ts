@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { SessionAnalysis } from '../../core/analyze';
 import { auditMarkdown, type SessionPlan } from '../../core/repair';
 import { planRoots } from '../repair/repairService';
-import { upstreamAuditMarkdown } from '../../core/upstreamAuditMarkdown';
+import { folderRecoveryAudit, upstreamAuditMarkdown } from '../../core/upstreamAuditMarkdown';
 import { readSettings } from '../config';
 import type { CommandContext } from './context';
 
@@ -22,15 +22,14 @@ export async function run(s: CommandContext, opts?: { showReport?: boolean }): P
       await planRoots(s, [{ rootId: r.id }], (_root, analysis, plan) => entries.push({ analysis, plan }));
       // Every check ran: refresh the summaries the tree and the Problems panel show.
       await Promise.all(entries.map((e) => s.store.index.summarize(r.id, e.analysis.sessionId)));
-      const stateDb = readSettings().stateDb;
-      parts.push(
-        auditMarkdown(r.sessionsDir, entries) +
-          upstreamAuditMarkdown(
-            r.sessionsDir,
-            entries.map((e) => e.analysis),
-            stateDb || undefined,
-          ),
+      const upstream = folderRecoveryAudit(
+        r.sessionsDir,
+        entries.map((e) => e.analysis),
+        readSettings().stateDb || undefined,
       );
+      // Its items about the folder's files (sidecars, backups, _index.json) go to the Problems panel too.
+      s.sessions.diagnostics.publishFolderItems(r.id, r.sessionsDir, upstream.items);
+      parts.push(auditMarkdown(r.sessionsDir, entries) + upstreamAuditMarkdown(upstream));
     }
     return parts.length ? parts.join('\n---\n\n') : '# Bot Memory audit\n\nNo sessions folder found. Add one with *Bot Memory: Add Sessions Folder…*.\n';
   });
