@@ -266,14 +266,27 @@ export function recoverySeverity(i: RecoveryItem): Severity {
 }
 
 /**
+ * Upstream's recovery audit of a folder (core/recoveryAudit.ts), its open turns from each
+ * session's upstream view; `stateDb`: hermes' state.db, read only. The CLI's report and VS Code's
+ * Audit Sessions both start from it.
+ */
+export function upstreamFolderAudit(sessionsDir: string, views: Iterable<[string, UpstreamView | undefined]>, stateDb?: string): RecoveryAudit {
+  const pending: RecoveryItem[] = [];
+  for (const [sessionId, view] of views) if (view) pending.push(...pendingItems(sessionsDir, sessionId, view.pending));
+  return recoveryAudit(sessionsDir, pending, stateDb === undefined ? undefined : readStateDb(stateDb, sessionsDir));
+}
+
+/**
  * Upstream's own audit of the folder; its items about sessions with a journal become findings
  * of those sessions too (with `upstream_kind` and `category`). Pending turns come from each
  * session's upstream view.
  */
 function folderRecoveryAudit(sessionsDir: string, sessions: SessionReport[], stateDb?: string): RecoveryAudit {
-  const pending: RecoveryItem[] = [];
-  for (const s of sessions) if (s.upstream) pending.push(...pendingItems(sessionsDir, s.session_id, s.upstream.pending));
-  const audit = recoveryAudit(sessionsDir, pending, stateDb === undefined ? undefined : readStateDb(stateDb, sessionsDir));
+  const audit = upstreamFolderAudit(
+    sessionsDir,
+    sessions.map((s) => [s.session_id, s.upstream]),
+    stateDb,
+  );
   const crashes = sessions.filter((s) => s.upstream && !s.upstream.readable);
   if (crashes.length) {
     audit.error = `hermes-webui's own audit raises ${crashes[0].upstream!.error} reading session ${crashes[0].session_id} and reports nothing for the folder (${crashes.map((s) => s.session_id).join(', ')} cannot be read)`;

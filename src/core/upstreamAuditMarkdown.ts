@@ -5,18 +5,9 @@
  * text (a state.db row id is anyone's): escaped by md/mdCode.
  */
 
-import type { SessionAnalysis } from './analyze';
 import { recoveryMessage, recoverySeverity } from './audit';
-import { pendingItems, recoveryAudit, type RecoveryAudit, type RecoveryItem } from './recoveryAudit';
+import type { RecoveryAudit } from './recoveryAudit';
 import { md, mdCode } from './repair/render';
-import { readStateDb } from './stateDb';
-
-/** Upstream's recovery audit of the folder, its pending turns from the sessions' upstream views. */
-export function folderRecoveryAudit(sessionsDir: string, analyses: readonly SessionAnalysis[], stateDb?: string): RecoveryAudit {
-  const pending: RecoveryItem[] = [];
-  for (const a of analyses) if (a.upstream) pending.push(...pendingItems(sessionsDir, a.sessionId, a.upstream.pending));
-  return recoveryAudit(sessionsDir, pending, stateDb ? readStateDb(stateDb, sessionsDir) : undefined);
-}
 
 export function upstreamAuditMarkdown(audit: RecoveryAudit): string {
   const lines = ['', "## hermes-webui's own audit", ''];

@@ -45,17 +45,8 @@ export class DiagnosticsPublisher extends Disposable {
    */
   publishFolderItems(rootId: string, sessionsDir: string, items: readonly RecoveryItem[]): void {
     const byFile = new Map<string, vscode.Diagnostic[]>();
-    for (const i of items) {
-      if (i.kind === 'turn_journal_pending_turn') continue;
-      const file = path.join(sessionsDir, folderItemFile(i));
-      const list = byFile.get(file) ?? [];
-      list.push(folderDiagnostic(i));
-      byFile.set(file, list);
-    }
-    for (const file of this.folderFiles.get(rootId) ?? []) if (!byFile.has(file)) this.collection.delete(vscode.Uri.file(file));
-    for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
-    if (byFile.size) this.folderFiles.set(rootId, new Set(byFile.keys()));
-    else this.folderFiles.delete(rootId);
+    for (const i of items) if (i.kind !== 'turn_journal_pending_turn') addTo(byFile, path.join(sessionsDir, folderItemFile(i)), folderDiagnostic(i));
+    this.replace(this.folderFiles, rootId, byFile);
   }
 
   private updateAll(): void {
@@ -95,16 +86,24 @@ export class DiagnosticsPublisher extends Disposable {
     const byFile = new Map<string, vscode.Diagnostic[]>();
     for (const f of mergeGluedLines(summary.lineFindings)) {
       if (NOT_PROBLEMS.has(f.kind) || f.shard === undefined) continue;
-      const file = path.join(root.journalDir, f.shard);
-      const list = byFile.get(file) ?? [];
-      list.push(toDiagnostic(f));
-      byFile.set(file, list);
+      addTo(byFile, path.join(root.journalDir, f.shard), toDiagnostic(f));
     }
-    const before = this.published.get(k) ?? new Set<string>();
-    for (const file of before) if (!byFile.has(file)) this.collection.delete(vscode.Uri.file(file));
-    for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
-    this.published.set(k, new Set(byFile.keys()));
+    this.replace(this.published, k, byFile);
   }
+
+  /** Shows `byFile` as `owner[key]`'s entries: files it showed before and no longer has are cleared. */
+  private replace(owner: Map<string, Set<string>>, key: string, byFile: Map<string, vscode.Diagnostic[]>): void {
+    for (const file of owner.get(key) ?? []) if (!byFile.has(file)) this.collection.delete(vscode.Uri.file(file));
+    for (const [file, diags] of byFile) this.collection.set(vscode.Uri.file(file), diags);
+    if (byFile.size) owner.set(key, new Set(byFile.keys()));
+    else owner.delete(key);
+  }
+}
+
+function addTo(byFile: Map<string, vscode.Diagnostic[]>, file: string, d: vscode.Diagnostic): void {
+  const list = byFile.get(file);
+  if (list) list.push(d);
+  else byFile.set(file, [d]);
 }
 
 const LINE_KINDS: ReadonlySet<FindingKind> = new Set(['malformed_line', 'torn_tail']);

@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import type { SessionAnalysis } from '../../core/analyze';
 import { auditMarkdown, type SessionPlan } from '../../core/repair';
 import { planRoots } from '../repair/repairService';
-import { folderRecoveryAudit, upstreamAuditMarkdown } from '../../core/upstreamAuditMarkdown';
+import { upstreamFolderAudit } from '../../core/audit';
+import { upstreamAuditMarkdown } from '../../core/upstreamAuditMarkdown';
 import { readSettings } from '../config';
 import type { CommandContext } from './context';
 
@@ -22,9 +23,9 @@ export async function run(s: CommandContext, opts?: { showReport?: boolean }): P
       await planRoots(s, [{ rootId: r.id }], (_root, analysis, plan) => entries.push({ analysis, plan }));
       // Every check ran: refresh the summaries the tree and the Problems panel show.
       await Promise.all(entries.map((e) => s.store.index.summarize(r.id, e.analysis.sessionId)));
-      const upstream = folderRecoveryAudit(
+      const upstream = upstreamFolderAudit(
         r.sessionsDir,
-        entries.map((e) => e.analysis),
+        entries.map((e) => [e.analysis.sessionId, e.analysis.upstream]),
         readSettings().stateDb || undefined,
       );
       // Its items about the folder's files (sidecars, backups, _index.json) go to the Problems panel too.
