@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import { readBytes, readFileSync } from './fsSafe';
 import * as path from 'path';
 import { describeFsError } from './shardReader';
-import { isUtf8Sidecar, parseSidecarJson, type SidecarReuse } from './sidecarReuse';
+import { isUtf8Sidecar, keptAt, parseSidecarJson, type SidecarReuse } from './sidecarReuse';
 
 export interface SidecarMessage {
   role: string;
@@ -89,12 +89,14 @@ async function readStattedOnce(p: string, st: fs.Stats, reuse?: SidecarReuse): P
     return { status: 'invalid', path: p, error: describeFsError(err) };
   }
   // isUtf8 + toString is several times faster than a fatal TextDecoder on large sidecars.
-  if (!isUtf8Sidecar(buf, reuse)) return { status: 'invalid', path: p, error: 'invalid UTF-8' };
+  // Where the kept message elements are in this file (one comparison, for both steps), or -1.
+  const at = reuse ? keptAt(buf, reuse) : -1;
+  if (!isUtf8Sidecar(buf, reuse, at)) return { status: 'invalid', path: p, error: 'invalid UTF-8' };
   let value: unknown;
   try {
     // Like TextDecoder (ignoreBOM: false), a leading UTF-8 BOM is dropped.
     const bom = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
-    value = parseSidecarJson(buf, bom, reuse);
+    value = parseSidecarJson(buf, bom, reuse, at);
   } catch (err) {
     return { status: 'invalid', path: p, error: `not JSON: ${(err as Error).message}` };
   }

@@ -37,8 +37,6 @@ export interface SidecarReuse {
   kept: Kept | null;
   /** The last parse's message values and what sidecar.ts made of them (its SidecarMessages, their problems). */
   prior?: { raws: readonly unknown[]; messages: readonly SidecarMessage[]; problems: readonly string[] } | null;
-  /** The buffer last found to hold the kept elements, and where they start in it (one comparison per read). */
-  match?: { buf: Buffer; from: number } | null;
   /** How the last parse went: whole file, whole in two checked pieces, or only the new messages parsed. */
   last: 'whole' | 'split' | 'reuse' | null;
 }
@@ -54,7 +52,6 @@ export function newSidecarReuse(): SidecarReuse {
 export function reuseBytes(r: SidecarReuse | undefined): number {
   const held = new Set<ArrayBufferLike>();
   if (r?.kept) held.add(r.kept.elements.buffer);
-  if (r?.match) held.add(r.match.buf.buffer);
   let n = 0;
   for (const b of held) n += b.byteLength;
   return n;
@@ -131,9 +128,8 @@ function parseWhole(buf: Buffer, start: number, r: SidecarReuse): unknown {
 }
 
 /** A rewrite whose message array starts with the kept one's bytes: only the new messages and the rest are parsed. Undefined when it does not. */
-function parseReused(buf: Buffer, start: number, kept: Kept, r: SidecarReuse): unknown {
+function parseReused(buf: Buffer, start: number, kept: Kept, r: SidecarReuse, at: number): unknown {
   if (kept.raws.length === 0) return undefined; // `[ ,x]` would not be JSON: nothing to append to
-  const at = keptAt(buf, r);
   if (at < start) return undefined; // not there (-1), or inside a BOM
   const s = spanOf(buf, start, at + kept.elements.length);
   if (!s) return undefined;
@@ -164,15 +160,13 @@ function parseReused(buf: Buffer, start: number, kept: Kept, r: SidecarReuse): u
  * checked: a valid sequence followed by a valid sequence is valid, and a valid whole cut at an
  * ASCII byte gives valid parts.
  */
-export function isUtf8Sidecar(buf: Buffer, reuse?: SidecarReuse): boolean {
-  const from = reuse ? keptAt(buf, reuse) : -1;
+export function isUtf8Sidecar(buf: Buffer, reuse?: SidecarReuse, from = reuse ? keptAt(buf, reuse) : -1): boolean {
   if (from === -1) return isUtf8(buf);
   return isUtf8(buf.subarray(0, from)) && isUtf8(buf.subarray(from + reuse!.kept!.elements.length));
 }
 
 /** Where the kept elements start in `buf` (right after the first `\n  "messages": [`, bytes unchanged), or -1. */
-function keptAt(buf: Buffer, r: SidecarReuse): number {
-  if (r.match?.buf === buf) return r.match.from;
+export function keptAt(buf: Buffer, r: SidecarReuse): number {
   const kept = r.kept;
   let from = -1;
   if (kept && buf.length >= REUSE_MIN_BYTES) {
@@ -180,7 +174,6 @@ function keptAt(buf: Buffer, r: SidecarReuse): number {
     const end = k + KEY.length + kept.elements.length;
     if (k !== -1 && end <= buf.length && buf.compare(kept.elements, 0, kept.elements.length, k + KEY.length, end) === 0) from = k + KEY.length;
   }
-  r.match = { buf, from };
   return from;
 }
 
@@ -189,23 +182,18 @@ function keptAt(buf: Buffer, r: SidecarReuse): number {
  * With `reuse` and a large file, the message array's bytes and values are kept for the next read,
  * and a rewrite that only appended messages (or changed nothing in them) parses only what is new.
  */
-export function parseSidecarJson(buf: Buffer, start: number, reuse?: SidecarReuse): unknown {
+export function parseSidecarJson(buf: Buffer, start: number, reuse?: SidecarReuse, at = reuse ? keptAt(buf, reuse) : -1): unknown {
   if (!reuse || buf.length - start < REUSE_MIN_BYTES) {
     if (reuse) {
       reuse.kept = null;
-      reuse.match = null;
       reuse.last = 'whole';
     }
     return JSON.parse(buf.toString('utf8', start));
   }
   const kept = reuse.kept;
-  try {
-    if (kept) {
-      const v = parseReused(buf, start, kept, reuse);
-      if (v !== undefined) return v;
-    }
-    return parseSplit(buf, start, reuse);
-  } finally {
-    reuse.match = null; // it was about the elements kept before this parse
+  if (kept) {
+    const v = parseReused(buf, start, kept, reuse, at);
+    if (v !== undefined) return v;
   }
+  return parseSplit(buf, start, reuse);
 }
