@@ -121,11 +121,11 @@ function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery,
     const cur = current.get(name);
     if (!cur) return `${name} is gone`;
     const st = stamps.get(name);
-    const [ino, dev, size, mtime] = prev.fingerprint.split(':');
+    const [ino, dev, size] = prev.fingerprint.split(':');
     if (!st || prev.fingerprint === 'unreadable' || prev.fingerprint === 'missing') return `${name} could not be read last time or now`;
     if (String(st.ino) !== ino || String(st.dev) !== dev) return `${name} was replaced (new inode)`;
     if (st.size < prev.committed) return `${name} shrank`;
-    if (String(st.size) === size && String(st.mtimeMs) === mtime) continue; // unchanged
+    if (shardUnchanged(prev, st)) continue;
     if (st.size === Number(size)) return `${name} changed without growing`;
     const hash = prev.fingerprint.split(':')[4];
     if (prefixHash(cur.path, prev.committed) !== hash) return `${name} was rewritten, not appended to`;
