@@ -90,7 +90,7 @@ export class SessionJournal {
    * sidecar (as shards count their size on disk for their events), plus the buffer a rewrite re-read reuses.
    */
   get sidecarBytes(): number {
-    const parsed = this.sidecar?.status === 'ok' ? Number(this.sidecarStamp.split(':')[1]) || 0 : 0;
+    const parsed = this.sidecar?.status === 'ok' ? this.sidecar.sidecar.size : 0;
     return parsed + reuseBytes(this.sidecarReuse);
   }
 
