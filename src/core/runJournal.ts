@@ -536,14 +536,10 @@ function isBlank(b: Buffer): boolean {
   return true;
 }
 
-/** The run journal files of one session (`_run_journal/<sid>/*.jsonl`), regular files only, by name. */
-export async function listRunJournals(sessionsDir: string, sessionId: string): Promise<string[]> {
-  return Promise.resolve(listRunJournalsSync(sessionsDir, sessionId));
-}
-
 /**
- * listRunJournals, synchronously: an lstat (nearly always "missing") and a readdir of one small
- * folder cost less than two round trips through the thread pool, and neither opens a file.
+ * The run journal files of one session (`_run_journal/<sid>/*.jsonl`), regular files only, by name.
+ * Synchronous: an lstat (nearly always "missing") and a readdir of one small folder cost less than
+ * two round trips through the thread pool, and neither opens a file.
  */
 export function listRunJournalsSync(sessionsDir: string, sessionId: string, knownMissing = false): string[] {
   const dir = path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);

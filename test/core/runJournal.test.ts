@@ -6,7 +6,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
-import { readRunEvents, settledOutcome, terminalStateFor, runJournalPath, listRunJournals } from '../../src/core/runJournal';
+import { readRunEvents, settledOutcome, terminalStateFor, runJournalPath, listRunJournalsSync } from '../../src/core/runJournal';
 import { pyJsonDumps, type PyJsonValue, PyFloat } from '../support/fixtures';
 import { tempDir } from './helpers';
 import { runUpstreamRunSummaries, runUpstreamWriter, upstreamUnavailable, type WriterStep } from '../support/upstreamPython';
@@ -116,7 +116,7 @@ describe('run journal: settled outcome', () => {
       assert.strictEqual(ours.lastSeq, up.last_seq);
     }
     assert.deepStrictEqual(
-      (await listRunJournals(dir, 'sess')).map((p) => path.basename(p)),
+      listRunJournalsSync(dir, 'sess').map((p) => path.basename(p)),
       ENDINGS.map((_, i) => `r${i}.jsonl`).sort(),
     );
   });

@@ -66,7 +66,7 @@ export function prefixHash(file: string, committed: number): string {
 
 /**
  * The run journals `audit` reads for a session (`_run_journal/<sid>/*.jsonl`, as
- * `listRunJournals`): `fingerprint` hashes their names, inodes, sizes and mtimes ('none' when
+ * `listRunJournalsSync`): `fingerprint` hashes their names, inodes, sizes and mtimes ('none' when
  * there are none); `runIds` are their names. Synchronous (stats, like the shards').
  */
 export function runJournalStamp(sessionsDir: string, sessionId: string): { fingerprint: string; runIds: Set<string> } {
