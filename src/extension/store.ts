@@ -146,7 +146,8 @@ export class SessionStore extends Disposable {
         (file, kind) => {
           if (!file.endsWith('.jsonl')) return;
           const shard = parseShardFileName(path.basename(file));
-          if (shard.ok) this.watchRuns(root.sessionsDir, shard.sessionId); // a session being written: its runs too
+          // A session being written: its runs too (once per burst of events, not per raw event).
+          if (shard.ok && !this.pendingPaths.has(file)) this.watchRuns(root.sessionsDir, shard.sessionId);
           this.queue(file, kind);
         },
         onError,
