@@ -22,6 +22,7 @@
 import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as path from 'path';
+import { createHash } from 'crypto';
 import { isUtf8 } from 'buffer';
 import { parseJsonLine, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import { describeFsError } from './shardReader';
@@ -556,6 +557,31 @@ export function listRunJournalsSync(sessionsDir: string, sessionId: string, know
     .filter((e) => e.isFile() && e.name.endsWith('.jsonl') && isSafeRunId(e.name.slice(0, -6)))
     .map((e) => path.join(dir, e.name))
     .sort();
+}
+
+/**
+ * A stamp of a session's run journals (as `listRunJournalsSync` lists them): `fingerprint` hashes
+ * each one's name, inode, size and mtime ('none' when there are none); `runIds` are their names.
+ * Stats only: the SQLite index and the Sessions view's summaries tell a changed run journal by it.
+ */
+export function runJournalStamp(sessionsDir: string, sessionId: string, knownMissing = false): { fingerprint: string; runIds: Set<string> } {
+  const runIds = new Set<string>();
+  const files = listRunJournalsSync(sessionsDir, sessionId, knownMissing);
+  if (files.length === 0) return { fingerprint: 'none', runIds };
+  const h = createHash('sha1');
+  for (const f of files) {
+    const n = path.basename(f);
+    runIds.add(n.slice(0, -6));
+    let stamp = 'gone';
+    try {
+      const st = fs.lstatSync(f, { bigint: true });
+      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      // removed since the listing: the stamp says so
+    }
+    h.update(`${n}\0${stamp}\n`);
+  }
+  return { fingerprint: h.digest('hex'), runIds };
 }
 
 /**

@@ -6,14 +6,12 @@
 
 import * as fs from 'fs';
 import { promises as fsp } from 'fs';
-import { createHash } from 'crypto';
 import * as path from 'path';
 import type { SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
 import { feedbackFilePath } from '../feedback/record';
 import { disagreementOf, isReviewed, type TurnFeedback } from '../feedback/latest';
-import { lstatOrNull } from '../fsSafe';
-import { listRunJournalsSync } from '../runJournal';
+import { runJournalStamp } from '../runJournal';
 import { runJournalDirOf, type StatHints } from '../session';
 import { sidecarPath } from '../sidecar';
 import type { Finding, Severity } from '../types';
@@ -169,20 +167,15 @@ export function fingerprintSync(sessionsDir: string, s: DiscoveredSession, hints
 
 /**
  * The session's run journals (`_run_journal/<sid>/*.jsonl`, the files the analysis reads:
- * regular files only, no symbolic link, no FIFO): `|runs:<count>:<hash of name, size, mtime,
- * inode>`, or '' when there are none (so a fingerprint without run journals reads as before).
+ * regular files only, no symbolic link, no FIFO): `|runs:<runJournalStamp's hash of name, inode,
+ * size, mtime>`, or '' when there are none (so a fingerprint without run journals reads as before).
  * A folder `hints` knows missing (null: the root has no `_run_journal/`) costs nothing; otherwise
  * an lstat of the session's folder, and a readdir and an lstat per file when it exists (no file is opened).
  */
 export function runJournalsPart(sessionsDir: string, sessionId: string, hints?: StatHints): string {
-  const files = listRunJournalsSync(sessionsDir, sessionId, hints?.get(runJournalDirOf(sessionsDir, sessionId)) === null);
-  if (files.length === 0) return '';
-  const h = createHash('sha1');
-  for (const f of files) {
-    const st = lstatOrNull(f);
-    h.update(`${path.basename(f)}:${st ? `${st.size}:${st.mtimeMs}:${st.ino}` : '-'}\n`);
-  }
-  return `|runs:${files.length}:${h.digest('hex')}`;
+  const knownMissing = hints?.get(runJournalDirOf(sessionsDir, sessionId)) === null;
+  const { fingerprint } = runJournalStamp(sessionsDir, sessionId, knownMissing);
+  return fingerprint === 'none' ? '' : `|runs:${fingerprint}`;
 }
 
 export function summaryOf(

@@ -6,11 +6,10 @@
 
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as path from 'path';
 import { openReadSync } from '../fsSafe';
 import { analyzeSession, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
-import { isSafeRunId, loadRunSummaries, RUN_JOURNAL_DIR_NAME } from '../runJournal';
+import { loadRunSummaries, runJournalStamp } from '../runJournal';
 import { ReadBudget, ShardReader } from '../shardReader';
 import { readSidecar, sidecarPath } from '../sidecar';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
@@ -62,41 +61,6 @@ export function prefixHash(file: string, committed: number): string {
   } finally {
     if (fd !== null) fs.closeSync(fd);
   }
-}
-
-/**
- * The run journals `audit` reads for a session (`_run_journal/<sid>/*.jsonl`, as
- * `listRunJournalsSync`): `fingerprint` hashes their names, inodes, sizes and mtimes ('none' when
- * there are none); `runIds` are their names. Synchronous (stats, like the shards').
- */
-export function runJournalStamp(sessionsDir: string, sessionId: string): { fingerprint: string; runIds: Set<string> } {
-  const dir = path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
-  const runIds = new Set<string>();
-  let entries: fs.Dirent[];
-  try {
-    if (!fs.lstatSync(dir).isDirectory()) return { fingerprint: 'none', runIds };
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return { fingerprint: 'none', runIds };
-  }
-  const names = entries
-    .filter((e) => e.isFile() && e.name.endsWith('.jsonl') && isSafeRunId(e.name.slice(0, -6)))
-    .map((e) => e.name)
-    .sort();
-  if (names.length === 0) return { fingerprint: 'none', runIds };
-  const h = crypto.createHash('sha1');
-  for (const n of names) {
-    runIds.add(n.slice(0, -6));
-    let stamp = 'gone';
-    try {
-      const st = fs.lstatSync(path.join(dir, n), { bigint: true });
-      stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      // removed since the listing: the stamp says so
-    }
-    h.update(`${n}\0${stamp}\n`);
-  }
-  return { fingerprint: h.digest('hex'), runIds };
 }
 
 export interface SessionRead {

@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import type { DiscoveredSession, Discovery } from '../discovery';
 import { sidecarPath } from '../sidecar';
 import type { Db } from './engine';
-import { prefixHash, runJournalStamp, statStampSync, type Stamp } from './readSession';
+import { runJournalStamp } from '../runJournal';
+import { prefixHash, statStampSync, type Stamp } from './readSession';
 import { SCHEMA_VERSION } from './schema';
 
 export interface PrevShard {
