@@ -345,9 +345,14 @@ export function turnContext(
       recoveredByTurn.set(m.glued.turnId, list);
     }
   }
-  const userContents = new Set<string>();
-  if (sidecar) for (const m of sidecar.messages) if (m.role === 'user') userContents.add(m.content);
-  return { sidecar, userContents, recoveredByTurn, mtimeOf: mtimesOf(shards), runs };
+  return { sidecar, userContents: userContentsOf(sidecar), recoveredByTurn, mtimeOf: mtimesOf(shards), runs };
+}
+
+/** The contents of the sidecar's user messages (a turn's user message is "saved" when it is one of them). */
+export function userContentsOf(sidecar: Sidecar | null): Set<string> {
+  const out = new Set<string>();
+  if (sidecar) for (const m of sidecar.messages) if (m.role === 'user') out.add(m.content);
+  return out;
 }
 
 export function mtimesOf(shards: readonly ShardContents[]): Map<string, number> {

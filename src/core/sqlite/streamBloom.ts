@@ -25,11 +25,11 @@ function hashes(s: string): [number, number] {
   return [a >>> 0, (b >>> 0) | 1];
 }
 
-export function emptyBloom(): Uint8Array {
+function emptyBloom(): Uint8Array {
   return new Uint8Array(BITS / 8);
 }
 
-export function bloomAdd(bloom: Uint8Array, s: string): void {
+function bloomAdd(bloom: Uint8Array, s: string): void {
   const [a, b] = hashes(s);
   for (let k = 0; k < PROBES; k++) {
     const bit = (a + k * b) % BITS;
@@ -48,9 +48,8 @@ export function bloomHas(bloom: Uint8Array, s: string): boolean {
   return true;
 }
 
-/** The filter of these events' stream ids. */
-export function streamBloom(events: Iterable<{ streamId: string | null }>): Uint8Array {
-  const bloom = emptyBloom();
+/** The filter of these events' stream ids (added to `bloom`: a filter of earlier ones). */
+export function streamBloom(events: Iterable<{ streamId: string | null }>, bloom = emptyBloom()): Uint8Array {
   let last: string | null = null;
   for (const e of events) {
     // A turn's events usually share one stream: hash it once per run of equal ids.
@@ -60,9 +59,8 @@ export function streamBloom(events: Iterable<{ streamId: string | null }>): Uint
   return bloom;
 }
 
-/** The filter of these texts (null: none). */
-export function textBloom(texts: Iterable<string | null>): Uint8Array {
-  const bloom = emptyBloom();
+/** The filter of these texts (null: none; added to `bloom`: a filter of earlier ones). */
+export function textBloom(texts: Iterable<string | null>, bloom = emptyBloom()): Uint8Array {
   for (const t of texts) if (t !== null) bloomAdd(bloom, t);
   return bloom;
 }

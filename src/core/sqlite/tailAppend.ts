@@ -31,7 +31,7 @@ import { attachUpstreamView, upstreamView } from '../upstreamView';
 import type { Db } from './engine';
 import { shardUnchanged, type PrevShard } from './rebuildPlan';
 import { shardFingerprint, type Stamp } from './readSession';
-import { bloomAdd, bloomHas } from './streamBloom';
+import { bloomHas, streamBloom, textBloom } from './streamBloom';
 import {
   changedTurns,
   readTailSidecar,
@@ -175,13 +175,11 @@ function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds:
 /** The session's Bloom filters with the new events' stream ids and the new turns' user messages. */
 function updateBlooms(db: Db, sid: string, blooms: { streams: Uint8Array | null; users: Uint8Array | null }, mini: SessionAnalysis): void {
   if (!blooms.streams || !blooms.users || mini.events.length === 0) return;
-  const streams = Uint8Array.from(blooms.streams);
-  for (const e of mini.events) if (e.streamId) bloomAdd(streams, e.streamId);
-  const users = Uint8Array.from(blooms.users);
-  for (const t of mini.turns) {
-    const m = t.userMessage;
-    if (m !== null) bloomAdd(users, m);
-  }
+  const streams = streamBloom(mini.events, Uint8Array.from(blooms.streams));
+  const users = textBloom(
+    mini.turns.map((t) => t.userMessage),
+    Uint8Array.from(blooms.users),
+  );
   db.all('UPDATE session_tail SET stream_bloom = ?, user_bloom = ? WHERE session_id = ?', [streams, users, sid]);
 }
 

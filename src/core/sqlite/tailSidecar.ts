@@ -10,6 +10,7 @@
  * upstream pending turn, other shape problems) returns null: the session is redone whole.
  */
 
+import { userContentsOf } from '../analyze';
 import { messagesDigests, sidecarAppend, sidecarFields, sidecarFieldsMayChange, type SidecarAppend } from '../sidecarAppend';
 import { readSidecar, sidecarPath, type Sidecar, type SidecarRead } from '../sidecar';
 import type { Finding } from '../types';
@@ -78,12 +79,6 @@ export async function readTailSidecar(sessionsDir: string, sid: string, prev: { 
   if (typeof delta === 'string') return null;
   for (const x of [...delta.streams, ...delta.newContents]) if (UNCOMPARABLE.test(x)) return null;
   return { read, stamp, state, change: { sidecar: n, delta, userContents: userContentsOf(n), digest: digests.all } };
-}
-
-function userContentsOf(s: Sidecar): Set<string> {
-  const out = new Set<string>();
-  for (const m of s.messages) if (m.role === 'user') out.add(m.content);
-  return out;
 }
 
 /** An indexed turn whose sidecar fields change, with the new values. */
