@@ -77,10 +77,11 @@ async function main() {
       .locator('.monaco-list-row', { hasText: /Repair/ })
       .first()
       .click();
-    await waitUntil(() => !fs.readFileSync(sidecar).equals(before), { timeout: 15_000 });
+    // The repair writes session after session: the files are checked once its result is reported
+    // (a check right after the first sidecar changed raced the later sessions' shards).
+    const notes = await notificationText(page, /repaired \d+ sessions?/, 25_000);
     check(!fs.readFileSync(sidecar).equals(before), 'confirming applies the repair');
     check(fs.existsSync(path.join(sessions, '_turn_journal', 'e71b4f0c3d28~audit.jsonl')), "the auditor's own shard is written");
-    const notes = await notificationText(page, /repaired \d+ sessions?/, 10_000);
     check(/repaired \d+ sessions?/.test(notes), 'a notification reports the result');
     check(/Undo/.test(notes), 'the result notification offers Undo');
     await screenshot(page, path.join(shots, 'repair-applied.png'));
