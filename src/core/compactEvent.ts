@@ -436,29 +436,75 @@ function sameEvent(obj: Record<string, unknown>, e: CompactEvent): boolean {
  */
 export function compactOf(ev: JournalEvent, cols: EventColumns, intern: Interner, keepText?: (chars: number) => boolean): JournalEvent {
   if (ev.recovered || ev.raw !== undefined) return ev;
-  const content = ev.data.content;
-  const lazy =
-    keepText !== undefined && typeof content === 'string' && content.length > INLINE_CONTENT_CHARS && content.length < NO_STREAM && !keepText(content.length);
-  const i = cols.grow();
-  cols.name[i] = cols.str(ev.name);
-  cols.turn[i] = cols.str(ev.turnId);
-  cols.stream[i] = ev.streamId === null ? NO_STREAM : cols.str(ev.streamId);
-  const at = ev.createdAtRaw;
-  let flags = 0;
-  if (typeof at === 'number') cols.at[i] = at;
-  else {
-    cols.at[i] = 0;
-    flags |= RAW_AT;
-    cols.atRaw.set(i, at);
-  }
-  cols.line[i] = ev.line;
-  cols.offset[i] = ev.offset;
-  cols.len[i] = ev.length;
-  cols.fld[i] = cols.fieldsId(pickFields(ev.data, lazy, intern));
-  cols.lazy[i] = lazy ? (content as string).length + 1 : 0;
-  if (ev.nonStandardNumbers) flags |= NSN;
-  if (ev.pythonLineBreaks) flags |= PLB;
-  cols.flags[i] = flags;
+  const flags = (ev.nonStandardNumbers ? NSN : 0) | (ev.pythonLineBreaks ? PLB : 0);
+  const i = addEvent(cols, ev.name, ev.turnId, ev.streamId, ev.createdAtRaw, ev.line, ev.offset, ev.length);
+  addPayload(cols, i, ev.data, flags, intern, keepText);
   if (ev.pythonHazard !== undefined) cols.hazard.set(i, ev.pythonHazard);
   return new CompactEvent(cols, i);
+}
+
+/**
+ * The compact event of a parsed line, straight into `cols` (what `compactOf(toEvent(obj, …))`
+ * makes, without the plain event in between): the shard reader's usual path.
+ */
+export function compactParsed(
+  obj: Record<string, unknown>,
+  at: { line: number; offset: number; length: number; pythonLineBreaks: boolean; hazard: string | null },
+  cols: EventColumns,
+  intern: Interner,
+  keepText?: (chars: number) => boolean,
+): CompactEvent {
+  // toEvent's coercions (shardReader.ts).
+  const stream = obj.stream_id;
+  const streamId = typeof stream === 'string' ? stream : stream == null ? null : pyStr(stream);
+  const i = addEvent(cols, pyStr(obj.event), pyStr(obj.turn_id).trim(), streamId, obj.created_at, at.line, at.offset, at.length);
+  addPayload(cols, i, obj, at.pythonLineBreaks ? PLB : 0, intern, keepText);
+  if (at.hazard !== null) cols.hazard.set(i, at.hazard);
+  return new CompactEvent(cols, i);
+}
+
+/** A new event's fixed fields in `cols`; returns its index. */
+function addEvent(
+  cols: EventColumns,
+  name: string,
+  turnId: string,
+  streamId: string | null,
+  at: unknown,
+  line: number,
+  offset: number,
+  length: number,
+): number {
+  const i = cols.grow();
+  cols.name[i] = cols.str(name);
+  cols.turn[i] = cols.str(turnId);
+  cols.stream[i] = streamId === null ? NO_STREAM : cols.str(streamId);
+  if (typeof at === 'number') {
+    cols.at[i] = at;
+    cols.flags[i] = 0;
+  } else {
+    cols.at[i] = 0;
+    cols.atRaw.set(i, at);
+    cols.flags[i] = RAW_AT;
+  }
+  cols.line[i] = line;
+  cols.offset[i] = offset;
+  cols.len[i] = length;
+  return i;
+}
+
+/** Event `i`'s analysis fields (the user message kept or by reference) and its other flags. */
+function addPayload(
+  cols: EventColumns,
+  i: number,
+  data: Record<string, unknown>,
+  flags: number,
+  intern: Interner,
+  keepText?: (chars: number) => boolean,
+): void {
+  const content = data.content;
+  const lazy =
+    keepText !== undefined && typeof content === 'string' && content.length > INLINE_CONTENT_CHARS && content.length < NO_STREAM && !keepText(content.length);
+  cols.fld[i] = cols.fieldsId(pickFields(data, lazy, intern));
+  cols.lazy[i] = lazy ? (content as string).length + 1 : 0;
+  cols.flags[i] |= flags;
 }
