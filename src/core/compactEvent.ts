@@ -179,6 +179,26 @@ export class EventColumns {
 
   constructor(readonly src: ShardRef) {}
 
+  /** The last turn id and stream id interned, with their indices: a turn's events usually follow one another. */
+  private lastTurn = '';
+  private lastTurnIx = -1;
+  private lastStream = '';
+  private lastStreamIx = -1;
+
+  /** `str` of a turn id: the same index as the previous event's without a lookup when it is the same id. */
+  turnStr(s: string): number {
+    if (this.lastTurnIx >= 0 && s === this.lastTurn) return this.lastTurnIx;
+    this.lastTurn = s;
+    return (this.lastTurnIx = this.str(s));
+  }
+
+  /** `str` of a stream id (see turnStr). */
+  streamStr(s: string): number {
+    if (this.lastStreamIx >= 0 && s === this.lastStream) return this.lastStreamIx;
+    this.lastStream = s;
+    return (this.lastStreamIx = this.str(s));
+  }
+
   str(s: string): number {
     if (this.strIds.size === 0 && this.strs.length > 0) for (let k = 0; k < this.strs.length; k++) this.strIds.set(this.strs[k], k);
     let id = this.strIds.get(s);
@@ -476,8 +496,8 @@ function addEvent(
 ): number {
   const i = cols.grow();
   cols.name[i] = cols.str(name);
-  cols.turn[i] = cols.str(turnId);
-  cols.stream[i] = streamId === null ? NO_STREAM : cols.str(streamId);
+  cols.turn[i] = cols.turnStr(turnId);
+  cols.stream[i] = streamId === null ? NO_STREAM : cols.streamStr(streamId);
   if (typeof at === 'number') {
     cols.at[i] = at;
     cols.flags[i] = 0;
