@@ -33,7 +33,7 @@ import { FeedbackFiles, knownOfSession, RepairReviews, reviewsPart, type RootRev
 import { HermesThumbs } from './sessions/hermesThumbs';
 import { EMPTY_FEEDBACK, fingerprint, runJournalsPart, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
 import { WorkQueue } from './sessions/workQueue';
-import { SummaryPool } from './sessions/summaryPool';
+import { DEFAULT_SUMMARY_WORKERS, SummaryPool } from './sessions/summaryPool';
 import type { SummaryBatch, SummaryJob, SummaryResult } from './sessions/summaryWorker';
 import { key } from './sessions/keys';
 
@@ -96,7 +96,7 @@ export interface IndexOptions {
    * cache are computed on worker threads (sessions/summaryPool.ts), off this thread; '' (default): on this thread.
    */
   summaryWorker?: string;
-  /** How many summary workers at most (default 1). */
+  /** How many summary workers at most (default DEFAULT_SUMMARY_WORKERS). */
   summaryWorkers?: number;
 }
 
@@ -141,7 +141,7 @@ export class SessionIndex {
       concurrency: options.concurrency ?? 4,
       hermesFeedback: options.hermesFeedback ?? '',
       summaryWorker: options.summaryWorker ?? '',
-      summaryWorkers: options.summaryWorkers ?? 1,
+      summaryWorkers: options.summaryWorkers ?? DEFAULT_SUMMARY_WORKERS,
     };
     this.hermes.configure(this.options.hermesFeedback);
   }

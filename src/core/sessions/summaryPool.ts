@@ -10,6 +10,9 @@
 import { Worker } from 'worker_threads';
 import { SUMMARY_WORKER_DATA, type SummaryAnswer, type SummaryBatch, type SummaryRequest, type SummaryResult } from './summaryWorker';
 
+/** Summary workers the index starts when not told (`summaryWorkers`); docs/performance.md "Session 7: summaries" measured 1 and 2. */
+export const DEFAULT_SUMMARY_WORKERS = 1;
+
 /** A pool without work for this long lets its workers go (a fresh worker costs its module load and JIT again). */
 const IDLE_MS = 10_000;
 
