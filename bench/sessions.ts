@@ -222,7 +222,15 @@ async function coldSummaries(ctx: Parameters<Bench['run']>[0], dir: string, n: n
   ctx.log(
     table([
       ['cold summaries, a fresh process each', 'ms', '× statSync', 'CPU ms (all threads)', 'host thread busy ms', 'longest host stall ms (p99)', 'peak RSS MB'],
-      ...runs.map((r) => [where(r), f1(r.coldMs), x(r).toFixed(2), f1(r.cpuMs), f1(r.hostActiveMs), `${f1(r.maxDelayMs)} (${f1(r.p99DelayMs)})`, mb(r.maxRssBytes)]),
+      ...runs.map((r) => [
+        where(r),
+        f1(r.coldMs),
+        x(r).toFixed(2),
+        f1(r.cpuMs),
+        f1(r.hostActiveMs),
+        `${f1(r.maxDelayMs)} (${f1(r.p99DelayMs)})`,
+        mb(r.maxRssBytes),
+      ]),
     ]),
   );
   const ext = runs.find((r) => r.workers === DEFAULT_SUMMARY_WORKERS)!;
