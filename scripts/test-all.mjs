@@ -19,20 +19,41 @@ function npmRun(script, ...args) {
   return ['npm', ['run', script, ...extra]];
 }
 
+const UNIT_TESTS = 'out/test/{core,cli,support,webview}/**/*.test.js';
+const mocha = (...args) => [process.execPath, [path.join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--enable-source-maps', ...args, UNIT_TESTS]];
+
 const steps = [
   { name: 'typecheck', cmd: npmRun('typecheck') },
   // ESLint (every rule an error, `--max-warnings 0` in the script) and the Prettier check.
   { name: 'lint', cmd: npmRun('lint') },
-  { name: 'unit tests', cmd: npmRun('test:unit'), tests: true },
+  // The unit tests in two processes at once (2 cores): the slow crash loops (@slow: mostly child processes
+  // started and killed) beside the rest. Same files and tests as `npm run test:unit`.
+  { name: 'build tests', cmd: [process.execPath, [path.join(repoRoot, 'esbuild.js'), '--tests']] },
+  { name: 'unit tests', cmd: mocha('--grep', '@slow', '--invert'), beside: mocha('--grep', '@slow'), tests: true },
   { name: 'install VS Code', cmd: [process.execPath, [path.join(repoRoot, 'scripts', 'vscode-test', 'install.mjs')]] },
   { name: 'extension tests (VS Code)', cmd: npmRun('test:vscode'), tests: true },
   { name: 'UI tests (VS Code in chromium)', cmd: npmRun('test:ui'), tests: true },
 ];
 
-/** Runs a step, passing its output through; resolves { code, summary }. */
-function runStep(step) {
+/**
+ * Runs a step, passing its output through; resolves { code, summary }. A step with `beside` runs
+ * that command at the same time, its output held and printed after the step's own; the two
+ * summaries are added up and the step fails if either does.
+ */
+async function runStep(step) {
+  if (!step.beside) return runCommand(step.cmd, process.stdout, process.stderr);
+  const held = [];
+  const hold = { write: (chunk) => held.push(Buffer.from(chunk)) };
+  const [main, beside] = await Promise.all([runCommand(step.cmd, process.stdout, process.stderr), runCommand(step.beside, hold, hold)]);
+  console.log(`\n[test] ----- ${step.name}: run beside (${step.beside[1].slice(2, -1).join(' ')}) -----`);
+  process.stdout.write(Buffer.concat(held));
+  const add = (a, b) => (a && b ? { passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped } : (a ?? b));
+  return { code: main.code || beside.code, summary: add(main.summary, beside.summary) };
+}
+
+/** Runs one command, its output written to `out`/`err`; resolves { code, summary }. */
+function runCommand([cmd, args], out, err) {
   return new Promise((resolve) => {
-    const [cmd, args] = step.cmd;
     const child = spawn(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let summary;
     const scan = (stream, sink) => {
@@ -51,8 +72,8 @@ function runStep(step) {
         if (m) summary = { passed: +m[1], failed: +m[2], skipped: +(m[3] ?? 0) };
       });
     };
-    scan(child.stdout, process.stdout);
-    scan(child.stderr, process.stderr);
+    scan(child.stdout, out);
+    scan(child.stderr, err);
     child.on('error', (e) => {
       console.error(`[test] cannot run ${cmd}: ${e.message}`);
       resolve({ code: 1, summary });
