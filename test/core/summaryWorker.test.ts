@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { markCollisionReviewed } from '../../src/core/repair/review';
 import { SessionIndex, type IndexChange } from '../../src/core/sessionIndex';
-import { everyAnomaly, generateSessionsFolder } from '../support/fixtures';
+import { everyAnomaly, generateLargeSession, generateSessionsFolder } from '../support/fixtures';
 import { exportFolder, turnLines, writeSession } from './feedbackFixture';
 import { T0, tempDir } from './helpers';
 
@@ -98,16 +98,19 @@ describe('summary workers (cold background summaries off the host thread)', func
     assert.ok(fs.existsSync(WORKER), `${WORKER} (node esbuild.js builds it)`);
   });
 
-  it('summaries computed on 1 and 2 workers deep-equal the ones computed on this thread, on folders with every anomaly, FIFOs and symlinks', async () => {
+  it('summaries computed on 1 and 2 workers deep-equal the ones computed on this thread, on folders with every anomaly, FIFOs, symlinks and a 3 MB session', async () => {
     const { dir: hostile, hermes } = await hostileFolder();
     const generated = tempDir('bma-worker-gen-');
     generateSessionsFolder(generated, { seed: 5, anomalies: everyAnomaly(2), sessions: 40 });
     const demo = tempDir('bma-worker-demo-');
     fs.cpSync(path.join(__dirname, '..', '..', '..', 'demo', 'sessions'), demo, { recursive: true });
-    for (const dir of [hostile, generated, demo]) {
+    // One session over the worker's plain-events bound (1 MiB of shards): read with compact events there.
+    const large = tempDir('bma-worker-large-');
+    generateLargeSession(large, { bytes: 3 * 1024 * 1024, shards: 2, seed: 6, sidecars: true });
+    for (const [dir, least] of [[hostile, 7], [generated, 30], [demo, 9], [large, 1]] as const) {
       const here = await summarizeAll(dir, { hermesFeedback: hermes });
       const n = here.index.sessions(dir).length;
-      assert.ok(n >= 7, `${n} sessions in ${dir}`);
+      assert.ok(n >= least, `${n} sessions in ${dir}`);
       for (const workers of [1, 2]) {
         const there = await summarizeAll(dir, { hermesFeedback: hermes, summaryWorker: WORKER, summaryWorkers: workers });
         assert.strictEqual(there.index.summaryWorkerError, null);
