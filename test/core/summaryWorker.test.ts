@@ -107,7 +107,12 @@ describe('summary workers (cold background summaries off the host thread)', func
     // One session over the worker's plain-events bound (1 MiB of shards): read with compact events there.
     const large = tempDir('bma-worker-large-');
     generateLargeSession(large, { bytes: 3 * 1024 * 1024, shards: 2, seed: 6, sidecars: true });
-    for (const [dir, least] of [[hostile, 7], [generated, 30], [demo, 9], [large, 1]] as const) {
+    for (const [dir, least] of [
+      [hostile, 7],
+      [generated, 30],
+      [demo, 9],
+      [large, 1],
+    ] as const) {
       const here = await summarizeAll(dir, { hermesFeedback: hermes });
       const n = here.index.sessions(dir).length;
       assert.ok(n >= least, `${n} sessions in ${dir}`);
