@@ -332,10 +332,14 @@ export class SessionIndex {
     } catch {
       results = undefined; // the workers failed (or were replaced): this batch is computed here
     }
-    for (let i = 0; i < sent.waits.length; i++) {
-      const w = sent.waits[i];
-      if (!results) w.resolve(this.disposed ? undefined : await this.computeSummary(root.id, w.sessionId, true).catch(() => undefined));
-      else w.resolve(this.storeWorkerSummary(root, w, results[i]));
+    try {
+      for (let i = 0; i < sent.waits.length; i++) {
+        const w = sent.waits[i];
+        if (!results) w.resolve(this.disposed ? undefined : await this.computeSummary(root.id, w.sessionId, true).catch(() => undefined));
+        else w.resolve(this.storeWorkerSummary(root, w, results[i]));
+      }
+    } finally {
+      for (const w of sent.waits) w.resolve(undefined); // none is left held, whatever happened (resolved ones stay as they are)
     }
   }
 
