@@ -114,9 +114,17 @@ export class SessionIndex {
   private readonly folders = new Map<string, { checked: number; feedbackDir: boolean; runsDir: boolean }>();
   private readonly pending = new Map<string, Promise<SessionSummary | undefined>>();
   private readonly background = new WorkQueue<SessionRef>(
-    (job) => this.summarize(job.rootId, job.sessionId, true),
+    (job) => {
+      this.queued.delete(key(job.rootId, job.sessionId));
+      return this.summarize(job.rootId, job.sessionId, true);
+    },
     () => this.options.concurrency,
   );
+  /**
+   * Background summaries queued and not started yet: queued again, they are not added twice (the tree asks for every
+   * session it has no summary of at each refresh, 10 a second while a cold folder loads).
+   */
+  private readonly queued = new Set<string>();
   /** Background summaries for the workers, in batches of one root; two batches in flight per worker (one computed, one waiting). */
   private readonly batches = new WorkQueue<SessionRef[]>(
     (refs) => this.summarizeBatch(refs),
@@ -127,6 +135,7 @@ export class SessionIndex {
   private epoch = 0;
   private disposed = false;
   private fromWorkers = 0;
+  private jobsSent = 0;
   private readonly changeEmitter = new Emitter<IndexChange>();
   readonly onDidChange = this.changeEmitter.event;
   private options: Required<IndexOptions>;
@@ -276,7 +285,13 @@ export class SessionIndex {
    */
   summarizeInBackground(rootId: string, sessionIds?: readonly string[]): void {
     const ids = sessionIds ?? this.sessions(rootId).map((s) => s.sessionId);
-    const refs = ids.map((sessionId) => ({ rootId, sessionId }));
+    const refs: SessionRef[] = [];
+    for (const sessionId of ids) {
+      const k = key(rootId, sessionId);
+      if (this.queued.has(k)) continue;
+      this.queued.add(k);
+      refs.push({ rootId, sessionId });
+    }
     if (!this.workerPool()) return this.background.push(refs);
     for (let i = 0; i < refs.length; i += SUMMARY_BATCH) this.batches.push([refs.slice(i, i + SUMMARY_BATCH)]);
   }
@@ -294,6 +309,11 @@ export class SessionIndex {
   /** Summaries computed by the workers and stored (tests, the bench). */
   get summariesFromWorkers(): number {
     return this.fromWorkers;
+  }
+
+  /** Sessions sent to the workers so far, whether recomputed or found unchanged (tests). */
+  get summaryJobsSent(): number {
+    return this.jobsSent;
   }
 
   /** Summary workers running now (started with the first batch, let go when idle). */
@@ -316,6 +336,7 @@ export class SessionIndex {
    * dropped (configure) or another summary of the session was stored meanwhile.
    */
   private async summarizeBatch(refs: readonly SessionRef[]): Promise<void> {
+    for (const r of refs) this.queued.delete(key(r.rootId, r.sessionId));
     const root = this.rootsById.get(refs[0]?.rootId ?? '');
     const pool = this.workerPool();
     if (!root || !pool) return this.summarizeHere(refs);
@@ -388,6 +409,7 @@ export class SessionIndex {
         ...withDefined('hermes', h.records),
       });
       waits.push(this.hold(k, ref.sessionId, cached));
+      this.jobsSent++;
     }
     return { batch, waits };
   }
@@ -718,6 +740,7 @@ export class SessionIndex {
     this.changeEmitter.dispose();
     this.background.clear();
     this.batches.clear();
+    this.queued.clear();
     this.pool?.dispose();
   }
 }

@@ -146,6 +146,27 @@ describe('summary workers (cold background summaries off the host thread)', func
     s.dispose();
   });
 
+  it('a session queued again before its batch started is not queued twice (the tree asks for every missing summary at each refresh)', async () => {
+    const dir = tempDir('bma-worker-dedupe-');
+    generateSessionsFolder(dir, { seed: 4, anomalies: everyAnomaly(1), sessions: 300 });
+    const index = new SessionIndex({ now: () => T0 + 86400, summaryWorker: WORKER });
+    await index.setRoots([{ sessionsDir: dir, source: 'setting' }]);
+    const n = index.sessions(dir).length;
+    assert.ok(n >= 300);
+    // The first call starts two batches of 64 (one worker, two in flight); their sessions may be sent again, no other.
+    for (let k = 0; k < 5; k++) index.summarizeInBackground(dir);
+    await index.whenBackgroundIdle();
+    assert.ok(index.summaryJobsSent >= n && index.summaryJobsSent <= n + 2 * 64, `${index.summaryJobsSent} sent for ${n} sessions`);
+    assert.strictEqual(index.summariesFromWorkers, n, 'each computed once');
+    // Queued again once done: sent again (a file may have changed), found unchanged.
+    const sent = index.summaryJobsSent;
+    index.summarizeInBackground(dir);
+    await index.whenBackgroundIdle();
+    assert.strictEqual(index.summaryJobsSent, sent + n);
+    assert.strictEqual(index.summariesFromWorkers, n);
+    index.dispose();
+  });
+
   it('an open turn is recomputed on the worker once the clock moves on, as on this thread', async () => {
     const { dir } = await hostileFolder();
     let now = T0 + 100;
