@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_VERSION, paths } from './vscode-test/install.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SUMMARY = /^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$/;
@@ -20,17 +21,36 @@ function npmRun(script, ...args) {
 }
 
 const UNIT_TESTS = 'out/test/{core,cli,support,webview}/**/*.test.js';
-const mocha = (...args) => [process.execPath, [path.join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--enable-source-maps', ...args, UNIT_TESTS]];
+const HOST_NODE_TESTS = [
+  'core/fsSafe',
+  'core/dirWatcher',
+  'core/durable',
+  'core/pidLock',
+  'core/repairLock',
+  'core/stateDb',
+  'core/sqlite',
+  'core/sqliteIncremental',
+  'core/sqliteQuery',
+  'cli/hostileFs',
+  'cli/rebuild',
+].map((t) => `out/test/${t}.test.js`);
+const mocha = (node, args, ...files) => [node, [path.join(repoRoot, 'node_modules', 'mocha', 'bin', 'mocha.js'), '--enable-source-maps', ...args, ...files]];
 
 const steps = [
   { name: 'typecheck', cmd: npmRun('typecheck') },
   // ESLint (every rule an error, `--max-warnings 0` in the script) and the Prettier check.
   { name: 'lint', cmd: npmRun('lint') },
-  // The unit tests in two processes at once (2 cores): the slow crash loops (@slow: mostly child processes
-  // started and killed) beside the rest. Same files and tests as `npm run test:unit`.
-  { name: 'build tests', cmd: [process.execPath, [path.join(repoRoot, 'esbuild.js'), '--tests']] },
-  { name: 'unit tests', cmd: mocha('--grep', '@slow', '--invert'), beside: mocha('--grep', '@slow'), tests: true },
   { name: 'install VS Code', cmd: [process.execPath, [path.join(repoRoot, 'scripts', 'vscode-test', 'install.mjs')]] },
+  { name: 'build tests', cmd: [process.execPath, [path.join(repoRoot, 'esbuild.js'), '--tests']] },
+  // The unit tests (`npm run test:unit`) in processes side by side: the rest; the slow crash loops
+  // (@slow: mostly child processes started and killed); and the file-system rules and SQLite again on
+  // the extension host's Node (24, with node:sqlite; the system Node may be older).
+  {
+    name: 'unit tests',
+    cmd: mocha(process.execPath, ['--grep', '@slow', '--invert'], UNIT_TESTS),
+    beside: [mocha(process.execPath, ['--grep', '@slow'], UNIT_TESTS), mocha(paths().node, ['--grep', '@slow', '--invert'], ...HOST_NODE_TESTS)],
+    tests: true,
+  },
   { name: 'extension tests (VS Code)', cmd: npmRun('test:vscode'), tests: true },
   { name: 'UI tests (VS Code in chromium)', cmd: npmRun('test:ui'), tests: true },
 ];
@@ -42,13 +62,22 @@ const steps = [
  */
 async function runStep(step) {
   if (!step.beside) return runCommand(step.cmd, process.stdout, process.stderr);
-  const held = [];
-  const hold = { write: (chunk) => held.push(Buffer.from(chunk)) };
-  const [main, beside] = await Promise.all([runCommand(step.cmd, process.stdout, process.stderr), runCommand(step.beside, hold, hold)]);
-  console.log(`\n[test] ----- ${step.name}: run beside (${step.beside[1].slice(2, -1).join(' ')}) -----`);
-  process.stdout.write(Buffer.concat(held));
+  const helds = step.beside.map(() => []);
+  const runs = await Promise.all([
+    runCommand(step.cmd, process.stdout, process.stderr),
+    ...step.beside.map((cmd, i) => {
+      const hold = { write: (chunk) => helds[i].push(Buffer.from(chunk)) };
+      return runCommand(cmd, hold, hold);
+    }),
+  ]);
+  step.beside.forEach(([node, args], i) => {
+    const shown = args.slice(2).map((a) => a.replace(/^out\/test\//, '').replace(/\.test\.js$/, ''));
+    const runtime = node === process.execPath ? `Node ${process.versions.node}` : `Node ${NODE_VERSION}`;
+    console.log(`\n[test] ----- ${step.name}, run beside on ${runtime}: ${shown.join(' ')} -----`);
+    process.stdout.write(Buffer.concat(helds[i]));
+  });
   const add = (a, b) => (a && b ? { passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped } : (a ?? b));
-  return { code: main.code || beside.code, summary: add(main.summary, beside.summary) };
+  return { code: runs.find((r) => r.code !== 0)?.code ?? 0, summary: runs.map((r) => r.summary).reduce(add) };
 }
 
 /** Runs one command, its output written to `out`/`err`; resolves { code, summary }. */
