@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { markCollisionReviewed } from '../../src/core/repair/review';
 import { SessionIndex, type IndexChange } from '../../src/core/sessionIndex';
+import { SummaryPool } from '../../src/core/sessions/summaryPool';
 import { everyAnomaly, generateLargeSession, generateSessionsFolder } from '../support/fixtures';
 import { exportFolder, turnLines, writeSession } from './feedbackFixture';
 import { T0, tempDir } from './helpers';
@@ -207,6 +208,23 @@ describe('summary workers (cold background summaries off the host thread)', func
     assert.deepStrictEqual(broken.index.exportCache(), here.index.exportCache());
     here.index.dispose();
     broken.index.dispose();
+  });
+
+  it('starts a worker with the first batch and lets it go once idle; a new batch starts one again', async () => {
+    const { dir } = await hostileFolder();
+    const pool = new SummaryPool(WORKER, 2, 50);
+    const batch = { sessionsDir: dir, maxLineBytes: 1 << 20, staleAfterSeconds: 3600, now: T0, feedbackDir: true, runsDir: true, jobs: [] };
+    assert.strictEqual(pool.running, 0);
+    const [a, b] = await Promise.all([pool.run(batch), pool.run(batch)]);
+    assert.deepStrictEqual([a, b], [[], []]);
+    assert.strictEqual(pool.running, 2, 'a second worker while the first was busy');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.strictEqual(pool.running, 0, 'let go after the idle time');
+    assert.deepStrictEqual(await pool.run(batch), []);
+    assert.strictEqual(pool.running, 1);
+    pool.dispose();
+    assert.strictEqual(pool.running, 0);
+    await assert.rejects(pool.run(batch), /disposed/);
   });
 
   it('drops the answers of a root removed, or an index disposed, mid-batch; workers are let go', async () => {
