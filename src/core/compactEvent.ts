@@ -66,17 +66,25 @@ const NO_ITEMS: readonly unknown[] = Object.freeze([]);
  * through `intern` (model, provider and workspace repeat on every turn).
  */
 export function pickFields(obj: Record<string, unknown>, dropContent = false, intern?: Interner): Record<string, unknown> {
+  // Each field by name, in ANALYSIS_FIELDS' order (named loads are cheaper than a loop of keyed ones).
+  // `!== undefined` is hasOwnProperty here: a parsed JSON value is never undefined, and no field's name
+  // is one of Object.prototype's.
   let out: Record<string, unknown> | null = null;
-  for (const k of ANALYSIS_FIELDS) {
-    if (!Object.prototype.hasOwnProperty.call(obj, k) || (dropContent && k === 'content')) continue;
-    let v = obj[k];
-    if (intern !== undefined && k !== 'content') {
-      if (typeof v === 'string' && v.length <= INLINE_CONTENT_CHARS) v = intern.get(v);
-      else if (Array.isArray(v) && v.length === 0) v = NO_ITEMS;
-    }
-    (out ??= {})[k] = v;
-  }
+  if (obj.content !== undefined && !dropContent) (out ??= {}).content = obj.content;
+  if (obj.attachments !== undefined) (out ??= {}).attachments = shared(obj.attachments, intern);
+  if (obj.model !== undefined) (out ??= {}).model = shared(obj.model, intern);
+  if (obj.model_provider !== undefined) (out ??= {}).model_provider = shared(obj.model_provider, intern);
+  if (obj.workspace !== undefined) (out ??= {}).workspace = shared(obj.workspace, intern);
+  if (obj.assistant_message_index !== undefined) (out ??= {}).assistant_message_index = shared(obj.assistant_message_index, intern);
+  if (obj.reason !== undefined) (out ??= {}).reason = shared(obj.reason, intern);
   return out ?? (NO_FIELDS as Record<string, unknown>);
+}
+
+/** A short string interned, an empty list the shared one (with an `intern`); any other value as it is. */
+function shared(v: unknown, intern: Interner | undefined): unknown {
+  if (intern === undefined) return v;
+  if (typeof v === 'string' && v.length <= INLINE_CONTENT_CHARS) return intern.get(v);
+  return Array.isArray(v) && v.length === 0 ? NO_ITEMS : v;
 }
 
 /** Decoded lines read back from disk, most recently used last. Bounded by count and by bytes. */
