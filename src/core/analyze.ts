@@ -181,8 +181,8 @@ export function analyzeFull(
   keep: boolean,
 ): { analysis: SessionAnalysis; parts: AnalysisParts | null } {
   const rank = rankByName(shards.map((s) => s.name));
-  const { all, malformed } = collectEvents(shards);
-  const events = sortEvents(all, rank);
+  const malformed = collectMalformed(shards);
+  const events = mergeShards(shards, malformed, rank) ?? sortEvents(collectEvents(shards, malformed), rank);
   const { states, collisions } = deriveStates(events);
   const sidecar = sidecarRead.status === 'ok' ? sidecarRead.sidecar : null;
 
@@ -251,8 +251,8 @@ export class FindingSink {
   };
 }
 
-/** Every valid event of the shards (torn-tail events included) and every malformed line. */
-function collectEvents(shards: readonly ShardContents[]): { all: JournalEvent[]; malformed: MalformedLine[] } {
+/** Every valid event of the shards (torn-tail events included, glued events of `malformed` recovered). */
+function collectEvents(shards: readonly ShardContents[], malformed: readonly MalformedLine[]): JournalEvent[] {
   let n = 0;
   for (const s of shards) n += s.events.length + (s.tailEvent ? 1 : 0);
   // Exact size (a list grown by push keeps up to a third of its slots empty).
@@ -262,7 +262,6 @@ function collectEvents(shards: readonly ShardContents[]): { all: JournalEvent[];
     for (const e of s.events) all[k++] = e;
     if (s.tailEvent) all[k++] = s.tailEvent;
   }
-  const malformed = collectMalformed(shards);
   // A glued event is lost to upstream's reader; ours must not lose it (FORMATS.md §1), unless
   // an identical copy is already present (e.g. repair appended it to the auditor's shard).
   const glued = malformed.filter((m) => m.glued !== undefined).map((m) => m.glued!);
@@ -276,7 +275,55 @@ function collectEvents(shards: readonly ShardContents[]): { all: JournalEvent[];
       }
     }
   }
-  return { all, malformed };
+  return all;
+}
+
+/** Above this many shards, merging compares too many heads per event: sortEvents is used. */
+const MERGE_MAX_SHARDS = 8;
+
+/**
+ * The shards' events in the documented order (sortEvents' result) without a sort, when each
+ * shard's events (its torn tail's last) are already in `created_at` order — the usual case: every
+ * process appends in time order — by merging the shards, the lowest `created_at` first, ties to
+ * the shard first by name. Null (sort them) when a shard is out of order, a glued event is to be
+ * recovered, or there are more than MERGE_MAX_SHARDS shards.
+ */
+function mergeShards(shards: readonly ShardContents[], malformed: readonly MalformedLine[], rank: (shard: string) => number): JournalEvent[] | null {
+  const k = shards.length;
+  if (k > MERGE_MAX_SHARDS || malformed.some((m) => m.glued !== undefined)) return null;
+  const pos = new Uint32Array(k);
+  const len = new Uint32Array(k);
+  const key = new Float64Array(k);
+  const ranks = new Float64Array(k);
+  const lines = new Float64Array(k);
+  const at = (r: number, j: number): JournalEvent => (j < shards[r].events.length ? shards[r].events[j] : shards[r].tailEvent!);
+  let n = 0;
+  for (let r = 0; r < k; r++) {
+    len[r] = shards[r].events.length + (shards[r].tailEvent ? 1 : 0);
+    ranks[r] = rank(shards[r].name);
+    n += len[r];
+    if (len[r] > 0) {
+      key[r] = at(r, 0).sortKey;
+      lines[r] = at(r, 0).line;
+    }
+  }
+  const out = new Array<JournalEvent>(n);
+  for (let o = 0; o < n; o++) {
+    let b = -1;
+    for (let r = 0; r < k; r++) {
+      if (pos[r] < len[r] && (b < 0 || key[r] < key[b] || (key[r] === key[b] && ranks[r] < ranks[b]))) b = r;
+    }
+    out[o] = at(b, pos[b]++);
+    if (pos[b] < len[b]) {
+      const e = at(b, pos[b]);
+      const next = e.sortKey;
+      // Out of order (or, never expected, lines not ascending): the sort decides.
+      if (next < key[b] || e.line <= lines[b]) return null;
+      key[b] = next;
+      lines[b] = e.line;
+    }
+  }
+  return out;
 }
 
 /** Every malformed physical line, torn tails included, by shard then line. */

@@ -66,17 +66,25 @@ const NO_ITEMS: readonly unknown[] = Object.freeze([]);
  * through `intern` (model, provider and workspace repeat on every turn).
  */
 export function pickFields(obj: Record<string, unknown>, dropContent = false, intern?: Interner): Record<string, unknown> {
+  // Each field by name, in ANALYSIS_FIELDS' order (named loads are cheaper than a loop of keyed ones).
+  // `!== undefined` is hasOwnProperty here: a parsed JSON value is never undefined, and no field's name
+  // is one of Object.prototype's.
   let out: Record<string, unknown> | null = null;
-  for (const k of ANALYSIS_FIELDS) {
-    if (!Object.prototype.hasOwnProperty.call(obj, k) || (dropContent && k === 'content')) continue;
-    let v = obj[k];
-    if (intern !== undefined && k !== 'content') {
-      if (typeof v === 'string' && v.length <= INLINE_CONTENT_CHARS) v = intern.get(v);
-      else if (Array.isArray(v) && v.length === 0) v = NO_ITEMS;
-    }
-    (out ??= {})[k] = v;
-  }
+  if (obj.content !== undefined && !dropContent) (out ??= {}).content = obj.content;
+  if (obj.attachments !== undefined) (out ??= {}).attachments = shared(obj.attachments, intern);
+  if (obj.model !== undefined) (out ??= {}).model = shared(obj.model, intern);
+  if (obj.model_provider !== undefined) (out ??= {}).model_provider = shared(obj.model_provider, intern);
+  if (obj.workspace !== undefined) (out ??= {}).workspace = shared(obj.workspace, intern);
+  if (obj.assistant_message_index !== undefined) (out ??= {}).assistant_message_index = shared(obj.assistant_message_index, intern);
+  if (obj.reason !== undefined) (out ??= {}).reason = shared(obj.reason, intern);
   return out ?? (NO_FIELDS as Record<string, unknown>);
+}
+
+/** A short string interned, an empty list the shared one (with an `intern`); any other value as it is. */
+function shared(v: unknown, intern: Interner | undefined): unknown {
+  if (intern === undefined) return v;
+  if (typeof v === 'string' && v.length <= INLINE_CONTENT_CHARS) return intern.get(v);
+  return Array.isArray(v) && v.length === 0 ? NO_ITEMS : v;
 }
 
 /** Decoded lines read back from disk, most recently used last. Bounded by count and by bytes. */
@@ -178,6 +186,26 @@ export class EventColumns {
   readonly hazard = new Map<number, string>();
 
   constructor(readonly src: ShardRef) {}
+
+  /** The last turn id and stream id interned, with their indices: a turn's events usually follow one another. */
+  private lastTurn = '';
+  private lastTurnIx = -1;
+  private lastStream = '';
+  private lastStreamIx = -1;
+
+  /** `str` of a turn id: the same index as the previous event's without a lookup when it is the same id. */
+  turnStr(s: string): number {
+    if (this.lastTurnIx >= 0 && s === this.lastTurn) return this.lastTurnIx;
+    this.lastTurn = s;
+    return (this.lastTurnIx = this.str(s));
+  }
+
+  /** `str` of a stream id (see turnStr). */
+  streamStr(s: string): number {
+    if (this.lastStreamIx >= 0 && s === this.lastStream) return this.lastStreamIx;
+    this.lastStream = s;
+    return (this.lastStreamIx = this.str(s));
+  }
 
   str(s: string): number {
     if (this.strIds.size === 0 && this.strs.length > 0) for (let k = 0; k < this.strs.length; k++) this.strIds.set(this.strs[k], k);
@@ -439,29 +467,75 @@ function sameEvent(obj: Record<string, unknown>, e: CompactEvent): boolean {
  */
 export function compactOf(ev: JournalEvent, cols: EventColumns, intern: Interner, keepText?: (chars: number) => boolean): JournalEvent {
   if (ev.recovered || ev.raw !== undefined) return ev;
-  const content = ev.data.content;
-  const lazy =
-    keepText !== undefined && typeof content === 'string' && content.length > INLINE_CONTENT_CHARS && content.length < NO_STREAM && !keepText(content.length);
-  const i = cols.grow();
-  cols.name[i] = cols.str(ev.name);
-  cols.turn[i] = cols.str(ev.turnId);
-  cols.stream[i] = ev.streamId === null ? NO_STREAM : cols.str(ev.streamId);
-  const at = ev.createdAtRaw;
-  let flags = 0;
-  if (typeof at === 'number') cols.at[i] = at;
-  else {
-    cols.at[i] = 0;
-    flags |= RAW_AT;
-    cols.atRaw.set(i, at);
-  }
-  cols.line[i] = ev.line;
-  cols.offset[i] = ev.offset;
-  cols.len[i] = ev.length;
-  cols.fld[i] = cols.fieldsId(pickFields(ev.data, lazy, intern));
-  cols.lazy[i] = lazy ? (content as string).length + 1 : 0;
-  if (ev.nonStandardNumbers) flags |= NSN;
-  if (ev.pythonLineBreaks) flags |= PLB;
-  cols.flags[i] = flags;
+  const flags = (ev.nonStandardNumbers ? NSN : 0) | (ev.pythonLineBreaks ? PLB : 0);
+  const i = addEvent(cols, ev.name, ev.turnId, ev.streamId, ev.createdAtRaw, ev.line, ev.offset, ev.length);
+  addPayload(cols, i, ev.data, flags, intern, keepText);
   if (ev.pythonHazard !== undefined) cols.hazard.set(i, ev.pythonHazard);
   return new CompactEvent(cols, i);
+}
+
+/**
+ * The compact event of a parsed line, straight into `cols` (what `compactOf(toEvent(obj, …))`
+ * makes, without the plain event in between): the shard reader's usual path.
+ */
+export function compactParsed(
+  obj: Record<string, unknown>,
+  at: { line: number; offset: number; length: number; pythonLineBreaks: boolean; hazard: string | null },
+  cols: EventColumns,
+  intern: Interner,
+  keepText?: (chars: number) => boolean,
+): CompactEvent {
+  // toEvent's coercions (shardReader.ts).
+  const stream = obj.stream_id;
+  const streamId = typeof stream === 'string' ? stream : stream == null ? null : pyStr(stream);
+  const i = addEvent(cols, pyStr(obj.event), pyStr(obj.turn_id).trim(), streamId, obj.created_at, at.line, at.offset, at.length);
+  addPayload(cols, i, obj, at.pythonLineBreaks ? PLB : 0, intern, keepText);
+  if (at.hazard !== null) cols.hazard.set(i, at.hazard);
+  return new CompactEvent(cols, i);
+}
+
+/** A new event's fixed fields in `cols`; returns its index. */
+function addEvent(
+  cols: EventColumns,
+  name: string,
+  turnId: string,
+  streamId: string | null,
+  at: unknown,
+  line: number,
+  offset: number,
+  length: number,
+): number {
+  const i = cols.grow();
+  cols.name[i] = cols.str(name);
+  cols.turn[i] = cols.turnStr(turnId);
+  cols.stream[i] = streamId === null ? NO_STREAM : cols.streamStr(streamId);
+  if (typeof at === 'number') {
+    cols.at[i] = at;
+    cols.flags[i] = 0;
+  } else {
+    cols.at[i] = 0;
+    cols.atRaw.set(i, at);
+    cols.flags[i] = RAW_AT;
+  }
+  cols.line[i] = line;
+  cols.offset[i] = offset;
+  cols.len[i] = length;
+  return i;
+}
+
+/** Event `i`'s analysis fields (the user message kept or by reference) and its other flags. */
+function addPayload(
+  cols: EventColumns,
+  i: number,
+  data: Record<string, unknown>,
+  flags: number,
+  intern: Interner,
+  keepText?: (chars: number) => boolean,
+): void {
+  const content = data.content;
+  const lazy =
+    keepText !== undefined && typeof content === 'string' && content.length > INLINE_CONTENT_CHARS && content.length < NO_STREAM && !keepText(content.length);
+  cols.fld[i] = cols.fieldsId(pickFields(data, lazy, intern));
+  cols.lazy[i] = lazy ? (content as string).length + 1 : 0;
+  cols.flags[i] |= flags;
 }

@@ -39,7 +39,13 @@ export function runAuditWorkerIfWorker(): boolean {
   const port = parentPort;
   const opts = analyzeOptions(init.options);
   const known = init.markReviewed ? loadKnownReviews(init.sessionsDir) : null;
-  port.on('message', (job: Job) => {
+  // One session at a time; the next job waits here (sent ahead: no round trip to the main thread between sessions).
+  const queue: Job[] = [];
+  let running = false;
+  const next = (): void => {
+    const job = queue.shift();
+    running = job !== undefined;
+    if (job === undefined) return;
     const journal = new SessionJournal(init.sessionsDir, job.session.sessionId, {
       maxLineBytes: init.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
       maxSessionBytes: init.options.maxSessionBytes,
@@ -54,10 +60,18 @@ export function runAuditWorkerIfWorker(): boolean {
           port.postMessage({ i: job.i, report: sessionReport(analysis) } satisfies Done);
         },
         (err: unknown) => port.postMessage({ i: job.i, error: err instanceof Error ? err.message : String(err) } satisfies Done),
-      );
+      )
+      .finally(next);
+  };
+  port.on('message', (job: Job) => {
+    queue.push(job);
+    if (!running) next();
   });
   return true;
 }
+
+/** Jobs sent to a worker before it answers the first: the next session is there when one is done. */
+const JOBS_PER_WORKER = 2;
 
 export async function* auditReportsParallel(
   discovery: Discovery,
@@ -76,6 +90,7 @@ export async function* auditReportsParallel(
   };
   const window = jobs * 3;
   const results = new Map<number, Done>();
+  /** Each worker once per job it may still take (JOBS_PER_WORKER at most). */
   const idle: Worker[] = [];
   let nextToSend = 0;
   let nextToYield = 0;
@@ -110,8 +125,9 @@ export async function* auditReportsParallel(
       notify();
     });
     workers.push(w);
-    idle.push(w);
   }
+  // A worker's first slots first: the first jobs go to every worker before any gets a second.
+  for (let slot = 0; slot < JOBS_PER_WORKER; slot++) for (let k = workers.length - 1; k >= 0; k--) idle.push(workers[k]);
   pump();
   try {
     while (nextToYield < wanted.length) {

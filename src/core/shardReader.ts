@@ -15,7 +15,7 @@ import { isUtf8 } from 'buffer';
 import { parseJsonLine, pythonJsonHazard, PYTHON_EXTRA_LINE_BREAKS } from './jsonLine';
 import type { JournalEvent, MalformedKind, MalformedLine, TornTail } from './types';
 import { TERMINAL_EVENTS } from './types';
-import { compactOf, EventColumns, Interner } from './compactEvent';
+import { compactOf, compactParsed, EventColumns, Interner } from './compactEvent';
 
 export interface ReadOptions {
   /** Lines longer than this many bytes are malformed (`too_long`) and never buffered whole. */
@@ -429,10 +429,18 @@ export class ShardReader {
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
         c.lineCount++;
         if (cr) c.crlfLines++;
+        const plb = mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line);
+        const hazard = pythonJsonHazard(line);
+        if (this.intern !== null && !this.keepRaw) {
+          // Compact: straight into the shard's columns, no plain event in between.
+          const at = { line: c.lineCount, offset, length, pythonLineBreaks: plb, hazard };
+          c.events.push(compactParsed(value as Record<string, unknown>, at, this.cols!, this.intern, this.keepText));
+          p = nl + 1;
+          continue;
+        }
         const ev = toEvent(value as Record<string, unknown>, c.name, c.lineCount, offset, length);
         if (this.keepRaw) ev.raw = line;
-        if (mayBreak && PYTHON_EXTRA_LINE_BREAKS.test(line)) ev.pythonLineBreaks = true;
-        const hazard = pythonJsonHazard(line);
+        if (plb) ev.pythonLineBreaks = true;
         if (hazard !== null) ev.pythonHazard = hazard;
         c.events.push(this.intern === null ? ev : compactOf(ev, this.cols!, this.intern, this.keepText));
       } else {

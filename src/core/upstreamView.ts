@@ -117,6 +117,67 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
   const view: UpstreamView = { readable: true, error: null, states: {}, collisions: [], malformed: [], pending: [], event_count: 0 };
   if (a.malformed.some((m) => m.kind === 'invalid_utf8')) return unreadable(view, 'UnicodeDecodeError');
   if (a.events.some((e) => e.pythonHazard !== undefined && e.recovered !== true)) return unreadable(view, 'RecursionError');
+  let seen: readonly JournalEvent[];
+  let order: Uint32Array | null = null;
+  if (readsLikeUs(a)) seen = a.events;
+  else {
+    const read = await upstreamEvents(a, shardPath, maxReread, view);
+    if (typeof read === 'string') return unreadable(view, read);
+    seen = read;
+    order = upstreamOrder(seen);
+  }
+  view.event_count = seen.length;
+  const states = new Map<string, JournalEvent>();
+  const terminals = new TerminalEvents();
+  for (let n = 0; n < seen.length; n++) {
+    const e = seen[order === null ? n : order[n]];
+    if (e.turnId === '') continue;
+    if (e.terminal) terminals.add(e);
+    const prev = states.get(e.turnId);
+    // `float(event.get('created_at') or 0) >= float(previous...)`: raises for a non-numeric value.
+    if (prev !== undefined && (pyFloatRaises(e.createdAtRaw) || pyFloatRaises(prev.createdAtRaw))) return unreadable(view, 'ValueError');
+    if (prev === undefined || pyFloatKey(e.createdAtRaw) >= pyFloatKey(prev.createdAtRaw)) states.set(e.turnId, e);
+  }
+  for (const [tid, e] of states) view.states[tid] = e.name;
+  for (const [tid, list] of terminals.collisions()) {
+    const ordered = list.map((e, i) => ({ e, i })).sort((x, y) => pyFloatKey(x.e.createdAtRaw) - pyFloatKey(y.e.createdAtRaw) || x.i - y.i);
+    view.collisions.push({ turn_id: tid, events: ordered.map((x) => x.e.name) });
+  }
+  view.pending = pendingTurns(states, a);
+  return view;
+}
+
+/**
+ * True when upstream reads exactly the analysis' events, in the analysis' order (the usual case,
+ * no line to re-read): no malformed line (so no recovered event), no shard with a BOM, no event
+ * with a character Python's `splitlines()` breaks on, every `created_at` a number (then
+ * upstream's `_safe_ts` key is our sort key, and a stable sort of the documented order by it is
+ * the analysis' order, which sorts by that key, then shard name, then line).
+ */
+function readsLikeUs(a: SessionAnalysis): boolean {
+  if (a.malformed.length > 0) return false;
+  const names = new Set<string>();
+  for (const s of a.shards) {
+    if (s.hasBom) return false;
+    names.add(s.name);
+  }
+  for (const e of a.events) {
+    if (e.pythonLineBreaks === true || e.recovered === true || typeof e.createdAtRaw !== 'number' || !names.has(e.shard)) return false;
+  }
+  return true;
+}
+
+/**
+ * The events upstream reads, in the documented order (shards by name, lines in file order), the
+ * lines it reads differently re-read (malformed lines and their line numbers go to `view`);
+ * the exception upstream raises while reading, if it does.
+ */
+async function upstreamEvents(
+  a: SessionAnalysis,
+  shardPath: (name: string) => string | undefined,
+  maxReread: number,
+  view: UpstreamView,
+): Promise<JournalEvent[] | 'UnicodeDecodeError'> {
   // Upstream reads about as many events as we do.
   const into = new EventList(a.events.length);
   for (const shard of [...a.shards].sort((x, y) => compareNames(x.name, y.name))) {
@@ -138,14 +199,18 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
         continue;
       }
       const got = file ? await readLine(file, it.offset, it.length, maxReread) : null;
-      if (got === 'invalid_utf8') return unreadable(view, 'UnicodeDecodeError');
+      if (got === 'invalid_utf8') return 'UnicodeDecodeError';
       extra += typeof got === 'number' ? unverifiedLines(view, shard.name, first, got) : upstreamLines(view, into, shard.name, first, it, got);
     }
   }
-  const seen = into.done();
-  view.event_count = seen.length;
-  // `_safe_ts`: float(created_at or 0), 0 when that raises; a stable sort.
-  // A typed array of keys and one of positions (no object per event).
+  return into.done();
+}
+
+/**
+ * `_safe_ts`: float(created_at or 0), 0 when that raises; a stable sort. The positions of
+ * `seen` in that order (a typed array of keys and one of positions: no object per event).
+ */
+function upstreamOrder(seen: readonly JournalEvent[]): Uint32Array {
   const keys = new Float64Array(seen.length);
   for (let i = 0; i < seen.length; i++) {
     const v = seen[i].createdAtRaw;
@@ -155,24 +220,7 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
   const order = new Uint32Array(seen.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   order.sort((x, y) => keys[x] - keys[y] || x - y);
-  const states = new Map<string, JournalEvent>();
-  const terminals = new TerminalEvents();
-  for (let n = 0; n < order.length; n++) {
-    const e = seen[order[n]];
-    if (e.turnId === '') continue;
-    if (e.terminal) terminals.add(e);
-    const prev = states.get(e.turnId);
-    // `float(event.get('created_at') or 0) >= float(previous...)`: raises for a non-numeric value.
-    if (prev !== undefined && (pyFloatRaises(e.createdAtRaw) || pyFloatRaises(prev.createdAtRaw))) return unreadable(view, 'ValueError');
-    if (prev === undefined || pyFloatKey(e.createdAtRaw) >= pyFloatKey(prev.createdAtRaw)) states.set(e.turnId, e);
-  }
-  for (const [tid, e] of states) view.states[tid] = e.name;
-  for (const [tid, list] of terminals.collisions()) {
-    const ordered = list.map((e, i) => ({ e, i })).sort((x, y) => pyFloatKey(x.e.createdAtRaw) - pyFloatKey(y.e.createdAtRaw) || x.i - y.i);
-    view.collisions.push({ turn_id: tid, events: ordered.map((x) => x.e.name) });
-  }
-  view.pending = pendingTurns(states, a);
-  return view;
+  return order;
 }
 
 function unreadable(view: UpstreamView, error: string): UpstreamView {
@@ -184,12 +232,16 @@ function unreadable(view: UpstreamView, error: string): UpstreamView {
  * non-empty stripped `content` missing from the stripped contents of the sidecar's user messages.
  */
 function pendingTurns(states: Map<string, JournalEvent>, a: SessionAnalysis): { turn_id: string; event: string }[] {
+  // The turns whose latest event is not terminal (usually none or one), by turn id; the sidecar's
+  // user messages are looked at only when there is one.
+  const open: string[] = [];
+  for (const [tid, e] of states) if (!e.terminal) open.push(tid);
+  if (open.length === 0) return [];
   const existing = new Set<string>();
   for (const m of a.sidecar?.messages ?? []) if (m.raw.role === 'user') existing.add(pyStrOrEmpty(m.raw.content).trim());
   const out: { turn_id: string; event: string }[] = [];
-  for (const tid of [...states.keys()].sort(compareNames)) {
+  for (const tid of open.sort(compareNames)) {
     const e = states.get(tid)!;
-    if (e.terminal) continue;
     const content = pyStrOrEmpty(e.data.content).trim();
     if (!content || existing.has(content)) continue;
     out.push({ turn_id: tid, event: e.name });

@@ -5,7 +5,8 @@ import { auditFolder, type SessionReport } from '../../src/core/audit';
 import { SessionJournal } from '../../src/core/session';
 import { discoverSessions } from '../../src/core/discovery';
 import { deriveStates, sortEvents, rankByName, pyFloatKey, pyFloatRaises } from '../../src/core/derive';
-import { toEvent } from '../../src/core/shardReader';
+import { analyzeSession } from '../../src/core/analyze';
+import { emptyContents, sortKeyOf, toEvent } from '../../src/core/shardReader';
 import { ev, lifecycle, line, sessionsDir, T0 } from './helpers';
 
 const NOW = T0 + 86400;
@@ -43,6 +44,34 @@ describe('derivation (upstream semantics)', () => {
       sorted.map((e) => e.name),
       ['submitted', 'worker_started', 'completed'],
     );
+  });
+
+  it("the analysis' event order is sortEvents' for shards in and out of time order (merged when each is in order)", () => {
+    // Shards given out of name order; keys with ties inside and across shards, ±Infinity, -0, non-numbers (0).
+    const keys: unknown[] = [T0, T0, T0 + 1, -0, 0, Infinity, -Infinity, 'x', T0 + 0.5, NaN];
+    let seed = 7;
+    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >>> 16) % n;
+    for (let round = 0; round < 200; round++) {
+      const names = ['s~3.jsonl', 's.jsonl', 's~1.jsonl', 's~2.jsonl'].slice(0, 1 + rand(4));
+      const shards = names.map((name) => {
+        const c = emptyContents(`/nowhere/${name}`, name);
+        const n = rand(12);
+        const raw = Array.from({ length: n }, () => keys[rand(keys.length)]);
+        // Most rounds: each shard in created_at order (the merge); some: as drawn (the sort).
+        if (round % 4 !== 0) raw.sort((a, b) => sortKeyOf(a) - sortKeyOf(b) || 0);
+        c.events = raw.map((at, i) => toEvent(ev('submitted', `t${rand(5)}`, at), name, i + 1, i * 10, 9));
+        if (rand(3) === 0) c.tailEvent = toEvent(ev('completed', 't0', keys[rand(keys.length)]), name, n + 1, n * 10, 9);
+        return c;
+      });
+      const all = shards.flatMap((c) => (c.tailEvent ? [...c.events, c.tailEvent] : c.events));
+      const want = sortEvents([...all], rankByName(names)).map((e) => `${e.shard}:${e.line}`);
+      const a = analyzeSession('s', shards, { status: 'missing', path: '/nowhere/s.json' }, { now: T0, staleAfterSeconds: 3600 });
+      assert.deepStrictEqual(
+        a.events.map((e) => `${e.shard}:${e.line}`),
+        want,
+        `round ${round}`,
+      );
+    }
   });
 
   it('ties go to the event later in sorted order', () => {
