@@ -246,6 +246,7 @@ function stateDbItems(sessionsDir: string, stateDb: StateDbReading | undefined, 
 
 /** The `turn_journal_pending_turn` items of one session from its upstream view. */
 export function pendingItems(sessionsDir: string, sessionId: string, pending: { turn_id: string; event: string }[]): RecoveryItem[] {
+  if (pending.length === 0) return []; // the sidecar is read (again, upstream's way) only for a count it would print
   const lc = msgCount(readJson(path.join(sessionsDir, `${sessionId}.json`)));
   return pending.map((p) => ({
     ...item(sessionId, 'turn_journal_pending_turn', 'repairable', 'audit_only_pending_turn_journal', lc),
