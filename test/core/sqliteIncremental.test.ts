@@ -305,10 +305,14 @@ class SidecarWriter {
   private n = 0;
   /** Messages written to the journal but not yet saved to the sidecar, per session. */
   private late = new Map<string, Record<string, unknown>[]>();
+  /** Sessions saved once in the compact layout. */
+  private saved = new Set<string>();
   constructor(
     readonly dir: string,
     readonly r: () => number,
     readonly clock: { t: number },
+    /** Sessions saved compact (`JSON.stringify`, not hermes' `indent=2`): the index keeps their messages' digest, not their bytes'. */
+    readonly compact: ReadonlySet<string> = new Set(),
   ) {}
 
   private file(sid: string): string {
@@ -319,9 +323,14 @@ class SidecarWriter {
     return JSON.parse(fs.readFileSync(this.file(sid), 'utf8'));
   }
 
-  private save(sid: string, side: Record<string, unknown>): void {
-    fs.writeFileSync(`${this.file(sid)}.tmp.1.2`, JSON.stringify(side, null, 2));
+  /** Saves the sidecar; returns what makes it redo the session whole, if anything (the first compact save: another layout). */
+  private save(sid: string, side: Record<string, unknown>): string {
+    const compact = this.compact.has(sid);
+    fs.writeFileSync(`${this.file(sid)}.tmp.1.2`, compact ? JSON.stringify(side) : JSON.stringify(side, null, 2));
     fs.renameSync(`${this.file(sid)}.tmp.1.2`, this.file(sid));
+    if (!compact || this.saved.has(sid)) return '';
+    this.saved.add(sid);
+    return ', saved compact (whole)';
   }
 
   /** One live change to session `sid` (its first shard `shard`); returns what it did. */
@@ -368,8 +377,14 @@ class SidecarWriter {
       did = 'saved, no new message';
     } else if (what < 0.85 && side.messages.length > pending.length) {
       const k = side.messages.length - pending.length - 1; // the last message indexed (a late one is still an append)
-      side.messages[k] = { ...side.messages[k], content: `edited ${turn}` };
-      did = 'last message edited (whole)';
+      if (this.r() < 0.5) {
+        side.messages[k] = { ...side.messages[k], content: `edited ${turn}` };
+        did = 'last message edited (whole)';
+      } else {
+        // Not its role or content: a compact sidecar's messages' digest is the same; an indent=2 one's bytes differ.
+        side.messages[k] = { ...side.messages[k], timestamp: at };
+        did = `last message's timestamp changed${this.compact.has(sid) ? '' : ' (whole)'}`;
+      }
     } else if (what < 0.93) {
       side.messages.push(7 as unknown as Record<string, unknown>);
       did = 'a message that is not an object (whole)';
@@ -380,8 +395,8 @@ class SidecarWriter {
       fs.rmSync(this.file(sid));
       return `${sid}: sidecar removed`;
     }
-    this.save(sid, side);
-    return `${sid}: ${did}${pending.length ? ` (${pending.length} late messages saved)` : ''}`;
+    const layout = this.save(sid, side);
+    return `${sid}: ${did}${pending.length ? ` (${pending.length} late messages saved)` : ''}${layout}`;
   }
 
   private oldStream(shard: string): string | null {
@@ -401,7 +416,7 @@ describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a
       const dir = tempDir();
       const m = generateLargeFolder(dir, { sessions: 6, eventsPerSession: 24, shardsPerSession: 2, contentChars: 40, seed, now: FIXED_NOW });
       const journal = path.join(dir, '_turn_journal');
-      const w = new SidecarWriter(dir, r, { t: FIXED_NOW });
+      const w = new SidecarWriter(dir, r, { t: FIXED_NOW }, new Set(m.sessionIds.slice(0, 2)));
       const inc = path.join(dir, 'inc.sqlite');
       await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW });
       let fromTails = 0;

@@ -89,10 +89,10 @@ export async function writeSessions(
   const fromTails = new Set<string>();
   let events = 0;
   for (const s of discovery.sessions) {
-    const runIds = plan.tail.get(s.sessionId);
-    if (!runIds) continue;
+    const candidate = plan.tail.get(s.sessionId);
+    if (!candidate) continue;
     if (o.signal?.aborted) throw hooks.cancelled();
-    const n = await tryTail(db, writer, s, plan.prevShards, runIds, o, stamps);
+    const n = await tryTail(db, writer, s, plan.prevShards, candidate, o, stamps);
     if (n === null) continue;
     fromTails.add(s.sessionId);
     events += n;

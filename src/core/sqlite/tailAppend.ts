@@ -25,6 +25,7 @@
 
 import { analyzeSession, compareFindings, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
+import type { SidecarRead } from '../sidecar';
 import { ShardReader } from '../shardReader';
 import type { Finding, FindingKind, JournalEvent, Severity } from '../types';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
@@ -34,12 +35,14 @@ import { shardFingerprint, type Stamp } from './readSession';
 import { bloomHas, streamBloom, textBloom } from './streamBloom';
 import {
   changedTurns,
+  partialSuffices,
   readTailSidecar,
   sidecarFindingsSame,
   textOf,
   UNSAFE_TEXT,
   updateSessionSidecar,
   writeTurnUpdates,
+  type TailSidecar,
   type TurnUpdate,
 } from './tailSidecar';
 import { journalFindingRow, maxReplyIndex, type IndexWriter } from './writer';
@@ -61,7 +64,7 @@ export async function tryTail(
   writer: IndexWriter,
   s: DiscoveredSession,
   prevShards: ReadonlyMap<string, PrevShard>,
-  runIds: ReadonlySet<string>,
+  plan: { runIds: ReadonlySet<string>; sidecarStamp: string },
   o: TailOptions,
   stamps: ReadonlyMap<string, Stamp>,
 ): Promise<number | null> {
@@ -77,22 +80,14 @@ export async function tryTail(
   const events = readers.flatMap((r) => r.contents.events);
   if (!eventsAreSafe(events, prev.last_activity === null ? null : Number(prev.last_activity))) return null;
   const bloom = prev.stream_bloom instanceof Uint8Array ? prev.stream_bloom : null;
-  if (!idsAreNew(db, sid, events, runIds, bloom)) return null;
+  if (!idsAreNew(db, sid, events, plan.runIds, bloom)) return null;
   const messages = prev.sidecar_messages === null ? null : String(prev.sidecar_messages);
-  const side = await readTailSidecar(o.sessionsDir, sid, { fingerprint: String(prev.sidecar_fingerprint), messages });
+  const side = await readTailSidecar(o.sessionsDir, sid, { fingerprint: String(prev.sidecar_fingerprint), messages }, plan.sidecarStamp);
   if (!side) return null;
-  const mini = analyzeSession(
-    sid,
-    readers.map((r) => r.contents),
-    side.read,
-    { now: o.now, staleAfterSeconds: o.staleAfterSeconds },
-  );
-  const paths = new Map(s.shards.map((f) => [f.name, f.path]));
-  attachUpstreamView(mini, await upstreamView(mini, (name) => paths.get(name)));
-  if (mini.counts.open > 0) return null;
+  const mini = await analyzeTails(s, readers, side, o, (a) => !side.change || sidecarFindingsSame(db, sid, a.findings));
+  if (!mini || mini.counts.open > 0) return null;
   const findings = newFindings(mini);
   if (!findings) return null;
-  if (side.change && !sidecarFindingsSame(db, sid, mini.findings)) return null;
   const userBloom = prev.user_bloom instanceof Uint8Array ? prev.user_bloom : null;
   const updates = side.change ? changedTurns(db, sid, side, userBloom) : [];
   const old = findings.length > 0 || updates.some((u) => u.dropsFinding) ? oldFindings(db, sid) : [];
@@ -110,6 +105,37 @@ export async function tryTail(
   updateSessionSidecar(db, sid, side, maxReplyIndex(mini.turns, side.state?.maxIndex ?? -1));
   updateBlooms(db, sid, { streams: bloom, users: userBloom }, mini);
   return mini.events.length;
+}
+
+/**
+ * The new lines analysed alone with the session's sidecar, and upstream's view of them; null when
+ * the session-wide findings the sidecar feeds are not the indexed ones (`same`). When the sidecar's
+ * indexed messages were not read (placeholders) and the analysis would read one, or its shape
+ * finding differs (an indexed message may have a problem), the sidecar is read whole and the lines
+ * analysed again.
+ */
+async function analyzeTails(
+  s: DiscoveredSession,
+  readers: readonly ShardReader[],
+  side: TailSidecar,
+  o: TailOptions,
+  same: (a: SessionAnalysis) => boolean,
+): Promise<SessionAnalysis | null> {
+  const paths = new Map(s.shards.map((f) => [f.name, f.path]));
+  const analyze = async (read: SidecarRead): Promise<SessionAnalysis> => {
+    const contents = readers.map((r) => r.contents);
+    const a = analyzeSession(s.sessionId, contents, read, { now: o.now, staleAfterSeconds: o.staleAfterSeconds });
+    attachUpstreamView(a, await upstreamView(a, (name) => paths.get(name)));
+    return a;
+  };
+  let mini = await analyze(side.read);
+  if (side.whole && partialSuffices(mini, side) && same(mini)) return mini;
+  if (side.whole) {
+    side.read = await side.whole();
+    side.whole = null;
+    mini = await analyze(side.read);
+  }
+  return same(mini) ? mini : null;
 }
 
 /** Readers of the shards that grew, each having read only its new bytes; null when one holds anything but whole valid lines. */

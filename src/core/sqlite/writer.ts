@@ -8,8 +8,7 @@ import type { FeedbackProblem, FeedbackRecord } from '../feedback/read';
 import type { Db, SqlValue, Statement } from './engine';
 import { DDL } from './schema';
 import type { Finding } from '../types';
-import type { Sidecar } from '../sidecar';
-import { messagesDigests } from '../sidecarAppend';
+import { sidecarMessagesOf, type ElementBytes } from './sidecarState';
 import { streamBloom, textBloom } from './streamBloom';
 
 /** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
@@ -106,18 +105,6 @@ export function appendOk(a: SessionAnalysis): boolean {
   return true;
 }
 
-/**
- * `session_tail.sidecar_messages`: what the tail path needs to follow a rewrite of a readable sidecar
- * that only appends messages (tailSidecar.ts): `[count, digest, active_stream_id, maxIndex]` —
- * how many messages it had, their digest (core/sidecarAppend.ts `messagesDigests`), its
- * `active_stream_id`, and the largest integer `assistant_message_index` of the session's turns
- * (-1: none; while it is below the message count, no turn can gain its reply). NULL without a
- * readable sidecar.
- */
-export function sidecarMessagesOf(sidecar: Sidecar | null, maxIndex: number, digest?: string): string | null {
-  return sidecar ? JSON.stringify([sidecar.messages.length, digest ?? messagesDigests(sidecar.messages).all, sidecar.activeStreamId, maxIndex]) : null;
-}
-
 /** The largest integer `assistant_message_index` of these turns, at least `from` (-1: none). */
 export function maxReplyIndex(turns: readonly Pick<Turn, 'assistantMessageIndex'>[], from = -1): number {
   let max = from;
@@ -151,7 +138,12 @@ export abstract class RowBuilder {
    * Everything a journal session contributes. With `skipBelow`, events and malformed lines
    * of a shard that start before that byte offset are already in the index (incremental).
    */
-  writeSession(a: SessionAnalysis, shards: ShardRow[], stamps: { sidecar: string; runs: string }, skipBelow?: ReadonlyMap<string, number>): void {
+  writeSession(
+    a: SessionAnalysis,
+    shards: ShardRow[],
+    stamps: { sidecar: string; runs: string; sidecarBytes: ElementBytes | null },
+    skipBelow?: ReadonlyMap<string, number>,
+  ): void {
     const sid = a.sessionId;
     this.writeSessionRow(a, stamps);
     for (const s of shards) this.writeShard(s);
@@ -159,7 +151,7 @@ export abstract class RowBuilder {
     // A shard's torn final line starts at its committed size (the end of its last complete line).
     this.writeEvents(a, new Map(shards.map((s) => [s.name, s.committedSize])), skip);
     const users = a.turns.map((t, i) => this.writeTurn(sid, t, i));
-    this.run('session_tail', [sid, sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns)), streamBloom(a.events), textBloom(users)]);
+    this.run('session_tail', [sid, sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns), stamps.sidecarBytes), streamBloom(a.events), textBloom(users)]);
     this.writeCollisions(a);
     this.writeSessionMalformed(a, skip);
     a.findings.forEach((f, i) => this.writeFinding(journalFindingRow(sid, i, f)));
