@@ -333,11 +333,37 @@ class SidecarWriter {
     return ', saved compact (whole)';
   }
 
+  /** Turn ids a session's next finished turn takes: rated before it started. */
+  private named = new Map<string, string>();
+
+  /**
+   * A rating of the session's next finished turn, written before its lines (the feedback file
+   * changes: the session's feedback is redone); the turn, appended in a later round, gets it from
+   * the tail path's copy.
+   */
+  rateNext(sid: string): string {
+    const turn = this.named.get(sid) ?? `rated-${++this.n}`;
+    this.named.set(sid, turn);
+    const rec = {
+      type: 'feedback',
+      version: 1,
+      id: `fb-${turn}`,
+      session_id: sid,
+      turn_id: turn,
+      feedback: -1,
+      reviewer: 'r',
+      timestamp: '2026-01-01T00:00:00Z',
+    };
+    fs.mkdirSync(path.join(this.dir, '_turn_feedback'), { recursive: true });
+    fs.appendFileSync(path.join(this.dir, '_turn_feedback', `${sid}.jsonl`), JSON.stringify(rec) + '\n');
+    return `${sid}: ${turn} rated before it starts`;
+  }
+
   /** One live change to session `sid` (its first shard `shard`); returns what it did. */
   step(sid: string, shard: string): string {
     const side = this.load(sid);
     const what = this.r();
-    const turn = `live-${++this.n}`;
+    const turn = this.named.get(sid) ?? `live-${++this.n}`;
     const at = (this.clock.t += 20.25);
     const content = this.r() < 0.3 && side.messages.length > 0 ? String(side.messages[0].content) : `question ${turn}`;
     const evl = (e: string, dt: number, extra: Record<string, unknown> = {}): string =>
@@ -348,6 +374,7 @@ class SidecarWriter {
     let did: string;
     if (what < 0.45 || (what < 0.6 && pending.length > 0)) {
       // A finished turn; its messages saved now, or (reply saved late) at the session's next change.
+      this.named.delete(sid);
       const reply = side.messages.length + 1;
       const index = { assistant_message_index: reply };
       // Some are interrupted: no reply index, only the user message to save (late, it flips only user_message_saved).
@@ -433,11 +460,13 @@ describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a
           if (/not JSON|removed/.test(d)) alive.delete(sid);
           did.push(d);
         }
+        const rated = [...alive][round % alive.size];
+        if (rated !== undefined && round % 3 === 1) did.push(w.rateNext(rated));
         const { ri, why } = await incrementalEqualsFull(dir, inc, round, FIXED_NOW + 3600 * (round + 1), did);
         assert.strictEqual(ri.mode, 'incremental', why);
         fromTails += ri.sessionsFromTails;
         // Every change but those marked whole only appended (messages, turns): each one followed from the tails.
-        assert.strictEqual(ri.sessionsFromTails, did.filter((d) => !/whole|not JSON|removed/.test(d)).length, why);
+        assert.strictEqual(ri.sessionsFromTails, did.filter((d) => !/whole|not JSON|removed|rated before/.test(d)).length, why);
       }
       assert.ok(fromTails >= 10, `${fromTails} sessions done from their tails`);
     });
