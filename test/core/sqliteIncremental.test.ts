@@ -388,10 +388,13 @@ class SidecarWriter {
         this.late.set(sid, [...pending, ...msgs]); // the journal only: the sidecar is saved at the session's next change
         return `${sid}: ${stopped ? 'interrupted' : 'finished'} turn ${turn}, the sidecar not saved`;
       }
-      if (late) this.late.set(sid, msgs);
+      // hermes saves the user message when the turn starts: sometimes only the reply is late.
+      const replyLate = late && !stopped && this.r() < 0.5;
+      if (replyLate) side.messages.push(msgs[0]);
+      if (late) this.late.set(sid, replyLate ? msgs.slice(1) : msgs);
       else side.messages.push(...msgs);
       side.active_stream_id = this.r() < 0.3 ? `s-${turn}` : null;
-      did = `${stopped ? 'interrupted' : 'finished'} turn ${turn}${late ? ', its messages saved later' : ''}`;
+      did = `${stopped ? 'interrupted' : 'finished'} turn ${turn}${replyLate ? ', its reply saved later' : late ? ', its messages saved later' : ''}`;
     } else if (what < 0.6) {
       side.active_stream_id = this.r() < 0.5 ? `s-${turn}` : this.r() < 0.5 ? null : this.oldStream(shard);
       did = `active_stream_id ${String(side.active_stream_id)}`;

@@ -171,14 +171,17 @@ export function changedTurns(db: Db, sid: string, side: TailSidecar, userBloom: 
   const { delta: d, sidecar } = side.change!;
   // New user contents that may be an indexed turn's user message (the others are none's).
   const contents = userBloom ? [...d.newContents].filter((c) => bloomHas(userBloom, c)) : [...d.newContents];
-  // No stream or user content to look for, and no turn points past the old messages: nothing changes.
-  if (d.streams.size === 0 && contents.length === 0 && side.state!.maxIndex < d.oldLength) return [];
+  // A turn pointing past the old messages gains a reply only at a new assistant message (no indexed turn points past maxIndex).
+  const replies: number[] = [];
+  for (let i = d.oldLength; i <= side.state!.maxIndex && i < sidecar.messages.length; i++) if (sidecar.messages[i].role === 'assistant') replies.push(i);
+  // No stream, user content or reply to look for: nothing changes.
+  if (d.streams.size === 0 && contents.length === 0 && replies.length === 0) return [];
   const rows = db.all(
     `SELECT rowid AS r, CAST(turn_id AS BLOB) AS turn_id, CAST(stream_id AS BLOB) AS stream_id, CAST(user_text AS BLOB) AS user_text,
        assistant_message_index AS idx, state, live, user_message_saved AS saved, assistant_text IS NULL AS no_reply
      FROM turns WHERE session_id = ?1 AND (stream_id IN (SELECT value FROM json_each(?2))
-       OR user_text IN (SELECT value FROM json_each(?3)) OR assistant_message_index >= ?4)`,
-    [sid, JSON.stringify([...d.streams]), JSON.stringify(contents), d.oldLength],
+       OR user_text IN (SELECT value FROM json_each(?3)) OR assistant_message_index IN (SELECT value FROM json_each(?4)))`,
+    [sid, JSON.stringify([...d.streams]), JSON.stringify(contents), JSON.stringify(replies)],
   );
   const out: TurnUpdate[] = [];
   for (const r of rows) {
