@@ -407,12 +407,15 @@ class SidecarWriter {
       did = 'saved, no new message';
     } else if (what < 0.85 && side.messages.length > pending.length) {
       const k = side.messages.length - pending.length - 1; // the last message indexed (a late one is still an append)
+      // Edits of the same length in bytes (mostly): only the digest of the indexed messages tells them.
+      const m = side.messages[k];
       if (this.r() < 0.5) {
-        side.messages[k] = { ...side.messages[k], content: `edited ${turn}` };
+        const c = String(m.content);
+        side.messages[k] = { ...m, content: `${c.startsWith('x') ? 'y' : 'x'}${c.slice(1)}` };
         did = 'last message edited (whole)';
       } else {
         // Not its role or content: a compact sidecar's messages' digest is the same; an indent=2 one's bytes differ.
-        side.messages[k] = { ...side.messages[k], timestamp: at };
+        side.messages[k] = { ...m, timestamp: Number(m.timestamp) + 1 };
         did = `last message's timestamp changed${this.compact.has(sid) ? '' : ' (whole)'}`;
       }
     } else if (what < 0.93) {

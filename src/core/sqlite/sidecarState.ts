@@ -18,7 +18,7 @@
  */
 
 import * as crypto from 'crypto';
-import type { Sidecar } from '../sidecar';
+import { parseSidecarObject, type Sidecar, type SidecarMessage } from '../sidecar';
 import { messagesDigests } from '../sidecarAppend';
 import type { SidecarReuse } from '../sidecarReuse';
 
@@ -79,13 +79,18 @@ export function sidecarMessagesOf(sidecar: Sidecar | null, maxIndex: number, byt
   return sidecar ? stateText({ ...sidecarStateOf(sidecar, bytes), maxIndex }) : null;
 }
 
+const PLACEHOLDER_RAW: Record<string, unknown> = Object.freeze({});
+const PLACEHOLDER: SidecarMessage = Object.freeze({ role: '', content: '', timestamp: null, recovered: false, error: false, raw: PLACEHOLDER_RAW });
+
 /**
- * `count` stand-ins for message values the index checked unchanged but did not read: empty objects
- * (a message with no role and no content; the tail path's analysis must not need them:
- * tailSidecar.ts `partialSuffices`).
+ * A sidecar's fields from `rest` (its top-level object but its messages), its messages `count`
+ * stand-ins for those the index checked unchanged but did not read — no role, no content (the
+ * tail path's analysis must not need them: tailSidecar.ts `partialSuffices`) — then `added`.
+ * The stand-ins are one shared object, given to parseSidecarObject as a last read's messages
+ * (core/sidecar.ts keeps a last read's SidecarMessages for the same values at the same places).
  */
-export function placeholders(count: number): Record<string, unknown>[] {
-  const out = new Array<Record<string, unknown>>(count);
-  for (let i = 0; i < count; i++) out[i] = {};
-  return out;
+export function withPlaceholders(p: string, rest: Record<string, unknown>, count: number, added: unknown[], size = 0, mtimeMs = 0): Sidecar {
+  const raws = new Array<unknown>(count).fill(PLACEHOLDER_RAW);
+  const prior = { raws, messages: new Array<SidecarMessage>(count).fill(PLACEHOLDER), problems: [] };
+  return parseSidecarObject(p, { ...rest, messages: raws.concat(added) }, size, mtimeMs, { kept: null, last: 'reuse', prior });
 }

@@ -24,7 +24,7 @@ import { parseSidecarObject, readSidecar, sidecarPath, type Sidecar, type Sideca
 import { messagesAt, parseAfter, type SidecarReuse } from '../sidecarReuse';
 import type { Finding } from '../types';
 import type { Db, Row } from './engine';
-import { elementsHash, keptBytes, placeholders, sidecarStateOf, stateOf, stateText, type SidecarState } from './sidecarState';
+import { elementsHash, keptBytes, sidecarStateOf, stateOf, stateText, type SidecarState, withPlaceholders } from './sidecarState';
 import { bloomHas } from './streamBloom';
 
 /** A lone surrogate (stored as U+FFFD) or U+FFFD itself: such an id is not compared in SQL. */
@@ -69,7 +69,7 @@ export async function readTailSidecar(
     const whole = (): Promise<SidecarRead> => readSidecar(sessionsDir, sid);
     if (!state) return { read: await whole(), stamp, state, whole: null, change: null };
     // The same file: nothing is read unless the analysis needs an indexed message.
-    const same = parseSidecarObject(p, { active_stream_id: state.active, messages: placeholders(state.count) });
+    const same = withPlaceholders(p, { active_stream_id: state.active }, state.count, []);
     return { read: { status: 'ok', sidecar: same }, stamp, state, whole, change: null };
   }
   if (state === null) return null;
@@ -96,8 +96,7 @@ function appendedByBytes(p: string, stamp: string, state: SidecarState, bytes: n
   if (h.copy().digest('hex') !== state.digest) return null;
   const part = parseAfter(buf, start, at, bytes);
   if (!part) return null;
-  part.rest.messages = placeholders(state.count).concat(part.added as Record<string, unknown>[]);
-  const n = parseSidecarObject(p, part.rest, st.size, st.mtimeMs);
+  const n = withPlaceholders(p, part.rest, state.count, part.added, st.size, st.mtimeMs);
   const delta = appendedTo({ length: state.count, users: state.users, activeStreamId: state.active }, n);
   if (typeof delta === 'string' || !comparable(delta)) return null;
   const users = state.users || n.messages.some((m, i) => i >= state.count && m.role === 'user');
