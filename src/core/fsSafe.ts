@@ -636,7 +636,12 @@ function removeTreeNoFollow(p: string): void {
   const st = fs.lstatSync(p, { throwIfNoEntry: false });
   if (!st) return;
   if (!st.isDirectory()) {
-    fs.rmSync(p, { force: true });
+    // unlink, not rmSync: Node 24's rmSync refuses a link to a folder ("Path is a directory").
+    try {
+      fs.unlinkSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
     return;
   }
   for (const name of fs.readdirSync(p)) removeTreeNoFollow(path.join(p, name));

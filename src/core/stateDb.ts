@@ -6,7 +6,8 @@
  *
  * Never written, never locked exclusively. With `node:sqlite` (VS Code's extension host, Node
  * >= 22.5) the file is opened read-only in place (SQLITE_OPEN_READONLY: shared locks only, as
- * upstream's `mode=ro`). The wasm engine (the CLI on Node 20) cannot read a WAL database in
+ * upstream's `mode=ro`; like upstream's reader, SQLite's reader protocol updates the `-shm` index, never
+ * `state.db` or its `-wal`). The wasm engine (the CLI on Node 20) cannot read a WAL database in
  * place, and hermes' store is WAL: there, and when a read-only open fails, `state.db` and its
  * `-wal` are copied into a private temp folder (0700) and the copy is read (then deleted);
  * a copy taken while a writer checkpoints is retried, then reported. Either way the result says

@@ -157,7 +157,7 @@ export class SessionStore extends Disposable {
       const runs = new DirWatcher(
         runsDir,
         (file, kind) => {
-          if (kind !== 'deleted') this.watchRuns(root.sessionsDir, path.basename(file));
+          if (kind !== 'deleted') this.watchRuns(root.sessionsDir, path.basename(file), true);
           this.queue(file, kind);
         },
         onError,
@@ -194,15 +194,16 @@ export class SessionStore extends Disposable {
 
   /**
    * Watches a session's run-journal folder (a real folder only: a link is never followed), the most
-   * recently active MAX_RUN_WATCHERS of them; the oldest is let go.
+   * recently active MAX_RUN_WATCHERS of them; the oldest is let go. `appeared`: the folder was
+   * just (re)created, so a watch that looks active may be of a folder deleted since (`arm` checks).
    */
-  private watchRuns(sessionsDir: string, sessionId: string): void {
+  private watchRuns(sessionsDir: string, sessionId: string, appeared = false): void {
     const dir = runJournalDirOf(sessionsDir, sessionId);
     const had = this.runWatchers.get(dir);
     if (had) {
       this.runWatchers.delete(dir); // re-inserted: most recent last
       this.runWatchers.set(dir, had);
-      if (had.active) return;
+      if (had.active && !appeared) return;
     }
     if (!lstatOrNull(dir)?.isDirectory()) return;
     if (had) {

@@ -246,6 +246,36 @@ describe('Sessions view', function () {
     }
   });
 
+  it('keeps watching a journal folder that is deleted and made again', async () => {
+    const moved = `${journal}.moved`;
+    const processed = (what: string) => events.some((e) => e.startsWith(what));
+    events.length = 0;
+    fs.renameSync(journal, moved);
+    await waitFor(
+      () => processed('deleted _turn_journal'),
+      15_000,
+      () => `the folder's deletion (${seen()})`,
+    );
+    fs.mkdirSync(journal);
+    await waitFor(
+      () => processed('created _turn_journal'),
+      15_000,
+      () => `the folder's creation (${seen()})`,
+    );
+    try {
+      // Only the journal folder's own watch can see this shard: the folder's creation was handled already.
+      fs.writeFileSync(path.join(journal, 'phoenix~1.jsonl'), lifecycle('p1', T0 + 700));
+      await waitFor(
+        async () => (await sessionNodes()).some((x) => x.kind === 'session' && x.sessionId === 'phoenix'),
+        15_000,
+        () => `the session written into the new folder (${seen()})`,
+      );
+    } finally {
+      for (const f of fs.readdirSync(moved)) fs.renameSync(path.join(moved, f), path.join(journal, f));
+      fs.rmdirSync(moved);
+    }
+  });
+
   it('every contributed command is registered', async () => {
     const pkg = JSON.parse(
       fs.readFileSync(path.join(vscode.extensions.getExtension('bot-memory-auditor.bot-memory-auditor')!.extensionPath, 'package.json'), 'utf8'),

@@ -177,12 +177,20 @@ function safeRealpath(p: string): string {
   }
 }
 
+/**
+ * The program's name: its argv[0] (`/proc/<pid>/cmdline`), else the main thread's name (`comm`,
+ * which programs rename: Node 24 calls it "MainThread").
+ */
 function processName(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/${f}`, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const argv0 = path.basename(read('cmdline').split('\0')[0].trim()).slice(0, 64);
+  return argv0 || read('comm').trim();
 }
 
 /** What a rebuild lock file holds. */
