@@ -10,6 +10,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { rebuildIndex } from '../../src/core/sqlite/rebuild';
+import { bloomHas, streamBloom, textBloom } from '../../src/core/sqlite/streamBloom';
 import { dumpIndex, exactDump } from '../support/sqliteDump';
 import { FIXED_NOW, generateLargeFolder, generateSessionsFolder } from '../support/fixtures';
 import { ev, line, tempDir } from './helpers';
@@ -93,6 +94,21 @@ async function incrementalEqualsFull(dir: string, inc: string, round: number, no
   fs.rmSync(full);
   return { ri, why };
 }
+
+describe("the tail path's Bloom filters (session_tail.id_bloom, user_bloom)", function () {
+  it('answer "maybe" for every id added (no false negatives), "no" for most others', () => {
+    const r = rng(7);
+    const ids = Array.from({ length: 400 }, (_, i) => `${i}-${Math.floor(r() * 2 ** 52).toString(36)}`);
+    const ids2 = ids.map((id) => `s-${id}`);
+    const events = ids.map((turnId, i) => ({ turnId, streamId: ids2[i] }));
+    const ib = streamBloom(events);
+    const ub = textBloom(ids);
+    for (const id of [...ids, ...ids2]) assert.ok(bloomHas(ib, id), id);
+    for (const id of ids) assert.ok(bloomHas(ub, id), id);
+    const others = Array.from({ length: 1000 }, (_, i) => `other-${i}`);
+    assert.ok(others.filter((id) => bloomHas(ub, id)).length < 50);
+  });
+});
 
 describe('SQLite incremental rebuild equals a full rebuild over random append sequences', function () {
   this.timeout(180_000);

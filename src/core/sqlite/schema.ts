@@ -62,7 +62,7 @@ CREATE TABLE sessions (
 CREATE TABLE session_tail (                 -- what the incremental rebuild's tail path keeps per journal session (tailAppend.ts)
   session_id       TEXT PRIMARY KEY,
   sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id, max reply index, users, bytes] of the sidecar indexed (sidecarState.ts; NULL: none readable)
-  stream_bloom     BLOB NOT NULL,           -- Bloom filter of the session's event stream ids (streamBloom.ts)
+  id_bloom         BLOB NOT NULL,           -- Bloom filter of the session's events' stream ids and turn ids (streamBloom.ts)
   user_bloom       BLOB NOT NULL            -- Bloom filter of its turns' user messages
 );
 CREATE TABLE shards (

@@ -70,7 +70,7 @@ export async function tryTail(
 ): Promise<number | null> {
   const sid = s.sessionId;
   const prev = db.get(
-    `SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.stream_bloom, t.user_bloom
+    `SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.id_bloom, t.user_bloom
      FROM sessions s JOIN session_tail t USING (session_id) WHERE s.session_id = ?`,
     [sid],
   );
@@ -79,7 +79,7 @@ export async function tryTail(
   if (!readers) return null;
   const events = readers.flatMap((r) => r.contents.events);
   if (!eventsAreSafe(events, prev.last_activity === null ? null : Number(prev.last_activity))) return null;
-  const bloom = prev.stream_bloom instanceof Uint8Array ? prev.stream_bloom : null;
+  const bloom = prev.id_bloom instanceof Uint8Array ? prev.id_bloom : null;
   if (!idsAreNew(db, sid, events, plan.runIds, bloom)) return null;
   const messages = prev.sidecar_messages === null ? null : String(prev.sidecar_messages);
   const side = await readTailSidecar(o.sessionsDir, sid, { fingerprint: String(prev.sidecar_fingerprint), messages }, plan.sidecarStamp);
@@ -174,9 +174,9 @@ function eventsAreSafe(events: readonly JournalEvent[], lastActivity: number | n
 /**
  * No new event's turn id or stream id is one an indexed event of the session has (a stream
  * id shared with an old turn would make upstream's split-turn rule join them), and no
- * stream id names a run journal. Turn ids: a seek in the events' key. Stream ids: those the
- * session's Bloom filter (`session_tail.stream_bloom`) may hold are looked for in one scan of the
- * session's events (contiguous in the WITHOUT ROWID table); the others are new.
+ * stream id names a run journal. Ids the session's Bloom filter (`session_tail.id_bloom`) may
+ * hold are looked up in the session's events (turn ids: a seek in the events' key; stream ids:
+ * one scan of the session's events, contiguous in the WITHOUT ROWID table); the others are new.
  */
 function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>, bloom: Uint8Array | null): boolean {
   const turns = new Set<string>();
@@ -193,12 +193,14 @@ function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds:
         JSON.stringify([...ids]),
       ])!.n,
     ) !== 0;
-  if (turns.size > 0 && exists('turn_id', turns)) return false;
-  const maybe = bloom ? [...streams].filter((st) => bloomHas(bloom, st)) : [...streams];
-  return maybe.length === 0 || !exists('stream_id', maybe);
+  const maybe = (ids: Set<string>): string[] => (bloom ? [...ids].filter((id) => bloomHas(bloom, id)) : [...ids]);
+  const maybeTurns = maybe(turns);
+  if (maybeTurns.length > 0 && exists('turn_id', maybeTurns)) return false;
+  const maybeStreams = maybe(streams);
+  return maybeStreams.length === 0 || !exists('stream_id', maybeStreams);
 }
 
-/** The session's Bloom filters with the new events' stream ids and the new turns' user messages. */
+/** The session's Bloom filters with the new events' stream and turn ids and the new turns' user messages. */
 function updateBlooms(db: Db, sid: string, blooms: { streams: Uint8Array | null; users: Uint8Array | null }, mini: SessionAnalysis): void {
   if (!blooms.streams || !blooms.users || mini.events.length === 0) return;
   const streams = streamBloom(mini.events, Uint8Array.from(blooms.streams));
@@ -206,7 +208,7 @@ function updateBlooms(db: Db, sid: string, blooms: { streams: Uint8Array | null;
     mini.turns.map((t) => t.userMessage),
     Uint8Array.from(blooms.users),
   );
-  db.all('UPDATE session_tail SET stream_bloom = ?, user_bloom = ? WHERE session_id = ?', [streams, users, sid]);
+  db.all('UPDATE session_tail SET id_bloom = ?, user_bloom = ? WHERE session_id = ?', [streams, users, sid]);
 }
 
 /**
