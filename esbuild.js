@@ -42,6 +42,15 @@ const builds = [
     external: ['vscode'],
   },
   {
+    // Cold Sessions-view summaries on worker threads (core/sessions/summaryPool.ts): the extension, the tests and
+    // the bench start this file (no vscode in it), found beside the extension's bundle.
+    ...common,
+    entryPoints: ['src/core/sessions/summaryWorker.ts'],
+    outfile: 'dist/summaryWorker.js',
+    platform: 'node',
+    format: 'cjs',
+  },
+  {
     ...common,
     entryPoints: ['src/cli/main.ts'],
     outfile: 'dist/cli.js',

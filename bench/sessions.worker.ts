@@ -5,9 +5,14 @@
  *                          SessionJournal and through SessionIndex.analyze.
  *   {mode: 'view', dir}    many small sessions: what the Sessions tree needs, each beside
  *                          fs.statSync of the same files in the same process.
+ *   {mode: 'cold', dir, workers}  the cold summaries of the same folder alone, on this thread (workers 0) or on
+ *                          1-2 summary workers (dist/summaryWorker.js, as the extension), beside statSync of the
+ *                          same files: wall, CPU of the process (every thread), how busy this thread was (event-loop
+ *                          utilization) and the longest it did not answer (event-loop delay).
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { monitorEventLoopDelay, performance } from 'perf_hooks';
 import { discoverSessions } from '../src/core/discovery';
 import type { SessionAnalysis } from '../src/core/analyze';
 import { SessionJournal } from '../src/core/session';
@@ -311,7 +316,60 @@ async function view(dir: string): Promise<Record<string, unknown>> {
   };
 }
 
-workerMain(async (job: { mode: 'reread' | 'view'; dir: string; appends?: number }) => {
+/** The summary worker's bundle (esbuild builds it with the extension): out/bench → dist/. */
+const SUMMARY_WORKER = path.join(__dirname, '..', '..', 'dist', 'summaryWorker.js');
+
+/** The folder's shards and sidecars (what the index stats and reads). */
+function viewFiles(dir: string): string[] {
+  const journal = path.join(dir, '_turn_journal');
+  const sidecars = fs.readdirSync(dir).filter((n) => n.endsWith('.json') && n !== '_index.json');
+  return [...fs.readdirSync(journal).map((n) => path.join(journal, n)), ...sidecars.map((n) => path.join(dir, n))];
+}
+
+async function cold(dir: string, workers: number): Promise<Record<string, unknown>> {
+  const files = viewFiles(dir);
+  const statAll = (): number => {
+    const t = process.hrtime.bigint();
+    for (const f of files) fs.statSync(f);
+    return ms(t);
+  };
+  const stat1 = statAll();
+  const index = new SessionIndex({ now: () => NOW, ...(workers > 0 ? { summaryWorker: SUMMARY_WORKER, summaryWorkers: workers } : {}) });
+  await index.setRoots([{ sessionsDir: dir, source: 'other' }]);
+  const rootId = index.roots()[0].id;
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
+  delay.enable();
+  const [coldMs, count] = await timed(async () => {
+    index.summarizeInBackground(rootId);
+    await index.whenBackgroundIdle();
+    return index.sessions(rootId).filter((s) => index.cachedSummary(rootId, s.sessionId)).length;
+  });
+  delay.disable();
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  const stat2 = statAll();
+  const fromWorkers = index.summariesFromWorkers;
+  const error = index.summaryWorkerError;
+  index.dispose();
+  if (error !== null) throw new Error(`the summary workers failed: ${error}`);
+  return {
+    workers,
+    files: files.length,
+    statMs: Math.min(stat1, stat2),
+    coldMs,
+    count,
+    fromWorkers,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    hostActiveMs: elu.active,
+    maxDelayMs: delay.max / 1e6,
+    p99DelayMs: delay.percentile(99) / 1e6,
+  };
+}
+
+workerMain(async (job: { mode: 'reread' | 'view' | 'cold'; dir: string; appends?: number; workers?: number }) => {
   if (job.mode === 'reread') return reread(job.dir, job.appends ?? 5);
+  if (job.mode === 'cold') return cold(job.dir, job.workers ?? 0);
   return view(job.dir);
 });

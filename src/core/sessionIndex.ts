@@ -29,10 +29,13 @@ import type { SessionFeedbackFile } from './feedback/store';
 import { REPAIR_LOG_NAME } from './repair/log';
 import { markReviewedFindings } from './repair/reviewed';
 import { JournalCache } from './sessions/journalCache';
-import { FeedbackFiles, hashText, RepairReviews } from './sessions/reviewState';
+import { FeedbackFiles, knownOfSession, RepairReviews, reviewsPart, type RootReviews } from './sessions/reviewState';
 import { HermesThumbs } from './sessions/hermesThumbs';
 import { EMPTY_FEEDBACK, fingerprint, runJournalsPart, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
 import { WorkQueue } from './sessions/workQueue';
+import { DEFAULT_SUMMARY_WORKERS, SummaryPool } from './sessions/summaryPool';
+import type { SummaryBatch, SummaryJob, SummaryResult } from './sessions/summaryWorker';
+import { key } from './sessions/keys';
 
 export { fingerprint, isReviewable, MAX_SUMMARY_FINDINGS, summaryOf, SUMMARY_CACHE_VERSION, type SessionSummary } from './sessions/summaries';
 
@@ -88,7 +91,17 @@ export interface IndexOptions {
   concurrency?: number;
   /** hermes-webui's feedback.jsonl: '' beside each sessions folder (default), 'off', or a path. */
   hermesFeedback?: string;
+  /**
+   * A script serving summary batches (the bundle `dist/summaryWorker.js`): background summaries not in the journal
+   * cache are computed on worker threads (sessions/summaryPool.ts), off this thread; '' (default): on this thread.
+   */
+  summaryWorker?: string;
+  /** How many summary workers at most (default DEFAULT_SUMMARY_WORKERS). */
+  summaryWorkers?: number;
 }
+
+/** Sessions per batch sent to a summary worker (their root's stamps looked at once for all). */
+const SUMMARY_BATCH = 64;
 
 export class SessionIndex {
   private readonly rootsById = new Map<string, Root>();
@@ -98,12 +111,31 @@ export class SessionIndex {
   private readonly reviews = new RepairReviews();
   private readonly hermes = new HermesThumbs();
   /** Per root: whether its feedback and run-journal folders existed when last checked (background summaries). */
-  private readonly folders = new Map<string, { checked: number; feedback: boolean; runs: boolean }>();
+  private readonly folders = new Map<string, { checked: number; feedbackDir: boolean; runsDir: boolean }>();
   private readonly pending = new Map<string, Promise<SessionSummary | undefined>>();
   private readonly background = new WorkQueue<SessionRef>(
-    (job) => this.summarize(job.rootId, job.sessionId, true),
+    (job) => {
+      this.queued.delete(key(job.rootId, job.sessionId));
+      return this.summarize(job.rootId, job.sessionId, true);
+    },
     () => this.options.concurrency,
   );
+  /**
+   * Background summaries queued and not started yet: queued again, they are not added twice (the tree asks for every
+   * session it has no summary of at each refresh, 10 a second while a cold folder loads).
+   */
+  private readonly queued = new Set<string>();
+  /** Background summaries for the workers, in batches of one root; two batches in flight per worker (one computed, one waiting). */
+  private readonly batches = new WorkQueue<SessionRef[]>(
+    (refs) => this.summarizeBatch(refs),
+    () => 2 * Math.max(1, this.options.summaryWorkers),
+  );
+  private pool: SummaryPool | undefined;
+  /** Bumped when every summary is dropped (configure): a batch's answers from before are not stored. */
+  private epoch = 0;
+  private disposed = false;
+  private fromWorkers = 0;
+  private jobsSent = 0;
   private readonly changeEmitter = new Emitter<IndexChange>();
   readonly onDidChange = this.changeEmitter.event;
   private options: Required<IndexOptions>;
@@ -117,6 +149,8 @@ export class SessionIndex {
       keepJournalBytes: options.keepJournalBytes ?? 128 * 1024 * 1024,
       concurrency: options.concurrency ?? 4,
       hermesFeedback: options.hermesFeedback ?? '',
+      summaryWorker: options.summaryWorker ?? '',
+      summaryWorkers: options.summaryWorkers ?? DEFAULT_SUMMARY_WORKERS,
     };
     this.hermes.configure(this.options.hermesFeedback);
   }
@@ -124,9 +158,15 @@ export class SessionIndex {
   /** Changing limits invalidates every summary and journal. */
   configure(options: IndexOptions): void {
     const before = JSON.stringify([this.options.maxLineBytes, this.options.staleAfterMinutes]);
+    const workers = `${this.options.summaryWorker}\0${this.options.summaryWorkers}`;
     this.options = { ...this.options, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+    if (workers !== `${this.options.summaryWorker}\0${this.options.summaryWorkers}`) {
+      this.pool?.dispose(); // its batches in flight are computed on this thread; a new pool starts with the next batch
+      this.pool = undefined;
+    }
     const hermesChanged = this.hermes.configure(this.options.hermesFeedback);
     if (hermesChanged || before !== JSON.stringify([this.options.maxLineBytes, this.options.staleAfterMinutes])) {
+      this.epoch++;
       this.summaries.clear();
       this.journals.clear();
       for (const r of this.rootsById.values()) this.changeEmitter.fire({ rootId: r.id, sessions: 'all' });
@@ -239,15 +279,167 @@ export class SessionIndex {
     return p;
   }
 
-  /** Queues background summaries (bounded concurrency); change events fire as each arrives. */
+  /**
+   * Queues background summaries (bounded concurrency); change events fire as each arrives. With summary workers
+   * (`summaryWorker`), in batches computed off this thread; else, or once the workers cannot serve, on this thread.
+   */
   summarizeInBackground(rootId: string, sessionIds?: readonly string[]): void {
     const ids = sessionIds ?? this.sessions(rootId).map((s) => s.sessionId);
-    this.background.push(ids.map((sessionId) => ({ rootId, sessionId })));
+    const refs: SessionRef[] = [];
+    for (const sessionId of ids) {
+      const k = key(rootId, sessionId);
+      if (this.queued.has(k)) continue;
+      this.queued.add(k);
+      refs.push({ rootId, sessionId });
+    }
+    if (!this.workerPool()) return this.background.push(refs);
+    for (let i = 0; i < refs.length; i += SUMMARY_BATCH) this.batches.push([refs.slice(i, i + SUMMARY_BATCH)]);
   }
 
   /** Resolves once the background summaries queued so far are done. */
-  whenBackgroundIdle(): Promise<void> {
-    return this.background.idle();
+  async whenBackgroundIdle(): Promise<void> {
+    await Promise.all([this.batches.idle(), this.background.idle()]);
+  }
+
+  /** Why the summary workers stopped serving (summaries are then computed on this thread), or null. */
+  get summaryWorkerError(): string | null {
+    return this.pool?.error ?? null;
+  }
+
+  /** Summaries computed by the workers and stored (tests, the bench). */
+  get summariesFromWorkers(): number {
+    return this.fromWorkers;
+  }
+
+  /** Sessions sent to the workers so far, whether recomputed or found unchanged (tests). */
+  get summaryJobsSent(): number {
+    return this.jobsSent;
+  }
+
+  /** Summary workers running now (started with the first batch, let go when idle). */
+  get summaryWorkersRunning(): number {
+    return this.pool?.running ?? 0;
+  }
+
+  /** The summary workers, when configured and still serving. */
+  private workerPool(): SummaryPool | undefined {
+    if (this.disposed || !this.options.summaryWorker) return undefined;
+    this.pool ??= new SummaryPool(this.options.summaryWorker, Math.max(1, this.options.summaryWorkers));
+    return this.pool.usable ? this.pool : undefined;
+  }
+
+  /**
+   * One batch of background summaries (one root) on a worker: the root's repair log, hermes-webui file and folders
+   * looked at once for the batch (as `background` does on this thread). Sessions whose journal is kept (the journal
+   * cache's: they re-read only appends) or being summarized already stay on this thread; so does everything when
+   * the workers cannot serve. A batch's answers are dropped when its root went, the session went, every summary was
+   * dropped (configure) or another summary of the session was stored meanwhile.
+   */
+  private async summarizeBatch(refs: readonly SessionRef[]): Promise<void> {
+    for (const r of refs) this.queued.delete(key(r.rootId, r.sessionId));
+    const root = this.rootsById.get(refs[0]?.rootId ?? '');
+    const pool = this.workerPool();
+    if (!root || !pool) return this.summarizeHere(refs);
+    const reviews = await this.reviews.of(root.id, root.sessionsDir, BATCH_STAMP_MS);
+    const hermes = await this.hermes.sessionsOf(root.sessionsDir, BATCH_STAMP_MS);
+    const local: SessionRef[] = [];
+    const sent = this.batchOf(root, refs, reviews, hermes, local);
+    const answer = sent.batch.jobs.length ? pool.run(sent.batch) : Promise.resolve([]);
+    answer.catch(() => undefined); // handled below, after the local ones
+    await this.summarizeHere(local);
+    let results: SummaryResult[] | undefined;
+    try {
+      results = await answer;
+    } catch {
+      results = undefined; // the workers failed (or were replaced): this batch is computed here
+    }
+    try {
+      for (let i = 0; i < sent.waits.length; i++) {
+        const w = sent.waits[i];
+        if (!results) w.resolve(this.disposed ? undefined : await this.computeSummary(root.id, w.sessionId, true).catch(() => undefined));
+        else w.resolve(this.storeWorkerSummary(root, w, results[i]));
+      }
+    } finally {
+      for (const w of sent.waits) w.resolve(undefined); // none is left held, whatever happened (resolved ones stay as they are)
+    }
+  }
+
+  /** Summaries on this thread, a few at a time (the background path without workers). */
+  private async summarizeHere(refs: readonly SessionRef[]): Promise<void> {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < refs.length && !this.disposed) {
+        const r = refs[next++];
+        await this.summarize(r.rootId, r.sessionId, true).catch(() => undefined);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, this.options.concurrency) }, lane));
+  }
+
+  /** The batch sent to a worker; each of its sessions is held in `pending` until its answer is stored. */
+  private batchOf(
+    root: Root,
+    refs: readonly SessionRef[],
+    reviews: RootReviews,
+    hermes: (sid: string) => { records?: SummaryJob['hermes']; part: string },
+    local: SessionRef[],
+  ): { batch: SummaryBatch; waits: BatchWait[] } {
+    const f = this.rootFolders(root);
+    const o = this.options;
+    const now = o.now();
+    const limits = { maxLineBytes: o.maxLineBytes, staleAfterSeconds: o.staleAfterMinutes * 60 };
+    const batch: SummaryBatch = { sessionsDir: root.sessionsDir, ...limits, now, ...f, jobs: [] };
+    const waits: BatchWait[] = [];
+    for (const ref of refs) {
+      const session = root.sessions.get(ref.sessionId);
+      const k = key(root.id, ref.sessionId);
+      if (!session) continue;
+      if (this.journals.has(root.id, ref.sessionId) || this.pending.has(k)) {
+        local.push(ref);
+        continue;
+      }
+      const cached = this.summaries.get(root.id, ref.sessionId);
+      const h = hermes(ref.sessionId);
+      batch.jobs.push({
+        session,
+        ...(cached && !this.isClockSensitive(cached) ? { cachedFingerprint: cached.fingerprint } : {}),
+        reviewsPart: reviewsPart(reviews.bySession.get(ref.sessionId)),
+        hermesPart: h.part,
+        ...withDefined('known', knownOfSession(reviews.known, ref.sessionId)),
+        ...withDefined('hermes', h.records),
+      });
+      waits.push(this.hold(k, ref.sessionId, cached));
+      this.jobsSent++;
+    }
+    return { batch, waits };
+  }
+
+  /** Holds a session in `pending` (a `summarize` meanwhile waits for the worker's answer) until `resolve`. */
+  private hold(k: string, sessionId: string, before: SessionSummary | undefined): BatchWait {
+    let resolve!: (s: SessionSummary | undefined) => void;
+    const p = new Promise<SessionSummary | undefined>((r) => (resolve = r));
+    this.pending.set(k, p);
+    const epoch = this.epoch;
+    return {
+      sessionId,
+      before,
+      epoch,
+      resolve: (s) => {
+        if (this.pending.get(k) === p) this.pending.delete(k);
+        resolve(s);
+      },
+    };
+  }
+
+  /** A worker's answer for one session, stored as `computeSummary` stores its own (see summarizeBatch for when it is dropped). */
+  private storeWorkerSummary(root: Root, w: BatchWait, r: SummaryResult | undefined): SessionSummary | undefined {
+    const current = this.summaries.get(root.id, w.sessionId);
+    const live = !this.disposed && this.rootsById.get(root.id) === root && root.sessions.has(w.sessionId) && this.epoch === w.epoch;
+    if (!live || !r || 'error' in r) return live ? current : undefined;
+    if ('unchanged' in r || current !== w.before) return current;
+    this.hermes.setMatched(root.id, w.sessionId, new Map(r.hermes ?? []));
+    this.fromWorkers++;
+    return this.setSummary(root.id, w.sessionId, r.summary);
   }
 
   private async computeSummary(rootId: string, sessionId: string, background: boolean): Promise<SessionSummary | undefined> {
@@ -299,17 +491,23 @@ export class SessionIndex {
    * session's file in it is known missing without a stat of its own.
    */
   private folderHints(root: Root, sessionId: string): Map<string, fs.Stats | null> {
+    const f = this.rootFolders(root);
+    const hints = new Map<string, fs.Stats | null>();
+    if (!f.feedbackDir) hints.set(feedbackFilePath(root.sessionsDir, sessionId), null);
+    if (!f.runsDir) hints.set(runJournalDirOf(root.sessionsDir, sessionId), null);
+    return hints;
+  }
+
+  /** Whether the root has its feedback and run-journal folders, looked at most every BATCH_STAMP_MS. */
+  private rootFolders(root: Root): { feedbackDir: boolean; runsDir: boolean } {
     const now = performance.now();
     let f = this.folders.get(root.id);
     if (!f || now - f.checked >= BATCH_STAMP_MS) {
       const isDir = (p: string): boolean => fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
-      f = { checked: now, feedback: isDir(root.feedbackDir), runs: isDir(path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME)) };
+      f = { checked: now, feedbackDir: isDir(root.feedbackDir), runsDir: isDir(path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME)) };
       this.folders.set(root.id, f);
     }
-    const hints = new Map<string, fs.Stats | null>();
-    if (!f.feedback) hints.set(feedbackFilePath(root.sessionsDir, sessionId), null);
-    if (!f.runs) hints.set(runJournalDirOf(root.sessionsDir, sessionId), null);
-    return hints;
+    return f;
   }
 
   /** A session's analysis (through the journal cache) with the repair log's reviews marked. `background`: see `summarize`. */
@@ -394,8 +592,10 @@ export class SessionIndex {
         return true;
       }
       if (abs === root.feedbackDir) {
-        // The folder appeared or went: every session's feedback may have changed.
-        for (const sid of root.sessions.keys()) if (this.feedbackFiles.has(root.id, sid)) await this.touch(root.id, sid);
+        // The folder appeared or went: every session's feedback may have changed (a summary made by a worker kept no reader here).
+        for (const sid of root.sessions.keys()) {
+          if (this.feedbackFiles.has(root.id, sid) || this.summaries.get(root.id, sid)) await this.touch(root.id, sid);
+        }
         return true;
       }
       if (abs === root.journalDir || abs === root.sessionsDir) {
@@ -505,7 +705,7 @@ export class SessionIndex {
     const files = await fingerprint(root.sessionsDir, s, background, hints);
     // The run journals: findings compare them with the turn journal (a run that appears, grows or goes changes them).
     const runs = runJournalsPart(root.sessionsDir, s.sessionId, hints);
-    return files + (reviews ? `|reviews:${reviews.length}:${hashText(reviews)}` : '') + hermes + runs;
+    return files + reviewsPart(reviews) + hermes + runs;
   }
 
   /** Cached summaries whose fingerprint still matches the files (cheap: stats only). */
@@ -536,9 +736,27 @@ export class SessionIndex {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.changeEmitter.dispose();
     this.background.clear();
+    this.batches.clear();
+    this.queued.clear();
+    this.pool?.dispose();
   }
+}
+
+/** A session of a batch sent to a worker, held in `pending` until its answer is stored. */
+interface BatchWait {
+  sessionId: string;
+  /** The cached summary when the batch was sent: another one stored meanwhile wins. */
+  before: SessionSummary | undefined;
+  epoch: number;
+  resolve(s: SessionSummary | undefined): void;
+}
+
+/** `{ [k]: v }` when v is defined, else `{}` (a worker's job carries no undefined fields). */
+function withDefined<K extends string, V>(k: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [k]: v }) as { [P in K]?: V };
 }
 
 const VALIDATE_LANES = 8;

@@ -48,6 +48,7 @@ export class SessionStore extends Disposable {
   private saveTimer: NodeJS.Timeout | undefined;
   private ready: Promise<void> = Promise.resolve();
   private readonly extraRoots = new Set<string>();
+  private workerErrorReported = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -55,7 +56,13 @@ export class SessionStore extends Disposable {
   ) {
     super();
     const s = readSettings();
-    this.index = new SessionIndex({ maxLineBytes: s.maxLineBytes, staleAfterMinutes: s.staleAfterMinutes, hermesFeedback: hermesFeedbackSetting() });
+    this.index = new SessionIndex({
+      maxLineBytes: s.maxLineBytes,
+      staleAfterMinutes: s.staleAfterMinutes,
+      hermesFeedback: hermesFeedbackSetting(),
+      // Cold summaries on a worker thread (core/sessions/summaryPool.ts), off the extension host's; this bundle's sibling.
+      summaryWorker: path.join(__dirname, 'summaryWorker.js'),
+    });
     this.loadCache();
     const sub = this.index.onDidChange((c) => {
       this.changeEmitter.fire(c);
@@ -77,6 +84,7 @@ export class SessionStore extends Disposable {
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.reloadRoots()));
     this._register({ dispose: () => this.disposeWatchers() });
     this._register({ dispose: () => this.flushCache() });
+    this._register({ dispose: () => this.index.dispose() }); // the summary workers terminate
   }
 
   /** Resolves once roots are known and listed (summaries continue in the background). */
@@ -119,6 +127,15 @@ export class SessionStore extends Disposable {
     this.syncWatchers();
     this.rootsEmitter.fire();
     for (const r of this.index.roots()) this.index.summarizeInBackground(r.id);
+    void this.index.whenBackgroundIdle().then(() => this.reportWorkerError());
+  }
+
+  /** Once: the summary workers stopped serving, so summaries are computed on the extension host's thread. */
+  private reportWorkerError(): void {
+    const e = this.index.summaryWorkerError;
+    if (e === null || this.workerErrorReported) return;
+    this.workerErrorReported = true;
+    this.log?.warn(`Sessions view: summaries are computed on the extension host's thread (the summary worker failed: ${e})`);
   }
 
   async refreshAll(): Promise<void> {

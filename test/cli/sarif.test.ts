@@ -46,13 +46,30 @@ describe('audit --format sarif, --since, --changed-since', function () {
     assert.strictEqual(r.code, 0, r.stderr);
     const sarif = JSON.parse(r.stdout);
     // unicodeRegExp off: the published schema's `language` pattern has a stray "]" that only a non-unicode RegExp accepts.
-    const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
+    // The schema's formats, checked (without them ajv ignores each one with a warning).
+    const isUrl = (s: string, base?: string) => {
+      try {
+        return Boolean(new URL(s, base));
+      } catch {
+        return false;
+      }
+    };
+    const formats = {
+      uri: (s: string) => isUrl(s),
+      'uri-reference': (s: string) => isUrl(s, 'file:///'),
+      'date-time': (s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)),
+    };
+    const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false, formats });
     const validate = ajv.compile(JSON.parse(fs.readFileSync(SCHEMA, 'utf8')));
     assert.ok(validate(JSON.parse(r.stdout)), JSON.stringify(validate.errors, null, 1));
     // The schema must be able to fail: a result without a message is rejected.
     const broken = JSON.parse(r.stdout);
     delete broken.runs[0].results[0].message;
     assert.strictEqual(validate(broken), false);
+    // And its formats are checked: a tool's informationUri that is not a URI is rejected.
+    const badUri = JSON.parse(r.stdout);
+    badUri.runs[0].tool.driver.informationUri = 'not a uri';
+    assert.strictEqual(validate(badUri), false);
 
     const findings = json.sessions.flatMap((s) => s.findings.map((f) => ({ ...f, session: s.session_id })));
     const results = sarif.runs[0].results as SarifResult[];

@@ -7,6 +7,7 @@ import type { Node } from '../../src/extension/tree/sessionsTree';
 import type { BotMemoryApi } from '../../src/extension/extension';
 import { ev, lifecycle, line, T0 } from '../core/helpers';
 import { api, waitFor, waitForWatcher, workspaceDir } from './util';
+import { SessionIndex } from '../../src/core/sessionIndex';
 
 describe('Sessions view', function () {
   this.timeout(60_000);
@@ -243,6 +244,39 @@ describe('Sessions view', function () {
       await waitIcon('pass', 'the run gone');
     } finally {
       fs.rmSync(path.join(sessionsDir, '_run_journal'), { recursive: true, force: true });
+    }
+  });
+
+  it("computes a new folder's cold summaries on a summary worker thread, equal to the core's own on one thread", async () => {
+    const index = a.services.store.index;
+    const dir = path.join(workspaceDir(), 'bots', 'workers');
+    fs.mkdirSync(path.join(dir, '_turn_journal'), { recursive: true });
+    const ids = ['w1', 'w2', 'w3'];
+    for (const [k, id] of ids.entries()) {
+      fs.writeFileSync(path.join(dir, '_turn_journal', `${id}~1.jsonl`), lifecycle(`${id}t`, T0 + k));
+      const messages = [
+        { role: 'user', content: `question ${id}t` },
+        { role: 'assistant', content: 'answer' },
+      ];
+      fs.writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ title: `Worker ${id}`, messages }));
+    }
+    try {
+      await index.whenBackgroundIdle();
+      const before = index.summariesFromWorkers;
+      await a.services.store.reloadRoots();
+      await index.whenBackgroundIdle();
+      assert.strictEqual(index.summaryWorkerError, null);
+      assert.ok(index.summariesFromWorkers >= before + ids.length, `${index.summariesFromWorkers - before} summaries from the worker`);
+      const here = new SessionIndex({ now: () => Date.now() / 1000 });
+      await here.setRoots([{ sessionsDir: dir, source: 'other' }]);
+      for (const id of ids) {
+        const mine = await here.summarize(dir, id);
+        assert.deepStrictEqual({ ...index.cachedSummary(dir, id), computedAt: 0 }, { ...mine, computedAt: 0 }, id);
+      }
+      here.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await a.services.store.reloadRoots();
     }
   });
 

@@ -57,23 +57,32 @@ export class HermesThumbs {
 
   /** The part of a session's fingerprint that changes when its hermes records do. */
   async fingerprintPart(sessionsDir: string, sessionId: string, reuseWithinMs = 0): Promise<string> {
-    const entry = await this.entry(sessionsDir, reuseWithinMs);
-    const h = entry?.hashBySession.get(sessionId);
-    return h ? `|hermes:${h}` : '';
+    return (await this.sessionsOf(sessionsDir, reuseWithinMs))(sessionId).part;
   }
 
   /** Matches the session's records to the analysis' turns; keeps and returns the latest per turn id. */
   async match(rootId: string, sessionsDir: string, analysis: SessionAnalysis, reuseWithinMs = 0): Promise<ReadonlyMap<string, TurnFeedback>> {
-    const records = (await this.entry(sessionsDir, reuseWithinMs))?.bySession.get(analysis.sessionId);
-    const k = key(rootId, analysis.sessionId);
-    if (!records?.length) {
-      this.matched.delete(k);
-      return EMPTY;
-    }
-    const byTurn = new Map<string, TurnFeedback>();
-    for (const f of latestPerTurn(matchHermesFeedback(records, analysis).records).values()) byTurn.set(f.turnId, f);
-    this.matched.set(k, byTurn);
+    const byTurn = latestHermesByTurn((await this.sessionsOf(sessionsDir, reuseWithinMs))(analysis.sessionId).records, analysis);
+    this.setMatched(rootId, analysis.sessionId, byTurn);
     return byTurn;
+  }
+
+  /**
+   * For a batch of summaries matched elsewhere (a summary worker): each session's records (undefined: none) and
+   * fingerprint part (`fingerprintPart`'s text), from one look at the file.
+   */
+  async sessionsOf(sessionsDir: string, reuseWithinMs = 0): Promise<(sessionId: string) => { records?: HermesFeedback[]; part: string }> {
+    const entry = await this.entry(sessionsDir, reuseWithinMs);
+    return (sid) => {
+      const h = entry?.hashBySession.get(sid);
+      return { records: entry?.bySession.get(sid), part: h ? `|hermes:${h}` : '' };
+    };
+  }
+
+  /** Keeps a match made elsewhere (latestHermesByTurn's answer), as `match` keeps its own. */
+  setMatched(rootId: string, sessionId: string, byTurn: ReadonlyMap<string, TurnFeedback>): void {
+    if (byTurn.size === 0) this.matched.delete(key(rootId, sessionId));
+    else this.matched.set(key(rootId, sessionId), byTurn);
   }
 
   /** The latest hermes-webui rating per turn id as last matched (no disk access). */
@@ -125,6 +134,14 @@ export class HermesThumbs {
     this.files.set(file, entry);
     return entry;
   }
+}
+
+/** hermes-webui's latest rating per turn id of the analysis, from the session's records (`match`'s answer). */
+export function latestHermesByTurn(records: readonly HermesFeedback[] | undefined, analysis: SessionAnalysis): ReadonlyMap<string, TurnFeedback> {
+  if (!records?.length) return EMPTY;
+  const byTurn = new Map<string, TurnFeedback>();
+  for (const f of latestPerTurn(matchHermesFeedback(records, analysis).records).values()) byTurn.set(f.turnId, f);
+  return byTurn;
 }
 
 async function readEntry(file: string, stamp: string): Promise<FileEntry> {

@@ -113,3 +113,31 @@ export function hashText(s: string): string {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return (h >>> 0).toString(16);
 }
+
+/** The reviews part of a session's fingerprint, from its text in RootReviews.bySession. */
+export function reviewsPart(text: string | undefined): string {
+  return text ? `|reviews:${text.length}:${hashText(text)}` : '';
+}
+
+const knownBySession = new WeakMap<KnownReviews, Map<string, KnownReviews>>();
+
+/**
+ * The repair log's reviews of one session (undefined: none): the entries whose key starts with its id, all that
+ * markReviewedFindings reads for it (a summary worker gets these, not the whole log). Split once per log read.
+ */
+export function knownOfSession(known: KnownReviews, sessionId: string): KnownReviews | undefined {
+  let split = knownBySession.get(known);
+  if (!split) {
+    const m = new Map<string, KnownReviews>();
+    const of = (k: string) => {
+      const sid = k.slice(0, k.indexOf('\0'));
+      let r = m.get(sid);
+      if (!r) m.set(sid, (r = { lines: new Map(), collisions: new Map() }));
+      return r;
+    };
+    for (const [k, v] of known.lines) of(k).lines.set(k, v);
+    for (const [k, v] of known.collisions) of(k).collisions.set(k, v);
+    knownBySession.set(known, (split = m));
+  }
+  return split.get(sessionId);
+}
