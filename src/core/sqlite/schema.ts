@@ -63,7 +63,8 @@ CREATE TABLE session_tail (                 -- what the incremental rebuild's ta
   session_id       TEXT PRIMARY KEY,
   sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id, max reply index, users, bytes] of the sidecar indexed (sidecarState.ts; NULL: none readable)
   id_bloom         BLOB NOT NULL,           -- Bloom filter of the session's events' stream ids and turn ids (streamBloom.ts)
-  user_bloom       BLOB NOT NULL            -- Bloom filter of its turns' user messages
+  user_bloom       BLOB NOT NULL,           -- Bloom filter of its turns' user messages
+  turn_rows        INTEGER NOT NULL         -- its rows in turns (the next ordinal)
 );
 CREATE TABLE shards (
   name            TEXT PRIMARY KEY,         -- file name in _turn_journal/ (or the log file name)

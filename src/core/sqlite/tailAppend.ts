@@ -70,7 +70,7 @@ export async function tryTail(
 ): Promise<number | null> {
   const sid = s.sessionId;
   const prev = db.get(
-    `SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.id_bloom, t.user_bloom
+    `SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.id_bloom, t.user_bloom, t.turn_rows
      FROM sessions s JOIN session_tail t USING (session_id) WHERE s.session_id = ?`,
     [sid],
   );
@@ -95,7 +95,7 @@ export async function tryTail(
   const dropped = droppedFindings(old, updates);
   const placed = placeFindings(old, findings);
 
-  const turnBase = Number(db.get('SELECT count(*) AS n FROM turns WHERE session_id = ?', [sid])!.n);
+  const turnBase = Number(prev.turn_rows);
   const committed = new Map(readers.map((r) => [r.contents.name, r.committedOffset]));
   writer.writeAppended(mini, committed, turnBase);
   writeTurnUpdates(db, updates);
@@ -200,15 +200,22 @@ function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds:
   return maybeStreams.length === 0 || !exists('stream_id', maybeStreams);
 }
 
-/** The session's Bloom filters with the new events' stream and turn ids and the new turns' user messages. */
+/** The session's Bloom filters with the new events' stream and turn ids and the new turns' user messages; its turn rows. */
 function updateBlooms(db: Db, sid: string, blooms: { streams: Uint8Array | null; users: Uint8Array | null }, mini: SessionAnalysis): void {
-  if (!blooms.streams || !blooms.users || mini.events.length === 0) return;
-  const streams = streamBloom(mini.events, Uint8Array.from(blooms.streams));
-  const users = textBloom(
-    mini.turns.map((t) => t.userMessage),
-    Uint8Array.from(blooms.users),
-  );
-  db.all('UPDATE session_tail SET id_bloom = ?, user_bloom = ? WHERE session_id = ?', [streams, users, sid]);
+  if (mini.events.length === 0) return;
+  const streams = blooms.streams && streamBloom(mini.events, Uint8Array.from(blooms.streams));
+  const users =
+    blooms.users &&
+    textBloom(
+      mini.turns.map((t) => t.userMessage),
+      Uint8Array.from(blooms.users),
+    );
+  db.all('UPDATE session_tail SET id_bloom = coalesce(?, id_bloom), user_bloom = coalesce(?, user_bloom), turn_rows = turn_rows + ? WHERE session_id = ?', [
+    streams,
+    users,
+    mini.turns.length,
+    sid,
+  ]);
 }
 
 /**

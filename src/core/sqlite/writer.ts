@@ -151,7 +151,8 @@ export abstract class RowBuilder {
     // A shard's torn final line starts at its committed size (the end of its last complete line).
     this.writeEvents(a, new Map(shards.map((s) => [s.name, s.committedSize])), skip);
     const users = a.turns.map((t, i) => this.writeTurn(sid, t, i));
-    this.run('session_tail', [sid, sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns), stamps.sidecarBytes), streamBloom(a.events), textBloom(users)]);
+    const tail = sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns), stamps.sidecarBytes);
+    this.run('session_tail', [sid, tail, streamBloom(a.events), textBloom(users), a.turns.length]);
     this.writeCollisions(a);
     this.writeSessionMalformed(a, skip);
     a.findings.forEach((f, i) => this.writeFinding(journalFindingRow(sid, i, f)));
