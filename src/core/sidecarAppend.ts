@@ -17,7 +17,7 @@
  */
 
 import * as crypto from 'crypto';
-import { assistantReplyAt, isLive, userMessageSavedIn, type Turn } from './analyze';
+import { assistantReplyAt, isLive, type Turn } from './analyze';
 import type { Sidecar, SidecarMessage } from './sidecar';
 import { userMessageLengthOf } from './turnRecord';
 
@@ -42,26 +42,52 @@ export interface SidecarAppend {
  */
 export function sidecarAppend(o: Sidecar, n: Sidecar, oldContents: ReadonlySet<string>): SidecarAppend | string {
   if (!messagesExtend(o.messages, n.messages)) return "the sidecar's messages changed (not only appended to)";
+  const d = appendedTo({ length: o.messages.length, users: oldContents.size > 0, activeStreamId: o.activeStreamId, had: (c) => oldContents.has(c) }, n);
+  if (typeof d === 'string') return d;
+  let lastUser = -1;
+  for (let i = o.messages.length - 1; i >= 0 && lastUser < 0; i--) if (o.messages[i].role === 'user') lastUser = i;
+  return { ...d, lastUser };
+}
+
+/** What is known of the old sidecar when its messages were checked unchanged by their bytes, not at hand. */
+export interface OldSidecar {
+  /** How many messages it had (`n`'s first ones). */
+  length: number;
+  /** Whether one of them is a user message. */
+  users: boolean;
+  activeStreamId: string | null;
+  /** Whether it had this user content; without it every new user content counts as new (a superset, see below). */
+  had?: (content: string) => boolean;
+}
+
+/**
+ * sidecarAppend from what is known of the old sidecar (`n`'s first `old.length` messages are its
+ * own, unchanged). Without `old.had`, `newContents` holds every new user content: a superset, which
+ * sidecarFieldsMayChange and fieldsAfterAppend allow (a content the old sidecar had already saved
+ * the turns asking it).
+ */
+export function appendedTo(old: OldSidecar, n: Sidecar): Omit<SidecarAppend, 'lastUser'> | string {
   const newContents = new Set<string>();
   const newTrimmed = new Set<string>();
-  for (let i = o.messages.length; i < n.messages.length; i++) {
+  for (let i = old.length; i < n.messages.length; i++) {
     const m = n.messages[i];
     if (m.role !== 'user') continue;
     newTrimmed.add(m.content.trim());
-    if (!oldContents.has(m.content)) newContents.add(m.content);
+    if (!old.had?.(m.content)) newContents.add(m.content);
   }
   // buildTurn sets userMessageSaved only when the sidecar has user messages: the first one changes every turn.
-  if (oldContents.size === 0 && newContents.size > 0) return 'the sidecar gained its first user message';
-  let lastUser = -1;
-  for (let i = o.messages.length - 1; i >= 0 && lastUser < 0; i--) if (o.messages[i].role === 'user') lastUser = i;
+  if (!old.users && newContents.size > 0) return 'the sidecar gained its first user message';
   const streams = new Set<string>();
-  if (o.activeStreamId !== n.activeStreamId) for (const s of [o.activeStreamId, n.activeStreamId]) if (s !== null) streams.add(s);
+  if (old.activeStreamId !== n.activeStreamId) for (const s of [old.activeStreamId, n.activeStreamId]) if (s !== null) streams.add(s);
   const newLengths = new Set([...newContents].map((c) => c.length));
-  return { oldLength: o.messages.length, newContents, newLengths, newTrimmed, streams, lastUser };
+  return { oldLength: old.length, newContents, newLengths, newTrimmed, streams };
 }
 
 /** Whether the rewrite may change the turn's `live`, `userMessageSaved` or `assistantReply`. */
-export function sidecarFieldsMayChange(d: SidecarAppend, t: Pick<Turn, 'streamId' | 'userMessage' | 'assistantMessageIndex'>): boolean {
+export function sidecarFieldsMayChange(
+  d: Pick<SidecarAppend, 'streams' | 'newLengths' | 'newContents' | 'oldLength'>,
+  t: Pick<Turn, 'streamId' | 'userMessage' | 'assistantMessageIndex'>,
+): boolean {
   const idx = t.assistantMessageIndex;
   return (
     (t.streamId !== null && d.streams.has(t.streamId)) ||
@@ -71,16 +97,24 @@ export function sidecarFieldsMayChange(d: SidecarAppend, t: Pick<Turn, 'streamId
   );
 }
 
-/** A turn's sidecar fields as buildTurn computes them (`userContents`: the sidecar's user contents). */
-export function sidecarFields(
+/**
+ * A turn's sidecar fields after an append (`d`), from the ones it had before (`was`) and the new
+ * sidecar, needing none of the old messages: `live` from the new active stream; its user message
+ * saved when it was, or when it is among the new user contents (a content the old sidecar had was
+ * saved already; appendedTo refuses the first user message); its reply the same (undefined) unless
+ * it points at a new message (an append leaves the old ones as they were).
+ */
+export function fieldsAfterAppend(
+  d: Pick<SidecarAppend, 'newContents' | 'oldLength'>,
   t: Pick<Turn, 'streamId' | 'userMessage' | 'assistantMessageIndex'>,
+  was: Pick<Turn, 'userMessageSaved'>,
   sidecar: Sidecar,
-  userContents: ReadonlySet<string>,
-): Pick<Turn, 'live' | 'userMessageSaved' | 'assistantReply'> {
+): { live: boolean; userMessageSaved: boolean; assistantReply: string | null | undefined } {
+  const idx = t.assistantMessageIndex;
   return {
     live: isLive(t.streamId, sidecar),
-    userMessageSaved: userMessageSavedIn(t.userMessage, userContents),
-    assistantReply: assistantReplyAt(sidecar, t.assistantMessageIndex),
+    userMessageSaved: was.userMessageSaved || (t.userMessage !== null && d.newContents.has(t.userMessage)),
+    assistantReply: idx !== null && Number.isInteger(idx) && idx >= d.oldLength ? assistantReplyAt(sidecar, idx) : undefined,
   };
 }
 
@@ -122,7 +156,8 @@ function sameJson(x: unknown, y: unknown): boolean {
  * as parsed (`SidecarMessage.role`/`content` and upstream's pending rule are functions of them),
  * of the first `count` messages and of all of them, in one pass. The index keeps the digest of
  * all (`session_tail.sidecar_messages`) to tell, without the old file, that a rewritten sidecar's
- * first messages are the ones it indexed. The other fields of a message (timestamps, error
+ * first messages are the ones it indexed, for a sidecar not in hermes-webui's `indent=2` layout
+ * (in that layout it keeps the digest of the messages' bytes: core/sqlite/sidecarState.ts). The other fields of a message (timestamps, error
  * markers, tool calls) feed only the claims and evidence of open turns, which the tail path
  * never handles (a session with an open turn is redone whole).
  */

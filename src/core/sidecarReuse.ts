@@ -39,6 +39,11 @@ export interface SidecarReuse {
   prior?: { raws: readonly unknown[]; messages: readonly SidecarMessage[]; problems: readonly string[] } | null;
   /** How the last parse went: whole file, whole in two checked pieces, or only the new messages parsed. */
   last: 'whole' | 'split' | 'reuse' | null;
+  /**
+   * Files smaller than this are parsed whole and nothing is kept (default REUSE_MIN_BYTES). The SQLite
+   * index reads every sidecar split (0): the digest of the kept element bytes is what its tail path checks.
+   */
+  minBytes?: number;
 }
 
 export function newSidecarReuse(): SidecarReuse {
@@ -130,11 +135,34 @@ function parseWhole(buf: Buffer, start: number, r: SidecarReuse): unknown {
 /** A rewrite whose message array starts with the kept one's bytes: only the new messages and the rest are parsed. Undefined when it does not. */
 function parseReused(buf: Buffer, start: number, kept: Kept, r: SidecarReuse, at: number): unknown {
   if (kept.raws.length === 0) return undefined; // `[ ,x]` would not be JSON: nothing to append to
+  const p = parseAfter(buf, start, at, kept.elements.length);
+  if (!p) return undefined;
+  const raws = kept.raws.concat(p.added);
+  p.rest.messages = raws;
+  r.kept = { elements: buf.subarray(at, p.close), raws };
+  r.last = 'reuse';
+  return p.rest;
+}
+
+/**
+ * The top-level object of `buf` (from `start`) without its messages, and the messages that follow
+ * the first `oldLength` bytes of the message array's elements, which start at `at` (messagesAt):
+ * the caller knows those bytes are the elements of a message array it parsed before, with at least
+ * one message (by comparing them: sidecarReuse, or by their digest: the SQLite index's tail path).
+ * The checks above make `rest` + the old messages + `added` exactly JSON.parse of the whole; `close`
+ * is where the array's `\n  ]` starts (the elements are `[at, close)`). Undefined when any fails.
+ */
+export function parseAfter(
+  buf: Buffer,
+  start: number,
+  at: number,
+  oldLength: number,
+): { rest: Record<string, unknown>; added: unknown[]; close: number } | undefined {
   if (at < start) return undefined; // not there (-1), or inside a BOM
-  const s = spanOf(buf, start, at + kept.elements.length);
+  const s = spanOf(buf, start, at + oldLength);
   if (!s) return undefined;
   const from = s.open + 1;
-  const oldEnd = from + kept.elements.length;
+  const oldEnd = from + oldLength;
   if (from !== at || oldEnd > s.close) return undefined;
   let i = oldEnd;
   while (i < s.close && isWs(buf[i])) i++;
@@ -147,11 +175,7 @@ function parseReused(buf: Buffer, start: number, kept: Kept, r: SidecarReuse, at
   }
   const rest = restOf(buf, start, s);
   if (!rest) return undefined;
-  const raws = kept.raws.concat(added);
-  rest.messages = raws;
-  r.kept = { elements: buf.subarray(from, s.close), raws };
-  r.last = 'reuse';
-  return rest;
+  return { rest, added, close: s.close };
 }
 
 /**
@@ -169,12 +193,18 @@ export function isUtf8Sidecar(buf: Buffer, reuse?: SidecarReuse, from = reuse ? 
 export function keptAt(buf: Buffer, r: SidecarReuse): number {
   const kept = r.kept;
   let from = -1;
-  if (kept && buf.length >= REUSE_MIN_BYTES) {
-    const k = buf.indexOf(KEY);
-    const end = k + KEY.length + kept.elements.length;
-    if (k !== -1 && end <= buf.length && buf.compare(kept.elements, 0, kept.elements.length, k + KEY.length, end) === 0) from = k + KEY.length;
+  if (kept && buf.length >= (r.minBytes ?? REUSE_MIN_BYTES)) {
+    const at = messagesAt(buf);
+    const end = at + kept.elements.length;
+    if (at !== -1 && end <= buf.length && buf.compare(kept.elements, 0, kept.elements.length, at, end) === 0) from = at;
   }
   return from;
+}
+
+/** Where the elements of the message array would start: right after the first `\n  "messages": [` (-1: none). */
+export function messagesAt(buf: Buffer): number {
+  const k = buf.indexOf(KEY);
+  return k === -1 ? -1 : k + KEY.length;
 }
 
 /**
@@ -183,7 +213,7 @@ export function keptAt(buf: Buffer, r: SidecarReuse): number {
  * and a rewrite that only appended messages (or changed nothing in them) parses only what is new.
  */
 export function parseSidecarJson(buf: Buffer, start: number, reuse?: SidecarReuse, at = reuse ? keptAt(buf, reuse) : -1): unknown {
-  if (!reuse || buf.length - start < REUSE_MIN_BYTES) {
+  if (!reuse || buf.length - start < (reuse.minBytes ?? REUSE_MIN_BYTES)) {
     if (reuse) {
       reuse.kept = null;
       reuse.last = 'whole';

@@ -10,6 +10,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { rebuildIndex } from '../../src/core/sqlite/rebuild';
+import { bloomHas, streamBloom, textBloom } from '../../src/core/sqlite/streamBloom';
 import { dumpIndex, exactDump } from '../support/sqliteDump';
 import { FIXED_NOW, generateLargeFolder, generateSessionsFolder } from '../support/fixtures';
 import { ev, line, tempDir } from './helpers';
@@ -93,6 +94,21 @@ async function incrementalEqualsFull(dir: string, inc: string, round: number, no
   fs.rmSync(full);
   return { ri, why };
 }
+
+describe("the tail path's Bloom filters (session_tail.id_bloom, user_bloom)", function () {
+  it('answer "maybe" for every id added (no false negatives), "no" for most others', () => {
+    const r = rng(7);
+    const ids = Array.from({ length: 400 }, (_, i) => `${i}-${Math.floor(r() * 2 ** 52).toString(36)}`);
+    const ids2 = ids.map((id) => `s-${id}`);
+    const events = ids.map((turnId, i) => ({ turnId, streamId: ids2[i] }));
+    const ib = streamBloom(events);
+    const ub = textBloom(ids);
+    for (const id of [...ids, ...ids2]) assert.ok(bloomHas(ib, id), id);
+    for (const id of ids) assert.ok(bloomHas(ub, id), id);
+    const others = Array.from({ length: 1000 }, (_, i) => `other-${i}`);
+    assert.ok(others.filter((id) => bloomHas(ub, id)).length < 50);
+  });
+});
 
 describe('SQLite incremental rebuild equals a full rebuild over random append sequences', function () {
   this.timeout(180_000);
@@ -305,10 +321,14 @@ class SidecarWriter {
   private n = 0;
   /** Messages written to the journal but not yet saved to the sidecar, per session. */
   private late = new Map<string, Record<string, unknown>[]>();
+  /** Sessions saved once in the compact layout. */
+  private saved = new Set<string>();
   constructor(
     readonly dir: string,
     readonly r: () => number,
     readonly clock: { t: number },
+    /** Sessions saved compact (`JSON.stringify`, not hermes' `indent=2`): the index keeps their messages' digest, not their bytes'. */
+    readonly compact: ReadonlySet<string> = new Set(),
   ) {}
 
   private file(sid: string): string {
@@ -319,16 +339,47 @@ class SidecarWriter {
     return JSON.parse(fs.readFileSync(this.file(sid), 'utf8'));
   }
 
-  private save(sid: string, side: Record<string, unknown>): void {
-    fs.writeFileSync(`${this.file(sid)}.tmp.1.2`, JSON.stringify(side, null, 2));
+  /** Saves the sidecar; returns what makes it redo the session whole, if anything (the first compact save: another layout). */
+  private save(sid: string, side: Record<string, unknown>): string {
+    const compact = this.compact.has(sid);
+    fs.writeFileSync(`${this.file(sid)}.tmp.1.2`, compact ? JSON.stringify(side) : JSON.stringify(side, null, 2));
     fs.renameSync(`${this.file(sid)}.tmp.1.2`, this.file(sid));
+    if (!compact || this.saved.has(sid)) return '';
+    this.saved.add(sid);
+    return ', saved compact (whole)';
+  }
+
+  /** Turn ids a session's next finished turn takes: rated before it started. */
+  private named = new Map<string, string>();
+
+  /**
+   * A rating of the session's next finished turn, written before its lines (the feedback file
+   * changes: the session's feedback is redone); the turn, appended in a later round, gets it from
+   * the tail path's copy.
+   */
+  rateNext(sid: string): string {
+    const turn = this.named.get(sid) ?? `rated-${++this.n}`;
+    this.named.set(sid, turn);
+    const rec = {
+      type: 'feedback',
+      version: 1,
+      id: `fb-${turn}`,
+      session_id: sid,
+      turn_id: turn,
+      feedback: -1,
+      reviewer: 'r',
+      timestamp: '2026-01-01T00:00:00Z',
+    };
+    fs.mkdirSync(path.join(this.dir, '_turn_feedback'), { recursive: true });
+    fs.appendFileSync(path.join(this.dir, '_turn_feedback', `${sid}.jsonl`), JSON.stringify(rec) + '\n');
+    return `${sid}: ${turn} rated before it starts`;
   }
 
   /** One live change to session `sid` (its first shard `shard`); returns what it did. */
   step(sid: string, shard: string): string {
     const side = this.load(sid);
     const what = this.r();
-    const turn = `live-${++this.n}`;
+    const turn = this.named.get(sid) ?? `live-${++this.n}`;
     const at = (this.clock.t += 20.25);
     const content = this.r() < 0.3 && side.messages.length > 0 ? String(side.messages[0].content) : `question ${turn}`;
     const evl = (e: string, dt: number, extra: Record<string, unknown> = {}): string =>
@@ -339,6 +390,7 @@ class SidecarWriter {
     let did: string;
     if (what < 0.45 || (what < 0.6 && pending.length > 0)) {
       // A finished turn; its messages saved now, or (reply saved late) at the session's next change.
+      this.named.delete(sid);
       const reply = side.messages.length + 1;
       const index = { assistant_message_index: reply };
       // Some are interrupted: no reply index, only the user message to save (late, it flips only user_message_saved).
@@ -352,10 +404,13 @@ class SidecarWriter {
         this.late.set(sid, [...pending, ...msgs]); // the journal only: the sidecar is saved at the session's next change
         return `${sid}: ${stopped ? 'interrupted' : 'finished'} turn ${turn}, the sidecar not saved`;
       }
-      if (late) this.late.set(sid, msgs);
+      // hermes saves the user message when the turn starts: sometimes only the reply is late.
+      const replyLate = late && !stopped && this.r() < 0.5;
+      if (replyLate) side.messages.push(msgs[0]);
+      if (late) this.late.set(sid, replyLate ? msgs.slice(1) : msgs);
       else side.messages.push(...msgs);
       side.active_stream_id = this.r() < 0.3 ? `s-${turn}` : null;
-      did = `${stopped ? 'interrupted' : 'finished'} turn ${turn}${late ? ', its messages saved later' : ''}`;
+      did = `${stopped ? 'interrupted' : 'finished'} turn ${turn}${replyLate ? ', its reply saved later' : late ? ', its messages saved later' : ''}`;
     } else if (what < 0.6) {
       side.active_stream_id = this.r() < 0.5 ? `s-${turn}` : this.r() < 0.5 ? null : this.oldStream(shard);
       did = `active_stream_id ${String(side.active_stream_id)}`;
@@ -368,8 +423,17 @@ class SidecarWriter {
       did = 'saved, no new message';
     } else if (what < 0.85 && side.messages.length > pending.length) {
       const k = side.messages.length - pending.length - 1; // the last message indexed (a late one is still an append)
-      side.messages[k] = { ...side.messages[k], content: `edited ${turn}` };
-      did = 'last message edited (whole)';
+      // Edits of the same length in bytes (mostly): only the digest of the indexed messages tells them.
+      const m = side.messages[k];
+      if (this.r() < 0.5) {
+        const c = String(m.content);
+        side.messages[k] = { ...m, content: `${c.startsWith('x') ? 'y' : 'x'}${c.slice(1)}` };
+        did = 'last message edited (whole)';
+      } else {
+        // Not its role or content: a compact sidecar's messages' digest is the same; an indent=2 one's bytes differ.
+        side.messages[k] = { ...m, timestamp: Number(m.timestamp) + 1 };
+        did = `last message's timestamp changed${this.compact.has(sid) ? '' : ' (whole)'}`;
+      }
     } else if (what < 0.93) {
       side.messages.push(7 as unknown as Record<string, unknown>);
       did = 'a message that is not an object (whole)';
@@ -380,8 +444,8 @@ class SidecarWriter {
       fs.rmSync(this.file(sid));
       return `${sid}: sidecar removed`;
     }
-    this.save(sid, side);
-    return `${sid}: ${did}${pending.length ? ` (${pending.length} late messages saved)` : ''}`;
+    const layout = this.save(sid, side);
+    return `${sid}: ${did}${pending.length ? ` (${pending.length} late messages saved)` : ''}${layout}`;
   }
 
   private oldStream(shard: string): string | null {
@@ -401,7 +465,7 @@ describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a
       const dir = tempDir();
       const m = generateLargeFolder(dir, { sessions: 6, eventsPerSession: 24, shardsPerSession: 2, contentChars: 40, seed, now: FIXED_NOW });
       const journal = path.join(dir, '_turn_journal');
-      const w = new SidecarWriter(dir, r, { t: FIXED_NOW });
+      const w = new SidecarWriter(dir, r, { t: FIXED_NOW }, new Set(m.sessionIds.slice(0, 2)));
       const inc = path.join(dir, 'inc.sqlite');
       await rebuildIndex({ sessionsDir: dir, db: inc, now: FIXED_NOW });
       let fromTails = 0;
@@ -418,11 +482,13 @@ describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a
           if (/not JSON|removed/.test(d)) alive.delete(sid);
           did.push(d);
         }
+        const rated = [...alive][round % alive.size];
+        if (rated !== undefined && round % 3 === 1) did.push(w.rateNext(rated));
         const { ri, why } = await incrementalEqualsFull(dir, inc, round, FIXED_NOW + 3600 * (round + 1), did);
         assert.strictEqual(ri.mode, 'incremental', why);
         fromTails += ri.sessionsFromTails;
         // Every change but those marked whole only appended (messages, turns): each one followed from the tails.
-        assert.strictEqual(ri.sessionsFromTails, did.filter((d) => !/whole|not JSON|removed/.test(d)).length, why);
+        assert.strictEqual(ri.sessionsFromTails, did.filter((d) => !/whole|not JSON|removed|rated before/.test(d)).length, why);
       }
       assert.ok(fromTails >= 10, `${fromTails} sessions done from their tails`);
     });

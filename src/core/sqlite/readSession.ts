@@ -12,7 +12,9 @@ import type { DiscoveredSession } from '../discovery';
 import { loadRunSummaries, runJournalStamp } from '../runJournal';
 import { ReadBudget, ShardReader } from '../shardReader';
 import { readSidecar, sidecarPath } from '../sidecar';
+import type { SidecarReuse } from '../sidecarReuse';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
+import { keptBytes, type ElementBytes } from './sidecarState';
 import type { ShardRow } from './writer';
 
 export interface Stamp {
@@ -73,6 +75,8 @@ export interface SessionRead {
 export interface SessionStamps {
   sidecar: string;
   runs: string;
+  /** The sidecar's message array's element bytes as read (sidecarState.ts; null: another layout, or none). */
+  sidecarBytes: ElementBytes | null;
 }
 
 /**
@@ -108,8 +112,12 @@ export async function readSession(
   const budget = new ReadBudget(); // one session's shards together (DEFAULT_MAX_SESSION_BYTES)
   const readers = s.shards.map((f) => new ShardReader(f.path, f.name, { maxLineBytes, keepRaw: true, budget }));
   for (const r of readers) await r.refresh();
-  const stamps: SessionStamps = { sidecar: statStampSync(sidecarPath(sessionsDir, s.sessionId)), runs: runJournalStamp(sessionsDir, s.sessionId).fingerprint };
-  const sidecarRead = await readSidecar(sessionsDir, s.sessionId);
+  const sidecarStamp = statStampSync(sidecarPath(sessionsDir, s.sessionId));
+  const runStamp = runJournalStamp(sessionsDir, s.sessionId).fingerprint;
+  // Read split (any size): the digest of its messages' bytes is what the tail path checks a rewrite against.
+  const reuse: SidecarReuse = { kept: null, last: null, minBytes: 0 };
+  const sidecarRead = await readSidecar(sessionsDir, s.sessionId, reuse);
+  const stamps: SessionStamps = { sidecar: sidecarStamp, runs: runStamp, sidecarBytes: sidecarRead.status === 'ok' ? keptBytes(reuse) : null };
   // Run journals too (`_run_journal/<sid>/`), as `audit` reads them: their findings belong in the index.
   const runs = await loadRunSummaries(sessionsDir, s.sessionId);
   const t1 = timing ? traceClock() : 0;

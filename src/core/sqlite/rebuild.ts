@@ -335,7 +335,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
   await run.early?.close();
   run.early = null;
   run.cp('written');
-  await writeFeedbackFiles(db, writer, scan.feedbackFiles, scan.feedbackStamps, plan);
+  await writeFeedbackFiles(db, writer, scan.feedbackFiles, scan.feedbackStamps, plan, fromTails);
   writer.finalize();
   writeMeta(db, {
     sources: JSON.stringify(run.sources),
@@ -358,7 +358,7 @@ async function rebuildFromJournals(run: Run, sessionsDir: string): Promise<Outco
     db.exec(LATE_INDEXES);
     db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
   }
-  return { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, sessionsFromTails: fromTails, eventsAdded: eventsWritten, counts };
+  return { mode: plan.mode, reason: plan.reason, sessionsRedone: plan.redo.size, sessionsFromTails: fromTails.size, eventsAdded: eventsWritten, counts };
 }
 
 async function rebuildFromLog(run: Run, fromLog: string): Promise<Outcome> {

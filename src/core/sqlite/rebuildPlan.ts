@@ -30,9 +30,15 @@ export interface Plan {
   prevFeedback: Record<string, string>;
   /**
    * Incremental: the sessions of `redo` that may be done from their shards' appended tails
-   * alone (tailAppend.ts), with their run ids (`_run_journal/<sid>/<run id>.jsonl`).
+   * alone (tailAppend.ts), with their run ids (`_run_journal/<sid>/<run id>.jsonl`) and the stamp
+   * of their sidecar (this stat is the tail path's: taken before it reads the file).
    */
-  tail: Map<string, Set<string>>;
+  tail: Map<string, TailCandidate>;
+}
+
+export interface TailCandidate {
+  runIds: Set<string>;
+  sidecarStamp: string;
 }
 
 /** Every shard's (inode, device, size, mtime), synchronously (a stat is quicker than a thread-pool round trip). */
@@ -144,7 +150,7 @@ function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery,
  * tails (see `tailEligible`), with their run ids: those whose shards grew or whose sidecar
  * changed (same run journals, no open turn).
  */
-function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prevShards: Map<string, PrevShard>): Map<string, Set<string>> {
+function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prevShards: Map<string, PrevShard>): Map<string, TailCandidate> {
   const prevSessions = JSON.parse(
     String(
       db.get(
@@ -154,7 +160,7 @@ function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prev
   ) as [string, string | null, number, string | null, number][];
   const prev = new Map(prevSessions.map((r) => [r[0], r]));
   const grown = new Set(redo);
-  const tail = new Map<string, Set<string>>();
+  const tail = new Map<string, TailCandidate>();
   for (const s of discovery.sessions) {
     const p = prev.get(s.sessionId);
     const runs = runJournalStamp(discovery.sessionsDir, s.sessionId);
@@ -163,10 +169,10 @@ function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prev
       continue;
     }
     // A rewritten sidecar may be one that only appended messages: tailAppend.ts tells.
-    const sidecarSame = String(p[1]) === statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId));
-    if (sidecarSame && !grown.has(s.sessionId)) continue;
+    const sidecarStamp = statStampSync(sidecarPath(discovery.sessionsDir, s.sessionId));
+    if (String(p[1]) === sidecarStamp && !grown.has(s.sessionId)) continue;
     redo.add(s.sessionId);
-    if (p[4] === 1 && tailEligible(s, prevShards)) tail.set(s.sessionId, runs.runIds);
+    if (p[4] === 1 && tailEligible(s, prevShards)) tail.set(s.sessionId, { runIds: runs.runIds, sidecarStamp });
   }
   for (const [sid, , open] of prevSessions) if (open > 0) redo.add(sid);
   return tail;

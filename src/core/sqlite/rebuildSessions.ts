@@ -85,14 +85,14 @@ export async function writeSessions(
   stamps: Map<string, Stamp>,
   o: SessionWriteOptions,
   hooks: SessionHooks,
-): Promise<{ events: number; fromTails: number }> {
+): Promise<{ events: number; fromTails: Set<string> }> {
   const fromTails = new Set<string>();
   let events = 0;
   for (const s of discovery.sessions) {
-    const runIds = plan.tail.get(s.sessionId);
-    if (!runIds) continue;
+    const candidate = plan.tail.get(s.sessionId);
+    if (!candidate) continue;
     if (o.signal?.aborted) throw hooks.cancelled();
-    const n = await tryTail(db, writer, s, plan.prevShards, runIds, o, stamps);
+    const n = await tryTail(db, writer, s, plan.prevShards, candidate, o, stamps);
     if (n === null) continue;
     fromTails.add(s.sessionId);
     events += n;
@@ -105,7 +105,7 @@ export async function writeSessions(
   const workers = workerCount(o, todo, stamps);
   events +=
     workers > 0 ? await writeFromWorkers(db, writer, todo, plan, o, workers, hooks, events) : await writeInThread(db, writer, todo, plan, o, hooks, events);
-  return { events, fromTails: fromTails.size };
+  return { events, fromTails };
 }
 
 /** Worker threads read, analyse and build the rows; this thread binds and steps them. */
@@ -189,7 +189,8 @@ async function writeInThread(
 /**
  * Feedback: the files that changed are replaced whole (they are small), then the latest
  * record per turn is copied onto its turn — for every turn (full), or for the sessions
- * redone and those whose feedback changed (incremental).
+ * redone whole and those whose feedback changed (incremental); sessions done from their tails
+ * (`fromTails`) whose feedback did not change only get it copied onto their turns.
  */
 export async function writeFeedbackFiles(
   db: Db,
@@ -197,11 +198,12 @@ export async function writeFeedbackFiles(
   files: { name: string; path: string }[],
   stamps: Record<string, string>,
   plan: Plan,
+  fromTails: ReadonlySet<string> = new Set(),
 ): Promise<void> {
   const incremental = plan.mode === 'incremental';
   const changed = files.filter((f) => !incremental || plan.prevFeedback[f.name] !== stamps[f.name]);
   // Incremental: the sessions whose feedback must be applied again (null: all of them).
-  let scope: Set<string> | null = incremental ? new Set(plan.redo) : null;
+  let scope: Set<string> | null = incremental ? new Set([...plan.redo].filter((sid) => !fromTails.has(sid))) : null;
   if (incremental) {
     for (const name of Object.keys(plan.prevFeedback)) {
       if (stamps[name] === plan.prevFeedback[name]) continue;
@@ -223,7 +225,8 @@ export async function writeFeedbackFiles(
     const sid = path.basename(f.name, '.jsonl');
     ff.problems.forEach((p, i) => writer.writeFeedbackProblem(p, sid, i, 'feedback'));
   }
-  applyFeedback(db, scope ?? undefined, !incremental);
+  const copyOnly = scope ? [...fromTails].filter((sid) => !scope!.has(sid)) : [];
+  applyFeedback(db, scope ?? undefined, !incremental, copyOnly.length > 0 ? copyOnly : undefined);
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import * as path from 'path';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** The default database file name, in the sessions folder. */
 export const DEFAULT_INDEX_NAME = '_audit_index.sqlite';
@@ -61,9 +61,10 @@ CREATE TABLE sessions (
 );
 CREATE TABLE session_tail (                 -- what the incremental rebuild's tail path keeps per journal session (tailAppend.ts)
   session_id       TEXT PRIMARY KEY,
-  sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id, max reply index] of the sidecar indexed (NULL: none readable)
-  stream_bloom     BLOB NOT NULL,           -- Bloom filter of the session's event stream ids (streamBloom.ts)
-  user_bloom       BLOB NOT NULL            -- Bloom filter of its turns' user messages
+  sidecar_messages TEXT,                    -- JSON [count, digest, active_stream_id, max reply index, users, bytes] of the sidecar indexed (sidecarState.ts; NULL: none readable)
+  id_bloom         BLOB NOT NULL,           -- Bloom filter of the session's events' stream ids and turn ids (streamBloom.ts)
+  user_bloom       BLOB NOT NULL,           -- Bloom filter of its turns' user messages
+  turn_rows        INTEGER NOT NULL         -- its rows in turns (the next ordinal)
 );
 CREATE TABLE shards (
   name            TEXT PRIMARY KEY,         -- file name in _turn_journal/ (or the log file name)

@@ -25,6 +25,7 @@
 
 import { analyzeSession, compareFindings, type SessionAnalysis } from '../analyze';
 import type { DiscoveredSession } from '../discovery';
+import type { SidecarRead } from '../sidecar';
 import { ShardReader } from '../shardReader';
 import type { Finding, FindingKind, JournalEvent, Severity } from '../types';
 import { attachUpstreamView, upstreamView } from '../upstreamView';
@@ -34,12 +35,14 @@ import { shardFingerprint, type Stamp } from './readSession';
 import { bloomHas, streamBloom, textBloom } from './streamBloom';
 import {
   changedTurns,
+  partialSuffices,
   readTailSidecar,
   sidecarFindingsSame,
   textOf,
   UNSAFE_TEXT,
   updateSessionSidecar,
   writeTurnUpdates,
+  type TailSidecar,
   type TurnUpdate,
 } from './tailSidecar';
 import { journalFindingRow, maxReplyIndex, type IndexWriter } from './writer';
@@ -61,13 +64,13 @@ export async function tryTail(
   writer: IndexWriter,
   s: DiscoveredSession,
   prevShards: ReadonlyMap<string, PrevShard>,
-  runIds: ReadonlySet<string>,
+  plan: { runIds: ReadonlySet<string>; sidecarStamp: string },
   o: TailOptions,
   stamps: ReadonlyMap<string, Stamp>,
 ): Promise<number | null> {
   const sid = s.sessionId;
   const prev = db.get(
-    `SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.stream_bloom, t.user_bloom
+    `SELECT s.sidecar_fingerprint, s.last_activity, t.sidecar_messages, t.id_bloom, t.user_bloom, t.turn_rows
      FROM sessions s JOIN session_tail t USING (session_id) WHERE s.session_id = ?`,
     [sid],
   );
@@ -76,23 +79,15 @@ export async function tryTail(
   if (!readers) return null;
   const events = readers.flatMap((r) => r.contents.events);
   if (!eventsAreSafe(events, prev.last_activity === null ? null : Number(prev.last_activity))) return null;
-  const bloom = prev.stream_bloom instanceof Uint8Array ? prev.stream_bloom : null;
-  if (!idsAreNew(db, sid, events, runIds, bloom)) return null;
+  const bloom = prev.id_bloom instanceof Uint8Array ? prev.id_bloom : null;
+  if (!idsAreNew(db, sid, events, plan.runIds, bloom)) return null;
   const messages = prev.sidecar_messages === null ? null : String(prev.sidecar_messages);
-  const side = await readTailSidecar(o.sessionsDir, sid, { fingerprint: String(prev.sidecar_fingerprint), messages });
+  const side = await readTailSidecar(o.sessionsDir, sid, { fingerprint: String(prev.sidecar_fingerprint), messages }, plan.sidecarStamp);
   if (!side) return null;
-  const mini = analyzeSession(
-    sid,
-    readers.map((r) => r.contents),
-    side.read,
-    { now: o.now, staleAfterSeconds: o.staleAfterSeconds },
-  );
-  const paths = new Map(s.shards.map((f) => [f.name, f.path]));
-  attachUpstreamView(mini, await upstreamView(mini, (name) => paths.get(name)));
-  if (mini.counts.open > 0) return null;
+  const mini = await analyzeTails(s, readers, side, o, (a) => !side.change || sidecarFindingsSame(db, sid, a.findings));
+  if (!mini || mini.counts.open > 0) return null;
   const findings = newFindings(mini);
   if (!findings) return null;
-  if (side.change && !sidecarFindingsSame(db, sid, mini.findings)) return null;
   const userBloom = prev.user_bloom instanceof Uint8Array ? prev.user_bloom : null;
   const updates = side.change ? changedTurns(db, sid, side, userBloom) : [];
   const old = findings.length > 0 || updates.some((u) => u.dropsFinding) ? oldFindings(db, sid) : [];
@@ -100,7 +95,7 @@ export async function tryTail(
   const dropped = droppedFindings(old, updates);
   const placed = placeFindings(old, findings);
 
-  const turnBase = Number(db.get('SELECT count(*) AS n FROM turns WHERE session_id = ?', [sid])!.n);
+  const turnBase = Number(prev.turn_rows);
   const committed = new Map(readers.map((r) => [r.contents.name, r.committedOffset]));
   writer.writeAppended(mini, committed, turnBase);
   writeTurnUpdates(db, updates);
@@ -110,6 +105,37 @@ export async function tryTail(
   updateSessionSidecar(db, sid, side, maxReplyIndex(mini.turns, side.state?.maxIndex ?? -1));
   updateBlooms(db, sid, { streams: bloom, users: userBloom }, mini);
   return mini.events.length;
+}
+
+/**
+ * The new lines analysed alone with the session's sidecar, and upstream's view of them; null when
+ * the session-wide findings the sidecar feeds are not the indexed ones (`same`). When the sidecar's
+ * indexed messages were not read (placeholders) and the analysis would read one, or its shape
+ * finding differs (an indexed message may have a problem), the sidecar is read whole and the lines
+ * analysed again.
+ */
+async function analyzeTails(
+  s: DiscoveredSession,
+  readers: readonly ShardReader[],
+  side: TailSidecar,
+  o: TailOptions,
+  same: (a: SessionAnalysis) => boolean,
+): Promise<SessionAnalysis | null> {
+  const paths = new Map(s.shards.map((f) => [f.name, f.path]));
+  const analyze = async (read: SidecarRead): Promise<SessionAnalysis> => {
+    const contents = readers.map((r) => r.contents);
+    const a = analyzeSession(s.sessionId, contents, read, { now: o.now, staleAfterSeconds: o.staleAfterSeconds });
+    attachUpstreamView(a, await upstreamView(a, (name) => paths.get(name)));
+    return a;
+  };
+  let mini = await analyze(side.read);
+  if (side.whole && partialSuffices(mini, side) && same(mini)) return mini;
+  if (side.whole) {
+    side.read = await side.whole();
+    side.whole = null;
+    mini = await analyze(side.read);
+  }
+  return same(mini) ? mini : null;
 }
 
 /** Readers of the shards that grew, each having read only its new bytes; null when one holds anything but whole valid lines. */
@@ -148,9 +174,9 @@ function eventsAreSafe(events: readonly JournalEvent[], lastActivity: number | n
 /**
  * No new event's turn id or stream id is one an indexed event of the session has (a stream
  * id shared with an old turn would make upstream's split-turn rule join them), and no
- * stream id names a run journal. Turn ids: a seek in the events' key. Stream ids: those the
- * session's Bloom filter (`session_tail.stream_bloom`) may hold are looked for in one scan of the
- * session's events (contiguous in the WITHOUT ROWID table); the others are new.
+ * stream id names a run journal. Ids the session's Bloom filter (`session_tail.id_bloom`) may
+ * hold are looked up in the session's events (turn ids: a seek in the events' key; stream ids:
+ * one scan of the session's events, contiguous in the WITHOUT ROWID table); the others are new.
  */
 function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds: ReadonlySet<string>, bloom: Uint8Array | null): boolean {
   const turns = new Set<string>();
@@ -167,20 +193,29 @@ function idsAreNew(db: Db, sid: string, events: readonly JournalEvent[], runIds:
         JSON.stringify([...ids]),
       ])!.n,
     ) !== 0;
-  if (turns.size > 0 && exists('turn_id', turns)) return false;
-  const maybe = bloom ? [...streams].filter((st) => bloomHas(bloom, st)) : [...streams];
-  return maybe.length === 0 || !exists('stream_id', maybe);
+  const maybe = (ids: Set<string>): string[] => (bloom ? [...ids].filter((id) => bloomHas(bloom, id)) : [...ids]);
+  const maybeTurns = maybe(turns);
+  if (maybeTurns.length > 0 && exists('turn_id', maybeTurns)) return false;
+  const maybeStreams = maybe(streams);
+  return maybeStreams.length === 0 || !exists('stream_id', maybeStreams);
 }
 
-/** The session's Bloom filters with the new events' stream ids and the new turns' user messages. */
+/** The session's Bloom filters with the new events' stream and turn ids and the new turns' user messages; its turn rows. */
 function updateBlooms(db: Db, sid: string, blooms: { streams: Uint8Array | null; users: Uint8Array | null }, mini: SessionAnalysis): void {
-  if (!blooms.streams || !blooms.users || mini.events.length === 0) return;
-  const streams = streamBloom(mini.events, Uint8Array.from(blooms.streams));
-  const users = textBloom(
-    mini.turns.map((t) => t.userMessage),
-    Uint8Array.from(blooms.users),
-  );
-  db.all('UPDATE session_tail SET stream_bloom = ?, user_bloom = ? WHERE session_id = ?', [streams, users, sid]);
+  if (mini.events.length === 0) return;
+  const streams = blooms.streams && streamBloom(mini.events, Uint8Array.from(blooms.streams));
+  const users =
+    blooms.users &&
+    textBloom(
+      mini.turns.map((t) => t.userMessage),
+      Uint8Array.from(blooms.users),
+    );
+  db.all('UPDATE session_tail SET id_bloom = coalesce(?, id_bloom), user_bloom = coalesce(?, user_bloom), turn_rows = turn_rows + ? WHERE session_id = ?', [
+    streams,
+    users,
+    mini.turns.length,
+    sid,
+  ]);
 }
 
 /**

@@ -1,23 +1,31 @@
 /**
  * The tail path (tailAppend.ts) with a rewritten sidecar: hermes-webui saves `<sid>.json` whole
  * (temp file + rename) at every turn's start and end, appending messages. When the new sidecar's
- * first messages are the ones indexed (`session_tail.sidecar_messages`: their count, digest and the
- * `active_stream_id`; core/sidecarAppend.ts `messagesDigests`), the indexed turns whose sidecar
- * fields can change are found by core/sidecarAppend.ts' rule (the incremental analysis' own) and
- * only their `live`, `user_message_saved` and `assistant_text` are recomputed, with the
- * `invalid_sidecar` finding of a completed turn whose reply the sidecar now has. Anything else
- * (another status, messages changed, the first user message, text SQL cannot compare exactly, an
- * upstream pending turn, other shape problems) returns null: the session is redone whole.
+ * first messages are the ones indexed (`session_tail.sidecar_messages`, sidecarState.ts: in
+ * hermes' `indent=2` layout the digest of the message array's bytes, checked without decoding
+ * them, and only the new messages and the other fields parsed; in another layout the digest of
+ * their roles and contents, the file decoded whole), the indexed turns whose sidecar fields can
+ * change are found by core/sidecarAppend.ts' rule (the incremental analysis' own) and only their
+ * `live`, `user_message_saved` and `assistant_text` are recomputed, with the `invalid_sidecar`
+ * finding of a completed turn whose reply the sidecar now has. Anything else (another status,
+ * messages changed, the first user message, text SQL cannot compare exactly, an upstream pending
+ * turn, other shape problems) returns null: the session is redone whole.
+ *
+ * The new lines are analysed with placeholders for the indexed messages (not read) unless the
+ * analysis would read one (`partialSuffices`); a sidecar that did not change is not read at all then.
  */
 
-import { userContentsOf } from '../analyze';
-import { messagesDigests, sidecarAppend, sidecarFields, sidecarFieldsMayChange, type SidecarAppend } from '../sidecarAppend';
-import { readSidecar, sidecarPath, type Sidecar, type SidecarRead } from '../sidecar';
+import { isUtf8 } from 'buffer';
+import type * as fs from 'fs';
+import { userContentsOf, type SessionAnalysis } from '../analyze';
+import { readFileSync } from '../fsSafe';
+import { appendedTo, fieldsAfterAppend, messagesDigests, sidecarAppend, sidecarFieldsMayChange, type SidecarAppend } from '../sidecarAppend';
+import { parseSidecarObject, readSidecar, sidecarPath, type Sidecar, type SidecarRead } from '../sidecar';
+import { messagesAt, parseAfter, type SidecarReuse } from '../sidecarReuse';
 import type { Finding } from '../types';
 import type { Db, Row } from './engine';
-import { statStampSync } from './readSession';
+import { elementsHash, keptBytes, sidecarStateOf, stateOf, stateText, type SidecarState, withPlaceholders } from './sidecarState';
 import { bloomHas } from './streamBloom';
-import { sidecarMessagesOf } from './writer';
 
 /** A lone surrogate (stored as U+FFFD) or U+FFFD itself: such an id is not compared in SQL. */
 export const UNSAFE_TEXT = /[\ud800-\udfff\ufffd]/u;
@@ -30,45 +38,83 @@ export function textOf(v: Row[string]): string | undefined {
   return v === null ? undefined : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v);
 }
 
-/** `session_tail.sidecar_messages` (writer.ts sidecarMessagesOf). */
-export interface SidecarState {
-  count: number;
-  digest: string;
-  active: string | null;
-  maxIndex: number;
-}
-
 export interface TailSidecar {
+  /** The sidecar for the analysis of the new lines: with `whole`, its indexed messages are placeholders. */
   read: SidecarRead;
-  /** The stamp of the stat taken before the read. */
+  /** The stamp of the planner's stat, taken before the read. */
   stamp: string;
   /** What the index holds of the sidecar (null: it had no readable one). */
   state: SidecarState | null;
-  /** Set when the sidecar changed since the index: what the rewrite appended, and the new digest. */
-  change: { sidecar: Sidecar; delta: SidecarAppend; userContents: Set<string>; digest: string } | null;
+  /** Set when `read` holds placeholders for the indexed messages: the sidecar read whole (partialSuffices says when it is needed). */
+  whole: (() => Promise<SidecarRead>) | null;
+  /** Set when the sidecar changed since the index: the new one (placeholders as in `read`), what the rewrite appended, the new state. */
+  change: { sidecar: Sidecar; delta: AppendDelta; next: Omit<SidecarState, 'maxIndex'> } | null;
 }
 
-function stateOf(text: string | null): SidecarState | null {
-  if (text === null) return null;
-  try {
-    const [count, digest, active, maxIndex] = JSON.parse(text) as [number, string, string | null, number];
-    return Number.isInteger(count) && typeof maxIndex === 'number' ? { count, digest, active, maxIndex } : null;
-  } catch {
-    return null;
+type AppendDelta = Omit<SidecarAppend, 'lastUser'>;
+
+/**
+ * The session's sidecar (the planner's `stamp` of it), and when it changed, what it appended to the
+ * one indexed; null when it changed in another way, or that cannot be told.
+ */
+export async function readTailSidecar(
+  sessionsDir: string,
+  sid: string,
+  prev: { fingerprint: string; messages: string | null },
+  stamp: string,
+): Promise<TailSidecar | null> {
+  const state = stateOf(prev.messages);
+  const p = sidecarPath(sessionsDir, sid);
+  if (stamp === prev.fingerprint) {
+    const whole = (): Promise<SidecarRead> => readSidecar(sessionsDir, sid);
+    if (!state) return { read: await whole(), stamp, state, whole: null, change: null };
+    // The same file: nothing is read unless the analysis needs an indexed message.
+    const same = withPlaceholders(p, { active_stream_id: state.active }, state.count, []);
+    return { read: { status: 'ok', sidecar: same }, stamp, state, whole, change: null };
   }
+  if (state === null) return null;
+  return state.bytes === null ? appendedByMessages(sessionsDir, sid, stamp, state) : appendedByBytes(p, stamp, state, state.bytes);
 }
 
 /**
- * The session's sidecar, and when it changed, what it appended to the one indexed; null when it
- * changed in another way.
+ * A rewrite checked by its bytes: its message array must start with the indexed element bytes (their
+ * digest), then only new messages (core/sidecarReuse.ts `parseAfter`). Only those and the other
+ * fields are parsed; nothing else is decoded.
  */
-export async function readTailSidecar(sessionsDir: string, sid: string, prev: { fingerprint: string; messages: string | null }): Promise<TailSidecar | null> {
-  // The stamp of a stat before the read, in the form the index keeps (readSession.ts).
-  const stamp = statStampSync(sidecarPath(sessionsDir, sid));
-  const read = await readSidecar(sessionsDir, sid);
-  const state = stateOf(prev.messages);
-  if (stamp === prev.fingerprint) return { read, stamp, state, change: null };
-  if (read.status !== 'ok' || state === null) return null;
+function appendedByBytes(p: string, stamp: string, state: SidecarState, bytes: number): TailSidecar | null {
+  let buf: Buffer;
+  let st: fs.Stats;
+  try {
+    ({ data: buf, stat: st } = readFileSync(p, { followSymlink: true })); // a regular file only, as readSidecar
+  } catch {
+    return null;
+  }
+  const start = buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  const at = messagesAt(buf);
+  if (state.count === 0 || at < start || at + bytes > buf.length || !isUtf8(buf)) return null;
+  const h = elementsHash().update(buf.subarray(at, at + bytes));
+  if (h.copy().digest('hex') !== state.digest) return null;
+  const part = parseAfter(buf, start, at, bytes);
+  if (!part) return null;
+  const n = withPlaceholders(p, part.rest, state.count, part.added, st.size, st.mtimeMs);
+  const delta = appendedTo({ length: state.count, users: state.users, activeStreamId: state.active }, n);
+  if (typeof delta === 'string' || !comparable(delta)) return null;
+  const users = state.users || n.messages.some((m, i) => i >= state.count && m.role === 'user');
+  const digest = h.update(buf.subarray(at + bytes, part.close)).digest('hex');
+  const next = { count: n.messages.length, digest, active: n.activeStreamId, users, bytes: part.close - at };
+  // The checks above make JSON.parse of the whole file the same object with the indexed messages in place.
+  const whole = async (): Promise<SidecarRead> => ({
+    status: 'ok',
+    sidecar: parseSidecarObject(p, JSON.parse(buf.toString('utf8', start)), st.size, st.mtimeMs),
+  });
+  return { read: { status: 'ok', sidecar: n }, stamp, state, whole, change: { sidecar: n, delta, next } };
+}
+
+/** A rewrite of a sidecar indexed by its messages' roles and contents (not hermes' layout): decoded whole, its first messages' digest compared. */
+async function appendedByMessages(sessionsDir: string, sid: string, stamp: string, state: SidecarState): Promise<TailSidecar | null> {
+  const reuse: SidecarReuse = { kept: null, last: null, minBytes: 0 };
+  const read = await readSidecar(sessionsDir, sid, reuse);
+  if (read.status !== 'ok') return null;
   const n = read.sidecar;
   if (state.count > n.messages.length) return null;
   const digests = messagesDigests(n.messages, state.count);
@@ -76,9 +122,32 @@ export async function readTailSidecar(sessionsDir: string, sid: string, prev: { 
   // The indexed sidecar as far as terminal turns read it: these messages and its active stream.
   const old: Sidecar = { ...n, messages: n.messages.slice(0, state.count), activeStreamId: state.active };
   const delta = sidecarAppend(old, n, userContentsOf(old));
-  if (typeof delta === 'string') return null;
-  for (const x of [...delta.streams, ...delta.newContents]) if (UNCOMPARABLE.test(x)) return null;
-  return { read, stamp, state, change: { sidecar: n, delta, userContents: userContentsOf(n), digest: digests.all } };
+  if (typeof delta === 'string' || !comparable(delta)) return null;
+  return { read, stamp, state, whole: null, change: { sidecar: n, delta, next: sidecarStateOf(n, keptBytes(reuse)) } };
+}
+
+/** New streams and user contents are compared in SQL: none may hold text stored differently. */
+function comparable(d: AppendDelta): boolean {
+  for (const x of [...d.streams, ...d.newContents]) if (UNCOMPARABLE.test(x)) return false;
+  return true;
+}
+
+/**
+ * Whether the analysis of the new lines made with placeholders for the indexed messages is the one
+ * the whole sidecar gives: no new turn's user message may be an indexed one's (a user content
+ * among the new messages, or the sidecar had no user message), no reply index points at an indexed
+ * message, and upstream's pending rule finds nothing (it compares with every user message).
+ */
+export function partialSuffices(mini: SessionAnalysis, side: TailSidecar): boolean {
+  const st = side.state!;
+  const newContents = side.change?.delta.newContents;
+  for (const t of mini.turns) {
+    const u = t.userMessage;
+    if (u !== null && st.users && !newContents?.has(u)) return false;
+    const i = t.assistantMessageIndex;
+    if (i !== null && Number.isInteger(i) && i >= 0 && i < st.count) return false;
+  }
+  return (mini.upstream?.pending.length ?? 0) === 0;
 }
 
 /** An indexed turn whose sidecar fields change, with the new values. */
@@ -87,38 +156,42 @@ export interface TurnUpdate {
   turnId: string;
   live: boolean;
   userMessageSaved: boolean;
-  assistantReply: string | null;
+  /** Undefined: as indexed. */
+  assistantReply: string | null | undefined;
   /** Its `invalid_sidecar` finding (a completed turn pointing at a reply the sidecar lacked) goes. */
   dropsFinding: boolean;
 }
 
 /**
  * The indexed turns of the session the rewrite changes (the user-message filter and SQL narrow,
- * sidecarFieldsMayChange decides).
+ * sidecarFieldsMayChange decides, fieldsAfterAppend gives their new fields from their indexed ones).
  */
 export function changedTurns(db: Db, sid: string, side: TailSidecar, userBloom: Uint8Array | null): TurnUpdate[] {
-  const { delta: d, sidecar, userContents } = side.change!;
+  const { delta: d, sidecar } = side.change!;
   // New user contents that may be an indexed turn's user message (the others are none's).
   const contents = userBloom ? [...d.newContents].filter((c) => bloomHas(userBloom, c)) : [...d.newContents];
-  // No stream or user content to look for, and no turn points past the old messages: nothing changes.
-  if (d.streams.size === 0 && contents.length === 0 && side.state!.maxIndex < d.oldLength) return [];
+  // A turn pointing past the old messages gains a reply only at a new assistant message (no indexed turn points past maxIndex).
+  const replies: number[] = [];
+  for (let i = d.oldLength; i <= side.state!.maxIndex && i < sidecar.messages.length; i++) if (sidecar.messages[i].role === 'assistant') replies.push(i);
+  // No stream, user content or reply to look for: nothing changes.
+  if (d.streams.size === 0 && contents.length === 0 && replies.length === 0) return [];
   const rows = db.all(
     `SELECT rowid AS r, CAST(turn_id AS BLOB) AS turn_id, CAST(stream_id AS BLOB) AS stream_id, CAST(user_text AS BLOB) AS user_text,
        assistant_message_index AS idx, state, live, user_message_saved AS saved, assistant_text IS NULL AS no_reply
      FROM turns WHERE session_id = ?1 AND (stream_id IN (SELECT value FROM json_each(?2))
-       OR user_text IN (SELECT value FROM json_each(?3)) OR assistant_message_index >= ?4)`,
-    [sid, JSON.stringify([...d.streams]), JSON.stringify(contents), d.oldLength],
+       OR user_text IN (SELECT value FROM json_each(?3)) OR assistant_message_index IN (SELECT value FROM json_each(?4)))`,
+    [sid, JSON.stringify([...d.streams]), JSON.stringify(contents), JSON.stringify(replies)],
   );
   const out: TurnUpdate[] = [];
   for (const r of rows) {
     const idx = r.idx === null ? null : Number(r.idx);
     const t = { streamId: textOf(r.stream_id) ?? null, userMessage: textOf(r.user_text) ?? null, assistantMessageIndex: idx };
     if (!sidecarFieldsMayChange(d, t)) continue;
-    const now = sidecarFields(t, sidecar, userContents);
+    const was = { userMessageSaved: Number(r.saved) === 1 };
+    const now = fieldsAfterAppend(d, t, was, sidecar);
     // A reply the index has is kept (its message is one of the old ones); one it lacked may now be there.
-    const hadReply = Number(r.no_reply) === 0;
-    const gainsReply = !hadReply && now.assistantReply !== null;
-    if (now.live === (Number(r.live) === 1) && now.userMessageSaved === (Number(r.saved) === 1) && !gainsReply) continue;
+    const gainsReply = Number(r.no_reply) === 1 && typeof now.assistantReply === 'string';
+    if (now.live === (Number(r.live) === 1) && now.userMessageSaved === was.userMessageSaved && !gainsReply) continue;
     out.push({
       rowid: Number(r.r),
       turnId: textOf(r.turn_id)!,
@@ -132,12 +205,9 @@ export function changedTurns(db: Db, sid: string, side: TailSidecar, userBloom: 
 
 export function writeTurnUpdates(db: Db, updates: readonly TurnUpdate[]): void {
   for (const u of updates) {
-    db.all('UPDATE turns SET live = ?, user_message_saved = ?, assistant_text = CAST(? AS TEXT) WHERE rowid = ?', [
-      u.live ? 1 : 0,
-      u.userMessageSaved ? 1 : 0,
-      u.assistantReply,
-      u.rowid,
-    ]);
+    const flags = [u.live ? 1 : 0, u.userMessageSaved ? 1 : 0];
+    if (u.assistantReply === undefined) db.all('UPDATE turns SET live = ?, user_message_saved = ? WHERE rowid = ?', [...flags, u.rowid]);
+    else db.all('UPDATE turns SET live = ?, user_message_saved = ?, assistant_text = CAST(? AS TEXT) WHERE rowid = ?', [...flags, u.assistantReply, u.rowid]);
   }
 }
 
@@ -165,8 +235,7 @@ export function sidecarFindingsSame(db: Db, sid: string, fresh: readonly Finding
 export function updateSessionSidecar(db: Db, sid: string, side: TailSidecar, maxIndex: number): void {
   const st = side.state;
   if (!side.change) {
-    if (st && maxIndex > st.maxIndex)
-      db.all('UPDATE session_tail SET sidecar_messages = ? WHERE session_id = ?', [JSON.stringify([st.count, st.digest, st.active, maxIndex]), sid]);
+    if (st && maxIndex > st.maxIndex) db.all('UPDATE session_tail SET sidecar_messages = ? WHERE session_id = ?', [stateText({ ...st, maxIndex }), sid]);
     return;
   }
   const s = side.change.sidecar;
@@ -178,5 +247,5 @@ export function updateSessionSidecar(db: Db, sid: string, side: TailSidecar, max
      WHERE session_id = ?1`,
     [sid, s.title, side.stamp, s.model, s.modelProvider],
   );
-  db.all('UPDATE session_tail SET sidecar_messages = CAST(? AS TEXT) WHERE session_id = ?', [sidecarMessagesOf(s, maxIndex, side.change.digest), sid]);
+  db.all('UPDATE session_tail SET sidecar_messages = CAST(? AS TEXT) WHERE session_id = ?', [stateText({ ...side.change.next, maxIndex }), sid]);
 }

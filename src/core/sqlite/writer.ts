@@ -8,8 +8,7 @@ import type { FeedbackProblem, FeedbackRecord } from '../feedback/read';
 import type { Db, SqlValue, Statement } from './engine';
 import { DDL } from './schema';
 import type { Finding } from '../types';
-import type { Sidecar } from '../sidecar';
-import { messagesDigests } from '../sidecarAppend';
+import { sidecarMessagesOf, type ElementBytes } from './sidecarState';
 import { streamBloom, textBloom } from './streamBloom';
 
 /** A `shards` row: the analysis' shard summary plus what incremental rebuilds compare. */
@@ -106,18 +105,6 @@ export function appendOk(a: SessionAnalysis): boolean {
   return true;
 }
 
-/**
- * `session_tail.sidecar_messages`: what the tail path needs to follow a rewrite of a readable sidecar
- * that only appends messages (tailSidecar.ts): `[count, digest, active_stream_id, maxIndex]` —
- * how many messages it had, their digest (core/sidecarAppend.ts `messagesDigests`), its
- * `active_stream_id`, and the largest integer `assistant_message_index` of the session's turns
- * (-1: none; while it is below the message count, no turn can gain its reply). NULL without a
- * readable sidecar.
- */
-export function sidecarMessagesOf(sidecar: Sidecar | null, maxIndex: number, digest?: string): string | null {
-  return sidecar ? JSON.stringify([sidecar.messages.length, digest ?? messagesDigests(sidecar.messages).all, sidecar.activeStreamId, maxIndex]) : null;
-}
-
 /** The largest integer `assistant_message_index` of these turns, at least `from` (-1: none). */
 export function maxReplyIndex(turns: readonly Pick<Turn, 'assistantMessageIndex'>[], from = -1): number {
   let max = from;
@@ -151,7 +138,12 @@ export abstract class RowBuilder {
    * Everything a journal session contributes. With `skipBelow`, events and malformed lines
    * of a shard that start before that byte offset are already in the index (incremental).
    */
-  writeSession(a: SessionAnalysis, shards: ShardRow[], stamps: { sidecar: string; runs: string }, skipBelow?: ReadonlyMap<string, number>): void {
+  writeSession(
+    a: SessionAnalysis,
+    shards: ShardRow[],
+    stamps: { sidecar: string; runs: string; sidecarBytes: ElementBytes | null },
+    skipBelow?: ReadonlyMap<string, number>,
+  ): void {
     const sid = a.sessionId;
     this.writeSessionRow(a, stamps);
     for (const s of shards) this.writeShard(s);
@@ -159,7 +151,8 @@ export abstract class RowBuilder {
     // A shard's torn final line starts at its committed size (the end of its last complete line).
     this.writeEvents(a, new Map(shards.map((s) => [s.name, s.committedSize])), skip);
     const users = a.turns.map((t, i) => this.writeTurn(sid, t, i));
-    this.run('session_tail', [sid, sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns)), streamBloom(a.events), textBloom(users)]);
+    const tail = sidecarMessagesOf(a.sidecar, maxReplyIndex(a.turns), stamps.sidecarBytes);
+    this.run('session_tail', [sid, tail, streamBloom(a.events), textBloom(users), a.turns.length]);
     this.writeCollisions(a);
     this.writeSessionMalformed(a, skip);
     a.findings.forEach((f, i) => this.writeFinding(journalFindingRow(sid, i, f)));
@@ -482,17 +475,12 @@ export class IndexWriter extends RowBuilder {
  * build, full or incremental. With `sessions` (an incremental rebuild: the sessions redone
  * and those whose feedback records changed), only their records and turns are redone: the
  * others' are as the last build left them, which is what they would be anew. `fresh`: every
- * row was written in this build (no `latest` marks or turn copies yet).
+ * row was written in this build (no `latest` marks or turn copies yet). `copyOnly`: sessions
+ * whose feedback records did not change and whose turns only grew (done from their shards' tails):
+ * their `latest` marks and old turns' copies stand, the winning records are copied onto their turns.
  */
-export function applyFeedback(db: Db, sessions?: Iterable<string>, fresh = false): void {
-  let scope = '';
-  if (sessions !== undefined) {
-    db.exec('CREATE TEMP TABLE IF NOT EXISTS bma_feedback_scope (session_id TEXT PRIMARY KEY); DELETE FROM temp.bma_feedback_scope;');
-    const st = db.prepare('INSERT OR IGNORE INTO temp.bma_feedback_scope (session_id) VALUES (?)');
-    for (const sid of sessions) st.run([sid]);
-    st.finalize();
-    scope = 'AND session_id IN (SELECT session_id FROM temp.bma_feedback_scope)';
-  }
+export function applyFeedback(db: Db, sessions?: Iterable<string>, fresh = false, copyOnly?: Iterable<string>): void {
+  const scope = sessions === undefined ? '' : `AND session_id IN (SELECT session_id FROM ${scopeTable(db, 'bma_feedback_scope', sessions)})`;
   // A new index (fresh) has no marks or copies to clear: clearing would read every turn.
   const clear = fresh
     ? ''
@@ -506,9 +494,24 @@ export function applyFeedback(db: Db, sessions?: Iterable<string>, fresh = false
         SELECT file, line, row_number() OVER (PARTITION BY session_id, turn_id ORDER BY julianday(timestamp) DESC NULLS LAST, file DESC, line DESC) AS rn FROM feedback WHERE 1 ${scope}
       ) WHERE rn = 1
     ) AS w WHERE feedback.file = w.wf AND feedback.line = w.wl;
-    UPDATE turns SET feedback = f.feedback, feedback_note = f.note, feedback_tags = f.tags, feedback_reviewer = f.reviewer, feedback_at = f.timestamp
-      FROM (SELECT session_id, turn_id, feedback, note, tags, reviewer, timestamp FROM feedback WHERE latest = 1 AND turn_id IS NOT NULL ${scope}) AS f
-      WHERE turns.session_id = f.session_id AND turns.turn_id = f.turn_id;
+    ${copyFeedback(scope)}
   `);
-  if (sessions !== undefined) db.exec('DROP TABLE temp.bma_feedback_scope');
+  if (copyOnly !== undefined) db.exec(copyFeedback(`AND session_id IN (SELECT session_id FROM ${scopeTable(db, 'bma_feedback_copy', copyOnly)})`));
+  db.exec('DROP TABLE IF EXISTS temp.bma_feedback_scope; DROP TABLE IF EXISTS temp.bma_feedback_copy;');
+}
+
+/** The latest feedback record of each turn (of the sessions `scope` selects) copied onto it. */
+function copyFeedback(scope: string): string {
+  return `UPDATE turns SET feedback = f.feedback, feedback_note = f.note, feedback_tags = f.tags, feedback_reviewer = f.reviewer, feedback_at = f.timestamp
+      FROM (SELECT session_id, turn_id, feedback, note, tags, reviewer, timestamp FROM feedback WHERE latest = 1 AND turn_id IS NOT NULL ${scope}) AS f
+      WHERE turns.session_id = f.session_id AND turns.turn_id = f.turn_id;`;
+}
+
+/** A temp table `name` of these session ids. */
+function scopeTable(db: Db, name: string, sessions: Iterable<string>): string {
+  db.exec(`CREATE TEMP TABLE IF NOT EXISTS ${name} (session_id TEXT PRIMARY KEY); DELETE FROM temp.${name};`);
+  const st = db.prepare(`INSERT OR IGNORE INTO temp.${name} (session_id) VALUES (?)`);
+  for (const sid of sessions) st.run([sid]);
+  st.finalize();
+  return `temp.${name}`;
 }
