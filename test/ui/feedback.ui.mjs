@@ -337,9 +337,20 @@ async function main() {
 
     log('4. Export Training Data… as dpo, then Open File');
     const out = path.join(ws, 'dpo.jsonl');
-    await runCommand(page, 'Bot Memory: Export Training Data…');
     const qi = page.locator('.quick-input-widget .quick-input-box input');
-    await qi.waitFor({ state: 'visible', timeout: 10_000 });
+    // Run from the palette while the timeline's webview had focus, the workbench may give focus back to the
+    // webview after the palette closes, which closes the format pick just opened (seen in CI): ask again.
+    for (let attempt = 1; ; attempt++) {
+      await runCommand(page, 'Bot Memory: Export Training Data…');
+      const shown = await qi.waitFor({ state: 'visible', timeout: 5_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (shown || attempt === 3) break;
+      log(`  (the format pick closed as focus went back to the webview: attempt ${attempt + 1})`);
+      await page.keyboard.press('Escape');
+    }
+    await qi.waitFor({ state: 'visible', timeout: 5_000 });
     await qi.fill('dpo');
     await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'DPOTrainer' }).first().click();
     await page.waitForTimeout(500);
