@@ -353,11 +353,22 @@ async function main() {
     await qi.waitFor({ state: 'visible', timeout: 5_000 });
     await qi.fill('dpo');
     await page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'DPOTrainer' }).first().click();
-    await page.waitForTimeout(500);
+    // Each next step waits for its own pick by name: a key pressed between two picks goes to the timeline's webview
+    // (Enter on its card), which takes focus and closes the pick that opens next (seen in CI under load).
+    const visibleInput = (label) =>
+      page.waitForFunction(
+        (src) => {
+          const i = document.querySelector('.quick-input-widget .quick-input-box input');
+          return !!i && i.getClientRects().length > 0 && new RegExp(src).test(i.getAttribute('aria-label') ?? '');
+        },
+        label.source,
+        { timeout: 15_000 },
+      );
+    await visibleInput(/options/);
     await page.keyboard.press('Enter'); // options: none
-    await page.waitForTimeout(1000);
+    // The web workbench's simple save dialog: a path box (any input but the options pick's).
+    await visibleInput(/^(?!.*options)/);
     await screenshot(page, path.join(shots, 'feedback-export-save-dialog.png'));
-    // The web workbench's simple save dialog: a path box.
     const pathBox = page.locator('.quick-input-widget .quick-input-box input');
     await pathBox.waitFor({ state: 'visible', timeout: 10_000 });
     await pathBox.fill(out);
