@@ -31,7 +31,16 @@ import { markReviewedFindings } from './repair/reviewed';
 import { JournalCache } from './sessions/journalCache';
 import { FeedbackFiles, knownOfSession, RepairReviews, reviewsPart, type RootReviews } from './sessions/reviewState';
 import { HermesThumbs } from './sessions/hermesThumbs';
-import { EMPTY_FEEDBACK, fingerprint, runJournalsPart, summaryOf, SummaryCache, type PersistedSummaries, type SessionSummary } from './sessions/summaries';
+import {
+  EMPTY_FEEDBACK,
+  fingerprint,
+  missingFolderHints,
+  runJournalsPart,
+  summaryOf,
+  SummaryCache,
+  type PersistedSummaries,
+  type SessionSummary,
+} from './sessions/summaries';
 import { WorkQueue } from './sessions/workQueue';
 import { DEFAULT_SUMMARY_WORKERS, SummaryPool } from './sessions/summaryPool';
 import type { SummaryBatch, SummaryJob, SummaryResult } from './sessions/summaryWorker';
@@ -491,11 +500,7 @@ export class SessionIndex {
    * session's file in it is known missing without a stat of its own.
    */
   private folderHints(root: Root, sessionId: string): Map<string, fs.Stats | null> {
-    const f = this.rootFolders(root);
-    const hints = new Map<string, fs.Stats | null>();
-    if (!f.feedbackDir) hints.set(feedbackFilePath(root.sessionsDir, sessionId), null);
-    if (!f.runsDir) hints.set(runJournalDirOf(root.sessionsDir, sessionId), null);
-    return hints;
+    return missingFolderHints(root.sessionsDir, sessionId, this.rootFolders(root));
   }
 
   /** Whether the root has its feedback and run-journal folders, looked at most every BATCH_STAMP_MS. */

@@ -166,6 +166,17 @@ export function fingerprintSync(sessionsDir: string, s: DiscoveredSession, hints
 }
 
 /**
+ * Stat hints (session.ts StatHints) from what is known of the root's folders: when its feedback or
+ * run-journal folder is absent, the session's file in it is known missing without a stat of its own.
+ */
+export function missingFolderHints(sessionsDir: string, sessionId: string, f: { feedbackDir: boolean; runsDir: boolean }): Map<string, fs.Stats | null> {
+  const hints = new Map<string, fs.Stats | null>();
+  if (!f.feedbackDir) hints.set(feedbackFilePath(sessionsDir, sessionId), null);
+  if (!f.runsDir) hints.set(runJournalDirOf(sessionsDir, sessionId), null);
+  return hints;
+}
+
+/**
  * The session's run journals (`_run_journal/<sid>/*.jsonl`, the files the analysis reads:
  * regular files only, no symbolic link, no FIFO): `|runs:<runJournalStamp's hash of name, inode,
  * size, mtime>`, or '' when there are none (so a fingerprint without run journals reads as before).

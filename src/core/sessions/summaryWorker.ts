@@ -8,7 +8,6 @@
  * blocks only this thread. Nothing is kept between batches: the journal cache stays the host's.
  */
 
-import type * as fs from 'fs';
 import { isMainThread, parentPort, workerData } from 'worker_threads';
 import type { DiscoveredSession } from '../discovery';
 import { feedbackFilePath } from '../feedback/record';
@@ -17,9 +16,9 @@ import type { TurnFeedback } from '../feedback/latest';
 import { SessionFeedbackFile } from '../feedback/store';
 import type { KnownReviews } from '../repair/log';
 import { markReviewedFindings } from '../repair/reviewed';
-import { runJournalDirOf, SessionJournal } from '../session';
+import { SessionJournal } from '../session';
 import { latestHermesByTurn } from './hermesThumbs';
-import { fingerprintSync, runJournalsPart, summaryOf, type SessionSummary } from './summaries';
+import { fingerprintSync, missingFolderHints, runJournalsPart, summaryOf, type SessionSummary } from './summaries';
 
 /** Sessions of one root, and what the host knows of the root for this batch. */
 export interface SummaryBatch {
@@ -70,10 +69,8 @@ const NO_REVIEWS: KnownReviews = { lines: new Map(), collisions: new Map() };
 /** One session's summary, as SessionIndex's background path computes it (sessionIndex.ts computeSummary). */
 export async function coldSummary(b: SummaryBatch, job: SummaryJob): Promise<SummaryResult> {
   const sid = job.session.sessionId;
-  const hints = new Map<string, fs.Stats | null>();
+  const hints = missingFolderHints(b.sessionsDir, sid, b);
   const feedbackFile = feedbackFilePath(b.sessionsDir, sid);
-  if (!b.feedbackDir) hints.set(feedbackFile, null);
-  if (!b.runsDir) hints.set(runJournalDirOf(b.sessionsDir, sid), null);
   const files = fingerprintSync(b.sessionsDir, job.session, hints);
   const fp = files + job.reviewsPart + job.hermesPart + runJournalsPart(b.sessionsDir, sid, hints);
   if (fp === job.cachedFingerprint) return { unchanged: true };
