@@ -338,6 +338,8 @@ async function main() {
     log('4. Export Training Data… as dpo, then Open File');
     const out = path.join(ws, 'dpo.jsonl');
     const qi = page.locator('.quick-input-widget .quick-input-box input');
+    // No webview open while the export asks its questions: the timeline's webview took focus back and closed them (CI).
+    await runCommand(page, 'View: Close All Editors');
     // Run from the palette while the timeline's webview had focus, the workbench may give focus back to the
     // webview after the palette closes, which closes the format pick just opened (seen in CI): ask again.
     for (let attempt = 1; ; attempt++) {
