@@ -376,7 +376,8 @@ async function main() {
     await pathBox.fill(out);
     await page.waitForTimeout(300);
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).first().click();
-    for (let i = 0; i < 100 && !fs.existsSync(out); i++) await page.waitForTimeout(200);
+    const exported = () => fs.existsSync(out) && fs.existsSync(`${out}.README.md`);
+    for (let i = 0; i < 100 && !exported(); i++) await page.waitForTimeout(200);
     check(fs.existsSync(out), `the export was written to ${out}`);
     const pairs = fs
       .readFileSync(out, 'utf8')

@@ -112,11 +112,12 @@ export function writePrivateFile(file: string, data: string): void {
   atomicReplace(file, data, { mode: 0o600, forceMode: true });
 }
 
-/** Writes the export and its card; nothing when there are no examples (the caller says so). */
+/** Writes the card, then the export; nothing when there are no examples (the caller says so). */
 export function writeExport(out: string, lines: readonly string[], summary: ExportSummary, generatedAt?: Date): { data: string; card: string } | null {
   if (lines.length === 0) return null;
-  writePrivateFile(out, lines.join(''));
+  // The card goes first: the data file appearing (atomically) is the sign the export is complete.
   const card = `${out}.README.md`;
   writePrivateFile(card, datasetCard(summary, out, generatedAt));
+  writePrivateFile(out, lines.join(''));
   return { data: out, card };
 }
