@@ -28,8 +28,57 @@ interface Job {
 }
 interface Done {
   i: number;
-  report?: SessionReport;
+  report?: WireReport;
   error?: string;
+}
+
+/**
+ * A report on its way from a worker. Its `states` dictionaries (turn id → state) travel as flat
+ * arrays `[id, state, id, state, …]` in their key order: every session's turn ids are new property
+ * keys, and a structured clone of such an object makes a hidden class per key on the receiving
+ * side (most of the main thread's time per report). Rebuilt as null-prototype dictionaries, which
+ * enumerate (and serialise) the same keys in the same order as the objects sent before.
+ */
+interface WireReport {
+  report: SessionReport;
+  states: string[];
+  /** upstream.states: `true` when it is the report's `states` object itself (the usual case). */
+  upstreamStates: string[] | true | null;
+}
+
+function flatStates(states: Record<string, string>): string[] {
+  const keys = Object.keys(states);
+  const flat = new Array<string>(keys.length * 2);
+  for (let k = 0; k < keys.length; k++) {
+    flat[2 * k] = keys[k];
+    flat[2 * k + 1] = states[keys[k]];
+  }
+  return flat;
+}
+
+function statesOf(flat: readonly string[]): Record<string, string> {
+  // Null prototype: a key "__proto__" stays an own key, as the structured clone kept it.
+  const states: Record<string, string> = Object.create(null);
+  for (let k = 0; k < flat.length; k += 2) states[flat[k]] = flat[k + 1];
+  return states;
+}
+
+const NO_STATES: Record<string, string> = {};
+
+export function reportToWire(r: SessionReport): WireReport {
+  const up = r.upstream;
+  // Spreads keep every key where it was (the JSON's key order).
+  const report: SessionReport = { ...r, states: NO_STATES };
+  if (up !== undefined) report.upstream = { ...up, states: NO_STATES };
+  const upstreamStates = up === undefined ? null : up.states === r.states ? true : flatStates(up.states);
+  return { report, states: flatStates(r.states), upstreamStates };
+}
+
+export function reportFromWire(w: WireReport): SessionReport {
+  const r = w.report;
+  r.states = statesOf(w.states);
+  if (r.upstream !== undefined && w.upstreamStates !== null) r.upstream.states = w.upstreamStates === true ? r.states : statesOf(w.upstreamStates);
+  return r;
 }
 
 /** In a worker started by `auditReportsParallel`: serve jobs and return true. Else false. */
@@ -57,7 +106,7 @@ export function runAuditWorkerIfWorker(): boolean {
       .then(
         (analysis) => {
           if (known) markReviewedFindings(analysis, known);
-          port.postMessage({ i: job.i, report: sessionReport(analysis) } satisfies Done);
+          port.postMessage({ i: job.i, report: reportToWire(sessionReport(analysis)) } satisfies Done);
         },
         (err: unknown) => port.postMessage({ i: job.i, error: err instanceof Error ? err.message : String(err) } satisfies Done),
       )
@@ -138,7 +187,7 @@ export async function* auditReportsParallel(
       nextToYield++;
       pump();
       if (done.error !== undefined) throw new Error(`${wanted[done.i].sessionId}: ${done.error}`);
-      yield done.report!;
+      yield reportFromWire(done.report!);
     }
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
