@@ -33,33 +33,48 @@ interface Done {
 }
 
 /**
- * A report on its way from a worker. Its `states` dictionaries (turn id → state) travel as flat
- * arrays `[id, state, id, state, …]` in their key order: every session's turn ids are new property
- * keys, and a structured clone of such an object makes a hidden class per key on the receiving
- * side (most of the main thread's time per report). Rebuilt as null-prototype dictionaries, which
- * enumerate (and serialise) the same keys in the same order as the objects sent before.
+ * A report on its way from a worker. Its `states` dictionaries (turn id → state) travel as the
+ * list of their keys in key order and each key's state as an index into the distinct states
+ * (`WireStates`): every session's turn ids are new property keys, and a structured clone of such an
+ * object made a hidden class per key on the receiving side (most of the main thread's time per
+ * report), and a string per state. Rebuilt as null-prototype dictionaries, which enumerate (and
+ * serialise) the same keys in the same order as the objects sent before.
  */
 interface WireReport {
   report: SessionReport;
-  states: string[];
+  states: WireStates;
   /** upstream.states: `true` when it is the report's `states` object itself (the usual case). */
-  upstreamStates: string[] | true | null;
+  upstreamStates: WireStates | true | null;
+}
+interface WireStates {
+  keys: string[];
+  /** The state of `keys[k]` is `names[values[k]]`. */
+  values: Uint32Array;
+  names: string[];
 }
 
-function flatStates(states: Record<string, string>): string[] {
+function wireStates(states: Record<string, string>): WireStates {
   const keys = Object.keys(states);
-  const flat = new Array<string>(keys.length * 2);
+  const values = new Uint32Array(keys.length);
+  const names: string[] = [];
+  const index = new Map<string, number>();
   for (let k = 0; k < keys.length; k++) {
-    flat[2 * k] = keys[k];
-    flat[2 * k + 1] = states[keys[k]];
+    const v = states[keys[k]];
+    let n = index.get(v);
+    if (n === undefined) {
+      n = names.length;
+      names.push(v);
+      index.set(v, n);
+    }
+    values[k] = n;
   }
-  return flat;
+  return { keys, values, names };
 }
 
-function statesOf(flat: readonly string[]): Record<string, string> {
+function statesOf(w: WireStates): Record<string, string> {
   // Null prototype: a key "__proto__" stays an own key, as the structured clone kept it.
   const states: Record<string, string> = Object.create(null);
-  for (let k = 0; k < flat.length; k += 2) states[flat[k]] = flat[k + 1];
+  for (let k = 0; k < w.keys.length; k++) states[w.keys[k]] = w.names[w.values[k]];
   return states;
 }
 
@@ -70,8 +85,8 @@ export function reportToWire(r: SessionReport): WireReport {
   // Spreads keep every key where it was (the JSON's key order).
   const report: SessionReport = { ...r, states: NO_STATES };
   if (up !== undefined) report.upstream = { ...up, states: NO_STATES };
-  const upstreamStates = up === undefined ? null : up.states === r.states ? true : flatStates(up.states);
-  return { report, states: flatStates(r.states), upstreamStates };
+  const upstreamStates = up === undefined ? null : up.states === r.states ? true : wireStates(up.states);
+  return { report, states: wireStates(r.states), upstreamStates };
 }
 
 export function reportFromWire(w: WireReport): SessionReport {
