@@ -138,7 +138,7 @@ export async function upstreamView(a: SessionAnalysis, shardPath: (name: string)
     if (prev !== undefined && (pyFloatRaises(e.createdAtRaw) || pyFloatRaises(prev.createdAtRaw))) return unreadable(view, 'ValueError');
     if (prev === undefined || pyFloatKey(e.createdAtRaw) >= pyFloatKey(prev.createdAtRaw)) states.set(e.turnId, e);
   }
-  for (const [tid, e] of states) view.states[tid] = e.name;
+  view.states = statesObject(states);
   for (const [tid, list] of terminals.collisions()) {
     const ordered = list.map((e, i) => ({ e, i })).sort((x, y) => pyFloatKey(x.e.createdAtRaw) - pyFloatKey(y.e.createdAtRaw) || x.i - y.i);
     view.collisions.push({ turn_id: tid, events: ordered.map((x) => x.e.name) });
@@ -221,6 +221,18 @@ function upstreamOrder(seen: readonly JournalEvent[]): Uint32Array {
   for (let i = 0; i < order.length; i++) order[i] = i;
   order.sort((x, y) => keys[x] - keys[y] || x - y);
   return order;
+}
+
+/**
+ * Turn id → the name of its latest event, the object assigning each turn id to `{}` made (same keys,
+ * same order, `Object.prototype`), built as a dictionary from the start: those assignments made a
+ * hidden class per new key. Built with a null prototype, then given `Object.prototype`, so a turn id
+ * "__proto__" is skipped as its assignment to `{}` was (a string is no prototype: no key was set).
+ */
+function statesObject(states: Map<string, JournalEvent>): Record<string, string> {
+  const o: Record<string, string> = Object.create(null);
+  for (const [tid, e] of states) if (tid !== '__proto__') o[tid] = e.name;
+  return Object.setPrototypeOf(o, Object.prototype) as Record<string, string>;
 }
 
 function unreadable(view: UpstreamView, error: string): UpstreamView {
