@@ -39,14 +39,18 @@ export function statStampSync(p: string): string {
  * the other per-shard stats and reads here: a stat or a 4 KiB read from the page cache
  * costs microseconds, a thread-pool round trip more (measured: ~0.25 s per 3,000 shards).
  */
-export function shardFingerprint(file: string, committed: number): string {
+export function shardFingerprint(file: string, committed: number, sizeRead?: number): string {
   let st: fs.BigIntStats;
   try {
     st = fs.statSync(file, { bigint: true });
   } catch {
     return 'missing';
   }
-  return `${st.ino}:${st.dev}:${st.size}:${st.mtimeMs}:${prefixHash(file, committed)}`;
+  // A shard that grew between its read (`sizeRead` bytes, to its end then) and this stat keeps the
+  // size read: the next rebuild then sees it grown and reads the rest. With the stat's size it
+  // would take the shard for unchanged and never read the lines appended meanwhile.
+  const size = sizeRead !== undefined && BigInt(sizeRead) !== st.size ? sizeRead : st.size;
+  return `${st.ino}:${st.dev}:${size}:${st.mtimeMs}:${prefixHash(file, committed)}`;
 }
 
 export function prefixHash(file: string, committed: number): string {
@@ -144,7 +148,7 @@ export async function readSession(
       sessionId: s.sessionId,
       size: c.size,
       mtimeMs: c.mtimeMs,
-      fingerprint: c.error !== undefined ? 'unreadable' : shardFingerprint(c.path, committed),
+      fingerprint: c.error !== undefined ? 'unreadable' : shardFingerprint(c.path, committed, c.size),
       committedSize: committed,
       lines: sum.lines,
       events: sum.events,

@@ -320,7 +320,7 @@ function updateShards(db: Db, readers: readonly ShardReader[]): void {
     db.all(
       `UPDATE shards SET size = ?, mtime_ms = ?, fingerprint = ?, committed_size = ?, lines = ?, events = events + ?, crlf_lines = crlf_lines + ?
        WHERE name = ?`,
-      [c.size, c.mtimeMs, shardFingerprint(c.path, r.committedOffset), r.committedOffset, c.lineCount, c.events.length, c.crlfLines, c.name],
+      [c.size, c.mtimeMs, shardFingerprint(c.path, r.committedOffset, c.size), r.committedOffset, c.lineCount, c.events.length, c.crlfLines, c.name],
     );
   }
 }
