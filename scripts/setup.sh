@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for Bot Memory Auditor: the Debian packages (chromium for the
-# VS Code web workbench; compilers and -dev headers for code-server's native modules; ripgrep
-# for VS Code's search), then the npm packages (`npm ci`). Idempotent and quiet when done.
+# VS Code web workbench, with CJK and emoji fonts so its screenshots show the demo's text;
+# compilers and -dev headers for code-server's native modules; ripgrep for VS Code's search),
+# then the npm packages (`npm ci`). Idempotent and quiet when done.
 # VS Code itself (code-server's VS Code 1.139.1 server, with Node 24) is installed on first use
 # by `npm start` / `npm test` into ~/.cache/bot-memory-auditor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(chromium libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep build-essential python3 pkg-config)
+packages=(chromium fonts-droid-fallback fonts-noto-color-emoji libkrb5-dev libxkbfile-dev libsecret-1-dev ripgrep build-essential python3 pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { check, log, repoRoot, runUi, shots } from './common.mjs';
+import { check, log, notificationText, repoRoot, runUi, shots } from './common.mjs';
 import { ensureInstalled } from '../../scripts/vscode-test/install.mjs';
 import { startServer } from '../../scripts/vscode-test/server.mjs';
 import { frameWithSelector, launchBrowser, openWorkbench, runCommand, screenshot } from '../../scripts/vscode-test/browser.mjs';
@@ -389,14 +389,18 @@ async function main() {
       `the dpo file holds the correction pair (${pairs.length} line)`,
     );
     check((fs.statSync(out).mode & 0o777) === 0o600 && fs.existsSync(`${out}.README.md`), 'the file is 0600 with its dataset card beside it');
-    // The summary notification's "Open File" did not show as a toast in this headless workbench
-    // (to look into); the file is opened through Quick Open instead.
-    await page.keyboard.press('ControlOrMeta+P');
-    const quick = page.locator('.quick-input-widget .quick-input-box input');
-    await quick.waitFor({ state: 'visible', timeout: 10_000 });
-    await quick.fill('dpo.jsonl');
-    await page.waitForTimeout(800);
-    await page.keyboard.press('Enter');
+    // The result notification (a toast, else in the notification center) opens the file.
+    const result = await notificationText(page, /→ dpo\.jsonl/, 20_000);
+    check(
+      /\b1 dpo example\b/.test(result) && /Open File/.test(result),
+      `the result notification counts the examples and offers Open File (${result.split('\n')[0]})`,
+    );
+    await screenshot(page, path.join(shots, 'feedback-export-notification.png'));
+    await page
+      .locator('.notification-list-item', { hasText: '→ dpo.jsonl' })
+      .locator('.monaco-button', { hasText: 'Open File' })
+      .first()
+      .click({ timeout: 10_000 });
     await page.waitForFunction(() => [...document.querySelectorAll('.tab.active')].some((t) => /dpo\.jsonl/.test(t.textContent ?? '')), null, {
       timeout: 15_000,
     });
