@@ -81,6 +81,8 @@ interface ColdAnswer extends WorkerAnswer {
   hostActiveMs: number;
   maxDelayMs: number;
   p99DelayMs: number;
+  /** CPU of each summary worker's thread, busiest first (Linux; empty elsewhere): on idle cores the wall time cannot be shorter than the first. */
+  workerThreadsCpuMs: number[];
 }
 
 const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(2)}%`;
@@ -221,12 +223,22 @@ async function coldSummaries(ctx: Parameters<Bench['run']>[0], dir: string, n: n
   const where = (r: ColdAnswer) => (r.workers === 0 ? 'on the host thread (in-thread path)' : `on ${r.workers} summary worker${r.workers > 1 ? 's' : ''}`);
   ctx.log(
     table([
-      ['cold summaries, a fresh process each', 'ms', '× statSync', 'CPU ms (all threads)', 'host thread busy ms', 'longest host stall ms (p99)', 'peak RSS MB'],
+      [
+        'cold summaries, a fresh process each',
+        'ms',
+        '× statSync',
+        'CPU ms (all threads)',
+        'worker threads CPU ms',
+        'host thread busy ms',
+        'longest host stall ms (p99)',
+        'peak RSS MB',
+      ],
       ...runs.map((r) => [
         where(r),
         f1(r.coldMs),
         x(r).toFixed(2),
         f1(r.cpuMs),
+        r.workerThreadsCpuMs.map(f1).join(' + ') || '-',
         f1(r.hostActiveMs),
         `${f1(r.maxDelayMs)} (${f1(r.p99DelayMs)})`,
         mb(r.maxRssBytes),

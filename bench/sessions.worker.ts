@@ -326,6 +326,25 @@ function viewFiles(dir: string): string[] {
   return [...fs.readdirSync(journal).map((n) => path.join(journal, n)), ...sidecars.map((n) => path.join(dir, n))];
 }
 
+/**
+ * CPU time (ms, user + system) of each thread of this process by thread id, from Linux's /proc (10 ms ticks; empty where
+ * there is no /proc). The summary workers' threads are the ones a cold run starts.
+ */
+function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  if (process.platform !== 'linux') return out;
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state): utime is field 14, stime 15
+      out.set(tid, ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 async function cold(dir: string, workers: number): Promise<Record<string, unknown>> {
   const files = viewFiles(dir);
   const statAll = (): number => {
@@ -337,6 +356,7 @@ async function cold(dir: string, workers: number): Promise<Record<string, unknow
   const index = new SessionIndex({ now: () => NOW, ...(workers > 0 ? { summaryWorker: SUMMARY_WORKER, summaryWorkers: workers } : {}) });
   await index.setRoots([{ sessionsDir: dir, source: 'other' }]);
   const rootId = index.roots()[0].id;
+  const threads0 = threadCpuMs();
   const delay = monitorEventLoopDelay({ resolution: 10 });
   const elu0 = performance.eventLoopUtilization();
   const cpu0 = process.cpuUsage();
@@ -349,6 +369,13 @@ async function cold(dir: string, workers: number): Promise<Record<string, unknow
   delay.disable();
   const cpu = process.cpuUsage(cpu0);
   const elu = performance.eventLoopUtilization(elu0);
+  // Before dispose: the workers are idle but still running (let go after 10 s), their threads still listed.
+  const workerThreadsCpuMs = [...threadCpuMs()]
+    .filter(([tid]) => !threads0.has(tid))
+    .map(([, ms]) => ms)
+    .filter((ms) => ms > 0)
+    .sort((a, b) => b - a)
+    .slice(0, workers);
   const stat2 = statAll();
   const fromWorkers = index.summariesFromWorkers;
   const error = index.summaryWorkerError;
@@ -363,6 +390,7 @@ async function cold(dir: string, workers: number): Promise<Record<string, unknow
     fromWorkers,
     cpuMs: (cpu.user + cpu.system) / 1000,
     hostActiveMs: elu.active,
+    workerThreadsCpuMs,
     maxDelayMs: delay.max / 1e6,
     p99DelayMs: delay.percentile(99) / 1e6,
   };

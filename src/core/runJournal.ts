@@ -543,8 +543,8 @@ function isBlank(b: Buffer): boolean {
  * two round trips through the thread pool, and neither opens a file.
  */
 export function listRunJournalsSync(sessionsDir: string, sessionId: string, knownMissing = false): string[] {
-  const dir = path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
   if (knownMissing) return [];
+  const dir = path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
   let entries: fs.Dirent[];
   try {
     const st = fs.lstatSync(dir, { throwIfNoEntry: false });

@@ -14,6 +14,7 @@ import { newSidecarReuse, reuseBytes, type SidecarReuse } from './sidecarReuse';
 import { RUN_JOURNAL_DIR_NAME, RunSummaryCache } from './runJournal';
 import { attachUpstreamView, upstreamView } from './upstreamView';
 import { IncrementalAnalyzer, type IncrementalRun } from './incrementalAnalysis';
+import { lastCallMemo } from './pathMemo';
 
 export interface SessionOptions {
   maxLineBytes?: number;
@@ -44,9 +45,9 @@ export interface SessionOptions {
 export type StatHints = ReadonlyMap<string, fs.Stats | null>;
 
 /** The key of StatHints for a session's run-journal folder (null: the caller saw no such folder). */
-export function runJournalDirOf(sessionsDir: string, sessionId: string): string {
-  return path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId);
-}
+export const runJournalDirOf: (sessionsDir: string, sessionId: string) => string = lastCallMemo((sessionsDir, sessionId) =>
+  path.join(sessionsDir, RUN_JOURNAL_DIR_NAME, sessionId),
+);
 
 export class SessionJournal {
   private readonly readers = new Map<string, ShardReader>();

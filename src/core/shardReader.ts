@@ -333,8 +333,10 @@ export class ShardReader {
     // when they are all valid UTF-8, are decoded line by line without copies (commitRegion).
     const lastNl = chunk.lastIndexOf(10, bytesRead - 1);
     let fastTried = lastNl === -1;
+    // The file's first line takes the general path only when it starts with a BOM (which parseShardLine drops and records).
+    const bomAt0 = s.pos === 0 && bytesRead >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf;
     while (i < bytesRead) {
-      if (!fastTried && s.overLong === null && s.carryLen === 0 && s.pos + i > 0 && i < lastNl) {
+      if (!fastTried && s.overLong === null && s.carryLen === 0 && (s.pos + i > 0 || !bomAt0) && i < lastNl) {
         fastTried = true;
         if (isUtf8(chunk.subarray(i, lastNl))) {
           this.commitRegion(chunk, i, lastNl, s.pos + i);
@@ -395,8 +397,8 @@ export class ShardReader {
 
   /**
    * Commits the complete lines of `chunk[from, to)` (`to` is the index of a `\n`, every line
-   * in the range ends with one), known to be valid UTF-8 and not at the start of the file
-   * (no BOM to strip). Same results as commitLine on each line; lines that are not plain
+   * in the range ends with one), known to be valid UTF-8 and not a file's first line that starts
+   * with a BOM (none to strip). Same results as commitLine on each line; lines that are not plain
    * JSON objects, or are too long, take the general path.
    */
   private commitRegion(chunk: Buffer, from: number, to: number, fileOffset: number): void {

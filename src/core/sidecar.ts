@@ -5,6 +5,7 @@
 
 import * as fs from 'fs';
 import { readBytes, readFileSync } from './fsSafe';
+import { lastCallMemo } from './pathMemo';
 import * as path from 'path';
 import { describeFsError } from './shardReader';
 import { isUtf8Sidecar, keptAt, parseSidecarJson, type SidecarReuse } from './sidecarReuse';
@@ -36,9 +37,9 @@ export interface Sidecar {
 
 export type SidecarRead = { status: 'missing'; path: string } | { status: 'invalid'; path: string; error: string } | { status: 'ok'; sidecar: Sidecar };
 
-export function sidecarPath(sessionsDir: string, sessionId: string): string {
-  return path.join(sessionsDir, `${sessionId}.json`);
-}
+export const sidecarPath: (sessionsDir: string, sessionId: string) => string = lastCallMemo((sessionsDir, sessionId) =>
+  path.join(sessionsDir, `${sessionId}.json`),
+);
 
 /** `reuse`: kept between reads of this sidecar, so that a rewrite parses only its new messages (core/sidecarReuse.ts). */
 export async function readSidecar(sessionsDir: string, sessionId: string, reuse?: SidecarReuse): Promise<SidecarRead> {

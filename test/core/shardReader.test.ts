@@ -65,6 +65,19 @@ describe('ShardReader', () => {
       await small.refresh();
       assert.deepStrictEqual(shape(small), expected, `chunk ${chunk}`);
     }
+    // The file's first line takes the one-decode path unless it starts with a BOM: whatever starts the file (a BOM, a CRLF
+    // line, NaN, not JSON, a Python line break, blank), one read and 7-byte reads agree, BOM and CRLF counts included.
+    const body = Buffer.concat(lines.map((l) => Buffer.from(l)));
+    const starts = [Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([0xef, 0xbb]), ...[6, 7, 4, 1, 2, 3].map((k) => Buffer.from(lines[k]))];
+    for (const start of starts) {
+      const f = write(Buffer.concat([start, body]));
+      const whole = reader(f);
+      await whole.refresh();
+      const pieces = reader(f, 1 << 24, 7);
+      await pieces.refresh();
+      const full = (r: ShardReader) => ({ ...shape(r), bom: r.contents.hasBom, hazards: r.contents.events.map((e) => e.pythonHazard ?? null) });
+      assert.deepStrictEqual(full(whole), full(pieces), `file starting with ${JSON.stringify(start.toString('latin1'))}`);
+    }
     // A line longer than the limit is too_long on either path.
     const limited = [reader(file, 2048), reader(file, 2048, 100)];
     for (const r of limited) await r.refresh();

@@ -6,7 +6,7 @@ import * as path from 'path';
 import { markCollisionReviewed } from '../../src/core/repair/review';
 import { SessionIndex, type IndexChange } from '../../src/core/sessionIndex';
 import { SummaryPool } from '../../src/core/sessions/summaryPool';
-import { everyAnomaly, generateLargeSession, generateSessionsFolder } from '../support/fixtures';
+import { everyAnomaly, generateLargeFolder, generateLargeSession, generateSessionsFolder } from '../support/fixtures';
 import { exportFolder, turnLines, writeSession } from './feedbackFixture';
 import { T0, tempDir } from './helpers';
 
@@ -99,7 +99,7 @@ describe('summary workers (cold background summaries off the host thread)', func
     assert.ok(fs.existsSync(WORKER), `${WORKER} (node esbuild.js builds it)`);
   });
 
-  it('summaries computed on 1 and 2 workers deep-equal the ones computed on this thread, on folders with every anomaly, FIFOs, symlinks and a 3 MB session', async () => {
+  it('summaries computed on 1 and 2 workers deep-equal the ones computed on this thread, on folders with every anomaly, FIFOs, symlinks, a 3 MB session and a backlog of 200 small ones', async () => {
     const { dir: hostile, hermes } = await hostileFolder();
     const generated = tempDir('bma-worker-gen-');
     generateSessionsFolder(generated, { seed: 5, anomalies: everyAnomaly(2), sessions: 40 });
@@ -108,11 +108,15 @@ describe('summary workers (cold background summaries off the host thread)', func
     // One session over the worker's plain-events bound (1 MiB of shards): read with compact events there.
     const large = tempDir('bma-worker-large-');
     generateLargeSession(large, { bytes: 3 * 1024 * 1024, shards: 2, seed: 6, sidecars: true });
+    // The bench's small sessions, more than two batches of them: a backlog, so 2 workers both compute.
+    const many = tempDir('bma-worker-many-');
+    generateLargeFolder(many, { sessions: 200, eventsPerSession: 12, shardsPerSession: 2, contentChars: 80, seed: 12 });
     for (const [dir, least] of [
       [hostile, 7],
       [generated, 30],
       [demo, 9],
       [large, 1],
+      [many, 200],
     ] as const) {
       const here = await summarizeAll(dir, { hermesFeedback: hermes });
       const n = here.index.sessions(dir).length;
@@ -121,6 +125,7 @@ describe('summary workers (cold background summaries off the host thread)', func
         const there = await summarizeAll(dir, { hermesFeedback: hermes, summaryWorker: WORKER, summaryWorkers: workers });
         assert.strictEqual(there.index.summaryWorkerError, null);
         assert.strictEqual(there.index.summariesFromWorkers, n, 'every summary was computed by a worker');
+        if (dir === many) assert.strictEqual(there.index.summaryWorkersRunning, workers, 'a backlog: every worker started');
         assert.deepStrictEqual(there.index.exportCache(), here.index.exportCache());
         assert.deepStrictEqual(hermesOf(there, dir), hermesOf(here, dir), "hermes-webui's thumbs per turn, as matched");
         assert.deepStrictEqual(there.changes.sort(), here.changes.sort(), 'one change per session');
@@ -217,7 +222,11 @@ describe('summary workers (cold background summaries off the host thread)', func
     assert.strictEqual(pool.running, 0);
     const [a, b] = await Promise.all([pool.run(batch), pool.run(batch)]);
     assert.deepStrictEqual([a, b], [[], []]);
-    assert.strictEqual(pool.running, 2, 'a second worker while the first was busy');
+    assert.strictEqual(pool.running, 1, 'two batches: the second waits behind the first, no second worker');
+    await new Promise((r) => setTimeout(r, 300));
+    const three = await Promise.all([pool.run(batch), pool.run(batch), pool.run(batch)]);
+    assert.deepStrictEqual(three, [[], [], []]);
+    assert.strictEqual(pool.running, 2, 'a second worker for a backlog (the first had a batch waiting)');
     await new Promise((r) => setTimeout(r, 300));
     assert.strictEqual(pool.running, 0, 'let go after the idle time');
     assert.deepStrictEqual(await pool.run(batch), []);

@@ -13,6 +13,7 @@
 
 import { randomUUID } from 'crypto';
 import * as path from 'path';
+import { lastCallMemo } from '../pathMemo';
 import { isValidSessionId } from '../sessionId';
 
 export const FEEDBACK_DIR_NAME = '_turn_feedback';
@@ -59,10 +60,10 @@ export function feedbackDir(sessionsDir: string): string {
   return path.join(sessionsDir, FEEDBACK_DIR_NAME);
 }
 
-export function feedbackFilePath(sessionsDir: string, sessionId: string): string {
+export const feedbackFilePath: (sessionsDir: string, sessionId: string) => string = lastCallMemo((sessionsDir, sessionId) => {
   if (!isValidSessionId(sessionId)) throw new Error(`invalid session id: ${JSON.stringify(sessionId)}`);
   return path.join(feedbackDir(sessionsDir), `${sessionId}.jsonl`);
-}
+});
 
 /** The session id of a `_turn_feedback/` file name, or null when it is not one. */
 export function sessionIdOfFeedbackFile(name: string): string | null {

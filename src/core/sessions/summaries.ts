@@ -151,18 +151,23 @@ export async function fingerprint(sessionsDir: string, s: DiscoveredSession, syn
  * stat-ed; every stat taken is put in it (null when missing), for the reads that follow to reuse.
  */
 export function fingerprintSync(sessionsDir: string, s: DiscoveredSession, hints?: Map<string, fs.Stats | null>): string {
-  const parts: string[] = [];
-  for (const p of [...s.shards.map((f) => f.path), sidecarPath(sessionsDir, s.sessionId), feedbackFilePath(sessionsDir, s.sessionId)]) {
-    let st: fs.Stats | undefined;
+  let text = '';
+  for (const f of s.shards) text += `${statPart(f.path, hints)}|`;
+  return text + `${statPart(sidecarPath(sessionsDir, s.sessionId), hints)}|${statPart(feedbackFilePath(sessionsDir, s.sessionId), hints)}`;
+}
+
+/** One file's part of fingerprintSync's text (the stat from `hints`, or taken and put in it). */
+function statPart(p: string, hints: Map<string, fs.Stats | null> | undefined): string {
+  let st = hints?.get(p); // a hint is a stat or null, never undefined
+  if (st === undefined) {
     try {
-      st = hints?.has(p) ? (hints.get(p) ?? undefined) : fs.statSync(p, { throwIfNoEntry: false });
-      if (hints && !hints.has(p)) hints.set(p, st ?? null);
+      st = fs.statSync(p, { throwIfNoEntry: false }) ?? null;
+      hints?.set(p, st);
     } catch {
-      st = undefined; // unreadable: as the async form says (and no hint: the read reports why)
+      st = null; // unreadable: as the async form says (and no hint: the read reports why)
     }
-    parts.push(st ? `${path.basename(p)}:${st.size}:${st.mtimeMs}:${st.ino}` : `${path.basename(p)}:-`);
   }
-  return parts.join('|');
+  return st ? `${path.basename(p)}:${st.size}:${st.mtimeMs}:${st.ino}` : `${path.basename(p)}:-`;
 }
 
 /**

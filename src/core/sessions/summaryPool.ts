@@ -2,16 +2,25 @@
  * The host side of the summary workers (summaryWorker.ts): one or two `worker_threads` workers,
  * started lazily on the first batch, terminated after IDLE_MS without work and on dispose. A batch
  * goes to the worker with the fewest batches in flight (a new one is started while every running one
- * is busy and fewer than `size` run). A worker that cannot start, fails or exits breaks the pool for
+ * has a batch waiting and fewer than `size` run). A worker that cannot start, fails or exits breaks the pool for
  * good: every batch in flight is rejected and `run` rejects at once, so that the caller computes
  * summaries on its own thread (SessionIndex's in-thread path) and says why (`error`).
  */
 
+import * as os from 'os';
 import { Worker } from 'worker_threads';
 import { SUMMARY_WORKER_DATA, type SummaryAnswer, type SummaryBatch, type SummaryRequest, type SummaryResult } from './summaryWorker';
 
-/** Summary workers the index starts when not told (`summaryWorkers`); docs/performance.md "Session 7: summaries" measured 1 and 2. */
-export const DEFAULT_SUMMARY_WORKERS = 1;
+/**
+ * Summary workers the index starts at most when not told (`summaryWorkers`): one core is left to the extension host, so 2
+ * where the machine has 3 cores or more, else 1 (docs/performance.md "Session 8: summaries": on 2 shared cores a second
+ * worker cost ~30 % more CPU, lengthened the host's stalls and did not shorten the wall time). The second starts only for
+ * a backlog (`pick`): a small folder costs one worker's start-up and JIT.
+ */
+export const DEFAULT_SUMMARY_WORKERS = Math.max(
+  1,
+  Math.min(2, (typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length) - 1),
+);
 
 /** A pool without work for this long lets its workers go (a fresh worker costs its module load and JIT again). */
 const IDLE_MS = 10_000;
@@ -80,10 +89,14 @@ export class SummaryPool {
     this.stopAll(new Error('the summary workers were disposed'));
   }
 
+  /**
+   * The worker with the fewest batches in flight; a new one only when every running worker already has a batch waiting behind
+   * the one it computes (a backlog: a folder of a batch or two is not worth a second worker's start-up and JIT).
+   */
   private pick(): Slot {
     let best: Slot | undefined;
     for (const s of this.slots) if (!best || s.inflight.size < best.inflight.size) best = s;
-    if (best && (best.inflight.size === 0 || this.slots.length >= this.size)) return best;
+    if (best && (best.inflight.size < 2 || this.slots.length >= this.size)) return best;
     return this.start();
   }
 

@@ -8,6 +8,7 @@
  * blocks only this thread. Nothing is kept between batches: the journal cache stays the host's.
  */
 
+import type * as fs from 'fs';
 import { isMainThread, parentPort, workerData } from 'worker_threads';
 import type { DiscoveredSession } from '../discovery';
 import { feedbackFilePath } from '../feedback/record';
@@ -18,7 +19,7 @@ import type { KnownReviews } from '../repair/log';
 import { markReviewedFindings } from '../repair/reviewed';
 import { SessionJournal } from '../session';
 import { latestHermesByTurn } from './hermesThumbs';
-import { fingerprintSync, missingFolderHints, runJournalsPart, summaryOf, type SessionSummary } from './summaries';
+import { EMPTY_FEEDBACK, fingerprintSync, missingFolderHints, runJournalsPart, summaryOf, type SessionSummary } from './summaries';
 
 /** Sessions of one root, and what the host knows of the root for this batch. */
 export interface SummaryBatch {
@@ -85,11 +86,20 @@ export async function coldSummary(b: SummaryBatch, job: SummaryJob): Promise<Sum
   await journal.refresh(hints);
   const analysis = journal.analyze({ now: b.now, staleAfterSeconds: b.staleAfterSeconds });
   markReviewedFindings(analysis, job.known ?? NO_REVIEWS);
-  const feedback = SessionFeedbackFile.forSession(b.sessionsDir, sid);
-  await feedback.refresh(hints.get(feedbackFile));
   const hermes = latestHermesByTurn(job.hermes, analysis);
-  const summary = summaryOf(analysis, fp, b.now, feedback.latest(), hermes);
+  const summary = summaryOf(analysis, fp, b.now, await feedbackOf(b.sessionsDir, sid, hints.get(feedbackFile)), hermes);
   return hermes.size ? { summary, hermes: [...hermes] } : { summary };
+}
+
+/**
+ * The latest feedback per turn of the session's feedback file. `stat`: the fingerprint's stat of it; null (no such file:
+ * most sessions, and every one of a root without `_turn_feedback/`) needs no reader — it would read nothing.
+ */
+async function feedbackOf(sessionsDir: string, sid: string, stat: fs.Stats | null | undefined): Promise<ReadonlyMap<string, TurnFeedback>> {
+  if (stat === null) return EMPTY_FEEDBACK;
+  const feedback = SessionFeedbackFile.forSession(sessionsDir, sid);
+  await feedback.refresh(stat);
+  return feedback.latest();
 }
 
 /** In a worker started by SummaryPool: serve batches, one at a time in order, and return true. Else false. */
