@@ -5,10 +5,11 @@
  */
 
 import * as fs from 'fs';
+import * as path from 'path';
 import type { DiscoveredSession, Discovery } from '../discovery';
 import { sidecarPath } from '../sidecar';
 import type { Db } from './engine';
-import { runJournalStamp } from '../runJournal';
+import { RUN_JOURNAL_DIR_NAME, runJournalStamp } from '../runJournal';
 import { prefixRead, statStampSync, type KnownBytes, type Stamp } from './readSession';
 import { SCHEMA_VERSION } from './schema';
 
@@ -173,9 +174,10 @@ function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prev
   const prev = new Map(prevSessions.map((r) => [r[0], r]));
   const grown = new Set(redo);
   const tail = new Map<string, TailCandidate>();
+  const noRuns = runFolderMissing(discovery.sessionsDir);
   for (const s of discovery.sessions) {
     const p = prev.get(s.sessionId);
-    const runs = runJournalStamp(discovery.sessionsDir, s.sessionId);
+    const runs = runJournalStamp(discovery.sessionsDir, s.sessionId, noRuns);
     if (p === undefined || String(p[3]) !== runs.fingerprint || p[2] > 0) {
       redo.add(s.sessionId);
       continue;
@@ -191,6 +193,15 @@ function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prev
 }
 
 /** Every shard of the session was read last time, whole (no torn final line): its new lines start at its committed size. */
+/** No `_run_journal/` folder (nor anything it leads to): no session has run journals, one look instead of one a session. */
+function runFolderMissing(sessionsDir: string): boolean {
+  try {
+    return fs.statSync(path.join(sessionsDir, RUN_JOURNAL_DIR_NAME), { throwIfNoEntry: false })?.isDirectory() !== true;
+  } catch {
+    return false; // cannot tell: each session's folder is looked at
+  }
+}
+
 function tailEligible(s: DiscoveredSession, prevShards: Map<string, PrevShard>): boolean {
   for (const f of s.shards) {
     const p = prevShards.get(f.name);
