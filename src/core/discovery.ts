@@ -126,3 +126,37 @@ async function checkSymlink(full: string, realJournal: string): Promise<string |
   }
   return null;
 }
+
+/** Folders the workspace walk never enters (as VS Code's own search skips them by default). */
+const WALK_SKIPPED: ReadonlySet<string> = new Set(['node_modules', '.git']);
+
+/**
+ * Sessions folders (folders holding a real `_turn_journal/` folder) at most `maxDepth` levels
+ * below `top` (0 = `top` itself), breadth first, reading at most `maxDirs` folders. Links are
+ * never followed; unreadable folders are skipped. What a workspace's file search may miss
+ * (it can answer before its index is ready, and skips empty journal folders) is found here.
+ */
+export async function findSessionsFolders(top: string, maxDepth = 3, maxDirs = 2000): Promise<string[]> {
+  const found: string[] = [];
+  let level = [path.resolve(top)];
+  let read = 0;
+  for (let depth = 0; depth <= maxDepth && level.length; depth++) {
+    const next: string[] = [];
+    for (const dir of level) {
+      if (read++ >= maxDirs) return found.sort(compareNames);
+      let entries;
+      try {
+        entries = await fsp.readdir(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      for (const e of entries.sort((x, y) => compareNames(x.name, y.name))) {
+        if (!e.isDirectory()) continue; // a link to a folder is a link (withFileTypes does not follow)
+        if (e.name === JOURNAL_DIR_NAME) found.push(dir);
+        else if (!WALK_SKIPPED.has(e.name)) next.push(path.join(dir, e.name));
+      }
+    }
+    level = next;
+  }
+  return found.sort(compareNames);
+}

@@ -15,6 +15,7 @@ import { REPAIR_LOG_NAME } from '../core/repair/log';
 import * as vscode from 'vscode';
 import { SessionIndex, type IndexChange, type Root, type RootSpec } from '../core/sessionIndex';
 import { JOURNAL_DIR_NAME, parseShardFileName } from '../core/sessionId';
+import { findSessionsFolders } from '../core/discovery';
 import { RUN_JOURNAL_DIR_NAME } from '../core/runJournal';
 import { runJournalDirOf } from '../core/session';
 import { FEEDBACK_DIR_NAME } from '../core/feedback/record';
@@ -47,6 +48,11 @@ export class SessionStore extends Disposable {
   private pendingPaths = new Map<string, { kind: 'created' | 'changed' | 'deleted'; timer: NodeJS.Timeout }>();
   private saveTimer: NodeJS.Timeout | undefined;
   private ready: Promise<void> = Promise.resolve();
+  /** Paths created in the workspace since the last look (see workspaceCreated). */
+  private readonly createdPaths = new Set<string>();
+  private createdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A reload waiting for the one running (see reloadRoots). */
+  private queuedReload: Promise<void> | undefined;
   private readonly extraRoots = new Set<string>();
   private workerErrorReported = false;
 
@@ -82,7 +88,12 @@ export class SessionStore extends Disposable {
       }),
     );
     this._register(vscode.workspace.onDidChangeWorkspaceFolders(() => void this.reloadRoots()));
+    // A journal folder made in the workspace after start-up (a bot that starts writing, a folder copied in): a root.
+    // Every creation, as VS Code reports only the top folder of a tree made at once.
+    const created = this._register(vscode.workspace.createFileSystemWatcher('**/*', false, true, true));
+    this._register(created.onDidCreate((uri) => this.workspaceCreated(uri)));
     this._register({ dispose: () => this.disposeWatchers() });
+    this._register({ dispose: () => clearTimeout(this.createdTimer) });
     this._register({ dispose: () => this.flushCache() });
     this._register({ dispose: () => this.index.dispose() }); // the summary workers terminate
   }
@@ -96,9 +107,43 @@ export class SessionStore extends Disposable {
     return this.index.roots();
   }
 
+  /**
+   * Re-reads which folders are roots. Reloads run one at a time, the newest last (an older one
+   * finishing after a newer one would put back the roots it saw); calls while one waits share it.
+   */
   reloadRoots(): Promise<void> {
-    this.ready = this.doReloadRoots();
-    return this.ready;
+    if (this.queuedReload) return this.queuedReload;
+    const run = this.ready
+      .catch(() => undefined)
+      .then(() => {
+        this.queuedReload = undefined;
+        return this.doReloadRoots();
+      });
+    this.queuedReload = run;
+    this.ready = run;
+    return run;
+  }
+
+  /** Something created in the workspace: looked at (once per burst) for a journal folder that is not a root yet. */
+  private workspaceCreated(uri: vscode.Uri): void {
+    const p = uri.fsPath;
+    if (uri.scheme !== 'file' || /[\\/](?:node_modules|\.git)(?:[\\/]|$)/.test(p) || this.createdPaths.size >= 256) return;
+    if (this.index.roots().some((r) => p.startsWith(r.sessionsDir + path.sep))) return; // a root's own files: its watchers see them
+    this.createdPaths.add(p);
+    this.createdTimer ??= setTimeout(() => void this.checkCreated(), 300);
+  }
+
+  private async checkCreated(): Promise<void> {
+    this.createdTimer = undefined;
+    const paths = [...this.createdPaths];
+    this.createdPaths.clear();
+    const known = new Set(this.index.roots().map((r) => r.sessionsDir));
+    for (const p of paths) {
+      if ((await sessionsFoldersAt(p)).some((d) => !known.has(d))) {
+        await this.reloadRoots();
+        return;
+      }
+    }
   }
 
   /** A folder opened for this window only (e.g. the demo), besides settings and workspace. */
@@ -311,16 +356,26 @@ function hermesFeedbackSetting(): string {
   return v.trim().replace(/^~(?=$|[\\/])/, os.homedir());
 }
 
+/** The sessions folders a created path makes: a shard, a journal folder, or a folder holding them (2 levels down). */
+async function sessionsFoldersAt(p: string): Promise<string[]> {
+  const st = lstatOrNull(p);
+  if (!st) return [];
+  if (st.isFile()) return p.endsWith('.jsonl') && path.basename(path.dirname(p)) === JOURNAL_DIR_NAME ? [path.dirname(path.dirname(p))] : [];
+  if (!st.isDirectory()) return [];
+  return path.basename(p) === JOURNAL_DIR_NAME ? [path.dirname(p)] : findSessionsFolders(p, 2, 200);
+}
+
 /** Sessions folders of every `_turn_journal` folder in the workspace (node_modules and .git skipped). */
 async function findWorkspaceJournals(): Promise<string[]> {
   if (!vscode.workspace.workspaceFolders?.length) return [];
   const files = await vscode.workspace.findFiles(`**/${JOURNAL_DIR_NAME}/*.jsonl`, '{**/node_modules/**,**/.git/**}', 20000);
   const dirs = new Set<string>();
   for (const f of files) if (f.scheme === 'file') dirs.add(path.dirname(path.dirname(f.fsPath)));
-  // Empty journal folders count too: look one level down each workspace folder.
+  // Empty journal folders count too, and the file search can answer before its index is ready
+  // (seen at start-up under load: no files at all): a bounded walk of each workspace folder.
   for (const wf of vscode.workspace.workspaceFolders) {
     if (wf.uri.scheme !== 'file') continue;
-    if (fs.existsSync(path.join(wf.uri.fsPath, JOURNAL_DIR_NAME))) dirs.add(wf.uri.fsPath);
+    for (const dir of await findSessionsFolders(wf.uri.fsPath)) dirs.add(dir);
   }
   return [...dirs].sort();
 }

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { discoverSessions, DiscoveryError } from '../../src/core/discovery';
+import { discoverSessions, DiscoveryError, findSessionsFolders } from '../../src/core/discovery';
 import { lifecycle, sessionsDir, tempDir, T0 } from './helpers';
 
 describe('discoverSessions', () => {
@@ -66,5 +66,24 @@ describe('discoverSessions', () => {
     const dir = tempDir();
     assert.deepStrictEqual((await discoverSessions(dir)).sessions, []);
     await assert.rejects(discoverSessions(path.join(dir, 'nope')), DiscoveryError);
+  });
+});
+
+describe('findSessionsFolders (the workspace walk)', () => {
+  it('finds journal folders up to the depth, never through a link, node_modules or .git, within the folder budget', async () => {
+    const top = tempDir();
+    const mk = (rel: string) => fs.mkdirSync(path.join(top, rel, '_turn_journal'), { recursive: true });
+    for (const rel of ['.', 'a', 'a/b', 'a/b/c', 'a/b/c/d', 'node_modules/x', '.git/y', 'z']) mk(rel);
+    const outside = tempDir();
+    fs.mkdirSync(path.join(outside, 'linked', '_turn_journal'), { recursive: true });
+    fs.symlinkSync(path.join(outside, 'linked'), path.join(top, 'link'));
+    fs.symlinkSync(path.join(outside, 'linked', '_turn_journal'), path.join(top, 'z', 'x'));
+    fs.mkdirSync(path.join(top, 'j'));
+    fs.symlinkSync(path.join(outside, 'linked', '_turn_journal'), path.join(top, 'j', '_turn_journal'));
+    const rel = (dirs: string[]) => dirs.map((d) => path.relative(top, d) || '.');
+    assert.deepStrictEqual(rel(await findSessionsFolders(top)), ['.', 'a', 'a/b', 'a/b/c', 'z'], 'depth 3; a linked folder or journal is not one');
+    assert.deepStrictEqual(rel(await findSessionsFolders(top, 1)), ['.', 'a', 'z']);
+    assert.deepStrictEqual(rel(await findSessionsFolders(top, 3, 2)), ['.', 'a'], 'two folders read: the top and a');
+    assert.deepStrictEqual(await findSessionsFolders(path.join(top, 'missing')), []);
   });
 });

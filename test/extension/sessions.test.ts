@@ -310,6 +310,26 @@ describe('Sessions view', function () {
     }
   });
 
+  it('a journal folder made in the workspace after start-up becomes a root, without a refresh', async () => {
+    const late = path.join(workspaceDir(), 'bots', 'late');
+    fs.mkdirSync(path.join(late, '_turn_journal'), { recursive: true });
+    try {
+      fs.writeFileSync(path.join(late, 'late.json'), JSON.stringify({ title: 'Late chat', messages: [] }));
+      fs.writeFileSync(path.join(late, '_turn_journal', 'late~1.jsonl'), lifecycle('l1', T0));
+      await waitFor(() => a.services.store.roots().some((r) => r.sessionsDir === late), 20_000, 'the new folder as a root');
+      const top = await a.sessions.tree.getChildren();
+      const root = top.find((n) => n.kind === 'root' && n.root.sessionsDir === late);
+      assert.ok(root, 'the tree lists it');
+      assert.deepStrictEqual(
+        (await a.sessions.tree.getChildren(root)).map((n) => n.kind === 'session' && n.sessionId),
+        ['late'],
+      );
+    } finally {
+      fs.rmSync(late, { recursive: true, force: true });
+      await a.services.store.reloadRoots();
+    }
+  });
+
   it('every contributed command is registered', async () => {
     const pkg = JSON.parse(
       fs.readFileSync(path.join(vscode.extensions.getExtension('bot-memory-auditor.bot-memory-auditor')!.extensionPath, 'package.json'), 'utf8'),
