@@ -475,14 +475,15 @@ function toBuffer(data: string | Buffer): Buffer {
 
 /**
  * Creates `file` with `data` only if nothing (not even a dangling symbolic link) is there:
- * O_CREAT|O_EXCL|O_NOFOLLOW, 0600, fsync. Throws EEXIST otherwise. For lock files.
+ * O_CREAT|O_EXCL|O_NOFOLLOW, 0600, fsync (`sync: false`: none, for a lock whose content a crash
+ * may lose). Throws EEXIST otherwise. For lock files.
  */
-export function createExclusive(file: string, data: string | Buffer, c: Confined & { mode?: number } = {}): void {
+export function createExclusive(file: string, data: string | Buffer, c: Confined & { mode?: number; sync?: boolean } = {}): void {
   prepareParent(file, c);
   const fd = fs.openSync(file, C.O_CREAT | C.O_EXCL | C.O_WRONLY | O_NOFOLLOW, c.mode ?? 0o600);
   try {
     writeAll(fd, toBuffer(data));
-    fs.fsyncSync(fd);
+    if (c.sync !== false) fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(file, { force: true });
@@ -496,6 +497,8 @@ export interface AtomicOptions extends Confined {
   mode?: number;
   /** Force this mode even when the file exists (exports of transcript text: 0600). */
   forceMode?: boolean;
+  /** `false`: no fsync of the file or the folder (still atomic for readers, not durable across a power loss). */
+  sync?: boolean;
 }
 
 function tempName(file: string): string {
@@ -503,13 +506,13 @@ function tempName(file: string): string {
 }
 
 /** Writes `data` to an O_EXCL temp file next to `file` and fsyncs it; returns the temp path. */
-function writeTemp(file: string, data: Buffer, mode: number): string {
+function writeTemp(file: string, data: Buffer, mode: number, sync = true): string {
   const tmp = tempName(file);
   const fd = fs.openSync(tmp, C.O_CREAT | C.O_EXCL | C.O_WRONLY | O_NOFOLLOW, mode);
   try {
     writeAll(fd, data);
     fs.fchmodSync(fd, mode);
-    fs.fsyncSync(fd);
+    if (sync) fs.fsyncSync(fd);
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
@@ -535,7 +538,7 @@ function targetMode(file: string, o: AtomicOptions): number {
 export function atomicReplace(file: string, data: string | Buffer, o: AtomicOptions = {}): void {
   prepareParent(file, o);
   const mode = targetMode(file, o);
-  const tmp = writeTemp(file, toBuffer(data), mode);
+  const tmp = writeTemp(file, toBuffer(data), mode, o.sync !== false);
   try {
     targetMode(file, o); // a link planted meanwhile is still refused
     fs.renameSync(tmp, file);
@@ -543,7 +546,7 @@ export function atomicReplace(file: string, data: string | Buffer, o: AtomicOpti
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  fsyncDir(path.dirname(file));
+  if (o.sync !== false) fsyncDir(path.dirname(file));
 }
 
 /**

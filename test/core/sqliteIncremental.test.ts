@@ -9,6 +9,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { openDb } from '../../src/core/sqlite/engine';
+import { prefixHash, prefixRead, shardFingerprint } from '../../src/core/sqlite/readSession';
 import { rebuildIndex } from '../../src/core/sqlite/rebuild';
 import { bloomHas, streamBloom, textBloom } from '../../src/core/sqlite/streamBloom';
 import { dumpIndex, exactDump } from '../support/sqliteDump';
@@ -456,6 +458,61 @@ class SidecarWriter {
     return l ? String(JSON.parse(l).stream_id) : null;
   }
 }
+
+describe("a shard's fingerprint when the shard grew while it was being read", function () {
+  this.timeout(60_000);
+  // A rebuild reads a shard to its end, then stats it for the fingerprint: lines appended in between
+  // must not be taken for read. The race itself cannot be timed from a test; its result can: the
+  // row a rebuild writes when the read saw `sizeRead` bytes and the stat sees more.
+  it("hashes the new committed offset's prefix from the planner's bytes exactly as from the file, and reads the file beyond them", () => {
+    const file = path.join(tempDir(), 'shard.jsonl');
+    const bytes = Buffer.from(Array.from({ length: 30_000 }, (_, i) => (i * 7919) % 251));
+    fs.writeFileSync(file, bytes);
+    for (const committed of [0, 100, 4096, 9000, 12_000]) {
+      const check = prefixRead(file, committed, bytes.length, 16 << 10);
+      assert.strictEqual(check.hash, prefixHash(file, committed), `the planner's check at ${committed}`);
+      const nexts = [committed - 1, committed, committed + 1, committed + 3000, committed + 5000, committed + (16 << 10), committed + (16 << 10) + 1, 29_999];
+      for (const next of nexts) {
+        if (next < 0 || next > bytes.length) continue;
+        // A copy of the known bytes with its last byte changed: a hash taken past them would not read the file.
+        const known = check.known && { start: check.known.start, bytes: Buffer.from(check.known.bytes) };
+        if (known && known.bytes.length > 0) known.bytes[known.bytes.length - 1] ^= 0xff;
+        const inside = known !== null && next - Math.min(4096, next) >= known.start && next <= known.start + known.bytes.length;
+        if (!inside) assert.strictEqual(prefixHash(file, next, known ?? undefined), prefixHash(file, next), `${committed} -> ${next}`);
+        assert.strictEqual(prefixHash(file, next, check.known ?? undefined), prefixHash(file, next), `${committed} -> ${next}, planner's bytes`);
+      }
+    }
+  });
+
+  it('keeps the size read, so the next incremental rebuild reads the lines appended meanwhile', async () => {
+    const dir = tempDir();
+    const m = generateLargeFolder(dir, { sessions: 2, eventsPerSession: 8, shardsPerSession: 1, seed: 7, now: FIXED_NOW });
+    const db = path.join(dir, 'i.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW });
+    const sid = m.sessionIds[0];
+    const name = fs.readdirSync(m.journalDir).find((n) => n.startsWith(sid))!;
+    const file = path.join(m.journalDir, name);
+    const sizeRead = fs.statSync(file).size;
+    const at = FIXED_NOW + 5000;
+    fs.appendFileSync(file, ['submitted', 'completed'].map((e, i) => line({ ...ev(e, 'late-turn', at + i), session_id: sid })).join(''));
+    // What the rebuild that read `sizeRead` bytes writes when the append lands before its stat.
+    const fp = shardFingerprint(file, sizeRead, sizeRead);
+    assert.strictEqual(fp.split(':')[2], String(sizeRead));
+    assert.notStrictEqual(shardFingerprint(file, sizeRead), fp, 'without the size read, the stat after the append is recorded');
+    const h = openDb(db, { mustExist: true });
+    try {
+      h.all('UPDATE shards SET fingerprint = ? WHERE name = ?', [fp, name]);
+    } finally {
+      h.close();
+    }
+    const ri = await rebuildIndex({ sessionsDir: dir, db, now: FIXED_NOW });
+    assert.strictEqual(ri.mode, 'incremental');
+    assert.strictEqual(ri.eventsAdded, 2, 'the lines appended during the read are read now');
+    const full = path.join(dir, 'full.sqlite');
+    await rebuildIndex({ sessionsDir: dir, db: full, now: FIXED_NOW, full: true });
+    assert.deepStrictEqual(exactDump(db), exactDump(full));
+  });
+});
 
 describe('SQLite incremental rebuild with hermes-style sidecar rewrites equals a full rebuild', function () {
   this.timeout(300_000);

@@ -223,11 +223,16 @@ export function acquireRebuildLock(target: string): RebuildLock {
     try {
       // O_CREAT|O_EXCL|O_NOFOLLOW (fsSafe): a link planted at the lock name is never written through.
       // A dead in-place rebuild's claim is carried over until its journal is rolled back.
-      createExclusive(lock, JSON.stringify({ pid: process.pid, started, ...(previous?.inPlace ? { inPlace: true } : {}) }) + '\n');
+      // Synced only when it carries a dead rebuild's in-place claim: a lock lost or left empty by a
+      // power loss reads as a dead writer's, which is what it then is.
+      const claim = previous?.inPlace === true;
+      createExclusive(lock, JSON.stringify({ pid: process.pid, started, ...(claim ? { inPlace: true } : {}) }) + '\n', { sync: claim });
       const release = (): void => void removeFile(lock);
       const mark = (info: { inPlace: boolean }): void => {
         // O_EXCL temp name + rename (fsSafe): no fixed temp name a planted link could redirect.
-        atomicReplace(lock, JSON.stringify({ pid: process.pid, started, inPlace: info.inPlace }) + '\n', { mode: 0o600 });
+        // `inPlace: true` must be on disk before the target is written; clearing it need not be (a
+        // claim left by a power loss after the commit finds no journal: the next rebuild has nothing to roll back).
+        atomicReplace(lock, JSON.stringify({ pid: process.pid, started, inPlace: info.inPlace }) + '\n', { mode: 0o600, sync: info.inPlace });
       };
       return Object.assign(release, { release, previous, mark });
     } catch (e) {

@@ -39,19 +39,35 @@ export function statStampSync(p: string): string {
  * the other per-shard stats and reads here: a stat or a 4 KiB read from the page cache
  * costs microseconds, a thread-pool round trip more (measured: ~0.25 s per 3,000 shards).
  */
-export function shardFingerprint(file: string, committed: number): string {
+export function shardFingerprint(file: string, committed: number, sizeRead?: number, known?: KnownBytes): string {
   let st: fs.BigIntStats;
   try {
     st = fs.statSync(file, { bigint: true });
   } catch {
     return 'missing';
   }
-  return `${st.ino}:${st.dev}:${st.size}:${st.mtimeMs}:${prefixHash(file, committed)}`;
+  // A shard that grew between its read (`sizeRead` bytes, to its end then) and this stat keeps the
+  // size read: the next rebuild then sees it grown and reads the rest. With the stat's size it
+  // would take the shard for unchanged and never read the lines appended meanwhile.
+  const size = sizeRead !== undefined && BigInt(sizeRead) !== st.size ? sizeRead : st.size;
+  return `${st.ino}:${st.dev}:${size}:${st.mtimeMs}:${prefixHash(file, committed, known)}`;
 }
 
-export function prefixHash(file: string, committed: number): string {
+/** Bytes of a shard read by the planner (`start`: their offset in the shard), so that a prefix hash inside them needs no read. */
+export interface KnownBytes {
+  start: number;
+  bytes: Buffer;
+}
+
+export function prefixHash(file: string, committed: number, known?: KnownBytes): string {
   const n = Math.min(4096, committed);
   if (n === 0) return 'empty';
+  if (known && committed - n >= known.start && committed <= known.start + known.bytes.length) {
+    return crypto
+      .createHash('sha1')
+      .update(known.bytes.subarray(committed - n - known.start, committed - known.start))
+      .digest('hex');
+  }
   let fd: number | null = null;
   try {
     fd = openReadSync(file, { followSymlink: true }).fd; // never a FIFO or device
@@ -60,6 +76,36 @@ export function prefixHash(file: string, committed: number): string {
     return crypto.createHash('sha1').update(buf.subarray(0, bytesRead)).digest('hex');
   } catch {
     return 'unreadable';
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+  }
+}
+
+/**
+ * The planner's check of a grown shard: `prefixHash(file, committed)`, read together with up to
+ * `extra` bytes after `committed` (not past `size`, the planner's stat), kept so that the tail
+ * path's new fingerprint (the 4 KiB before the new committed offset) is hashed without reading
+ * the shard again. `known` is null when nothing was read.
+ */
+export function prefixRead(file: string, committed: number, size: number, extra: number): { hash: string; known: KnownBytes | null } {
+  const n = Math.min(4096, committed);
+  const end = Math.max(committed, Math.min(size, committed + extra));
+  if (end === 0) return { hash: 'empty', known: null };
+  let fd: number | null = null;
+  try {
+    fd = openReadSync(file, { followSymlink: true }).fd; // never a FIFO or device
+    const buf = Buffer.alloc(end - (committed - n));
+    const bytesRead = fs.readSync(fd, buf, 0, buf.length, committed - n);
+    const hash =
+      n === 0
+        ? 'empty'
+        : crypto
+            .createHash('sha1')
+            .update(buf.subarray(0, Math.min(n, bytesRead)))
+            .digest('hex');
+    return { hash, known: { start: committed - n, bytes: buf.subarray(0, bytesRead) } };
+  } catch {
+    return { hash: n === 0 ? 'empty' : 'unreadable', known: null };
   } finally {
     if (fd !== null) fs.closeSync(fd);
   }
@@ -144,7 +190,7 @@ export async function readSession(
       sessionId: s.sessionId,
       size: c.size,
       mtimeMs: c.mtimeMs,
-      fingerprint: c.error !== undefined ? 'unreadable' : shardFingerprint(c.path, committed),
+      fingerprint: c.error !== undefined ? 'unreadable' : shardFingerprint(c.path, committed, c.size),
       committedSize: committed,
       lines: sum.lines,
       events: sum.events,

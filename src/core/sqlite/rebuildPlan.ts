@@ -5,11 +5,12 @@
  */
 
 import * as fs from 'fs';
+import * as path from 'path';
 import type { DiscoveredSession, Discovery } from '../discovery';
 import { sidecarPath } from '../sidecar';
 import type { Db } from './engine';
-import { runJournalStamp } from '../runJournal';
-import { prefixHash, statStampSync, type Stamp } from './readSession';
+import { RUN_JOURNAL_DIR_NAME, runJournalStamp } from '../runJournal';
+import { prefixRead, statStampSync, type KnownBytes, type Stamp } from './readSession';
 import { SCHEMA_VERSION } from './schema';
 
 export interface PrevShard {
@@ -19,7 +20,13 @@ export interface PrevShard {
   /** Lines read (a torn final line included). */
   lines: number;
   tornTail: boolean;
+  /** A grown shard's bytes around the committed offset, read by the planner's check (for the tail path's new fingerprint). */
+  known?: KnownBytes;
 }
+
+/** Bytes read after a grown shard's committed offset by the planner's check and kept (at most, per shard and in all). */
+const KEEP_AFTER = 16 << 10;
+const KEEP_TOTAL = 32 << 20;
 
 export interface Plan {
   mode: 'full' | 'incremental';
@@ -124,6 +131,7 @@ function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery,
   const current = new Map<string, { sessionId: string; path: string }>();
   for (const s of discovery.sessions) for (const f of s.shards) current.set(f.name, { sessionId: s.sessionId, path: f.path });
   const redo = new Set<string>();
+  let kept = 0;
   for (const [name, prev] of prevShards) {
     const cur = current.get(name);
     if (!cur) return `${name} is gone`;
@@ -135,7 +143,12 @@ function changedShards(prevShards: Map<string, PrevShard>, discovery: Discovery,
     if (shardUnchanged(prev, st)) continue;
     if (st.size === Number(size)) return `${name} changed without growing`;
     const hash = prev.fingerprint.split(':')[4];
-    if (prefixHash(cur.path, prev.committed) !== hash) return `${name} was rewritten, not appended to`;
+    const check = prefixRead(cur.path, prev.committed, st.size, kept < KEEP_TOTAL ? KEEP_AFTER : 0);
+    if (check.hash !== hash) return `${name} was rewritten, not appended to`;
+    if (check.known) {
+      prev.known = check.known;
+      kept += check.known.bytes.length;
+    }
     redo.add(prev.sessionId);
   }
   for (const [name, cur] of current) if (!prevShards.has(name)) redo.add(cur.sessionId);
@@ -161,9 +174,10 @@ function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prev
   const prev = new Map(prevSessions.map((r) => [r[0], r]));
   const grown = new Set(redo);
   const tail = new Map<string, TailCandidate>();
+  const noRuns = runFolderMissing(discovery.sessionsDir);
   for (const s of discovery.sessions) {
     const p = prev.get(s.sessionId);
-    const runs = runJournalStamp(discovery.sessionsDir, s.sessionId);
+    const runs = runJournalStamp(discovery.sessionsDir, s.sessionId, noRuns);
     if (p === undefined || String(p[3]) !== runs.fingerprint || p[2] > 0) {
       redo.add(s.sessionId);
       continue;
@@ -179,6 +193,15 @@ function addSessionsToRedo(db: Db, discovery: Discovery, redo: Set<string>, prev
 }
 
 /** Every shard of the session was read last time, whole (no torn final line): its new lines start at its committed size. */
+/** No `_run_journal/` folder (nor anything it leads to): no session has run journals, one look instead of one a session. */
+function runFolderMissing(sessionsDir: string): boolean {
+  try {
+    return fs.statSync(path.join(sessionsDir, RUN_JOURNAL_DIR_NAME), { throwIfNoEntry: false })?.isDirectory() !== true;
+  } catch {
+    return false; // cannot tell: each session's folder is looked at
+  }
+}
+
 function tailEligible(s: DiscoveredSession, prevShards: Map<string, PrevShard>): boolean {
   for (const f of s.shards) {
     const p = prevShards.get(f.name);

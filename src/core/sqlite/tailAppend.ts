@@ -100,7 +100,7 @@ export async function tryTail(
   writer.writeAppended(mini, committed, turnBase);
   writeTurnUpdates(db, updates);
   writeFindings(db, writer, sid, dropped, placed);
-  updateShards(db, readers);
+  updateShards(db, readers, prevShards);
   updateSession(db, sid, mini, placed.length > 0 || dropped.length > 0);
   updateSessionSidecar(db, sid, side, maxReplyIndex(mini.turns, side.state?.maxIndex ?? -1));
   updateBlooms(db, sid, { streams: bloom, users: userBloom }, mini);
@@ -314,13 +314,23 @@ function writeFindings(db: Db, writer: IndexWriter, sid: string, dropped: readon
   after.forEach(({ finding: f, before }, j) => writer.writeFinding(journalFindingRow(sid, before + j, f)));
 }
 
-function updateShards(db: Db, readers: readonly ShardReader[]): void {
+/** The grown shards' rows (the new fingerprint's prefix hashed from the bytes the planner read, when they hold it). */
+function updateShards(db: Db, readers: readonly ShardReader[], prevShards: ReadonlyMap<string, PrevShard>): void {
   for (const r of readers) {
     const c = r.contents;
     db.all(
       `UPDATE shards SET size = ?, mtime_ms = ?, fingerprint = ?, committed_size = ?, lines = ?, events = events + ?, crlf_lines = crlf_lines + ?
        WHERE name = ?`,
-      [c.size, c.mtimeMs, shardFingerprint(c.path, r.committedOffset), r.committedOffset, c.lineCount, c.events.length, c.crlfLines, c.name],
+      [
+        c.size,
+        c.mtimeMs,
+        shardFingerprint(c.path, r.committedOffset, c.size, prevShards.get(c.name)?.known),
+        r.committedOffset,
+        c.lineCount,
+        c.events.length,
+        c.crlfLines,
+        c.name,
+      ],
     );
   }
 }
