@@ -18,7 +18,7 @@ import { DEFAULT_STALE_AFTER_MINUTES } from './analyze';
 import { discoverSessions, resolveSessionsDir, type DiscoveredSession, type SkippedFile } from './discovery';
 import { Emitter } from './events';
 import { JOURNAL_DIR_NAME, parseShardFileName } from './sessionId';
-import { runJournalDirOf, type StatHints } from './session';
+import type { StatHints } from './session';
 import { RUN_JOURNAL_DIR_NAME } from './runJournal';
 import * as fs from 'fs';
 import { lstatOrNull } from './fsSafe';
@@ -721,7 +721,7 @@ export class SessionIndex {
     const sessions = [...root.sessions.values()];
     // No `_run_journal/` in the root (checked once): no session's run-journal folder is looked for.
     const noRuns = lstatOrNull(path.join(root.sessionsDir, RUN_JOURNAL_DIR_NAME))?.isDirectory() !== true;
-    const hintsOf = (sid: string) => (noRuns ? new Map([[runJournalDirOf(root.sessionsDir, sid), null]]) : undefined);
+    const hintsOf = (sid: string) => (noRuns ? missingFolderHints(root.sessionsDir, sid, { feedbackDir: true, runsDir: false }) : undefined);
     // A few sessions at a time: tens of thousands of stats in flight at once are slower than
     // a steady few (measured in bench/sessions.ts), and hog the thread pool.
     let next = 0;
