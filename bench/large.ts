@@ -6,13 +6,15 @@
  * baseline of the same run (read + split + JSON.parse of the same bytes, nothing kept).
  * Printed: time, peak RSS, and the audit's peak RSS per journal byte. An audit that dies
  * (out of memory) is printed as such, with the size: that is the result.
- * Timeline first render is not measured here (see docs/performance.md).
+ * Then the timeline of the same session, opened cold in a fresh process (bench/timeline.worker.ts):
+ * the host pipeline, the first render in the real webview bundle, the host's peak RSS.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { generateLargeSession } from '../test/support/fixtures';
 import { runWorker, type WorkerAnswer } from './fork';
 import { mb, table, type Bench, type BenchContext } from './harness';
+import type { TimelineBenchRow } from './timeline';
 
 interface AuditAnswer extends WorkerAnswer {
   ms: number;
@@ -31,6 +33,40 @@ async function attempt(mode: 'audit' | 'baseline' | 'refresh', dir: string, extr
     return /heap out of memory|Allocation failed|SIGABRT|SIGKILL|code 134|signal/i.test(msg)
       ? `died (${msg.split('\n')[0].slice(0, 80)})`
       : `failed: ${msg.split('\n')[0].slice(0, 120)}`;
+  }
+}
+
+/** The timeline row of a large session (bench/timeline.worker.ts), or why there is none. */
+async function timelineOf(sessionsDir: string): Promise<(string | number)[]> {
+  const bundle = path.resolve('dist/webview/timeline.js');
+  const journal = path.join(sessionsDir, '_turn_journal');
+  const shard = fs.readdirSync(journal).sort()[0];
+  if (!fs.existsSync(bundle)) return ['no dist/webview/timeline.js (node esbuild.js)', '-', '-', '-', '-', '-', '-'];
+  try {
+    const job = { sessionsDir, openedShard: shard, sessionId: shard.replace(/~.*$|\.jsonl$/g, ''), bundle };
+    const { row, maxRssBytes } = await runWorker<WorkerAnswer & { row: TimelineBenchRow }>('timeline', job);
+    const cold = row.hostMs.analyze + row.hostMs.model + row.hostMs.serialize;
+    const warm = row.hostMs.analyzeWarm + row.hostMs.model + row.hostMs.serialize;
+    return [
+      Math.round(cold),
+      Math.round(row.hostCpuMs.cold),
+      Math.round(warm),
+      Math.round(row.firstMessageBytes / 1024),
+      row.firstRenderMs.toFixed(0),
+      row.dom.top,
+      mb(maxRssBytes),
+    ];
+  } catch (e) {
+    const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    return [
+      /heap out of memory|Allocation failed|SIGABRT|code 134|signal/i.test(msg) ? `died (${msg.slice(0, 80)})` : `failed: ${msg.slice(0, 120)}`,
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+    ];
   }
 }
 
@@ -65,6 +101,9 @@ export const largeBench: Bench = {
         : alone
           ? [1024, 4096]
           : [100];
+    const timelineRows: (string | number)[][] = [
+      ['session', 'host cold ms', 'CPU ms', 'warm ms', 'first message KB', 'first render ms', 'DOM elements (top)', 'host peak RSS MB'],
+    ];
     const rows: (string | number)[][] = [
       ['session', 'events', 'baseline ms', 'CPU ms', 'baseline peak RSS MB', 'audit ms', 'CPU ms', 'audit peak RSS MB', 'audit RSS / journal bytes'],
     ];
@@ -110,11 +149,16 @@ export const largeBench: Bench = {
         typeof audit === 'string' ? '-' : (audit.maxRssBytes / g.bytes).toFixed(2),
       ]);
       reportTargets(ctx, size, g.bytes, audit, base);
+      timelineRows.push([`${mb(g.bytes)} MB`, ...(await timelineOf(dir))]);
       fs.rmSync(dir, { recursive: true, force: true });
     }
     ctx.log(table(rows));
     ctx.log('reading only (SessionJournal.refresh, journal kept, live heap + array buffers after a full GC):');
     ctx.log(table(readRows));
+    ctx.log(
+      'the timeline of the same session, opened cold in a fresh process (host: SessionIndex.analyze, TimelineIndex, first message; the real webview bundle in chromium):',
+    );
+    ctx.log(table(timelineRows));
     ctx.log(
       'target: a 4 GB session audits with peak RSS <= 300 MB (the 100 MB-session target); events are columnar (typed arrays), turns compute their steps, times and durations and read long user messages back (docs/performance.md).',
     );

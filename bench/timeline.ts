@@ -22,6 +22,7 @@ import * as path from 'path';
 import { SessionIndex } from '../src/core/sessionIndex';
 import { buildTimelineModel, TimelineIndex, WINDOW_MIN_ROWS } from '../src/core/timelineModel';
 import type { FromWebview, ToWebview } from '../src/shared/timelineProtocol';
+import type { BrowserContext } from 'playwright-core';
 import { TimelineFeed } from '../src/extension/timeline/feed';
 import type { Bench, BenchContext } from './harness';
 
@@ -140,13 +141,15 @@ function html(): string {
 </body></html>`;
 }
 
-export async function benchTimeline(
-  options: { sizes?: number[]; log?: (s: string) => void; bundle?: string; target?: BenchContext['target'] } = {},
-): Promise<TimelineBenchRow[]> {
-  const sizes = options.sizes ?? [1_000, 10_000, 100_000];
-  const log = options.log ?? ((s: string) => console.log(s));
-  const bundle = options.bundle ?? path.resolve('dist/webview/timeline.js');
-  if (!fs.existsSync(bundle)) throw new Error(`${bundle} not found: run \`node esbuild.js\` first`);
+/** A session the timeline opens: its folder, the shard the editor was opened on, its id. */
+export interface TimelineSession {
+  sessionsDir: string;
+  openedShard: string;
+  sessionId: string;
+}
+
+/** Chromium as the bench drives it (headless, a throwaway profile); `close` removes the profile. */
+export async function launchBenchBrowser(): Promise<{ browser: BrowserContext; close: () => Promise<void> }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { chromium } = require('playwright-core') as typeof import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-bench-chromium-'));
@@ -156,83 +159,117 @@ export async function benchTimeline(
     headless: true,
     viewport: { width: 1280, height: 900 },
   });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The editor's host pipeline on `session`, then its first render and every row in the real webview bundle. */
+export async function measureTimeline(
+  browser: BrowserContext,
+  bundle: string,
+  session: TimelineSession,
+  opts: { screenshot?: string; allRows?: boolean } = {},
+): Promise<TimelineBenchRow> {
+  const host = await hostPipeline(session.sessionsDir, session.openedShard, session.sessionId, opts.allRows ?? true);
+  const { index, feed, messages } = host;
+
+  const page = await browser.newPage();
+  await page.exposeFunction('__host', (text: string): string => {
+    const m = JSON.parse(text) as FromWebview;
+    let reply: ToWebview | null = null;
+    if (m.type === 'needRows' && m.generation === feed.currentGeneration) reply = feed.windowRows(index, m.keys);
+    if (m.type === 'search' && m.generation === feed.currentGeneration) reply = feed.search(index, m.query);
+    return reply ? JSON.stringify(reply) : '';
+  });
+  await page.route('http://bench.local/**', async (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/') return route.fulfill({ contentType: 'text/html', body: html() });
+    if (url.pathname === '/timeline.js') return route.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(bundle) });
+    const m = /^\/msg\/(\d+)$/.exec(url.pathname);
+    if (m) return route.fulfill({ contentType: 'application/json', body: messages[Number(m[1])] });
+    return route.fulfill({ status: 404, body: '' });
+  });
+  await page.goto('http://bench.local/');
+  await page.waitForFunction(() => (window as unknown as { __fromWebview: { type: string }[] }).__fromWebview.some((m) => m.type === 'ready'));
+  const timing = await page.evaluate(async (count: number) => {
+    const w = window as unknown as { __frame: () => Promise<void> };
+    const texts: string[] = [];
+    for (let i = 0; i < count; i++) texts.push(await (await fetch(`http://bench.local/msg/${i}`)).text());
+    const t0 = performance.now();
+    window.dispatchEvent(new MessageEvent('message', { data: JSON.parse(texts[0]) }));
+    await w.__frame();
+    const first = performance.now() - t0;
+    /** A windowed session's placeholders are replaced once the host's rows arrive. */
+    const settled = async () => {
+      for (let i = 0; i < 200 && document.querySelector('article.card.stub'); i++) await w.__frame();
+      await w.__frame();
+    };
+    await settled();
+    const domTop = document.getElementsByTagName('*').length;
+    for (let i = 1; i < count; i++) window.dispatchEvent(new MessageEvent('message', { data: JSON.parse(texts[i]) }));
+    await w.__frame();
+    const all = performance.now() - t0;
+    const scroller = document.getElementById('scroller')!;
+    scroller.scrollTop = scroller.scrollHeight / 2;
+    await w.__frame();
+    await settled();
+    const domMiddle = document.getElementsByTagName('*').length;
+    scroller.scrollTop = scroller.scrollHeight;
+    await w.__frame();
+    await settled();
+    const domEnd = document.getElementsByTagName('*').length;
+    const cards = document.querySelectorAll('article.card').length;
+    return { first, all, domTop, domMiddle, domEnd, cards };
+  }, messages.length);
+  if (opts.screenshot) {
+    await page.evaluate(() => (document.getElementById('scroller')!.scrollTop = 0));
+    await page.waitForTimeout(100);
+    await page.screenshot({ path: opts.screenshot });
+  }
+  await page.close();
+  return {
+    events: host.events,
+    rows: index.size,
+    windowed: host.windowed,
+    hostMs: host.ms,
+    hostCpuMs: host.cpuMs,
+    allRowsHostMs: host.allRows,
+    bare: bareReadParse(session.sessionsDir),
+    firstMessageBytes: messages[0].length,
+    firstRenderMs: timing.first,
+    allRowsMs: timing.all,
+    dom: { top: timing.domTop, middle: timing.domMiddle, end: timing.domEnd },
+    renderedCards: timing.cards,
+  };
+}
+
+export async function benchTimeline(
+  options: { sizes?: number[]; log?: (s: string) => void; bundle?: string; target?: BenchContext['target'] } = {},
+): Promise<TimelineBenchRow[]> {
+  const sizes = options.sizes ?? [1_000, 10_000, 100_000];
+  const log = options.log ?? ((s: string) => console.log(s));
+  const bundle = options.bundle ?? path.resolve('dist/webview/timeline.js');
+  if (!fs.existsSync(bundle)) throw new Error(`${bundle} not found: run \`node esbuild.js\` first`);
+  const { browser, close } = await launchBenchBrowser();
   const results: TimelineBenchRow[] = [];
   try {
     for (const events of sizes) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bma-bench-timeline-'));
       try {
         const { sessionsDir, shards } = writeSyntheticSession(dir, events);
-        const host = await hostPipeline(sessionsDir, shards[0]);
-        const { index, feed, messages } = host;
-
-        const page = await browser.newPage();
-        await page.exposeFunction('__host', (text: string): string => {
-          const m = JSON.parse(text) as FromWebview;
-          let reply: ToWebview | null = null;
-          if (m.type === 'needRows' && m.generation === feed.currentGeneration) reply = feed.windowRows(index, m.keys);
-          if (m.type === 'search' && m.generation === feed.currentGeneration) reply = feed.search(index, m.query);
-          return reply ? JSON.stringify(reply) : '';
-        });
-        await page.route('http://bench.local/**', async (route) => {
-          const url = new URL(route.request().url());
-          if (url.pathname === '/') return route.fulfill({ contentType: 'text/html', body: html() });
-          if (url.pathname === '/timeline.js') return route.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(bundle) });
-          const m = /^\/msg\/(\d+)$/.exec(url.pathname);
-          if (m) return route.fulfill({ contentType: 'application/json', body: messages[Number(m[1])] });
-          return route.fulfill({ status: 404, body: '' });
-        });
-        await page.goto('http://bench.local/');
-        await page.waitForFunction(() => (window as unknown as { __fromWebview: { type: string }[] }).__fromWebview.some((m) => m.type === 'ready'));
-        const timing = await page.evaluate(async (count: number) => {
-          const w = window as unknown as { __frame: () => Promise<void> };
-          const texts: string[] = [];
-          for (let i = 0; i < count; i++) texts.push(await (await fetch(`http://bench.local/msg/${i}`)).text());
-          const t0 = performance.now();
-          window.dispatchEvent(new MessageEvent('message', { data: JSON.parse(texts[0]) }));
-          await w.__frame();
-          const first = performance.now() - t0;
-          /** A windowed session's placeholders are replaced once the host's rows arrive. */
-          const settled = async () => {
-            for (let i = 0; i < 200 && document.querySelector('article.card.stub'); i++) await w.__frame();
-            await w.__frame();
-          };
-          await settled();
-          const domTop = document.getElementsByTagName('*').length;
-          for (let i = 1; i < count; i++) window.dispatchEvent(new MessageEvent('message', { data: JSON.parse(texts[i]) }));
-          await w.__frame();
-          const all = performance.now() - t0;
-          const scroller = document.getElementById('scroller')!;
-          scroller.scrollTop = scroller.scrollHeight / 2;
-          await w.__frame();
-          await settled();
-          const domMiddle = document.getElementsByTagName('*').length;
-          scroller.scrollTop = scroller.scrollHeight;
-          await w.__frame();
-          await settled();
-          const domEnd = document.getElementsByTagName('*').length;
-          const cards = document.querySelectorAll('article.card').length;
-          return { first, all, domTop, domMiddle, domEnd, cards };
-        }, messages.length);
-        if (process.env.BMA_BENCH_SCREENSHOT && events === sizes[0]) {
-          await page.evaluate(() => (document.getElementById('scroller')!.scrollTop = 0));
-          await page.waitForTimeout(100);
-          await page.screenshot({ path: process.env.BMA_BENCH_SCREENSHOT });
-        }
-        await page.close();
-        const row: TimelineBenchRow = {
-          events: host.events,
-          rows: index.size,
-          windowed: host.windowed,
-          hostMs: host.ms,
-          hostCpuMs: host.cpuMs,
-          allRowsHostMs: host.allRows,
-          bare: bareReadParse(sessionsDir),
-          firstMessageBytes: messages[0].length,
-          firstRenderMs: timing.first,
-          allRowsMs: timing.all,
-          dom: { top: timing.domTop, middle: timing.domMiddle, end: timing.domEnd },
-          renderedCards: timing.cards,
-        };
+        const row = await measureTimeline(
+          browser,
+          bundle,
+          { sessionsDir, openedShard: shards[0], sessionId: 'bench' },
+          {
+            screenshot: events === sizes[0] ? process.env.BMA_BENCH_SCREENSHOT : undefined,
+          },
+        );
         results.push(row);
         log(
           `timeline ${String(row.events).padStart(7)} events ${String(row.rows).padStart(6)} rows${row.windowed ? ' (windowed)' : ''} | host analyse cold ${row.hostMs.analyze.toFixed(0)} ms, ` +
@@ -250,8 +287,7 @@ export async function benchTimeline(
       }
     }
   } finally {
-    await browser.close();
-    fs.rmSync(profile, { recursive: true, force: true });
+    await close();
   }
   for (const r of results.filter((x) => x.events >= 100_000)) {
     const warm = hostTotal(r, 'warm');
@@ -332,20 +368,20 @@ function bareReadParse(sessionsDir: string): { ms: number; bytes: number } {
  * the controller sends them (windowed above WINDOW_MIN_ROWS rows). Also every row built and
  * serialised, as before windowing, for comparison.
  */
-async function hostPipeline(sessionsDir: string, openedShard: string) {
+async function hostPipeline(sessionsDir: string, openedShard: string, sessionId: string, allRows = true) {
   const sessions = new SessionIndex({ now: () => T0 + 86400, staleAfterMinutes: 60 });
   await sessions.setRoots([{ sessionsDir, source: 'other' }]);
   const rootId = sessions.roots()[0].id;
   let cpu = process.cpuUsage();
   let t = performance.now();
-  const analysis = (await sessions.analyze(rootId, 'bench'))!;
+  const analysis = (await sessions.analyze(rootId, sessionId))!;
   const analyze = performance.now() - t;
   const coldAnalyzeCpu = cpuMs(cpu);
   // The editor reuses the analysis later (a reopened tab, a live refresh): the cold read's garbage is gone by then.
   (globalThis as { gc?: () => void }).gc?.();
   cpu = process.cpuUsage();
   t = performance.now();
-  const cached = (await sessions.analyze(rootId, 'bench'))!;
+  const cached = (await sessions.analyze(rootId, sessionId))!;
   const analyzeWarm = performance.now() - t;
   if (cached !== analysis) throw new Error('the analysis was not reused');
   const warmAnalyzeCpu = cpuMs(cpu);
@@ -360,13 +396,16 @@ async function hostPipeline(sessionsDir: string, openedShard: string) {
   const messages = first.map((m) => JSON.stringify(m));
   const serialize = performance.now() - t;
   const pipelineCpu = cpuMs(cpu);
-  // Before windowing: every row, every chunk.
-  t = performance.now();
-  const all = buildTimelineModel(analysis, { now: T0 + 86400, openedShard });
-  const allModel = performance.now() - t;
-  t = performance.now();
-  const allBytes = new TimelineFeed().reset(all).reduce((n, m) => n + JSON.stringify(m).length, 0);
-  const allSerialize = performance.now() - t;
+  // Before windowing: every row, every chunk (not for the large sessions: gigabytes of JSON).
+  let [allModel, allSerialize, allBytes] = [0, 0, 0];
+  if (allRows) {
+    t = performance.now();
+    const all = buildTimelineModel(analysis, { now: T0 + 86400, openedShard });
+    allModel = performance.now() - t;
+    t = performance.now();
+    allBytes = new TimelineFeed().reset(all).reduce((n, m) => n + JSON.stringify(m).length, 0);
+    allSerialize = performance.now() - t;
+  }
   sessions.dispose();
   return {
     events: analysis.counts.events,
