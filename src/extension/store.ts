@@ -137,6 +137,8 @@ export class SessionStore extends Disposable {
     this.createdTimer = undefined;
     const paths = [...this.createdPaths];
     this.createdPaths.clear();
+    // A reload under way (often the one that made the folder a root) settles first: a second one would only redo it.
+    await this.ready.catch(() => undefined);
     const known = new Set(this.index.roots().map((r) => r.sessionsDir));
     for (const p of paths) {
       if ((await sessionsFoldersAt(p)).some((d) => !known.has(d))) {
