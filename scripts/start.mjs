@@ -106,16 +106,26 @@ async function main() {
       browser = await launchBrowser();
       const { page } = browser;
       await openWorkbench(page, url);
-      // The packaged extension's commands are in the palette...
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget .quick-input-box input');
-      await input.waitFor({ state: 'visible', timeout: 15_000 });
-      await input.fill('>Bot Memory: Refresh Sessions');
-      await page
-        .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Refresh Sessions' })
-        .first()
-        .waitFor({ state: 'visible', timeout: 15_000 });
-      await page.keyboard.press('Escape');
+      // The packaged extension's commands are in the palette (asked again while the workbench is still
+      // reading its extensions: under load a first palette can open before their commands are known)...
+      for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ state: 'visible', timeout: 15_000 });
+        await input.fill('>Bot Memory: Refresh Sessions');
+        const found = await page
+          .locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: 'Refresh Sessions' })
+          .first()
+          .waitFor({ state: 'visible', timeout: 15_000 })
+          .then(() => true)
+          .catch((err) => {
+            if (attempt >= 4) throw err;
+            return false;
+          });
+        await page.keyboard.press('Escape');
+        if (found) break;
+        log(`[start] the palette has no Bot Memory commands yet (try ${attempt} of 4)`);
+      }
       // ...and its Sessions view lists the demo sessions with their health.
       await page.locator('.activitybar .action-label[aria-label^="Bot Memory"]').first().click();
       await page.locator('.sidebar .monaco-list-row', { hasText: 'Rust lifetimes in a struct' }).first().waitFor({ state: 'visible', timeout: 30_000 });
